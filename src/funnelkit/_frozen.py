@@ -1,0 +1,67 @@
+"""An immutable, hashable mapping for the attribute and property bags of values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from funnelkit._validators import Scalar
+
+__all__ = ["FrozenMap", "freeze"]
+
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[str, V]):
+    """A read-only ``dict`` that can be hashed, with its keys in sorted order.
+
+    Sorted keys make iteration, reprs and serialized output the same whatever
+    order the host built its dictionary in.
+    It compares equal to any mapping with the same items, like a ``dict``.
+    """
+
+    __slots__ = ("_data", "_hash")
+
+    _data: dict[str, V]
+    _hash: int | None
+
+    def __init__(self, items: Mapping[str, V]) -> None:
+        self._data = {key: items[key] for key in sorted(items)}
+        self._hash = None
+
+    def __getitem__(self, key: str) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._data.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._data == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
+def freeze(value: Mapping[str, Scalar]) -> Mapping[str, Scalar]:
+    """Return *value* as a :class:`FrozenMap` (an attrs converter).
+
+    Anything that is not a mapping with string keys comes back unchanged, for
+    the field's validator to reject with a clear message.
+    """
+    candidate: object = value  # callers may pass anything at run time
+    if isinstance(candidate, FrozenMap):
+        return candidate
+    if isinstance(candidate, Mapping) and all(isinstance(k, str) for k in candidate):
+        return FrozenMap(candidate)
+    return value

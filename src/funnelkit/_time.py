@@ -1,0 +1,97 @@
+"""Time rules: the clock protocol, the one wall-clock reader, aware-datetime checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from funnelkit.errors import NaiveDatetimeError, ValidationError
+
+__all__ = ["Clock", "SystemClock", "is_aware", "require_aware", "utc_micros"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Anything that tells the current time as a timezone-aware datetime.
+
+    The engine asks its clock whenever a call does not say when it happens.
+    Use :class:`SystemClock` in production and
+    :class:`funnelkit.testing.ManualClock` in tests.
+    """
+
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware."""
+        ...
+
+
+@attrs.frozen
+class SystemClock:
+    """The real clock: the only place in funnelkit that reads the wall clock.
+
+    Args:
+        tz: The time zone of the datetimes it returns (UTC by default); the
+            instant is the same whatever the zone.
+
+    >>> SystemClock().now().tzinfo
+    datetime.timezone.utc
+    """
+
+    tz: tzinfo = attrs.field(default=UTC)
+
+    @tz.validator
+    def _check_tz(self, attribute: attrs.Attribute[tzinfo], value: object) -> None:
+        if not isinstance(value, tzinfo):
+            raise ValidationError(
+                owner="SystemClock",
+                field=attribute.name,
+                value=value,
+                expected="a tzinfo such as datetime.UTC or ZoneInfo('Europe/Berlin')",
+            )
+
+    def now(self) -> datetime:
+        """Return the current time in :attr:`tz`."""
+        return datetime.now(self.tz)
+
+
+def is_aware(value: datetime) -> bool:
+    """Tell whether *value* knows its offset from UTC (Python's definition)."""
+    tz = value.tzinfo
+    return tz is not None and tz.utcoffset(value) is not None
+
+
+def require_aware(value: object, *, field: str, owner: str | None = None) -> datetime:
+    """Return *value* if it is a timezone-aware datetime, else raise.
+
+    Raises:
+        NaiveDatetimeError: *value* is a datetime without a time zone.
+        ValidationError: *value* is not a datetime at all (a ``date`` included).
+    """
+    if not isinstance(value, datetime):
+        raise ValidationError(
+            owner=owner,
+            field=field,
+            value=value,
+            expected="a timezone-aware datetime",
+        )
+    if not is_aware(value):
+        raise NaiveDatetimeError(owner=owner, field=field, value=value)
+    return value
+
+
+def utc_micros(value: datetime) -> int:
+    """Return the instant of an aware *value* as whole microseconds since 1970 UTC.
+
+    Exact for every aware datetime Python can hold, including ones whose UTC
+    equivalent would fall outside ``datetime``'s range.
+    """
+    # Callers pass aware values; ``or`` only turns the type's None into zero.
+    offset = value.utcoffset() or _ZERO
+    delta = value.replace(tzinfo=None) - _EPOCH - offset
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 -- naive on purpose: wall-time arithmetic
+
+_ZERO = timedelta(0)

@@ -1,0 +1,112 @@
+"""attrs validators shared by funnelkit's value types.
+
+Each raises :class:`~funnelkit.errors.ValidationError` (or
+:class:`~funnelkit.errors.NaiveDatetimeError`) naming the type, the field and
+the value, never a bare ``TypeError`` from deep inside.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import attrs
+
+from funnelkit._time import require_aware
+from funnelkit.errors import ValidationError
+
+__all__ = [
+    "SCALAR_TYPES",
+    "Scalar",
+    "aware_datetime",
+    "check_scalar",
+    "non_empty_str",
+    "optional",
+    "optional_bool",
+    "optional_date",
+    "optional_non_empty_str",
+    "scalar_mapping",
+]
+
+#: The values a lead attribute or an activity property may hold: JSON scalars.
+Scalar = str | int | float | bool | None
+SCALAR_TYPES = (str, int, float, bool, type(None))
+
+if TYPE_CHECKING:
+    _Attribute = attrs.Attribute[Any]
+    _Validator = Callable[[Any, _Attribute, Any], None]
+
+
+def _fail(
+    instance: object, attribute: _Attribute, value: object, expected: str
+) -> NoReturn:
+    raise ValidationError(
+        owner=type(instance).__name__,
+        field=attribute.name,
+        value=value,
+        expected=expected,
+    )
+
+
+def non_empty_str(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a string with at least one non-space character."""
+    if not isinstance(value, str) or not value.strip():
+        _fail(instance, attribute, value, "a non-empty string")
+
+
+def optional(validator: _Validator) -> _Validator:
+    """Accept ``None`` or whatever *validator* accepts."""
+
+    def check(instance: object, attribute: _Attribute, value: object) -> None:
+        if value is not None:
+            validator(instance, attribute, value)
+
+    return check
+
+
+optional_non_empty_str = optional(non_empty_str)
+
+
+def aware_datetime(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a timezone-aware datetime only."""
+    require_aware(value, field=attribute.name, owner=type(instance).__name__)
+
+
+def optional_bool(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept ``True``, ``False`` or ``None`` (not 0, 1 or "yes")."""
+    if value is not None and type(value) is not bool:
+        _fail(instance, attribute, value, "True, False or None")
+
+
+def optional_date(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a ``date`` (not a ``datetime``) or ``None``."""
+    if value is not None and (type(value) is not date):
+        _fail(instance, attribute, value, "a datetime.date (not a datetime) or None")
+
+
+def check_scalar(value: object) -> str | None:
+    """Return why *value* is not a JSON scalar, or ``None`` if it is one."""
+    if not isinstance(value, SCALAR_TYPES):
+        return "a JSON scalar: a string, an int, a finite float, True, False or None"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a finite number (not NaN or infinity)"
+    return None
+
+
+def scalar_mapping(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a mapping of non-empty string keys to JSON scalars."""
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        _fail(instance, attribute, value, "a mapping with string keys")
+    for key, item in value.items():
+        if not key.strip():
+            _fail(instance, attribute, key, "non-empty keys")
+        problem = check_scalar(item)
+        if problem is not None:
+            raise ValidationError(
+                owner=type(instance).__name__,
+                field=f"{attribute.name}[{key!r}]",
+                value=item,
+                expected=problem,
+            )

@@ -1,0 +1,81 @@
+import importlib
+import inspect
+import types
+from typing import TypeVar
+from importlib.metadata import version
+
+import pytest
+
+import funnelkit
+
+def _offered_by(module: types.ModuleType, value: object) -> bool:
+    """Tell whether *value* is something *module* offers, not a helper it imported."""
+    if inspect.ismodule(value) or isinstance(value, types.UnionType | TypeVar):
+        return False
+    if inspect.isclass(value) or inspect.isfunction(value):
+        origin = value.__module__
+        if not origin.startswith("funnelkit"):
+            return False
+        # A package re-exports from its private modules; a module offers its own.
+        return hasattr(module, "__path__") or origin == module.__name__
+    # Constants (kinds) and instances (the converter) defined in the module.
+    return type(value).__module__ in {"builtins", "cattrs.converters"} and not (
+        isinstance(value, bool)
+    )
+
+
+PUBLIC_MODULES = [
+    "funnelkit",
+    "funnelkit.errors",
+    "funnelkit.kinds",
+    "funnelkit.serialization",
+    "funnelkit.testing",
+    "funnelkit.testing.strategies",
+]
+
+
+class TestAll:
+    def test_all_is_sorted(self) -> None:
+        """funnelkit.__all__ is sorted, as the style guide asks."""
+        assert funnelkit.__all__ == sorted(funnelkit.__all__)
+
+    @pytest.mark.parametrize("name", PUBLIC_MODULES)
+    def test_all_equals_public_names(self, name: str) -> None:
+        """__all__ lists exactly the public names each public module offers."""
+        module = importlib.import_module(name)
+        public = {
+            attr
+            for attr, value in vars(module).items()
+            if not attr.startswith("_") and _offered_by(module, value)
+        }
+        assert public == set(module.__all__) - {"__version__"}
+
+    @pytest.mark.parametrize("name", PUBLIC_MODULES)
+    def test_every_public_name_has_a_docstring(self, name: str) -> None:
+        """Each public module, class and function has a docstring."""
+        module = importlib.import_module(name)
+        assert module.__doc__
+        for attr in module.__all__:
+            value = getattr(module, attr)
+            if inspect.isclass(value) or inspect.isfunction(value):
+                assert inspect.getdoc(value), f"{name}.{attr} has no docstring"
+
+
+class TestPresentation:
+    @pytest.mark.parametrize(
+        "name",
+        ["Activity", "Bant", "BusinessDuration", "Clock", "Lead", "SystemClock"],
+    )
+    def test_classes_present_as_funnelkit(self, name: str) -> None:
+        """Re-exported classes say funnelkit.X in reprs and tracebacks."""
+        assert getattr(funnelkit, name).__module__ == "funnelkit"
+
+    def test_manual_clock_presents_as_testing(self) -> None:
+        """ManualClock says funnelkit.testing.ManualClock."""
+        from funnelkit.testing import ManualClock  # noqa: PLC0415
+
+        assert ManualClock.__module__ == "funnelkit.testing"
+
+    def test_version_comes_from_metadata(self) -> None:
+        """__version__ matches the installed distribution's metadata."""
+        assert funnelkit.__version__ == version("funnelkit")

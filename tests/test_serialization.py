@@ -1,0 +1,352 @@
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import (
+    Activity,
+    Bant,
+    BusinessDuration,
+    Lead,
+    SerializationError,
+)
+from funnelkit.serialization import (
+    converter,
+    from_json,
+    structure,
+    to_json,
+    unstructure,
+)
+from funnelkit.testing.strategies import activities, bants, leads
+
+AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@attrs.frozen
+class Sample:
+    """A value with every field type the converter knows, for round trips."""
+
+    amount: Decimal
+    window: timedelta
+    business: BusinessDuration
+    day: date
+    tags: tuple[str, ...]
+    ratio: float
+    count: int
+    flag: bool
+    bag: Mapping[str, str | int | float | bool | None]
+
+
+samples = st.builds(
+    Sample,
+    amount=st.decimals(allow_nan=False, allow_infinity=False),
+    window=st.timedeltas(),
+    business=st.builds(
+        BusinessDuration,
+        days=st.integers(min_value=0, max_value=1000),
+        time=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=1000)),
+    ),
+    day=st.dates(),
+    tags=st.lists(st.text(), max_size=3).map(tuple),
+    ratio=st.floats(allow_nan=False, allow_infinity=False),
+    count=st.integers(),
+    flag=st.booleans(),
+    bag=st.dictionaries(
+        st.text(min_size=1).filter(str.strip), st.integers(), max_size=3
+    ),
+)
+
+
+def _exactly_same_instant_and_zone(a: datetime, b: datetime) -> bool:
+    return (
+        a.replace(tzinfo=None) == b.replace(tzinfo=None)
+        and a.utcoffset() == b.utcoffset()
+        and getattr(a.tzinfo, "key", None) == getattr(b.tzinfo, "key", None)
+    )
+
+
+class TestRoundTrip:
+    @given(leads())
+    def test_leads(self, lead: Lead) -> None:
+        """Every lead round-trips exactly, and re-serializes to the same bytes."""
+        text = to_json(lead)
+        back = from_json(text, Lead)
+        assert lead == back
+        assert text == to_json(back)
+        assert _exactly_same_instant_and_zone(lead.created_at, back.created_at)
+
+    @given(activities())
+    def test_activities(self, activity: Activity) -> None:
+        """Every activity round-trips exactly, id included."""
+        text = to_json(activity)
+        back = from_json(text, Activity)
+        assert activity == back
+        assert text == to_json(back)
+
+    @given(bants())
+    def test_bants(self, bant: Bant) -> None:
+        """BANT answers round-trip exactly."""
+        assert bant == from_json(to_json(bant), Bant)
+
+    @given(samples)
+    def test_every_field_type(self, sample: Sample) -> None:
+        """Decimals, durations, dates, tuples and mappings round-trip exactly."""
+        back = structure(json.loads(to_json(sample)), Sample)
+        assert sample == back
+        assert isinstance(back.tags, tuple)
+        assert str(sample.amount) == str(back.amount)
+
+    @given(
+        activities(
+            at=st.datetimes(
+                min_value=datetime(1900, 1, 1),  # noqa: DTZ001 -- wall-time bound
+                timezones=st.timezones(),
+            )
+        )
+    )
+    def test_any_zone_any_time(self, activity: Activity) -> None:
+        """Times in any IANA zone, gaps and folds included, keep wall time and zone."""
+        back = from_json(to_json(activity), Activity)
+        assert _exactly_same_instant_and_zone(activity.at, back.at)
+
+    @given(st.lists(activities(), max_size=4))
+    def test_lists(self, items: list[Activity]) -> None:
+        """A list of activities round-trips."""
+        assert items == from_json(to_json(items), list[Activity])
+
+
+class TestWireFormat:
+    def test_zoneinfo_keeps_its_name(self) -> None:
+        """A ZoneInfo datetime carries its zone name in brackets."""
+        at = datetime(2026, 3, 29, 3, 30, tzinfo=BERLIN)
+        assert unstructure(Activity("L", "k", at, id="a"))["at"] == (
+            "2026-03-29T03:30:00+02:00[Europe/Berlin]"
+        )
+
+    def test_fold_survives(self) -> None:
+        """The second 02:30 of a fall-back night comes back as the second one."""
+        second = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=BERLIN)
+        back = from_json(to_json(Activity("L", "k", second, id="a")), Activity)
+        assert back.at.fold == 1
+        assert back.at.utcoffset() == timedelta(hours=1)
+
+    def test_fixed_offset_stays_fixed(self) -> None:
+        """A fixed offset comes back as the same fixed offset."""
+        at = datetime(2026, 3, 2, 9, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+        back = from_json(to_json(Activity("L", "k", at, id="a")), Activity)
+        assert back.at.utcoffset() == timedelta(hours=5, minutes=30)
+
+    def test_indent(self) -> None:
+        """indent= gives readable, still deterministic JSON."""
+        text = to_json(Bant(budget=True), indent=2)
+        assert text.splitlines()[1] == '  "budget": true,'
+
+    def test_z_suffix_accepted(self) -> None:
+        """A 'Z' suffix is UTC."""
+        data = '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00Z"}'
+        assert from_json(data, Activity).at == AT
+
+    def test_missing_id_is_derived(self) -> None:
+        """An activity without an id gets its derived one, as in Python."""
+        data = '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00+00:00"}'
+        assert from_json(data, Activity).id == Activity("L", "k", AT).id
+
+    def test_converter_copy_is_independent(self) -> None:
+        """Hooks registered on a copy leave the shared converter alone."""
+        mine = converter.copy()
+        mine.register_unstructure_hook(Bant, lambda _: "custom")
+        assert mine.unstructure(Bant()) == "custom"
+        assert unstructure(Bant()) != "custom"
+
+
+def _problems(text: str, cls: type[object]) -> tuple[tuple[str, str], ...]:
+    with pytest.raises(SerializationError) as info:
+        from_json(text, cls)
+    return info.value.problems
+
+
+ACTIVITY = '"lead_id":"L","kind":"k"'
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("text", "path", "message"),
+        [
+            (
+                '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00"}',
+                "at",
+                "UTC offset",
+            ),
+            ('{"lead_id":"L","kind":"k","at":"yesterday"}', "at", "ISO 8601 datetime"),
+            ('{"lead_id":"L","kind":"k","at":5}', "at", "ISO 8601 datetime"),
+            (
+                '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00[Mars/Base]"}',
+                "at",
+                "UTC offset",
+            ),
+            (
+                '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00+01:00[Mars/Base]"}',
+                "at",
+                "IANA time zone",
+            ),
+            (
+                '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00+05:00[Europe/Berlin]"}',
+                "at",
+                "an offset that Europe/Berlin uses",
+            ),
+            (
+                '{"lead_id":"","kind":"k","at":"2026-03-02T09:00:00Z"}',
+                "lead_id",
+                "non-empty",
+            ),
+            (
+                '{"lead_id":7,"kind":"k","at":"2026-03-02T09:00:00Z"}',
+                "lead_id",
+                "a string",
+            ),
+            (
+                '{"kind":"k","at":"2026-03-02T09:00:00Z"}',
+                "lead_id",
+                "required key is missing",
+            ),
+            (
+                '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00Z","zz":1}',
+                "",
+                "unknown key(s): zz",
+            ),
+            (
+                '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00Z","properties":{"n":[1]}}',
+                "properties['n']",
+                "JSON scalar",
+            ),
+            (
+                '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00Z","properties":[1]}',
+                "properties",
+                "an object of JSON scalars",
+            ),
+            ("[1, 2]", "", ""),
+        ],
+    )
+    def test_activity_problems_name_path(
+        self, text: str, path: str, message: str
+    ) -> None:
+        """Each problem names the path of the bad field and what was expected."""
+        problems = _problems(text, Activity)
+        assert any(p == path and message in m for p, m in problems), problems
+
+    @pytest.mark.parametrize(
+        ("text", "path", "message"),
+        [
+            ('{"budget":"yes"}', "budget", "true or false"),
+            ('{"budget":1}', "budget", "true or false"),
+            ('{"timeline":"2026-06"}', "timeline", "YYYY-MM-DD"),
+            ('{"timeline":"2026-13-01"}', "timeline", "YYYY-MM-DD"),
+            ('{"timeline":20260601}', "timeline", "YYYY-MM-DD"),
+        ],
+    )
+    def test_bant_problems(self, text: str, path: str, message: str) -> None:
+        """Bad BANT answers name the field."""
+        problems = _problems(text, Bant)
+        assert any(p == path and message in m for p, m in problems), problems
+
+    def test_all_problems_reported_together(self) -> None:
+        """Several bad fields give several problems in one error."""
+        text = '{"lead_id":1,"kind":2,"at":"x","zz":0}'
+        assert [path for path, _ in _problems(text, Activity)] == [
+            "lead_id",
+            "kind",
+            "at",
+            "",
+        ]
+
+    def test_nested_path(self) -> None:
+        """A problem inside a list names the index: [1].at."""
+        text = (
+            '[{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00Z"},'
+            '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00"}]'
+        )
+        with pytest.raises(SerializationError) as info:
+            from_json(text, list[Activity])
+        assert info.value.problems[0][0] == "[1].at"
+        assert info.value.target == "list[funnelkit.Activity]"
+
+    def test_nested_object_path(self) -> None:
+        """A problem in a nested object names the dotted path: bant.need."""
+        text = '{"id":"L","created_at":"2026-03-02T09:00:00Z","bant":{"need":"maybe"}}'
+        assert _problems(text, Lead)[0][0] == "bant.need"
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("{", "invalid JSON at line 1, column 2"),
+            ('{"budget": NaN}', "NaN is not a number funnelkit accepts"),
+            ("", "invalid JSON at line 1, column 1"),
+        ],
+    )
+    def test_invalid_json(self, text: str, message: str) -> None:
+        """Text that is not JSON is one problem for the whole document."""
+        problems = _problems(text, Bant)
+        assert len(problems) == 1
+        assert problems[0][0] == ""
+        assert message in problems[0][1]
+
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            ("amount", "12.5x", "decimal number"),
+            ("amount", "NaN", "decimal number"),
+            ("amount", 1.5, "decimal number"),
+            ("amount", True, "decimal number"),
+            ("window", 3600, "ISO 8601 duration"),
+            ("window", "P1Y", "years and months"),
+            ("business", "8 hours", "business duration"),
+            ("business", 8, "business duration"),
+            ("business", "eight business hours", "a duration such as"),
+            ("ratio", "1.5", "a number"),
+            ("ratio", True, "a number"),
+            ("count", 1.0, "a whole number"),
+            ("count", False, "a whole number"),
+            ("tags", "a,b", ""),
+        ],
+    )
+    def test_field_hooks_reject(self, field: str, value: object, message: str) -> None:
+        """Each field type rejects values of the wrong shape, naming the field."""
+        good = {
+            "amount": "1.5",
+            "window": "PT1H",
+            "business": "8 business hours",
+            "day": "2026-03-02",
+            "tags": ["a"],
+            "ratio": 1,
+            "count": 2,
+            "flag": False,
+            "bag": {},
+        }
+        with pytest.raises(SerializationError) as info:
+            structure(good | {field: value}, Sample)
+        assert info.value.target == "Sample"
+        (path, text), *_ = info.value.problems
+        assert path == field
+        assert message in text
+
+    def test_decimal_accepts_integers(self) -> None:
+        """A JSON integer is an exact Decimal too."""
+        good = {
+            "amount": 12,
+            "window": "PT1H",
+            "business": "1 business day",
+            "day": "2026-03-02",
+            "tags": [],
+            "ratio": 0.5,
+            "count": 2,
+            "flag": True,
+            "bag": {"a": 1},
+        }
+        assert structure(good, Sample).amount == Decimal(12)
