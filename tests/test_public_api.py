@@ -1,12 +1,13 @@
 import importlib
 import inspect
 import types
-from typing import TypeVar
 from importlib.metadata import version
+from typing import TypeVar
 
 import pytest
 
 import funnelkit
+
 
 def _offered_by(module: types.ModuleType, value: object) -> bool:
     """Tell whether *value* is something *module* offers, not a helper it imported."""

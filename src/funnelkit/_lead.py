@@ -32,6 +32,9 @@ _PENDING = "(derived from content)"
 # The version of the content encoding behind derived ids: a change of
 # encoding must change this, so old and new ids can never collide silently.
 _ID_SCHEME = "funnelkit.activity/1"
+_CANONICAL = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":")
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -207,14 +210,9 @@ def activity_id(activity: Activity) -> str:
         activity.lead_id,
         activity.kind,
         utc_micros(activity.at),
-        dict(activity.properties),
+        # Keys are sorted already (FrozenMap), which makes the encoding canonical.
+        dict(activity.properties.items()),
         activity.source,
     ]
-    encoded = json.dumps(
-        content,
-        ensure_ascii=False,
-        allow_nan=False,
-        separators=(",", ":"),
-        sort_keys=True,
-    )
+    encoded = _CANONICAL.encode(content)
     return hashlib.sha256(encoded.encode()).hexdigest()[:32]

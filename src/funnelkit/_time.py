@@ -86,12 +86,10 @@ def utc_micros(value: datetime) -> int:
     Exact for every aware datetime Python can hold, including ones whose UTC
     equivalent would fall outside ``datetime``'s range.
     """
-    # Callers pass aware values; ``or`` only turns the type's None into zero.
-    offset = value.utcoffset() or _ZERO
-    delta = value.replace(tzinfo=None) - _EPOCH - offset
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    # Aware subtraction works on wall times and offsets: it never overflows,
+    # even where the UTC form of *value* would fall outside datetime's range.
+    return (value - _EPOCH_UTC) // _MICROSECOND
 
 
-_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 -- naive on purpose: wall-time arithmetic
-
-_ZERO = timedelta(0)
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)

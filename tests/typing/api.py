@@ -1,0 +1,101 @@
+"""Every public name used as a user would: mypy --strict checks it, nobody runs it."""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import assert_type
+
+import attrs
+import cattrs
+from hypothesis import strategies as st
+
+import funnelkit
+from funnelkit import (
+    Activity,
+    Bant,
+    BusinessDuration,
+    Clock,
+    FunnelkitError,
+    FunnelkitWarning,
+    Lead,
+    NaiveDatetimeError,
+    SerializationError,
+    SystemClock,
+    ValidationError,
+    format_duration,
+    kinds,
+    parse_duration,
+)
+from funnelkit.serialization import (
+    converter,
+    from_json,
+    structure,
+    to_json,
+    unstructure,
+)
+from funnelkit.testing import ManualClock
+from funnelkit.testing import strategies as fst
+
+
+def lead_data() -> None:
+    """Lead, Bant and Activity."""
+    lead = Lead(
+        "L-1",
+        datetime(2026, 3, 2, tzinfo=UTC),
+        email="a@example.com",
+        attributes={"employees": 10, "industry": "software", "churned": False},
+        bant=Bant(budget=True, timeline=date(2026, 6, 1)),
+        source="web",
+        owner="ana",
+    )
+    assert_type(lead.attributes["employees"], str | int | float | bool | None)
+    assert_type(lead.bant.confirmed, int)
+    activity = Activity(
+        lead.id, kinds.DEMO_REQUEST, lead.created_at, properties={"n": 1}
+    )
+    assert_type(activity.id, str)
+    assert_type(attrs.evolve(activity, id=None), Activity)
+    assert_type(kinds.HAND_RAISERS, frozenset[str])
+
+
+def time_rules(clock: Clock) -> None:
+    """Clocks and durations."""
+    assert_type(clock.now(), datetime)
+    assert_type(SystemClock().now(), datetime)
+    manual = ManualClock(datetime(2026, 3, 2, tzinfo=UTC))
+    assert_type(manual.advance(timedelta(hours=1)), datetime)
+    assert_type(manual.set(datetime(2026, 3, 3, tzinfo=UTC)), datetime)
+    duration = parse_duration("8 business hours")
+    assert_type(duration, timedelta | BusinessDuration)
+    assert_type(format_duration(BusinessDuration(days=1) + BusinessDuration()), str)
+
+
+def serialization(lead: Lead) -> None:
+    """JSON and plain-data round trips."""
+    assert_type(from_json(to_json(lead), Lead), Lead)
+    assert_type(structure(unstructure(lead), Lead), Lead)
+    assert_type(converter.copy(), cattrs.Converter)
+
+
+def errors() -> None:
+    """Errors carry data."""
+    try:
+        parse_duration("soon")
+    except ValidationError as error:
+        assert_type(error.field, str)
+        assert_type(error.expected, str)
+    except NaiveDatetimeError as error:
+        assert_type(error.value, object)
+    except SerializationError as error:
+        assert_type(error.problems, tuple[tuple[str, str], ...])
+    except FunnelkitError:
+        pass
+    assert issubclass(FunnelkitWarning, UserWarning)
+    assert_type(funnelkit.__version__, str)
+
+
+def strategies() -> None:
+    """Hypothesis strategies."""
+    assert_type(fst.leads(), st.SearchStrategy[Lead])
+    assert_type(
+        fst.activities(kinds=st.just(kinds.PAGE_VIEW)), st.SearchStrategy[Activity]
+    )
+    assert_type(fst.bants(), st.SearchStrategy[Bant])
