@@ -5,8 +5,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from funnelkit import Clock, NaiveDatetimeError, SystemClock, ValidationError
+from funnelkit import (
+    Activity,
+    Clock,
+    Lead,
+    NaiveDatetimeError,
+    SerializationError,
+    SystemClock,
+    ValidationError,
+)
 from funnelkit._time import is_aware, require_aware, utc_micros
+from funnelkit.serialization import structure
 from funnelkit.testing import ManualClock
 from funnelkit.testing.strategies import aware_datetimes
 
@@ -133,3 +142,26 @@ class TestManualClock:
         with pytest.raises(ValidationError, match=r"ManualClock\.advance\.delta"):
             clock.advance(delta)  # type: ignore[arg-type]
         assert clock.now() == START
+
+
+class TestNaiveRejectedEverywhere:
+    @given(st.datetimes())
+    def test_every_entry_point_rejects_naive(self, naive: datetime) -> None:
+        """Each place a datetime enters funnelkit rejects a naive one."""
+        entry_points = [
+            lambda: Lead("L-1", naive),
+            lambda: Activity("L-1", "page_view", naive),
+            lambda: ManualClock(naive),
+            lambda: ManualClock(START).set(naive),
+        ]
+        for enter in entry_points:
+            with pytest.raises(NaiveDatetimeError):
+                enter()
+
+    @given(st.datetimes())
+    def test_json_rejects_naive(self, naive: datetime) -> None:
+        """JSON with a datetime lacking an offset is rejected, naming the field."""
+        data = {"lead_id": "L-1", "kind": "page_view", "at": naive.isoformat()}
+        with pytest.raises(SerializationError) as info:
+            structure(data, Activity)
+        assert info.value.problems[0][0] == "at"

@@ -7,7 +7,8 @@ Everything public is importable from here; the modules behind it are private.
 
 from __future__ import annotations
 
-from funnelkit.__about__ import __version__
+from importlib.metadata import version as _version
+
 from funnelkit._duration import BusinessDuration, format_duration, parse_duration
 from funnelkit._lead import Activity, Bant, Lead
 from funnelkit._public import publish as _publish
@@ -39,5 +40,8 @@ __all__ = [
     "format_duration",
     "parse_duration",
 ]
+
+#: The installed version of funnelkit, from the package metadata.
+__version__: str = _version("funnelkit")
 
 _publish(__name__, Activity, Bant, BusinessDuration, Clock, Lead, SystemClock)
