@@ -9,14 +9,28 @@ from __future__ import annotations
 
 from importlib.metadata import version as _version
 
+from funnelkit._decay import Decay, HalfLife, LinearDecay, StepDecay
 from funnelkit._duration import BusinessDuration, format_duration, parse_duration
 from funnelkit._lead import Activity, Bant, Lead
+from funnelkit._predicates import (
+    MISSING,
+    ValueTest,
+    absent,
+    between,
+    equals,
+    matches,
+    one_of,
+    present,
+)
 from funnelkit._public import publish as _publish
+from funnelkit._rules import ActivityRule, AttributeRule, email_domain
+from funnelkit._scoring import Contribution, Grades, Score, ScoreState, ScoringModel
 from funnelkit._time import Clock, SystemClock
 from funnelkit.errors import (
     FunnelkitError,
     FunnelkitWarning,
     NaiveDatetimeError,
+    PolicyError,
     SerializationError,
     ValidationError,
 )
@@ -25,23 +39,66 @@ __all__ = [
     # -- lead data
     "Activity",
     "Bant",
+    "Lead",
     # -- time
     "BusinessDuration",
     "Clock",
+    "SystemClock",
+    "format_duration",
+    "parse_duration",
+    # -- scoring
+    "ActivityRule",
+    "AttributeRule",
+    "Contribution",
+    "Decay",
+    "Grades",
+    "HalfLife",
+    "LinearDecay",
+    "MISSING",
+    "Score",
+    "ScoreState",
+    "ScoringModel",
+    "StepDecay",
+    "ValueTest",
+    "absent",
+    "between",
+    "email_domain",
+    "equals",
+    "matches",
+    "one_of",
+    "present",
     # -- errors
     "FunnelkitError",
     "FunnelkitWarning",
-    "Lead",
     "NaiveDatetimeError",
+    "PolicyError",
     "SerializationError",
-    "SystemClock",
     "ValidationError",
+    # -- metadata
     "__version__",
-    "format_duration",
-    "parse_duration",
 ]
 
 #: The installed version of funnelkit, from the package metadata.
 __version__: str = _version("funnelkit")
 
-_publish(__name__, Activity, Bant, BusinessDuration, Clock, Lead, SystemClock)
+_publish(
+    __name__,
+    Activity,
+    ActivityRule,
+    AttributeRule,
+    Bant,
+    BusinessDuration,
+    Clock,
+    Contribution,
+    Decay,
+    Grades,
+    HalfLife,
+    Lead,
+    LinearDecay,
+    Score,
+    ScoreState,
+    ScoringModel,
+    StepDecay,
+    SystemClock,
+    ValueTest,
+)

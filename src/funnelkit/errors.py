@@ -14,6 +14,7 @@ __all__ = [
     "FunnelkitError",
     "FunnelkitWarning",
     "NaiveDatetimeError",
+    "PolicyError",
     "SerializationError",
     "ValidationError",
 ]
@@ -98,6 +99,27 @@ class NaiveDatetimeError(ValidationError):
             expected="a timezone-aware datetime (funnelkit never assumes a time zone)",
         )
         self._kwargs = {"field": field, "value": value, "owner": owner}
+
+
+class PolicyError(ValidationError):
+    """A policy, or a part of one (a scoring rule, a model), is not valid.
+
+    Raised where the part is built, naming the part, the field, the value and
+    what was expected.
+
+    Attributes:
+        owner: The part, e.g. ``"ActivityRule 'pricing views'"``.
+        field: The field of that part, e.g. ``"max_count"``.
+        value: The rejected value.
+        expected: What would have been accepted, in words.
+    """
+
+    def __init__(
+        self, *, owner: str | None, field: str, value: object, expected: str
+    ) -> None:
+        super().__init__(owner=owner, field=field, value=value, expected=expected)
+        where = f"{owner}, {field}" if owner else field
+        self.args = (f"{where}: expected {expected}, got {value!r}",)
 
 
 class SerializationError(FunnelkitError, ValueError):

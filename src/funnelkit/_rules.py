@@ -1,0 +1,374 @@
+"""Scoring rules: points for what a lead is (attributes) and does (activities)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from types import EllipsisType
+from typing import Any
+
+import attrs
+
+from funnelkit._decay import Decay
+from funnelkit._duration import format_duration
+from funnelkit._frozen import FrozenMap
+from funnelkit._lead import Lead
+from funnelkit._predicates import MISSING, ValueTest, _Missing, as_test
+from funnelkit._validators import Scalar
+from funnelkit.errors import PolicyError
+
+__all__ = ["ActivityRule", "AttributeRule", "email_domain", "lead_value"]
+
+_ZERO = timedelta(0)
+_LEAD_FIELDS = frozenset({"id", "email", "source", "owner"})
+_BANT_FIELDS = frozenset({"budget", "authority", "need", "timeline"})
+
+
+def _owner(instance: Any) -> str:  # noqa: ANN401 -- any rule
+    name = getattr(instance, "name", None)
+    return f"{type(instance).__name__} {name!r}" if name else type(instance).__name__
+
+
+def _fail(instance: object, field: str, value: object, expected: str) -> PolicyError:
+    return PolicyError(
+        owner=_owner(instance), field=field, value=value, expected=expected
+    )
+
+
+def _points(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+    ):
+        raise _fail(instance, attribute.name, value, "a finite number of points")
+
+
+def _optional_positive_points(
+    instance: object, attribute: attrs.Attribute[float | None], value: object
+) -> None:
+    if value is not None:
+        _points(instance, attribute, value)
+        if value <= 0:  # type: ignore[operator] # a number, checked just above
+            raise _fail(instance, attribute.name, value, "a number of points above 0")
+
+
+def _optional_period(
+    instance: object, attribute: attrs.Attribute[timedelta | None], value: object
+) -> None:
+    if value is not None and (not isinstance(value, timedelta) or value <= _ZERO):
+        raise _fail(
+            instance, attribute.name, value, "a timedelta longer than zero, or None"
+        )
+
+
+def _name(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _fail(instance, attribute.name, value, "a non-empty name, or None")
+
+
+def _dimension(
+    instance: object, attribute: attrs.Attribute[str], value: object
+) -> None:
+    if not isinstance(value, str) or not value.strip() or value == "total":
+        raise _fail(
+            instance,
+            attribute.name,
+            value,
+            "a dimension name such as 'fit' or 'engagement' ('total' is their sum)",
+        )
+
+
+def _kinds(value: object) -> Any:  # noqa: ANN401 -- anything, for the validator
+    if isinstance(value, str):
+        return frozenset({value})
+    if isinstance(value, Iterable):
+        return frozenset(value)
+    return value  # for the validator to reject
+
+
+def _check_kinds(
+    instance: ActivityRule, attribute: attrs.Attribute[frozenset[str]], value: object
+) -> None:
+    if (
+        not isinstance(value, frozenset)
+        or not value
+        or not all(isinstance(kind, str) and kind.strip() for kind in value)
+    ):
+        raise _fail(instance, "kind", value, "an activity kind, or a set of kinds")
+
+
+def _where(value: object) -> Any:  # noqa: ANN401 -- anything, for the validator
+    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
+        return FrozenMap(
+            {
+                key: as_test(test, f"where[{key!r}]", "ActivityRule")
+                for key, test in value.items()
+            }
+        )
+    return value  # None, or for the validator to reject
+
+
+def _check_where(
+    instance: ActivityRule, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, FrozenMap) or not all(key.strip() for key in value):
+        raise _fail(
+            instance,
+            "where",
+            value,
+            "a mapping of property names to tests or values, or None",
+        )
+
+
+def _max_count(
+    instance: ActivityRule, attribute: attrs.Attribute[int | None], value: object
+) -> None:
+    if value is not None and (type(value) is not int or value < 1):
+        raise _fail(
+            instance, "max_count", value, "a whole number of 1 or more, or None"
+        )
+
+
+def _per(
+    instance: ActivityRule, attribute: attrs.Attribute[timedelta | None], value: object
+) -> None:
+    _optional_period(instance, attribute, value)
+    if value is not None and instance.max_count is None:
+        raise _fail(instance, "per", value, "None unless max_count is set")
+
+
+def _decay(
+    instance: ActivityRule, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is not None and value is not Ellipsis and not isinstance(value, Decay):
+        raise _fail(
+            instance,
+            "decay",
+            value,
+            "HalfLife(...), StepDecay(...), LinearDecay(...), None for no decay, "
+            "or ... for the model's decay",
+        )
+
+
+@attrs.frozen
+class ActivityRule:
+    """Points for activities of a kind, with optional filters, caps, window and decay.
+
+    Args:
+        kind: The activity kind, or a set of kinds, the rule counts.
+        points: Points per counted activity (negative for bad signs).
+        where: Tests on the activity's properties, by property name: a value
+            test (``one_of("ebook", "whitepaper")``), a plain value (equality)
+            or a list of values (``one_of``). All must pass.
+        max_points: Caps the size of the rule's total (after decay): at most
+            ``max_points`` for a positive rule, at least ``-max_points`` for a
+            negative one.
+        max_count: A frequency cap: at most this many activities count, in
+            time order (per window of ``per`` if given, else ever).
+        per: The sliding window of the frequency cap: with ``max_count=3`` and
+            ``per=timedelta(days=1)``, no 24 hours hold more than 3 counted
+            activities.
+        within: Only activities at most this old at the time of scoring count.
+        decay: How points fade with age; ``...`` (the default) uses the
+            model's decay, ``None`` means no decay for this rule.
+        dimension: The score this rule adds to (``"engagement"`` by default).
+        name: The rule's name in explanations; derived from the kind and
+            filters when omitted.
+
+    >>> from datetime import timedelta
+    >>> from funnelkit import ActivityRule, one_of
+    >>> ActivityRule("content_download", 10, where={"asset": one_of("ebook", "whitepaper")}).label
+    "content_download where asset is one of 'ebook', 'whitepaper'"
+    """  # noqa: E501 -- a doctest output line cannot be wrapped
+
+    kind: frozenset[str] = attrs.field(converter=_kinds, validator=_check_kinds)
+    points: float = attrs.field(validator=_points)
+    where: Mapping[str, ValueTest] | None = attrs.field(
+        kw_only=True, default=None, converter=_where, validator=_check_where
+    )
+    max_points: float | None = attrs.field(
+        kw_only=True, default=None, validator=_optional_positive_points
+    )
+    max_count: int | None = attrs.field(
+        kw_only=True, default=None, validator=_max_count
+    )
+    per: timedelta | None = attrs.field(kw_only=True, default=None, validator=_per)
+    within: timedelta | None = attrs.field(
+        kw_only=True, default=None, validator=_optional_period
+    )
+    decay: Decay | EllipsisType | None = attrs.field(
+        kw_only=True, default=..., validator=_decay
+    )
+    dimension: str = attrs.field(
+        kw_only=True, default="engagement", validator=_dimension
+    )
+    name: str | None = attrs.field(kw_only=True, default=None, validator=_name)
+
+    @property
+    def label(self) -> str:
+        """The rule's name, or one derived from its kinds and filters."""
+        if self.name is not None:
+            return self.name
+        text = " or ".join(sorted(self.kind))
+        if self.where:
+            tests = ", ".join(
+                f"{key} {test.describe()}" for key, test in self.where.items()
+            )
+            text += f" where {tests}"
+        return text
+
+    def describe(self) -> str:
+        """Return the rule in words, options included."""
+        parts = [f"{self.points:+g} per {' or '.join(sorted(self.kind))}"]
+        if self.where:
+            parts.append(
+                "where "
+                + ", ".join(f"{k} {t.describe()}" for k, t in self.where.items())
+            )
+        if self.max_count is not None:
+            window = f" per {format_duration(self.per)}" if self.per else ""
+            parts.append(f"at most {self.max_count}{window}")
+        if self.within is not None:
+            parts.append(f"within {format_duration(self.within)}")
+        if self.max_points is not None:
+            parts.append(f"capped at {self.max_points:g}")
+        return ", ".join(parts)
+
+    def accepts(self, properties: Mapping[str, Scalar]) -> bool:
+        """Tell whether an activity with *properties* passes the ``where`` tests."""
+        if self.where is None:
+            return True
+        return all(
+            test(properties.get(key, MISSING)) for key, test in self.where.items()
+        )
+
+
+def _attribute(
+    instance: AttributeRule, attribute: attrs.Attribute[str], value: object
+) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(instance, "attribute", value, "an attribute name or a dotted path")
+    head, _, rest = value.partition(".")
+    if head == "bant" and rest not in _BANT_FIELDS:
+        raise _fail(
+            instance,
+            "attribute",
+            value,
+            "bant.budget, bant.authority, bant.need or bant.timeline",
+        )
+    if head == "email" and rest not in {"", "domain"}:
+        raise _fail(instance, "attribute", value, "email or email.domain")
+
+
+def _test(value: object) -> Any:  # noqa: ANN401 -- anything, for the validator
+    if isinstance(value, ValueTest):
+        return value
+    try:
+        return as_test(value, "test", "AttributeRule")
+    except PolicyError:
+        return value  # for the validator to name the rule
+
+
+def _check_test(
+    instance: AttributeRule, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not isinstance(value, ValueTest):
+        raise _fail(
+            instance,
+            "test",
+            value,
+            "a value test (equals, one_of, between, matches, present, absent), "
+            "a value, or a list of values",
+        )
+
+
+@attrs.frozen
+class AttributeRule:
+    """Points for what a lead is: an attribute that passes a test.
+
+    Args:
+        attribute: What to test: an attribute name (``"industry"``), a lead
+            field (``"source"``, ``"owner"``, ``"email"``), ``"email.domain"``,
+            ``"bant.budget"`` and the other BANT answers, or
+            ``"attributes.<name>"`` for an attribute whose name is also a
+            lead field.
+        test: A value test, or a value (equality), or a list of values
+            (``one_of``).
+        points: Points when the test passes (negative for a bad fit).
+        dimension: The score this rule adds to (``"fit"`` by default).
+        name: The rule's name in explanations; derived when omitted.
+
+    A lead without the attribute does not match; neither does a value of the
+    wrong type for the test (text tested with ``between``), and the score's
+    explanation says so.
+
+    >>> from funnelkit import AttributeRule, between
+    >>> AttributeRule("employees", between(50, 1000), 15).label
+    'employees between 50 and 1000'
+    """
+
+    attribute: str = attrs.field(validator=_attribute)
+    test: ValueTest = attrs.field(converter=_test, validator=_check_test)
+    points: float = attrs.field(validator=_points)
+    dimension: str = attrs.field(kw_only=True, default="fit", validator=_dimension)
+    name: str | None = attrs.field(kw_only=True, default=None, validator=_name)
+
+    @property
+    def label(self) -> str:
+        """The rule's name, or one derived from its attribute and test."""
+        return (
+            self.name
+            if self.name is not None
+            else f"{self.attribute} {self.test.describe()}"
+        )
+
+    def evaluate(self, lead: Lead) -> tuple[bool, str]:
+        """Return whether *lead* passes, and a sentence saying why."""
+        passed, why = self.test.evaluate(lead_value(lead, self.attribute))
+        return passed, f"{self.attribute} {why}"
+
+
+def email_domain(email: str | None) -> str | None:
+    """Return the domain of *email*, lowercased, or ``None``.
+
+    >>> email_domain("Ana@ACME.example")
+    'acme.example'
+    """
+    if not email or "@" not in email:
+        return None
+    return email.rpartition("@")[2].lower()
+
+
+def lead_value(lead: Lead, path: str) -> Scalar | _Missing:
+    """Return the value at *path* in *lead*, or ``MISSING``.
+
+    Lead fields (``id``, ``email``, ``source``, ``owner``) come first, then
+    ``email.domain``, ``bant.<answer>`` (a timeline as an ISO date string) and
+    ``attributes.<name>``; any other name is looked up in the attributes.
+    """
+    if path in _LEAD_FIELDS:
+        return getattr(lead, path)  # type: ignore[no-any-return]
+    head, _, rest = path.partition(".")
+    if head == "email" and rest == "domain":
+        return email_domain(lead.email)
+    if head == "bant" and rest in _BANT_FIELDS:
+        value = getattr(lead.bant, rest)
+        return value.isoformat() if rest == "timeline" and value is not None else value  # type: ignore[no-any-return]
+    if head == "attributes" and rest:
+        path = rest
+    return lead.attributes.get(path, MISSING)
+
+
+Rule = ActivityRule | AttributeRule
+
+
+def rule_sequence(value: Iterable[Rule]) -> tuple[Rule, ...]:
+    """Return *value* as a tuple of rules (an attrs converter)."""
+    candidate: object = value  # callers may pass anything at run time
+    if isinstance(candidate, Iterable) and not isinstance(candidate, str | Mapping):
+        return tuple(candidate)
+    return candidate  # type: ignore[return-value] # for the validator to reject

@@ -1,0 +1,696 @@
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import (
+    Activity,
+    ActivityRule,
+    AttributeRule,
+    Contribution,
+    Decay,
+    Grades,
+    HalfLife,
+    Lead,
+    LinearDecay,
+    NaiveDatetimeError,
+    PolicyError,
+    Score,
+    ScoringModel,
+    StepDecay,
+    ValidationError,
+    between,
+    equals,
+    matches,
+)
+from funnelkit.serialization import from_json, to_json
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+H = timedelta(hours=1)
+D = timedelta(days=1)
+LEAD = Lead("L", T0, attributes={"industry": "software", "employees": 250, "title": 7})
+
+
+def acts(*items: tuple[str, timedelta], **properties: object) -> list[Activity]:
+    """Activities of LEAD at T0 + offset, with explicit ids a1, a2, ..."""
+    return [
+        Activity("L", kind, T0 + offset, id=f"a{n}", properties=properties)  # type: ignore[arg-type]
+        for n, (kind, offset) in enumerate(items, start=1)
+    ]
+
+
+def line(score: Score, rule: str) -> Contribution:
+    """The ledger line of *rule*."""
+    (found,) = [c for c in score.contributions if c.rule == rule]
+    return found
+
+
+class TestActivityRules:
+    def test_points_add_up(self) -> None:
+        """Each counted activity adds the rule's points to its dimension."""
+        model = ScoringModel(
+            "m", [ActivityRule("view", 2), ActivityRule("webinar", 15)]
+        )
+        score = model.score(
+            LEAD, acts(("view", H), ("view", 2 * H), ("webinar", 3 * H)), at=T0 + D
+        )
+        assert score.engagement == 19
+        assert score.fit == 0
+        assert score.total == 19
+        assert line(score, "view").activity_ids == ("a1", "a2")
+        assert line(score, "view").note == "2 activities x 2 = +4"
+
+    def test_activities_after_at_do_not_count(self) -> None:
+        """A score at a past instant ignores what came later."""
+        model = ScoringModel("m", [ActivityRule("view", 2)])
+        history = acts(("view", H), ("view", 5 * H))
+        assert model.score(LEAD, history, at=T0 + 2 * H).engagement == 2
+        assert model.score(LEAD, history, at=T0 + 5 * H).engagement == 4
+
+    def test_where_filters_properties(self) -> None:
+        """Only activities whose properties pass the tests count."""
+        model = ScoringModel(
+            "m", [ActivityRule("download", 8, where={"asset": "whitepaper"})]
+        )
+        history = [
+            Activity("L", "download", T0, id="w", properties={"asset": "whitepaper"}),
+            Activity("L", "download", T0, id="e", properties={"asset": "ebook"}),
+            Activity("L", "download", T0, id="n"),
+        ]
+        assert model.score(LEAD, history, at=T0).engagement == 8
+
+    def test_lifetime_frequency_cap(self) -> None:
+        """max_count alone counts the first activities, in time order."""
+        model = ScoringModel("m", [ActivityRule("download", 8, max_count=2)])
+        history = acts(*[("download", n * H) for n in (5, 1, 3, 2, 4)])
+        score = model.score(LEAD, history, at=T0 + D)
+        assert score.engagement == 16
+        assert line(score, "download").activity_ids == ("a2", "a4")
+        assert line(score, "download").skipped_ids == ("a3", "a5", "a1")
+        assert (
+            line(score, "download").note
+            == "2 activities x 8 = +16, 3 over the frequency cap"
+        )
+
+    def test_sliding_window_frequency_cap(self) -> None:
+        """max_count per window: no window of that length holds more counted ones."""
+        model = ScoringModel("m", [ActivityRule("view", 1, max_count=2, per=D)])
+        history = acts(*[("view", n * H) for n in (0, 1, 2, 23, 25)])
+        score = model.score(LEAD, history, at=T0 + 2 * D)
+        assert line(score, "view").activity_ids == ("a1", "a2", "a5")
+        assert line(score, "view").skipped_ids == ("a3", "a4")
+
+    def test_within_window_includes_its_edge(self) -> None:
+        """within keeps activities at most that old."""
+        model = ScoringModel("m", [ActivityRule("view", 1, within=7 * D)])
+        history = acts(("view", timedelta(0)), ("view", 10 * D))
+        assert model.score(LEAD, history, at=T0 + 12 * D).engagement == 1
+        assert model.score(LEAD, history, at=T0 + 7 * D).engagement == 1
+        assert (
+            model.score(
+                LEAD, history, at=T0 + 7 * D + timedelta(microseconds=1)
+            ).engagement
+            == 0
+        )
+
+    def test_all_expired_leaves_no_line(self) -> None:
+        """A rule whose activities all left the window adds no ledger line."""
+        model = ScoringModel("m", [ActivityRule("view", 1, within=D)])
+        score = model.score(LEAD, acts(("view", timedelta(0))), at=T0 + 3 * D)
+        assert score.contributions == ()
+
+    def test_caps_choose_before_the_window(self) -> None:
+        """Frequency caps run over the whole history, then within filters."""
+        model = ScoringModel("m", [ActivityRule("view", 1, max_count=1, within=D)])
+        history = acts(("view", timedelta(0)), ("view", 5 * D))
+        assert model.score(LEAD, history, at=T0 + 5 * D).engagement == 0
+
+
+class TestDecay:
+    def test_model_half_life(self) -> None:
+        """The model's decay applies to rules that do not set their own."""
+        model = ScoringModel("m", [ActivityRule("webinar", 16)], decay=HalfLife(10 * D))
+        score = model.score(LEAD, acts(("webinar", timedelta(0))), at=T0 + 20 * D)
+        assert score.engagement == 4
+        assert (line(score, "webinar").raw, line(score, "webinar").decay) == (16, -12)
+
+    def test_rule_step_decay(self) -> None:
+        """A rule's own decay overrides the model's."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("webinar", 8, decay=StepDecay(7 * D, 0.5))],
+            decay=HalfLife(D),
+        )
+        assert (
+            model.score(
+                LEAD, acts(("webinar", timedelta(0))), at=T0 + 15 * D
+            ).engagement
+            == 2
+        )
+
+    def test_linear_decay(self) -> None:
+        """Linear decay: 10 points 15 days into 60 are worth 7.5."""
+        model = ScoringModel(
+            "m", [ActivityRule("webinar", 10, decay=LinearDecay(60 * D))]
+        )
+        history = acts(("webinar", timedelta(0)), ("webinar", -90 * D))
+        assert model.score(LEAD, history, at=T0 + 15 * D).engagement == 7.5
+
+    def test_none_disables_model_decay(self) -> None:
+        """decay=None keeps a rule's points whole, whatever the model says."""
+        model = ScoringModel(
+            "m", [ActivityRule("unsubscribe", -25, decay=None)], decay=HalfLife(D)
+        )
+        history = acts(("unsubscribe", timedelta(0)))
+        assert model.score(LEAD, history, at=T0 + 365 * D).engagement == -25
+
+
+class TestCapsAndLimits:
+    def test_max_points_caps_positive_rules(self) -> None:
+        """A rule's total never exceeds max_points; the ledger shows the cap."""
+        model = ScoringModel("m", [ActivityRule("download", 8, max_points=24)])
+        score = model.score(
+            LEAD, acts(*[("download", n * H) for n in range(5)]), at=T0 + D
+        )
+        item = line(score, "download")
+        assert (item.raw, item.decay, item.cap, item.points) == (40, 0, -16, 24)
+
+    def test_max_points_caps_negative_rules(self) -> None:
+        """For a negative rule, max_points bounds the size of the penalty."""
+        model = ScoringModel("m", [ActivityRule("bounce", -10, max_points=15)])
+        score = model.score(
+            LEAD, acts(*[("bounce", n * H) for n in range(3)]), at=T0 + D
+        )
+        assert score.engagement == -15
+
+    def test_limits_clamp_with_a_ledger_line(self) -> None:
+        """A dimension stays within its limits; the clamp is a line of its own."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("demo", 30), ActivityRule("unsubscribe", -25)],
+            limits={"engagement": (0, 100)},
+        )
+        high = model.score(LEAD, acts(*[("demo", n * H) for n in range(5)]), at=T0 + D)
+        assert high.engagement == 100
+        clamp = line(high, "limit on engagement")
+        assert (clamp.points, clamp.cap, clamp.note) == (
+            -50,
+            -50,
+            "engagement is kept at most 100",
+        )
+        low = model.score(LEAD, acts(("unsubscribe", H)), at=T0 + D)
+        assert low.engagement == 0
+        assert line(low, "limit on engagement").note == "engagement is kept at least 0"
+
+    def test_one_sided_limits_as_lists(self) -> None:
+        """Limits may be lists (as from JSON) and open on one side."""
+        model = ScoringModel(
+            "m", [ActivityRule("demo", 30)], limits={"engagement": [None, 40]}
+        )
+        assert model.limits["engagement"] == (None, 40)
+        assert (
+            model.score(LEAD, acts(("demo", H), ("demo", 2 * H)), at=T0 + D).engagement
+            == 40
+        )
+
+
+class TestAttributeRulesAndGrades:
+    def test_fit_rules_and_notes(self) -> None:
+        """Matching attribute rules add fit; the others are noted with the reason."""
+        model = ScoringModel(
+            "m",
+            [
+                AttributeRule("industry", equals("software"), 20),
+                AttributeRule("employees", between(50, 1000), 25),
+                AttributeRule("title", matches("VP"), 15),
+                AttributeRule("country", "DE", 10),
+            ],
+        )
+        score = model.score(LEAD, [], at=T0)
+        assert score.fit == 45
+        assert score.grade == "B"
+        assert score.notes == (
+            "title matches /VP/: title is 7, not text",
+            "country equals 'DE': country is missing",
+        )
+
+    def test_matrix_and_custom_grades(self) -> None:
+        """Grades map fit to letters and engagement to bands; the matrix joins them."""
+        grades = Grades(
+            fit={"Gold": 30, "Silver": None}, engagement={"hot": 10, "cold": None}
+        )
+        model = ScoringModel(
+            "m",
+            [AttributeRule("industry", "software", 40), ActivityRule("demo", 30)],
+            grades=grades,
+        )
+        score = model.score(LEAD, acts(("demo", H)), at=T0 + D)
+        assert (score.grade, score.band, score.matrix) == ("Gold", "hot", "Goldhot")
+        assert grades.rank("Silver") == 1
+        with pytest.raises(PolicyError, match="Grades, letter"):
+            grades.rank("Bronze")
+
+    def test_other_dimensions_stand_apart(self) -> None:
+        """A host's own dimension is scored but not part of the total."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("demo", 30), ActivityRule("trial", 5, dimension="product_a")],
+        )
+        score = model.score(LEAD, acts(("demo", H), ("trial", H)), at=T0 + D)
+        assert model.dimensions == ("fit", "engagement", "product_a")
+        assert score.dimensions == {"fit": 0, "engagement": 30, "product_a": 5}
+        assert (score.total, score["product_a"], score["total"], score["nope"]) == (
+            30,
+            5,
+            30,
+            0,
+        )
+
+    @pytest.mark.parametrize(
+        "bands",
+        [
+            {},
+            {"A": 10},
+            {"A": None, "B": None},
+            {"A": 10, "B": 20, "C": None},
+            {"A": 10, "B": 10, "C": None},
+            {"": None},
+            {"A": "10", "B": None},
+            "A,B",
+            (("A",),),
+        ],
+    )
+    def test_bad_bands(self, bands: object) -> None:
+        """Bands must be labelled, strictly descending, ending in a catch-all."""
+        with pytest.raises(PolicyError, match="Grades, fit"):
+            Grades(fit=bands)  # type: ignore[arg-type]
+
+    def test_bands_as_lists(self) -> None:
+        """Bands given as JSON-style lists become tuples."""
+        assert Grades(fit=[["A", 10], ["B", None]]).fit == (("A", 10), ("B", None))
+
+
+class TestExplain:
+    def test_worked_example(self) -> None:
+        """explain() renders the ledger a sales rep reads."""
+        model = ScoringModel(
+            "demo-model",
+            [
+                AttributeRule("industry", "software", 20, name="target industry"),
+                AttributeRule("country", "DE", 10, name="target country"),
+                ActivityRule("webinar", 16, name="webinar attended"),
+                ActivityRule("download", 8, max_count=1, decay=None, name="content"),
+                ActivityRule("demo", 90, decay=None, name="demo request"),
+            ],
+            decay=HalfLife(10 * D),
+            limits={"engagement": (0, 100)},
+        )
+        history = acts(
+            ("webinar", timedelta(0)), ("download", H), ("download", 2 * H), ("demo", H)
+        )
+        expected = """\
+Lead L, scored by 'demo-model' at 2026-03-22T09:00:00+00:00
+fit 20 (grade C), engagement 100 (band 1), total 120: C1
+fit 20
+         +20  target industry: industry is 'software'
+engagement 100
+          +4  webinar attended: 1 activity x 16 = +16; decay -12
+          +8  content: 1 activity x 8 = +8, 1 over the frequency cap
+         +90  demo request: 1 activity x 90 = +90
+          -2  limit on engagement: engagement is kept at most 100; cap -2
+not counted
+  target country: country is missing"""
+        assert expected == model.score(LEAD, history, at=T0 + 20 * D).explain()
+
+    def test_negative_and_other_dimensions(self) -> None:
+        """Negative totals and extra dimensions render too."""
+        model = ScoringModel(
+            "m", [ActivityRule("bounce", -5), ActivityRule("trial", 2, dimension="pql")]
+        )
+        text = model.score(LEAD, acts(("bounce", H), ("trial", H)), at=T0 + D).explain()
+        assert "engagement -5 (band 4), total -5: D4" in text
+        assert text.splitlines()[-2:] == [
+            "pql 2",
+            "          +2  trial: 1 activity x 2 = +2",
+        ]
+
+
+class TestModelValidation:
+    @pytest.mark.parametrize(
+        ("kwargs", "field"),
+        [
+            ({"name": ""}, "name"),
+            ({"rules": 5}, "rules"),
+            ({"rules": "page_view"}, "rules"),
+            ({"rules": [ActivityRule("x", 1), "y"]}, "rules[1]"),
+            ({"rules": [ActivityRule("x", 1), ActivityRule("x", 2)]}, "rules[1].name"),
+            ({"decay": timedelta(days=30)}, "decay"),
+            ({"grades": {"A": 1}}, "grades"),
+            ({"limits": [("fit", 0, 1)]}, "limits"),
+            ({"limits": {"total": (0, 100)}}, "limits['total']"),
+            ({"limits": {"engagement": (10, 0)}}, "limits['engagement']"),
+            ({"limits": {"engagement": (None, None)}}, "limits['engagement']"),
+            ({"limits": {"engagement": (0, "100")}}, "limits['engagement']"),
+            ({"limits": {"engagement": 100}}, "limits['engagement']"),
+        ],
+    )
+    def test_bad_models_name_field(self, kwargs: dict[str, object], field: str) -> None:
+        """Every bad model argument raises a PolicyError naming the field."""
+        arguments: dict[str, object] = {"name": "m", "rules": [ActivityRule("x", 1)]}
+        with pytest.raises(PolicyError) as info:
+            ScoringModel(**(arguments | kwargs))  # type: ignore[arg-type]
+        assert info.value.field == field
+
+    def test_duplicate_message_says_how_to_fix(self) -> None:
+        """The duplicate-name error points at the other rule and the fix."""
+        with pytest.raises(PolicyError, match=r"rules\[0\] has it\): pass name="):
+            ScoringModel("m", [ActivityRule("x", 1), ActivityRule("x", 2)])
+
+    def test_bad_score_arguments(self) -> None:
+        """Naive instants, foreign activities and non-leads are rejected."""
+        model = ScoringModel("m", [ActivityRule("x", 1)])
+        with pytest.raises(NaiveDatetimeError):
+            model.score(LEAD, [], at=datetime(2026, 3, 2))  # noqa: DTZ001
+        with pytest.raises(ValidationError, match="an Activity of lead 'L'"):
+            model.score(LEAD, [Activity("other", "x", T0)], at=T0)
+        with pytest.raises(ValidationError, match="an Activity of lead 'L'"):
+            model.score(LEAD, ["x"], at=T0)  # type: ignore[list-item]
+        with pytest.raises(ValidationError, match=r"ScoringModel\.scorer\.lead"):
+            model.score("L", [], at=T0)  # type: ignore[arg-type]
+
+
+class TestScoreState:
+    def test_incremental_reads(self) -> None:
+        """Adding activities one by one gives the batch score each time."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("view", 1, max_count=2, per=D, within=3 * D)],
+            decay=HalfLife(D),
+        )
+        state = model.scorer(LEAD)
+        history = acts(*[("view", n * 7 * H) for n in range(12)])
+        for n, activity in enumerate(history, start=1):
+            state.add(activity)
+            assert state.score(activity.at) == model.score(
+                LEAD, history[:n], at=activity.at
+            )
+        assert len(state) == 12
+        assert repr(state) == "<funnelkit.ScoreState model='m' lead='L' activities=12>"
+        assert (state.lead, state.model) == (LEAD, model)
+
+    def test_out_of_order_under_a_cap(self) -> None:
+        """A late activity under a cap displaces a later one, as in batch."""
+        model = ScoringModel("m", [ActivityRule("view", 1, max_count=1)])
+        state = model.scorer(LEAD)
+        late, early = acts(("view", 2 * H), ("view", H))
+        state.add(late)
+        before = state.score(T0 + D)
+        state.add(early)
+        after = state.score(T0 + D)
+        assert line(before, "view").activity_ids == ("a1",)
+        assert line(after, "view").activity_ids == ("a2",)
+        assert line(before, "view").activity_ids == ("a1",)
+
+    def test_reading_the_past_and_going_back(self) -> None:
+        """Reads before the latest activity, or after a later read, stay exact."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("view", 1, within=2 * D, decay=LinearDecay(5 * D))],
+        )
+        history = acts(*[("view", n * D) for n in range(6)])
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        for at in (T0 + 9 * D, T0 + 2 * D, T0 + 5 * D, T0 + 6 * D, T0 + 30 * D):
+            assert state.score(at) == model.score(LEAD, history, at=at)
+
+    def test_rejects_other_leads_activities(self) -> None:
+        """add() accepts only the lead's own activities."""
+        state = ScoringModel("m", [ActivityRule("x", 1)]).scorer(LEAD)
+        with pytest.raises(ValidationError, match=r"ScoreState\.add\.activity"):
+            state.add(Activity("other", "x", T0))
+        with pytest.raises(NaiveDatetimeError):
+            state.score(datetime(2026, 3, 2))  # noqa: DTZ001
+        assert len(state) == 0
+
+    def test_unscored_kinds_are_counted_but_ignored(self) -> None:
+        """Activities no rule scores change nothing but the count."""
+        state = ScoringModel("m", [ActivityRule("x", 1)]).scorer(LEAD)
+        state.add(Activity("L", "other", T0))
+        assert (len(state), state.score(T0).engagement) == (1, 0)
+
+
+class TestScoreValue:
+    def test_round_trips_through_json(self) -> None:
+        """A score, ledger included, survives JSON exactly."""
+        model = ScoringModel(
+            "m",
+            [
+                AttributeRule("industry", "software", 20),
+                ActivityRule("x", 1, max_count=1),
+            ],
+        )
+        score = model.score(LEAD, acts(("x", H), ("x", 2 * H)), at=T0 + D)
+        back = from_json(to_json(score), Score)
+        assert back == score
+        assert to_json(back) == to_json(score)
+
+    def test_ledger_behaves_like_a_tuple(self) -> None:
+        """The ledger indexes, slices, compares and hashes like a tuple."""
+        model = ScoringModel("m", [ActivityRule("x", 1)])
+        score = model.score(LEAD, acts(("x", H)), at=T0 + D)
+        ledger = score.contributions
+        assert len(ledger) == 1
+        assert ledger[0] == ledger[:1][0]
+        assert ledger == tuple(ledger)
+        assert ledger != "x"
+        assert hash(score) == hash(model.score(LEAD, acts(("x", H)), at=T0 + D))
+        assert repr(ledger).startswith("(Contribution(rule='x'")
+        assert len(ledger) == 1
+
+
+# -- Properties ----------------------------------------------------------------
+
+KINDS = ("a", "b", "c")
+periods = st.integers(min_value=1, max_value=20 * 24).map(
+    lambda hours: timedelta(hours=hours)
+)
+decays: st.SearchStrategy[Decay | None] = st.one_of(
+    st.none(),
+    periods.map(HalfLife),
+    st.builds(StepDecay, periods, st.sampled_from([0.0, 0.5, 0.9])),
+    periods.map(LinearDecay),
+)
+points = st.integers(min_value=-20, max_value=40).map(float) | st.sampled_from(
+    [0.5, 2.25]
+)
+
+
+@st.composite
+def activity_rules(draw: st.DrawFn, name: str, positive: bool = False) -> ActivityRule:
+    """An activity rule with any combination of options."""
+    max_count = draw(st.none() | st.integers(min_value=1, max_value=3))
+    return ActivityRule(
+        draw(st.sampled_from(KINDS)),
+        draw(points.filter(lambda p: p > 0) if positive else points),
+        where=draw(st.none() | st.just({"p": 1})),
+        max_points=draw(st.none() | st.sampled_from([5.0, 12.5, 40.0])),
+        max_count=max_count,
+        per=draw(st.none() | periods) if max_count else None,
+        within=draw(st.none() | periods),
+        decay=draw(st.just(...) | decays),
+        dimension=draw(st.sampled_from(["engagement", "engagement", "fit", "other"])),
+        name=name,
+    )
+
+
+@st.composite
+def models(draw: st.DrawFn, positive: bool = False, decay: bool = True) -> ScoringModel:
+    """A model of a few random rules, with or without decay."""
+    count = draw(st.integers(min_value=1, max_value=4))
+    rules: list[ActivityRule | AttributeRule] = [
+        draw(activity_rules(f"r{n}", positive)) for n in range(count)
+    ]
+    if not decay:
+        rules = [
+            ActivityRule(
+                r.kind,
+                r.points,
+                where=r.where,
+                max_points=r.max_points,
+                max_count=r.max_count,
+                per=r.per,
+                dimension=r.dimension,
+                name=r.name,
+                decay=None,
+            )
+            for r in rules
+            if isinstance(r, ActivityRule)
+        ]
+    rules.append(AttributeRule("industry", "software", draw(points), name="icp"))
+    limits = draw(st.none() | st.just({"engagement": (0, 100)}))
+    return ScoringModel(
+        "m",
+        rules,
+        decay=draw(decays) if decay else None,
+        limits=None if positive else limits,
+    )
+
+
+histories = st.lists(
+    st.builds(
+        lambda kind, minutes, p, n: Activity(
+            "L", kind, T0 + timedelta(minutes=minutes), id=f"x{n}", properties={"p": p}
+        ),
+        st.sampled_from((*KINDS, "d")),
+        st.integers(min_value=0, max_value=40 * 24 * 60),
+        st.integers(min_value=0, max_value=2),
+        st.integers(min_value=0, max_value=10**6),
+    ),
+    max_size=25,
+    unique_by=lambda a: a.id,
+)
+instants = st.integers(min_value=0, max_value=60 * 24).map(
+    lambda hours: T0 + timedelta(hours=hours)
+)
+
+
+def _decimal(value: float) -> Decimal:
+    return Decimal(repr(value))
+
+
+class TestProperties:
+    @given(models(), histories, instants, st.randoms())
+    def test_incremental_equals_batch(
+        self, model: ScoringModel, history: list[Activity], at: datetime, rng: object
+    ) -> None:
+        """A ScoreState fed in any order gives exactly the batch score."""
+        shuffled = list(history)
+        rng.shuffle(shuffled)  # type: ignore[attr-defined]
+        state = model.scorer(LEAD)
+        for activity in shuffled:
+            state.add(activity)
+        assert state.score(at) == model.score(LEAD, history, at=at)
+
+    @given(models(), histories, st.lists(instants, min_size=1, max_size=4))
+    def test_repeated_reads_equal_batch(
+        self, model: ScoringModel, history: list[Activity], reads: Sequence[datetime]
+    ) -> None:
+        """Reading the same scorer at several instants, in any order, stays exact."""
+        state = model.scorer(LEAD)
+        for activity in sorted(history, key=lambda a: (a.at, a.id)):
+            state.add(activity)
+        for at in reads:
+            assert state.score(at) == model.score(LEAD, history, at=at)
+
+    @given(models(), histories, instants)
+    def test_contributions_sum_exactly(
+        self, model: ScoringModel, history: list[Activity], at: datetime
+    ) -> None:
+        """Ledger lines sum to each dimension, and raw + decay + cap to each line."""
+        score = model.score(LEAD, history, at=at)
+        for dimension, value in score.dimensions.items():
+            lines = [c.points for c in score.contributions if c.dimension == dimension]
+            assert _decimal(value) == sum(map(_decimal, lines), Decimal(0))
+        for item in score.contributions:
+            assert _decimal(item.points) == _decimal(item.raw) + _decimal(
+                item.decay
+            ) + _decimal(item.cap)
+        assert _decimal(score.total) == _decimal(score.fit) + _decimal(score.engagement)
+
+    @given(models(), histories, instants)
+    def test_later_activities_never_count(
+        self, model: ScoringModel, history: list[Activity], at: datetime
+    ) -> None:
+        """score(at=t) ignores activities after t."""
+        earlier = [a for a in history if a.at <= at]
+        assert model.score(LEAD, history, at=at) == model.score(LEAD, earlier, at=at)
+
+    @given(models(positive=True, decay=False), histories, histories, instants)
+    def test_positive_rules_never_lower_a_score(
+        self,
+        model: ScoringModel,
+        history: list[Activity],
+        more: list[Activity],
+        at: datetime,
+    ) -> None:
+        """Without decay, more activities under positive rules never lower a score."""
+        extra = [a for a in more if a.id not in {h.id for h in history}]
+        before = model.score(LEAD, history, at=at)
+        after = model.score(LEAD, history + extra, at=at)
+        for dimension, value in before.dimensions.items():
+            assert after.dimensions[dimension] >= value
+
+    @given(models(), histories, instants)
+    def test_limits_hold(
+        self, model: ScoringModel, history: list[Activity], at: datetime
+    ) -> None:
+        """No dimension ever leaves its limits."""
+        score = model.score(LEAD, history, at=at)
+        for dimension, (low, high) in model.limits.items():
+            assert low is None or score.dimensions[dimension] >= low
+            assert high is None or score.dimensions[dimension] <= high
+
+
+def _reference(
+    model: ScoringModel, history: list[Activity], at: datetime
+) -> dict[str, float]:
+    """Score by the documented order of operations, written out plainly."""
+    sums: dict[str, float] = dict.fromkeys(model.dimensions, 0.0)
+    for rule in model.rules:
+        if isinstance(rule, AttributeRule):
+            if rule.evaluate(LEAD)[0]:
+                sums[rule.dimension] += rule.points
+            continue
+        matched = sorted(
+            (
+                a
+                for a in history
+                if a.kind in rule.kind and a.at <= at and rule.accepts(a.properties)
+            ),
+            key=lambda a: (a.at, a.id),
+        )
+        counted: list[Activity] = []
+        for activity in matched:  # 1. frequency caps, in time order
+            if rule.max_count is not None:
+                window = [
+                    c
+                    for c in counted
+                    if rule.per is None or c.at > activity.at - rule.per
+                ]
+                if len(window) >= rule.max_count:
+                    continue
+            counted.append(activity)
+        if rule.within is not None:  # 2. the trailing window
+            counted = [c for c in counted if at - c.at <= rule.within]
+        decay = model.decay if rule.decay is Ellipsis else rule.decay
+        total = sum(  # 3. decay
+            rule.points
+            * (1.0 if decay is None else decay.weight((at - c.at).total_seconds()))
+            for c in counted
+        )
+        if rule.max_points is not None:  # 4. the rule's cap
+            total = max(-rule.max_points, min(rule.max_points, total))
+        sums[rule.dimension] += total
+    for dimension, (low, high) in model.limits.items():  # 5. the limits
+        value = sums[dimension]
+        sums[dimension] = max(
+            low if low is not None else value,
+            min(high if high is not None else value, value),
+        )
+    return sums
+
+
+class TestReference:
+    @given(models(), histories, instants)
+    def test_matches_the_documented_order(
+        self, model: ScoringModel, history: list[Activity], at: datetime
+    ) -> None:
+        """The model agrees, to the millionth, with a plain reading of its rules."""
+        score = model.score(LEAD, history, at=at)
+        expected = _reference(model, history, at)
+        for dimension, value in expected.items():
+            assert score.dimensions[dimension] == pytest.approx(value, abs=2e-6)
