@@ -9,21 +9,41 @@ from hypothesis import strategies as st
 
 import funnelkit
 from funnelkit import (
+    MISSING,
     Activity,
+    ActivityRule,
+    AttributeRule,
     Bant,
     BusinessDuration,
     Clock,
+    Contribution,
     FunnelkitError,
     FunnelkitWarning,
+    Grades,
+    HalfLife,
     Lead,
+    LinearDecay,
     NaiveDatetimeError,
+    PolicyError,
+    Score,
+    ScoreState,
+    ScoringModel,
     SerializationError,
+    StepDecay,
     SystemClock,
     ValidationError,
+    absent,
+    between,
+    email_domain,
+    equals,
     format_duration,
     kinds,
+    matches,
+    one_of,
     parse_duration,
+    present,
 )
+from funnelkit.policies import b2b_scoring_model
 from funnelkit.serialization import (
     converter,
     from_json,
@@ -66,6 +86,45 @@ def time_rules(clock: Clock) -> None:
     duration = parse_duration("8 business hours")
     assert_type(duration, timedelta | BusinessDuration)
     assert_type(format_duration(BusinessDuration(days=1) + BusinessDuration()), str)
+
+
+def scoring(lead: Lead, activities: list[Activity]) -> None:
+    """Models, rules, tests, decay, scores."""
+    model = ScoringModel(
+        "m",
+        [
+            AttributeRule("industry", one_of("a", "b") | equals("c"), 10),
+            AttributeRule("employees", between(1, None) & ~absent(), 5),
+            AttributeRule("title", matches("VP", ignore_case=True), 5, dimension="fit"),
+            AttributeRule("email.domain", present(), 1, name="has email"),
+            ActivityRule(kinds.PAGE_VIEW, 1, max_count=3, per=timedelta(days=1)),
+            ActivityRule({"a", "b"}, 2, where={"p": 1}, within=timedelta(days=9)),
+            ActivityRule("c", 3, decay=StepDecay(timedelta(days=1), 0.5), max_points=9),
+            ActivityRule("d", -1, decay=None),
+        ],
+        decay=HalfLife(timedelta(days=30)),
+        grades=Grades(fit={"A": 10, "B": None}),
+        limits={"engagement": (0, 100)},
+    )
+    score = model.score(lead, activities, at=datetime(2026, 3, 2, tzinfo=UTC))
+    assert_type(score, Score)
+    assert_type(score.total, float)
+    assert_type(score.matrix, str)
+    assert_type(score.explain(), str)
+    for item in score.contributions:
+        assert_type(item, Contribution)
+        assert_type(item.activity_ids, tuple[str, ...])
+    state: ScoreState = model.scorer(lead)
+    state.add(activities[0])
+    assert_type(state.score(datetime(2026, 3, 2, tzinfo=UTC)), Score)
+    assert_type(LinearDecay(timedelta(days=60)).weight(1.0), float)
+    assert_type(email_domain("a@b.c"), str | None)
+    assert_type(b2b_scoring_model(), ScoringModel)
+    assert MISSING is not None
+    try:
+        ScoringModel("", [])
+    except PolicyError as error:
+        assert_type(error.field, str)
 
 
 def serialization(lead: Lead) -> None:
