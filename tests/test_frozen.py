@@ -15,6 +15,9 @@ class TestFrozenMap:
         assert len(frozen) == len(items)
         assert list(frozen) == sorted(items)
         assert all(frozen[key] == value for key, value in items.items())
+        assert all(key in frozen and frozen.get(key) == items[key] for key in items)
+        assert "\x00absent" not in frozen
+        assert frozen.get("\x00absent", -1) == -1
 
     @given(small_dicts)
     def test_hash_ignores_insertion_order(self, items: dict[str, int]) -> None:

@@ -22,7 +22,12 @@ LEAD = Lead(
     "L-1",
     datetime(2026, 3, 2, tzinfo=UTC),
     email="Ana@ACME.example",
-    attributes={"industry": "software", "source": "attr-source", "employees": 250},
+    attributes={
+        "industry": "software",
+        "source": "attr-source",
+        "employees": 250,
+        "company.size": "smb",
+    },
     bant=Bant(authority=True, timeline=date(2026, 6, 30)),
     source="paid_search",
     owner="sdr-1",
@@ -178,6 +183,7 @@ class TestLeadValue:
             ("bant.budget", None),
             ("bant.timeline", "2026-06-30"),
             ("country", MISSING),
+            ("company.size", "smb"),
             ("attributes.country", MISSING),
         ],
     )

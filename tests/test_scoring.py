@@ -414,6 +414,16 @@ class TestScoreState:
         assert line(after, "view").activity_ids == ("a2",)
         assert line(before, "view").activity_ids == ("a1",)
 
+    def test_in_order_after_out_of_order(self) -> None:
+        """An in-order activity after an unread out-of-order one still counts right."""
+        model = ScoringModel("m", [ActivityRule("view", 1, max_count=2)])
+        history = acts(("view", 2 * H), ("view", H), ("view", 3 * H))
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        assert state.score(T0 + D) == model.score(LEAD, history, at=T0 + D)
+        assert line(state.score(T0 + D), "view").activity_ids == ("a2", "a1")
+
     def test_reading_the_past_and_going_back(self) -> None:
         """Reads before the latest activity, or after a later read, stay exact."""
         model = ScoringModel(
@@ -441,6 +451,18 @@ class TestScoreState:
         state = ScoringModel("m", [ActivityRule("x", 1)]).scorer(LEAD)
         state.add(Activity("L", "other", T0))
         assert (len(state), state.score(T0).engagement) == (1, 0)
+
+
+class TestVerdictMemo:
+    def test_memo_is_bounded_and_exact(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The memo of worded verdicts empties when full and never changes a score."""
+        monkeypatch.setattr("funnelkit._scoring._VERDICT_CACHE", 2)
+        model = ScoringModel("m", [AttributeRule("employees", between(100, 300), 5)])
+        for employees in (50, 150, 250, 350, 150):
+            lead = Lead("L", T0, attributes={"employees": employees})
+            expected = 5 if 100 <= employees <= 300 else 0
+            assert model.score(lead, [], at=T0).fit == expected
+        assert len(model._verdicts) <= 2
 
 
 class TestScoreValue:

@@ -39,6 +39,13 @@ class FrozenMap(Mapping[str, V]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def get(self, key: str, default: V | None = None) -> V | None:  # type: ignore[override]
+        """Return the value of *key*, or *default*, at a dict's speed."""
+        return self._data.get(key, default)
+
     def __hash__(self) -> int:
         if self._hash is None:
             self._hash = hash(frozenset(self._data.items()))

@@ -350,8 +350,10 @@ def lead_value(lead: Lead, path: str) -> Scalar | _Missing:
     ``email.domain``, ``bant.<answer>`` (a timeline as an ISO date string) and
     ``attributes.<name>``; any other name is looked up in the attributes.
     """
-    if path in _LEAD_FIELDS:
-        return getattr(lead, path)  # type: ignore[no-any-return]
+    if "." not in path:
+        if path in _LEAD_FIELDS:
+            return getattr(lead, path)  # type: ignore[no-any-return]
+        return lead.attributes.get(path, MISSING)
     head, _, rest = path.partition(".")
     if head == "email" and rest == "domain":
         return email_domain(lead.email)

@@ -16,13 +16,22 @@ import attrs
 from funnelkit._decay import Decay, HalfLife, LinearDecay
 from funnelkit._frozen import FrozenMap
 from funnelkit._lead import Activity, Lead
-from funnelkit._rules import ActivityRule, AttributeRule, Rule, rule_sequence
+from funnelkit._predicates import _Missing
+from funnelkit._rules import (
+    ActivityRule,
+    AttributeRule,
+    Rule,
+    lead_value,
+    rule_sequence,
+)
 from funnelkit._time import require_aware
+from funnelkit._validators import Scalar
 from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = ["Contribution", "Grades", "Score", "ScoreState", "ScoringModel"]
 
 _INF = math.inf
+_VERDICT_CACHE = 4096
 
 
 def _r(value: float) -> float:
@@ -185,7 +194,7 @@ class _Ledger(Sequence[Contribution]):
     def _items(self) -> tuple[Contribution, ...]:
         if self._specs is not None:
             self._built = tuple(
-                spec if isinstance(spec, Contribution) else _contribution(*spec)
+                spec if isinstance(spec, Contribution) else spec.build()
                 for spec in self._specs
             )
             self._specs = None
@@ -216,31 +225,61 @@ class _Ledger(Sequence[Contribution]):
         return repr(self._items())
 
 
-def _contribution(  # noqa: PLR0913, PLR0917 -- a ledger line's fields, flat for speed
-    rule: str,
-    dimension: str,
-    points: float,
-    raw: float,
-    decay: float,
-    cap: float,
-    ids: list[str],
-    lo: int,
-    hi: int,
-    skipped: list[str],
-    skipped_hi: int,
-    note: str,
-) -> Contribution:
-    return Contribution(
-        rule=rule,
-        dimension=dimension,
-        points=points,
-        raw=raw,
-        decay=decay,
-        cap=cap,
-        activity_ids=tuple(ids[lo:hi]),
-        skipped_ids=tuple(skipped[:skipped_hi]),
-        note=note,
+class _Line:
+    """An activity rule's ledger line, worded only when someone reads it."""
+
+    __slots__ = (
+        "decayed",
+        "dimension",
+        "hi",
+        "ids",
+        "lo",
+        "points",
+        "rule",
+        "skipped",
+        "skipped_hi",
     )
+
+    def __init__(  # noqa: PLR0913, PLR0917 -- the parts of a line, flat for speed
+        self,
+        rule: ActivityRule,
+        points: float,
+        decayed: float,
+        ids: list[str],
+        lo: int,
+        hi: int,
+        skipped: list[str],
+        skipped_hi: int,
+    ) -> None:
+        self.rule = rule
+        self.dimension = rule.dimension
+        self.points = points
+        self.decayed = decayed
+        self.ids = ids
+        self.lo = lo
+        self.hi = hi
+        self.skipped = skipped
+        self.skipped_hi = skipped_hi
+
+    def build(self) -> Contribution:
+        rule = self.rule
+        count = self.hi - self.lo
+        raw = _r(rule.points * count)
+        noun = "activity" if count == 1 else "activities"
+        note = f"{count} {noun} x {rule.points:g} = {_fmt(raw)}"
+        if self.skipped_hi:
+            note += f", {self.skipped_hi} over the frequency cap"
+        return Contribution(
+            rule=rule.label,
+            dimension=self.dimension,
+            points=self.points,
+            raw=raw,
+            decay=_r(self.decayed - raw),
+            cap=_r(self.points - self.decayed),
+            activity_ids=tuple(self.ids[self.lo : self.hi]),
+            skipped_ids=tuple(self.skipped[: self.skipped_hi]),
+            note=note,
+        )
 
 
 def _frozen_floats(value: Mapping[str, float]) -> Mapping[str, float]:
@@ -695,6 +734,17 @@ class ScoringModel:
     _by_kind: Mapping[str, tuple[int, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
+    _attribute_rules: tuple[tuple[int, AttributeRule], ...] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    _dimensions: tuple[str, ...] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    # A memo of worded verdicts, shared by the scorers of this model; it holds
+    # derived text only, so equality and hashing ignore it.
+    _verdicts: dict[tuple[int, type, object], Contribution | str] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         compiled = tuple(
@@ -710,6 +760,17 @@ class ScoringModel:
         object.__setattr__(self, "_activity_rules", compiled)
         object.__setattr__(
             self,
+            "_attribute_rules",
+            tuple(
+                (index, rule)
+                for index, rule in enumerate(self.rules)
+                if isinstance(rule, AttributeRule)
+            ),
+        )
+        object.__setattr__(self, "_dimensions", _dimensions_of(self.rules))
+        object.__setattr__(self, "_verdicts", {})
+        object.__setattr__(
+            self,
             "_by_kind",
             {kind: tuple(indices) for kind, indices in by_kind.items()},
         )
@@ -717,7 +778,7 @@ class ScoringModel:
     @property
     def dimensions(self) -> tuple[str, ...]:
         """The model's dimensions: fit, engagement, then the others by name."""
-        return _dimensions_of(self.rules)
+        return self._dimensions
 
     def scorer(self, lead: Lead) -> ScoreState:
         """Return an incremental scorer for *lead*: add activities, read scores."""
@@ -737,20 +798,33 @@ class ScoringModel:
         require_aware(at, field="at", owner="ScoringModel.score")
         state = ScoreState(self, lead)
         limit = at.timestamp()
+        items = activities if isinstance(activities, list | tuple) else list(activities)
         timed = []
-        for activity in activities:
-            state.check(activity)
+        for position, activity in enumerate(items):
+            if type(activity) is not Activity or activity.lead_id != lead.id:
+                state.check(activity)
             ts = activity.at.timestamp()
             if ts <= limit:
-                timed.append((ts, activity.id, activity))
-        timed.sort(key=_time_order)
-        for ts, _, activity in timed:
-            state.add_at(activity, ts)
+                # The position breaks ties of time and id without comparing activities.
+                timed.append((ts, activity.id, position))
+        timed.sort()
+        for ts, _, position in timed:
+            state.add_at(items[position], ts)
         return state.score(at)
 
 
-def _time_order(item: tuple[float, str, Activity]) -> tuple[float, str]:
-    return item[0], item[1]
+def _verdict(rule: AttributeRule, value: Scalar | _Missing) -> Contribution | str:
+    """Return the ledger line of a matching rule, or the note of one that fails."""
+    passed, why = rule.test.evaluate(value)
+    if not passed:
+        return f"{rule.label}: {rule.attribute} {why}"
+    return Contribution(
+        rule=rule.label,
+        dimension=rule.dimension,
+        points=_r(rule.points),
+        raw=_r(rule.points),
+        note=f"{rule.attribute} {why}",
+    )
 
 
 class ScoreState:
@@ -778,21 +852,21 @@ class ScoreState:
         self._count = 0
         specs: list[Contribution] = []
         notes: list[str] = []
-        for rule in model.rules:
-            if isinstance(rule, AttributeRule):
-                passed, why = rule.evaluate(lead)
-                if passed:
-                    specs.append(
-                        Contribution(
-                            rule=rule.label,
-                            dimension=rule.dimension,
-                            points=_r(rule.points),
-                            raw=_r(rule.points),
-                            note=why,
-                        )
-                    )
-                else:
-                    notes.append(f"{rule.label}: {why}")
+        verdicts = model._verdicts  # noqa: SLF001 -- same module
+        for index, rule in model._attribute_rules:  # noqa: SLF001 -- same module
+            value = lead_value(lead, rule.attribute)
+            # Leads share attribute values ("software", "DE"): each rule words
+            # its verdict on a value once, not once per lead.
+            key = (index, type(value), value)
+            verdict = verdicts.get(key)
+            if verdict is None:
+                if len(verdicts) >= _VERDICT_CACHE:
+                    verdicts.clear()
+                verdict = verdicts[key] = _verdict(rule, value)
+            if isinstance(verdict, Contribution):
+                specs.append(verdict)
+            else:
+                notes.append(verdict)
         self._attribute_specs = specs
         self._notes = tuple(notes)
 
@@ -841,20 +915,21 @@ class ScoreState:
 
     def add_at(self, activity: Activity, ts: float) -> None:
         """Add a checked *activity* whose time is *ts* (seconds since 1970 UTC)."""
-        indices = self._model._by_kind.get(activity.kind)  # noqa: SLF001 -- same module
+        model = self._model
+        indices = model._by_kind.get(activity.kind)  # noqa: SLF001 -- same module
         self._count += 1
         if not indices:
             return
-        compiled = self._model._activity_rules  # noqa: SLF001 -- same module
+        compiled = model._activity_rules  # noqa: SLF001 -- same module
+        states = self._states
         for index in indices:
             item = compiled[index]
-            if item.rule.where is not None and not item.rule.accepts(
-                activity.properties
-            ):
+            where = item.rule.where
+            if where is not None and not item.rule.accepts(activity.properties):
                 continue
-            state = self._states.get(index)
+            state = states.get(index)
             if state is None:
-                state = self._states[index] = _RuleState(item)
+                state = states[index] = _RuleState(item)
             state.add(ts, activity.id)
 
     def score(self, at: datetime) -> Score:
@@ -876,30 +951,20 @@ class ScoreState:
         if hi <= lo:
             return []
         rule = state.rule.rule
-        raw = _r(rule.points * (hi - lo))
         decayed = _r(rule.points * unit)
-        capped = decayed
+        points = decayed
         if rule.max_points is not None:
-            capped = max(-rule.max_points, min(rule.max_points, decayed))
-        count = hi - lo
-        noun = "activity" if count == 1 else "activities"
-        note = f"{count} {noun} x {rule.points:g} = {_fmt(raw)}"
-        if skipped:
-            note += f", {skipped} over the frequency cap"
+            points = _r(max(-rule.max_points, min(rule.max_points, decayed)))
         return [
-            (
-                rule.label,
-                rule.dimension,
-                _r(capped),
-                raw,
-                _r(decayed - raw),
-                _r(_r(capped) - decayed),
+            _Line(
+                rule,
+                points,
+                decayed,
                 state.counted_ids,
                 lo,
                 hi,
                 state.skipped_ids,
                 skipped,
-                note,
             )
         ]
 
@@ -913,10 +978,7 @@ def _assemble(
 ) -> Score:
     sums: dict[str, list[float]] = {dimension: [] for dimension in model.dimensions}
     for spec in specs:
-        if isinstance(spec, Contribution):
-            sums[spec.dimension].append(spec.points)
-        else:
-            sums[spec[1]].append(spec[2])
+        sums[spec.dimension].append(spec.points)
     dimensions: dict[str, float] = {}
     for dimension, points in sums.items():
         value = _r(math.fsum(points))
