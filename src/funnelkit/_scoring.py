@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, bisect_right, insort
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
@@ -194,7 +194,11 @@ class _Ledger(Sequence[Contribution]):
     def _items(self) -> tuple[Contribution, ...]:
         if self._specs is not None:
             self._built = tuple(
-                spec if isinstance(spec, Contribution) else spec.build()
+                spec
+                if isinstance(spec, Contribution)
+                else _build_line(*spec)
+                if isinstance(spec, tuple)
+                else spec.build()
                 for spec in self._specs
             )
             self._specs = None
@@ -225,61 +229,35 @@ class _Ledger(Sequence[Contribution]):
         return repr(self._items())
 
 
-class _Line:
-    """An activity rule's ledger line, worded only when someone reads it."""
-
-    __slots__ = (
-        "decayed",
-        "dimension",
-        "hi",
-        "ids",
-        "lo",
-        "points",
-        "rule",
-        "skipped",
-        "skipped_hi",
+def _build_line(  # noqa: PLR0913, PLR0917 -- a ledger line's parts, flat for speed
+    dimension: str,
+    points: float,
+    rule: ActivityRule,
+    decayed: float,
+    ids: list[str],
+    lo: int,
+    hi: int,
+    skipped: list[str],
+    skipped_hi: int,
+) -> Contribution:
+    """Word an activity rule's ledger line from what a read kept of it."""
+    count = hi - lo
+    raw = _r(rule.points * count)
+    noun = "activity" if count == 1 else "activities"
+    note = f"{count} {noun} x {rule.points:g} = {_fmt(raw)}"
+    if skipped_hi:
+        note += f", {skipped_hi} over the frequency cap"
+    return Contribution(
+        rule=rule.label,
+        dimension=dimension,
+        points=points,
+        raw=raw,
+        decay=_r(decayed - raw),
+        cap=_r(points - decayed),
+        activity_ids=tuple(ids[lo:hi]),
+        skipped_ids=tuple(skipped[:skipped_hi]),
+        note=note,
     )
-
-    def __init__(  # noqa: PLR0913, PLR0917 -- the parts of a line, flat for speed
-        self,
-        rule: ActivityRule,
-        points: float,
-        decayed: float,
-        ids: list[str],
-        lo: int,
-        hi: int,
-        skipped: list[str],
-        skipped_hi: int,
-    ) -> None:
-        self.rule = rule
-        self.dimension = rule.dimension
-        self.points = points
-        self.decayed = decayed
-        self.ids = ids
-        self.lo = lo
-        self.hi = hi
-        self.skipped = skipped
-        self.skipped_hi = skipped_hi
-
-    def build(self) -> Contribution:
-        rule = self.rule
-        count = self.hi - self.lo
-        raw = _r(rule.points * count)
-        noun = "activity" if count == 1 else "activities"
-        note = f"{count} {noun} x {rule.points:g} = {_fmt(raw)}"
-        if self.skipped_hi:
-            note += f", {self.skipped_hi} over the frequency cap"
-        return Contribution(
-            rule=rule.label,
-            dimension=self.dimension,
-            points=self.points,
-            raw=raw,
-            decay=_r(self.decayed - raw),
-            cap=_r(self.points - self.decayed),
-            activity_ids=tuple(self.ids[self.lo : self.hi]),
-            skipped_ids=tuple(self.skipped[: self.skipped_hi]),
-            note=note,
-        )
 
 
 def _frozen_floats(value: Mapping[str, float]) -> Mapping[str, float]:
@@ -372,148 +350,185 @@ class Score:
 # -- The per-rule scorer -----------------------------------------------------
 
 
+_NO_IDS: list[str] = []
+_NO_TIMES = array("d")
+
+
 class _RuleState:
-    """One activity rule's view of one lead: what it matched, counted, skipped.
+    """One activity rule's view of one lead: what it counted and skipped.
 
     Keeps running sums so that reading the score as of the latest activity, or
     later, costs the same however long the lead's history: counted activities
     leave a trailing window through a moving start index, half-life decay is
-    a sum anchored at the latest activity, linear decay a sum of times.
-    Anything else (reading an earlier instant, step decay, an activity that
-    arrived out of order under a frequency cap) computes from the lists.
+    a sum anchored at the latest counted activity, linear decay a sum of times
+    relative to the first. Anything else (reading an earlier instant, step
+    decay) computes from the lists. Times are kept in compact arrays, and the
+    lists only ever grow, so scores already read keep valid views into them;
+    an activity that arrives out of order keeps every activity aside until the
+    next read decides them all again, on fresh lists.
     """
 
     __slots__ = (
-        "anchor",
-        "base",
+        "cap_lo",
         "counted_ids",
         "counted_ts",
-        "dirty",
-        "last",
-        "matched",
+        "last_id",
+        "last_ts",
+        "pending",
         "read_max",
-        "recent",
         "rule",
         "skipped_ids",
         "skipped_ts",
         "start",
+        "total",
         "tsum",
-        "unit",
     )
 
     def __init__(self, rule: _CompiledRule) -> None:
         self.rule = rule
-        self.matched: list[tuple[float, str]] = []
-        self.last: tuple[float, str] = (-_INF, "")
-        self.dirty = False
+        self.last_ts = -_INF
+        self.last_id = ""
+        self.pending: list[tuple[float, str]] | None = None
         self._reset()
 
     def _reset(self) -> None:
-        self.counted_ts: list[float] = []
+        self.counted_ts = array("d")
         self.counted_ids: list[str] = []
-        self.skipped_ts: list[float] = []
-        self.skipped_ids: list[str] = []
-        self.recent: deque[float] = deque()
+        self.skipped_ts = _NO_TIMES
+        self.skipped_ids = _NO_IDS
+        self.cap_lo = 0
         self.start = 0
-        self.unit = 0.0
-        self.anchor = -_INF
-        self.base = 0.0
+        self.total = 0.0
         self.tsum = 0.0
         self.read_max = -_INF
 
     def add(self, ts: float, activity_id: str) -> None:
-        key = (ts, activity_id)
-        if key >= self.last:
-            self.matched.append(key)
-            self.last = key
-            if not self.dirty:
+        if ts > self.last_ts or (ts == self.last_ts and activity_id >= self.last_id):
+            self.last_ts = ts
+            self.last_id = activity_id
+            if self.pending is None:
                 self._decide(ts, activity_id)
+            else:
+                self.pending.append((ts, activity_id))
             return
-        # Out of order: copy, so that scores already read keep their views.
-        self.matched = list(self.matched)
-        insort(self.matched, key)
-        self.dirty = True
+        if self.pending is None:
+            self.pending = sorted(
+                [
+                    *zip(self.counted_ts, self.counted_ids, strict=True),
+                    *zip(self.skipped_ts, self.skipped_ids, strict=True),
+                ]
+            )
+        insort(self.pending, (ts, activity_id))
 
     def _decide(self, ts: float, activity_id: str) -> None:
         rule = self.rule
+        counted = self.counted_ts
         if rule.max_count is not None:
-            if rule.per is None:
-                counts = len(self.counted_ts) < rule.max_count
-            else:
-                recent = self.recent
-                while recent and recent[0] <= ts - rule.per:
-                    recent.popleft()
-                counts = len(recent) < rule.max_count
-                if counts:
-                    recent.append(ts)
-            if not counts:
+            if rule.per is not None:
+                floor = ts - rule.per
+                while self.cap_lo < len(counted) and counted[self.cap_lo] <= floor:
+                    self.cap_lo += 1
+            if len(counted) - self.cap_lo >= rule.max_count:
+                if self.skipped_ts is _NO_TIMES:
+                    self.skipped_ts = array("d")
+                    self.skipped_ids = []
                 self.skipped_ts.append(ts)
                 self.skipped_ids.append(activity_id)
                 return
-        self.counted_ts.append(ts)
-        self.counted_ids.append(activity_id)
         half = rule.half_life
         if half is not None:
-            # Activities are decided in time order, so the anchor only moves on.
-            self.unit = self.unit * 0.5 ** ((ts - self.anchor) / half) + 1.0
-            self.anchor = ts
-        elif rule.linear is not None:
-            if len(self.counted_ts) == 1:  # the first: times are kept relative to it
-                self.base = ts
-            self.unit += 1.0
-            self.tsum += ts - self.base
-        else:
-            self.unit += 1.0
+            # Decided in time order: the anchor (the latest counted) only moves on.
+            if counted:
+                self.total *= 0.5 ** ((ts - counted[-1]) / half)
+        elif rule.linear is not None and counted:
+            self.tsum += ts - counted[0]
+        self.total += 1.0
+        counted.append(ts)
+        self.counted_ids.append(activity_id)
 
-    def _rebuild(self) -> None:
+    def line(self, at: float) -> tuple[Any, ...] | None:
+        """Return the rule's ledger line as of *at*, or None if nothing counts."""
+        if self.pending is not None:
+            self._settle()
+        rule = self.rule
+        if rule.fast and at >= self.last_ts and at >= self.read_max:
+            found = self._running(at)
+        else:
+            found = self._recount(at)
+        if found is None:
+            return None
+        unit, lo, hi, skipped = found
+        decayed = round(rule.points * unit, 6) + 0.0
+        final = decayed
+        if rule.max_points is not None and abs(decayed) > rule.max_points:
+            final = round(math.copysign(rule.max_points, decayed), 6) + 0.0
+        return (
+            rule.dimension,
+            final,
+            rule.rule,
+            decayed,
+            self.counted_ids,
+            lo,
+            hi,
+            self.skipped_ids,
+            skipped,
+        )
+
+    def _settle(self) -> None:
+        """Decide again, in time order, after an activity arrived out of order."""
+        pending = self.pending or []
+        self.pending = None
         self._reset()
-        self.dirty = False
-        for ts, activity_id in self.matched:
+        for ts, activity_id in pending:
             self._decide(ts, activity_id)
 
-    def read(self, at: float) -> tuple[float, int, int, int]:
-        """Return the summed decay weight, the counted slice and the skipped count."""
-        if self.dirty:
-            self._rebuild()
+    def _running(self, at: float) -> tuple[float, int, int, int] | None:
+        """Read the running sums (at or after the latest activity and read)."""
         rule = self.rule
-        ts = self.counted_ts
-        window = rule.window
-        if at >= self.last[0] and at >= self.read_max and rule.fast:
-            self.read_max = at
-            if window is not None:
-                floor = at - window
-                while self.start < len(ts) and ts[self.start] < floor:
-                    self._evict(ts[self.start])
-                    self.start += 1
-            return self._unit_at(at), self.start, len(ts), len(self.skipped_ts)
-        lo = 0 if window is None else bisect_left(ts, at - window)
-        hi = bisect_right(ts, at)
-        decay = rule.decay
-        if decay is None:
+        counted = self.counted_ts
+        self.read_max = at
+        if rule.window is not None:
+            floor = at - rule.window
+            while self.start < len(counted) and counted[self.start] < floor:
+                self._evict(counted[self.start])
+                self.start += 1
+        lo, hi = self.start, len(counted)
+        if hi <= lo:
+            return None
+        if rule.half_life is not None:
+            unit = self.total * 0.5 ** ((at - counted[-1]) / rule.half_life)
+        elif rule.linear is not None:
+            count = hi - lo
+            unit = max(
+                0.0, count - (count * (at - counted[0]) - self.tsum) / rule.linear
+            )
+        else:
+            unit = self.total
+        return unit, lo, hi, len(self.skipped_ts)
+
+    def _recount(self, at: float) -> tuple[float, int, int, int] | None:
+        """Compute from the lists (an earlier instant, or step decay)."""
+        rule = self.rule
+        counted = self.counted_ts
+        lo = 0 if rule.window is None else bisect_left(counted, at - rule.window)
+        hi = bisect_right(counted, at)
+        if hi <= lo:
+            return None
+        if rule.decay is None:
             unit = float(hi - lo)
         else:
-            unit = math.fsum(decay.weight(at - t) for t in ts[lo:hi])
+            weight = rule.decay.weight
+            unit = math.fsum(weight(at - ts) for ts in counted[lo:hi])
         return unit, lo, hi, bisect_right(self.skipped_ts, at)
 
     def _evict(self, ts: float) -> None:
         rule = self.rule
         if rule.half_life is not None:
-            self.unit -= 0.5 ** ((self.anchor - ts) / rule.half_life)
+            self.total -= 0.5 ** ((self.counted_ts[-1] - ts) / rule.half_life)
         else:
-            self.unit -= 1.0
+            self.total -= 1.0
             if rule.linear is not None:
-                self.tsum -= ts - self.base
-
-    def _unit_at(self, at: float) -> float:
-        rule = self.rule
-        if rule.half_life is not None:
-            return float(self.unit * 0.5 ** ((at - self.anchor) / rule.half_life))
-        if rule.linear is not None:
-            count = len(self.counted_ts) - self.start
-            return max(
-                0.0, count - (count * (at - self.base) - self.tsum) / rule.linear
-            )
-        return self.unit
+                self.tsum -= ts - self.counted_ts[0]
 
 
 @attrs.frozen
@@ -522,6 +537,9 @@ class _CompiledRule:
 
     index: int
     rule: ActivityRule
+    dimension: str
+    points: float
+    max_points: float | None
     decay: Decay | None
     max_count: int | None
     per: float | None
@@ -548,6 +566,9 @@ def _compile(
     return _CompiledRule(
         index=index,
         rule=rule,
+        dimension=rule.dimension,
+        points=rule.points,
+        max_points=rule.max_points,
         decay=decay,
         max_count=rule.max_count,
         per=rule.per.total_seconds() if rule.per is not None else None,
@@ -836,7 +857,14 @@ class ScoreState:
     latest activity or later does not rescan the history.
     """
 
-    __slots__ = ("_attribute_specs", "_count", "_lead", "_model", "_notes", "_states")
+    __slots__ = (
+        "_attribute_specs",
+        "_count",
+        "_lead",
+        "_model",
+        "_notes",
+        "_states",
+    )
 
     def __init__(self, model: ScoringModel, lead: Lead) -> None:
         if not isinstance(lead, Lead):
@@ -848,7 +876,9 @@ class ScoreState:
             )
         self._model = model
         self._lead = lead
-        self._states: dict[int, _RuleState] = {}
+        self._states: list[_RuleState | None] = [None] * len(
+            model._activity_rules  # noqa: SLF001 -- same module
+        )
         self._count = 0
         specs: list[Contribution] = []
         notes: list[str] = []
@@ -867,7 +897,7 @@ class ScoreState:
                 specs.append(verdict)
             else:
                 notes.append(verdict)
-        self._attribute_specs = specs
+        self._attribute_specs = tuple(specs)
         self._notes = tuple(notes)
 
     @property
@@ -927,7 +957,7 @@ class ScoreState:
             where = item.rule.where
             if where is not None and not item.rule.accepts(activity.properties):
                 continue
-            state = states.get(index)
+            state = states[index]
             if state is None:
                 state = states[index] = _RuleState(item)
             state.add(ts, activity.id)
@@ -938,67 +968,64 @@ class ScoreState:
         Raises:
             NaiveDatetimeError: *at* has no time zone.
         """
-        require_aware(at, field="at", owner="ScoreState.score")
+        if type(at) is not datetime or at.utcoffset() is None:
+            require_aware(at, field="at", owner="ScoreState.score")
         now = at.timestamp()
         specs: list[Any] = list(self._attribute_specs)
-        for index in sorted(self._states):
-            specs.extend(self._rule_line(self._states[index], now))
-        return _assemble(self._model, self._lead.id, at, specs, self._notes)
-
-    @staticmethod
-    def _rule_line(state: _RuleState, now: float) -> list[Any]:
-        unit, lo, hi, skipped = state.read(now)
-        if hi <= lo:
-            return []
-        rule = state.rule.rule
-        decayed = _r(rule.points * unit)
-        points = decayed
-        if rule.max_points is not None:
-            points = _r(max(-rule.max_points, min(rule.max_points, decayed)))
-        return [
-            _Line(
-                rule,
-                points,
-                decayed,
-                state.counted_ids,
-                lo,
-                hi,
-                state.skipped_ids,
-                skipped,
-            )
-        ]
+        sums: dict[str, list[float]] = {key: [] for key in self._model.dimensions}
+        for item in self._attribute_specs:
+            sums[item.dimension].append(item.points)
+        for state in self._states:
+            if state is not None:
+                found = state.line(now)
+                if found is not None:
+                    specs.append(found)
+                    sums[found[0]].append(found[1])
+        return _assemble(self._model, self._lead.id, at, specs, sums, notes=self._notes)
 
 
-def _assemble(
+class _Clamp:
+    """A dimension limit's ledger line, worded only when someone reads it."""
+
+    __slots__ = ("bound", "dimension", "points", "side")
+
+    def __init__(self, dimension: str, points: float, bound: float, side: str) -> None:
+        self.dimension = dimension
+        self.points = points
+        self.bound = bound
+        self.side = side
+
+    def build(self) -> Contribution:
+        return Contribution(
+            rule=f"limit on {self.dimension}",
+            dimension=self.dimension,
+            points=self.points,
+            cap=self.points,
+            note=f"{self.dimension} is kept {self.side} {self.bound:g}",
+        )
+
+
+def _assemble(  # noqa: PLR0913 -- the parts of a score, gathered by ScoreState.score
     model: ScoringModel,
     lead_id: str,
     at: datetime,
     specs: list[Any],
+    sums: dict[str, list[float]],
+    *,
     notes: tuple[str, ...],
 ) -> Score:
-    sums: dict[str, list[float]] = {dimension: [] for dimension in model.dimensions}
-    for spec in specs:
-        sums[spec.dimension].append(spec.points)
     dimensions: dict[str, float] = {}
+    limits = model.limits
     for dimension, points in sums.items():
-        value = _r(math.fsum(points))
-        low, high = model.limits.get(dimension, (None, None))
-        bound, side = None, ""
-        if low is not None and value < low:
-            bound, side = low, "at least"
-        elif high is not None and value > high:
-            bound, side = high, "at most"
-        if bound is not None:
-            specs.append(
-                Contribution(
-                    rule=f"limit on {dimension}",
-                    dimension=dimension,
-                    points=_r(bound - value),
-                    cap=_r(bound - value),
-                    note=f"{dimension} is kept {side} {bound:g}",
-                )
-            )
-            value = _r(bound)
+        value = round(math.fsum(points), 6) + 0.0
+        if dimension in limits:
+            low, high = limits[dimension]
+            if low is not None and value < low:
+                specs.append(_Clamp(dimension, _r(low - value), low, "at least"))
+                value = _r(low)
+            elif high is not None and value > high:
+                specs.append(_Clamp(dimension, _r(high - value), high, "at most"))
+                value = _r(high)
         dimensions[dimension] = value
     grades = model.grades
     return Score(
