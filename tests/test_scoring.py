@@ -437,6 +437,16 @@ class TestScoreState:
         for at in (T0 + 9 * D, T0 + 2 * D, T0 + 5 * D, T0 + 6 * D, T0 + 30 * D):
             assert state.score(at) == model.score(LEAD, history, at=at)
 
+    def test_reading_the_past_without_decay(self) -> None:
+        """An earlier instant counts only what came before it, decay or not."""
+        model = ScoringModel("m", [ActivityRule("view", 2, decay=None, within=5 * D)])
+        history = acts(*[("view", n * D) for n in range(4)])
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        assert state.score(T0 + D).engagement == 4
+        assert state.score(T0 + D) == model.score(LEAD, history, at=T0 + D)
+
     def test_rejects_other_leads_activities(self) -> None:
         """add() accepts only the lead's own activities."""
         state = ScoringModel("m", [ActivityRule("x", 1)]).scorer(LEAD)

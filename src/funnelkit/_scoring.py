@@ -31,7 +31,7 @@ from funnelkit.errors import PolicyError, ValidationError
 __all__ = ["Contribution", "Grades", "Score", "ScoreState", "ScoringModel"]
 
 _INF = math.inf
-_VERDICT_CACHE = 4096
+_VERDICT_CACHE = 65_536
 
 
 def _r(value: float) -> float:
@@ -461,7 +461,7 @@ class _RuleState:
         decayed = round(rule.points * unit, 6) + 0.0
         final = decayed
         if rule.max_points is not None and abs(decayed) > rule.max_points:
-            final = round(math.copysign(rule.max_points, decayed), 6) + 0.0
+            final = rule.cap_points if decayed > 0 else -rule.cap_points
         return (
             rule.dimension,
             final,
@@ -540,6 +540,7 @@ class _CompiledRule:
     dimension: str
     points: float
     max_points: float | None
+    cap_points: float  # max_points to the millionth, as the ledger reports it
     decay: Decay | None
     max_count: int | None
     per: float | None
@@ -569,6 +570,7 @@ def _compile(
         dimension=rule.dimension,
         points=rule.points,
         max_points=rule.max_points,
+        cap_points=_r(rule.max_points) if rule.max_points is not None else 0.0,
         decay=decay,
         max_count=rule.max_count,
         per=rule.per.total_seconds() if rule.per is not None else None,
