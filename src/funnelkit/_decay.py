@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from datetime import timedelta
 
 import attrs
@@ -32,13 +33,15 @@ class Decay:
 
     __slots__ = ()
 
+    @abstractmethod
     def weight(self, age_seconds: float) -> float:
         """Return the share of its points an activity *age_seconds* old keeps."""
-        raise NotImplementedError  # pragma: no cover -- every subclass overrides
+        ...
 
+    @abstractmethod
     def describe(self) -> str:
         """Return the decay in words."""
-        raise NotImplementedError  # pragma: no cover -- every subclass overrides
+        ...
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import abstractmethod
 from typing import Final, final
 
 import attrs
@@ -70,17 +71,19 @@ class ValueTest:
 
     __slots__ = ()
 
+    @abstractmethod
     def evaluate(self, value: Scalar | _Missing) -> tuple[bool, str]:
         """Return whether *value* passes, and a phrase saying why.
 
         The phrase completes a sentence that starts with the value's name:
         ``"industry" + " is 'software'"``.
         """
-        raise NotImplementedError  # pragma: no cover -- every subclass overrides
+        ...
 
+    @abstractmethod
     def describe(self) -> str:
         """Return the test in words, e.g. ``"equals 'software'"``."""
-        raise NotImplementedError  # pragma: no cover -- every subclass overrides
+        ...
 
     def __call__(self, value: Scalar | _Missing) -> bool:
         """Tell whether *value* passes."""
