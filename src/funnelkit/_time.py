@@ -52,7 +52,7 @@ class SystemClock:
 
     def now(self) -> datetime:
         """Return the current time in :attr:`tz`."""
-        return datetime.now(self.tz)
+        return datetime.now(self.tz)  # the one wall-clock read in funnelkit
 
 
 def is_aware(value: datetime) -> bool:
