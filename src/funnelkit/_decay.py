@@ -54,14 +54,10 @@ class HalfLife(Decay):
     """
 
     period: timedelta = attrs.field(validator=_positive_period)
-    _seconds: float = attrs.field(init=False, eq=False, hash=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_seconds", self.period.total_seconds())
 
     def weight(self, age_seconds: float) -> float:
         """Return ``0.5 ** (age / period)``."""
-        return float(0.5 ** (age_seconds / self._seconds))
+        return float(0.5 ** (age_seconds / self.period.total_seconds()))
 
     def describe(self) -> str:
         """Return the decay in words."""
@@ -96,14 +92,12 @@ class StepDecay(Decay):
 
     every: timedelta = attrs.field(validator=_positive_period)
     factor: float = attrs.field(validator=_share)
-    _seconds: float = attrs.field(init=False, eq=False, hash=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_seconds", self.every.total_seconds())
 
     def weight(self, age_seconds: float) -> float:
         """Return ``factor ** floor(age / every)``."""
-        return float(self.factor ** math.floor(age_seconds / self._seconds))
+        return float(
+            self.factor ** math.floor(age_seconds / self.every.total_seconds())
+        )
 
     def describe(self) -> str:
         """Return the decay in words."""
@@ -123,14 +117,10 @@ class LinearDecay(Decay):
     """
 
     period: timedelta = attrs.field(validator=_positive_period)
-    _seconds: float = attrs.field(init=False, eq=False, hash=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_seconds", self.period.total_seconds())
 
     def weight(self, age_seconds: float) -> float:
         """Return ``max(0, 1 - age / period)``."""
-        return max(0.0, 1.0 - age_seconds / self._seconds)
+        return max(0.0, 1.0 - age_seconds / self.period.total_seconds())
 
     def describe(self) -> str:
         """Return the decay in words."""

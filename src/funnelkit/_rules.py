@@ -214,21 +214,17 @@ class ActivityRule:
         if self.name is not None:
             return self.name
         text = " or ".join(sorted(self.kind))
-        if self.where:
-            tests = ", ".join(
-                f"{key} {test.describe()}" for key, test in self.where.items()
-            )
-            text += f" where {tests}"
-        return text
+        return f"{text} where {self._where_text()}" if self.where else text
+
+    def _where_text(self) -> str:
+        where = self.where or {}
+        return ", ".join(f"{key} {test.describe()}" for key, test in where.items())
 
     def describe(self) -> str:
         """Return the rule in words, options included."""
         parts = [f"{self.points:+g} per {' or '.join(sorted(self.kind))}"]
         if self.where:
-            parts.append(
-                "where "
-                + ", ".join(f"{k} {t.describe()}" for k, t in self.where.items())
-            )
+            parts.append(f"where {self._where_text()}")
         if self.max_count is not None:
             window = f" per {format_duration(self.per)}" if self.per else ""
             parts.append(f"at most {self.max_count}{window}")

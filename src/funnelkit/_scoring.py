@@ -825,14 +825,14 @@ class ScoringModel:
         timed = []
         for position, activity in enumerate(items):
             if type(activity) is not Activity or activity.lead_id != lead.id:
-                state.check(activity)
+                state._check(activity)  # noqa: SLF001 -- same module
             ts = activity.at.timestamp()
             if ts <= limit:
                 # The position breaks ties of time and id without comparing activities.
                 timed.append((ts, activity.id, position))
         timed.sort()
         for ts, _, position in timed:
-            state.add_at(items[position], ts)
+            state._add_at(items[position], ts)  # noqa: SLF001 -- same module
         return state.score(at)
 
 
@@ -928,10 +928,10 @@ class ScoreState:
         Raises:
             ValidationError: *activity* is not an Activity of this lead.
         """
-        self.check(activity)
-        self.add_at(activity, activity.at.timestamp())
+        self._check(activity)
+        self._add_at(activity, activity.at.timestamp())
 
-    def check(self, activity: object) -> None:
+    def _check(self, activity: object) -> None:
         """Raise unless *activity* is an Activity of this lead.
 
         Raises:
@@ -945,7 +945,7 @@ class ScoreState:
                 expected=f"an Activity of lead {self._lead.id!r}",
             )
 
-    def add_at(self, activity: Activity, ts: float) -> None:
+    def _add_at(self, activity: Activity, ts: float) -> None:
         """Add a checked *activity* whose time is *ts* (seconds since 1970 UTC)."""
         model = self._model
         indices = model._by_kind.get(activity.kind)  # noqa: SLF001 -- same module
@@ -956,8 +956,9 @@ class ScoreState:
         states = self._states
         for index in indices:
             item = compiled[index]
-            where = item.rule.where
-            if where is not None and not item.rule.accepts(activity.properties):
+            if item.rule.where is not None and not item.rule.accepts(
+                activity.properties
+            ):
                 continue
             state = states[index]
             if state is None:
