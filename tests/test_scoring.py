@@ -354,6 +354,7 @@ class TestModelValidation:
             ({"limits": {"engagement": (10, 0)}}, "limits['engagement']"),
             ({"limits": {"engagement": (None, None)}}, "limits['engagement']"),
             ({"limits": {"engagement": (0, "100")}}, "limits['engagement']"),
+            ({"limits": {"engagement": (-1e12, 0)}}, "limits['engagement']"),
             ({"limits": {"engagement": 100}}, "limits['engagement']"),
         ],
     )
@@ -436,6 +437,52 @@ class TestScoreState:
             state.add(activity)
         for at in (T0 + 9 * D, T0 + 2 * D, T0 + 5 * D, T0 + 6 * D, T0 + 30 * D):
             assert state.score(at) == model.score(LEAD, history, at=at)
+
+    def test_a_held_cap_lets_go_as_decay_brings_it_under(self) -> None:
+        """A rule held at max_points is read from the cache until decay lowers it."""
+        model = ScoringModel(
+            "m",
+            [
+                ActivityRule("view", 10, max_points=15),
+                ActivityRule("stop", -5, decay=None, max_points=7),
+                ActivityRule("other", 1),
+            ],
+            decay=HalfLife(D),
+        )
+        history = acts(("view", 0 * H), ("view", H), ("view", 2 * H), ("stop", 3 * H))
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        # 30 points at first: capped at 15 until about a day after the last view.
+        readings = [3 * H, 5 * H, 12 * H, 25 * H, 26 * H, 27 * H, 3 * D, 10 * D]
+        for offset in readings:
+            at = T0 + offset
+            assert state.score(at) == model.score(LEAD, history, at=at)
+        assert state.score(T0 + 5 * H).engagement == 15 - 5
+        views = 10 * sum(2 ** -((72 - hour) / 24) for hour in (0, 1, 2))
+        assert state.score(T0 + 3 * D).engagement == pytest.approx(views - 5)
+        more = [
+            Activity("L", "view", T0 + 4 * D, id="a9"),
+            Activity("L", "other", T0 + 4 * D, id="a10"),
+        ]
+        for activity in more:
+            state.add(activity)
+        assert state.score(T0 + 4 * D) == model.score(
+            LEAD, [*history, *more], at=T0 + 4 * D
+        )
+
+    def test_accepts_activity_subclasses(self) -> None:
+        """A subclass of Activity is an activity, in add() and in score()."""
+
+        class Tracked(Activity):
+            pass
+
+        model = ScoringModel("m", [ActivityRule("x", 2)])
+        activity = Tracked("L", "x", T0, id="t1")
+        state = model.scorer(LEAD)
+        state.add(activity)
+        assert state.score(T0).engagement == 2
+        assert model.score(LEAD, [activity], at=T0).engagement == 2
 
     def test_reading_the_past_without_decay(self) -> None:
         """An earlier instant counts only what came before it, decay or not."""

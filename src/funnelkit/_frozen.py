@@ -30,6 +30,14 @@ class FrozenMap(Mapping[str, V]):
         self._data = {key: items[key] for key in sorted(items)}
         self._hash = None
 
+    @classmethod
+    def _trusted(cls, data: dict[str, V]) -> FrozenMap[V]:
+        """Wrap *data*, already in sorted key order and never changed after."""
+        made = cls.__new__(cls)
+        made._data = data  # noqa: SLF001 -- an instance of this class
+        made._hash = None  # noqa: SLF001 -- an instance of this class
+        return made
+
     def __getitem__(self, key: str) -> V:
         return self._data[key]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from types import EllipsisType
 from typing import Any
@@ -36,13 +37,30 @@ def _fail(instance: object, field: str, value: object, expected: str) -> PolicyE
     )
 
 
+#: The largest number of points a rule, cap or limit may name: scores are
+#: whole numbers of millionths, exact while they stay within a float's
+#: integer range (2**53 millionths, some nine billion points).
+MAX_POINTS = 1e9
+
+
+def is_points(value: object) -> bool:
+    """Tell whether *value* is a number of points (finite, at most MAX_POINTS)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= MAX_POINTS
+    )
+
+
 def _points(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-    ):
-        raise _fail(instance, attribute.name, value, "a finite number of points")
+    if not is_points(value):
+        raise _fail(
+            instance,
+            attribute.name,
+            value,
+            "a number of points between -1e9 and 1e9",
+        )
 
 
 def _optional_positive_points(
@@ -346,19 +364,32 @@ def lead_value(lead: Lead, path: str) -> Scalar | _Missing:
     ``email.domain``, ``bant.<answer>`` (a timeline as an ISO date string) and
     ``attributes.<name>``; any other name is looked up in the attributes.
     """
+    return value_getter(path)(lead)
+
+
+def value_getter(path: str) -> Callable[[Lead], Scalar | _Missing]:
+    """Return a function that reads *path* from a lead, as :func:`lead_value` does.
+
+    Scorers resolve each path once, then read it from every lead.
+    """
     if "." not in path:
         if path in _LEAD_FIELDS:
-            return getattr(lead, path)  # type: ignore[no-any-return]
-        return lead.attributes.get(path, MISSING)
+            return operator.attrgetter(path)
+        return lambda lead: lead.attributes.get(path, MISSING)
     head, _, rest = path.partition(".")
     if head == "email" and rest == "domain":
-        return email_domain(lead.email)
+        return lambda lead: email_domain(lead.email)
+    if head == "bant" and rest == "timeline":
+        return _timeline
     if head == "bant" and rest in _BANT_FIELDS:
-        value = getattr(lead.bant, rest)
-        return value.isoformat() if rest == "timeline" and value is not None else value  # type: ignore[no-any-return]
-    if head == "attributes" and rest:
-        path = rest
-    return lead.attributes.get(path, MISSING)
+        return lambda lead: getattr(lead.bant, rest)
+    name = rest if head == "attributes" and rest else path
+    return lambda lead: lead.attributes.get(name, MISSING)
+
+
+def _timeline(lead: Lead) -> str | None:
+    timeline = lead.bant.timeline
+    return None if timeline is None else timeline.isoformat()
 
 
 Rule = ActivityRule | AttributeRule

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import operator
 from array import array
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
 from types import EllipsisType
@@ -21,8 +22,9 @@ from funnelkit._rules import (
     ActivityRule,
     AttributeRule,
     Rule,
-    lead_value,
+    is_points,
     rule_sequence,
+    value_getter,
 )
 from funnelkit._time import require_aware
 from funnelkit._validators import Scalar
@@ -31,12 +33,25 @@ from funnelkit.errors import PolicyError, ValidationError
 __all__ = ["Contribution", "Grades", "Score", "ScoreState", "ScoringModel"]
 
 _INF = math.inf
+_NEG_INF = -math.inf  # one float, not a new one per use
+# No rule's points reach this many millionths: at most 1e9 points an activity.
+_UNCAPPED = 10**30
 _VERDICT_CACHE = 65_536
+
+
+def _micros(value: float) -> int:
+    """Return *value* in millionths, rounded half to even.
+
+    Every reported number is a whole number of millionths, so that sums are
+    exact: points are at most a billion in size, and a billion millionths
+    times a million activities still fits a float's integer range.
+    """
+    return round(value * 1_000_000)
 
 
 def _r(value: float) -> float:
     """Round to the millionth (the precision of every reported number)."""
-    return round(value, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return round(value * 1_000_000) / 1_000_000
 
 
 def _fmt(value: float) -> str:
@@ -88,6 +103,13 @@ def _check_bands(
         )
 
 
+def _band_index(
+    bands: tuple[tuple[str, float | None], ...],
+) -> tuple[list[float], tuple[str, ...]]:
+    minimums = [float(minimum) for _, minimum in reversed(bands) if minimum is not None]
+    return minimums, tuple(label for label, _ in reversed(bands))
+
+
 @attrs.frozen(kw_only=True)
 class Grades:
     """Letter bands on fit, and number bands on engagement.
@@ -113,20 +135,28 @@ class Grades:
         validator=_check_bands,
     )
 
-    @staticmethod
-    def _band(bands: tuple[tuple[str, float | None], ...], points: float) -> str:
-        for letter, minimum in bands:
-            if minimum is None or points >= minimum:
-                return letter
-        raise AssertionError  # pragma: no cover -- the last band has no minimum
+    # Each side's minimums in ascending order, and its labels worst first: the
+    # label of some points is then one bisection away.
+    _fit_index: tuple[list[float], tuple[str, ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    _engagement_index: tuple[list[float], tuple[str, ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_fit_index", _band_index(self.fit))
+        object.__setattr__(self, "_engagement_index", _band_index(self.engagement))
 
     def fit_grade(self, points: float) -> str:
         """Return the fit letter for *points*."""
-        return self._band(self.fit, points)
+        minimums, labels = self._fit_index
+        return labels[bisect_right(minimums, points)]
 
     def engagement_band(self, points: float) -> str:
         """Return the engagement band for *points*."""
-        return self._band(self.engagement, points)
+        minimums, labels = self._engagement_index
+        return labels[bisect_right(minimums, points)]
 
     def rank(self, letter: str) -> int:
         """Return the position of a fit letter, 0 for the best.
@@ -182,26 +212,42 @@ class _Ledger(Sequence[Contribution]):
 
     Reading a score must not cost time in proportion to a lead's history, so
     the activity ids stay as views into the scorer's append-only lists until
-    someone asks for them.
+    someone asks for them. Specs are finished lines, clamps, snapshots of a
+    rule's running sums (worded as of *at*), or the parts of a computed line.
     """
 
-    __slots__ = ("_built", "_specs")
+    __slots__ = ("_at", "_built", "_head", "_rules", "_table", "_tail")
 
-    def __init__(self, specs: list[Any]) -> None:
-        self._specs: list[Any] | None = specs
+    def __init__(
+        self,
+        head: tuple[Contribution, ...],
+        rules: Sequence[tuple[Any, ...]],
+        tail: Sequence[_Clamp],
+        at: float,
+        table: tuple[_CompiledRule, ...],
+    ) -> None:
+        self._head = head
+        self._rules: Sequence[tuple[Any, ...]] | None = rules
+        self._tail = tail
+        self._at = at
+        self._table = table
         self._built: tuple[Contribution, ...] = ()
 
     def _items(self) -> tuple[Contribution, ...]:
-        if self._specs is not None:
-            self._built = tuple(
-                spec
-                if isinstance(spec, Contribution)
-                else _build_line(*spec)
-                if isinstance(spec, tuple)
-                else spec.build()
-                for spec in self._specs
+        if self._rules is not None:
+            at = self._at
+            table = self._table
+            self._built = (
+                *self._head,
+                *(
+                    _build_snap(table[spec[0]], spec, at)
+                    if len(spec) == _SNAP
+                    else _build_line(table[spec[0]], *spec[1:])
+                    for spec in sorted(self._rules, key=_first)
+                ),
+                *(clamp.build() for clamp in self._tail),
             )
-            self._specs = None
+            self._rules = None
         return self._built
 
     @overload
@@ -212,7 +258,9 @@ class _Ledger(Sequence[Contribution]):
         return self._items()[index]
 
     def __len__(self) -> int:
-        return len(self._specs) if self._specs is not None else len(self._built)
+        if self._rules is None:
+            return len(self._built)
+        return len(self._head) + len(self._rules) + len(self._tail)
 
     def __iter__(self) -> Iterator[Contribution]:
         return iter(self._items())
@@ -229,39 +277,83 @@ class _Ledger(Sequence[Contribution]):
         return repr(self._items())
 
 
+_SNAP = 7  # the length of a snapshot (see _snap)
+
+
+_first = operator.itemgetter(0)  # a ledger spec's rule
+
+
 def _build_line(  # noqa: PLR0913, PLR0917 -- a ledger line's parts, flat for speed
-    dimension: str,
-    points: float,
-    rule: ActivityRule,
-    decayed: float,
+    rule: _CompiledRule,
     ids: list[str],
     lo: int,
     hi: int,
     skipped: list[str],
     skipped_hi: int,
+    decayed: int,
+    final: int,
 ) -> Contribution:
-    """Word an activity rule's ledger line from what a read kept of it."""
+    """Word an activity rule's ledger line (*decayed* and *final* in millionths)."""
     count = hi - lo
-    raw = _r(rule.points * count)
+    raw = _micros(rule.points * count)
     noun = "activity" if count == 1 else "activities"
-    note = f"{count} {noun} x {rule.points:g} = {_fmt(raw)}"
+    note = f"{count} {noun} x {rule.points:g} = {_fmt(raw / 1_000_000)}"
     if skipped_hi:
         note += f", {skipped_hi} over the frequency cap"
     return Contribution(
-        rule=rule.label,
-        dimension=dimension,
-        points=points,
-        raw=raw,
-        decay=_r(decayed - raw),
-        cap=_r(points - decayed),
+        rule=rule.rule.label,
+        dimension=rule.dimension,
+        points=final / 1_000_000,
+        raw=raw / 1_000_000,
+        decay=(decayed - raw) / 1_000_000,
+        cap=(final - decayed) / 1_000_000,
         activity_ids=tuple(ids[lo:hi]),
         skipped_ids=tuple(skipped[:skipped_hi]),
         note=note,
     )
 
 
+def _capped(rule: _CompiledRule, unit: float) -> tuple[int, int]:
+    """Return a rule's points for *unit* activities, before and after its cap."""
+    decayed = round(rule.points * unit * 1_000_000)
+    if abs(decayed) > rule.cap_micros:
+        return decayed, rule.cap_micros if decayed > 0 else -rule.cap_micros
+    return decayed, decayed
+
+
+def _halved(total: float, anchor: float, at: float, half_life: float) -> float:
+    """Return *total*, anchored at *anchor*, halved for every half-life to *at*."""
+    return total * math.pow(0.5, (at - anchor) / half_life)
+
+
+def _snap(state: _RuleState) -> tuple[Any, ...]:
+    """Return a rule's running sums as a read found them, to word its line later.
+
+    Seven items, where a computed line's parts are eight (see _build_line); the
+    rule is its position in the model's activity rules.
+    """
+    return (
+        state.rule.index,
+        state.counted_ids,
+        len(state.counted_ids),
+        state.skipped_ids,
+        len(state.skipped_ids),
+        state.total,
+        state.counted_ts[-1],
+    )
+
+
+def _build_snap(rule: _CompiledRule, snap: tuple[Any, ...], at: float) -> Contribution:
+    """Word the line of a rule's snapshot (see _snap) as of *at*."""
+    _, ids, hi, skipped, skipped_hi, total, anchor = snap
+    unit = total
+    if rule.half_life is not None:
+        unit = _halved(total, anchor, at, rule.half_life)
+    return _build_line(rule, ids, 0, hi, skipped, skipped_hi, *_capped(rule, unit))
+
+
 def _frozen_floats(value: Mapping[str, float]) -> Mapping[str, float]:
-    return FrozenMap(value)
+    return value if isinstance(value, FrozenMap) else FrozenMap(value)
 
 
 def _contributions(value: Iterable[Contribution]) -> Sequence[Contribution]:
@@ -351,7 +443,20 @@ class Score:
 
 
 _NO_IDS: list[str] = []
+_NO_LOOSE: dict[int, Any] = {}  # never changed: replaced by a state's first read
 _NO_TIMES = array("d")
+
+# How a scorer reads a rule: with no decay and no window its line changes only
+# when an activity does; with half-life decay and no window it is one power of
+# two (and stays at its max_points until decay brings it under); anything else
+# reads the running sums, or recounts.
+_GENERAL = 0
+_CONSTANT = 1
+_HALVING = 2
+# A cap read from the cache must hold beyond any doubt: the rounding to the
+# millionth and the float error of the power of two.
+_CAP_MARGIN_MICROS = 1
+_CAP_MARGIN_RATIO = 1 + 1e-9
 
 
 class _RuleState:
@@ -366,27 +471,37 @@ class _RuleState:
     lists only ever grow, so scores already read keep valid views into them;
     an activity that arrives out of order keeps every activity aside until the
     next read decides them all again, on fresh lists.
+
+    ``fast_from`` is the earliest instant the running sums can be read at
+    (infinity when they cannot: step decay, or activities set aside). From it
+    until ``until``, the rule's points are ``micros`` and its line ``snap``:
+    the cache a read fills, and an activity empties.
     """
 
     __slots__ = (
         "cap_lo",
         "counted_ids",
         "counted_ts",
+        "dim",
+        "fast_from",
         "last_id",
         "last_ts",
+        "micros",
         "pending",
-        "read_max",
         "rule",
         "skipped_ids",
         "skipped_ts",
+        "snap",
         "start",
         "total",
         "tsum",
+        "until",
     )
 
     def __init__(self, rule: _CompiledRule) -> None:
         self.rule = rule
-        self.last_ts = -_INF
+        self.dim = rule.dim
+        self.last_ts = _NEG_INF
         self.last_id = ""
         self.pending: list[tuple[float, str]] | None = None
         self._reset()
@@ -400,7 +515,10 @@ class _RuleState:
         self.start = 0
         self.total = 0.0
         self.tsum = 0.0
-        self.read_max = -_INF
+        self.fast_from = _NEG_INF if self.rule.fast else _INF
+        self.until = _NEG_INF
+        self.micros = 0
+        self.snap: tuple[Any, ...] | None = None
 
     def add(self, ts: float, activity_id: str) -> None:
         if ts > self.last_ts or (ts == self.last_ts and activity_id >= self.last_id):
@@ -418,11 +536,16 @@ class _RuleState:
                     *zip(self.skipped_ts, self.skipped_ids, strict=True),
                 ]
             )
+            self.fast_from = _INF
+            self.until = _NEG_INF
         insort(self.pending, (ts, activity_id))
 
     def _decide(self, ts: float, activity_id: str) -> None:
         rule = self.rule
         counted = self.counted_ts
+        self.until = _NEG_INF
+        self.snap = None
+        self.fast_from = max(self.fast_from, ts)
         if rule.max_count is not None:
             if rule.per is not None:
                 floor = ts - rule.per
@@ -446,33 +569,58 @@ class _RuleState:
         counted.append(ts)
         self.counted_ids.append(activity_id)
 
-    def line(self, at: float) -> tuple[Any, ...] | None:
-        """Return the rule's ledger line as of *at*, or None if nothing counts."""
+    def read(self, at: float) -> tuple[int, Any] | None:
+        """Return the rule's points (in millionths) at *at* and its ledger spec.
+
+        None when nothing counts. ScoreState.score reads a filled cache inline.
+        """
         if self.pending is not None:
             self._settle()
         rule = self.rule
-        if rule.fast and at >= self.last_ts and at >= self.read_max:
-            found = self._running(at)
-        else:
-            found = self._recount(at)
+        if at >= self.fast_from and rule.mode != _GENERAL:
+            snap = self.snap
+            if snap is None:
+                snap = self.snap = _snap(self)
+                self._fill()
+            if at < self.until:
+                return self.micros, snap
+            unit = _halved(self.total, self.counted_ts[-1], at, rule.half_life)  # type: ignore[arg-type] # only half-life rules get here
+            return _capped(rule, unit)[1], snap
+        found = self._running(at) if at >= self.fast_from else self._recount(at)
         if found is None:
             return None
         unit, lo, hi, skipped = found
-        decayed = round(rule.points * unit, 6) + 0.0
-        final = decayed
-        if rule.max_points is not None and abs(decayed) > rule.max_points:
-            final = rule.cap_points if decayed > 0 else -rule.cap_points
-        return (
-            rule.dimension,
-            final,
-            rule.rule,
-            decayed,
+        decayed, final = _capped(rule, unit)
+        return final, (
+            rule.index,
             self.counted_ids,
             lo,
             hi,
             self.skipped_ids,
             skipped,
+            decayed,
+            final,
         )
+
+    def _fill(self) -> None:
+        """Cache the rule's points for as long as they stay the same."""
+        rule = self.rule
+        if rule.mode == _CONSTANT:
+            self.micros = _capped(rule, self.total)[1]
+            self.until = _INF
+            return
+        # Half-life: at its max_points until decay brings it under them.
+        peak = abs(rule.points * self.total)
+        floor = (rule.cap_micros + _CAP_MARGIN_MICROS) * _CAP_MARGIN_RATIO
+        if peak * 1_000_000 > floor:
+            half_lives = math.log2(peak * 1_000_000 / floor)
+            self.until = self.counted_ts[-1] + half_lives * rule.half_life  # type: ignore[operator] # a half-life rule
+            self.micros = rule.cap_micros if rule.points > 0 else -rule.cap_micros
+
+    def freeze(self) -> None:
+        """Keep the ids as tuples: no more adds (a batch adds in time order)."""
+        self.counted_ids = tuple(self.counted_ids)  # type: ignore[assignment] # read-only from now on
+        self.skipped_ids = tuple(self.skipped_ids)  # type: ignore[assignment] # read-only from now on
 
     def _settle(self) -> None:
         """Decide again, in time order, after an activity arrived out of order."""
@@ -483,20 +631,21 @@ class _RuleState:
             self._decide(ts, activity_id)
 
     def _running(self, at: float) -> tuple[float, int, int, int] | None:
-        """Read the running sums (at or after the latest activity and read)."""
+        """Read the running sums of a windowed rule (at or after the latest read)."""
         rule = self.rule
         counted = self.counted_ts
-        self.read_max = at
-        if rule.window is not None:
-            floor = at - rule.window
-            while self.start < len(counted) and counted[self.start] < floor:
-                self._evict(counted[self.start])
-                self.start += 1
+        # Only rules with a window get here (the others are read inline or by
+        # read()); evicting moves the start on, so earlier instants recount.
+        self.fast_from = at
+        floor = at - rule.window  # type: ignore[operator] # see above
+        while self.start < len(counted) and counted[self.start] < floor:
+            self._evict(counted[self.start])
+            self.start += 1
         lo, hi = self.start, len(counted)
         if hi <= lo:
             return None
         if rule.half_life is not None:
-            unit = self.total * 0.5 ** ((at - counted[-1]) / rule.half_life)
+            unit = _halved(self.total, counted[-1], at, rule.half_life)
         elif rule.linear is not None:
             count = hi - lo
             unit = max(
@@ -538,9 +687,9 @@ class _CompiledRule:
     index: int
     rule: ActivityRule
     dimension: str
+    dim: int  # the dimension's position in the model's dimensions
     points: float
-    max_points: float | None
-    cap_points: float  # max_points to the millionth, as the ledger reports it
+    cap_micros: int  # max_points in millionths, or _UNCAPPED
     decay: Decay | None
     max_count: int | None
     per: float | None
@@ -548,10 +697,12 @@ class _CompiledRule:
     half_life: float | None
     linear: float | None
     fast: bool
+    mode: int
+    accepts: Callable[[Mapping[str, Scalar]], bool] | None
 
 
 def _compile(
-    index: int, rule: ActivityRule, model_decay: Decay | None
+    index: int, rule: ActivityRule, model_decay: Decay | None, dims: tuple[str, ...]
 ) -> _CompiledRule:
     decay = model_decay if isinstance(rule.decay, EllipsisType) else rule.decay
     half_life = decay.period.total_seconds() if isinstance(decay, HalfLife) else None
@@ -564,20 +715,30 @@ def _compile(
         )
         if seconds is not None
     ]
+    window = min(windows) if windows else None
+    mode = _GENERAL
+    if window is None and decay is None:
+        mode = _CONSTANT
+    elif window is None and half_life is not None:
+        mode = _HALVING
     return _CompiledRule(
         index=index,
         rule=rule,
         dimension=rule.dimension,
+        dim=dims.index(rule.dimension),
         points=rule.points,
-        max_points=rule.max_points,
-        cap_points=_r(rule.max_points) if rule.max_points is not None else 0.0,
+        cap_micros=(
+            _micros(rule.max_points) if rule.max_points is not None else _UNCAPPED
+        ),
         decay=decay,
         max_count=rule.max_count,
         per=rule.per.total_seconds() if rule.per is not None else None,
-        window=min(windows) if windows else None,
+        window=window,
         half_life=half_life,
         linear=linear,
         fast=decay is None or half_life is not None or linear is not None,
+        mode=mode,
+        accepts=rule.accepts if rule.where is not None else None,
     )
 
 
@@ -662,11 +823,7 @@ def _limits(value: object) -> object:
 
 
 def _number_or_none(value: object) -> bool:
-    return value is None or (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    return value is None or is_points(value)
 
 
 def _check_limits(
@@ -700,8 +857,21 @@ def _check_limits(
                 owner=owner,
                 field=f"limits[{dimension!r}]",
                 value=bounds,
-                expected="(low, high) with low <= high, either one None for no bound",
+                expected=(
+                    "(low, high) with low <= high, each between -1e9 and 1e9, "
+                    "either one None for no bound"
+                ),
             )
+
+
+def _micro_limits(
+    bounds: tuple[float | None, float | None],
+) -> tuple[int | None, int | None]:
+    low, high = bounds
+    return (
+        None if low is None else _micros(low),
+        None if high is None else _micros(high),
+    )
 
 
 def _dimensions_of(rules: Iterable[object]) -> tuple[str, ...]:
@@ -757,21 +927,33 @@ class ScoringModel:
     _by_kind: Mapping[str, tuple[int, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
-    _attribute_rules: tuple[tuple[int, AttributeRule], ...] = attrs.field(
+    # Runs of consecutive attribute rules on one path: (run, read, rules).
+    _attribute_runs: tuple[
+        tuple[int, Callable[[Lead], Scalar | _Missing], tuple[AttributeRule, ...]],
+        ...,
+    ] = attrs.field(init=False, eq=False, hash=False, repr=False)
+    _dimensions: tuple[str, ...] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
-    _dimensions: tuple[str, ...] = attrs.field(
+    # (name, position) of each dimension, in the sorted order scores show them.
+    _sorted_dims: tuple[tuple[str, int], ...] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    # (position, dimension, low, high), low and high in millionths, of each
+    # dimension with limits.
+    _dim_limits: tuple[tuple[int, str, int | None, int | None], ...] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
     # A memo of worded verdicts, shared by the scorers of this model; it holds
     # derived text only, so equality and hashing ignore it.
-    _verdicts: dict[tuple[int, type, object], Contribution | str] = attrs.field(
+    _verdicts: dict[tuple[int, type, object], _Verdicts] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
 
     def __attrs_post_init__(self) -> None:
+        dims = _dimensions_of(self.rules)
         compiled = tuple(
-            _compile(index, rule, self.decay)
+            _compile(index, rule, self.decay, dims)
             for index, rule in enumerate(
                 r for r in self.rules if isinstance(r, ActivityRule)
             )
@@ -780,23 +962,31 @@ class ScoringModel:
         for item in compiled:
             for kind in sorted(item.rule.kind):
                 by_kind.setdefault(kind, []).append(item.index)
-        object.__setattr__(self, "_activity_rules", compiled)
-        object.__setattr__(
-            self,
-            "_attribute_rules",
-            tuple(
-                (index, rule)
-                for index, rule in enumerate(self.rules)
-                if isinstance(rule, AttributeRule)
+        runs: list[list[AttributeRule]] = []
+        for rule in self.rules:
+            if isinstance(rule, AttributeRule):
+                if runs and runs[-1][0].attribute == rule.attribute:
+                    runs[-1].append(rule)
+                else:
+                    runs.append([rule])
+        values = {
+            "_activity_rules": compiled,
+            "_by_kind": {kind: tuple(indices) for kind, indices in by_kind.items()},
+            "_attribute_runs": tuple(
+                (position, value_getter(run[0].attribute), tuple(run))
+                for position, run in enumerate(runs)
             ),
-        )
-        object.__setattr__(self, "_dimensions", _dimensions_of(self.rules))
-        object.__setattr__(self, "_verdicts", {})
-        object.__setattr__(
-            self,
-            "_by_kind",
-            {kind: tuple(indices) for kind, indices in by_kind.items()},
-        )
+            "_dimensions": dims,
+            "_sorted_dims": tuple(sorted((name, dims.index(name)) for name in dims)),
+            "_dim_limits": tuple(
+                (position, name, *_micro_limits(self.limits[name]))
+                for position, name in enumerate(dims)
+                if name in self.limits
+            ),
+            "_verdicts": {},
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -833,21 +1023,31 @@ class ScoringModel:
         timed.sort()
         for ts, _, position in timed:
             state._add_at(items[position], ts)  # noqa: SLF001 -- same module
-        return state.score(at)
+        return state._score_once(at)  # noqa: SLF001 -- same module
 
 
-def _verdict(rule: AttributeRule, value: Scalar | _Missing) -> Contribution | str:
-    """Return the ledger line of a matching rule, or the note of one that fails."""
-    passed, why = rule.test.evaluate(value)
-    if not passed:
-        return f"{rule.label}: {rule.attribute} {why}"
-    return Contribution(
-        rule=rule.label,
-        dimension=rule.dimension,
-        points=_r(rule.points),
-        raw=_r(rule.points),
-        note=f"{rule.attribute} {why}",
-    )
+_Verdicts = tuple[tuple[Contribution, ...], tuple[str, ...]]
+
+
+def _verdicts(rules: tuple[AttributeRule, ...], value: Scalar | _Missing) -> _Verdicts:
+    """Return the ledger lines of the rules *value* passes, and notes on the rest."""
+    lines = []
+    notes = []
+    for rule in rules:
+        passed, why = rule.test.evaluate(value)
+        if passed:
+            lines.append(
+                Contribution(
+                    rule=rule.label,
+                    dimension=rule.dimension,
+                    points=_r(rule.points),
+                    raw=_r(rule.points),
+                    note=f"{rule.attribute} {why}",
+                )
+            )
+        else:
+            notes.append(f"{rule.label}: {rule.attribute} {why}")
+    return tuple(lines), tuple(notes)
 
 
 class ScoreState:
@@ -860,9 +1060,15 @@ class ScoreState:
     """
 
     __slots__ = (
+        "_attribute_micros",
         "_attribute_specs",
         "_count",
+        "_fixed",
+        "_fixed_from",
+        "_fixed_micros",
+        "_fixed_until",
         "_lead",
+        "_loose",
         "_model",
         "_notes",
         "_states",
@@ -882,24 +1088,36 @@ class ScoreState:
             model._activity_rules  # noqa: SLF001 -- same module
         )
         self._count = 0
+        # Rules whose points hold still for a while (no decay, or at their
+        # max_points) are summed once and read together: in ``_fixed`` (with
+        # their ledger specs), between ``_fixed_from`` and ``_fixed_until``;
+        # the others are ``_loose``, read one by one. Built by the first read.
+        self._fixed: dict[int, tuple[Any, ...]] | None = None
+        self._loose: dict[int, _RuleState] = _NO_LOOSE
+        self._fixed_micros: list[int] = []
+        self._fixed_from = _INF
+        self._fixed_until = _NEG_INF
         specs: list[Contribution] = []
         notes: list[str] = []
         verdicts = model._verdicts  # noqa: SLF001 -- same module
-        for index, rule in model._attribute_rules:  # noqa: SLF001 -- same module
-            value = lead_value(lead, rule.attribute)
-            # Leads share attribute values ("software", "DE"): each rule words
-            # its verdict on a value once, not once per lead.
-            key = (index, type(value), value)
-            verdict = verdicts.get(key)
-            if verdict is None:
+        for run, read, rules in model._attribute_runs:  # noqa: SLF001 -- same module
+            value = read(lead)
+            # Leads share attribute values ("software", "DE"): each run of rules
+            # words its verdicts on a value once, not once per lead.
+            key = (run, type(value), value)
+            found = verdicts.get(key)
+            if found is None:
                 if len(verdicts) >= _VERDICT_CACHE:
                     verdicts.clear()
-                verdict = verdicts[key] = _verdict(rule, value)
-            if isinstance(verdict, Contribution):
-                specs.append(verdict)
-            else:
-                notes.append(verdict)
+                found = verdicts[key] = _verdicts(rules, value)
+            specs += found[0]
+            notes += found[1]
+        dims = model.dimensions
+        sums = [0] * len(dims)
+        for item in specs:
+            sums[dims.index(item.dimension)] += _micros(item.points)
         self._attribute_specs = tuple(specs)
+        self._attribute_micros = tuple(sums)
         self._notes = tuple(notes)
 
     @property
@@ -928,7 +1146,8 @@ class ScoreState:
         Raises:
             ValidationError: *activity* is not an Activity of this lead.
         """
-        self._check(activity)
+        if type(activity) is not Activity or activity.lead_id != self._lead.id:
+            self._check(activity)
         self._add_at(activity, activity.at.timestamp())
 
     def _check(self, activity: object) -> None:
@@ -947,22 +1166,27 @@ class ScoreState:
 
     def _add_at(self, activity: Activity, ts: float) -> None:
         """Add a checked *activity* whose time is *ts* (seconds since 1970 UTC)."""
+        self._count += 1
         model = self._model
         indices = model._by_kind.get(activity.kind)  # noqa: SLF001 -- same module
-        self._count += 1
-        if not indices:
+        if indices is None:
             return
         compiled = model._activity_rules  # noqa: SLF001 -- same module
         states = self._states
         for index in indices:
             item = compiled[index]
-            if item.rule.where is not None and not item.rule.accepts(
-                activity.properties
-            ):
+            if item.accepts is not None and not item.accepts(activity.properties):
                 continue
             state = states[index]
             if state is None:
                 state = states[index] = _RuleState(item)
+                if self._fixed is not None:
+                    self._loose[index] = state
+            elif self._fixed is not None and index in self._fixed:
+                # The activity changes the rule's points: read it alone again.
+                del self._fixed[index]
+                self._fixed_micros[state.dim] -= state.micros
+                self._loose[index] = state
             state.add(ts, activity.id)
 
     def score(self, at: datetime) -> Score:
@@ -974,70 +1198,163 @@ class ScoreState:
         if type(at) is not datetime or at.utcoffset() is None:
             require_aware(at, field="at", owner="ScoreState.score")
         now = at.timestamp()
-        specs: list[Any] = list(self._attribute_specs)
-        sums: dict[str, list[float]] = {key: [] for key in self._model.dimensions}
-        for item in self._attribute_specs:
-            sums[item.dimension].append(item.points)
+        fixed = self._fixed
+        if fixed is None or not self._fixed_from <= now < self._fixed_until:
+            fixed = self._fixed = {}
+            self._loose = {
+                index: state
+                for index, state in enumerate(self._states)
+                if state is not None
+            }
+            self._fixed_micros = [*self._attribute_micros]
+            self._fixed_from = _NEG_INF
+            self._fixed_until = _INF
+        sums = [*self._fixed_micros]
+        rules: list[Any] = [*fixed.values()]
+        loose = self._loose
+        for index, state in [*loose.items()]:
+            found = state.read(now)
+            if found is None:
+                continue
+            micros, spec = found
+            sums[state.dim] += micros
+            rules.append(spec)
+            if state.fast_from <= now < state.until:
+                del loose[index]
+                fixed[index] = spec
+                self._fixed_micros[state.dim] += micros
+                self._fixed_from = max(self._fixed_from, state.fast_from)
+                self._fixed_until = min(self._fixed_until, state.until)
+        return self._finish(at, now, sums, rules)
+
+    def _score_once(self, at: datetime) -> Score:
+        """Score a state read once (ScoringModel.score): no sums kept for later.
+
+        The ledger keeps tuples of ids rather than the state's lists, so that
+        a batch of scores holds few objects the garbage collector must visit.
+        """
+        now = at.timestamp()
+        sums = [*self._attribute_micros]
+        rules = []
         for state in self._states:
-            if state is not None:
-                found = state.line(now)
-                if found is not None:
-                    specs.append(found)
-                    sums[found[0]].append(found[1])
-        return _assemble(self._model, self._lead.id, at, specs, sums, notes=self._notes)
+            if state is None:
+                continue
+            state.freeze()
+            found = state.read(now)
+            if found is not None:
+                sums[state.dim] += found[0]
+                rules.append(found[1])
+        return self._finish(at, now, sums, tuple(rules))
+
+    def _finish(
+        self, at: datetime, now: float, sums: list[int], rules: Sequence[Any]
+    ) -> Score:
+        """Clamp the sums to the model's limits, and return the score."""
+        model = self._model
+        clamps: list[_Clamp] = []
+        for position, dimension, low, high in model._dim_limits:  # noqa: SLF001 -- same module
+            micros = sums[position]
+            if low is not None and micros < low:
+                clamps.append(_Clamp(dimension, low - micros, low, "at least"))
+                sums[position] = low
+            elif high is not None and micros > high:
+                clamps.append(_Clamp(dimension, high - micros, high, "at most"))
+                sums[position] = high
+        fit = sums[0] / 1_000_000
+        engagement = sums[1] / 1_000_000
+        if len(sums) == 2:  # noqa: PLR2004 -- fit and engagement only, in sorted order
+            dimensions = {"engagement": engagement, "fit": fit}
+        else:
+            dimensions = {
+                name: sums[position] / 1_000_000
+                for name, position in model._sorted_dims  # noqa: SLF001 -- same module
+            }
+        grades = model.grades
+        return _new_score(
+            model.name,
+            self._lead.id,
+            at,
+            FrozenMap._trusted(dimensions),  # noqa: SLF001 -- built in sorted order
+            grades.fit_grade(fit),
+            grades.engagement_band(engagement),
+            _Ledger(
+                self._attribute_specs,
+                rules,
+                tuple(clamps) if clamps else (),
+                now,
+                model._activity_rules,  # noqa: SLF001 -- same module
+            ),
+            self._notes,
+        )
 
 
 class _Clamp:
-    """A dimension limit's ledger line, worded only when someone reads it."""
+    """A dimension limit's ledger line (in millionths), worded only when read."""
 
     __slots__ = ("bound", "dimension", "points", "side")
 
-    def __init__(self, dimension: str, points: float, bound: float, side: str) -> None:
+    def __init__(self, dimension: str, points: int, bound: int, side: str) -> None:
         self.dimension = dimension
         self.points = points
         self.bound = bound
         self.side = side
 
     def build(self) -> Contribution:
+        points = self.points / 1_000_000
         return Contribution(
             rule=f"limit on {self.dimension}",
             dimension=self.dimension,
-            points=self.points,
-            cap=self.points,
-            note=f"{self.dimension} is kept {self.side} {self.bound:g}",
+            points=points,
+            cap=points,
+            note=f"{self.dimension} is kept {self.side} {self.bound / 1_000_000:g}",
         )
 
 
-def _assemble(  # noqa: PLR0913 -- the parts of a score, gathered by ScoreState.score
-    model: ScoringModel,
-    lead_id: str,
-    at: datetime,
-    specs: list[Any],
-    sums: dict[str, list[float]],
-    *,
-    notes: tuple[str, ...],
-) -> Score:
-    dimensions: dict[str, float] = {}
-    limits = model.limits
-    for dimension, points in sums.items():
-        value = round(math.fsum(points), 6) + 0.0
-        if dimension in limits:
-            low, high = limits[dimension]
-            if low is not None and value < low:
-                specs.append(_Clamp(dimension, _r(low - value), low, "at least"))
-                value = _r(low)
-            elif high is not None and value > high:
-                specs.append(_Clamp(dimension, _r(high - value), high, "at most"))
-                value = _r(high)
-        dimensions[dimension] = value
-    grades = model.grades
-    return Score(
-        model=model.name,
-        lead_id=lead_id,
-        at=at,
-        dimensions=dimensions,
-        grade=grades.fit_grade(dimensions["fit"]),
-        band=grades.engagement_band(dimensions["engagement"]),
-        contributions=_Ledger(specs),
-        notes=notes,
+def _score_maker() -> Callable[..., Score]:
+    """Return a constructor of trusted scores, without attrs' checks and converters.
+
+    ScoreState.score builds every part the way the checks would accept it;
+    setting the slots directly halves the cost of the object it returns most.
+    """
+    names = [field.name for field in attrs.fields(Score)]
+    if names != [
+        "model",
+        "lead_id",
+        "at",
+        "dimensions",
+        "grade",
+        "band",
+        "contributions",
+        "notes",
+    ]:  # pragma: no cover -- guards the order below against a change to Score
+        raise AssertionError(names)
+    s_model, s_lead, s_at, s_dims, s_grade, s_band, s_lines, s_notes = (
+        Score.__dict__[name].__set__ for name in names
     )
+    new = object.__new__
+
+    def make(  # noqa: PLR0913, PLR0917 -- Score's fields, in order
+        model: str,
+        lead_id: str,
+        at: datetime,
+        dimensions: FrozenMap[float],
+        grade: str,
+        band: str,
+        contributions: _Ledger,
+        notes: tuple[str, ...],
+    ) -> Score:
+        score = new(Score)
+        s_model(score, model)
+        s_lead(score, lead_id)
+        s_at(score, at)
+        s_dims(score, dimensions)
+        s_grade(score, grade)
+        s_band(score, band)
+        s_lines(score, contributions)
+        s_notes(score, notes)
+        return score
+
+    return make
+
+
+_new_score = _score_maker()
