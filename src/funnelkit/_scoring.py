@@ -545,7 +545,8 @@ class _RuleState:
         counted = self.counted_ts
         self.until = _NEG_INF
         self.snap = None
-        self.fast_from = max(self.fast_from, ts)
+        if ts > self.fast_from:  # noqa: PLR1730 -- cheaper than max() on this path
+            self.fast_from = ts
         if rule.max_count is not None:
             if rule.per is not None:
                 floor = ts - rule.per
@@ -1223,8 +1224,10 @@ class ScoreState:
                 del loose[index]
                 fixed[index] = spec
                 self._fixed_micros[state.dim] += micros
-                self._fixed_from = max(self._fixed_from, state.fast_from)
-                self._fixed_until = min(self._fixed_until, state.until)
+                if state.fast_from > self._fixed_from:  # noqa: PLR1730 -- see _decide
+                    self._fixed_from = state.fast_from
+                if state.until < self._fixed_until:  # noqa: PLR1730 -- see _decide
+                    self._fixed_until = state.until
         return self._finish(at, now, sums, rules)
 
     def _score_once(self, at: datetime) -> Score:
