@@ -9,6 +9,24 @@ from __future__ import annotations
 
 from importlib.metadata import version as _version
 
+from funnelkit._criteria import (
+    AllOf,
+    Always,
+    AnyOf,
+    AtLeast,
+    AttributeIs,
+    BantQualified,
+    Context,
+    Criterion,
+    CriterionLike,
+    DidActivity,
+    GradeAtLeast,
+    InStageFor,
+    Not,
+    ScoreAtLeast,
+    TransitionRecord,
+    Verdict,
+)
 from funnelkit._decay import Decay, HalfLife, LinearDecay, StepDecay
 from funnelkit._duration import BusinessDuration, format_duration, parse_duration
 from funnelkit._lead import Activity, Bant, Lead
@@ -67,6 +85,23 @@ __all__ = [
     "matches",
     "one_of",
     "present",
+    # -- criteria
+    "AllOf",
+    "Always",
+    "AnyOf",
+    "AtLeast",
+    "AttributeIs",
+    "BantQualified",
+    "Context",
+    "Criterion",
+    "CriterionLike",
+    "DidActivity",
+    "GradeAtLeast",
+    "InStageFor",
+    "Not",
+    "ScoreAtLeast",
+    "TransitionRecord",
+    "Verdict",
     # -- errors
     "FunnelkitError",
     "FunnelkitWarning",
@@ -84,6 +119,22 @@ __version__: str = _version("funnelkit")
 _publish(
     __name__,
     Activity,
+    AllOf,
+    Always,
+    AnyOf,
+    AtLeast,
+    AttributeIs,
+    BantQualified,
+    Context,
+    Criterion,
+    CriterionLike,
+    DidActivity,
+    GradeAtLeast,
+    InStageFor,
+    Not,
+    ScoreAtLeast,
+    TransitionRecord,
+    Verdict,
     ActivityRule,
     AttributeRule,
     Bant,

@@ -1,0 +1,813 @@
+"""Criteria: the guards of the funnel's transitions, each explaining its verdict."""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any, NoReturn, Protocol, runtime_checkable
+
+import attrs
+
+from funnelkit._duration import format_duration
+from funnelkit._lead import Activity, Lead
+from funnelkit._predicates import ValueTest, as_test
+from funnelkit._rules import value_getter
+from funnelkit._scoring import Grades, Score
+from funnelkit._validators import aware_datetime, non_empty_str
+from funnelkit.errors import PolicyError
+
+__all__ = [
+    "AllOf",
+    "Always",
+    "AnyOf",
+    "AtLeast",
+    "AttributeIs",
+    "BantQualified",
+    "Context",
+    "Criterion",
+    "CriterionLike",
+    "DidActivity",
+    "GradeAtLeast",
+    "InStageFor",
+    "Not",
+    "ScoreAtLeast",
+    "TransitionRecord",
+    "Verdict",
+]
+
+_TICK = timedelta(microseconds=1)  # the smallest step of a datetime
+
+
+def _num(value: float) -> str:
+    """Write points as a sales rep reads them: 42, 42.5, never 42.000000."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _reject(
+    instance: object, attribute: attrs.Attribute[Any], value: object, expected: str
+) -> NoReturn:
+    raise PolicyError(
+        owner=type(instance).__name__,
+        field=attribute.name,
+        value=value,
+        expected=expected,
+    )
+
+
+# -- Verdicts and the context they are reached in ------------------------------
+
+
+def _verdicts(value: Iterable[Verdict]) -> tuple[Verdict, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class Verdict:
+    """What a criterion decided, and why.
+
+    Attributes:
+        passed: Whether the criterion passed.
+        criterion: What the criterion asks, in words
+            (``"engagement score at least 50"``).
+        reason: Why it passed or failed, as a sentence a sales rep understands
+            (``"engagement score 42 is below 50"``).
+        children: The verdicts of a combinator's criteria, in their order.
+
+    A verdict is true when it passed, so ``if funnel.can_move(...)`` reads well.
+
+    >>> verdict = Verdict(passed=False, criterion="fit", reason="grade C is below B")
+    >>> bool(verdict), verdict.reason
+    (False, 'grade C is below B')
+    """
+
+    passed: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    criterion: str = attrs.field(validator=non_empty_str)
+    reason: str = attrs.field(validator=attrs.validators.instance_of(str))
+    children: tuple[Verdict, ...] = attrs.field(default=(), converter=_verdicts)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def failures(self) -> tuple[Verdict, ...]:
+        """Return the failed verdicts with no failed children: what to fix."""
+        if self.passed:
+            return ()
+        below = tuple(leaf for child in self.children for leaf in child.failures())
+        return below or (self,)
+
+    def explain(self) -> str:
+        """Render the verdict and its children as an indented tree."""
+        lines: list[str] = []
+        self._explain(lines, 0)
+        return "\n".join(lines)
+
+    def _explain(self, lines: list[str], depth: int) -> None:
+        mark = "passed" if self.passed else "failed"
+        lines.append(f"{'  ' * depth}{mark}: {self.criterion}: {self.reason}")
+        for child in self.children:
+            child._explain(lines, depth + 1)  # noqa: SLF001 -- same class
+
+
+@attrs.frozen(kw_only=True)
+class TransitionRecord:
+    """One move of a lead from stage to stage, as the history keeps it.
+
+    Attributes:
+        source: The stage left, or ``None`` for the lead's first stage.
+        target: The stage entered.
+        at: When.
+        by: ``"auto"`` for a move the policy made, else the actor's name.
+        reason: Why, in the actor's words or as a reason code.
+        verdict: The guard's verdict that allowed the move (or, for an
+            override, the failing verdict it overrode).
+        override: Whether a person forced the move past its guard.
+    """
+
+    source: str | None = attrs.field(validator=attrs.validators.optional(non_empty_str))
+    target: str = attrs.field(validator=non_empty_str)
+    at: datetime = attrs.field(validator=aware_datetime)
+    by: str = attrs.field(validator=non_empty_str)
+    reason: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(non_empty_str)
+    )
+    verdict: Verdict | None = None
+    override: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool)
+    )
+
+
+def _activities(value: Iterable[Activity]) -> tuple[Activity, ...]:
+    return tuple(sorted(value, key=lambda activity: (activity.at, activity.id)))
+
+
+@attrs.frozen(kw_only=True)
+class Context:
+    """What a criterion may look at: one lead, as of one instant.
+
+    Attributes:
+        lead: The lead.
+        stage: Its current stage.
+        entered_at: When it entered that stage.
+        score: Its score as of ``now``.
+        activities: Its activities up to ``now``, oldest first.
+        history: Its moves so far, oldest first.
+        now: The instant of the decision.
+    """
+
+    lead: Lead = attrs.field(validator=attrs.validators.instance_of(Lead))
+    stage: str = attrs.field(validator=non_empty_str)
+    entered_at: datetime = attrs.field(validator=aware_datetime)
+    score: Score = attrs.field(validator=attrs.validators.instance_of(Score))
+    activities: tuple[Activity, ...] = attrs.field(default=(), converter=_activities)
+    history: tuple[TransitionRecord, ...] = attrs.field(default=(), converter=tuple)
+    now: datetime = attrs.field(validator=aware_datetime)
+
+
+# -- The criterion protocol, its base class and the combinators ---------------
+
+
+@runtime_checkable
+class CriterionLike(Protocol):
+    """Anything with ``check(ctx) -> Verdict`` is a criterion.
+
+    It may also have ``wake_at(ctx) -> datetime | None``: the earliest instant
+    its verdict can change without new input (see :meth:`Criterion.wake_at`).
+    """
+
+    def check(self, ctx: Context, /) -> Verdict:
+        """Decide, and say why."""
+        ...  # pragma: no cover -- a protocol's signature
+
+
+def _require_criterion(owner: str, field: str, value: object) -> CriterionLike:
+    if not callable(getattr(value, "check", None)):
+        raise PolicyError(
+            owner=owner,
+            field=field,
+            value=value,
+            expected="a criterion: an object with a check(ctx) method",
+        )
+    return value  # type: ignore[return-value] # checked just above
+
+
+def wake_at(criterion: CriterionLike, ctx: Context) -> datetime | None:
+    """Return when *criterion*'s verdict can next change without new input."""
+    method = getattr(criterion, "wake_at", None)
+    return method(ctx) if callable(method) else None
+
+
+def describe(criterion: CriterionLike) -> str:
+    """Return what *criterion* asks, in words (its ``describe()``, or its class)."""
+    method = getattr(criterion, "describe", None)
+    if callable(method):
+        return str(method())
+    return type(criterion).__name__
+
+
+class Criterion(abc.ABC):
+    """A base for criteria: adds ``&``, ``|`` and ``~``, and a default ``wake_at``.
+
+    Subclasses write :meth:`check`; a criterion whose verdict can change with
+    time alone (a window, a time in stage) also writes :meth:`wake_at`, so the
+    engine re-checks it on time instead of scanning every lead.
+
+    >>> from funnelkit import Always
+    >>> combined = Always() & ~Always()
+    >>> combined.describe()
+    'all of: always; not: always'
+    """
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def check(self, ctx: Context) -> Verdict:
+        """Decide for the lead in *ctx*, and say why."""
+        ...
+
+    def wake_at(self, ctx: Context) -> datetime | None:  # noqa: ARG002 -- a default
+        """Return the earliest instant the verdict can change without new input.
+
+        ``None`` (the default) means only new input can change it.
+        """
+        return None
+
+    def describe(self) -> str:
+        """Return what the criterion asks, in words."""
+        return type(self).__name__
+
+    def __and__(self, other: CriterionLike) -> AllOf:
+        return AllOf(*_flat(AllOf, self), *_flat(AllOf, other))
+
+    def __rand__(self, other: CriterionLike) -> AllOf:
+        return AllOf(*_flat(AllOf, other), *_flat(AllOf, self))
+
+    def __or__(self, other: CriterionLike) -> AnyOf:
+        return AnyOf(*_flat(AnyOf, self), *_flat(AnyOf, other))
+
+    def __ror__(self, other: CriterionLike) -> AnyOf:
+        return AnyOf(*_flat(AnyOf, other), *_flat(AnyOf, self))
+
+    def __invert__(self) -> Criterion:
+        return Not(self)
+
+
+def _flat(kind: type[AllOf | AnyOf], criterion: object) -> tuple[CriterionLike, ...]:
+    if type(criterion) is kind:
+        return criterion.criteria
+    return (_require_criterion(kind.__name__, "criteria", criterion),)
+
+
+def _check_criteria(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    assert isinstance(value, tuple)  # noqa: S101 -- the converter made it one
+    for position, item in enumerate(value):
+        _require_criterion(type(instance).__name__, f"criteria[{position}]", item)
+
+
+def _earliest(criteria: Iterable[CriterionLike], ctx: Context) -> datetime | None:
+    times = [found for c in criteria if (found := wake_at(c, ctx)) is not None]
+    return min(times) if times else None
+
+
+class _Combinator(Criterion):
+    __slots__ = ()
+    criteria: tuple[CriterionLike, ...]
+
+    def wake_at(self, ctx: Context) -> datetime | None:
+        """The earliest instant any of the criteria can change."""
+        return _earliest(self.criteria, ctx)
+
+    def _parts(self) -> str:
+        return "; ".join(describe(c) for c in self.criteria)
+
+
+def _join(verdicts: Iterable[Verdict]) -> str:
+    return "; ".join(v.reason for v in verdicts)
+
+
+@attrs.frozen(init=False)
+class AllOf(_Combinator):
+    """Passes when every criterion passes (and when there are none).
+
+    Every criterion is checked, so the verdict names every failure.
+    """
+
+    criteria: tuple[CriterionLike, ...] = attrs.field(validator=_check_criteria)
+
+    def __init__(self, *criteria: CriterionLike) -> None:
+        self.__attrs_init__(tuple(criteria))
+
+    def check(self, ctx: Context) -> Verdict:
+        """Check every criterion; pass if none failed."""
+        children = tuple(c.check(ctx) for c in self.criteria)
+        failed = [v for v in children if not v.passed]
+        if failed:
+            reason = _join(failed)
+        elif children:
+            reason = _join(children)
+        else:
+            reason = "nothing is required"
+        return Verdict(
+            passed=not failed,
+            criterion=self.describe(),
+            reason=reason,
+            children=children,
+        )
+
+    def describe(self) -> str:
+        """``all of: ...``."""
+        return f"all of: {self._parts()}" if self.criteria else "all of nothing"
+
+
+@attrs.frozen(init=False)
+class AnyOf(_Combinator):
+    """Passes when at least one criterion passes (never when there are none)."""
+
+    criteria: tuple[CriterionLike, ...] = attrs.field(validator=_check_criteria)
+
+    def __init__(self, *criteria: CriterionLike) -> None:
+        self.__attrs_init__(tuple(criteria))
+
+    def check(self, ctx: Context) -> Verdict:
+        """Check every criterion; pass if one passed."""
+        children = tuple(c.check(ctx) for c in self.criteria)
+        passed = [v for v in children if v.passed]
+        if passed:
+            reason = _join(passed)
+        elif children:
+            reason = _join(children)
+        else:
+            reason = "no criterion to pass"
+        return Verdict(
+            passed=bool(passed),
+            criterion=self.describe(),
+            reason=reason,
+            children=children,
+        )
+
+    def describe(self) -> str:
+        """``any of: ...``."""
+        return f"any of: {self._parts()}" if self.criteria else "any of nothing"
+
+
+def _count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int or value < 0:
+        _reject(instance, attribute, value, "a whole number of 0 or more")
+
+
+@attrs.frozen(init=False)
+class AtLeast(_Combinator):
+    """Passes when at least *n* of the criteria pass (BANT's "3 of 4").
+
+    >>> from funnelkit import AtLeast, Always, Not
+    >>> AtLeast(2, Always(), Not(Always()), Always()).describe()
+    'at least 2 of: always; not: always; always'
+    """
+
+    n: int = attrs.field(validator=_count)
+    criteria: tuple[CriterionLike, ...] = attrs.field(validator=_check_criteria)
+
+    def __init__(self, n: int, *criteria: CriterionLike) -> None:
+        self.__attrs_init__(n, tuple(criteria))
+
+    def check(self, ctx: Context) -> Verdict:
+        """Check every criterion; pass if at least *n* passed."""
+        children = tuple(c.check(ctx) for c in self.criteria)
+        met = sum(1 for v in children if v.passed)
+        reason = f"{met} of {len(children)} passed, {self.n} needed"
+        if children:
+            reason += ": " + _join(children)
+        return Verdict(
+            passed=met >= self.n,
+            criterion=self.describe(),
+            reason=reason,
+            children=children,
+        )
+
+    def describe(self) -> str:
+        """``at least n of: ...``."""
+        return f"at least {self.n} of: {self._parts()}"
+
+
+@attrs.frozen
+class Not(Criterion):
+    """Passes when its criterion fails."""
+
+    criterion: CriterionLike = attrs.field()
+
+    @criterion.validator
+    def _check(self, _attribute: attrs.Attribute[Any], value: object) -> None:
+        _require_criterion("Not", "criterion", value)
+
+    def check(self, ctx: Context) -> Verdict:
+        """Check the criterion, and pass if it failed."""
+        child = self.criterion.check(ctx)
+        return Verdict(
+            passed=not child.passed,
+            criterion=self.describe(),
+            reason=f"not so: {child.reason}" if child.passed else child.reason,
+            children=(child,),
+        )
+
+    def wake_at(self, ctx: Context) -> datetime | None:
+        """When its criterion can change."""
+        return wake_at(self.criterion, ctx)
+
+    def describe(self) -> str:
+        """``not: ...``."""
+        return f"not: {describe(self.criterion)}"
+
+    def __invert__(self) -> Criterion:
+        """``~~c`` is ``c`` itself, when ``c`` is a :class:`Criterion`."""
+        inner = self.criterion
+        return inner if isinstance(inner, Criterion) else Not(self)
+
+
+# -- The built-in criteria -----------------------------------------------------
+
+
+@attrs.frozen
+class Always(Criterion):
+    """Passes always: the guard of a move that needs nothing."""
+
+    def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- needs nothing
+        """Pass."""
+        return Verdict(passed=True, criterion="always", reason="nothing is required")
+
+    def describe(self) -> str:
+        """``always``."""
+        return "always"
+
+
+def _points(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+    ):
+        _reject(instance, attribute, value, "a finite number of points")
+
+
+def _policy_name(
+    instance: object, attribute: attrs.Attribute[str], value: object
+) -> None:
+    if not isinstance(value, str) or not value.strip():
+        _reject(instance, attribute, value, "a non-empty name")
+
+
+@attrs.frozen
+class ScoreAtLeast(Criterion):
+    """Passes when a score reaches *points*.
+
+    Args:
+        points: The threshold (reached when the score is equal or above).
+        dimension: ``"total"`` (fit plus engagement), ``"fit"``,
+            ``"engagement"`` or another dimension of the scoring model.
+    """
+
+    points: float = attrs.field(validator=_points)
+    dimension: str = attrs.field(default="total", validator=_policy_name)
+
+    def check(self, ctx: Context) -> Verdict:
+        """Compare the score of the dimension with the threshold."""
+        value = ctx.score[self.dimension]
+        passed = value >= self.points
+        relation = "is at least" if passed else "is below"
+        return Verdict(
+            passed=passed,
+            criterion=self.describe(),
+            reason=(
+                f"{self.dimension} score {_num(value)} {relation} {_num(self.points)}"
+            ),
+        )
+
+    def describe(self) -> str:
+        """``total score at least 50``."""
+        return f"{self.dimension} score at least {_num(self.points)}"
+
+
+@attrs.frozen
+class GradeAtLeast(Criterion):
+    """Passes when the fit grade is *letter* or better.
+
+    Args:
+        letter: A fit letter of *grades*.
+        grades: The bands the letters come from (the default :class:`Grades`).
+    """
+
+    letter: str = attrs.field()
+    grades: Grades = attrs.field(factory=Grades)
+
+    @grades.validator
+    def _check(self, _attribute: attrs.Attribute[Grades], value: object) -> None:
+        if not isinstance(value, Grades):
+            raise PolicyError(
+                owner="GradeAtLeast",
+                field="grades",
+                value=value,
+                expected="a funnelkit.Grades",
+            )
+        try:
+            value.rank(self.letter)
+        except PolicyError as error:
+            raise PolicyError(
+                owner="GradeAtLeast",
+                field="letter",
+                value=self.letter,
+                expected=error.expected,
+            ) from None
+
+    def check(self, ctx: Context) -> Verdict:
+        """Compare the lead's fit grade with the letter."""
+        grade = ctx.score.grade
+        letters = [letter for letter, _ in self.grades.fit]
+        if grade not in letters:
+            return Verdict(
+                passed=False,
+                criterion=self.describe(),
+                reason=f"fit grade {grade} is not one of {', '.join(letters)}",
+            )
+        passed = letters.index(grade) <= letters.index(self.letter)
+        relation = (
+            f"is {self.letter} or better" if passed else f"is below {self.letter}"
+        )
+        return Verdict(
+            passed=passed,
+            criterion=self.describe(),
+            reason=f"fit grade {grade} {relation}",
+        )
+
+    def describe(self) -> str:
+        """``fit grade B or better``."""
+        return f"fit grade {self.letter} or better"
+
+
+def _kinds(value: object) -> object:
+    if isinstance(value, str):
+        return frozenset({value})
+    if isinstance(value, Iterable):
+        return frozenset(value)
+    return value
+
+
+def _check_kinds(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if (
+        not isinstance(value, frozenset)
+        or not value
+        or not all(isinstance(kind, str) and kind.strip() for kind in value)
+    ):
+        _reject(instance, attribute, value, "an activity kind, or a set of them")
+
+
+def _positive_span(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is None and attribute.name != "at_least":
+        return
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        _reject(instance, attribute, value, "a positive timedelta")
+
+
+def _at_least_one(
+    instance: object, attribute: attrs.Attribute[int], value: object
+) -> None:
+    if type(value) is not int or value < 1:
+        _reject(instance, attribute, value, "a whole number of 1 or more")
+
+
+@attrs.frozen
+class DidActivity(Criterion):
+    """Passes when the lead did one of *kinds* at least *count* times.
+
+    Args:
+        kinds: An activity kind or a set of kinds (a hand-raiser: a demo or a
+            quote request).
+        within: Count only the trailing window before the decision, its
+            edge included; ``None`` counts the whole history.
+        count: How many are needed.
+    """
+
+    kinds: frozenset[str] = attrs.field(converter=_kinds, validator=_check_kinds)
+    within: timedelta | None = attrs.field(default=None, validator=_positive_span)
+    count: int = attrs.field(default=1, validator=_at_least_one)
+
+    def _matching(self, ctx: Context) -> list[Activity]:
+        floor = None if self.within is None else ctx.now - self.within
+        return [
+            activity
+            for activity in ctx.activities
+            if activity.kind in self.kinds
+            and activity.at <= ctx.now
+            and (floor is None or activity.at >= floor)
+        ]
+
+    def check(self, ctx: Context) -> Verdict:
+        """Count the matching activities."""
+        found = len(self._matching(ctx))
+        window = "" if self.within is None else f" in the last {_span(self.within)}"
+        times = "time" if found == 1 else "times"
+        return Verdict(
+            passed=found >= self.count,
+            criterion=self.describe(),
+            reason=f"{self._kinds_text()} {found} {times}{window}, {self.count} needed",
+        )
+
+    def wake_at(self, ctx: Context) -> datetime | None:
+        """When enough of the activities leave the window to fail the check."""
+        if self.within is None:
+            return None
+        found = self._matching(ctx)
+        if len(found) < self.count:
+            return None
+        # The verdict fails once the count-th most recent one leaves the window.
+        return found[-self.count].at + self.within + _TICK
+
+    def _kinds_text(self) -> str:
+        return " or ".join(sorted(self.kinds))
+
+    def describe(self) -> str:
+        """``demo_request or quote_request at least once in the last 30 days``."""
+        times = "once" if self.count == 1 else f"{self.count} times"
+        window = "" if self.within is None else f" in the last {_span(self.within)}"
+        return f"{self._kinds_text()} at least {times}{window}"
+
+
+def _span(value: timedelta) -> str:
+    """Write a span as a rep says it: whole days in days ("30 days"), else exactly."""
+    if value and not value % timedelta(days=1):
+        days = value.days
+        return f"{days} day" if days == 1 else f"{days} days"
+    return format_duration(value)
+
+
+def _test(value: object) -> object:
+    if isinstance(value, ValueTest):
+        return value
+    try:
+        return as_test(value, "test", "AttributeIs")
+    except PolicyError:
+        return value
+
+
+@attrs.frozen
+class AttributeIs(Criterion):
+    """Passes when a lead attribute passes a value test.
+
+    *attribute* is read as :class:`AttributeRule` reads it (``"industry"``,
+    ``"email.domain"``, ``"bant.budget"``); *test* is a value test, a value
+    (equality) or a list of values (one of them).
+    """
+
+    attribute: str = attrs.field(validator=_policy_name)
+    test: ValueTest = attrs.field(converter=_test)
+
+    @test.validator
+    def _check(self, _attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, ValueTest):
+            raise PolicyError(
+                owner="AttributeIs",
+                field="test",
+                value=value,
+                expected="a value test, a value, or a list of values",
+            )
+
+    def check(self, ctx: Context) -> Verdict:
+        """Read the attribute and test it."""
+        passed, why = self.test.evaluate(value_getter(self.attribute)(ctx.lead))
+        return Verdict(
+            passed=passed, criterion=self.describe(), reason=f"{self.attribute} {why}"
+        )
+
+    def describe(self) -> str:
+        """``industry is one of 'saas', 'software'``."""
+        return f"{self.attribute} {self.test.describe()}"
+
+
+def _min_met(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int or not 1 <= value <= 4:  # noqa: PLR2004 -- B, A, N and T
+        raise PolicyError(
+            owner="BantQualified",
+            field="min_met",
+            value=value,
+            expected="a whole number from 1 to 4",
+        )
+
+
+@attrs.frozen
+class BantQualified(Criterion):
+    """Passes when enough of budget, authority, need and timeline are met.
+
+    Budget, authority and need are met when confirmed (``True``). The timeline
+    is met when the expected purchase date is known and not past, and, with
+    *timeline_within*, no further away than that from the decision.
+
+    >>> from datetime import timedelta
+    >>> BantQualified(3, timeline_within=timedelta(days=90)).describe()
+    'BANT: at least 3 of budget, authority, need, timeline within 90 days'
+    """
+
+    min_met: int = attrs.field(default=3, validator=_min_met)
+    timeline_within: timedelta | None = attrs.field(
+        default=None, kw_only=True, validator=_positive_span
+    )
+
+    def _timeline(self, timeline: date | None, now: datetime) -> tuple[bool, str]:
+        if timeline is None:
+            return False, "timeline unknown"
+        today = now.date()
+        if timeline < today:
+            return False, f"timeline {timeline.isoformat()} has passed"
+        if (
+            self.timeline_within is not None
+            and timeline > (now + self.timeline_within).date()
+        ):
+            return False, (
+                f"timeline {timeline.isoformat()} is beyond "
+                f"{_span(self.timeline_within)}"
+            )
+        return True, f"timeline {timeline.isoformat()}"
+
+    def check(self, ctx: Context) -> Verdict:
+        """Count the answers met."""
+        bant = ctx.lead.bant
+        parts: list[tuple[bool, str]] = [
+            (answer is True, f"{name} {_answer(answer)}")
+            for name, answer in (
+                ("budget", bant.budget),
+                ("authority", bant.authority),
+                ("need", bant.need),
+            )
+        ]
+        parts.append(self._timeline(bant.timeline, ctx.now))
+        met = sum(1 for ok, _ in parts if ok)
+        return Verdict(
+            passed=met >= self.min_met,
+            criterion=self.describe(),
+            reason=(
+                f"BANT {met} of 4 met, {self.min_met} needed: "
+                + ", ".join(text for _, text in parts)
+            ),
+        )
+
+    def wake_at(self, ctx: Context) -> datetime | None:
+        """When the timeline enters the window, or passes."""
+        timeline = ctx.lead.bant.timeline
+        if timeline is None:
+            return None
+        zone = ctx.now.tzinfo
+        passes = datetime.combine(timeline + timedelta(days=1), time(), tzinfo=zone)
+        candidates = [passes]
+        if self.timeline_within is not None:
+            enters = (
+                datetime.combine(timeline, time(), tzinfo=zone) - self.timeline_within
+            )
+            candidates.append(enters)
+        later = [moment for moment in candidates if moment > ctx.now]
+        return min(later) if later else None
+
+    def describe(self) -> str:
+        """``BANT: at least 3 of budget, authority, need, timeline``."""
+        timeline = "timeline"
+        if self.timeline_within is not None:
+            timeline += f" within {_span(self.timeline_within)}"
+        return f"BANT: at least {self.min_met} of budget, authority, need, {timeline}"
+
+
+def _answer(value: bool | None) -> str:
+    if value is None:
+        return "unknown"
+    return "confirmed" if value else "denied"
+
+
+@attrs.frozen
+class InStageFor(Criterion):
+    """Passes when the lead has been in its stage for at least *at_least*."""
+
+    at_least: timedelta = attrs.field(validator=_positive_span)
+
+    def check(self, ctx: Context) -> Verdict:
+        """Compare the time in stage with the minimum."""
+        spent = ctx.now - ctx.entered_at
+        passed = spent >= self.at_least
+        shown = _span(timedelta(seconds=max(0, int(spent.total_seconds()))))
+        relation = "at least" if passed else "less than"
+        return Verdict(
+            passed=passed,
+            criterion=self.describe(),
+            reason=(f"in {ctx.stage} for {shown}, {relation} {_span(self.at_least)}"),
+        )
+
+    def wake_at(self, ctx: Context) -> datetime | None:
+        """When the minimum is reached, if it is not yet."""
+        due = ctx.entered_at + self.at_least
+        return due if due > ctx.now else None
+
+    def describe(self) -> str:
+        """``in stage for at least 2 days``."""
+        return f"in stage for at least {_span(self.at_least)}"

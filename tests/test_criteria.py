@@ -1,0 +1,373 @@
+"""Criteria: verdicts, reasons, combinators, and when verdicts can change."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import (
+    Activity,
+    ActivityRule,
+    AllOf,
+    Always,
+    AnyOf,
+    AtLeast,
+    AttributeIs,
+    Bant,
+    BantQualified,
+    Context,
+    Criterion,
+    CriterionLike,
+    DidActivity,
+    GradeAtLeast,
+    Grades,
+    InStageFor,
+    Lead,
+    Not,
+    PolicyError,
+    ScoreAtLeast,
+    ScoringModel,
+    TransitionRecord,
+    Verdict,
+    between,
+)
+from funnelkit.serialization import from_json, to_json
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+D = timedelta(days=1)
+MODEL = ScoringModel(
+    "m",
+    [ActivityRule("webinar", 30), ActivityRule("download", 5)],
+    limits={"engagement": (0, 100)},
+)
+
+
+def context(  # noqa: PLR0913 -- the parts of a context, each with a default
+    *,
+    lead: Lead | None = None,
+    activities: tuple[Activity, ...] = (),
+    now: datetime = T0 + D,
+    stage: str = "lead",
+    entered_at: datetime = T0,
+    model: ScoringModel = MODEL,
+) -> Context:
+    """A context for a lead of industry 'software', scored by *model* at *now*."""
+    lead = lead or Lead("L", T0, attributes={"industry": "software", "employees": 80})
+    return Context(
+        lead=lead,
+        stage=stage,
+        entered_at=entered_at,
+        score=model.score(lead, activities, at=now),
+        activities=activities,
+        now=now,
+    )
+
+
+def activity(kind: str, at: datetime, n: int = 1) -> Activity:
+    """An activity of lead L with an explicit id."""
+    return Activity("L", kind, at, id=f"{kind}-{n}")
+
+
+class Fixed(Criterion):
+    """A criterion that returns a fixed answer, for the algebra."""
+
+    def __init__(self, passed: bool, name: str = "fixed") -> None:
+        self.passed = passed
+        self.name = name
+
+    def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- fixed
+        """Return the fixed answer."""
+        return Verdict(passed=self.passed, criterion=self.name, reason=self.name)
+
+
+class NotOnCustomerList:
+    """A criterion written from scratch, without the base class."""
+
+    def __init__(self, customers: set[str]) -> None:
+        self.customers = customers
+
+    def check(self, ctx: Context) -> Verdict:
+        """Fail for a domain already on the customer list."""
+        domain = (ctx.lead.email or "@").rpartition("@")[2]
+        known = domain in self.customers
+        return Verdict(
+            passed=not known,
+            criterion="company is not a customer yet",
+            reason=f"{domain} is {'a' if known else 'not a'} customer",
+        )
+
+
+class TestBuiltIns:
+    def test_score_at_least(self) -> None:
+        """ScoreAtLeast compares a dimension and words it for a rep."""
+        ctx = context(activities=(activity("webinar", T0),))
+        verdict = ScoreAtLeast(50, "engagement").check(ctx)
+        assert not verdict
+        assert verdict.reason == "engagement score 30 is below 50"
+        assert verdict.criterion == "engagement score at least 50"
+        assert ScoreAtLeast(30, "engagement").check(ctx).reason == (
+            "engagement score 30 is at least 30"
+        )
+        assert ScoreAtLeast(30).check(ctx).passed  # total 30 + fit 0
+
+    def test_grade_at_least(self) -> None:
+        """GradeAtLeast reads the fit grade in the order of the bands."""
+        fit = ScoringModel("fit", [ActivityRule("x", 1)])
+        ctx = context(model=fit)  # fit 0: grade D
+        verdict = GradeAtLeast("B").check(ctx)
+        assert (verdict.passed, verdict.reason) == (False, "fit grade D is below B")
+        assert GradeAtLeast("D").check(ctx).reason == "fit grade D is D or better"
+        custom = GradeAtLeast("Gold", grades=Grades(fit={"Gold": 50, "Tin": None}))
+        assert custom.check(ctx).reason == "fit grade D is not one of Gold, Tin"
+
+    def test_did_activity_counts_in_the_window(self) -> None:
+        """DidActivity counts kinds, in a window whose edge is included."""
+        acts = (
+            activity("demo_request", T0, 1),
+            activity("quote_request", T0 + D, 2),
+            activity("page_view", T0 + D, 3),
+        )
+        ctx = context(activities=acts, now=T0 + 30 * D)
+        hand = DidActivity({"demo_request", "quote_request"}, within=30 * D, count=2)
+        verdict = hand.check(ctx)
+        assert verdict.passed
+        assert verdict.reason == (
+            "demo_request or quote_request 2 times in the last 30 days, 2 needed"
+        )
+        assert hand.describe() == (
+            "demo_request or quote_request at least 2 times in the last 30 days"
+        )
+        later = context(activities=acts, now=T0 + 30 * D + timedelta(microseconds=1))
+        assert not hand.check(later)
+        assert DidActivity("demo_request").check(later).reason == (
+            "demo_request 1 time, 1 needed"
+        )
+        assert DidActivity("demo_request").describe() == "demo_request at least once"
+
+    def test_did_activity_wakes_when_the_window_lets_go(self) -> None:
+        """wake_at is the first instant the needed activities no longer count."""
+        acts = (activity("demo_request", T0, 1), activity("demo_request", T0 + D, 2))
+        ctx = context(activities=acts, now=T0 + 2 * D)
+        one = DidActivity("demo_request", within=7 * D)
+        two = DidActivity("demo_request", within=7 * D, count=2)
+        tick = timedelta(microseconds=1)
+        assert one.wake_at(ctx) == T0 + 8 * D + tick
+        assert two.wake_at(ctx) == T0 + 7 * D + tick
+        assert DidActivity("demo_request", within=7 * D, count=3).wake_at(ctx) is None
+        assert DidActivity("demo_request").wake_at(ctx) is None
+        assert not two.check(context(activities=acts, now=two.wake_at(ctx) or T0))
+
+    def test_attribute_is(self) -> None:
+        """AttributeIs reads a lead value and tests it, as an AttributeRule does."""
+        ctx = context()
+        assert AttributeIs("industry", ["software", "saas"]).check(ctx).passed
+        verdict = AttributeIs("employees", between(200, 5000)).check(ctx)
+        assert verdict.reason == "employees is 80, below 200"
+        assert AttributeIs("industry", "saas").describe() == "industry equals 'saas'"
+
+    def test_bant_qualified(self) -> None:
+        """BantQualified counts confirmed answers and a timeline in the window."""
+        bant = Bant(budget=True, authority=False, need=True, timeline=date(2026, 4, 1))
+        lead = Lead("L", T0, bant=bant)
+        three = BantQualified(3, timeline_within=90 * D)
+        verdict = three.check(context(lead=lead))
+        assert verdict.passed
+        assert verdict.reason == (
+            "BANT 3 of 4 met, 3 needed: budget confirmed, authority denied, "
+            "need confirmed, timeline 2026-04-01"
+        )
+        near = BantQualified(3, timeline_within=7 * D)
+        assert near.check(context(lead=lead)).reason.endswith(
+            "timeline 2026-04-01 is beyond 7 days"
+        )
+        late = context(lead=lead, now=datetime(2026, 4, 2, tzinfo=UTC))
+        assert three.check(late).reason.endswith("timeline 2026-04-01 has passed")
+        unknown = Lead("L", T0, bant=Bant(budget=True))
+        assert BantQualified(1).check(context(lead=unknown)).reason == (
+            "BANT 1 of 4 met, 1 needed: budget confirmed, authority unknown, "
+            "need unknown, timeline unknown"
+        )
+
+    def test_bant_wakes_when_the_timeline_moves(self) -> None:
+        """wake_at is when the timeline enters the window, or passes."""
+        lead = Lead("L", T0, bant=Bant(timeline=date(2026, 4, 1)))
+        ctx = context(lead=lead)
+        enters = datetime(2026, 4, 1, tzinfo=UTC) - 7 * D
+        assert BantQualified(1, timeline_within=7 * D).wake_at(ctx) == enters
+        passes = datetime(2026, 4, 2, tzinfo=UTC)
+        assert BantQualified(1).wake_at(ctx) == passes
+        after = context(lead=lead, now=passes)
+        assert BantQualified(1).wake_at(after) is None
+        assert BantQualified(1).wake_at(context()) is None
+
+    def test_in_stage_for(self) -> None:
+        """InStageFor passes after the minimum, and wakes when it is reached."""
+        wait = InStageFor(2 * D)
+        ctx = context(now=T0 + D, stage="mql")
+        verdict = wait.check(ctx)
+        assert (verdict.passed, verdict.reason) == (
+            False,
+            "in mql for 1 day, less than 2 days",
+        )
+        assert wait.wake_at(ctx) == T0 + 2 * D
+        done = context(now=T0 + 2 * D, stage="mql")
+        assert wait.check(done).passed
+        assert wait.wake_at(done) is None
+        assert wait.describe() == "in stage for at least 2 days"
+        brief = InStageFor(timedelta(hours=6)).check(context(now=T0 - D))
+        assert brief.reason == "in lead for 0 seconds, less than 6 hours"
+
+    def test_always(self) -> None:
+        """Always passes and needs no input."""
+        verdict = Always().check(context())
+        assert (verdict.passed, verdict.reason) == (True, "nothing is required")
+        assert Always().wake_at(context()) is None
+
+
+class TestCombinators:
+    def test_all_of_names_every_failure(self) -> None:
+        """AllOf checks everything and its reason lists every failure."""
+        ctx = context()
+        guard = ScoreAtLeast(50, "engagement") & GradeAtLeast("B") & Always()
+        assert isinstance(guard, AllOf)
+        assert len(guard.criteria) == 3  # flattened
+        verdict = guard.check(ctx)
+        assert not verdict
+        assert (
+            verdict.reason == "engagement score 0 is below 50; fit grade D is below B"
+        )
+        assert [v.criterion for v in verdict.failures()] == [
+            "engagement score at least 50",
+            "fit grade B or better",
+        ]
+        assert verdict.explain().splitlines()[1] == (
+            "  failed: engagement score at least 50: engagement score 0 is below 50"
+        )
+
+    def test_any_of_and_at_least(self) -> None:
+        """AnyOf passes on one; AtLeast counts."""
+        ctx = context()
+        either = GradeAtLeast("A") | Always()
+        assert isinstance(either, AnyOf)
+        assert either.check(ctx).reason == "nothing is required"
+        assert not AnyOf(Fixed(False, "a"), Fixed(False, "b")).check(ctx)
+        two = AtLeast(2, Fixed(True, "a"), Fixed(False, "b"), Fixed(True, "c"))
+        verdict = two.check(ctx)
+        assert verdict.passed
+        assert verdict.reason == "2 of 3 passed, 2 needed: a; b; c"
+
+    def test_empty_combinators(self) -> None:
+        """AllOf of nothing passes; AnyOf of nothing fails; AtLeast(0) passes."""
+        ctx = context()
+        assert AllOf().check(ctx).passed
+        assert not AnyOf().check(ctx).passed
+        assert AtLeast(0).check(ctx).passed
+        assert (AllOf().describe(), AnyOf().describe()) == (
+            "all of nothing",
+            "any of nothing",
+        )
+
+    def test_not(self) -> None:
+        """Not inverts, keeps its child, and ~~c is c."""
+        ctx = context()
+        passed = Not(Always()).check(ctx)
+        assert (passed.passed, passed.reason) == (False, "not so: nothing is required")
+        failed = (~GradeAtLeast("A")).check(ctx)
+        assert (failed.passed, failed.reason) == (True, "fit grade D is below A")
+        assert ~~GradeAtLeast("A") == GradeAtLeast("A")
+        plain = NotOnCustomerList({"acme.example"})
+        assert isinstance(~Not(plain), Not)
+
+    def test_custom_criterion_from_scratch(self) -> None:
+        """A plain class with check() combines with the built-ins."""
+        plain = NotOnCustomerList({"acme.example"})
+        assert isinstance(plain, CriterionLike)
+        lead = Lead("L", T0, email="ana@acme.example")
+        guard = Always() & plain
+        verdict = guard.check(context(lead=lead))
+        assert verdict.reason == "acme.example is a customer"
+        assert guard.describe() == "all of: always; NotOnCustomerList"
+        assert (plain | Always()).check(context(lead=lead)).passed  # __ror__
+        assert isinstance(plain & Always(), AllOf)  # type: ignore[operator] # __rand__ at run time
+
+    def test_wake_at_is_the_earliest_of_the_children(self) -> None:
+        """A combinator wakes when its first time-sensitive child can change."""
+        ctx = context(now=T0 + D)
+        guard = InStageFor(3 * D) & (InStageFor(2 * D) | Not(InStageFor(5 * D)))
+        assert guard.wake_at(ctx) == T0 + 2 * D
+        assert Not(InStageFor(5 * D)).wake_at(ctx) == T0 + 5 * D
+        assert AllOf(NotOnCustomerList(set())).wake_at(ctx) is None
+
+    @given(a=st.booleans(), b=st.booleans())
+    def test_de_morgan(self, a: bool, b: bool) -> None:
+        """~(a & b) == ~a | ~b and ~(a | b) == ~a & ~b, as verdicts."""
+        ctx = CTX
+        x, y = Fixed(a), Fixed(b)
+        assert (~(x & y)).check(ctx).passed == (~x | ~y).check(ctx).passed
+        assert (~(x | y)).check(ctx).passed == (~x & ~y).check(ctx).passed
+
+    @given(flags=st.lists(st.booleans(), max_size=6), n=st.integers(0, 7))
+    def test_counting_laws(self, flags: list[bool], n: int) -> None:
+        """AllOf is AtLeast(len), AnyOf is AtLeast(1), ~~c is c."""
+        ctx = CTX
+        items = [Fixed(flag) for flag in flags]
+        assert AllOf(*items).check(ctx).passed == all(flags)
+        assert AnyOf(*items).check(ctx).passed == any(flags)
+        assert AtLeast(n, *items).check(ctx).passed == (sum(flags) >= n)
+        for item in items:
+            assert (~~item).check(ctx).passed == item.passed
+
+
+CTX = context()
+
+
+class TestValues:
+    @pytest.mark.parametrize(
+        ("make", "field"),
+        [
+            (lambda: ScoreAtLeast(float("nan")), "points"),
+            (lambda: ScoreAtLeast(5, ""), "dimension"),
+            (lambda: GradeAtLeast("Z"), "letter"),
+            (lambda: GradeAtLeast("A", grades={"A": 1}), "grades"),
+            (lambda: DidActivity(""), "kinds"),
+            (lambda: DidActivity(5), "kinds"),
+            (lambda: DidActivity("x", within=timedelta(0)), "within"),
+            (lambda: DidActivity("x", count=0), "count"),
+            (lambda: AttributeIs("industry", object()), "test"),
+            (lambda: BantQualified(5), "min_met"),
+            (lambda: BantQualified(timeline_within=-D), "timeline_within"),
+            (lambda: InStageFor(None), "at_least"),
+            (lambda: AtLeast(-1), "n"),
+            (lambda: AllOf(Always(), "x"), "criteria[1]"),
+            (lambda: Not("x"), "criterion"),
+            (lambda: Always() & "x", "criteria"),
+        ],
+    )
+    def test_bad_arguments_name_the_field(self, make: object, field: str) -> None:
+        """A bad criterion argument raises a PolicyError naming the field."""
+        with pytest.raises(PolicyError) as info:
+            make()  # type: ignore[operator]
+        assert info.value.field == field
+
+    def test_verdict_and_record_round_trip(self) -> None:
+        """Verdicts and transition records survive JSON exactly."""
+        verdict = (ScoreAtLeast(50) & GradeAtLeast("B")).check(context())
+        assert from_json(to_json(verdict), Verdict) == verdict
+        record = TransitionRecord(
+            source="lead",
+            target="mql",
+            at=T0,
+            by="auto",
+            verdict=verdict,
+        )
+        assert from_json(to_json(record), TransitionRecord) == record
+        assert record.override is False
+
+    def test_context_sorts_activities(self) -> None:
+        """A context keeps activities oldest first, whatever order they came in."""
+        late, early = activity("x", T0 + D, 2), activity("x", T0, 1)
+        ctx = context(activities=(late, early))
+        assert ctx.activities == (early, late)
