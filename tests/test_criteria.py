@@ -366,6 +366,21 @@ class TestValues:
         assert from_json(to_json(record), TransitionRecord) == record
         assert record.override is False
 
+    def test_context_round_trips(self) -> None:
+        """A context, score and history included, survives JSON exactly."""
+        record = TransitionRecord(source=None, target="lead", at=T0, by="auto")
+        ctx = context(activities=(activity("webinar", T0),))
+        ctx = Context(
+            lead=ctx.lead,
+            stage=ctx.stage,
+            entered_at=ctx.entered_at,
+            score=ctx.score,
+            activities=ctx.activities,
+            history=(record,),
+            now=ctx.now,
+        )
+        assert from_json(to_json(ctx), Context) == ctx
+
     def test_context_sorts_activities(self) -> None:
         """A context keeps activities oldest first, whatever order they came in."""
         late, early = activity("x", T0 + D, 2), activity("x", T0, 1)

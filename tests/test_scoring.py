@@ -464,6 +464,7 @@ class TestScoreState:
         more = [
             Activity("L", "view", T0 + 4 * D, id="a9"),
             Activity("L", "other", T0 + 4 * D, id="a10"),
+            Activity("L", "stop", T0 + 4 * D, id="a11"),  # a rule read from the cache
         ]
         for activity in more:
             state.add(activity)
@@ -664,6 +665,22 @@ class TestProperties:
             state.add(activity)
         for at in reads:
             assert state.score(at) == model.score(LEAD, history, at=at)
+
+    @given(models(), histories, st.data())
+    def test_reads_between_adds_equal_batch(
+        self, model: ScoringModel, history: list[Activity], data: st.DataObject
+    ) -> None:
+        """Reads interleaved with adds, in any order, each equal the batch score."""
+        state = model.scorer(LEAD)
+        added: list[Activity] = []
+        for activity in data.draw(st.permutations(history)):
+            state.add(activity)
+            added.append(activity)
+            if data.draw(st.booleans()):
+                at = data.draw(instants)
+                assert state.score(at) == model.score(LEAD, added, at=at)
+        at = data.draw(instants)
+        assert state.score(at) == model.score(LEAD, added, at=at)
 
     @given(models(), histories, instants)
     def test_contributions_sum_exactly(

@@ -116,40 +116,13 @@ __all__ = [
 #: The installed version of funnelkit, from the package metadata.
 __version__: str = _version("funnelkit")
 
+# Every class re-exported from a private module is presented as funnelkit.X
+# (the public modules, such as funnelkit.errors, keep their own names).
 _publish(
     __name__,
-    Activity,
-    AllOf,
-    Always,
-    AnyOf,
-    AtLeast,
-    AttributeIs,
-    BantQualified,
-    Context,
-    Criterion,
-    CriterionLike,
-    DidActivity,
-    GradeAtLeast,
-    InStageFor,
-    Not,
-    ScoreAtLeast,
-    TransitionRecord,
-    Verdict,
-    ActivityRule,
-    AttributeRule,
-    Bant,
-    BusinessDuration,
-    Clock,
-    Contribution,
-    Decay,
-    Grades,
-    HalfLife,
-    Lead,
-    LinearDecay,
-    Score,
-    ScoreState,
-    ScoringModel,
-    StepDecay,
-    SystemClock,
-    ValueTest,
+    *(
+        value
+        for value in map(globals().get, __all__)
+        if isinstance(value, type) and value.__module__.startswith("funnelkit._")
+    ),
 )

@@ -12,9 +12,9 @@ import attrs
 
 from funnelkit._duration import format_duration
 from funnelkit._lead import Activity, Lead
-from funnelkit._predicates import ValueTest, as_test
-from funnelkit._rules import value_getter
-from funnelkit._scoring import Grades, Score
+from funnelkit._predicates import ValueTest
+from funnelkit._rules import is_kind_set, kind_set, to_value_test, value_getter
+from funnelkit._scoring import Grades, Score, _num
 from funnelkit._validators import aware_datetime, non_empty_str
 from funnelkit.errors import PolicyError
 
@@ -38,12 +38,6 @@ __all__ = [
 ]
 
 _TICK = timedelta(microseconds=1)  # the smallest step of a datetime
-
-
-def _num(value: float) -> str:
-    """Write points as a sales rep reads them: 42, 42.5, never 42.000000."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
 
 
 def _reject(
@@ -503,14 +497,9 @@ class GradeAtLeast(Criterion):
     grades: Grades = attrs.field(factory=Grades)
 
     @grades.validator
-    def _check(self, _attribute: attrs.Attribute[Grades], value: object) -> None:
+    def _check(self, attribute: attrs.Attribute[Grades], value: object) -> None:
         if not isinstance(value, Grades):
-            raise PolicyError(
-                owner="GradeAtLeast",
-                field="grades",
-                value=value,
-                expected="a funnelkit.Grades",
-            )
+            _reject(self, attribute, value, "a funnelkit.Grades")
         try:
             value.rank(self.letter)
         except PolicyError as error:
@@ -524,14 +513,15 @@ class GradeAtLeast(Criterion):
     def check(self, ctx: Context) -> Verdict:
         """Compare the lead's fit grade with the letter."""
         grade = ctx.score.grade
-        letters = [letter for letter, _ in self.grades.fit]
-        if grade not in letters:
+        try:
+            passed = self.grades.rank(grade) <= self.grades.rank(self.letter)
+        except PolicyError:  # a grade of other bands than these
+            letters = ", ".join(letter for letter, _ in self.grades.fit)
             return Verdict(
                 passed=False,
                 criterion=self.describe(),
-                reason=f"fit grade {grade} is not one of {', '.join(letters)}",
+                reason=f"fit grade {grade} is not one of {letters}",
             )
-        passed = letters.index(grade) <= letters.index(self.letter)
         relation = (
             f"is {self.letter} or better" if passed else f"is below {self.letter}"
         )
@@ -546,30 +536,16 @@ class GradeAtLeast(Criterion):
         return f"fit grade {self.letter} or better"
 
 
-def _kinds(value: object) -> object:
-    if isinstance(value, str):
-        return frozenset({value})
-    if isinstance(value, Iterable):
-        return frozenset(value)
-    return value
-
-
 def _check_kinds(
     instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
-    if (
-        not isinstance(value, frozenset)
-        or not value
-        or not all(isinstance(kind, str) and kind.strip() for kind in value)
-    ):
+    if not is_kind_set(value):
         _reject(instance, attribute, value, "an activity kind, or a set of them")
 
 
 def _positive_span(
     instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
-    if value is None and attribute.name != "at_least":
-        return
     if not isinstance(value, timedelta) or value <= timedelta(0):
         _reject(instance, attribute, value, "a positive timedelta")
 
@@ -593,8 +569,10 @@ class DidActivity(Criterion):
         count: How many are needed.
     """
 
-    kinds: frozenset[str] = attrs.field(converter=_kinds, validator=_check_kinds)
-    within: timedelta | None = attrs.field(default=None, validator=_positive_span)
+    kinds: frozenset[str] = attrs.field(converter=kind_set, validator=_check_kinds)
+    within: timedelta | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive_span)
+    )
     count: int = attrs.field(default=1, validator=_at_least_one)
 
     def _matching(self, ctx: Context) -> list[Activity]:
@@ -646,15 +624,6 @@ def _span(value: timedelta) -> str:
     return format_duration(value)
 
 
-def _test(value: object) -> object:
-    if isinstance(value, ValueTest):
-        return value
-    try:
-        return as_test(value, "test", "AttributeIs")
-    except PolicyError:
-        return value
-
-
 @attrs.frozen
 class AttributeIs(Criterion):
     """Passes when a lead attribute passes a value test.
@@ -665,16 +634,13 @@ class AttributeIs(Criterion):
     """
 
     attribute: str = attrs.field(validator=_policy_name)
-    test: ValueTest = attrs.field(converter=_test)
+    test: ValueTest = attrs.field(converter=to_value_test)
 
     @test.validator
-    def _check(self, _attribute: attrs.Attribute[Any], value: object) -> None:
+    def _check(self, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, ValueTest):
-            raise PolicyError(
-                owner="AttributeIs",
-                field="test",
-                value=value,
-                expected="a value test, a value, or a list of values",
+            _reject(
+                self, attribute, value, "a value test, a value, or a list of values"
             )
 
     def check(self, ctx: Context) -> Verdict:
@@ -691,12 +657,7 @@ class AttributeIs(Criterion):
 
 def _min_met(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if type(value) is not int or not 1 <= value <= 4:  # noqa: PLR2004 -- B, A, N and T
-        raise PolicyError(
-            owner="BantQualified",
-            field="min_met",
-            value=value,
-            expected="a whole number from 1 to 4",
-        )
+        _reject(instance, attribute, value, "a whole number from 1 to 4")
 
 
 @attrs.frozen
@@ -714,7 +675,7 @@ class BantQualified(Criterion):
 
     min_met: int = attrs.field(default=3, validator=_min_met)
     timeline_within: timedelta | None = attrs.field(
-        default=None, kw_only=True, validator=_positive_span
+        default=None, kw_only=True, validator=attrs.validators.optional(_positive_span)
     )
 
     def _timeline(self, timeline: date | None, now: datetime) -> tuple[bool, str]:

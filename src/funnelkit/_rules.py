@@ -98,7 +98,8 @@ def _dimension(
         )
 
 
-def _kinds(value: object) -> Any:  # noqa: ANN401 -- anything, for the validator
+def kind_set(value: object) -> Any:  # noqa: ANN401 -- anything, for the validator
+    """Return one activity kind or several as a frozenset (an attrs converter)."""
     if isinstance(value, str):
         return frozenset({value})
     if isinstance(value, Iterable):
@@ -106,14 +107,19 @@ def _kinds(value: object) -> Any:  # noqa: ANN401 -- anything, for the validator
     return value  # for the validator to reject
 
 
+def is_kind_set(value: object) -> bool:
+    """Tell whether *value* is a non-empty frozenset of kind names."""
+    return (
+        isinstance(value, frozenset)
+        and bool(value)
+        and all(isinstance(kind, str) and kind.strip() for kind in value)
+    )
+
+
 def _check_kinds(
     instance: ActivityRule, attribute: attrs.Attribute[frozenset[str]], value: object
 ) -> None:
-    if (
-        not isinstance(value, frozenset)
-        or not value
-        or not all(isinstance(kind, str) and kind.strip() for kind in value)
-    ):
+    if not is_kind_set(value):
         raise _fail(instance, "kind", value, "an activity kind, or a set of kinds")
 
 
@@ -203,7 +209,7 @@ class ActivityRule:
     "content_download where asset is one of 'ebook', 'whitepaper'"
     """  # noqa: E501 -- a doctest output line cannot be wrapped
 
-    kind: frozenset[str] = attrs.field(converter=_kinds, validator=_check_kinds)
+    kind: frozenset[str] = attrs.field(converter=kind_set, validator=_check_kinds)
     points: float = attrs.field(validator=_points)
     where: Mapping[str, ValueTest] | None = attrs.field(
         kw_only=True, default=None, converter=_where, validator=_check_where
@@ -278,13 +284,18 @@ def _attribute(
         raise _fail(instance, "attribute", value, "email or email.domain")
 
 
-def _test(value: object) -> Any:  # noqa: ANN401 -- anything, for the validator
+def to_value_test(value: object) -> Any:  # noqa: ANN401 -- anything, for the validator
+    """Return *value* as a value test when it can be one (an attrs converter).
+
+    Anything else comes back unchanged, for the field's validator to reject
+    with the name of its owner.
+    """
     if isinstance(value, ValueTest):
         return value
     try:
         return as_test(value, "test", "AttributeRule")
     except PolicyError:
-        return value  # for the validator to name the rule
+        return value
 
 
 def _check_test(
@@ -326,7 +337,7 @@ class AttributeRule:
     """
 
     attribute: str = attrs.field(validator=_attribute)
-    test: ValueTest = attrs.field(converter=_test, validator=_check_test)
+    test: ValueTest = attrs.field(converter=to_value_test, validator=_check_test)
     points: float = attrs.field(validator=_points)
     dimension: str = attrs.field(kw_only=True, default="fit", validator=_dimension)
     name: str | None = attrs.field(kw_only=True, default=None, validator=_name)

@@ -482,7 +482,6 @@ class _RuleState:
         "cap_lo",
         "counted_ids",
         "counted_ts",
-        "dim",
         "fast_from",
         "last_id",
         "last_ts",
@@ -500,7 +499,6 @@ class _RuleState:
 
     def __init__(self, rule: _CompiledRule) -> None:
         self.rule = rule
-        self.dim = rule.dim
         self.last_ts = _NEG_INF
         self.last_id = ""
         self.pending: list[tuple[float, str]] | None = None
@@ -1024,16 +1022,23 @@ class ScoringModel:
         timed.sort()
         for ts, _, position in timed:
             state._add_at(items[position], ts)  # noqa: SLF001 -- same module
-        return state._score_once(at)  # noqa: SLF001 -- same module
+        return state._score_once(at, limit)  # noqa: SLF001 -- same module
 
 
-_Verdicts = tuple[tuple[Contribution, ...], tuple[str, ...]]
+# A run's verdicts on one value: its ledger lines, its notes, and each line's
+# dimension position and points in millionths.
+_Verdicts = tuple[
+    tuple[Contribution, ...], tuple[str, ...], tuple[tuple[int, int], ...]
+]
 
 
-def _verdicts(rules: tuple[AttributeRule, ...], value: Scalar | _Missing) -> _Verdicts:
+def _verdicts(
+    rules: tuple[AttributeRule, ...], value: Scalar | _Missing, dims: tuple[str, ...]
+) -> _Verdicts:
     """Return the ledger lines of the rules *value* passes, and notes on the rest."""
     lines = []
     notes = []
+    sums = []
     for rule in rules:
         passed, why = rule.test.evaluate(value)
         if passed:
@@ -1046,9 +1051,10 @@ def _verdicts(rules: tuple[AttributeRule, ...], value: Scalar | _Missing) -> _Ve
                     note=f"{rule.attribute} {why}",
                 )
             )
+            sums.append((dims.index(rule.dimension), _micros(rule.points)))
         else:
             notes.append(f"{rule.label}: {rule.attribute} {why}")
-    return tuple(lines), tuple(notes)
+    return tuple(lines), tuple(notes), tuple(sums)
 
 
 class ScoreState:
@@ -1100,6 +1106,7 @@ class ScoreState:
         self._fixed_until = _NEG_INF
         specs: list[Contribution] = []
         notes: list[str] = []
+        sums = [0] * len(model.dimensions)
         verdicts = model._verdicts  # noqa: SLF001 -- same module
         for run, read, rules in model._attribute_runs:  # noqa: SLF001 -- same module
             value = read(lead)
@@ -1110,13 +1117,12 @@ class ScoreState:
             if found is None:
                 if len(verdicts) >= _VERDICT_CACHE:
                     verdicts.clear()
-                found = verdicts[key] = _verdicts(rules, value)
-            specs += found[0]
-            notes += found[1]
-        dims = model.dimensions
-        sums = [0] * len(dims)
-        for item in specs:
-            sums[dims.index(item.dimension)] += _micros(item.points)
+                found = verdicts[key] = _verdicts(rules, value, model.dimensions)
+            lines, said, points = found
+            specs += lines
+            notes += said
+            for position, micros in points:
+                sums[position] += micros
         self._attribute_specs = tuple(specs)
         self._attribute_micros = tuple(sums)
         self._notes = tuple(notes)
@@ -1186,7 +1192,7 @@ class ScoreState:
             elif self._fixed is not None and index in self._fixed:
                 # The activity changes the rule's points: read it alone again.
                 del self._fixed[index]
-                self._fixed_micros[state.dim] -= state.micros
+                self._fixed_micros[state.rule.dim] -= state.micros
                 self._loose[index] = state
             state.add(ts, activity.id)
 
@@ -1218,25 +1224,25 @@ class ScoreState:
             if found is None:
                 continue
             micros, spec = found
-            sums[state.dim] += micros
+            sums[state.rule.dim] += micros
             rules.append(spec)
             if state.fast_from <= now < state.until:
                 del loose[index]
                 fixed[index] = spec
-                self._fixed_micros[state.dim] += micros
+                self._fixed_micros[state.rule.dim] += micros
                 if state.fast_from > self._fixed_from:  # noqa: PLR1730 -- see _decide
                     self._fixed_from = state.fast_from
                 if state.until < self._fixed_until:  # noqa: PLR1730 -- see _decide
                     self._fixed_until = state.until
         return self._finish(at, now, sums, rules)
 
-    def _score_once(self, at: datetime) -> Score:
+    def _score_once(self, at: datetime, now: float) -> Score:
         """Score a state read once (ScoringModel.score): no sums kept for later.
 
-        The ledger keeps tuples of ids rather than the state's lists, so that
-        a batch of scores holds few objects the garbage collector must visit.
+        *now* is *at* in seconds. The ledger keeps tuples of ids rather than
+        the state's lists, so that a batch of scores holds few objects the
+        garbage collector must visit.
         """
-        now = at.timestamp()
         sums = [*self._attribute_micros]
         rules = []
         for state in self._states:
@@ -1245,7 +1251,7 @@ class ScoreState:
             state.freeze()
             found = state.read(now)
             if found is not None:
-                sums[state.dim] += found[0]
+                sums[state.rule.dim] += found[0]
                 rules.append(found[1])
         return self._finish(at, now, sums, tuple(rules))
 
