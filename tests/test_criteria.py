@@ -24,6 +24,7 @@ from funnelkit import (
     DidActivity,
     GradeAtLeast,
     Grades,
+    HalfLife,
     InStageFor,
     Lead,
     Not,
@@ -386,3 +387,111 @@ class TestValues:
         late, early = activity("x", T0 + D, 2), activity("x", T0, 1)
         ctx = context(activities=(late, early))
         assert ctx.activities == (early, late)
+
+
+def watched(
+    model: ScoringModel, activities: tuple[Activity, ...], now: datetime
+) -> Context:
+    """A context that can read the score later, as the engine gives it."""
+    lead = Lead("L", T0)
+    return Context(
+        lead=lead,
+        stage="mql",
+        entered_at=T0,
+        score=model.score(lead, activities, at=now),
+        activities=activities,
+        now=now,
+        score_at=lambda at: model.score(lead, activities, at=at),
+    )
+
+
+class TestScoreWakes:
+    def test_without_a_reader_there_is_no_wake(self) -> None:
+        """Without score_at, ScoreAtLeast cannot look ahead."""
+        assert ScoreAtLeast(10).wake_at(context()) is None
+
+    def test_a_fading_score_wakes_when_it_drops_below(self) -> None:
+        """A decaying score that passes wakes the second it falls below."""
+        model = ScoringModel("m", [ActivityRule("w", 40)], decay=HalfLife(10 * D))
+        ctx = watched(model, (activity("w", T0),), T0)
+        wake = ScoreAtLeast(20, "engagement").wake_at(ctx)
+        assert wake is not None
+        assert T0 + 10 * D < wake <= T0 + 10 * D + timedelta(seconds=1)
+
+    def test_a_failing_score_without_negatives_stays_failing(self) -> None:
+        """Positive points only fade: a failing score has no wake."""
+        model = ScoringModel("m", [ActivityRule("w", 10)], decay=HalfLife(D))
+        ctx = watched(model, (activity("w", T0),), T0)
+        assert ScoreAtLeast(20, "engagement").wake_at(ctx) is None
+
+    def test_fading_negatives_wake_a_failing_score(self) -> None:
+        """A negative rule that fades lets a failing score pass later."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("w", 30, decay=None), ActivityRule("u", -20)],
+            decay=HalfLife(10 * D),
+        )
+        activities = (activity("w", T0), activity("u", T0))
+        ctx = watched(model, activities, T0)
+        wake = ScoreAtLeast(20, "engagement").wake_at(ctx)
+        # 30 - 20 is 20 exactly when the -20 has halved, ten days on.
+        assert wake == T0 + 10 * D
+
+    def test_a_score_that_never_crosses(self) -> None:
+        """A negative that fades too little within the horizon gives no wake."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("w", 10, decay=None), ActivityRule("u", -20)],
+            decay=HalfLife(10 * D),
+        )
+        ctx = watched(model, (activity("w", T0), activity("u", T0)), T0)
+        assert ScoreAtLeast(20, "engagement").wake_at(ctx) is None
+
+    def test_limits_make_the_engine_watch_the_score(self) -> None:
+        """Under a dimension limit the score itself is watched."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("w", 300), ActivityRule("u", -100, decay=None)],
+            decay=HalfLife(10 * D),
+            limits={"engagement": (0, 100)},
+        )
+        ctx = watched(model, (activity("w", T0), activity("u", T0)), T0)
+        # 300 - 100 = 200, shown as 100: fails 50 when 300 has faded to 150.
+        wake = ScoreAtLeast(50, "engagement").wake_at(ctx)
+        assert wake is not None
+        assert T0 + 10 * D < wake <= T0 + 10 * D + timedelta(seconds=1)
+
+
+class TestInStage:
+    def test_counts_only_since_entering(self) -> None:
+        """DidActivity(in_stage=True) ignores what came before the stage."""
+        ctx = context(
+            activities=(activity("w", T0 - D, 1), activity("w", T0 + D, 2)),
+            now=T0 + 2 * D,
+        )
+        assert DidActivity("w", count=2).check(ctx)
+        verdict = DidActivity("w", count=2, in_stage=True).check(ctx)
+        assert not verdict
+        assert verdict.reason == "w 1 time since entering the stage, 2 needed"
+        window = DidActivity("w", within=5 * D, in_stage=True).describe()
+        assert window == "w at least once in the last 5 days since entering the stage"
+
+    def test_in_stage_is_a_flag(self) -> None:
+        """in_stage must be True or False."""
+        with pytest.raises(PolicyError) as info:
+            DidActivity("w", in_stage=1)  # type: ignore[arg-type]
+        assert info.value.field == "in_stage"
+
+
+class TestClampedWakes:
+    def test_a_clamped_score_is_watched_itself(self) -> None:
+        """A score held at its lower limit is watched as shown, not as summed."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("w", 10), ActivityRule("u", -30, decay=None)],
+            decay=HalfLife(10 * D),
+            limits={"engagement": (0, 100)},
+        )
+        ctx = watched(model, (activity("w", T0), activity("u", T0)), T0)
+        assert ScoreAtLeast(0, "engagement").check(ctx)
+        assert ScoreAtLeast(0, "engagement").wake_at(ctx) is None

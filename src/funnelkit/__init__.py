@@ -29,7 +29,23 @@ from funnelkit._criteria import (
 )
 from funnelkit._decay import Decay, HalfLife, LinearDecay, StepDecay
 from funnelkit._duration import BusinessDuration, format_duration, parse_duration
+from funnelkit._events import (
+    ActivityRecorded,
+    AddLead,
+    Event,
+    Input,
+    LeadAdded,
+    LeadState,
+    LeadUpdated,
+    Move,
+    ScoreChanged,
+    StageChanged,
+    Tick,
+    UpdateLead,
+)
+from funnelkit._funnel import Funnel
 from funnelkit._lead import Activity, Bant, Lead
+from funnelkit._policy import ANY_OPEN, FunnelPolicy, Stage, StageKind, Transition
 from funnelkit._predicates import (
     MISSING,
     ValueTest,
@@ -43,13 +59,18 @@ from funnelkit._predicates import (
 from funnelkit._public import publish as _publish
 from funnelkit._rules import ActivityRule, AttributeRule, email_domain
 from funnelkit._scoring import Contribution, Grades, Score, ScoreState, ScoringModel
+from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock
 from funnelkit.errors import (
     FunnelkitError,
     FunnelkitWarning,
+    GuardFailed,
+    IllegalTransition,
     NaiveDatetimeError,
     PolicyError,
     SerializationError,
+    SubscriberError,
+    UnknownLead,
     ValidationError,
 )
 
@@ -102,12 +123,38 @@ __all__ = [
     "ScoreAtLeast",
     "TransitionRecord",
     "Verdict",
+    # -- funnel
+    "ANY_OPEN",
+    "ActivityRecorded",
+    "AddLead",
+    "Commit",
+    "Event",
+    "Funnel",
+    "FunnelPolicy",
+    "InMemoryStore",
+    "Input",
+    "LeadAdded",
+    "LeadState",
+    "LeadUpdated",
+    "Move",
+    "ScoreChanged",
+    "Stage",
+    "StageChanged",
+    "StageKind",
+    "Store",
+    "Tick",
+    "Transition",
+    "UpdateLead",
     # -- errors
     "FunnelkitError",
     "FunnelkitWarning",
+    "GuardFailed",
+    "IllegalTransition",
     "NaiveDatetimeError",
     "PolicyError",
     "SerializationError",
+    "SubscriberError",
+    "UnknownLead",
     "ValidationError",
     # -- metadata
     "__version__",

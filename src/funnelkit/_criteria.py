@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from datetime import date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
 
@@ -149,6 +150,10 @@ class Context:
         activities: Its activities up to ``now``, oldest first.
         history: Its moves so far, oldest first.
         now: The instant of the decision.
+        score_at: Reads the lead's score at a later instant, with no new
+            activity (the engine supplies it, so that :class:`ScoreAtLeast`
+            can tell when decay will cross its threshold); ``None`` when
+            unknown. It takes no part in equality or serialization.
     """
 
     lead: Lead = attrs.field(validator=attrs.validators.instance_of(Lead))
@@ -158,6 +163,36 @@ class Context:
     activities: tuple[Activity, ...] = attrs.field(default=(), converter=_activities)
     history: tuple[TransitionRecord, ...] = attrs.field(default=(), converter=tuple)
     now: datetime = attrs.field(validator=aware_datetime)
+    score_at: Callable[[datetime], Score] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
+
+    @classmethod
+    def _trusted(  # noqa: PLR0913, PLR0917 -- the fields, in order
+        cls,
+        lead: Lead,
+        stage: str,
+        entered_at: datetime,
+        score: Score,
+        activities: tuple[Activity, ...],
+        history: tuple[TransitionRecord, ...],
+        now: datetime,
+        score_at: Callable[[datetime], Score] | None,
+    ) -> Context:
+        """Build a context from fields the engine already checked and sorted."""
+        made = object.__new__(cls)
+        for name, value in (
+            ("lead", lead),
+            ("stage", stage),
+            ("entered_at", entered_at),
+            ("score", score),
+            ("activities", activities),
+            ("history", history),
+            ("now", now),
+            ("score_at", score_at),
+        ):
+            object.__setattr__(made, name, value)
+        return made
 
 
 # -- The criterion protocol, its base class and the combinators ---------------
@@ -479,9 +514,84 @@ class ScoreAtLeast(Criterion):
             ),
         )
 
+    def wake_at(self, ctx: Context) -> datetime | None:
+        """When decay or a window can first change the verdict, to the second.
+
+        Needs ``ctx.score_at`` (the engine gives it). Without new activities,
+        each rule's points only fade towards zero: positive points fall and
+        negative points rise. So a passing score cannot fail before its
+        positive points alone, less today's negative points, fall below the
+        threshold; a failing score cannot pass before today's positive
+        points, less its fading negative points, reach it. Both bounds move
+        one way with time, so a bisection over the next ten years finds the
+        instant, and the engine re-checks then. The answer is never late by
+        more than a second, and may be early (the check then simply holds).
+        """
+        score_at = ctx.score_at
+        if score_at is None:
+            return None
+        dimensions = _TOTAL if self.dimension == "total" else {self.dimension}
+        passed = ctx.score[self.dimension] >= self.points
+        gained, lost = _signed(ctx.score, dimensions)
+        changed: Callable[[Score], bool]
+        if passed:
+
+            def changed(score: Score) -> bool:
+                return _signed(score, dimensions)[0] - lost < self.points
+
+        elif lost:
+
+            def changed(score: Score) -> bool:
+                return gained - _signed(score, dimensions)[1] >= self.points
+
+        else:  # nothing negative can fade: a failing score stays failing
+            return None
+        if changed(ctx.score):
+            # Limits on the dimension make the bound say nothing yet: watch
+            # the score itself.
+            def changed(score: Score) -> bool:
+                return (score[self.dimension] >= self.points) is not passed
+
+        return _first_change(ctx.now, lambda moment: changed(score_at(moment)))
+
     def describe(self) -> str:
         """``total score at least 50``."""
         return f"{self.dimension} score at least {_num(self.points)}"
+
+
+_TOTAL = frozenset({"fit", "engagement"})
+_HORIZON = 10 * 366 * 86_400  # seconds: how far ahead a wake is looked for
+
+
+def _signed(score: Score, dimensions: AbstractSet[str]) -> tuple[float, float]:
+    """Sum the positive and (as a size) the negative lines of *dimensions*."""
+    gained = lost = 0.0
+    for line in score.contributions:
+        if line.dimension in dimensions and line.rule != f"limit on {line.dimension}":
+            if line.points > 0:
+                gained += line.points
+            else:
+                lost -= line.points
+    return gained, lost
+
+
+def _first_change(
+    now: datetime, changed: Callable[[datetime], bool]
+) -> datetime | None:
+    """Return the first whole second after *now* when *changed* holds, if any.
+
+    *changed* must be false at *now* and, once true, stay true.
+    """
+    if not changed(now + timedelta(seconds=_HORIZON)):
+        return None
+    low, high = 0, _HORIZON
+    while high - low > 1:
+        middle = (low + high) // 2
+        if changed(now + timedelta(seconds=middle)):
+            high = middle
+        else:
+            low = middle
+    return now + timedelta(seconds=high)
 
 
 @attrs.frozen
@@ -567,6 +677,8 @@ class DidActivity(Criterion):
         within: Count only the trailing window before the decision, its
             edge included; ``None`` counts the whole history.
         count: How many are needed.
+        in_stage: Count only what the lead did since it entered its current
+            stage (a recycled lead that engages again).
     """
 
     kinds: frozenset[str] = attrs.field(converter=kind_set, validator=_check_kinds)
@@ -574,9 +686,17 @@ class DidActivity(Criterion):
         default=None, validator=attrs.validators.optional(_positive_span)
     )
     count: int = attrs.field(default=1, validator=_at_least_one)
+    in_stage: bool = attrs.field(default=False, kw_only=True)
+
+    @in_stage.validator
+    def _check_in_stage(self, attribute: attrs.Attribute[bool], value: object) -> None:
+        if type(value) is not bool:
+            _reject(self, attribute, value, "True or False")
 
     def _matching(self, ctx: Context) -> list[Activity]:
         floor = None if self.within is None else ctx.now - self.within
+        if self.in_stage and (floor is None or floor < ctx.entered_at):
+            floor = ctx.entered_at
         return [
             activity
             for activity in ctx.activities
@@ -588,7 +708,7 @@ class DidActivity(Criterion):
     def check(self, ctx: Context) -> Verdict:
         """Count the matching activities."""
         found = len(self._matching(ctx))
-        window = "" if self.within is None else f" in the last {_span(self.within)}"
+        window = self._window()
         times = "time" if found == 1 else "times"
         return Verdict(
             passed=found >= self.count,
@@ -612,8 +732,11 @@ class DidActivity(Criterion):
     def describe(self) -> str:
         """``demo_request or quote_request at least once in the last 30 days``."""
         times = "once" if self.count == 1 else f"{self.count} times"
+        return f"{self._kinds_text()} at least {times}{self._window()}"
+
+    def _window(self) -> str:
         window = "" if self.within is None else f" in the last {_span(self.within)}"
-        return f"{self._kinds_text()} at least {times}{window}"
+        return window + (" since entering the stage" if self.in_stage else "")
 
 
 def _span(value: timedelta) -> str:

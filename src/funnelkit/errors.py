@@ -8,14 +8,18 @@ nobody has to parse the message.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
     "FunnelkitError",
     "FunnelkitWarning",
+    "GuardFailed",
+    "IllegalTransition",
     "NaiveDatetimeError",
     "PolicyError",
     "SerializationError",
+    "SubscriberError",
+    "UnknownLead",
     "ValidationError",
 ]
 
@@ -151,3 +155,126 @@ class SerializationError(FunnelkitError, ValueError):
             f"cannot build {target} from the data ({count} {noun}):\n"
             + "\n".join(lines)
         )
+
+
+class UnknownLead(FunnelkitError, KeyError):  # noqa: N818 -- the name the design gives
+    """The funnel has no lead with this id.
+
+    Attributes:
+        lead_id: The id asked for.
+    """
+
+    lead_id: object
+
+    def __init__(self, *, lead_id: object) -> None:
+        self._kwargs = {"lead_id": lead_id}
+        self.lead_id = lead_id
+        super().__init__(f"no lead with id {lead_id!r} in the funnel")
+
+    def __str__(self) -> str:
+        # KeyError shows the repr of its argument; show the sentence instead.
+        return str(self.args[0])
+
+
+class IllegalTransition(FunnelkitError, ValueError):  # noqa: N818 -- the name the design gives
+    """The policy has no transition between the two stages.
+
+    Attributes:
+        lead_id: The lead asked to move.
+        source: The stage it is in.
+        target: The stage asked for.
+        allowed: The stages it could move to from *source*.
+    """
+
+    lead_id: str
+    source: str
+    target: str
+    allowed: tuple[str, ...]
+
+    def __init__(
+        self, *, lead_id: str, source: str, target: str, allowed: Sequence[str]
+    ) -> None:
+        self._kwargs = {
+            "lead_id": lead_id,
+            "source": source,
+            "target": target,
+            "allowed": allowed,
+        }
+        self.lead_id = lead_id
+        self.source = source
+        self.target = target
+        self.allowed = tuple(allowed)
+        options = ", ".join(repr(name) for name in self.allowed) or "nowhere"
+        super().__init__(
+            f"lead {lead_id!r} cannot move from {source!r} to {target!r}: "
+            f"the policy allows {options}"
+        )
+
+
+class GuardFailed(FunnelkitError):  # noqa: N818 -- the name the design gives
+    """A move's guard did not pass; the verdict says why.
+
+    Attributes:
+        lead_id: The lead asked to move.
+        source: The stage it is in.
+        target: The stage asked for.
+        verdict: The failing verdict (``verdict.explain()`` shows the tree).
+    """
+
+    lead_id: str
+    source: str
+    target: str
+    verdict: Any
+
+    def __init__(self, *, lead_id: str, source: str, target: str, verdict: Any) -> None:  # noqa: ANN401 -- a Verdict; errors sit below criteria
+        self._kwargs = {
+            "lead_id": lead_id,
+            "source": source,
+            "target": target,
+            "verdict": verdict,
+        }
+        self.lead_id = lead_id
+        self.source = source
+        self.target = target
+        self.verdict = verdict
+        super().__init__(
+            f"lead {lead_id!r} cannot move from {source!r} to {target!r}: "
+            f"{verdict.reason}"
+        )
+
+
+class SubscriberError(FunnelkitError, ExceptionGroup[Exception]):
+    """Subscribers failed while being told of a change that was committed.
+
+    The change stands, every subscriber was called, and this error holds the
+    errors they raised (``exceptions``) and the events of the change
+    (``events``), which the call would have returned.
+    """
+
+    events: tuple[object, ...]
+
+    def __new__(
+        cls,
+        message: str,
+        exceptions: Sequence[Exception],
+        events: Sequence[object] = (),
+    ) -> Self:
+        """Make the group, holding *events* as well."""
+        made = super().__new__(cls, message, exceptions)
+        made.events = tuple(events)
+        return made
+
+    def __init__(
+        self,
+        message: str,
+        exceptions: Sequence[Exception],
+        events: Sequence[object] = (),  # noqa: ARG002 -- kept by __new__
+    ) -> None:
+        super().__init__(message, exceptions)
+
+    def derive(self, excs: Sequence[Exception]) -> SubscriberError:  # type: ignore[override] # narrower
+        """Keep the events when ``except*`` splits the group."""
+        return SubscriberError(self.message, excs, self.events)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SubscriberError, (self.message, list(self.exceptions), self.events))

@@ -55,12 +55,14 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from funnelkit._criteria import Context
 from funnelkit._duration import (
     BusinessDuration,
     format_iso_duration,
     parse_duration,
     parse_iso_duration,
 )
+from funnelkit._events import Event, Input
 from funnelkit._frozen import FrozenMap
 from funnelkit._validators import Scalar, check_scalar
 from funnelkit.errors import SerializationError, ValidationError
@@ -242,6 +244,28 @@ def _class_factory(
     return structure
 
 
+def _tagged_union(
+    union: Any,  # noqa: ANN401 -- a union of attrs classes
+    made: cattrs.Converter,
+) -> None:
+    """Write each member of *union* with its class name under ``"type"``."""
+    members: dict[str, type] = {cls.__name__: cls for cls in get_args(union)}
+    expected = "an object whose 'type' is one of " + ", ".join(members)
+
+    def unstructure(value: object) -> dict[str, Any]:
+        return {"type": type(value).__name__, **made.unstructure(value, type(value))}
+
+    def structure(value: object, _: object) -> Any:  # noqa: ANN401 -- a member
+        if not isinstance(value, Mapping) or value.get("type") not in members:
+            raise _WrongValueError(expected, value)
+        fields = {key: item for key, item in value.items() if key != "type"}
+        cls = members[value["type"]]
+        return made.structure(fields, cls)
+
+    made.register_unstructure_hook_func(lambda type_: type_ == union, unstructure)
+    made.register_structure_hook_func(lambda type_: type_ == union, structure)
+
+
 def _make_converter() -> cattrs.Converter:
     made = cattrs.Converter(forbid_extra_keys=True)
     made.register_unstructure_hook(datetime, _format_datetime)
@@ -266,7 +290,30 @@ def _make_converter() -> cattrs.Converter:
     made.register_structure_hook_factory(
         attrs.has, lambda cls: _class_factory(cls, made)
     )
+    # A context's score_at is a function: it stays out of the wire format.
+    omit = cattrs.gen.override(omit=True)
+    made.register_unstructure_hook(
+        Context, cattrs.gen.make_dict_unstructure_fn(Context, made, score_at=omit)
+    )
+    context_fields = cattrs.gen.make_dict_structure_fn(
+        Context, made, score_at=omit, _cattrs_forbid_extra_keys=True
+    )
+    made.register_structure_hook(
+        Context, lambda value, _: _class_fields(value, Context, context_fields)
+    )
+    _tagged_union(Event, made)
+    _tagged_union(Input, made)
     return made
+
+
+def _class_fields(
+    value: object,
+    cls: type[T],
+    fields: Callable[[Any, type[T]], T],
+) -> T:
+    if not isinstance(value, Mapping):
+        raise _WrongValueError(f"an object describing a {cls.__name__}", value)
+    return fields(value, cls)
 
 
 #: The converter behind this module's functions. Register hooks for your own
@@ -319,9 +366,14 @@ def _target(cls: object) -> str:
     return getattr(cls, "__name__", repr(cls))
 
 
-def unstructure(value: object) -> Any:  # noqa: ANN401 -- JSON-like data of any shape
-    """Return *value* as JSON-compatible data (dicts, lists, strings, numbers)."""
-    return converter.unstructure(value)
+def unstructure(value: object, cls: Any = None) -> Any:  # noqa: ANN401 -- JSON-like data of any shape
+    """Return *value* as JSON-compatible data (dicts, lists, strings, numbers).
+
+    Give *cls* to write a value as a type it belongs to, such as
+    ``list[Event]``: each event then carries its ``"type"``, so that
+    ``structure(data, list[Event])`` can tell them apart.
+    """
+    return converter.unstructure(value, cls)
 
 
 def structure(data: object, cls: type[T]) -> T:
@@ -341,14 +393,15 @@ def structure(data: object, cls: type[T]) -> T:
         ) from error
 
 
-def to_json(value: object, *, indent: int | None = None) -> str:
+def to_json(value: object, *, indent: int | None = None, cls: Any = None) -> str:  # noqa: ANN401 -- a type, as structure() takes it
     """Return *value* as JSON text: compact, or indented by *indent* spaces.
 
-    The same value always gives the same text, byte for byte.
+    The same value always gives the same text, byte for byte. *cls* is as
+    for :func:`unstructure`.
     """
     separators = (",", ":") if indent is None else (",", ": ")
     return json.dumps(
-        unstructure(value),
+        unstructure(value, cls),
         ensure_ascii=False,
         allow_nan=False,
         indent=indent,

@@ -9,12 +9,27 @@ from __future__ import annotations
 from datetime import timedelta
 
 from funnelkit import kinds
+from funnelkit._criteria import (
+    BantQualified,
+    DidActivity,
+    GradeAtLeast,
+    ScoreAtLeast,
+)
 from funnelkit._decay import HalfLife
+from funnelkit._policy import ANY_OPEN, FunnelPolicy, Stage, Transition
 from funnelkit._predicates import between, equals, matches, one_of
 from funnelkit._rules import ActivityRule, AttributeRule
 from funnelkit._scoring import Grades, ScoringModel
 
-__all__ = ["b2b_scoring_model"]
+__all__ = [
+    "DISQUALIFY_REASONS",
+    "HAND_RAISES",
+    "MQL_ENGAGEMENT",
+    "MQL_FIT",
+    "RECYCLE_REASONS",
+    "b2b_saas",
+    "b2b_scoring_model",
+]
 
 _DAY = timedelta(days=1)
 _WEEK = timedelta(weeks=1)
@@ -128,4 +143,159 @@ def b2b_scoring_model() -> ScoringModel:
         decay=HalfLife(timedelta(days=30)),
         grades=Grades(),
         limits={"fit": (-50, 100), "engagement": (0, 100)},
+    )
+
+
+#: The engagement score a lead needs to become an MQL in :func:`b2b_saas`.
+MQL_ENGAGEMENT = 40
+
+#: The fit score a lead needs to become an MQL in :func:`b2b_saas`.
+MQL_FIT = 30
+
+#: The actions by which a buyer asks for sales: the hand-raisers.
+HAND_RAISES = frozenset(
+    {
+        kinds.DEMO_REQUEST,
+        kinds.QUOTE_REQUEST,
+        kinds.PRICING_INQUIRY,
+        kinds.CONTACT_SALES,
+        kinds.MEETING_SCHEDULED,
+    }
+)
+
+#: Why sales hands a lead back to marketing's nurture programme.
+RECYCLE_REASONS = ("bad_timing", "no_budget_yet", "no_response", "not_ready")
+
+#: Why a lead leaves the funnel for good.
+DISQUALIFY_REASONS = (
+    "no_budget",
+    "bad_timing",
+    "not_decision_maker",
+    "competitor",
+    "bad_data",
+    "not_a_fit",
+    "duplicate",
+)
+
+#: What counts as engaging again, for a recycled lead: anything positive.
+_ENGAGING = frozenset(
+    {
+        kinds.PAGE_VIEW,
+        kinds.PRICING_PAGE_VIEW,
+        kinds.FORM_SUBMIT,
+        kinds.CONTENT_DOWNLOAD,
+        kinds.WEBINAR_REGISTERED,
+        kinds.WEBINAR_ATTENDED,
+        kinds.EMAIL_CLICK,
+        kinds.SOCIAL_ENGAGEMENT,
+        kinds.FREE_TRIAL_SIGNUP,
+    }
+    | HAND_RAISES
+)
+
+
+def b2b_saas() -> FunnelPolicy:
+    """Return the default B2B SaaS funnel (``"b2b-saas"``, version 1).
+
+    Stages: ``lead``, ``mql``, ``sal``, ``sql``, ``opportunity``, ``customer``
+    (won), ``nurture`` (recycled) and ``disqualified`` (lost); scored by
+    :func:`b2b_scoring_model`. The rules, in the order the funnel tries the
+    automatic ones:
+
+    1. **Hand-raiser fast track** (automatic, from ``lead``, ``mql`` or
+       ``nurture`` to ``sql``): a demo or quote request made in the stage, by
+       a lead of fit grade B or better. Such a buyer has asked for sales;
+       making them wait in marketing's queue loses them.
+    2. **Marketing qualified** (automatic, ``lead -> mql``): engagement
+       score at least :data:`MQL_ENGAGEMENT` and fit at least :data:`MQL_FIT`.
+    3. **Sales accepts** (``mql -> sal``), by hand: a rep takes the lead.
+    4. **Sales qualified** (``sal -> sql``), by hand, guarded: BANT with 3 of
+       4 met, or a hand-raising action (:data:`HAND_RAISES`).
+    5. **Opportunity** (``sql -> opportunity``) and **won**
+       (``opportunity -> customer``), by hand.
+    6. **Recycle** (``mql``, ``sal`` or ``sql`` to ``nurture``), by hand, with
+       a reason code from :data:`RECYCLE_REASONS`: not now is not never.
+    7. **Disqualify** (any open or nurture stage to ``disqualified``), by
+       hand, with a reason code from :data:`DISQUALIFY_REASONS`.
+    8. **Re-engaged** (automatic, ``nurture -> mql``): the lead did something
+       engaging since it was recycled and its engagement is back at the MQL
+       threshold. Old engagement alone does not bring it back.
+    9. **Re-open** (``disqualified -> nurture``), by hand, with a reason: a
+       disqualified lead that turns out to fit after all.
+
+    >>> policy = b2b_saas()
+    >>> policy.label, [stage.name for stage in policy.stages][:4]
+    ('b2b-saas@1', ['lead', 'mql', 'sal', 'sql'])
+    """
+    return FunnelPolicy(
+        name="b2b-saas",
+        version=1,
+        stages=[
+            Stage("lead", description="new, not yet qualified"),
+            Stage("mql", description="marketing qualified: handed to sales"),
+            Stage("sal", description="sales accepted: a rep works the lead"),
+            Stage("sql", description="sales qualified: intent to buy"),
+            Stage("opportunity", description="a deal in the sales pipeline"),
+            Stage("customer", "won", description="bought"),
+            Stage("nurture", "nurture", description="recycled: not ready yet"),
+            Stage("disqualified", "lost", description="out of the funnel"),
+        ],
+        transitions=[
+            Transition(
+                source={"lead", "mql", "nurture"},
+                target="sql",
+                guard=DidActivity(
+                    {kinds.DEMO_REQUEST, kinds.QUOTE_REQUEST}, in_stage=True
+                )
+                & GradeAtLeast("B"),
+                auto=True,
+                name="hand-raiser fast track",
+            ),
+            Transition(
+                source="lead",
+                target="mql",
+                guard=ScoreAtLeast(MQL_ENGAGEMENT, "engagement")
+                & ScoreAtLeast(MQL_FIT, "fit"),
+                auto=True,
+                name="marketing qualified",
+            ),
+            Transition(source="mql", target="sal", name="sales accepts"),
+            Transition(
+                source="sal",
+                target="sql",
+                guard=BantQualified(3) | DidActivity(HAND_RAISES),
+                name="sales qualified",
+            ),
+            Transition(source="sql", target="opportunity", name="opportunity"),
+            Transition(source="opportunity", target="customer", name="won"),
+            Transition(
+                source={"mql", "sal", "sql"},
+                target="nurture",
+                reasons=RECYCLE_REASONS,
+                name="recycle",
+            ),
+            Transition(
+                source=ANY_OPEN,
+                target="disqualified",
+                reasons=DISQUALIFY_REASONS,
+                name="disqualify",
+            ),
+            Transition(
+                source="nurture",
+                target="mql",
+                guard=DidActivity(_ENGAGING, in_stage=True)
+                & ScoreAtLeast(MQL_ENGAGEMENT, "engagement"),
+                auto=True,
+                name="re-engaged",
+            ),
+            Transition(
+                source="disqualified",
+                target="nurture",
+                requires_reason=True,
+                reopen=True,
+                name="re-open",
+            ),
+        ],
+        initial="lead",
+        scoring=b2b_scoring_model(),
     )

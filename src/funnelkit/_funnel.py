@@ -1,0 +1,965 @@
+"""The engine: moves leads through a policy's funnel as their inputs arrive."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+
+from funnelkit._criteria import (
+    Context,
+    TransitionRecord,
+    Verdict,
+    _join,
+    wake_at,
+)
+from funnelkit._events import (
+    ActivityRecorded,
+    AddLead,
+    Event,
+    Input,
+    LeadAdded,
+    LeadState,
+    LeadUpdated,
+    Move,
+    ScoreChanged,
+    StageChanged,
+    Tick,
+    UpdateLead,
+)
+from funnelkit._lead import Activity, Lead
+from funnelkit._policy import FunnelPolicy, Transition
+from funnelkit._scoring import Score, ScoreState
+from funnelkit._store import Commit, InMemoryStore, Store
+from funnelkit._time import Clock, SystemClock, require_aware
+from funnelkit.errors import (
+    GuardFailed,
+    IllegalTransition,
+    PolicyError,
+    SubscriberError,
+    UnknownLead,
+    ValidationError,
+)
+
+__all__ = ["Funnel"]
+
+#: How many wakes one call follows for one lead before it jumps to its instant.
+_MAX_WAKES = 100
+
+#: The actor name of the moves the policy makes by itself.
+AUTO = "auto"
+
+
+def _order(activity: Activity) -> tuple[datetime, str]:
+    return activity.at, activity.id
+
+
+class _Draft:
+    """One lead's state while a call works on it; committed only if all goes well."""
+
+    __slots__ = (
+        "activities",
+        "count",
+        "entered_at",
+        "events",
+        "history",
+        "lead",
+        "score",
+        "scorer",
+        "stage",
+        "updated_at",
+        "wake",
+    )
+
+    def __init__(  # noqa: PLR0913, PLR0917 -- a lead's state, field by field
+        self,
+        lead: Lead,
+        stage: str,
+        entered_at: datetime,
+        score: Score | None,
+        history: tuple[TransitionRecord, ...],
+        updated_at: datetime,
+        activities: tuple[Activity, ...],
+        scorer: ScoreState,
+        wake: datetime | None,
+    ) -> None:
+        self.lead = lead
+        self.stage = stage
+        self.entered_at = entered_at
+        self.score = score
+        self.history = history
+        self.updated_at = updated_at
+        self.activities = activities
+        self.count = len(activities)
+        self.scorer = scorer
+        self.wake = wake
+        self.events: list[Event] = []
+
+    def state(self) -> LeadState:
+        assert self.score is not None  # noqa: S101 -- every draft is scored once
+        return LeadState(
+            lead=self.lead,
+            stage=self.stage,
+            entered_at=self.entered_at,
+            score=self.score,
+            history=self.history,
+            updated_at=self.updated_at,
+            activities=self.count,
+        )
+
+    def context(self, now: datetime) -> Context:
+        assert self.score is not None  # noqa: S101 -- every draft is scored once
+        return Context._trusted(  # noqa: SLF001 -- the engine checked every field
+            self.lead,
+            self.stage,
+            self.entered_at,
+            self.score,
+            self.activities,
+            self.history,
+            now,
+            self.scorer.score,
+        )
+
+
+class Funnel:
+    """Moves leads through a policy's funnel: the one stateful object.
+
+    Args:
+        policy: The funnel's :class:`FunnelPolicy`.
+        store: Where the state lives (an :class:`InMemoryStore` by default).
+        clock: Where "now" comes from when a call does not say
+            (:class:`SystemClock` by default; tests pass a ``ManualClock``).
+        create_leads: Whether an activity for an unknown lead creates it
+            (created at the activity's time, with no attributes) instead of
+            raising :class:`~funnelkit.errors.UnknownLead`.
+
+    Every call that changes state checks everything first and commits once:
+    a call that raises changes nothing. Calls from several threads are
+    serialised, and the store's input log is the order they took effect in.
+    Subscribers are called after the commit, one event at a time.
+
+    >>> from datetime import UTC, datetime
+    >>> from funnelkit import Activity, Lead, policies
+    >>> from funnelkit.testing import ManualClock
+    >>> t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    >>> funnel = Funnel(policies.b2b_saas(), clock=ManualClock(t0))
+    >>> _ = funnel.add_lead(Lead("L-1", t0, attributes={"industry": "software"}))
+    >>> funnel.state("L-1").stage
+    'lead'
+    >>> funnel
+    <funnelkit.Funnel policy='b2b-saas@1' leads=1>
+    """
+
+    __slots__ = (
+        "_clock",
+        "_create_leads",
+        "_lock",
+        "_policy",
+        "_scorers",
+        "_store",
+        "_subscribers",
+    )
+
+    def __init__(
+        self,
+        policy: FunnelPolicy,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        create_leads: bool = False,
+    ) -> None:
+        if not isinstance(policy, FunnelPolicy):
+            raise ValidationError(
+                owner="Funnel",
+                field="policy",
+                value=policy,
+                expected="a funnelkit.FunnelPolicy",
+            )
+        if store is not None and not isinstance(store, Store):
+            raise ValidationError(
+                owner="Funnel",
+                field="store",
+                value=store,
+                expected="a store (see funnelkit.Store), or None for memory",
+            )
+        if clock is not None and not callable(getattr(clock, "now", None)):
+            raise ValidationError(
+                owner="Funnel",
+                field="clock",
+                value=clock,
+                expected="a clock with a now() method, or None for the system's",
+            )
+        if type(create_leads) is not bool:
+            raise ValidationError(
+                owner="Funnel",
+                field="create_leads",
+                value=create_leads,
+                expected="True or False",
+            )
+        self._policy = policy
+        self._store: Store = InMemoryStore() if store is None else store
+        self._clock: Clock = SystemClock() if clock is None else clock
+        self._create_leads = create_leads
+        self._lock = threading.RLock()
+        self._subscribers: list[Callable[[Event], object]] = []
+        # Incremental scorers, rebuilt from the store when missing or stale.
+        self._scorers: dict[str, ScoreState] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"<funnelkit.Funnel policy={self._policy.label!r} leads={len(self._store)}>"
+        )
+
+    @property
+    def policy(self) -> FunnelPolicy:
+        """The funnel's policy."""
+        return self._policy
+
+    @property
+    def store(self) -> Store:
+        """Where the funnel keeps its state."""
+        return self._store
+
+    def __len__(self) -> int:
+        """The number of leads."""
+        return len(self._store)
+
+    def __contains__(self, lead_id: object) -> bool:
+        """Whether the funnel has a lead with this id."""
+        return isinstance(lead_id, str) and self._store.state(lead_id) is not None
+
+    # -- Inputs ------------------------------------------------------------------
+
+    def add_lead(self, lead: Lead) -> list[Event]:
+        """Add *lead*: it enters the initial stage at its ``created_at``.
+
+        Automatic moves whose guards pass follow at once (a lead whose fit
+        alone qualifies it). Adding a lead equal to one already there does
+        nothing and returns no events.
+
+        Raises:
+            ValidationError: *lead* is not a Lead, or another lead has its id
+                (change a lead with :meth:`update_lead`).
+        """
+        _check_lead(lead, "Funnel.add_lead")
+        with self._lock:
+            return self._add_lead(lead)
+
+    def update_lead(self, lead: Lead, *, at: datetime | None = None) -> list[Event]:
+        """Replace what is known of a lead (matched by id) as of *at*.
+
+        The fit score follows the new attributes, and automatic moves are
+        checked again. *at* defaults to the clock's now, or the lead's last
+        update if that is later. An unchanged lead returns no events.
+
+        Raises:
+            UnknownLead: no lead has the id.
+            ValidationError: *lead* is not a Lead, or *at* is naive or before
+                the lead's last update.
+        """
+        _check_lead(lead, "Funnel.update_lead")
+        with self._lock:
+            state = self._known(lead.id)
+            when = self._resolve(at, state, "Funnel.update_lead")
+            return self._update_lead(lead, when)
+
+    def record(self, activity: Activity) -> list[Event]:
+        """Record one of a lead's activities, and move the lead if it qualifies.
+
+        A second activity with an id the lead has seen returns no events and
+        changes nothing. An activity older than the lead's last update
+        still counts in the score; the guards are checked at the later of
+        the two instants, so the history stays in time order.
+
+        Raises:
+            UnknownLead: the lead is unknown (unless ``create_leads``).
+            ValidationError: *activity* is not an Activity.
+            PolicyError: automatic moves went round a cycle.
+        """
+        if type(activity) is not Activity and not isinstance(activity, Activity):
+            raise ValidationError(
+                owner="Funnel.record",
+                field="activity",
+                value=activity,
+                expected="a funnelkit.Activity",
+            )
+        with self._lock:
+            return self._record(activity)
+
+    def move(  # noqa: PLR0913 -- the move's parts, all keyword-only but the lead
+        self,
+        lead_id: str,
+        to: str,
+        *,
+        by: str,
+        reason: str | None = None,
+        at: datetime | None = None,
+        override: bool = False,
+    ) -> list[Event]:
+        """Move a lead to stage *to*, as a person asked.
+
+        Args:
+            lead_id: The lead.
+            to: The stage to move it to.
+            by: Who asks (a rep, a manager, a system); ``"auto"`` is the
+                policy's own name and cannot be used.
+            reason: Why; required by transitions marked ``requires_reason``
+                (one of their ``reasons`` codes, when they have them), and by
+                an override.
+            at: When; the clock's now by default (or the lead's last update,
+                if that is later).
+            override: Force the move past a failing guard. The history
+                records who forced it, why, and the verdict it overrode.
+
+        When several transitions lead from the stage to *to*, the first whose
+        guard passes is taken. Automatic moves out of *to* follow.
+
+        Raises:
+            UnknownLead: no lead has the id.
+            ValidationError: a bad argument, or a missing or unknown reason.
+            IllegalTransition: the policy has no move from the lead's stage
+                to *to*.
+            GuardFailed: the guard did not pass; ``error.verdict`` says why.
+        """
+        _check_name(lead_id, "lead_id", "Funnel.move")
+        _check_name(to, "to", "Funnel.move")
+        _check_name(by, "by", "Funnel.move")
+        if by == AUTO:
+            raise ValidationError(
+                owner="Funnel.move",
+                field="by",
+                value=by,
+                expected="the name of who asks ('auto' names the policy's own moves)",
+            )
+        if reason is not None:
+            _check_name(reason, "reason", "Funnel.move")
+        if type(override) is not bool:
+            raise ValidationError(
+                owner="Funnel.move",
+                field="override",
+                value=override,
+                expected="True or False",
+            )
+        self._policy_stage(to, "Funnel.move")
+        with self._lock:
+            state = self._known(lead_id)
+            when = self._resolve(at, state, "Funnel.move")
+            return self._move(
+                Move(
+                    lead_id=lead_id,
+                    to=to,
+                    by=by,
+                    at=when,
+                    reason=reason,
+                    override=override,
+                )
+            )
+
+    def tick(self, now: datetime | None = None) -> list[Event]:
+        """Re-check the leads whose time-sensitive guards may have changed by *now*.
+
+        Costs in proportion to the leads due, not to the number of leads.
+        Each due lead is checked at the instants its guards named, in order,
+        so the result does not depend on how often the host ticks.
+
+        Raises:
+            NaiveDatetimeError: *now* has no time zone.
+        """
+        with self._lock:
+            when = (
+                self._now()
+                if now is None
+                else require_aware(now, field="now", owner="Funnel.tick")
+            )
+            return self._tick(when)
+
+    def replay(self, inputs: Iterable[Input]) -> list[Event]:
+        """Feed another funnel's input log (:meth:`inputs`) into this one.
+
+        With the same policy, an empty funnel ends in the same states and
+        returns the same events as the original calls did.
+
+        Raises:
+            ValidationError: an item is not an input.
+        """
+        events: list[Event] = []
+        for item in inputs:
+            if isinstance(item, Activity):
+                events += self.record(item)
+            elif isinstance(item, AddLead):
+                events += self.add_lead(item.lead)
+            elif isinstance(item, UpdateLead):
+                events += self.update_lead(item.lead, at=item.at)
+            elif isinstance(item, Move):
+                events += self.move(
+                    item.lead_id,
+                    item.to,
+                    by=item.by,
+                    reason=item.reason,
+                    at=item.at,
+                    override=item.override,
+                )
+            elif isinstance(item, Tick):
+                events += self.tick(item.now)
+            else:
+                raise ValidationError(
+                    owner="Funnel.replay",
+                    field="inputs",
+                    value=item,
+                    expected="inputs: AddLead, UpdateLead, Activity, Move or Tick",
+                )
+        return events
+
+    def subscribe(self, callback: Callable[[Event], object]) -> Callable[[], None]:
+        """Call *callback* with every event, after its change is committed.
+
+        Returns a function that unsubscribes. A subscriber that raises does
+        not undo the change nor stop the others: after all were called, the
+        call raises :class:`~funnelkit.errors.SubscriberError` holding every
+        error and the events. Subscribers run while the funnel is locked, so
+        they see events in commit order; they may call the funnel.
+
+        Raises:
+            ValidationError: *callback* is not callable.
+        """
+        if not callable(callback):
+            raise ValidationError(
+                owner="Funnel.subscribe",
+                field="callback",
+                value=callback,
+                expected="a callable taking one event",
+            )
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # -- Questions ---------------------------------------------------------------
+
+    def state(self, lead_id: str) -> LeadState:
+        """Return the lead's state.
+
+        Raises:
+            UnknownLead: no lead has the id.
+        """
+        with self._lock:
+            return self._known(lead_id)
+
+    def score(self, lead_id: str, *, at: datetime | None = None) -> Score:
+        """Return the lead's score at *at* (the clock's now by default).
+
+        Raises:
+            UnknownLead: no lead has the id.
+            NaiveDatetimeError: *at* has no time zone.
+        """
+        with self._lock:
+            state = self._known(lead_id)
+            when = self._now() if at is None else at
+            return self._scorer(state).score(when)
+
+    def can_move(self, lead_id: str, to: str, *, at: datetime | None = None) -> Verdict:
+        """Return whether a move to *to* would pass its guard now, and why.
+
+        Asks without acting: the verdict fails, and says so, when the policy
+        has no such move. Reasons are not checked (a move gives one).
+
+        Raises:
+            UnknownLead: no lead has the id.
+            ValidationError: *to* is not a stage, or *at* is bad.
+        """
+        _check_name(to, "to", "Funnel.can_move")
+        self._policy_stage(to, "Funnel.can_move")
+        with self._lock:
+            state = self._known(lead_id)
+            when = self._resolve(at, state, "Funnel.can_move")
+            draft = self._draft(state)
+            self._catch_up(draft, when)
+            draft.updated_at = when
+            self._rescore(draft, when)
+            return self._choose(draft, to, when)[1]
+
+    def available_moves(
+        self, lead_id: str, *, at: datetime | None = None
+    ) -> Mapping[str, Verdict]:
+        """Return each stage the lead can be moved to, with the guard's verdict.
+
+        In the order the policy declares the transitions; a failing verdict
+        says why that move would be refused.
+
+        Raises:
+            UnknownLead: no lead has the id.
+        """
+        with self._lock:
+            state = self._known(lead_id)
+            when = self._resolve(at, state, "Funnel.available_moves")
+            draft = self._draft(state)
+            self._catch_up(draft, when)
+            draft.updated_at = when
+            self._rescore(draft, when)
+            targets = dict.fromkeys(t.target for t in self._policy.exits(draft.stage))
+            return {target: self._choose(draft, target, when)[1] for target in targets}
+
+    def inputs(self) -> tuple[Input, ...]:
+        """Return the input log: every call that changed something, in order."""
+        with self._lock:
+            return tuple(self._store.inputs())
+
+    # -- The calls' work -----------------------------------------------------------
+
+    def _add_lead(self, lead: Lead) -> list[Event]:
+        known = self._store.state(lead.id)
+        if known is not None:
+            if known.lead == lead:
+                return []
+            raise ValidationError(
+                owner="Funnel.add_lead",
+                field="lead",
+                value=lead,
+                expected=(
+                    f"a lead with a new id (lead {lead.id!r} is in the funnel: "
+                    "update_lead changes it)"
+                ),
+            )
+        draft = self._guarded(lead.id, lambda: self._new_draft(lead))
+        return self._commit(
+            Commit(
+                input=AddLead(lead),
+                states=(draft.state(),),
+                wakes=((lead.id, draft.wake),),
+            ),
+            draft.events,
+        )
+
+    def _new_draft(self, lead: Lead) -> _Draft:
+        scorer = self._policy.scoring.scorer(lead)
+        self._scorers[lead.id] = scorer
+        initial = self._policy.initial
+        at = lead.created_at
+        record = TransitionRecord(source=None, target=initial, at=at, by=AUTO)
+        draft = _Draft(lead, initial, at, None, (record,), at, (), scorer, None)
+        draft.events += (LeadAdded(lead, at), StageChanged(lead.id, record))
+        self._evaluate(draft, at)
+        draft.wake = self._next_wake(draft, at)
+        return draft
+
+    def _update_lead(self, lead: Lead, at: datetime) -> list[Event]:
+        state = self._known(lead.id)
+        if state.lead == lead:
+            return []
+
+        def work() -> _Draft:
+            draft = self._draft(state)
+            self._catch_up(draft, at)
+            draft.lead = lead
+            draft.scorer = self._rebuild(lead, draft.activities)
+            draft.events.append(LeadUpdated(lead, at))
+            self._evaluate(draft, at)
+            draft.wake = self._next_wake(draft, at)
+            return draft
+
+        draft = self._guarded(lead.id, work)
+        return self._commit(
+            Commit(
+                input=UpdateLead(lead, at),
+                states=(draft.state(),),
+                wakes=((lead.id, draft.wake),),
+            ),
+            draft.events,
+        )
+
+    def _record(self, activity: Activity) -> list[Event]:
+        lead_id = activity.lead_id
+        store = self._store
+        state = store.state(lead_id)
+        if state is None:
+            if not self._create_leads:
+                raise UnknownLead(lead_id=lead_id)
+            lead = Lead(lead_id, activity.at)
+        elif store.has_activity(lead_id, activity.id):
+            return []
+
+        def work() -> _Draft:
+            draft = self._new_draft(lead) if state is None else self._draft(state)
+            # A late arrival is judged as of the lead's last update.
+            at = max(activity.at, draft.updated_at)
+            self._catch_up(draft, at)
+            draft.events.append(ActivityRecorded(activity))
+            draft.scorer.add(activity)
+            found = draft.activities
+            if not found or _order(found[-1]) < _order(activity):
+                draft.activities = (*found, activity)
+            else:
+                draft.activities = tuple(sorted((*found, activity), key=_order))
+            draft.count += 1
+            self._evaluate(draft, at)
+            draft.wake = self._next_wake(draft, at)
+            return draft
+
+        draft = self._guarded(lead_id, work)
+        return self._commit(
+            Commit(
+                input=activity,
+                states=(draft.state(),),
+                activities=(activity,),
+                wakes=((lead_id, draft.wake),),
+            ),
+            draft.events,
+        )
+
+    def _move(self, move: Move) -> list[Event]:
+        state = self._known(move.lead_id)
+        at = move.at
+
+        def work() -> _Draft:
+            draft = self._draft(state)
+            self._catch_up(draft, at)
+            self._evaluate(draft, at, settle=False)
+            transition, verdict = self._choose(draft, move.to, at)
+            if transition is None:
+                if not self._policy.transitions_between(draft.stage, move.to):
+                    raise IllegalTransition(
+                        lead_id=move.lead_id,
+                        source=draft.stage,
+                        target=move.to,
+                        allowed=tuple(
+                            dict.fromkeys(
+                                t.target for t in self._policy.exits(draft.stage)
+                            )
+                        ),
+                    )
+                if not move.override:
+                    raise GuardFailed(
+                        lead_id=move.lead_id,
+                        source=draft.stage,
+                        target=move.to,
+                        verdict=verdict,
+                    )
+                transition = self._policy.transitions_between(draft.stage, move.to)[0]
+            overridden = not verdict.passed
+            _check_reason(transition, move.reason, overridden=overridden)
+            self._enter(
+                draft,
+                move.to,
+                at,
+                by=move.by,
+                reason=move.reason,
+                verdict=verdict,
+                override=overridden,
+            )
+            self._settle(draft, at)
+            draft.wake = self._next_wake(draft, at)
+            return draft
+
+        draft = self._guarded(move.lead_id, work)
+        return self._commit(
+            Commit(
+                input=move,
+                states=(draft.state(),),
+                wakes=((move.lead_id, draft.wake),),
+            ),
+            draft.events,
+        )
+
+    def _tick(self, now: datetime) -> list[Event]:
+        due = self._store.due(now)
+        if not due:
+            return []
+        drafts: list[_Draft] = []
+        try:
+            for _, lead_id in due:
+                state = self._store.state(lead_id)
+                assert state is not None  # noqa: S101 -- the store woke a known lead
+                draft = self._draft(state)
+                self._catch_up(draft, now)
+                drafts.append(draft)
+        except BaseException:
+            for _, lead_id in due:
+                self._scorers.pop(lead_id, None)
+            raise
+        events = sorted(
+            (event for draft in drafts for event in draft.events),
+            key=lambda event: event.at,
+        )
+        return self._commit(
+            Commit(
+                input=Tick(now),
+                states=tuple(draft.state() for draft in drafts),
+                wakes=tuple((draft.lead.id, draft.wake) for draft in drafts),
+            ),
+            events,
+        )
+
+    # -- Steps -------------------------------------------------------------------
+
+    def _guarded(self, lead_id: str, work: Callable[[], _Draft]) -> _Draft:
+        """Run *work*; if it fails, forget the lead's scorer, which it may have fed."""
+        try:
+            return work()
+        except BaseException:
+            self._scorers.pop(lead_id, None)
+            raise
+
+    def _draft(self, state: LeadState) -> _Draft:
+        lead_id = state.lead.id
+        return _Draft(
+            state.lead,
+            state.stage,
+            state.entered_at,
+            state.score,
+            state.history,
+            state.updated_at,
+            tuple(self._store.activities(lead_id)),
+            self._scorer(state),
+            self._store.wake(lead_id),
+        )
+
+    def _scorer(self, state: LeadState) -> ScoreState:
+        lead_id = state.lead.id
+        scorer = self._scorers.get(lead_id)
+        if (
+            scorer is None
+            or scorer.lead is not state.lead
+            or len(scorer) != (state.activities)
+        ):
+            scorer = self._scorers[lead_id] = self._rebuild(
+                state.lead, self._store.activities(lead_id)
+            )
+        return scorer
+
+    def _rebuild(self, lead: Lead, activities: Iterable[Activity]) -> ScoreState:
+        scorer = self._policy.scoring.scorer(lead)
+        for activity in activities:
+            scorer.add(activity)
+        self._scorers[lead.id] = scorer
+        return scorer
+
+    def _evaluate(self, draft: _Draft, at: datetime, *, settle: bool = True) -> None:
+        """Score the lead at *at*, then make the automatic moves that pass."""
+        draft.updated_at = at
+        self._rescore(draft, at)
+        if settle:
+            self._settle(draft, at)
+
+    def _rescore(self, draft: _Draft, at: datetime) -> None:
+        score = draft.scorer.score(at)
+        previous = draft.score
+        if (
+            previous is None
+            or score.dimensions != previous.dimensions
+            or score.grade != previous.grade
+        ):
+            draft.events.append(
+                ScoreChanged(
+                    lead_id=draft.lead.id, at=at, score=score, previous=previous
+                )
+            )
+        draft.score = score
+
+    def _settle(self, draft: _Draft, at: datetime) -> None:
+        """Follow the automatic moves whose guards pass, in declaration order."""
+        autos = self._policy._autos  # noqa: SLF001 -- the engine reads the policy's index
+        limit = len(self._policy.stages)
+        path = [draft.stage]
+        while found := autos[draft.stage]:
+            ctx = draft.context(at)
+            for transition in found:
+                verdict = transition.guard.check(ctx)
+                if verdict.passed:
+                    break
+            else:
+                return
+            if len(path) > limit:
+                raise PolicyError(
+                    owner=f"FunnelPolicy {self._policy.label!r}",
+                    field="transitions",
+                    value=" -> ".join((*path, transition.target)),
+                    expected=(
+                        "automatic transitions that come to rest: these went round "
+                        "a cycle whose guards all pass"
+                    ),
+                )
+            self._enter(draft, transition.target, at, by=AUTO, verdict=verdict)
+            path.append(draft.stage)
+
+    def _enter(  # noqa: PLR0913 -- a move's parts
+        self,
+        draft: _Draft,
+        target: str,
+        at: datetime,
+        *,
+        by: str,
+        verdict: Verdict | None,
+        reason: str | None = None,
+        override: bool = False,
+    ) -> None:
+        record = TransitionRecord(
+            source=draft.stage,
+            target=target,
+            at=at,
+            by=by,
+            reason=reason,
+            verdict=verdict,
+            override=override,
+        )
+        draft.history = (*draft.history, record)
+        draft.stage = target
+        draft.entered_at = at
+        draft.events.append(StageChanged(draft.lead.id, record))
+
+    def _next_wake(self, draft: _Draft, at: datetime) -> datetime | None:
+        """When the automatic moves out of the stage can next pass on time alone."""
+        found = self._policy._autos[draft.stage]  # noqa: SLF001 -- the policy's index
+        if not found:
+            return None
+        ctx = draft.context(at)
+        times = [
+            moment
+            for transition in found
+            if (moment := wake_at(transition.guard, ctx)) is not None and moment > at
+        ]
+        return min(times) if times else None
+
+    def _catch_up(self, draft: _Draft, until: datetime) -> None:
+        """Check the lead at each of its wakes up to *until*, in order."""
+        count = 0
+        while True:
+            wake = draft.wake
+            if wake is None or wake > until:
+                return
+            if count == _MAX_WAKES:
+                # A criterion keeps asking to be woken: judge once at *until*,
+                # after which the next wake is later than *until*.
+                wake = until
+            self._evaluate(draft, wake)
+            draft.wake = self._next_wake(draft, wake)
+            count += 1
+
+    def _choose(
+        self, draft: _Draft, to: str, at: datetime
+    ) -> tuple[Transition | None, Verdict]:
+        """Find the first transition to *to* whose guard passes, and its verdict."""
+        candidates = self._policy.transitions_between(draft.stage, to)
+        if not candidates:
+            allowed = ", ".join(
+                dict.fromkeys(t.target for t in self._policy.exits(draft.stage))
+            )
+            return None, Verdict(
+                passed=False,
+                criterion=f"a move from {draft.stage} to {to}",
+                reason=(
+                    f"the policy has no move from {draft.stage} to {to} "
+                    f"(it allows: {allowed or 'nothing'})"
+                ),
+            )
+        ctx = draft.context(at)
+        verdicts = []
+        for transition in candidates:
+            verdict = transition.guard.check(ctx)
+            if verdict.passed:
+                return transition, verdict
+            verdicts.append(verdict)
+        if len(verdicts) == 1:
+            return None, verdicts[0]
+        return None, Verdict(
+            passed=False,
+            criterion=f"any move from {draft.stage} to {to}",
+            reason=_join(verdicts),
+            children=verdicts,
+        )
+
+    def _commit(self, change: Commit, events: list[Event]) -> list[Event]:
+        self._store.commit(change)
+        errors: list[Exception] = []
+        for callback in [*self._subscribers]:
+            for event in events:
+                try:
+                    callback(event)
+                except Exception as error:  # noqa: BLE001 -- gathered and raised below
+                    errors.append(error)
+        if errors:
+            count = len(errors)
+            raise SubscriberError(
+                f"{count} subscriber call{'s' if count > 1 else ''} failed "
+                "after the change was committed",
+                errors,
+                events,
+            )
+        return events
+
+    # -- Checks --------------------------------------------------------------------
+
+    def _known(self, lead_id: object) -> LeadState:
+        state = self._store.state(lead_id) if isinstance(lead_id, str) else None
+        if state is None:
+            raise UnknownLead(lead_id=lead_id)
+        return state
+
+    def _now(self) -> datetime:
+        return require_aware(self._clock.now(), field="clock.now()", owner="Funnel")
+
+    def _resolve(self, at: datetime | None, state: LeadState, owner: str) -> datetime:
+        if at is None:
+            now = self._now()
+            return max(now, state.updated_at)
+        require_aware(at, field="at", owner=owner)
+        if at < state.updated_at:
+            raise ValidationError(
+                owner=owner,
+                field="at",
+                value=at,
+                expected=(
+                    "an instant no earlier than the lead's last update, "
+                    f"{state.updated_at.isoformat()}"
+                ),
+            )
+        return at
+
+    def _policy_stage(self, name: str, owner: str) -> None:
+        try:
+            self._policy.stage(name)
+        except PolicyError as error:
+            raise ValidationError(
+                owner=owner, field="to", value=name, expected=error.expected
+            ) from None
+
+
+def _check_lead(lead: object, owner: str) -> None:
+    if not isinstance(lead, Lead):
+        raise ValidationError(
+            owner=owner, field="lead", value=lead, expected="a funnelkit.Lead"
+        )
+
+
+def _check_name(value: object, field: str, owner: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(
+            owner=owner, field=field, value=value, expected="a non-empty string"
+        )
+
+
+def _check_reason(
+    transition: Transition, reason: str | None, *, overridden: bool
+) -> None:
+    if reason is None and (transition.needs_reason or overridden):
+        why = "an override" if overridden else f"the move {transition.label!r}"
+        codes = (
+            f": one of {', '.join(transition.reasons)}" if transition.reasons else ""
+        )
+        raise ValidationError(
+            owner="Funnel.move",
+            field="reason",
+            value=reason,
+            expected=f"a reason, which {why} requires{codes}",
+        )
+    if transition.reasons and reason not in transition.reasons:
+        raise ValidationError(
+            owner="Funnel.move",
+            field="reason",
+            value=reason,
+            expected=f"one of the reason codes {', '.join(transition.reasons)}",
+        )

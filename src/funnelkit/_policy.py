@@ -1,0 +1,428 @@
+"""The funnel's definition: stages, guarded transitions, and the validated policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
+
+import attrs
+
+from funnelkit._criteria import Always, CriterionLike, _reject, _require_criterion
+from funnelkit._scoring import ScoringModel
+from funnelkit.errors import PolicyError
+
+__all__ = ["ANY_OPEN", "FunnelPolicy", "Stage", "StageKind", "Transition"]
+
+#: A transition's source meaning every open or nurture stage (never won or lost).
+ANY_OPEN: Final = "*"
+
+StageKind = Literal["open", "won", "lost", "nurture"]
+_KINDS: Final = ("open", "won", "lost", "nurture")
+_FINAL_KINDS: Final = frozenset({"won", "lost"})
+
+
+def _name(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip() or value != value.strip():
+        _reject(instance, attribute, value, "a non-empty name without outer spaces")
+
+
+def _optional_name(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is not None:
+        _name(instance, attribute, value)
+
+
+@attrs.frozen
+class Stage:
+    """A stage of the funnel.
+
+    Args:
+        name: The stage's name (``"mql"``).
+        kind: ``"open"`` (a lead on its way), ``"won"`` (a customer),
+            ``"lost"`` (disqualified) or ``"nurture"`` (recycled to
+            marketing, not ready yet). A lead in a won or lost stage leaves
+            only by a transition marked ``reopen=True``.
+        description: What the stage means, for people reading the policy.
+
+    >>> Stage("customer", "won")
+    Stage(name='customer', kind='won', description=None)
+    """
+
+    name: str = attrs.field(validator=_name)
+    kind: StageKind = attrs.field(default="open")
+    description: str | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_name
+    )
+
+    @kind.validator
+    def _check_kind(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value not in _KINDS:
+            _reject(self, attribute, value, "one of 'open', 'won', 'lost', 'nurture'")
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the stage is won or lost: no exit but a re-open."""
+        return self.kind in _FINAL_KINDS
+
+
+def _sources(value: object) -> object:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Iterable) and not isinstance(value, Mapping):
+        items = list(value)
+        if all(isinstance(item, str) for item in items):
+            return tuple(sorted(set(items)))
+    return value
+
+
+def _check_sources(
+    instance: Transition, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if (
+        not isinstance(value, tuple)
+        or not value
+        or not all(isinstance(item, str) and item.strip() for item in value)
+    ):
+        _reject(
+            instance, attribute, value, "a stage name, a set of them, or '*' (any open)"
+        )
+    if ANY_OPEN in value and len(value) > 1:
+        _reject(instance, attribute, value, "'*' alone, or stage names without '*'")
+
+
+def _reasons(value: object) -> object:
+    if isinstance(value, Iterable) and not isinstance(value, str | Mapping):
+        items = list(value)
+        if all(isinstance(item, str) for item in items):
+            return tuple(dict.fromkeys(items))
+    return value
+
+
+def _check_reasons(
+    instance: Transition, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(item, str) and item.strip() for item in value
+    ):
+        _reject(instance, attribute, value, "a list of reason codes (strings)")
+
+
+def _check_guard(
+    instance: Transition, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    _require_criterion("Transition", attribute.name, value)
+
+
+def _flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not bool:
+        _reject(instance, attribute, value, "True or False")
+
+
+@attrs.frozen(kw_only=True)
+class Transition:
+    """A move the policy allows, from one or more stages to a target stage.
+
+    Args:
+        source: The stage it leaves: a name, a set of names, or ``"*"`` for
+            every open or nurture stage (never a won or lost one).
+        target: The stage it enters.
+        guard: The criterion that must pass (:class:`Always` by default).
+        auto: Whether the funnel makes the move by itself as soon as the
+            guard passes; otherwise a person asks for it with
+            :meth:`Funnel.move`.
+        requires_reason: Whether a :meth:`Funnel.move` must give a reason.
+        reasons: The reason codes a move must choose from (``()``: any text).
+            Giving codes implies ``requires_reason``.
+        reopen: Marks a transition out of a won or lost stage, which is
+            otherwise an error in the policy.
+        name: A name for explanations; ``"source -> target"`` by default.
+
+    >>> from funnelkit import ScoreAtLeast
+    >>> t = Transition(source="lead", target="mql", guard=ScoreAtLeast(50), auto=True)
+    >>> t.label
+    'lead -> mql'
+    """
+
+    source: tuple[str, ...] = attrs.field(converter=_sources, validator=_check_sources)
+    target: str = attrs.field(validator=_name)
+    guard: CriterionLike = attrs.field(factory=Always, validator=_check_guard)
+    auto: bool = attrs.field(default=False, validator=_flag)
+    requires_reason: bool = attrs.field(default=False, validator=_flag)
+    reasons: tuple[str, ...] = attrs.field(
+        default=(), converter=_reasons, validator=_check_reasons
+    )
+    reopen: bool = attrs.field(default=False, validator=_flag)
+    name: str | None = attrs.field(default=None, validator=_optional_name)
+
+    def __attrs_post_init__(self) -> None:
+        if self.auto and (self.requires_reason or self.reasons):
+            field = "requires_reason" if self.requires_reason else "reasons"
+            raise PolicyError(
+                owner=f"Transition {self.label!r}",
+                field=field,
+                value=getattr(self, field),
+                expected="no reason on an automatic transition (nobody gives one)",
+            )
+
+    @property
+    def label(self) -> str:
+        """The name, or ``"source -> target"``."""
+        if self.name is not None:
+            return self.name
+        return f"{' | '.join(self.source)} -> {self.target}"
+
+    @property
+    def needs_reason(self) -> bool:
+        """Whether a move by this transition must give a reason."""
+        return self.requires_reason or bool(self.reasons)
+
+
+def _stages(value: object) -> object:
+    if isinstance(value, Iterable) and not isinstance(value, str | Mapping):
+        return tuple(value)
+    return value
+
+
+def _check_stages(
+    instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not isinstance(value, tuple) or not value:
+        _reject(instance, attribute, value, "a non-empty list of Stage")
+    seen: set[str] = set()
+    for position, stage in enumerate(value):
+        if not isinstance(stage, Stage):
+            raise PolicyError(
+                owner="FunnelPolicy",
+                field=f"stages[{position}]",
+                value=stage,
+                expected="a funnelkit.Stage",
+            )
+        if stage.name in seen:
+            raise PolicyError(
+                owner="FunnelPolicy",
+                field=f"stages[{position}].name",
+                value=stage.name,
+                expected="a stage name not used before",
+            )
+        if stage.name == ANY_OPEN:
+            raise PolicyError(
+                owner="FunnelPolicy",
+                field=f"stages[{position}].name",
+                value=stage.name,
+                expected="a name other than '*', which means any open stage",
+            )
+        seen.add(stage.name)
+
+
+def _check_transitions(
+    instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not isinstance(value, tuple):
+        _reject(instance, attribute, value, "a list of Transition")
+    names: set[str] = set()
+    for position, transition in enumerate(value):
+        if not isinstance(transition, Transition):
+            raise PolicyError(
+                owner="FunnelPolicy",
+                field=f"transitions[{position}]",
+                value=transition,
+                expected="a funnelkit.Transition",
+            )
+        if transition.name is not None:
+            if transition.name in names:
+                raise PolicyError(
+                    owner="FunnelPolicy",
+                    field=f"transitions[{position}].name",
+                    value=transition.name,
+                    expected="a transition name not used before",
+                )
+            names.add(transition.name)
+
+
+def _check_version(
+    instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if type(value) is not int or value < 1:
+        _reject(instance, attribute, value, "a whole number of 1 or more")
+
+
+def _check_scoring(
+    instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not isinstance(value, ScoringModel):
+        _reject(instance, attribute, value, "a funnelkit.ScoringModel")
+
+
+@attrs.frozen(kw_only=True)
+class FunnelPolicy:
+    """The funnel, as marketing and sales agreed it: one validated value.
+
+    Args:
+        name: The policy's name (``"b2b-saas"``).
+        version: Its version, a whole number bumped on every change, so every
+            recorded move can say which agreement made it.
+        stages: The stages, in the order reports show them.
+        transitions: The allowed moves. Automatic ones are tried in this
+            order: the first whose guard passes fires.
+        initial: The stage a new lead enters.
+        scoring: The scoring model behind the score criteria.
+
+    Raises:
+        PolicyError: naming the offending part: a duplicate stage or
+            transition name, an unknown stage in a transition, a transition
+            from a stage to itself, an exit from a won or lost stage not
+            marked ``reopen``, an initial stage that is missing, won or lost,
+            or a stage no transition reaches from the initial stage.
+
+    Automatic moves chain (``lead -> mql -> sql`` in one event when both
+    guards pass). A chain longer than the number of stages must go round a
+    cycle of automatic transitions whose guards all pass: the engine stops it
+    with a :class:`~funnelkit.errors.PolicyError`, and the call changes
+    nothing.
+    """
+
+    name: str = attrs.field(validator=_name)
+    version: int = attrs.field(validator=_check_version)
+    stages: tuple[Stage, ...] = attrs.field(converter=_stages, validator=_check_stages)
+    transitions: tuple[Transition, ...] = attrs.field(
+        converter=_stages, validator=_check_transitions
+    )
+    initial: str = attrs.field()
+    scoring: ScoringModel = attrs.field(validator=_check_scoring)
+    _by_name: Mapping[str, Stage] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    # Per stage: the transitions out of it, in declaration order, as
+    # (transition, target) pairs; all of them, and the automatic ones.
+    _exits: Mapping[str, tuple[Transition, ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    _autos: Mapping[str, tuple[Transition, ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+
+    @initial.validator
+    def _check_initial(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        names = {stage.name: stage for stage in self.stages}
+        if not isinstance(value, str) or value not in names:
+            _reject(self, attribute, value, f"one of the stages: {_names(names)}")
+        if names[value].is_final:
+            _reject(self, attribute, value, "an open or nurture stage, not won or lost")
+
+    def __attrs_post_init__(self) -> None:
+        by_name = {stage.name: stage for stage in self.stages}
+        exits: dict[str, list[Transition]] = {name: [] for name in by_name}
+        for position, transition in enumerate(self.transitions):
+            for source in _sources_of(transition, position, self.stages, by_name):
+                exits[source].append(transition)
+        _check_reached(self.initial, self.stages, exits)
+        values = {
+            "_by_name": by_name,
+            "_exits": {name: tuple(found) for name, found in exits.items()},
+            "_autos": {
+                name: tuple(t for t in found if t.auto) for name, found in exits.items()
+            },
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def label(self) -> str:
+        """``name@version``, as reprs and records show the policy."""
+        return f"{self.name}@{self.version}"
+
+    def stage(self, name: str) -> Stage:
+        """Return the stage called *name*.
+
+        Raises:
+            PolicyError: the policy has no such stage.
+        """
+        found = self._by_name.get(name) if isinstance(name, str) else None  # type: ignore[redundant-expr] # callers may pass anything
+        if found is None:
+            raise PolicyError(
+                owner=f"FunnelPolicy {self.label!r}",
+                field="stage",
+                value=name,
+                expected=f"one of the stages: {_names(self._by_name)}",
+            )
+        return found
+
+    def exits(self, stage: str) -> tuple[Transition, ...]:
+        """Return the transitions out of *stage*, in declaration order."""
+        return self._exits[self.stage(stage).name]
+
+    def transitions_between(self, source: str, target: str) -> tuple[Transition, ...]:
+        """Return the transitions from *source* to *target*, in declaration order."""
+        self.stage(target)
+        return tuple(t for t in self.exits(source) if t.target == target)
+
+
+def _sources_of(
+    transition: Transition,
+    position: int,
+    stages: tuple[Stage, ...],
+    by_name: Mapping[str, Stage],
+) -> list[str]:
+    """Return the stages *transition* leaves, checking it against the stages."""
+    owner = f"FunnelPolicy, transitions[{position}] ({transition.label!r})"
+    named = [(transition.target, "target")]
+    named += [(source, "source") for source in transition.source]
+    for name, field in named:
+        if name != ANY_OPEN and name not in by_name:
+            raise PolicyError(
+                owner=owner,
+                field=field,
+                value=name,
+                expected=f"one of the stages: {_names(by_name)}",
+            )
+    if transition.source == (ANY_OPEN,):
+        return [
+            stage.name
+            for stage in stages
+            if not stage.is_final and stage.name != transition.target
+        ]
+    for source in transition.source:
+        if source == transition.target:
+            raise PolicyError(
+                owner=owner,
+                field="target",
+                value=transition.target,
+                expected="a stage other than the source",
+            )
+        if by_name[source].is_final and not transition.reopen:
+            raise PolicyError(
+                owner=owner,
+                field="reopen",
+                value=False,
+                expected=(
+                    f"True: it leaves {source!r}, a {by_name[source].kind} "
+                    "stage, which only a re-open may leave"
+                ),
+            )
+    return list(transition.source)
+
+
+def _check_reached(
+    initial: str, stages: tuple[Stage, ...], exits: Mapping[str, list[Transition]]
+) -> None:
+    """Raise unless every stage can be reached from *initial*."""
+    reached = {initial}
+    frontier = [initial]
+    while frontier:
+        for transition in exits[frontier.pop()]:
+            if transition.target not in reached:
+                reached.add(transition.target)
+                frontier.append(transition.target)
+    for position, stage in enumerate(stages):
+        if stage.name not in reached:
+            raise PolicyError(
+                owner="FunnelPolicy",
+                field=f"stages[{position}]",
+                value=stage.name,
+                expected=f"a stage some transition reaches from {initial!r}",
+            )
+
+
+def _names(stages: Iterable[str]) -> str:
+    return ", ".join(repr(name) for name in stages)

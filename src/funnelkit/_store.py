@@ -1,0 +1,201 @@
+"""Where a funnel keeps its state: the Store protocol and the in-memory store."""
+
+from __future__ import annotations
+
+import heapq
+from bisect import insort
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from funnelkit._events import Input, LeadState
+from funnelkit._lead import Activity
+from funnelkit._time import utc_micros
+
+__all__ = ["Commit", "InMemoryStore", "Store"]
+
+
+@attrs.frozen(kw_only=True)
+class Commit:
+    """One engine call's change, which a store applies all at once or not at all.
+
+    Attributes:
+        input: The call, as the input log keeps it.
+        states: The new state of each lead the call changed.
+        activities: Activities to add, each to its lead.
+        wakes: ``(lead_id, instant)`` pairs: when the engine must look at the
+            lead again without new input (``None``: only new input can
+            change it).
+    """
+
+    input: Input
+    states: tuple[LeadState, ...] = ()
+    activities: tuple[Activity, ...] = ()
+    wakes: tuple[tuple[str, datetime | None], ...] = ()
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What a funnel needs of the place it keeps its state.
+
+    The engine reads through the query methods and writes only through
+    :meth:`commit`, once per call, after every check passed: a store that
+    applies a commit atomically (one database transaction) keeps the promise
+    that a failed call changes nothing. The engine serialises its calls, so a
+    store needs no locking of its own for one funnel.
+    """
+
+    def state(self, lead_id: str, /) -> LeadState | None:
+        """Return the lead's state, or ``None`` for an unknown id."""
+        ...  # pragma: no cover -- a protocol's signature
+
+    def activities(self, lead_id: str, /) -> Sequence[Activity]:
+        """Return the lead's activities, ordered by ``(at, id)``."""
+        ...  # pragma: no cover -- a protocol's signature
+
+    def has_activity(self, lead_id: str, activity_id: str, /) -> bool:
+        """Whether the lead has an activity with this id."""
+        ...  # pragma: no cover -- a protocol's signature
+
+    def wake(self, lead_id: str, /) -> datetime | None:
+        """Return when the engine must next look at the lead, if ever."""
+        ...  # pragma: no cover -- a protocol's signature
+
+    def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
+        """Return ``(wake, lead_id)`` for wakes at or before *now*, in that order."""
+        ...  # pragma: no cover -- a protocol's signature
+
+    def commit(self, change: Commit, /) -> None:
+        """Apply *change* and append its input to the log, all or nothing."""
+        ...  # pragma: no cover -- a protocol's signature
+
+    def inputs(self) -> Iterator[Input]:
+        """Iterate over the input log, oldest first."""
+        ...  # pragma: no cover -- a protocol's signature
+
+    def lead_ids(self) -> Iterator[str]:
+        """Iterate over the ids of the leads, in the order they were added."""
+        ...  # pragma: no cover -- a protocol's signature
+
+    def __len__(self) -> int:
+        """The number of leads."""
+        ...  # pragma: no cover -- a protocol's signature
+
+
+def _order(activity: Activity) -> tuple[datetime, str]:
+    return activity.at, activity.id
+
+
+class InMemoryStore:
+    """The default store: everything in this process's memory.
+
+    Wakes wait in a heap with lazy deletion, so :meth:`due` costs in
+    proportion to the wakes that are due, not to the number of leads.
+    """
+
+    __slots__ = ("_activities", "_heap", "_ids", "_log", "_states", "_wakes")
+
+    def __init__(self) -> None:
+        self._states: dict[str, LeadState] = {}
+        self._activities: dict[str, list[Activity]] = {}
+        # Every activity id seen; a hit is confirmed against the lead's list,
+        # which costs nothing in the usual case of a new id.
+        self._ids: set[str] = set()
+        self._wakes: dict[str, tuple[int, datetime]] = {}
+        self._heap: list[tuple[int, str]] = []
+        self._log: list[Input] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"<funnelkit.InMemoryStore leads={len(self._states)} "
+            f"inputs={len(self._log)} wakes={len(self._wakes)}>"
+        )
+
+    def state(self, lead_id: str, /) -> LeadState | None:
+        """Return the lead's state, or ``None`` for an unknown id."""
+        return self._states.get(lead_id)
+
+    def activities(self, lead_id: str, /) -> Sequence[Activity]:
+        """Return the lead's activities, ordered by ``(at, id)``."""
+        return self._activities.get(lead_id, ())
+
+    def has_activity(self, lead_id: str, activity_id: str, /) -> bool:
+        """Whether the lead has an activity with this id."""
+        if activity_id not in self._ids:
+            return False
+        return any(a.id == activity_id for a in self._activities.get(lead_id, ()))
+
+    def wake(self, lead_id: str, /) -> datetime | None:
+        """Return when the engine must next look at the lead, if ever."""
+        found = self._wakes.get(lead_id)
+        return None if found is None else found[1]
+
+    def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
+        """Return ``(wake, lead_id)`` for wakes at or before *now*, in that order."""
+        limit = utc_micros(now)
+        heap, wakes = self._heap, self._wakes
+        found: list[tuple[int, str]] = []
+        # A heap's parent is never later than its children: walk down from
+        # the root and stop at the first later entry on each branch.
+        stack = [0] if heap else []
+        size = len(heap)
+        while stack:
+            position = stack.pop()
+            entry = heap[position]
+            if entry[0] > limit:
+                continue
+            current = wakes.get(entry[1])
+            if current is not None and current[0] == entry[0]:
+                found.append(entry)
+            stack.extend(
+                child for child in (2 * position + 1, 2 * position + 2) if child < size
+            )
+        # A wake set, moved and set back leaves two equal entries: keep one.
+        return [(wakes[lead_id][1], lead_id) for _, lead_id in sorted(set(found))]
+
+    def commit(self, change: Commit, /) -> None:
+        """Apply *change* and append its input to the log."""
+        states = self._states
+        for state in change.states:
+            lead_id = state.lead.id
+            if lead_id not in states:
+                self._activities[lead_id] = []
+            states[lead_id] = state
+        for activity in change.activities:
+            found = self._activities[activity.lead_id]
+            if not found or _order(found[-1]) < _order(activity):
+                found.append(activity)
+            else:
+                insort(found, activity, key=_order)
+            self._ids.add(activity.id)
+        heap, wakes = self._heap, self._wakes
+        for lead_id, at in change.wakes:
+            if at is None:
+                wakes.pop(lead_id, None)
+                continue
+            micros = utc_micros(at)
+            if wakes.get(lead_id, (None,))[0] == micros:
+                continue
+            wakes[lead_id] = (micros, at)
+            heapq.heappush(heap, (micros, lead_id))
+        # Drop stale entries from the top, and rebuild when most are stale.
+        while heap and wakes.get(heap[0][1], (None,))[0] != heap[0][0]:
+            heapq.heappop(heap)
+        if len(heap) > 64 and len(heap) > 2 * len(wakes):  # noqa: PLR2004 -- amortised
+            self._heap = [(micros, lead_id) for lead_id, (micros, _) in wakes.items()]
+            heapq.heapify(self._heap)
+        self._log.append(change.input)
+
+    def inputs(self) -> Iterator[Input]:
+        """Iterate over the input log, oldest first."""
+        return iter(self._log)
+
+    def lead_ids(self) -> Iterator[str]:
+        """Iterate over the ids of the leads, in the order they were added."""
+        return iter(self._states)
+
+    def __len__(self) -> int:
+        """The number of leads."""
+        return len(self._states)

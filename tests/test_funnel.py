@@ -1,0 +1,1071 @@
+"""The engine: leads, activities, moves, ticks, replay, threads, and its laws."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from funnelkit import (
+    ANY_OPEN,
+    Activity,
+    ActivityRecorded,
+    ActivityRule,
+    AddLead,
+    AttributeIs,
+    Commit,
+    Context,
+    Criterion,
+    DidActivity,
+    Event,
+    Funnel,
+    FunnelkitError,
+    FunnelPolicy,
+    GuardFailed,
+    HalfLife,
+    IllegalTransition,
+    InMemoryStore,
+    Input,
+    InStageFor,
+    Lead,
+    LeadAdded,
+    LeadState,
+    LeadUpdated,
+    Move,
+    NaiveDatetimeError,
+    Not,
+    PolicyError,
+    ScoreAtLeast,
+    ScoreChanged,
+    ScoringModel,
+    SerializationError,
+    Stage,
+    StageChanged,
+    SubscriberError,
+    Tick,
+    Transition,
+    UnknownLead,
+    UpdateLead,
+    ValidationError,
+    Verdict,
+)
+from funnelkit.serialization import from_json, structure, to_json, unstructure
+from funnelkit.testing import ManualClock
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+H = timedelta(hours=1)
+D = timedelta(days=1)
+
+MODEL = ScoringModel(
+    "m",
+    [ActivityRule("webinar", 30), ActivityRule("download", 10)],
+    limits={"engagement": (0, 100)},
+)
+
+
+def policy(*extra: Transition, model: ScoringModel = MODEL) -> FunnelPolicy:
+    """lead -> mql (auto, engagement 40) -> sal -> sql -> won; lost; nurture."""
+    return FunnelPolicy(
+        name="test",
+        version=1,
+        stages=[
+            Stage("lead"),
+            Stage("mql"),
+            Stage("sal"),
+            Stage("sql"),
+            Stage("won", "won"),
+            Stage("nurture", "nurture"),
+            Stage("lost", "lost"),
+        ],
+        transitions=[
+            *extra,
+            Transition(
+                source="lead",
+                target="mql",
+                guard=ScoreAtLeast(40, "engagement"),
+                auto=True,
+            ),
+            Transition(source="mql", target="sal"),
+            Transition(source="sal", target="sql", guard=AttributeIs("budget", True)),
+            Transition(source="sql", target="won"),
+            Transition(source={"mql", "sal"}, target="nurture", requires_reason=True),
+            Transition(source=ANY_OPEN, target="lost", reasons=["bad_data", "spam"]),
+            Transition(source="nurture", target="mql", guard=DidActivity("demo")),
+        ],
+        initial="lead",
+        scoring=model,
+    )
+
+
+def lead(lead_id: str = "L-1", **attributes: object) -> Lead:
+    """A lead created at T0, with *attributes*."""
+    return Lead(lead_id, T0, email="ana@example.com", attributes=attributes)  # type: ignore[arg-type]
+
+
+def act(kind: str, at: datetime, lead_id: str = "L-1", n: int = 0) -> Activity:
+    """An activity of *lead_id* with a readable id."""
+    return Activity(lead_id, kind, at, id=f"{lead_id}-{kind}-{n}-{at.isoformat()}")
+
+
+def funnel(*extra: Transition, clock: ManualClock | None = None) -> Funnel:
+    """A funnel of the test policy, with L-1 added."""
+    made = Funnel(policy(*extra), clock=clock or ManualClock(T0))
+    made.add_lead(lead())
+    return made
+
+
+def kinds(events: list[Event]) -> list[str]:
+    """The names of the events' types."""
+    return [type(event).__name__ for event in events]
+
+
+def snapshot(made: Funnel) -> tuple[object, ...]:
+    """Everything a store holds, to compare before and after a failed call."""
+    store = made.store
+    return (
+        tuple(store.inputs()),
+        tuple(
+            (store.state(i), tuple(store.activities(i)), store.wake(i))
+            for i in store.lead_ids()
+        ),
+    )
+
+
+class TestConstruction:
+    @pytest.mark.parametrize(
+        ("arguments", "field"),
+        [
+            ({"policy": None}, "policy"),
+            ({"store": object()}, "store"),
+            ({"clock": object()}, "clock"),
+            ({"create_leads": 1}, "create_leads"),
+        ],
+    )
+    def test_bad_arguments(self, arguments: dict[str, object], field: str) -> None:
+        """A bad argument to Funnel raises a ValidationError naming it."""
+        parts: dict[str, object] = {"policy": policy(), **arguments}
+        with pytest.raises(ValidationError) as info:
+            Funnel(**parts)  # type: ignore[arg-type]
+        assert info.value.field == field
+
+    def test_defaults(self) -> None:
+        """By default a funnel keeps its state in memory and reads the system clock."""
+        made = Funnel(policy())
+        assert isinstance(made.store, InMemoryStore)
+        assert made.policy == policy()
+        assert len(made) == 0
+        assert "L-1" not in made
+        assert made.tick() == []
+
+    def test_repr_shows_no_personal_data(self) -> None:
+        """The reprs of a funnel, its store and a lead state name leads by id only."""
+        made = funnel()
+        assert repr(made) == "<funnelkit.Funnel policy='test@1' leads=1>"
+        assert "ana" not in repr(made.state("L-1"))
+        assert "L-1" in repr(made.state("L-1"))
+        assert repr(made.store).startswith("<funnelkit.InMemoryStore leads=1")
+
+
+class TestAddLead:
+    def test_enters_the_initial_stage(self) -> None:
+        """A new lead enters the initial stage at its created_at, scored."""
+        made = Funnel(policy(), clock=ManualClock(T0))
+        events = made.add_lead(lead())
+        assert kinds(events) == ["LeadAdded", "StageChanged", "ScoreChanged"]
+        state = made.state("L-1")
+        assert (state.stage, state.entered_at, state.updated_at) == ("lead", T0, T0)
+        assert state.history[0].source is None
+        assert state.history[0].by == "auto"
+        assert "L-1" in made
+        assert len(made) == 1
+
+    def test_adding_the_same_lead_again_does_nothing(self) -> None:
+        """Adding an equal lead again returns no events and logs nothing."""
+        made = funnel()
+        assert made.add_lead(lead()) == []
+        assert len(made.inputs()) == 1
+
+    def test_another_lead_with_the_id_is_refused(self) -> None:
+        """A different lead with a known id raises and changes nothing."""
+        made = funnel()
+        before = snapshot(made)
+        with pytest.raises(ValidationError) as info:
+            made.add_lead(lead(industry="x"))
+        assert info.value.field == "lead"
+        assert snapshot(made) == before
+
+    def test_not_a_lead(self) -> None:
+        """Something else than a Lead raises a ValidationError naming 'lead'."""
+        with pytest.raises(ValidationError) as info:
+            funnel().add_lead("L-2")  # type: ignore[arg-type]
+        assert info.value.field == "lead"
+
+    def test_fit_alone_can_move_a_new_lead(self) -> None:
+        """An automatic move whose guard passes on the lead alone fires on adding."""
+        made = Funnel(
+            policy(
+                Transition(
+                    source="lead",
+                    target="mql",
+                    guard=AttributeIs("vip", True),
+                    auto=True,
+                )
+            )
+        )
+        events = made.add_lead(lead(vip=True))
+        assert kinds(events)[-1] == "StageChanged"
+        assert made.state("L-1").stage == "mql"
+
+
+class TestRecord:
+    def test_scores_and_moves_automatically(self) -> None:
+        """Activities raise the score; the auto move fires when its guard passes."""
+        made = funnel()
+        assert kinds(made.record(act("webinar", T0 + H))) == [
+            "ActivityRecorded",
+            "ScoreChanged",
+        ]
+        events = made.record(act("download", T0 + 2 * H))
+        assert kinds(events) == ["ActivityRecorded", "ScoreChanged", "StageChanged"]
+        change = events[-1]
+        assert isinstance(change, StageChanged)
+        assert (change.record.source, change.record.target) == ("lead", "mql")
+        assert change.record.by == "auto"
+        assert change.record.verdict is not None
+        assert change.record.verdict.passed
+        assert change.at == T0 + 2 * H
+        state = made.state("L-1")
+        assert state.activities == 2
+        assert state.score.engagement == 40
+
+    def test_an_unchanged_score_emits_no_score_event(self) -> None:
+        """An activity no rule scores is recorded without a ScoreChanged."""
+        made = funnel()
+        assert kinds(made.record(act("page_view", T0 + H))) == ["ActivityRecorded"]
+
+    def test_duplicate_is_ignored(self) -> None:
+        """A second activity with a seen id returns no events and changes nothing."""
+        made = funnel()
+        made.record(act("webinar", T0 + H))
+        before = snapshot(made)
+        assert made.record(act("webinar", T0 + H)) == []
+        assert snapshot(made) == before
+
+    def test_same_id_on_another_lead_counts(self) -> None:
+        """Ids are a lead's own: another lead's activity with the same id is new."""
+        made = funnel()
+        made.add_lead(lead("L-2"))
+        made.record(Activity("L-1", "webinar", T0 + H, id="A"))
+        assert made.record(Activity("L-2", "webinar", T0 + H, id="A")) != []
+
+    def test_unknown_lead(self) -> None:
+        """An activity of an unknown lead raises UnknownLead and changes nothing."""
+        made = funnel()
+        before = snapshot(made)
+        with pytest.raises(UnknownLead) as info:
+            made.record(act("webinar", T0, lead_id="L-9"))
+        assert info.value.lead_id == "L-9"
+        assert isinstance(info.value, KeyError)
+        assert str(info.value) == "no lead with id 'L-9' in the funnel"
+        assert snapshot(made) == before
+
+    def test_create_leads_on_first_activity(self) -> None:
+        """With create_leads, an unknown lead is created at its first activity."""
+        made = Funnel(policy(), create_leads=True)
+        events = made.record(act("webinar", T0, lead_id="L-5"))
+        assert kinds(events)[:2] == ["LeadAdded", "StageChanged"]
+        assert "ActivityRecorded" in kinds(events)
+        assert made.state("L-5").lead == Lead("L-5", T0)
+
+    def test_not_an_activity(self) -> None:
+        """Something else than an Activity raises a ValidationError naming it."""
+        with pytest.raises(ValidationError) as info:
+            funnel().record({"kind": "webinar"})  # type: ignore[arg-type]
+        assert info.value.field == "activity"
+
+    def test_late_arrival_counts_and_is_judged_at_the_later_time(self) -> None:
+        """An activity older than the last update counts; the move is dated later."""
+        made = funnel()
+        made.record(act("webinar", T0 + 5 * H))
+        events = made.record(act("download", T0 + H))
+        change = events[-1]
+        assert isinstance(change, StageChanged)
+        assert change.at == T0 + 5 * H
+        state = made.state("L-1")
+        assert state.score.engagement == 40
+        times = [record.at for record in state.history]
+        assert times == sorted(times)
+        assert [a.at for a in made.store.activities("L-1")] == [T0 + H, T0 + 5 * H]
+
+    def test_a_failing_criterion_changes_nothing(self) -> None:
+        """A guard that raises leaves the store exactly as it was."""
+
+        class Broken(Criterion):
+            def check(self, ctx: Context) -> Verdict:
+                """Fail loudly once the lead has two activities."""
+                if len(ctx.activities) > 1:
+                    raise RuntimeError("broken")
+                return Verdict(passed=False, criterion="broken", reason="not yet")
+
+        made = funnel(
+            Transition(source="lead", target="sql", guard=Broken(), auto=True)
+        )
+        made.record(act("webinar", T0 + H))
+        before = snapshot(made)
+        with pytest.raises(RuntimeError):
+            made.record(act("download", T0 + 2 * H))
+        assert snapshot(made) == before
+        # The scorer was rebuilt from the store: the score is as before.
+        assert made.score("L-1", at=T0 + 3 * H).engagement == 30
+
+    def test_a_cycle_of_automatic_moves_is_stopped(self) -> None:
+        """Auto moves that go round a cycle raise a PolicyError and change nothing."""
+        made = Funnel(
+            policy(
+                Transition(source="mql", target="nurture", auto=True),
+                Transition(source="nurture", target="lead", auto=True),
+                Transition(source="lead", target="mql", auto=True),
+            )
+        )
+        before = snapshot(made)
+        with pytest.raises(PolicyError) as info:
+            made.add_lead(lead())
+        assert info.value.field == "transitions"
+        assert "lead -> mql -> nurture -> lead" in str(info.value.value)
+        assert snapshot(made) == before
+
+
+class TestMove:
+    def test_manual_moves_along_the_policy(self) -> None:
+        """A person moves the lead; the record names who and when."""
+        made = funnel(clock=ManualClock(T0 + D))
+        made.record(act("webinar", T0 + H))
+        made.record(act("download", T0 + H, n=1))
+        events = made.move("L-1", "sal", by="rep")
+        change = events[-1]
+        assert isinstance(change, StageChanged)
+        assert change.record.by == "rep"
+        assert change.at == T0 + D
+        assert made.state("L-1").entered_at == T0 + D
+
+    def test_illegal_transition(self) -> None:
+        """A move the policy lacks raises IllegalTransition listing what is allowed."""
+        made = funnel()
+        before = snapshot(made)
+        with pytest.raises(IllegalTransition) as info:
+            made.move("L-1", "won", by="rep")
+        assert (info.value.source, info.value.target) == ("lead", "won")
+        assert info.value.allowed == ("mql", "lost")
+        assert snapshot(made) == before
+
+    def test_guard_failed_holds_the_verdict(self) -> None:
+        """A failing guard raises GuardFailed with the verdict, and changes nothing."""
+        made = funnel()
+        before = snapshot(made)
+        with pytest.raises(GuardFailed) as info:
+            made.move("L-1", "mql", by="rep")
+        assert info.value.verdict.reason == "engagement score 0 is below 40"
+        assert "engagement score 0 is below 40" in str(info.value)
+        assert snapshot(made) == before
+
+    def test_override_records_who_why_and_the_verdict(self) -> None:
+        """An override forces the move and keeps the verdict it overrode."""
+        made = funnel()
+        events = made.move(
+            "L-1", "mql", by="manager", reason="met at the fair", override=True
+        )
+        record = events[-1]
+        assert isinstance(record, StageChanged)
+        assert record.record.override
+        assert record.record.reason == "met at the fair"
+        assert record.record.verdict is not None
+        assert not record.record.verdict.passed
+
+    def test_override_needs_a_reason(self) -> None:
+        """Forcing a move without a reason is refused."""
+        with pytest.raises(ValidationError) as info:
+            funnel().move("L-1", "mql", by="manager", override=True)
+        assert info.value.field == "reason"
+
+    def test_override_of_a_passing_guard_is_a_plain_move(self) -> None:
+        """An override whose guard passes records no override."""
+        made = funnel()
+        made.record(act("webinar", T0 + H))
+        made.record(act("download", T0 + H, n=1))
+        events = made.move("L-1", "sal", by="rep", reason="ok", override=True)
+        change = events[-1]
+        assert isinstance(change, StageChanged)
+        assert not change.record.override
+
+    def test_required_reason_and_codes(self) -> None:
+        """Moves that need a reason refuse none, and codes must be one of theirs."""
+        made = funnel()
+        with pytest.raises(ValidationError) as info:
+            made.move("L-1", "lost", by="rep")
+        assert "bad_data" in info.value.expected
+        with pytest.raises(ValidationError):
+            made.move("L-1", "lost", by="rep", reason="dunno")
+        made.move("L-1", "lost", by="rep", reason="spam")
+        assert made.state("L-1").history[-1].reason == "spam"
+
+    def test_reason_required_without_codes(self) -> None:
+        """A transition marked requires_reason takes any text, but not none."""
+        made = funnel()
+        made.move("L-1", "mql", by="m", reason="fair", override=True)
+        with pytest.raises(ValidationError) as info:
+            made.move("L-1", "nurture", by="rep")
+        assert "'mql | sal -> nurture'" in info.value.expected
+        made.move("L-1", "nurture", by="rep", reason="next quarter")
+
+    @pytest.mark.parametrize(
+        ("arguments", "field"),
+        [
+            ({"lead_id": ""}, "lead_id"),
+            ({"to": 3}, "to"),
+            ({"to": "nowhere"}, "to"),
+            ({"by": ""}, "by"),
+            ({"by": "auto"}, "by"),
+            ({"reason": ""}, "reason"),
+            ({"override": "yes"}, "override"),
+            ({"at": T0 - D}, "at"),
+            ({"at": datetime(2026, 3, 3)}, "at"),  # noqa: DTZ001 -- naive on purpose
+        ],
+    )
+    def test_bad_arguments(self, arguments: dict[str, object], field: str) -> None:
+        """A bad argument raises a ValidationError naming it, changing nothing."""
+        made = funnel()
+        before = snapshot(made)
+        parts: dict[str, object] = {"lead_id": "L-1", "to": "mql", "by": "rep"}
+        parts.update(arguments)
+        lead_id, to = parts.pop("lead_id"), parts.pop("to")
+        with pytest.raises(ValidationError) as info:
+            made.move(lead_id, to, **parts)  # type: ignore[arg-type]
+        assert info.value.field == field
+        assert snapshot(made) == before
+
+    def test_naive_at_is_a_naive_datetime_error(self) -> None:
+        """A naive 'at' raises NaiveDatetimeError."""
+        with pytest.raises(NaiveDatetimeError):
+            funnel().move("L-1", "lost", by="r", reason="spam", at=datetime(2026, 3, 3))  # noqa: DTZ001 -- naive on purpose
+
+    def test_unknown_lead(self) -> None:
+        """Moving an unknown lead raises UnknownLead."""
+        with pytest.raises(UnknownLead):
+            funnel().move("L-9", "mql", by="rep")
+
+    def test_first_passing_transition_is_taken(self) -> None:
+        """With several transitions to a stage, the first whose guard passes is used."""
+        made = funnel(
+            Transition(
+                source="lead", target="sql", guard=AttributeIs("vip", True), name="vip"
+            ),
+            Transition(source="lead", target="sql", guard=DidActivity("demo")),
+        )
+        with pytest.raises(GuardFailed) as info:
+            made.move("L-1", "sql", by="rep")
+        assert len(info.value.verdict.children) == 2
+        made.record(act("demo", T0 + H))
+        events = made.move("L-1", "sql", by="rep")
+        change = events[-1]
+        assert isinstance(change, StageChanged)
+        assert change.record.verdict is not None
+        assert "demo" in change.record.verdict.criterion
+
+    def test_automatic_moves_follow_a_manual_one(self) -> None:
+        """After a manual move, automatic moves out of the new stage are tried."""
+        made = funnel(Transition(source="nurture", target="lost", auto=True))
+        made.move("L-1", "mql", by="m", reason="r", override=True)
+        events = made.move("L-1", "nurture", by="rep", reason="later")
+        assert [e.record.target for e in events if isinstance(e, StageChanged)] == [
+            "nurture",
+            "lost",
+        ]
+
+
+class TestQuestions:
+    def test_can_move_never_raises_for_a_refusal(self) -> None:
+        """can_move returns failing verdicts for a failing guard and a missing move."""
+        made = funnel()
+        assert not made.can_move("L-1", "mql")
+        missing = made.can_move("L-1", "won")
+        assert not missing
+        assert "no move from lead to won" in missing.reason
+        assert made.can_move("L-1", "lost")
+        assert len(made.inputs()) == 1
+
+    def test_can_move_checks_its_arguments(self) -> None:
+        """can_move refuses unknown stages and leads."""
+        made = funnel()
+        with pytest.raises(ValidationError):
+            made.can_move("L-1", "nowhere")
+        with pytest.raises(UnknownLead):
+            made.can_move("L-2", "mql")
+        with pytest.raises(UnknownLead):
+            made.state(3)  # type: ignore[arg-type]
+
+    def test_available_moves(self) -> None:
+        """available_moves lists each target with the verdict of its guard."""
+        moves = funnel().available_moves("L-1")
+        assert list(moves) == ["mql", "lost"]
+        assert not moves["mql"]
+        assert moves["lost"]
+
+    def test_score_at_any_time(self) -> None:
+        """score() reads the score at an instant, the clock's now by default."""
+        clock = ManualClock(T0 + 2 * H)
+        made = funnel(clock=clock)
+        made.record(act("webinar", T0 + H))
+        assert made.score("L-1").engagement == 30
+        assert made.score("L-1", at=T0).engagement == 0
+
+    def test_update_lead_rescores_and_moves(self) -> None:
+        """Updating a lead re-checks its guards with the new attributes."""
+        made = funnel(
+            Transition(
+                source="lead", target="sql", guard=AttributeIs("vip", True), auto=True
+            )
+        )
+        events = made.update_lead(lead(vip=True), at=T0 + H)
+        assert kinds(events)[0] == "LeadUpdated"
+        assert isinstance(events[0], LeadUpdated)
+        assert events[0].lead_id == "L-1"
+        assert made.state("L-1").stage == "sql"
+        assert made.update_lead(lead(vip=True)) == []
+
+    def test_update_lead_checks(self) -> None:
+        """Updating needs a known lead, a Lead, and a time after the last update."""
+        made = funnel()
+        with pytest.raises(UnknownLead):
+            made.update_lead(lead("L-2"))
+        with pytest.raises(ValidationError):
+            made.update_lead("L-1")  # type: ignore[arg-type]
+        made.record(act("webinar", T0 + D))
+        with pytest.raises(ValidationError) as info:
+            made.update_lead(lead(x=1), at=T0 + H)
+        assert info.value.field == "at"
+
+    def test_update_keeps_activities(self) -> None:
+        """After an update the score still counts the lead's activities."""
+        made = funnel()
+        made.record(act("webinar", T0 + H))
+        made.update_lead(lead(x=1))
+        assert made.state("L-1").score.engagement == 30
+
+    def test_clock_must_be_aware(self) -> None:
+        """A clock that returns naive datetimes is refused when read."""
+
+        @attrs.define
+        class Naive:
+            def now(self) -> datetime:
+                """Return a naive datetime."""
+                return datetime(2026, 3, 3)  # noqa: DTZ001 -- naive on purpose
+
+        made = Funnel(policy(), clock=Naive())
+        with pytest.raises(NaiveDatetimeError):
+            made.tick()
+
+
+class TestTick:
+    def test_time_in_stage_moves_on_tick(self) -> None:
+        """A lead waiting on InStageFor moves when a tick passes the instant."""
+        made = funnel(
+            Transition(source="lead", target="nurture", guard=InStageFor(D), auto=True)
+        )
+        assert made.store.wake("L-1") == T0 + D
+        assert made.tick(T0 + H) == []
+        events = made.tick(T0 + 2 * D)
+        assert kinds(events) == ["StageChanged"]
+        assert events[0].at == T0 + D
+        assert made.state("L-1").stage == "nurture"
+        assert made.store.wake("L-1") is None
+        assert made.inputs()[-1] == Tick(T0 + 2 * D)
+
+    def test_naive_now(self) -> None:
+        """tick refuses a naive now."""
+        with pytest.raises(NaiveDatetimeError):
+            funnel().tick(datetime(2026, 3, 3))  # noqa: DTZ001 -- naive on purpose
+
+    def test_record_catches_up_with_a_due_wake(self) -> None:
+        """An input after a due wake first applies the wake, at its own instant."""
+        made = funnel(
+            Transition(source="lead", target="nurture", guard=InStageFor(D), auto=True)
+        )
+        events = made.record(act("webinar", T0 + 2 * D))
+        change = next(e for e in events if isinstance(e, StageChanged))
+        assert change.at == T0 + D
+        assert kinds(events)[0] == "StageChanged"
+
+    def test_cadence_does_not_matter(self) -> None:
+        """Ticking hourly or once gives the same states and transitions."""
+        extra = (
+            Transition(source="lead", target="nurture", guard=InStageFor(D), auto=True),
+            Transition(source="nurture", target="lost", guard=InStageFor(D), auto=True),
+        )
+        once, hourly = funnel(*extra), funnel(*extra)
+        once.tick(T0 + 3 * D)
+        for hour in range(72):
+            hourly.tick(T0 + hour * H)
+        assert once.state("L-1") == hourly.state("L-1")
+
+    def test_decay_crossing_a_threshold_wakes_the_lead(self) -> None:
+        """A score decaying below a threshold moves the lead at that second."""
+        model = ScoringModel(
+            "decaying",
+            [ActivityRule("webinar", 40)],
+            decay=HalfLife(timedelta(days=10)),
+        )
+        made = Funnel(
+            policy(
+                Transition(
+                    source="mql",
+                    target="nurture",
+                    guard=Not(ScoreAtLeast(20, "engagement")),
+                    auto=True,
+                ),
+                model=model,
+            )
+        )
+        made.add_lead(lead())
+        made.record(act("webinar", T0))
+        assert made.state("L-1").stage == "mql"
+        # 40 points halve to 20 in 10 days: the score is below 20 just after.
+        wake = made.store.wake("L-1")
+        assert wake is not None
+        assert T0 + 10 * D < wake <= T0 + 10 * D + timedelta(seconds=2)
+        events = made.tick(T0 + 30 * D)
+        change = next(e for e in events if isinstance(e, StageChanged))
+        assert change.record.target == "nurture"
+        assert change.at == wake
+
+    def test_a_criterion_that_always_wakes_is_bounded(self) -> None:
+        """A criterion asking to be woken every microsecond cannot stall a tick."""
+
+        @attrs.frozen
+        class Restless(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- never passes
+                """Never pass."""
+                return Verdict(passed=False, criterion="restless", reason="never")
+
+            def wake_at(self, ctx: Context) -> datetime:
+                """Ask to be woken a microsecond later, forever."""
+                return ctx.now + timedelta(microseconds=1)
+
+        made = funnel(
+            Transition(source="lead", target="sql", guard=Restless(), auto=True)
+        )
+        made.tick(T0 + D)
+        assert made.state("L-1").updated_at == T0 + D
+        assert made.store.wake("L-1") == T0 + D + timedelta(microseconds=1)
+
+    def test_a_failing_tick_changes_nothing(self) -> None:
+        """A tick whose criterion raises leaves the store as it was."""
+
+        @attrs.frozen
+        class Bomb(Criterion):
+            def check(self, ctx: Context) -> Verdict:
+                """Raise once the lead has been waiting."""
+                if ctx.now > ctx.entered_at:
+                    raise RuntimeError("bomb")
+                return Verdict(passed=False, criterion="bomb", reason="not yet")
+
+            def wake_at(self, ctx: Context) -> datetime:
+                """Ask to be woken a day after entering."""
+                return ctx.entered_at + D
+
+        made = funnel(Transition(source="lead", target="sql", guard=Bomb(), auto=True))
+        before = snapshot(made)
+        with pytest.raises(RuntimeError):
+            made.tick(T0 + 2 * D)
+        assert snapshot(made) == before
+
+
+class TestSubscribers:
+    def test_subscribers_see_every_event_after_commit(self) -> None:
+        """A subscriber is called with each event, once the change is committed."""
+        made = Funnel(policy())
+        seen: list[tuple[Event, str]] = []
+        made.subscribe(lambda event: seen.append((event, made.state("L-1").stage)))
+        events = made.add_lead(lead())
+        assert [event for event, _ in seen] == events
+        assert all(stage == "lead" for _, stage in seen)
+
+    def test_a_failing_subscriber_neither_undoes_nor_stops(self) -> None:
+        """Errors of subscribers are raised together after all were called."""
+        made = Funnel(policy())
+        seen: list[Event] = []
+
+        def broken(event: Event) -> None:
+            raise ValueError(type(event).__name__)
+
+        made.subscribe(broken)
+        made.subscribe(seen.append)
+        with pytest.raises(SubscriberError) as info:
+            made.add_lead(lead())
+        assert len(info.value.exceptions) == 3
+        assert list(info.value.events) == seen
+        assert "L-1" in made
+
+    def test_unsubscribe(self) -> None:
+        """The function subscribe returns stops the calls, and may be called twice."""
+        made = Funnel(policy())
+        seen: list[Event] = []
+        stop = made.subscribe(seen.append)
+        stop()
+        stop()
+        made.add_lead(lead())
+        assert seen == []
+
+    def test_not_callable(self) -> None:
+        """A subscriber must be callable."""
+        with pytest.raises(ValidationError) as info:
+            Funnel(policy()).subscribe("x")  # type: ignore[arg-type]
+        assert info.value.field == "callback"
+
+
+def busy(made: Funnel) -> list[Event]:
+    """Drive a funnel through every kind of input; return the events."""
+    events = made.add_lead(lead())
+    events += made.add_lead(lead("L-2"))
+    events += made.record(act("webinar", T0 + H))
+    events += made.record(act("download", T0 + 2 * H))
+    events += made.record(act("webinar", T0 + 3 * H, lead_id="L-2"))
+    events += made.move("L-1", "sal", by="rep", at=T0 + 4 * H)
+    events += made.update_lead(lead("L-2", vip=True), at=T0 + 5 * H)
+    events += made.tick(T0 + 3 * D)
+    events += made.move("L-2", "lost", by="rep", reason="spam", at=T0 + 3 * D)
+    return events
+
+
+class TestReplay:
+    def test_replay_gives_the_same_states_and_events(self) -> None:
+        """Feeding the input log into a new funnel reproduces states and events."""
+        extra = Transition(
+            source="sal", target="nurture", guard=InStageFor(D), auto=True
+        )
+        live = Funnel(policy(extra))
+        events = busy(live)
+        again = Funnel(policy(extra))
+        assert again.replay(live.inputs()) == events
+        for lead_id in live.store.lead_ids():
+            assert again.state(lead_id) == live.state(lead_id)
+        assert to_json(list(again.inputs()), cls=list[Input]) == to_json(
+            list(live.inputs()), cls=list[Input]
+        )
+
+    def test_replay_refuses_other_things(self) -> None:
+        """Something else than an input in the log raises a ValidationError."""
+        with pytest.raises(ValidationError) as info:
+            Funnel(policy()).replay(["x"])  # type: ignore[list-item]
+        assert info.value.field == "inputs"
+
+    def test_events_inputs_and_states_round_trip(self) -> None:
+        """Events, inputs and lead states survive JSON exactly."""
+        extra = Transition(
+            source="sal", target="nurture", guard=InStageFor(D), auto=True
+        )
+        live = Funnel(policy(extra))
+        events = busy(live)
+        assert {type(e) for e in events} >= {
+            LeadAdded,
+            StageChanged,
+            ScoreChanged,
+            ActivityRecorded,
+            LeadUpdated,
+        }
+        text = to_json(events, cls=list[Event])
+        assert from_json(text, list[Event]) == events
+        inputs = list(live.inputs())
+        assert {type(i) for i in inputs} == {AddLead, Activity, Move, Tick, UpdateLead}
+        assert structure(unstructure(inputs, list[Input]), list[Input]) == inputs
+        state = live.state("L-1")
+        assert from_json(to_json(state), LeadState) == state
+
+
+class TestThreads:
+    def test_concurrent_calls_lose_nothing(self) -> None:
+        """Threads recording at once lose nothing; the log replays to the same state."""
+        made = Funnel(policy())
+        for n in range(4):
+            made.add_lead(lead(f"L-{n}"))
+        errors: list[BaseException] = []
+
+        def work(n: int) -> None:
+            try:
+                for i in range(40):
+                    made.record(act("download", T0 + i * H, lead_id=f"L-{n % 4}", n=n))
+                    if i == 20 and n < 4:
+                        made.move(f"L-{n}", "lost", by="rep", reason="spam")
+            except BaseException as error:  # noqa: BLE001 -- reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert sum(made.state(f"L-{n}").activities for n in range(4)) == 8 * 40
+        again = Funnel(policy())
+        again.replay(made.inputs())
+        for n in range(4):
+            assert again.state(f"L-{n}") == made.state(f"L-{n}")
+
+
+class TestInMemoryStore:
+    def test_due_skips_stale_and_repeated_wakes(self) -> None:
+        """A moved wake is found once, at its new instant; a cleared one not at all."""
+        store = InMemoryStore()
+        made = Funnel(policy(), store=store)
+        made.add_lead(lead())
+        state = made.state("L-1")
+        wakes = [T0 + D, T0 + 2 * D, T0 + D, T0 + 3 * D]
+        for at in wakes:
+            store.commit(Commit(input=Tick(at), states=(state,), wakes=(("L-1", at),)))
+        assert store.due(T0 + 5 * D) == [(T0 + 3 * D, "L-1")]
+        store.commit(Commit(input=Tick(T0), wakes=(("L-1", None),)))
+        assert store.due(T0 + 5 * D) == []
+        assert store.wake("L-1") is None
+
+    def test_many_stale_wakes_are_compacted(self) -> None:
+        """When most heap entries are stale the heap is rebuilt, keeping live ones."""
+        store = InMemoryStore()
+        made = Funnel(policy(), store=store)
+        made.add_lead(lead())
+        for n in range(200):
+            at = T0 + (200 - n) * H
+            store.commit(Commit(input=Tick(at), wakes=(("L-1", at),)))
+        assert store.due(T0 + 300 * H) == [(T0 + H, "L-1")]
+        assert len(store._heap) <= 130
+
+    @given(
+        st.lists(
+            st.tuples(st.sampled_from("abcde"), st.none() | st.integers(0, 50)),
+            max_size=60,
+        ),
+        st.integers(0, 50),
+    )
+    def test_due_equals_a_scan(
+        self, changes: list[tuple[str, int | None]], limit: int
+    ) -> None:
+        """due() returns exactly the current wakes at or before now, in order."""
+        store = InMemoryStore()
+        current: dict[str, datetime] = {}
+        for lead_id, hours in changes:
+            at = None if hours is None else T0 + hours * H
+            store.commit(Commit(input=Tick(T0), wakes=((lead_id, at),)))
+            if at is None:
+                current.pop(lead_id, None)
+            else:
+                current[lead_id] = at
+        now = T0 + limit * H
+        expected = sorted((at, lead_id) for lead_id, at in current.items() if at <= now)
+        assert store.due(now) == expected
+
+
+class TestErrors:
+    def test_subscriber_error_keeps_events_when_split(self) -> None:
+        """except* and pickling keep a SubscriberError's events."""
+        error = SubscriberError("failed", [ValueError("a"), KeyError("b")], ["e"])
+        split = error.split(ValueError)[0]
+        assert isinstance(split, SubscriberError)
+        assert split.events == ("e",)
+        again = pickle.loads(pickle.dumps(error))  # noqa: S301 -- our own data
+        assert again.events == ("e",)
+        assert len(again.exceptions) == 2
+
+    def test_errors_pickle(self) -> None:
+        """The engine's errors survive pickling with their data."""
+        verdict = Verdict(passed=False, criterion="c", reason="r")
+        for error in (
+            UnknownLead(lead_id="L"),
+            IllegalTransition(lead_id="L", source="a", target="b", allowed=["c"]),
+            GuardFailed(lead_id="L", source="a", target="b", verdict=verdict),
+        ):
+            again = pickle.loads(pickle.dumps(error))  # noqa: S301 -- our own data
+            assert str(again) == str(error)
+
+    def test_event_properties(self) -> None:
+        """Events name their lead and instant."""
+        activity = act("webinar", T0)
+        assert ActivityRecorded(activity).lead_id == "L-1"
+        assert ActivityRecorded(activity).at == T0
+        assert LeadAdded(lead(), T0).lead_id == "L-1"
+
+    def test_bad_union_data(self) -> None:
+        """Data without a known type tag is refused, naming the types."""
+        with pytest.raises(SerializationError) as info:
+            structure([{"type": "Nope"}], list[Input])
+        assert "AddLead" in info.value.problems[0][1]
+        with pytest.raises(SerializationError):
+            structure("x", Context)
+
+
+# -- The engine as a state machine -------------------------------------------
+
+LEADS = ["L-0", "L-1", "L-2", "L-3"]
+KINDS = ["webinar", "download", "demo", "page_view"]
+STAGES = ["lead", "mql", "sal", "sql", "won", "nurture", "lost"]
+
+POLICY = attrs.evolve(
+    policy(),
+    name="stateful",
+    transitions=[
+        Transition(
+            source={"lead", "nurture"},
+            target="sql",
+            guard=DidActivity("demo", within=timedelta(hours=6))
+            & AttributeIs("vip", True),
+            auto=True,
+        ),
+        Transition(
+            source="lead", target="mql", guard=ScoreAtLeast(40, "engagement"), auto=True
+        ),
+        Transition(
+            source="mql",
+            target="nurture",
+            guard=Not(ScoreAtLeast(25, "engagement")) & InStageFor(2 * H),
+            auto=True,
+        ),
+        Transition(source="mql", target="sal"),
+        Transition(source="sal", target="sql", guard=AttributeIs("vip", True)),
+        Transition(source="sql", target="won"),
+        Transition(
+            source={"mql", "sal", "sql"}, target="nurture", requires_reason=True
+        ),
+        Transition(source=ANY_OPEN, target="lost", reasons=["spam", "bad_data"]),
+        Transition(
+            source="nurture", target="mql", guard=DidActivity("webinar", in_stage=True)
+        ),
+        Transition(source="lost", target="nurture", reopen=True, requires_reason=True),
+    ],
+    scoring=ScoringModel(
+        "stateful",
+        [
+            ActivityRule("webinar", 30),
+            ActivityRule("download", 10, max_points=30),
+            ActivityRule("demo", 40),
+        ],
+        decay=HalfLife(timedelta(hours=12)),
+        limits={"engagement": (0, 100)},
+    ),
+)
+
+
+class FunnelMachine(RuleBasedStateMachine):
+    """Drive one funnel with leads, activities, moves, ticks and clock advances."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = ManualClock(T0)
+        self.funnel = Funnel(POLICY, store=InMemoryStore(), clock=self.clock)
+        self.added: set[str] = set()
+        self.serial = 0
+        self.events: list[object] = []
+        self.funnel.subscribe(self.events.append)
+
+    @rule(lead_id=st.sampled_from(LEADS), vip=st.booleans())
+    def add_lead(self, lead_id: str, vip: bool) -> None:
+        """Add a lead (again, if it is there: then nothing or a refusal)."""
+        lead = Lead(lead_id, self.clock.now(), attributes={"vip": vip})
+        before = snapshot(self.funnel)
+        try:
+            events = self.funnel.add_lead(lead)
+        except FunnelkitError:
+            assert lead_id in self.added
+            assert snapshot(self.funnel) == before
+            return
+        if lead_id in self.added:
+            assert events == []
+        self.added.add(lead_id)
+
+    @precondition(lambda self: bool(self.added))
+    @rule(
+        lead_id=st.sampled_from(LEADS),
+        kind=st.sampled_from(KINDS),
+        offset=st.integers(-6, 3),
+        duplicate=st.booleans(),
+    )
+    def record(self, lead_id: str, kind: str, offset: int, duplicate: bool) -> None:
+        """Record an activity, possibly late, possibly a duplicate."""
+        if not duplicate:
+            self.serial += 1
+        at = self.clock.now() + offset * H
+        activity = Activity(lead_id, kind, at, id=f"A-{self.serial}")
+        before = snapshot(self.funnel)
+        try:
+            self.funnel.record(activity)
+        except UnknownLead:
+            assert lead_id not in self.added
+            assert snapshot(self.funnel) == before
+
+    @precondition(lambda self: bool(self.added))
+    @rule(
+        lead_id=st.sampled_from(LEADS),
+        to=st.sampled_from(STAGES),
+        reason=st.sampled_from([None, "spam", "later"]),
+        override=st.booleans(),
+    )
+    def move(self, lead_id: str, to: str, reason: str | None, override: bool) -> None:
+        """Ask for a move; a refusal changes nothing."""
+        before = snapshot(self.funnel)
+        try:
+            self.funnel.move(lead_id, to, by="rep", reason=reason, override=override)
+        except FunnelkitError:
+            assert snapshot(self.funnel) == before
+
+    @rule(hours=st.integers(0, 30))
+    def tick(self, hours: int) -> None:
+        """Advance the clock and tick."""
+        self.clock.advance(hours * H)
+        self.funnel.tick()
+
+    @rule(hours=st.integers(1, 5))
+    def advance(self, hours: int) -> None:
+        """Let time pass without a tick."""
+        self.clock.advance(hours * H)
+
+    @invariant()
+    def histories_follow_the_policy(self) -> None:
+        """Each move is allowed, passed its guard or was forced, in time order."""
+        for lead_id in self.funnel.store.lead_ids():
+            state = self.funnel.state(lead_id)
+            first, *moves = state.history
+            assert (first.source, first.target) == (None, "lead")
+            for record in moves:
+                assert record.source is not None
+                assert POLICY.transitions_between(record.source, record.target)
+                assert record.verdict is not None
+                assert record.verdict.passed or record.override
+                assert record.override == (not record.verdict.passed)
+            times = [record.at for record in state.history]
+            assert times == sorted(times)
+            for earlier, later in zip(state.history, moves, strict=False):
+                assert later.source == earlier.target
+            assert state.stage == state.history[-1].target
+            assert state.entered_at == state.history[-1].at
+            assert state.updated_at >= state.entered_at
+
+    @invariant()
+    def each_lead_is_in_one_stage(self) -> None:
+        """Counting leads per stage counts every lead once."""
+        ids = list(self.funnel.store.lead_ids())
+        assert sorted(ids) == sorted(self.added)
+        per_stage = dict.fromkeys(STAGES, 0)
+        for lead_id in ids:
+            per_stage[self.funnel.state(lead_id).stage] += 1
+        assert sum(per_stage.values()) == len(ids)
+
+    def teardown(self) -> None:
+        """Replaying the input log gives the same states, wakes and events."""
+        again = Funnel(POLICY, clock=ManualClock(T0))
+        assert again.replay(self.funnel.inputs()) == self.events
+        assert snapshot(again) == snapshot(self.funnel)
+
+
+TestFunnelMachine = FunnelMachine.TestCase
