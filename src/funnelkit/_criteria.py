@@ -678,7 +678,8 @@ class DidActivity(Criterion):
             edge included; ``None`` counts the whole history.
         count: How many are needed.
         in_stage: Count only what the lead did since it entered its current
-            stage (a recycled lead that engages again).
+            stage, the instant of entering included (a recycled lead that
+            engages again).
     """
 
     kinds: frozenset[str] = attrs.field(converter=kind_set, validator=_check_kinds)

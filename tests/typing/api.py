@@ -1,7 +1,8 @@
 """Every public name used as a user would: mypy --strict checks it, nobody runs it."""
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import assert_type
+from typing import Any, assert_type
 
 import attrs
 import cattrs
@@ -9,29 +10,70 @@ from hypothesis import strategies as st
 
 import funnelkit
 from funnelkit import (
+    ANY_OPEN,
     MISSING,
     Activity,
+    ActivityRecorded,
     ActivityRule,
+    AddLead,
+    AllOf,
+    Always,
+    AnyOf,
+    AtLeast,
+    AttributeIs,
     AttributeRule,
     Bant,
+    BantQualified,
     BusinessDuration,
     Clock,
+    Commit,
+    Context,
     Contribution,
+    Criterion,
+    CriterionLike,
+    DidActivity,
+    Event,
+    Funnel,
     FunnelkitError,
     FunnelkitWarning,
+    FunnelPolicy,
+    GradeAtLeast,
     Grades,
+    GuardFailed,
     HalfLife,
+    IllegalTransition,
+    InMemoryStore,
+    Input,
+    InStageFor,
     Lead,
+    LeadAdded,
+    LeadState,
+    LeadUpdated,
     LinearDecay,
+    Move,
     NaiveDatetimeError,
+    Not,
     PolicyError,
     Score,
+    ScoreAtLeast,
+    ScoreChanged,
     ScoreState,
     ScoringModel,
     SerializationError,
+    Stage,
+    StageChanged,
+    StageKind,
     StepDecay,
+    Store,
+    SubscriberError,
     SystemClock,
+    Tick,
+    Transition,
+    TransitionRecord,
+    UnknownLead,
+    UpdateLead,
     ValidationError,
+    Verdict,
     absent,
     between,
     email_domain,
@@ -41,6 +83,7 @@ from funnelkit import (
     matches,
     one_of,
     parse_duration,
+    policies,
     present,
 )
 from funnelkit.policies import b2b_scoring_model
@@ -158,3 +201,73 @@ def strategies() -> None:
         fst.activities(kinds=st.just(kinds.PAGE_VIEW)), st.SearchStrategy[Activity]
     )
     assert_type(fst.bants(), st.SearchStrategy[Bant])
+
+
+def criteria_and_funnel(lead: Lead, activity: Activity) -> None:
+    """Criteria, the policy, the engine, its events and its store."""
+    guard = (
+        ScoreAtLeast(40, "engagement")
+        & GradeAtLeast("B")
+        & ~DidActivity(kinds.UNSUBSCRIBE, within=timedelta(days=30))
+    ) | AtLeast(2, BantQualified(3), InStageFor(timedelta(days=1)), Always())
+    assert_type(guard, AnyOf)
+    assert isinstance(AllOf(), Criterion)
+    assert isinstance(Not(AttributeIs("industry", "software")), CriterionLike)
+
+    class NotACustomer(Criterion):
+        def check(self, ctx: Context) -> Verdict:
+            return Verdict(passed=True, criterion="new", reason=ctx.lead.id)
+
+    stage_kind: StageKind = "nurture"
+    policy = FunnelPolicy(
+        name="p",
+        version=1,
+        stages=[Stage("lead"), Stage("mql"), Stage("later", stage_kind)],
+        transitions=[
+            Transition(source="lead", target="mql", guard=guard, auto=True),
+            Transition(source=ANY_OPEN, target="later", guard=NotACustomer()),
+        ],
+        initial="lead",
+        scoring=b2b_scoring_model(),
+    )
+    assert_type(policies.b2b_saas(), FunnelPolicy)
+    assert_type(policy.exits("lead"), tuple[Transition, ...])
+    store: Store = InMemoryStore()
+    funnel = Funnel(policy, store=store, clock=ManualClock(lead.created_at))
+    events: list[Event] = funnel.add_lead(lead)
+    events += funnel.record(activity)
+    events += funnel.update_lead(lead, at=lead.created_at)
+    events += funnel.move(lead.id, "later", by="rep", reason="why", override=True)
+    events += funnel.tick()
+    for event in events:
+        if isinstance(event, StageChanged):
+            assert_type(event.record, TransitionRecord)
+        elif isinstance(event, ScoreChanged):
+            assert_type(event.score, Score)
+        elif isinstance(event, LeadAdded | LeadUpdated):
+            assert_type(event.lead_id, str)
+        else:
+            assert_type(event, ActivityRecorded)
+    assert_type(funnel.state(lead.id), LeadState)
+    assert_type(funnel.can_move(lead.id, "mql"), Verdict)
+    assert_type(funnel.available_moves(lead.id), Mapping[str, Verdict])
+    assert_type(funnel.score(lead.id), Score)
+    inputs: tuple[Input, ...] = funnel.inputs()
+    assert_type(Funnel(policy).replay(inputs), list[Event])
+    log: list[Input] = [AddLead(lead), UpdateLead(lead, lead.created_at), activity]
+    log += [Move(lead_id=lead.id, to="mql", by="rep", at=lead.created_at)]
+    log += [Tick(lead.created_at)]
+    store.commit(Commit(input=log[0]))
+    unsubscribe = funnel.subscribe(print)
+    unsubscribe()
+    try:
+        funnel.move(lead.id, "mql", by="rep")
+    except GuardFailed as error:
+        assert_type(error.verdict, Any)
+    except IllegalTransition as error:
+        assert_type(error.allowed, tuple[str, ...])
+    except UnknownLead as error:
+        assert_type(error.lead_id, object)
+    except SubscriberError as error:
+        assert_type(error.events, tuple[object, ...])
+    assert_type(from_json(to_json(events, cls=list[Event]), list[Event]), list[Event])

@@ -23,7 +23,6 @@ from funnelkit._scoring import Grades, ScoringModel
 
 __all__ = [
     "DISQUALIFY_REASONS",
-    "HAND_RAISES",
     "MQL_ENGAGEMENT",
     "MQL_FIT",
     "RECYCLE_REASONS",
@@ -152,17 +151,6 @@ MQL_ENGAGEMENT = 40
 #: The fit score a lead needs to become an MQL in :func:`b2b_saas`.
 MQL_FIT = 30
 
-#: The actions by which a buyer asks for sales: the hand-raisers.
-HAND_RAISES = frozenset(
-    {
-        kinds.DEMO_REQUEST,
-        kinds.QUOTE_REQUEST,
-        kinds.PRICING_INQUIRY,
-        kinds.CONTACT_SALES,
-        kinds.MEETING_SCHEDULED,
-    }
-)
-
 #: Why sales hands a lead back to marketing's nurture programme.
 RECYCLE_REASONS = ("bad_timing", "no_budget_yet", "no_response", "not_ready")
 
@@ -190,7 +178,7 @@ _ENGAGING = frozenset(
         kinds.SOCIAL_ENGAGEMENT,
         kinds.FREE_TRIAL_SIGNUP,
     }
-    | HAND_RAISES
+    | kinds.HAND_RAISERS
 )
 
 
@@ -210,7 +198,7 @@ def b2b_saas() -> FunnelPolicy:
        score at least :data:`MQL_ENGAGEMENT` and fit at least :data:`MQL_FIT`.
     3. **Sales accepts** (``mql -> sal``), by hand: a rep takes the lead.
     4. **Sales qualified** (``sal -> sql``), by hand, guarded: BANT with 3 of
-       4 met, or a hand-raising action (:data:`HAND_RAISES`).
+       4 met, or a hand-raising action (:data:`funnelkit.kinds.HAND_RAISERS`).
     5. **Opportunity** (``sql -> opportunity``) and **won**
        (``opportunity -> customer``), by hand.
     6. **Recycle** (``mql``, ``sal`` or ``sql`` to ``nurture``), by hand, with
@@ -263,7 +251,7 @@ def b2b_saas() -> FunnelPolicy:
             Transition(
                 source="sal",
                 target="sql",
-                guard=BantQualified(3) | DidActivity(HAND_RAISES),
+                guard=BantQualified(3) | DidActivity(kinds.HAND_RAISERS),
                 name="sales qualified",
             ),
             Transition(source="sql", target="opportunity", name="opportunity"),
