@@ -294,13 +294,42 @@ class TestCombinators:
         assert (plain | Always()).check(context(lead=lead)).passed  # __ror__
         assert isinstance(plain & Always(), AllOf)  # type: ignore[operator] # __rand__ at run time
 
-    def test_wake_at_is_the_earliest_of_the_children(self) -> None:
-        """A combinator wakes when its first time-sensitive child can change."""
+    def test_wake_at_is_the_earliest_child_that_can_decide(self) -> None:
+        """A combinator wakes when a child agreeing with its verdict can change."""
         ctx = context(now=T0 + D)
+        # The AnyOf passes and could fail at day 5; the AllOf fails, and only
+        # its failing child (day 3) can make it pass.
         guard = InStageFor(3 * D) & (InStageFor(2 * D) | Not(InStageFor(5 * D)))
-        assert guard.wake_at(ctx) == T0 + 2 * D
+        assert guard.wake_at(ctx) == T0 + 3 * D
+        assert (InStageFor(2 * D) | Not(InStageFor(5 * D))).wake_at(ctx) == T0 + 5 * D
+        assert AtLeast(1, InStageFor(2 * D), InStageFor(4 * D)).wake_at(ctx) == (
+            T0 + 2 * D
+        )
         assert Not(InStageFor(5 * D)).wake_at(ctx) == T0 + 5 * D
         assert AllOf(NotOnCustomerList(set())).wake_at(ctx) is None
+        assert AllOf().wake_at(ctx) is None
+
+    @given(flags=st.lists(st.booleans(), max_size=5), hours=st.integers(0, 100))
+    def test_no_verdict_changes_before_the_wake(
+        self, flags: list[bool], hours: int
+    ) -> None:
+        """Between now and a combinator's wake, its verdict holds."""
+        parts: list[CriterionLike] = [
+            InStageFor((n + 1) * 20 * timedelta(hours=1))
+            if flag
+            else Not(InStageFor((n + 1) * 30 * timedelta(hours=1)))
+            for n, flag in enumerate(flags)
+        ]
+        now = T0 + timedelta(hours=hours)
+        for guard in (AllOf(*parts), AnyOf(*parts), AtLeast(2, *parts)):
+            ctx = context(now=now)
+            wake = guard.wake_at(ctx)
+            before = guard.check(ctx).passed
+            end = wake if wake is not None else now + 400 * timedelta(hours=1)
+            moment = now
+            while moment < end:
+                assert guard.check(context(now=moment)).passed == before
+                moment += timedelta(hours=1)
 
     @given(a=st.booleans(), b=st.booleans())
     def test_de_morgan(self, a: bool, b: bool) -> None:
@@ -394,6 +423,9 @@ def watched(
 ) -> Context:
     """A context that can read the score later, as the engine gives it."""
     lead = Lead("L", T0)
+    scorer = model.scorer(lead)
+    for item in activities:
+        scorer.add(item)
     return Context(
         lead=lead,
         stage="mql",
@@ -401,13 +433,13 @@ def watched(
         score=model.score(lead, activities, at=now),
         activities=activities,
         now=now,
-        score_at=lambda at: model.score(lead, activities, at=at),
+        scorer=scorer,
     )
 
 
 class TestScoreWakes:
     def test_without_a_reader_there_is_no_wake(self) -> None:
-        """Without score_at, ScoreAtLeast cannot look ahead."""
+        """Without a scorer, ScoreAtLeast cannot look ahead."""
         assert ScoreAtLeast(10).wake_at(context()) is None
 
     def test_a_fading_score_wakes_when_it_drops_below(self) -> None:
@@ -447,8 +479,8 @@ class TestScoreWakes:
         ctx = watched(model, (activity("w", T0), activity("u", T0)), T0)
         assert ScoreAtLeast(20, "engagement").wake_at(ctx) is None
 
-    def test_limits_make_the_engine_watch_the_score(self) -> None:
-        """Under a dimension limit the score itself is watched."""
+    def test_limits_are_applied(self) -> None:
+        """Under a dimension limit the wake is the limited score's crossing."""
         model = ScoringModel(
             "m",
             [ActivityRule("w", 300), ActivityRule("u", -100, decay=None)],
@@ -485,7 +517,7 @@ class TestInStage:
 
 class TestClampedWakes:
     def test_a_clamped_score_is_watched_itself(self) -> None:
-        """A score held at its lower limit is watched as shown, not as summed."""
+        """A score held at its lower limit cannot fall below it: no wake."""
         model = ScoringModel(
             "m",
             [ActivityRule("w", 10), ActivityRule("u", -30, decay=None)],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Iterable
-from collections.abc import Set as AbstractSet
 from datetime import date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
 
@@ -15,7 +14,7 @@ from funnelkit._duration import format_duration
 from funnelkit._lead import Activity, Lead
 from funnelkit._predicates import ValueTest
 from funnelkit._rules import is_kind_set, kind_set, to_value_test, value_getter
-from funnelkit._scoring import Grades, Score, _num
+from funnelkit._scoring import Grades, Score, ScoreState, _micros, _num
 from funnelkit._validators import aware_datetime, non_empty_str
 from funnelkit.errors import PolicyError
 
@@ -106,6 +105,22 @@ class Verdict:
             child._explain(lines, depth + 1)  # noqa: SLF001 -- same class
 
 
+def _verdict(
+    *,
+    passed: bool,
+    criterion: str,
+    reason: str,
+    children: tuple[Verdict, ...] = (),
+) -> Verdict:
+    """Build a verdict from parts a built-in criterion made right (no checks)."""
+    made = object.__new__(Verdict)
+    object.__setattr__(made, "passed", passed)
+    object.__setattr__(made, "criterion", criterion)
+    object.__setattr__(made, "reason", reason)
+    object.__setattr__(made, "children", children)
+    return made
+
+
 @attrs.frozen(kw_only=True)
 class TransitionRecord:
     """One move of a lead from stage to stage, as the history keeps it.
@@ -150,10 +165,11 @@ class Context:
         activities: Its activities up to ``now``, oldest first.
         history: Its moves so far, oldest first.
         now: The instant of the decision.
-        score_at: Reads the lead's score at a later instant, with no new
-            activity (the engine supplies it, so that :class:`ScoreAtLeast`
-            can tell when decay will cross its threshold); ``None`` when
-            unknown. It takes no part in equality or serialization.
+        scorer: The lead's incremental scorer, which can read the score at a
+            later instant with no new activity (the engine supplies it, so
+            that :class:`ScoreAtLeast` can tell when decay will cross its
+            threshold); ``None`` when unknown. It takes no part in equality
+            or serialization.
     """
 
     lead: Lead = attrs.field(validator=attrs.validators.instance_of(Lead))
@@ -163,9 +179,7 @@ class Context:
     activities: tuple[Activity, ...] = attrs.field(default=(), converter=_activities)
     history: tuple[TransitionRecord, ...] = attrs.field(default=(), converter=tuple)
     now: datetime = attrs.field(validator=aware_datetime)
-    score_at: Callable[[datetime], Score] | None = attrs.field(
-        default=None, eq=False, repr=False
-    )
+    scorer: ScoreState | None = attrs.field(default=None, eq=False, repr=False)
 
     @classmethod
     def _trusted(  # noqa: PLR0913, PLR0917 -- the fields, in order
@@ -177,7 +191,7 @@ class Context:
         activities: tuple[Activity, ...],
         history: tuple[TransitionRecord, ...],
         now: datetime,
-        score_at: Callable[[datetime], Score] | None,
+        scorer: ScoreState | None,
     ) -> Context:
         """Build a context from fields the engine already checked and sorted."""
         made = object.__new__(cls)
@@ -189,7 +203,7 @@ class Context:
             ("activities", activities),
             ("history", history),
             ("now", now),
-            ("score_at", score_at),
+            ("scorer", scorer),
         ):
             object.__setattr__(made, name, value)
         return made
@@ -307,8 +321,23 @@ class _Combinator(Criterion):
     criteria: tuple[CriterionLike, ...]
 
     def wake_at(self, ctx: Context) -> datetime | None:
-        """The earliest instant any of the criteria can change."""
-        return _earliest(self.criteria, ctx)
+        """The earliest instant a criterion that can change the verdict may change.
+
+        Only a criterion that agrees with the verdict can change it: a failing
+        one for a failing ``AllOf`` (a passing one that fails keeps it
+        failing), a passing one for a passing ``AnyOf``, and so on.
+        """
+        verdicts = [c.check(ctx).passed for c in self.criteria]
+        passed = self._passes(verdicts)
+        relevant = [
+            c for c, ok in zip(self.criteria, verdicts, strict=True) if ok is passed
+        ]
+        return _earliest(relevant, ctx)
+
+    @abc.abstractmethod
+    def _passes(self, verdicts: list[bool]) -> bool:
+        """Whether the combinator passes, given its criteria's outcomes."""
+        ...
 
     def _parts(self) -> str:
         return "; ".join(describe(c) for c in self.criteria)
@@ -340,12 +369,15 @@ class AllOf(_Combinator):
             reason = _join(children)
         else:
             reason = "nothing is required"
-        return Verdict(
+        return _verdict(
             passed=not failed,
             criterion=self.describe(),
             reason=reason,
             children=children,
         )
+
+    def _passes(self, verdicts: list[bool]) -> bool:
+        return all(verdicts)
 
     def describe(self) -> str:
         """``all of: ...``."""
@@ -371,12 +403,15 @@ class AnyOf(_Combinator):
             reason = _join(children)
         else:
             reason = "no criterion to pass"
-        return Verdict(
+        return _verdict(
             passed=bool(passed),
             criterion=self.describe(),
             reason=reason,
             children=children,
         )
+
+    def _passes(self, verdicts: list[bool]) -> bool:
+        return any(verdicts)
 
     def describe(self) -> str:
         """``any of: ...``."""
@@ -410,12 +445,15 @@ class AtLeast(_Combinator):
         reason = f"{met} of {len(children)} passed, {self.n} needed"
         if children:
             reason += ": " + _join(children)
-        return Verdict(
+        return _verdict(
             passed=met >= self.n,
             criterion=self.describe(),
             reason=reason,
             children=children,
         )
+
+    def _passes(self, verdicts: list[bool]) -> bool:
+        return sum(verdicts) >= self.n
 
     def describe(self) -> str:
         """``at least n of: ...``."""
@@ -435,7 +473,7 @@ class Not(Criterion):
     def check(self, ctx: Context) -> Verdict:
         """Check the criterion, and pass if it failed."""
         child = self.criterion.check(ctx)
-        return Verdict(
+        return _verdict(
             passed=not child.passed,
             criterion=self.describe(),
             reason=f"not so: {child.reason}" if child.passed else child.reason,
@@ -465,7 +503,7 @@ class Always(Criterion):
 
     def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- needs nothing
         """Pass."""
-        return Verdict(passed=True, criterion="always", reason="nothing is required")
+        return _verdict(passed=True, criterion="always", reason="nothing is required")
 
     def describe(self) -> str:
         """``always``."""
@@ -506,7 +544,7 @@ class ScoreAtLeast(Criterion):
         value = ctx.score[self.dimension]
         passed = value >= self.points
         relation = "is at least" if passed else "is below"
-        return Verdict(
+        return _verdict(
             passed=passed,
             criterion=self.describe(),
             reason=(
@@ -517,62 +555,53 @@ class ScoreAtLeast(Criterion):
     def wake_at(self, ctx: Context) -> datetime | None:
         """When decay or a window can first change the verdict, to the second.
 
-        Needs ``ctx.score_at`` (the engine gives it). Without new activities,
+        Needs ``ctx.scorer`` (the engine gives it). Without new activities,
         each rule's points only fade towards zero: positive points fall and
-        negative points rise. So a passing score cannot fail before its
-        positive points alone, less today's negative points, fall below the
-        threshold; a failing score cannot pass before today's positive
-        points, less its fading negative points, reach it. Both bounds move
-        one way with time, so a bisection over the next ten years finds the
-        instant, and the engine re-checks then. The answer is never late by
-        more than a second, and may be early (the check then simply holds).
+        negative points rise. So a passing score cannot fail before its fading
+        positive points alone bring it under the threshold, and a failing
+        score cannot pass before its fading negative points alone bring it up
+        (dimension limits applied). Both bounds move one way with time, so a
+        bisection over the next ten years finds the instant, and the engine
+        re-checks then. The answer is exact when the points fade one way, is
+        never late by more than a second, and may be early (the verdict then
+        simply holds, and a later wake follows).
         """
-        score_at = ctx.score_at
-        if score_at is None:
+        scorer = ctx.scorer
+        if scorer is None:
             return None
-        dimensions = _TOTAL if self.dimension == "total" else {self.dimension}
-        passed = ctx.score[self.dimension] >= self.points
-        gained, lost = _signed(ctx.score, dimensions)
-        changed: Callable[[Score], bool]
-        if passed:
+        names = (
+            ("fit", "engagement") if self.dimension == "total" else (self.dimension,)
+        )
+        now = ctx.now.timestamp()
+        parts = [(name, *scorer._parts(now, name)) for name in names]  # noqa: SLF001 -- the scorer's own split
+        limits = [scorer._limits(name) for name in names]  # noqa: SLF001 -- ditto
+        threshold = _micros(self.points)
+        side = 1 if ctx.score[self.dimension] >= self.points else 2
+        if not any(part[1 + side] for part in parts):
+            return None  # nothing fades that could change the verdict
 
-            def changed(score: Score) -> bool:
-                return _signed(score, dimensions)[0] - lost < self.points
+        def changed(moment: datetime) -> bool:
+            at = moment.timestamp()
+            total = 0
+            for (name, raw, *fading), (low, high) in zip(parts, limits, strict=True):
+                later = scorer._parts(at, name)[side]  # noqa: SLF001 -- ditto
+                moved = fading[side - 1] - later
+                value = raw - moved if side == 1 else raw + moved
+                if low is not None and value < low:
+                    value = low
+                if high is not None and value > high:
+                    value = high
+                total += value
+            return total < threshold if side == 1 else total >= threshold
 
-        elif lost:
-
-            def changed(score: Score) -> bool:
-                return gained - _signed(score, dimensions)[1] >= self.points
-
-        else:  # nothing negative can fade: a failing score stays failing
-            return None
-        if changed(ctx.score):
-            # Limits on the dimension make the bound say nothing yet: watch
-            # the score itself.
-            def changed(score: Score) -> bool:
-                return (score[self.dimension] >= self.points) is not passed
-
-        return _first_change(ctx.now, lambda moment: changed(score_at(moment)))
+        return _first_change(ctx.now, changed)
 
     def describe(self) -> str:
         """``total score at least 50``."""
         return f"{self.dimension} score at least {_num(self.points)}"
 
 
-_TOTAL = frozenset({"fit", "engagement"})
 _HORIZON = 10 * 366 * 86_400  # seconds: how far ahead a wake is looked for
-
-
-def _signed(score: Score, dimensions: AbstractSet[str]) -> tuple[float, float]:
-    """Sum the positive and (as a size) the negative lines of *dimensions*."""
-    gained = lost = 0.0
-    for line in score.contributions:
-        if line.dimension in dimensions and line.rule != f"limit on {line.dimension}":
-            if line.points > 0:
-                gained += line.points
-            else:
-                lost -= line.points
-    return gained, lost
 
 
 def _first_change(
@@ -627,7 +656,7 @@ class GradeAtLeast(Criterion):
             passed = self.grades.rank(grade) <= self.grades.rank(self.letter)
         except PolicyError:  # a grade of other bands than these
             letters = ", ".join(letter for letter, _ in self.grades.fit)
-            return Verdict(
+            return _verdict(
                 passed=False,
                 criterion=self.describe(),
                 reason=f"fit grade {grade} is not one of {letters}",
@@ -635,7 +664,7 @@ class GradeAtLeast(Criterion):
         relation = (
             f"is {self.letter} or better" if passed else f"is below {self.letter}"
         )
-        return Verdict(
+        return _verdict(
             passed=passed,
             criterion=self.describe(),
             reason=f"fit grade {grade} {relation}",
@@ -711,7 +740,7 @@ class DidActivity(Criterion):
         found = len(self._matching(ctx))
         window = self._window()
         times = "time" if found == 1 else "times"
-        return Verdict(
+        return _verdict(
             passed=found >= self.count,
             criterion=self.describe(),
             reason=f"{self._kinds_text()} {found} {times}{window}, {self.count} needed",
@@ -770,7 +799,7 @@ class AttributeIs(Criterion):
     def check(self, ctx: Context) -> Verdict:
         """Read the attribute and test it."""
         passed, why = self.test.evaluate(value_getter(self.attribute)(ctx.lead))
-        return Verdict(
+        return _verdict(
             passed=passed, criterion=self.describe(), reason=f"{self.attribute} {why}"
         )
 
@@ -831,7 +860,7 @@ class BantQualified(Criterion):
         ]
         parts.append(self._timeline(bant.timeline, ctx.now))
         met = sum(1 for ok, _ in parts if ok)
-        return Verdict(
+        return _verdict(
             passed=met >= self.min_met,
             criterion=self.describe(),
             reason=(
@@ -882,7 +911,7 @@ class InStageFor(Criterion):
         passed = spent >= self.at_least
         shown = _span(timedelta(seconds=max(0, int(spent.total_seconds()))))
         relation = "at least" if passed else "less than"
-        return Verdict(
+        return _verdict(
             passed=passed,
             criterion=self.describe(),
             reason=(f"in {ctx.stage} for {shown}, {relation} {_span(self.at_least)}"),

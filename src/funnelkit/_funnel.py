@@ -117,7 +117,7 @@ class _Draft:
             self.activities,
             self.history,
             now,
-            self.scorer.score,
+            self.scorer,
         )
 
 

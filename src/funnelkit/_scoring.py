@@ -1236,6 +1236,42 @@ class ScoreState:
                     self._fixed_until = state.until
         return self._finish(at, now, sums, rules)
 
+    def _parts(self, at: float, dimension: str) -> tuple[int, int, int]:
+        """Split a dimension's points at *at* (seconds), in millionths, unclamped.
+
+        Returns the raw sum, and the positive and (as a size) the negative
+        points of the rules that fade with time (decay or a window): without
+        new activities those only shrink, and the rest holds still.
+        """
+        dims = self._model.dimensions
+        if dimension not in dims:
+            return 0, 0, 0
+        position = dims.index(dimension)
+        raw = self._attribute_micros[position]
+        gained = lost = 0
+        for state in self._states:
+            if state is None or state.rule.dim != position:
+                continue
+            found = state.read(at)
+            if found is None:
+                continue
+            micros = found[0]
+            raw += micros
+            if state.rule.mode == _CONSTANT:
+                continue
+            if micros > 0:
+                gained += micros
+            else:
+                lost -= micros
+        return raw, gained, lost
+
+    def _limits(self, dimension: str) -> tuple[int | None, int | None]:
+        """The dimension's limits, in millionths."""
+        for _, name, low, high in self._model._dim_limits:  # noqa: SLF001 -- same module
+            if name == dimension:
+                return low, high
+        return None, None
+
     def _score_once(self, at: datetime, now: float) -> Score:
         """Score a state read once (ScoringModel.score): no sums kept for later.
 

@@ -290,13 +290,13 @@ def _make_converter() -> cattrs.Converter:
     made.register_structure_hook_factory(
         attrs.has, lambda cls: _class_factory(cls, made)
     )
-    # A context's score_at is a function: it stays out of the wire format.
+    # A context's scorer is working state: it stays out of the wire format.
     omit = cattrs.gen.override(omit=True)
     made.register_unstructure_hook(
-        Context, cattrs.gen.make_dict_unstructure_fn(Context, made, score_at=omit)
+        Context, cattrs.gen.make_dict_unstructure_fn(Context, made, scorer=omit)
     )
     context_fields = cattrs.gen.make_dict_structure_fn(
-        Context, made, score_at=omit, _cattrs_forbid_extra_keys=True
+        Context, made, scorer=omit, _cattrs_forbid_extra_keys=True
     )
     made.register_structure_hook(
         Context, lambda value, _: _class_fields(value, Context, context_fields)
