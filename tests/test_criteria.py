@@ -492,6 +492,21 @@ class TestScoreWakes:
         wake = ScoreAtLeast(50, "engagement").wake_at(ctx)
         assert wake is not None
         assert T0 + 10 * D < wake <= T0 + 10 * D + timedelta(seconds=1)
+        # 95 is crossed when 300 has faded to 195; the shown 100 hides it till then.
+        early = ScoreAtLeast(95, "engagement").wake_at(ctx)
+        assert early is not None
+        assert T0 + 6 * D < early < T0 + 7 * D
+
+    def test_other_dimensions_and_windows(self) -> None:
+        """A dimension the model lacks never moves; a window's end is a change."""
+        model = ScoringModel(
+            "m", [ActivityRule("w", 30, within=D), ActivityRule("x", 5, within=D)]
+        )
+        ctx = watched(model, (activity("w", T0),), T0 + timedelta(hours=1))
+        assert ScoreAtLeast(5, "intent").wake_at(ctx) is None
+        wake = ScoreAtLeast(20, "engagement").wake_at(ctx)
+        assert wake is not None
+        assert T0 + D < wake <= T0 + D + timedelta(seconds=1)
 
 
 class TestInStage:
