@@ -1,0 +1,926 @@
+"""Cost of running leads through a funnel: moves, new leads, records and ticks.
+
+Run: python benchmarks/bench_funnel.py [--quick]
+
+1. Moves. A six-stage funnel (lead -> mql -> sal -> sql -> opportunity ->
+   customer), one attribute-reading guard per forward transition
+   (``AttributeIs("ok_mql", True)`` and so on), no scoring rules. Every lead
+   walks to customer with ``funnel.move``; a run times the walk of a fresh
+   funnel's leads, and the figure is the median of 7 runs, per move. The
+   same funnel and guards in the peers:
+
+   - transitions: one ``Machine`` with the leads as its models, each
+     transition's ``conditions`` naming a guard method of the lead;
+   - python-statemachine: a ``StateMachine`` per lead, guards as ``cond=``
+     naming the same guard methods;
+   - the floor: plain Python, a dict of the allowed moves to guard functions,
+     each lead a ``[stage, attributes, history]`` list whose history keeps
+     ``(source, target, at, by)`` tuples, as funnelkit keeps its records.
+
+   Adding a lead (``add_lead``, ``Machine.add_model``, a new machine) is
+   timed one call at a time, with 100 and with 100,000 leads already there
+   (transitions: 10,000 models already attached; python-statemachine builds
+   one machine per lead, so it has no such size). Memory per lead after the
+   walk is measured with tracemalloc; the lead values exist before the first
+   snapshot, so only what the library holds for them is counted (funnelkit:
+   the state, the score state, the history and the input log).
+2. Records. ``funnel.record`` on ``policies.b2b_saas()``: 1,000,000
+   activities of 100,000 leads (10 each, a realistic mix of kinds, in time
+   order over three weeks); leads of varied fit, so some move to mql or sql
+   by themselves. Activities per second over the whole feed, and the median
+   of its ten slices. Memory per lead with its 10 activities, measured on
+   10,000 leads (tracemalloc; the Lead and Activity values are made before
+   the first snapshot, and a second figure counts them too).
+3. Ticks. A two-stage funnel whose only transition is automatic and guarded
+   by ``InStageFor(30 days)``, no scoring rules; 1,000,000 leads created a
+   second apart (added in shuffled order), so their wakes are spread. Each
+   tick is 1,000 wakes later than the one before: 1,000 leads are due, and
+   move. Milliseconds per tick, the median of 7 ticks; again with 100,000
+   leads, to show the leads not due cost nothing.
+
+``--quick`` (or ``FUNNELKIT_BENCH_QUICK=1``) runs a tenth of the large
+sizes: leads added, leads fed, leads ticked, and the memory samples.
+Timed runs start after a full collection and run with the cyclic garbage
+collector on. The machines are shared: figures are medians, and the ratios
+matter more than the absolute numbers. Targets are printed beside the
+figures; nothing fails.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+from itertools import pairwise
+
+from _harness import per_call_us, table
+
+from funnelkit import (
+    Activity,
+    AttributeIs,
+    Funnel,
+    FunnelPolicy,
+    InStageFor,
+    Lead,
+    ScoringModel,
+    Stage,
+    StageChanged,
+    Transition,
+    kinds,
+    policies,
+)
+from funnelkit.testing import ManualClock
+
+# The peers are optional: pip install -r benchmarks/requirements.txt
+try:
+    from transitions import Machine
+except ImportError:
+    Machine = None
+try:
+    from statemachine import State, StateMachine
+except ImportError:
+    State = StateMachine = None
+
+QUICK = "--quick" in sys.argv[1:] or os.environ.get("FUNNELKIT_BENCH_QUICK") == "1"
+SEED = 20260302
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+RUNS = 7
+
+# -- Section 1: the six-stage funnel -------------------------------------------
+SIX = ("lead", "mql", "sal", "sql", "opportunity", "customer")
+FORWARD = tuple(pairwise(SIX))
+# Each lead moves an hour after its previous move.
+WALK = tuple((target, T0 + timedelta(hours=n)) for n, target in enumerate(SIX[1:], 1))
+EVENTS = tuple(f"to_{target}" for target in SIX[1:])
+MOVES_PER_LEAD = len(WALK)
+# Leads walked per timed run: the slower the library, the fewer.
+WALKERS = {"funnelkit": 2_000, "floor": 20_000, "transitions": 2_000, "psm": 200}
+ADD_SMALL = 100
+ADD_LARGE = 10_000 if QUICK else 100_000
+ADD_LARGE_TRANSITIONS = 1_000 if QUICK else 10_000
+MEMORY_LEADS = 1_000 if QUICK else 10_000
+MEMORY_LEADS_PSM = 200 if QUICK else 2_000
+
+# -- Section 2: record on the default policy -----------------------------------
+RECORD_LEADS = 10_000 if QUICK else 100_000
+PER_LEAD = 10
+FEED_SPAN = timedelta(days=21)
+FEED_SLICES = 10
+RECORD_MEMORY_LEADS = 1_000 if QUICK else 10_000
+KIND_MIX = {
+    kinds.PAGE_VIEW: 40,
+    kinds.EMAIL_OPEN: 18,
+    kinds.EMAIL_CLICK: 8,
+    kinds.SOCIAL_ENGAGEMENT: 4,
+    kinds.CONTENT_DOWNLOAD: 8,
+    kinds.WEBINAR_REGISTERED: 4,
+    kinds.WEBINAR_ATTENDED: 4,
+    kinds.FORM_SUBMIT: 4,
+    kinds.PRICING_PAGE_VIEW: 6,
+    kinds.FREE_TRIAL_SIGNUP: 1,
+    kinds.DEMO_REQUEST: 1.5,
+    kinds.QUOTE_REQUEST: 0.5,
+    kinds.SALES_TOUCH: 1,
+}
+INDUSTRIES = ("software", "saas", "financial_services", "retail", "education")
+TITLES = ("VP Marketing", "CEO", "Director of Sales", "Marketing Manager", "Analyst")
+COUNTRIES = ("US", "CA", "GB", "DE", "FR", "IN", "BR", "JP")
+PATHS = ("/", "/blog/lead-scoring", "/product", "/docs", "/customers")
+ASSETS = ("whitepaper", "ebook", "case-study")
+
+# -- Section 3: tick -------------------------------------------------------------
+TICK_LEADS = (10_000, 100_000) if QUICK else (100_000, 1_000_000)
+TICK_DUE = 1_000
+TICK_WAIT = timedelta(days=30)
+
+Row = tuple[str, str, str, str, str]
+Summary = list[tuple[str, str, str, str]]  # measurement, target, figure, met?
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def _peer_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _median_seconds(prepare: Callable[[], Callable[[], object]], runs: int) -> float:
+    """Return the median seconds of *runs* timed calls.
+
+    Each run calls *prepare* untimed (it builds a fresh container and returns
+    the work), collects garbage, then times the work.
+    """
+    times = []
+    for _ in range(runs):
+        work = prepare()
+        gc.collect()
+        began = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def _median_add_us(
+    prepare: Callable[[], Callable[[int], object]], *, runs: int, per_run: int
+) -> float:
+    """Return the median microseconds of adding one item, timed one by one.
+
+    *prepare* builds a container already holding the items (untimed) and
+    returns ``add(k)``, which adds the k-th new one; each run adds *per_run*.
+    """
+    clock = time.perf_counter_ns
+    samples = []
+    for _ in range(runs):
+        add = prepare()
+        gc.collect()
+        for k in range(per_run):
+            began = clock()
+            add(k)
+            samples.append(clock() - began)
+    return statistics.median(samples) / 1e3
+
+
+def _bytes_per_item(build: Callable[[], object], count: int) -> float:
+    """Return the bytes *build* leaves allocated, per item (tracemalloc).
+
+    *build* runs once untraced first, to warm the caches it may fill.
+    """
+    build()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = build()
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    del kept
+    return (after - before) / count
+
+
+# -- Section 1: funnelkit ------------------------------------------------------
+
+
+def six_stage_policy() -> FunnelPolicy:
+    """Return the six-stage funnel: one attribute guard per forward move."""
+    return FunnelPolicy(
+        name="six-stage",
+        version=1,
+        stages=[*(Stage(name) for name in SIX[:-1]), Stage("customer", "won")],
+        transitions=[
+            Transition(
+                source=source, target=target, guard=AttributeIs(f"ok_{target}", True)
+            )
+            for source, target in FORWARD
+        ],
+        initial="lead",
+        scoring=ScoringModel("empty", []),
+    )
+
+
+def _attributes() -> dict[str, object]:
+    """Return a walking lead's attributes: every guard passes."""
+    return {"industry": "software", **{f"ok_{target}": True for target in SIX[1:]}}
+
+
+def _six_leads(count: int, prefix: str = "L") -> list[Lead]:
+    return [
+        Lead(f"{prefix}-{n:07d}", T0, attributes=_attributes()) for n in range(count)
+    ]
+
+
+def _walk_funnel(funnel: Funnel, leads: list[Lead]) -> None:
+    move = funnel.move
+    for lead in leads:
+        lead_id = lead.id
+        for target, at in WALK:
+            move(lead_id, target, by="rep", at=at)
+    if funnel.state(leads[-1].id).stage != "customer":
+        raise RuntimeError("the funnelkit walk did not reach customer")
+
+
+def funnelkit_move_us(policy: FunnelPolicy) -> float:
+    """Return the median microseconds per guarded move."""
+    count = WALKERS["funnelkit"]
+
+    def prepare() -> Callable[[], object]:
+        leads = _six_leads(count)
+        funnel = Funnel(policy, clock=ManualClock(T0))
+        for lead in leads:
+            funnel.add_lead(lead)
+        return lambda: _walk_funnel(funnel, leads)
+
+    return _median_seconds(prepare, RUNS) / (count * MOVES_PER_LEAD) * 1e6
+
+
+def funnelkit_add_us(policy: FunnelPolicy, existing: int) -> float:
+    """Return the median microseconds of ``add_lead`` with *existing* leads."""
+    small = existing <= ADD_SMALL
+    runs, per_run = (200, 5) if small else (1, 1_000)
+
+    def prepare() -> Callable[[int], object]:
+        there = _six_leads(existing)
+        new = _six_leads(per_run, prefix="N")
+        funnel = Funnel(policy, clock=ManualClock(T0))
+        for lead in there:
+            funnel.add_lead(lead)
+        add = funnel.add_lead
+        return lambda k: add(new[k])
+
+    return _median_add_us(prepare, runs=runs, per_run=per_run)
+
+
+def funnelkit_bytes(policy: FunnelPolicy) -> float:
+    """Return the bytes a funnel holds per lead walked to customer."""
+    leads = _six_leads(MEMORY_LEADS)
+
+    def build() -> Funnel:
+        funnel = Funnel(policy, clock=ManualClock(T0))
+        for lead in leads:
+            funnel.add_lead(lead)
+        _walk_funnel(funnel, leads)
+        return funnel
+
+    return _bytes_per_item(build, MEMORY_LEADS)
+
+
+# -- Section 1: the floor ------------------------------------------------------
+
+
+def _attribute_is(name: str, value: object) -> Callable[[dict[str, object]], bool]:
+    def guard(attributes: dict[str, object]) -> bool:
+        return attributes.get(name) == value
+
+    return guard
+
+
+FLOOR_MOVES = {
+    (source, target): _attribute_is(f"ok_{target}", True) for source, target in FORWARD
+}
+
+FloorLead = list[object]
+
+
+def floor_add(leads: dict[str, FloorLead], lead_id: str, attributes: dict) -> None:
+    """Add a lead to the floor: its stage, attributes and history."""
+    leads[lead_id] = ["lead", attributes, [(None, "lead", T0, "auto")]]
+
+
+def floor_move(
+    leads: dict[str, FloorLead], lead_id: str, to: str, *, by: str, at: datetime
+) -> None:
+    """Move a lead of the floor if the move is allowed and its guard passes."""
+    entry = leads[lead_id]
+    guard = FLOOR_MOVES.get((entry[0], to))
+    if guard is None or not guard(entry[1]):
+        raise ValueError(f"{lead_id}: no move from {entry[0]} to {to}")
+    entry[2].append((entry[0], to, at, by))
+    entry[0] = to
+
+
+def _walk_floor(leads: dict[str, FloorLead], ids: list[str]) -> None:
+    for lead_id in ids:
+        for target, at in WALK:
+            floor_move(leads, lead_id, target, by="rep", at=at)
+    if leads[ids[-1]][0] != "customer":
+        raise RuntimeError("the floor walk did not reach customer")
+
+
+def _floor_leads(count: int) -> tuple[dict[str, FloorLead], list[str]]:
+    ids = [f"L-{n:07d}" for n in range(count)]
+    attributes = [_attributes() for _ in ids]
+    leads: dict[str, FloorLead] = {}
+    for lead_id, found in zip(ids, attributes, strict=True):
+        floor_add(leads, lead_id, found)
+    return leads, ids
+
+
+def floor_move_us() -> float:
+    """Return the floor's median microseconds per guarded move."""
+    count = WALKERS["floor"]
+
+    def prepare() -> Callable[[], object]:
+        leads, ids = _floor_leads(count)
+        return lambda: _walk_floor(leads, ids)
+
+    return _median_seconds(prepare, RUNS) / (count * MOVES_PER_LEAD) * 1e6
+
+
+def floor_bytes() -> float:
+    """Return the bytes the floor holds per lead walked to customer."""
+    ids = [f"L-{n:07d}" for n in range(MEMORY_LEADS)]
+    attributes = [_attributes() for _ in ids]
+
+    def build() -> dict[str, FloorLead]:
+        leads: dict[str, FloorLead] = {}
+        for lead_id, found in zip(ids, attributes, strict=True):
+            floor_add(leads, lead_id, found)
+        _walk_floor(leads, ids)
+        return leads
+
+    return _bytes_per_item(build, MEMORY_LEADS)
+
+
+# -- Section 1: the peers ------------------------------------------------------
+
+
+class PeerLead:
+    """A lead as the peers hold it: an id, attributes, and guard methods."""
+
+    def __init__(self, lead_id: str, attributes: dict[str, object]) -> None:
+        self.id = lead_id
+        self.attributes = attributes
+
+    def ok_mql(self) -> bool:
+        """Guard of lead -> mql."""
+        return self.attributes.get("ok_mql") == True  # noqa: E712 -- AttributeIs(True)
+
+    def ok_sal(self) -> bool:
+        """Guard of mql -> sal."""
+        return self.attributes.get("ok_sal") == True  # noqa: E712
+
+    def ok_sql(self) -> bool:
+        """Guard of sal -> sql."""
+        return self.attributes.get("ok_sql") == True  # noqa: E712
+
+    def ok_opportunity(self) -> bool:
+        """Guard of sql -> opportunity."""
+        return self.attributes.get("ok_opportunity") == True  # noqa: E712
+
+    def ok_customer(self) -> bool:
+        """Guard of opportunity -> customer."""
+        return self.attributes.get("ok_customer") == True  # noqa: E712
+
+
+def _peer_leads(count: int, prefix: str = "L") -> list[PeerLead]:
+    return [PeerLead(f"{prefix}-{n:07d}", _attributes()) for n in range(count)]
+
+
+def transitions_machine() -> Machine:
+    """Return a transitions Machine of the six-stage funnel, with no models."""
+    return Machine(
+        model=None,
+        states=list(SIX),
+        transitions=[
+            {
+                "trigger": f"to_{target}",
+                "source": source,
+                "dest": target,
+                "conditions": f"ok_{target}",
+            }
+            for source, target in FORWARD
+        ],
+        initial="lead",
+        auto_transitions=False,
+    )
+
+
+def _walk_transitions(models: list[PeerLead]) -> None:
+    for model in models:
+        trigger = model.trigger
+        for event in EVENTS:
+            trigger(event)
+    if models[-1].state != "customer":
+        raise RuntimeError("the transitions walk did not reach customer")
+
+
+def transitions_move_us() -> float:
+    """Return transitions' median microseconds per guarded move."""
+    count = WALKERS["transitions"]
+
+    def prepare() -> Callable[[], object]:
+        models = _peer_leads(count)
+        machine = transitions_machine()
+        machine.add_model(models)
+        return lambda: _walk_transitions(models)
+
+    return _median_seconds(prepare, RUNS) / (count * MOVES_PER_LEAD) * 1e6
+
+
+def transitions_add_us(existing: int) -> float:
+    """Return the median microseconds of ``add_model`` with *existing* models."""
+    small = existing <= ADD_SMALL
+    runs, per_run = (200, 5) if small else (1, 200)
+
+    def prepare() -> Callable[[int], object]:
+        machine = transitions_machine()
+        machine.add_model(_peer_leads(existing))
+        new = _peer_leads(per_run, prefix="N")
+        add = machine.add_model
+        return lambda k: add(new[k])
+
+    return _median_add_us(prepare, runs=runs, per_run=per_run)
+
+
+def transitions_bytes() -> float:
+    """Return the bytes transitions adds per model walked to customer."""
+    # transitions sets methods on its models: each pass needs new ones.
+    batches = iter([_peer_leads(MEMORY_LEADS), _peer_leads(MEMORY_LEADS)])
+    return _bytes_per_item(lambda: _transitions_build(next(batches)), MEMORY_LEADS)
+
+
+def _transitions_build(models: list[PeerLead]) -> Machine:
+    machine = transitions_machine()
+    machine.add_model(models)
+    _walk_transitions(models)
+    return machine
+
+
+if StateMachine is not None:
+
+    class LeadMachine(StateMachine):
+        """The six-stage funnel in python-statemachine, one machine per lead."""
+
+        lead = State(initial=True)
+        mql = State()
+        sal = State()
+        sql = State()
+        opportunity = State()
+        customer = State(final=True)
+
+        to_mql = lead.to(mql, cond="ok_mql")
+        to_sal = mql.to(sal, cond="ok_sal")
+        to_sql = sal.to(sql, cond="ok_sql")
+        to_opportunity = sql.to(opportunity, cond="ok_opportunity")
+        to_customer = opportunity.to(customer, cond="ok_customer")
+
+
+def _walk_psm(machines: list[LeadMachine]) -> None:
+    for machine in machines:
+        send = machine.send
+        for event in EVENTS:
+            send(event)
+    if machines[-1].model.state != "customer":
+        raise RuntimeError("the python-statemachine walk did not reach customer")
+
+
+def psm_move_us() -> float:
+    """Return python-statemachine's median microseconds per guarded move."""
+    count = WALKERS["psm"]
+
+    def prepare() -> Callable[[], object]:
+        machines = [LeadMachine(model) for model in _peer_leads(count)]
+        return lambda: _walk_psm(machines)
+
+    return _median_seconds(prepare, RUNS) / (count * MOVES_PER_LEAD) * 1e6
+
+
+def psm_create_us() -> float:
+    """Return the median microseconds of building one lead's machine."""
+    number = 100
+    models = iter(_peer_leads(number * RUNS))
+    return per_call_us(lambda: LeadMachine(next(models)), number=number, repeat=RUNS)
+
+
+def psm_bytes() -> float:
+    """Return the bytes python-statemachine holds per lead walked to customer."""
+    # A machine keeps its state on its model: each pass needs new ones.
+    batches = iter([_peer_leads(MEMORY_LEADS_PSM), _peer_leads(MEMORY_LEADS_PSM)])
+    return _bytes_per_item(lambda: _psm_build(next(batches)), MEMORY_LEADS_PSM)
+
+
+def _psm_build(models: list[PeerLead]) -> list[LeadMachine]:
+    machines = [LeadMachine(model) for model in models]
+    _walk_psm(machines)
+    return machines
+
+
+# -- Section 2: records --------------------------------------------------------
+
+
+def _record_lead(rng: random.Random, number: int) -> Lead:
+    roll = rng.random()
+    domain = "gmail.com" if roll < 0.15 else f"company{rng.randrange(20_000)}.example"
+    return Lead(
+        f"R-{number:07d}",
+        T0 - timedelta(days=rng.randrange(1, 90)),
+        email=f"person{number}@{domain}",
+        attributes={
+            "industry": rng.choice(INDUSTRIES),
+            "employees": max(1, int(rng.lognormvariate(5, 1.5))),
+            "title": rng.choice(TITLES),
+            "country": rng.choice(COUNTRIES),
+        },
+    )
+
+
+def _properties(rng: random.Random, kind: str) -> dict[str, str]:
+    if kind == kinds.PAGE_VIEW:
+        return {"path": rng.choice(PATHS)}
+    if kind == kinds.CONTENT_DOWNLOAD:
+        return {"asset": rng.choice(ASSETS)}
+    return {}
+
+
+def build_feed(leads: int, seed: int = SEED) -> tuple[list[Lead], list[Activity]]:
+    """Return *leads* leads and their PER_LEAD activities each, in time order."""
+    rng = random.Random(seed)
+    kind_names = list(KIND_MIX)
+    weights = list(KIND_MIX.values())
+    span = int(FEED_SPAN.total_seconds())
+    lead_list = []
+    feed = []
+    for number in range(leads):
+        lead = _record_lead(rng, number)
+        lead_list.append(lead)
+        for index, kind in enumerate(rng.choices(kind_names, weights, k=PER_LEAD)):
+            at = T0 + timedelta(seconds=rng.randrange(span))
+            activity = Activity(
+                lead.id,
+                kind,
+                at,
+                id=f"{lead.id}-{index}",
+                properties=_properties(rng, kind),
+            )
+            feed.append(activity)
+    feed.sort(key=lambda activity: (activity.at, activity.id))
+    return lead_list, feed
+
+
+def measure_record(policy: FunnelPolicy) -> tuple[float, float, Counter[str]]:
+    """Return activities/s over the feed, the median slice's, and the stages."""
+    leads, feed = build_feed(RECORD_LEADS)
+    funnel = Funnel(policy, clock=ManualClock(T0))
+    for lead in leads:
+        funnel.add_lead(lead)
+    record = funnel.record
+    size = len(feed) // FEED_SLICES
+    slices = [feed[start : start + size] for start in range(0, len(feed), size)]
+    seconds = []
+    gc.collect()
+    for part in slices:
+        began = time.perf_counter()
+        for activity in part:
+            record(activity)
+        seconds.append(time.perf_counter() - began)
+    stages = Counter(funnel.state(lead.id).stage for lead in leads)
+    median_rate = statistics.median(
+        len(part) / s for part, s in zip(slices, seconds, strict=True)
+    )
+    return len(feed) / sum(seconds), median_rate, stages
+
+
+def record_bytes(policy: FunnelPolicy) -> tuple[float, float]:
+    """Return the bytes per lead with 10 activities: the funnel's, and with values.
+
+    The first figure counts what the funnel holds, the Lead and Activity
+    values made before the first snapshot; the second counts them too.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        leads, feed = build_feed(RECORD_MEMORY_LEADS, seed=SEED + 1)
+        gc.collect()
+        values = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+    def build() -> Funnel:
+        funnel = Funnel(policy, clock=ManualClock(T0))
+        for lead in leads:
+            funnel.add_lead(lead)
+        for activity in feed:
+            funnel.record(activity)
+        return funnel
+
+    held = _bytes_per_item(build, RECORD_MEMORY_LEADS)
+    return held, held + values / RECORD_MEMORY_LEADS
+
+
+# -- Section 3: ticks ----------------------------------------------------------
+
+
+def tick_policy() -> FunnelPolicy:
+    """Return a two-stage funnel whose one move waits 30 days in the stage."""
+    return FunnelPolicy(
+        name="wait",
+        version=1,
+        stages=[Stage("lead"), Stage("mql")],
+        transitions=[
+            Transition(
+                source="lead", target="mql", guard=InStageFor(TICK_WAIT), auto=True
+            )
+        ],
+        initial="lead",
+        scoring=ScoringModel("empty", []),
+    )
+
+
+def measure_tick(policy: FunnelPolicy, leads: int) -> float:
+    """Return the median milliseconds of a tick with TICK_DUE leads due."""
+    rng = random.Random(SEED)
+    seconds = list(range(leads))
+    rng.shuffle(seconds)
+    funnel = Funnel(policy, clock=ManualClock(T0))
+    add = funnel.add_lead
+    gc.disable()  # building: the collector would only rescan what it keeps
+    try:
+        for number, offset in enumerate(seconds):
+            add(Lead(f"T-{number:07d}", T0 + timedelta(seconds=offset)))
+    finally:
+        gc.enable()
+    first_wake = T0 + TICK_WAIT
+    times = []
+    for run in range(RUNS):
+        now = first_wake + timedelta(seconds=TICK_DUE * (run + 1) - 1)
+        gc.collect()
+        began = time.perf_counter()
+        events = funnel.tick(now)
+        times.append(time.perf_counter() - began)
+        moved = sum(1 for event in events if isinstance(event, StageChanged))
+        if moved != TICK_DUE:
+            raise RuntimeError(f"a tick moved {moved} leads, not {TICK_DUE}")
+    return statistics.median(times) * 1e3
+
+
+# -- Report --------------------------------------------------------------------
+
+
+class Report:
+    """One section's rows, and the summary lines of those that have a target."""
+
+    def __init__(self, section: str, summary: Summary) -> None:
+        self.section = section
+        self.summary = summary
+        self.rows: list[Row] = []
+        self.notes: list[str] = []
+
+    def add(  # noqa: PLR0913 -- a row's cells
+        self,
+        measurement: str,
+        figure: str,
+        peer: str = "",
+        target: str = "(diagnostic)",
+        ok: bool | None = None,
+        *,
+        short: str | None = None,
+    ) -> None:
+        """Add a row; one with a verdict (*ok*) goes to the summary too."""
+        met = "" if ok is None else _met(ok)
+        self.rows.append((measurement, figure, peer, target, met))
+        if ok is not None:
+            label = f"{self.section}. {short or measurement}"
+            self.summary.append((label, target, figure, met))
+
+
+def _peers(**figures: str | None) -> str:
+    return "; ".join(f"{name} {text}" for name, text in figures.items() if text)
+
+
+def move_report(report: Report) -> None:
+    """Measure section 1: moves, adding leads and memory, beside the peers."""
+    policy = six_stage_policy()
+    move = funnelkit_move_us(policy)
+    floor = floor_move_us()
+    add_small = funnelkit_add_us(policy, ADD_SMALL)
+    add_large = funnelkit_add_us(policy, ADD_LARGE)
+    held = funnelkit_bytes(policy)
+    floor_held = floor_bytes()
+    t_move = t_add_small = t_add_large = t_bytes = None
+    if Machine is not None:
+        t_move = transitions_move_us()
+        t_add_small = transitions_add_us(ADD_SMALL)
+        t_add_large = transitions_add_us(ADD_LARGE_TRANSITIONS)
+        t_bytes = transitions_bytes()
+    p_move = p_create = p_bytes = None
+    if StateMachine is not None:
+        p_move = psm_move_us()
+        p_create = psm_create_us()
+        p_bytes = psm_bytes()
+
+    def us(value: float | None, prefix: str = "") -> str | None:
+        return None if value is None else f"{prefix}{value:,.2f} us"
+
+    def size(value: float | None) -> str | None:
+        return None if value is None else f"{value:,.0f} B"
+
+    report.add(
+        "move: one guarded transition",
+        f"{move:.2f} us",
+        _peers(
+            floor=us(floor),
+            transitions=us(t_move),
+            **{"python-statemachine": us(p_move)},
+        ),
+        "<= 10 us",
+        move <= 10,
+    )
+    ratio_floor = move / floor
+    report.add(
+        "move: funnelkit time / floor time",
+        f"{ratio_floor:.1f}x",
+        "",
+        "aim ~10x",
+        ratio_floor <= 10,
+    )
+    if t_move is not None:
+        speedup = t_move / move
+        report.add(
+            "move: transitions time / funnelkit time",
+            f"{speedup:.2f}x",
+            "",
+            ">= 3x",
+            speedup >= 3,
+        )
+    report.add(
+        f"add a lead: {ADD_SMALL:,} there",
+        f"{add_small:.2f} us",
+        _peers(
+            transitions=us(t_add_small, "add_model "),
+            **{"python-statemachine": us(p_create, "new machine ")},
+        ),
+        "<= 10 us",
+        add_small <= 10,
+    )
+    report.add(
+        f"add a lead: {ADD_LARGE:,} there",
+        f"{add_large:.2f} us",
+        _peers(
+            transitions=None
+            if t_add_large is None
+            else f"add_model {t_add_large:,.2f} us ({ADD_LARGE_TRANSITIONS:,} there)"
+        ),
+        "<= 10 us",
+        add_large <= 10,
+    )
+    growth = add_large / add_small
+    report.add(
+        f"add a lead: {ADD_LARGE:,} there / {ADD_SMALL:,} there",
+        f"{growth:.2f}x",
+        ""
+        if t_add_large is None or t_add_small is None
+        else f"transitions {t_add_large / t_add_small:.1f}x",
+        "constant (<= 1.25x, noise)",
+        growth <= 1.25,
+    )
+    report.add(
+        "memory: one lead walked to customer",
+        f"{held:,.0f} bytes",
+        _peers(
+            floor=size(floor_held),
+            transitions=size(t_bytes),
+            **{"python-statemachine": size(p_bytes)},
+        ),
+        "<= 2,048 bytes",
+        held <= 2048,
+    )
+    report.notes.append(
+        f"Memory: funnelkit, the floor and transitions on {MEMORY_LEADS:,} leads, "
+        f"python-statemachine on {MEMORY_LEADS_PSM:,}; the lead values themselves "
+        "are not counted."
+    )
+    if Machine is None or StateMachine is None:
+        report.notes.append("peers missing: pip install -r benchmarks/requirements.txt")
+
+
+def record_report(report: Report) -> None:
+    """Measure section 2: record throughput and memory on the default policy."""
+    policy = policies.b2b_saas()
+    rate, median_rate, stages = measure_record(policy)
+    gc.collect()
+    held, with_values = record_bytes(policy)
+    activities = RECORD_LEADS * PER_LEAD
+    report.add(
+        f"record: {activities:,} activities of {RECORD_LEADS:,} leads",
+        f"{rate:,.0f} activities/s",
+        "",
+        ">= 50,000 activities/s",
+        rate >= 50_000,
+        short="record throughput",
+    )
+    report.add(
+        f"record: the median of {FEED_SLICES} slices of the feed",
+        f"{median_rate:,.0f} activities/s",
+    )
+    report.add(
+        f"memory: one lead, {PER_LEAD} activities ({RECORD_MEMORY_LEADS:,} leads)",
+        f"{held:,.0f} bytes",
+        "",
+        "<= 4,096 bytes",
+        held <= 4096,
+        short=f"memory: one lead, {PER_LEAD} activities",
+    )
+    report.add(
+        "memory: the same, with its Lead and Activity values",
+        f"{with_values:,.0f} bytes",
+    )
+    shown = ", ".join(f"{stage} {count:,}" for stage, count in stages.most_common())
+    report.notes.append(f"After the feed, the leads' stages: {shown}.")
+
+
+def tick_report(report: Report) -> None:
+    """Measure section 3: a tick's cost with few leads due among many."""
+    policy = tick_policy()
+    small, large = TICK_LEADS
+    millis = {}
+    for leads in TICK_LEADS:
+        millis[leads] = measure_tick(policy, leads)
+        gc.collect()
+    report.add(f"tick: {small:,} leads, {TICK_DUE:,} due", f"{millis[small]:.2f} ms")
+    report.add(
+        f"tick: {large:,} leads, {TICK_DUE:,} due",
+        f"{millis[large]:.2f} ms",
+        "",
+        "<= 20 ms",
+        millis[large] <= 20,
+    )
+    growth = millis[large] / millis[small]
+    report.add(
+        f"tick: {large:,} leads / {small:,} leads",
+        f"{growth:.2f}x",
+        "",
+        "none (<= 1.25x, noise)",
+        growth <= 1.25,
+    )
+    report.notes.append(
+        f"Ticks: {RUNS} per size, each moving its {TICK_DUE:,} due leads to mql."
+    )
+
+
+def main() -> None:
+    """Measure and print the tables."""
+    began = time.perf_counter()
+    size = "quick (--quick)" if QUICK else "full"
+    print(
+        f"Funnel benchmarks, {size} size. Peers: transitions "
+        f"{_peer_version('transitions')}, python-statemachine "
+        f"{_peer_version('python-statemachine')}."
+    )
+    header = ("measurement", "funnelkit figure", "peer figures", "target", "met?")
+    summary: Summary = []
+    sections = (
+        ("1", "Six-stage funnel, guarded moves", move_report),
+        ("2", "record on policies.b2b_saas()", record_report),
+        ("3", "tick with time-sensitive guards", tick_report),
+    )
+    for number, title, measure in sections:
+        report = Report(number, summary)
+        measure(report)
+        gc.collect()
+        print()
+        print(f"{number}. {title}")
+        print(table(report.rows, header))
+        for note in report.notes:
+            print(note)
+    print()
+    print("Summary")
+    print(table(summary, ("measurement", "target", "measured", "met?")))
+    print(f"Whole run: {time.perf_counter() - began:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
