@@ -244,6 +244,23 @@ class TestRecord:
         assert state.activities == 2
         assert state.score.engagement == 40
 
+    def test_automatic_moves_chain_in_one_call(self) -> None:
+        """lead -> mql -> sal in one record when both guards pass, both dated alike."""
+        made = funnel(
+            Transition(
+                source="mql", target="sal", guard=DidActivity("webinar"), auto=True
+            )
+        )
+        made.record(act("download", T0 + H))
+        events = made.record(act("webinar", T0 + 2 * H))
+        moves = [e.record for e in events if isinstance(e, StageChanged)]
+        assert [(m.source, m.target) for m in moves] == [
+            ("lead", "mql"),
+            ("mql", "sal"),
+        ]
+        assert {m.at for m in moves} == {T0 + 2 * H}
+        assert made.state("L-1").stage == "sal"
+
     def test_an_unchanged_score_emits_no_score_event(self) -> None:
         """An activity no rule scores is recorded without a ScoreChanged."""
         made = funnel()
@@ -785,6 +802,13 @@ class TestReplay:
         assert structure(unstructure(inputs, list[Input]), list[Input]) == inputs
         state = live.state("L-1")
         assert from_json(to_json(state), LeadState) == state
+        change = Commit(
+            input=inputs[2],
+            states=(state,),
+            activities=(inputs[2],),
+            wakes=(("L-1", T0),),
+        )
+        assert from_json(to_json(change), Commit) == change
 
 
 class TestThreads:

@@ -11,11 +11,11 @@ from typing import Any, NoReturn, Protocol, runtime_checkable
 import attrs
 
 from funnelkit._duration import format_duration
-from funnelkit._lead import Activity, Lead
+from funnelkit._lead import Activity, Lead, time_order
 from funnelkit._predicates import ValueTest
 from funnelkit._rules import is_kind_set, kind_set, to_value_test, value_getter
 from funnelkit._scoring import Grades, Score, ScoreState, _micros, _num
-from funnelkit._validators import aware_datetime, non_empty_str
+from funnelkit._validators import aware_datetime, non_empty_str, reject, unchecked
 from funnelkit.errors import PolicyError
 
 __all__ = [
@@ -43,12 +43,7 @@ _TICK = timedelta(microseconds=1)  # the smallest step of a datetime
 def _reject(
     instance: object, attribute: attrs.Attribute[Any], value: object, expected: str
 ) -> NoReturn:
-    raise PolicyError(
-        owner=type(instance).__name__,
-        field=attribute.name,
-        value=value,
-        expected=expected,
-    )
+    reject(instance, attribute, value, expected, error=PolicyError)
 
 
 # -- Verdicts and the context they are reached in ------------------------------
@@ -113,12 +108,10 @@ def _verdict(
     children: tuple[Verdict, ...] = (),
 ) -> Verdict:
     """Build a verdict from parts a built-in criterion made right (no checks)."""
-    made = object.__new__(Verdict)
-    object.__setattr__(made, "passed", passed)
-    object.__setattr__(made, "criterion", criterion)
-    object.__setattr__(made, "reason", reason)
-    object.__setattr__(made, "children", children)
-    return made
+    return _new_verdict(passed, criterion, reason, children)
+
+
+_new_verdict = unchecked(Verdict)
 
 
 @attrs.frozen(kw_only=True)
@@ -150,7 +143,7 @@ class TransitionRecord:
 
 
 def _activities(value: Iterable[Activity]) -> tuple[Activity, ...]:
-    return tuple(sorted(value, key=lambda activity: (activity.at, activity.id)))
+    return tuple(sorted(value, key=time_order))
 
 
 @attrs.frozen(kw_only=True)
@@ -194,19 +187,12 @@ class Context:
         scorer: ScoreState | None,
     ) -> Context:
         """Build a context from fields the engine already checked and sorted."""
-        made = object.__new__(cls)
-        for name, value in (
-            ("lead", lead),
-            ("stage", stage),
-            ("entered_at", entered_at),
-            ("score", score),
-            ("activities", activities),
-            ("history", history),
-            ("now", now),
-            ("scorer", scorer),
-        ):
-            object.__setattr__(made, name, value)
-        return made
+        return _new_context(
+            lead, stage, entered_at, score, activities, history, now, scorer
+        )
+
+
+_new_context = unchecked(Context)
 
 
 # -- The criterion protocol, its base class and the combinators ---------------
@@ -311,8 +297,15 @@ def _check_criteria(
         _require_criterion(type(instance).__name__, f"criteria[{position}]", item)
 
 
-def _earliest(criteria: Iterable[CriterionLike], ctx: Context) -> datetime | None:
-    times = [found for c in criteria if (found := wake_at(c, ctx)) is not None]
+def _earliest(
+    criteria: Iterable[CriterionLike], ctx: Context, *, after: datetime | None = None
+) -> datetime | None:
+    """The earliest wake of *criteria*, ignoring any not later than *after*."""
+    times = [
+        found
+        for c in criteria
+        if (found := wake_at(c, ctx)) is not None and (after is None or found > after)
+    ]
     return min(times) if times else None
 
 

@@ -31,13 +31,8 @@ __all__ = [
 
 
 @attrs.frozen
-class LeadAdded:
-    """A lead entered the funnel (its first stage follows as a StageChanged).
-
-    Attributes:
-        lead: The lead, as added.
-        at: When: the lead's ``created_at``.
-    """
+class _LeadEvent:
+    """An event about the lead value itself."""
 
     lead: Lead
     at: datetime
@@ -49,21 +44,23 @@ class LeadAdded:
 
 
 @attrs.frozen
-class LeadUpdated:
+class LeadAdded(_LeadEvent):
+    """A lead entered the funnel (its first stage follows as a StageChanged).
+
+    Attributes:
+        lead: The lead, as added.
+        at: When: the lead's ``created_at``.
+    """
+
+
+@attrs.frozen
+class LeadUpdated(_LeadEvent):
     """What is known of a lead changed (attributes, BANT, owner...).
 
     Attributes:
         lead: The lead, as updated.
         at: When the update was made.
     """
-
-    lead: Lead
-    at: datetime
-
-    @property
-    def lead_id(self) -> str:
-        """The lead's id."""
-        return self.lead.id
 
 
 @attrs.frozen

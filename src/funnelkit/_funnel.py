@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
@@ -10,8 +11,8 @@ from funnelkit._criteria import (
     Context,
     TransitionRecord,
     Verdict,
+    _earliest,
     _join,
-    wake_at,
 )
 from funnelkit._events import (
     ActivityRecorded,
@@ -27,7 +28,7 @@ from funnelkit._events import (
     Tick,
     UpdateLead,
 )
-from funnelkit._lead import Activity, Lead
+from funnelkit._lead import Activity, Lead, time_order
 from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState
 from funnelkit._store import Commit, InMemoryStore, Store
@@ -50,16 +51,11 @@ _MAX_WAKES = 100
 AUTO = "auto"
 
 
-def _order(activity: Activity) -> tuple[datetime, str]:
-    return activity.at, activity.id
-
-
 class _Draft:
     """One lead's state while a call works on it; committed only if all goes well."""
 
     __slots__ = (
         "activities",
-        "count",
         "entered_at",
         "events",
         "history",
@@ -90,7 +86,6 @@ class _Draft:
         self.history = history
         self.updated_at = updated_at
         self.activities = activities
-        self.count = len(activities)
         self.scorer = scorer
         self.wake = wake
         self.events: list[Event] = []
@@ -104,7 +99,7 @@ class _Draft:
             score=self.score,
             history=self.history,
             updated_at=self.updated_at,
-            activities=self.count,
+            activities=len(self.activities),
         )
 
     def context(self, now: datetime) -> Context:
@@ -261,7 +256,7 @@ class Funnel:
         with self._lock:
             state = self._known(lead.id)
             when = self._resolve(at, state, "Funnel.update_lead")
-            return self._update_lead(lead, when)
+            return self._update_lead(state, lead, when)
 
     def record(self, activity: Activity) -> list[Event]:
         """Record one of a lead's activities, and move the lead if it qualifies.
@@ -345,6 +340,7 @@ class Funnel:
             state = self._known(lead_id)
             when = self._resolve(at, state, "Funnel.move")
             return self._move(
+                state,
                 Move(
                     lead_id=lead_id,
                     to=to,
@@ -352,7 +348,7 @@ class Funnel:
                     at=when,
                     reason=reason,
                     override=override,
-                )
+                ),
             )
 
     def tick(self, now: datetime | None = None) -> list[Event]:
@@ -477,11 +473,7 @@ class Funnel:
         with self._lock:
             state = self._known(lead_id)
             when = self._resolve(at, state, "Funnel.can_move")
-            draft = self._draft(state)
-            self._catch_up(draft, when)
-            draft.updated_at = when
-            self._rescore(draft, when)
-            return self._choose(draft, to, when)[1]
+            return self._choose(self._judged(state, when), to, when)[2]
 
     def available_moves(
         self, lead_id: str, *, at: datetime | None = None
@@ -497,12 +489,11 @@ class Funnel:
         with self._lock:
             state = self._known(lead_id)
             when = self._resolve(at, state, "Funnel.available_moves")
-            draft = self._draft(state)
-            self._catch_up(draft, when)
-            draft.updated_at = when
-            self._rescore(draft, when)
-            targets = dict.fromkeys(t.target for t in self._policy.exits(draft.stage))
-            return {target: self._choose(draft, target, when)[1] for target in targets}
+            draft = self._judged(state, when)
+            return {
+                target: self._choose(draft, target, when)[2]
+                for target in self._policy.targets(draft.stage)
+            }
 
     def inputs(self) -> tuple[Input, ...]:
         """Return the input log: every call that changed something, in order."""
@@ -525,30 +516,21 @@ class Funnel:
                     "update_lead changes it)"
                 ),
             )
-        draft = self._guarded(lead.id, lambda: self._new_draft(lead))
-        return self._commit(
-            Commit(
-                input=AddLead(lead),
-                states=(draft.state(),),
-                wakes=((lead.id, draft.wake),),
-            ),
-            draft.events,
+        return self._commit_draft(
+            AddLead(lead), self._guarded(lead.id, lambda: self._new_draft(lead))
         )
 
     def _new_draft(self, lead: Lead) -> _Draft:
-        scorer = self._policy.scoring.scorer(lead)
-        self._scorers[lead.id] = scorer
+        scorer = self._rebuild(lead, ())
         initial = self._policy.initial
         at = lead.created_at
         record = TransitionRecord(source=None, target=initial, at=at, by=AUTO)
         draft = _Draft(lead, initial, at, None, (record,), at, (), scorer, None)
         draft.events += (LeadAdded(lead, at), StageChanged(lead.id, record))
         self._evaluate(draft, at)
-        draft.wake = self._next_wake(draft, at)
         return draft
 
-    def _update_lead(self, lead: Lead, at: datetime) -> list[Event]:
-        state = self._known(lead.id)
+    def _update_lead(self, state: LeadState, lead: Lead, at: datetime) -> list[Event]:
         if state.lead == lead:
             return []
 
@@ -559,18 +541,9 @@ class Funnel:
             draft.scorer = self._rebuild(lead, draft.activities)
             draft.events.append(LeadUpdated(lead, at))
             self._evaluate(draft, at)
-            draft.wake = self._next_wake(draft, at)
             return draft
 
-        draft = self._guarded(lead.id, work)
-        return self._commit(
-            Commit(
-                input=UpdateLead(lead, at),
-                states=(draft.state(),),
-                wakes=((lead.id, draft.wake),),
-            ),
-            draft.events,
-        )
+        return self._commit_draft(UpdateLead(lead, at), self._guarded(lead.id, work))
 
     def _record(self, activity: Activity) -> list[Event]:
         lead_id = activity.lead_id
@@ -590,48 +563,30 @@ class Funnel:
             self._catch_up(draft, at)
             draft.events.append(ActivityRecorded(activity))
             draft.scorer.add(activity)
-            found = draft.activities
-            if not found or _order(found[-1]) < _order(activity):
-                draft.activities = (*found, activity)
-            else:
-                draft.activities = tuple(sorted((*found, activity), key=_order))
-            draft.count += 1
+            found = list(draft.activities)
+            insort(found, activity, key=time_order)
+            draft.activities = tuple(found)
             self._evaluate(draft, at)
-            draft.wake = self._next_wake(draft, at)
             return draft
 
-        draft = self._guarded(lead_id, work)
-        return self._commit(
-            Commit(
-                input=activity,
-                states=(draft.state(),),
-                activities=(activity,),
-                wakes=((lead_id, draft.wake),),
-            ),
-            draft.events,
+        return self._commit_draft(
+            activity, self._guarded(lead_id, work), activities=(activity,)
         )
 
-    def _move(self, move: Move) -> list[Event]:
-        state = self._known(move.lead_id)
+    def _move(self, state: LeadState, move: Move) -> list[Event]:
         at = move.at
 
         def work() -> _Draft:
-            draft = self._draft(state)
-            self._catch_up(draft, at)
-            self._evaluate(draft, at, settle=False)
-            transition, verdict = self._choose(draft, move.to, at)
+            draft = self._judged(state, at)
+            candidates, transition, verdict = self._choose(draft, move.to, at)
+            if not candidates:
+                raise IllegalTransition(
+                    lead_id=move.lead_id,
+                    source=draft.stage,
+                    target=move.to,
+                    allowed=self._policy.targets(draft.stage),
+                )
             if transition is None:
-                if not self._policy.transitions_between(draft.stage, move.to):
-                    raise IllegalTransition(
-                        lead_id=move.lead_id,
-                        source=draft.stage,
-                        target=move.to,
-                        allowed=tuple(
-                            dict.fromkeys(
-                                t.target for t in self._policy.exits(draft.stage)
-                            )
-                        ),
-                    )
                 if not move.override:
                     raise GuardFailed(
                         lead_id=move.lead_id,
@@ -639,7 +594,7 @@ class Funnel:
                         target=move.to,
                         verdict=verdict,
                     )
-                transition = self._policy.transitions_between(draft.stage, move.to)[0]
+                transition = candidates[0]
             overridden = not verdict.passed
             _check_reason(transition, move.reason, overridden=overridden)
             self._enter(
@@ -652,18 +607,9 @@ class Funnel:
                 override=overridden,
             )
             self._settle(draft, at)
-            draft.wake = self._next_wake(draft, at)
             return draft
 
-        draft = self._guarded(move.lead_id, work)
-        return self._commit(
-            Commit(
-                input=move,
-                states=(draft.state(),),
-                wakes=((move.lead_id, draft.wake),),
-            ),
-            draft.events,
-        )
+        return self._commit_draft(move, self._guarded(move.lead_id, work))
 
     def _tick(self, now: datetime) -> list[Event]:
         due = self._store.due(now)
@@ -718,34 +664,40 @@ class Funnel:
             self._store.wake(lead_id),
         )
 
+    def _judged(self, state: LeadState, at: datetime) -> _Draft:
+        """Draft the lead, caught up with its wakes and scored at *at*."""
+        draft = self._draft(state)
+        self._catch_up(draft, at)
+        self._rescore(draft, at)
+        return draft
+
     def _scorer(self, state: LeadState) -> ScoreState:
         lead_id = state.lead.id
         scorer = self._scorers.get(lead_id)
         if (
             scorer is None
             or scorer.lead is not state.lead
-            or len(scorer) != (state.activities)
+            or len(scorer) != state.activities
         ):
-            scorer = self._scorers[lead_id] = self._rebuild(
-                state.lead, self._store.activities(lead_id)
-            )
+            scorer = self._rebuild(state.lead, self._store.activities(lead_id))
         return scorer
 
     def _rebuild(self, lead: Lead, activities: Iterable[Activity]) -> ScoreState:
+        """Make (and keep) a scorer of *lead* fed with *activities*."""
         scorer = self._policy.scoring.scorer(lead)
         for activity in activities:
             scorer.add(activity)
         self._scorers[lead.id] = scorer
         return scorer
 
-    def _evaluate(self, draft: _Draft, at: datetime, *, settle: bool = True) -> None:
+    def _evaluate(self, draft: _Draft, at: datetime) -> None:
         """Score the lead at *at*, then make the automatic moves that pass."""
-        draft.updated_at = at
         self._rescore(draft, at)
-        if settle:
-            self._settle(draft, at)
+        self._settle(draft, at)
 
     def _rescore(self, draft: _Draft, at: datetime) -> None:
+        """Score the lead at *at*, the instant of its update."""
+        draft.updated_at = at
         score = draft.scorer.score(at)
         previous = draft.score
         if (
@@ -761,10 +713,15 @@ class Funnel:
         draft.score = score
 
     def _settle(self, draft: _Draft, at: datetime) -> None:
-        """Follow the automatic moves whose guards pass, in declaration order."""
+        """Follow the automatic moves whose guards pass, in declaration order.
+
+        Then note the lead's next wake: when a guard of the stage it rests in
+        can next pass on time alone.
+        """
         autos = self._policy._autos  # noqa: SLF001 -- the engine reads the policy's index
         limit = len(self._policy.stages)
         path = [draft.stage]
+        draft.wake = None
         while found := autos[draft.stage]:
             ctx = draft.context(at)
             for transition in found:
@@ -772,6 +729,7 @@ class Funnel:
                 if verdict.passed:
                     break
             else:
+                draft.wake = _earliest((t.guard for t in found), ctx, after=at)
                 return
             if len(path) > limit:
                 raise PolicyError(
@@ -811,19 +769,6 @@ class Funnel:
         draft.entered_at = at
         draft.events.append(StageChanged(draft.lead.id, record))
 
-    def _next_wake(self, draft: _Draft, at: datetime) -> datetime | None:
-        """When the automatic moves out of the stage can next pass on time alone."""
-        found = self._policy._autos[draft.stage]  # noqa: SLF001 -- the policy's index
-        if not found:
-            return None
-        ctx = draft.context(at)
-        times = [
-            moment
-            for transition in found
-            if (moment := wake_at(transition.guard, ctx)) is not None and moment > at
-        ]
-        return min(times) if times else None
-
     def _catch_up(self, draft: _Draft, until: datetime) -> None:
         """Check the lead at each of its wakes up to *until*, in order."""
         count = 0
@@ -836,24 +781,29 @@ class Funnel:
                 # after which the next wake is later than *until*.
                 wake = until
             self._evaluate(draft, wake)
-            draft.wake = self._next_wake(draft, wake)
             count += 1
 
     def _choose(
         self, draft: _Draft, to: str, at: datetime
-    ) -> tuple[Transition | None, Verdict]:
-        """Find the first transition to *to* whose guard passes, and its verdict."""
+    ) -> tuple[tuple[Transition, ...], Transition | None, Verdict]:
+        """Find the first transition to *to* whose guard passes, and its verdict.
+
+        Returns the transitions to *to*, the one chosen (``None`` when none
+        passes, or there is none), and the verdict.
+        """
         candidates = self._policy.transitions_between(draft.stage, to)
         if not candidates:
-            allowed = ", ".join(
-                dict.fromkeys(t.target for t in self._policy.exits(draft.stage))
-            )
-            return None, Verdict(
-                passed=False,
-                criterion=f"a move from {draft.stage} to {to}",
-                reason=(
-                    f"the policy has no move from {draft.stage} to {to} "
-                    f"(it allows: {allowed or 'nothing'})"
+            allowed = ", ".join(self._policy.targets(draft.stage))
+            return (
+                candidates,
+                None,
+                Verdict(
+                    passed=False,
+                    criterion=f"a move from {draft.stage} to {to}",
+                    reason=(
+                        f"the policy has no move from {draft.stage} to {to} "
+                        f"(it allows: {allowed or 'nothing'})"
+                    ),
                 ),
             )
         ctx = draft.context(at)
@@ -861,15 +811,33 @@ class Funnel:
         for transition in candidates:
             verdict = transition.guard.check(ctx)
             if verdict.passed:
-                return transition, verdict
+                return candidates, transition, verdict
             verdicts.append(verdict)
         if len(verdicts) == 1:
-            return None, verdicts[0]
-        return None, Verdict(
-            passed=False,
-            criterion=f"any move from {draft.stage} to {to}",
-            reason=_join(verdicts),
-            children=verdicts,
+            return candidates, None, verdicts[0]
+        return (
+            candidates,
+            None,
+            Verdict(
+                passed=False,
+                criterion=f"any move from {draft.stage} to {to}",
+                reason=_join(verdicts),
+                children=verdicts,
+            ),
+        )
+
+    def _commit_draft(
+        self, item: Input, draft: _Draft, *, activities: tuple[Activity, ...] = ()
+    ) -> list[Event]:
+        """Commit one lead's draft, made by the call that *item* records."""
+        return self._commit(
+            Commit(
+                input=item,
+                states=(draft.state(),),
+                activities=activities,
+                wakes=((draft.lead.id, draft.wake),),
+            ),
+            draft.events,
         )
 
     def _commit(self, change: Commit, events: list[Event]) -> list[Event]:

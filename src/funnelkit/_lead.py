@@ -23,7 +23,7 @@ from funnelkit._validators import (
 )
 from funnelkit.errors import ValidationError
 
-__all__ = ["Activity", "Bant", "Lead", "activity_id"]
+__all__ = ["Activity", "Bant", "Lead", "activity_id", "time_order"]
 
 _EMPTY: Mapping[str, Scalar] = FrozenMap({})
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
@@ -216,3 +216,8 @@ def activity_id(activity: Activity) -> str:
     ]
     encoded = _CANONICAL.encode(content)
     return hashlib.sha256(encoded.encode()).hexdigest()[:32]
+
+
+def time_order(activity: Activity) -> tuple[datetime, str]:
+    """The key funnelkit orders a lead's activities by: time, then id."""
+    return activity.at, activity.id

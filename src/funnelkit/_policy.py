@@ -178,10 +178,41 @@ class Transition:
         return self.requires_reason or bool(self.reasons)
 
 
-def _stages(value: object) -> object:
+def _as_tuple(value: object) -> object:
     if isinstance(value, Iterable) and not isinstance(value, str | Mapping):
         return tuple(value)
     return value
+
+
+def _check_parts(
+    field: str, parts: tuple[object, ...], kind: type, *, reserved: str | None = None
+) -> None:
+    """Check each part is a *kind*, and that no two share a (given) name."""
+    noun = kind.__name__.lower()
+    seen: set[str] = set()
+    for position, part in enumerate(parts):
+        if not isinstance(part, kind):
+            raise PolicyError(
+                owner="FunnelPolicy",
+                field=f"{field}[{position}]",
+                value=part,
+                expected=f"a funnelkit.{kind.__name__}",
+            )
+        name = part.name  # type: ignore[attr-defined] # stages and transitions have one
+        if name is None:
+            continue
+        if name in seen or name == reserved:
+            raise PolicyError(
+                owner="FunnelPolicy",
+                field=f"{field}[{position}].name",
+                value=name,
+                expected=(
+                    f"a {noun} name not used before"
+                    if name in seen
+                    else "a name other than '*', which means any open stage"
+                ),
+            )
+        seen.add(name)
 
 
 def _check_stages(
@@ -189,30 +220,7 @@ def _check_stages(
 ) -> None:
     if not isinstance(value, tuple) or not value:
         _reject(instance, attribute, value, "a non-empty list of Stage")
-    seen: set[str] = set()
-    for position, stage in enumerate(value):
-        if not isinstance(stage, Stage):
-            raise PolicyError(
-                owner="FunnelPolicy",
-                field=f"stages[{position}]",
-                value=stage,
-                expected="a funnelkit.Stage",
-            )
-        if stage.name in seen:
-            raise PolicyError(
-                owner="FunnelPolicy",
-                field=f"stages[{position}].name",
-                value=stage.name,
-                expected="a stage name not used before",
-            )
-        if stage.name == ANY_OPEN:
-            raise PolicyError(
-                owner="FunnelPolicy",
-                field=f"stages[{position}].name",
-                value=stage.name,
-                expected="a name other than '*', which means any open stage",
-            )
-        seen.add(stage.name)
+    _check_parts("stages", value, Stage, reserved=ANY_OPEN)
 
 
 def _check_transitions(
@@ -220,24 +228,7 @@ def _check_transitions(
 ) -> None:
     if not isinstance(value, tuple):
         _reject(instance, attribute, value, "a list of Transition")
-    names: set[str] = set()
-    for position, transition in enumerate(value):
-        if not isinstance(transition, Transition):
-            raise PolicyError(
-                owner="FunnelPolicy",
-                field=f"transitions[{position}]",
-                value=transition,
-                expected="a funnelkit.Transition",
-            )
-        if transition.name is not None:
-            if transition.name in names:
-                raise PolicyError(
-                    owner="FunnelPolicy",
-                    field=f"transitions[{position}].name",
-                    value=transition.name,
-                    expected="a transition name not used before",
-                )
-            names.add(transition.name)
+    _check_parts("transitions", value, Transition)
 
 
 def _check_version(
@@ -284,21 +275,26 @@ class FunnelPolicy:
 
     name: str = attrs.field(validator=_name)
     version: int = attrs.field(validator=_check_version)
-    stages: tuple[Stage, ...] = attrs.field(converter=_stages, validator=_check_stages)
+    stages: tuple[Stage, ...] = attrs.field(
+        converter=_as_tuple, validator=_check_stages
+    )
     transitions: tuple[Transition, ...] = attrs.field(
-        converter=_stages, validator=_check_transitions
+        converter=_as_tuple, validator=_check_transitions
     )
     initial: str = attrs.field()
     scoring: ScoringModel = attrs.field(validator=_check_scoring)
     _by_name: Mapping[str, Stage] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
-    # Per stage: the transitions out of it, in declaration order, as
-    # (transition, target) pairs; all of them, and the automatic ones.
+    # Per stage, the transitions out of it in declaration order: all of them,
+    # and the automatic ones; per (source, target), the transitions between.
     _exits: Mapping[str, tuple[Transition, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
     _autos: Mapping[str, tuple[Transition, ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    _between: Mapping[tuple[str, str], tuple[Transition, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
 
@@ -317,12 +313,17 @@ class FunnelPolicy:
             for source in _sources_of(transition, position, self.stages, by_name):
                 exits[source].append(transition)
         _check_reached(self.initial, self.stages, exits)
+        between: dict[tuple[str, str], list[Transition]] = {}
+        for source, found in exits.items():
+            for transition in found:
+                between.setdefault((source, transition.target), []).append(transition)
         values = {
             "_by_name": by_name,
             "_exits": {name: tuple(found) for name, found in exits.items()},
             "_autos": {
                 name: tuple(t for t in found if t.auto) for name, found in exits.items()
             },
+            "_between": {pair: tuple(found) for pair, found in between.items()},
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -352,10 +353,18 @@ class FunnelPolicy:
         """Return the transitions out of *stage*, in declaration order."""
         return self._exits[self.stage(stage).name]
 
+    def targets(self, stage: str) -> tuple[str, ...]:
+        """Return the stages a lead in *stage* can move to, in declaration order."""
+        return tuple(dict.fromkeys(t.target for t in self.exits(stage)))
+
     def transitions_between(self, source: str, target: str) -> tuple[Transition, ...]:
         """Return the transitions from *source* to *target*, in declaration order."""
-        self.stage(target)
-        return tuple(t for t in self.exits(source) if t.target == target)
+        found = self._between.get((source, target))
+        if found is None:
+            self.stage(source)
+            self.stage(target)
+            return ()
+        return found
 
 
 def _sources_of(

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from funnelkit._events import Input, LeadState
-from funnelkit._lead import Activity
+from funnelkit._lead import Activity, time_order
 from funnelkit._time import utc_micros
 
 __all__ = ["Commit", "InMemoryStore", "Store"]
@@ -82,10 +82,6 @@ class Store(Protocol):
     def __len__(self) -> int:
         """The number of leads."""
         ...  # pragma: no cover -- a protocol's signature
-
-
-def _order(activity: Activity) -> tuple[datetime, str]:
-    return activity.at, activity.id
 
 
 class InMemoryStore:
@@ -164,11 +160,7 @@ class InMemoryStore:
                 self._activities[lead_id] = []
             states[lead_id] = state
         for activity in change.activities:
-            found = self._activities[activity.lead_id]
-            if not found or _order(found[-1]) < _order(activity):
-                found.append(activity)
-            else:
-                insort(found, activity, key=_order)
+            insort(self._activities[activity.lead_id], activity, key=time_order)
             self._ids.add(activity.id)
         heap, wakes = self._heap, self._wakes
         for lead_id, at in change.wakes:

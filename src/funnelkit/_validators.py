@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import attrs
 
@@ -27,22 +27,32 @@ __all__ = [
     "optional_bool",
     "optional_date",
     "optional_non_empty_str",
+    "reject",
     "scalar_mapping",
+    "unchecked",
 ]
 
 #: The values a lead attribute or an activity property may hold: JSON scalars.
 Scalar = str | int | float | bool | None
 SCALAR_TYPES = (str, int, float, bool, type(None))
 
+_T = TypeVar("_T", bound=attrs.AttrsInstance)
+
 if TYPE_CHECKING:
     _Attribute = attrs.Attribute[Any]
     _Validator = Callable[[Any, _Attribute, Any], None]
 
 
-def _fail(
-    instance: object, attribute: _Attribute, value: object, expected: str
+def reject(
+    instance: object,
+    attribute: _Attribute,
+    value: object,
+    expected: str,
+    *,
+    error: type[ValidationError] = ValidationError,
 ) -> NoReturn:
-    raise ValidationError(
+    """Raise *error* naming *instance*'s type, the field, the value, and *expected*."""
+    raise error(
         owner=type(instance).__name__,
         field=attribute.name,
         value=value,
@@ -53,7 +63,7 @@ def _fail(
 def non_empty_str(instance: object, attribute: _Attribute, value: object) -> None:
     """Accept a string with at least one non-space character."""
     if not isinstance(value, str) or not value.strip():
-        _fail(instance, attribute, value, "a non-empty string")
+        reject(instance, attribute, value, "a non-empty string")
 
 
 def optional(validator: _Validator) -> _Validator:
@@ -77,13 +87,13 @@ def aware_datetime(instance: object, attribute: _Attribute, value: object) -> No
 def optional_bool(instance: object, attribute: _Attribute, value: object) -> None:
     """Accept ``True``, ``False`` or ``None`` (not 0, 1 or "yes")."""
     if value is not None and type(value) is not bool:
-        _fail(instance, attribute, value, "True, False or None")
+        reject(instance, attribute, value, "True, False or None")
 
 
 def optional_date(instance: object, attribute: _Attribute, value: object) -> None:
     """Accept a ``date`` (not a ``datetime``) or ``None``."""
     if value is not None and (type(value) is not date):
-        _fail(instance, attribute, value, "a datetime.date (not a datetime) or None")
+        reject(instance, attribute, value, "a datetime.date (not a datetime) or None")
 
 
 def check_scalar(value: object) -> str | None:
@@ -98,10 +108,10 @@ def check_scalar(value: object) -> str | None:
 def scalar_mapping(instance: object, attribute: _Attribute, value: object) -> None:
     """Accept a mapping of non-empty string keys to JSON scalars."""
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        _fail(instance, attribute, value, "a mapping with string keys")
+        reject(instance, attribute, value, "a mapping with string keys")
     for key, item in value.items():
         if not key.strip():
-            _fail(instance, attribute, key, "non-empty keys")
+            reject(instance, attribute, key, "non-empty keys")
         problem = check_scalar(item)
         if problem is not None:
             raise ValidationError(
@@ -110,3 +120,21 @@ def scalar_mapping(instance: object, attribute: _Attribute, value: object) -> No
                 value=item,
                 expected=problem,
             )
+
+
+def unchecked(cls: type[_T]) -> Callable[..., _T]:
+    """Return a constructor of the attrs class *cls* that skips its checks.
+
+    It takes the fields in order and sets them as given, with no validator or
+    converter: for values funnelkit builds right itself on a hot path.
+    """
+    setters = tuple(cls.__dict__[field.name].__set__ for field in attrs.fields(cls))
+    new = object.__new__
+
+    def make(*values: object) -> _T:
+        made = new(cls)
+        for setter, value in zip(setters, values, strict=True):
+            setter(made, value)
+        return made
+
+    return make

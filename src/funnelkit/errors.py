@@ -32,6 +32,12 @@ class FunnelkitError(Exception):
 
     _kwargs: dict[str, object]
 
+    def _hold(self, **fields: object) -> None:
+        """Keep the keyword arguments as attributes, and for pickling."""
+        self._kwargs = fields
+        for name, value in fields.items():
+            setattr(self, name, value)
+
     def __reduce__(self) -> str | tuple[Any, ...]:
         # Subclasses take keyword-only arguments, which the default pickling
         # (``cls(*args)``) cannot pass: rebuild from the keywords instead.
@@ -74,16 +80,7 @@ class ValidationError(FunnelkitError, ValueError):
         expected: str,
         owner: str | None = None,
     ) -> None:
-        self._kwargs = {
-            "field": field,
-            "value": value,
-            "expected": expected,
-            "owner": owner,
-        }
-        self.field = field
-        self.value = value
-        self.expected = expected
-        self.owner = owner
+        self._hold(field=field, value=value, expected=expected, owner=owner)
         where = f"{owner}.{field}" if owner else field
         super().__init__(f"{where}: expected {expected}, got {value!r}")
 
@@ -142,9 +139,7 @@ class SerializationError(FunnelkitError, ValueError):
     problems: tuple[tuple[str, str], ...]
 
     def __init__(self, *, target: str, problems: Sequence[tuple[str, str]]) -> None:
-        self._kwargs = {"target": target, "problems": problems}
-        self.target = target
-        self.problems = tuple(problems)
+        self._hold(target=target, problems=tuple(problems))
         lines = [
             f"  {path or '(the whole document)'}: {message}"
             for path, message in self.problems
@@ -167,8 +162,7 @@ class UnknownLead(FunnelkitError, KeyError):  # noqa: N818 -- the name the desig
     lead_id: object
 
     def __init__(self, *, lead_id: object) -> None:
-        self._kwargs = {"lead_id": lead_id}
-        self.lead_id = lead_id
+        self._hold(lead_id=lead_id)
         super().__init__(f"no lead with id {lead_id!r} in the funnel")
 
     def __str__(self) -> str:
@@ -194,16 +188,9 @@ class IllegalTransition(FunnelkitError, ValueError):  # noqa: N818 -- the name t
     def __init__(
         self, *, lead_id: str, source: str, target: str, allowed: Sequence[str]
     ) -> None:
-        self._kwargs = {
-            "lead_id": lead_id,
-            "source": source,
-            "target": target,
-            "allowed": allowed,
-        }
-        self.lead_id = lead_id
-        self.source = source
-        self.target = target
-        self.allowed = tuple(allowed)
+        self._hold(
+            lead_id=lead_id, source=source, target=target, allowed=tuple(allowed)
+        )
         options = ", ".join(repr(name) for name in self.allowed) or "nowhere"
         super().__init__(
             f"lead {lead_id!r} cannot move from {source!r} to {target!r}: "
@@ -227,16 +214,7 @@ class GuardFailed(FunnelkitError):  # noqa: N818 -- the name the design gives
     verdict: Any
 
     def __init__(self, *, lead_id: str, source: str, target: str, verdict: Any) -> None:  # noqa: ANN401 -- a Verdict; errors sit below criteria
-        self._kwargs = {
-            "lead_id": lead_id,
-            "source": source,
-            "target": target,
-            "verdict": verdict,
-        }
-        self.lead_id = lead_id
-        self.source = source
-        self.target = target
-        self.verdict = verdict
+        self._hold(lead_id=lead_id, source=source, target=target, verdict=verdict)
         super().__init__(
             f"lead {lead_id!r} cannot move from {source!r} to {target!r}: "
             f"{verdict.reason}"

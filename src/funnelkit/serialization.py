@@ -233,8 +233,10 @@ def _collection_factory(
 def _class_factory(
     cls: Any,  # noqa: ANN401 -- an attrs class
     made: cattrs.Converter,
+    fields: Callable[[Any, Any], Any] | None = None,
 ) -> Callable[[object, object], Any]:
-    fields = cattrs.gen.make_dict_structure_fn(cls, made)
+    if fields is None:
+        fields = cattrs.gen.make_dict_structure_fn(cls, made)
 
     def structure(value: object, _: object) -> Any:  # noqa: ANN401 -- an instance of cls
         if not isinstance(value, Mapping):
@@ -295,25 +297,15 @@ def _make_converter() -> cattrs.Converter:
     made.register_unstructure_hook(
         Context, cattrs.gen.make_dict_unstructure_fn(Context, made, scorer=omit)
     )
-    context_fields = cattrs.gen.make_dict_structure_fn(
-        Context, made, scorer=omit, _cattrs_forbid_extra_keys=True
-    )
     made.register_structure_hook(
-        Context, lambda value, _: _class_fields(value, Context, context_fields)
+        Context,
+        _class_factory(
+            Context, made, cattrs.gen.make_dict_structure_fn(Context, made, scorer=omit)
+        ),
     )
     _tagged_union(Event, made)
     _tagged_union(Input, made)
     return made
-
-
-def _class_fields(
-    value: object,
-    cls: type[T],
-    fields: Callable[[Any, type[T]], T],
-) -> T:
-    if not isinstance(value, Mapping):
-        raise _WrongValueError(f"an object describing a {cls.__name__}", value)
-    return fields(value, cls)
 
 
 #: The converter behind this module's functions. Register hooks for your own
