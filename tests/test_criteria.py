@@ -16,6 +16,7 @@ from funnelkit import (
     AnyOf,
     AtLeast,
     AttributeIs,
+    AttributeRule,
     Bant,
     BantQualified,
     Context,
@@ -35,6 +36,7 @@ from funnelkit import (
     Verdict,
     between,
 )
+from funnelkit._criteria import passes
 from funnelkit.serialization import from_json, to_json
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -542,3 +544,197 @@ class TestClampedWakes:
         ctx = watched(model, (activity("w", T0), activity("u", T0)), T0)
         assert ScoreAtLeast(0, "engagement").check(ctx)
         assert ScoreAtLeast(0, "engagement").wake_at(ctx) is None
+
+
+KINDS = ("webinar", "download", "demo")
+
+
+@st.composite
+def criteria(draw: st.DrawFn, depth: int = 2) -> CriterionLike:
+    """A built-in criterion, or a combinator of them."""
+    leaves = st.one_of(
+        st.builds(ScoreAtLeast, st.integers(-10, 80), st.sampled_from(DIMENSIONS)),
+        st.builds(GradeAtLeast, st.sampled_from("ABCD")),
+        st.builds(
+            DidActivity,
+            st.sets(st.sampled_from(KINDS), min_size=1),
+            within=st.none() | st.integers(1, 96).map(lambda h: h * HOUR),
+            count=st.integers(1, 3),
+            in_stage=st.booleans(),
+        ),
+        st.builds(AttributeIs, st.just("industry"), st.sampled_from(INDUSTRIES)),
+        st.builds(
+            BantQualified,
+            st.integers(1, 4),
+            timeline_within=st.none() | st.integers(1, 60).map(lambda d: d * D),
+        ),
+        st.builds(InStageFor, st.integers(1, 96).map(lambda h: h * HOUR)),
+        st.just(Always()),
+        st.just(NotOnCustomerList({"acme.example"})),
+    )
+    if depth == 0:
+        return draw(leaves)
+    children = st.lists(criteria(depth - 1), max_size=3)
+    return draw(
+        st.one_of(
+            leaves,
+            children.map(lambda c: AllOf(*c)),
+            children.map(lambda c: AnyOf(*c)),
+            st.tuples(st.integers(0, 3), children).map(lambda p: AtLeast(p[0], *p[1])),
+            criteria(depth - 1).map(Not),
+        )
+    )
+
+
+HOUR = timedelta(hours=1)
+DIMENSIONS = ("total", "fit", "engagement")
+INDUSTRIES = ("software", "retail", None)
+ANSWERS = st.sampled_from([True, False, None])
+
+
+@st.composite
+def contexts(draw: st.DrawFn) -> Context:
+    """A lead of random fit and BANT, with activities over four days."""
+    lead = Lead(
+        "L",
+        T0,
+        email=draw(st.sampled_from(["ana@acme.example", "bo@other.example"])),
+        attributes={"industry": draw(st.sampled_from(INDUSTRIES))},
+        bant=Bant(
+            budget=draw(ANSWERS),
+            authority=draw(ANSWERS),
+            need=draw(ANSWERS),
+            timeline=draw(st.none() | st.dates(date(2026, 2, 1), date(2026, 6, 1))),
+        ),
+    )
+    hours = draw(st.lists(st.integers(0, 96), max_size=8))
+    found = tuple(
+        activity(draw(st.sampled_from(KINDS)), T0 + h * HOUR, n)
+        for n, h in enumerate(hours)
+    )
+    now = T0 + draw(st.integers(0, 120)) * HOUR
+    return context(
+        lead=lead,
+        activities=found,
+        now=now,
+        entered_at=T0 + draw(st.integers(0, 96)) * HOUR,
+        model=FIT_AND_ENGAGEMENT,
+    )
+
+
+FIT_AND_ENGAGEMENT = ScoringModel(
+    "m",
+    [
+        ActivityRule("webinar", 30),
+        ActivityRule("download", 5),
+        AttributeRule("industry", "software", 40),
+    ],
+)
+
+
+class TestPasses:
+    @given(criterion=criteria(), ctx=contexts())
+    def test_passes_agrees_with_check(
+        self, criterion: CriterionLike, ctx: Context
+    ) -> None:
+        """A criterion's quick answer is always its verdict's outcome."""
+        assert passes(criterion, ctx) is criterion.check(ctx).passed
+
+    def test_a_criterion_without_passes_is_asked_for_its_verdict(self) -> None:
+        """A plain class with only check() still answers through passes()."""
+        ctx = context(lead=Lead("L", T0, email="ana@acme.example"))
+        plain = NotOnCustomerList({"acme.example"})
+        assert not hasattr(plain, "passes")
+        assert passes(plain, ctx) is False
+        assert Fixed(True).passes(ctx) is True  # the base class's default
+
+    def test_attribute_verdicts_are_worded_once_per_value(self) -> None:
+        """AttributeIs reuses the verdict of a value, and keeps 1 apart from True."""
+        guard = AttributeIs("size", 1)
+        one = context(lead=Lead("L", T0, attributes={"size": 1}))
+        true = context(lead=Lead("L", T0, attributes={"size": True}))
+        assert guard.check(one) is guard.check(one)
+        assert guard.check(one).passed
+        assert not guard.check(true).passed
+        assert guard == AttributeIs("size", 1)  # the memo takes no part
+
+    def test_the_memo_of_verdicts_is_bounded(self) -> None:
+        """AttributeIs forgets its verdicts when it holds too many."""
+        guard = AttributeIs("n", between(0, 10))
+        for n in range(1100):
+            ctx = context(lead=Lead("L", T0, attributes={"n": n}))
+            assert guard.check(ctx).passed is (n <= 10)
+        assert len(guard._verdicts) <= 1024
+
+    def test_a_grade_of_other_bands_does_not_pass(self) -> None:
+        """GradeAtLeast fails, quickly too, a grade its bands do not know."""
+        grades = Grades(fit=(("X", 50), ("Y", None)))
+        ctx = context(model=ScoringModel("m", [], grades=grades))
+        guard = GradeAtLeast("B")
+        assert (passes(guard, ctx), guard.check(ctx).passed) == (False, False)
+
+    def test_did_activity_counts_back_until_it_has_enough(self) -> None:
+        """DidActivity counts matches latest first, skipping the rest, up to count."""
+        found = tuple(activity("demo", T0 + n * HOUR, n) for n in range(3))
+        found += (activity("webinar", T0 + 4 * HOUR, 9),)
+        ctx = context(activities=found, now=T0 + 5 * HOUR)
+        assert passes(DidActivity("demo", count=3), ctx)
+        assert not passes(DidActivity("demo", count=4), ctx)
+        assert not passes(
+            DidActivity("demo", count=2, within=90 * timedelta(minutes=1)), ctx
+        )
+
+    @pytest.mark.parametrize(
+        ("bant", "expected"),
+        [
+            (Bant(budget=True, authority=True, timeline=date(2026, 3, 20)), True),
+            (Bant(budget=True, authority=True), False),
+            (Bant(budget=True, authority=True, need=True), True),
+            (Bant(budget=True, timeline=date(2026, 3, 20)), False),
+        ],
+    )
+    def test_bant_reads_the_timeline_only_when_it_decides(
+        self, bant: Bant, expected: bool
+    ) -> None:
+        """BantQualified's quick answer looks at the timeline for the last point."""
+        ctx = context(lead=Lead("L", T0, bant=bant))
+        guard = BantQualified(3)
+        assert (passes(guard, ctx), guard.check(ctx).passed) == (expected, expected)
+
+    def test_at_least_nothing_passes_quickly(self) -> None:
+        """AtLeast(0) passes without asking its criteria."""
+        assert passes(AtLeast(0, Fixed(False)), context())
+
+
+class TestQuickWakes:
+    def test_no_wake_when_no_points_of_that_sign_fade(self) -> None:
+        """A failing score whose negative points never fade cannot pass by waiting."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("w", 10), ActivityRule("u", -30, decay=None)],
+            decay=HalfLife(10 * D),
+        )
+        ctx = watched(model, (activity("w", T0), activity("u", T0)), T0)
+        assert not ScoreAtLeast(0, "engagement").check(ctx)
+        assert ScoreAtLeast(0, "engagement").wake_at(ctx) is None
+        assert ScoreAtLeast(5, "other").wake_at(ctx) is None  # not the model's
+
+    def test_no_wake_when_the_lead_has_no_fading_points(self) -> None:
+        """A model's fading rules the lead never triggered cannot change a verdict."""
+        model = ScoringModel("m", [ActivityRule("w", 10)], decay=HalfLife(10 * D))
+        ctx = watched(model, (), T0)
+        assert ScoreAtLeast(0, "engagement").check(ctx)
+        assert ScoreAtLeast(0, "engagement").wake_at(ctx) is None
+
+    def test_limits_of_other_dimensions_are_skipped(self) -> None:
+        """The wake reads the limits of its own dimension among several."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("w", 40)],
+            decay=HalfLife(10 * D),
+            limits={"fit": (0, 100), "engagement": (0, 100)},
+        )
+        ctx = watched(model, (activity("w", T0),), T0)
+        wake = ScoreAtLeast(20, "engagement").wake_at(ctx)
+        assert wake is not None
+        assert T0 + 10 * D <= wake <= T0 + 10 * D + timedelta(seconds=1)

@@ -680,6 +680,23 @@ class TestTick:
         assert made.state("L-1").updated_at == T0 + D
         assert made.store.wake("L-1") == T0 + D + timedelta(microseconds=1)
 
+    def test_the_verdict_decides_an_automatic_move(self) -> None:
+        """A guard whose quick answer says yes but whose verdict says no holds."""
+
+        @attrs.frozen
+        class Hasty(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- never passes
+                """Fail, on reflection."""
+                return Verdict(passed=False, criterion="hasty", reason="on reflection")
+
+            def passes(self, ctx: Context) -> bool:  # noqa: ARG002 -- disagrees
+                """Say yes at first sight."""
+                return True
+
+        made = funnel(Transition(source="lead", target="sql", guard=Hasty(), auto=True))
+        made.record(act("download", T0 + H))
+        assert made.state("L-1").stage == "lead"
+
     def test_a_failing_tick_changes_nothing(self) -> None:
         """A tick whose criterion raises leaves the store as it was."""
 

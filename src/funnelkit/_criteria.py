@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 _TICK = timedelta(microseconds=1)  # the smallest step of a datetime
+_VERDICT_CACHE = 1024  # verdicts a criterion keeps by value, at most
 
 
 def _reject(
@@ -203,7 +204,9 @@ class CriterionLike(Protocol):
     """Anything with ``check(ctx) -> Verdict`` is a criterion.
 
     It may also have ``wake_at(ctx) -> datetime | None``: the earliest instant
-    its verdict can change without new input (see :meth:`Criterion.wake_at`).
+    its verdict can change without new input (see :meth:`Criterion.wake_at`),
+    and ``passes(ctx) -> bool``: the verdict's outcome without its words (see
+    :meth:`Criterion.passes`).
     """
 
     def check(self, ctx: Context, /) -> Verdict:
@@ -226,6 +229,14 @@ def wake_at(criterion: CriterionLike, ctx: Context) -> datetime | None:
     """Return when *criterion*'s verdict can next change without new input."""
     method = getattr(criterion, "wake_at", None)
     return method(ctx) if callable(method) else None
+
+
+def passes(criterion: CriterionLike, ctx: Context) -> bool:
+    """Return whether *criterion* passes (its ``passes``, else its verdict's)."""
+    method = getattr(criterion, "passes", None)
+    if callable(method):
+        return bool(method(ctx))
+    return criterion.check(ctx).passed
 
 
 def describe(criterion: CriterionLike) -> str:
@@ -262,6 +273,16 @@ class Criterion(abc.ABC):
         ``None`` (the default) means only new input can change it.
         """
         return None
+
+    def passes(self, ctx: Context) -> bool:
+        """Return whether the criterion passes, without saying why.
+
+        The engine asks this of the guards it tries and words a verdict only
+        for a move it makes. The default is ``self.check(ctx).passed``; a
+        criterion whose answer is cheaper than its explanation overrides it,
+        and must always agree with :meth:`check`.
+        """
+        return self.check(ctx).passed
 
     def describe(self) -> str:
         """Return what the criterion asks, in words."""
@@ -320,15 +341,19 @@ class _Combinator(Criterion):
         one for a failing ``AllOf`` (a passing one that fails keeps it
         failing), a passing one for a passing ``AnyOf``, and so on.
         """
-        verdicts = [c.check(ctx).passed for c in self.criteria]
-        passed = self._passes(verdicts)
+        outcomes = [passes(c, ctx) for c in self.criteria]
+        passed = self._decide(outcomes)
         relevant = [
-            c for c, ok in zip(self.criteria, verdicts, strict=True) if ok is passed
+            c for c, ok in zip(self.criteria, outcomes, strict=True) if ok is passed
         ]
         return _earliest(relevant, ctx)
 
+    def passes(self, ctx: Context) -> bool:
+        """Decide from the criteria's outcomes, without their words."""
+        return self._decide(passes(c, ctx) for c in self.criteria)
+
     @abc.abstractmethod
-    def _passes(self, verdicts: list[bool]) -> bool:
+    def _decide(self, outcomes: Iterable[bool]) -> bool:
         """Whether the combinator passes, given its criteria's outcomes."""
         ...
 
@@ -369,8 +394,8 @@ class AllOf(_Combinator):
             children=children,
         )
 
-    def _passes(self, verdicts: list[bool]) -> bool:
-        return all(verdicts)
+    def _decide(self, outcomes: Iterable[bool]) -> bool:
+        return all(outcomes)
 
     def describe(self) -> str:
         """``all of: ...``."""
@@ -403,8 +428,8 @@ class AnyOf(_Combinator):
             children=children,
         )
 
-    def _passes(self, verdicts: list[bool]) -> bool:
-        return any(verdicts)
+    def _decide(self, outcomes: Iterable[bool]) -> bool:
+        return any(outcomes)
 
     def describe(self) -> str:
         """``any of: ...``."""
@@ -445,8 +470,15 @@ class AtLeast(_Combinator):
             children=children,
         )
 
-    def _passes(self, verdicts: list[bool]) -> bool:
-        return sum(verdicts) >= self.n
+    def _decide(self, outcomes: Iterable[bool]) -> bool:
+        if not self.n:
+            return True
+        met = 0
+        for ok in outcomes:
+            met += ok
+            if met >= self.n:
+                return True
+        return False
 
     def describe(self) -> str:
         """``at least n of: ...``."""
@@ -477,6 +509,10 @@ class Not(Criterion):
         """When its criterion can change."""
         return wake_at(self.criterion, ctx)
 
+    def passes(self, ctx: Context) -> bool:
+        """Whether its criterion fails."""
+        return not passes(self.criterion, ctx)
+
     def describe(self) -> str:
         """``not: ...``."""
         return f"not: {describe(self.criterion)}"
@@ -497,6 +533,10 @@ class Always(Criterion):
     def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- needs nothing
         """Pass."""
         return _verdict(passed=True, criterion="always", reason="nothing is required")
+
+    def passes(self, ctx: Context) -> bool:  # noqa: ARG002 -- needs nothing
+        """Pass."""
+        return True
 
     def describe(self) -> str:
         """``always``."""
@@ -545,6 +585,10 @@ class ScoreAtLeast(Criterion):
             ),
         )
 
+    def passes(self, ctx: Context) -> bool:
+        """Whether the score of the dimension reaches the threshold."""
+        return ctx.score[self.dimension] >= self.points
+
     def wake_at(self, ctx: Context) -> datetime | None:
         """When decay or a window can first change the verdict, to the second.
 
@@ -565,11 +609,13 @@ class ScoreAtLeast(Criterion):
         names = (
             ("fit", "engagement") if self.dimension == "total" else (self.dimension,)
         )
+        side = 1 if ctx.score[self.dimension] >= self.points else 2
+        if not any(scorer._fades(name, positive=side == 1) for name in names):  # noqa: SLF001 -- the scorer's own model
+            return None  # no rule's points of that sign fade
         now = ctx.now.timestamp()
         parts = [(name, *scorer._parts(now, name)) for name in names]  # noqa: SLF001 -- the scorer's own split
         limits = [scorer._limits(name) for name in names]  # noqa: SLF001 -- ditto
         threshold = _micros(self.points)
-        side = 1 if ctx.score[self.dimension] >= self.points else 2
         if not any(part[1 + side] for part in parts):
             return None  # nothing fades that could change the verdict
 
@@ -663,6 +709,14 @@ class GradeAtLeast(Criterion):
             reason=f"fit grade {grade} {relation}",
         )
 
+    def passes(self, ctx: Context) -> bool:
+        """Whether the fit grade is the letter or better."""
+        grades = self.grades
+        try:
+            return grades.rank(ctx.score.grade) <= grades.rank(self.letter)
+        except PolicyError:  # a grade of other bands than these
+            return False
+
     def describe(self) -> str:
         """``fit grade B or better``."""
         return f"fit grade {self.letter} or better"
@@ -716,10 +770,15 @@ class DidActivity(Criterion):
         if type(value) is not bool:
             _reject(self, attribute, value, "True or False")
 
-    def _matching(self, ctx: Context) -> list[Activity]:
+    def _floor(self, ctx: Context) -> datetime | None:
+        """The earliest instant an activity counts from, if any."""
         floor = None if self.within is None else ctx.now - self.within
         if self.in_stage and (floor is None or floor < ctx.entered_at):
             floor = ctx.entered_at
+        return floor
+
+    def _matching(self, ctx: Context) -> list[Activity]:
+        floor = self._floor(ctx)
         return [
             activity
             for activity in ctx.activities
@@ -738,6 +797,22 @@ class DidActivity(Criterion):
             criterion=self.describe(),
             reason=f"{self._kinds_text()} {found} {times}{window}, {self.count} needed",
         )
+
+    def passes(self, ctx: Context) -> bool:
+        """Count the matching activities, latest first, until there are enough."""
+        floor = self._floor(ctx)
+        now = ctx.now
+        kinds = self.kinds
+        needed = self.count
+        for activity in reversed(ctx.activities):
+            at = activity.at
+            if floor is not None and at < floor:
+                return False  # oldest first: the rest are earlier still
+            if at <= now and activity.kind in kinds:
+                needed -= 1
+                if not needed:
+                    return True
+        return False
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When enough of the activities leave the window to fail the check."""
@@ -781,6 +856,11 @@ class AttributeIs(Criterion):
 
     attribute: str = attrs.field(validator=_policy_name)
     test: ValueTest = attrs.field(converter=to_value_test)
+    # The verdicts reached so far, by value: leads share values ("software"),
+    # and a verdict is worded once per value. Derived, so left out of eq.
+    _verdicts: dict[object, Verdict] = attrs.field(
+        init=False, factory=dict, eq=False, hash=False, repr=False
+    )
 
     @test.validator
     def _check(self, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -791,10 +871,24 @@ class AttributeIs(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Read the attribute and test it."""
-        passed, why = self.test.evaluate(value_getter(self.attribute)(ctx.lead))
-        return _verdict(
-            passed=passed, criterion=self.describe(), reason=f"{self.attribute} {why}"
-        )
+        value = value_getter(self.attribute)(ctx.lead)
+        key = (type(value), value)  # 1 and True are equal, but read differently
+        found = self._verdicts.get(key)
+        if found is None:
+            passed, why = self.test.evaluate(value)
+            found = _verdict(
+                passed=passed,
+                criterion=self.describe(),
+                reason=f"{self.attribute} {why}",
+            )
+            if len(self._verdicts) >= _VERDICT_CACHE:
+                self._verdicts.clear()
+            self._verdicts[key] = found
+        return found
+
+    def passes(self, ctx: Context) -> bool:
+        """Read the attribute and test it."""
+        return self.test(value_getter(self.attribute)(ctx.lead))
 
     def describe(self) -> str:
         """``industry is one of 'saas', 'software'``."""
@@ -862,6 +956,16 @@ class BantQualified(Criterion):
             ),
         )
 
+    def passes(self, ctx: Context) -> bool:
+        """Count the answers met."""
+        bant = ctx.lead.bant
+        met = (bant.budget is True) + (bant.authority is True) + (bant.need is True)
+        if met < self.min_met - 1:
+            return False
+        if met >= self.min_met:
+            return True
+        return self._timeline(bant.timeline, ctx.now)[0]
+
     def wake_at(self, ctx: Context) -> datetime | None:
         """When the timeline enters the window, or passes."""
         timeline = ctx.lead.bant.timeline
@@ -909,6 +1013,10 @@ class InStageFor(Criterion):
             criterion=self.describe(),
             reason=(f"in {ctx.stage} for {shown}, {relation} {_span(self.at_least)}"),
         )
+
+    def passes(self, ctx: Context) -> bool:
+        """Whether the time in stage reaches the minimum."""
+        return ctx.now - ctx.entered_at >= self.at_least
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When the minimum is reached, if it is not yet."""

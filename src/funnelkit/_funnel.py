@@ -13,6 +13,7 @@ from funnelkit._criteria import (
     Verdict,
     _earliest,
     _join,
+    passes,
 )
 from funnelkit._events import (
     ActivityRecorded,
@@ -33,6 +34,7 @@ from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock, require_aware
+from funnelkit._validators import unchecked
 from funnelkit.errors import (
     GuardFailed,
     IllegalTransition,
@@ -49,6 +51,16 @@ _MAX_WAKES = 100
 
 #: The actor name of the moves the policy makes by itself.
 AUTO = "auto"
+
+# Constructors of values whose fields the engine made or checked itself: they
+# skip attrs' checks, which cost more than the rest of a move.
+_new_commit = unchecked(Commit)
+_new_state = unchecked(LeadState)
+_new_move = unchecked(Move)
+_new_record = unchecked(TransitionRecord)
+_new_score_changed = unchecked(ScoreChanged)
+_new_stage_changed = unchecked(StageChanged)
+_new_recorded = unchecked(ActivityRecorded)
 
 
 class _Draft:
@@ -92,14 +104,14 @@ class _Draft:
 
     def state(self) -> LeadState:
         assert self.score is not None  # noqa: S101 -- every draft is scored once
-        return LeadState(
-            lead=self.lead,
-            stage=self.stage,
-            entered_at=self.entered_at,
-            score=self.score,
-            history=self.history,
-            updated_at=self.updated_at,
-            activities=len(self.activities),
+        return _new_state(
+            self.lead,
+            self.stage,
+            self.entered_at,
+            self.score,
+            self.history,
+            self.updated_at,
+            len(self.activities),
         )
 
     def context(self, now: datetime) -> Context:
@@ -339,17 +351,7 @@ class Funnel:
         with self._lock:
             state = self._known(lead_id)
             when = self._resolve(at, state, "Funnel.move")
-            return self._move(
-                state,
-                Move(
-                    lead_id=lead_id,
-                    to=to,
-                    by=by,
-                    at=when,
-                    reason=reason,
-                    override=override,
-                ),
-            )
+            return self._move(state, _new_move(lead_id, to, by, when, reason, override))
 
     def tick(self, now: datetime | None = None) -> list[Event]:
         """Re-check the leads whose time-sensitive guards may have changed by *now*.
@@ -524,9 +526,9 @@ class Funnel:
         scorer = self._rebuild(lead, ())
         initial = self._policy.initial
         at = lead.created_at
-        record = TransitionRecord(source=None, target=initial, at=at, by=AUTO)
+        record = _new_record(None, initial, at, AUTO, None, None, False)
         draft = _Draft(lead, initial, at, None, (record,), at, (), scorer, None)
-        draft.events += (LeadAdded(lead, at), StageChanged(lead.id, record))
+        draft.events += (LeadAdded(lead, at), _new_stage_changed(lead.id, record))
         self._evaluate(draft, at)
         return draft
 
@@ -561,7 +563,7 @@ class Funnel:
             # A late arrival is judged as of the lead's last update.
             at = max(activity.at, draft.updated_at)
             self._catch_up(draft, at)
-            draft.events.append(ActivityRecorded(activity))
+            draft.events.append(_new_recorded(activity))
             draft.scorer.add(activity)
             found = list(draft.activities)
             insort(found, activity, key=time_order)
@@ -700,16 +702,13 @@ class Funnel:
         draft.updated_at = at
         score = draft.scorer.score(at)
         previous = draft.score
-        if (
-            previous is None
-            or score.dimensions != previous.dimensions
-            or score.grade != previous.grade
-        ):
-            draft.events.append(
-                ScoreChanged(
-                    lead_id=draft.lead.id, at=at, score=score, previous=previous
-                )
+        if previous is None or (
+            score.dimensions is not previous.dimensions
+            and (
+                score.dimensions != previous.dimensions or score.grade != previous.grade
             )
+        ):
+            draft.events.append(_new_score_changed(draft.lead.id, at, score, previous))
         draft.score = score
 
     def _settle(self, draft: _Draft, at: datetime) -> None:
@@ -725,9 +724,11 @@ class Funnel:
         while found := autos[draft.stage]:
             ctx = draft.context(at)
             for transition in found:
-                verdict = transition.guard.check(ctx)
-                if verdict.passed:
-                    break
+                # Only the move made needs its verdict in words.
+                if passes(transition.guard, ctx):
+                    verdict = transition.guard.check(ctx)
+                    if verdict.passed:
+                        break
             else:
                 draft.wake = _earliest((t.guard for t in found), ctx, after=at)
                 return
@@ -755,19 +756,11 @@ class Funnel:
         reason: str | None = None,
         override: bool = False,
     ) -> None:
-        record = TransitionRecord(
-            source=draft.stage,
-            target=target,
-            at=at,
-            by=by,
-            reason=reason,
-            verdict=verdict,
-            override=override,
-        )
+        record = _new_record(draft.stage, target, at, by, reason, verdict, override)
         draft.history = (*draft.history, record)
         draft.stage = target
         draft.entered_at = at
-        draft.events.append(StageChanged(draft.lead.id, record))
+        draft.events.append(_new_stage_changed(draft.lead.id, record))
 
     def _catch_up(self, draft: _Draft, until: datetime) -> None:
         """Check the lead at each of its wakes up to *until*, in order."""
@@ -831,11 +824,8 @@ class Funnel:
     ) -> list[Event]:
         """Commit one lead's draft, made by the call that *item* records."""
         return self._commit(
-            Commit(
-                input=item,
-                states=(draft.state(),),
-                activities=activities,
-                wakes=((draft.lead.id, draft.wake),),
+            _new_commit(
+                item, (draft.state(),), activities, ((draft.lead.id, draft.wake),)
             ),
             draft.events,
         )

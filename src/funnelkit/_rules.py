@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
@@ -378,6 +379,7 @@ def lead_value(lead: Lead, path: str) -> Scalar | _Missing:
     return value_getter(path)(lead)
 
 
+@functools.cache
 def value_getter(path: str) -> Callable[[Lead], Scalar | _Missing]:
     """Return a function that reads *path* from a lead, as :func:`lead_value` does.
 

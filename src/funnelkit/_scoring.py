@@ -948,6 +948,11 @@ class ScoringModel:
     _verdicts: dict[tuple[int, type, object], _Verdicts] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
+    # The dimensions with rules whose points fade with time (decay or a
+    # window), positive points first, negative points second.
+    _fading: tuple[frozenset[str], frozenset[str]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         dims = _dimensions_of(self.rules)
@@ -983,6 +988,14 @@ class ScoringModel:
                 if name in self.limits
             ),
             "_verdicts": {},
+            "_fading": tuple(
+                frozenset(
+                    item.dimension
+                    for item in compiled
+                    if item.mode != _CONSTANT and (item.points > 0) is positive
+                )
+                for positive in (True, False)
+            ),
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -1079,6 +1092,7 @@ class ScoreState:
         "_model",
         "_notes",
         "_states",
+        "_still",
     )
 
     def __init__(self, model: ScoringModel, lead: Lead) -> None:
@@ -1104,6 +1118,9 @@ class ScoreState:
         self._fixed_micros: list[int] = []
         self._fixed_from = _INF
         self._fixed_until = _NEG_INF
+        # When no rule is loose, the parts of the last score, which hold until
+        # an activity is added or the instant leaves the fixed range.
+        self._still: tuple[Any, ...] | None = None
         specs: list[Contribution] = []
         notes: list[str] = []
         sums = [0] * len(model.dimensions)
@@ -1178,6 +1195,7 @@ class ScoreState:
         indices = model._by_kind.get(activity.kind)  # noqa: SLF001 -- same module
         if indices is None:
             return
+        self._still = None
         compiled = model._activity_rules  # noqa: SLF001 -- same module
         states = self._states
         for index in indices:
@@ -1207,6 +1225,7 @@ class ScoreState:
         now = at.timestamp()
         fixed = self._fixed
         if fixed is None or not self._fixed_from <= now < self._fixed_until:
+            self._still = None
             fixed = self._fixed = {}
             self._loose = {
                 index: state
@@ -1216,6 +1235,9 @@ class ScoreState:
             self._fixed_micros = [*self._attribute_micros]
             self._fixed_from = _NEG_INF
             self._fixed_until = _INF
+        elif self._still is not None:
+            # Nothing is loose and nothing was added: only the instant is new.
+            return self._build(at, now, *self._still)
         sums = [*self._fixed_micros]
         rules: list[Any] = [*fixed.values()]
         loose = self._loose
@@ -1234,19 +1256,21 @@ class ScoreState:
                     self._fixed_from = state.fast_from
                 if state.until < self._fixed_until:  # noqa: PLR1730 -- see _decide
                     self._fixed_until = state.until
-        return self._finish(at, now, sums, rules)
+        if loose:
+            return self._finish(at, now, sums, rules)
+        # Every rule holds still: keep the parts for the reads that follow.
+        still = self._still = (*self._summary(sums), tuple(rules))
+        return self._build(at, now, *still)
 
     def _parts(self, at: float, dimension: str) -> tuple[int, int, int]:
         """Split a dimension's points at *at* (seconds), in millionths, unclamped.
 
         Returns the raw sum, and the positive and (as a size) the negative
         points of the rules that fade with time (decay or a window): without
-        new activities those only shrink, and the rest holds still.
+        new activities those only shrink, and the rest holds still. The
+        dimension is one of the model's (see :meth:`_fades`).
         """
-        dims = self._model.dimensions
-        if dimension not in dims:
-            return 0, 0, 0
-        position = dims.index(dimension)
+        position = self._model.dimensions.index(dimension)
         raw = self._attribute_micros[position]
         gained = lost = 0
         for state in self._states:
@@ -1264,6 +1288,10 @@ class ScoreState:
             else:
                 lost -= micros
         return raw, gained, lost
+
+    def _fades(self, dimension: str, *, positive: bool) -> bool:
+        """Whether the model has rules of *dimension* whose points of this sign fade."""
+        return dimension in self._model._fading[0 if positive else 1]  # noqa: SLF001 -- same module
 
     def _limits(self, dimension: str) -> tuple[int | None, int | None]:
         """The dimension's limits, in millionths."""
@@ -1295,6 +1323,12 @@ class ScoreState:
         self, at: datetime, now: float, sums: list[int], rules: Sequence[Any]
     ) -> Score:
         """Clamp the sums to the model's limits, and return the score."""
+        return self._build(at, now, *self._summary(sums), rules)
+
+    def _summary(
+        self, sums: list[int]
+    ) -> tuple[FrozenMap[float], str, str, tuple[_Clamp, ...]]:
+        """Clamp the sums to the model's limits: the dimensions, letters and clamps."""
         model = self._model
         clamps: list[_Clamp] = []
         for position, dimension, low, high in model._dim_limits:  # noqa: SLF001 -- same module
@@ -1315,17 +1349,36 @@ class ScoreState:
                 for name, position in model._sorted_dims  # noqa: SLF001 -- same module
             }
         grades = model.grades
+        return (
+            FrozenMap._trusted(dimensions),  # noqa: SLF001 -- built in sorted order
+            grades.fit_grade(fit),
+            grades.engagement_band(engagement),
+            tuple(clamps) if clamps else (),
+        )
+
+    def _build(  # noqa: PLR0913, PLR0917 -- a score's parts, flat for speed
+        self,
+        at: datetime,
+        now: float,
+        dimensions: FrozenMap[float],
+        grade: str,
+        band: str,
+        clamps: tuple[_Clamp, ...],
+        rules: Sequence[Any],
+    ) -> Score:
+        """Return the score of these parts at *at* (*now* in seconds)."""
+        model = self._model
         return _new_score(
             model.name,
             self._lead.id,
             at,
-            FrozenMap._trusted(dimensions),  # noqa: SLF001 -- built in sorted order
-            grades.fit_grade(fit),
-            grades.engagement_band(engagement),
+            dimensions,
+            grade,
+            band,
             _Ledger(
                 self._attribute_specs,
                 rules,
-                tuple(clamps) if clamps else (),
+                clamps,
                 now,
                 model._activity_rules,  # noqa: SLF001 -- same module
             ),
