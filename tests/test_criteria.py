@@ -36,7 +36,7 @@ from funnelkit import (
     Verdict,
     between,
 )
-from funnelkit._criteria import passes
+from funnelkit._criteria import passes, timed
 from funnelkit.serialization import from_json, to_json
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -738,3 +738,42 @@ class TestQuickWakes:
         wake = ScoreAtLeast(20, "engagement").wake_at(ctx)
         assert wake is not None
         assert T0 + 10 * D <= wake <= T0 + 10 * D + timedelta(seconds=1)
+
+
+class PlainWaiter:
+    """A criterion from scratch that says when it can change."""
+
+    def check(self, ctx: Context) -> Verdict:
+        """Pass after two days in stage."""
+        waited = ctx.now - ctx.entered_at >= 2 * D
+        return Verdict(passed=waited, criterion="waited", reason=str(waited))
+
+    def wake_at(self, ctx: Context) -> datetime:
+        """Two days after entering."""
+        return ctx.entered_at + 2 * D
+
+
+def test_which_criteria_time_alone_can_change() -> None:
+    """Only criteria whose verdict can change with time are asked for wakes."""
+    fading = ScoringModel("m", [ActivityRule("w", 10)], decay=HalfLife(D))
+    cases = [
+        (Always(), MODEL, False),
+        (AttributeIs("industry", "software"), MODEL, False),
+        (GradeAtLeast("B"), fading, False),
+        (DidActivity("w"), MODEL, False),
+        (DidActivity("w", within=D), MODEL, True),
+        (InStageFor(D), MODEL, True),
+        (BantQualified(), MODEL, True),
+        (ScoreAtLeast(10, "engagement"), MODEL, False),
+        (ScoreAtLeast(10, "engagement"), fading, True),
+        (ScoreAtLeast(10), fading, True),
+        (ScoreAtLeast(10, "fit"), fading, False),
+        (AllOf(Always(), InStageFor(D)), MODEL, True),
+        (AnyOf(Always(), Always()), MODEL, False),
+        (Not(InStageFor(D)), MODEL, True),
+        (Fixed(True), MODEL, False),
+        (NotOnCustomerList(set()), MODEL, False),
+        (PlainWaiter(), MODEL, True),
+    ]
+    for criterion, model, expected in cases:
+        assert timed(criterion, model) is expected, criterion

@@ -14,7 +14,14 @@ from funnelkit._duration import format_duration
 from funnelkit._lead import Activity, Lead, time_order
 from funnelkit._predicates import ValueTest
 from funnelkit._rules import is_kind_set, kind_set, to_value_test, value_getter
-from funnelkit._scoring import Grades, Score, ScoreState, _micros, _num
+from funnelkit._scoring import (
+    Grades,
+    Score,
+    ScoreState,
+    ScoringModel,
+    _micros,
+    _num,
+)
 from funnelkit._validators import aware_datetime, non_empty_str, reject, unchecked
 from funnelkit.errors import PolicyError
 
@@ -234,9 +241,21 @@ def wake_at(criterion: CriterionLike, ctx: Context) -> datetime | None:
 def passes(criterion: CriterionLike, ctx: Context) -> bool:
     """Return whether *criterion* passes (its ``passes``, else its verdict's)."""
     method = getattr(criterion, "passes", None)
-    if callable(method):
-        return bool(method(ctx))
-    return criterion.check(ctx).passed
+    if method is None:
+        return criterion.check(ctx).passed
+    return bool(method(ctx))
+
+
+def timed(criterion: CriterionLike, model: ScoringModel) -> bool:
+    """Whether *criterion*'s verdict may change with time alone, under *model*.
+
+    The engine asks for the wakes of these guards only. A criterion that
+    cannot say (no ``_timed``) is timed when it has a ``wake_at``.
+    """
+    known = getattr(criterion, "_timed", None)
+    if known is not None:
+        return bool(known(model))
+    return callable(getattr(criterion, "wake_at", None))
 
 
 def describe(criterion: CriterionLike) -> str:
@@ -283,6 +302,10 @@ class Criterion(abc.ABC):
         and must always agree with :meth:`check`.
         """
         return self.check(ctx).passed
+
+    def _timed(self, model: ScoringModel) -> bool:  # noqa: ARG002 -- see subclasses
+        """Whether time alone may change the verdict: when ``wake_at`` is written."""
+        return type(self).wake_at is not Criterion.wake_at
 
     def describe(self) -> str:
         """Return what the criterion asks, in words."""
@@ -352,6 +375,9 @@ class _Combinator(Criterion):
         """Decide from the criteria's outcomes, without their words."""
         return self._decide(passes(c, ctx) for c in self.criteria)
 
+    def _timed(self, model: ScoringModel) -> bool:
+        return any(timed(c, model) for c in self.criteria)
+
     @abc.abstractmethod
     def _decide(self, outcomes: Iterable[bool]) -> bool:
         """Whether the combinator passes, given its criteria's outcomes."""
@@ -394,6 +420,13 @@ class AllOf(_Combinator):
             children=children,
         )
 
+    def passes(self, ctx: Context) -> bool:
+        """Pass if every criterion passes, stopping at the first that fails."""
+        for criterion in self.criteria:  # noqa: SIM110 -- cheaper than a generator
+            if not passes(criterion, ctx):
+                return False
+        return True
+
     def _decide(self, outcomes: Iterable[bool]) -> bool:
         return all(outcomes)
 
@@ -427,6 +460,13 @@ class AnyOf(_Combinator):
             reason=reason,
             children=children,
         )
+
+    def passes(self, ctx: Context) -> bool:
+        """Pass if a criterion passes, stopping at the first that does."""
+        for criterion in self.criteria:  # noqa: SIM110 -- cheaper than a generator
+            if passes(criterion, ctx):
+                return True
+        return False
 
     def _decide(self, outcomes: Iterable[bool]) -> bool:
         return any(outcomes)
@@ -513,6 +553,9 @@ class Not(Criterion):
         """Whether its criterion fails."""
         return not passes(self.criterion, ctx)
 
+    def _timed(self, model: ScoringModel) -> bool:
+        return timed(self.criterion, model)
+
     def describe(self) -> str:
         """``not: ...``."""
         return f"not: {describe(self.criterion)}"
@@ -589,6 +632,11 @@ class ScoreAtLeast(Criterion):
         """Whether the score of the dimension reaches the threshold."""
         return ctx.score[self.dimension] >= self.points
 
+    def _timed(self, model: ScoringModel) -> bool:
+        names = _FIT_AND_ENGAGEMENT if self.dimension == "total" else (self.dimension,)
+        falling, rising = model._fading  # noqa: SLF001 -- the model's own index
+        return not (falling | rising).isdisjoint(names)
+
     def wake_at(self, ctx: Context) -> datetime | None:
         """When decay or a window can first change the verdict, to the second.
 
@@ -606,11 +654,10 @@ class ScoreAtLeast(Criterion):
         scorer = ctx.scorer
         if scorer is None:
             return None
-        names = (
-            ("fit", "engagement") if self.dimension == "total" else (self.dimension,)
-        )
         side = 1 if ctx.score[self.dimension] >= self.points else 2
-        if not any(scorer._fades(name, positive=side == 1) for name in names):  # noqa: SLF001 -- the scorer's own model
+        names = _FIT_AND_ENGAGEMENT if self.dimension == "total" else (self.dimension,)
+        fading = scorer.model._fading[side - 1]  # noqa: SLF001 -- the model's own index
+        if fading.isdisjoint(names):
             return None  # no rule's points of that sign fade
         now = ctx.now.timestamp()
         parts = [(name, *scorer._parts(now, name)) for name in names]  # noqa: SLF001 -- the scorer's own split
@@ -640,6 +687,7 @@ class ScoreAtLeast(Criterion):
         return f"{self.dimension} score at least {_num(self.points)}"
 
 
+_FIT_AND_ENGAGEMENT = ("fit", "engagement")  # the dimensions of a total
 _HORIZON = 10 * 366 * 86_400  # seconds: how far ahead a wake is looked for
 
 
@@ -813,6 +861,9 @@ class DidActivity(Criterion):
                 if not needed:
                     return True
         return False
+
+    def _timed(self, model: ScoringModel) -> bool:  # noqa: ARG002 -- needs none
+        return self.within is not None
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When enough of the activities leave the window to fail the check."""

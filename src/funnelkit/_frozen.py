@@ -60,6 +60,8 @@ class FrozenMap(Mapping[str, V]):
         return self._hash
 
     def __eq__(self, other: object) -> bool:
+        if type(other) is FrozenMap:
+            return self._data == other._data
         if isinstance(other, Mapping):
             return self._data == dict(other.items())
         return NotImplemented

@@ -14,6 +14,7 @@ from funnelkit._criteria import (
     _earliest,
     _join,
     passes,
+    timed,
 )
 from funnelkit._events import (
     ActivityRecorded,
@@ -165,6 +166,7 @@ class Funnel:
         "_scorers",
         "_store",
         "_subscribers",
+        "_timed",
     )
 
     def __init__(
@@ -211,6 +213,16 @@ class Funnel:
         self._subscribers: list[Callable[[Event], object]] = []
         # Incremental scorers, rebuilt from the store when missing or stale.
         self._scorers: dict[str, ScoreState] = {}
+        # The automatic guards of each stage that time alone may change: the
+        # only ones asked for a wake.
+        self._timed = {
+            stage: tuple(
+                transition.guard
+                for transition in transitions
+                if timed(transition.guard, policy.scoring)
+            )
+            for stage, transitions in policy._autos.items()  # noqa: SLF001 -- the policy's index
+        }
 
     def __repr__(self) -> str:
         return (
@@ -730,7 +742,7 @@ class Funnel:
                     if verdict.passed:
                         break
             else:
-                draft.wake = _earliest((t.guard for t in found), ctx, after=at)
+                draft.wake = _earliest(self._timed[draft.stage], ctx, after=at)
                 return
             if len(path) > limit:
                 raise PolicyError(

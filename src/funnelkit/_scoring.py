@@ -949,7 +949,8 @@ class ScoringModel:
         init=False, eq=False, hash=False, repr=False
     )
     # The dimensions with rules whose points fade with time (decay or a
-    # window), positive points first, negative points second.
+    # window): of positive points (they fall), then of negative points (they
+    # rise).
     _fading: tuple[frozenset[str], frozenset[str]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
@@ -1268,7 +1269,7 @@ class ScoreState:
         Returns the raw sum, and the positive and (as a size) the negative
         points of the rules that fade with time (decay or a window): without
         new activities those only shrink, and the rest holds still. The
-        dimension is one of the model's (see :meth:`_fades`).
+        dimension is one of the model's (one with fading rules).
         """
         position = self._model.dimensions.index(dimension)
         raw = self._attribute_micros[position]
@@ -1288,10 +1289,6 @@ class ScoreState:
             else:
                 lost -= micros
         return raw, gained, lost
-
-    def _fades(self, dimension: str, *, positive: bool) -> bool:
-        """Whether the model has rules of *dimension* whose points of this sign fade."""
-        return dimension in self._model._fading[0 if positive else 1]  # noqa: SLF001 -- same module
 
     def _limits(self, dimension: str) -> tuple[int | None, int | None]:
         """The dimension's limits, in millionths."""

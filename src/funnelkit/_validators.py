@@ -132,9 +132,7 @@ def unchecked(cls: type[_T]) -> Callable[..., _T]:
     """
     names = [field.name for field in attrs.fields(cls)]
     scope: dict[str, object] = {"new": object.__new__, "cls": cls}
-    scope.update(
-        {f"set_{name}": cls.__dict__[name].__set__ for name in names}
-    )
+    scope.update({f"set_{name}": cls.__dict__[name].__set__ for name in names})
     lines = [f"def make({', '.join(names)}):", "    made = new(cls)"]
     lines += [f"    set_{name}(made, {name})" for name in names]
     lines.append("    return made")
