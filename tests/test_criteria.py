@@ -701,9 +701,18 @@ class TestPasses:
         guard = BantQualified(3)
         assert (passes(guard, ctx), guard.check(ctx).passed) == (expected, expected)
 
-    def test_at_least_nothing_passes_quickly(self) -> None:
-        """AtLeast(0) passes without asking its criteria."""
-        assert passes(AtLeast(0, Fixed(False)), context())
+    def test_combinators_answer_quickly(self) -> None:
+        """Combinators' quick answers, down to the empty and the all-failing cases."""
+        ctx = context()
+        yes, no = Fixed(True), Fixed(False)
+        assert passes(AtLeast(0, no), ctx)
+        assert not passes(AtLeast(2, yes, no), ctx)
+        assert passes(AtLeast(2, yes, no, yes), ctx)
+        assert not passes(AnyOf(no, no), ctx)
+        assert passes(AnyOf(no, yes), ctx)
+        assert not passes(AllOf(yes, no), ctx)
+        assert passes(AllOf(yes, yes), ctx)
+        assert (passes(AllOf(), ctx), passes(AnyOf(), ctx)) == (True, False)
 
 
 class TestQuickWakes:

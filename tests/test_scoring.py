@@ -513,14 +513,23 @@ class TestScoreState:
 
 class TestVerdictMemo:
     def test_memo_is_bounded_and_exact(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The memo of worded verdicts empties when full and never changes a score."""
+        """The memos of verdicts and shared parts empty when full, changing no score."""
         monkeypatch.setattr("funnelkit._scoring._VERDICT_CACHE", 2)
-        model = ScoringModel("m", [AttributeRule("employees", between(100, 300), 5)])
+        model = ScoringModel(
+            "m",
+            [
+                AttributeRule("employees", between(100, 300), 5),
+                AttributeRule("employees", between(200, 400), 7),
+            ],
+        )
         for employees in (50, 150, 250, 350, 150):
             lead = Lead("L", T0, attributes={"employees": employees})
-            expected = 5 if 100 <= employees <= 300 else 0
+            expected = 5 * (100 <= employees <= 300) + 7 * (200 <= employees <= 400)
             assert model.score(lead, [], at=T0).fit == expected
+            assert model.scorer(lead).score(T0).fit == expected
         assert len(model._verdicts) <= 2
+        assert len(model._summaries) <= 2
+        assert len(model._interned) <= 2
 
 
 class TestScoreValue:

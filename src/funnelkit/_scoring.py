@@ -6,11 +6,11 @@ import math
 import operator
 from array import array
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
 from types import EllipsisType
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import attrs
 
@@ -37,6 +37,9 @@ _NEG_INF = -math.inf  # one float, not a new one per use
 # No rule's points reach this many millionths: at most 1e9 points an activity.
 _UNCAPPED = 10**30
 _VERDICT_CACHE = 65_536
+
+
+_H = TypeVar("_H", bound=Hashable)
 
 
 def _micros(value: float) -> int:
@@ -443,7 +446,11 @@ class Score:
 
 
 _NO_IDS: list[str] = []
-_NO_LOOSE: dict[int, Any] = {}  # never changed: replaced by a state's first read
+# Shared empties of a scorer, never changed: replaced before anything is added.
+_NO_LOOSE: dict[int, Any] = {}
+_NO_FIXED: dict[int, tuple[Any, ...]] = {}
+_NO_MICROS: list[int] = []
+_NO_STATES: list[_RuleState | None] = []  # a model without activity rules
 _NO_TIMES = array("d")
 
 # How a scorer reads a rule: with no decay and no window its line changes only
@@ -954,6 +961,14 @@ class ScoringModel:
     _fading: tuple[frozenset[str], frozenset[str]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
+    # Parts of scores that leads share (attribute lines, sums, summaries), by
+    # value: one copy of each instead of one per lead. Derived, like _verdicts.
+    _interned: dict[Any, Any] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    _summaries: dict[tuple[int, ...], _Summary] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         dims = _dimensions_of(self.rules)
@@ -989,6 +1004,8 @@ class ScoringModel:
                 if name in self.limits
             ),
             "_verdicts": {},
+            "_interned": {},
+            "_summaries": {},
             "_fading": tuple(
                 frozenset(
                     item.dimension
@@ -1005,6 +1022,56 @@ class ScoringModel:
     def dimensions(self) -> tuple[str, ...]:
         """The model's dimensions: fit, engagement, then the others by name."""
         return self._dimensions
+
+    def _shared(self, value: _H) -> _H:
+        """Return the one copy of *value* the model's scorers share."""
+        shared = self._interned
+        found = shared.get(value)
+        if found is None:
+            if len(shared) >= _VERDICT_CACHE:
+                shared.clear()
+            found = shared[value] = value
+        return found
+
+    def _summary(self, sums: list[int]) -> _Summary:
+        """Clamp *sums* (changed in place) to the limits.
+
+        Returns the dimensions, the fit grade, the engagement band, the clamps
+        and no ledger lines: a score's parts besides its activity lines, which
+        leads with the same sums share.
+        """
+        key = tuple(sums)
+        found = self._summaries.get(key)
+        if found is not None:
+            return found
+        clamps: list[_Clamp] = []
+        for position, dimension, low, high in self._dim_limits:
+            micros = sums[position]
+            if low is not None and micros < low:
+                clamps.append(_Clamp(dimension, low - micros, low, "at least"))
+                sums[position] = low
+            elif high is not None and micros > high:
+                clamps.append(_Clamp(dimension, high - micros, high, "at most"))
+                sums[position] = high
+        fit = sums[0] / 1_000_000
+        engagement = sums[1] / 1_000_000
+        if len(sums) == 2:  # noqa: PLR2004 -- fit and engagement only, in sorted order
+            dimensions = {"engagement": engagement, "fit": fit}
+        else:
+            dimensions = {
+                name: sums[position] / 1_000_000 for name, position in self._sorted_dims
+            }
+        summary = (
+            FrozenMap._trusted(dimensions),  # noqa: SLF001 -- built in sorted order
+            self.grades.fit_grade(fit),
+            self.grades.engagement_band(engagement),
+            tuple(clamps) if clamps else (),
+            (),
+        )
+        if len(self._summaries) >= _VERDICT_CACHE:
+            self._summaries.clear()
+        self._summaries[key] = summary
+        return summary
 
     def scorer(self, lead: Lead) -> ScoreState:
         """Return an incremental scorer for *lead*: add activities, read scores."""
@@ -1106,9 +1173,8 @@ class ScoreState:
             )
         self._model = model
         self._lead = lead
-        self._states: list[_RuleState | None] = [None] * len(
-            model._activity_rules  # noqa: SLF001 -- same module
-        )
+        count = len(model._activity_rules)  # noqa: SLF001 -- same module
+        self._states: list[_RuleState | None] = [None] * count if count else _NO_STATES
         self._count = 0
         # Rules whose points hold still for a while (no decay, or at their
         # max_points) are summed once and read together: in ``_fixed`` (with
@@ -1116,7 +1182,7 @@ class ScoreState:
         # the others are ``_loose``, read one by one. Built by the first read.
         self._fixed: dict[int, tuple[Any, ...]] | None = None
         self._loose: dict[int, _RuleState] = _NO_LOOSE
-        self._fixed_micros: list[int] = []
+        self._fixed_micros = _NO_MICROS
         self._fixed_from = _INF
         self._fixed_until = _NEG_INF
         # When no rule is loose, the parts of the last score, which hold until
@@ -1141,9 +1207,10 @@ class ScoreState:
             notes += said
             for position, micros in points:
                 sums[position] += micros
-        self._attribute_specs = tuple(specs)
-        self._attribute_micros = tuple(sums)
-        self._notes = tuple(notes)
+        # Leads with the same values share these.
+        self._attribute_specs = model._shared(tuple(specs))  # noqa: SLF001 -- same module
+        self._attribute_micros = model._shared(tuple(sums))  # noqa: SLF001 -- same module
+        self._notes = model._shared(tuple(notes))  # noqa: SLF001 -- same module
 
     @property
     def lead(self) -> Lead:
@@ -1196,17 +1263,19 @@ class ScoreState:
         indices = model._by_kind.get(activity.kind)  # noqa: SLF001 -- same module
         if indices is None:
             return
-        self._still = None
         compiled = model._activity_rules  # noqa: SLF001 -- same module
         states = self._states
         for index in indices:
             item = compiled[index]
             if item.accepts is not None and not item.accepts(activity.properties):
                 continue
+            self._still = None
             state = states[index]
             if state is None:
                 state = states[index] = _RuleState(item)
-                if self._fixed is not None:
+                if self._loose is _NO_LOOSE:
+                    self._fixed = None  # the next read sorts the rules out
+                else:
                     self._loose[index] = state
             elif self._fixed is not None and index in self._fixed:
                 # The activity changes the rule's points: read it alone again.
@@ -1226,17 +1295,8 @@ class ScoreState:
         now = at.timestamp()
         fixed = self._fixed
         if fixed is None or not self._fixed_from <= now < self._fixed_until:
-            self._still = None
-            fixed = self._fixed = {}
-            self._loose = {
-                index: state
-                for index, state in enumerate(self._states)
-                if state is not None
-            }
-            self._fixed_micros = [*self._attribute_micros]
-            self._fixed_from = _NEG_INF
-            self._fixed_until = _INF
-        elif self._still is not None:
+            fixed = self._regroup()
+        if self._still is not None:
             # Nothing is loose and nothing was added: only the instant is new.
             return self._build(at, now, *self._still)
         sums = [*self._fixed_micros]
@@ -1257,11 +1317,32 @@ class ScoreState:
                     self._fixed_from = state.fast_from
                 if state.until < self._fixed_until:  # noqa: PLR1730 -- see _decide
                     self._fixed_until = state.until
+        dimensions, grade, band, clamps, _ = self._model._summary(sums)  # noqa: SLF001 -- same module
         if loose:
-            return self._finish(at, now, sums, rules)
+            return self._build(at, now, dimensions, grade, band, clamps, rules)
         # Every rule holds still: keep the parts for the reads that follow.
-        still = self._still = (*self._summary(sums), tuple(rules))
-        return self._build(at, now, *still)
+        self._still = (dimensions, grade, band, clamps, tuple(rules))
+        return self._build(at, now, *self._still)
+
+    def _regroup(self) -> dict[int, tuple[Any, ...]]:
+        """Make every rule loose again, for the next read to sort; return the fixed."""
+        self._fixed_from = _NEG_INF
+        self._fixed_until = _INF
+        loose = {
+            index: state
+            for index, state in enumerate(self._states)
+            if state is not None
+        }
+        if not loose:  # only attribute rules count: they hold still
+            self._fixed = _NO_FIXED
+            self._loose = _NO_LOOSE
+            self._still = self._model._summary([*self._attribute_micros])  # noqa: SLF001 -- same module
+            return _NO_FIXED
+        self._still = None
+        self._loose = loose
+        self._fixed_micros = [*self._attribute_micros]
+        self._fixed = {}
+        return self._fixed
 
     def _parts(self, at: float, dimension: str) -> tuple[int, int, int]:
         """Split a dimension's points at *at* (seconds), in millionths, unclamped.
@@ -1320,38 +1401,8 @@ class ScoreState:
         self, at: datetime, now: float, sums: list[int], rules: Sequence[Any]
     ) -> Score:
         """Clamp the sums to the model's limits, and return the score."""
-        return self._build(at, now, *self._summary(sums), rules)
-
-    def _summary(
-        self, sums: list[int]
-    ) -> tuple[FrozenMap[float], str, str, tuple[_Clamp, ...]]:
-        """Clamp the sums to the model's limits: the dimensions, letters and clamps."""
-        model = self._model
-        clamps: list[_Clamp] = []
-        for position, dimension, low, high in model._dim_limits:  # noqa: SLF001 -- same module
-            micros = sums[position]
-            if low is not None and micros < low:
-                clamps.append(_Clamp(dimension, low - micros, low, "at least"))
-                sums[position] = low
-            elif high is not None and micros > high:
-                clamps.append(_Clamp(dimension, high - micros, high, "at most"))
-                sums[position] = high
-        fit = sums[0] / 1_000_000
-        engagement = sums[1] / 1_000_000
-        if len(sums) == 2:  # noqa: PLR2004 -- fit and engagement only, in sorted order
-            dimensions = {"engagement": engagement, "fit": fit}
-        else:
-            dimensions = {
-                name: sums[position] / 1_000_000
-                for name, position in model._sorted_dims  # noqa: SLF001 -- same module
-            }
-        grades = model.grades
-        return (
-            FrozenMap._trusted(dimensions),  # noqa: SLF001 -- built in sorted order
-            grades.fit_grade(fit),
-            grades.engagement_band(engagement),
-            tuple(clamps) if clamps else (),
-        )
+        dimensions, grade, band, clamps, _ = self._model._summary(sums)  # noqa: SLF001 -- same module
+        return self._build(at, now, dimensions, grade, band, clamps, rules)
 
     def _build(  # noqa: PLR0913, PLR0917 -- a score's parts, flat for speed
         self,
@@ -1403,6 +1454,10 @@ class _Clamp:
             cap=points,
             note=f"{self.dimension} is kept {self.side} {self.bound / 1_000_000:g}",
         )
+
+
+# A score's parts besides its activity lines (see ScoringModel._summary).
+_Summary = tuple[FrozenMap[float], str, str, tuple[_Clamp, ...], tuple[()]]
 
 
 def _score_maker() -> Callable[..., Score]:

@@ -155,12 +155,11 @@ class InMemoryStore:
         """Apply *change* and append its input to the log."""
         states = self._states
         for state in change.states:
-            lead_id = state.lead.id
-            if lead_id not in states:
-                self._activities[lead_id] = []
-            states[lead_id] = state
+            states[state.lead.id] = state
+        found = self._activities
         for activity in change.activities:
-            insort(self._activities[activity.lead_id], activity, key=time_order)
+            # A lead's list is made with its first activity.
+            insort(found.setdefault(activity.lead_id, []), activity, key=time_order)
             self._ids.add(activity.id)
         heap, wakes = self._heap, self._wakes
         for lead_id, at in change.wakes:
