@@ -515,6 +515,7 @@ class TestVerdictMemo:
     def test_memo_is_bounded_and_exact(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """The memos of verdicts and shared parts empty when full, changing no score."""
         monkeypatch.setattr("funnelkit._scoring._VERDICT_CACHE", 2)
+        monkeypatch.setattr("funnelkit._scoring._SHARED_CACHE", 2)
         model = ScoringModel(
             "m",
             [

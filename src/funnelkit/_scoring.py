@@ -37,6 +37,10 @@ _NEG_INF = -math.inf  # one float, not a new one per use
 # No rule's points reach this many millionths: at most 1e9 points an activity.
 _UNCAPPED = 10**30
 _VERDICT_CACHE = 65_536
+# Score parts shared between leads, at most: enough for the values leads
+# repeat, few enough that values which never repeat (a decaying sum) cost
+# nothing per lead.
+_SHARED_CACHE = 1_024
 
 
 _H = TypeVar("_H", bound=Hashable)
@@ -1028,7 +1032,7 @@ class ScoringModel:
         shared = self._interned
         found = shared.get(value)
         if found is None:
-            if len(shared) >= _VERDICT_CACHE:
+            if len(shared) >= _SHARED_CACHE:
                 shared.clear()
             found = shared[value] = value
         return found
@@ -1068,7 +1072,7 @@ class ScoringModel:
             tuple(clamps) if clamps else (),
             (),
         )
-        if len(self._summaries) >= _VERDICT_CACHE:
+        if len(self._summaries) >= _SHARED_CACHE:
             self._summaries.clear()
         self._summaries[key] = summary
         return summary
