@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
@@ -888,6 +889,7 @@ class DidActivity(Criterion):
         return window + (" since entering the stage" if self.in_stage else "")
 
 
+@functools.lru_cache(maxsize=1024)  # spans repeat: a rule's window, a wait
 def _span(value: timedelta) -> str:
     """Write a span as a rep says it: whole days in days ("30 days"), else exactly."""
     if value and not value % timedelta(days=1):
