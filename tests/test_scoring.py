@@ -1,5 +1,5 @@
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -503,6 +503,19 @@ class TestScoreState:
         with pytest.raises(NaiveDatetimeError):
             state.score(datetime(2026, 3, 2))  # noqa: DTZ001
         assert len(state) == 0
+
+    def test_a_second_read_at_the_same_instant_is_the_same_score(self) -> None:
+        """Reading twice at one instant returns the score read first, until an add."""
+        state = ScoringModel("m", [ActivityRule("x", 1)]).scorer(LEAD)
+        state.add(Activity("L", "x", T0))
+        first = state.score(T0 + timedelta(hours=1))
+        assert state.score(T0 + timedelta(hours=1)) is first
+        paris = timezone(timedelta(hours=1))
+        elsewhere = state.score((T0 + timedelta(hours=1)).astimezone(paris))
+        assert elsewhere is not first
+        assert (elsewhere.at.tzinfo, elsewhere.dimensions) == (paris, first.dimensions)
+        state.add(Activity("L", "x", T0 + timedelta(minutes=30)))
+        assert state.score(T0 + timedelta(hours=1)).engagement == 2
 
     def test_unscored_kinds_are_counted_but_ignored(self) -> None:
         """Activities no rule scores change nothing but the count."""

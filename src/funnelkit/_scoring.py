@@ -1159,6 +1159,7 @@ class ScoreState:
         "_fixed_from",
         "_fixed_micros",
         "_fixed_until",
+        "_last",
         "_lead",
         "_loose",
         "_model",
@@ -1192,6 +1193,9 @@ class ScoreState:
         # When no rule is loose, the parts of the last score, which hold until
         # an activity is added or the instant leaves the fixed range.
         self._still: tuple[Any, ...] | None = None
+        # The last score read, which a read at the same instant returns again
+        # until an activity changes a rule.
+        self._last: Score | None = None
         specs: list[Contribution] = []
         notes: list[str] = []
         sums = [0] * len(model.dimensions)
@@ -1273,7 +1277,7 @@ class ScoreState:
             item = compiled[index]
             if item.accepts is not None and not item.accepts(activity.properties):
                 continue
-            self._still = None
+            self._still = self._last = None
             state = states[index]
             if state is None:
                 state = states[index] = _RuleState(item)
@@ -1296,6 +1300,14 @@ class ScoreState:
         """
         if type(at) is not datetime or at.utcoffset() is None:
             require_aware(at, field="at", owner="ScoreState.score")
+        last = self._last
+        if last is not None and last.at == at and last.at.tzinfo is at.tzinfo:
+            return last
+        self._last = last = self._read(at)
+        return last
+
+    def _read(self, at: datetime) -> Score:
+        """Compute the score at *at* (aware), keeping what holds still."""
         now = at.timestamp()
         fixed = self._fixed
         if fixed is None or not self._fixed_from <= now < self._fixed_until:
