@@ -764,25 +764,37 @@ class PlainWaiter:
 
 def test_which_criteria_time_alone_can_change() -> None:
     """Only criteria whose verdict can change with time are asked for wakes."""
-    fading = ScoringModel("m", [ActivityRule("w", 10)], decay=HalfLife(D))
+    fading = ScoringModel(
+        "m",
+        [ActivityRule("w", 10), ActivityRule("u", -5)],
+        decay=HalfLife(D),
+    )
+    rising = ScoringModel("m", [ActivityRule("w", 10)], decay=HalfLife(D))
+    window = DidActivity("w", within=D)
     cases = [
-        (Always(), MODEL, False),
-        (AttributeIs("industry", "software"), MODEL, False),
-        (GradeAtLeast("B"), fading, False),
-        (DidActivity("w"), MODEL, False),
-        (DidActivity("w", within=D), MODEL, True),
-        (InStageFor(D), MODEL, True),
-        (BantQualified(), MODEL, True),
-        (ScoreAtLeast(10, "engagement"), MODEL, False),
-        (ScoreAtLeast(10, "engagement"), fading, True),
-        (ScoreAtLeast(10), fading, True),
-        (ScoreAtLeast(10, "fit"), fading, False),
-        (AllOf(Always(), InStageFor(D)), MODEL, True),
-        (AnyOf(Always(), Always()), MODEL, False),
-        (Not(InStageFor(D)), MODEL, True),
-        (Fixed(True), MODEL, False),
-        (NotOnCustomerList(set()), MODEL, False),
-        (PlainWaiter(), MODEL, True),
+        # criterion, model, when passing, when failing
+        (Always(), MODEL, False, False),
+        (AttributeIs("industry", "software"), MODEL, False, False),
+        (GradeAtLeast("B"), fading, False, False),
+        (DidActivity("w"), MODEL, False, False),
+        (window, MODEL, True, False),
+        (InStageFor(D), MODEL, False, True),
+        (BantQualified(), MODEL, True, True),
+        (ScoreAtLeast(10, "engagement"), MODEL, False, False),
+        (ScoreAtLeast(10, "engagement"), fading, True, True),
+        (ScoreAtLeast(10, "engagement"), rising, True, False),
+        (ScoreAtLeast(10), rising, True, False),
+        (ScoreAtLeast(10, "fit"), fading, False, False),
+        (AllOf(Always(), InStageFor(D)), MODEL, False, True),
+        (AnyOf(window, Always()), MODEL, True, False),
+        (Not(InStageFor(D)), MODEL, True, False),
+        (Fixed(True), MODEL, False, False),
+        (NotOnCustomerList(set()), MODEL, False, False),
+        (PlainWaiter(), MODEL, True, True),
     ]
-    for criterion, model, expected in cases:
-        assert timed(criterion, model) is expected, criterion
+    for criterion, model, passing, failing in cases:
+        found = (
+            timed(criterion, model, passed=True),
+            timed(criterion, model, passed=False),
+        )
+        assert found == (passing, failing), criterion

@@ -247,15 +247,18 @@ def passes(criterion: CriterionLike, ctx: Context) -> bool:
     return bool(method(ctx))
 
 
-def timed(criterion: CriterionLike, model: ScoringModel) -> bool:
-    """Whether *criterion*'s verdict may change with time alone, under *model*.
+def timed(criterion: CriterionLike, model: ScoringModel, *, passed: bool) -> bool:
+    """Whether time alone may change *criterion*'s verdict, when it *passed*.
 
-    The engine asks for the wakes of these guards only. A criterion that
-    cannot say (no ``_timed``) is timed when it has a ``wake_at``.
+    Under *model*: a failing score can rise by waiting only if negative
+    points fade, a passing one fall only if positive points do. The engine
+    asks for the wakes of failing guards that are timed, and only those. A
+    criterion that cannot say (no ``_timed``) is timed when it has a
+    ``wake_at``.
     """
     known = getattr(criterion, "_timed", None)
     if known is not None:
-        return bool(known(model))
+        return bool(known(model, passed))
     return callable(getattr(criterion, "wake_at", None))
 
 
@@ -304,7 +307,7 @@ class Criterion(abc.ABC):
         """
         return self.check(ctx).passed
 
-    def _timed(self, model: ScoringModel) -> bool:  # noqa: ARG002 -- see subclasses
+    def _timed(self, model: ScoringModel, passed: bool) -> bool:  # noqa: ARG002 -- see subclasses
         """Whether time alone may change the verdict: when ``wake_at`` is written."""
         return type(self).wake_at is not Criterion.wake_at
 
@@ -376,8 +379,9 @@ class _Combinator(Criterion):
         """Decide from the criteria's outcomes, without their words."""
         return self._decide(passes(c, ctx) for c in self.criteria)
 
-    def _timed(self, model: ScoringModel) -> bool:
-        return any(timed(c, model) for c in self.criteria)
+    def _timed(self, model: ScoringModel, passed: bool) -> bool:
+        # Only criteria that agree with the verdict can change it (wake_at).
+        return any(timed(c, model, passed=passed) for c in self.criteria)
 
     @abc.abstractmethod
     def _decide(self, outcomes: Iterable[bool]) -> bool:
@@ -554,8 +558,8 @@ class Not(Criterion):
         """Whether its criterion fails."""
         return not passes(self.criterion, ctx)
 
-    def _timed(self, model: ScoringModel) -> bool:
-        return timed(self.criterion, model)
+    def _timed(self, model: ScoringModel, passed: bool) -> bool:
+        return timed(self.criterion, model, passed=not passed)
 
     def describe(self) -> str:
         """``not: ...``."""
@@ -633,10 +637,12 @@ class ScoreAtLeast(Criterion):
         """Whether the score of the dimension reaches the threshold."""
         return ctx.score[self.dimension] >= self.points
 
-    def _timed(self, model: ScoringModel) -> bool:
+    def _timed(self, model: ScoringModel, passed: bool) -> bool:
         names = _FIT_AND_ENGAGEMENT if self.dimension == "total" else (self.dimension,)
-        falling, rising = model._fading  # noqa: SLF001 -- the model's own index
-        return not (falling | rising).isdisjoint(names)
+        # Passing, it can fail as positive points fall; failing, it can pass
+        # as negative points rise.
+        fading = model._fading[0 if passed else 1]  # noqa: SLF001 -- the model's own index
+        return not fading.isdisjoint(names)
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When decay or a window can first change the verdict, to the second.
@@ -863,8 +869,9 @@ class DidActivity(Criterion):
                     return True
         return False
 
-    def _timed(self, model: ScoringModel) -> bool:  # noqa: ARG002 -- needs none
-        return self.within is not None
+    def _timed(self, model: ScoringModel, passed: bool) -> bool:  # noqa: ARG002 -- as the base
+        # Only a passing count can change, as activities leave the window.
+        return passed and self.within is not None
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When enough of the activities leave the window to fail the check."""
@@ -1070,6 +1077,10 @@ class InStageFor(Criterion):
     def passes(self, ctx: Context) -> bool:
         """Whether the time in stage reaches the minimum."""
         return ctx.now - ctx.entered_at >= self.at_least
+
+    def _timed(self, model: ScoringModel, passed: bool) -> bool:  # noqa: ARG002 -- as the base
+        # Only a failing wait can change: it passes once long enough.
+        return not passed
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When the minimum is reached, if it is not yet."""

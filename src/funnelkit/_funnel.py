@@ -213,13 +213,13 @@ class Funnel:
         self._subscribers: list[Callable[[Event], object]] = []
         # Incremental scorers, rebuilt from the store when missing or stale.
         self._scorers: dict[str, ScoreState] = {}
-        # The automatic guards of each stage that time alone may change: the
-        # only ones asked for a wake.
+        # The automatic guards of each stage that time alone may make pass:
+        # the only ones asked for a wake (the engine asks when all fail).
         self._timed = {
             stage: tuple(
                 transition.guard
                 for transition in transitions
-                if timed(transition.guard, policy.scoring)
+                if timed(transition.guard, policy.scoring, passed=False)
             )
             for stage, transitions in policy._autos.items()  # noqa: SLF001 -- the policy's index
         }
