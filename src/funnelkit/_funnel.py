@@ -577,9 +577,13 @@ class Funnel:
             self._catch_up(draft, at)
             draft.events.append(_new_recorded(activity))
             draft.scorer.add(activity)
-            found = list(draft.activities)
-            insort(found, activity, key=time_order)
-            draft.activities = tuple(found)
+            found = draft.activities
+            if not found or time_order(found[-1]) <= time_order(activity):
+                draft.activities = (*found, activity)  # the usual case: the latest
+            else:
+                ordered = list(found)
+                insort(ordered, activity, key=time_order)
+                draft.activities = tuple(ordered)
             self._evaluate(draft, at)
             return draft
 
