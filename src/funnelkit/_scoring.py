@@ -1215,10 +1215,10 @@ class ScoreState:
             notes += said
             for position, micros in points:
                 sums[position] += micros
-        # Leads with the same values share these.
-        self._attribute_specs = model._shared(tuple(specs))  # noqa: SLF001 -- same module
+        self._attribute_specs = tuple(specs)
+        # Leads with the same fit share the sums (ints: cheap to compare).
         self._attribute_micros = model._shared(tuple(sums))  # noqa: SLF001 -- same module
-        self._notes = model._shared(tuple(notes))  # noqa: SLF001 -- same module
+        self._notes = tuple(notes)
 
     @property
     def lead(self) -> Lead:
