@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import version as _version
 
+from funnelkit._calendar import BusinessCalendar, BusinessHours, Holiday
 from funnelkit._criteria import (
     AllOf,
     Always,
@@ -80,8 +81,11 @@ __all__ = [
     "Bant",
     "Lead",
     # -- time
+    "BusinessCalendar",
     "BusinessDuration",
+    "BusinessHours",
     "Clock",
+    "Holiday",
     "SystemClock",
     "format_duration",
     "parse_duration",

@@ -55,6 +55,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from funnelkit._calendar import BusinessHours, Holiday
 from funnelkit._criteria import Context
 from funnelkit._duration import (
     BusinessDuration,
@@ -65,7 +66,7 @@ from funnelkit._duration import (
 from funnelkit._events import Event, Input
 from funnelkit._frozen import FrozenMap
 from funnelkit._validators import Scalar, check_scalar
-from funnelkit.errors import SerializationError, ValidationError
+from funnelkit.errors import PolicyError, SerializationError, ValidationError
 
 __all__ = ["converter", "from_json", "structure", "to_json", "unstructure"]
 
@@ -305,7 +306,51 @@ def _make_converter() -> cattrs.Converter:
     )
     _tagged_union(Event, made)
     _tagged_union(Input, made)
+    made.register_unstructure_hook(BusinessHours, str)
+    made.register_structure_hook(BusinessHours, _parse_hours)
+    made.register_unstructure_hook(
+        Holiday, lambda holiday: _write_holiday(made, holiday)
+    )
+    made.register_structure_hook(Holiday, lambda value, _: _read_holiday(made, value))
     return made
+
+
+def _parse_hours(value: object, _: object = None) -> BusinessHours:
+    try:
+        return BusinessHours.parse(value)  # type: ignore[arg-type] # checked there
+    except PolicyError as error:
+        raise _WrongValueError(error.expected, value) from None
+
+
+def _write_holiday(made: cattrs.Converter, holiday: Holiday) -> object:
+    """A closed day as its date or rule alone; a partial day with its hours."""
+    on = holiday.on if isinstance(holiday.on, str) else holiday.on.isoformat()
+    if not holiday.hours:
+        return on
+    return {"on": on, "hours": made.unstructure(holiday.hours)}
+
+
+def _read_holiday(made: cattrs.Converter, value: object) -> Holiday:
+    expected = (
+        "a date ('2026-12-25'), a recurrence rule, or an object with 'on' and 'hours'"
+    )
+    hours: object = ()
+    if isinstance(value, Mapping) and set(value) == {"on", "hours"}:
+        on, hours = (
+            value["on"],
+            made.structure(value["hours"], tuple[BusinessHours, ...]),
+        )
+    else:
+        on = value
+    if not isinstance(on, str):
+        raise _WrongValueError(expected, value)
+    day: date | str = on
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", on):
+        day = _parse_date(on)
+    try:
+        return Holiday(day, hours)
+    except PolicyError as error:
+        raise _WrongValueError(error.expected, value) from None
 
 
 #: The converter behind this module's functions. Register hooks for your own

@@ -1,0 +1,758 @@
+"""Business calendars: opening hours in a time zone, holidays, and time counted in them.
+
+Everything is computed on instants (microseconds since 1970 UTC): a local
+opening interval becomes two instants through the calendar's time zone, so an
+09:00-17:00 day is eight real hours on a day the clocks change too, and an
+overnight shift on the night the clocks go back lasts an hour longer.
+Arithmetic walks day by day only over the days that differ from the usual
+week (holidays, clock changes); runs of ordinary weeks are jumped over whole.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+from dateutil.rrule import rrule, rrulestr
+
+from funnelkit._duration import BusinessDuration
+from funnelkit._frozen import FrozenMap
+from funnelkit._time import require_aware, utc_micros
+from funnelkit.errors import PolicyError, ValidationError
+
+__all__ = ["BusinessCalendar", "BusinessHours", "Holiday"]
+
+#: The weekday names of :attr:`BusinessCalendar.hours`, Monday first.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_DAY_MICROS = 86_400_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CLOCK = re.compile(r"(?P<hour>\d{1,2}):(?P<minute>\d{2})")
+# How far ahead arithmetic looks for open time before it gives up (a calendar
+# whose holidays close every day would otherwise never end).
+_HORIZON_DAYS = 3_660
+# Rules without a DTSTART of their own count from here.
+_RULE_START = datetime(2000, 1, 1)  # noqa: DTZ001 -- rrule works on local dates
+_CACHE = 4_096  # days of intervals a calendar keeps, at most
+
+
+def _reject(owner: str, field: str, value: object, expected: str) -> PolicyError:
+    return PolicyError(owner=owner, field=field, value=value, expected=expected)
+
+
+def _clock_time(value: object) -> object:
+    """Read ``"HH:MM"`` (``"24:00"`` is midnight at the end of the day) as a time."""
+    if isinstance(value, str):
+        match = _CLOCK.fullmatch(value.strip())
+        if match is not None:
+            hour, minute = int(match["hour"]), int(match["minute"])
+            if hour == 24 and minute == 0:  # noqa: PLR2004 -- the end of the day
+                return time(0)
+            if hour < 24 and minute < 60:  # noqa: PLR2004 -- a clock's bounds
+                return time(hour, minute)
+    return value
+
+
+def _check_clock(
+    instance: BusinessHours, attribute: attrs.Attribute[time], value: object
+) -> None:
+    if (
+        not isinstance(value, time)
+        or value.tzinfo is not None
+        or value.second
+        or value.microsecond
+    ):
+        raise _reject(
+            "BusinessHours",
+            attribute.name,
+            value,
+            "a local wall-clock time in whole minutes: 'HH:MM', or a datetime.time "
+            "without tzinfo",
+        )
+
+
+@attrs.frozen
+class BusinessHours:
+    """One opening interval, in local wall-clock time.
+
+    An end at or before the start ends the next day: ``22:00-06:00`` is an
+    overnight shift (it belongs to the day it starts), and ``00:00-24:00``
+    is the whole day. Times are whole minutes, and may be written ``"HH:MM"``;
+    ``str()`` writes ``"09:00-17:00"``, which :meth:`parse` reads back.
+
+    >>> BusinessHours("22:00", "06:00").length
+    datetime.timedelta(seconds=28800)
+    """
+
+    start: time = attrs.field(converter=_clock_time, validator=_check_clock)
+    end: time = attrs.field(converter=_clock_time, validator=_check_clock)
+
+    @property
+    def overnight(self) -> bool:
+        """Whether the interval ends the next day."""
+        return self.end <= self.start
+
+    @property
+    def length(self) -> timedelta:
+        """Its wall-clock length (the real length differs on a clock change)."""
+        return _minutes(self.end, next_day=self.overnight) - _minutes(self.start)
+
+    def __str__(self) -> str:
+        end = "24:00" if self.end == self.start == time(0) else f"{self.end:%H:%M}"
+        return f"{self.start:%H:%M}-{end}"
+
+    @classmethod
+    def parse(cls, text: str) -> BusinessHours:
+        """Read ``"09:00-17:00"`` (as ``str()`` writes it).
+
+        Raises:
+            PolicyError: *text* is not two times joined by a dash.
+        """
+        candidate: object = text  # callers may pass anything at run time
+        start, dash, end = (
+            candidate.partition("-") if isinstance(candidate, str) else ("", "", "")
+        )
+        if not dash:
+            raise _reject(
+                "BusinessHours",
+                "text",
+                text,
+                "two times joined by a dash: '09:00-17:00'",
+            )
+        return cls(start, end)
+
+
+def _minutes(value: time, *, next_day: bool = False) -> timedelta:
+    return timedelta(
+        days=1 if next_day else 0,
+        hours=value.hour,
+        minutes=value.minute,
+        seconds=value.second,
+        microseconds=value.microsecond,
+    )
+
+
+def _intervals(value: object) -> object:
+    """Normalise ``[("09:00", "17:00"), ...]`` to a tuple of BusinessHours, in order."""
+    if isinstance(value, BusinessHours):
+        return (value,)
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
+        return value
+    items = [
+        BusinessHours(item[0], item[1]) if _is_pair(item) else item for item in value
+    ]
+    if all(isinstance(item, BusinessHours) for item in items):
+        return tuple(sorted(items, key=_order))
+    return tuple(items)  # for the validator to reject
+
+
+def _is_pair(value: object) -> bool:
+    return (
+        isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2  # noqa: PLR2004 -- (start, end)
+    )
+
+
+def _order(hours: BusinessHours) -> time:
+    return hours.start
+
+
+def _check_intervals(owner: str, field: str, value: object) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(item, BusinessHours) for item in value
+    ):
+        raise _reject(
+            owner,
+            field,
+            value,
+            "opening intervals: BusinessHours or (start, end) pairs such as "
+            "('09:00', '17:00')",
+        )
+    _check_overlaps(owner, field, [(0, item) for item in value], cyclic=False)
+
+
+def _check_overlaps(
+    owner: str,
+    field: str,
+    items: list[tuple[int, BusinessHours]],
+    *,
+    cyclic: bool,
+) -> None:
+    """Reject intervals that overlap, each placed on its day of a week."""
+    spans = sorted(
+        (
+            day * _DAY_MICROS + _to_micros(_minutes(item.start)),
+            day * _DAY_MICROS + _to_micros(_minutes(item.end, next_day=item.overnight)),
+            item,
+        )
+        for day, item in items
+    )
+    week = 7 * _DAY_MICROS
+    for (_, end, first), (start, _, second) in pairwise(spans):
+        if start < end:
+            raise _reject(
+                owner, field, f"{first} and {second}", "intervals that do not overlap"
+            )
+    if cyclic and spans and spans[-1][1] > spans[0][0] + week:
+        raise _reject(
+            owner,
+            field,
+            f"{spans[-1][2]} and {spans[0][2]}",
+            "intervals that do not overlap (an overnight shift runs into the next day)",
+        )
+
+
+def _to_micros(value: timedelta) -> int:
+    return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+
+
+def _check_on(
+    instance: Holiday, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if type(value) is date:
+        return
+    if isinstance(value, str):
+        try:
+            _rule(value)
+        except (ValueError, TypeError) as error:
+            raise _reject(
+                "Holiday",
+                attribute.name,
+                value,
+                f"a dateutil rrule such as "
+                f"'FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25' ({error})",
+            ) from None
+        return
+    raise _reject(
+        "Holiday",
+        attribute.name,
+        value,
+        "a date, or a recurrence rule such as 'FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25'",
+    )
+
+
+def _rule(text: str) -> rrule:
+    found = rrulestr(text, dtstart=_RULE_START)
+    if not isinstance(found, rrule):  # pragma: no cover -- rrulestr without forceset
+        raise TypeError("one rule")
+    return found
+
+
+def _check_holiday_hours(
+    instance: Holiday, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    _check_intervals("Holiday", attribute.name, value)
+
+
+@attrs.frozen
+class Holiday:
+    """A day the calendar is closed, or open only some hours (a partial day).
+
+    Args:
+        on: A date, or a recurrence rule in dateutil's ``rrule`` syntax
+            (``"FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25"``: every Christmas Day;
+            ``"FREQ=YEARLY;BYMONTH=11;BYDAY=+4TH"``: US Thanksgiving). Rules
+            without a ``DTSTART`` count from 1 January 2000.
+        hours: The hours open that day instead of the usual ones; none (the
+            default) closes the whole day.
+
+    >>> from datetime import date
+    >>> Holiday(date(2026, 12, 24), [("09:00", "12:00")]).hours
+    (BusinessHours(start=datetime.time(9, 0), end=datetime.time(12, 0)),)
+    """
+
+    on: date | str = attrs.field(validator=_check_on)
+    hours: tuple[BusinessHours, ...] = attrs.field(
+        default=(), converter=_intervals, validator=_check_holiday_hours
+    )
+
+
+def _holidays(value: object) -> object:
+    """Normalise dates, rule strings and ``(day, hours)`` pairs to Holidays."""
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
+        items: list[object] = []
+        for item in value:
+            if isinstance(item, Holiday):
+                items.append(item)
+            elif type(item) is date or isinstance(item, str):
+                items.append(Holiday(item))
+            elif isinstance(item, tuple) and len(item) == 2:  # noqa: PLR2004 -- a pair
+                items.append(Holiday(item[0], item[1]))
+            else:
+                items.append(item)
+        return tuple(items)
+    return value
+
+
+def _week(value: object) -> object:
+    """Normalise ``{"mon": [("09:00", "17:00")], ...}`` to a FrozenMap of tuples."""
+    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
+        return FrozenMap(
+            {
+                key.lower() if isinstance(key, str) else key: _intervals(item)
+                for key, item in value.items()
+            }
+        )
+    return value
+
+
+@attrs.frozen
+class BusinessCalendar:
+    """Opening hours in a time zone, with holidays: where business time is counted.
+
+    Args:
+        timezone: An IANA time zone name, such as ``"America/New_York"``.
+        hours: The opening intervals of each weekday, ``"mon"`` to ``"sun"``
+            (a day not named is closed): ``{"mon": [("09:00", "12:00"),
+            ("13:00", "17:00")], ...}``; see :class:`BusinessHours` for
+            overnight shifts.
+        holidays: Dates, recurrence rules or :class:`Holiday` values (also
+            ``(day, hours)`` pairs for partial days). A day with several
+            entries takes the first.
+
+    Local times become instants through the time zone. A local time the
+    clocks skip (spring forward) is read on the clock from before the change,
+    so it lands as far after the change as it was written after the skipped
+    start (02:30 becomes 03:30); a local time the clocks repeat (fall back) is
+    its first occurrence.
+
+    >>> from datetime import datetime, timedelta
+    >>> from zoneinfo import ZoneInfo
+    >>> calendar = BusinessCalendar.weekdays("09:00", "17:00", timezone="Europe/Berlin")
+    >>> friday = datetime(2026, 3, 6, 16, tzinfo=ZoneInfo("Europe/Berlin"))
+    >>> calendar.add(friday, timedelta(hours=2))
+    datetime.datetime(2026, 3, 9, 10, 0, tzinfo=zoneinfo.ZoneInfo(key='Europe/Berlin'))
+    """
+
+    timezone: str = attrs.field()
+    hours: Mapping[str, tuple[BusinessHours, ...]] = attrs.field(converter=_week)
+    holidays: tuple[Holiday, ...] = attrs.field(default=(), converter=_holidays)
+    _zone: ZoneInfo = attrs.field(init=False, eq=False, hash=False, repr=False)
+    # Each weekday's intervals as (start, end) offsets in microseconds from
+    # the day's local midnight, and the week's open time.
+    _days: tuple[tuple[tuple[int, int], ...], ...] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    _week_micros: int = attrs.field(init=False, eq=False, hash=False, repr=False)
+    _dates: Mapping[date, tuple[BusinessHours, ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    _rules: tuple[tuple[rrule, tuple[BusinessHours, ...]], ...] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    # Caches: a day's intervals as instants, by ordinal; the days of a year
+    # that differ from the usual week (holidays, clock changes), sorted; a
+    # year's holidays from the rules.
+    _cache: dict[int, tuple[tuple[int, int], ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    _unusual: dict[int, tuple[dict[int, tuple[BusinessHours, ...]], list[int]]] = (
+        attrs.field(init=False, eq=False, hash=False, repr=False)
+    )
+
+    @timezone.validator
+    def _check_timezone(self, attribute: attrs.Attribute[str], value: object) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise _reject(
+                "BusinessCalendar", attribute.name, value, "an IANA time zone name"
+            )
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _reject(
+                "BusinessCalendar",
+                attribute.name,
+                value,
+                "an IANA time zone name such as 'America/New_York'",
+            ) from None
+
+    @hours.validator
+    def _check_hours(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, Mapping):
+            raise _reject(
+                "BusinessCalendar",
+                attribute.name,
+                value,
+                "a mapping of weekday names ('mon' to 'sun') to opening intervals",
+            )
+        placed: list[tuple[int, BusinessHours]] = []
+        for day, items in value.items():
+            if day not in WEEKDAYS:
+                raise _reject(
+                    "BusinessCalendar",
+                    f"hours[{day!r}]",
+                    day,
+                    "a weekday name: " + ", ".join(WEEKDAYS),
+                )
+            _check_intervals("BusinessCalendar", f"hours[{day!r}]", items)
+            placed += [(WEEKDAYS.index(day), item) for item in items]
+        if not placed:
+            raise _reject(
+                "BusinessCalendar",
+                attribute.name,
+                value,
+                "some opening hours in the week (with none, time never passes)",
+            )
+        _check_overlaps("BusinessCalendar", attribute.name, placed, cyclic=True)
+
+    @holidays.validator
+    def _check_holidays(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, tuple):
+            raise _reject(
+                "BusinessCalendar",
+                attribute.name,
+                value,
+                "a list of dates, recurrence rules or Holiday values",
+            )
+        for position, item in enumerate(value):
+            if not isinstance(item, Holiday):
+                raise _reject(
+                    "BusinessCalendar",
+                    f"holidays[{position}]",
+                    item,
+                    "a date, a recurrence rule, a (day, hours) pair or a Holiday",
+                )
+
+    def __attrs_post_init__(self) -> None:
+        days = tuple(
+            tuple(
+                (
+                    _to_micros(_minutes(item.start)),
+                    _to_micros(_minutes(item.end, next_day=item.overnight)),
+                )
+                for item in self.hours.get(name, ())
+            )
+            for name in WEEKDAYS
+        )
+        dates: dict[date, tuple[BusinessHours, ...]] = {}
+        rules = []
+        for holiday in self.holidays:
+            if isinstance(holiday.on, date):
+                dates.setdefault(holiday.on, holiday.hours)
+            else:
+                rules.append((_rule(holiday.on), holiday.hours))
+        values = {
+            "_zone": ZoneInfo(self.timezone),
+            "_days": days,
+            "_week_micros": sum(end - start for day in days for start, end in day),
+            "_dates": dates,
+            "_rules": tuple(rules),
+            "_cache": {},
+            "_unusual": {},
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def weekdays(
+        cls,
+        start: str | time,
+        end: str | time,
+        *,
+        timezone: str,
+        holidays: Iterable[Holiday | date | str | tuple[Any, Any]] = (),
+    ) -> BusinessCalendar:
+        """Return the usual calendar: Monday to Friday, *start* to *end*.
+
+        >>> BusinessCalendar.weekdays("09:00", "17:00", timezone="UTC").hours["fri"]
+        (BusinessHours(start=datetime.time(9, 0), end=datetime.time(17, 0)),)
+        """
+        day = (BusinessHours(start, end),)
+        return cls(
+            timezone,
+            dict.fromkeys(WEEKDAYS[:5], day),
+            holidays=holidays,
+        )
+
+    # -- Questions ---------------------------------------------------------------
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether *at* falls inside opening hours (an interval's end does not)."""
+        now = utc_micros(require_aware(at, field="at", owner="BusinessCalendar"))
+        day = self._local_ordinal(now)
+        return any(
+            start <= now < end
+            for ordinal in (day - 1, day)
+            for start, end in self._instants(ordinal)
+        )
+
+    def next_open(self, at: datetime) -> datetime:
+        """Return *at* if open, else the next instant the calendar opens."""
+        now = utc_micros(require_aware(at, field="at", owner="BusinessCalendar"))
+        for start, end in self._ahead(now, "BusinessCalendar.next_open"):
+            if end > now:
+                return at if start <= now else self._instant(start, at)
+        raise AssertionError  # pragma: no cover -- _ahead raises first
+
+    def next_close(self, at: datetime) -> datetime:
+        """Return when the open period holding *at* (or the next one) closes.
+
+        Intervals that meet (17:00-24:00, then 00:00-02:00) close once.
+        """
+        now = utc_micros(require_aware(at, field="at", owner="BusinessCalendar"))
+        closing: int | None = None
+        for start, end in self._ahead(now, "BusinessCalendar.next_close"):
+            if end <= now:
+                continue
+            if closing is not None and start > closing:
+                return self._instant(closing, at)
+            closing = end
+        raise AssertionError  # pragma: no cover -- _ahead raises first
+
+    # -- Arithmetic --------------------------------------------------------------
+
+    def add(self, start: datetime, duration: timedelta | BusinessDuration) -> datetime:
+        """Return the instant *duration* of open time after *start*.
+
+        A ``timedelta`` counts open time; a :class:`BusinessDuration` first
+        moves its ``days`` forward by whole open days (the same local time
+        that many open days later), then adds its ``time``. Time running out
+        at a closing time ends there: Friday 16:00 plus one business hour on a
+        09:00-17:00 calendar is Friday 17:00. The result is in *start*'s time
+        zone.
+
+        Raises:
+            NaiveDatetimeError: *start* has no time zone.
+            ValidationError: *duration* is negative or not a duration.
+        """
+        owner = "BusinessCalendar.add"
+        require_aware(start, field="start", owner=owner)
+        candidate: object = duration  # callers may pass anything at run time
+        if isinstance(candidate, BusinessDuration):
+            days, open_time = candidate.days, candidate.time
+        elif isinstance(candidate, timedelta) and candidate >= timedelta(0):
+            days, open_time = 0, candidate
+        else:
+            raise ValidationError(
+                owner=owner,
+                field="duration",
+                value=duration,
+                expected="a timedelta of zero or more, or a BusinessDuration",
+            )
+        moved = self._add_days(start, days) if days else start
+        remaining = _to_micros(open_time)
+        if not remaining:
+            return moved
+        first = moved.astimezone(self._zone).toordinal()
+        return self._instant(self._add(utc_micros(moved), first, remaining), start)
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        """Return the open time from *start* to *end* (negative if *end* is earlier)."""
+        owner = "BusinessCalendar.elapsed"
+        require_aware(start, field="start", owner=owner)
+        require_aware(end, field="end", owner=owner)
+        if end < start:
+            return -self.elapsed(end, start)
+        zone = self._zone
+        return timedelta(
+            microseconds=self._elapsed(
+                utc_micros(start),
+                start.astimezone(zone).toordinal(),
+                utc_micros(end),
+                end.astimezone(zone).toordinal(),
+            )
+        )
+
+    # -- Day by day --------------------------------------------------------------
+
+    def _add(self, now: int, first: int, remaining: int) -> int:
+        """Add *remaining* open microseconds to *now*, whose local day is *first*."""
+        day = last_open = first - 1  # an overnight shift of the day before
+        week = self._week_micros
+        unusual = day  # the next unusual day, once it matters
+        while True:
+            for start, end in self._instants(day):
+                if end <= now:
+                    continue
+                last_open = day
+                start = max(start, now)  # noqa: PLW2901 -- clipped to now
+                if remaining <= end - start:
+                    return start + remaining
+                remaining -= end - start
+            day += 1
+            if day > first and remaining > week:
+                # Jump over whole usual weeks while more than one is left.
+                if unusual < day:
+                    unusual = self._next_unusual(day)
+                weeks = min((unusual - day) // 7, (remaining - 1) // week)
+                if weeks > 0:
+                    remaining -= weeks * week
+                    day += 7 * weeks
+                    last_open = day
+            if day - last_open > _HORIZON_DAYS:
+                self._beyond_horizon(now, "BusinessCalendar.add")
+
+    def _elapsed(self, first: int, start_day: int, last: int, end_day: int) -> int:
+        """Open microseconds from *first* to *last* (their local days given)."""
+        day = start_day - 1
+        total = 0
+        week = self._week_micros
+        unusual = day  # the next unusual day, once it matters
+        while day <= end_day:
+            for start, end in self._instants(day):
+                if end > first and start < last:
+                    total += min(end, last) - max(start, first)
+            day += 1
+            if day > start_day and end_day - day > 7:  # noqa: PLR2004 -- a week
+                # Whole usual weeks between the two: every interval of a day
+                # ends before the local date after next begins.
+                if unusual < day:
+                    unusual = self._next_unusual(day)
+                weeks = (min(unusual, end_day - 1) - day) // 7
+                if weeks > 0:
+                    total += weeks * week
+                    day += 7 * weeks
+        return total
+
+    def _add_days(self, start: datetime, days: int) -> datetime:
+        """Move *start* forward *days* open days, keeping its local time."""
+        local = start.astimezone(self._zone)
+        day = last_open = local.toordinal()
+        per_week = sum(1 for intervals in self._days if intervals)
+        while days:
+            day += 1
+            weeks = min((self._next_unusual(day) - day) // 7, (days - 1) // per_week)
+            if weeks > 0:
+                days -= weeks * per_week
+                day += 7 * weeks
+            if self._local_hours(day):
+                days -= 1
+                last_open = day
+            elif day - last_open > _HORIZON_DAYS:
+                self._beyond_horizon(utc_micros(start), "BusinessCalendar.add")
+        moved = datetime.combine(date.fromordinal(day), local.time(), tzinfo=self._zone)
+        return moved.astimezone(start.tzinfo)
+
+    def _ahead(self, now: int, owner: str) -> Iterator[tuple[int, int]]:
+        """Yield the intervals from the day before *now*'s on, in order."""
+        day = last_open = self._local_ordinal(now) - 1
+        while True:
+            found = self._instants(day)
+            if found:
+                last_open = day
+            yield from found
+            day += 1
+            if day - last_open > _HORIZON_DAYS:
+                self._beyond_horizon(now, owner)
+
+    def _beyond_horizon(self, now: int, owner: str) -> NoReturn:
+        """Raise: no day was open for years, so the holidays close every day."""
+        raise PolicyError(
+            owner=owner,
+            field="holidays",
+            value=self.holidays,
+            expected=(
+                "holidays that leave some open time: none in the "
+                f"{_HORIZON_DAYS} days after {self._instant(now, None).isoformat()}"
+            ),
+        )
+
+    # -- Days as instants ----------------------------------------------------------
+
+    def _local_ordinal(self, now: int) -> int:
+        return (_EPOCH + timedelta(microseconds=now)).astimezone(self._zone).toordinal()
+
+    def _instant(self, now: int, like: datetime | None) -> datetime:
+        found = _EPOCH + timedelta(microseconds=now)
+        return found.astimezone(self._zone if like is None else like.tzinfo)
+
+    def _local_hours(self, ordinal: int) -> tuple[tuple[int, int], ...]:
+        """The day's intervals as offsets from its local midnight."""
+        day = date.fromordinal(ordinal)
+        special = self._holiday(day)
+        if special is None:
+            return self._days[day.weekday()]
+        return tuple(
+            (
+                _to_micros(_minutes(item.start)),
+                _to_micros(_minutes(item.end, next_day=item.overnight)),
+            )
+            for item in special
+        )
+
+    def _holiday(self, day: date) -> tuple[BusinessHours, ...] | None:
+        found = self._dates.get(day)
+        if found is not None:
+            return found
+        return self._year(day.year)[0].get(day.toordinal())
+
+    def _instants(self, ordinal: int) -> tuple[tuple[int, int], ...]:
+        """The day's intervals as instants (cached)."""
+        found = self._cache.get(ordinal)
+        if found is None:
+            midnight = date.fromordinal(ordinal)
+            zone = self._zone
+            spans = []
+            for start, end in self._local_hours(ordinal):
+                opens = self._local_instant(midnight, start, zone)
+                closes = self._local_instant(midnight, end, zone)
+                if closes > opens:  # a clock change may leave nothing open
+                    spans.append((opens, closes))
+            if len(self._cache) >= _CACHE:
+                self._cache.clear()
+            found = self._cache[ordinal] = tuple(spans)
+        return found
+
+    @staticmethod
+    def _local_instant(day: date, offset: int, zone: ZoneInfo) -> int:
+        extra, micros = divmod(offset, _DAY_MICROS)
+        seconds, micro = divmod(micros, 1_000_000)
+        minutes, second = divmod(seconds, 60)
+        hour, minute = divmod(minutes, 60)
+        local = datetime.combine(
+            day + timedelta(days=extra), time(hour, minute, second, micro), tzinfo=zone
+        )
+        return utc_micros(local)
+
+    def _next_unusual(self, day: int) -> int:
+        """The first day on or after *day* that may differ from the usual week."""
+        year = date.fromordinal(day).year
+        for candidate in range(year, year + _HORIZON_DAYS // 365 + 1):
+            days = self._year(candidate)[1]
+            position = bisect_left(days, day)
+            if position < len(days):
+                return days[position]
+        return day + _HORIZON_DAYS
+
+    def _year(
+        self, year: int
+    ) -> tuple[dict[int, tuple[BusinessHours, ...]], list[int]]:
+        """A year's holidays from the rules, and its unusual days, sorted (cached).
+
+        Unusual days are holidays, and the days around a clock change (with
+        the day before it, whose overnight shift runs into it).
+        """
+        found = self._unusual.get(year)
+        if found is None:
+            ruled: dict[int, tuple[BusinessHours, ...]] = {}
+            begin = datetime(year, 1, 1)  # noqa: DTZ001 -- rrule's local dates
+            end = datetime(year, 12, 31, 23, 59, 59)  # noqa: DTZ001 -- ditto
+            for rule, hours in self._rules:
+                for moment in rule.between(begin, end, inc=True):
+                    ruled.setdefault(moment.toordinal(), hours)
+            days = set(ruled)
+            days.update(day.toordinal() for day in self._dates if day.year == year)
+            for change in self._changes(year):
+                # The change falls on this local day or the one before.
+                days.update((change - 2, change - 1, change))
+            found = self._unusual[year] = (ruled, sorted(days))
+        return found
+
+    def _changes(self, year: int) -> list[int]:
+        """The local days of the year on which the UTC offset may change."""
+        zone = self._zone
+        start = datetime(year, 1, 1, tzinfo=UTC) - timedelta(days=1)
+        previous = start.astimezone(zone).utcoffset()
+        changes = []
+        for offset in range(1, 368):
+            moment = (start + timedelta(days=offset)).astimezone(zone)
+            current = moment.utcoffset()
+            if current != previous:
+                changes.append(moment.toordinal())
+                previous = current
+        return changes

@@ -1,0 +1,497 @@
+"""Business calendars: hours, holidays, time zones, clock changes and the arithmetic."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from funnelkit import (
+    BusinessCalendar,
+    BusinessDuration,
+    BusinessHours,
+    Holiday,
+    NaiveDatetimeError,
+    PolicyError,
+    SerializationError,
+    ValidationError,
+    parse_duration,
+)
+from funnelkit.serialization import from_json, to_json
+
+NEW_YORK = ZoneInfo("America/New_York")
+BERLIN = ZoneInfo("Europe/Berlin")
+H = timedelta(hours=1)
+NINE_TO_FIVE = BusinessCalendar.weekdays("09:00", "17:00", timezone="America/New_York")
+ALWAYS = BusinessCalendar(
+    "America/New_York",
+    {
+        day: [("00:00", "24:00")]
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    },
+)
+
+
+def ny(*parts: int) -> datetime:
+    """A New York wall-clock time."""
+    return datetime(*parts, tzinfo=NEW_YORK)  # type: ignore[misc] # year, month, day, ...
+
+
+class TestHandComputed:
+    def test_friday_afternoon_plus_two_hours_is_monday_morning(self) -> None:
+        """Friday 16:00 + 2 business hours = Monday 10:00."""
+        assert NINE_TO_FIVE.add(ny(2026, 3, 6, 16), 2 * H) == ny(2026, 3, 9, 10)
+
+    def test_a_holiday_monday_is_skipped(self) -> None:
+        """With Monday a holiday, the same two hours end on Tuesday."""
+        calendar = BusinessCalendar.weekdays(
+            "09:00", "17:00", timezone="America/New_York", holidays=[date(2026, 3, 9)]
+        )
+        assert calendar.add(ny(2026, 3, 6, 16), 2 * H) == ny(2026, 3, 10, 10)
+
+    def test_time_running_out_at_closing_ends_there(self) -> None:
+        """Friday 16:00 + 1 business hour is Friday 17:00, not Monday 09:00."""
+        assert NINE_TO_FIVE.add(ny(2026, 3, 6, 16), H) == ny(2026, 3, 6, 17)
+        assert NINE_TO_FIVE.add(ny(2026, 3, 7, 12), timedelta(0)) == ny(2026, 3, 7, 12)
+
+    def test_a_closed_start_counts_from_the_next_opening(self) -> None:
+        """Saturday noon + 1 hour is Monday 10:00."""
+        assert NINE_TO_FIVE.add(ny(2026, 3, 7, 12), H) == ny(2026, 3, 9, 10)
+
+    def test_several_intervals_a_day(self) -> None:
+        """A lunch break is not business time."""
+        calendar = BusinessCalendar(
+            "Europe/Berlin", {"mon": [("09:00", "12:00"), ("13:00", "17:00")]}
+        )
+        start = datetime(2026, 3, 2, 11, tzinfo=BERLIN)
+        assert calendar.add(start, 2 * H) == datetime(2026, 3, 2, 14, tzinfo=BERLIN)
+        assert calendar.elapsed(start, datetime(2026, 3, 2, 18, tzinfo=BERLIN)) == 5 * H
+
+    def test_an_overnight_shift_belongs_to_the_day_it_starts(self) -> None:
+        """A Monday 22:00-06:00 shift runs into Tuesday; a Tuesday holiday keeps it."""
+        calendar = BusinessCalendar(
+            "Europe/Berlin", {"mon": [("22:00", "06:00")]}, holidays=[date(2026, 3, 3)]
+        )
+        monday = datetime(2026, 3, 2, 23, tzinfo=BERLIN)
+        assert calendar.add(monday, 3 * H) == datetime(2026, 3, 3, 2, tzinfo=BERLIN)
+        assert calendar.add(monday, 8 * H) == datetime(2026, 3, 9, 23, tzinfo=BERLIN)
+        assert calendar.is_open(datetime(2026, 3, 3, 5, tzinfo=BERLIN))
+
+    def test_the_us_spring_forward_weekend(self) -> None:
+        """Always open: the night clocks spring forward, a day has 23 hours."""
+        saturday = ny(2026, 3, 7)
+        assert ALWAYS.elapsed(saturday, ny(2026, 3, 9)) == 47 * H
+        assert ALWAYS.add(ny(2026, 3, 7, 12), 24 * H) == ny(2026, 3, 8, 13)
+
+    def test_nine_to_five_is_eight_hours_on_a_clock_change_day(self) -> None:
+        """A Sunday 09:00-17:00 on the US and EU change days is 8 real hours."""
+        sundays = BusinessCalendar("America/New_York", {"sun": [("09:00", "17:00")]})
+        assert sundays.elapsed(ny(2026, 3, 8), ny(2026, 3, 9)) == 8 * H
+        assert sundays.elapsed(ny(2026, 11, 1), ny(2026, 11, 2)) == 8 * H
+
+    def test_the_eu_fall_back_night_shift_lasts_an_hour_longer(self) -> None:
+        """Saturday 22:00-06:00 over the night clocks go back is nine hours."""
+        shifts = BusinessCalendar("Europe/Berlin", {"sat": [("22:00", "06:00")]})
+        start = datetime(2026, 10, 24, 22, tzinfo=BERLIN)
+        end = datetime(2026, 10, 25, 6, tzinfo=BERLIN)
+        assert shifts.elapsed(start, end) == 9 * H
+        assert shifts.add(start, 8 * H) == datetime(2026, 10, 25, 5, tzinfo=BERLIN)
+        spring = datetime(2026, 3, 28, 22, tzinfo=BERLIN)
+        assert shifts.elapsed(spring, spring + 12 * H) == 7 * H
+
+    def test_a_skipped_local_time_moves_forward_by_the_gap(self) -> None:
+        """02:30 does not exist on 8 March 2026 in New York: it is read as 03:30."""
+        early = BusinessCalendar("America/New_York", {"sun": [("02:30", "04:00")]})
+        assert early.next_open(ny(2026, 3, 8)) == ny(2026, 3, 8, 3, 30)
+        assert early.elapsed(ny(2026, 3, 8), ny(2026, 3, 9)) == timedelta(minutes=30)
+
+    def test_an_interval_the_clocks_skip_is_closed(self) -> None:
+        """02:30-03:00 on the night clocks skip from 02:00 to 03:00 opens not at all."""
+        skipped = BusinessCalendar("America/New_York", {"sun": [("02:30", "03:00")]})
+        assert skipped.elapsed(ny(2026, 3, 8), ny(2026, 3, 9)) == timedelta(0)
+        assert skipped.elapsed(ny(2026, 3, 15), ny(2026, 3, 16)) == timedelta(
+            minutes=30
+        )
+
+    def test_the_day_cache_is_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A calendar forgets the days it worked out when it holds too many."""
+        monkeypatch.setattr("funnelkit._calendar._CACHE", 3)
+        start = ny(2026, 3, 2, 9)
+        assert NINE_TO_FIVE.elapsed(start, ny(2026, 3, 6, 17)) == 40 * H
+        assert len(NINE_TO_FIVE._cache) <= 3
+
+    def test_a_repeated_local_time_is_its_first_occurrence(self) -> None:
+        """01:30 happens twice on 1 November 2026 in New York: the first counts."""
+        early = BusinessCalendar("America/New_York", {"sun": [("01:30", "02:00")]})
+        first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+        # An ambiguous time never equals another zone's (PEP 495): compare in UTC.
+        assert early.next_open(ny(2026, 11, 1)).astimezone(UTC) == first
+        assert early.elapsed(ny(2026, 11, 1), ny(2026, 11, 2)) == timedelta(minutes=90)
+
+    def test_lord_howe_changes_by_half_an_hour(self) -> None:
+        """Australia/Lord_Howe springs forward 30 minutes on 4 October 2026."""
+        zone = ZoneInfo("Australia/Lord_Howe")
+        always = BusinessCalendar("Australia/Lord_Howe", {"sun": [("00:00", "24:00")]})
+        start = datetime(2026, 10, 4, tzinfo=zone)
+        end = datetime(2026, 10, 5, tzinfo=zone)
+        assert always.elapsed(start, end) == timedelta(hours=23, minutes=30)
+
+    def test_kolkata_keeps_its_half_hour_offset(self) -> None:
+        """Asia/Kolkata (UTC+05:30, no clock changes): hours in local time."""
+        zone = ZoneInfo("Asia/Kolkata")
+        calendar = BusinessCalendar.weekdays("09:30", "18:00", timezone="Asia/Kolkata")
+        friday = datetime(2026, 3, 6, 17, tzinfo=zone)
+        assert calendar.add(friday, 2 * H) == datetime(2026, 3, 9, 10, 30, tzinfo=zone)
+        utc = friday.astimezone(UTC)
+        assert calendar.add(utc, 2 * H) == datetime(2026, 3, 9, 5, tzinfo=UTC)
+
+    def test_partial_days_and_recurring_holidays(self) -> None:
+        """Christmas Eve until noon; Christmas Day every year by rule."""
+        calendar = BusinessCalendar.weekdays(
+            "09:00",
+            "17:00",
+            timezone="America/New_York",
+            holidays=[
+                (date(2026, 12, 24), [("09:00", "12:00")]),
+                "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25",
+            ],
+        )
+        assert calendar.add(ny(2026, 12, 24, 11), 2 * H) == ny(2026, 12, 28, 10)
+        assert not calendar.is_open(ny(2030, 12, 25, 10))
+        thanksgiving = BusinessCalendar.weekdays(
+            "09:00",
+            "17:00",
+            timezone="America/New_York",
+            holidays=["FREQ=YEARLY;BYMONTH=11;BYDAY=+4TH"],
+        )
+        assert not thanksgiving.is_open(ny(2026, 11, 26, 10))
+        assert thanksgiving.is_open(ny(2026, 11, 27, 10))
+
+    def test_business_days_keep_the_local_time(self) -> None:
+        """'10 business days' from a Monday 10:00 is two weeks later, at 10:00."""
+        ten = parse_duration("10 business days")
+        assert isinstance(ten, BusinessDuration)
+        assert NINE_TO_FIVE.add(ny(2026, 3, 2, 10), ten) == ny(2026, 3, 16, 10)
+        with_holiday = BusinessCalendar.weekdays(
+            "09:00", "17:00", timezone="America/New_York", holidays=[date(2026, 3, 10)]
+        )
+        assert with_holiday.add(ny(2026, 3, 2, 10), ten) == ny(2026, 3, 17, 10)
+        mixed = BusinessDuration(days=1, time=2 * H)
+        assert NINE_TO_FIVE.add(ny(2026, 3, 6, 16), mixed) == ny(2026, 3, 10, 10)
+
+    def test_long_spans_jump_whole_weeks(self) -> None:
+        """2,000 business hours on a 40-hour week are 50 weeks, give or take."""
+        start = ny(2026, 3, 6, 16)
+        end = NINE_TO_FIVE.add(start, 2000 * H)
+        assert end == ny(2027, 2, 19, 16)
+        assert NINE_TO_FIVE.elapsed(start, end) == 2000 * H
+        assert NINE_TO_FIVE.elapsed(end, start) == -2000 * H
+
+    def test_open_and_close(self) -> None:
+        """Intervals open at their start, close at their end, and merge if they meet."""
+        assert NINE_TO_FIVE.is_open(ny(2026, 3, 6, 9))
+        assert not NINE_TO_FIVE.is_open(ny(2026, 3, 6, 17))
+        assert NINE_TO_FIVE.next_open(ny(2026, 3, 6, 10)) == ny(2026, 3, 6, 10)
+        assert NINE_TO_FIVE.next_close(ny(2026, 3, 6, 18)) == ny(2026, 3, 9, 17)
+        late = BusinessCalendar(
+            "America/New_York",
+            {"mon": [("17:00", "24:00")], "tue": [("00:00", "02:00")]},
+        )
+        assert late.next_close(ny(2026, 3, 2, 18)) == ny(2026, 3, 3, 2)
+
+    def test_the_result_keeps_the_start_s_time_zone(self) -> None:
+        """A UTC start gets a UTC answer."""
+        start = ny(2026, 3, 6, 16).astimezone(UTC)
+        assert NINE_TO_FIVE.add(start, 2 * H).tzinfo is UTC
+
+    def test_hours_and_holidays_normalise(self) -> None:
+        """Pairs become BusinessHours in order; dates and rules become Holidays."""
+        calendar = BusinessCalendar(
+            "UTC",
+            {"MON": [("13:00", "17:00"), (time(9), time(12))]},
+            holidays=[date(2026, 1, 1)],
+        )
+        assert calendar.hours["mon"] == (
+            BusinessHours("09:00", "12:00"),
+            BusinessHours("13:00", "17:00"),
+        )
+        assert calendar.holidays == (Holiday(date(2026, 1, 1)),)
+        assert str(BusinessHours("22:00", "06:00")) == "22:00-06:00"
+        morning = BusinessHours("09:00", "12:00")
+        assert Holiday(date(2026, 12, 24), morning).hours == (morning,)
+        assert BusinessHours("00:00", "24:00").length == 24 * H
+        assert calendar == BusinessCalendar(
+            "UTC", calendar.hours, holidays=calendar.holidays
+        )
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("make", "field"),
+        [
+            (
+                lambda: BusinessCalendar("Mars/Olympus", {"mon": [("09:00", "17:00")]}),
+                "timezone",
+            ),
+            (lambda: BusinessCalendar("", {"mon": [("09:00", "17:00")]}), "timezone"),
+            (
+                lambda: BusinessCalendar("UTC", {"funday": [("09:00", "17:00")]}),
+                "hours['funday']",
+            ),
+            (lambda: BusinessCalendar("UTC", {}), "hours"),
+            (lambda: BusinessCalendar("UTC", [("09:00", "17:00")]), "hours"),
+            (lambda: BusinessCalendar("UTC", {"mon": "9 to 5"}), "hours['mon']"),
+            (lambda: BusinessCalendar("UTC", {"mon": ["09:00"]}), "hours['mon']"),
+            (
+                lambda: BusinessCalendar(
+                    "UTC", {"mon": [("09:00", "13:00"), ("12:00", "17:00")]}
+                ),
+                "hours['mon']",
+            ),
+            (
+                lambda: BusinessCalendar(
+                    "UTC", {"mon": [("22:00", "06:00")], "tue": [("05:00", "09:00")]}
+                ),
+                "hours",
+            ),
+            (
+                lambda: BusinessCalendar(
+                    "UTC", {"sun": [("22:00", "06:00")], "mon": [("05:00", "09:00")]}
+                ),
+                "hours",
+            ),
+            (lambda: BusinessHours("9am", "17:00"), "start"),
+            (lambda: BusinessHours("09:00", "25:00"), "end"),
+            (lambda: Holiday("every christmas"), "on"),
+            (lambda: Holiday(datetime(2026, 12, 25, tzinfo=UTC)), "on"),
+            (lambda: Holiday(date(2026, 12, 24), "morning"), "hours"),
+            (
+                lambda: BusinessCalendar(
+                    "UTC", {"mon": [("09:00", "17:00")]}, holidays=[42]
+                ),
+                "holidays[0]",
+            ),
+            (
+                lambda: BusinessCalendar(
+                    "UTC", {"mon": [("09:00", "17:00")]}, holidays=42
+                ),
+                "holidays",
+            ),
+        ],
+    )
+    def test_bad_parts_name_the_field(self, make: object, field: str) -> None:
+        """A bad calendar part raises a PolicyError naming it."""
+        with pytest.raises(PolicyError) as info:
+            make()  # type: ignore[operator]
+        assert info.value.field == field
+
+    def test_naive_times_and_bad_durations(self) -> None:
+        """Naive datetimes and negative durations are refused, naming the field."""
+        with pytest.raises(NaiveDatetimeError):
+            NINE_TO_FIVE.add(datetime(2026, 3, 6, 16), H)  # noqa: DTZ001 -- the point
+        with pytest.raises(NaiveDatetimeError):
+            NINE_TO_FIVE.elapsed(ny(2026, 3, 6), datetime(2026, 3, 7))  # noqa: DTZ001 -- ditto
+        with pytest.raises(ValidationError) as info:
+            NINE_TO_FIVE.add(ny(2026, 3, 6), -H)
+        assert info.value.field == "duration"
+        with pytest.raises(ValidationError):
+            NINE_TO_FIVE.add(ny(2026, 3, 6), "8 business hours")  # type: ignore[arg-type]
+
+    def test_holidays_that_close_every_day_end_in_an_error(self) -> None:
+        """No open time for ten years is an error, never an endless loop."""
+        closed = BusinessCalendar.weekdays(
+            "09:00", "17:00", timezone="UTC", holidays=["FREQ=DAILY"]
+        )
+        start = datetime(2026, 3, 6, tzinfo=UTC)
+        for attempt in (
+            lambda: closed.add(start, H),
+            lambda: closed.add(start, BusinessDuration(days=1)),
+            lambda: closed.next_open(start),
+        ):
+            with pytest.raises(PolicyError) as info:
+                attempt()
+            assert info.value.field == "holidays"
+
+
+ZONES = (
+    "UTC",
+    "America/New_York",
+    "Europe/Berlin",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "America/St_Johns",
+    "Australia/Sydney",
+)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@st.composite
+def calendars(draw: st.DrawFn) -> BusinessCalendar:
+    """A random calendar: random zone, intervals per day, holidays."""
+    week: dict[str, list[tuple[time, time]]] = {}
+    quarter_hours = st.integers(0, 95)
+    for day in DAYS:
+        marks = sorted(set(draw(st.lists(quarter_hours, max_size=4))))
+        pairs = [(marks[i], marks[i + 1]) for i in range(0, len(marks) - 1, 2)]
+        week[day] = [
+            (time(a // 4, a % 4 * 15), time(b // 4, b % 4 * 15)) for a, b in pairs
+        ]
+    if not any(week.values()):
+        week["wed"] = [(time(9), time(17))]
+    if draw(st.booleans()):  # an overnight shift on Friday, alone that night
+        last = max((b for _, b in week["fri"]), default=time(0))
+        if last <= time(20) and not week["sat"]:
+            week["fri"].append((time(22), time(6)))
+    holidays = draw(st.lists(st.dates(date(2025, 12, 1), date(2027, 2, 1)), max_size=6))
+    return BusinessCalendar(draw(st.sampled_from(ZONES)), week, holidays=holidays)
+
+
+STARTS = st.datetimes(datetime(2026, 1, 1), datetime(2026, 12, 31)).map(  # noqa: DTZ001 -- made aware
+    lambda moment: moment.replace(tzinfo=UTC)
+)
+DURATIONS = st.integers(0, 400 * 60).map(lambda minutes: timedelta(minutes=minutes))
+
+
+def reference_elapsed(
+    calendar: BusinessCalendar, start: datetime, end: datetime
+) -> timedelta:
+    """Open time between two instants, day by day from the calendar's parts."""
+    zone = ZoneInfo(calendar.timezone)
+    holidays = {h.on: h.hours for h in calendar.holidays}
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    total = timedelta(0)
+    while day <= end.astimezone(zone).date():
+        hours = holidays.get(day, calendar.hours.get(DAYS[day.weekday()], ()))
+        for item in hours:
+            opens = datetime.combine(day, item.start, tzinfo=zone)
+            closes = datetime.combine(
+                day + timedelta(days=1 if item.overnight else 0), item.end, tzinfo=zone
+            )
+            low, high = max(opens, start), min(closes, end)
+            if high > low:
+                total += high - low
+        day += timedelta(days=1)
+    return total
+
+
+class TestProperties:
+    @settings(max_examples=300)
+    @given(calendar=calendars(), start=STARTS, duration=DURATIONS)
+    def test_elapsed_undoes_add(
+        self, calendar: BusinessCalendar, start: datetime, duration: timedelta
+    ) -> None:
+        """elapsed(s, add(s, d)) == d, for open and closed starts alike."""
+        end = calendar.add(start, duration)
+        assert end >= start
+        assert calendar.elapsed(start, end) == duration
+
+    @given(calendar=calendars(), start=STARTS, duration=DURATIONS)
+    def test_elapsed_matches_a_day_by_day_count(
+        self, calendar: BusinessCalendar, start: datetime, duration: timedelta
+    ) -> None:
+        """The week-jumping count equals a plain day-by-day one."""
+        end = start + duration * 3
+        assert calendar.elapsed(start, end) == reference_elapsed(calendar, start, end)
+
+    @given(calendar=calendars(), start=STARTS, first=DURATIONS, second=DURATIONS)
+    def test_add_is_additive(
+        self,
+        calendar: BusinessCalendar,
+        start: datetime,
+        first: timedelta,
+        second: timedelta,
+    ) -> None:
+        """Adding in two steps lands where adding the sum does."""
+        assert calendar.add(calendar.add(start, first), second) == calendar.add(
+            start, first + second
+        )
+
+    @given(calendar=calendars(), start=STARTS)
+    def test_next_open_and_close_agree_with_is_open(
+        self, calendar: BusinessCalendar, start: datetime
+    ) -> None:
+        """next_open is open (or the start, when open); next_close is not."""
+        opens = calendar.next_open(start)
+        assert calendar.is_open(opens)
+        assert (opens == start) is calendar.is_open(start)
+        closes = calendar.next_close(start)
+        assert closes > opens
+        assert not calendar.is_open(closes)
+        assert calendar.elapsed(opens, closes) == closes - opens
+
+
+class TestSerialization:
+    @given(calendar=calendars())
+    def test_calendars_round_trip(self, calendar: BusinessCalendar) -> None:
+        """A calendar survives JSON exactly, and counts time the same after."""
+        again = from_json(to_json(calendar), BusinessCalendar)
+        assert again == calendar
+        start = datetime(2026, 3, 6, tzinfo=UTC)
+        assert again.add(start, 10 * H) == calendar.add(start, 10 * H)
+
+    def test_the_wire_format_is_short(self) -> None:
+        """Hours are 'HH:MM-HH:MM'; a closed day is its date or rule alone."""
+        calendar = BusinessCalendar(
+            "UTC",
+            {"sun": [("00:00", "24:00")]},
+            holidays=[
+                date(2026, 1, 1),
+                "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25",
+                (date(2026, 12, 24), [("09:00", "12:00")]),
+            ],
+        )
+        assert json.loads(to_json(calendar)) == {
+            "timezone": "UTC",
+            "hours": {"sun": ["00:00-24:00"]},
+            "holidays": [
+                "2026-01-01",
+                "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25",
+                {"on": "2026-12-24", "hours": ["09:00-12:00"]},
+            ],
+        }
+
+    @pytest.mark.parametrize(
+        ("data", "path"),
+        [
+            ({"timezone": "UTC", "hours": {"mon": ["9 to 5"]}}, "hours['mon'][0]"),
+            ({"timezone": "UTC", "hours": {"mon": [9]}}, "hours['mon'][0]"),
+            (
+                {"timezone": "UTC", "hours": {"mon": ["09:00-17:00"]}, "holidays": [5]},
+                "holidays[0]",
+            ),
+            (
+                {
+                    "timezone": "UTC",
+                    "hours": {"mon": ["09:00-17:00"]},
+                    "holidays": ["sometimes"],
+                },
+                "holidays[0]",
+            ),
+            (
+                {
+                    "timezone": "UTC",
+                    "hours": {"mon": ["09:00-17:00"]},
+                    "holidays": [{"on": 2026, "hours": []}],
+                },
+                "holidays[0]",
+            ),
+        ],
+    )
+    def test_bad_data_names_the_path(self, data: object, path: str) -> None:
+        """A bad calendar in JSON names where it went wrong."""
+        with pytest.raises(SerializationError) as info:
+            from_json(json.dumps(data), BusinessCalendar)
+        assert path in str(info.value)
+
+    def test_hours_read_back_their_text(self) -> None:
+        """BusinessHours.parse reads what str() writes, and only that."""
+        assert BusinessHours.parse("22:00-06:00") == BusinessHours("22:00", "06:00")
+        with pytest.raises(PolicyError):
+            BusinessHours.parse("22:00")
+        with pytest.raises(PolicyError):
+            BusinessHours(time(9, 0, 30), time(17))
