@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from funnelkit import (
     BusinessDuration,
     BusinessHours,
     Holiday,
+    MissingExtraError,
     NaiveDatetimeError,
     PolicyError,
     SerializationError,
@@ -495,3 +497,96 @@ class TestSerialization:
             BusinessHours.parse("22:00")
         with pytest.raises(PolicyError):
             BusinessHours(time(9, 0, 30), time(17))
+
+
+class FakeHolidays:
+    """Stands in for the holidays package: two countries, one subdivision."""
+
+    @staticmethod
+    def country_holidays(
+        country: str, subdiv: str | None = None, years: int = 2026
+    ) -> dict[date, str]:
+        """New Year's Day everywhere it knows; 4 July in the US; 1 May in NY."""
+        if country not in {"US", "DE"}:
+            raise NotImplementedError(f"Country {country} not available")
+        if subdiv not in {None, "NY"}:
+            raise NotImplementedError(f"no subdivision {subdiv}")
+        found = {date(years, 1, 1): "New Year's Day"}
+        if country == "US":
+            found[date(years, 7, 4)] = "Independence Day"
+        if subdiv == "NY":
+            found[date(years, 5, 1)] = "A New York day"
+        return found
+
+
+class TestCountryHolidays:
+    def test_a_country_closes_its_public_holidays(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """country= adds the package's holidays, year by year, after our own."""
+        monkeypatch.setitem(sys.modules, "holidays", FakeHolidays)
+        calendar = BusinessCalendar.weekdays(
+            "09:00",
+            "17:00",
+            timezone="America/New_York",
+            country="US",
+            subdivision="NY",
+            holidays=[(date(2031, 7, 4), [("09:00", "12:00")])],
+        )
+        assert not calendar.is_open(ny(2029, 7, 4, 10))
+        assert calendar.is_open(ny(2029, 7, 5, 10))
+        assert not calendar.is_open(ny(2029, 5, 1, 10))
+        assert calendar.is_open(ny(2031, 7, 4, 10))  # our partial day wins
+        assert calendar.add(ny(2030, 12, 31, 16), 2 * H) == ny(2031, 1, 2, 10)
+        again = from_json(to_json(calendar), BusinessCalendar)
+        assert (again.country, again.subdivision) == ("US", "NY")
+
+    @pytest.mark.parametrize(
+        ("country", "subdivision", "field"),
+        [
+            ("XX", None, "country"),
+            ("US", "ZZ", "subdivision"),
+            ("", None, "country"),
+            ("US", "", "subdivision"),
+            (None, "NY", "subdivision"),
+        ],
+    )
+    def test_unknown_codes_are_policy_errors(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        country: str | None,
+        subdivision: str | None,
+        field: str,
+    ) -> None:
+        """A code the package does not know fails when the calendar is built."""
+        monkeypatch.setitem(sys.modules, "holidays", FakeHolidays)
+        with pytest.raises(PolicyError) as info:
+            BusinessCalendar.weekdays(
+                "09:00",
+                "17:00",
+                timezone="UTC",
+                country=country,
+                subdivision=subdivision,
+            )
+        assert info.value.field == field
+
+    def test_without_the_package_the_error_names_the_extra(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """No holidays package: a MissingExtraError saying what to install."""
+        monkeypatch.setitem(sys.modules, "holidays", None)
+        with pytest.raises(MissingExtraError) as info:
+            BusinessCalendar.weekdays("09:00", "17:00", timezone="UTC", country="US")
+        assert info.value.extra == "holidays"
+        assert "pip install 'funnelkit[holidays]'" in str(info.value)
+        assert isinstance(info.value, ImportError)
+
+    def test_with_the_real_package(self) -> None:
+        """The holidays package itself, where it is installed (the extra's CI run)."""
+        pytest.importorskip("holidays")
+        calendar = BusinessCalendar.weekdays(
+            "09:00", "17:00", timezone="America/New_York", country="US"
+        )
+        assert not calendar.is_open(ny(2026, 11, 26, 10))  # Thanksgiving
+        assert not calendar.is_open(ny(2027, 7, 5, 10))  # 4 July, observed
+        assert calendar.is_open(ny(2026, 11, 27, 10))

@@ -24,7 +24,7 @@ from dateutil.rrule import rrule, rrulestr
 from funnelkit._duration import BusinessDuration
 from funnelkit._frozen import FrozenMap
 from funnelkit._time import require_aware, utc_micros
-from funnelkit.errors import PolicyError, ValidationError
+from funnelkit.errors import MissingExtraError, PolicyError, ValidationError
 
 __all__ = ["BusinessCalendar", "BusinessHours", "Holiday"]
 
@@ -314,6 +314,11 @@ class BusinessCalendar:
         holidays: Dates, recurrence rules or :class:`Holiday` values (also
             ``(day, hours)`` pairs for partial days). A day with several
             entries takes the first.
+        country: An ISO 3166 country code whose public holidays close the
+            calendar too, year by year, from the ``holidays`` package (the
+            ``funnelkit[holidays]`` extra); the days in *holidays* come first.
+        subdivision: The country's state or region (``"NY"``, ``"BY"``),
+            whose own holidays are added.
 
     Local times become instants through the time zone. A local time the
     clocks skip (spring forward) is read on the clock from before the change,
@@ -332,6 +337,8 @@ class BusinessCalendar:
     timezone: str = attrs.field()
     hours: Mapping[str, tuple[BusinessHours, ...]] = attrs.field(converter=_week)
     holidays: tuple[Holiday, ...] = attrs.field(default=(), converter=_holidays)
+    country: str | None = attrs.field(default=None, kw_only=True)
+    subdivision: str | None = attrs.field(default=None, kw_only=True)
     _zone: ZoneInfo = attrs.field(init=False, eq=False, hash=False, repr=False)
     # Each weekday's intervals as (start, end) offsets in microseconds from
     # the day's local midnight, and the week's open time.
@@ -418,6 +425,46 @@ class BusinessCalendar:
                     "a date, a recurrence rule, a (day, hours) pair or a Holiday",
                 )
 
+    @country.validator
+    def _check_country(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None:
+            if self.subdivision is not None:
+                raise _reject(
+                    "BusinessCalendar",
+                    "subdivision",
+                    self.subdivision,
+                    "no subdivision without a country",
+                )
+            return
+        if not isinstance(value, str) or not value.strip():
+            raise _reject(
+                "BusinessCalendar", attribute.name, value, "an ISO 3166 country code"
+            )
+        subdivision: object = self.subdivision  # anything, at run time
+        if subdivision is not None and (
+            not isinstance(subdivision, str) or not subdivision.strip()
+        ):
+            raise _reject(
+                "BusinessCalendar",
+                "subdivision",
+                self.subdivision,
+                "a subdivision code of the country, such as 'NY'",
+            )
+        # Ask for one year now, so a code the package does not know fails here.
+        for field, subdivision in (
+            (attribute.name, None),
+            ("subdivision", self.subdivision),
+        ):
+            try:
+                _country_days(value, subdivision, 2000)
+            except NotImplementedError as error:
+                raise _reject(
+                    "BusinessCalendar",
+                    field,
+                    value if field == attribute.name else subdivision,
+                    f"a code the holidays package knows ({error})",
+                ) from None
+
     def __attrs_post_init__(self) -> None:
         days = tuple(
             tuple(
@@ -449,13 +496,15 @@ class BusinessCalendar:
             object.__setattr__(self, name, value)
 
     @classmethod
-    def weekdays(
+    def weekdays(  # noqa: PLR0913 -- the calendar's parts, keyword-only
         cls,
         start: str | time,
         end: str | time,
         *,
         timezone: str,
         holidays: Iterable[Holiday | date | str | tuple[Any, Any]] = (),
+        country: str | None = None,
+        subdivision: str | None = None,
     ) -> BusinessCalendar:
         """Return the usual calendar: Monday to Friday, *start* to *end*.
 
@@ -467,6 +516,8 @@ class BusinessCalendar:
             timezone,
             dict.fromkeys(WEEKDAYS[:5], day),
             holidays=holidays,
+            country=country,
+            subdivision=subdivision,
         )
 
     # -- Questions ---------------------------------------------------------------
@@ -735,6 +786,9 @@ class BusinessCalendar:
             for rule, hours in self._rules:
                 for moment in rule.between(begin, end, inc=True):
                     ruled.setdefault(moment.toordinal(), hours)
+            if self.country is not None:
+                for day in _country_days(self.country, self.subdivision, year):
+                    ruled.setdefault(day.toordinal(), ())
             days = set(ruled)
             days.update(day.toordinal() for day in self._dates if day.year == year)
             for change in self._changes(year):
@@ -756,3 +810,22 @@ class BusinessCalendar:
                 changes.append(moment.toordinal())
                 previous = current
         return changes
+
+
+def _country_days(country: str, subdivision: str | None, year: int) -> list[date]:
+    """The public holidays of a country (and subdivision) in *year*.
+
+    Raises:
+        MissingExtraError: the ``holidays`` package is not installed.
+        NotImplementedError: the package does not know the code.
+    """
+    try:
+        import holidays  # noqa: PLC0415 -- an optional extra, imported when used
+    except ImportError:
+        raise MissingExtraError(
+            extra="holidays",
+            package="holidays",
+            purpose="BusinessCalendar(country=...)",
+        ) from None
+    found = holidays.country_holidays(country, subdiv=subdivision, years=year)
+    return sorted(found)

@@ -15,6 +15,7 @@ __all__ = [
     "FunnelkitWarning",
     "GuardFailed",
     "IllegalTransition",
+    "MissingExtraError",
     "NaiveDatetimeError",
     "PolicyError",
     "SerializationError",
@@ -121,6 +122,23 @@ class PolicyError(ValidationError):
         super().__init__(owner=owner, field=field, value=value, expected=expected)
         where = f"{owner}, {field}" if owner else field
         self.args = (f"{where}: expected {expected}, got {value!r}",)
+
+
+class MissingExtraError(FunnelkitError, ImportError):
+    """An optional feature needs a package that is not installed.
+
+    Attributes:
+        extra: The funnelkit extra that installs it, e.g. ``"holidays"``.
+        package: The package, e.g. ``"holidays"``.
+        purpose: What needed it, e.g. ``"BusinessCalendar(country=...)"``.
+    """
+
+    def __init__(self, *, extra: str, package: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the optional package {package!r}: "
+            f"pip install 'funnelkit[{extra}]'"
+        )
+        self._hold(extra=extra, package=package, purpose=purpose)
 
 
 class SerializationError(FunnelkitError, ValueError):

@@ -55,7 +55,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
-from funnelkit._calendar import BusinessHours, Holiday
+from funnelkit._calendar import BusinessCalendar, BusinessHours, Holiday
 from funnelkit._criteria import Context
 from funnelkit._duration import (
     BusinessDuration,
@@ -312,6 +312,16 @@ def _make_converter() -> cattrs.Converter:
         Holiday, lambda holiday: _write_holiday(made, holiday)
     )
     made.register_structure_hook(Holiday, lambda value, _: _read_holiday(made, value))
+    # A calendar without a country writes no country.
+    made.register_unstructure_hook(
+        BusinessCalendar,
+        cattrs.gen.make_dict_unstructure_fn(
+            BusinessCalendar,
+            made,
+            country=cattrs.gen.override(omit_if_default=True),
+            subdivision=cattrs.gen.override(omit_if_default=True),
+        ),
+    )
     return made
 
 
