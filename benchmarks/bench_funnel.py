@@ -58,10 +58,9 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from importlib.metadata import PackageNotFoundError, version
 from itertools import pairwise
 
-from _harness import per_call_us, table
+from _harness import Report, Summary, peer_version, per_call_us, print_summary
 
 from funnelkit import (
     Activity,
@@ -140,20 +139,6 @@ ASSETS = ("whitepaper", "ebook", "case-study")
 TICK_LEADS = (10_000, 100_000) if QUICK else (100_000, 1_000_000)
 TICK_DUE = 1_000
 TICK_WAIT = timedelta(days=30)
-
-Row = tuple[str, str, str, str, str]
-Summary = list[tuple[str, str, str, str]]  # measurement, target, figure, met?
-
-
-def _met(ok: bool) -> str:
-    return "yes" if ok else "NO"
-
-
-def _peer_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
 
 
 def _median_seconds(prepare: Callable[[], Callable[[], object]], runs: int) -> float:
@@ -690,33 +675,6 @@ def measure_tick(policy: FunnelPolicy, leads: int) -> float:
 # -- Report --------------------------------------------------------------------
 
 
-class Report:
-    """One section's rows, and the summary lines of those that have a target."""
-
-    def __init__(self, section: str, summary: Summary) -> None:
-        self.section = section
-        self.summary = summary
-        self.rows: list[Row] = []
-        self.notes: list[str] = []
-
-    def add(  # noqa: PLR0913 -- a row's cells
-        self,
-        measurement: str,
-        figure: str,
-        peer: str = "",
-        target: str = "(diagnostic)",
-        ok: bool | None = None,
-        *,
-        short: str | None = None,
-    ) -> None:
-        """Add a row; one with a verdict (*ok*) goes to the summary too."""
-        met = "" if ok is None else _met(ok)
-        self.rows.append((measurement, figure, peer, target, met))
-        if ok is not None:
-            label = f"{self.section}. {short or measurement}"
-            self.summary.append((label, target, figure, met))
-
-
 def _peers(**figures: str | None) -> str:
     return "; ".join(f"{name} {text}" for name, text in figures.items() if text)
 
@@ -897,10 +855,9 @@ def main() -> None:
     size = "quick (--quick)" if QUICK else "full"
     print(
         f"Funnel benchmarks, {size} size. Peers: transitions "
-        f"{_peer_version('transitions')}, python-statemachine "
-        f"{_peer_version('python-statemachine')}."
+        f"{peer_version('transitions')}, python-statemachine "
+        f"{peer_version('python-statemachine')}."
     )
-    header = ("measurement", "funnelkit figure", "peer figures", "target", "met?")
     summary: Summary = []
     sections = (
         ("1", "Six-stage funnel, guarded moves", move_report),
@@ -911,15 +868,8 @@ def main() -> None:
         report = Report(number, summary)
         measure(report)
         gc.collect()
-        print()
-        print(f"{number}. {title}")
-        print(table(report.rows, header))
-        for note in report.notes:
-            print(note)
-    print()
-    print("Summary")
-    print(table(summary, ("measurement", "target", "measured", "met?")))
-    print(f"Whole run: {time.perf_counter() - began:.0f} s.")
+        report.print(title)
+    print_summary(summary, began)
 
 
 if __name__ == "__main__":

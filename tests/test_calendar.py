@@ -193,6 +193,16 @@ class TestHandComputed:
         assert NINE_TO_FIVE.elapsed(start, end) == 2000 * H
         assert NINE_TO_FIVE.elapsed(end, start) == -2000 * H
 
+    def test_jumps_count_clock_changes_that_touch_open_hours(self) -> None:
+        """Over weeks, a night shift gains its hour; a day open round the clock too."""
+        shifts = BusinessCalendar("Europe/Berlin", {"sat": [("22:00", "06:00")]})
+        start = datetime(2026, 10, 3, tzinfo=BERLIN)
+        end = datetime(2026, 11, 7, tzinfo=BERLIN)
+        assert shifts.elapsed(start, end) == 4 * 8 * H + 9 * H
+        assert shifts.add(start, 41 * H) == datetime(2026, 11, 1, 6, tzinfo=BERLIN)
+        assert ALWAYS.elapsed(ny(2026, 1, 1), ny(2027, 1, 1)) == 365 * 24 * H
+        assert ALWAYS.elapsed(ny(2026, 1, 1), ny(2026, 7, 1)) == (181 * 24 - 1) * H
+
     def test_open_and_close(self) -> None:
         """Intervals open at their start, close at their end, and merge if they meet."""
         assert NINE_TO_FIVE.is_open(ny(2026, 3, 6, 9))

@@ -736,18 +736,26 @@ class BusinessCalendar:
         """The day's intervals as instants (cached)."""
         found = self._cache.get(ordinal)
         if found is None:
-            midnight = date.fromordinal(ordinal)
-            zone = self._zone
-            spans = []
-            for start, end in self._local_hours(ordinal):
-                opens = self._local_instant(midnight, start, zone)
-                closes = self._local_instant(midnight, end, zone)
-                if closes > opens:  # a clock change may leave nothing open
-                    spans.append((opens, closes))
             if len(self._cache) >= _CACHE:
                 self._cache.clear()
-            found = self._cache[ordinal] = tuple(spans)
+            found = self._cache[ordinal] = self._spans(
+                ordinal, self._local_hours(ordinal)
+            )
         return found
+
+    def _spans(
+        self, ordinal: int, hours: tuple[tuple[int, int], ...]
+    ) -> tuple[tuple[int, int], ...]:
+        """Local *hours* of a day (offsets from its midnight) as instants."""
+        midnight = date.fromordinal(ordinal)
+        zone = self._zone
+        spans = []
+        for start, end in hours:
+            opens = self._local_instant(midnight, start, zone)
+            closes = self._local_instant(midnight, end, zone)
+            if closes > opens:  # a clock change may leave nothing open
+                spans.append((opens, closes))
+        return tuple(spans)
 
     @staticmethod
     def _local_instant(day: date, offset: int, zone: ZoneInfo) -> int:
@@ -792,8 +800,14 @@ class BusinessCalendar:
             days = set(ruled)
             days.update(day.toordinal() for day in self._dates if day.year == year)
             for change in self._changes(year):
-                # The change falls on this local day or the one before.
-                days.update((change - 2, change - 1, change))
+                # The change falls on this local day or the one before; a day
+                # whose usual hours it shortens or stretches (a night shift,
+                # a day open round the clock) is worked out on its own.
+                for near in (change - 2, change - 1, change):
+                    usual = self._days[date.fromordinal(near).weekday()]
+                    spans = self._spans(near, usual)
+                    if _open_micros(spans) != _open_micros(usual):
+                        days.add(near)
             found = self._unusual[year] = (ruled, sorted(days))
         return found
 
@@ -829,3 +843,7 @@ def _country_days(country: str, subdivision: str | None, year: int) -> list[date
         ) from None
     found = holidays.country_holidays(country, subdiv=subdivision, years=year)
     return sorted(found)
+
+
+def _open_micros(spans: Iterable[tuple[int, int]]) -> int:
+    return sum(end - start for start, end in spans)
