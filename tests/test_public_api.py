@@ -12,7 +12,7 @@ import pytest
 import funnelkit
 
 #: Type aliases funnelkit offers (they carry no module of their own to check).
-TYPE_ALIASES = {"funnelkit": {"Event", "Input", "StageKind"}}
+TYPE_ALIASES = {"funnelkit": {"Event", "Input", "OnBreach", "StageKind"}}
 
 
 def _offered_by(module: types.ModuleType, value: object) -> bool:

@@ -60,6 +60,7 @@ from funnelkit._predicates import (
 from funnelkit._public import publish as _publish
 from funnelkit._rules import ActivityRule, AttributeRule, email_domain
 from funnelkit._scoring import Contribution, Grades, Score, ScoreState, ScoringModel
+from funnelkit._sla import EXIT, Escalate, MoveTo, OnBreach, SlaRule
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock
 from funnelkit.errors import (
@@ -150,6 +151,12 @@ __all__ = [
     "Tick",
     "Transition",
     "UpdateLead",
+    # -- SLA
+    "EXIT",
+    "Escalate",
+    "MoveTo",
+    "OnBreach",
+    "SlaRule",
     # -- errors
     "FunnelkitError",
     "FunnelkitWarning",

@@ -7,8 +7,10 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import Always, CriterionLike, _reject, _require_criterion
 from funnelkit._scoring import ScoringModel
+from funnelkit._sla import MoveTo, SlaRule
 from funnelkit.errors import PolicyError
 
 __all__ = ["ANY_OPEN", "FunnelPolicy", "Stage", "StageKind", "Transition"]
@@ -238,6 +240,14 @@ def _check_version(
         _reject(instance, attribute, value, "a whole number of 1 or more")
 
 
+def _check_slas(
+    instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not isinstance(value, tuple):
+        _reject(instance, attribute, value, "a list of SlaRule")
+    _check_parts("slas", value, SlaRule)
+
+
 def _check_scoring(
     instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
 ) -> None:
@@ -258,13 +268,18 @@ class FunnelPolicy:
             order: the first whose guard passes fires.
         initial: The stage a new lead enters.
         scoring: The scoring model behind the score criteria.
+        slas: The service-level rules (:class:`SlaRule`), each on a stage.
+        calendar: The :class:`BusinessCalendar` of the rules that count
+            business time and have no calendar of their own.
 
     Raises:
         PolicyError: naming the offending part: a duplicate stage or
             transition name, an unknown stage in a transition, a transition
             from a stage to itself, an exit from a won or lost stage not
             marked ``reopen``, an initial stage that is missing, won or lost,
-            or a stage no transition reaches from the initial stage.
+            or a stage no transition reaches from the initial stage; an SLA
+            rule with a duplicate name, an unknown stage, business time and
+            no calendar, or a breach move the transitions do not allow.
 
     Automatic moves chain (``lead -> mql -> sql`` in one event when both
     guards pass). A chain longer than the number of stages must go round a
@@ -283,6 +298,10 @@ class FunnelPolicy:
     )
     initial: str = attrs.field()
     scoring: ScoringModel = attrs.field(validator=_check_scoring)
+    slas: tuple[SlaRule, ...] = attrs.field(
+        default=(), converter=_as_tuple, validator=_check_slas
+    )
+    calendar: BusinessCalendar | None = attrs.field(default=None)
     _by_name: Mapping[str, Stage] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
@@ -317,6 +336,7 @@ class FunnelPolicy:
         for source, found in exits.items():
             for transition in found:
                 between.setdefault((source, transition.target), []).append(transition)
+        self._check_sla_rules(by_name, between)
         values = {
             "_by_name": by_name,
             "_exits": {name: tuple(found) for name, found in exits.items()},
@@ -327,6 +347,53 @@ class FunnelPolicy:
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
+
+    @calendar.validator
+    def _check_calendar(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and not isinstance(value, BusinessCalendar):
+            _reject(self, attribute, value, "a funnelkit.BusinessCalendar or None")
+
+    def _check_sla_rules(
+        self,
+        by_name: Mapping[str, Stage],
+        between: Mapping[tuple[str, str], list[Transition]],
+    ) -> None:
+        """Check the SLA rules against the stages, transitions and calendar."""
+        for position, rule in enumerate(self.slas):
+            if rule.stage not in by_name:
+                raise PolicyError(
+                    owner=f"SlaRule {rule.name!r}",
+                    field="stage",
+                    value=rule.stage,
+                    expected=f"one of the stages: {_names(by_name)}",
+                )
+            if rule.business and rule.calendar is None and self.calendar is None:
+                raise PolicyError(
+                    owner=f"FunnelPolicy {self.label!r}",
+                    field=f"slas[{position}]",
+                    value=rule.name,
+                    expected=(
+                        f"a calendar to count {rule.within} on: the rule's, "
+                        "or the policy's calendar"
+                    ),
+                )
+            breach = rule.on_breach
+            if isinstance(breach, MoveTo) and (rule.stage, breach.stage) not in between:
+                raise PolicyError(
+                    owner=f"SlaRule {rule.name!r}",
+                    field="on_breach",
+                    value=breach,
+                    expected=(
+                        f"a move the transitions allow from {rule.stage} (to: "
+                        f"{', '.join(self._targets(between, rule.stage)) or 'none'})"
+                    ),
+                )
+
+    @staticmethod
+    def _targets(
+        between: Mapping[tuple[str, str], list[Transition]], stage: str
+    ) -> list[str]:
+        return [target for source, target in between if source == stage]
 
     @property
     def label(self) -> str:

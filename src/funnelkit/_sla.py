@@ -1,0 +1,257 @@
+"""SLA rules: the promises marketing and sales keep to each other, with their clocks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+import attrs
+
+from funnelkit._calendar import BusinessCalendar
+from funnelkit._criteria import CriterionLike, _require_criterion
+from funnelkit._duration import BusinessDuration, parse_duration
+from funnelkit._rules import is_kind_set, kind_set
+from funnelkit._time import require_aware
+from funnelkit.errors import PolicyError, ValidationError
+
+__all__ = ["EXIT", "Escalate", "MoveTo", "OnBreach", "SlaRule"]
+
+#: ``met_by`` meaning that the lead leaving the stage meets the promise.
+EXIT: Final = "exit"
+
+
+def _reject(owner: str, field: str, value: object, expected: str) -> PolicyError:
+    return PolicyError(owner=owner, field=field, value=value, expected=expected)
+
+
+def _name(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip() or value != value.strip():
+        raise _reject(
+            type(instance).__name__,
+            attribute.name,
+            value,
+            "a non-empty name without outer spaces",
+        )
+
+
+@attrs.frozen
+class Escalate:
+    """On a breach, name who must hear of it: the role rides on the breach event.
+
+    >>> Escalate("sales_manager")
+    Escalate(role='sales_manager')
+    """
+
+    role: str = attrs.field(validator=_name)
+
+
+@attrs.frozen
+class MoveTo:
+    """On a breach, move the lead to *stage*, with *reason* on the move.
+
+    The policy must allow a move from the rule's stage to *stage*.
+
+    >>> MoveTo("nurture")
+    MoveTo(stage='nurture', reason='sla_breach')
+    """
+
+    stage: str = attrs.field(validator=_name)
+    reason: str = attrs.field(default="sla_breach", validator=_name)
+
+
+#: What happens on a breach besides the event: nothing more (``None``), an
+#: escalation, or an automatic move.
+OnBreach = Escalate | MoveTo
+
+
+def _within(value: object) -> object:
+    """Read ``"8 business hours"`` or ``"2 days"`` as a duration."""
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValidationError:
+            return value  # for the validator to reject, naming the field
+    return value
+
+
+def _check_within(
+    instance: SlaRule, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if isinstance(value, BusinessDuration) and value:
+        return
+    if isinstance(value, timedelta) and value > timedelta(0):
+        return
+    raise _reject(
+        "SlaRule",
+        attribute.name,
+        value,
+        "a positive duration: a timedelta or text such as '2 days' (wall time), "
+        "or a business duration such as '8 business hours'",
+    )
+
+
+def _met_by(value: object) -> object:
+    """Keep ``"exit"`` and criteria; read a kind or kinds as a frozen set."""
+    if value == EXIT or callable(getattr(value, "check", None)):
+        return value
+    try:
+        return kind_set(value)
+    except TypeError:  # items that cannot be in a set
+        return value
+
+
+def _check_met_by(
+    instance: SlaRule, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value == EXIT or (isinstance(value, frozenset) and is_kind_set(value)):
+        return
+    if callable(getattr(value, "check", None)):
+        _require_criterion("SlaRule", attribute.name, value)
+        return
+    raise _reject(
+        "SlaRule",
+        attribute.name,
+        value,
+        "'exit', an activity kind or a set of kinds, or a criterion",
+    )
+
+
+def _check_warn_at(
+    instance: SlaRule, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is None:
+        return
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1:
+        return
+    raise _reject(
+        "SlaRule",
+        attribute.name,
+        value,
+        "a fraction of the time allowed, between 0 and 1 (0.75 warns at 75%)",
+    )
+
+
+def _check_calendar(
+    instance: SlaRule, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is not None and not isinstance(value, BusinessCalendar):
+        raise _reject(
+            "SlaRule", attribute.name, value, "a funnelkit.BusinessCalendar or None"
+        )
+
+
+def _on_breach(value: object) -> object:
+    return Escalate(value) if isinstance(value, str) else value
+
+
+def _check_on_breach(
+    instance: SlaRule, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is not None and not isinstance(value, Escalate | MoveTo):
+        raise _reject(
+            "SlaRule",
+            attribute.name,
+            value,
+            "None, a role name or Escalate(role), or MoveTo(stage)",
+        )
+
+
+@attrs.frozen
+class SlaRule:
+    """A service-level promise on one stage: what must happen, and how soon.
+
+    Args:
+        name: The rule's name, unique in its policy (``"mql_accepted"``).
+        stage: The stage whose entry starts the clock; entering it again
+            starts a new one.
+        within: How long: a ``timedelta`` or text such as ``"2 days"`` is
+            wall time; a business duration such as ``"8 business hours"`` is
+            counted on the rule's calendar, or else the policy's.
+        met_by: ``"exit"`` (the lead leaving the stage, accepted or
+            rejected, keeps the promise), an activity kind or a set of kinds
+            (a first touch: ``{"sales_call", "sales_email"}``), or a
+            criterion that must come to pass.
+        warn_at: A fraction of the time allowed after which to warn once
+            (``0.75``), or ``None``.
+        calendar: The :class:`BusinessCalendar` of business durations
+            (``None``: the policy's).
+        on_breach: ``None`` (the breach event only), a role name or
+            :class:`Escalate` (carried on the event: who must hear), or
+            :class:`MoveTo` (move the lead, e.g. back to marketing).
+
+    >>> rule = SlaRule("first_touch", "sal", "1 business hour", {"sales_call"})
+    >>> rule.within, sorted(rule.met_by)
+    (BusinessDuration(days=0, time=datetime.timedelta(seconds=3600)), ['sales_call'])
+    """
+
+    name: str = attrs.field(validator=_name)
+    stage: str = attrs.field(validator=_name)
+    within: timedelta | BusinessDuration = attrs.field(
+        converter=_within, validator=_check_within
+    )
+    met_by: Literal["exit"] | frozenset[str] | CriterionLike = attrs.field(
+        converter=_met_by, validator=_check_met_by
+    )
+    warn_at: float | None = attrs.field(
+        default=None, kw_only=True, validator=_check_warn_at
+    )
+    calendar: BusinessCalendar | None = attrs.field(
+        default=None, kw_only=True, validator=_check_calendar
+    )
+    on_breach: OnBreach | None = attrs.field(
+        default=None, kw_only=True, converter=_on_breach, validator=_check_on_breach
+    )
+
+    @property
+    def business(self) -> bool:
+        """Whether the time allowed is business time (it needs a calendar)."""
+        return isinstance(self.within, BusinessDuration)
+
+    def deadline(
+        self, started_at: datetime, calendar: BusinessCalendar | None = None
+    ) -> datetime:
+        """Return when the promise falls due for a clock started at *started_at*.
+
+        *calendar* stands in when the rule has none of its own (the policy's).
+
+        Raises:
+            NaiveDatetimeError: *started_at* has no time zone.
+            ValidationError: business time and no calendar at all.
+        """
+        require_aware(started_at, field="started_at", owner=f"SlaRule {self.name!r}")
+        if isinstance(self.within, BusinessDuration):
+            return self._calendar(calendar).add(started_at, self.within)
+        return started_at + self.within
+
+    def warning(
+        self,
+        started_at: datetime,
+        deadline: datetime,
+        calendar: BusinessCalendar | None = None,
+    ) -> datetime | None:
+        """Return when to warn: *warn_at* of the time from start to deadline.
+
+        Business time for a business rule (75% of eight business hours is
+        after six of them), wall time otherwise; ``None`` without *warn_at*.
+        """
+        if self.warn_at is None:
+            return None
+        if isinstance(self.within, BusinessDuration):
+            found = self._calendar(calendar)
+            allowed = found.elapsed(started_at, deadline)
+            return found.add(started_at, allowed * self.warn_at)
+        return started_at + (deadline - started_at) * self.warn_at
+
+    def _calendar(self, calendar: BusinessCalendar | None) -> BusinessCalendar:
+        found = self.calendar or calendar
+        if found is None:
+            raise ValidationError(
+                owner=f"SlaRule {self.name!r}",
+                field="calendar",
+                value=None,
+                expected=(
+                    "a BusinessCalendar (the rule's or the policy's) to count "
+                    f"{self.within}"
+                ),
+            )
+        return found
