@@ -14,6 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from funnelkit import (
     ANY_OPEN,
+    EXIT,
     Activity,
     ActivityRecorded,
     ActivityRule,
@@ -38,6 +39,7 @@ from funnelkit import (
     LeadState,
     LeadUpdated,
     Move,
+    MoveTo,
     NaiveDatetimeError,
     Not,
     PolicyError,
@@ -45,6 +47,12 @@ from funnelkit import (
     ScoreChanged,
     ScoringModel,
     SerializationError,
+    SlaBreached,
+    SlaCancelled,
+    SlaMet,
+    SlaRule,
+    SlaStarted,
+    SlaWarning,
     Stage,
     StageChanged,
     SubscriberError,
@@ -985,6 +993,12 @@ POLICY = attrs.evolve(
         ),
         Transition(source="lost", target="nurture", reopen=True, requires_reason=True),
     ],
+    slas=[
+        SlaRule("engage", "lead", 5 * H, DidActivity("webinar")),
+        SlaRule("accept", "mql", 3 * H, EXIT, warn_at=0.5, on_breach="manager"),
+        SlaRule("touch", "sal", 2 * H, {"download"}),
+        SlaRule("back", "sql", 4 * H, EXIT, on_breach=MoveTo("nurture")),
+    ],
     scoring=ScoringModel(
         "stateful",
         [
@@ -1101,6 +1115,24 @@ class FunnelMachine(RuleBasedStateMachine):
         for lead_id in ids:
             per_stage[self.funnel.state(lead_id).stage] += 1
         assert sum(per_stage.values()) == len(ids)
+
+    @invariant()
+    def each_sla_event_comes_at_most_once(self) -> None:
+        """Every timer starts once, warns, breaches and ends at most once, in order."""
+        seen: dict[tuple[str, str, datetime], list[tuple[str, datetime]]] = {}
+        for event in self.events:
+            if isinstance(
+                event, SlaStarted | SlaWarning | SlaBreached | SlaMet | SlaCancelled
+            ):
+                key = (event.lead_id, event.timer.rule, event.timer.started_at)
+                seen.setdefault(key, []).append((type(event).__name__, event.at))
+        for steps in seen.values():
+            names = [name for name, _ in steps]
+            assert names[0] == "SlaStarted"
+            assert len(names) == len(set(names))
+            assert not {"SlaMet", "SlaCancelled"} <= set(names)
+            times = [at for _, at in steps]
+            assert times == sorted(times)
 
     def teardown(self) -> None:
         """Replaying the input log gives the same states, wakes and events."""

@@ -13,23 +13,36 @@ from hypothesis import strategies as st
 from funnelkit import (
     ANY_OPEN,
     EXIT,
+    Activity,
     BusinessCalendar,
     BusinessDuration,
     DidActivity,
     Escalate,
+    Event,
+    Funnel,
     FunnelPolicy,
+    InStageFor,
+    Lead,
     MoveTo,
     NaiveDatetimeError,
     PolicyError,
     ScoringModel,
+    SlaBreached,
+    SlaCancelled,
+    SlaMet,
     SlaRule,
+    SlaStarted,
+    SlaWarning,
     Stage,
     Transition,
     ValidationError,
 )
+from funnelkit.serialization import from_json, to_json
+from funnelkit.testing import ManualClock
 
 NEW_YORK = ZoneInfo("America/New_York")
 H = timedelta(hours=1)
+D = timedelta(days=1)
 OFFICE = BusinessCalendar.weekdays("09:00", "17:00", timezone="America/New_York")
 
 
@@ -202,3 +215,188 @@ class TestPolicySlas:
         with pytest.raises(PolicyError) as info:
             attrs.evolve(policy(), slas=5)
         assert info.value.field == "slas"
+
+
+# -- The engine keeps the clocks -------------------------------------------------
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+RULES = (
+    SlaRule("engaged", "lead", "2 days", DidActivity("webinar")),
+    SlaRule("accept", "mql", "8 hours", EXIT, warn_at=0.5, on_breach="manager"),
+    SlaRule("touch", "sal", "1 hour", {"sales_call"}),
+    SlaRule("worked", "sal", "3 hours", EXIT, on_breach=MoveTo("nurture")),
+)
+
+
+def engine(*rules: SlaRule, calendar: BusinessCalendar | None = None) -> Funnel:
+    """A funnel of the test policy with *rules* (all of RULES by default), L-1 added."""
+    made = Funnel(policy(*(rules or RULES), calendar=calendar), clock=ManualClock(T0))
+    made.add_lead(Lead("L-1", T0))
+    return made
+
+
+def sla_events(events: list[Event]) -> list[tuple[str, str, datetime]]:
+    """(event type, rule, instant) of each SLA event."""
+    return [
+        (type(event).__name__, event.timer.rule, event.at)
+        for event in events
+        if isinstance(
+            event, SlaStarted | SlaWarning | SlaBreached | SlaMet | SlaCancelled
+        )
+    ]
+
+
+class TestEngineTimers:
+    def test_entering_a_stage_starts_its_clocks(self) -> None:
+        """A new lead's stage starts its rules; a move starts the next stage's."""
+        made = engine()
+        (timer,) = made.state("L-1").timers
+        assert (timer.rule, timer.deadline, timer.is_open) == (
+            "engaged",
+            T0 + 2 * D,
+            True,
+        )
+        events = made.move("L-1", "mql", by="rep", at=T0 + H)
+        assert sla_events(events) == [
+            ("SlaCancelled", "engaged", T0 + H),
+            ("SlaStarted", "accept", T0 + H),
+        ]
+        (accept,) = made.state("L-1").timers
+        assert (accept.warn_at, accept.deadline) == (T0 + 5 * H, T0 + 9 * H)
+
+    def test_warning_and_breach_come_once_each_on_time(self) -> None:
+        """tick gives the warning and the breach at their instants, once."""
+        made = engine()
+        made.move("L-1", "mql", by="rep", at=T0 + H)
+        assert sla_events(made.tick(T0 + 6 * H)) == [
+            ("SlaWarning", "accept", T0 + 5 * H)
+        ]
+        events = made.tick(T0 + 20 * H)
+        assert sla_events(events) == [("SlaBreached", "accept", T0 + 9 * H)]
+        breach = next(e for e in events if isinstance(e, SlaBreached))
+        assert breach.escalate_to == "manager"
+        assert sla_events(made.tick(T0 + 30 * H)) == []
+        late = made.move("L-1", "sal", by="rep", at=T0 + 31 * H)
+        met = next(e for e in late if isinstance(e, SlaMet))
+        assert (met.at, met.timer.late) == (T0 + 31 * H, True)
+
+    def test_an_activity_of_the_rule_s_kinds_meets_it(self) -> None:
+        """A first touch meets the touch rule; leaving meets the exit rule."""
+        made = engine()
+        made.move("L-1", "mql", by="rep", at=T0 + H)
+        made.move("L-1", "sal", by="rep", at=T0 + 2 * H)
+        met = made.record(
+            Activity("L-1", "sales_call", T0 + 2 * H + timedelta(minutes=30))
+        )
+        assert sla_events(met) == [
+            ("SlaMet", "touch", T0 + 2 * H + timedelta(minutes=30))
+        ]
+        assert not next(t for t in made.state("L-1").timers if t.rule == "touch").late
+        left = made.move("L-1", "nurture", by="rep", reason="timing", at=T0 + 3 * H)
+        assert sla_events(left) == [("SlaMet", "worked", T0 + 3 * H)]
+
+    def test_a_criterion_meets_its_rule_when_it_passes(self) -> None:
+        """The webinar criterion meets the lead-stage rule when the lead attends."""
+        made = engine()
+        events = made.record(Activity("L-1", "webinar", T0 + H))
+        assert sla_events(events) == [("SlaMet", "engaged", T0 + H)]
+        assert sla_events(made.record(Activity("L-1", "webinar", T0 + 2 * H))) == []
+
+    def test_a_breach_can_move_the_lead(self) -> None:
+        """The worked rule sends an unworked lead to nurture, saying why."""
+        made = engine()
+        made.move("L-1", "mql", by="rep", at=T0 + H)
+        made.move("L-1", "sal", by="rep", at=T0 + 2 * H)
+        events = made.tick(T0 + 10 * H)
+        assert sla_events(events) == [
+            ("SlaBreached", "touch", T0 + 3 * H),
+            ("SlaBreached", "worked", T0 + 5 * H),
+            ("SlaCancelled", "touch", T0 + 5 * H),
+            ("SlaMet", "worked", T0 + 5 * H),
+        ]
+        state = made.state("L-1")
+        record = state.history[-1]
+        assert (state.stage, record.by, record.reason) == (
+            "nurture",
+            "auto",
+            "sla_breach",
+        )
+        assert record.verdict is not None
+        assert record.verdict.passed
+
+    def test_re_entering_starts_a_new_clock(self) -> None:
+        """Back in mql from nurture, the acceptance clock starts again."""
+        made = engine()
+        made.move("L-1", "mql", by="rep", at=T0 + H)
+        made.move("L-1", "nurture", by="rep", reason="timing", at=T0 + 2 * H)
+        events = made.move("L-1", "mql", by="rep", at=T0 + 3 * H)
+        assert ("SlaStarted", "accept", T0 + 3 * H) in sla_events(events)
+        (timer,) = made.state("L-1").timers
+        assert timer.deadline == T0 + 11 * H
+
+    def test_business_time_counts_on_the_policy_calendar(self) -> None:
+        """An 8-business-hour promise made Friday 16:00 falls due Monday 16:00."""
+        rule = SlaRule("accept", "mql", "8 business hours", EXIT)
+        made = engine(rule, calendar=OFFICE)
+        made.move("L-1", "mql", by="rep", at=ny(2026, 3, 6, 16))
+        (timer,) = made.state("L-1").timers
+        assert timer.deadline == ny(2026, 3, 9, 16)
+
+    def test_ticks_give_events_in_deadline_order(self) -> None:
+        """Breaches of several leads come out in the order they fell due."""
+        made = engine(RULES[1])
+        for number, hours in ((2, 5), (3, 1), (4, 3)):
+            made.add_lead(Lead(f"L-{number}", T0))
+            made.move(f"L-{number}", "mql", by="rep", at=T0 + hours * H)
+        breaches = [e for e in made.tick(T0 + 20 * H) if isinstance(e, SlaBreached)]
+        assert [e.lead_id for e in breaches] == ["L-3", "L-4", "L-2"]
+        assert [e.at for e in breaches] == sorted(e.at for e in breaches)
+
+    def test_replay_and_json_keep_the_sla_events(self) -> None:
+        """The input log replays to the same SLA events, which survive JSON."""
+        made = engine()
+        seen: list[Event] = []
+        made.subscribe(seen.append)
+        made.move("L-1", "mql", by="rep", at=T0 + H)
+        made.tick(T0 + 20 * H)
+        again = Funnel(made.policy, clock=ManualClock(T0))
+        replayed = again.replay(made.inputs())
+        assert replayed[-len(seen) :] == seen
+        assert from_json(to_json(seen, cls=list[Event]), list[Event]) == seen
+        assert again.state("L-1") == made.state("L-1")
+
+    def test_a_breach_move_needs_an_accepted_reason(self) -> None:
+        """A move with reason codes must accept the rule's reason."""
+        rule = SlaRule("r", "mql", H, EXIT, on_breach=MoveTo("lost"))
+        with pytest.raises(PolicyError) as info:
+            attrs.evolve(
+                policy(),
+                stages=[*policy().stages, Stage("lost", "lost")],
+                transitions=[
+                    *policy().transitions,
+                    Transition(source="mql", target="lost", reasons=["spam"]),
+                ],
+                slas=[rule],
+            )
+        assert info.value.field == "on_breach"
+
+    def test_the_next_wake_is_the_sooner_of_guards_and_clocks(self) -> None:
+        """A waiting guard and a running clock: the lead wakes for the sooner."""
+        waiting = attrs.evolve(
+            policy(RULES[0]),
+            transitions=[
+                Transition(
+                    source="lead", target="mql", guard=InStageFor(3 * H), auto=True
+                ),
+                *policy().transitions[1:],
+            ],
+        )
+        made = Funnel(waiting, clock=ManualClock(T0))
+        made.add_lead(Lead("L-1", T0))
+        assert made.store.wake("L-1") == T0 + 3 * H
+        made.record(Activity("L-1", "webinar", T0 + H))  # meets the rule
+        assert made.store.wake("L-1") == T0 + 3 * H
+        slow = attrs.evolve(waiting, slas=[attrs.evolve(RULES[0], within=H)])
+        made = Funnel(slow, clock=ManualClock(T0))
+        made.add_lead(Lead("L-1", T0))
+        assert made.store.wake("L-1") == T0 + H

@@ -40,6 +40,11 @@ from funnelkit._events import (
     LeadUpdated,
     Move,
     ScoreChanged,
+    SlaBreached,
+    SlaCancelled,
+    SlaMet,
+    SlaStarted,
+    SlaWarning,
     StageChanged,
     Tick,
     UpdateLead,
@@ -60,7 +65,7 @@ from funnelkit._predicates import (
 from funnelkit._public import publish as _publish
 from funnelkit._rules import ActivityRule, AttributeRule, email_domain
 from funnelkit._scoring import Contribution, Grades, Score, ScoreState, ScoringModel
-from funnelkit._sla import EXIT, Escalate, MoveTo, OnBreach, SlaRule
+from funnelkit._sla import EXIT, Escalate, MoveTo, OnBreach, SlaRule, SlaTimer
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock
 from funnelkit.errors import (
@@ -156,7 +161,13 @@ __all__ = [
     "Escalate",
     "MoveTo",
     "OnBreach",
+    "SlaBreached",
+    "SlaCancelled",
+    "SlaMet",
     "SlaRule",
+    "SlaStarted",
+    "SlaTimer",
+    "SlaWarning",
     # -- errors
     "FunnelkitError",
     "FunnelkitWarning",

@@ -9,6 +9,7 @@ import attrs
 from funnelkit._criteria import TransitionRecord
 from funnelkit._lead import Activity, Lead
 from funnelkit._scoring import Score
+from funnelkit._sla import SlaTimer
 from funnelkit._validators import aware_datetime, non_empty_str
 
 __all__ = [
@@ -21,6 +22,11 @@ __all__ = [
     "LeadUpdated",
     "Move",
     "ScoreChanged",
+    "SlaBreached",
+    "SlaCancelled",
+    "SlaMet",
+    "SlaStarted",
+    "SlaWarning",
     "StageChanged",
     "Tick",
     "UpdateLead",
@@ -120,8 +126,93 @@ class StageChanged:
         return self.record.at
 
 
+@attrs.frozen
+class _TimerEvent:
+    """A change to one of a lead's SLA timers.
+
+    Attributes:
+        lead_id: The lead's id.
+        timer: The timer as it stands after the change.
+    """
+
+    lead_id: str
+    timer: SlaTimer
+
+
+@attrs.frozen
+class SlaStarted(_TimerEvent):
+    """A lead entered a stage with an SLA rule: its clock runs."""
+
+    @property
+    def at(self) -> datetime:
+        """When the clock started."""
+        return self.timer.started_at
+
+
+@attrs.frozen
+class SlaWarning(_TimerEvent):
+    """A timer reached its warning share of the time allowed, unmet."""
+
+    @property
+    def at(self) -> datetime:
+        """When the warning fell due."""
+        return _when(self.timer.warned_at)
+
+
+@attrs.frozen
+class SlaBreached(_TimerEvent):
+    """A timer reached its deadline unmet.
+
+    Attributes:
+        escalate_to: The role to tell, when the rule escalates.
+    """
+
+    escalate_to: str | None = None
+
+    @property
+    def at(self) -> datetime:
+        """The deadline."""
+        return _when(self.timer.breached_at)
+
+
+@attrs.frozen
+class SlaMet(_TimerEvent):
+    """A timer's promise was kept (late, when ``timer.late``: after its breach)."""
+
+    @property
+    def at(self) -> datetime:
+        """When it was met."""
+        return _when(self.timer.met_at)
+
+
+@attrs.frozen
+class SlaCancelled(_TimerEvent):
+    """The lead left the stage before an activity or criterion rule was met."""
+
+    @property
+    def at(self) -> datetime:
+        """When the lead left."""
+        return _when(self.timer.cancelled_at)
+
+
+def _when(moment: datetime | None) -> datetime:
+    assert moment is not None  # noqa: S101 -- each event sets its own instant
+    return moment
+
+
 #: Every event the engine emits.
-Event = LeadAdded | LeadUpdated | ActivityRecorded | ScoreChanged | StageChanged
+Event = (
+    LeadAdded
+    | LeadUpdated
+    | ActivityRecorded
+    | ScoreChanged
+    | StageChanged
+    | SlaStarted
+    | SlaWarning
+    | SlaBreached
+    | SlaMet
+    | SlaCancelled
+)
 
 
 # -- The state of one lead -----------------------------------------------------
@@ -141,6 +232,8 @@ class LeadState:
         history: Its moves, oldest first, from its first stage on.
         updated_at: The instant of its last event.
         activities: How many activities were recorded for it.
+        timers: The SLA timers of its visit to its current stage, running or
+            done.
 
     The repr names the lead by id only: no personal data.
     """
@@ -152,6 +245,7 @@ class LeadState:
     history: tuple[TransitionRecord, ...]
     updated_at: datetime
     activities: int = 0
+    timers: tuple[SlaTimer, ...] = ()
 
     def __repr__(self) -> str:
         return (

@@ -7,6 +7,8 @@ from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
+import attrs
+
 from funnelkit._criteria import (
     Context,
     TransitionRecord,
@@ -26,6 +28,11 @@ from funnelkit._events import (
     LeadUpdated,
     Move,
     ScoreChanged,
+    SlaBreached,
+    SlaCancelled,
+    SlaMet,
+    SlaStarted,
+    SlaWarning,
     StageChanged,
     Tick,
     UpdateLead,
@@ -33,6 +40,7 @@ from funnelkit._events import (
 from funnelkit._lead import Activity, Lead, time_order
 from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState
+from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock, require_aware
 from funnelkit._validators import unchecked
@@ -76,6 +84,7 @@ class _Draft:
         "score",
         "scorer",
         "stage",
+        "timers",
         "updated_at",
         "wake",
     )
@@ -91,6 +100,7 @@ class _Draft:
         activities: tuple[Activity, ...],
         scorer: ScoreState,
         wake: datetime | None,
+        timers: tuple[SlaTimer, ...] = (),
     ) -> None:
         self.lead = lead
         self.stage = stage
@@ -101,6 +111,7 @@ class _Draft:
         self.activities = activities
         self.scorer = scorer
         self.wake = wake
+        self.timers = list(timers)
         self.events: list[Event] = []
 
     def state(self) -> LeadState:
@@ -113,6 +124,7 @@ class _Draft:
             self.history,
             self.updated_at,
             len(self.activities),
+            tuple(self.timers),
         )
 
     def context(self, now: datetime) -> Context:
@@ -163,7 +175,9 @@ class Funnel:
         "_create_leads",
         "_lock",
         "_policy",
+        "_rules",
         "_scorers",
+        "_slas",
         "_store",
         "_subscribers",
         "_timed",
@@ -213,6 +227,11 @@ class Funnel:
         self._subscribers: list[Callable[[Event], object]] = []
         # Incremental scorers, rebuilt from the store when missing or stale.
         self._scorers: dict[str, ScoreState] = {}
+        # The SLA rules by name, and by the stage whose entry starts them.
+        self._rules = {rule.name: rule for rule in policy.slas}
+        self._slas: dict[str, tuple[SlaRule, ...]] = {}
+        for rule in policy.slas:
+            self._slas[rule.stage] = (*self._slas.get(rule.stage, ()), rule)
         # The automatic guards of each stage that time alone may make pass:
         # the only ones asked for a wake (the engine asks when all fail).
         self._timed = {
@@ -541,6 +560,7 @@ class Funnel:
         record = _new_record(None, initial, at, AUTO, None, None, False)
         draft = _Draft(lead, initial, at, None, (record,), at, (), scorer, None)
         draft.events += (LeadAdded(lead, at), _new_stage_changed(lead.id, record))
+        self._start_timers(draft, at)
         self._evaluate(draft, at)
         return draft
 
@@ -584,6 +604,7 @@ class Funnel:
                 ordered = list(found)
                 insort(ordered, activity, key=time_order)
                 draft.activities = tuple(ordered)
+            self._meet_kinds(draft, activity, at)
             self._evaluate(draft, at)
             return draft
 
@@ -680,6 +701,7 @@ class Funnel:
             tuple(self._store.activities(lead_id)),
             self._scorer(state),
             self._store.wake(lead_id),
+            state.timers,
         )
 
     def _judged(self, state: LeadState, at: datetime) -> _Draft:
@@ -711,6 +733,8 @@ class Funnel:
     def _evaluate(self, draft: _Draft, at: datetime) -> None:
         """Score the lead at *at*, then make the automatic moves that pass."""
         self._rescore(draft, at)
+        if draft.timers:
+            self._meet_criteria(draft, at)
         self._settle(draft, at)
 
     def _rescore(self, draft: _Draft, at: datetime) -> None:
@@ -747,7 +771,7 @@ class Funnel:
                         break
             else:
                 draft.wake = _earliest(self._timed[draft.stage], ctx, after=at)
-                return
+                break
             if len(path) > limit:
                 raise PolicyError(
                     owner=f"FunnelPolicy {self._policy.label!r}",
@@ -760,6 +784,8 @@ class Funnel:
                 )
             self._enter(draft, transition.target, at, by=AUTO, verdict=verdict)
             path.append(draft.stage)
+        if draft.timers:
+            draft.wake = _sooner(draft.wake, _timer_wake(draft.timers))
 
     def _enter(  # noqa: PLR0913 -- a move's parts
         self,
@@ -773,10 +799,13 @@ class Funnel:
         override: bool = False,
     ) -> None:
         record = _new_record(draft.stage, target, at, by, reason, verdict, override)
+        if draft.timers:
+            self._close_timers(draft, at)
         draft.history = (*draft.history, record)
         draft.stage = target
         draft.entered_at = at
         draft.events.append(_new_stage_changed(draft.lead.id, record))
+        self._start_timers(draft, at)
 
     def _catch_up(self, draft: _Draft, until: datetime) -> None:
         """Check the lead at each of its wakes up to *until*, in order."""
@@ -789,8 +818,111 @@ class Funnel:
                 # A criterion keeps asking to be woken: judge once at *until*,
                 # after which the next wake is later than *until*.
                 wake = until
+            self._fire_timers(draft, wake)
             self._evaluate(draft, wake)
             count += 1
+
+    # -- SLA timers ------------------------------------------------------------
+
+    def _start_timers(self, draft: _Draft, at: datetime) -> None:
+        """Start the clocks of the rules on the stage the lead just entered."""
+        draft.timers = []
+        calendar = self._policy.calendar
+        for rule in self._slas.get(draft.stage, ()):
+            deadline = rule.deadline(at, calendar)
+            timer = SlaTimer(
+                rule=rule.name,
+                stage=draft.stage,
+                started_at=at,
+                deadline=deadline,
+                warn_at=rule.warning(at, deadline, calendar),
+            )
+            draft.timers.append(timer)
+            draft.events.append(SlaStarted(draft.lead.id, timer))
+
+    def _close_timers(self, draft: _Draft, at: datetime) -> None:
+        """The lead leaves its stage: exit rules are met, the others cancelled."""
+        for position, timer in enumerate(draft.timers):
+            if not timer.is_open:
+                continue
+            if self._rules[timer.rule].met_by == EXIT:
+                self._met(draft, position, at)
+            else:
+                closed = attrs.evolve(timer, cancelled_at=at)
+                draft.timers[position] = closed
+                draft.events.append(SlaCancelled(draft.lead.id, closed))
+
+    def _meet_kinds(self, draft: _Draft, activity: Activity, at: datetime) -> None:
+        """An activity of a rule's kinds, since the clock started, meets it."""
+        for position, timer in enumerate(draft.timers):
+            met_by = self._rules[timer.rule].met_by
+            if (
+                timer.is_open
+                and isinstance(met_by, frozenset)
+                and activity.kind in met_by
+                and activity.at >= timer.started_at
+            ):
+                self._met(draft, position, at)
+
+    def _meet_criteria(self, draft: _Draft, at: datetime) -> None:
+        """A rule's criterion that passes meets it."""
+        ctx: Context | None = None
+        for position, timer in enumerate(draft.timers):
+            met_by = self._rules[timer.rule].met_by
+            if not timer.is_open or isinstance(met_by, str | frozenset):
+                continue
+            ctx = ctx or draft.context(at)
+            if passes(met_by, ctx):
+                self._met(draft, position, at)
+
+    def _met(self, draft: _Draft, position: int, at: datetime) -> None:
+        met = attrs.evolve(draft.timers[position], met_at=at)
+        draft.timers[position] = met
+        draft.events.append(SlaMet(draft.lead.id, met))
+
+    def _fire_timers(self, draft: _Draft, until: datetime) -> None:
+        """Give the warnings and breaches due by *until*, in time order."""
+        while True:
+            due = [
+                (found, position)
+                for position, timer in enumerate(draft.timers)
+                if (found := timer.next_due) is not None and found <= until
+            ]
+            if not due:
+                return
+            at, position = min(due)
+            timer = draft.timers[position]
+            rule = self._rules[timer.rule]
+            if timer.warn_at is not None and timer.warned_at is None:
+                warned = attrs.evolve(timer, warned_at=at)
+                draft.timers[position] = warned
+                draft.events.append(SlaWarning(draft.lead.id, warned))
+                continue
+            breached = attrs.evolve(timer, breached_at=at)
+            draft.timers[position] = breached
+            breach = rule.on_breach
+            draft.events.append(
+                SlaBreached(
+                    draft.lead.id,
+                    breached,
+                    breach.role if isinstance(breach, Escalate) else None,
+                )
+            )
+            if isinstance(breach, MoveTo):
+                # The policy moves the lead, past the guard if it must: the
+                # record says which.
+                self._rescore(draft, at)
+                _, transition, verdict = self._choose(draft, breach.stage, at)
+                self._enter(
+                    draft,
+                    breach.stage,
+                    at,
+                    by=AUTO,
+                    verdict=verdict,
+                    reason=breach.reason,
+                    override=transition is None,
+                )
+                self._settle(draft, at)
 
     def _choose(
         self, draft: _Draft, to: str, at: datetime
@@ -937,3 +1069,17 @@ def _check_reason(
             value=reason,
             expected=f"one of the reason codes {', '.join(transition.reasons)}",
         )
+
+
+def _sooner(first: datetime | None, second: datetime | None) -> datetime | None:
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return min(first, second)
+
+
+def _timer_wake(timers: list[SlaTimer]) -> datetime | None:
+    """The next instant time alone changes one of the timers."""
+    found = [due for timer in timers if (due := timer.next_due) is not None]
+    return min(found) if found else None

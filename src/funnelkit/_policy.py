@@ -378,7 +378,22 @@ class FunnelPolicy:
                     ),
                 )
             breach = rule.on_breach
-            if isinstance(breach, MoveTo) and (rule.stage, breach.stage) not in between:
+            if not isinstance(breach, MoveTo):
+                continue
+            moves = between.get((rule.stage, breach.stage), [])
+            if moves and not any(
+                not move.reasons or breach.reason in move.reasons for move in moves
+            ):
+                raise PolicyError(
+                    owner=f"SlaRule {rule.name!r}",
+                    field="on_breach",
+                    value=breach,
+                    expected=(
+                        "a reason the move accepts: "
+                        + ", ".join(code for move in moves for code in move.reasons)
+                    ),
+                )
+            if not moves:
                 raise PolicyError(
                     owner=f"SlaRule {rule.name!r}",
                     field="on_breach",

@@ -14,7 +14,7 @@ from funnelkit._rules import is_kind_set, kind_set
 from funnelkit._time import require_aware
 from funnelkit.errors import PolicyError, ValidationError
 
-__all__ = ["EXIT", "Escalate", "MoveTo", "OnBreach", "SlaRule"]
+__all__ = ["EXIT", "Escalate", "MoveTo", "OnBreach", "SlaRule", "SlaTimer"]
 
 #: ``met_by`` meaning that the lead leaving the stage meets the promise.
 EXIT: Final = "exit"
@@ -255,3 +255,49 @@ class SlaRule:
                 ),
             )
         return found
+
+
+@attrs.frozen(kw_only=True)
+class SlaTimer:
+    """One rule's clock for one visit of a lead to the rule's stage.
+
+    Attributes:
+        rule: The rule's name.
+        stage: The stage whose entry started it.
+        started_at: When the lead entered the stage.
+        deadline: When the promise falls due.
+        warn_at: When to warn (``None``: no warning).
+        warned_at: When the warning was given, if it was.
+        breached_at: When it was breached (at its deadline), if it was.
+        met_at: When it was met, if it was (after a breach: met late).
+        cancelled_at: When the lead left the stage unmet, if it did.
+    """
+
+    rule: str
+    stage: str
+    started_at: datetime
+    deadline: datetime
+    warn_at: datetime | None = None
+    warned_at: datetime | None = None
+    breached_at: datetime | None = None
+    met_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether it still runs: neither met nor cancelled (a breach runs on)."""
+        return self.met_at is None and self.cancelled_at is None
+
+    @property
+    def late(self) -> bool:
+        """Whether it was met after its breach."""
+        return self.met_at is not None and self.breached_at is not None
+
+    @property
+    def next_due(self) -> datetime | None:
+        """The next instant time alone changes it: its warning, then its deadline."""
+        if not self.is_open:
+            return None
+        if self.warn_at is not None and self.warned_at is None:
+            return self.warn_at
+        return self.deadline if self.breached_at is None else None

@@ -60,6 +60,12 @@ from funnelkit import (
     ScoreState,
     ScoringModel,
     SerializationError,
+    SlaBreached,
+    SlaCancelled,
+    SlaMet,
+    SlaStarted,
+    SlaTimer,
+    SlaWarning,
     Stage,
     StageChanged,
     StageKind,
@@ -203,6 +209,23 @@ def strategies() -> None:
     assert_type(fst.bants(), st.SearchStrategy[Bant])
 
 
+def each_event(events: list[Event]) -> None:
+    """Every event type narrows to its own fields."""
+    for event in events:
+        if isinstance(event, StageChanged):
+            assert_type(event.record, TransitionRecord)
+        elif isinstance(event, ScoreChanged):
+            assert_type(event.score, Score)
+        elif isinstance(event, LeadAdded | LeadUpdated):
+            assert_type(event.lead_id, str)
+        elif isinstance(event, SlaStarted | SlaWarning | SlaMet | SlaCancelled):
+            assert_type(event.timer, SlaTimer)
+        elif isinstance(event, SlaBreached):
+            assert_type(event.escalate_to, str | None)
+        else:
+            assert_type(event, ActivityRecorded)
+
+
 def criteria_and_funnel(lead: Lead, activity: Activity) -> None:
     """Criteria, the policy, the engine, its events and its store."""
     guard = (
@@ -239,15 +262,7 @@ def criteria_and_funnel(lead: Lead, activity: Activity) -> None:
     events += funnel.update_lead(lead, at=lead.created_at)
     events += funnel.move(lead.id, "later", by="rep", reason="why", override=True)
     events += funnel.tick()
-    for event in events:
-        if isinstance(event, StageChanged):
-            assert_type(event.record, TransitionRecord)
-        elif isinstance(event, ScoreChanged):
-            assert_type(event.score, Score)
-        elif isinstance(event, LeadAdded | LeadUpdated):
-            assert_type(event.lead_id, str)
-        else:
-            assert_type(event, ActivityRecorded)
+    each_event(events)
     assert_type(funnel.state(lead.id), LeadState)
     assert_type(funnel.can_move(lead.id, "mql"), Verdict)
     assert_type(funnel.available_moves(lead.id), Mapping[str, Verdict])
