@@ -400,3 +400,27 @@ class TestEngineTimers:
         made = Funnel(slow, clock=ManualClock(T0))
         made.add_lead(Lead("L-1", T0))
         assert made.store.wake("L-1") == T0 + H
+
+    def test_questions_change_nothing(self) -> None:
+        """timers and overdue answer as a tick would, and leave the store alone."""
+        made = engine()
+        made.move("L-1", "mql", by="rep", at=T0 + H)
+        made.add_lead(Lead("L-2", T0))
+        made.move("L-2", "mql", by="rep", at=T0)
+        made.add_lead(Lead("L-3", T0))  # in lead, its clock two days long
+        before = made.inputs()
+        (timer,) = made.timers("L-1", at=T0 + 10 * H)
+        assert (timer.warned_at, timer.breached_at) == (T0 + 5 * H, T0 + 9 * H)
+        assert made.state("L-1").timers[0].breached_at is None
+        overdue = made.overdue(T0 + 10 * H)
+        assert [(lead_id, t.deadline) for lead_id, t in overdue] == [
+            ("L-2", T0 + 8 * H),
+            ("L-1", T0 + 9 * H),
+        ]
+        assert made.inputs() == before
+        made.tick(T0 + 10 * H)
+        assert [lead_id for lead_id, _ in made.overdue(T0 + 10 * H)] == ["L-2", "L-1"]
+        made.move("L-1", "sal", by="rep", at=T0 + 11 * H)
+        assert [lead_id for lead_id, _ in made.overdue(T0 + 11 * H)] == ["L-2"]
+        clock_now = made.overdue()
+        assert clock_now == []  # the clock still reads T0

@@ -479,6 +479,55 @@ class Funnel:
         with self._lock:
             return self._known(lead_id)
 
+    def timers(
+        self, lead_id: str, *, at: datetime | None = None
+    ) -> tuple[SlaTimer, ...]:
+        """Return the lead's SLA timers as they stand at *at* (the clock's now).
+
+        Warnings and breaches due by then count, as a tick would give them;
+        nothing changes.
+
+        Raises:
+            UnknownLead: no lead has the id.
+            ValidationError: *at* is naive or before the lead's last update.
+        """
+        with self._lock:
+            state = self._known(lead_id)
+            when = self._resolve(at, state, "Funnel.timers")
+            return tuple(self._judged(state, when).timers)
+
+    def overdue(self, now: datetime | None = None) -> list[tuple[str, SlaTimer]]:
+        """Return ``(lead_id, timer)`` for every running timer past its deadline.
+
+        As of *now* (the clock's by default), in deadline order; nothing
+        changes. It reads every lead's timers: a question for dashboards and
+        reports, where :meth:`tick` is the call that costs only what is due.
+
+        Raises:
+            NaiveDatetimeError: *now* has no time zone.
+        """
+        with self._lock:
+            when = (
+                self._now()
+                if now is None
+                else require_aware(now, field="now", owner="Funnel.overdue")
+            )
+            found: list[tuple[str, SlaTimer]] = []
+            for lead_id in self._store.lead_ids():
+                state = self._store.state(lead_id)
+                assert state is not None  # noqa: S101 -- the store lists its leads
+                if not any(
+                    timer.is_open and timer.deadline <= when for timer in state.timers
+                ):
+                    continue
+                timers = self._judged(state, max(when, state.updated_at)).timers
+                found += [
+                    (lead_id, timer)
+                    for timer in timers
+                    if timer.is_open and timer.deadline <= when
+                ]
+            return sorted(found, key=lambda item: (item[1].deadline, item[0]))
+
     def score(self, lead_id: str, *, at: datetime | None = None) -> Score:
         """Return the lead's score at *at* (the clock's now by default).
 
