@@ -1119,12 +1119,12 @@ class FunnelMachine(RuleBasedStateMachine):
     @invariant()
     def each_sla_event_comes_at_most_once(self) -> None:
         """Every timer starts once, warns, breaches and ends at most once, in order."""
-        seen: dict[tuple[str, str, datetime], list[tuple[str, datetime]]] = {}
+        seen: dict[tuple[str, str, int], list[tuple[str, datetime]]] = {}
         for event in self.events:
             if isinstance(
                 event, SlaStarted | SlaWarning | SlaBreached | SlaMet | SlaCancelled
             ):
-                key = (event.lead_id, event.timer.rule, event.timer.started_at)
+                key = (event.lead_id, event.timer.rule, event.timer.entry)
                 seen.setdefault(key, []).append((type(event).__name__, event.at))
         for steps in seen.values():
             names = [name for name, _ in steps]

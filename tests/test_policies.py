@@ -14,6 +14,8 @@ from funnelkit import (
     GuardFailed,
     IllegalTransition,
     Lead,
+    SlaBreached,
+    SlaWarning,
     StageChanged,
     ValidationError,
     kinds,
@@ -196,8 +198,7 @@ class TestDefaultPolicy:
         funnel.subscribe(events.append)
         do(funnel, kinds.WEBINAR_ATTENDED, at=T0 + 40 * H)
         assert stage(funnel) == "mql"
-        change = events[-1]
-        assert isinstance(change, StageChanged)
+        change = [e for e in events if isinstance(e, StageChanged)][-1]
         assert change.record.source == "nurture"
 
     def test_re_engagement_needs_the_threshold(self) -> None:
@@ -223,3 +224,53 @@ class TestDefaultPolicy:
         changed = attrs.evolve(first, version=2)
         assert b2b_saas().version == 1
         assert changed.version == 2
+
+
+class TestDefaultSlas:
+    def test_the_rules_and_their_calendar(self) -> None:
+        """Three SLAs on Monday-to-Friday 09:00-17:00 in the team's time zone."""
+        policy = b2b_saas()
+        assert [rule.name for rule in policy.slas] == [
+            "mql_accepted",
+            "first_touch",
+            "sql_worked",
+        ]
+        assert policy.calendar is not None
+        assert policy.calendar.timezone == "UTC"
+        berlin = b2b_saas(timezone="Europe/Berlin").calendar
+        assert berlin is not None
+        assert berlin.timezone == "Europe/Berlin"
+
+    def test_an_mql_waiting_for_sales_warns_then_escalates(self) -> None:
+        """From Monday 13:00: a warning Tuesday 11:00, and the breach at 13:00."""
+        funnel = start(SMALL)
+        engage(funnel)  # an MQL at Monday 13:00
+        events = funnel.tick(T0 + 30 * H)
+        warning = next(e for e in events if isinstance(e, SlaWarning))
+        breach = next(e for e in events if isinstance(e, SlaBreached))
+        assert warning.at == datetime(2026, 3, 3, 11, tzinfo=UTC)
+        assert (breach.at, breach.escalate_to) == (
+            datetime(2026, 3, 3, 13, tzinfo=UTC),
+            "sales_manager",
+        )
+
+    def test_a_touch_within_the_business_hour_meets_first_touch(self) -> None:
+        """Accepted Tuesday 15:00, touched at 15:30: met; the sql clock starts later."""
+        funnel = start(SMALL)
+        engage(funnel)
+        funnel.move("L", "sal", by="rep", at=T0 + 30 * H)
+        (touch,) = funnel.state("L").timers
+        assert touch.deadline == T0 + 31 * H
+        funnel.record(Activity("L", kinds.SALES_TOUCH, T0 + 30 * H + H / 2))
+        (touch,) = funnel.state("L").timers
+        assert (touch.met_at, touch.late) == (T0 + 30 * H + H / 2, False)
+
+    def test_an_sql_has_ten_business_days(self) -> None:
+        """An SQL made Tuesday 17:00 must move on by 17:00 two weeks later."""
+        funnel = start(SMALL)
+        engage(funnel)
+        funnel.move("L", "sal", by="rep", at=T0 + 30 * H)
+        do(funnel, kinds.PRICING_INQUIRY, at=T0 + 30 * H)
+        funnel.move("L", "sql", by="rep", at=T0 + 32 * H)
+        (worked,) = funnel.state("L").timers
+        assert worked.deadline == datetime(2026, 3, 17, 17, tzinfo=UTC)

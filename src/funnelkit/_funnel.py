@@ -882,6 +882,7 @@ class Funnel:
             timer = SlaTimer(
                 rule=rule.name,
                 stage=draft.stage,
+                entry=len(draft.history) - 1,
                 started_at=at,
                 deadline=deadline,
                 warn_at=rule.warning(at, deadline, calendar),

@@ -264,6 +264,9 @@ class SlaTimer:
     Attributes:
         rule: The rule's name.
         stage: The stage whose entry started it.
+        entry: The position in the lead's history of the move that entered
+            the stage: with the lead and the rule, it names the timer (a lead
+            may enter a stage twice in one instant).
         started_at: When the lead entered the stage.
         deadline: When the promise falls due.
         warn_at: When to warn (``None``: no warning).
@@ -275,6 +278,7 @@ class SlaTimer:
 
     rule: str
     stage: str
+    entry: int
     started_at: datetime
     deadline: datetime
     warn_at: datetime | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from funnelkit import kinds
+from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import (
     BantQualified,
     DidActivity,
@@ -20,6 +21,7 @@ from funnelkit._policy import ANY_OPEN, FunnelPolicy, Stage, Transition
 from funnelkit._predicates import between, equals, matches, one_of
 from funnelkit._rules import ActivityRule, AttributeRule
 from funnelkit._scoring import Grades, ScoringModel
+from funnelkit._sla import EXIT, Escalate, SlaRule
 
 __all__ = [
     "DISQUALIFY_REASONS",
@@ -182,8 +184,12 @@ _ENGAGING = frozenset(
 )
 
 
-def b2b_saas() -> FunnelPolicy:
+def b2b_saas(*, timezone: str = "UTC") -> FunnelPolicy:
     """Return the default B2B SaaS funnel (``"b2b-saas"``, version 1).
+
+    Args:
+        timezone: The IANA time zone of the sales team, whose Monday to
+            Friday, 09:00 to 17:00, is the calendar of the SLAs.
 
     Stages: ``lead``, ``mql``, ``sal``, ``sql``, ``opportunity``, ``customer``
     (won), ``nurture`` (recycled) and ``disqualified`` (lost); scored by
@@ -210,6 +216,17 @@ def b2b_saas() -> FunnelPolicy:
        threshold. Old engagement alone does not bring it back.
     9. **Re-open** (``disqualified -> nurture``), by hand, with a reason: a
        disqualified lead that turns out to fit after all.
+
+    The SLAs, in business time on the sales team's calendar:
+
+    - **mql_accepted**: sales accepts or rejects every MQL (it leaves
+      ``mql``) within 8 business hours; a warning at 75%, and a breach
+      escalates to the ``sales_manager``. An MQL left waiting goes cold.
+    - **first_touch**: a rep logs a touch (:data:`funnelkit.kinds.SALES_TOUCH`)
+      within 1 business hour of accepting the lead: a lead contacted within
+      the hour is several times likelier to qualify.
+    - **sql_worked**: an SQL becomes an opportunity, or is recycled, within
+      10 business days, so the pipeline holds no forgotten leads.
 
     >>> policy = b2b_saas()
     >>> policy.label, [stage.name for stage in policy.stages][:4]
@@ -286,4 +303,17 @@ def b2b_saas() -> FunnelPolicy:
         ],
         initial="lead",
         scoring=b2b_scoring_model(),
+        slas=[
+            SlaRule(
+                "mql_accepted",
+                "mql",
+                "8 business hours",
+                EXIT,
+                warn_at=0.75,
+                on_breach=Escalate("sales_manager"),
+            ),
+            SlaRule("first_touch", "sal", "1 business hour", kinds.SALES_TOUCH),
+            SlaRule("sql_worked", "sql", "10 business days", EXIT),
+        ],
+        calendar=BusinessCalendar.weekdays("09:00", "17:00", timezone=timezone),
     )
