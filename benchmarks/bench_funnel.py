@@ -37,6 +37,10 @@ Run: python benchmarks/bench_funnel.py [--quick]
    tick is 1,000 wakes later than the one before: 1,000 leads are due, and
    move. Milliseconds per tick, the median of 7 ticks; again with 100,000
    leads, to show the leads not due cost nothing.
+4. SLA timers. The same leads, in a two-stage funnel with no automatic
+   move and one SLA rule on the first stage ("answered within 30 days",
+   escalating on a breach): 1,000,000 open timers, and each tick is 1,000
+   deadlines later: 1,000 breaches. Milliseconds per tick, as in 3.
 
 ``--quick`` (or ``FUNNELKIT_BENCH_QUICK=1``) runs a tenth of the large
 sizes: leads added, leads fed, leads ticked, and the memory samples.
@@ -63,13 +67,17 @@ from itertools import pairwise
 from _harness import Report, Summary, peer_version, per_call_us, print_summary
 
 from funnelkit import (
+    EXIT,
     Activity,
     AttributeIs,
+    Event,
     Funnel,
     FunnelPolicy,
     InStageFor,
     Lead,
     ScoringModel,
+    SlaBreached,
+    SlaRule,
     Stage,
     StageChanged,
     Transition,
@@ -645,8 +653,26 @@ def tick_policy() -> FunnelPolicy:
     )
 
 
-def measure_tick(policy: FunnelPolicy, leads: int) -> float:
-    """Return the median milliseconds of a tick with TICK_DUE leads due."""
+def sla_policy() -> FunnelPolicy:
+    """Return a two-stage funnel whose first stage promises an answer in 30 days."""
+    return FunnelPolicy(
+        name="promise",
+        version=1,
+        stages=[Stage("lead"), Stage("answered")],
+        transitions=[Transition(source="lead", target="answered")],
+        initial="lead",
+        scoring=ScoringModel("empty", []),
+        slas=[SlaRule("answer", "lead", TICK_WAIT, EXIT, on_breach="manager")],
+    )
+
+
+def measure_tick(
+    policy: FunnelPolicy, leads: int, counted: type[Event] = StageChanged
+) -> float:
+    """Return the median milliseconds of a tick with TICK_DUE leads due.
+
+    Each tick must give TICK_DUE events of the *counted* type.
+    """
     rng = random.Random(SEED)
     seconds = list(range(leads))
     rng.shuffle(seconds)
@@ -666,9 +692,11 @@ def measure_tick(policy: FunnelPolicy, leads: int) -> float:
         began = time.perf_counter()
         events = funnel.tick(now)
         times.append(time.perf_counter() - began)
-        moved = sum(1 for event in events if isinstance(event, StageChanged))
-        if moved != TICK_DUE:
-            raise RuntimeError(f"a tick moved {moved} leads, not {TICK_DUE}")
+        found = sum(1 for event in events if isinstance(event, counted))
+        if found != TICK_DUE:
+            raise RuntimeError(
+                f"a tick gave {found} {counted.__name__}, not {TICK_DUE}"
+            )
     return statistics.median(times) * 1e3
 
 
@@ -822,15 +850,31 @@ def record_report(report: Report) -> None:
 
 def tick_report(report: Report) -> None:
     """Measure section 3: a tick's cost with few leads due among many."""
-    policy = tick_policy()
+    _ticks(report, tick_policy(), StageChanged)
+    report.notes.append(
+        f"Ticks: {RUNS} per size, each moving its {TICK_DUE:,} due leads to mql."
+    )
+
+
+def sla_report(report: Report) -> None:
+    """Measure section 4: a tick's cost with few SLA deadlines due among many."""
+    _ticks(report, sla_policy(), SlaBreached, noun="open timers")
+    report.notes.append(
+        f"Ticks: {RUNS} per size, each giving {TICK_DUE:,} SlaBreached events."
+    )
+
+
+def _ticks(
+    report: Report, policy: FunnelPolicy, counted: type[Event], noun: str = "leads"
+) -> None:
     small, large = TICK_LEADS
     millis = {}
     for leads in TICK_LEADS:
-        millis[leads] = measure_tick(policy, leads)
+        millis[leads] = measure_tick(policy, leads, counted)
         gc.collect()
-    report.add(f"tick: {small:,} leads, {TICK_DUE:,} due", f"{millis[small]:.2f} ms")
+    report.add(f"tick: {small:,} {noun}, {TICK_DUE:,} due", f"{millis[small]:.2f} ms")
     report.add(
-        f"tick: {large:,} leads, {TICK_DUE:,} due",
+        f"tick: {large:,} {noun}, {TICK_DUE:,} due",
         f"{millis[large]:.2f} ms",
         "",
         "<= 20 ms",
@@ -838,14 +882,11 @@ def tick_report(report: Report) -> None:
     )
     growth = millis[large] / millis[small]
     report.add(
-        f"tick: {large:,} leads / {small:,} leads",
+        f"tick: {large:,} {noun} / {small:,} {noun}",
         f"{growth:.2f}x",
         "",
         "none (<= 1.25x, noise)",
         growth <= 1.25,
-    )
-    report.notes.append(
-        f"Ticks: {RUNS} per size, each moving its {TICK_DUE:,} due leads to mql."
     )
 
 
@@ -863,6 +904,7 @@ def main() -> None:
         ("1", "Six-stage funnel, guarded moves", move_report),
         ("2", "record on policies.b2b_saas()", record_report),
         ("3", "tick with time-sensitive guards", tick_report),
+        ("4", "tick with SLA timers", sla_report),
     )
     for number, title, measure in sections:
         report = Report(number, summary)

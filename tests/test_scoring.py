@@ -517,6 +517,20 @@ class TestScoreState:
         state.add(Activity("L", "x", T0 + timedelta(minutes=30)))
         assert state.score(T0 + timedelta(hours=1)).engagement == 2
 
+    def test_linear_decay_reads_agree_to_the_millionth(self) -> None:
+        """Reading later, then earlier, gives the batch score exactly (linear decay)."""
+        model = ScoringModel(
+            "m", [ActivityRule("a", 2.25)], decay=LinearDecay(timedelta(hours=200))
+        )
+        history = [Activity("L", "a", T0, id=f"x{n}") for n in range(1, 5)]
+        history.append(Activity("L", "a", T0 + timedelta(minutes=67), id="x0"))
+        state = model.scorer(LEAD)
+        for item in history:
+            state.add(item)
+        state.score(T0 + timedelta(hours=101))
+        at = T0 + timedelta(hours=100)
+        assert state.score(at) == model.score(LEAD, history, at=at)
+
     def test_unscored_kinds_are_counted_but_ignored(self) -> None:
         """Activities no rule scores change nothing but the count."""
         state = ScoringModel("m", [ActivityRule("x", 1)]).scorer(LEAD)

@@ -7,8 +7,6 @@ from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
-import attrs
-
 from funnelkit._criteria import (
     Context,
     TransitionRecord,
@@ -898,7 +896,7 @@ class Funnel:
             if self._rules[timer.rule].met_by == EXIT:
                 self._met(draft, position, at)
             else:
-                closed = attrs.evolve(timer, cancelled_at=at)
+                closed = timer.cancelled(at)
                 draft.timers[position] = closed
                 draft.events.append(SlaCancelled(draft.lead.id, closed))
 
@@ -926,7 +924,7 @@ class Funnel:
                 self._met(draft, position, at)
 
     def _met(self, draft: _Draft, position: int, at: datetime) -> None:
-        met = attrs.evolve(draft.timers[position], met_at=at)
+        met = draft.timers[position].met(at)
         draft.timers[position] = met
         draft.events.append(SlaMet(draft.lead.id, met))
 
@@ -944,11 +942,11 @@ class Funnel:
             timer = draft.timers[position]
             rule = self._rules[timer.rule]
             if timer.warn_at is not None and timer.warned_at is None:
-                warned = attrs.evolve(timer, warned_at=at)
+                warned = timer.warned(at)
                 draft.timers[position] = warned
                 draft.events.append(SlaWarning(draft.lead.id, warned))
                 continue
-            breached = attrs.evolve(timer, breached_at=at)
+            breached = timer.breached(at)
             draft.timers[position] = breached
             breach = rule.on_breach
             draft.events.append(

@@ -523,7 +523,7 @@ class _RuleState:
         self.cap_lo = 0
         self.start = 0
         self.total = 0.0
-        self.tsum = 0.0
+        self.tsum = 0  # linear decay: counted times after the first, in microseconds
         self.fast_from = _NEG_INF if self.rule.fast else _INF
         self.until = _NEG_INF
         self.micros = 0
@@ -574,7 +574,8 @@ class _RuleState:
             if counted:
                 self.total *= 0.5 ** ((ts - counted[-1]) / half)
         elif rule.linear is not None and counted:
-            self.tsum += ts - counted[0]
+            # In whole microseconds: exact, so every way of reading agrees.
+            self.tsum += _whole(ts) - _whole(counted[0])
         self.total += 1.0
         counted.append(ts)
         self.counted_ids.append(activity_id)
@@ -658,9 +659,8 @@ class _RuleState:
             unit = _halved(self.total, counted[-1], at, rule.half_life)
         elif rule.linear is not None:
             count = hi - lo
-            unit = max(
-                0.0, count - (count * (at - counted[0]) - self.tsum) / rule.linear
-            )
+            ages = count * (_whole(at) - _whole(counted[0])) - self.tsum
+            unit = _linear_unit(count, ages, rule.linear)
         else:
             unit = self.total
         return unit, lo, hi, len(self.skipped_ts)
@@ -675,6 +675,11 @@ class _RuleState:
             return None
         if rule.decay is None:
             unit = float(hi - lo)
+        elif rule.linear is not None:
+            # The window holds only activities younger than the decay period.
+            now = _whole(at)
+            ages = sum(now - _whole(ts) for ts in counted[lo:hi])
+            unit = _linear_unit(hi - lo, ages, rule.linear)
         else:
             weight = rule.decay.weight
             unit = math.fsum(weight(at - ts) for ts in counted[lo:hi])
@@ -687,7 +692,21 @@ class _RuleState:
         else:
             self.total -= 1.0
             if rule.linear is not None:
-                self.tsum -= ts - self.counted_ts[0]
+                self.tsum -= _whole(ts) - _whole(self.counted_ts[0])
+
+
+def _whole(seconds: float) -> int:
+    """An instant in seconds as whole microseconds (datetimes hold no finer)."""
+    return round(seconds * 1_000_000)
+
+
+def _linear_unit(count: int, ages: int, period: float) -> float:
+    """The weight of *count* activities whose ages sum to *ages* microseconds.
+
+    Each weighs ``1 - age / period``: the same exact sum, then one division,
+    however the ages were summed.
+    """
+    return max(0.0, count - ages / (period * 1_000_000))
 
 
 @attrs.frozen

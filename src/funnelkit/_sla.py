@@ -12,6 +12,7 @@ from funnelkit._criteria import CriterionLike, _require_criterion
 from funnelkit._duration import BusinessDuration, parse_duration
 from funnelkit._rules import is_kind_set, kind_set
 from funnelkit._time import require_aware
+from funnelkit._validators import unchecked
 from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = ["EXIT", "Escalate", "MoveTo", "OnBreach", "SlaRule", "SlaTimer"]
@@ -305,3 +306,43 @@ class SlaTimer:
         if self.warn_at is not None and self.warned_at is None:
             return self.warn_at
         return self.deadline if self.breached_at is None else None
+
+    def warned(self, at: datetime) -> SlaTimer:
+        """Return the timer, warned at *at*."""
+        return self._copy(at, self.breached_at, self.met_at, self.cancelled_at)
+
+    def breached(self, at: datetime) -> SlaTimer:
+        """Return the timer, breached at *at*."""
+        return self._copy(self.warned_at, at, self.met_at, self.cancelled_at)
+
+    def met(self, at: datetime) -> SlaTimer:
+        """Return the timer, met at *at*."""
+        return self._copy(self.warned_at, self.breached_at, at, self.cancelled_at)
+
+    def cancelled(self, at: datetime) -> SlaTimer:
+        """Return the timer, cancelled at *at*."""
+        return self._copy(self.warned_at, self.breached_at, self.met_at, at)
+
+    def _copy(
+        self,
+        warned_at: datetime | None,
+        breached_at: datetime | None,
+        met_at: datetime | None,
+        cancelled_at: datetime | None,
+    ) -> SlaTimer:
+        # attrs.evolve runs __init__ again; the engine changes timers often.
+        return _new_timer(
+            self.rule,
+            self.stage,
+            self.entry,
+            self.started_at,
+            self.deadline,
+            self.warn_at,
+            warned_at,
+            breached_at,
+            met_at,
+            cancelled_at,
+        )
+
+
+_new_timer = unchecked(SlaTimer)
