@@ -766,7 +766,8 @@ def long_report(report: Report, longs: list[Long]) -> None:
     )
     report.notes.append(
         f"{LONG_STARTS:,} starts. Medians: {crossed} (the holidays end with 2027; "
-        "each clock change makes three days unusual)."
+        "a clock change costs a day's work only where it shortens or stretches "
+        "open hours, never on a 09:00-17:00 calendar)."
     )
 
 
