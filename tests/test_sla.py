@@ -424,3 +424,39 @@ class TestEngineTimers:
         assert [lead_id for lead_id, _ in made.overdue(T0 + 11 * H)] == ["L-2"]
         clock_now = made.overdue()
         assert clock_now == []  # the clock still reads T0
+
+    def test_a_calendar_per_lead(self) -> None:
+        """calendar_for picks each lead's calendar; None falls back to the policy's."""
+        berlin = BusinessCalendar.weekdays("09:00", "17:00", timezone="Europe/Berlin")
+        teams = {"L-DE": berlin}
+        rule = SlaRule("accept", "mql", "8 business hours", EXIT)
+        made = Funnel(
+            policy(rule, calendar=OFFICE),
+            clock=ManualClock(T0),
+            calendar_for=lambda lead: teams.get(lead.id),
+        )
+        for lead_id in ("L-DE", "L-US"):
+            made.add_lead(Lead(lead_id, T0))
+            made.move(lead_id, "mql", by="rep", at=T0)  # Monday 09:00 UTC
+        (german,) = made.state("L-DE").timers
+        (american,) = made.state("L-US").timers
+        assert german.deadline == datetime(2026, 3, 3, 9, tzinfo=UTC)  # 10:00 CET
+        assert american.deadline == ny(2026, 3, 2, 17)
+
+    def test_a_bad_calendar_choice_changes_nothing(self) -> None:
+        """A calendar_for that returns something else fails the call cleanly."""
+        with pytest.raises(ValidationError) as info:
+            Funnel(policy(), calendar_for="Europe/Berlin")  # type: ignore[arg-type]
+        assert info.value.field == "calendar_for"
+        made = Funnel(
+            policy(RULES[1]),
+            clock=ManualClock(T0),
+            calendar_for=lambda _lead: "Berlin",  # type: ignore[arg-type,return-value]
+        )
+        made.add_lead(Lead("L-1", T0))  # no rule on lead: asked on entering mql
+        before = made.inputs()
+        with pytest.raises(ValidationError) as info:
+            made.move("L-1", "mql", by="rep", at=T0)
+        assert info.value.field == "calendar_for"
+        assert made.inputs() == before
+        assert made.state("L-1").stage == "lead"

@@ -7,6 +7,7 @@ from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
+from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import (
     Context,
     TransitionRecord,
@@ -150,6 +151,11 @@ class Funnel:
         create_leads: Whether an activity for an unknown lead creates it
             (created at the activity's time, with no attributes) instead of
             raising :class:`~funnelkit.errors.UnknownLead`.
+        calendar_for: The business calendar of a lead's SLA timers, chosen
+            per lead (the owner's team and its time zone): a function of the
+            lead returning a :class:`BusinessCalendar`, or ``None`` for the
+            policy's. A rule's own calendar comes first. A replay needs the
+            same function to give the same deadlines.
 
     Every call that changes state checks everything first and commits once:
     a call that raises changes nothing. Calls from several threads are
@@ -169,6 +175,7 @@ class Funnel:
     """
 
     __slots__ = (
+        "_calendar_for",
         "_clock",
         "_create_leads",
         "_lock",
@@ -188,6 +195,7 @@ class Funnel:
         store: Store | None = None,
         clock: Clock | None = None,
         create_leads: bool = False,
+        calendar_for: Callable[[Lead], BusinessCalendar | None] | None = None,
     ) -> None:
         if not isinstance(policy, FunnelPolicy):
             raise ValidationError(
@@ -220,7 +228,15 @@ class Funnel:
         self._policy = policy
         self._store: Store = InMemoryStore() if store is None else store
         self._clock: Clock = SystemClock() if clock is None else clock
+        if calendar_for is not None and not callable(calendar_for):
+            raise ValidationError(
+                owner="Funnel",
+                field="calendar_for",
+                value=calendar_for,
+                expected="a function of a lead returning a BusinessCalendar, or None",
+            )
         self._create_leads = create_leads
+        self._calendar_for = calendar_for
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[Event], object]] = []
         # Incremental scorers, rebuilt from the store when missing or stale.
@@ -874,8 +890,21 @@ class Funnel:
     def _start_timers(self, draft: _Draft, at: datetime) -> None:
         """Start the clocks of the rules on the stage the lead just entered."""
         draft.timers = []
+        rules = self._slas.get(draft.stage, ())
+        if not rules:
+            return
         calendar = self._policy.calendar
-        for rule in self._slas.get(draft.stage, ()):
+        if self._calendar_for is not None:
+            chosen = self._calendar_for(draft.lead)
+            if chosen is not None and not isinstance(chosen, BusinessCalendar):
+                raise ValidationError(
+                    owner="Funnel",
+                    field="calendar_for",
+                    value=chosen,
+                    expected=(f"a BusinessCalendar or None for lead {draft.lead.id!r}"),
+                )
+            calendar = chosen or calendar
+        for rule in rules:
             deadline = rule.deadline(at, calendar)
             timer = SlaTimer(
                 rule=rule.name,
