@@ -21,6 +21,7 @@ from funnelkit import (
     Event,
     Funnel,
     FunnelPolicy,
+    Input,
     InStageFor,
     Lead,
     MoveTo,
@@ -28,15 +29,13 @@ from funnelkit import (
     PolicyError,
     ScoringModel,
     SlaBreached,
-    SlaCancelled,
     SlaMet,
     SlaRule,
-    SlaStarted,
-    SlaWarning,
     Stage,
     Transition,
     ValidationError,
 )
+from funnelkit._events import _TimerEvent
 from funnelkit.serialization import from_json, to_json
 from funnelkit.testing import ManualClock
 
@@ -240,9 +239,7 @@ def sla_events(events: list[Event]) -> list[tuple[str, str, datetime]]:
     return [
         (type(event).__name__, event.timer.rule, event.at)
         for event in events
-        if isinstance(
-            event, SlaStarted | SlaWarning | SlaBreached | SlaMet | SlaCancelled
-        )
+        if isinstance(event, _TimerEvent)
     ]
 
 
@@ -460,3 +457,88 @@ class TestEngineTimers:
         assert info.value.field == "calendar_for"
         assert made.inputs() == before
         assert made.state("L-1").stage == "lead"
+
+
+class TestPauseAndResume:
+    def test_a_paused_timer_neither_warns_nor_breaches(self) -> None:
+        """Paused for 18 hours, the deadline and warning move 18 hours on."""
+        made = engine(RULES[1])
+        made.move("L-1", "mql", by="rep", at=T0 + H)  # warn T0+5h, due T0+9h
+        paused = made.pause_timer("L-1", "accept", at=T0 + 2 * H)
+        assert sla_events(paused) == [("SlaPaused", "accept", T0 + 2 * H)]
+        assert sla_events(made.tick(T0 + 20 * H)) == []
+        resumed = made.resume_timer("L-1", "accept", at=T0 + 20 * H)
+        assert sla_events(resumed) == [("SlaResumed", "accept", T0 + 20 * H)]
+        (timer,) = made.state("L-1").timers
+        assert (timer.warn_at, timer.deadline, timer.paused_at) == (
+            T0 + 23 * H,
+            T0 + 27 * H,
+            None,
+        )
+        assert sla_events(made.tick(T0 + 30 * H)) == [
+            ("SlaWarning", "accept", T0 + 23 * H),
+            ("SlaBreached", "accept", T0 + 27 * H),
+        ]
+
+    def test_business_time_left_counts_again_from_the_resume(self) -> None:
+        """Six business hours left on Monday 11:00 run from Wednesday 15:00."""
+        rule = SlaRule("accept", "mql", "8 business hours", EXIT)
+        made = engine(rule, calendar=OFFICE)
+        made.move("L-1", "mql", by="rep", at=ny(2026, 3, 2, 9))
+        made.pause_timer("L-1", "accept", at=ny(2026, 3, 2, 11))
+        made.resume_timer("L-1", "accept", at=ny(2026, 3, 4, 15))
+        (timer,) = made.state("L-1").timers
+        assert timer.deadline == ny(2026, 3, 5, 13)
+
+    def test_a_paused_timer_can_be_met_and_a_breach_stays(self) -> None:
+        """Leaving meets a paused exit rule; pausing after a breach moves nothing."""
+        made = engine(RULES[1])
+        made.move("L-1", "mql", by="rep", at=T0)
+        made.pause_timer("L-1", "accept", at=T0 + H)
+        events = made.move("L-1", "sal", by="rep", at=T0 + 2 * H)
+        assert ("SlaMet", "accept", T0 + 2 * H) in sla_events(events)
+        again = engine(RULES[1])
+        again.move("L-1", "mql", by="rep", at=T0)
+        again.pause_timer("L-1", "accept", at=T0 + 10 * H)  # breached at T0+8h
+        again.resume_timer("L-1", "accept", at=T0 + 20 * H)
+        (timer,) = again.state("L-1").timers
+        assert (timer.breached_at, timer.deadline) == (T0 + 8 * H, T0 + 8 * H)
+
+    @pytest.mark.parametrize(
+        ("calls", "expected"),
+        [
+            ((("pause", "nope"),), "running: accept"),
+            ((("resume", "accept"),), "it is not paused"),
+            ((("pause", "accept"), ("pause", "accept")), "it is paused already"),
+        ],
+    )
+    def test_bad_calls_change_nothing(
+        self, calls: tuple[tuple[str, str], ...], expected: str
+    ) -> None:
+        """An unknown rule, a resume of a running timer, a second pause."""
+        made = engine(RULES[1])
+        made.move("L-1", "mql", by="rep", at=T0)
+        *good, (kind, rule) = calls
+        for _, name in good:
+            made.pause_timer("L-1", name, at=T0 + H)
+        before = (made.inputs(), made.state("L-1"))
+        call = made.pause_timer if kind == "pause" else made.resume_timer
+        with pytest.raises(ValidationError) as info:
+            call("L-1", rule, at=T0 + 2 * H)
+        assert info.value.field == "rule"
+        assert expected in info.value.expected
+        assert (made.inputs(), made.state("L-1")) == before
+
+    def test_replay_and_json_keep_pauses(self) -> None:
+        """The input log holds pauses and resumes; replay and JSON keep them."""
+        made = engine(RULES[1])
+        made.move("L-1", "mql", by="rep", at=T0)
+        made.pause_timer("L-1", "accept", at=T0 + H)
+        made.resume_timer("L-1", "accept", at=T0 + 3 * H)
+        inputs = list(made.inputs())
+        assert from_json(to_json(inputs, cls=list[Input]), list[Input]) == inputs
+        again = Funnel(made.policy, clock=ManualClock(T0))
+        again.replay(inputs)
+        assert again.state("L-1") == made.state("L-1")
+        with pytest.raises(ValidationError):
+            made.pause_timer("L-1", "", at=T0 + 4 * H)

@@ -21,10 +21,14 @@ __all__ = [
     "LeadState",
     "LeadUpdated",
     "Move",
+    "PauseTimer",
+    "ResumeTimer",
     "ScoreChanged",
     "SlaBreached",
     "SlaCancelled",
     "SlaMet",
+    "SlaPaused",
+    "SlaResumed",
     "SlaStarted",
     "SlaWarning",
     "StageChanged",
@@ -195,6 +199,27 @@ class SlaCancelled(_TimerEvent):
         return _when(self.timer.cancelled_at)
 
 
+@attrs.frozen
+class SlaPaused(_TimerEvent):
+    """The host paused a timer (waiting on the customer)."""
+
+    @property
+    def at(self) -> datetime:
+        """When it was paused."""
+        return _when(self.timer.paused_at)
+
+
+@attrs.frozen
+class SlaResumed(_TimerEvent):
+    """The host resumed a paused timer; its deadline moved by the time paused.
+
+    Attributes:
+        at: When it was resumed.
+    """
+
+    at: datetime = attrs.field(kw_only=True)
+
+
 def _when(moment: datetime | None) -> datetime:
     assert moment is not None  # noqa: S101 -- each event sets its own instant
     return moment
@@ -212,6 +237,8 @@ Event = (
     | SlaBreached
     | SlaMet
     | SlaCancelled
+    | SlaPaused
+    | SlaResumed
 )
 
 
@@ -293,6 +320,24 @@ class Tick:
     now: datetime = attrs.field(validator=aware_datetime)
 
 
+@attrs.frozen
+class PauseTimer:
+    """``Funnel.pause_timer(lead_id, rule)`` as the input log keeps it."""
+
+    lead_id: str = attrs.field(validator=non_empty_str)
+    rule: str = attrs.field(validator=non_empty_str)
+    at: datetime = attrs.field(validator=aware_datetime)
+
+
+@attrs.frozen
+class ResumeTimer:
+    """``Funnel.resume_timer(lead_id, rule)`` as the input log keeps it."""
+
+    lead_id: str = attrs.field(validator=non_empty_str)
+    rule: str = attrs.field(validator=non_empty_str)
+    at: datetime = attrs.field(validator=aware_datetime)
+
+
 #: What the input log holds: activities as they were recorded, and the other
 #: calls as records of their arguments.
-Input = AddLead | UpdateLead | Activity | Move | Tick
+Input = AddLead | UpdateLead | Activity | Move | Tick | PauseTimer | ResumeTimer

@@ -26,10 +26,14 @@ from funnelkit._events import (
     LeadState,
     LeadUpdated,
     Move,
+    PauseTimer,
+    ResumeTimer,
     ScoreChanged,
     SlaBreached,
     SlaCancelled,
     SlaMet,
+    SlaPaused,
+    SlaResumed,
     SlaStarted,
     SlaWarning,
     StageChanged,
@@ -416,6 +420,35 @@ class Funnel:
             )
             return self._tick(when)
 
+    def pause_timer(
+        self, lead_id: str, rule: str, *, at: datetime | None = None
+    ) -> list[Event]:
+        """Pause the lead's running timer of *rule* (waiting on the customer).
+
+        A paused timer neither warns nor breaches; it can still be met.
+
+        Raises:
+            UnknownLead: no lead has the id.
+            ValidationError: the lead has no running timer of *rule*, it is
+                paused already, or *at* is bad.
+        """
+        return self._pause_or_resume(lead_id, rule, at, pause=True)
+
+    def resume_timer(
+        self, lead_id: str, rule: str, *, at: datetime | None = None
+    ) -> list[Event]:
+        """Resume a paused timer: its deadline moves by the time it was paused.
+
+        Business time for a business rule: what was left of it when paused
+        counts again from *at*.
+
+        Raises:
+            UnknownLead: no lead has the id.
+            ValidationError: the lead has no paused timer of *rule*, or *at*
+                is bad.
+        """
+        return self._pause_or_resume(lead_id, rule, at, pause=False)
+
     def replay(self, inputs: Iterable[Input]) -> list[Event]:
         """Feed another funnel's input log (:meth:`inputs`) into this one.
 
@@ -444,12 +477,19 @@ class Funnel:
                 )
             elif isinstance(item, Tick):
                 events += self.tick(item.now)
+            elif isinstance(item, PauseTimer):
+                events += self.pause_timer(item.lead_id, item.rule, at=item.at)
+            elif isinstance(item, ResumeTimer):
+                events += self.resume_timer(item.lead_id, item.rule, at=item.at)
             else:
                 raise ValidationError(
                     owner="Funnel.replay",
                     field="inputs",
                     value=item,
-                    expected="inputs: AddLead, UpdateLead, Activity, Move or Tick",
+                    expected=(
+                        "inputs: AddLead, UpdateLead, Activity, Move, Tick, "
+                        "PauseTimer or ResumeTimer"
+                    ),
                 )
         return events
 
@@ -887,12 +927,76 @@ class Funnel:
 
     # -- SLA timers ------------------------------------------------------------
 
-    def _start_timers(self, draft: _Draft, at: datetime) -> None:
-        """Start the clocks of the rules on the stage the lead just entered."""
-        draft.timers = []
-        rules = self._slas.get(draft.stage, ())
-        if not rules:
-            return
+    def _pause_or_resume(
+        self, lead_id: str, rule: str, at: datetime | None, *, pause: bool
+    ) -> list[Event]:
+        owner = "Funnel.pause_timer" if pause else "Funnel.resume_timer"
+        _check_name(lead_id, "lead_id", owner)
+        _check_name(rule, "rule", owner)
+        with self._lock:
+            state = self._known(lead_id)
+            when = self._resolve(at, state, owner)
+
+            def work() -> _Draft:
+                draft = self._judged(state, when)
+                position = self._timer_of(draft, rule, owner, paused=not pause)
+                timer = draft.timers[position]
+                if pause:
+                    changed = timer.paused(when)
+                    draft.events.append(SlaPaused(lead_id, changed))
+                else:
+                    changed = self._resumed(draft, timer, when)
+                    draft.events.append(SlaResumed(lead_id, changed, at=when))
+                draft.timers[position] = changed
+                self._settle(draft, when)
+                return draft
+
+            item = (PauseTimer if pause else ResumeTimer)(lead_id, rule, when)
+            return self._commit_draft(item, self._guarded(lead_id, work))
+
+    def _timer_of(self, draft: _Draft, rule: str, owner: str, *, paused: bool) -> int:
+        """The position of the lead's running timer of *rule*, paused or not."""
+        for position, timer in enumerate(draft.timers):
+            if timer.rule == rule and timer.is_open:
+                if (timer.paused_at is not None) is paused:
+                    return position
+                found = "paused already" if timer.paused_at else "not paused"
+                raise ValidationError(
+                    owner=owner,
+                    field="rule",
+                    value=rule,
+                    expected=f"a timer that is {'paused' if paused else 'running'} "
+                    f"(it is {found})",
+                )
+        running = ", ".join(t.rule for t in draft.timers if t.is_open) or "none"
+        raise ValidationError(
+            owner=owner,
+            field="rule",
+            value=rule,
+            expected=f"a rule whose timer runs for the lead (running: {running})",
+        )
+
+    def _resumed(self, draft: _Draft, timer: SlaTimer, at: datetime) -> SlaTimer:
+        """The timer running again from *at*, with what was left of its time."""
+        paused_at = timer.paused_at
+        assert paused_at is not None  # noqa: S101 -- found paused
+        rule = self._rules[timer.rule]
+        calendar = (rule.calendar or self._calendar(draft)) if rule.business else None
+
+        def moved(due: datetime) -> datetime:
+            if due <= paused_at:
+                return due  # already passed: it stays where it was
+            if calendar is None:
+                return at + (due - paused_at)
+            return calendar.add(at, calendar.elapsed(paused_at, due))
+
+        warn_at = timer.warn_at
+        if warn_at is not None and timer.warned_at is None:
+            warn_at = moved(warn_at)
+        return timer.resumed(moved(timer.deadline), warn_at)
+
+    def _calendar(self, draft: _Draft) -> BusinessCalendar | None:
+        """The lead's calendar: chosen by calendar_for, else the policy's."""
         calendar = self._policy.calendar
         if self._calendar_for is not None:
             chosen = self._calendar_for(draft.lead)
@@ -901,9 +1005,18 @@ class Funnel:
                     owner="Funnel",
                     field="calendar_for",
                     value=chosen,
-                    expected=(f"a BusinessCalendar or None for lead {draft.lead.id!r}"),
+                    expected=f"a BusinessCalendar or None for lead {draft.lead.id!r}",
                 )
             calendar = chosen or calendar
+        return calendar
+
+    def _start_timers(self, draft: _Draft, at: datetime) -> None:
+        """Start the clocks of the rules on the stage the lead just entered."""
+        draft.timers = []
+        rules = self._slas.get(draft.stage, ())
+        if not rules:
+            return
+        calendar = self._calendar(draft)
         for rule in rules:
             deadline = rule.deadline(at, calendar)
             timer = SlaTimer(

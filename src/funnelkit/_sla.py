@@ -275,6 +275,9 @@ class SlaTimer:
         breached_at: When it was breached (at its deadline), if it was.
         met_at: When it was met, if it was (after a breach: met late).
         cancelled_at: When the lead left the stage unmet, if it did.
+        paused_at: When the host paused it (waiting on the customer), while it
+            is paused: it neither warns nor breaches, and resuming moves the
+            deadline by the time paused.
     """
 
     rule: str
@@ -287,6 +290,7 @@ class SlaTimer:
     breached_at: datetime | None = None
     met_at: datetime | None = None
     cancelled_at: datetime | None = None
+    paused_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -300,8 +304,11 @@ class SlaTimer:
 
     @property
     def next_due(self) -> datetime | None:
-        """The next instant time alone changes it: its warning, then its deadline."""
-        if not self.is_open:
+        """The next instant time alone changes it: its warning, then its deadline.
+
+        ``None`` when it is done, paused, or breached with nothing left to say.
+        """
+        if not self.is_open or self.paused_at is not None:
             return None
         if self.warn_at is not None and self.warned_at is None:
             return self.warn_at
@@ -309,39 +316,43 @@ class SlaTimer:
 
     def warned(self, at: datetime) -> SlaTimer:
         """Return the timer, warned at *at*."""
-        return self._copy(at, self.breached_at, self.met_at, self.cancelled_at)
+        return self._copy(warned_at=at)
 
     def breached(self, at: datetime) -> SlaTimer:
         """Return the timer, breached at *at*."""
-        return self._copy(self.warned_at, at, self.met_at, self.cancelled_at)
+        return self._copy(breached_at=at)
 
     def met(self, at: datetime) -> SlaTimer:
         """Return the timer, met at *at*."""
-        return self._copy(self.warned_at, self.breached_at, at, self.cancelled_at)
+        return self._copy(met_at=at)
 
     def cancelled(self, at: datetime) -> SlaTimer:
         """Return the timer, cancelled at *at*."""
-        return self._copy(self.warned_at, self.breached_at, self.met_at, at)
+        return self._copy(cancelled_at=at)
 
-    def _copy(
-        self,
-        warned_at: datetime | None,
-        breached_at: datetime | None,
-        met_at: datetime | None,
-        cancelled_at: datetime | None,
-    ) -> SlaTimer:
+    def paused(self, at: datetime) -> SlaTimer:
+        """Return the timer, paused at *at*."""
+        return self._copy(paused_at=at)
+
+    def resumed(self, deadline: datetime, warn_at: datetime | None) -> SlaTimer:
+        """Return the timer running again, with its moved deadline and warning."""
+        return self._copy(deadline=deadline, warn_at=warn_at, paused_at=None)
+
+    def _copy(self, **changes: datetime | None) -> SlaTimer:
         # attrs.evolve runs __init__ again; the engine changes timers often.
+        get = changes.get
         return _new_timer(
             self.rule,
             self.stage,
             self.entry,
             self.started_at,
-            self.deadline,
-            self.warn_at,
-            warned_at,
-            breached_at,
-            met_at,
-            cancelled_at,
+            get("deadline", self.deadline),
+            get("warn_at", self.warn_at),
+            get("warned_at", self.warned_at),
+            get("breached_at", self.breached_at),
+            get("met_at", self.met_at),
+            get("cancelled_at", self.cancelled_at),
+            get("paused_at", self.paused_at),
         )
 
 

@@ -63,6 +63,8 @@ from funnelkit import (
     SlaBreached,
     SlaCancelled,
     SlaMet,
+    SlaPaused,
+    SlaResumed,
     SlaStarted,
     SlaTimer,
     SlaWarning,
@@ -218,8 +220,12 @@ def each_event(events: list[Event]) -> None:
             assert_type(event.score, Score)
         elif isinstance(event, LeadAdded | LeadUpdated):
             assert_type(event.lead_id, str)
-        elif isinstance(event, SlaStarted | SlaWarning | SlaMet | SlaCancelled):
+        elif isinstance(
+            event, SlaStarted | SlaWarning | SlaMet | SlaCancelled | SlaPaused
+        ):
             assert_type(event.timer, SlaTimer)
+        elif isinstance(event, SlaResumed):
+            assert_type(event.at, datetime)
         elif isinstance(event, SlaBreached):
             assert_type(event.escalate_to, str | None)
         else:
@@ -262,6 +268,10 @@ def criteria_and_funnel(lead: Lead, activity: Activity) -> None:
     events += funnel.update_lead(lead, at=lead.created_at)
     events += funnel.move(lead.id, "later", by="rep", reason="why", override=True)
     events += funnel.tick()
+    events += funnel.pause_timer(lead.id, "answered")
+    events += funnel.resume_timer(lead.id, "answered")
+    assert_type(funnel.timers(lead.id), tuple[SlaTimer, ...])
+    assert_type(funnel.overdue(), list[tuple[str, SlaTimer]])
     each_event(events)
     assert_type(funnel.state(lead.id), LeadState)
     assert_type(funnel.can_move(lead.id, "mql"), Verdict)
