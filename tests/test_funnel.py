@@ -1080,6 +1080,22 @@ class FunnelMachine(RuleBasedStateMachine):
         self.clock.advance(hours * H)
         self.funnel.tick()
 
+    @rule(
+        lead_id=st.sampled_from(LEADS),
+        name=st.sampled_from(["engage", "accept", "touch", "back"]),
+        pause=st.booleans(),
+    )
+    def pause_or_resume(self, lead_id: str, name: str, pause: bool) -> None:
+        """Pause or resume a timer; a call that does not apply changes nothing."""
+        if lead_id not in self.added:
+            return
+        call = self.funnel.pause_timer if pause else self.funnel.resume_timer
+        before = self.funnel.inputs()
+        try:
+            call(lead_id, name)
+        except ValidationError:
+            assert self.funnel.inputs() == before
+
     @rule(hours=st.integers(1, 5))
     def advance(self, hours: int) -> None:
         """Let time pass without a tick."""
@@ -1123,7 +1139,7 @@ class FunnelMachine(RuleBasedStateMachine):
         for event in self.events:
             if isinstance(
                 event, SlaStarted | SlaWarning | SlaBreached | SlaMet | SlaCancelled
-            ):
+            ):  # pauses and resumes may come again and again
                 key = (event.lead_id, event.timer.rule, event.timer.entry)
                 seen.setdefault(key, []).append((type(event).__name__, event.at))
         for steps in seen.values():
