@@ -174,7 +174,7 @@ class TestConstruction:
     def test_repr_shows_no_personal_data(self) -> None:
         """The reprs of a funnel, its store and a lead state name leads by id only."""
         made = funnel()
-        assert repr(made) == "<funnelkit.Funnel policy='test@1' leads=1>"
+        assert repr(made) == "<funnelkit.Funnel policy='test@1' leads=1 open_timers=0>"
         assert "ana" not in repr(made.state("L-1"))
         assert "L-1" in repr(made.state("L-1"))
         assert repr(made.store).startswith("<funnelkit.InMemoryStore leads=1")

@@ -542,3 +542,17 @@ class TestPauseAndResume:
         assert again.state("L-1") == made.state("L-1")
         with pytest.raises(ValidationError):
             made.pause_timer("L-1", "", at=T0 + 4 * H)
+
+
+def test_the_funnel_repr_counts_running_timers() -> None:
+    """The repr counts running timers, counted once, then kept up to date."""
+    made = engine()  # L-1 in lead: its engaged clock runs
+    assert repr(made).endswith("leads=1 open_timers=1>")
+    made.add_lead(Lead("L-2", T0))
+    assert repr(made).endswith("leads=2 open_timers=2>")
+    made.record(Activity("L-1", "webinar", T0 + H))  # meets engaged
+    made.move("L-2", "mql", by="rep", at=T0 + H)  # cancels one, starts one
+    made.move("L-2", "sal", by="rep", at=T0 + 2 * H)  # meets one, starts two
+    assert repr(made).endswith("leads=2 open_timers=2>")
+    again = Funnel(made.policy, store=made.store, clock=ManualClock(T0))
+    assert repr(again).endswith("leads=2 open_timers=2>")

@@ -175,7 +175,7 @@ class Funnel:
     >>> funnel.state("L-1").stage
     'lead'
     >>> funnel
-    <funnelkit.Funnel policy='b2b-saas@1' leads=1>
+    <funnelkit.Funnel policy='b2b-saas@1' leads=1 open_timers=0>
     """
 
     __slots__ = (
@@ -183,6 +183,7 @@ class Funnel:
         "_clock",
         "_create_leads",
         "_lock",
+        "_open_timers",
         "_policy",
         "_rules",
         "_scorers",
@@ -241,6 +242,8 @@ class Funnel:
             )
         self._create_leads = create_leads
         self._calendar_for = calendar_for
+        # Running SLA timers, counted for the repr on first use.
+        self._open_timers: int | None = None
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[Event], object]] = []
         # Incremental scorers, rebuilt from the store when missing or stale.
@@ -262,9 +265,16 @@ class Funnel:
         }
 
     def __repr__(self) -> str:
-        return (
-            f"<funnelkit.Funnel policy={self._policy.label!r} leads={len(self._store)}>"
-        )
+        with self._lock:
+            if self._open_timers is None:  # counted once, then kept up to date
+                self._open_timers = sum(
+                    _open(self._store.state(lead_id))
+                    for lead_id in self._store.lead_ids()
+                )
+            return (
+                f"<funnelkit.Funnel policy={self._policy.label!r} "
+                f"leads={len(self._store)} open_timers={self._open_timers}>"
+            )
 
     @property
     def policy(self) -> FunnelPolicy:
@@ -1169,6 +1179,11 @@ class Funnel:
         )
 
     def _commit(self, change: Commit, events: list[Event]) -> list[Event]:
+        if self._open_timers is not None:
+            self._open_timers += sum(
+                _open(state) - _open(self._store.state(state.lead.id))
+                for state in change.states
+            )
         self._store.commit(change)
         errors: list[Exception] = []
         for callback in [*self._subscribers]:
@@ -1273,3 +1288,10 @@ def _timer_wake(timers: list[SlaTimer]) -> datetime | None:
     """The next instant time alone changes one of the timers."""
     found = [due for timer in timers if (due := timer.next_due) is not None]
     return min(found) if found else None
+
+
+def _open(state: LeadState | None) -> int:
+    """How many of a lead's SLA timers run (none for a lead not there yet)."""
+    if state is None:
+        return 0
+    return sum(1 for timer in state.timers if timer.is_open)
