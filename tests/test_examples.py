@@ -22,3 +22,21 @@ class TestQuickstart:
         assert lead["id"] == activity["lead_id"] == "L-1001"
         assert activity["at"] == "2026-03-02T09:30:00+01:00[Europe/Berlin]"
         assert len(activity["id"]) == 32
+
+
+class TestFunnelDay:
+    def test_prints_the_day_and_the_reason(self) -> None:
+        """The README's main example runs the default funnel and explains the move."""
+        result = subprocess.run(  # noqa: S603 -- our own script, with this Python
+            [sys.executable, str(EXAMPLES / "funnel_day.py")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        lines = result.stdout.splitlines()
+        assert "Mon 11:30  StageChanged: lead -> mql by auto" in lines
+        assert "Tue 09:30  SlaWarning: mql_accepted" in lines
+        assert "Tue 11:30  SlaBreached: mql_accepted, tell sales_manager" in lines
+        assert "Tue 16:25  SlaMet: first_touch" in lines
+        assert "Why lead -> mql:" in lines
+        assert lines[-1].startswith("  passed: fit score at least 30")
