@@ -422,6 +422,30 @@ class TestEngineTimers:
         clock_now = made.overdue()
         assert clock_now == []  # the clock still reads T0
 
+    def test_overdue_sees_clocks_a_due_wake_would_start(self) -> None:
+        """A lead that a waiting guard moves into an SLA stage is overdue there too."""
+        waiting = attrs.evolve(
+            policy(attrs.evolve(RULES[1], within=2 * H, warn_at=None)),
+            transitions=[
+                Transition(source="lead", target="mql", guard=InStageFor(H), auto=True),
+                *policy().transitions[1:],
+            ],
+        )
+        made = Funnel(waiting, clock=ManualClock(T0))
+        made.add_lead(Lead("L-1", T0))  # moves to mql at T0+1h, due at T0+3h
+        ((lead_id, timer),) = made.overdue(T0 + 5 * H)
+        assert (lead_id, timer.rule, timer.deadline) == ("L-1", "accept", T0 + 3 * H)
+        assert made.state("L-1").stage == "lead"  # a question changes nothing
+
+    def test_a_tick_earlier_than_the_last_does_nothing(self) -> None:
+        """Ticking back in time gives no events and logs nothing."""
+        made = engine(RULES[1])
+        made.move("L-1", "mql", by="rep", at=T0)
+        made.tick(T0 + 10 * H)
+        before = (made.inputs(), made.state("L-1"))
+        assert made.tick(T0 + 6 * H) == []
+        assert (made.inputs(), made.state("L-1")) == before
+
     def test_a_calendar_per_lead(self) -> None:
         """calendar_for picks each lead's calendar; None falls back to the policy's."""
         berlin = BusinessCalendar.weekdays("09:00", "17:00", timezone="Europe/Berlin")

@@ -580,16 +580,12 @@ class Funnel:
             for lead_id in self._store.lead_ids():
                 state = self._store.state(lead_id)
                 assert state is not None  # noqa: S101 -- the store lists its leads
-                if not any(
-                    timer.is_open and timer.deadline <= when for timer in state.timers
-                ):
+                wake = self._store.wake(lead_id)
+                # Only a lead already overdue, or due to change by then, can be.
+                if (wake is None or wake > when) and not _overdue(state.timers, when):
                     continue
                 timers = self._judged(state, max(when, state.updated_at)).timers
-                found += [
-                    (lead_id, timer)
-                    for timer in timers
-                    if timer.is_open and timer.deadline <= when
-                ]
+                found += [(lead_id, timer) for timer in _overdue(timers, when)]
             return sorted(found, key=lambda item: (item[1].deadline, item[0]))
 
     def score(self, lead_id: str, *, at: datetime | None = None) -> Score:
@@ -1295,3 +1291,8 @@ def _open(state: LeadState | None) -> int:
     if state is None:
         return 0
     return sum(1 for timer in state.timers if timer.is_open)
+
+
+def _overdue(timers: Iterable[SlaTimer], when: datetime) -> list[SlaTimer]:
+    """The running timers past their deadline at *when*."""
+    return [timer for timer in timers if timer.is_open and timer.deadline <= when]
