@@ -342,7 +342,7 @@ class Funnel:
             ValidationError: *activity* is not an Activity.
             PolicyError: automatic moves went round a cycle.
         """
-        if type(activity) is not Activity and not isinstance(activity, Activity):
+        if not isinstance(activity, Activity):
             raise ValidationError(
                 owner="Funnel.record",
                 field="activity",
@@ -423,12 +423,7 @@ class Funnel:
             NaiveDatetimeError: *now* has no time zone.
         """
         with self._lock:
-            when = (
-                self._now()
-                if now is None
-                else require_aware(now, field="now", owner="Funnel.tick")
-            )
-            return self._tick(when)
+            return self._tick(self._at_or_now(now, "Funnel.tick"))
 
     def pause_timer(
         self, lead_id: str, rule: str, *, at: datetime | None = None
@@ -571,11 +566,7 @@ class Funnel:
             NaiveDatetimeError: *now* has no time zone.
         """
         with self._lock:
-            when = (
-                self._now()
-                if now is None
-                else require_aware(now, field="now", owner="Funnel.overdue")
-            )
+            when = self._at_or_now(now, "Funnel.overdue")
             found: list[tuple[str, SlaTimer]] = []
             for lead_id in self._store.lead_ids():
                 state = self._store.state(lead_id)
@@ -851,11 +842,10 @@ class Funnel:
         draft.updated_at = at
         score = draft.scorer.score(at)
         previous = draft.score
+        # The grade and band follow the dimensions, under one model.
         if previous is None or (
             score.dimensions is not previous.dimensions
-            and (
-                score.dimensions != previous.dimensions or score.grade != previous.grade
-            )
+            and score.dimensions != previous.dimensions
         ):
             draft.events.append(_new_score_changed(draft.lead.id, at, score, previous))
         draft.score = score
@@ -894,7 +884,7 @@ class Funnel:
             self._enter(draft, transition.target, at, by=AUTO, verdict=verdict)
             path.append(draft.stage)
         if draft.timers:
-            draft.wake = _sooner(draft.wake, _timer_wake(draft.timers))
+            draft.wake = _next_wake(draft.timers, draft.wake)
 
     def _enter(  # noqa: PLR0913 -- a move's parts
         self,
@@ -987,19 +977,13 @@ class Funnel:
         paused_at = timer.paused_at
         assert paused_at is not None  # noqa: S101 -- found paused
         rule = self._rules[timer.rule]
-        calendar = (rule.calendar or self._calendar(draft)) if rule.business else None
-
-        def moved(due: datetime) -> datetime:
-            if due <= paused_at:
-                return due  # already passed: it stays where it was
-            if calendar is None:
-                return at + (due - paused_at)
-            return calendar.add(at, calendar.elapsed(paused_at, due))
-
+        calendar = self._calendar(draft)
         warn_at = timer.warn_at
         if warn_at is not None and timer.warned_at is None:
-            warn_at = moved(warn_at)
-        return timer.resumed(moved(timer.deadline), warn_at)
+            warn_at = rule.moved(warn_at, paused_at, at, calendar)
+        return timer.resumed(
+            rule.moved(timer.deadline, paused_at, at, calendar), warn_at
+        )
 
     def _calendar(self, draft: _Draft) -> BusinessCalendar | None:
         """The lead's calendar: chosen by calendar_for, else the policy's."""
@@ -1209,6 +1193,12 @@ class Funnel:
     def _now(self) -> datetime:
         return require_aware(self._clock.now(), field="clock.now()", owner="Funnel")
 
+    def _at_or_now(self, now: datetime | None, owner: str) -> datetime:
+        """*now* checked, or the clock's now."""
+        if now is None:
+            return self._now()
+        return require_aware(now, field="now", owner=owner)
+
     def _resolve(self, at: datetime | None, state: LeadState, owner: str) -> datetime:
         if at is None:
             now = self._now()
@@ -1272,18 +1262,12 @@ def _check_reason(
         )
 
 
-def _sooner(first: datetime | None, second: datetime | None) -> datetime | None:
-    if first is None:
-        return second
-    if second is None:
-        return first
-    return min(first, second)
-
-
-def _timer_wake(timers: list[SlaTimer]) -> datetime | None:
-    """The next instant time alone changes one of the timers."""
+def _next_wake(timers: list[SlaTimer], wake: datetime | None) -> datetime | None:
+    """The sooner of *wake* and the next instant time alone changes a timer."""
     found = [due for timer in timers if (due := timer.next_due) is not None]
-    return min(found) if found else None
+    if wake is not None:
+        found.append(wake)
+    return min(found, default=None)
 
 
 def _open(state: LeadState | None) -> int:

@@ -8,7 +8,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from funnelkit._calendar import BusinessCalendar
-from funnelkit._criteria import CriterionLike, _require_criterion
+from funnelkit._criteria import CriterionLike
 from funnelkit._duration import BusinessDuration, parse_duration
 from funnelkit._rules import is_kind_set, kind_set
 from funnelkit._time import require_aware
@@ -107,8 +107,7 @@ def _check_met_by(
     if value == EXIT or (isinstance(value, frozenset) and is_kind_set(value)):
         return
     if callable(getattr(value, "check", None)):
-        _require_criterion("SlaRule", attribute.name, value)
-        return
+        return  # a criterion
     raise _reject(
         "SlaRule",
         attribute.name,
@@ -237,11 +236,43 @@ class SlaRule:
         """
         if self.warn_at is None:
             return None
+        return self._after(
+            started_at,
+            self._span(started_at, deadline, calendar) * self.warn_at,
+            calendar,
+        )
+
+    def moved(
+        self,
+        due: datetime,
+        paused_at: datetime,
+        resumed_at: datetime,
+        calendar: BusinessCalendar | None = None,
+    ) -> datetime:
+        """Return where *due* lands after the clock stood from *paused_at* on.
+
+        What was left of the time allowed (business time for a business rule)
+        counts again from *resumed_at*; an instant already passed stays.
+        """
+        if due <= paused_at:
+            return due
+        return self._after(resumed_at, self._span(paused_at, due, calendar), calendar)
+
+    def _span(
+        self, start: datetime, end: datetime, calendar: BusinessCalendar | None
+    ) -> timedelta:
+        """The rule's kind of time from *start* to *end*: business or wall."""
         if isinstance(self.within, BusinessDuration):
-            found = self._calendar(calendar)
-            allowed = found.elapsed(started_at, deadline)
-            return found.add(started_at, allowed * self.warn_at)
-        return started_at + (deadline - started_at) * self.warn_at
+            return self._calendar(calendar).elapsed(start, end)
+        return end - start
+
+    def _after(
+        self, start: datetime, span: timedelta, calendar: BusinessCalendar | None
+    ) -> datetime:
+        """*span* of the rule's kind of time after *start*."""
+        if isinstance(self.within, BusinessDuration):
+            return self._calendar(calendar).add(start, span)
+        return start + span
 
     def _calendar(self, calendar: BusinessCalendar | None) -> BusinessCalendar:
         found = self.calendar or calendar
