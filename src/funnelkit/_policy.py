@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
 
 import attrs
@@ -11,6 +11,7 @@ from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import Always, CriterionLike, _reject, _require_criterion
 from funnelkit._scoring import ScoringModel
 from funnelkit._sla import MoveTo, SlaRule
+from funnelkit._validators import optional, policy_name
 from funnelkit.errors import PolicyError
 
 __all__ = ["ANY_OPEN", "FunnelPolicy", "Stage", "StageKind", "Transition"]
@@ -23,16 +24,7 @@ _KINDS: Final = ("open", "won", "lost", "nurture")
 _FINAL_KINDS: Final = frozenset({"won", "lost"})
 
 
-def _name(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value.strip() or value != value.strip():
-        _reject(instance, attribute, value, "a non-empty name without outer spaces")
-
-
-def _optional_name(
-    instance: object, attribute: attrs.Attribute[Any], value: object
-) -> None:
-    if value is not None:
-        _name(instance, attribute, value)
+_optional_name = optional(policy_name)
 
 
 @attrs.frozen
@@ -51,7 +43,7 @@ class Stage:
     Stage(name='customer', kind='won', description=None)
     """
 
-    name: str = attrs.field(validator=_name)
+    name: str = attrs.field(validator=policy_name)
     kind: StageKind = attrs.field(default="open")
     description: str | None = attrs.field(
         default=None, kw_only=True, validator=_optional_name
@@ -147,7 +139,7 @@ class Transition:
     """
 
     source: tuple[str, ...] = attrs.field(converter=_sources, validator=_check_sources)
-    target: str = attrs.field(validator=_name)
+    target: str = attrs.field(validator=policy_name)
     guard: CriterionLike = attrs.field(factory=Always, validator=_check_guard)
     auto: bool = attrs.field(default=False, validator=_flag)
     requires_reason: bool = attrs.field(default=False, validator=_flag)
@@ -217,20 +209,20 @@ def _check_parts(
         seen.add(name)
 
 
-def _check_stages(
-    instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
-) -> None:
-    if not isinstance(value, tuple) or not value:
-        _reject(instance, attribute, value, "a non-empty list of Stage")
-    _check_parts("stages", value, Stage, reserved=ANY_OPEN)
+def _parts_of(
+    kind: type, *, required: bool = False, reserved: str | None = None
+) -> Callable[[FunnelPolicy, attrs.Attribute[Any], object], None]:
+    """A validator of a list of *kind* values, their names unique."""
+    expected = f"a {'non-empty ' if required else ''}list of {kind.__name__}"
 
+    def check(
+        instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
+    ) -> None:
+        if not isinstance(value, tuple) or (required and not value):
+            _reject(instance, attribute, value, expected)
+        _check_parts(attribute.name, value, kind, reserved=reserved)
 
-def _check_transitions(
-    instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
-) -> None:
-    if not isinstance(value, tuple):
-        _reject(instance, attribute, value, "a list of Transition")
-    _check_parts("transitions", value, Transition)
+    return check
 
 
 def _check_version(
@@ -238,14 +230,6 @@ def _check_version(
 ) -> None:
     if type(value) is not int or value < 1:
         _reject(instance, attribute, value, "a whole number of 1 or more")
-
-
-def _check_slas(
-    instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
-) -> None:
-    if not isinstance(value, tuple):
-        _reject(instance, attribute, value, "a list of SlaRule")
-    _check_parts("slas", value, SlaRule)
 
 
 def _check_scoring(
@@ -288,18 +272,19 @@ class FunnelPolicy:
     nothing.
     """
 
-    name: str = attrs.field(validator=_name)
+    name: str = attrs.field(validator=policy_name)
     version: int = attrs.field(validator=_check_version)
     stages: tuple[Stage, ...] = attrs.field(
-        converter=_as_tuple, validator=_check_stages
+        converter=_as_tuple,
+        validator=_parts_of(Stage, required=True, reserved=ANY_OPEN),
     )
     transitions: tuple[Transition, ...] = attrs.field(
-        converter=_as_tuple, validator=_check_transitions
+        converter=_as_tuple, validator=_parts_of(Transition)
     )
     initial: str = attrs.field()
     scoring: ScoringModel = attrs.field(validator=_check_scoring)
     slas: tuple[SlaRule, ...] = attrs.field(
-        default=(), converter=_as_tuple, validator=_check_slas
+        default=(), converter=_as_tuple, validator=_parts_of(SlaRule)
     )
     calendar: BusinessCalendar | None = attrs.field(default=None)
     _by_name: Mapping[str, Stage] = attrs.field(
@@ -336,7 +321,6 @@ class FunnelPolicy:
         for source, found in exits.items():
             for transition in found:
                 between.setdefault((source, transition.target), []).append(transition)
-        self._check_sla_rules(by_name, between)
         values = {
             "_by_name": by_name,
             "_exits": {name: tuple(found) for name, found in exits.items()},
@@ -347,25 +331,22 @@ class FunnelPolicy:
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
+        self._check_sla_rules()
 
     @calendar.validator
     def _check_calendar(self, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is not None and not isinstance(value, BusinessCalendar):
             _reject(self, attribute, value, "a funnelkit.BusinessCalendar or None")
 
-    def _check_sla_rules(
-        self,
-        by_name: Mapping[str, Stage],
-        between: Mapping[tuple[str, str], list[Transition]],
-    ) -> None:
+    def _check_sla_rules(self) -> None:
         """Check the SLA rules against the stages, transitions and calendar."""
         for position, rule in enumerate(self.slas):
-            if rule.stage not in by_name:
+            if rule.stage not in self._by_name:
                 raise PolicyError(
                     owner=f"SlaRule {rule.name!r}",
                     field="stage",
                     value=rule.stage,
-                    expected=f"one of the stages: {_names(by_name)}",
+                    expected=f"one of the stages: {_names(self._by_name)}",
                 )
             if rule.business and rule.calendar is None and self.calendar is None:
                 raise PolicyError(
@@ -380,8 +361,19 @@ class FunnelPolicy:
             breach = rule.on_breach
             if not isinstance(breach, MoveTo):
                 continue
-            moves = between.get((rule.stage, breach.stage), [])
-            if moves and not any(
+            moves = self.transitions_between(rule.stage, breach.stage)
+            if not moves:
+                targets = ", ".join(self.targets(rule.stage)) or "none"
+                raise PolicyError(
+                    owner=f"SlaRule {rule.name!r}",
+                    field="on_breach",
+                    value=breach,
+                    expected=(
+                        f"a move the transitions allow from {rule.stage} "
+                        f"(to: {targets})"
+                    ),
+                )
+            if not any(
                 not move.reasons or breach.reason in move.reasons for move in moves
             ):
                 raise PolicyError(
@@ -393,22 +385,6 @@ class FunnelPolicy:
                         + ", ".join(code for move in moves for code in move.reasons)
                     ),
                 )
-            if not moves:
-                raise PolicyError(
-                    owner=f"SlaRule {rule.name!r}",
-                    field="on_breach",
-                    value=breach,
-                    expected=(
-                        f"a move the transitions allow from {rule.stage} (to: "
-                        f"{', '.join(self._targets(between, rule.stage)) or 'none'})"
-                    ),
-                )
-
-    @staticmethod
-    def _targets(
-        between: Mapping[tuple[str, str], list[Transition]], stage: str
-    ) -> list[str]:
-        return [target for source, target in between if source == stage]
 
     @property
     def label(self) -> str:

@@ -12,7 +12,7 @@ from funnelkit._criteria import CriterionLike
 from funnelkit._duration import BusinessDuration, parse_duration
 from funnelkit._rules import is_kind_set, kind_set
 from funnelkit._time import require_aware
-from funnelkit._validators import unchecked
+from funnelkit._validators import policy_name, unchecked
 from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = ["EXIT", "Escalate", "MoveTo", "OnBreach", "SlaRule", "SlaTimer"]
@@ -25,16 +25,6 @@ def _reject(owner: str, field: str, value: object, expected: str) -> PolicyError
     return PolicyError(owner=owner, field=field, value=value, expected=expected)
 
 
-def _name(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value.strip() or value != value.strip():
-        raise _reject(
-            type(instance).__name__,
-            attribute.name,
-            value,
-            "a non-empty name without outer spaces",
-        )
-
-
 @attrs.frozen
 class Escalate:
     """On a breach, name who must hear of it: the role rides on the breach event.
@@ -43,7 +33,7 @@ class Escalate:
     Escalate(role='sales_manager')
     """
 
-    role: str = attrs.field(validator=_name)
+    role: str = attrs.field(validator=policy_name)
 
 
 @attrs.frozen
@@ -56,8 +46,8 @@ class MoveTo:
     MoveTo(stage='nurture', reason='sla_breach')
     """
 
-    stage: str = attrs.field(validator=_name)
-    reason: str = attrs.field(default="sla_breach", validator=_name)
+    stage: str = attrs.field(validator=policy_name)
+    reason: str = attrs.field(default="sla_breach", validator=policy_name)
 
 
 #: What happens on a breach besides the event: nothing more (``None``), an
@@ -184,8 +174,8 @@ class SlaRule:
     (BusinessDuration(days=0, time=datetime.timedelta(seconds=3600)), ['sales_call'])
     """
 
-    name: str = attrs.field(validator=_name)
-    stage: str = attrs.field(validator=_name)
+    name: str = attrs.field(validator=policy_name)
+    stage: str = attrs.field(validator=policy_name)
     within: timedelta | BusinessDuration = attrs.field(
         converter=_within, validator=_check_within
     )

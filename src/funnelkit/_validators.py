@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import attrs
 
 from funnelkit._time import require_aware
-from funnelkit.errors import ValidationError
+from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = [
     "SCALAR_TYPES",
@@ -27,6 +27,7 @@ __all__ = [
     "optional_bool",
     "optional_date",
     "optional_non_empty_str",
+    "policy_name",
     "reject",
     "scalar_mapping",
     "unchecked",
@@ -64,6 +65,18 @@ def non_empty_str(instance: object, attribute: _Attribute, value: object) -> Non
     """Accept a string with at least one non-space character."""
     if not isinstance(value, str) or not value.strip():
         reject(instance, attribute, value, "a non-empty string")
+
+
+def policy_name(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a name of a policy's part: non-empty, no outer spaces (PolicyError)."""
+    if not isinstance(value, str) or not value.strip() or value != value.strip():
+        reject(
+            instance,
+            attribute,
+            value,
+            "a non-empty name without outer spaces",
+            error=PolicyError,
+        )
 
 
 def optional(validator: _Validator) -> _Validator:
