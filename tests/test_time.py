@@ -14,7 +14,7 @@ from funnelkit import (
     SystemClock,
     ValidationError,
 )
-from funnelkit._time import is_aware, require_aware, utc_micros
+from funnelkit._time import from_utc_micros, is_aware, require_aware, utc_micros
 from funnelkit.serialization import structure
 from funnelkit.testing import ManualClock
 from funnelkit.testing.strategies import aware_datetimes
@@ -80,6 +80,17 @@ class TestUtcMicros:
             utc_micros(late)
             == utc_micros(datetime.max.replace(tzinfo=UTC)) + 5 * 3_600_000_000
         )
+
+    @given(
+        st.datetimes(datetime(1900, 1, 1), datetime(2200, 1, 1)),  # noqa: DTZ001 -- made aware
+        st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
+    )
+    def test_from_utc_micros_undoes_it(self, value: datetime, zone: str) -> None:
+        """Back from the number, the instant is the same, in the zone asked for."""
+        instant = value.replace(tzinfo=UTC)
+        back = from_utc_micros(utc_micros(instant), ZoneInfo(zone))
+        # An ambiguous local time never equals another zone's (PEP 495): in UTC.
+        assert (back.astimezone(UTC), back.tzinfo) == (instant, ZoneInfo(zone))
 
     @given(aware_datetimes())
     def test_matches_timestamp_order(self, value: datetime) -> None:

@@ -23,7 +23,7 @@ from dateutil.rrule import rrule, rrulestr
 
 from funnelkit._duration import BusinessDuration
 from funnelkit._frozen import FrozenMap
-from funnelkit._time import require_aware, utc_micros
+from funnelkit._time import from_utc_micros, require_aware, utc_micros
 from funnelkit.errors import MissingExtraError, PolicyError, ValidationError
 
 __all__ = ["BusinessCalendar", "BusinessHours", "Holiday"]
@@ -32,7 +32,6 @@ __all__ = ["BusinessCalendar", "BusinessHours", "Holiday"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _DAY_MICROS = 86_400_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CLOCK = re.compile(r"(?P<hour>\d{1,2}):(?P<minute>\d{2})")
 # How far ahead arithmetic looks for open time before it gives up (a calendar
 # whose holidays close every day would otherwise never end).
@@ -101,7 +100,15 @@ class BusinessHours:
     @property
     def length(self) -> timedelta:
         """Its wall-clock length (the real length differs on a clock change)."""
-        return _minutes(self.end, next_day=self.overnight) - _minutes(self.start)
+        start, end = self._offsets()
+        return timedelta(microseconds=end - start)
+
+    def _offsets(self) -> tuple[int, int]:
+        """Its start and end in microseconds from its day's local midnight."""
+        return (
+            _to_micros(_minutes(self.start)),
+            _to_micros(_minutes(self.end, next_day=self.overnight)),
+        )
 
     def __str__(self) -> str:
         end = "24:00" if self.end == self.start == time(0) else f"{self.end:%H:%M}"
@@ -185,12 +192,9 @@ def _check_overlaps(
 ) -> None:
     """Reject intervals that overlap, each placed on its day of a week."""
     spans = sorted(
-        (
-            day * _DAY_MICROS + _to_micros(_minutes(item.start)),
-            day * _DAY_MICROS + _to_micros(_minutes(item.end, next_day=item.overnight)),
-            item,
-        )
+        (day * _DAY_MICROS + start, day * _DAY_MICROS + end, item)
         for day, item in items
+        for start, end in (item._offsets(),)  # noqa: SLF001 -- same module
     )
     week = 7 * _DAY_MICROS
     for (_, end, first), (start, _, second) in pairwise(spans):
@@ -467,13 +471,7 @@ class BusinessCalendar:
 
     def __attrs_post_init__(self) -> None:
         days = tuple(
-            tuple(
-                (
-                    _to_micros(_minutes(item.start)),
-                    _to_micros(_minutes(item.end, next_day=item.overnight)),
-                )
-                for item in self.hours.get(name, ())
-            )
+            tuple(item._offsets() for item in self.hours.get(name, ()))  # noqa: SLF001 -- same module
             for name in WEEKDAYS
         )
         dates: dict[date, tuple[BusinessHours, ...]] = {}
@@ -706,11 +704,10 @@ class BusinessCalendar:
     # -- Days as instants ----------------------------------------------------------
 
     def _local_ordinal(self, now: int) -> int:
-        return (_EPOCH + timedelta(microseconds=now)).astimezone(self._zone).toordinal()
+        return from_utc_micros(now, self._zone).toordinal()
 
     def _instant(self, now: int, like: datetime | None) -> datetime:
-        found = _EPOCH + timedelta(microseconds=now)
-        return found.astimezone(self._zone if like is None else like.tzinfo)
+        return from_utc_micros(now, self._zone if like is None else like.tzinfo)
 
     def _local_hours(self, ordinal: int) -> tuple[tuple[int, int], ...]:
         """The day's intervals as offsets from its local midnight."""
@@ -718,13 +715,7 @@ class BusinessCalendar:
         special = self._holiday(day)
         if special is None:
             return self._days[day.weekday()]
-        return tuple(
-            (
-                _to_micros(_minutes(item.start)),
-                _to_micros(_minutes(item.end, next_day=item.overnight)),
-            )
-            for item in special
-        )
+        return tuple(item._offsets() for item in special)  # noqa: SLF001 -- same module
 
     def _holiday(self, day: date) -> tuple[BusinessHours, ...] | None:
         found = self._dates.get(day)

@@ -9,7 +9,14 @@ import attrs
 
 from funnelkit.errors import NaiveDatetimeError, ValidationError
 
-__all__ = ["Clock", "SystemClock", "is_aware", "require_aware", "utc_micros"]
+__all__ = [
+    "Clock",
+    "SystemClock",
+    "from_utc_micros",
+    "is_aware",
+    "require_aware",
+    "utc_micros",
+]
 
 
 @runtime_checkable
@@ -89,6 +96,11 @@ def utc_micros(value: datetime) -> int:
     # Aware subtraction works on wall times and offsets: it never overflows,
     # even where the UTC form of *value* would fall outside datetime's range.
     return (value - _EPOCH_UTC) // _MICROSECOND
+
+
+def from_utc_micros(micros: int, tz: tzinfo | None) -> datetime:
+    """Return the instant *micros* (since 1970 UTC) in *tz*: utc_micros undone."""
+    return (_EPOCH_UTC + timedelta(microseconds=micros)).astimezone(tz)
 
 
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
