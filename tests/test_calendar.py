@@ -470,8 +470,8 @@ class TestSerialization:
     @pytest.mark.parametrize(
         ("data", "path"),
         [
-            ({"timezone": "UTC", "hours": {"mon": ["9 to 5"]}}, "hours['mon'][0]"),
-            ({"timezone": "UTC", "hours": {"mon": [9]}}, "hours['mon'][0]"),
+            ({"timezone": "UTC", "hours": {"mon": ["9 to 5"]}}, "hours.mon[0]"),
+            ({"timezone": "UTC", "hours": {"mon": [9]}}, "hours.mon[0]"),
             (
                 {"timezone": "UTC", "hours": {"mon": ["09:00-17:00"]}, "holidays": [5]},
                 "holidays[0]",

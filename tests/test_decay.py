@@ -17,7 +17,7 @@ class TestHalfLife:
         assert decay.weight(0) == 1.0
         assert decay.weight(30 * DAY) == 0.5
         assert decay.weight(90 * DAY) == 0.125
-        assert decay.describe() == "half-life 4 weeks 2 days"
+        assert decay.describe() == "half-life 30 days"
 
 
 class TestStepDecay:
@@ -31,7 +31,7 @@ class TestStepDecay:
             0.5,
             0.25,
         ]
-        assert decay.describe() == "x0.5 every 4 weeks 2 days"
+        assert decay.describe() == "x0.5 every 30 days"
 
     @pytest.mark.parametrize("factor", [1, 1.5, -0.1, True, "0.5"])
     def test_bad_factor(self, factor: object) -> None:
@@ -47,7 +47,7 @@ class TestLinearDecay:
         assert decay.weight(15 * DAY) == 0.75
         assert decay.weight(60 * DAY) == 0.0
         assert decay.weight(90 * DAY) == 0.0
-        assert decay.describe() == "linear to zero over 8 weeks 4 days"
+        assert decay.describe() == "linear to zero over 60 days"
 
 
 class TestCommon:

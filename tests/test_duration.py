@@ -159,7 +159,7 @@ class TestFormat:
     @pytest.mark.parametrize(
         ("value", "text"),
         [
-            (timedelta(days=30), "4 weeks 2 days"),
+            (timedelta(days=30), "30 days"),
             (timedelta(hours=1), "1 hour"),
             (timedelta(days=1, minutes=1, seconds=1), "1 day 1 minute 1 second"),
             (timedelta(microseconds=1500), "0.0015 seconds"),

@@ -190,17 +190,17 @@ class TestFunnelPolicy:
             (lambda: policy(initial="customer"), "initial", "customer"),
             (
                 lambda: policy([Transition(source="lead", target="sql")]),
-                "target",
+                "transitions[0].target",
                 "sql",
             ),
             (
                 lambda: policy([Transition(source="sql", target="lead")]),
-                "source",
+                "transitions[0].source",
                 "sql",
             ),
             (
                 lambda: policy([Transition(source="lead", target="lead")]),
-                "target",
+                "transitions[0].target",
                 "lead",
             ),
             (
@@ -211,7 +211,7 @@ class TestFunnelPolicy:
                         Transition(source="customer", target="lost"),
                     ]
                 ),
-                "reopen",
+                "transitions[2].reopen",
                 False,
             ),
             (

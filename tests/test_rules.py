@@ -65,7 +65,7 @@ class TestActivityRule:
         assert rule.describe() == (
             "+30 per demo_request or quote_request, where product is one of 'pro', "
             "'enterprise', region equals 'emea', at most 1 per 1 week, "
-            "within 12 weeks 6 days, capped at 60"
+            "within 90 days, capped at 60"
         )
         assert rule.accepts({"product": "pro", "region": "emea"})
         assert not rule.accepts({"product": "pro"})

@@ -178,17 +178,17 @@ class TestPolicySlas:
     @pytest.mark.parametrize(
         ("rules", "calendar", "field"),
         [
-            ((SlaRule("r", "unknown", H, EXIT),), OFFICE, "stage"),
+            ((SlaRule("r", "unknown", H, EXIT),), OFFICE, "slas[0].stage"),
             (
                 (SlaRule("r", "mql", H, EXIT), SlaRule("r", "sal", H, EXIT)),
                 OFFICE,
                 "slas[1].name",
             ),
-            ((SlaRule("r", "mql", "1 business hour", EXIT),), None, "slas[0]"),
+            ((SlaRule("r", "mql", "1 business hour", EXIT),), None, "slas[0].within"),
             (
                 (SlaRule("r", "mql", H, EXIT, on_breach=MoveTo("lead")),),
                 OFFICE,
-                "on_breach",
+                "slas[0].on_breach",
             ),
             (("not a rule",), OFFICE, "slas[0]"),
         ],
@@ -375,7 +375,7 @@ class TestEngineTimers:
                 ],
                 slas=[rule],
             )
-        assert info.value.field == "on_breach"
+        assert info.value.field == "slas[0].on_breach"
 
     def test_the_next_wake_is_the_sooner_of_guards_and_clocks(self) -> None:
         """A waiting guard and a running clock: the lead wakes for the sooner."""

@@ -7,12 +7,15 @@ from hypothesis import strategies as st
 
 from funnelkit import (
     Activity,
+    BusinessCalendar,
+    BusinessDuration,
     Clock,
     Lead,
     NaiveDatetimeError,
     SerializationError,
     SystemClock,
     ValidationError,
+    format_duration,
 )
 from funnelkit._time import from_utc_micros, is_aware, require_aware, utc_micros
 from funnelkit.serialization import structure
@@ -20,6 +23,7 @@ from funnelkit.testing import ManualClock
 from funnelkit.testing.strategies import aware_datetimes
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+DAY = timedelta(days=1)
 
 
 class _NoOffset(tzinfo):
@@ -134,6 +138,13 @@ class TestManualClock:
         assert clock.set(earlier) == earlier
         assert clock.now() == earlier
 
+    def test_repr_shows_the_time(self) -> None:
+        """The repr shows the time the clock stands at, as it can be rebuilt."""
+        assert repr(ManualClock(START)) == (
+            "ManualClock(datetime.datetime(2026, 3, 2, 9, 0, "
+            "tzinfo=datetime.timezone.utc))"
+        )
+
     def test_naive_start_rejected(self) -> None:
         """A naive start raises NaiveDatetimeError."""
         with pytest.raises(NaiveDatetimeError, match=r"ManualClock\.start"):
@@ -153,6 +164,105 @@ class TestManualClock:
         with pytest.raises(ValidationError, match=r"ManualClock\.advance\.delta"):
             clock.advance(delta)  # type: ignore[arg-type]
         assert clock.now() == START
+
+
+OFFICE = BusinessCalendar.weekdays("09:00", "17:00", timezone="Europe/Berlin")
+
+
+class TestManualClockAdvance:
+    def test_text_of_wall_time(self) -> None:
+        """Text such as "90 minutes" is read with parse_duration."""
+        clock = ManualClock(START)
+        assert clock.advance("90 minutes") == START + timedelta(minutes=90)
+
+    def test_business_time_on_a_calendar(self) -> None:
+        """Nine business hours from Monday 10:00 Berlin end on Tuesday 11:00."""
+        clock = ManualClock(START)  # 10:00 in Berlin
+        moved = clock.advance("9 business hours", calendar=OFFICE)
+        assert moved == datetime(2026, 3, 3, 10, tzinfo=UTC)
+        assert moved.tzinfo is UTC
+        assert clock.now() == moved
+
+    def test_business_duration_value(self) -> None:
+        """A BusinessDuration counts whole open days, then open time."""
+        clock = ManualClock(datetime(2026, 3, 6, 16, tzinfo=UTC))  # Friday
+        moved = clock.advance(BusinessDuration(days=1), calendar=OFFICE)
+        assert moved == datetime(2026, 3, 9, 16, tzinfo=UTC)
+
+    def test_timedelta_ignores_the_calendar(self) -> None:
+        """A timedelta is wall-clock time, calendar or not."""
+        clock = ManualClock(START)
+        assert clock.advance(timedelta(days=2), calendar=OFFICE) == START + 2 * DAY
+        assert clock.advance("1 day", calendar=OFFICE) == START + 3 * DAY
+
+    def test_zero_stands_still(self) -> None:
+        """A zero duration of either kind leaves the time as it was."""
+        clock = ManualClock(START)
+        assert clock.advance(timedelta(0)) == START
+        assert clock.advance(BusinessDuration(), calendar=OFFICE) == START
+
+    def test_business_time_without_calendar_rejected(self) -> None:
+        """Business time without a calendar names the calendar and changes nothing."""
+        clock = ManualClock(START)
+        with pytest.raises(ValidationError) as info:
+            clock.advance("9 business hours")
+        assert info.value.owner == "ManualClock.advance"
+        assert info.value.field == "calendar"
+        assert info.value.value is None
+        assert "'9 business hours'" in info.value.expected
+        assert clock.now() == START
+
+    @pytest.mark.parametrize(
+        ("delta", "expected"),
+        [
+            ("soon", "a duration such as"),
+            ("-1h", "zero or more"),
+            ("1 day 8 business hours", "not both"),
+            (timedelta.max, "keeps the clock within"),
+            ("2 business weeks", "business week"),
+        ],
+    )
+    def test_bad_delta_rejected_and_time_kept(
+        self, delta: object, expected: str
+    ) -> None:
+        """Text that is not a duration, or too far, names delta and changes nothing."""
+        clock = ManualClock(START)
+        with pytest.raises(ValidationError) as info:
+            clock.advance(delta)  # type: ignore[arg-type]
+        assert (info.value.owner, info.value.field) == ("ManualClock.advance", "delta")
+        assert info.value.value is delta
+        assert expected in info.value.expected
+        assert clock.now() == START
+
+    def test_bad_calendar_rejected(self) -> None:
+        """A calendar that is not a BusinessCalendar is named, and nothing moves."""
+        clock = ManualClock(START)
+        with pytest.raises(ValidationError, match=r"ManualClock\.advance\.calendar"):
+            clock.advance(timedelta(hours=1), calendar="Europe/Berlin")  # type: ignore[arg-type]
+        assert clock.now() == START
+
+    @given(
+        start=aware_datetimes(),
+        days=st.integers(0, 30),
+        minutes=st.integers(0, 60 * 80),
+    )
+    def test_business_advance_is_calendar_add(
+        self, start: datetime, days: int, minutes: int
+    ) -> None:
+        """advance(d, calendar=c) lands where c.add(now, d) does, text or value."""
+        duration = BusinessDuration(days=days, time=timedelta(minutes=minutes))
+        expected = OFFICE.add(start, duration)
+        assert ManualClock(start).advance(duration, calendar=OFFICE) == expected
+        text = format_duration(duration)
+        assert ManualClock(start).advance(text, calendar=OFFICE) == expected
+
+    @given(st.lists(st.timedeltas(min_value=timedelta(0), max_value=DAY), max_size=5))
+    def test_steps_add_up(self, steps: list[timedelta]) -> None:
+        """Advancing step by step ends where one advance by the sum does."""
+        clock = ManualClock(START)
+        for step in steps:
+            clock.advance(step)
+        assert clock.now() == ManualClock(START).advance(sum(steps, timedelta(0)))
 
 
 class TestNaiveRejectedEverywhere:

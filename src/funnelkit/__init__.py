@@ -10,6 +10,13 @@ from __future__ import annotations
 from importlib.metadata import version as _version
 
 from funnelkit._calendar import BusinessCalendar, BusinessHours, Holiday
+from funnelkit._config import (
+    CriteriaRegistry,
+    PolicyChange,
+    diff_policies,
+    dump_policy,
+    load_policy,
+)
 from funnelkit._criteria import (
     AllOf,
     Always,
@@ -80,6 +87,7 @@ from funnelkit.errors import (
     MissingExtraError,
     NaiveDatetimeError,
     PolicyError,
+    PolicyFileError,
     SerializationError,
     SubscriberError,
     UnknownLead,
@@ -176,6 +184,12 @@ __all__ = [
     "SlaStarted",
     "SlaTimer",
     "SlaWarning",
+    # -- policy files
+    "CriteriaRegistry",
+    "PolicyChange",
+    "diff_policies",
+    "dump_policy",
+    "load_policy",
     # -- errors
     "FunnelkitError",
     "FunnelkitWarning",
@@ -184,6 +198,7 @@ __all__ = [
     "MissingExtraError",
     "NaiveDatetimeError",
     "PolicyError",
+    "PolicyFileError",
     "SerializationError",
     "SubscriberError",
     "UnknownLead",

@@ -237,10 +237,10 @@ def _time_terms(time: timedelta, prefix: str, *, calendar_days: bool) -> list[st
     days, seconds, micros = time.days, time.seconds, time.microseconds
     terms: list[str] = []
     if calendar_days:
-        weeks, days = divmod(days, 7)
-        if weeks:
-            terms.append(_plural(weeks, prefix + "week"))
-        if days:
+        # Weeks only when whole: "30 days" reads better than "4 weeks 2 days".
+        if days and days % 7 == 0:
+            terms.append(_plural(days // 7, prefix + "week"))
+        elif days:
             terms.append(_plural(days, prefix + "day"))
     else:
         # Business time has no days: 30 open hours are not "1 day 6 hours".
@@ -261,7 +261,9 @@ def format_duration(value: timedelta | BusinessDuration) -> str:
     """Write a duration as text that :func:`parse_duration` reads back exactly.
 
     >>> format_duration(timedelta(days=15, hours=2))
-    '2 weeks 1 day 2 hours'
+    '15 days 2 hours'
+    >>> format_duration(timedelta(days=14))
+    '2 weeks'
     >>> format_duration(parse_duration("8 business hours"))
     '8 business hours'
 

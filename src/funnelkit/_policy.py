@@ -302,6 +302,20 @@ class FunnelPolicy:
         init=False, eq=False, hash=False, repr=False
     )
 
+    @property
+    def fingerprint(self) -> str:
+        """A SHA-256 (hex) of the policy's content, stable across processes.
+
+        Equal policies have equal fingerprints; any change a policy file can
+        show changes it. Store it beside a decision to know which policy
+        made it.
+        """
+        # The content is the policy file's data, which lives above this
+        # module: import it here, not at the top, to keep imports one way.
+        from funnelkit._config import fingerprint  # noqa: PLC0415
+
+        return fingerprint(self)
+
     @initial.validator
     def _check_initial(self, attribute: attrs.Attribute[Any], value: object) -> None:
         names = {stage.name: stage for stage in self.stages}
@@ -343,16 +357,16 @@ class FunnelPolicy:
         for position, rule in enumerate(self.slas):
             if rule.stage not in self._by_name:
                 raise PolicyError(
-                    owner=f"SlaRule {rule.name!r}",
-                    field="stage",
+                    owner="FunnelPolicy",
+                    field=f"slas[{position}].stage",
                     value=rule.stage,
                     expected=f"one of the stages: {_names(self._by_name)}",
                 )
             if rule.business and rule.calendar is None and self.calendar is None:
                 raise PolicyError(
-                    owner=f"FunnelPolicy {self.label!r}",
-                    field=f"slas[{position}]",
-                    value=rule.name,
+                    owner="FunnelPolicy",
+                    field=f"slas[{position}].within",
+                    value=rule.within,
                     expected=(
                         f"a calendar to count {rule.within} on: the rule's, "
                         "or the policy's calendar"
@@ -365,8 +379,8 @@ class FunnelPolicy:
             if not moves:
                 targets = ", ".join(self.targets(rule.stage)) or "none"
                 raise PolicyError(
-                    owner=f"SlaRule {rule.name!r}",
-                    field="on_breach",
+                    owner="FunnelPolicy",
+                    field=f"slas[{position}].on_breach",
                     value=breach,
                     expected=(
                         f"a move the transitions allow from {rule.stage} "
@@ -377,8 +391,8 @@ class FunnelPolicy:
                 not move.reasons or breach.reason in move.reasons for move in moves
             ):
                 raise PolicyError(
-                    owner=f"SlaRule {rule.name!r}",
-                    field="on_breach",
+                    owner="FunnelPolicy",
+                    field=f"slas[{position}].on_breach",
                     value=breach,
                     expected=(
                         "a reason the move accepts: "
@@ -432,9 +446,10 @@ def _sources_of(
     by_name: Mapping[str, Stage],
 ) -> list[str]:
     """Return the stages *transition* leaves, checking it against the stages."""
-    owner = f"FunnelPolicy, transitions[{position}] ({transition.label!r})"
-    named = [(transition.target, "target")]
-    named += [(source, "source") for source in transition.source]
+    owner = "FunnelPolicy"
+    at = f"transitions[{position}]"
+    named = [(transition.target, f"{at}.target")]
+    named += [(source, f"{at}.source") for source in transition.source]
     for name, field in named:
         if name != ANY_OPEN and name not in by_name:
             raise PolicyError(
@@ -453,14 +468,14 @@ def _sources_of(
         if source == transition.target:
             raise PolicyError(
                 owner=owner,
-                field="target",
+                field=f"{at}.target",
                 value=transition.target,
                 expected="a stage other than the source",
             )
         if by_name[source].is_final and not transition.reopen:
             raise PolicyError(
                 owner=owner,
-                field="reopen",
+                field=f"{at}.reopen",
                 value=False,
                 expected=(
                     f"True: it leaves {source!r}, a {by_name[source].kind} "

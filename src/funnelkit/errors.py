@@ -18,6 +18,7 @@ __all__ = [
     "MissingExtraError",
     "NaiveDatetimeError",
     "PolicyError",
+    "PolicyFileError",
     "SerializationError",
     "SubscriberError",
     "UnknownLead",
@@ -122,6 +123,44 @@ class PolicyError(ValidationError):
         super().__init__(owner=owner, field=field, value=value, expected=expected)
         where = f"{owner}, {field}" if owner else field
         self.args = (f"{where}: expected {expected}, got {value!r}",)
+
+
+class PolicyFileError(PolicyError):
+    """A policy file (or document data) does not describe a valid policy.
+
+    Every problem found is listed, not only the first, each with the key path
+    of the bad value in the file.
+
+    Attributes:
+        source: The file's path, or ``None`` for text or data given directly.
+        problems: ``(key path, message)`` pairs in the order found, such as
+            ``("transitions[2].guard.all[1].score_at_least.points",
+            "expected a number within ±1,000,000,000,000, found 'forty'")``;
+            the path is ``""`` for the document as a whole.
+
+    The first problem fills the ``field``, ``value`` and ``expected`` of a
+    :class:`PolicyError`, for code that reads one.
+    """
+
+    source: str | None
+    problems: tuple[tuple[str, str], ...]
+
+    def __init__(
+        self, *, source: str | None, problems: Sequence[tuple[str, str]]
+    ) -> None:
+        problems = tuple(problems) or (("", "expected a policy, found nothing"),)
+        path, message = problems[0]
+        super().__init__(
+            owner=source, field=path or "(the whole file)", value=None, expected=message
+        )
+        self._hold(source=source, problems=problems)
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        where = f"policy file {source}" if source else "policy"
+        lines = [
+            f"  {path or '(the whole file)'}: {message}" for path, message in problems
+        ]
+        self.args = (f"{where}: {count} {noun}:\n" + "\n".join(lines),)
 
 
 class MissingExtraError(FunnelkitError, ImportError):

@@ -56,7 +56,9 @@ from cattrs.errors import (
 )
 
 from funnelkit._calendar import BusinessCalendar, BusinessHours, Holiday
-from funnelkit._criteria import Context
+from funnelkit._config import read_part, write_part
+from funnelkit._criteria import Context, Criterion, CriterionLike
+from funnelkit._decay import Decay
 from funnelkit._duration import (
     BusinessDuration,
     format_iso_duration,
@@ -65,14 +67,38 @@ from funnelkit._duration import (
 )
 from funnelkit._events import Event, Input
 from funnelkit._frozen import FrozenMap
+from funnelkit._policy import FunnelPolicy, Stage, Transition
+from funnelkit._predicates import ValueTest
+from funnelkit._rules import ActivityRule, AttributeRule
+from funnelkit._scoring import Grades, ScoringModel
+from funnelkit._sla import Escalate, MoveTo, SlaRule
 from funnelkit._validators import Scalar, check_scalar
-from funnelkit.errors import PolicyError, SerializationError, ValidationError
+from funnelkit.errors import PolicyFileError, SerializationError, ValidationError
 
 __all__ = ["converter", "from_json", "structure", "to_json", "unstructure"]
 
 T = TypeVar("T")
 
 _ScalarMap = Mapping[str, Scalar]
+# The parts of a policy, whose data is what a policy file holds.
+_POLICY_PARTS = (
+    FunnelPolicy,
+    Stage,
+    Transition,
+    ScoringModel,
+    ActivityRule,
+    AttributeRule,
+    Grades,
+    Decay,
+    ValueTest,
+    Criterion,
+    SlaRule,
+    Escalate,
+    MoveTo,
+    BusinessCalendar,
+    BusinessHours,
+    Holiday,
+)
 _ZONED = re.compile(r"(?P<iso>[^\[\]]+)(?:\[(?P<zone>[^\[\]]+)\])?")
 
 
@@ -306,61 +332,24 @@ def _make_converter() -> cattrs.Converter:
     )
     _tagged_union(Event, made)
     _tagged_union(Input, made)
-    made.register_unstructure_hook(BusinessHours, str)
-    made.register_structure_hook(BusinessHours, _parse_hours)
-    made.register_unstructure_hook(
-        Holiday, lambda holiday: _write_holiday(made, holiday)
-    )
-    made.register_structure_hook(Holiday, lambda value, _: _read_holiday(made, value))
-    # A calendar without a country writes no country.
-    made.register_unstructure_hook(
-        BusinessCalendar,
-        cattrs.gen.make_dict_unstructure_fn(
-            BusinessCalendar,
-            made,
-            country=cattrs.gen.override(omit_if_default=True),
-            subdivision=cattrs.gen.override(omit_if_default=True),
-        ),
-    )
+    _policy_parts(made)
     return made
 
 
-def _parse_hours(value: object, _: object = None) -> BusinessHours:
-    try:
-        return BusinessHours.parse(value)  # type: ignore[arg-type] # checked there
-    except PolicyError as error:
-        raise _WrongValueError(error.expected, value) from None
-
-
-def _write_holiday(made: cattrs.Converter, holiday: Holiday) -> object:
-    """A closed day as its date or rule alone; a partial day with its hours."""
-    on = holiday.on if isinstance(holiday.on, str) else holiday.on.isoformat()
-    if not holiday.hours:
-        return on
-    return {"on": on, "hours": made.unstructure(holiday.hours)}
-
-
-def _read_holiday(made: cattrs.Converter, value: object) -> Holiday:
-    expected = (
-        "a date ('2026-12-25'), a recurrence rule, or an object with 'on' and 'hours'"
+def _is_policy_part(type_: object) -> bool:
+    return type_ is CriterionLike or (
+        isinstance(type_, type) and issubclass(type_, _POLICY_PARTS)
     )
-    hours: object = ()
-    if isinstance(value, Mapping) and set(value) == {"on", "hours"}:
-        on, hours = (
-            value["on"],
-            made.structure(value["hours"], tuple[BusinessHours, ...]),
-        )
-    else:
-        on = value
-    if not isinstance(on, str):
-        raise _WrongValueError(expected, value)
-    day: date | str = on
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", on):
-        day = _parse_date(on)
-    try:
-        return Holiday(day, hours)
-    except PolicyError as error:
-        raise _WrongValueError(error.expected, value) from None
+
+
+def _policy_parts(made: cattrs.Converter) -> None:
+    """Policy parts are written as a policy file writes them (see load_policy)."""
+
+    def structure(value: object, cls: Any) -> Any:  # noqa: ANN401 -- a policy part
+        return read_part(value, cls)
+
+    made.register_unstructure_hook_func(_is_policy_part, write_part)
+    made.register_structure_hook_func(_is_policy_part, structure)
 
 
 #: The converter behind this module's functions. Register hooks for your own
@@ -384,6 +373,8 @@ def _problems(error: BaseException, path: str) -> list[tuple[str, str]]:
         for sub in error.exceptions:
             found += _problems(sub, _join(path, _step(sub)))
         return found
+    if isinstance(error, PolicyFileError):
+        return [(_join(path, where), message) for where, message in error.problems]
     if isinstance(error, ValidationError):
         # Raised by a constructor's validator, after cattrs built the fields:
         # the field's own name completes the path.

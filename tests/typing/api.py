@@ -2,10 +2,12 @@
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, assert_type
 
 import attrs
 import cattrs
+import pytest
 from hypothesis import strategies as st
 
 import funnelkit
@@ -29,6 +31,7 @@ from funnelkit import (
     Commit,
     Context,
     Contribution,
+    CriteriaRegistry,
     Criterion,
     CriterionLike,
     DidActivity,
@@ -53,6 +56,7 @@ from funnelkit import (
     Move,
     NaiveDatetimeError,
     Not,
+    PolicyChange,
     PolicyError,
     Score,
     ScoreAtLeast,
@@ -84,16 +88,20 @@ from funnelkit import (
     Verdict,
     absent,
     between,
+    diff_policies,
+    dump_policy,
     email_domain,
     equals,
     format_duration,
     kinds,
+    load_policy,
     matches,
     one_of,
     parse_duration,
     policies,
     present,
 )
+from funnelkit.errors import PolicyFileError
 from funnelkit.policies import b2b_scoring_model
 from funnelkit.serialization import (
     converter,
@@ -102,8 +110,9 @@ from funnelkit.serialization import (
     to_json,
     unstructure,
 )
-from funnelkit.testing import ManualClock
+from funnelkit.testing import Case, ManualClock, Mismatch, Scenario, check_policy
 from funnelkit.testing import strategies as fst
+from funnelkit.testing.pytest_plugin import FUNNEL_CLOCK_START, ScenarioFactory
 
 
 def lead_data() -> None:
@@ -296,3 +305,59 @@ def criteria_and_funnel(lead: Lead, activity: Activity) -> None:
     except SubscriberError as error:
         assert_type(error.events, tuple[object, ...])
     assert_type(from_json(to_json(events, cls=list[Event]), list[Event]), list[Event])
+
+
+def policy_files(path: Path) -> None:
+    """Policy files, the registry, fingerprints and diffs."""
+    registry = CriteriaRegistry({})
+    policy = load_policy(path, criteria=registry)
+    again = load_policy(dump_policy(policy, "json", criteria=registry), format="json")
+    assert_type(policy, FunnelPolicy)
+    assert_type(policy.fingerprint, str)
+    changes: tuple[PolicyChange, ...] = diff_policies(policy, again)
+    _ = [(c.path, c.before, c.after, c.description) for c in changes]
+    assert_type(registry.names, tuple[str, ...])
+    try:
+        load_policy("name = 1\n")
+    except PolicyFileError as error:
+        assert_type(error.problems, tuple[tuple[str, str], ...])
+        assert_type(error.source, str | None)
+
+
+def testing_toolkit(scenario: ScenarioFactory) -> None:
+    """Story and table tests, and the plugin's factory."""
+    policy = policies.b2b_saas()
+    clock = ManualClock(FUNNEL_CLOCK_START)
+    clock.advance("9 business hours", calendar=policy.calendar)
+    clock.advance(BusinessDuration(days=1), calendar=policy.calendar)
+    clock.advance(timedelta(hours=1))
+    story: Scenario = (
+        Scenario(
+            policy, start="2026-03-02 09:00", timezone="Europe/Berlin", clock=clock
+        )
+        .lead(industry="software", employees=200)
+        .at("+1h")
+        .does("webinar_attended", topic="pricing")
+        .advance("2 business hours")
+        .move("sal", by="rep:ana", reason=None, override=False)
+        .expect_stage("sal")
+        .expect_score(total=None, fit=50, engagement=pytest.approx(15, abs=1))
+        .expect_grade("B")
+        .expect_met("mql_accepted")
+        .expect_no_breach()
+    )
+    story.use(story.lead_id)
+    _ = (story.events, story.state, story.funnel, story.clock, story.now, story.policy)
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    lead = Lead("L-1", at)
+    case = Case(
+        lead,
+        [Activity("L-1", "demo_request", at)],
+        expect_stage="sql",
+        expect_grade="B",
+        at=at,
+        name="hand-raiser",
+    )
+    found: list[Mismatch] = check_policy(policy, [case])
+    _ = [(m.case, m.field, m.expected, m.found, m.explanation) for m in found]
+    scenario(policy, start=at, timezone="UTC").lead()

@@ -7,9 +7,11 @@ the shipped default for everyone else in the process.
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import resources
 
 from funnelkit import kinds
 from funnelkit._calendar import BusinessCalendar
+from funnelkit._config import load_policy
 from funnelkit._criteria import (
     BantQualified,
     DidActivity,
@@ -30,6 +32,7 @@ __all__ = [
     "RECYCLE_REASONS",
     "b2b_saas",
     "b2b_scoring_model",
+    "product_led",
 ]
 
 _DAY = timedelta(days=1)
@@ -317,3 +320,23 @@ def b2b_saas(*, timezone: str = "UTC") -> FunnelPolicy:
         ],
         calendar=BusinessCalendar.weekdays("09:00", "17:00", timezone=timezone),
     )
+
+
+def product_led() -> FunnelPolicy:
+    """Return the product-led SaaS funnel (``"product-led"``, version 1).
+
+    Read from the policy file ``product_led.toml`` that ships beside this
+    module: copy it to start a policy of your own. A free trial is the way
+    in, and product usage qualifies: a trial that creates a project and
+    invites a teammate is ``activated``; heavy use by a good-fit account
+    (engagement 60, fit grade B) makes it a ``pql`` that sales must touch
+    within 4 business hours; a trial quiet for 14 days goes to ``nurture``,
+    and a purchase in the product makes a ``customer`` from any open stage.
+    See the "Product-led policy" page of the documentation.
+
+    >>> policy = product_led()
+    >>> policy.label, policy.initial
+    ('product-led@1', 'trial')
+    """
+    text = resources.files(__name__).joinpath("product_led.toml").read_text("utf-8")
+    return load_policy(text, format="toml")

@@ -1,0 +1,1133 @@
+"""Policy files: load_policy, dump_policy, CriteriaRegistry, diff_policies."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from funnelkit import (
+    ActivityRule,
+    AllOf,
+    Always,
+    AnyOf,
+    AtLeast,
+    AttributeIs,
+    AttributeRule,
+    BantQualified,
+    BusinessCalendar,
+    Context,
+    CriteriaRegistry,
+    Criterion,
+    CriterionLike,
+    Decay,
+    DidActivity,
+    Escalate,
+    FunnelPolicy,
+    GradeAtLeast,
+    Grades,
+    HalfLife,
+    InStageFor,
+    LinearDecay,
+    MoveTo,
+    Not,
+    PolicyError,
+    PolicyFileError,
+    ScoreAtLeast,
+    ScoringModel,
+    SlaRule,
+    Stage,
+    StepDecay,
+    Transition,
+    ValueTest,
+    Verdict,
+    absent,
+    between,
+    diff_policies,
+    dump_policy,
+    equals,
+    load_policy,
+    matches,
+    one_of,
+    present,
+)
+from funnelkit._config import (
+    MAX_DEPTH,
+    MAX_POLICY_BYTES,
+    _backtracks,
+    read_part,
+    write_part,
+)
+from funnelkit.policies import b2b_saas
+from funnelkit.serialization import from_json, to_json
+
+SHIPPED = Path(__file__).parent.parent / "src" / "funnelkit" / "policies"
+
+
+def data() -> dict[str, Any]:
+    """The default policy as file data, a fresh copy to spoil."""
+    return json.loads(dump_policy(b2b_saas(), "json"))
+
+
+def problems(document: object, **kwargs: Any) -> list[tuple[str, str]]:
+    """The problems load_policy finds in *document* (as JSON text)."""
+    with pytest.raises(PolicyFileError) as info:
+        load_policy(json.dumps(document), format="json", **kwargs)
+    return list(info.value.problems)
+
+
+def paths(document: object, **kwargs: Any) -> list[str]:
+    """The key paths of the problems in *document*."""
+    return [path for path, _ in problems(document, **kwargs)]
+
+
+@attrs.frozen
+class InTerritory(Criterion):
+    """A custom criterion with a field of every kind a file can give."""
+
+    region: str
+    since: date | None = None
+    within: timedelta | None = None
+    codes: tuple[str, ...] = ()
+    tags: frozenset[str] = frozenset()
+    weight: float = 1.0
+    count: int = 1
+    strict: bool = False
+    test: ValueTest | None = None
+    inner: CriterionLike | None = None
+
+    def check(self, ctx: Context) -> Verdict:
+        """Pass when the lead's region is this one."""
+        region = ctx.lead.attributes.get("region")
+        return Verdict(region == self.region, "in territory", f"region is {region}")
+
+
+def registry() -> CriteriaRegistry:
+    """A registry holding InTerritory."""
+    return CriteriaRegistry({"in_territory": InTerritory})
+
+
+def with_guard(guard: CriterionLike) -> FunnelPolicy:
+    """The default policy, its MQL guard replaced by *guard*."""
+    policy = b2b_saas()
+    transitions = [
+        attrs.evolve(t, guard=guard) if t.name == "marketing qualified" else t
+        for t in policy.transitions
+    ]
+    return attrs.evolve(policy, transitions=transitions)
+
+
+class TestRoundTrip:
+    @pytest.mark.parametrize("fmt", ["toml", "json"])
+    def test_default_policy(self, fmt: str) -> None:
+        """The default policy reads back equal from either format."""
+        text = dump_policy(b2b_saas(), fmt)  # type: ignore[arg-type]
+        assert load_policy(text) == b2b_saas()
+        assert load_policy(text, format=fmt) == b2b_saas()  # type: ignore[arg-type]
+
+    def test_same_policy_same_bytes(self) -> None:
+        """Dumping is deterministic, byte for byte."""
+        assert dump_policy(b2b_saas()) == dump_policy(b2b_saas())
+        assert dump_policy(b2b_saas(), "json") == dump_policy(b2b_saas(), "json")
+
+    def test_shipped_file_is_the_default(self) -> None:
+        """policies/b2b_saas.toml is funnelkit.policies.b2b_saas()."""
+        assert load_policy(SHIPPED / "b2b_saas.toml") == b2b_saas()
+
+    @pytest.mark.parametrize(
+        "guard",
+        [
+            Always(),
+            ScoreAtLeast(50),
+            ScoreAtLeast(40, "engagement") | Not(GradeAtLeast("A")),
+            GradeAtLeast("X", Grades(fit=[("X", 10), ("Y", None)])),
+            AtLeast(2, BantQualified(2), InStageFor(timedelta(days=2)), Always()),
+            DidActivity("demo_request", timedelta(days=30), 2, in_stage=True),
+            BantQualified(timeline_within=timedelta(days=90)),
+            AllOf(),
+            AnyOf(),
+            AttributeIs("industry", "software"),
+            AttributeIs("industry", ["a", "b"]),
+            AttributeIs("employees", between(10, None) & between(None, 500)),
+            AttributeIs("employees", between(10, None) | ~present() | absent()),
+            AttributeIs("title", matches("vp", ignore_case=True) & matches("sales")),
+            AttributeIs("region", equals(None) | one_of(None, 1, 2.5, True)),
+            AttributeIs("a", (equals(1) & equals(2)) & (equals(3) & equals(4))),
+            AttributeIs("a", ~(equals(1) | equals(2))),
+            AttributeIs("a", present()),
+        ],
+    )
+    def test_every_criterion(self, guard: CriterionLike) -> None:
+        """Every built-in criterion and value test reads back equal."""
+        policy = with_guard(guard)
+        for fmt in ("toml", "json"):
+            assert load_policy(dump_policy(policy, fmt)) == policy  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        "decay",
+        [
+            None,
+            HalfLife(timedelta(days=30)),
+            StepDecay(timedelta(weeks=1), 0.5),
+            LinearDecay(timedelta(hours=36)),
+        ],
+    )
+    def test_decays_and_model_options(self, decay: Any) -> None:
+        """Decays, grades and one-sided limits read back equal."""
+        model = attrs.evolve(
+            b2b_saas().scoring,
+            decay=decay,
+            grades=Grades(fit=[("top", 80), ("rest", None)]),
+            limits={"fit": (None, 100), "engagement": (0, None)},
+        )
+        policy = attrs.evolve(b2b_saas(), scoring=model)
+        assert load_policy(dump_policy(policy)) == policy
+
+    def test_rule_options(self) -> None:
+        """Rule windows, caps, own decay, no decay and dimensions read back."""
+        rules = [
+            ActivityRule(
+                ["a", "b"],
+                2.5,
+                where={"asset": one_of("ebook"), "n": 3},
+                max_points=10,
+                max_count=2,
+                per=timedelta(days=1),
+                within=timedelta(days=90),
+                decay=StepDecay(timedelta(days=7), 0.5),
+                dimension="intent",
+                name="ab",
+            ),
+            ActivityRule("c", -5, decay=None, where={}),
+            AttributeRule("source", "webinar", 3, dimension="intent"),
+        ]
+        policy = attrs.evolve(
+            b2b_saas(), scoring=ScoringModel("m", rules, decay=HalfLife(timedelta(1)))
+        )
+        assert load_policy(dump_policy(policy)) == policy
+
+    def test_sla_and_calendar_options(self) -> None:
+        """SLA rules with criteria, moves, own calendars and holidays read back."""
+        calendar = BusinessCalendar(
+            "Europe/Berlin",
+            {"mon": [("22:00", "06:00")], "sat": []},
+            holidays=[
+                date(2026, 12, 24),
+                "FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=1",
+                (date(2026, 12, 31), [("09:00", "12:00")]),
+            ],
+        )
+        policy = attrs.evolve(
+            b2b_saas(),
+            slas=[
+                SlaRule(
+                    "hot",
+                    "mql",
+                    timedelta(hours=4),
+                    ScoreAtLeast(90),
+                    on_breach=MoveTo("nurture", "not_ready"),
+                ),
+                SlaRule(
+                    "touch",
+                    "sal",
+                    "2 business hours",
+                    {"sales_call", "sales_email"},
+                    calendar=calendar,
+                    on_breach=MoveTo("disqualified", "bad_data"),
+                ),
+            ],
+        )
+        for fmt in ("toml", "json"):
+            assert load_policy(dump_policy(policy, fmt)) == policy  # type: ignore[arg-type]
+
+    def test_custom_criteria_through_a_registry(self) -> None:
+        """A registered class reads back equal, every field type included."""
+        custom = InTerritory(
+            "emea",
+            since=date(2026, 1, 1),
+            within=timedelta(days=3),
+            codes=("a", "b"),
+            tags=frozenset({"x"}),
+            weight=2.5,
+            count=3,
+            strict=True,
+            test=one_of("x", "y"),
+            inner=ScoreAtLeast(10),
+        )
+        policy = with_guard(custom & InTerritory("apac"))
+        text = dump_policy(policy, criteria=registry())
+        assert load_policy(text, criteria=registry()) == policy
+
+    def test_a_policy_without_calendar_or_slas(self) -> None:
+        """The smallest policy reads back equal, in either format."""
+        policy = FunnelPolicy(
+            name="tiny",
+            version=3,
+            stages=[Stage("new"), Stage("won", "won")],
+            transitions=[Transition(source="new", target="won")],
+            initial="new",
+            scoring=ScoringModel("empty", []),
+        )
+        for fmt in ("toml", "json"):
+            text = dump_policy(policy, fmt)  # type: ignore[arg-type]
+            assert "calendar" not in text
+            assert "slas" not in text
+            assert load_policy(text) == policy
+
+    def test_file_paths(self, tmp_path: Path) -> None:
+        """A path (object or string) is read by its suffix."""
+        for name, fmt in (("p.toml", "toml"), ("p.JSON", "json")):
+            path = tmp_path / name
+            path.write_text(dump_policy(b2b_saas(), fmt), encoding="utf-8")  # type: ignore[arg-type]
+            assert load_policy(path) == b2b_saas()
+            assert load_policy(str(path)) == b2b_saas()
+        other = tmp_path / "policy.txt"
+        other.write_text(dump_policy(b2b_saas()), encoding="utf-8")
+        assert load_policy(other, format="toml") == b2b_saas()
+
+    def test_parts_through_serialization(self) -> None:
+        """to_json/from_json write policy parts as policy files do."""
+        policy = b2b_saas()
+        assert from_json(to_json(policy), FunnelPolicy) == policy
+        transition = policy.transitions[0]
+        assert from_json(to_json(transition), Transition) == transition
+        assert json.loads(to_json(ScoreAtLeast(5))) == {"score_at_least": 5}
+        assert from_json('{"score_at_least": 5}', ScoreAtLeast) == ScoreAtLeast(5)
+        assert from_json(to_json(Escalate("boss")), Escalate) == Escalate("boss")
+        assert from_json(to_json(MoveTo("x", "y")), MoveTo) == MoveTo("x", "y")
+        assert from_json(to_json(Stage("a", "won")), Stage) == Stage("a", "won")
+
+    def test_parts_of_the_wrong_type(self) -> None:
+        """Reading a part as another type is a problem, not a surprise."""
+        with pytest.raises(PolicyFileError) as info:
+            read_part({"always": {}}, ScoreAtLeast)
+        assert "a ScoreAtLeast" in str(info.value)
+
+    def test_unknown_parts_are_not_written(self) -> None:
+        """Writing something that is no policy part names it."""
+
+        class Odd(ValueTest):
+            def evaluate(self, value: object) -> tuple[bool, str]:  # noqa: ARG002 -- the protocol's signature
+                return True, ""
+
+            def describe(self) -> str:
+                return "odd"
+
+        with pytest.raises(PolicyError, match="value test"):
+            write_part(Odd())
+
+        @attrs.frozen
+        class Sudden(Decay):
+            def weight(self, age_seconds: float) -> float:  # noqa: ARG002 -- the base's signature
+                return 1.0
+
+            def describe(self) -> str:
+                return "sudden"
+
+        with pytest.raises(PolicyError, match="decay"):
+            write_part(Sudden())
+
+
+class TestProblems:
+    def test_many_problems_together(self) -> None:
+        """Every problem in a file is reported, each with its key path."""
+        document = data()
+        document["stages"][0]["nmae"] = document["stages"][0].pop("name")
+        guard = document["transitions"][1]["guard"]["all"]
+        guard[1]["score_at_least"]["points"] = "forty"
+        document["slas"][0]["within"] = "soon"
+        found = dict(problems(document))
+        assert found["stages[0].nmae"].endswith("did you mean 'name'?")
+        assert "required key is missing" in found["stages[0].name"]
+        assert found["transitions[1].guard.all[1].score_at_least.points"] == (
+            "expected a number, found 'forty'"
+        )
+        assert "slas[0].within" in found
+
+    def test_the_message_names_file_path_and_problem(self, tmp_path: Path) -> None:
+        """The error's text says the file, the key path, expected and found."""
+        path = tmp_path / "policy.toml"
+        path.write_text(dump_policy(b2b_saas()).replace("version = 1", 'version = "1"'))
+        with pytest.raises(PolicyFileError) as info:
+            load_policy(path)
+        error = info.value
+        assert error.source == str(path)
+        assert str(error) == (
+            f"policy file {path}: 1 problem:\n"
+            "  version: expected a whole number, found '1'"
+        )
+        assert (error.field, error.expected) == (
+            "version",
+            "expected a whole number, found '1'",
+        )
+
+    @pytest.mark.parametrize(
+        ("spoil", "path", "words"),
+        [
+            (lambda d: d.update(version=10**13), "version", "from -1,000,000,000,000"),
+            (lambda d: d.update(version=True), "version", "a whole number"),
+            (lambda d: d.update(name=3), "name", "expected text"),
+            (lambda d: d.update(stages="lead"), "stages", "a list of stages"),
+            (lambda d: d["stages"].append(5), "stages[8]", "a stage"),
+            (lambda d: d.update(initial="nowhere"), "initial", "one of the stages"),
+            (lambda d: d["stages"][0].update(kind="odd"), "stages[0].kind", "'open'"),
+            (lambda d: d.pop("scoring"), "scoring", "required key is missing"),
+            (lambda d: d.update(extra=1), "extra", "unknown key"),
+            (
+                lambda d: d["transitions"][2].update(auto="yes"),
+                "transitions[2].auto",
+                "true or false",
+            ),
+            (
+                lambda d: d["transitions"][2].update(source=[1]),
+                "transitions[2].source[0]",
+                "text",
+            ),
+            (
+                lambda d: d["transitions"][2].update(source={}),
+                "transitions[2].source",
+                "a list of text",
+            ),
+            (
+                lambda d: d["transitions"][2].update(target="nowhere"),
+                "transitions[2].target",
+                "nowhere",
+            ),
+            (
+                lambda d: d["transitions"][2].update(guard=5),
+                "transitions[2].guard",
+                "a criterion",
+            ),
+            (
+                lambda d: d["transitions"][2].update(guard={"a": 1, "b": 2}),
+                "transitions[2].guard",
+                "a table of one key",
+            ),
+            (
+                lambda d: d["transitions"][2].update(guard={"scor_at_least": 5}),
+                "transitions[2].guard.scor_at_least",
+                "did you mean 'score_at_least'",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"score_at_least": {"points": 1, "dim": "x"}}
+                ),
+                "transitions[2].guard.score_at_least.dim",
+                "unknown key",
+            ),
+            (
+                lambda d: d["transitions"][2].update(guard={"score_at_least": "x"}),
+                "transitions[2].guard.score_at_least.points",
+                "a number",
+            ),
+            (
+                lambda d: d["transitions"][2].update(guard={"all": 5}),
+                "transitions[2].guard.all",
+                "a list of criteria",
+            ),
+            (
+                lambda d: d["transitions"][2].update(guard={"any": [5]}),
+                "transitions[2].guard.any[0]",
+                "a criterion",
+            ),
+            (
+                lambda d: d["transitions"][2].update(guard={"not": {"x": 1}}),
+                "transitions[2].guard.not.x",
+                "unknown key",
+            ),
+            (
+                lambda d: d["transitions"][2].update(guard={"always": 1}),
+                "transitions[2].guard.always",
+                "true or {}",
+            ),
+            (
+                lambda d: d["transitions"][2].update(guard={"at_least": {"n": 1}}),
+                "transitions[2].guard.at_least.of",
+                "required key",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"at_least": {"n": -1, "of": []}}
+                ),
+                "transitions[2].guard.at_least.n",
+                "0 or more",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"at_least": {"n": 1, "of": [1]}}
+                ),
+                "transitions[2].guard.at_least.of[0]",
+                "a criterion",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"did_activity": {"kinds": "x", "within": "2 business days"}}
+                ),
+                "transitions[2].guard.did_activity.within",
+                "wall-clock",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"did_activity": {"kinds": "x", "within": 5}}
+                ),
+                "transitions[2].guard.did_activity.within",
+                "a duration",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"did_activity": {"kinds": "x", "within": "a while"}}
+                ),
+                "transitions[2].guard.did_activity.within",
+                "a duration",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"did_activity": {"kinds": "x", "within": "9" * 120}}
+                ),
+                "transitions[2].guard.did_activity.within",
+                "a duration",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"attribute_is": {"attribute": "a", "test": {"between": {}}}}
+                ),
+                "transitions[2].guard.attribute_is.test.between.low",
+                "at least one bound",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"attribute_is": {"attribute": "a", "test": {"between": 5}}}
+                ),
+                "transitions[2].guard.attribute_is.test.between",
+                "'low', 'high' or both",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"attribute_is": {"attribute": "a", "test": {"betwen": {}}}}
+                ),
+                "transitions[2].guard.attribute_is.test.betwen",
+                "did you mean 'between'",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"attribute_is": {"attribute": "a", "test": {"one_of": 5}}}
+                ),
+                "transitions[2].guard.attribute_is.test.one_of",
+                "a list of values",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={
+                        "attribute_is": {"attribute": "a", "test": {"present": False}}
+                    }
+                ),
+                "transitions[2].guard.attribute_is.test.present",
+                "true",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"attribute_is": {"attribute": "a", "test": {"all": [1]}}}
+                ),
+                "transitions[2].guard.attribute_is.test.all",
+                "two or more",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={
+                        "attribute_is": {
+                            "attribute": "a",
+                            "test": {"any": [1, {"x": 1}]},
+                        }
+                    }
+                ),
+                "transitions[2].guard.attribute_is.test.any[1].x",
+                "unknown key",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"attribute_is": {"attribute": "a", "test": [[1]]}}
+                ),
+                "transitions[2].guard.attribute_is.test[0]",
+                "a number",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={
+                        "attribute_is": {
+                            "attribute": "a",
+                            "test": {"matches": "(a+)+$"},
+                        }
+                    }
+                ),
+                "transitions[2].guard.attribute_is.test.matches.pattern",
+                "exponential",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={
+                        "attribute_is": {"attribute": "a", "test": {"matches": "(a"}}
+                    }
+                ),
+                "transitions[2].guard.attribute_is.test.matches.pattern",
+                "a valid regular expression",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={
+                        "attribute_is": {
+                            "attribute": "a",
+                            "test": {"matches": "a" * 501},
+                        }
+                    }
+                ),
+                "transitions[2].guard.attribute_is.test.matches.pattern",
+                "at most 500",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={
+                        "attribute_is": {
+                            "attribute": "a",
+                            "test": {"matches": {"pattern": "a", "ignore_case": 1}},
+                        }
+                    }
+                ),
+                "transitions[2].guard.attribute_is.test.matches.ignore_case",
+                "true or false",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={"attribute_is": {"attribute": "a", "test": {"matches": 5}}}
+                ),
+                "transitions[2].guard.attribute_is.test.matches",
+                "a pattern",
+            ),
+            (lambda d: d["scoring"].update(decay="fast"), "scoring.decay", "a decay"),
+            (
+                lambda d: d["scoring"].update(decay={"half_lif": "1 day"}),
+                "scoring.decay.half_lif",
+                "did you mean 'half_life'",
+            ),
+            (
+                lambda d: d["scoring"].update(decay={"step": {"every": "1 day"}}),
+                "scoring.decay.step.factor",
+                "required key",
+            ),
+            (
+                lambda d: d["scoring"].update(
+                    decay={"step": {"every": "1 day", "factor": 2}}
+                ),
+                "scoring.decay.step.factor",
+                "up to (not including) 1",
+            ),
+            (lambda d: d["scoring"].update(grades=5), "scoring.grades", "bands"),
+            (
+                lambda d: d["scoring"].update(grades={"fit": [["A", 1, 2]]}),
+                "scoring.grades.fit[0]",
+                "a band",
+            ),
+            (
+                lambda d: d["scoring"].update(grades={"fit": [["A", "x"], ["B"]]}),
+                "scoring.grades.fit[0][1]",
+                "a number",
+            ),
+            (
+                lambda d: d["scoring"].update(grades={"fit": [["A"], ["B", 5]]}),
+                "scoring.grades.fit",
+                "descending",
+            ),
+            (
+                lambda d: d["scoring"].update(limits=[1, 2]),
+                "scoring.limits",
+                "dimension = [low, high]",
+            ),
+            (
+                lambda d: d["scoring"].update(limits={"fit": "x"}),
+                "scoring.limits.fit",
+                "[low, high]",
+            ),
+            (
+                lambda d: d["scoring"].update(limits={"fit": {"low": "x"}}),
+                "scoring.limits.fit.low",
+                "a number",
+            ),
+            (
+                lambda d: d["scoring"].update(limits={"fit": [5, 1]}),
+                "scoring.limits.fit",
+                "low <= high",
+            ),
+            (lambda d: d["scoring"]["rules"].append(3), "scoring.rules[25]", "a rule"),
+            (
+                lambda d: d["scoring"]["rules"][0].update(kind="x"),
+                "scoring.rules[0]",
+                "not both",
+            ),
+            (
+                lambda d: d["scoring"]["rules"][0].update(points="x"),
+                "scoring.rules[0].points",
+                "a number",
+            ),
+            (
+                lambda d: d["scoring"]["rules"][10].update(where=5),
+                "scoring.rules[10].where",
+                "property name",
+            ),
+            (
+                lambda d: d["scoring"]["rules"][10].update(where={"a": {"nope": 1}}),
+                "scoring.rules[10].where.a.nope",
+                "unknown key",
+            ),
+            (
+                lambda d: d["scoring"]["rules"][10].update(decay="never"),
+                "scoring.rules[10].decay",
+                "a decay",
+            ),
+            (
+                lambda d: d["scoring"]["rules"][10].update(max_count=0),
+                "scoring.rules[10].max_count",
+                "1 or more",
+            ),
+            (
+                lambda d: d["calendar"].update(timezone="Mars/Base"),
+                "calendar.timezone",
+                "time zone",
+            ),
+            (
+                lambda d: d["calendar"].update(hours={"monday": []}),
+                "calendar.hours.monday",
+                "did you mean 'mon'",
+            ),
+            (
+                lambda d: d["calendar"].update(hours={"mon": ["9 to 5"]}),
+                "calendar.hours.mon[0]",
+                "dash",
+            ),
+            (
+                lambda d: d["calendar"].update(hours={"mon": "09:00-17:00"}),
+                "calendar.hours.mon",
+                "a list of intervals",
+            ),
+            (
+                lambda d: d["calendar"].update(holidays=[5]),
+                "calendar.holidays[0]",
+                "a date",
+            ),
+            (
+                lambda d: d["calendar"].update(holidays=["2026-02-30"]),
+                "calendar.holidays[0]",
+                "a real date",
+            ),
+            (
+                lambda d: d["calendar"].update(holidays=["sometimes"]),
+                "calendar.holidays[0].on",
+                "rule",
+            ),
+            (
+                lambda d: d["calendar"].update(
+                    holidays=[{"on": "2026-12-24", "hours": 5}]
+                ),
+                "calendar.holidays[0].hours",
+                "a list of intervals",
+            ),
+            (
+                lambda d: d["calendar"].update(holidays=[{"hours": []}]),
+                "calendar.holidays[0].on",
+                "required key",
+            ),
+            (lambda d: d["slas"][0].update(met_by=5), "slas[0].met_by", "'exit'"),
+            (
+                lambda d: d["slas"][0].update(met_by={"nope": 1}),
+                "slas[0].met_by.nope",
+                "unknown key",
+            ),
+            (
+                lambda d: d["slas"][0].update(warn_at=2),
+                "slas[0].warn_at",
+                "between 0 and 1",
+            ),
+            (
+                lambda d: d["slas"][0].update(on_breach={"escalate": 5}),
+                "slas[0].on_breach.escalate",
+                "text",
+            ),
+            (
+                lambda d: d["slas"][0].update(on_breach={"escalate": "a", "b": 1}),
+                "slas[0].on_breach.b",
+                "unknown key",
+            ),
+            (
+                lambda d: d["slas"][0].update(on_breach={"move_to": "customer"}),
+                "slas[0].on_breach",
+                "customer",
+            ),
+            (
+                lambda d: d["slas"][0].update(on_breach={"move": "x"}),
+                "slas[0].on_breach.move",
+                "did you mean 'move_to'",
+            ),
+            (
+                lambda d: d["slas"][0].update(on_breach=" x"),
+                "slas[0].on_breach.role",
+                "outer spaces",
+            ),
+            (
+                lambda d: d["slas"][0].update(stage="nowhere"),
+                "slas[0].stage",
+                "nowhere",
+            ),
+            (lambda d: d["slas"].__setitem__(0, 5), "slas[0]", "an SLA rule"),
+            (
+                lambda d: d["transitions"].__setitem__(0, 5),
+                "transitions[0]",
+                "a transition",
+            ),
+            (lambda d: d.update(scoring=5), "scoring", "a scoring model"),
+            (lambda d: d.update(calendar=5), "calendar", "a calendar"),
+        ],
+    )
+    def test_each_problem(
+        self, spoil: Callable[[dict[str, Any]], object], path: str, words: str
+    ) -> None:
+        """Each kind of bad value is reported at its key path, in words."""
+        document = data()
+        spoil(document)
+        found = problems(document)
+        assert any(where == path and words in message for where, message in found), (
+            found
+        )
+
+    def test_not_a_table(self) -> None:
+        """A document that is not a table is one problem at the top."""
+        assert problems([1, 2]) == [("", "expected a policy, found [1, 2]")]
+
+    def test_unknown_custom_criterion(self) -> None:
+        """A custom criterion without a registry is an unknown key."""
+        document = data()
+        document["transitions"][2]["guard"] = {"in_territory": {"region": "x"}}
+        assert paths(document) == ["transitions[2].guard.in_territory"]
+        assert load_policy(json.dumps(document), criteria=registry())
+
+    def test_custom_criterion_fields_are_checked(self) -> None:
+        """A registered class's fields are read by type, problems collected."""
+        document = data()
+        document["transitions"][2]["guard"] = {
+            "in_territory": {"region": 5, "since": "soon", "codes": [1], "inner": 1}
+        }
+        assert paths(document, criteria=registry()) == [
+            "transitions[2].guard.in_territory.region",
+            "transitions[2].guard.in_territory.since",
+            "transitions[2].guard.in_territory.codes[0]",
+            "transitions[2].guard.in_territory.inner",
+        ]
+        document["transitions"][2]["guard"] = {
+            "in_territory": {"region": "x", "since": "2026-02-30"}
+        }
+        assert paths(document, criteria=registry()) == [
+            "transitions[2].guard.in_territory.since"
+        ]
+        document["transitions"][2]["guard"] = {"in_territory": "x"}
+        assert paths(document, criteria=registry()) == [
+            "transitions[2].guard.in_territory"
+        ]
+
+    def test_deep_nesting_is_refused(self) -> None:
+        """Criteria nested deeper than MAX_DEPTH are one problem, quickly."""
+        guard: object = {"always": {}}
+        for _ in range(MAX_DEPTH + 5):
+            guard = {"not": guard}
+        document = data()
+        document["transitions"][2]["guard"] = guard
+        found = problems(document)
+        assert len(found) == 1
+        assert f"at most {MAX_DEPTH} levels" in found[0][1]
+
+    def test_null_only_where_a_value_is(self) -> None:
+        """{ null = true } is None as a tested value, and nowhere else."""
+        document = data()
+        document["transitions"][2]["guard"] = {
+            "attribute_is": {"attribute": "a", "test": {"null": True}}
+        }
+        policy = load_policy(json.dumps(document))
+        assert policy.transitions[2].guard == AttributeIs("a", equals(None))
+        document["name"] = {"null": True}
+        assert paths(document) == ["name"]
+
+
+class TestHostileInput:
+    def test_huge_text(self) -> None:
+        """Text over MAX_POLICY_BYTES is refused before it is parsed."""
+        text = "#" * (MAX_POLICY_BYTES + 1) + "\n"
+        with pytest.raises(PolicyFileError, match="at most 1,000,000 bytes"):
+            load_policy(text)
+
+    def test_huge_file(self, tmp_path: Path) -> None:
+        """A huge file is refused without reading all of it."""
+        path = tmp_path / "big.toml"
+        path.write_bytes(b"#" * (10 * MAX_POLICY_BYTES))
+        with pytest.raises(PolicyFileError, match="at most 1,000,000 bytes"):
+            load_policy(path)
+
+    @pytest.mark.parametrize(
+        ("text", "fmt", "words"),
+        [
+            ("[" * 100_000, "json", "nested"),
+            ("a = " + "[" * 100_000, "toml", "nested"),
+            ('{"name": NaN}', "json", "NaN is not a number"),
+            ('{"name": 1e999}', "json", "too large"),
+            ('{"name": ' + "9" * 5000 + "}", "json", "valid JSON"),
+            ("name = ", "toml", "valid TOML"),
+            ("{", "json", "valid JSON"),
+        ],
+    )
+    def test_broken_syntax(self, text: str, fmt: str, words: str) -> None:
+        """Broken or hostile syntax is a PolicyFileError, never a crash."""
+        with pytest.raises(PolicyFileError, match=words):
+            load_policy(text, format=fmt)  # type: ignore[arg-type]
+
+    def test_files_that_cannot_be_read(self, tmp_path: Path) -> None:
+        """A missing or non-UTF-8 file is a PolicyFileError naming it."""
+        with pytest.raises(PolicyFileError, match="readable file"):
+            load_policy(tmp_path / "missing.toml")
+        path = tmp_path / "latin.toml"
+        path.write_bytes(b"name = '\xe9'\n")
+        with pytest.raises(PolicyFileError, match="UTF-8"):
+            load_policy(path)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "field"),
+        [
+            ({"source": "policy.yaml"}, "source"),
+            ({"source": 5}, "source"),
+            ({"source": "x\n", "format": "yaml"}, "format"),
+        ],
+    )
+    def test_bad_arguments(self, kwargs: dict[str, Any], field: str) -> None:
+        """Arguments load_policy cannot use are a PolicyError naming them."""
+        with pytest.raises(PolicyError) as info:
+            load_policy(**kwargs)
+        assert info.value.field == field
+
+    def test_bad_dump_format(self) -> None:
+        """dump_policy writes TOML or JSON, nothing else."""
+        with pytest.raises(PolicyError, match="'toml' or 'json'"):
+            dump_policy(b2b_saas(), "yaml")  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("pattern", "risky"),
+        [
+            ("(a+)+", True),
+            ("(a*)*b", True),
+            ("(a|aa)+", True),
+            ("((ab)*c)+", True),
+            ("(x{2,})*", True),
+            ("(x{2})*", False),
+            ("(x{1,5}){3}", True),
+            ("(x{0,1})+", True),
+            ("(x{3}y)+", False),
+            ("(ab)+", False),
+            ("(a)?b*", False),
+            ("[(a+)]+", False),
+            ("[]a+)]*", False),
+            ("[^]a]+", False),
+            (r"\(a+\)+", False),
+            (r"(\.[a-z]+)*", True),
+            ("(^|\\.)(gmail|yahoo)\\.[a-z.]+$", False),
+            ("a)", False),
+        ],
+    )
+    def test_backtracking_patterns(self, pattern: str, risky: bool) -> None:
+        """A repeated group that repeats or alternates inside is refused."""
+        assert _backtracks(pattern) is risky
+
+
+class TestRegistry:
+    def test_decorator(self) -> None:
+        """register() without a class is a class decorator."""
+        made = CriteriaRegistry()
+
+        @made.register("odd")
+        @attrs.frozen
+        class Odd(Criterion):
+            n: int
+
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- the protocol's signature
+                return Verdict(True, "odd", "")
+
+        assert made.names == ("odd",)
+        document = data()
+        document["transitions"][2]["guard"] = {"odd": {"n": 3}}
+        assert load_policy(json.dumps(document), criteria=made).transitions[
+            2
+        ].guard == Odd(3)
+
+    @pytest.mark.parametrize(
+        ("name", "cls", "field"),
+        [
+            ("Bad Name", InTerritory, "name"),
+            (5, InTerritory, "name"),
+            ("score_at_least", InTerritory, "name"),
+            ("in_territory", InTerritory, "name"),
+            ("plain", object, "plain"),
+            ("plain", 5, "plain"),
+        ],
+    )
+    def test_bad_registrations(self, name: Any, cls: Any, field: str) -> None:
+        """Bad names, taken names and non-attrs classes are refused."""
+        made = registry()
+        with pytest.raises(PolicyError) as info:
+            made.register(name, cls)
+        assert info.value.field == field
+        assert made.names == ("in_territory",)
+
+    def test_fields_a_file_cannot_give(self) -> None:
+        """A class with a field of a type files cannot hold is refused."""
+
+        @attrs.frozen
+        class Odd(Criterion):
+            when: complex
+
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- the protocol's signature
+                return Verdict(True, "odd", "")
+
+        with pytest.raises(PolicyError, match=r"odd\.when"):
+            CriteriaRegistry({"odd": Odd})
+
+    def test_unregistered_criteria_are_not_dumped(self) -> None:
+        """dump_policy names a criterion class it has no name for."""
+        with pytest.raises(PolicyError, match="InTerritory is not"):
+            dump_policy(with_guard(InTerritory("x")))
+        with pytest.raises(PolicyError, match="InTerritory is not"):
+            dump_policy(with_guard(InTerritory("x")), criteria=CriteriaRegistry())
+        other = CriteriaRegistry()
+
+        @other.register("other")
+        @attrs.frozen
+        class Other(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- the protocol's signature
+                return Verdict(True, "other", "")
+
+        with pytest.raises(PolicyError, match="InTerritory is not"):
+            dump_policy(with_guard(InTerritory("x") & Other()), criteria=other)
+
+    def test_fingerprint_without_a_registry(self) -> None:
+        """A policy with custom criteria still has a fingerprint."""
+        one, two = with_guard(InTerritory("x")), with_guard(InTerritory("y"))
+        assert one.fingerprint == with_guard(InTerritory("x")).fingerprint
+        assert one.fingerprint != two.fingerprint
+
+
+class TestFingerprint:
+    def test_equal_policies_equal_fingerprints(self) -> None:
+        """Equal policies share a fingerprint; a change changes it."""
+        assert b2b_saas().fingerprint == b2b_saas().fingerprint
+        assert b2b_saas().fingerprint != b2b_saas(timezone="Asia/Tokyo").fingerprint
+        assert len(b2b_saas().fingerprint) == 64
+
+    def test_stable_across_processes(self) -> None:
+        """The fingerprint does not depend on the hash seed."""
+        code = "from funnelkit.policies import b2b_saas; print(b2b_saas().fingerprint)"
+        seen = set()
+        for seed in ("1", "2"):
+            env = {**os.environ, "PYTHONHASHSEED": seed}
+            done = subprocess.run(  # noqa: S603 -- this interpreter, fixed code
+                [sys.executable, "-c", code],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            seen.add(done.stdout.strip())
+        assert seen == {b2b_saas().fingerprint}
+
+
+class TestDiff:
+    def test_no_change(self) -> None:
+        """Equal policies have no differences."""
+        assert diff_policies(b2b_saas(), b2b_saas()) == ()
+
+    def test_changes_in_words(self) -> None:
+        """Thresholds, points, durations and parts added or removed, in words."""
+        old = b2b_saas()
+        rules = list(old.scoring.rules)
+        rules[0] = attrs.evolve(rules[0], points=25)
+        slas = [attrs.evolve(old.slas[0], within="4 business hours"), old.slas[2]]
+        new = attrs.evolve(
+            with_guard(ScoreAtLeast(30, "engagement")),
+            scoring=attrs.evolve(old.scoring, rules=rules, decay=None),
+            slas=slas,
+            stages=[*old.stages, Stage("parked", "nurture")],
+            transitions=[
+                *with_guard(ScoreAtLeast(30, "engagement")).transitions,
+                Transition(source="nurture", target="parked"),
+            ],
+            calendar=BusinessCalendar.weekdays("08:00", "16:00", timezone="UTC"),
+        )
+        described = [str(change) for change in diff_policies(old, new)]
+        assert described == [
+            "calendar: hours "
+            + json.dumps(
+                {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+                separators=(", ", ": "),
+            )
+            + " -> "
+            + json.dumps(
+                {day: ["08:00-16:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+                separators=(", ", ": "),
+            ),
+            "stage 'parked' added",
+            (
+                "transition 'marketing qualified': guard 'all of: engagement score "
+                "at least 40; fit score at least 30' -> 'engagement score at least 30'"
+            ),
+            "transition 'nurture -> parked' added",
+            'scoring model: decay removed (was {"half_life": "30 days"})',
+            "scoring rule 'target industry': points 20 -> 25",
+            "SLA 'mql_accepted': within '8 business hours' -> '4 business hours'",
+            "SLA 'first_touch' removed",
+        ]
+
+    def test_reordering_and_new_keys(self) -> None:
+        """A reordering is a change; so is a key set or removed."""
+        old = b2b_saas()
+        reordered = attrs.evolve(old, transitions=old.transitions[::-1])
+        changes = diff_policies(old, reordered)
+        assert [c.path for c in changes] == ["transitions"]
+        assert str(changes[0]).startswith("transitions reordered: re-open, ")
+        warned = attrs.evolve(old, slas=[attrs.evolve(old.slas[1], warn_at=0.5)])
+        words = [str(c) for c in diff_policies(old, warned)]
+        assert "SLA 'first_touch': warn_at set to 0.5" in words
+        assert "SLA 'mql_accepted' removed" in words
+
+    def test_custom_criteria_shown_as_data(self) -> None:
+        """A custom criterion the diff cannot read shows as its data."""
+        old, new = with_guard(InTerritory("x")), with_guard(InTerritory("y"))
+        (change,) = diff_policies(old, new)
+        assert "'region': 'x'" not in change.description
+        assert '"region": "y"' in change.description
+
+
+class TestToml:
+    def test_the_file_reads_as_people_write_it(self) -> None:
+        """The TOML is sections and short inline guards, parsed by tomllib."""
+        text = dump_policy(b2b_saas())
+        assert text.startswith('name = "b2b-saas"\nversion = 1\ninitial = "lead"\n')
+        assert "[[stages]]" in text
+        assert "[[scoring.rules]]" in text
+        assert tomllib.loads(text) == json.loads(dump_policy(b2b_saas(), "json"))
+
+    def test_copy_is_not_shared(self) -> None:
+        """Loading twice gives equal, separate policies."""
+        text = dump_policy(b2b_saas())
+        first, second = load_policy(text), load_policy(copy.copy(text))
+        assert first == second
+        assert first is not second
