@@ -386,7 +386,8 @@ def reference_elapsed(
             )
             low, high = max(opens, start), min(closes, end)
             if high > low:
-                total += high - low
+                # In UTC: two times in one zone subtract as wall clocks.
+                total += high.astimezone(UTC) - low.astimezone(UTC)
         day += timedelta(days=1)
     return total
 

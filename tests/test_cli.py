@@ -11,11 +11,14 @@ from pathlib import Path
 import attrs
 import pytest
 
+import funnelkit
 from funnelkit import ScoreAtLeast, SlaRule, dump_policy
 from funnelkit._cli import main
 from funnelkit.policies import b2b_saas
 
 SHIPPED = Path(__file__).parent.parent / "src" / "funnelkit" / "policies"
+# The installed module (coverage measures the installed package).
+MAIN = Path(funnelkit.__file__).parent / "__main__.py"
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -133,7 +136,7 @@ class TestCheck:
             sys, "argv", ["funnelkit", "check", str(SHIPPED / "b2b_saas.toml")]
         )
         with pytest.raises(SystemExit) as info:
-            runpy.run_path(str(SHIPPED.parent / "__main__.py"), run_name="__main__")
+            runpy.run_path(str(MAIN), run_name="__main__")
         assert info.value.code == 0
 
     def test_usage_errors(self) -> None:
