@@ -39,6 +39,7 @@ from funnelkit._criteria import (
     AtLeast,
     AttributeIs,
     BantQualified,
+    Criterion,
     CriterionLike,
     DidActivity,
     GradeAtLeast,
@@ -76,6 +77,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NUMBER",
     "MAX_POLICY_BYTES",
+    "POLICY_PARTS",
     "CriteriaRegistry",
     "PolicyChange",
     "diff_policies",
@@ -95,6 +97,8 @@ MAX_DEPTH: Final = 32
 
 #: The largest magnitude of a number in a policy file.
 MAX_NUMBER: Final = 10**12
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 #: The longest regular expression a file may give to ``matches``.
 _MAX_PATTERN = 500
@@ -256,24 +260,27 @@ class _Reader:
             where = path + field if field.startswith("[") else f"{path}.{field}"
             return self.fail(where.lstrip("."), error.expected, error.value)  # type: ignore[no-any-return] # _BAD
 
-    def table(
+    def record(
         self,
         path: str,
         value: object,
         what: str,
+        readers: Mapping[str, _Read],
         required: Iterable[str] = (),
-        optional: Iterable[str] = (),
-    ) -> Mapping[str, object] | None:
-        """Check *value* is a table with the *required* keys and no unknown one."""
+    ) -> dict[str, Any] | None:
+        """Read a table of *readers*' keys, *required* ones present.
+
+        Unknown and missing keys are problems, and then nothing is read:
+        ``None``. Otherwise each key is read by its reader (its own problems
+        leave ``_BAD`` in the result, which :meth:`build` passes on).
+        """
         if not isinstance(value, Mapping):
             self.fail(path, what, value)
             return None
-        required, optional = tuple(required), tuple(optional)
-        known = required + optional
         good = True
         for key in value:
-            if key not in known:
-                self.unknown(_join(path, str(key)), str(key), known)
+            if key not in readers:
+                self.unknown(_join(path, str(key)), str(key), readers)
                 good = False
         for key in required:
             if key not in value:
@@ -281,26 +288,38 @@ class _Reader:
                     (_join(path, key), f"required key is missing ({what})")
                 )
                 good = False
-        return value if good else None
+        if not good:
+            return None
+        return {
+            key: readers[key](self, _join(path, key), item)
+            for key, item in value.items()
+        }
+
+    def part(  # noqa: PLR0913, PLR0917 -- a part's reading, in full
+        self,
+        path: str,
+        value: object,
+        what: str,
+        cls: type,
+        readers: Mapping[str, _Read],
+        first: str | None = None,
+    ) -> Any:  # noqa: ANN401 -- an instance of cls or _BAD
+        """A part: a table of its fields, or (given *first*) that field alone.
+
+        The keys without a default in *cls* are required.
+        """
+        if first is not None and not isinstance(value, Mapping):
+            value = {first: value}
+        fields = {_alias(field): field for field in _init_fields(cls)}
+        required = [key for key in readers if fields[key].default is attrs.NOTHING]
+        kwargs = self.record(path, value, what, readers, required)
+        return _BAD if kwargs is None else self.build(path, cls, **kwargs)
 
     def unknown(self, path: str, key: str, known: Iterable[str]) -> None:
         close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         names = ", ".join(repr(name) for name in known)
         self.problems.append((path, f"unknown key (known: {names}){hint}"))
-
-    def fields(
-        self,
-        path: str,
-        value: Mapping[str, object],
-        readers: Mapping[str, _Read],
-    ) -> dict[str, Any]:
-        """Read each present key of *value* with its reader."""
-        return {
-            key: readers[key](self, _join(path, key), item)
-            for key, item in value.items()
-            if key in readers
-        }
 
     # -- scalars
 
@@ -422,32 +441,30 @@ class _Reader:
 
     def pattern(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a ValueTest or _BAD
         args = {"pattern": value} if isinstance(value, str) else value
-        table = self.table(
+        kwargs = self.record(
             path,
             args,
             "a pattern, or a table with 'pattern'",
+            {"pattern": _Reader.text, "ignore_case": _Reader.flag},
             ["pattern"],
-            ["ignore_case"],
         )
-        if table is None:
+        if kwargs is None:
             return _BAD
-        pattern = self.text(_join(path, "pattern"), table["pattern"])
+        pattern = kwargs["pattern"]
         if pattern is not _BAD and (problem := _risky(pattern)):
             return self.fail(_join(path, "pattern"), problem, pattern)
-        ignore = self.flag(_join(path, "ignore_case"), table.get("ignore_case", False))
-        return self.build(path, matches, pattern, ignore_case=ignore)
+        return self.build(path, matches, **kwargs)
 
-    def bounds(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a ValueTest or _BAD
-        table = self.table(
-            path, value, "a table with 'low', 'high' or both", (), ["low", "high"]
-        )
-        if table is None:
+    def bounds(self, path: str, value: object, what: str) -> Any:  # noqa: ANN401 -- (low, high) or _BAD
+        """A table with ``low``, ``high`` or both, as a pair."""
+        kwargs = self.record(path, value, what, _LOW_HIGH)
+        if kwargs is None:
             return _BAD
-        low = self.number(_join(path, "low"), table["low"]) if "low" in table else None
-        high = (
-            self.number(_join(path, "high"), table["high"]) if "high" in table else None
-        )
-        return self.build(path, between, low, high)
+        return kwargs.get("low"), kwargs.get("high")
+
+    def between(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a ValueTest or _BAD
+        pair = self.bounds(path, value, "a table with 'low', 'high' or both")
+        return _BAD if pair is _BAD else self.build(path, between, *pair)
 
     def yes(self, path: str, value: object, make: Callable[[], ValueTest]) -> Any:  # noqa: ANN401 -- a ValueTest or _BAD
         return make() if value is True else self.fail(path, "true", value)
@@ -494,18 +511,10 @@ class _Reader:
         return self.each(path, value, self.criterion, "a list of criteria")
 
     def fields_of(self, path: str, cls: type, value: object) -> Any:  # noqa: ANN401 -- an instance or _BAD
-        """Build an attrs class from a table of its fields, each read by type."""
-        fields = _init_fields(cls)
-        required = [_alias(f) for f in fields if f.default is attrs.NOTHING]
-        optional = [_alias(f) for f in fields if f.default is not attrs.NOTHING]
-        table = self.table(
-            path, value, f"a table of the fields of {cls.__name__}", required, optional
-        )
-        if table is None:
-            return _BAD
-        readers = {_alias(f): _reader_for(f.type) for f in fields}
-        kwargs = self.fields(path, table, readers)  # type: ignore[arg-type] # checked at register
-        return self.build(path, cls, **kwargs)
+        """Build a registered attrs class from its fields, each read by type."""
+        readers = {_alias(f): _reader_for(f.type) for f in _init_fields(cls)}
+        what = f"a table of the fields of {cls.__name__}"
+        return self.part(path, value, what, cls, readers)  # type: ignore[arg-type] # checked at register
 
     def leaf(
         self,
@@ -516,29 +525,19 @@ class _Reader:
         first: str,
     ) -> Any:  # noqa: ANN401 -- an instance or _BAD
         """A built-in criterion: a table of its fields, or its first field alone."""
-        if not isinstance(value, Mapping):
-            value = {first: value}
-        fields = {_alias(f): f for f in _init_fields(cls)}
-        required = [k for k in readers if fields[k].default is attrs.NOTHING]
-        optional = [k for k in readers if fields[k].default is not attrs.NOTHING]
-        table = self.table(
-            path, value, f"a table of {', '.join(readers)}", required, optional
-        )
-        if table is None:
-            return _BAD
-        return self.build(path, cls, **self.fields(path, table, readers))
+        what = f"a table of {', '.join(readers)}"
+        return self.part(path, value, what, cls, readers, first)
 
     def combined(self, path: str, value: object, make: Callable[..., T]) -> Any:  # noqa: ANN401 -- a combinator or _BAD
         parts = self.criteria(path, value)
         return _BAD if parts is _BAD else self.build(path, make, *parts)
 
     def at_least(self, path: str, value: object) -> Any:  # noqa: ANN401 -- AtLeast or _BAD
-        table = self.table(path, value, "a table with 'n' and 'of'", ["n", "of"])
-        if table is None:
+        readers = {"n": _Reader.whole, "of": _Reader.criteria}
+        kwargs = self.record(path, value, "a table with 'n' and 'of'", readers, readers)
+        if kwargs is None or kwargs["of"] is _BAD:
             return _BAD
-        n = self.whole(_join(path, "n"), table["n"])
-        of = self.criteria(_join(path, "of"), table["of"])
-        return _BAD if of is _BAD else self.build(path, AtLeast, n, *of)
+        return self.build(path, AtLeast, kwargs["n"], *kwargs["of"])
 
     def always(self, path: str, value: object) -> Any:  # noqa: ANN401 -- Always or _BAD
         if value is True or value == {}:
@@ -564,14 +563,9 @@ class _Reader:
         return None if value == "none" else self.decay(path, value)
 
     def step(self, path: str, value: object) -> Any:  # noqa: ANN401 -- StepDecay or _BAD
-        table = self.table(
-            path, value, "a table with 'every' and 'factor'", ["every", "factor"]
-        )
-        if table is None:
-            return _BAD
-        every = self.duration(_join(path, "every"), table["every"])
-        factor = self.number(_join(path, "factor"), table["factor"])
-        return self.build(path, StepDecay, every, factor)
+        readers = {"every": _Reader.duration, "factor": _Reader.number}
+        what = "a table with 'every' and 'factor'"
+        return self.part(path, value, what, StepDecay, readers)
 
     def where(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a mapping or _BAD
         if not isinstance(value, Mapping):
@@ -583,22 +577,9 @@ class _Reader:
         return _BAD if _BAD in tests.values() else tests
 
     def grades(self, path: str, value: object) -> Any:  # noqa: ANN401 -- Grades or _BAD
-        table = self.table(
-            path,
-            value,
-            "a table with 'fit' and 'engagement' bands",
-            (),
-            ["fit", "engagement"],
-        )
-        if table is None:
-            return _BAD
-        return self.build(
-            path,
-            Grades,
-            **self.fields(
-                path, table, {"fit": _Reader.bands, "engagement": _Reader.bands}
-            ),
-        )
+        readers = {"fit": _Reader.bands, "engagement": _Reader.bands}
+        what = "a table with 'fit' and 'engagement' bands"
+        return self.part(path, value, what, Grades, readers)
 
     def bands(self, path: str, value: object) -> Any:  # noqa: ANN401 -- the bands or _BAD
         def band(where: str, item: object) -> Any:  # noqa: ANN401 -- a band or _BAD
@@ -619,26 +600,8 @@ class _Reader:
                     self.number(_join(where, 0), item[0]),
                     self.number(_join(where, 1), item[1]),
                 )
-            table = self.table(
-                where,
-                item,
-                "[low, high], or a table with 'low', 'high' or both",
-                (),
-                ["low", "high"],
-            )
-            if table is None:
-                return _BAD
-            low = (
-                self.number(_join(where, "low"), table["low"])
-                if "low" in table
-                else None
-            )
-            high = (
-                self.number(_join(where, "high"), table["high"])
-                if "high" in table
-                else None
-            )
-            return (low, high)
+            what = "[low, high], or a table with 'low', 'high' or both"
+            return self.bounds(where, item, what)
 
         if not isinstance(value, Mapping):
             return self.fail(path, "a table of dimension = [low, high]", value)
@@ -653,20 +616,9 @@ class _Reader:
             return self.fail(
                 path, "a rule with 'kind' or 'attribute', not both", dict(value)
             )
-        if isinstance(value, Mapping) and "attribute" in value and "kind" not in value:
-            table = self.table(
-                path,
-                value,
-                "an attribute rule",
-                ["attribute", "test", "points"],
-                ["dimension", "name"],
-            )
-            return (
-                _BAD
-                if table is None
-                else self.build(
-                    path, AttributeRule, **self.fields(path, table, _ATTRIBUTE_RULE)
-                )
+        if isinstance(value, Mapping) and "attribute" in value:
+            return self.part(
+                path, value, "an attribute rule", AttributeRule, _ATTRIBUTE_RULE
             )
         if not isinstance(value, Mapping) or "kind" not in value:
             return self.fail(
@@ -675,34 +627,10 @@ class _Reader:
                 "or 'attribute' (an attribute rule)",
                 value,
             )
-        table = self.table(
-            path,
-            value,
-            "an activity rule",
-            ["kind", "points"],
-            [k for k in _ACTIVITY_RULE if k not in {"kind", "points"}],
-        )
-        return (
-            _BAD
-            if table is None
-            else self.build(
-                path, ActivityRule, **self.fields(path, table, _ACTIVITY_RULE)
-            )
-        )
+        return self.part(path, value, "an activity rule", ActivityRule, _ACTIVITY_RULE)
 
     def scoring(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a ScoringModel or _BAD
-        table = self.table(
-            path,
-            value,
-            "a scoring model",
-            ["name", "rules"],
-            ["decay", "grades", "limits"],
-        )
-        if table is None:
-            return _BAD
-        kwargs = self.fields(path, table, _SCORING)
-        rules = kwargs.pop("rules")
-        return self.build(path, ScoringModel, kwargs.pop("name"), rules, **kwargs)
+        return self.part(path, value, "a scoring model", ScoringModel, _SCORING)
 
     # -- calendars
 
@@ -712,71 +640,43 @@ class _Reader:
         except PolicyError as error:
             return self.fail(path, error.expected, value)
 
-    def week(self, path: str, value: object) -> Any:  # noqa: ANN401 -- the week or _BAD
-        table = self.table(
-            path, value, "a table of weekday = ['09:00-17:00', ...]", (), WEEKDAYS
+    def hours_list(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a tuple or _BAD
+        return self.each(
+            path, value, self.hours, "a list of intervals such as '09:00-17:00'"
         )
-        if table is None:
-            return _BAD
-        week = {
-            str(day): self.each(
-                _join(path, str(day)),
-                hours,
-                self.hours,
-                "a list of intervals such as '09:00-17:00'",
-            )
-            for day, hours in table.items()
-        }
-        return _BAD if _BAD in week.values() else week
+
+    def week(self, path: str, value: object) -> Any:  # noqa: ANN401 -- the week or _BAD
+        readers = dict.fromkeys(WEEKDAYS, _Reader.hours_list)
+        week = self.record(
+            path, value, "a table of weekday = ['09:00-17:00', ...]", readers
+        )
+        return _BAD if week is None or _BAD in week.values() else week
 
     def holiday(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a Holiday or _BAD
-        on, hours = value, ()
-        if isinstance(value, Mapping):
-            table = self.table(
-                path,
-                value,
-                "a holiday: a date, a rule, or a table with 'on' and 'hours'",
-                ["on"],
-                ["hours"],
-            )
-            if table is None:
-                return _BAD
-            on = table["on"]
-            hours = self.each(
-                _join(path, "hours"),
-                table.get("hours", []),
-                self.hours,
-                "a list of intervals such as '09:00-12:00'",
-            )
-            path = _join(path, "on")
-        if not isinstance(on, str):
-            return self.fail(path, "a date ('2026-12-25') or a recurrence rule", on)
-        day: date | str = on
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", on):
-            try:
-                day = date.fromisoformat(on)
-            except ValueError:
-                return self.fail(path, "a real date", on)
-        return self.build(path, Holiday, day, hours)
+        if not isinstance(value, Mapping):
+            return self.build(path, Holiday, self.day(path, value))
+        readers = {"on": _Reader.day, "hours": _Reader.hours_list}
+        what = "a holiday: a date, a rule, or a table with 'on' and 'hours'"
+        return self.part(path, value, what, Holiday, readers)
+
+    def day(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a date, a rule or _BAD
+        """A date (``'2026-12-25'``), or any other text: a recurrence rule."""
+        if isinstance(value, str) and not _DATE.fullmatch(value):
+            return value
+        return self.date(path, value, "a date ('2026-12-25') or a recurrence rule")
+
+    def date(
+        self, path: str, value: object, what: str = "a date such as '2026-12-25'"
+    ) -> Any:  # noqa: ANN401 -- a date or _BAD
+        if not isinstance(value, str) or not _DATE.fullmatch(value):
+            return self.fail(path, what, value)
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return self.fail(path, "a real date", value)
 
     def calendar(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a BusinessCalendar or _BAD
-        table = self.table(
-            path,
-            value,
-            "a calendar",
-            ["timezone", "hours"],
-            ["holidays", "country", "subdivision"],
-        )
-        if table is None:
-            return _BAD
-        kwargs = self.fields(path, table, _CALENDAR)
-        return self.build(
-            path,
-            BusinessCalendar,
-            kwargs.pop("timezone"),
-            kwargs.pop("hours"),
-            **kwargs,
-        )
+        return self.part(path, value, "a calendar", BusinessCalendar, _CALENDAR)
 
     # -- SLAs and the policy
 
@@ -794,80 +694,35 @@ class _Reader:
         if isinstance(value, str):
             return self.build(path, Escalate, value)
         if isinstance(value, Mapping) and "escalate" in value:
-            table = self.table(path, value, "{ escalate = 'role' }", ["escalate"])
-            return (
-                _BAD
-                if table is None
-                else self.build(
-                    path,
-                    Escalate,
-                    self.text(_join(path, "escalate"), table["escalate"]),
-                )
-            )
-        table = self.table(
+            readers = {"escalate": _Reader.text}
+            kwargs = self.record(path, value, "{ escalate = 'role' }", readers, readers)
+            if kwargs is None:
+                return _BAD
+            return self.build(path, Escalate, kwargs["escalate"])
+        kwargs = self.record(
             path,
             value,
             "{ escalate = 'role' } or { move_to = 'stage', reason = '...' }",
+            {"move_to": _Reader.text, "reason": _Reader.text},
             ["move_to"],
-            ["reason"],
         )
-        if table is None:
+        if kwargs is None:
             return _BAD
-        stage = self.text(_join(path, "move_to"), table["move_to"])
-        reason = self.text(_join(path, "reason"), table.get("reason", "sla_breach"))
-        return self.build(path, MoveTo, stage, reason)
-
-    def sla(self, path: str, value: object) -> Any:  # noqa: ANN401 -- an SlaRule or _BAD
-        table = self.table(
-            path,
-            value,
-            "an SLA rule",
-            ["name", "stage", "within", "met_by"],
-            ["warn_at", "calendar", "on_breach"],
-        )
-        if table is None:
-            return _BAD
-        kwargs = self.fields(path, table, _SLA)
         return self.build(
-            path,
-            SlaRule,
-            kwargs.pop("name"),
-            kwargs.pop("stage"),
-            kwargs.pop("within"),
-            kwargs.pop("met_by"),
-            **kwargs,
+            path, MoveTo, kwargs["move_to"], kwargs.get("reason", "sla_breach")
         )
 
-    def sources(self, path: str, value: object) -> Any:  # noqa: ANN401 -- stage names or _BAD
-        return self.texts(path, value)
+    def sla(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a SlaRule or _BAD
+        return self.part(path, value, "an SLA rule", SlaRule, _SLA)
 
     def stage(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a Stage or _BAD
-        table = self.table(path, value, "a stage", ["name"], ["kind", "description"])
-        if table is None:
-            return _BAD
-        kwargs = self.fields(path, table, _STAGE)
-        return self.build(
-            path, Stage, kwargs.pop("name"), kwargs.pop("kind", "open"), **kwargs
-        )
+        return self.part(path, value, "a stage", Stage, _STAGE)
 
     def transition(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a Transition or _BAD
-        optional = ["guard", "auto", "requires_reason", "reasons", "reopen", "name"]
-        table = self.table(path, value, "a transition", ["source", "target"], optional)
-        if table is None:
-            return _BAD
-        return self.build(path, Transition, **self.fields(path, table, _TRANSITION))
+        return self.part(path, value, "a transition", Transition, _TRANSITION)
 
     def policy(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a FunnelPolicy or _BAD
-        table = self.table(
-            path,
-            value,
-            "a policy",
-            ["name", "version", "initial", "stages", "transitions", "scoring"],
-            ["slas", "calendar"],
-        )
-        if table is None:
-            return _BAD
-        return self.build(path, FunnelPolicy, **self.fields(path, table, _POLICY))
+        return self.part(path, value, "a policy", FunnelPolicy, _POLICY)
 
 
 def _risky(pattern: str) -> str | None:
@@ -957,6 +812,8 @@ def _seq(read: _Read, what: str) -> _Read:
 _duration: _Read = _Reader.duration
 _business: _Read = lambda r, path, value: r.duration(path, value, business=True)  # noqa: E731 -- a table entry
 
+_LOW_HIGH: dict[str, _Read] = {"low": _Reader.number, "high": _Reader.number}
+
 _CRITERIA: dict[str, _Read] = {
     "all": lambda r, path, value: r.combined(path, value, AllOf),
     "any": lambda r, path, value: r.combined(path, value, AnyOf),
@@ -993,7 +850,7 @@ _TESTS: dict[str, _Read] = {
         if isinstance(value, list | tuple)
         else r.fail(path, "a list of values", value)
     ),
-    "between": _Reader.bounds,
+    "between": _Reader.between,
     "matches": _Reader.pattern,
     "present": lambda r, path, value: r.yes(path, value, present),
     "absent": lambda r, path, value: r.yes(path, value, absent),
@@ -1066,7 +923,7 @@ _STAGE: dict[str, _Read] = {
 }
 
 _TRANSITION: dict[str, _Read] = {
-    "source": _Reader.sources,
+    "source": _Reader.texts,
     "target": _Reader.text,
     "guard": _Reader.criterion,
     "auto": _Reader.flag,
@@ -1095,21 +952,10 @@ _TYPE_READERS: dict[object, _Read] = {
     float: _Reader.number,
     bool: _Reader.flag,
     timedelta: _duration,
+    date: _Reader.date,
     ValueTest: _Reader.value_test,
     CriterionLike: _Reader.criterion,
 }
-
-
-def _read_date(r: _Reader, path: str, value: object) -> Any:  # noqa: ANN401 -- a date or _BAD
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    return r.fail(path, "a date such as '2026-12-25'", value)
-
-
-_TYPE_READERS[date] = _read_date  # defined after the table it joins
 
 
 def _reader_for(annotation: object) -> _Read | None:
@@ -1491,6 +1337,10 @@ _WRITERS: dict[type, Callable[[_Writer, Any], object]] = {
 }
 
 
+#: The types whose data is what a policy file holds (criteria: any Criterion).
+POLICY_PARTS: tuple[type, ...] = (*_WRITERS, Criterion)
+
+
 def read_part(
     data: object,
     cls: type[T],
@@ -1555,7 +1405,7 @@ def load_policy(
     Args:
         source: A path (a :class:`pathlib.Path`, or a string naming a file),
             or the text of a policy: a string is text when *format* is given,
-            or when it holds a line break or starts with ``{``.
+            or when it holds a line break or starts with ``{`` or ``[``.
         format: ``"toml"`` or ``"json"``; by default a file's suffix decides,
             and text starting with ``{`` is JSON.
         criteria: The custom criteria the file may name.
@@ -1586,11 +1436,16 @@ def load_policy(
     return read_part(data, FunnelPolicy, criteria=criteria, source=name)
 
 
-def _source(source: object, fmt: Format | None) -> tuple[str | None, str, Format]:
-    if fmt is not None and fmt not in {"toml", "json"}:
+def _check_format(owner: str, fmt: object) -> None:
+    if fmt not in {"toml", "json"}:
         raise PolicyError(
-            owner="load_policy", field="format", value=fmt, expected="'toml' or 'json'"
+            owner=owner, field="format", value=fmt, expected="'toml' or 'json'"
         )
+
+
+def _source(source: object, fmt: Format | None) -> tuple[str | None, str, Format]:
+    if fmt is not None:
+        _check_format("load_policy", fmt)
     if isinstance(source, str) and (
         fmt is not None or "\n" in source or source.lstrip()[:1] in {"{", "["}
     ):
@@ -1643,13 +1498,7 @@ def dump_policy(
         PolicyError: the policy holds a criterion that is neither built in
             nor in *criteria*.
     """
-    if format not in {"toml", "json"}:
-        raise PolicyError(
-            owner="dump_policy",
-            field="format",
-            value=format,
-            expected="'toml' or 'json'",
-        )
+    _check_format("dump_policy", format)
     data = policy_data(policy, criteria=criteria)
     if format == "json":
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

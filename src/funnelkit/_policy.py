@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
 
@@ -302,13 +303,13 @@ class FunnelPolicy:
         init=False, eq=False, hash=False, repr=False
     )
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """A SHA-256 (hex) of the policy's content, stable across processes.
 
         Equal policies have equal fingerprints; any change a policy file can
         show changes it. Store it beside a decision to know which policy
-        made it.
+        made it. Computed once per policy (the policy never changes).
         """
         # The content is the policy file's data, which lives above this
         # module: import it here, not at the top, to keep imports one way.

@@ -55,10 +55,9 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
-from funnelkit._calendar import BusinessCalendar, BusinessHours, Holiday
+from funnelkit._config import POLICY_PARTS as _POLICY_PARTS
 from funnelkit._config import read_part, write_part
-from funnelkit._criteria import Context, Criterion, CriterionLike
-from funnelkit._decay import Decay
+from funnelkit._criteria import Context, CriterionLike
 from funnelkit._duration import (
     BusinessDuration,
     format_iso_duration,
@@ -67,11 +66,6 @@ from funnelkit._duration import (
 )
 from funnelkit._events import Event, Input
 from funnelkit._frozen import FrozenMap
-from funnelkit._policy import FunnelPolicy, Stage, Transition
-from funnelkit._predicates import ValueTest
-from funnelkit._rules import ActivityRule, AttributeRule
-from funnelkit._scoring import Grades, ScoringModel
-from funnelkit._sla import Escalate, MoveTo, SlaRule
 from funnelkit._validators import Scalar, check_scalar
 from funnelkit.errors import PolicyFileError, SerializationError, ValidationError
 
@@ -80,25 +74,6 @@ __all__ = ["converter", "from_json", "structure", "to_json", "unstructure"]
 T = TypeVar("T")
 
 _ScalarMap = Mapping[str, Scalar]
-# The parts of a policy, whose data is what a policy file holds.
-_POLICY_PARTS = (
-    FunnelPolicy,
-    Stage,
-    Transition,
-    ScoringModel,
-    ActivityRule,
-    AttributeRule,
-    Grades,
-    Decay,
-    ValueTest,
-    Criterion,
-    SlaRule,
-    Escalate,
-    MoveTo,
-    BusinessCalendar,
-    BusinessHours,
-    Holiday,
-)
 _ZONED = re.compile(r"(?P<iso>[^\[\]]+)(?:\[(?P<zone>[^\[\]]+)\])?")
 
 
