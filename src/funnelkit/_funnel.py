@@ -898,12 +898,14 @@ class Funnel:
         override: bool = False,
     ) -> None:
         record = _new_record(draft.stage, target, at, by, reason, verdict, override)
+        # The move first, then what it did: the timers it met or cancelled,
+        # and those the new stage starts.
+        draft.events.append(_new_stage_changed(draft.lead.id, record))
         if draft.timers:
             self._close_timers(draft, at)
         draft.history = (*draft.history, record)
         draft.stage = target
         draft.entered_at = at
-        draft.events.append(_new_stage_changed(draft.lead.id, record))
         self._start_timers(draft, at)
 
     def _catch_up(self, draft: _Draft, until: datetime) -> None:

@@ -17,12 +17,12 @@ import pytest
 
 from funnelkit._policy import FunnelPolicy
 from funnelkit.testing._clock import ManualClock
-from funnelkit.testing._scenario import Scenario
+from funnelkit.testing._scenario import _DEFAULT_START, Scenario
 
 __all__ = ["FUNNEL_CLOCK_START", "ScenarioFactory", "funnel_clock", "scenario"]
 
 #: The instant the ``funnel_clock`` fixture shows: Monday 2 March 2026, 09:00 UTC.
-FUNNEL_CLOCK_START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+FUNNEL_CLOCK_START = _DEFAULT_START.replace(tzinfo=UTC)
 
 
 class ScenarioFactory(Protocol):
