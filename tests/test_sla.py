@@ -299,6 +299,17 @@ class TestEngineTimers:
         assert sla_events(events) == [("SlaMet", "engaged", T0 + H)]
         assert sla_events(made.record(Activity("L-1", "webinar", T0 + 2 * H))) == []
 
+    def test_a_criterion_that_passes_on_entry_meets_its_rule_at_once(self) -> None:
+        """A stage entered by a move whose rule's criterion passes is met then."""
+        made = engine(SlaRule("seen", "mql", "2 hours", DidActivity("webinar")))
+        made.record(Activity("L-1", "webinar", T0 + H))
+        events = made.move("L-1", "mql", by="rep", at=T0 + 2 * H)
+        assert sla_events(events) == [
+            ("SlaStarted", "seen", T0 + 2 * H),
+            ("SlaMet", "seen", T0 + 2 * H),
+        ]
+        assert sla_events(made.tick(T0 + 10 * H)) == []
+
     def test_a_breach_can_move_the_lead(self) -> None:
         """The worked rule sends an unworked lead to nurture, saying why."""
         made = engine()

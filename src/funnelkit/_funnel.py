@@ -1021,6 +1021,10 @@ class Funnel:
             )
             draft.timers.append(timer)
             draft.events.append(SlaStarted(draft.lead.id, timer))
+        # A promise met by a criterion that passes already is met on entry
+        # (a new lead's, by the first evaluation, once it has a score).
+        if draft.score is not None:
+            self._meet_criteria(draft, at)
 
     def _close_timers(self, draft: _Draft, at: datetime) -> None:
         """The lead leaves its stage: exit rules are met, the others cancelled."""
@@ -1161,12 +1165,15 @@ class Funnel:
         )
 
     def _commit(self, change: Commit, events: list[Event]) -> list[Event]:
+        opened = 0
         if self._open_timers is not None:
-            self._open_timers += sum(
+            opened = sum(
                 _open(state) - _open(self._store.state(state.lead.id))
                 for state in change.states
             )
         self._store.commit(change)
+        if self._open_timers is not None:  # counted only once the commit stands
+            self._open_timers += opened
         errors: list[Exception] = []
         for callback in [*self._subscribers]:
             for event in events:
