@@ -241,6 +241,72 @@ class TestHandComputed:
         )
 
 
+class TestOverlaps:
+    @pytest.mark.parametrize(
+        ("calendar", "start", "end", "expected"),
+        [
+            (  # a partial holiday under last night's shift
+                BusinessCalendar(
+                    "UTC",
+                    {"mon": [("22:00", "06:00")], "tue": [("09:00", "10:00")]},
+                    holidays=[(date(2026, 3, 3), [("00:00", "08:00")])],
+                ),
+                datetime(2026, 3, 2, 21, tzinfo=UTC),
+                datetime(2026, 3, 3, 12, tzinfo=UTC),
+                10 * H,
+            ),
+            (  # a night shift the spring-forward pushes into the next morning
+                BusinessCalendar(
+                    "America/New_York",
+                    {"sat": [("22:00", "02:30")], "sun": [("03:00", "05:00")]},
+                ),
+                ny(2026, 3, 7, 12),
+                ny(2026, 3, 8, 12),
+                6 * H,
+            ),
+            (  # the same, over whole weeks either side
+                BusinessCalendar(
+                    "America/New_York",
+                    {"sat": [("22:00", "02:30")], "sun": [("03:00", "05:00")]},
+                ),
+                ny(2026, 2, 1),
+                ny(2026, 4, 30),
+                82 * H,
+            ),
+            (  # two intervals of one day pushed together
+                BusinessCalendar(
+                    "America/New_York",
+                    {"sun": [("01:00", "02:30"), ("03:00", "04:00")]},
+                ),
+                ny(2026, 3, 8),
+                ny(2026, 3, 8, 12),
+                2 * H,
+            ),
+            (  # an overnight holiday running into an ordinary day
+                BusinessCalendar(
+                    "UTC",
+                    {"tue": [("01:00", "03:00")]},
+                    holidays=[(date(2026, 3, 2), [("22:00", "02:00")])],
+                ),
+                datetime(2026, 2, 1, tzinfo=UTC),
+                datetime(2026, 4, 1, tzinfo=UTC),
+                21 * H,
+            ),
+        ],
+    )
+    def test_time_open_twice_counts_once(
+        self,
+        calendar: BusinessCalendar,
+        start: datetime,
+        end: datetime,
+        expected: timedelta,
+    ) -> None:
+        """Intervals that overlap (holidays, clock changes) count their time once."""
+        assert calendar.elapsed(start, end) == expected
+        assert calendar.add(start, expected) <= end
+        assert calendar.elapsed(start, calendar.add(start, expected)) == expected
+
+
 class TestBadInput:
     @pytest.mark.parametrize(
         ("make", "field"),

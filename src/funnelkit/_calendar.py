@@ -729,10 +729,33 @@ class BusinessCalendar:
         if found is None:
             if len(self._cache) >= _CACHE:
                 self._cache.clear()
-            found = self._cache[ordinal] = self._spans(
-                ordinal, self._local_hours(ordinal)
+            found = self._cache[ordinal] = self._day(
+                ordinal, self._local_hours(ordinal), self._local_hours(ordinal - 1)
             )
         return found
+
+    def _day(
+        self,
+        ordinal: int,
+        hours: tuple[tuple[int, int], ...],
+        before: tuple[tuple[int, int], ...],
+    ) -> tuple[tuple[int, int], ...]:
+        """A day's *hours* as instants, none counted twice.
+
+        An interval starts no earlier than the previous one closed, the
+        previous day's (*before*) included: a partial holiday under last
+        night's shift, or two intervals a clock change pushes together,
+        overlap, and the time they share is open once.
+        """
+        floor = max((end for _, end in self._spans(ordinal - 1, before)), default=None)
+        spans = []
+        for start, end in self._spans(ordinal, hours):
+            if floor is not None:
+                start = max(start, floor)  # noqa: PLW2901 -- clipped in place
+            if end > start:
+                spans.append((start, end))
+                floor = end
+        return tuple(spans)
 
     def _spans(
         self, ordinal: int, hours: tuple[tuple[int, int], ...]
@@ -761,8 +784,10 @@ class BusinessCalendar:
 
     def _next_unusual(self, day: int) -> int:
         """The first day on or after *day* that may differ from the usual week."""
-        year = date.fromordinal(day).year
-        for candidate in range(year, year + _HORIZON_DAYS // 365 + 1):
+        # A year's list may end with the day after its last holiday, which is
+        # in the next year: start the search a year early.
+        year = date.fromordinal(day).year - 1
+        for candidate in range(year, year + _HORIZON_DAYS // 365 + 2):
             days = self._year(candidate)[1]
             position = bisect_left(days, day)
             if position < len(days):
@@ -790,13 +815,22 @@ class BusinessCalendar:
                     ruled.setdefault(day.toordinal(), ())
             days = set(ruled)
             days.update(day.toordinal() for day in self._dates if day.year == year)
+            # A partial holiday's hours may run into the next day: that day is
+            # worked out on its own too.
+            days.update(
+                day.toordinal() + 1
+                for day, hours in self._dates.items()
+                if day.year == year and hours
+            )
+            days.update(day + 1 for day, hours in ruled.items() if hours)
             for change in self._changes(year):
                 # The change falls on this local day or the one before; a day
                 # whose usual hours it shortens or stretches (a night shift,
                 # a day open round the clock) is worked out on its own.
                 for near in (change - 2, change - 1, change):
                     usual = self._days[date.fromordinal(near).weekday()]
-                    spans = self._spans(near, usual)
+                    before = self._days[date.fromordinal(near - 1).weekday()]
+                    spans = self._day(near, usual, before)
                     if _open_micros(spans) != _open_micros(usual):
                         days.add(near)
             found = self._unusual[year] = (ruled, sorted(days))
