@@ -365,6 +365,8 @@ class _Reader:
             return None
         if isinstance(value, str | bool) or value is None:
             return value
+        if not isinstance(value, int | float):
+            return self.fail(path, "text, a number, true or false", value)
         return self.number(path, value)
 
     def duration(self, path: str, value: object, *, business: bool = False) -> Any:  # noqa: ANN401 -- a duration or _BAD
@@ -683,11 +685,13 @@ class _Reader:
     def met_by(self, path: str, value: object) -> Any:  # noqa: ANN401 -- what meets an SLA, or _BAD
         if isinstance(value, Mapping):
             return self.criterion(path, value)
-        kinds = self.texts(path, value)
-        if kinds is _BAD:
+        if not isinstance(value, str | list | tuple):
             return self.fail(
                 path, "'exit', an activity kind, a list of kinds, or a criterion", value
             )
+        kinds = self.texts(path, value)
+        if kinds is _BAD:
+            return _BAD
         return EXIT if kinds == (EXIT,) else frozenset(kinds)
 
     def on_breach(self, path: str, value: object) -> Any:  # noqa: ANN401 -- Escalate, MoveTo or _BAD
@@ -1496,13 +1500,37 @@ def dump_policy(
 
     Raises:
         PolicyError: the policy holds a criterion that is neither built in
-            nor in *criteria*.
+            nor in *criteria*, or a number beyond ±:data:`MAX_NUMBER`, which
+            :func:`load_policy` would refuse.
     """
     _check_format("dump_policy", format)
     data = policy_data(policy, criteria=criteria)
+    _check_numbers(data, "")
     if format == "json":
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     return _toml.dumps(data)
+
+
+def _check_numbers(data: object, path: str) -> None:
+    """Refuse to write a number that reading would refuse."""
+    if isinstance(data, Mapping):
+        for key, item in data.items():
+            _check_numbers(item, _join(path, key))
+    elif isinstance(data, list):
+        for position, item in enumerate(data):
+            _check_numbers(item, _join(path, position))
+    elif (
+        isinstance(data, int | float)
+        and not isinstance(data, bool)
+        and abs(data) > MAX_NUMBER
+    ):
+        raise PolicyError(
+            owner="dump_policy",
+            field=path,
+            value=data,
+            expected=f"a number from -{MAX_NUMBER:,} to {MAX_NUMBER:,}, "
+            "as a policy file holds",
+        )
 
 
 def fingerprint(policy: FunnelPolicy) -> str:

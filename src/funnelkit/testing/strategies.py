@@ -22,6 +22,7 @@ import attrs
 from funnelkit import kinds as _kinds
 from funnelkit._calendar import WEEKDAYS as _WEEKDAYS
 from funnelkit._calendar import BusinessCalendar, BusinessHours, Holiday
+from funnelkit._config import MAX_NUMBER as _MAX_NUMBER
 from funnelkit._criteria import (
     AllOf,
     Always,
@@ -161,11 +162,20 @@ def scalars() -> st.SearchStrategy[Scalar]:
     return st.one_of(st.none(), _present_scalars())
 
 
-def _present_scalars() -> st.SearchStrategy[str | int | float | bool]:
+def _present_scalars(
+    limit: float | None = None,
+) -> st.SearchStrategy[str | int | float | bool]:
+    """Scalars other than None; numbers within ±*limit* when given."""
+    whole = 2**63 if limit is None else int(limit)
     return st.one_of(
         st.booleans(),
-        st.integers(min_value=-(2**63), max_value=2**63),
-        st.floats(allow_nan=False, allow_infinity=False),
+        st.integers(min_value=-whole, max_value=whole),
+        st.floats(
+            min_value=None if limit is None else -limit,
+            max_value=limit,
+            allow_nan=False,
+            allow_infinity=False,
+        ),
         st.text(max_size=20),
     )
 
@@ -402,15 +412,15 @@ def _streams(
 
 @functools.cache
 def _numbers() -> st.SearchStrategy[int | float]:
-    """Numbers of everyday size, and now and then of any size."""
+    """Numbers of everyday size, and now and then as large as a policy holds."""
     return _rarely(
         st.one_of(
             st.integers(min_value=-1000, max_value=1000),
             st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
         ),
         st.one_of(
-            st.integers(min_value=-(2**63), max_value=2**63),
-            st.floats(allow_nan=False, allow_infinity=False),
+            st.integers(min_value=-_MAX_NUMBER, max_value=_MAX_NUMBER),
+            st.floats(min_value=-_MAX_NUMBER, max_value=_MAX_NUMBER),
         ),
     )
 
@@ -498,7 +508,7 @@ def _combined_tests(
 @functools.cache
 def _value_tests() -> st.SearchStrategy[ValueTest]:
     # TOML, one policy file format, has no null: None is a rare value.
-    values = _rarely(_present_scalars(), st.none())
+    values = _rarely(_present_scalars(_MAX_NUMBER), st.none())
     simple = st.one_of(
         st.builds(equals, values),
         st.lists(values, min_size=1, max_size=4).map(lambda found: one_of(*found)),
@@ -1250,4 +1260,7 @@ def _reason_codes() -> st.SearchStrategy[list[str]]:
 
 @functools.cache
 def _versions() -> st.SearchStrategy[int]:
-    return _rarely(st.integers(min_value=1, max_value=100), st.integers(min_value=1))
+    return _rarely(
+        st.integers(min_value=1, max_value=100),
+        st.integers(min_value=1, max_value=_MAX_NUMBER),
+    )
