@@ -14,19 +14,10 @@ from funnelkit import (
     present,
 )
 from funnelkit._predicates import as_test
-from funnelkit.testing.strategies import scalars
+from funnelkit.testing.strategies import scalars, value_tests
 
 values = st.one_of(scalars(), st.just(MISSING))
-tests = st.one_of(
-    scalars().map(equals),
-    st.lists(scalars(), min_size=1, max_size=3).map(lambda v: one_of(*v)),
-    st.tuples(st.integers(-10, 10), st.integers(0, 20)).map(
-        lambda b: between(b[0], b[0] + b[1])
-    ),
-    st.sampled_from(["a", "^b", "c$", "x|y"]).map(matches),
-    st.just(present()),
-    st.just(absent()),
-)
+tests = value_tests()
 
 
 class TestEquals:

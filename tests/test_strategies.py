@@ -1,3 +1,4 @@
+import graphlib
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -36,12 +37,10 @@ from funnelkit import (
     SlaRule,
     Stage,
     Transition,
-    ValueTest,
     equals,
 )
 from funnelkit._criteria import passes
 from funnelkit._lead import time_order
-from funnelkit._predicates import MISSING
 from funnelkit.testing import ManualClock
 from funnelkit.testing.strategies import (
     activities,
@@ -53,7 +52,6 @@ from funnelkit.testing.strategies import (
     decays,
     leads,
     policies,
-    scalars,
     scoring_models,
     sla_rules,
     value_tests,
@@ -115,14 +113,20 @@ class TestValues:
         assert lead.id.strip()
         assert lead.created_at.utcoffset() is not None
 
-    @pytest.mark.parametrize("with_ids", [True, False, None])
+    @pytest.mark.parametrize("with_ids", [True, False])
     @settings(max_examples=100)
     @given(data=st.data())
-    def test_activities(self, with_ids: bool | None, data: st.DataObject) -> None:
-        """Activities have explicit ids, derived ones, or either, as asked."""
+    def test_activities(self, with_ids: bool, data: st.DataObject) -> None:
+        """Activities have explicit ids or derived ones, as asked."""
         activity = data.draw(activities(with_ids=with_ids))
         derived = len(Activity("L", "k", T0).id)  # explicit ones are shorter
-        assert with_ids is None or (len(activity.id) != derived) is with_ids
+        assert (len(activity.id) != derived) is with_ids
+
+    def test_either_id_by_default(self) -> None:
+        """Without with_ids, both kinds of id are generated."""
+        derived = len(Activity("L", "k", T0).id)
+        assert len(minimal(activities(), lambda a: len(a.id) != derived).id) != derived
+        assert len(minimal(activities(), lambda a: len(a.id) == derived).id) == derived
 
 
 class TestActivityStreams:
@@ -183,17 +187,6 @@ class TestActivityStreams:
 
 
 class TestValueTests:
-    @given(value_tests(), scalars() | st.just(MISSING))
-    def test_negation_flips_the_outcome(self, test: ValueTest, value: Any) -> None:
-        """~test passes exactly when test fails, on any value or a missing one."""
-        assert (~test)(value) is (not test(value))
-        assert test.describe()
-
-    @given(value_tests(), value_tests(), scalars() | st.just(MISSING))
-    def test_de_morgan(self, a: ValueTest, b: ValueTest, value: Any) -> None:
-        """not (a and b) is (not a) or (not b)."""
-        assert (~(a & b))(value) == ((~a) | (~b))(value)
-
     def test_shrinks_to_equals(self) -> None:
         """The simplest value test is equals(False)."""
         assert minimal(value_tests(), anything) == equals(False)
@@ -223,11 +216,10 @@ class TestScoringModels:
     def test_score_any_lead(
         self, model: ScoringModel, lead: Lead, data: st.DataObject
     ) -> None:
-        """A model scores any lead within its limits, and names every rule apart."""
+        """A model scores any lead within its limits."""
         stream = data.draw(activity_streams(lead.id, start=lead.created_at))
         at = stream[-1].at if stream else lead.created_at
         score = model.score(lead, stream, at=at)
-        assert len({rule.label for rule in model.rules}) == len(model.rules)
         for dimension, (low, high) in model.limits.items():
             # Scores are whole millionths; a limit may be finer than that.
             assert low is None or score[dimension] >= low - 1e-6
@@ -405,23 +397,15 @@ class TestSlaRules:
 
 def auto_cycle(policy: FunnelPolicy) -> bool:
     """Whether the automatic transitions of *policy* can go round a cycle."""
-    kinds = {stage.name: stage.kind for stage in policy.stages}
-    edges = {
-        (source, transition.target)
-        for transition in policy.transitions
-        if transition.auto
-        for source in (
-            [n for n, k in kinds.items() if k in {"open", "nurture"}]
-            if transition.source == (ANY_OPEN,)
-            else transition.source
-        )
-        if source != transition.target
+    graph = {
+        stage.name: {t.target for t in policy.exits(stage.name) if t.auto}
+        for stage in policy.stages
     }
-    reached = {source: {target} for source, target in edges}
-    for _ in kinds:
-        for targets in reached.values():
-            targets |= {t for middle in set(targets) for t in reached.get(middle, ())}
-    return any(source in targets for source, targets in reached.items())
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError:
+        return True
+    return False
 
 
 class TestPolicies:
@@ -438,7 +422,8 @@ class TestPolicies:
         for activity in stream:
             funnel.record(activity)
         funnel.tick(clock.advance(timedelta(days=30)))
-        assert funnel.state(lead.id).stage in {s.name for s in policy.stages}
+        for record in funnel.state(lead.id).history[1:]:
+            assert policy.transitions_between(record.source, record.target)
 
     @settings(max_examples=50)
     @given(policies())
@@ -481,8 +466,9 @@ class TestPolicies:
     def test_shrinks_to_two_stages(self) -> None:
         """The simplest policy with a transition has two stages and one move."""
         policy = minimal(policies(), lambda policy: bool(policy.transitions))
-        assert len(policy.stages) <= 2
+        assert len(policy.stages) == 2
         (transition,) = policy.transitions
+        assert transition.source == (policy.initial,)
         assert (transition.guard, transition.auto) == (Always(), False)
 
     @settings(max_examples=20)

@@ -1099,7 +1099,6 @@ def sla_rules(
     )
 
 
-_FINAL_KINDS = frozenset({"won", "lost"})
 _STAGE_KINDS: tuple[StageKind, ...] = ("open", "won", "lost", "nurture")
 _START_KINDS: tuple[StageKind, ...] = ("open", "nurture")
 
@@ -1198,41 +1197,45 @@ def _policies(
     edges += draw(_extra_edges(count))
     labels = draw(_unique(_names(), len(edges)))
     transitions: list[Transition] = []
-    reasons_between: dict[tuple[str, str], list[tuple[str, ...]]] = {}
     for position in draw(st.permutations(range(len(edges)))):
         sources, target = edges[position]
-        leaving = (
-            [p for p in range(count) if kinds[p] not in _FINAL_KINDS and p != target]
-            if sources is None
-            else list(sources)
-        )
-        reopen = any(kinds[p] in _FINAL_KINDS for p in leaving)
-        forward = kinds[target] in _FINAL_KINDS or (
+        # "*" never leaves a won or lost stage; a list may, as a re-open.
+        reopen = sources is not None and any(stages[p].is_final for p in sources)
+        forward = stages[target].is_final or (
             sources is not None and all(rank[p] < rank[target] for p in sources)
         )
         auto = not reopen and forward and draw(st.booleans())
-        transition = Transition(
-            source=_ANY_OPEN if sources is None else [names[p] for p in sources],
-            target=names[target],
-            guard=draw(guards),
-            auto=auto,
-            requires_reason=not auto and draw(st.booleans()),
-            reasons=() if auto else draw(_reason_codes()),
-            reopen=reopen or draw(st.booleans()),
-            name=labels[position] if draw(st.booleans()) else None,
-        )
-        transitions.append(transition)
-        for p in leaving:
-            reasons_between.setdefault((names[p], names[target]), []).append(
-                transition.reasons
+        transitions.append(
+            Transition(
+                source=_ANY_OPEN if sources is None else [names[p] for p in sources],
+                target=names[target],
+                guard=draw(guards),
+                auto=auto,
+                requires_reason=not auto and draw(st.booleans()),
+                reasons=() if auto else draw(_reason_codes()),
+                reopen=reopen or draw(st.booleans()),
+                name=labels[position] if draw(st.booleans()) else None,
             )
-    moves: _Moves = {}
-    for (source, goal), found in reasons_between.items():
-        # Any reason goes where a move takes any; else one of the moves' codes.
-        codes = tuple(dict.fromkeys(code for r in found for code in r))
-        moves.setdefault(source, {})[goal] = codes if all(found) else None
+        )
     calendars = _calendars(_zone_names())
     calendar = draw(_maybe(calendars))
+    policy = FunnelPolicy(
+        name=draw(_names()),
+        version=draw(_versions()),
+        stages=stages,
+        transitions=transitions,
+        initial=names[first],
+        scoring=model,
+        calendar=calendar,
+    )
+    # Breach moves the policy allows, as the policy itself answers.
+    moves: _Moves = {
+        source: {
+            goal: _codes(policy.transitions_between(source, goal))
+            for goal in policy.targets(source)
+        }
+        for source in names
+    }
     rule_calendars = _maybe(calendars) if calendar else calendars
     slas = draw(
         st.lists(
@@ -1241,16 +1244,14 @@ def _policies(
             unique_by=lambda rule: rule.name,
         )
     )
-    return FunnelPolicy(
-        name=draw(_names()),
-        version=draw(_versions()),
-        stages=stages,
-        transitions=transitions,
-        initial=names[first],
-        scoring=model,
-        slas=slas,
-        calendar=calendar,
-    )
+    return attrs.evolve(policy, slas=slas)
+
+
+def _codes(moves: tuple[Transition, ...]) -> tuple[str, ...] | None:
+    """The reasons a breach move may give: ``None`` when a move takes any."""
+    if not all(move.reasons for move in moves):
+        return None
+    return tuple(dict.fromkeys(code for move in moves for code in move.reasons))
 
 
 @functools.cache
