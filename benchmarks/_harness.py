@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import time
 import timeit
 from collections.abc import Callable
@@ -11,6 +13,9 @@ from importlib.metadata import PackageNotFoundError, version
 Row = tuple[str, str, str, str, str]
 Summary = list[tuple[str, str, str, str]]  # measurement, target, figure, met?
 HEADER = ("measurement", "funnelkit figure", "peer figures", "target", "met?")
+
+#: Whether to run a tenth of the sizes: ``--quick`` or ``FUNNELKIT_BENCH_QUICK=1``.
+QUICK = "--quick" in sys.argv[1:] or os.environ.get("FUNNELKIT_BENCH_QUICK") == "1"
 
 
 def per_call_us(func: Callable[[], object], *, number: int, repeat: int = 7) -> float:

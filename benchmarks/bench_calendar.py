@@ -61,10 +61,8 @@ numbers. Targets are printed beside the figures; nothing fails.
 from __future__ import annotations
 
 import gc
-import os
 import random
 import statistics
-import sys
 import time
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -75,7 +73,7 @@ from datetime import time as clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from _harness import Report, Summary, peer_version, print_summary, table
+from _harness import QUICK, Report, Summary, peer_version, print_summary, table
 
 from funnelkit import BusinessCalendar
 
@@ -93,7 +91,6 @@ try:
 except ImportError:
     BusinessTime = None
 
-QUICK = "--quick" in sys.argv[1:] or os.environ.get("FUNNELKIT_BENCH_QUICK") == "1"
 SEED = 20260302
 ZONE = "America/New_York"
 NEW_YORK = ZoneInfo(ZONE)
@@ -443,24 +440,29 @@ def _from_naive_local(moment: datetime) -> datetime:
 
 def measure_pandas(starts: list[datetime], ends: list[datetime]) -> Figures:
     """Time and check pandas' CustomBusinessHour on tz-aware Timestamps."""
-    hour = pd.offsets.CustomBusinessHour(
+    figures = Figures("pandas", len(starts))
+    figures.add, figures.add_us = pandas_add(starts, ends, 8)
+    return figures
+
+
+def pandas_add(
+    starts: list[datetime], reference: list[datetime], hours: int
+) -> tuple[Verdict, float]:
+    """Check and time pandas adding *hours* of CustomBusinessHour: verdict, us."""
+    offset = hours * pd.offsets.CustomBusinessHour(
         start="09:00", end="17:00", holidays=list(HOLIDAYS)
     )
-    eight = 8 * hour
     stamps = [pd.Timestamp(start) for start in starts]
-    figures = Figures("pandas", len(starts))
-    answers = answer_all(lambda ts: ts + eight, stamps)
+    answers = answer_all(lambda ts: ts + offset, stamps)
     answers.given = [
         None if value is None else value.to_pydatetime() for value in answers.given
     ]
-    figures.add = judge(starts, ends, answers)
 
     def add_work(batch: Sequence[Any]) -> None:
         for ts in batch:
-            ts + eight  # the addition is what is timed
+            ts + offset  # the addition is what is timed
 
-    figures.add_us = batched_us(add_work, stamps)
-    return figures
+    return judge(starts, reference, answers), batched_us(add_work, stamps)
 
 
 def _businesstimedelta_rule() -> Any:  # noqa: ANN401 -- an untyped peer's object
@@ -585,21 +587,7 @@ def measure_long(starts: list[datetime], hours: int) -> Long:
     funnelkit_us = batched_us(add_work, starts)
     pandas_us = pandas_verdict = None
     if pd is not None:
-        offset = hours * pd.offsets.CustomBusinessHour(
-            start="09:00", end="17:00", holidays=list(HOLIDAYS)
-        )
-        stamps = [pd.Timestamp(start) for start in starts]
-        answers = answer_all(lambda ts: ts + offset, stamps)
-        answers.given = [
-            None if value is None else value.to_pydatetime() for value in answers.given
-        ]
-        pandas_verdict = judge(starts, reference, answers)
-
-        def pandas_work(batch: Sequence[Any]) -> None:
-            for ts in batch:
-                ts + offset  # the addition is what is timed
-
-        pandas_us = batched_us(pandas_work, stamps)
+        pandas_verdict, pandas_us = pandas_add(starts, reference, hours)
     changes = _clock_changes(range(2024, 2040))
     holidays_crossed = []
     changes_crossed = []

@@ -53,10 +53,8 @@ figures; nothing fails.
 from __future__ import annotations
 
 import gc
-import os
 import random
 import statistics
-import sys
 import time
 import tracemalloc
 from collections import Counter
@@ -64,7 +62,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-from _harness import Report, Summary, peer_version, per_call_us, print_summary
+from _harness import QUICK, Report, Summary, peer_version, per_call_us, print_summary
 
 from funnelkit import (
     EXIT,
@@ -96,7 +94,6 @@ try:
 except ImportError:
     State = StateMachine = None
 
-QUICK = "--quick" in sys.argv[1:] or os.environ.get("FUNNELKIT_BENCH_QUICK") == "1"
 SEED = 20260302
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 RUNS = 7

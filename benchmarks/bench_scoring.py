@@ -28,17 +28,15 @@ absolute numbers. Targets are printed beside the figures; nothing fails.
 from __future__ import annotations
 
 import gc
-import os
 import random
 import statistics
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from _harness import table
+from _harness import QUICK, table
 
 from funnelkit import Activity, Bant, Lead, Score, ScoringModel, kinds
 from funnelkit.policies import b2b_scoring_model
@@ -49,7 +47,6 @@ try:
 except ImportError:  # the peer is optional: pip install -r benchmarks/requirements.txt
     np = pd = None
 
-QUICK = "--quick" in sys.argv[1:] or os.environ.get("FUNNELKIT_BENCH_QUICK") == "1"
 SEED = 20260302
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)  # the instant every batch score is read
 SPAN = timedelta(days=90)  # activities happen in the 90 days before AT

@@ -662,10 +662,9 @@ class ScoreAtLeast(Criterion):
         if scorer is None:
             return None
         side = 1 if ctx.score[self.dimension] >= self.points else 2
-        names = _FIT_AND_ENGAGEMENT if self.dimension == "total" else (self.dimension,)
-        fading = scorer.model._fading[side - 1]  # noqa: SLF001 -- the model's own index
-        if fading.isdisjoint(names):
+        if not self._timed(scorer.model, passed=side == 1):
             return None  # no rule's points of that sign fade
+        names = _FIT_AND_ENGAGEMENT if self.dimension == "total" else (self.dimension,)
         now = ctx.now.timestamp()
         parts = [(name, *scorer._parts(now, name)) for name in names]  # noqa: SLF001 -- the scorer's own split
         limits = [scorer._limits(name) for name in names]  # noqa: SLF001 -- ditto
