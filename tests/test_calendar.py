@@ -256,6 +256,16 @@ class TestOverlaps:
                 datetime(2026, 3, 3, 12, tzinfo=UTC),
                 10 * H,
             ),
+            (  # a partial holiday wholly under last night's shift
+                BusinessCalendar(
+                    "UTC",
+                    {"mon": [("22:00", "06:00")]},
+                    holidays=[(date(2026, 3, 3), [("01:00", "03:00")])],
+                ),
+                datetime(2026, 3, 2, 21, tzinfo=UTC),
+                datetime(2026, 3, 3, 12, tzinfo=UTC),
+                8 * H,
+            ),
             (  # a night shift the spring-forward pushes into the next morning
                 BusinessCalendar(
                     "America/New_York",

@@ -846,6 +846,7 @@ class TestProblems:
                 "required key",
             ),
             (lambda d: d["slas"][0].update(met_by=5), "slas[0].met_by", "'exit'"),
+            (lambda d: d["slas"][0].update(met_by=[1]), "slas[0].met_by[0]", "text"),
             (
                 lambda d: d["slas"][0].update(met_by={"nope": 1}),
                 "slas[0].met_by.nope",

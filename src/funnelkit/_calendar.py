@@ -39,6 +39,7 @@ _HORIZON_DAYS = 3_660
 # Rules without a DTSTART of their own count from here.
 _RULE_START = datetime(2000, 1, 1)  # noqa: DTZ001 -- rrule works on local dates
 _CACHE = 4_096  # days of intervals a calendar keeps, at most
+_BEFORE_ALL = -(1 << 62)  # microseconds: earlier than any datetime
 
 
 def _reject(owner: str, field: str, value: object, expected: str) -> PolicyError:
@@ -747,12 +748,12 @@ class BusinessCalendar:
         night's shift, or two intervals a clock change pushes together,
         overlap, and the time they share is open once.
         """
-        floor = max((end for _, end in self._spans(ordinal - 1, before)), default=None)
+        earlier = (end for _, end in self._spans(ordinal - 1, before))
+        floor = max(earlier, default=_BEFORE_ALL)
         spans = []
         for start, end in self._spans(ordinal, hours):
-            if floor is not None:
-                start = max(start, floor)  # noqa: PLW2901 -- clipped in place
-            if end > start:
+            start = max(start, floor)  # noqa: PLW2901 -- clipped in place
+            if end > start:  # else wholly open already
                 spans.append((start, end))
                 floor = end
         return tuple(spans)
