@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,7 +38,7 @@ from funnelkit import (
     Verdict,
     between,
 )
-from funnelkit._criteria import passes, timed
+from funnelkit._criteria import passes, timed, wake_at
 from funnelkit.serialization import from_json, to_json
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -713,6 +715,90 @@ class TestPasses:
         assert not passes(AllOf(yes, no), ctx)
         assert passes(AllOf(yes, yes), ctx)
         assert (passes(AllOf(), ctx), passes(AnyOf(), ctx)) == (True, False)
+
+
+# Instants near clock changes: London's spring and autumn ones, New York's,
+# and Lord Howe's, where the clocks move by half an hour.
+CLOCK_CHANGES = (
+    datetime(2026, 3, 27, 12, tzinfo=UTC),
+    datetime(2026, 10, 23, 12, tzinfo=UTC),
+    datetime(2026, 3, 6, 12, tzinfo=UTC),
+    datetime(2026, 10, 30, 12, tzinfo=UTC),
+    datetime(2026, 4, 3, 12, tzinfo=UTC),
+)
+ZONES = tuple(
+    ZoneInfo(name)
+    for name in ("Europe/London", "America/New_York", "Australia/Lord_Howe")
+)
+DECAYING = ScoringModel(
+    "m",
+    [ActivityRule("webinar", 30), ActivityRule("download", 5)],
+    decay=HalfLife(timedelta(days=2)),
+)
+QUARTER = timedelta(minutes=15)
+
+
+@st.composite
+def instants(draw: st.DrawFn) -> tuple[datetime, list[datetime], datetime]:
+    """When a lead entered its stage, when it did things, and now: in UTC."""
+    base = draw(st.sampled_from(CLOCK_CHANGES))
+    quarters = st.integers(0, 4 * 120).map(lambda n: base + n * QUARTER)
+    return draw(quarters), draw(st.lists(quarters, max_size=8)), draw(quarters)
+
+
+def zoned(parts: tuple[datetime, list[datetime], datetime], zone: tzinfo) -> Context:
+    """The context of *parts* with every instant written in *zone*."""
+    entered_at, times, now = parts
+    found = tuple(
+        activity(KINDS[n % len(KINDS)], at.astimezone(zone), n)
+        for n, at in enumerate(times)
+    )
+    lead = Lead("L", entered_at.astimezone(zone), attributes={"industry": "software"})
+    return context(
+        lead=lead,
+        activities=found,
+        now=now.astimezone(zone),
+        entered_at=entered_at.astimezone(zone),
+        model=DECAYING,
+    )
+
+
+class TestTimeZones:
+    @given(criterion=criteria(), parts=instants(), zone=st.sampled_from(ZONES))
+    def test_the_zone_instants_are_written_in_does_not_matter(
+        self,
+        criterion: CriterionLike,
+        parts: tuple[datetime, list[datetime], datetime],
+        zone: tzinfo,
+    ) -> None:
+        """Verdicts and wakes are the same whether instants are in UTC or local."""
+        utc, local = zoned(parts, UTC), zoned(parts, zone)
+        assert criterion.check(local) == criterion.check(utc)
+        assert wake_at(criterion, local) == wake_at(criterion, utc)
+
+    def test_a_window_across_the_spring_change(self) -> None:
+        """30 days back from 09:30 BST on 1 April reaches 08:30 GMT on 2 March."""
+        london = ZoneInfo("Europe/London")
+        unsubscribed = activity("unsubscribe", datetime(2026, 3, 2, 9, tzinfo=london))
+        guard = DidActivity("unsubscribe", within=timedelta(days=30))
+        ctx = context(
+            activities=(unsubscribed,), now=datetime(2026, 4, 1, 9, 30, tzinfo=london)
+        )
+        assert guard.check(ctx).passed
+        assert guard.wake_at(ctx) == datetime(2026, 4, 1, 10, 0, 0, 1, tzinfo=london)
+
+    def test_time_in_stage_across_the_autumn_change(self) -> None:
+        """A day in stage from Saturday 12:00 BST ends on Sunday at 11:00 GMT."""
+        london = ZoneInfo("Europe/London")
+        ctx = context(
+            entered_at=datetime(2026, 10, 24, 12, tzinfo=london),
+            now=datetime(2026, 10, 25, 11, 30, tzinfo=london),
+        )
+        assert InStageFor(timedelta(days=1)).check(ctx).passed
+        ctx = attrs.evolve(ctx, now=datetime(2026, 10, 25, 10, 30, tzinfo=london))
+        assert InStageFor(timedelta(days=1)).wake_at(ctx) == datetime(
+            2026, 10, 25, 11, tzinfo=london
+        )
 
 
 class TestQuickWakes:

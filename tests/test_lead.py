@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from funnelkit import Activity, Bant, Lead, NaiveDatetimeError, ValidationError, kinds
-from funnelkit._lead import activity_id
+from funnelkit._lead import activity_id, time_order
 from funnelkit.testing.strategies import activities, leads, scalars
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -228,6 +228,23 @@ class TestActivity:
         }
         changed = attrs.evolve(activity, id=None, **{field: changes[field]})
         assert changed.id != activity.id
+
+
+class TestTimeOrder:
+    def test_the_repeated_hour_in_instant_order(self) -> None:
+        """01:50 BST comes before 01:10 GMT, the night London's clocks go back."""
+        london = ZoneInfo("Europe/London")
+        first = Activity("L", "k", datetime(2026, 10, 25, 1, 50, tzinfo=london))
+        second = Activity(
+            "L", "k", datetime(2026, 10, 25, 1, 10, fold=1, tzinfo=london)
+        )
+        assert sorted([second, first], key=time_order) == [first, second]
+
+    @given(activities(), activities())
+    def test_agrees_with_utc(self, a: Activity, b: Activity) -> None:
+        """The order is that of the instants in UTC, then of the ids."""
+        utc = [(x.at.astimezone(UTC), x.id) for x in (a, b)]
+        assert (time_order(a) < time_order(b)) is (utc[0] < utc[1])
 
 
 class TestKinds:

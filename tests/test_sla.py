@@ -93,10 +93,13 @@ class TestSlaRule:
         assert MoveTo("nurture").reason == "sla_breach"
 
     def test_deadlines_in_wall_and_business_time(self) -> None:
-        """Wall time adds plainly; business time counts on the calendar."""
+        """Wall time is elapsed time; business time counts on the calendar."""
         friday = ny(2026, 3, 6, 16)
         wall = SlaRule("r", "mql", "2 days", EXIT, warn_at=0.5)
-        assert wall.deadline(friday) == ny(2026, 3, 8, 16)
+        # 48 hours after Friday 16:00 is Sunday 17:00: New York's clocks went
+        # forward early on Sunday.
+        assert wall.deadline(friday) == ny(2026, 3, 8, 17)
+        assert wall.deadline(friday).tzinfo is friday.tzinfo
         assert wall.warning(friday, wall.deadline(friday)) == ny(2026, 3, 7, 16)
         business = SlaRule("r", "mql", "8 business hours", EXIT, warn_at=0.75)
         deadline = business.deadline(friday, OFFICE)

@@ -17,7 +17,14 @@ from funnelkit import (
     ValidationError,
     format_duration,
 )
-from funnelkit._time import from_utc_micros, is_aware, require_aware, utc_micros
+from funnelkit._time import (
+    add_elapsed,
+    elapsed,
+    from_utc_micros,
+    is_aware,
+    require_aware,
+    utc_micros,
+)
 from funnelkit.serialization import structure
 from funnelkit.testing import ManualClock
 from funnelkit.testing.strategies import aware_datetimes
@@ -101,6 +108,50 @@ class TestUtcMicros:
         """The number agrees with Python's own instant arithmetic."""
         delta = value - datetime(1970, 1, 1, tzinfo=UTC)
         assert utc_micros(value) == delta // timedelta(microseconds=1)
+
+
+LONDON = ZoneInfo("Europe/London")
+MICRO = timedelta(microseconds=1)
+
+
+class TestElapsedTime:
+    def test_across_the_spring_change(self) -> None:
+        """30 days after 09:00 GMT on 2 March is 10:00 BST on 1 April, not 09:00."""
+        start = datetime(2026, 3, 2, 9, tzinfo=LONDON)
+        later = add_elapsed(start, timedelta(days=30))
+        assert (later.hour, later.tzinfo) == (10, LONDON)
+        assert elapsed(start, later) == timedelta(days=30)
+        # Python's own arithmetic counts local time: an hour short.
+        assert elapsed(start, start + timedelta(days=30)) == timedelta(
+            days=30, hours=-1
+        )
+
+    def test_in_the_repeated_hour(self) -> None:
+        """An hour after 01:30 BST is 01:30 GMT, the second 01:30 of the night."""
+        first = datetime(2026, 10, 25, 1, 30, tzinfo=LONDON)
+        second = add_elapsed(first, timedelta(hours=1))
+        assert (second.hour, second.minute, second.fold) == (1, 30, 1)
+        assert elapsed(first, second) == timedelta(hours=1)
+
+    def test_fixed_offsets_and_mixed_zones(self) -> None:
+        """Fixed offsets add plainly; two zones subtract as instants."""
+        plus_two = datetime(2026, 3, 29, 0, tzinfo=timezone(timedelta(hours=2)))
+        assert add_elapsed(plus_two, timedelta(days=1)) == plus_two + timedelta(days=1)
+        london = datetime(2026, 3, 29, 3, tzinfo=LONDON)  # 02:00 UTC
+        assert elapsed(plus_two, london) == timedelta(hours=4)
+        assert elapsed(london, plus_two) == -timedelta(hours=4)
+
+    @given(
+        aware_datetimes(),
+        st.timedeltas(min_value=timedelta(days=-400), max_value=timedelta(days=400)),
+    )
+    def test_laws(self, start: datetime, delta: timedelta) -> None:
+        """add_elapsed moves the instant by exactly delta, in the same zone."""
+        later = add_elapsed(start, delta)
+        assert later.tzinfo is start.tzinfo
+        assert utc_micros(later) - utc_micros(start) == delta // MICRO
+        assert elapsed(start, later) == delta
+        assert elapsed(later, start) == -delta
 
 
 class TestSystemClock:
@@ -263,6 +314,14 @@ class TestManualClockAdvance:
         for step in steps:
             clock.advance(step)
         assert clock.now() == ManualClock(START).advance(sum(steps, timedelta(0)))
+
+
+class TestManualClockAcrossClockChanges:
+    def test_a_day_of_wall_time_is_24_hours(self) -> None:
+        """advance(1 day) over London's spring change lands at 10:00, 24 hours on."""
+        clock = ManualClock(datetime(2026, 3, 28, 9, tzinfo=LONDON))
+        assert clock.advance("1 day") == datetime(2026, 3, 29, 10, tzinfo=LONDON)
+        assert clock.advance(timedelta(hours=1)).tzinfo is LONDON
 
 
 class TestNaiveRejectedEverywhere:

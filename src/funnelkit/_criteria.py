@@ -6,7 +6,7 @@ import abc
 import functools
 import math
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
 
 import attrs
@@ -23,6 +23,7 @@ from funnelkit._scoring import (
     _micros,
     _num,
 )
+from funnelkit._time import add_elapsed, elapsed
 from funnelkit._validators import aware_datetime, non_empty_str, reject, unchecked
 from funnelkit.errors import PolicyError
 
@@ -704,16 +705,17 @@ def _first_change(
 
     *changed* must be false at *now* and, once true, stay true.
     """
-    if not changed(now + timedelta(seconds=_HORIZON)):
+    start = now.astimezone(UTC)  # seconds of elapsed time, across clock changes
+    if not changed(start + timedelta(seconds=_HORIZON)):
         return None
     low, high = 0, _HORIZON
     while high - low > 1:
         middle = (low + high) // 2
-        if changed(now + timedelta(seconds=middle)):
+        if changed(start + timedelta(seconds=middle)):
             high = middle
         else:
             low = middle
-    return now + timedelta(seconds=high)
+    return (start + timedelta(seconds=high)).astimezone(now.tzinfo)
 
 
 @attrs.frozen
@@ -826,18 +828,20 @@ class DidActivity(Criterion):
 
     def _floor(self, ctx: Context) -> datetime | None:
         """The earliest instant an activity counts from, if any."""
-        floor = None if self.within is None else ctx.now - self.within
+        # In UTC: an instant, compared exactly with activities of any time zone.
+        floor = None if self.within is None else ctx.now.astimezone(UTC) - self.within
         if self.in_stage and (floor is None or floor < ctx.entered_at):
-            floor = ctx.entered_at
+            floor = ctx.entered_at.astimezone(UTC)
         return floor
 
     def _matching(self, ctx: Context) -> list[Activity]:
         floor = self._floor(ctx)
+        now = ctx.now.astimezone(UTC)  # compared as an instant, as floor is
         return [
             activity
             for activity in ctx.activities
             if activity.kind in self.kinds
-            and activity.at <= ctx.now
+            and activity.at <= now
             and (floor is None or activity.at >= floor)
         ]
 
@@ -880,7 +884,7 @@ class DidActivity(Criterion):
         if len(found) < self.count:
             return None
         # The verdict fails once the count-th most recent one leaves the window.
-        return found[-self.count].at + self.within + _TICK
+        return add_elapsed(found[-self.count].at, self.within + _TICK)
 
     def _kinds_text(self) -> str:
         return " or ".join(sorted(self.kinds))
@@ -1063,7 +1067,7 @@ class InStageFor(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Compare the time in stage with the minimum."""
-        spent = ctx.now - ctx.entered_at
+        spent = elapsed(ctx.entered_at, ctx.now)
         passed = spent >= self.at_least
         shown = _span(timedelta(seconds=max(0, int(spent.total_seconds()))))
         relation = "at least" if passed else "less than"
@@ -1075,7 +1079,7 @@ class InStageFor(Criterion):
 
     def passes(self, ctx: Context) -> bool:
         """Whether the time in stage reaches the minimum."""
-        return ctx.now - ctx.entered_at >= self.at_least
+        return elapsed(ctx.entered_at, ctx.now) >= self.at_least
 
     def _timed(self, model: ScoringModel, passed: bool) -> bool:  # noqa: ARG002 -- as the base
         # Only a failing wait can change: it passes once long enough.
@@ -1083,8 +1087,9 @@ class InStageFor(Criterion):
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When the minimum is reached, if it is not yet."""
-        due = ctx.entered_at + self.at_least
-        return due if due > ctx.now else None
+        if elapsed(ctx.entered_at, ctx.now) >= self.at_least:
+            return None
+        return add_elapsed(ctx.entered_at, self.at_least)
 
     def describe(self) -> str:
         """``in stage for at least 2 days``."""

@@ -218,6 +218,11 @@ def activity_id(activity: Activity) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()[:32]
 
 
-def time_order(activity: Activity) -> tuple[datetime, str]:
-    """The key funnelkit orders a lead's activities by: time, then id."""
-    return activity.at, activity.id
+def time_order(activity: Activity) -> tuple[int, str]:
+    """The key funnelkit orders a lead's activities by: time, then id.
+
+    The time is the instant (:func:`~funnelkit._time.utc_micros`), not the
+    datetime: Python compares two datetimes of one time zone on their local
+    clocks, which puts 01:50 BST after 01:10 GMT on the night clocks go back.
+    """
+    return utc_micros(activity.at), activity.id

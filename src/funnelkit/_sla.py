@@ -11,7 +11,7 @@ from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import CriterionLike
 from funnelkit._duration import BusinessDuration, parse_duration
 from funnelkit._rules import is_kind_set, kind_set
-from funnelkit._time import require_aware
+from funnelkit._time import add_elapsed, elapsed, require_aware
 from funnelkit._validators import policy_name, unchecked
 from funnelkit.errors import PolicyError, ValidationError
 
@@ -211,7 +211,7 @@ class SlaRule:
         require_aware(started_at, field="started_at", owner=f"SlaRule {self.name!r}")
         if isinstance(self.within, BusinessDuration):
             return self._calendar(calendar).add(started_at, self.within)
-        return started_at + self.within
+        return add_elapsed(started_at, self.within)
 
     def warning(
         self,
@@ -254,7 +254,7 @@ class SlaRule:
         """The rule's kind of time from *start* to *end*: business or wall."""
         if isinstance(self.within, BusinessDuration):
             return self._calendar(calendar).elapsed(start, end)
-        return end - start
+        return elapsed(start, end)
 
     def _after(
         self, start: datetime, span: timedelta, calendar: BusinessCalendar | None
@@ -262,7 +262,7 @@ class SlaRule:
         """*span* of the rule's kind of time after *start*."""
         if isinstance(self.within, BusinessDuration):
             return self._calendar(calendar).add(start, span)
-        return start + span
+        return add_elapsed(start, span)
 
     def _calendar(self, calendar: BusinessCalendar | None) -> BusinessCalendar:
         found = self.calendar or calendar

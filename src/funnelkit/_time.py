@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -12,6 +12,8 @@ from funnelkit.errors import NaiveDatetimeError, ValidationError
 __all__ = [
     "Clock",
     "SystemClock",
+    "add_elapsed",
+    "elapsed",
     "from_utc_micros",
     "is_aware",
     "require_aware",
@@ -101,6 +103,36 @@ def utc_micros(value: datetime) -> int:
 def from_utc_micros(micros: int, tz: tzinfo | None) -> datetime:
     """Return the instant *micros* (since 1970 UTC) in *tz*: utc_micros undone."""
     return (_EPOCH_UTC + timedelta(microseconds=micros)).astimezone(tz)
+
+
+def add_elapsed(at: datetime, delta: timedelta) -> datetime:
+    """Return the instant *delta* of elapsed time after *at*, in *at*'s time zone.
+
+    Python adds a ``timedelta`` to an aware datetime on its local clock: 30
+    days after 09:00 on 2 March in London is 09:00 on 1 April, only 29 days
+    and 23 hours later, because the clocks went forward in between. funnelkit's
+    durations are elapsed time (as decay is), so it adds them in UTC.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> london = ZoneInfo("Europe/London")
+    >>> add_elapsed(datetime(2026, 3, 2, 9, tzinfo=london), timedelta(days=30))
+    datetime.datetime(2026, 4, 1, 10, 0, tzinfo=zoneinfo.ZoneInfo(key='Europe/London'))
+    """
+    zone = at.tzinfo
+    if type(zone) is timezone:  # a fixed offset: local and elapsed time agree
+        return at + delta
+    return (at.astimezone(UTC) + delta).astimezone(zone)
+
+
+def elapsed(start: datetime, end: datetime) -> timedelta:
+    """Return the elapsed time from *start* to *end* (negative if *end* is earlier).
+
+    Python subtracts two datetimes of one time zone on their local clocks,
+    which miscounts across a clock change; this counts real time.
+    """
+    if start.tzinfo is not end.tzinfo or type(start.tzinfo) is timezone:
+        return end - start  # Python converts different zones to UTC itself
+    return end.astimezone(UTC) - start.astimezone(UTC)
 
 
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ import attrs
 
 from funnelkit._calendar import BusinessCalendar
 from funnelkit._duration import BusinessDuration, parse_duration
-from funnelkit._time import require_aware
+from funnelkit._time import add_elapsed, require_aware
 from funnelkit.errors import ValidationError
 
 __all__ = ["ManualClock"]
@@ -132,7 +132,7 @@ class ManualClock:
                 owner=owner, field="delta", value=delta, expected=_DELTA
             )
         try:
-            self._now += candidate
+            self._now = add_elapsed(self._now, candidate)
         except OverflowError:
             raise ValidationError(
                 owner=owner,
