@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pickle
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -725,6 +726,78 @@ class TestTick:
         with pytest.raises(RuntimeError):
             made.tick(T0 + 2 * D)
         assert snapshot(made) == before
+
+
+LONDON = ZoneInfo("Europe/London")
+QUARTER = timedelta(minutes=15)
+
+
+class TestClockChanges:
+    def test_the_repeated_hour(self) -> None:
+        """01:10 GMT comes after 01:50 BST, though its local clock shows less."""
+        first = datetime(2026, 10, 25, 1, 50, tzinfo=LONDON)  # 00:50 UTC
+        second = datetime(2026, 10, 25, 1, 10, fold=1, tzinfo=LONDON)  # 01:10 UTC
+        made = Funnel(policy(), clock=ManualClock(first))
+        made.add_lead(Lead("L-1", first))
+        made.record(act("webinar", first))
+        made.record(act("download", second, n=1))
+        made.record(act("download", first.replace(minute=40), n=2))  # a late one
+        assert [a.at.astimezone(UTC).minute for a in made.store.activities("L-1")] == [
+            40,
+            50,
+            10,
+        ]
+        assert made.state("L-1").updated_at == second
+        assert made.state("L-1").stage == "mql"
+        made.move("L-1", "sal", by="ana", at=second.replace(minute=20))
+        assert made.state("L-1").stage == "sal"
+
+    @given(
+        base=st.sampled_from(
+            [
+                datetime(2026, 3, 28, 12, tzinfo=UTC),
+                datetime(2026, 10, 24, 12, tzinfo=UTC),
+                datetime(2026, 3, 7, 12, tzinfo=UTC),
+            ]
+        ),
+        steps=st.lists(
+            st.tuples(st.integers(0, 4 * 48), st.sampled_from(["webinar", "download"])),
+            max_size=8,
+        ),
+        zone=st.sampled_from([LONDON, ZoneInfo("America/New_York")]),
+    )
+    def test_the_zone_instants_are_written_in_does_not_matter(
+        self, base: datetime, steps: list[tuple[int, str]], zone: tzinfo
+    ) -> None:
+        """The same inputs in UTC or in local time give the same events, at once."""
+        extra = (
+            Transition(source="lead", target="nurture", guard=InStageFor(D), auto=True),
+            Transition(
+                source="nurture",
+                target="mql",
+                guard=DidActivity("download", within=6 * H),
+                auto=True,
+            ),
+        )
+
+        def run(written_in: tzinfo) -> tuple[list[tuple[str, datetime | None]], str]:
+            start = base.astimezone(written_in)
+            made = Funnel(policy(*extra), clock=ManualClock(start))
+            made.add_lead(Lead("L-1", start))
+            events: list[Event] = []
+            for quarter, kind in sorted(steps):
+                at = (base + quarter * QUARTER).astimezone(written_in)
+                events += made.tick(at)
+                events += made.record(Activity("L-1", kind, at, id=f"{quarter}{kind}"))
+            events += made.tick((base + 3 * D).astimezone(written_in))
+            story = [
+                (type(event).__name__, None if at is None else at.astimezone(UTC))
+                for event in events
+                for at in [getattr(event, "at", None)]
+            ]
+            return story, made.state("L-1").stage
+
+        assert run(zone) == run(UTC)
 
 
 class TestSubscribers:

@@ -6,7 +6,7 @@ import abc
 import functools
 import math
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
 
 import attrs
@@ -23,7 +23,7 @@ from funnelkit._scoring import (
     _micros,
     _num,
 )
-from funnelkit._time import add_elapsed, elapsed
+from funnelkit._time import add_elapsed, elapsed, in_utc
 from funnelkit._validators import aware_datetime, non_empty_str, reject, unchecked
 from funnelkit.errors import PolicyError
 
@@ -353,9 +353,10 @@ def _earliest(
     times = [
         found
         for c in criteria
-        if (found := wake_at(c, ctx)) is not None and (after is None or found > after)
+        if (found := wake_at(c, ctx)) is not None
+        and (after is None or in_utc(found) > in_utc(after))
     ]
-    return min(times) if times else None
+    return min(times, key=in_utc) if times else None
 
 
 class _Combinator(Criterion):
@@ -705,7 +706,7 @@ def _first_change(
 
     *changed* must be false at *now* and, once true, stay true.
     """
-    start = now.astimezone(UTC)  # seconds of elapsed time, across clock changes
+    start = in_utc(now)  # seconds of elapsed time, across clock changes
     if not changed(start + timedelta(seconds=_HORIZON)):
         return None
     low, high = 0, _HORIZON
@@ -829,14 +830,14 @@ class DidActivity(Criterion):
     def _floor(self, ctx: Context) -> datetime | None:
         """The earliest instant an activity counts from, if any."""
         # In UTC: an instant, compared exactly with activities of any time zone.
-        floor = None if self.within is None else ctx.now.astimezone(UTC) - self.within
+        floor = None if self.within is None else in_utc(ctx.now) - self.within
         if self.in_stage and (floor is None or floor < ctx.entered_at):
-            floor = ctx.entered_at.astimezone(UTC)
+            floor = in_utc(ctx.entered_at)
         return floor
 
     def _matching(self, ctx: Context) -> list[Activity]:
         floor = self._floor(ctx)
-        now = ctx.now.astimezone(UTC)  # compared as an instant, as floor is
+        now = in_utc(ctx.now)  # compared as an instant, as floor is
         return [
             activity
             for activity in ctx.activities
@@ -859,7 +860,7 @@ class DidActivity(Criterion):
     def passes(self, ctx: Context) -> bool:
         """Count the matching activities, latest first, until there are enough."""
         floor = self._floor(ctx)
-        now = ctx.now
+        now = in_utc(ctx.now)  # compared as an instant, as floor is
         kinds = self.kinds
         needed = self.count
         for activity in reversed(ctx.activities):

@@ -45,7 +45,7 @@ from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer
 from funnelkit._store import Commit, InMemoryStore, Store
-from funnelkit._time import Clock, SystemClock, require_aware
+from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import unchecked
 from funnelkit.errors import (
     GuardFailed,
@@ -573,11 +573,14 @@ class Funnel:
                 assert state is not None  # noqa: S101 -- the store lists its leads
                 wake = self._store.wake(lead_id)
                 # Only a lead already overdue, or due to change by then, can be.
-                if (wake is None or wake > when) and not _overdue(state.timers, when):
+                if (wake is None or in_utc(wake) > in_utc(when)) and not _overdue(
+                    state.timers, when
+                ):
                     continue
-                timers = self._judged(state, max(when, state.updated_at)).timers
+                latest = max(when, state.updated_at, key=in_utc)
+                timers = self._judged(state, latest).timers
                 found += [(lead_id, timer) for timer in _overdue(timers, when)]
-            return sorted(found, key=lambda item: (item[1].deadline, item[0]))
+            return sorted(found, key=lambda item: (in_utc(item[1].deadline), item[0]))
 
     def score(self, lead_id: str, *, at: datetime | None = None) -> Score:
         """Return the lead's score at *at* (the clock's now by default).
@@ -693,7 +696,7 @@ class Funnel:
         def work() -> _Draft:
             draft = self._new_draft(lead) if state is None else self._draft(state)
             # A late arrival is judged as of the lead's last update.
-            at = max(activity.at, draft.updated_at)
+            at = max(activity.at, draft.updated_at, key=in_utc)
             self._catch_up(draft, at)
             draft.events.append(_new_recorded(activity))
             draft.scorer.add(activity)
@@ -913,7 +916,7 @@ class Funnel:
         count = 0
         while True:
             wake = draft.wake
-            if wake is None or wake > until:
+            if wake is None or in_utc(wake) > in_utc(until):
                 return
             if count == _MAX_WAKES:
                 # A criterion keeps asking to be woken: judge once at *until*,
@@ -1046,7 +1049,7 @@ class Funnel:
                 timer.is_open
                 and isinstance(met_by, frozenset)
                 and activity.kind in met_by
-                and activity.at >= timer.started_at
+                and in_utc(activity.at) >= in_utc(timer.started_at)
             ):
                 self._met(draft, position, at)
 
@@ -1068,15 +1071,17 @@ class Funnel:
 
     def _fire_timers(self, draft: _Draft, until: datetime) -> None:
         """Give the warnings and breaches due by *until*, in time order."""
+        limit = in_utc(until)
         while True:
             due = [
-                (found, position)
+                (instant, position, found)
                 for position, timer in enumerate(draft.timers)
-                if (found := timer.next_due) is not None and found <= until
+                if (found := timer.next_due) is not None
+                and (instant := in_utc(found)) <= limit
             ]
             if not due:
                 return
-            at, position = min(due)
+            _, position, at = min(due, key=_first_two)
             timer = draft.timers[position]
             rule = self._rules[timer.rule]
             if timer.warn_at is not None and timer.warned_at is None:
@@ -1211,9 +1216,9 @@ class Funnel:
     def _resolve(self, at: datetime | None, state: LeadState, owner: str) -> datetime:
         if at is None:
             now = self._now()
-            return max(now, state.updated_at)
+            return max(now, state.updated_at, key=in_utc)
         require_aware(at, field="at", owner=owner)
-        if at < state.updated_at:
+        if in_utc(at) < in_utc(state.updated_at):
             raise ValidationError(
                 owner=owner,
                 field="at",
@@ -1271,12 +1276,17 @@ def _check_reason(
         )
 
 
+def _first_two(item: tuple[datetime, int, datetime]) -> tuple[datetime, int]:
+    """A due timer's order: its instant in UTC, then its position."""
+    return item[0], item[1]
+
+
 def _next_wake(timers: list[SlaTimer], wake: datetime | None) -> datetime | None:
     """The sooner of *wake* and the next instant time alone changes a timer."""
     found = [due for timer in timers if (due := timer.next_due) is not None]
     if wake is not None:
         found.append(wake)
-    return min(found, default=None)
+    return min(found, default=None, key=in_utc)
 
 
 def _open(state: LeadState | None) -> int:
@@ -1288,4 +1298,7 @@ def _open(state: LeadState | None) -> int:
 
 def _overdue(timers: Iterable[SlaTimer], when: datetime) -> list[SlaTimer]:
     """The running timers past their deadline at *when*."""
-    return [timer for timer in timers if timer.is_open and timer.deadline <= when]
+    limit = in_utc(when)
+    return [
+        timer for timer in timers if timer.is_open and in_utc(timer.deadline) <= limit
+    ]

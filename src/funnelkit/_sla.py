@@ -11,7 +11,7 @@ from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import CriterionLike
 from funnelkit._duration import BusinessDuration, parse_duration
 from funnelkit._rules import is_kind_set, kind_set
-from funnelkit._time import add_elapsed, elapsed, require_aware
+from funnelkit._time import add_elapsed, elapsed, in_utc, require_aware
 from funnelkit._validators import policy_name, unchecked
 from funnelkit.errors import PolicyError, ValidationError
 
@@ -244,7 +244,7 @@ class SlaRule:
         What was left of the time allowed (business time for a business rule)
         counts again from *resumed_at*; an instant already passed stays.
         """
-        if due <= paused_at:
+        if in_utc(due) <= in_utc(paused_at):
             return due
         return self._after(resumed_at, self._span(paused_at, due, calendar), calendar)
 

@@ -15,6 +15,7 @@ __all__ = [
     "add_elapsed",
     "elapsed",
     "from_utc_micros",
+    "in_utc",
     "is_aware",
     "require_aware",
     "utc_micros",
@@ -133,6 +134,17 @@ def elapsed(start: datetime, end: datetime) -> timedelta:
     if start.tzinfo is not end.tzinfo or type(start.tzinfo) is timezone:
         return end - start  # Python converts different zones to UTC itself
     return end.astimezone(UTC) - start.astimezone(UTC)
+
+
+def in_utc(value: datetime) -> datetime:
+    """Return *value* in UTC: the form in which aware datetimes compare exactly.
+
+    Python compares two datetimes of one time zone on their local clocks and
+    ignores ``fold``, so 01:50 BST sorts after 01:10 GMT on the night London's
+    clocks go back, though it comes 20 minutes earlier. funnelkit compares
+    instants that may share a time zone in UTC.
+    """
+    return value.astimezone(UTC)
 
 
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)

@@ -31,10 +31,10 @@ from funnelkit._events import (
     _TimerEvent,
 )
 from funnelkit._funnel import Funnel
-from funnelkit._lead import Activity, Bant, Lead
+from funnelkit._lead import Activity, Bant, Lead, time_order
 from funnelkit._policy import FunnelPolicy
 from funnelkit._scoring import _num
-from funnelkit._time import require_aware
+from funnelkit._time import in_utc, require_aware
 from funnelkit._validators import Scalar
 from funnelkit.errors import ValidationError
 from funnelkit.testing._clock import _DELTA, ManualClock
@@ -294,7 +294,7 @@ class Scenario:
             self._advance(when.strip()[1:], when, owner="Scenario.at", field="when")
         else:
             target = _instant(when, self._zone, owner="Scenario.at", field="when")
-            if target < self.now:
+            if in_utc(target) < in_utc(self.now):
                 raise ValidationError(
                     owner="Scenario.at",
                     field="when",
@@ -546,7 +546,7 @@ class Scenario:
 
     def _when(self, lead_id: str) -> datetime:
         """Now, or the lead's last update if a direct call put it later."""
-        return max(self.now, self._funnel.state(lead_id).updated_at)
+        return max(self.now, self._funnel.state(lead_id).updated_at, key=in_utc)
 
     def _advance(self, value: object, shown: object, *, owner: str, field: str) -> None:
         """Move the clock by *value* on the policy's calendar; errors show *shown*."""
@@ -691,9 +691,10 @@ def _check_case_at(
     latest = max(
         (activity.at for activity in instance.activities),
         default=instance.lead.created_at,
+        key=in_utc,
     )
-    latest = max(latest, instance.lead.created_at)
-    if at < latest:
+    latest = max(latest, instance.lead.created_at, key=in_utc)
+    if in_utc(at) < in_utc(latest):
         raise ValidationError(
             owner=owner,
             field=attribute.name,
@@ -850,8 +851,8 @@ def _run_case(policy: FunnelPolicy, case: Case, label: str | int) -> list[Mismat
     events: list[Event] = []
     funnel.subscribe(events.append)
     funnel.add_lead(lead)
-    for activity in sorted(case.activities, key=_at):
-        clock.set(max(clock.now(), activity.at))
+    for activity in sorted(case.activities, key=time_order):
+        clock.set(max(clock.now(), activity.at, key=in_utc))
         funnel.record(activity)
     at = case.at or clock.now()
     clock.set(at)
@@ -880,10 +881,6 @@ def _run_case(policy: FunnelPolicy, case: Case, label: str | int) -> list[Mismat
         )
         for field in wrong
     ]
-
-
-def _at(activity: Activity) -> datetime:
-    return activity.at
 
 
 # -- Checks shared by the scenario and the table ------------------------------------
