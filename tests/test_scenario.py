@@ -939,6 +939,22 @@ class TestCheckPolicy:
         assert (mismatch.found, mismatch.expected) == ("mql", "sal")
         assert "SLA mql_accepted breached, escalated to sales_manager" in str(mismatch)
 
+    def test_activities_of_one_instant_in_the_order_given(self) -> None:
+        """Ties in time are recorded as the case lists them, not by id."""
+        at = T0 + H
+        webinar = Activity(LEAD.id, "webinar_attended", at, id="a")
+        pricing = Activity(LEAD.id, "pricing_page_view", at, id="z")
+        for listed in ([pricing, webinar], [webinar, pricing]):
+            (mismatch,) = check_policy(
+                b2b_saas(), [Case(LEAD, listed, expect_stage="customer")]
+            )
+            timeline = [
+                line.split("did ")[1]
+                for line in mismatch.explanation.splitlines()
+                if " did " in line
+            ]
+            assert timeline == [activity.kind for activity in listed]
+
     def test_the_explanation(self) -> None:
         """A mismatch explains itself like a failed scenario, and prints whole."""
         (mismatch,) = check_policy(

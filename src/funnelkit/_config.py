@@ -712,9 +712,7 @@ class _Reader:
         )
         if kwargs is None:
             return _BAD
-        return self.build(
-            path, MoveTo, kwargs["move_to"], kwargs.get("reason", "sla_breach")
-        )
+        return self.build(path, MoveTo, kwargs.pop("move_to"), **kwargs)
 
     def sla(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a SlaRule or _BAD
         return self.part(path, value, "an SLA rule", SlaRule, _SLA)

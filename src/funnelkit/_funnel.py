@@ -1081,7 +1081,7 @@ class Funnel:
             ]
             if not due:
                 return
-            _, position, at = min(due, key=_first_two)
+            _, position, at = min(due)  # (instant, position) is unique
             timer = draft.timers[position]
             rule = self._rules[timer.rule]
             if timer.warn_at is not None and timer.warned_at is None:
@@ -1274,11 +1274,6 @@ def _check_reason(
             value=reason,
             expected=f"one of the reason codes {', '.join(transition.reasons)}",
         )
-
-
-def _first_two(item: tuple[datetime, int, datetime]) -> tuple[datetime, int]:
-    """A due timer's order: its instant in UTC, then its position."""
-    return item[0], item[1]
 
 
 def _next_wake(timers: list[SlaTimer], wake: datetime | None) -> datetime | None:

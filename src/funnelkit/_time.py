@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -119,10 +119,7 @@ def add_elapsed(at: datetime, delta: timedelta) -> datetime:
     >>> add_elapsed(datetime(2026, 3, 2, 9, tzinfo=london), timedelta(days=30))
     datetime.datetime(2026, 4, 1, 10, 0, tzinfo=zoneinfo.ZoneInfo(key='Europe/London'))
     """
-    zone = at.tzinfo
-    if type(zone) is timezone:  # a fixed offset: local and elapsed time agree
-        return at + delta
-    return (at.astimezone(UTC) + delta).astimezone(zone)
+    return (in_utc(at) + delta).astimezone(at.tzinfo)
 
 
 def elapsed(start: datetime, end: datetime) -> timedelta:
@@ -131,9 +128,7 @@ def elapsed(start: datetime, end: datetime) -> timedelta:
     Python subtracts two datetimes of one time zone on their local clocks,
     which miscounts across a clock change; this counts real time.
     """
-    if start.tzinfo is not end.tzinfo or type(start.tzinfo) is timezone:
-        return end - start  # Python converts different zones to UTC itself
-    return end.astimezone(UTC) - start.astimezone(UTC)
+    return in_utc(end) - in_utc(start)
 
 
 def in_utc(value: datetime) -> datetime:

@@ -31,7 +31,7 @@ from funnelkit._events import (
     _TimerEvent,
 )
 from funnelkit._funnel import Funnel
-from funnelkit._lead import Activity, Bant, Lead, time_order
+from funnelkit._lead import Activity, Bant, Lead
 from funnelkit._policy import FunnelPolicy
 from funnelkit._scoring import _num
 from funnelkit._time import in_utc, require_aware
@@ -689,11 +689,9 @@ def _check_case_at(
     owner = _case_owner(instance)
     at = require_aware(value, field=attribute.name, owner=owner)
     latest = max(
-        (activity.at for activity in instance.activities),
-        default=instance.lead.created_at,
+        (instance.lead.created_at, *(activity.at for activity in instance.activities)),
         key=in_utc,
     )
-    latest = max(latest, instance.lead.created_at, key=in_utc)
     if in_utc(at) < in_utc(latest):
         raise ValidationError(
             owner=owner,
@@ -851,7 +849,8 @@ def _run_case(policy: FunnelPolicy, case: Case, label: str | int) -> list[Mismat
     events: list[Event] = []
     funnel.subscribe(events.append)
     funnel.add_lead(lead)
-    for activity in sorted(case.activities, key=time_order):
+    # By instant; those of one instant in the order given (sorted is stable).
+    for activity in sorted(case.activities, key=_by_instant):
         clock.set(max(clock.now(), activity.at, key=in_utc))
         funnel.record(activity)
     at = case.at or clock.now()
@@ -859,8 +858,7 @@ def _run_case(policy: FunnelPolicy, case: Case, label: str | int) -> list[Mismat
     funnel.tick(at)
     state = funnel.state(lead.id)
     # Every activity is at or before *at* (Case checks it), and so is the tick.
-    when = at
-    found = {"stage": state.stage, "grade": funnel.score(lead.id, at=when).grade}
+    found = {"stage": state.stage, "grade": funnel.score(lead.id, at=at).grade}
     expected = {"stage": case.expect_stage, "grade": case.expect_grade}
     fields: tuple[Literal["stage", "grade"], ...] = ("stage", "grade")
     wrong = [
@@ -870,7 +868,7 @@ def _run_case(policy: FunnelPolicy, case: Case, label: str | int) -> list[Mismat
     ]
     if not wrong:
         return []
-    explanation = _explain(funnel, lead.id, events, when, _zone(None, policy))
+    explanation = _explain(funnel, lead.id, events, at, _zone(None, policy))
     return [
         Mismatch(
             case=label,
@@ -881,6 +879,10 @@ def _run_case(policy: FunnelPolicy, case: Case, label: str | int) -> list[Mismat
         )
         for field in wrong
     ]
+
+
+def _by_instant(activity: Activity) -> datetime:
+    return in_utc(activity.at)
 
 
 # -- Checks shared by the scenario and the table ------------------------------------
