@@ -11,7 +11,7 @@ from datetime import date, datetime
 import attrs
 
 from funnelkit._frozen import FrozenMap, freeze
-from funnelkit._time import utc_micros
+from funnelkit._time import in_utc, utc_micros
 from funnelkit._validators import (
     Scalar,
     aware_datetime,
@@ -218,11 +218,11 @@ def activity_id(activity: Activity) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()[:32]
 
 
-def time_order(activity: Activity) -> tuple[int, str]:
+def time_order(activity: Activity) -> tuple[datetime, str]:
     """The key funnelkit orders a lead's activities by: time, then id.
 
-    The time is the instant (:func:`~funnelkit._time.utc_micros`), not the
-    datetime: Python compares two datetimes of one time zone on their local
-    clocks, which puts 01:50 BST after 01:10 GMT on the night clocks go back.
+    The time is the instant in UTC (:func:`~funnelkit._time.in_utc`): Python
+    compares two datetimes of one time zone on their local clocks, which puts
+    01:50 BST after 01:10 GMT on the night the clocks go back.
     """
-    return utc_micros(activity.at), activity.id
+    return in_utc(activity.at), activity.id
