@@ -77,6 +77,7 @@ from funnelkit._public import publish as _publish
 from funnelkit._rules import ActivityRule, AttributeRule, email_domain
 from funnelkit._scoring import Contribution, Grades, Score, ScoreState, ScoringModel
 from funnelkit._sla import EXIT, Escalate, MoveTo, OnBreach, SlaRule, SlaTimer
+from funnelkit._sqlite import SQLiteStore
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock
 from funnelkit.errors import (
@@ -88,7 +89,11 @@ from funnelkit.errors import (
     NaiveDatetimeError,
     PolicyError,
     PolicyFileError,
+    PolicyMismatch,
     SerializationError,
+    StoreBusy,
+    StoreError,
+    StoreFormatError,
     SubscriberError,
     UnknownLead,
     ValidationError,
@@ -162,6 +167,7 @@ __all__ = [
     "Move",
     "PauseTimer",
     "ResumeTimer",
+    "SQLiteStore",
     "ScoreChanged",
     "Stage",
     "StageChanged",
@@ -199,7 +205,11 @@ __all__ = [
     "NaiveDatetimeError",
     "PolicyError",
     "PolicyFileError",
+    "PolicyMismatch",
     "SerializationError",
+    "StoreBusy",
+    "StoreError",
+    "StoreFormatError",
     "SubscriberError",
     "UnknownLead",
     "ValidationError",

@@ -51,6 +51,7 @@ from funnelkit.errors import (
     GuardFailed,
     IllegalTransition,
     PolicyError,
+    PolicyMismatch,
     SubscriberError,
     UnknownLead,
     ValidationError,
@@ -160,6 +161,13 @@ class Funnel:
             lead returning a :class:`BusinessCalendar`, or ``None`` for the
             policy's. A rule's own calendar comes first. A replay needs the
             same function to give the same deadlines.
+        accept_policy_change: Whether to go on with a store last written
+            under another policy (by fingerprint). By default opening such a
+            store raises :class:`~funnelkit.errors.PolicyMismatch`, so that a
+            changed policy is a decision, not an accident; once accepted, the
+            next change records the new fingerprint. (A policy with a custom
+            criterion that is not an attrs class has no fingerprint: the
+            check is skipped.)
 
     Every call that changes state checks everything first and commits once:
     a call that raises changes nothing. Calls from several threads are
@@ -182,6 +190,7 @@ class Funnel:
         "_calendar_for",
         "_clock",
         "_create_leads",
+        "_fingerprint",
         "_lock",
         "_open_timers",
         "_policy",
@@ -193,7 +202,7 @@ class Funnel:
         "_timed",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the funnel's keyword-only options
         self,
         policy: FunnelPolicy,
         *,
@@ -201,6 +210,7 @@ class Funnel:
         clock: Clock | None = None,
         create_leads: bool = False,
         calendar_for: Callable[[Lead], BusinessCalendar | None] | None = None,
+        accept_policy_change: bool = False,
     ) -> None:
         if not isinstance(policy, FunnelPolicy):
             raise ValidationError(
@@ -239,6 +249,24 @@ class Funnel:
                 field="calendar_for",
                 value=calendar_for,
                 expected="a function of a lead returning a BusinessCalendar, or None",
+            )
+        if type(accept_policy_change) is not bool:
+            raise ValidationError(
+                owner="Funnel",
+                field="accept_policy_change",
+                value=accept_policy_change,
+                expected="True or False",
+            )
+        self._fingerprint = _fingerprint(policy)
+        stored = self._store.written_under()
+        if (
+            stored is not None
+            and self._fingerprint is not None
+            and stored != self._fingerprint
+            and not accept_policy_change
+        ):
+            raise PolicyMismatch(
+                policy=policy.label, stored=stored, current=self._fingerprint
             )
         self._create_leads = create_leads
         self._calendar_for = calendar_for
@@ -308,7 +336,7 @@ class Funnel:
                 (change a lead with :meth:`update_lead`).
         """
         _check_lead(lead, "Funnel.add_lead")
-        with self._lock:
+        with self._lock, self._store.transaction():
             return self._add_lead(lead)
 
     def update_lead(self, lead: Lead, *, at: datetime | None = None) -> list[Event]:
@@ -324,7 +352,7 @@ class Funnel:
                 the lead's last update.
         """
         _check_lead(lead, "Funnel.update_lead")
-        with self._lock:
+        with self._lock, self._store.transaction():
             state = self._known(lead.id)
             when = self._resolve(at, state, "Funnel.update_lead")
             return self._update_lead(state, lead, when)
@@ -349,7 +377,7 @@ class Funnel:
                 value=activity,
                 expected="a funnelkit.Activity",
             )
-        with self._lock:
+        with self._lock, self._store.transaction():
             return self._record(activity)
 
     def move(  # noqa: PLR0913 -- the move's parts, all keyword-only but the lead
@@ -407,7 +435,7 @@ class Funnel:
                 expected="True or False",
             )
         self._policy_stage(to, "Funnel.move")
-        with self._lock:
+        with self._lock, self._store.transaction():
             state = self._known(lead_id)
             when = self._resolve(at, state, "Funnel.move")
             return self._move(state, _new_move(lead_id, to, by, when, reason, override))
@@ -422,7 +450,7 @@ class Funnel:
         Raises:
             NaiveDatetimeError: *now* has no time zone.
         """
-        with self._lock:
+        with self._lock, self._store.transaction():
             return self._tick(self._at_or_now(now, "Funnel.tick"))
 
     def pause_timer(
@@ -778,6 +806,7 @@ class Funnel:
                 input=Tick(now),
                 states=tuple(draft.state() for draft in drafts),
                 wakes=tuple((draft.lead.id, draft.wake) for draft in drafts),
+                policy=self._fingerprint,
             ),
             events,
         )
@@ -934,7 +963,7 @@ class Funnel:
         owner = "Funnel.pause_timer" if pause else "Funnel.resume_timer"
         _check_name(lead_id, "lead_id", owner)
         _check_name(rule, "rule", owner)
-        with self._lock:
+        with self._lock, self._store.transaction():
             state = self._known(lead_id)
             when = self._resolve(at, state, owner)
 
@@ -1164,7 +1193,11 @@ class Funnel:
         """Commit one lead's draft, made by the call that *item* records."""
         return self._commit(
             _new_commit(
-                item, (draft.state(),), activities, ((draft.lead.id, draft.wake),)
+                item,
+                (draft.state(),),
+                activities,
+                ((draft.lead.id, draft.wake),),
+                self._fingerprint,
             ),
             draft.events,
         )
@@ -1237,6 +1270,18 @@ class Funnel:
             raise ValidationError(
                 owner=owner, field="to", value=name, expected=error.expected
             ) from None
+
+
+def _fingerprint(policy: FunnelPolicy) -> str | None:
+    """The policy's fingerprint; ``None`` if a custom criterion has no stable content.
+
+    Only attrs classes (and registered ones) can be written down; a plain
+    class's content is unknown, so its store's policy goes unchecked.
+    """
+    try:
+        return policy.fingerprint
+    except PolicyError:
+        return None
 
 
 def _check_lead(lead: object, owner: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 from bisect import insort
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -15,6 +16,8 @@ from funnelkit._lead import Activity, time_order
 from funnelkit._time import utc_micros
 
 __all__ = ["Commit", "InMemoryStore", "Store"]
+
+_NO_TRANSACTION = nullcontext()
 
 # A heap entry's low bits hold the lead's number: room for 2**40 leads.
 _SHIFT = 40
@@ -32,12 +35,16 @@ class Commit:
         wakes: ``(lead_id, instant)`` pairs: when the engine must look at the
             lead again without new input (``None``: only new input can
             change it).
+        policy: The fingerprint of the policy the change was made under
+            (``None`` when not told), which :meth:`Store.written_under`
+            returns after it.
     """
 
     input: Input
     states: tuple[LeadState, ...] = ()
     activities: tuple[Activity, ...] = ()
     wakes: tuple[tuple[str, datetime | None], ...] = ()
+    policy: str | None = None
 
 
 @runtime_checkable
@@ -47,9 +54,28 @@ class Store(Protocol):
     The engine reads through the query methods and writes only through
     :meth:`commit`, once per call, after every check passed: a store that
     applies a commit atomically (one database transaction) keeps the promise
-    that a failed call changes nothing. The engine serialises its calls, so a
-    store needs no locking of its own for one funnel.
+    that a failed call changes nothing. Each call that may change state runs
+    inside :meth:`transaction`, so that a store shared by several processes
+    can hold other writers off between the call's reads and its commit. The
+    engine serialises its own calls, so a store needs no locking of its own
+    for one funnel.
     """
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """Return a context that holds the store for one engine call.
+
+        The engine enters it before a call's first read and leaves it after
+        the call's commit (or after the call failed, having committed
+        nothing). A store in one process may return a context that does
+        nothing; a database store begins a transaction that takes the write
+        lock (``BEGIN IMMEDIATE``, ``SELECT ... FOR UPDATE``) and ends it on
+        leaving.
+        """
+        ...  # pragma: no cover -- a protocol's signature
+
+    def written_under(self) -> str | None:
+        """Return the policy fingerprint of the last commit that gave one."""
+        ...  # pragma: no cover -- a protocol's signature
 
     def state(self, lead_id: str, /) -> LeadState | None:
         """Return the lead's state, or ``None`` for an unknown id."""
@@ -103,6 +129,7 @@ class InMemoryStore:
         "_ids",
         "_log",
         "_numbers",
+        "_policy",
         "_states",
         "_wakes",
         "_woken",
@@ -121,12 +148,21 @@ class InMemoryStore:
         self._numbers: dict[str, int] = {}
         self._woken: list[str] = []
         self._log: list[Input] = []
+        self._policy: str | None = None
 
     def __repr__(self) -> str:
         return (
             f"<funnelkit.InMemoryStore leads={len(self._states)} "
             f"inputs={len(self._log)} wakes={len(self._wakes)}>"
         )
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """Return a context that does nothing: one process, one funnel's lock."""
+        return _NO_TRANSACTION
+
+    def written_under(self) -> str | None:
+        """Return the policy fingerprint of the last commit that gave one."""
+        return self._policy
 
     def state(self, lead_id: str, /) -> LeadState | None:
         """Return the lead's state, or ``None`` for an unknown id."""
@@ -200,6 +236,8 @@ class InMemoryStore:
             self._heap = [entry for entry, _ in wakes.values()]
             heapq.heapify(self._heap)
         self._log.append(change.input)
+        if change.policy is not None:
+            self._policy = change.policy
 
     def _number(self, lead_id: str) -> int:
         """Return the lead's number in heap entries, giving it one if new."""

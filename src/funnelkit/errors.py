@@ -19,7 +19,11 @@ __all__ = [
     "NaiveDatetimeError",
     "PolicyError",
     "PolicyFileError",
+    "PolicyMismatch",
     "SerializationError",
+    "StoreBusy",
+    "StoreError",
+    "StoreFormatError",
     "SubscriberError",
     "UnknownLead",
     "ValidationError",
@@ -275,6 +279,84 @@ class GuardFailed(FunnelkitError):  # noqa: N818 -- the name the design gives
         super().__init__(
             f"lead {lead_id!r} cannot move from {source!r} to {target!r}: "
             f"{verdict.reason}"
+        )
+
+
+class StoreError(FunnelkitError):
+    """A store could not do what the engine asked of it.
+
+    The call that met it changed nothing: a store applies a change whole or
+    not at all.
+
+    Attributes:
+        path: The store's file (or other name), e.g. ``"funnel.db"``.
+        problem: What went wrong, in words.
+    """
+
+    path: str
+    problem: str
+
+    def __init__(self, *, path: str, problem: str) -> None:
+        self._hold(path=path, problem=problem)
+        super().__init__(f"store {path}: {problem}")
+
+
+class StoreBusy(StoreError, TimeoutError):  # noqa: N818 -- says what the caller meets
+    """Another writer held the store for longer than the store waits.
+
+    Only one writer at a time can change a store file; the others wait, up
+    to the store's ``timeout``, then get this error. Nothing changed: the
+    call can be retried.
+
+    Attributes:
+        path: The store's file.
+        problem: What went wrong, in words.
+        waited: How long the call waited, in seconds.
+    """
+
+    waited: float
+
+    def __init__(self, *, path: str, waited: float, problem: str = "") -> None:
+        problem = problem or (
+            f"another writer held it for longer than {waited:g} s: nothing changed, "
+            "the call can be retried (or give the store a longer timeout)"
+        )
+        super().__init__(path=path, problem=problem)
+        self._hold(path=path, waited=waited, problem=problem)
+
+
+class StoreFormatError(StoreError, ValueError):
+    """A file is not a funnelkit store this version can read.
+
+    Raised on open for a file that is not a database, a database of another
+    program, a store written by a newer funnelkit, or a damaged one (and
+    wherever damage shows later).
+    """
+
+
+class PolicyMismatch(FunnelkitError):  # noqa: N818 -- the name says what happened
+    """A store was written under another policy than the funnel opening it.
+
+    The host decides: open the funnel with ``accept_policy_change=True`` to
+    go on under the new policy (the store then records its fingerprint with
+    the next change), or keep the old policy.
+
+    Attributes:
+        policy: The opening policy's label, ``name@version``.
+        stored: The fingerprint the store was last written under.
+        current: The opening policy's fingerprint.
+    """
+
+    policy: str
+    stored: str
+    current: str
+
+    def __init__(self, *, policy: str, stored: str, current: str) -> None:
+        self._hold(policy=policy, stored=stored, current=current)
+        super().__init__(
+            f"the store was written under another policy (fingerprint "
+            f"{stored[:12]}...), not {policy} ({current[:12]}...): pass "
+            "accept_policy_change=True to go on under this one"
         )
 
 

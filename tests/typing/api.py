@@ -72,6 +72,7 @@ from funnelkit import (
     SlaStarted,
     SlaTimer,
     SlaWarning,
+    SQLiteStore,
     Stage,
     StageChanged,
     StageKind,
@@ -361,3 +362,14 @@ def testing_toolkit(scenario: ScenarioFactory) -> None:
     found: list[Mismatch] = check_policy(policy, [case])
     _ = [(m.case, m.field, m.expected, m.found, m.explanation) for m in found]
     scenario(policy, start=at, timezone="UTC").lead()
+
+
+def durable_store(lead: Lead) -> None:
+    """SQLiteStore: options, a batch, the policy check."""
+    with SQLiteStore(":memory:", timeout=1, synchronous="NORMAL") as durable:
+        funnel = Funnel(policies.b2b_saas(), store=durable, accept_policy_change=True)
+        with durable.batch():
+            events: list[Event] = funnel.add_lead(lead)
+        assert_type(durable.written_under(), str | None)
+        assert_type(durable.path, str)
+        each_event(events)

@@ -1,0 +1,878 @@
+"""SQLiteStore: a funnel's state in one SQLite file, one transaction per call."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from bisect import insort
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from threading import get_ident
+from typing import Any, Concatenate, Final, ParamSpec, Self, TypeVar
+
+from funnelkit._events import Input, LeadState
+from funnelkit._lead import Activity, time_order
+from funnelkit._store import Commit
+from funnelkit._time import utc_micros
+from funnelkit.errors import (
+    SerializationError,
+    StoreBusy,
+    StoreError,
+    StoreFormatError,
+    ValidationError,
+)
+from funnelkit.serialization import from_json, structure, to_json, unstructure
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+#: The schema version this funnelkit writes, and the newest it reads.
+SCHEMA_VERSION: Final = 1
+
+_FORMAT = "funnelkit store"
+_META = "funnelkit_store"
+
+#: ``_MIGRATIONS[n]`` takes a store from schema version ``n`` to ``n + 1``;
+#: a new file runs them all. A later schema appends a step, never edits one.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE funnelkit_store (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # One row per lead, in the order they were added; ``wake_us`` (UTC
+        # microseconds) is the due-time index.
+        (
+            "CREATE TABLE leads (number INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+            " state TEXT NOT NULL, wake TEXT, wake_us INTEGER)"
+        ),
+        "CREATE INDEX leads_by_wake ON leads (wake_us, id) WHERE wake_us IS NOT NULL",
+        # The input log, with the lead each input is about (so that another
+        # process's changes can be found); an activity's text lives once, in
+        # ``activities``.
+        (
+            "CREATE TABLE inputs (seq INTEGER PRIMARY KEY, type TEXT NOT NULL,"
+            " lead_id TEXT, activity_id TEXT, body TEXT)"
+        ),
+        # Each lead's activities, in order: one b-tree, written in place.
+        (
+            "CREATE TABLE activities (lead_id TEXT NOT NULL, at_us INTEGER NOT NULL,"
+            " id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (lead_id, at_us, id))"
+            " WITHOUT ROWID"
+        ),
+    ),
+)
+
+_SYNCHRONOUS = ("FULL", "NORMAL")
+# The wake written for a lead the file has no row of.
+_ABSENT: Final = object()
+# Up to this many activities, a lead's seen ids are found by a scan.
+_SCAN = 16
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _translated(
+    method: Callable[Concatenate[SQLiteStore, _P], _R],
+) -> Callable[Concatenate[SQLiteStore, _P], _R]:
+    """Turn the sqlite3 errors *method* meets into funnelkit's store errors."""
+
+    def run(self: SQLiteStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise self._error(error) from error
+
+    run.__name__ = method.__name__
+    run.__qualname__ = method.__qualname__
+    run.__doc__ = method.__doc__
+    return run
+
+
+class _Entry:
+    """One lead as the store last read or wrote it."""
+
+    __slots__ = ("activities", "ids", "state", "wake", "written")
+
+    def __init__(
+        self,
+        state: LeadState | None,
+        wake: datetime | None,
+        activities: list[Activity] | None,
+    ) -> None:
+        self.state = state
+        self.wake = wake
+        # ``None`` until first asked for (or known empty, for a new lead).
+        self.activities = activities
+        # The seen ids, made once the list is too long to scan.
+        self.ids: set[str] | None = None
+        # The wake as the file has it (_ABSENT: the file has no row).
+        self.written: datetime | object | None = _ABSENT if state is None else wake
+
+
+class SQLiteStore:
+    """A funnel's state in one SQLite file: durable, crash-safe, shareable.
+
+    Args:
+        path: The file (made if missing; ``":memory:"`` for a store that
+            lasts as long as the object, which tests use).
+        timeout: How long, in seconds, a call waits for another writer (a
+            funnel in another process) before it raises
+            :class:`~funnelkit.errors.StoreBusy`.
+        synchronous: ``"FULL"`` (the default): a call that returned survives
+            a power cut; ``"NORMAL"``: it survives the process being killed,
+            but the last calls before a power cut may be lost (never the
+            file's consistency). Many times faster per call.
+        cache_size: How many leads the store keeps decoded in memory (the
+            least recently used are dropped first).
+
+    Each engine call is one SQLite transaction, begun with the write lock
+    (``BEGIN IMMEDIATE``) before the call reads and committed with its
+    change: a call commits whole or not at all. The file is in WAL mode:
+    one writer at a time, while readers go on. Several processes can share
+    the file; each call sees every change committed before it, and a writer
+    that waits longer than *timeout* gets :class:`~funnelkit.errors.StoreBusy`
+    (nothing changed, the call can be retried). Within one process, give
+    every thread the same store and funnel: the funnel serialises its calls.
+
+    Loading history is faster in a :meth:`batch`, one transaction for many
+    calls.
+
+    Raises:
+        StoreFormatError: the file is not a funnelkit store, or one written
+            by a newer funnelkit, or it is damaged.
+        StoreBusy: another process held the file for longer than *timeout*
+            while it was being made.
+        ValidationError: a bad argument.
+
+    >>> from datetime import UTC, datetime
+    >>> from funnelkit import Funnel, Lead, policies
+    >>> from funnelkit.testing import ManualClock
+    >>> t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    >>> store = SQLiteStore(":memory:")
+    >>> funnel = Funnel(policies.b2b_saas(), store=store, clock=ManualClock(t0))
+    >>> _ = funnel.add_lead(Lead("L-1", t0))
+    >>> store.state("L-1").stage
+    'lead'
+    >>> store
+    <funnelkit.SQLiteStore ':memory:' leads=1 schema=1>
+    >>> store.close()
+    """
+
+    __slots__ = (
+        "_batch",
+        "_cache",
+        "_cache_size",
+        "_closed",
+        "_connection",
+        "_count",
+        "_dirty",
+        "_holder",
+        "_holding",
+        "_lock",
+        "_name",
+        "_pending",
+        "_policy",
+        "_seq",
+        "_timeout",
+        "_version",
+    )
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 5.0,
+        synchronous: str = "FULL",
+        cache_size: int = 100_000,
+    ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise ValidationError(
+                owner="SQLiteStore",
+                field="path",
+                value=path,
+                expected="a file path (str or os.PathLike), or ':memory:'",
+            )
+        if type(timeout) not in (int, float) or not 0 <= timeout < float("inf"):
+            raise ValidationError(
+                owner="SQLiteStore",
+                field="timeout",
+                value=timeout,
+                expected="a number of seconds, 0 or more",
+            )
+        if synchronous not in _SYNCHRONOUS:
+            raise ValidationError(
+                owner="SQLiteStore",
+                field="synchronous",
+                value=synchronous,
+                expected="'FULL' or 'NORMAL'",
+            )
+        if type(cache_size) is not int or cache_size < 1:
+            raise ValidationError(
+                owner="SQLiteStore",
+                field="cache_size",
+                value=cache_size,
+                expected="a whole number of leads, 1 or more",
+            )
+        self._name = os.fspath(path)
+        self._timeout = float(timeout)
+        self._cache_size = cache_size
+        self._lock = threading.RLock()
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
+        # Whether a funnel call (or a batch) holds the write transaction.
+        self._holding = False
+        # The thread that holds the store (for a call or a batch), if any.
+        self._holder: int | None = None
+        self._batch = False
+        # A batch's changes, written when it ends (or before a query needs
+        # them): the inputs with their numbers, and the leads they changed.
+        self._pending: list[tuple[int, Input, tuple[Activity, ...]]] = []
+        self._dirty: dict[str, _Entry] = {}
+        self._count: int | None = None
+        self._seq = 0
+        self._version = -1
+        self._policy: str | None = None
+        self._closed = False
+        try:
+            self._connection = sqlite3.connect(
+                self._name,
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as error:
+            raise StoreError(
+                path=self._name, problem=f"cannot open the file ({error})"
+            ) from error
+        try:
+            self._open(synchronous)
+        except BaseException:
+            self._connection.close()
+            raise
+
+    @_translated
+    def _open(self, synchronous: str) -> None:
+        run = self._connection.execute
+        found = self._schema()
+        run("PRAGMA journal_mode=WAL")
+        run(f"PRAGMA synchronous={synchronous}")
+        if found < SCHEMA_VERSION:
+            # A failure leaves the transaction open: __init__ closes the
+            # connection, which rolls it back.
+            run("BEGIN IMMEDIATE")
+            _migrate(self._connection, self._schema(), _MIGRATIONS)
+            run("COMMIT")
+        self._sync()
+
+    def _schema(self) -> int:
+        """Return the file's schema version, 0 for an empty file.
+
+        Raises:
+            StoreFormatError: the file is not a funnelkit store this version
+                can read.
+        """
+        tables = sorted(
+            name
+            for (name,) in self._connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )
+        )
+        if not tables:
+            return 0
+        if _META not in tables:
+            raise StoreFormatError(
+                path=self._name,
+                problem="not a funnelkit store (its tables: "
+                + ", ".join(tables[:8])
+                + (", ..." if len(tables) > 8 else "")  # noqa: PLR2004 -- a short list
+                + ")",
+            )
+        meta = dict(self._connection.execute("SELECT key, value FROM funnelkit_store"))
+        version = meta.get("schema", "")
+        if meta.get("format") != _FORMAT or not version.isdigit():
+            raise StoreFormatError(
+                path=self._name,
+                problem=f"not a funnelkit store (its {_META} table does not say so)",
+            )
+        if int(version) > SCHEMA_VERSION:
+            raise StoreFormatError(
+                path=self._name,
+                problem=(
+                    f"written by a newer funnelkit (schema version {version}; "
+                    f"this one reads up to {SCHEMA_VERSION}): upgrade funnelkit"
+                ),
+            )
+        return int(version)
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return f"<funnelkit.SQLiteStore {self._name!r} closed>"
+        return (
+            f"<funnelkit.SQLiteStore {self._name!r} leads={len(self)} "
+            f"schema={SCHEMA_VERSION}>"
+        )
+
+    @property
+    def path(self) -> str:
+        """The store's file."""
+        return self._name
+
+    # -- Life cycle --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the file; the store cannot be used after (closing twice is fine).
+
+        Raises:
+            StoreError: a batch is still open.
+        """
+        with self._lock:
+            if self._batch:
+                raise StoreError(
+                    path=self._name, problem="close() inside a batch: end it first"
+                )
+            self._connection.close()
+            self._closed = True
+            self._forget()
+
+    def __enter__(self) -> Self:
+        """Use the store in a ``with`` block, which closes it."""
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Close the store."""
+        self.close()
+
+    @contextmanager
+    def _hold(self) -> Iterator[None]:
+        with self._lock:
+            if self._holding:  # inside a batch, or a subscriber's nested call
+                yield
+                return
+            self._begin()
+            self._holding = True
+            self._holder = get_ident()
+            try:
+                yield
+            finally:
+                self._holding = False
+                self._holder = None
+                if self._connection.in_transaction:  # the call did not commit
+                    self._end("ROLLBACK")
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """Return a context that holds the write lock for one engine call.
+
+        The funnel enters it around each call; :meth:`commit` commits the
+        call's change, and leaving without a commit rolls back. Inside a
+        :meth:`batch` it does nothing: the batch holds the lock.
+        """
+        return self._hold()
+
+    @contextmanager
+    def batch(self) -> Iterator[SQLiteStore]:
+        """Make every call in the block one transaction, written at its end.
+
+        For loading history: a million activities pay one commit, not a
+        million, and a lead's state is written once however many of its
+        activities the block records. Each call still changes all or
+        nothing (a call that raises is not in the batch); if the block
+        raises, the whole batch is rolled back and the error goes on. Other
+        processes see the batch when it ends; other threads of this process
+        wait for it.
+
+        Raises:
+            StoreError: a batch inside a funnel call, or inside a batch.
+            StoreBusy: another writer held the file for longer than the
+                store's timeout.
+        """
+        with self._lock:
+            if self._holding:
+                raise StoreError(
+                    path=self._name,
+                    problem="batch() inside a funnel call or another batch",
+                )
+            self._begin()
+            self._holding = self._batch = True
+            self._holder = get_ident()
+            try:
+                yield self
+                self._flush()
+                self._end("COMMIT")
+            except BaseException:
+                # SQLite ends a transaction itself only on a full disk or an
+                # I/O error, which the tests cannot make.
+                if self._connection.in_transaction:  # pragma: no branch
+                    self._end("ROLLBACK")
+                # Decoded leads may hold changes that were rolled back.
+                self._forget()
+                raise
+            finally:
+                self._holding = self._batch = False
+                self._holder = None
+
+    @_translated
+    def _begin(self) -> None:
+        """Begin a write transaction and catch up with other writers' changes."""
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            self._sync()
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+
+    @_translated
+    def _end(self, how: str) -> None:
+        self._connection.execute(how)
+
+    def _sync(self) -> None:
+        """Forget the decoded leads that another connection changed since."""
+        (version,) = self._connection.execute("PRAGMA data_version").fetchone()
+        if version == self._version:
+            return
+        self._version = version
+        seq = self._connection.execute(
+            "SELECT coalesce(max(seq), 0) FROM inputs"
+        ).fetchone()[0]
+        if seq != self._seq:
+            if self._cache:
+                changed = [
+                    lead_id
+                    for (lead_id,) in self._connection.execute(
+                        "SELECT DISTINCT lead_id FROM inputs WHERE seq > ?",
+                        (self._seq,),
+                    )
+                ]
+                if None in changed:  # a tick, which may change any lead
+                    self._cache.clear()
+                for lead_id in changed:
+                    self._cache.pop(lead_id, None)
+            self._seq = seq
+            self._count = None
+        row = self._connection.execute(
+            "SELECT value FROM funnelkit_store WHERE key = 'policy'"
+        ).fetchone()
+        self._policy = None if row is None else row[0]
+
+    def _forget(self) -> None:
+        """Drop every decoded lead and pending change: read the file again."""
+        self._cache.clear()
+        self._dirty.clear()
+        self._pending.clear()
+        self._count = None
+        self._version = -1
+        self._seq = -1
+
+    # -- Queries -------------------------------------------------------------------
+
+    def _entry(self, lead_id: str) -> _Entry:
+        """Return the lead's entry, decoding it from the file if not at hand."""
+        # The thread holding the store for a call needs no lock nor sync.
+        if self._holder == get_ident():
+            entry = self._cache.get(lead_id)
+            if entry is not None:
+                self._cache.move_to_end(lead_id)
+                return entry
+        return self._find(lead_id)
+
+    @_translated
+    def _find(self, lead_id: str) -> _Entry:
+        with self._lock:
+            if not self._holding:
+                self._sync()
+            cache = self._cache
+            entry = cache.get(lead_id)
+            if entry is not None:
+                cache.move_to_end(lead_id)
+                return entry
+            entry = self._dirty.get(lead_id)
+            if entry is None:
+                entry = self._load(lead_id)
+            cache[lead_id] = entry
+            if len(cache) > self._cache_size:
+                # A lead a batch changed stays in _dirty until written.
+                cache.popitem(last=False)
+            return entry
+
+    def _load(self, lead_id: str) -> _Entry:
+        row = self._connection.execute(
+            "SELECT state, wake FROM leads WHERE id = ?", (lead_id,)
+        ).fetchone()
+        if row is None:
+            return _Entry(None, None, None)
+        state = self._decode(row[0], LeadState, f"the state of lead {lead_id!r}")
+        wake = None if row[1] is None else self._decode_at(row[1], lead_id)
+        return _Entry(state, wake, None)
+
+    def _decode(self, text: str, cls: type[Any], what: str) -> Any:  # noqa: ANN401 -- a cls
+        try:
+            return from_json(text, cls)
+        except SerializationError as error:
+            raise StoreFormatError(
+                path=self._name, problem=f"{what} cannot be read: {error}"
+            ) from error
+
+    def _decode_at(self, text: str, lead_id: str) -> datetime:
+        try:
+            return structure(text, datetime)
+        except SerializationError as error:
+            raise StoreFormatError(
+                path=self._name,
+                problem=f"the wake of lead {lead_id!r} cannot be read: {error}",
+            ) from error
+
+    def state(self, lead_id: str, /) -> LeadState | None:
+        """Return the lead's state, or ``None`` for an unknown id."""
+        return self._entry(lead_id).state
+
+    def activities(self, lead_id: str, /) -> Sequence[Activity]:
+        """Return the lead's activities, ordered by ``(at, id)``."""
+        with self._lock:
+            return self._activities(self._entry(lead_id), lead_id)
+
+    @_translated
+    def _activities(self, entry: _Entry, lead_id: str) -> list[Activity]:
+        found = entry.activities
+        if found is None:
+            found = entry.activities = [
+                self._decode(body, Activity, f"an activity of lead {lead_id!r}")
+                for (body,) in self._connection.execute(
+                    "SELECT body FROM activities WHERE lead_id = ? ORDER BY at_us, id",
+                    (lead_id,),
+                )
+            ]
+        return found
+
+    def has_activity(self, lead_id: str, activity_id: str, /) -> bool:
+        """Whether the lead has an activity with this id."""
+        with self._lock:
+            entry = self._entry(lead_id)
+            found = self._activities(entry, lead_id)
+            if len(found) <= _SCAN:
+                return any(activity.id == activity_id for activity in found)
+            if entry.ids is None:
+                entry.ids = {activity.id for activity in found}
+            return activity_id in entry.ids
+
+    def wake(self, lead_id: str, /) -> datetime | None:
+        """Return when the engine must next look at the lead, if ever."""
+        return self._entry(lead_id).wake
+
+    @_translated
+    def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
+        """Return ``(wake, lead_id)`` for wakes at or before *now*, in that order.
+
+        An index on the wakes' instants answers it: the cost grows with the
+        leads due, not with the leads in the file.
+        """
+        with self._lock:
+            self._ready()
+            return [
+                (self._decode_at(wake, lead_id), lead_id)
+                for lead_id, wake in self._connection.execute(
+                    "SELECT id, wake FROM leads WHERE wake_us <= ?"
+                    " ORDER BY wake_us, id",
+                    (utc_micros(now),),
+                )
+            ]
+
+    @_translated
+    def inputs(self) -> Iterator[Input]:
+        """Iterate over the input log, oldest first (read a thousand at a time)."""
+        with self._lock:
+            self._ready()
+        return self._inputs()
+
+    def _inputs(self) -> Iterator[Input]:
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._query_inputs(last)
+            if not rows:
+                return
+            for seq, body, activity in rows:
+                if body is not None:
+                    yield self._decode(body, Input, f"input {seq}")  # type: ignore[arg-type] # a union, as structure() takes it
+                elif activity is None:
+                    raise StoreFormatError(
+                        path=self._name,
+                        problem=f"input {seq} is an activity the file does not hold",
+                    )
+                else:
+                    yield self._decode(activity, Activity, f"input {seq}")
+            last = rows[-1][0]
+
+    @_translated
+    def _query_inputs(self, after: int) -> list[tuple[int, str | None, str | None]]:
+        return self._connection.execute(
+            "SELECT inputs.seq, inputs.body, activities.body FROM inputs"
+            " LEFT JOIN activities ON inputs.body IS NULL"
+            " AND activities.lead_id = inputs.lead_id"
+            " AND activities.id = inputs.activity_id"
+            " WHERE inputs.seq > ? ORDER BY inputs.seq LIMIT 1000",
+            (after,),
+        ).fetchall()
+
+    @_translated
+    def lead_ids(self) -> Iterator[str]:
+        """Iterate over the ids of the leads, in the order they were added."""
+        with self._lock:
+            self._ready()
+            return iter(
+                [
+                    lead_id
+                    for (lead_id,) in self._connection.execute(
+                        "SELECT id FROM leads ORDER BY number"
+                    )
+                ]
+            )
+
+    @_translated
+    def __len__(self) -> int:
+        """The number of leads."""
+        with self._lock:
+            if not self._holding:
+                self._sync()
+            if self._count is None:
+                self._flush()
+                self._count = self._connection.execute(
+                    "SELECT count(*) FROM leads"
+                ).fetchone()[0]
+            return self._count
+
+    @_translated
+    def written_under(self) -> str | None:
+        """Return the policy fingerprint of the last commit that gave one."""
+        with self._lock:
+            if not self._holding:
+                self._sync()
+            return self._policy
+
+    def _ready(self) -> None:
+        """Bring the file up to date before a query of it: others', a batch's."""
+        if self._holding:
+            self._flush()
+        else:
+            self._sync()
+
+    # -- Changes -------------------------------------------------------------------
+
+    @_translated
+    def commit(self, change: Commit, /) -> None:
+        """Apply *change* and append its input to the log, all or nothing.
+
+        Outside a batch the change is committed to the file before this
+        returns; in a batch, it is written when the batch ends.
+        """
+        with self._lock:
+            own = not self._holding
+            if own:  # a commit outside a funnel call: its own transaction
+                self._begin()
+            try:
+                self._apply(change)
+            except BaseException:
+                # In a funnel call or a batch, whoever began it rolls back.
+                if own and self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+                raise
+
+    def _apply(self, change: Commit) -> None:
+        seq = self._seq + 1
+        entries: dict[str, _Entry] = {}
+        for lead_id in (
+            *(state.lead.id for state in change.states),
+            *(lead_id for lead_id, _ in change.wakes),
+            *(activity.lead_id for activity in change.activities),
+        ):
+            if lead_id not in entries:
+                entries[lead_id] = self._entry(lead_id)
+        for activity in change.activities:
+            self._activities(entries[activity.lead_id], activity.lead_id)
+        if self._batch:
+            self._pending.append((seq, change.input, change.activities))
+        else:
+            self._write(seq, change, entries)
+        # Written (or queued in the batch): now the decoded leads follow.
+        self._seq = seq
+        if change.policy is not None:
+            self._policy = change.policy
+        added = _follow(change, entries)
+        if self._count is not None:
+            self._count += added
+        if self._batch:
+            self._dirty.update(entries)
+        else:
+            for entry in entries.values():
+                if entry.state is not None:
+                    entry.written = entry.wake
+
+    def _write(self, seq: int, change: Commit, entries: dict[str, _Entry]) -> None:
+        """Write one commit and commit the transaction."""
+        states = {state.lead.id: state for state in change.states}
+        wakes = dict(change.wakes)
+        connection = self._connection
+        connection.execute(
+            _INSERT_INPUT, _input_row(seq, change.input, change.activities)
+        )
+        connection.executemany(_INSERT_ACTIVITY, map(_activity_row, change.activities))
+        for lead_id, entry in entries.items():
+            wake = wakes.get(lead_id, entry.wake)
+            state = states.get(lead_id)
+            if state is not None:
+                connection.execute(*_lead_write(lead_id, state, wake, entry.written))
+            elif entry.written is not _ABSENT and not _same_wake(wake, entry.written):
+                connection.execute(_SET_WAKE, (*_wake_columns(wake), lead_id))
+        if change.policy is not None and change.policy != self._policy:
+            connection.execute(_UPSERT_META, ("policy", change.policy))
+        connection.execute("COMMIT")
+
+    @_translated
+    def _flush(self) -> None:
+        """Write a batch's pending changes (still inside its transaction)."""
+        if not self._pending:
+            return
+        connection = self._connection
+        connection.executemany(
+            _INSERT_INPUT,
+            [
+                _input_row(seq, item, activities)
+                for seq, item, activities in self._pending
+            ],
+        )
+        connection.executemany(
+            _INSERT_ACTIVITY,
+            [
+                _activity_row(activity)
+                for _, _, activities in self._pending
+                for activity in activities
+            ],
+        )
+        grouped: dict[str, list[tuple[object, ...]]] = {}
+        for lead_id, entry in self._dirty.items():
+            if entry.state is None:  # a wake or activity for a lead not held
+                continue
+            statement, row = _lead_write(
+                lead_id, entry.state, entry.wake, entry.written
+            )
+            grouped.setdefault(statement, []).append(row)
+            entry.written = entry.wake
+        for statement, rows in grouped.items():
+            connection.executemany(statement, rows)
+        if self._policy is not None:
+            connection.execute(_UPSERT_META, ("policy", self._policy))
+        self._pending.clear()
+        self._dirty.clear()
+
+    def _error(self, error: sqlite3.Error) -> StoreError:
+        """The store error for what sqlite3 raised."""
+        name = getattr(error, "sqlite_errorname", None) or ""
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return StoreBusy(path=self._name, waited=self._timeout)
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            return StoreFormatError(
+                path=self._name,
+                problem=f"the file is damaged or not a database ({error})",
+            )
+        if isinstance(error, sqlite3.ProgrammingError):
+            return StoreError(path=self._name, problem=f"the store is closed ({error})")
+        return StoreError(path=self._name, problem=str(error))
+
+
+_INSERT_ACTIVITY = (
+    "INSERT INTO activities (lead_id, at_us, id, body) VALUES (?, ?, ?, ?)"
+)
+_INSERT_INPUT = (
+    "INSERT INTO inputs (seq, type, lead_id, activity_id, body) VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_LEAD = "INSERT INTO leads (id, state, wake, wake_us) VALUES (?, ?, ?, ?)"
+_SET_STATE = "UPDATE leads SET state = ? WHERE id = ?"
+_SET_BOTH = "UPDATE leads SET state = ?, wake = ?, wake_us = ? WHERE id = ?"
+_SET_WAKE = "UPDATE leads SET wake = ?, wake_us = ? WHERE id = ?"
+_UPSERT_META = (
+    "INSERT INTO funnelkit_store (key, value) VALUES (?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
+
+def _follow(change: Commit, entries: dict[str, _Entry]) -> int:
+    """Bring the decoded leads up to *change*, once written; return how many are new."""
+    added = 0
+    for state in change.states:
+        entry = entries[state.lead.id]
+        added += entry.state is None
+        entry.state = state
+    for lead_id, at in change.wakes:
+        entries[lead_id].wake = at
+    for activity in change.activities:
+        entry = entries[activity.lead_id]
+        assert entry.activities is not None  # noqa: S101 -- read before writing
+        insort(entry.activities, activity, key=time_order)
+        if entry.ids is not None:
+            entry.ids.add(activity.id)
+    return added
+
+
+def _activity_row(activity: Activity) -> tuple[str, int, str, str]:
+    return (activity.lead_id, utc_micros(activity.at), activity.id, to_json(activity))
+
+
+def _same_wake(one: datetime | None, other: datetime | object | None) -> bool:
+    """Whether two wakes are the same instant in the same zone (so, the same text)."""
+    if one is None or not isinstance(other, datetime):
+        return one is other
+    return utc_micros(one) == utc_micros(other) and one.tzinfo == other.tzinfo
+
+
+def _lead_write(
+    lead_id: str,
+    state: LeadState,
+    wake: datetime | None,
+    written: datetime | object | None,
+) -> tuple[str, tuple[object, ...]]:
+    """The statement writing a lead's row; the wake index is touched only if need be."""
+    text = to_json(state)
+    if written is _ABSENT:
+        return _INSERT_LEAD, (lead_id, text, *_wake_columns(wake))
+    if _same_wake(wake, written):
+        return _SET_STATE, (text, lead_id)
+    return _SET_BOTH, (text, *_wake_columns(wake), lead_id)
+
+
+def _wake_columns(wake: datetime | None) -> tuple[str | None, int | None]:
+    if wake is None:
+        return None, None
+    return unstructure(wake), utc_micros(wake)
+
+
+def _input_row(
+    seq: int, item: Input, activities: tuple[Activity, ...]
+) -> tuple[int, str, str | None, str | None, str | None]:
+    """The log's row of *item*; an activity among the commit's is not written twice."""
+    lead_id: str | None
+    if isinstance(item, Activity):
+        lead_id = item.lead_id
+    else:
+        lead_id = getattr(item, "lead_id", None)
+        lead = getattr(item, "lead", None)
+        if lead is not None:
+            lead_id = lead.id
+    kept = isinstance(item, Activity) and item in activities
+    return (
+        seq,
+        type(item).__name__,
+        lead_id,
+        item.id if isinstance(item, Activity) else None,
+        None if kept else to_json(item, cls=Input),
+    )
+
+
+def _migrate(
+    connection: sqlite3.Connection,
+    found: int,
+    migrations: Sequence[Sequence[str]],
+) -> None:
+    """Take the file from schema version *found* to the last of *migrations*."""
+    for version in range(found, len(migrations)):
+        for statement in migrations[version]:
+            connection.execute(statement)
+    connection.execute(_UPSERT_META, ("format", _FORMAT))
+    connection.execute(_UPSERT_META, ("schema", str(len(migrations))))

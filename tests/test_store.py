@@ -1,0 +1,690 @@
+"""Stores: the conformance suite on both stores, and SQLiteStore's own promises."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from contextlib import closing, suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from funnelkit import (
+    Activity,
+    Commit,
+    Funnel,
+    InMemoryStore,
+    Lead,
+    SQLiteStore,
+    Store,
+    Tick,
+    kinds,
+    policies,
+)
+from funnelkit._sqlite import SCHEMA_VERSION, _migrate
+from funnelkit.errors import (
+    GuardFailed,
+    PolicyMismatch,
+    StoreBusy,
+    StoreError,
+    StoreFormatError,
+    SubscriberError,
+    ValidationError,
+)
+from funnelkit.testing import ManualClock
+from funnelkit.testing.store_conformance import StoreConformance
+
+_numbers = itertools.count()
+
+
+class TestInMemoryStore(StoreConformance):
+    """The in-memory store passes the conformance suite."""
+
+    def make_store(self) -> Store:
+        """A new in-memory store."""
+        return InMemoryStore()
+
+
+class TestSQLiteStore(StoreConformance):
+    """SQLiteStore passes the conformance suite, reopened too."""
+
+    @pytest.fixture(autouse=True)
+    def _folder(self, tmp_path: Path) -> None:
+        self.folder = tmp_path
+
+    def make_store(self) -> Store:
+        """A new store in a new file."""
+        return SQLiteStore(self.folder / f"store-{next(_numbers)}.db")
+
+    def reopen(self, store: Store) -> Store:
+        """The same file, opened anew."""
+        assert isinstance(store, SQLiteStore)
+        return SQLiteStore(store.path)
+
+
+# -- SQLiteStore's own promises ---------------------------------------------------
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+POLICY = policies.b2b_saas()
+CHILD = Path(__file__).with_name("store_child.py")
+
+
+def _funnel(store: Store, **options: Any) -> Funnel:
+    return Funnel(POLICY, store=store, clock=ManualClock(T0), **options)
+
+
+def _feed(funnel: Funnel, leads: int = 4, each: int = 5) -> None:
+    """Add *leads* leads and record *each* activities of each, interleaved."""
+    for number in range(leads):
+        funnel.add_lead(
+            Lead(
+                f"L-{number}", T0, attributes={"industry": "software", "employees": 900}
+            )
+        )
+    for step in range(each):
+        for number in range(leads):
+            at = T0 + timedelta(hours=step, minutes=number)
+            kind = (kinds.WEBINAR_ATTENDED, kinds.PAGE_VIEW)[step % 2]
+            funnel.record(Activity(f"L-{number}", kind, at))
+
+
+def _same(one: Store, other: Store) -> None:
+    """Both stores hold the same leads, activities, wakes and log."""
+    ids = list(one.lead_ids())
+    assert list(other.lead_ids()) == ids
+    for lead_id in ids:
+        assert other.state(lead_id) == one.state(lead_id)
+        assert list(other.activities(lead_id)) == list(one.activities(lead_id))
+        assert other.wake(lead_id) == one.wake(lead_id)
+    assert list(other.inputs()) == list(one.inputs())
+
+
+def _replayed(store: Store) -> Store:
+    """A new in-memory store, fed the log of *store*."""
+    funnel = Funnel(POLICY, clock=ManualClock(T0))
+    funnel.replay(store.inputs())
+    return funnel.store
+
+
+class TestArguments:
+    """Bad arguments are refused, naming the field."""
+
+    @pytest.mark.parametrize(
+        ("field", "options"),
+        [
+            ("timeout", {"timeout": -1}),
+            ("timeout", {"timeout": "5"}),
+            ("timeout", {"timeout": float("inf")}),
+            ("synchronous", {"synchronous": "OFF"}),
+            ("cache_size", {"cache_size": 0}),
+            ("cache_size", {"cache_size": True}),
+        ],
+    )
+    def test_bad_options(self, field: str, options: dict[str, Any]) -> None:
+        """Each bad option raises a ValidationError naming it."""
+        with pytest.raises(ValidationError) as raised:
+            SQLiteStore(":memory:", **options)
+        assert raised.value.field == field
+
+    def test_bad_path(self) -> None:
+        """A path must be text or a path."""
+        with pytest.raises(ValidationError, match=r"SQLiteStore\.path"):
+            SQLiteStore(42)  # type: ignore[arg-type]
+
+    def test_a_folder_cannot_be_opened(self, tmp_path: Path) -> None:
+        """A folder is not a store file: a StoreError says so."""
+        with pytest.raises(StoreError, match="cannot open the file"):
+            SQLiteStore(tmp_path)
+
+
+class TestForeignFiles:
+    """A file that is not a store this funnelkit can read is refused on open."""
+
+    def test_a_text_file(self, tmp_path: Path) -> None:
+        """A file of text is not a database."""
+        path = tmp_path / "notes.db"
+        path.write_text("not a database, " * 200)
+        with pytest.raises(StoreFormatError, match="damaged or not a database"):
+            SQLiteStore(path)
+
+    def test_another_programs_database(self, tmp_path: Path) -> None:
+        """A database with other tables is not a funnelkit store."""
+        path = tmp_path / "crm.db"
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute("CREATE TABLE contacts (id INTEGER)")
+            connection.commit()
+        with pytest.raises(StoreFormatError, match=r"not a funnelkit store.*contacts"):
+            SQLiteStore(path)
+
+    def test_many_foreign_tables_are_cut_short(self, tmp_path: Path) -> None:
+        """The error lists a few of the tables, not all."""
+        path = tmp_path / "big.db"
+        with closing(sqlite3.connect(path)) as connection:
+            for number in range(12):
+                connection.execute(f"CREATE TABLE t{number:02d} (id INTEGER)")
+            connection.commit()
+        with pytest.raises(StoreFormatError, match=r"t07, \.\.\.\)"):
+            SQLiteStore(path)
+
+    def test_a_meta_table_that_does_not_say_so(self, tmp_path: Path) -> None:
+        """A funnelkit_store table without the format row is not a store."""
+        path = tmp_path / "odd.db"
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute("CREATE TABLE funnelkit_store (key TEXT, value TEXT)")
+            connection.execute("INSERT INTO funnelkit_store VALUES ('schema', 'x')")
+            connection.commit()
+        with pytest.raises(StoreFormatError, match="does not say so"):
+            SQLiteStore(path)
+
+    def test_a_newer_schema(self, tmp_path: Path) -> None:
+        """A store written by a newer funnelkit asks for an upgrade."""
+        path = tmp_path / "new.db"
+        SQLiteStore(path).close()
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute(
+                "UPDATE funnelkit_store SET value = ? WHERE key = 'schema'",
+                (str(SCHEMA_VERSION + 1),),
+            )
+            connection.commit()
+        with pytest.raises(StoreFormatError, match="newer funnelkit") as raised:
+            SQLiteStore(path)
+        assert raised.value.path == str(path)
+
+    def test_a_damaged_header(self, tmp_path: Path) -> None:
+        """A store whose first page was overwritten is not a database any more."""
+        path = tmp_path / "damaged.db"
+        with SQLiteStore(path) as store:
+            _feed(_funnel(store))
+        data = bytearray(path.read_bytes())
+        data[:512] = bytes(range(256)) * 2
+        path.write_bytes(bytes(data))
+        with pytest.raises(StoreFormatError, match="damaged or not a database"):
+            SQLiteStore(path)
+
+    @pytest.mark.parametrize("seed", range(5))
+    def test_a_damaged_page(self, tmp_path: Path, seed: int) -> None:
+        """Scribbles inside a store give store errors, never raw sqlite3 ones."""
+        path = tmp_path / "damaged.db"
+        with SQLiteStore(path) as store:
+            _feed(_funnel(store), leads=20)
+        data = bytearray(path.read_bytes())
+        rng = random.Random(seed)  # noqa: S311 -- a seeded scribble, not a secret
+        start = rng.randrange(100, len(data) - 600)
+        data[start : start + 512] = rng.randbytes(512)
+        path.write_bytes(bytes(data))
+        # Reading may work (the scribble hit free space) or raise a
+        # StoreError; any other error fails the test.
+        with suppress(StoreError), SQLiteStore(path) as store:
+            for lead_id in store.lead_ids():
+                store.state(lead_id)
+                store.activities(lead_id)
+            list(store.inputs())
+
+
+class TestDamagedRows:
+    """A row edited by hand into nonsense is named in the error."""
+
+    @pytest.fixture
+    def path(self, tmp_path: Path) -> Path:
+        """A store of four leads, closed."""
+        path = tmp_path / "rows.db"
+        with SQLiteStore(path) as store:
+            _feed(_funnel(store))
+        return path
+
+    def _edit(self, path: Path, statement: str) -> None:
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute(statement)
+            connection.commit()
+
+    def test_a_state(self, path: Path) -> None:
+        """A lead's state that is not JSON of a state."""
+        self._edit(path, "UPDATE leads SET state = '{}' WHERE id = 'L-1'")
+        with (
+            SQLiteStore(path) as store,
+            pytest.raises(StoreFormatError, match="the state of lead 'L-1'"),
+        ):
+            store.state("L-1")
+
+    def test_a_wake(self, path: Path) -> None:
+        """A lead's wake that is not an instant."""
+        self._edit(path, "UPDATE leads SET wake = 'soon', wake_us = 0")
+        with SQLiteStore(path) as store:
+            with pytest.raises(StoreFormatError, match="the wake of lead"):
+                store.wake("L-1")
+            with pytest.raises(StoreFormatError, match="the wake of lead"):
+                store.due(T0)
+
+    def test_an_activity(self, path: Path) -> None:
+        """An activity whose text was spoilt."""
+        self._edit(path, "UPDATE activities SET body = '[' WHERE lead_id = 'L-2'")
+        with (
+            SQLiteStore(path) as store,
+            pytest.raises(StoreFormatError, match="an activity of lead 'L-2'"),
+        ):
+            store.activities("L-2")
+
+    def test_an_input(self, path: Path) -> None:
+        """A log entry whose text was spoilt, and one whose activity is gone."""
+        self._edit(path, "UPDATE inputs SET body = 'null' WHERE seq = 1")
+        with (
+            SQLiteStore(path) as store,
+            pytest.raises(StoreFormatError, match="input 1"),
+        ):
+            list(store.inputs())
+        self._edit(path, "DELETE FROM activities WHERE lead_id = 'L-0'")
+        self._edit(path, "UPDATE inputs SET body = NULL WHERE seq = 1")
+        with (
+            SQLiteStore(path) as store,
+            pytest.raises(StoreFormatError, match="does not hold"),
+        ):
+            list(store.inputs())
+
+
+class TestReopen:
+    """A store opened again continues where it stopped."""
+
+    def test_a_funnel_continues_where_it_stopped(self, tmp_path: Path) -> None:
+        """Half the feed, a restart, the other half: as if it never stopped."""
+        path = tmp_path / "funnel.db"
+        whole = _funnel(InMemoryStore())
+        _feed(whole, leads=6, each=6)
+        whole.tick(T0 + timedelta(days=3))
+        with SQLiteStore(path) as store:
+            funnel = _funnel(store)
+            inputs = list(whole.inputs())
+            funnel.replay(inputs[: len(inputs) // 2])
+        with SQLiteStore(path) as store:
+            _funnel(store).replay(inputs[len(inputs) // 2 :])
+            _same(whole.store, store)
+            assert (
+                repr(store) == f"<funnelkit.SQLiteStore {str(path)!r} leads=6 schema=1>"
+            )
+
+    def test_another_policy_is_reported(self, tmp_path: Path) -> None:
+        """A funnel under a changed policy refuses the store, unless told to go on."""
+        path = tmp_path / "funnel.db"
+        with SQLiteStore(path) as store:
+            _feed(_funnel(store))
+        changed = policies.b2b_saas(timezone="Europe/Berlin")
+        with SQLiteStore(path) as store:
+            with pytest.raises(PolicyMismatch) as raised:
+                Funnel(changed, store=store)
+            assert raised.value.stored == POLICY.fingerprint
+            assert raised.value.current == changed.fingerprint
+            assert "accept_policy_change=True" in str(raised.value)
+            funnel = Funnel(changed, store=store, accept_policy_change=True)
+            funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0 + timedelta(days=1)))
+        with SQLiteStore(path) as store:
+            assert store.written_under() == changed.fingerprint
+
+    def test_accept_policy_change_is_a_flag(self) -> None:
+        """accept_policy_change takes True or False only."""
+        with pytest.raises(ValidationError, match="accept_policy_change"):
+            Funnel(POLICY, accept_policy_change="yes")  # type: ignore[arg-type]
+
+    def test_a_small_cache_reads_the_file_again(self, tmp_path: Path) -> None:
+        """With room for two leads only, everything is still right."""
+        with SQLiteStore(tmp_path / "small.db", cache_size=2) as store:
+            funnel = _funnel(store)
+            _feed(funnel, leads=5)
+            funnel.tick(T0 + timedelta(days=3))
+            _same(_replayed(store), store)
+
+
+class TestBatch:
+    """A batch is one transaction for many calls."""
+
+    def test_a_batch_ends_as_calls_one_by_one_do(self, tmp_path: Path) -> None:
+        """The same calls in a batch leave the same store."""
+        with SQLiteStore(tmp_path / "batch.db") as store:
+            funnel = _funnel(store)
+            with store.batch() as same:
+                assert same is store
+                _feed(funnel, leads=5)
+                # Queries inside the batch see what it did so far.
+                assert len(store) == 5
+                assert list(store.lead_ids()) == [f"L-{n}" for n in range(5)]
+                assert len(list(store.inputs())) == 30
+                funnel.tick(T0 + timedelta(days=3))
+                funnel.record(
+                    Activity("L-1", kinds.DEMO_REQUEST, T0 + timedelta(days=4))
+                )
+            reference = _funnel(InMemoryStore())
+            _feed(reference, leads=5)
+            reference.tick(T0 + timedelta(days=3))
+            reference.record(
+                Activity("L-1", kinds.DEMO_REQUEST, T0 + timedelta(days=4))
+            )
+            _same(reference.store, store)
+        with SQLiteStore(tmp_path / "batch.db") as store:
+            _same(reference.store, store)
+
+    def test_a_failing_batch_is_rolled_back(self, tmp_path: Path) -> None:
+        """An error in the block undoes the whole batch; the funnel goes on."""
+        with SQLiteStore(tmp_path / "batch.db") as store:
+            funnel = _funnel(store)
+            _feed(funnel, leads=2)
+            before = _replayed(store)
+            demo = Activity("L-0", kinds.DEMO_REQUEST, T0 + timedelta(days=1))
+
+            def stopped() -> None:
+                with store.batch():
+                    _feed(funnel, leads=3, each=0)
+                    funnel.record(demo)
+                    raise RuntimeError("stop")
+
+            with pytest.raises(RuntimeError, match="stop"):
+                stopped()
+            _same(before, store)
+            assert len(store) == 2
+            funnel.record(Activity("L-0", kinds.DEMO_REQUEST, T0 + timedelta(days=1)))
+            assert store.state("L-0").stage == "sql"
+
+    def test_a_call_that_fails_inside_a_batch_is_not_in_it(
+        self, tmp_path: Path
+    ) -> None:
+        """A refused call inside a batch changes nothing; the rest commits."""
+        with SQLiteStore(tmp_path / "batch.db") as store:
+            funnel = _funnel(store)
+            with store.batch():
+                _feed(funnel, leads=1)
+                with pytest.raises(GuardFailed):
+                    funnel.move("L-0", "sql", by="rep", at=T0 + timedelta(days=1))
+            assert store.state("L-0").stage == "lead"
+            assert len(list(store.inputs())) == 6
+
+    def test_no_batch_inside_a_batch_or_a_call(self, tmp_path: Path) -> None:
+        """A batch cannot start inside another, nor inside a funnel call."""
+        with SQLiteStore(tmp_path / "batch.db") as store:
+            with (
+                store.batch(),
+                pytest.raises(StoreError, match="another batch"),
+                store.batch(),
+            ):
+                pass  # pragma: no cover -- never entered
+            funnel = _funnel(store)
+            funnel.subscribe(lambda _: store.batch().__enter__())
+            with pytest.raises(SubscriberError) as raised:
+                funnel.add_lead(Lead("L-1", T0))
+            assert isinstance(raised.value.exceptions[0], StoreError)
+            with store.batch(), pytest.raises(StoreError, match="end it first"):
+                store.close()
+
+
+class TestTransactions:
+    """Each call is one transaction: whole or nothing."""
+
+    def test_a_commit_in_a_call_that_fails_changes_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        """Inside a transaction, a refused commit is rolled back when it ends."""
+        with SQLiteStore(tmp_path / "t.db") as store:
+            _feed(_funnel(store), leads=1, each=1)
+            activity = store.activities("L-0")[0]
+            before = list(store.inputs())
+            clash = Commit(input=Tick(T0), activities=(activity,))
+            with pytest.raises(StoreError, match="UNIQUE"), store.transaction():
+                store.commit(clash)
+            assert list(store.inputs()) == before
+
+    def test_a_batch_whose_writing_fails_is_rolled_back(self, tmp_path: Path) -> None:
+        """A batch the database refuses at its end changes nothing."""
+        with SQLiteStore(tmp_path / "t.db") as store:
+            _feed(_funnel(store), leads=1, each=1)
+            activity = store.activities("L-0")[0]
+            before = list(store.inputs())
+            with pytest.raises(StoreError, match="UNIQUE"), store.batch():
+                store.commit(Commit(input=Tick(T0), activities=(activity,)))
+            assert list(store.inputs()) == before
+            assert list(store.activities("L-0")) == [activity]
+
+    def test_wakes_and_activities_of_leads_not_held_are_dropped(
+        self, tmp_path: Path
+    ) -> None:
+        """A wake for a lead the store does not hold is dropped, in a batch or not."""
+        with SQLiteStore(tmp_path / "t.db") as store:
+            ghost = Commit(input=Tick(T0), wakes=(("ghost", T0),))
+            store.commit(ghost)
+            with store.batch():
+                store.commit(ghost)
+                assert store.written_under() is None
+            assert store.state("ghost") is None
+            assert store.due(T0) == []
+            assert len(list(store.inputs())) == 2
+
+    def test_a_lead_dropped_from_the_cache_in_a_batch_is_kept(
+        self, tmp_path: Path
+    ) -> None:
+        """In a batch, a changed lead pushed out of a small cache is not lost."""
+        with SQLiteStore(tmp_path / "t.db", cache_size=1) as store:
+            funnel = _funnel(store)
+            with store.batch():
+                _feed(funnel, leads=3, each=2)
+            _same(_replayed(store), store)
+
+    def test_another_stores_tick_is_seen(self, tmp_path: Path) -> None:
+        """A tick committed through another store object refreshes every lead."""
+        path = tmp_path / "t.db"
+        with SQLiteStore(path) as one, SQLiteStore(path) as other:
+            _feed(_funnel(one), leads=2, each=1)
+            assert other.wake("L-0") == one.wake("L-0")
+            states = (one.state("L-0"),)
+            one.commit(Commit(input=Tick(T0), states=states, wakes=(("L-0", T0),)))
+            assert other.wake("L-0") == T0
+
+    def test_a_file_changed_under_the_store(self, tmp_path: Path) -> None:
+        """A file spoilt by another program gives StoreErrors, no stuck transaction."""
+        path = tmp_path / "t.db"
+        with SQLiteStore(path) as store:
+            funnel = _funnel(store)
+            _feed(funnel, leads=1, each=1)
+            with closing(sqlite3.connect(path)) as connection:
+                connection.execute("DROP TABLE inputs")
+                connection.commit()
+            for _ in range(2):
+                with pytest.raises(StoreError, match="no such table: inputs"):
+                    funnel.record(Activity("L-0", kinds.PAGE_VIEW, T0))
+
+    def test_a_commit_that_fails_changes_nothing(self, tmp_path: Path) -> None:
+        """A commit the database refuses leaves the file and the store as they were."""
+        with SQLiteStore(tmp_path / "t.db") as store:
+            funnel = _funnel(store)
+            _feed(funnel, leads=1, each=1)
+            activity = store.activities("L-0")[0]
+            state = store.state("L-0")
+            before = (state, list(store.inputs()), store.wake("L-0"), len(store))
+            # The same activity again breaks the file's key: refused.
+            clash = Commit(input=Tick(T0), states=(state,), activities=(activity,))
+            with pytest.raises(StoreError, match="UNIQUE"):
+                store.commit(clash)
+            after = (store.state("L-0"), list(store.inputs()), store.wake("L-0"))
+            assert (*after, len(store)) == before
+            assert list(store.activities("L-0")) == [activity]
+
+    def test_two_stores_on_one_file_see_each_others_changes(
+        self, tmp_path: Path
+    ) -> None:
+        """Two funnels on one file (two processes, in effect) lose nothing."""
+        path = tmp_path / "shared.db"
+        with SQLiteStore(path) as one, SQLiteStore(path) as other:
+            first, second = _funnel(one), _funnel(other)
+            first.add_lead(Lead("L-1", T0))
+            second.add_lead(Lead("L-2", T0))
+            for minute in range(1, 6):
+                at = T0 + timedelta(minutes=minute)
+                first.record(Activity("L-2", kinds.WEBINAR_ATTENDED, at))
+                second.record(Activity("L-1", kinds.PAGE_VIEW, at))
+                second.record(Activity("L-2", kinds.PAGE_VIEW, at))
+            first.tick(T0 + timedelta(days=2))
+            assert len(one) == len(other) == 2
+            assert second.state("L-2") == first.state("L-2")
+            assert len(other.activities("L-2")) == 10
+            _same(one, other)
+            _same(_replayed(one), other)
+
+    def test_a_writer_waits_then_gives_up(self, tmp_path: Path) -> None:
+        """While another holds the file, a call waits its timeout, changing nothing."""
+        path = tmp_path / "busy.db"
+        with SQLiteStore(path) as holder, SQLiteStore(path, timeout=0.05) as waiter:
+            _feed(_funnel(holder), leads=1, each=0)
+            funnel = _funnel(waiter)
+            with holder.batch():
+                with pytest.raises(StoreBusy) as raised:
+                    funnel.record(Activity("L-0", kinds.PAGE_VIEW, T0))
+                assert raised.value.waited == pytest.approx(0.05)
+                assert isinstance(raised.value, TimeoutError)
+                # Readers are not blocked.
+                assert waiter.state("L-0") is not None
+            funnel.record(Activity("L-0", kinds.PAGE_VIEW, T0))
+            assert len(holder.activities("L-0")) == 1
+
+    def test_a_closed_store(self, tmp_path: Path) -> None:
+        """A closed store says so; closing twice is fine."""
+        store = SQLiteStore(tmp_path / "closed.db")
+        store.close()
+        store.close()
+        assert repr(store).endswith("closed>")
+        with pytest.raises(StoreError, match="closed"):
+            store.state("L-1")
+        with pytest.raises(StoreError, match="closed"):
+            len(store)
+
+    def test_threads_on_one_funnel(self, tmp_path: Path) -> None:
+        """Several threads recording through one funnel lose nothing."""
+        with SQLiteStore(tmp_path / "threads.db", synchronous="NORMAL") as store:
+            funnel = _funnel(store)
+            for number in range(4):
+                funnel.add_lead(Lead(f"L-{number}", T0))
+            funnel.add_lead(Lead("shared", T0))
+
+            def work(number: int) -> None:
+                for step in range(25):
+                    at = T0 + timedelta(minutes=step)
+                    for lead_id in (f"L-{number}", "shared"):
+                        activity_id = f"{number}-{step}"
+                        funnel.record(
+                            Activity(lead_id, kinds.PAGE_VIEW, at, id=activity_id)
+                        )
+                    store.state("shared")
+
+            threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert len(store.activities("shared")) == 100
+            assert all(len(store.activities(f"L-{n}")) == 25 for n in range(4))
+            _same(_replayed(store), store)
+
+
+def _child(path: Path, prefix: str, count: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 -- this interpreter, fixed arguments
+        [sys.executable, str(CHILD), str(path), prefix, str(count)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+class TestProcesses:
+    """Real processes on one file: concurrent, and killed mid-write."""
+
+    def test_two_processes_on_one_file(self, tmp_path: Path) -> None:
+        """Two processes recording at once lose nothing, and never see 'locked'."""
+        path = tmp_path / "two.db"
+        SQLiteStore(path).close()
+        children = [_child(path, prefix, 60) for prefix in ("A", "B")]
+        for child in children:
+            out, err = child.communicate(timeout=120)
+            assert child.returncode == 0, err
+            assert len(out.splitlines()) == 120
+        with SQLiteStore(path) as store:
+            assert len(store.activities("shared")) == 120
+            assert len(store.activities("A")) == len(store.activities("B")) == 60
+            _same(_replayed(store), store)
+
+    def test_killed_at_random_moments(self, tmp_path: Path) -> None:
+        """After each of 50 kills, every returned record is kept and the log replays."""
+        path = tmp_path / "killed.db"
+        SQLiteStore(path).close()
+        rng = random.Random(20261123)  # noqa: S311 -- seeded moments, not a secret
+        returned: set[tuple[str, str]] = set()
+        # The log replayed as it grows: it must give the stored states.
+        replayed = Funnel(POLICY, clock=ManualClock(T0))
+        for _ in range(50):
+            child = _child(path, "K", 10_000)
+            assert child.stdout is not None
+            # Let it get going, then kill it at a random point of its work.
+            first = child.stdout.readline()
+            time.sleep(rng.uniform(0, 0.05))
+            child.send_signal(signal.SIGKILL)
+            out, _ = child.communicate(timeout=60)
+            # Only whole lines: the kill may cut the last one short.
+            for line in (first + out).split("\n")[:-1]:
+                lead_id, activity_id = line.split()
+                returned.add((lead_id, activity_id))
+            with SQLiteStore(path) as store:
+                found = {
+                    (lead_id, activity.id)
+                    for lead_id in ("K", "shared")
+                    for activity in store.activities(lead_id)
+                }
+                assert returned <= found
+                inputs = list(store.inputs())
+                done = len(replayed.inputs())
+                assert inputs[:done] == list(replayed.inputs())
+                replayed.replay(inputs[done:])
+                for lead_id in ("K", "shared"):
+                    state = store.state(lead_id)
+                    assert state == replayed.state(lead_id)
+                    assert state is not None
+                    assert state.activities == len(store.activities(lead_id))
+                    assert store.wake(lead_id) == replayed.store.wake(lead_id)
+
+
+class TestConformanceSuite:
+    """The suite asks its subclasses for a store."""
+
+    def test_a_subclass_must_make_stores(self) -> None:
+        """Without make_store, the suite says what to write."""
+
+        class Incomplete(StoreConformance):
+            pass
+
+        with pytest.raises(NotImplementedError, match=r"Incomplete\.make_store"):
+            Incomplete().make_store()
+
+
+class TestMigrations:
+    """A store of an older schema is brought forward on open."""
+
+    def test_steps_run_from_the_files_version(self) -> None:
+        """Only the steps after the file's version run, in order."""
+        connection = sqlite3.connect(":memory:", isolation_level=None)
+        steps = (
+            ("CREATE TABLE funnelkit_store (key TEXT PRIMARY KEY, value TEXT)",),
+            ("CREATE TABLE second (id INTEGER)",),
+            ("CREATE TABLE third (id INTEGER)",),
+        )
+        _migrate(connection, 0, steps[:2])
+        _migrate(connection, 2, steps)
+        tables = {
+            row[0] for row in connection.execute("SELECT name FROM sqlite_master")
+        }
+        assert tables == {
+            "funnelkit_store",
+            "second",
+            "third",
+            "sqlite_autoindex_funnelkit_store_1",
+        }
+        meta = dict(connection.execute("SELECT key, value FROM funnelkit_store"))
+        assert meta == {"format": "funnelkit store", "schema": "3"}
