@@ -37,7 +37,7 @@ from funnelkit.testing._clock import ManualClock
 
 try:
     import pytest
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, example, given, settings
     from hypothesis import strategies as st
 except ImportError as error:  # pragma: no cover -- the test suite has both
     msg = (
@@ -196,6 +196,11 @@ class StoreConformance:
     @given(
         activity_streams(_LEADS, start=T0, max_size=12),
         st.lists(st.integers(min_value=1, max_value=72 * 3600), max_size=3),
+    )
+    # A tick before an activity, whatever the draws (and the coverage) of a run.
+    @example(
+        stream=[Activity(_LEADS[0], kinds.PAGE_VIEW, T0 + timedelta(hours=1))],
+        ticks=[60],
     )
     @settings(
         max_examples=20,

@@ -1,0 +1,327 @@
+"""Cost of keeping a funnel in SQLite: record throughput, reopening, file size.
+
+Run: python benchmarks/bench_store.py [--quick]
+
+``policies.b2b_saas()`` fed the activities of ``bench_funnel.build_feed``:
+1,000,000 activities of 100,000 leads (10 each, a realistic mix of kinds, in
+time order over three weeks), every lead added before the first activity.
+
+1. Record. ``funnel.record`` over the feed, activities per second:
+
+   - the default ``InMemoryStore``, the reference, over the whole feed;
+   - ``SQLiteStore(path, synchronous="NORMAL")`` in batch mode, over the
+     whole feed: one ``with store.batch():`` around adding the leads and
+     recording the feed; the time counts the records and the batch's commit
+     at its end, not adding the leads (timed apart);
+   - the same kind of store, one transaction per call (no batch), on a
+     slice: the first 20,000 activities of the feed, all the leads added
+     first (in a batch, untimed).
+
+   Each is a single run (they are long). After the feed, the leads' stages
+   in the batch's store must be those of the in-memory funnel.
+2. Reopen. The batch's store closed, the time to open the file again
+   (``SQLiteStore(path)``), make a ``Funnel`` on it and run its first
+   ``funnel.tick(now)``, ``now`` two days after the feed's last activity so
+   that SLA timers are due. A single run, on a file just written (so in the
+   page cache). The tick's events must be those of the same tick on the
+   in-memory funnel.
+3. Size. The file's size after the feed (with its write-ahead log, if any
+   is left), in MB and per lead.
+
+``--quick`` (or ``FUNNELKIT_BENCH_QUICK=1``) runs a tenth of the sizes:
+leads, feed and slice. Files live in a temporary directory. Timed runs start
+after a full collection and run with the cyclic garbage collector on. The
+machines are shared: the ratios matter more than the absolute numbers.
+Targets are printed beside the figures; nothing fails.
+"""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+from _harness import QUICK, Report, Summary, print_summary
+from bench_funnel import PER_LEAD, RECORD_LEADS, T0, build_feed
+
+from funnelkit import Activity, Event, Funnel, FunnelPolicy, Lead, SQLiteStore, policies
+from funnelkit.testing import ManualClock
+
+SYNCHRONOUS = "NORMAL"
+# One transaction per call runs at some thousands a second: a slice of the feed.
+PER_CALL_ACTIVITIES = 2_000 if QUICK else 20_000
+# The reopened funnel ticks this long after the feed's last activity.
+TICK_AFTER = timedelta(days=2)
+MB = 1_000_000
+
+
+class MemoryRun(NamedTuple):
+    """What the in-memory run measured."""
+
+    rate: float
+    stages: Counter[str]
+    tick_seconds: float
+    events: list[Event]
+
+
+class BatchRun(NamedTuple):
+    """What the batch's run measured."""
+
+    add_seconds: float
+    record_seconds: float
+    commit_seconds: float
+    stages: Counter[str]
+
+
+def _stages(funnel: Funnel, leads: Sequence[Lead]) -> Counter[str]:
+    return Counter(funnel.state(lead.id).stage for lead in leads)
+
+
+def record_in_memory(
+    policy: FunnelPolicy, leads: Sequence[Lead], feed: Sequence[Activity], now: datetime
+) -> MemoryRun:
+    """Record the feed in memory, then tick at *now*, the reference of a reopen."""
+    funnel = Funnel(policy, clock=ManualClock(T0))
+    for lead in leads:
+        funnel.add_lead(lead)
+    record = funnel.record
+    gc.collect()
+    began = time.perf_counter()
+    for activity in feed:
+        record(activity)
+    seconds = time.perf_counter() - began
+    stages = _stages(funnel, leads)
+    gc.collect()
+    began = time.perf_counter()
+    events = funnel.tick(now)
+    tick_seconds = time.perf_counter() - began
+    return MemoryRun(len(feed) / seconds, stages, tick_seconds, events)
+
+
+def record_batch(
+    policy: FunnelPolicy, leads: Sequence[Lead], feed: Sequence[Activity], path: Path
+) -> BatchRun:
+    """Add the leads and record the feed in one batch; close the store after."""
+    store = SQLiteStore(path, synchronous=SYNCHRONOUS)
+    funnel = Funnel(policy, store=store, clock=ManualClock(T0))
+    add = funnel.add_lead
+    record = funnel.record
+    gc.collect()
+    began = time.perf_counter()
+    with store.batch():
+        for lead in leads:
+            add(lead)
+        added = time.perf_counter()
+        for activity in feed:
+            record(activity)
+        recorded = time.perf_counter()
+    ended = time.perf_counter()
+    stages = _stages(funnel, leads)
+    store.close()
+    return BatchRun(added - began, ended - added, ended - recorded, stages)
+
+
+def record_per_call(
+    policy: FunnelPolicy, leads: Sequence[Lead], part: Sequence[Activity], path: Path
+) -> float:
+    """Return activities/s over *part*, one transaction per record.
+
+    The leads are added first, in a batch, untimed.
+    """
+    with SQLiteStore(path, synchronous=SYNCHRONOUS) as store:
+        funnel = Funnel(policy, store=store, clock=ManualClock(T0))
+        with store.batch():
+            for lead in leads:
+                funnel.add_lead(lead)
+        record = funnel.record
+        gc.collect()
+        began = time.perf_counter()
+        for activity in part:
+            record(activity)
+        seconds = time.perf_counter() - began
+    return len(part) / seconds
+
+
+def reopen(
+    policy: FunnelPolicy, path: Path, now: datetime
+) -> tuple[float, list[Event]]:
+    """Return the seconds to open the file, make a funnel and tick; the events."""
+    gc.collect()
+    began = time.perf_counter()
+    store = SQLiteStore(path)
+    funnel = Funnel(policy, store=store, clock=ManualClock(now))
+    events = funnel.tick(now)
+    seconds = time.perf_counter() - began
+    store.close()
+    return seconds, events
+
+
+def file_bytes(path: Path) -> int:
+    """Return the size of the store's file and of what SQLite keeps beside it."""
+    return sum(
+        name.stat().st_size
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+        if name.exists()
+    )
+
+
+# -- Report --------------------------------------------------------------------
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f} activities/s"
+
+
+def measure(reports: dict[str, Report]) -> None:
+    """Run the three measures and fill the sections' reports."""
+    policy = policies.b2b_saas()
+    leads, feed = build_feed(RECORD_LEADS)
+    now = feed[-1].at + TICK_AFTER
+    part = feed[:PER_CALL_ACTIVITIES]
+    memory = record_in_memory(policy, leads, feed, now)
+    gc.collect()
+    with tempfile.TemporaryDirectory(prefix="funnelkit-bench-") as folder:
+        batch_path = Path(folder, "batch.sqlite")
+        batch = record_batch(policy, leads, feed, batch_path)
+        gc.collect()
+        size = file_bytes(batch_path)
+        seconds, events = reopen(policy, batch_path, now)
+        gc.collect()
+        per_call = record_per_call(policy, leads, part, Path(folder, "per-call.sqlite"))
+
+    records = _records_report(reports["1"], feed, memory.rate, batch, per_call)
+    _check_stages(records, memory.stages, batch.stages)
+    _reopen_report(reports["2"], seconds, events, memory)
+    report = reports["3"]
+    report.add(
+        f"file: {len(leads):,} leads, {len(feed):,} activities",
+        f"{size / MB:,.1f} MB",
+    )
+    report.add(
+        f"file: bytes per lead ({PER_LEAD} activities each)",
+        f"{size / len(leads):,.0f} bytes",
+    )
+
+
+def _records_report(
+    report: Report,
+    feed: Sequence[Activity],
+    in_memory: float,
+    batch: BatchRun,
+    per_call: float,
+) -> Report:
+    batch_rate = len(feed) / batch.record_seconds
+    report.add(
+        f"record: InMemoryStore, {len(feed):,} activities",
+        _rate(in_memory),
+        "",
+        "(the reference)",
+    )
+    report.add(
+        f"record: SQLiteStore, one batch, {len(feed):,} activities",
+        _rate(batch_rate),
+        f"InMemoryStore {_rate(in_memory)}",
+    )
+    ratio = batch_rate / in_memory
+    report.add(
+        "record: SQLiteStore batch / InMemoryStore",
+        f"{ratio:.0%}",
+        "",
+        ">= 50%",
+        ratio >= 0.5,
+        short="record in a batch / in memory",
+    )
+    report.add(
+        f"record: SQLiteStore, one transaction per call, first {PER_CALL_ACTIVITIES:,}",
+        _rate(per_call),
+        f"InMemoryStore {_rate(in_memory)}",
+        ">= 2,000 activities/s",
+        per_call >= 2_000,
+        short="record, one transaction per call",
+    )
+    report.add(
+        f"add_lead: SQLiteStore, one batch, {RECORD_LEADS:,} leads",
+        f"{RECORD_LEADS / batch.add_seconds:,.0f} leads/s",
+    )
+    report.notes.append(
+        f"SQLiteStore with synchronous={SYNCHRONOUS!r}. Single runs. One "
+        f"transaction per call is timed on the feed's first "
+        f"{PER_CALL_ACTIVITIES:,} activities only (all {RECORD_LEADS:,} leads "
+        f"added first, untimed). The batch's commit at its end took "
+        f"{batch.commit_seconds:.1f} s of its {batch.record_seconds:.1f} s."
+    )
+    return report
+
+
+def _check_stages(report: Report, memory: Counter[str], stored: Counter[str]) -> None:
+    shown = ", ".join(f"{stage} {count:,}" for stage, count in memory.most_common())
+    if stored == memory:
+        report.notes.append(f"After the feed, both stores' leads' stages: {shown}.")
+    else:
+        other = ", ".join(f"{stage} {count:,}" for stage, count in stored.most_common())
+        report.notes.append(
+            f"MISMATCH: after the feed, the in-memory funnel's stages are {shown}; "
+            f"the SQLite batch's are {other}."
+        )
+
+
+def _reopen_report(
+    report: Report, seconds: float, events: list[Event], memory: MemoryRun
+) -> None:
+    expected = memory.events
+    report.add(
+        f"reopen: SQLiteStore + Funnel + first tick, {RECORD_LEADS:,} leads",
+        f"{seconds:.2f} s",
+        f"InMemoryStore's tick alone {memory.tick_seconds:.2f} s",
+        "<= 2 s",
+        seconds <= 2,
+        short="reopen and first tick",
+    )
+    report.add(
+        "reopen: events of that first tick",
+        f"{len(events):,}",
+        f"InMemoryStore {len(expected):,}",
+    )
+    kinds_of = Counter(type(event).__name__ for event in events)
+    shown = ", ".join(f"{name} {count:,}" for name, count in kinds_of.most_common())
+    touched = len({event.lead_id for event in events})
+    report.notes.append(
+        f"A single run. The tick is {TICK_AFTER.days} days after the feed's last "
+        f"activity; its events: {shown or 'none'}, of {touched:,} leads."
+    )
+    if events != expected:
+        report.notes.append(
+            "MISMATCH: the reopened funnel's first tick did not give the events "
+            "the in-memory funnel's same tick gave."
+        )
+
+
+def main() -> None:
+    """Measure and print the tables."""
+    began = time.perf_counter()
+    size = "quick (--quick)" if QUICK else "full"
+    print(
+        f"Store benchmarks, {size} size. SQLite {sqlite3.sqlite_version} "
+        "(Python's sqlite3)."
+    )
+    summary: Summary = []
+    sections = (
+        ("1", "record on policies.b2b_saas(), by store"),
+        ("2", "reopening a SQLiteStore"),
+        ("3", "the SQLite file"),
+    )
+    reports = {number: Report(number, summary) for number, _ in sections}
+    measure(reports)
+    for number, title in sections:
+        reports[number].print(title)
+    print_summary(summary, began)
+
+
+if __name__ == "__main__":
+    main()
