@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+from cattrs import Converter
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,15 +14,20 @@ from funnelkit import (
     Activity,
     Bant,
     BusinessDuration,
+    Contribution,
     Lead,
     SerializationError,
 )
 from funnelkit.serialization import (
+    _make_converter,
     converter,
     from_json,
     structure,
     to_json,
     unstructure,
+)
+from funnelkit.serialization import (
+    _problems as _problem_list,
 )
 from funnelkit.testing.strategies import activities, bants, leads
 
@@ -187,6 +193,11 @@ class TestBadInput:
             ('{"lead_id":"L","kind":"k","at":"yesterday"}', "at", "ISO 8601 datetime"),
             ('{"lead_id":"L","kind":"k","at":5}', "at", "ISO 8601 datetime"),
             (
+                '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00+00:00]"}',
+                "at",
+                "ISO 8601 datetime",
+            ),
+            (
                 '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00[Mars/Base]"}',
                 "at",
                 "UTC offset",
@@ -350,3 +361,90 @@ class TestBadInput:
             "bag": {"a": 1},
         }
         assert structure(good, Sample).amount == Decimal(12)
+
+
+# -- The fast paths ------------------------------------------------------------
+
+_STRICT = _make_converter(fast=False)
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+    | st.sampled_from(["", " ", "2026-03-02T09:00:00+00:00", "2026-03-02T09:00:00"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+contributions = st.builds(
+    Contribution,
+    rule=st.text(min_size=1),
+    dimension=st.sampled_from(["fit", "engagement"]),
+    points=st.floats(allow_nan=False, allow_infinity=False),
+    raw=st.integers(-100, 100).map(float),
+    activity_ids=st.lists(st.text(max_size=5), max_size=3).map(tuple),
+    skipped_ids=st.lists(st.text(max_size=5), max_size=2).map(tuple),
+    note=st.text(),
+)
+
+
+def _outcome(made: Converter, data: object, cls: type[object]) -> object:
+    """What *made* makes of *data*: the value, or the problems it names."""
+    try:
+        return made.structure(data, cls)
+    except Exception as error:  # noqa: BLE001 -- any failure is compared
+        return _problem_list(error, "")
+
+
+_ODD_VALUES = [None, True, 0, 1.5, "", " ", "x", [], {}, ["a"], [1], {"k": [1]}]
+_ODD_VALUES += ["2026-03-02T09:00:00+00:00", "2026-03-02T09:00:00"]
+
+
+class TestFastPaths:
+    @pytest.mark.parametrize(
+        ("cls", "field"),
+        [(Activity, name) for name in attrs.fields_dict(Activity)]
+        + [(Contribution, name) for name in attrs.fields_dict(Contribution)],
+    )
+    @given(st.data())
+    def test_fast_path_accepts_and_rejects_as_cattrs_does(
+        self, cls: type[object], field: str, data: st.DataObject
+    ) -> None:
+        """Any value in any field of a written value: the outcome cattrs gives."""
+        value = data.draw(activities() if cls is Activity else contributions)
+        written = unstructure(value)
+        written[field] = data.draw(
+            st.sampled_from(_ODD_VALUES) | _json_values | st.just(written[field])
+        )
+        assert _outcome(converter, written, cls) == _outcome(_STRICT, written, cls)
+
+    @given(activities())
+    def test_a_written_activity_takes_the_fast_path(self, activity: Activity) -> None:
+        """An activity as to_json writes it comes back equal, by either path."""
+        written = json.loads(to_json(activity))
+        assert structure(written, Activity) == _STRICT.structure(written, Activity)
+
+    def test_a_missing_or_extra_key_takes_the_strict_path(self) -> None:
+        """Without every key, or with one more, cattrs reads it and names the key."""
+        written = unstructure(Activity("L-1", "page_view", AT))
+        del written["source"]
+        assert structure(written, Activity) == Activity("L-1", "page_view", AT)
+        with pytest.raises(SerializationError) as info:
+            structure(written | {"source": None, "extra": 1}, Activity)
+        assert info.value.problems == (("", "unknown key(s): extra"),)
+
+    def test_a_string_list_names_the_item_that_is_not_a_string(self) -> None:
+        """An id list with a number in it fails on that item, by its index."""
+        written = unstructure(Contribution(rule="r", dimension="fit", points=1.0))
+        written["activity_ids"] = ["a", 7]
+        with pytest.raises(SerializationError) as info:
+            structure(written, Contribution)
+        assert info.value.problems[0][0] == "activity_ids[1]"
+
+    def test_json_bytes_are_read_as_text_is(self) -> None:
+        """UTF-8 bytes, as a file or a socket gives them, read as the same text."""
+        activity = Activity("L-1", "page_view", AT, properties={"q": "café"})
+        assert from_json(to_json(activity).encode(), Activity) == activity

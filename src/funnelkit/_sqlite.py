@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import sqlite3
 import threading
@@ -738,16 +739,18 @@ class SQLiteStore:
                 for seq, item, activities in self._pending
             ],
         )
+        # In key order, the rows go into the tables' trees page after page,
+        # where arrival order (by time) would land them all over the file.
         connection.executemany(
             _INSERT_ACTIVITY,
-            [
+            sorted(
                 _activity_row(activity)
                 for _, _, activities in self._pending
                 for activity in activities
-            ],
+            ),
         )
         grouped: dict[str, list[tuple[object, ...]]] = {}
-        for lead_id, entry in self._dirty.items():
+        for lead_id, entry in sorted(self._dirty.items(), key=_first):
             if entry.state is None:  # a wake or activity for a lead not held
                 continue
             statement, row = _lead_write(
@@ -777,6 +780,7 @@ class SQLiteStore:
         return StoreError(path=self._name, problem=str(error))
 
 
+_first = operator.itemgetter(0)  # a dirty lead's id
 _INSERT_ACTIVITY = (
     "INSERT INTO activities (lead_id, at_us, id, body) VALUES (?, ?, ?, ?)"
 )

@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import re
 from collections import abc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, get_args, get_origin
@@ -66,6 +66,8 @@ from funnelkit._duration import (
 )
 from funnelkit._events import Event, Input
 from funnelkit._frozen import FrozenMap
+from funnelkit._lead import Activity
+from funnelkit._scoring import Contribution
 from funnelkit._validators import Scalar, check_scalar
 from funnelkit.errors import PolicyFileError, SerializationError, ValidationError
 
@@ -92,28 +94,39 @@ def _format_datetime(value: datetime) -> str:
     return f"{text}[{key}]" if key else text
 
 
+_ISO_DATETIME = "an ISO 8601 datetime string with a UTC offset"
+
+
 def _parse_datetime(value: object, _: object = None) -> datetime:
-    if not isinstance(value, str) or (match := _ZONED.fullmatch(value)) is None:
-        raise _WrongValueError("an ISO 8601 datetime string with a UTC offset", value)
-    try:
-        parsed = datetime.fromisoformat(match["iso"])
-    except ValueError:
-        raise _WrongValueError(
-            "an ISO 8601 datetime string with a UTC offset", value
-        ) from None
+    if not isinstance(value, str):
+        raise _WrongValueError(_ISO_DATETIME, value)
+    if "[" not in value and "]" not in value:
+        # The common case, an offset and no zone name: no pattern to match.
+        return _with_offset(value, value)
+    match = _ZONED.fullmatch(value)
+    if match is None:
+        raise _WrongValueError(_ISO_DATETIME, value)
+    parsed = _with_offset(match["iso"], value)
     offset = parsed.utcoffset()
-    if offset is None:
-        raise _WrongValueError(
-            "a datetime with a UTC offset (funnelkit never assumes a time zone)", value
-        )
-    if match["zone"] is None:
-        return parsed
     zone = _zone(match["zone"], value)
     wall = parsed.replace(tzinfo=zone)
     for candidate in (wall, wall.replace(fold=1)):
         if candidate.utcoffset() == offset:
             return candidate
     raise _WrongValueError(f"an offset that {match['zone']} uses at that time", value)
+
+
+def _with_offset(text: str, value: str) -> datetime:
+    """Parse *text*, the ISO part of *value*, which must carry its UTC offset."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise _WrongValueError(_ISO_DATETIME, value) from None
+    if parsed.utcoffset() is None:
+        raise _WrongValueError(
+            "a datetime with a UTC offset (funnelkit never assumes a time zone)", value
+        )
+    return parsed
 
 
 def _zone(key: str, value: object) -> tzinfo:
@@ -196,7 +209,7 @@ def _is_scalar_map(type_: object) -> bool:
     return bool(type_ == _ScalarMap)
 
 
-_COLLECTIONS: dict[object, Callable[[list[Any]], Any]] = {
+_COLLECTIONS: dict[object, Callable[[Iterable[Any]], Any]] = {
     list: list,
     tuple: tuple,
     set: set,
@@ -229,7 +242,17 @@ def _collection_factory(
             raise _WrongValueError("a list", value)
         return build(items(value, type_))
 
-    return structure
+    if get_args(type_)[0] is not str:
+        return structure
+
+    def strings(value: object, _: object) -> Any:  # noqa: ANN401 -- the collection
+        # Ids and notes: one pass over plain strings, the item-by-item path
+        # (and its error naming the bad item) only when one is not a string.
+        if isinstance(value, list | tuple) and all(type(item) is str for item in value):
+            return build(value)
+        return structure(value, _)
+
+    return strings
 
 
 def _class_factory(
@@ -270,7 +293,8 @@ def _tagged_union(
     made.register_structure_hook_func(lambda type_: type_ == union, structure)
 
 
-def _make_converter() -> cattrs.Converter:
+def _make_converter(*, fast: bool = True) -> cattrs.Converter:
+    """Make the converter; *fast* adds the fast paths (tests compare without)."""
     made = cattrs.Converter(forbid_extra_keys=True)
     made.register_unstructure_hook(datetime, _format_datetime)
     made.register_structure_hook(datetime, _parse_datetime)
@@ -305,10 +329,117 @@ def _make_converter() -> cattrs.Converter:
             Context, made, cattrs.gen.make_dict_structure_fn(Context, made, scorer=omit)
         ),
     )
+    if fast:
+        _fast_paths(made)
     _tagged_union(Event, made)
     _tagged_union(Input, made)
     _policy_parts(made)
     return made
+
+
+# -- Fast paths for the values a store reads by the thousand ---------------------
+
+_ACTIVITY_KEYS = frozenset(attrs.fields_dict(Activity))
+_CONTRIBUTION_KEYS = frozenset(attrs.fields_dict(Contribution))
+_NUMBER = (int, float)
+
+
+def _is_str_sequence(type_: object) -> bool:
+    """``tuple[str, ...]`` or ``Sequence[str]``: ids and notes, written in order."""
+    args = get_args(type_)
+    if get_origin(type_) is tuple:
+        return args == (str, Ellipsis)
+    return get_origin(type_) is abc.Sequence and args == (str,)
+
+
+def _activity(value: Any) -> Activity | None:  # noqa: ANN401 -- data of any shape
+    """Build an activity written with every key, or return ``None``.
+
+    The types cattrs would check are checked here; the constructor's
+    validators do the rest, as they do after cattrs.
+    """
+    at, ident, source = value["at"], value["id"], value["source"]
+    if not (
+        type(value["lead_id"]) is str
+        and type(value["kind"]) is str
+        and type(at) is str
+        and type(ident) is str
+        and type(value["properties"]) is dict
+        and (source is None or type(source) is str)
+    ):
+        return None
+    return Activity(
+        value["lead_id"],
+        value["kind"],
+        _parse_datetime(at),
+        id=ident,
+        properties=value["properties"],
+        source=source,
+    )
+
+
+def _contribution(value: Any) -> Contribution | None:  # noqa: ANN401 -- data of any shape
+    """Build a ledger line written with every key, or return ``None``."""
+    numbers = (value["points"], value["raw"], value["decay"], value["cap"])
+    ids, skipped = value["activity_ids"], value["skipped_ids"]
+    if not (
+        type(value["rule"]) is str
+        and type(value["dimension"]) is str
+        and type(value["note"]) is str
+        and all(type(number) in _NUMBER for number in numbers)
+        and type(ids) is list
+        and type(skipped) is list
+        and all(type(item) is str for item in ids)
+        and all(type(item) is str for item in skipped)
+    ):
+        return None
+    points, raw, decay, cap = map(float, numbers)
+    return Contribution(
+        rule=value["rule"],
+        dimension=value["dimension"],
+        points=points,
+        raw=raw,
+        decay=decay,
+        cap=cap,
+        activity_ids=tuple(ids),
+        skipped_ids=tuple(skipped),
+        note=value["note"],
+    )
+
+
+def _fast_path(
+    made: cattrs.Converter,
+    cls: type[T],
+    keys: frozenset[str],
+    build: Callable[[Any], T | None],
+) -> None:
+    """Read *cls* from a JSON object with all its keys without cattrs's machinery.
+
+    What *build* declines or fails on takes cattrs's path, which accepts or
+    rejects exactly as before and names every problem: the fast path is only
+    ever faster, never more lenient (a property test holds it to that).
+    """
+    strict = _class_factory(cls, made)
+
+    def structure(value: object, _: object) -> T:
+        if type(value) is dict and value.keys() == keys:
+            try:
+                built = build(value)
+            except (ValueError, TypeError):  # ValidationError is a ValueError
+                built = None
+            if built is not None:
+                return built
+        made_by_cattrs: T = strict(value, cls)
+        return made_by_cattrs
+
+    made.register_structure_hook(cls, structure)
+
+
+def _fast_paths(made: cattrs.Converter) -> None:
+    """Register the fast paths: a store's activities and its scores' ledgers."""
+    _fast_path(made, Activity, _ACTIVITY_KEYS, _activity)
+    _fast_path(made, Contribution, _CONTRIBUTION_KEYS, _contribution)
+    made.register_unstructure_hook_func(_is_str_sequence, list)
 
 
 def _is_policy_part(type_: object) -> bool:
@@ -406,24 +537,33 @@ def structure(data: object, cls: type[T]) -> T:
         ) from error
 
 
+#: The compact encoder, made once: json.dumps with arguments makes one a call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def to_json(value: object, *, indent: int | None = None, cls: Any = None) -> str:  # noqa: ANN401 -- a type, as structure() takes it
     """Return *value* as JSON text: compact, or indented by *indent* spaces.
 
     The same value always gives the same text, byte for byte. *cls* is as
     for :func:`unstructure`.
     """
-    separators = (",", ":") if indent is None else (",", ": ")
+    if indent is None:
+        return _ENCODER.encode(unstructure(value, cls))
     return json.dumps(
         unstructure(value, cls),
         ensure_ascii=False,
         allow_nan=False,
         indent=indent,
-        separators=separators,
+        separators=(",", ": "),
     )
 
 
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not a number funnelkit accepts")
+
+
+#: One decoder for every call: json.loads with an argument makes one a call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def from_json(text: str | bytes, cls: type[T]) -> T:
@@ -434,7 +574,11 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
             every problem is listed with its path.
     """
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = (
+            _DECODER.decode(text)
+            if isinstance(text, str)
+            else json.loads(text, parse_constant=_reject_constant)
+        )
     except ValueError as error:
         position = ""
         if isinstance(error, json.JSONDecodeError):
