@@ -291,6 +291,12 @@ def _reopen_report(
     kinds_of = Counter(type(event).__name__ for event in events)
     shown = ", ".join(f"{name} {count:,}" for name, count in kinds_of.most_common())
     touched = len({event.lead_id for event in events})
+    if touched:
+        report.add(
+            "reopen: the same, per lead the tick woke",
+            f"{seconds / touched * 1e6:,.0f} us",
+            f"InMemoryStore {memory.tick_seconds / touched * 1e6:,.0f} us",
+        )
     report.notes.append(
         f"A single run. The tick is {TICK_AFTER.days} days after the feed's last "
         f"activity; its events: {shown or 'none'}, of {touched:,} leads."
