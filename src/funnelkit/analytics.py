@@ -1,0 +1,944 @@
+"""Pipeline analytics: what the stage history says about the pipeline.
+
+A report reads **stage entries**: one row per visit of a lead to a stage,
+when it entered, when it left (``None`` while it is still there) and where
+it went. They come from a funnel's lead states (:func:`stage_entries`) or
+straight from a CRM export, so a team can measure a pipeline it never ran
+through funnelkit.
+
+:meth:`FunnelReport.build` counts, over a period and by cohort of entry
+(week, month or quarter), optionally by a segment (source, owner, grade or
+any lead attribute):
+
+* **conversion** from each stage of a path to the next, with the leads still
+  on the path counted as *open* (censored), not as lost, and those that left
+  it counted by the stage they went to and the reason given;
+* **time in stage**: median and 90th percentile, by the Kaplan-Meier
+  estimator, so that a lead still in the stage counts as having spent at
+  least the time it has so far (never the mean, which a long tail hides in);
+* **flow**: per period and stage, the leads there as it began, the entries,
+  the exits and the leads there as it ended (opening + entered - exited =
+  closing, period after period).
+
+Every instant is compared as an instant (in UTC); periods are calendar weeks
+(from Monday), months or quarters in the report's ``timezone``. Percentiles
+are nearest-rank: the smallest duration that at least that share of the
+leads had reached, never an interpolation between two leads.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from funnelkit._events import LeadState
+from funnelkit._frozen import FrozenMap, freeze
+from funnelkit._time import require_aware, utc_micros
+from funnelkit._validators import (
+    Scalar,
+    aware_datetime,
+    non_empty_str,
+    reject,
+    scalar_mapping,
+)
+from funnelkit.errors import ValidationError
+
+__all__ = [
+    "Conversion",
+    "Flow",
+    "FunnelReport",
+    "StageEntry",
+    "StageTime",
+    "stage_entries",
+]
+
+Cohort = Literal["week", "month", "quarter"]
+_COHORTS = ("week", "month", "quarter")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY = 86_400_000_000  # microseconds
+_NO_SEGMENTS: FrozenMap[Scalar] = FrozenMap({})
+#: The segment value of the rows that count every lead.
+ALL = "(all)"
+#: Where a lead went when its last entry was closed with no next stage.
+EXITED = "(exited)"
+
+
+def _optional_aware(instance: StageEntry, attribute: Any, value: object) -> None:  # noqa: ANN401 -- attrs' attribute
+    if value is None:
+        return
+    aware_datetime(instance, attribute, value)
+    if utc_micros(value) < utc_micros(instance.entered_at):  # type: ignore[arg-type] # checked aware just above
+        reject(instance, attribute, value, "an instant no earlier than entered_at")
+
+
+def _optional_name(instance: StageEntry, attribute: Any, value: object) -> None:  # noqa: ANN401 -- attrs' attribute
+    if value is not None:
+        non_empty_str(instance, attribute, value)
+
+
+def _next_stage(instance: StageEntry, attribute: Any, value: object) -> None:  # noqa: ANN401 -- attrs' attribute
+    _optional_name(instance, attribute, value)
+    if value is not None and instance.exited_at is None:
+        reject(instance, attribute, value, "None while the lead is in the stage")
+
+
+@attrs.frozen
+class StageEntry:
+    """One visit of a lead to a stage.
+
+    Attributes:
+        lead_id: The lead.
+        stage: The stage it entered.
+        entered_at: When it entered.
+        exited_at: When it left, or ``None`` while it is there.
+        next_stage: Where it went when it left, if known.
+        reason: Why it left (a reason code or words), if given.
+        segments: What the lead is, for reports by segment: ``source``,
+            ``owner``, ``grade`` or any attribute, as JSON scalars.
+    """
+
+    lead_id: str = attrs.field(validator=non_empty_str)
+    stage: str = attrs.field(validator=non_empty_str)
+    entered_at: datetime = attrs.field(validator=aware_datetime)
+    exited_at: datetime | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_aware
+    )
+    next_stage: str | None = attrs.field(
+        default=None, kw_only=True, validator=_next_stage
+    )
+    reason: str | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_name
+    )
+    segments: Mapping[str, Scalar] = attrs.field(
+        default=_NO_SEGMENTS, kw_only=True, converter=freeze, validator=scalar_mapping
+    )
+
+
+def stage_entries(
+    states: Iterable[LeadState], *, segments: Sequence[str] = ()
+) -> list[StageEntry]:
+    """Return the stage entries of the leads' histories, lead by lead.
+
+    Each move of a lead's history opens an entry and closes the one before
+    (with the move's target and reason). *segments* names what to keep of
+    each lead: ``"source"`` and ``"owner"`` are the lead's fields,
+    ``"grade"`` its fit grade as of its state, any other name a lead
+    attribute (``None`` where the lead has none).
+    """
+    found: list[StageEntry] = []
+    for state in states:
+        values = {name: _segment(state, name) for name in segments}
+        history = state.history
+        for index, record in enumerate(history):
+            after = history[index + 1] if index + 1 < len(history) else None
+            found.append(
+                StageEntry(
+                    state.lead.id,
+                    record.target,
+                    record.at,
+                    exited_at=None if after is None else after.at,
+                    next_stage=None if after is None else after.target,
+                    reason=None if after is None else after.reason,
+                    segments=values,
+                )
+            )
+    return found
+
+
+def _segment(state: LeadState, name: str) -> Scalar:
+    if name in {"source", "owner"}:
+        value: Scalar = getattr(state.lead, name)
+        return value
+    if name == "grade":
+        return state.score.grade
+    return state.lead.attributes.get(name)
+
+
+# -- Rows of a report --------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Conversion:
+    """How the leads of one cohort that entered ``source`` reached ``target``.
+
+    Attributes:
+        segment: The segment's value, or ``"(all)"`` for every lead.
+        cohort: The period the leads entered ``source`` in, or ``"(all)"``.
+        source: The stage entered.
+        target: The stage reached (or any stage after it on the path).
+        entered: Leads that entered ``source`` in the cohort (each once).
+        converted: Of those, leads that reached ``target`` by the report's
+            ``now``.
+        open: Leads still on the path before ``target``: censored, they may
+            yet convert.
+        left: Leads off the path at ``now``, by the stage they are in
+            (``nurture``, ``disqualified``...).
+        reasons: The reasons given when those leads left the path.
+        rate: ``converted / entered`` (``None`` when no lead entered).
+        closed_rate: ``converted / (converted + left)``: the rate among
+            leads whose outcome is known (``None`` when none is).
+        median_to_convert: Median time from ``source`` to ``target`` among
+            the converted leads.
+        p90_to_convert: Its 90th percentile.
+    """
+
+    segment: Scalar
+    cohort: str
+    source: str
+    target: str
+    entered: int
+    converted: int
+    open: int
+    left: Mapping[str, int]
+    reasons: Mapping[str, int]
+    rate: float | None
+    closed_rate: float | None
+    median_to_convert: timedelta | None
+    p90_to_convert: timedelta | None
+
+
+@attrs.frozen(kw_only=True)
+class StageTime:
+    """How long the visits to a stage that began in the period lasted.
+
+    Attributes:
+        segment: The segment's value, or ``"(all)"``.
+        stage: The stage.
+        visits: Visits begun in the period.
+        exited: Visits over by ``now``.
+        still_in: Visits still going on at ``now`` (censored).
+        median: Median time in the stage (Kaplan-Meier), or ``None`` when
+            too many leads are still in it to tell.
+        p90: 90th percentile, likewise.
+        longest: The longest visit seen so far, over or not: where a
+            percentile is ``None``, it is more than this.
+    """
+
+    segment: Scalar
+    stage: str
+    visits: int
+    exited: int
+    still_in: int
+    median: timedelta | None
+    p90: timedelta | None
+    longest: timedelta
+
+
+@attrs.frozen(kw_only=True)
+class Flow:
+    """A stage's balance over one period: opening + entered - exited = closing.
+
+    Attributes:
+        segment: The segment's value, or ``"(all)"``.
+        period: The period (``"2026-03"``, ``"2026-Q1"``, ``"2026-W10"``).
+        stage: The stage.
+        opening: Leads in the stage as the period began.
+        entered: Entries during the period.
+        exited: Exits during the period.
+        closing: Leads in the stage as it ended (or at ``now``, if earlier).
+    """
+
+    segment: Scalar
+    period: str
+    stage: str
+    opening: int
+    entered: int
+    exited: int
+    closing: int
+
+
+# -- The report --------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class FunnelReport:
+    """Conversion, time in stage and flow over a period (see the module).
+
+    Build one with :meth:`build`; read it as rows, as plain data
+    (:meth:`to_dict`) or as text (:meth:`to_text`).
+    """
+
+    stages: tuple[str, ...]
+    start: datetime
+    end: datetime
+    now: datetime
+    cohort: Cohort
+    segment: str | None
+    timezone: str
+    conversions: tuple[Conversion, ...]
+    times: tuple[StageTime, ...]
+    flow: tuple[Flow, ...]
+    inventory: Mapping[str, int]
+
+    @classmethod
+    def build(  # noqa: PLR0913 -- a report's parameters, all keyword
+        cls,
+        entries: Iterable[StageEntry],
+        *,
+        stages: Sequence[str],
+        start: datetime,
+        end: datetime,
+        now: datetime | None = None,
+        cohort: Cohort = "month",
+        segment: str | None = None,
+        timezone: str = "UTC",
+    ) -> FunnelReport:
+        """Report on the leads that entered a stage of *stages* in ``[start, end)``.
+
+        Args:
+            entries: The stage entries (any order).
+            stages: The path to measure, in order (``"mql", "sql", "customer"``):
+                conversion is reported from each stage to the next and from
+                the first to the last. Stages off the path (nurture,
+                disqualified) are where leads leave it.
+            start: The first instant of the period.
+            end: The instant after it.
+            now: The instant the history is known up to: later entries and
+                exits are ignored, and visits going on then are censored.
+                Defaults to *end*.
+            cohort: ``"week"``, ``"month"`` or ``"quarter"``: how entries are
+                grouped, in *timezone*.
+            segment: A name of the entries' ``segments`` to break the rows
+                down by, besides the rows of every lead.
+            timezone: The IANA time zone of the periods' boundaries.
+
+        Raises:
+            ValidationError: a bad argument, named.
+        """
+        path = _path(stages)
+        start_us = utc_micros(require_aware(start, field="start"))
+        end_us = utc_micros(require_aware(end, field="end"))
+        if end_us <= start_us:
+            raise ValidationError(
+                field="end", value=end, expected="an instant after start"
+            )
+        now = end if now is None else now
+        now_us = utc_micros(require_aware(now, field="now"))
+        if now_us < start_us:
+            raise ValidationError(
+                field="now", value=now, expected="an instant no earlier than start"
+            )
+        if cohort not in _COHORTS:
+            raise ValidationError(
+                field="cohort", value=cohort, expected="'week', 'month' or 'quarter'"
+            )
+        if segment is not None and not _is_name(segment):
+            raise ValidationError(
+                field="segment", value=segment, expected="a segment name or None"
+            )
+        periods = _Periods(_zone(timezone), cohort)
+        visits = _visits(entries, now_us)
+        groups = _groups(visits, segment)
+        conversions: list[Conversion] = []
+        times: list[StageTime] = []
+        flow: list[Flow] = []
+        for value, leads in groups:
+            window = (start_us, end_us, now_us)
+            conversions += _conversions(value, leads, path, window, periods)
+            times += _times(value, leads, path, window)
+            flow += _flow(value, leads, path, window, periods)
+        everyone = groups[0][1]
+        return cls(
+            stages=path,
+            start=start,
+            end=end,
+            now=now,
+            cohort=cohort,
+            segment=segment,
+            timezone=timezone,
+            conversions=tuple(conversions),
+            times=tuple(times),
+            flow=tuple(flow),
+            inventory=FrozenMap(_inventory(everyone, path, min(end_us, now_us))),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data: rows a DataFrame can be built from.
+
+        Durations are in days (floats); instants are ISO 8601 text.
+        """
+        return {
+            "stages": list(self.stages),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "now": self.now.isoformat(),
+            "cohort": self.cohort,
+            "segment": self.segment,
+            "timezone": self.timezone,
+            "conversions": [_plain(row) for row in self.conversions],
+            "time_in_stage": [_plain(row) for row in self.times],
+            "flow": [_plain(row) for row in self.flow],
+            "inventory": {stage: self.inventory[stage] for stage in self.stages},
+        }
+
+    def to_text(self) -> str:
+        """Return the report as aligned text tables."""
+        title = (
+            f"Funnel report {_day(self.start)} to {_day(self.end)} "
+            f"(as of {self.now.isoformat()}), by {self.cohort}"
+            + (f" and {self.segment}" if self.segment else "")
+        )
+        lead = ["segment"] if self.segment else []
+        conversion = _table(
+            [*lead, *_CONVERSION_COLUMNS],
+            [
+                [
+                    *_lead_cell(self.segment, row.segment),
+                    row.cohort,
+                    row.source,
+                    row.target,
+                    str(row.entered),
+                    str(row.converted),
+                    str(row.open),
+                    _counts(row.left),
+                    _percent(row.rate),
+                    _percent(row.closed_rate),
+                    _days(row.median_to_convert),
+                    _days(row.p90_to_convert),
+                ]
+                for row in self.conversions
+            ],
+            len(lead) + 3,
+        )
+        times = _table(
+            [*lead, "stage", "visits", "exited", "still in", "median", "p90"],
+            [
+                [
+                    *_lead_cell(self.segment, row.segment),
+                    row.stage,
+                    str(row.visits),
+                    str(row.exited),
+                    str(row.still_in),
+                    _days(row.median, row.longest),
+                    _days(row.p90, row.longest),
+                ]
+                for row in self.times
+            ],
+            len(lead) + 1,
+        )
+        flow = _table(
+            [*lead, "period", "stage", "opening", "entered", "exited", "closing"],
+            [
+                [
+                    *_lead_cell(self.segment, row.segment),
+                    row.period,
+                    row.stage,
+                    str(row.opening),
+                    str(row.entered),
+                    str(row.exited),
+                    str(row.closing),
+                ]
+                for row in self.flow
+            ],
+            len(lead) + 2,
+        )
+        stock = ", ".join(f"{stage} {self.inventory[stage]}" for stage in self.stages)
+        return "\n".join(
+            [
+                title,
+                "",
+                "Conversion (open: still on the path, may yet convert)",
+                conversion,
+                "",
+                "Time in stage (Kaplan-Meier: leads still in a stage count)",
+                times,
+                "",
+                "Flow (opening + entered - exited = closing)",
+                flow,
+                "",
+                f"In each stage at {_instant(self)}: {stock}",
+            ]
+        )
+
+
+# -- Computing ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Visit:
+    """An entry as known at ``now``: instants in UTC microseconds."""
+
+    stage: str
+    entered: int
+    exited: int | None  # None: still there at now
+    next_stage: str | None
+    reason: str | None
+    segments: Mapping[str, Scalar]
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _path(stages: Sequence[str]) -> tuple[str, ...]:
+    path = tuple(stages) if not isinstance(stages, str) else ()
+    if len(path) < 2 or not all(map(_is_name, path)):  # noqa: PLR2004 -- two stages or more
+        raise ValidationError(
+            field="stages", value=stages, expected="two stage names or more, in order"
+        )
+    if len(set(path)) != len(path):
+        raise ValidationError(field="stages", value=stages, expected="each stage once")
+    return path
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValidationError(
+            field="timezone", value=name, expected="an IANA time zone name"
+        ) from None
+
+
+def _visits(entries: Iterable[StageEntry], now: int) -> dict[str, list[_Visit]]:
+    """Each lead's visits known at *now*, in order of entry."""
+    leads: dict[str, list[_Visit]] = defaultdict(list)
+    for entry in entries:
+        if not isinstance(entry, StageEntry):
+            raise ValidationError(
+                field="entries", value=entry, expected="StageEntry values"
+            )
+        entered = utc_micros(entry.entered_at)
+        if entered > now:
+            continue
+        exited = None if entry.exited_at is None else utc_micros(entry.exited_at)
+        if exited is not None and exited > now:
+            leads[entry.lead_id].append(
+                _Visit(entry.stage, entered, None, None, None, entry.segments)
+            )
+        else:
+            leads[entry.lead_id].append(
+                _Visit(
+                    entry.stage,
+                    entered,
+                    exited,
+                    entry.next_stage,
+                    entry.reason,
+                    entry.segments,
+                )
+            )
+    for visits in leads.values():
+        visits.sort(key=_visit_order)
+    return dict(sorted(leads.items()))
+
+
+def _visit_order(visit: _Visit) -> tuple[Any, ...]:
+    """Entry order, and a fixed order for visits entered at one instant."""
+    return (
+        visit.entered,
+        visit.exited is None,
+        visit.exited or 0,
+        visit.stage,
+        visit.next_stage or "",
+        visit.reason or "",
+    )
+
+
+_Lead = list[_Visit]
+_Window = tuple[int, int, int]  # start, end, now
+
+
+def _groups(
+    leads: dict[str, _Lead], segment: str | None
+) -> list[tuple[Scalar, list[_Lead]]]:
+    """Every lead, then the leads of each value of *segment* (its first visit's)."""
+    everyone = list(leads.values())
+    groups: list[tuple[Scalar, list[_Lead]]] = [(ALL, everyone)]
+    if segment is None:
+        return groups
+    by_value: dict[Scalar, list[_Lead]] = defaultdict(list)
+    for visits in everyone:
+        by_value[visits[0].segments.get(segment)].append(visits)
+    groups += sorted(by_value.items(), key=lambda item: _order(item[0]))
+    return groups
+
+
+def _order(value: Scalar) -> tuple[int, str]:
+    """Segment values in a fixed order whatever their types: None last."""
+    return (1, "") if value is None else (0, f"{type(value).__name__}:{value}")
+
+
+def _conversions(
+    value: Scalar,
+    leads: list[_Lead],
+    path: tuple[str, ...],
+    window: _Window,
+    periods: _Periods,
+) -> list[Conversion]:
+    pairs = list(pairwise(path))
+    if len(path) > 2:  # noqa: PLR2004 -- the whole path is one more pair
+        pairs.append((path[0], path[-1]))
+    rows: list[Conversion] = []
+    for source, target in pairs:
+        tally: dict[str, _Tally] = defaultdict(_Tally)
+        beyond = set(path[path.index(target) :])
+        for visits in leads:
+            outcome = _outcome(visits, source, beyond, set(path), window)
+            if outcome is not None:
+                entered, result = outcome
+                tally[periods.label(entered)].add(result)
+                tally[ALL].add(result)
+        rows += [
+            tally[cohort].row(value, cohort, source, target)
+            for cohort in sorted(tally, key=lambda label: (label == ALL, label))
+        ]
+    return rows
+
+
+def _outcome(
+    visits: _Lead,
+    source: str,
+    beyond: set[str],
+    on_path: set[str],
+    window: _Window,
+) -> tuple[int, tuple[str, int | None, str | None]] | None:
+    """The lead's first entry into *source* in the window and what came of it.
+
+    The result is ``("converted", time to convert, None)``, ``("open", None,
+    None)`` or ``(stage left for, None, reason)``.
+    """
+    start, end, _ = window
+    first = next(
+        (
+            index
+            for index, visit in enumerate(visits)
+            if visit.stage == source and start <= visit.entered < end
+        ),
+        None,
+    )
+    if first is None:
+        return None
+    entered = visits[first].entered
+    for visit in visits[first:]:
+        # The source is not beyond the target: the first visit is not a match.
+        if visit.stage in beyond:
+            return entered, ("converted", visit.entered - entered, None)
+        if visit.exited is not None and visit.next_stage in beyond:
+            # A CRM export may close a visit towards a stage it has no row of.
+            return entered, ("converted", visit.exited - entered, None)
+    last = visits[-1]
+    if last.exited is None:
+        where, reason = last.stage, _reason_left(visits)
+    else:
+        where, reason = last.next_stage or EXITED, last.reason
+    if where in on_path:
+        return entered, ("open", None, None)
+    return entered, (where, None, reason)
+
+
+def _reason_left(visits: _Lead) -> str | None:
+    """The reason given for the move into the lead's current stage."""
+    return visits[-2].reason if len(visits) > 1 else None
+
+
+@attrs.define
+class _Tally:
+    entered: int = 0
+    converted: list[int] = attrs.field(factory=list)
+    open: int = 0
+    left: Counter[str] = attrs.field(factory=Counter)
+    reasons: Counter[str] = attrs.field(factory=Counter)
+
+    def add(self, result: tuple[str, int | None, str | None]) -> None:
+        kind, took, reason = result
+        self.entered += 1
+        if took is not None:
+            self.converted.append(took)
+        elif kind == "open":
+            self.open += 1
+        else:
+            self.left[kind] += 1
+            if reason is not None:
+                self.reasons[reason] += 1
+
+    def row(self, segment: Scalar, cohort: str, source: str, target: str) -> Conversion:
+        converted = len(self.converted)
+        known = converted + sum(self.left.values())
+        took = sorted(self.converted)
+        return Conversion(
+            segment=segment,
+            cohort=cohort,
+            source=source,
+            target=target,
+            entered=self.entered,
+            converted=converted,
+            open=self.open,
+            left=FrozenMap(self.left),
+            reasons=FrozenMap(self.reasons),
+            rate=converted / self.entered,
+            closed_rate=converted / known if known else None,
+            median_to_convert=_span(_nearest_rank(took, 0.5)),
+            p90_to_convert=_span(_nearest_rank(took, 0.9)),
+        )
+
+
+def _nearest_rank(ordered: Sequence[int], share: float) -> int | None:
+    """The smallest value at least *share* of *ordered* are at or below."""
+    if not ordered:
+        return None
+    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
+
+
+def _span(micros: int | None) -> timedelta | None:
+    return None if micros is None else timedelta(microseconds=micros)
+
+
+def _times(
+    value: Scalar, leads: list[_Lead], path: tuple[str, ...], window: _Window
+) -> list[StageTime]:
+    start, end, now = window
+    rows = []
+    for stage in path:
+        done: list[int] = []
+        going: list[int] = []
+        for visits in leads:
+            for visit in visits:
+                if visit.stage == stage and start <= visit.entered < end:
+                    if visit.exited is None:
+                        going.append(now - visit.entered)
+                    else:
+                        done.append(visit.exited - visit.entered)
+        if not done and not going:
+            continue
+        median, p90 = _kaplan_meier(done, going, (0.5, 0.9))
+        rows.append(
+            StageTime(
+                segment=value,
+                stage=stage,
+                visits=len(done) + len(going),
+                exited=len(done),
+                still_in=len(going),
+                median=_span(median),
+                p90=_span(p90),
+                longest=timedelta(microseconds=max(done + going)),
+            )
+        )
+    return rows
+
+
+def _kaplan_meier(
+    done: list[int], going: list[int], shares: tuple[float, ...]
+) -> list[int | None]:
+    """The smallest durations by which the estimated share left reaches *shares*.
+
+    *done* are durations that ended; *going* are censored ones (at least that
+    long). A censored duration equal to an ended one is still at risk when
+    the other ends. Without censoring, this is the nearest rank.
+    """
+    ended = sorted(done)
+    censored = sorted(going)
+    at_risk = len(ended) + len(censored)
+    survival = 1.0
+    found: list[int | None] = [None] * len(shares)
+    index = 0
+    while index < len(ended):
+        duration = ended[index]
+        count = 1
+        while index + count < len(ended) and ended[index + count] == duration:
+            count += 1
+        # Leads censored before this duration are no longer at risk.
+        at_risk_now = at_risk - index - bisect_left(censored, duration)
+        survival *= 1 - count / at_risk_now
+        for position, share in enumerate(shares):
+            # A hair's tolerance: 1 - 0.5 computed as a product of ratios.
+            if found[position] is None and survival <= 1 - share + 1e-12:
+                found[position] = duration
+        index += count
+    return found
+
+
+def _flow(
+    value: Scalar,
+    leads: list[_Lead],
+    path: tuple[str, ...],
+    window: _Window,
+    periods: _Periods,
+) -> list[Flow]:
+    start, end, now = window
+    rows = []
+    for begin, finish, label in periods.between(start, end):
+        stop = min(finish, now)
+        counts = {stage: [0, 0, 0, 0] for stage in path}
+        for visits in leads:
+            for visit in visits:
+                tally = counts.get(visit.stage)
+                if tally is None:
+                    continue
+                out = visit.exited
+                # Before an instant t means entered before t, not left before it.
+                tally[0] += visit.entered < begin and (out is None or out >= begin)
+                tally[1] += begin <= visit.entered < stop
+                tally[2] += out is not None and begin <= out < stop
+                tally[3] += visit.entered < stop and (out is None or out >= stop)
+        rows += [
+            Flow(
+                segment=value,
+                period=label,
+                stage=stage,
+                opening=opening,
+                entered=entered,
+                exited=exited,
+                closing=closing,
+            )
+            for stage, (opening, entered, exited, closing) in counts.items()
+        ]
+        if finish >= now:
+            break
+    return rows
+
+
+def _inventory(leads: list[_Lead], path: tuple[str, ...], at: int) -> dict[str, int]:
+    """Leads in each stage of *path* just before *at*."""
+    counts = dict.fromkeys(path, 0)
+    for visits in leads:
+        for visit in visits:
+            if (
+                visit.stage in counts
+                and visit.entered < at
+                and (visit.exited is None or visit.exited >= at)
+            ):
+                counts[visit.stage] += 1
+    return counts
+
+
+class _Periods:
+    """Calendar weeks, months or quarters in a time zone, as UTC microseconds."""
+
+    def __init__(self, zone: ZoneInfo, cohort: Cohort) -> None:
+        self._zone = zone
+        self._cohort = cohort
+
+    def _first(self, micros: int) -> datetime:
+        """The local start of the period holding the instant *micros*."""
+        local = (_EPOCH + timedelta(microseconds=micros)).astimezone(self._zone)
+        day = local.date()
+        if self._cohort == "week":
+            day -= timedelta(days=day.weekday())
+        elif self._cohort == "month":
+            day = day.replace(day=1)
+        else:
+            day = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+        return datetime(day.year, day.month, day.day, tzinfo=self._zone)
+
+    def _after(self, first: datetime) -> datetime:
+        if self._cohort == "week":
+            day = first.date() + timedelta(days=7)
+        else:
+            months = 1 if self._cohort == "month" else 3
+            index = first.year * 12 + first.month - 1 + months
+            day = first.date().replace(year=index // 12, month=index % 12 + 1)
+        return datetime(day.year, day.month, day.day, tzinfo=self._zone)
+
+    def _name(self, first: datetime) -> str:
+        if self._cohort == "week":
+            year, week, _ = first.date().isocalendar()
+            return f"{year}-W{week:02d}"
+        if self._cohort == "month":
+            return f"{first.year}-{first.month:02d}"
+        return f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+
+    def label(self, micros: int) -> str:
+        """The name of the period holding *micros*."""
+        return self._name(self._first(micros))
+
+    def between(self, start: int, end: int) -> Iterator[tuple[int, int, str]]:
+        """The periods that meet ``[start, end)``, clipped to it."""
+        first = self._first(start)
+        while (begin := utc_micros(first)) < end:
+            after = self._after(first)
+            yield max(begin, start), min(utc_micros(after), end), self._name(first)
+            first = after
+
+
+# -- Rendering ---------------------------------------------------------------------
+
+
+def _plain(row: Conversion | StageTime | Flow) -> dict[str, Any]:
+    plain: dict[str, Any] = {}
+    for name, value in attrs.asdict(row, recurse=False).items():
+        if isinstance(value, timedelta):
+            plain[_in_days(name)] = round(value / timedelta(days=1), 6)
+        elif value is None and name in _DURATIONS:
+            plain[_in_days(name)] = None
+        elif isinstance(value, Mapping):
+            plain[name] = dict(value)
+        else:
+            plain[name] = value
+    return plain
+
+
+_DURATIONS = frozenset(
+    {"median_to_convert", "p90_to_convert", "median", "p90", "longest"}
+)
+
+
+def _in_days(name: str) -> str:
+    return f"{name}_days"
+
+
+_CONVERSION_COLUMNS = (
+    "cohort",
+    "from",
+    "to",
+    "entered",
+    "converted",
+    "open",
+    "left",
+    "rate",
+    "closed rate",
+    "median",
+    "p90",
+)
+
+
+def _table(header: list[str], rows: list[list[str]], words: int) -> str:
+    """Align *rows* under *header*: the first *words* columns left, numbers right."""
+    if not rows:
+        return "(no leads)"
+    widths = [
+        max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)
+    ]
+    lines = [header, ["-" * width for width in widths], *rows]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if index < words else cell.rjust(width)
+            for index, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in lines
+    )
+
+
+def _lead_cell(segment: str | None, value: Scalar) -> list[str]:
+    if segment is None:
+        return []
+    return ["(none)" if value is None else str(value)]
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in counts.items()) or "-"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _days(value: timedelta | None, longest: timedelta | None = None) -> str:
+    if value is None:
+        return "-" if longest is None else f"> {longest / timedelta(days=1):.1f} d"
+    return f"{value / timedelta(days=1):.1f} d"
+
+
+def _day(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _instant(report: FunnelReport) -> str:
+    return min(report.end, report.now, key=utc_micros).isoformat()

@@ -1,0 +1,598 @@
+import csv
+import math
+import os
+import random
+import statistics
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import (
+    Activity,
+    Funnel,
+    Lead,
+    NaiveDatetimeError,
+    ValidationError,
+    kinds,
+    policies,
+)
+from funnelkit.analytics import (
+    Conversion,
+    FunnelReport,
+    StageEntry,
+    stage_entries,
+)
+from funnelkit.analytics import _kaplan_meier as kaplan_meier
+from funnelkit.testing import ManualClock
+
+T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+START = datetime(2026, 1, 1, tzinfo=UTC)
+END = datetime(2026, 4, 1, tzinfo=UTC)
+PATH = ("mql", "sql", "customer")
+DAY = timedelta(days=1)
+
+
+def _chain(
+    lead_id: str, *steps: tuple[str, int], open_last: bool = True, **kw: object
+) -> list[StageEntry]:
+    """A lead's visits: (stage, day entered) in order, each closed by the next."""
+    entries = []
+    for (stage, day), after in zip(steps, [*steps[1:], None], strict=True):
+        entries.append(
+            StageEntry(
+                lead_id,
+                stage,
+                T0 + day * DAY,
+                exited_at=None if after is None else T0 + after[1] * DAY,
+                next_stage=None if after is None else after[0],
+                **kw,  # type: ignore[arg-type]
+            )
+        )
+    if not open_last:
+        last = entries[-1]
+        entries[-1] = StageEntry(
+            last.lead_id, last.stage, last.entered_at, exited_at=last.entered_at + DAY
+        )
+    return entries
+
+
+def _report(entries: list[StageEntry], **kw: object) -> FunnelReport:
+    options: dict[str, object] = {"stages": PATH, "start": START, "end": END} | kw
+    return FunnelReport.build(entries, **options)  # type: ignore[arg-type]
+
+
+def _row(
+    report: FunnelReport,
+    source: str,
+    target: str,
+    cohort: str = "(all)",
+    segment: object = "(all)",
+) -> Conversion:
+    (row,) = [
+        row
+        for row in report.conversions
+        if (row.source, row.target, row.cohort, row.segment)
+        == (source, target, cohort, segment)
+    ]
+    return row
+
+
+# -- Stage entries ---------------------------------------------------------------
+
+
+class TestStageEntry:
+    def test_a_visit_going_on_has_no_exit(self) -> None:
+        """An entry without an exit is a lead still in the stage."""
+        entry = StageEntry("L-1", "mql", T0, segments={"source": "ads"})
+        assert entry.exited_at is None
+        assert entry.segments == {"source": "ads"}
+
+    @pytest.mark.parametrize(
+        ("kwargs", "field", "expected"),
+        [
+            ({"exited_at": T0 - DAY}, "exited_at", "no earlier than entered_at"),
+            ({"exited_at": "tomorrow"}, "exited_at", "datetime"),
+            (
+                {"next_stage": "sql"},
+                "next_stage",
+                "None while the lead is in the stage",
+            ),
+            ({"exited_at": T0, "next_stage": ""}, "next_stage", "non-empty"),
+            ({"reason": " "}, "reason", "non-empty"),
+            ({"segments": {"source": ["a"]}}, "segments['source']", "JSON scalar"),
+        ],
+    )
+    def test_bad_fields_are_named(
+        self, kwargs: dict[str, object], field: str, expected: str
+    ) -> None:
+        """Each bad field raises a ValidationError naming it and what was expected."""
+        with pytest.raises(ValidationError) as info:
+            StageEntry("L-1", "mql", T0, **kwargs)  # type: ignore[arg-type]
+        assert info.value.field == field
+        assert expected in info.value.expected
+
+    def test_a_naive_instant_is_refused(self) -> None:
+        """An entry time without a time zone is a NaiveDatetimeError."""
+        with pytest.raises(NaiveDatetimeError):
+            StageEntry("L-1", "mql", datetime(2026, 1, 5, 9))  # noqa: DTZ001 -- the point
+
+    def test_an_empty_stage_is_refused(self) -> None:
+        """The stage is a non-empty name."""
+        with pytest.raises(ValidationError, match="stage"):
+            StageEntry("L-1", "", T0)
+
+
+class TestStageEntriesOfAFunnel:
+    def test_each_move_closes_the_visit_before(self) -> None:
+        """A lead's history becomes one entry per stage visited, chained."""
+        funnel = Funnel(policies.b2b_saas(), clock=ManualClock(T0))
+        lead = Lead(
+            "L-1",
+            T0,
+            attributes={
+                "industry": "software",
+                "employees": 800,
+                "title": "VP Sales",
+                "country": "DE",
+            },
+            source="webinar",
+            owner="ana",
+        )
+        funnel.add_lead(lead)
+        for hours, kind in enumerate(
+            (kinds.WEBINAR_ATTENDED, kinds.DEMO_REQUEST), start=1
+        ):
+            funnel.record(Activity("L-1", kind, T0 + timedelta(hours=hours)))
+        funnel.move("L-1", "disqualified", by="rep", at=T0 + DAY, reason="no_budget")
+        state = funnel.state("L-1")
+        entries = stage_entries(
+            [state], segments=["source", "owner", "grade", "industry", "missing"]
+        )
+        assert [entry.stage for entry in entries] == [
+            record.target for record in state.history
+        ]
+        for before, after in pairwise(entries):
+            assert before.exited_at == after.entered_at
+            assert before.next_stage == after.stage
+        assert entries[-1].exited_at is None
+        assert entries[-2].reason == "no_budget"
+        assert dict(entries[0].segments) == {
+            "source": "webinar",
+            "owner": "ana",
+            "grade": state.score.grade,
+            "industry": "software",
+            "missing": None,
+        }
+
+
+# -- Conversion ------------------------------------------------------------------
+
+
+class TestConversion:
+    def test_open_leads_are_censored_not_lost(self) -> None:
+        """Still in mql: open; disqualified: left, with its reason."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 2), ("customer", 30)),
+            *_chain("L-2", ("mql", 3), ("disqualified", 4)),
+            *_chain("L-3", ("mql", 40)),
+        ]
+        entries[3] = StageEntry(
+            "L-2",
+            "mql",
+            T0 + 3 * DAY,
+            exited_at=T0 + 4 * DAY,
+            next_stage="disqualified",
+            reason="no_budget",
+        )
+        report = _report(entries)
+        row = _row(report, "mql", "sql")
+        assert (row.entered, row.converted, row.open) == (3, 1, 1)
+        assert row.left == {"disqualified": 1}
+        assert row.reasons == {"no_budget": 1}
+        assert row.rate == pytest.approx(1 / 3)
+        assert row.closed_rate == pytest.approx(1 / 2)
+        assert row.median_to_convert == 2 * DAY
+        assert _row(report, "mql", "customer").median_to_convert == 30 * DAY
+
+    def test_a_lead_that_skips_a_stage_has_reached_it(self) -> None:
+        """Going from mql straight to customer converts mql to sql too."""
+        report = _report(_chain("L-1", ("mql", 0), ("customer", 5)))
+        assert _row(report, "mql", "sql").converted == 1
+        assert _row(report, "mql", "sql").median_to_convert == 5 * DAY
+
+    def test_a_recycled_lead_converts_when_it_comes_back(self) -> None:
+        """mql, then nurture, then sql: converted, in the time to its sql entry."""
+        entries = _chain("L-1", ("mql", 0), ("nurture", 3), ("sql", 10))
+        row = _row(_report(entries), "mql", "sql")
+        assert (row.converted, row.median_to_convert) == (1, 10 * DAY)
+
+    def test_a_closed_visit_towards_a_stage_without_a_row_converts(self) -> None:
+        """An export may close a visit towards customer, with no customer row."""
+        entry = StageEntry(
+            "L-1", "mql", T0, exited_at=T0 + 9 * DAY, next_stage="customer"
+        )
+        assert _row(_report([entry]), "mql", "customer").median_to_convert == 9 * DAY
+
+    def test_a_closed_last_visit_leaves_towards_its_next_stage(self) -> None:
+        """Closed towards lost: left for lost; towards nothing: '(exited)'."""
+        lost = StageEntry(
+            "L-1", "mql", T0, exited_at=T0 + DAY, next_stage="lost", reason="price"
+        )
+        gone = StageEntry("L-2", "mql", T0, exited_at=T0 + DAY)
+        back = StageEntry("L-3", "sql", T0, exited_at=T0 + DAY, next_stage="mql")
+        row = _row(_report([lost, gone]), "mql", "sql")
+        assert row.left == {"lost": 1, "(exited)": 1}
+        assert row.reasons == {"price": 1}
+        # Back on the path, before the target: still open.
+        assert _row(_report([back]), "sql", "customer").open == 1
+
+    def test_leads_entering_outside_the_period_are_not_counted(self) -> None:
+        """Only entries into the source stage in [start, end) make the cohorts."""
+        entries = _chain("L-1", ("mql", -30), ("sql", 1))
+        report = _report(entries)
+        assert [row for row in report.conversions if row.source == "mql"] == []
+        assert _row(report, "sql", "customer").entered == 1
+
+    def test_what_happens_after_now_is_not_known(self) -> None:
+        """A move after now does not count; the lead is still open at now."""
+        entries = _chain("L-1", ("mql", 0), ("sql", 20))
+        report = _report(entries, now=T0 + 10 * DAY)
+        assert _row(report, "mql", "sql").open == 1
+        assert report.inventory == {"mql": 1, "sql": 0, "customer": 0}
+
+    def test_cohorts_by_week_and_quarter_and_zone(self) -> None:
+        """Periods are ISO weeks, months or quarters in the report's time zone."""
+        # Sunday 23:30 UTC is Monday 00:30 in Berlin: the next ISO week there.
+        entry = StageEntry("L-1", "mql", datetime(2026, 1, 11, 23, 30, tzinfo=UTC))
+        by_week = _report([entry], cohort="week")
+        assert _row(by_week, "mql", "sql", cohort="2026-W02").entered == 1
+        berlin = _report([entry], cohort="week", timezone="Europe/Berlin")
+        assert _row(berlin, "mql", "sql", cohort="2026-W03").entered == 1
+        by_quarter = _report([entry], cohort="quarter")
+        assert _row(by_quarter, "mql", "sql", cohort="2026-Q1").entered == 1
+
+    def test_segments_break_the_rows_down(self) -> None:
+        """With a segment, each value has its rows, after the rows of every lead."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 1), segments={"source": "ads"}),
+            *_chain("L-2", ("mql", 0), segments={"source": "web"}),
+            *_chain("L-3", ("mql", 0)),
+        ]
+        report = _report(entries, segment="source")
+        assert _row(report, "mql", "sql", segment="ads").rate == 1.0
+        assert _row(report, "mql", "sql", segment="web").rate == 0.0
+        assert _row(report, "mql", "sql", segment=None).entered == 1
+        assert [row.segment for row in report.times if row.stage == "mql"] == [
+            "(all)",
+            "ads",
+            "web",
+            None,
+        ]
+        assert "(none)" in report.to_text()
+
+
+# -- Time in stage ---------------------------------------------------------------
+
+
+class TestTimeInStage:
+    def test_leads_still_in_a_stage_count_as_at_least_that_long(self) -> None:
+        """Two of three still in mql: no median yet, shown as more than the longest."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 1)),
+            *_chain("L-2", ("mql", 0)),
+            *_chain("L-3", ("mql", 0)),
+        ]
+        report = _report(entries, now=T0 + 10 * DAY)
+        (mql,) = [row for row in report.times if row.stage == "mql"]
+        assert (mql.visits, mql.exited, mql.still_in) == (3, 1, 2)
+        assert mql.median is None
+        assert mql.longest == 10 * DAY
+        assert "> 10.0 d" in report.to_text()
+
+    @given(
+        st.lists(st.integers(0, 10**6), min_size=1, max_size=40),
+        st.sampled_from([0.1, 0.5, 0.9, 1.0]),
+    )
+    def test_without_censoring_it_is_the_nearest_rank(
+        self, done: list[int], share: float
+    ) -> None:
+        """With every visit over, a percentile is the durations' nearest rank."""
+        ordered = sorted(done)
+        expected = ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
+        assert kaplan_meier(done, [], (share,)) == [expected]
+
+    @given(
+        st.lists(st.integers(0, 1000), max_size=30),
+        st.lists(st.integers(0, 1000), max_size=30),
+    )
+    def test_percentiles_come_in_order(self, done: list[int], going: list[int]) -> None:
+        """The median is never after the 90th percentile; both are durations seen."""
+        median, p90 = kaplan_meier(done, going, (0.5, 0.9))
+        if p90 is not None:
+            assert median is not None
+            assert median <= p90
+        assert median is None or median in done
+
+
+# -- Flow and inventory ----------------------------------------------------------
+
+STAGES = ["mql", "sql", "customer", "nurture", "disqualified"]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[StageEntry]:
+    """Leads' visits: chains of stages with gaps in hours, the last one open or not."""
+    entries: list[StageEntry] = []
+    for number in range(draw(st.integers(0, 6))):
+        lead_id = f"L-{number}"
+        source = draw(st.sampled_from(["ads", "web", None]))
+        at = T0 + timedelta(hours=draw(st.integers(-24 * 30, 24 * 120)))
+        stages = draw(st.lists(st.sampled_from(STAGES), min_size=1, max_size=5))
+        for index, stage in enumerate(stages):
+            last = index == len(stages) - 1
+            gap = timedelta(hours=draw(st.integers(0, 24 * 40)))
+            closed = not last or draw(st.booleans())
+            entries.append(
+                StageEntry(
+                    lead_id,
+                    stage,
+                    at,
+                    exited_at=at + gap if closed else None,
+                    next_stage=stages[index + 1] if not last else None,
+                    reason=draw(st.sampled_from([None, "no_budget"]))
+                    if closed
+                    else None,
+                    segments={"source": source},
+                )
+            )
+            at += gap
+    return entries
+
+
+class TestFlow:
+    @given(
+        histories(), st.sampled_from(["week", "month", "quarter"]), st.integers(0, 150)
+    )
+    def test_each_period_balances_and_hands_over_to_the_next(
+        self, entries: list[StageEntry], cohort: str, now_days: int
+    ) -> None:
+        """Opening + entered - exited = closing, and a closing is the next opening."""
+        report = _report(
+            entries, cohort=cohort, segment="source", now=START + now_days * DAY
+        )
+        last: dict[tuple[object, str], int] = {}
+        for row in report.flow:
+            assert row.opening + row.entered - row.exited == row.closing
+            key = (row.segment, row.stage)
+            if key in last:
+                assert last[key] == row.opening
+            last[key] = row.closing
+        # What the flow ends with is the inventory.
+        assert {stage: last.get(("(all)", stage), 0) for stage in PATH} == dict(
+            report.inventory
+        )
+
+    @given(histories(), st.randoms(use_true_random=False))
+    def test_the_report_is_the_same_whatever_the_order_of_entries(
+        self, entries: list[StageEntry], shuffler: random.Random
+    ) -> None:
+        """Same entries in any order: the same report, to the byte."""
+        shuffled = list(entries)
+        shuffler.shuffle(shuffled)
+        assert (
+            _report(entries, segment="source").to_dict()
+            == _report(shuffled, segment="source").to_dict()
+        )
+        assert _report(entries).to_text() == _report(shuffled).to_text()
+
+    @given(histories())
+    def test_every_lead_entered_is_converted_open_or_left(
+        self, entries: list[StageEntry]
+    ) -> None:
+        """Each conversion row accounts for every lead; cohorts and segments add up."""
+        report = _report(entries, segment="source")
+        totals: dict[tuple[object, str, str], Counter[str]] = defaultdict(Counter)
+        for row in report.conversions:
+            assert row.converted + row.open + sum(row.left.values()) == row.entered
+            if row.cohort != "(all)":
+                totals[row.segment, row.source, row.target]["entered"] += row.entered
+        for (segment, source, target), counts in totals.items():
+            assert (
+                _row(report, source, target, segment=segment).entered
+                == counts["entered"]
+            )
+
+
+# -- Errors ------------------------------------------------------------------------
+
+
+class TestBadArguments:
+    @pytest.mark.parametrize(
+        ("kwargs", "field"),
+        [
+            ({"stages": ["mql"]}, "stages"),
+            ({"stages": "mql"}, "stages"),
+            ({"stages": ["mql", "mql"]}, "stages"),
+            ({"stages": ["mql", ""]}, "stages"),
+            ({"start": datetime(2026, 1, 1)}, "start"),  # noqa: DTZ001 -- the point
+            ({"end": START}, "end"),
+            ({"now": START - DAY}, "now"),
+            ({"cohort": "day"}, "cohort"),
+            ({"segment": ""}, "segment"),
+            ({"timezone": "Mars/Base"}, "timezone"),
+        ],
+    )
+    def test_each_bad_argument_is_named(
+        self, kwargs: dict[str, object], field: str
+    ) -> None:
+        """A bad argument raises a ValidationError naming it."""
+        with pytest.raises(ValidationError) as info:
+            _report([], **kwargs)
+        assert info.value.field == field
+
+    def test_an_entry_that_is_not_a_stage_entry_is_refused(self) -> None:
+        """Rows must be StageEntry values: a dict is refused, by name."""
+        with pytest.raises(ValidationError, match="StageEntry"):
+            _report([{"lead_id": "L-1"}])  # type: ignore[list-item]
+
+    def test_an_empty_history_gives_empty_tables(self) -> None:
+        """No leads: no rows, zero inventory, and text that says so."""
+        report = _report([])
+        assert report.conversions == report.times == ()
+        assert "(no leads)" in report.to_text()
+        assert report.to_dict()["inventory"] == {"mql": 0, "sql": 0, "customer": 0}
+
+
+# -- Real data -------------------------------------------------------------------
+
+DATA = Path(
+    os.environ.get("FUNNELKIT_DATA", Path(__file__).parents[2] / "shared" / "data")
+)
+
+
+def _data(folder: str) -> Path:
+    path = DATA / folder
+    if not path.is_dir():
+        if os.environ.get("FUNNELKIT_REQUIRE_DATA"):
+            pytest.fail(f"FUNNELKIT_REQUIRE_DATA is set and {path} is missing")
+        pytest.skip(
+            f"the dataset folder {path} is not here (see ../shared/data/README.md)"
+        )
+    return path
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _nearest_rank(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[math.ceil(share * len(ordered)) - 1]
+
+
+class TestOlistMarketingFunnel:
+    """Olist's real MQLs and closed deals: conversion by origin, days to close."""
+
+    def test_conversion_by_origin_and_days_to_close(self) -> None:
+        """funnelkit's figures equal those counted with the standard library."""
+        folder = _data("olist-marketing-funnel")
+        mqls = _rows(folder / "olist_marketing_qualified_leads_dataset.csv")
+        won = {
+            row["mql_id"]: row["won_date"]
+            for row in _rows(folder / "olist_closed_deals_dataset.csv")
+        }
+        entries = []
+        days: list[float] = []
+        by_origin: dict[str | None, Counter[str]] = defaultdict(Counter)
+        for row in mqls:
+            contact = _utc(row["first_contact_date"])
+            closed = _utc(won[row["mql_id"]]) if row["mql_id"] in won else None
+            if closed is not None and closed < contact:
+                continue  # a deal recorded before its first contact: not a duration
+            origin = row["origin"] or None
+            by_origin[origin]["mqls"] += 1
+            if closed is not None:
+                by_origin[origin]["won"] += 1
+                days.append((closed - contact) / DAY)
+            entries.append(
+                StageEntry(
+                    row["mql_id"],
+                    "mql",
+                    contact,
+                    exited_at=closed,
+                    next_stage=None if closed is None else "customer",
+                    segments={"origin": origin},
+                )
+            )
+        last = max(entry.exited_at or entry.entered_at for entry in entries)
+        report = FunnelReport.build(
+            entries,
+            stages=["mql", "customer"],
+            start=datetime(2017, 6, 1, tzinfo=UTC),
+            end=datetime(2018, 6, 1, tzinfo=UTC),
+            now=last + DAY,
+            segment="origin",
+        )
+        for origin, counts in by_origin.items():
+            row = _row(report, "mql", "customer", segment=origin)
+            assert (row.entered, row.converted) == (counts["mqls"], counts["won"])
+            assert row.rate == pytest.approx(counts["won"] / counts["mqls"])
+        overall = _row(report, "mql", "customer")
+        assert overall.entered == len(entries)
+        assert overall.median_to_convert is not None
+        assert overall.p90_to_convert is not None
+        assert overall.median_to_convert / DAY == pytest.approx(
+            _nearest_rank(days, 0.5)
+        )
+        assert overall.p90_to_convert / DAY == pytest.approx(_nearest_rank(days, 0.9))
+        # The nearest rank and the interpolated median differ by less than a day.
+        assert abs(overall.median_to_convert / DAY - statistics.median(days)) < 1
+
+
+class TestMavenCrmPipeline:
+    """Maven's CRM opportunities: win rate by sales agent, days to close."""
+
+    def test_win_rate_by_agent_and_days_to_close(self) -> None:
+        """Win rates and days to win equal a standard-library count."""
+        folder = _data("maven-crm-sales-opportunities")
+        rows = _rows(folder / "sales_pipeline.csv")
+        entries = []
+        outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+        days: list[float] = []
+        for row in rows:
+            if not row["engage_date"]:
+                continue  # prospecting: never engaged
+            engaged = _utc(row["engage_date"])
+            closed = _utc(row["close_date"]) if row["close_date"] else None
+            stage = row["deal_stage"].lower()
+            outcomes[row["sales_agent"]][stage] += 1
+            if stage == "won" and closed is not None:
+                days.append((closed - engaged) / DAY)
+            entries.append(
+                StageEntry(
+                    row["opportunity_id"],
+                    "engaging",
+                    engaged,
+                    exited_at=closed,
+                    next_stage=None if closed is None else stage,
+                    segments={"agent": row["sales_agent"]},
+                )
+            )
+        first = min(entry.entered_at for entry in entries)
+        last = max(entry.exited_at or entry.entered_at for entry in entries)
+        report = FunnelReport.build(
+            entries,
+            stages=["engaging", "won"],
+            start=datetime(first.year, first.month, 1, tzinfo=UTC),
+            end=last + DAY,
+            segment="agent",
+            cohort="quarter",
+        )
+        for agent, counts in outcomes.items():
+            row = _row(report, "engaging", "won", segment=agent)
+            assert (row.converted, row.left.get("lost", 0), row.open) == (
+                counts["won"],
+                counts["lost"],
+                counts["engaging"],
+            )
+            assert row.closed_rate == pytest.approx(
+                counts["won"] / (counts["won"] + counts["lost"])
+            )
+        overall = _row(report, "engaging", "won")
+        assert overall.median_to_convert is not None
+        assert overall.p90_to_convert is not None
+        assert overall.median_to_convert / DAY == pytest.approx(
+            _nearest_rank(days, 0.5)
+        )
+        assert overall.p90_to_convert / DAY == pytest.approx(_nearest_rank(days, 0.9))
+        assert date(2016, 10, 1) <= report.start.date()
