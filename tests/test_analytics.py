@@ -211,6 +211,14 @@ class TestConversion:
         row = _row(_report(entries), "mql", "sql")
         assert (row.converted, row.median_to_convert) == (1, 10 * DAY)
 
+    def test_an_export_without_next_stages_converts_by_the_later_visit(self) -> None:
+        """Visits closed with no next stage: the later sql visit is the conversion."""
+        entries = [
+            StageEntry("L-1", "mql", T0, exited_at=T0 + DAY),
+            StageEntry("L-1", "sql", T0 + 4 * DAY),
+        ]
+        assert _row(_report(entries), "mql", "sql").median_to_convert == 4 * DAY
+
     def test_a_closed_visit_towards_a_stage_without_a_row_converts(self) -> None:
         """An export may close a visit towards customer, with no customer row."""
         entry = StageEntry(
@@ -355,6 +363,16 @@ def histories(draw: st.DrawFn) -> list[StageEntry]:
 
 
 class TestFlow:
+    def test_entries_after_the_period_are_outside_its_flow(self) -> None:
+        """A lead entering after end (but before now) is in no period and no stock."""
+        entries = [
+            StageEntry("L-1", "mql", T0),
+            StageEntry("L-2", "mql", END + DAY),
+        ]
+        report = _report(entries, now=END + 10 * DAY)
+        assert sum(row.entered for row in report.flow) == 1
+        assert report.inventory["mql"] == 1
+
     @given(
         histories(), st.sampled_from(["week", "month", "quarter"]), st.integers(0, 150)
     )

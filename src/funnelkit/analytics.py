@@ -29,8 +29,9 @@ leads had reached, never an interpolation between two leads.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
-from collections import Counter, defaultdict
+import operator
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -63,7 +64,7 @@ __all__ = [
 Cohort = Literal["week", "month", "quarter"]
 _COHORTS = ("week", "month", "quarter")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_DAY = 86_400_000_000  # microseconds
+_MICROSECOND = timedelta(microseconds=1)
 _NO_SEGMENTS: FrozenMap[Scalar] = FrozenMap({})
 #: The segment value of the rows that count every lead.
 ALL = "(all)"
@@ -334,18 +335,20 @@ class FunnelReport:
             raise ValidationError(
                 field="segment", value=segment, expected="a segment name or None"
             )
-        periods = _Periods(_zone(timezone), cohort)
-        visits = _visits(entries, now_us)
-        groups = _groups(visits, segment)
-        conversions: list[Conversion] = []
-        times: list[StageTime] = []
-        flow: list[Flow] = []
-        for value, leads in groups:
-            window = (start_us, end_us, now_us)
-            conversions += _conversions(value, leads, path, window, periods)
-            times += _times(value, leads, path, window)
-            flow += _flow(value, leads, path, window, periods)
-        everyone = groups[0][1]
+        window = (start_us, end_us, now_us)
+        accounts = _Accounts(path, window, _Periods(_zone(timezone), cohort))
+        everyone = accounts.group(ALL)
+        for segments, visits in _leads(entries, now_us):
+            if segment is None:
+                accounts.add((everyone,), visits)
+            else:
+                own = accounts.group(segments.get(segment))
+                accounts.add((everyone, own), visits)
+        order = [
+            ALL,
+            *sorted((value for value in accounts.groups if value != ALL), key=_order),
+        ]
+        conversions, times, flow, inventory = accounts.rows(order)
         return cls(
             stages=path,
             start=start,
@@ -357,7 +360,7 @@ class FunnelReport:
             conversions=tuple(conversions),
             times=tuple(times),
             flow=tuple(flow),
-            inventory=FrozenMap(_inventory(everyone, path, min(end_us, now_us))),
+            inventory=FrozenMap(inventory),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -461,17 +464,15 @@ class FunnelReport:
 
 # -- Computing ---------------------------------------------------------------------
 
-
-@attrs.frozen
-class _Visit:
-    """An entry as known at ``now``: instants in UTC microseconds."""
-
-    stage: str
-    entered: int
-    exited: int | None  # None: still there at now
-    next_stage: str | None
-    reason: str | None
-    segments: Mapping[str, Scalar]
+#: A visit as known at ``now``: entered, exited (``None``: still there), stage,
+#: next stage and reason; instants in UTC microseconds. Plain values only, so
+#: that the collector leaves a million of them alone.
+_Visit = tuple[int, int | None, str, str | None, str | None]
+_Window = tuple[int, int, int]  # start, end, now
+#: What came of a lead that did not convert: open, or the stage it left for
+#: and the reason it was given.
+_Fate = tuple[str, str | None]
+_OPEN: _Fate = ("open", None)
 
 
 def _is_name(value: object) -> bool:
@@ -498,171 +499,96 @@ def _zone(name: str) -> ZoneInfo:
         ) from None
 
 
-def _visits(entries: Iterable[StageEntry], now: int) -> dict[str, list[_Visit]]:
-    """Each lead's visits known at *now*, in order of entry."""
-    leads: dict[str, list[_Visit]] = defaultdict(list)
+def _visit_order(visit: _Visit) -> tuple[Any, ...]:
+    """Entry order, and a fixed order for a lead's visits entered at one instant."""
+    entered, exited, stage, after, reason = visit
+    return (entered, exited is None, exited or 0, stage, after or "", reason or "")
+
+
+_FIELDS = operator.attrgetter(
+    "lead_id", "stage", "entered_at", "exited_at", "next_stage", "reason", "segments"
+)
+
+
+def _leads(
+    entries: Iterable[StageEntry], now: int
+) -> list[tuple[Mapping[str, Scalar], list[_Visit]]]:
+    """Each lead's segments (its earliest visit's) and visits known at *now*.
+
+    The visits in order of entry, the leads in order of id.
+    """
+    leads: dict[str, list[_Visit]] = {}
+    segments_of: dict[str, tuple[int, Mapping[str, Scalar]]] = {}
     for entry in entries:
-        if not isinstance(entry, StageEntry):
+        if type(entry) is not StageEntry and not isinstance(entry, StageEntry):
             raise ValidationError(
                 field="entries", value=entry, expected="StageEntry values"
             )
-        entered = utc_micros(entry.entered_at)
+        lead_id, stage, entered_at, exited_at, after, reason, segments = _FIELDS(entry)
+        # utc_micros, inlined: a million entries make the call count.
+        entered = (entered_at - _EPOCH) // _MICROSECOND
         if entered > now:
             continue
-        exited = None if entry.exited_at is None else utc_micros(entry.exited_at)
-        if exited is not None and exited > now:
-            leads[entry.lead_id].append(
-                _Visit(entry.stage, entered, None, None, None, entry.segments)
-            )
+        exited = None if exited_at is None else (exited_at - _EPOCH) // _MICROSECOND
+        visit: _Visit = (
+            (entered, exited, stage, after, reason)
+            if exited is not None and exited <= now
+            # Still there at now, as far as now knows.
+            else (entered, None, stage, None, None)
+        )
+        found = leads.get(lead_id)
+        if found is None:
+            leads[lead_id] = [visit]
+            segments_of[lead_id] = (entered, segments)
         else:
-            leads[entry.lead_id].append(
-                _Visit(
-                    entry.stage,
-                    entered,
-                    exited,
-                    entry.next_stage,
-                    entry.reason,
-                    entry.segments,
-                )
-            )
-    for visits in leads.values():
-        visits.sort(key=_visit_order)
-    return dict(sorted(leads.items()))
+            found.append(visit)
+            if entered < segments_of[lead_id][0]:
+                segments_of[lead_id] = (entered, segments)
+    result = []
+    for lead_id in sorted(leads):
+        visits = leads[lead_id]
+        # Most histories come in order: a pass to check is cheaper than a sort.
+        if any(after[0] <= before[0] for before, after in pairwise(visits)):
+            visits.sort(key=_visit_order)
+        result.append((segments_of[lead_id][1], visits))
+    return result
 
 
-def _visit_order(visit: _Visit) -> tuple[Any, ...]:
-    """Entry order, and a fixed order for visits entered at one instant."""
-    return (
-        visit.entered,
-        visit.exited is None,
-        visit.exited or 0,
-        visit.stage,
-        visit.next_stage or "",
-        visit.reason or "",
-    )
-
-
-_Lead = list[_Visit]
-_Window = tuple[int, int, int]  # start, end, now
-
-
-def _groups(
-    leads: dict[str, _Lead], segment: str | None
-) -> list[tuple[Scalar, list[_Lead]]]:
-    """Every lead, then the leads of each value of *segment* (its first visit's)."""
-    everyone = list(leads.values())
-    groups: list[tuple[Scalar, list[_Lead]]] = [(ALL, everyone)]
-    if segment is None:
-        return groups
-    by_value: dict[Scalar, list[_Lead]] = defaultdict(list)
-    for visits in everyone:
-        by_value[visits[0].segments.get(segment)].append(visits)
-    groups += sorted(by_value.items(), key=lambda item: _order(item[0]))
-    return groups
-
-
-def _order(value: Scalar) -> tuple[int, str]:
-    """Segment values in a fixed order whatever their types: None last."""
-    return (1, "") if value is None else (0, f"{type(value).__name__}:{value}")
-
-
-def _conversions(
-    value: Scalar,
-    leads: list[_Lead],
-    path: tuple[str, ...],
-    window: _Window,
-    periods: _Periods,
-) -> list[Conversion]:
-    pairs = list(pairwise(path))
-    if len(path) > 2:  # noqa: PLR2004 -- the whole path is one more pair
-        pairs.append((path[0], path[-1]))
-    rows: list[Conversion] = []
-    for source, target in pairs:
-        tally: dict[str, _Tally] = defaultdict(_Tally)
-        beyond = set(path[path.index(target) :])
-        for visits in leads:
-            outcome = _outcome(visits, source, beyond, set(path), window)
-            if outcome is not None:
-                entered, result = outcome
-                tally[periods.label(entered)].add(result)
-                tally[ALL].add(result)
-        rows += [
-            tally[cohort].row(value, cohort, source, target)
-            for cohort in sorted(tally, key=lambda label: (label == ALL, label))
-        ]
-    return rows
-
-
-def _outcome(
-    visits: _Lead,
-    source: str,
-    beyond: set[str],
-    on_path: set[str],
-    window: _Window,
-) -> tuple[int, tuple[str, int | None, str | None]] | None:
-    """The lead's first entry into *source* in the window and what came of it.
-
-    The result is ``("converted", time to convert, None)``, ``("open", None,
-    None)`` or ``(stage left for, None, reason)``.
-    """
-    start, end, _ = window
-    first = next(
-        (
-            index
-            for index, visit in enumerate(visits)
-            if visit.stage == source and start <= visit.entered < end
-        ),
-        None,
-    )
-    if first is None:
-        return None
-    entered = visits[first].entered
-    for visit in visits[first:]:
-        # The source is not beyond the target: the first visit is not a match.
-        if visit.stage in beyond:
-            return entered, ("converted", visit.entered - entered, None)
-        if visit.exited is not None and visit.next_stage in beyond:
-            # A CRM export may close a visit towards a stage it has no row of.
-            return entered, ("converted", visit.exited - entered, None)
-    last = visits[-1]
-    if last.exited is None:
-        where, reason = last.stage, _reason_left(visits)
-    else:
-        where, reason = last.next_stage or EXITED, last.reason
-    if where in on_path:
-        return entered, ("open", None, None)
-    return entered, (where, None, reason)
-
-
-def _reason_left(visits: _Lead) -> str | None:
-    """The reason given for the move into the lead's current stage."""
-    return visits[-2].reason if len(visits) > 1 else None
+_Outcome = int | tuple[str, str | None]  # time to convert, or the lead's fate
 
 
 @attrs.define
 class _Tally:
+    """What came of the leads of one cohort that entered a pair's source stage."""
+
     entered: int = 0
-    converted: list[int] = attrs.field(factory=list)
+    took: list[int] = attrs.field(factory=list)
     open: int = 0
     left: Counter[str] = attrs.field(factory=Counter)
     reasons: Counter[str] = attrs.field(factory=Counter)
 
-    def add(self, result: tuple[str, int | None, str | None]) -> None:
-        kind, took, reason = result
-        self.entered += 1
-        if took is not None:
-            self.converted.append(took)
-        elif kind == "open":
-            self.open += 1
-        else:
-            self.left[kind] += 1
-            if reason is not None:
-                self.reasons[reason] += 1
+    def add(self, outcomes: list[_Outcome]) -> None:
+        """Count *outcomes*: times to convert, and fates."""
+        took = [outcome for outcome in outcomes if type(outcome) is int]
+        fates = [outcome for outcome in outcomes if type(outcome) is tuple]
+        self.entered += len(outcomes)
+        self.took += took
+        self.open += fates.count(_OPEN)
+        left = [fate for fate in fates if fate is not _OPEN]
+        self.left.update(where for where, _ in left)
+        self.reasons.update(reason for _, reason in left if reason is not None)
+
+    def merge(self, other: _Tally) -> None:
+        self.entered += other.entered
+        self.took += other.took
+        self.open += other.open
+        self.left.update(other.left)
+        self.reasons.update(other.reasons)
 
     def row(self, segment: Scalar, cohort: str, source: str, target: str) -> Conversion:
-        converted = len(self.converted)
+        converted = len(self.took)
         known = converted + sum(self.left.values())
-        took = sorted(self.converted)
+        took = sorted(self.took)
         return Conversion(
             segment=segment,
             cohort=cohort,
@@ -680,6 +606,230 @@ class _Tally:
         )
 
 
+class _Group:
+    """The running counts of one segment value (or of every lead)."""
+
+    def __init__(self, stages: int, periods: int) -> None:
+        self.outcomes: dict[tuple[int, int], list[_Outcome]] = {}
+        self.done: list[list[int]] = [[] for _ in range(stages)]
+        self.going: list[list[int]] = [[] for _ in range(stages)]
+        self.opening = [0] * stages
+        self.entered = [[0] * periods for _ in range(stages)]
+        self.exited = [[0] * periods for _ in range(stages)]
+
+
+class _Accounts:
+    """One pass over the leads' visits, counting every table at once."""
+
+    def __init__(
+        self, path: tuple[str, ...], window: _Window, periods: _Periods
+    ) -> None:
+        start, end, now = window
+        self.path = path
+        self.window = window
+        self.rank = {stage: index for index, stage in enumerate(path)}
+        last = len(path) - 1
+        self.pairs = list(pairwise(range(len(path))))
+        if last > 1:  # the whole path is one more pair
+            self.pairs.append((0, last))
+        spans = list(periods.between(start, end))
+        self.cohort_edges = [begin for begin, _, _ in spans]
+        self.cohort_labels = [label for _, _, label in spans]
+        shown: list[tuple[int, int, str]] = []
+        for begin, stop, label in spans:
+            shown.append((begin, min(stop, now), label))
+            if stop >= now:
+                break
+        self.flow_edges = [begin for begin, _, _ in shown] + [shown[-1][1]]
+        self.flow_labels = [label for _, _, label in shown]
+        self.groups: dict[Scalar, _Group] = {}
+
+    def group(self, value: Scalar) -> _Group:
+        found = self.groups.get(value)
+        if found is None:
+            found = self.groups[value] = _Group(len(self.path), len(self.flow_labels))
+        return found
+
+    def add(self, groups: tuple[_Group, ...], visits: list[_Visit]) -> None:
+        """Count one lead's visits in each of *groups*."""
+        start, end, now = self.window
+        rank = self.rank
+        firsts: list[int | None] = [None] * len(self.path)
+        for index, (entered, exited, stage, _, _) in enumerate(visits):
+            position = rank.get(stage)
+            if position is None:
+                continue
+            if start <= entered < end:
+                if firsts[position] is None:
+                    firsts[position] = index
+                for group in groups:
+                    if exited is None:
+                        group.going[position].append(now - entered)
+                    else:
+                        group.done[position].append(exited - entered)
+            self._flow_of(groups, position, entered, exited)
+        self._convert(groups, visits, firsts)
+
+    def _flow_of(
+        self,
+        groups: tuple[_Group, ...],
+        position: int,
+        entered: int,
+        exited: int | None,
+    ) -> None:
+        """Count a visit in the flow: the period it entered in, and left in."""
+        edges = self.flow_edges
+        count = len(edges) - 1
+        came = bisect_right(edges, entered) - 1
+        went = -1 if exited is None else bisect_right(edges, exited) - 1
+        for group in groups:
+            if came < 0:
+                # In the stage before the first period began: its opening.
+                group.opening[position] += went >= 0 or exited is None
+            elif came < count:
+                group.entered[position][came] += 1
+            if 0 <= went < count:
+                group.exited[position][went] += 1
+
+    def _convert(
+        self, groups: tuple[_Group, ...], visits: list[_Visit], firsts: list[int | None]
+    ) -> None:
+        rank = self.rank
+        fate: _Fate | None = None
+        for pair, (source, target) in enumerate(self.pairs):
+            first = firsts[source]
+            if first is None:
+                continue
+            entered = visits[first][0]
+            took = _reached(visits, first, target, rank)
+            outcome: _Outcome
+            if took is not None:
+                outcome = took - entered
+            else:
+                if fate is None:
+                    fate = self._fate(visits)
+                outcome = fate
+            key = (pair, bisect_right(self.cohort_edges, entered) - 1)
+            for group in groups:
+                found = group.outcomes.get(key)
+                if found is None:
+                    group.outcomes[key] = [outcome]
+                else:
+                    found.append(outcome)
+
+    def _fate(self, visits: list[_Visit]) -> _Fate:
+        """Where a lead that did not convert is at ``now``: open, or off the path."""
+        _, exited, stage, after, reason = visits[-1]
+        if exited is None:
+            where = stage
+            # The reason given for the move into the stage the lead is in.
+            reason = visits[-2][4] if len(visits) > 1 else None
+        else:
+            where = after or EXITED
+        return _OPEN if where in self.rank else (where, reason)
+
+    def rows(
+        self, order: list[Scalar]
+    ) -> tuple[list[Conversion], list[StageTime], list[Flow], dict[str, int]]:
+        """The tables' rows, group by group in *order*; the inventory of every lead."""
+        conversions: list[Conversion] = []
+        times: list[StageTime] = []
+        flow: list[Flow] = []
+        for value in order:
+            group = self.groups[value]
+            conversions += self._conversions(value, group)
+            times += self._times(value, group)
+            flow += self._flow(value, group)
+        closing = [
+            opening + sum(entered) - sum(exited)
+            for opening, entered, exited in zip(
+                self.groups[ALL].opening,
+                self.groups[ALL].entered,
+                self.groups[ALL].exited,
+                strict=True,
+            )
+        ]
+        return conversions, times, flow, dict(zip(self.path, closing, strict=True))
+
+    def _conversions(self, value: Scalar, group: _Group) -> list[Conversion]:
+        rows = []
+        for pair, (source, target) in enumerate(self.pairs):
+            cohorts = sorted(cohort for (at, cohort) in group.outcomes if at == pair)
+            if not cohorts:
+                continue
+            total = _Tally()
+            names = (self.path[source], self.path[target])
+            for cohort in cohorts:
+                tally = _Tally()
+                tally.add(group.outcomes[pair, cohort])
+                total.merge(tally)
+                rows.append(tally.row(value, self.cohort_labels[cohort], *names))
+            rows.append(total.row(value, ALL, *names))
+        return rows
+
+    def _times(self, value: Scalar, group: _Group) -> list[StageTime]:
+        rows = []
+        for stage, done, going in zip(self.path, group.done, group.going, strict=True):
+            if not done and not going:
+                continue
+            median, p90 = _kaplan_meier(done, going, (0.5, 0.9))
+            rows.append(
+                StageTime(
+                    segment=value,
+                    stage=stage,
+                    visits=len(done) + len(going),
+                    exited=len(done),
+                    still_in=len(going),
+                    median=_span(median),
+                    p90=_span(p90),
+                    longest=timedelta(microseconds=max(done + going)),
+                )
+            )
+        return rows
+
+    def _flow(self, value: Scalar, group: _Group) -> list[Flow]:
+        rows = []
+        opening = list(group.opening)
+        for period, label in enumerate(self.flow_labels):
+            for position, stage in enumerate(self.path):
+                entered = group.entered[position][period]
+                exited = group.exited[position][period]
+                closing = opening[position] + entered - exited
+                rows.append(
+                    Flow(
+                        segment=value,
+                        period=label,
+                        stage=stage,
+                        opening=opening[position],
+                        entered=entered,
+                        exited=exited,
+                        closing=closing,
+                    )
+                )
+                opening[position] = closing
+        return rows
+
+
+def _reached(
+    visits: list[_Visit], first: int, target: int, rank: Mapping[str, int]
+) -> int | None:
+    """When the lead first reached *target* or beyond after visit *first*, if it did."""
+    for index in range(first, len(visits)):
+        entered, exited, stage, after, _ = visits[index]
+        # The first visit is to the source, which is not beyond the target.
+        if rank.get(stage, -1) >= target:
+            return entered
+        if exited is not None and after is not None and rank.get(after, -1) >= target:
+            # A CRM export may close a visit towards a stage it has no row of.
+            return exited
+    return None
+
+
+def _order(value: Scalar) -> tuple[int, str]:
+    """Segment values in a fixed order whatever their types: None last."""
+    return (1, "") if value is None else (0, f"{type(value).__name__}:{value}")
+
+
 def _nearest_rank(ordered: Sequence[int], share: float) -> int | None:
     """The smallest value at least *share* of *ordered* are at or below."""
     if not ordered:
@@ -689,39 +839,6 @@ def _nearest_rank(ordered: Sequence[int], share: float) -> int | None:
 
 def _span(micros: int | None) -> timedelta | None:
     return None if micros is None else timedelta(microseconds=micros)
-
-
-def _times(
-    value: Scalar, leads: list[_Lead], path: tuple[str, ...], window: _Window
-) -> list[StageTime]:
-    start, end, now = window
-    rows = []
-    for stage in path:
-        done: list[int] = []
-        going: list[int] = []
-        for visits in leads:
-            for visit in visits:
-                if visit.stage == stage and start <= visit.entered < end:
-                    if visit.exited is None:
-                        going.append(now - visit.entered)
-                    else:
-                        done.append(visit.exited - visit.entered)
-        if not done and not going:
-            continue
-        median, p90 = _kaplan_meier(done, going, (0.5, 0.9))
-        rows.append(
-            StageTime(
-                segment=value,
-                stage=stage,
-                visits=len(done) + len(going),
-                exited=len(done),
-                still_in=len(going),
-                median=_span(median),
-                p90=_span(p90),
-                longest=timedelta(microseconds=max(done + going)),
-            )
-        )
-    return rows
 
 
 def _kaplan_meier(
@@ -753,60 +870,6 @@ def _kaplan_meier(
                 found[position] = duration
         index += count
     return found
-
-
-def _flow(
-    value: Scalar,
-    leads: list[_Lead],
-    path: tuple[str, ...],
-    window: _Window,
-    periods: _Periods,
-) -> list[Flow]:
-    start, end, now = window
-    rows = []
-    for begin, finish, label in periods.between(start, end):
-        stop = min(finish, now)
-        counts = {stage: [0, 0, 0, 0] for stage in path}
-        for visits in leads:
-            for visit in visits:
-                tally = counts.get(visit.stage)
-                if tally is None:
-                    continue
-                out = visit.exited
-                # Before an instant t means entered before t, not left before it.
-                tally[0] += visit.entered < begin and (out is None or out >= begin)
-                tally[1] += begin <= visit.entered < stop
-                tally[2] += out is not None and begin <= out < stop
-                tally[3] += visit.entered < stop and (out is None or out >= stop)
-        rows += [
-            Flow(
-                segment=value,
-                period=label,
-                stage=stage,
-                opening=opening,
-                entered=entered,
-                exited=exited,
-                closing=closing,
-            )
-            for stage, (opening, entered, exited, closing) in counts.items()
-        ]
-        if finish >= now:
-            break
-    return rows
-
-
-def _inventory(leads: list[_Lead], path: tuple[str, ...], at: int) -> dict[str, int]:
-    """Leads in each stage of *path* just before *at*."""
-    counts = dict.fromkeys(path, 0)
-    for visits in leads:
-        for visit in visits:
-            if (
-                visit.stage in counts
-                and visit.entered < at
-                and (visit.exited is None or visit.exited >= at)
-            ):
-                counts[visit.stage] += 1
-    return counts
 
 
 class _Periods:
@@ -844,10 +907,6 @@ class _Periods:
         if self._cohort == "month":
             return f"{first.year}-{first.month:02d}"
         return f"{first.year}-Q{(first.month - 1) // 3 + 1}"
-
-    def label(self, micros: int) -> str:
-        """The name of the period holding *micros*."""
-        return self._name(self._first(micros))
 
     def between(self, start: int, end: int) -> Iterator[tuple[int, int, str]]:
         """The periods that meet ``[start, end)``, clipped to it."""
