@@ -24,6 +24,7 @@ from funnelkit import (
 from funnelkit.analytics import (
     Conversion,
     FunnelReport,
+    Goal,
     StageEntry,
     stage_entries,
 )
@@ -426,6 +427,129 @@ class TestFlow:
             )
 
 
+# -- Goals and paths -------------------------------------------------------------
+
+
+class TestGoals:
+    def test_a_volume_goal_counts_leads_and_forecasts_the_running_period(self) -> None:
+        """3 MQLs a month: January over at 2, February running at 1 by the 19th."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 2)),
+            *_chain("L-2", ("mql", 3), ("nurture", 4), ("mql", 5)),
+            *_chain("L-3", ("mql", 40)),
+        ]
+        now = datetime(2026, 2, 20, tzinfo=UTC)
+        report = _report(entries, now=now, goals=[Goal("mql", "month", 3)])
+        january, february = report.goals
+        # L-2 came back to mql in January: counted once.
+        assert (january.period, january.actual, january.complete) == (
+            "2026-01",
+            2,
+            True,
+        )
+        assert january.forecast == 2
+        assert january.attainment == pytest.approx(2 / 3)
+        assert (february.actual, february.complete) == (1, False)
+        assert february.forecast == pytest.approx(1 * 28 / 19)
+        assert "running" in report.to_text()
+        assert report.to_dict()["goals"][1]["goal"] == "3 mql a month"
+
+    def test_a_conversion_goal_gives_the_rate_and_the_known_rate(self) -> None:
+        """25% mql to sql: half converted, the other half still open."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 2)),
+            *_chain("L-2", ("mql", 1)),
+            *_chain("L-3", ("mql", 2), ("disqualified", 3)),
+            *_chain("L-4", ("sql", 2)),
+        ]
+        goal = Goal(["mql", "sql"], "quarter", 0.25)  # type: ignore[arg-type]
+        report = _report(entries, goals=[goal])
+        (row,) = report.goals
+        assert "33.3%" in report.to_text()
+        assert goal.stage == ("mql", "sql")
+        assert row.actual == pytest.approx(1 / 3)
+        assert row.forecast == pytest.approx(1 / 2)
+        assert row.attainment == pytest.approx(4 / 3)
+        assert goal.describe() == "25% mql to sql a quarter"
+
+    def test_a_period_with_no_lead_has_no_rate(self) -> None:
+        """A conversion goal's period without entries: no actual, no forecast."""
+        (row,) = _report([], goals=[Goal(("mql", "sql"), "quarter", 0.5)]).goals
+        assert (row.actual, row.attainment, row.forecast) == (None, None, None)
+        assert "-" in report_text([], goals=[Goal(("mql", "sql"), "quarter", 0.5)])
+
+    def test_a_period_just_begun_has_no_run_rate(self) -> None:
+        """At the first instant of a period nothing has gone by: no forecast."""
+        (row,) = _report([], now=START, goals=[Goal("mql", "month", 1)]).goals
+        assert (row.actual, row.forecast) == (0, None)
+
+    @pytest.mark.parametrize(
+        ("args", "field"),
+        [
+            (("", "month", 1), "stage"),
+            ((("mql",), "month", 1), "stage"),
+            ((("mql", "mql"), "month", 0.5), "stage"),
+            (("mql", "day", 1), "per"),
+            (("mql", "month", 0), "target"),
+            (("mql", "month", True), "target"),
+            (("mql", "month", float("inf")), "target"),
+            ((("mql", "sql"), "month", 25), "target"),
+        ],
+    )
+    def test_bad_goals_are_named(self, args: tuple[object, ...], field: str) -> None:
+        """A goal's bad stage, period or target raises a ValidationError naming it."""
+        with pytest.raises(ValidationError) as info:
+            Goal(*args)  # type: ignore[arg-type]
+        assert info.value.field == field
+
+
+def report_text(entries: list[StageEntry], **kw: object) -> str:
+    """The text of a report on *entries*."""
+    return _report(entries, **kw).to_text()
+
+
+class TestPaths:
+    def test_won_and_lost_leads_by_their_paths(self) -> None:
+        """Paths merge repeats in a row; a closed last visit adds where it went."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 2), ("customer", 9)),
+            *_chain("L-2", ("mql", 0), ("sql", 3), ("customer", 8)),
+            *_chain("L-3", ("mql", 0), ("nurture", 1), ("mql", 5), ("customer", 9)),
+            *_chain("L-4", ("mql", 0), ("disqualified", 1)),
+            StageEntry("L-5", "mql", T0, exited_at=T0 + DAY, next_stage="lost"),
+            *_chain("L-6", ("mql", 0), ("nurture", 1)),
+        ]
+        report = _report(entries)
+        won = [(row.path, row.leads) for row in report.paths if row.outcome == "won"]
+        assert won == [
+            (("mql", "sql", "customer"), 2),
+            (("mql", "nurture", "mql", "customer"), 1),
+        ]
+        lost = [(row.path, row.share) for row in report.paths if row.outcome == "lost"]
+        assert lost == [(("mql", "disqualified"), 0.5), (("mql", "lost"), 0.5)]
+        assert "mql > sql > customer" in report.to_text()
+        assert report.to_dict()["paths"][0]["path"] == ["mql", "sql", "customer"]
+
+    def test_top_paths_and_lost_stages_are_options(self) -> None:
+        """top_paths=1 keeps the most common; lost=['nurture'] makes nurture lost."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 2), ("customer", 9)),
+            *_chain("L-2", ("mql", 0), ("customer", 4)),
+            *_chain("L-3", ("mql", 0), ("customer", 5)),
+            *_chain("L-4", ("mql", 0), ("nurture", 1)),
+        ]
+        report = _report(entries, top_paths=1, lost=["nurture"])
+        assert [(row.outcome, row.path) for row in report.paths] == [
+            ("won", ("mql", "customer")),
+            ("lost", ("mql", "nurture")),
+        ]
+
+    def test_leads_that_began_before_the_period_have_no_path(self) -> None:
+        """A lead whose first visit is before start is not in the paths."""
+        report = _report(_chain("L-1", ("mql", -10), ("customer", 3)))
+        assert report.paths == ()
+
+
 # -- Errors ------------------------------------------------------------------------
 
 
@@ -443,6 +567,13 @@ class TestBadArguments:
             ({"cohort": "day"}, "cohort"),
             ({"segment": ""}, "segment"),
             ({"timezone": "Mars/Base"}, "timezone"),
+            ({"goals": ["200 mqls"]}, "goals[0]"),
+            ({"goals": [Goal(("sql", "mql"), "month", 0.5)]}, "goals[0].stage"),
+            ({"goals": [Goal(("mql", "won"), "month", 0.5)]}, "goals[0].stage"),
+            ({"lost": "lost"}, "lost"),
+            ({"lost": [""]}, "lost"),
+            ({"top_paths": -1}, "top_paths"),
+            ({"top_paths": True}, "top_paths"),
         ],
     )
     def test_each_bad_argument_is_named(

@@ -19,6 +19,9 @@ any lead attribute):
 * **flow**: per period and stage, the leads there as it began, the entries,
   the exits and the leads there as it ended (opening + entered - exited =
   closing, period after period).
+* **goals**: volume goals (200 MQLs a month) and conversion goals (25% of
+  MQLs to SQL), period by period, with a forecast for the period running;
+* **paths**: the most common paths of the leads won and of those lost.
 
 Every instant is compared as an instant (in UTC); periods are calendar weeks
 (from Monday), months or quarters in the report's ``timezone``. Percentiles
@@ -53,9 +56,14 @@ from funnelkit._validators import (
 from funnelkit.errors import ValidationError
 
 __all__ = [
+    "ALL",
+    "EXITED",
     "Conversion",
     "Flow",
     "FunnelReport",
+    "Goal",
+    "GoalProgress",
+    "PathCount",
     "StageEntry",
     "StageTime",
     "stage_entries",
@@ -256,6 +264,106 @@ class Flow:
     closing: int
 
 
+def _pair_of_lists(value: Any) -> Any:  # noqa: ANN401 -- a stage, or stages
+    """A conversion goal's stages given as a list become a tuple."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _goal_stage(instance: Goal, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if _is_name(value):
+        return
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2  # noqa: PLR2004 -- a pair
+        and all(map(_is_name, value))
+        and value[0] != value[1]
+    ):
+        return
+    reject(instance, attribute, value, "a stage, or a (from, to) pair of two stages")
+
+
+def _goal_per(instance: Goal, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if value not in _COHORTS:
+        reject(instance, attribute, value, "'week', 'month' or 'quarter'")
+
+
+def _goal_target(instance: Goal, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if type(value) not in {int, float} or not 0 < value < math.inf:
+        reject(instance, attribute, value, "a positive number")
+    if not isinstance(instance.stage, str) and value > 1:
+        reject(instance, attribute, value, "a rate no greater than 1 for a conversion")
+
+
+@attrs.frozen
+class Goal:
+    """A volume goal (200 MQLs a month) or a conversion goal (25% MQL to SQL).
+
+    Attributes:
+        stage: A stage, for a goal on the leads entering it per period; or a
+            ``(from, to)`` pair of stages of the report's path, for a goal
+            on the share of the leads entering ``from`` that reach ``to``.
+        per: ``"week"``, ``"month"`` or ``"quarter"``.
+        target: Leads per period, or a rate between 0 and 1.
+    """
+
+    stage: str | tuple[str, str] = attrs.field(
+        converter=_pair_of_lists, validator=_goal_stage
+    )
+    per: Cohort = attrs.field(validator=_goal_per)
+    target: float = attrs.field(validator=_goal_target)
+
+    def describe(self) -> str:
+        """``200 mql a month`` or ``25% mql to sql a month``."""
+        if isinstance(self.stage, str):
+            return f"{self.target:g} {self.stage} a {self.per}"
+        return f"{self.target:.0%} {self.stage[0]} to {self.stage[1]} a {self.per}"
+
+
+@attrs.frozen(kw_only=True)
+class GoalProgress:
+    """Where a goal stands in one of its periods.
+
+    Attributes:
+        goal: The goal.
+        period: The period (clipped to the report's ``[start, end)``).
+        actual: Leads that entered the stage in the period; for a
+            conversion, the share of the leads entering ``from`` in the
+            period that reached ``to`` by ``now`` (``None`` with no lead).
+        attainment: ``actual / target``.
+        forecast: For a volume, the run rate: ``actual`` scaled from the
+            part of the period gone by ``now`` to the whole (``actual`` once
+            the period is over). For a conversion, the rate among the leads
+            whose outcome is known, which the open ones would reach if they
+            fared alike.
+        complete: Whether the period was over by ``now``.
+    """
+
+    goal: Goal
+    period: str
+    actual: float | None
+    attainment: float | None
+    forecast: float | None
+    complete: bool
+
+
+@attrs.frozen(kw_only=True)
+class PathCount:
+    """How many won (or lost) leads took one path through the stages.
+
+    Attributes:
+        outcome: ``"won"`` (reached the path's last stage) or ``"lost"``
+            (resting in a lost stage at ``now``).
+        path: The stages in the order visited, repeats in a row merged.
+        leads: Leads of that outcome that took it.
+        share: Their share of the leads of that outcome.
+    """
+
+    outcome: Literal["won", "lost"]
+    path: tuple[str, ...]
+    leads: int
+    share: float
+
+
 # -- The report --------------------------------------------------------------------
 
 
@@ -278,6 +386,8 @@ class FunnelReport:
     times: tuple[StageTime, ...]
     flow: tuple[Flow, ...]
     inventory: Mapping[str, int]
+    goals: tuple[GoalProgress, ...] = ()
+    paths: tuple[PathCount, ...] = ()
 
     @classmethod
     def build(  # noqa: PLR0913 -- a report's parameters, all keyword
@@ -291,6 +401,9 @@ class FunnelReport:
         cohort: Cohort = "month",
         segment: str | None = None,
         timezone: str = "UTC",
+        goals: Sequence[Goal] = (),
+        lost: Sequence[str] = ("disqualified", "lost"),
+        top_paths: int = 5,
     ) -> FunnelReport:
         """Report on the leads that entered a stage of *stages* in ``[start, end)``.
 
@@ -310,6 +423,11 @@ class FunnelReport:
             segment: A name of the entries' ``segments`` to break the rows
                 down by, besides the rows of every lead.
             timezone: The IANA time zone of the periods' boundaries.
+            goals: Volume and conversion goals, to track period by period.
+            lost: The stages where a lead resting at ``now`` counts as lost,
+                for the paths of won and lost leads.
+            top_paths: How many of the most common paths to give for won
+                leads, and for lost ones.
 
         Raises:
             ValidationError: a bad argument, named.
@@ -327,18 +445,20 @@ class FunnelReport:
             raise ValidationError(
                 field="now", value=now, expected="an instant no earlier than start"
             )
-        if cohort not in _COHORTS:
-            raise ValidationError(
-                field="cohort", value=cohort, expected="'week', 'month' or 'quarter'"
-            )
-        if segment is not None and not _is_name(segment):
-            raise ValidationError(
-                field="segment", value=segment, expected="a segment name or None"
-            )
+        _check_options(
+            cohort=cohort,
+            segment=segment,
+            path=path,
+            goals=goals,
+            lost=lost,
+            top_paths=top_paths,
+        )
+        zone = _zone(timezone)
         window = (start_us, end_us, now_us)
-        accounts = _Accounts(path, window, _Periods(_zone(timezone), cohort))
+        accounts = _Accounts(path, window, _Periods(zone, cohort))
         everyone = accounts.group(ALL)
-        for segments, visits in _leads(entries, now_us):
+        leads = _leads(entries, now_us)
+        for segments, visits in leads:
             if segment is None:
                 accounts.add((everyone,), visits)
             else:
@@ -361,6 +481,12 @@ class FunnelReport:
             times=tuple(times),
             flow=tuple(flow),
             inventory=FrozenMap(inventory),
+            goals=tuple(
+                row
+                for goal in goals
+                for row in accounts.progress(goal, leads, _Periods(zone, goal.per))
+            ),
+            paths=_paths(leads, path, frozenset(lost), top_paths, window),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -380,6 +506,31 @@ class FunnelReport:
             "time_in_stage": [_plain(row) for row in self.times],
             "flow": [_plain(row) for row in self.flow],
             "inventory": {stage: self.inventory[stage] for stage in self.stages},
+            "goals": [
+                {
+                    "goal": row.goal.describe(),
+                    "stage": row.goal.stage
+                    if isinstance(row.goal.stage, str)
+                    else list(row.goal.stage),
+                    "per": row.goal.per,
+                    "target": row.goal.target,
+                    "period": row.period,
+                    "actual": row.actual,
+                    "attainment": row.attainment,
+                    "forecast": row.forecast,
+                    "complete": row.complete,
+                }
+                for row in self.goals
+            ],
+            "paths": [
+                {
+                    "outcome": row.outcome,
+                    "path": list(row.path),
+                    "leads": row.leads,
+                    "share": row.share,
+                }
+                for row in self.paths
+            ],
         }
 
     def to_text(self) -> str:
@@ -444,6 +595,46 @@ class FunnelReport:
             len(lead) + 2,
         )
         stock = ", ".join(f"{stage} {self.inventory[stage]}" for stage in self.stages)
+        extra: list[str] = []
+        if self.goals:
+            extra += [
+                "",
+                "Goals (forecast: the run rate, or the rate of known outcomes)",
+            ]
+            extra.append(
+                _table(
+                    ["goal", "period", "actual", "attainment", "forecast", "status"],
+                    [
+                        [
+                            row.goal.describe(),
+                            row.period,
+                            _figure(row.goal, row.actual),
+                            _percent(row.attainment),
+                            _figure(row.goal, row.forecast),
+                            "over" if row.complete else "running",
+                        ]
+                        for row in self.goals
+                    ],
+                    2,
+                )
+            )
+        if self.paths:
+            extra += ["", "Most common paths of won and lost leads"]
+            extra.append(
+                _table(
+                    ["outcome", "path", "leads", "share"],
+                    [
+                        [
+                            row.outcome,
+                            " > ".join(row.path),
+                            str(row.leads),
+                            _percent(row.share),
+                        ]
+                        for row in self.paths
+                    ],
+                    2,
+                )
+            )
         return "\n".join(
             [
                 title,
@@ -458,6 +649,7 @@ class FunnelReport:
                 flow,
                 "",
                 f"In each stage at {_instant(self)}: {stock}",
+                *extra,
             ]
         )
 
@@ -469,6 +661,7 @@ class FunnelReport:
 #: that the collector leaves a million of them alone.
 _Visit = tuple[int, int | None, str, str | None, str | None]
 _Window = tuple[int, int, int]  # start, end, now
+_Lead = tuple[Mapping[str, Scalar], list[_Visit]]  # its segments, its visits
 #: What came of a lead that did not convert: open, or the stage it left for
 #: and the reason it was given.
 _Fate = tuple[str, str | None]
@@ -497,6 +690,46 @@ def _zone(name: str) -> ZoneInfo:
         raise ValidationError(
             field="timezone", value=name, expected="an IANA time zone name"
         ) from None
+
+
+def _check_options(  # noqa: PLR0913 -- the options build checks
+    *,
+    cohort: object,
+    segment: object,
+    path: tuple[str, ...],
+    goals: Sequence[Goal],
+    lost: Sequence[str],
+    top_paths: object,
+) -> None:
+    """Raise a ValidationError naming the first bad option of a report."""
+    if cohort not in _COHORTS:
+        raise ValidationError(
+            field="cohort", value=cohort, expected="'week', 'month' or 'quarter'"
+        )
+    if segment is not None and not _is_name(segment):
+        raise ValidationError(
+            field="segment", value=segment, expected="a segment name or None"
+        )
+    for index, goal in enumerate(goals):
+        if not isinstance(goal, Goal):
+            raise ValidationError(
+                field=f"goals[{index}]", value=goal, expected="a Goal"
+            )
+        if not isinstance(goal.stage, str) and not (
+            set(goal.stage) <= set(path)
+            and path.index(goal.stage[0]) < path.index(goal.stage[1])
+        ):
+            raise ValidationError(
+                field=f"goals[{index}].stage",
+                value=goal.stage,
+                expected=f"two stages of the path {list(path)}, in its order",
+            )
+    if isinstance(lost, str) or not all(map(_is_name, lost)):
+        raise ValidationError(field="lost", value=lost, expected="stage names")
+    if type(top_paths) is not int or top_paths < 0:
+        raise ValidationError(
+            field="top_paths", value=top_paths, expected="a whole number, 0 or more"
+        )
 
 
 def _visit_order(visit: _Visit) -> tuple[Any, ...]:
@@ -728,6 +961,51 @@ class _Accounts:
             where = after or EXITED
         return _OPEN if where in self.rank else (where, reason)
 
+    def progress(
+        self, goal: Goal, leads: list[_Lead], periods: _Periods
+    ) -> list[GoalProgress]:
+        """The goal's progress in each of its periods begun by ``now``."""
+        start, end, now = self.window
+        spans = [span for span in periods.between(start, end) if span[0] <= now]
+        edges = [begin for begin, _, _ in spans]
+        outcomes: list[list[_Outcome]] = [[] for _ in spans]
+        stage = goal.stage
+        if isinstance(stage, str):
+            for _, visits in leads:
+                # Each lead once a period, however often it came back.
+                for index in {
+                    bisect_right(edges, entered) - 1
+                    for entered, _, visited, _, _ in visits
+                    if visited == stage and start <= entered < end
+                }:
+                    outcomes[index].append(0)
+        else:
+            source, target = stage
+            for _, visits in leads:
+                first = _first_entry(visits, source, start, end)
+                if first is not None:
+                    took = _reached(visits, first, self.rank[target], self.rank)
+                    outcome = 0 if took is not None else self._fate(visits)
+                    outcomes[bisect_right(edges, visits[first][0]) - 1].append(outcome)
+        rows = []
+        for (begin, stop, label), listed in zip(spans, outcomes, strict=True):
+            tally = _Tally()
+            tally.add(listed)
+            actual, forecast = _actual_and_forecast(
+                isinstance(stage, str), tally, (begin, stop, now)
+            )
+            rows.append(
+                GoalProgress(
+                    goal=goal,
+                    period=label,
+                    actual=actual,
+                    attainment=None if actual is None else actual / goal.target,
+                    forecast=forecast,
+                    complete=stop <= now,
+                )
+            )
+        return rows
+
     def rows(
         self, order: list[Scalar]
     ) -> tuple[list[Conversion], list[StageTime], list[Flow], dict[str, int]]:
@@ -823,6 +1101,74 @@ def _reached(
             # A CRM export may close a visit towards a stage it has no row of.
             return exited
     return None
+
+
+def _first_entry(visits: list[_Visit], stage: str, start: int, end: int) -> int | None:
+    """The index of the lead's first visit to *stage* entered in ``[start, end)``."""
+    for index, (entered, _, visited, _, _) in enumerate(visits):
+        if visited == stage and start <= entered < end:
+            return index
+    return None
+
+
+def _actual_and_forecast(
+    volume: bool, tally: _Tally, span: tuple[int, int, int]
+) -> tuple[float | None, float | None]:
+    """A period's actual figure and its forecast (see GoalProgress).
+
+    *span* is the period's first instant, the instant after it, and ``now``.
+    """
+    begin, stop, now = span
+    length, gone = stop - begin, min(stop, now) - begin
+    if volume:
+        count = tally.entered
+        if gone == length:
+            return count, count
+        return count, count * length / gone if gone else None
+    converted = len(tally.took)
+    known = converted + sum(tally.left.values())
+    actual = converted / tally.entered if tally.entered else None
+    return actual, converted / known if known else None
+
+
+def _paths(
+    leads: list[_Lead],
+    path: tuple[str, ...],
+    lost: frozenset[str],
+    top: int,
+    window: _Window,
+) -> tuple[PathCount, ...]:
+    """The most common paths of the won and the lost leads that began in the window."""
+    start, end, _ = window
+    counts: dict[Literal["won", "lost"], Counter[tuple[str, ...]]] = {
+        "won": Counter(),
+        "lost": Counter(),
+    }
+    for _, visits in leads:
+        if not start <= visits[0][0] < end:
+            continue
+        steps = [stage for _, _, stage, _, _ in visits]
+        _, exited, _, after, _ = visits[-1]
+        if exited is not None and after is not None:
+            steps.append(after)
+        merged = tuple(
+            stage
+            for index, stage in enumerate(steps)
+            if index == 0 or steps[index - 1] != stage
+        )
+        if path[-1] in merged:
+            counts["won"][merged] += 1
+        elif merged[-1] in lost:
+            counts["lost"][merged] += 1
+    rows = []
+    for outcome, found in counts.items():
+        total = sum(found.values())
+        ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
+        rows += [
+            PathCount(outcome=outcome, path=steps, leads=count, share=count / total)
+            for steps, count in ranked[:top]
+        ]
+    return tuple(rows)
 
 
 def _order(value: Scalar) -> tuple[int, str]:
@@ -993,6 +1339,14 @@ def _days(value: timedelta | None, longest: timedelta | None = None) -> str:
     if value is None:
         return "-" if longest is None else f"> {longest / timedelta(days=1):.1f} d"
     return f"{value / timedelta(days=1):.1f} d"
+
+
+def _figure(goal: Goal, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(goal.stage, str):
+        return f"{value:,.1f}".removesuffix(".0")
+    return _percent(value)
 
 
 def _day(value: datetime) -> str:
