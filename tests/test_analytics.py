@@ -13,10 +13,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from funnelkit import (
+    EXIT,
     Activity,
     Funnel,
+    FunnelPolicy,
     Lead,
     NaiveDatetimeError,
+    ScoringModel,
+    SlaRule,
+    SlaTimer,
+    Stage,
+    Transition,
     ValidationError,
     kinds,
     policies,
@@ -26,6 +33,7 @@ from funnelkit.analytics import (
     FunnelReport,
     Goal,
     StageEntry,
+    sla_timers,
     stage_entries,
 )
 from funnelkit.analytics import _kaplan_meier as kaplan_meier
@@ -548,6 +556,82 @@ class TestPaths:
         """A lead whose first visit is before start is not in the paths."""
         report = _report(_chain("L-1", ("mql", -10), ("customer", 3)))
         assert report.paths == ()
+
+
+class TestSlaCompliance:
+    def test_timers_of_a_funnel_by_outcome(self) -> None:
+        """On time, late, breached, cancelled and open, from a funnel's own events."""
+        policy = FunnelPolicy(
+            name="accept",
+            version=1,
+            stages=[Stage("lead"), Stage("mql"), Stage("sal")],
+            transitions=[
+                Transition(source="lead", target="mql"),
+                Transition(source="mql", target="sal"),
+            ],
+            initial="lead",
+            scoring=ScoringModel("empty", []),
+            slas=[
+                SlaRule("accept", "mql", "2 hours", EXIT),
+                SlaRule("touch", "mql", "2 hours", kinds.SALES_TOUCH),
+            ],
+        )
+        funnel = Funnel(policy, clock=ManualClock(T0))
+        events = []
+        hour = timedelta(hours=1)
+        for lead_id, owner in (("L-1", "ana"), ("L-2", "bo"), ("L-3", "bo")):
+            events += funnel.add_lead(Lead(lead_id, T0, owner=owner))
+            events += funnel.move(lead_id, "mql", by="ana", at=T0)
+        events += funnel.move("L-1", "sal", by="ana", at=T0 + hour)
+        events += funnel.add_lead(Lead("L-4", T0, owner="ana"))
+        events += funnel.move("L-4", "mql", by="ana", at=T0 + 2.5 * hour)
+        events += funnel.tick(T0 + 3 * hour)
+        events += funnel.move("L-2", "sal", by="bo", at=T0 + 4 * hour)
+        timers = sla_timers(events)
+        assert len(timers) == 8
+        entries = stage_entries(
+            [funnel.state(lead) for lead in ("L-1", "L-2", "L-3", "L-4")],
+            segments=["owner"],
+        )
+        report = _report(
+            entries,
+            stages=["mql", "sal"],
+            now=T0 + 5 * hour,
+            timers=timers,
+            segment="owner",
+        )
+        rows = {(row.segment, row.rule): row for row in report.sla}
+        accept = rows["(all)", "accept"]
+        assert (accept.started, accept.met_on_time, accept.met_late) == (4, 1, 1)
+        assert (accept.breached, accept.cancelled, accept.open) == (1, 0, 1)
+        assert accept.on_time_rate == pytest.approx(1 / 3)
+        touch = rows["(all)", "touch"]
+        assert (touch.cancelled, touch.breached, touch.open) == (1, 2, 1)
+        assert touch.on_time_rate == 0.0
+        assert rows["bo", "accept"].met_late == 1
+        assert "on-time rate" in report.to_text()
+        assert report.to_dict()["sla"][0]["rule"] == "accept"
+        # Before the deadlines: one met on time, one cancelled, the rest open.
+        early = _report(
+            entries, stages=["mql", "sal"], now=T0 + 1.5 * hour, timers=timers
+        )
+        assert {row.rule: row.on_time_rate for row in early.sla} == {
+            "accept": 1.0,
+            "touch": None,
+        }
+
+    def test_timers_outside_the_period_are_not_counted(self) -> None:
+        """A timer started before start, or after now, is in no row."""
+        timer = SlaTimer(
+            rule="accept", stage="mql", entry=1, started_at=T0 - 9 * DAY, deadline=T0
+        )
+        assert _report([], timers=[("L-1", timer)]).sla == ()
+
+    def test_timers_must_be_pairs_of_a_lead_and_a_timer(self) -> None:
+        """Anything but (lead_id, SlaTimer) pairs is refused, by its position."""
+        with pytest.raises(ValidationError) as info:
+            _report([], timers=[("L-1", "accept")])
+        assert info.value.field == "timers[0]"
 
 
 # -- Errors ------------------------------------------------------------------------

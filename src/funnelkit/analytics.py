@@ -22,6 +22,9 @@ any lead attribute):
 * **goals**: volume goals (200 MQLs a month) and conversion goals (25% of
   MQLs to SQL), period by period, with a forecast for the period running;
 * **paths**: the most common paths of the leads won and of those lost.
+* **SLA compliance**: per rule, the timers started in the period met on
+  time, met late, breached, cancelled or still open (from the timers
+  :func:`sla_timers` collects from a funnel's events).
 
 Every instant is compared as an instant (in UTC); periods are calendar weeks
 (from Monday), months or quarters in the report's ``timezone``. Percentiles
@@ -43,8 +46,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from funnelkit._events import LeadState
+from funnelkit._events import Event, LeadState, _TimerEvent
 from funnelkit._frozen import FrozenMap, freeze
+from funnelkit._sla import SlaTimer
 from funnelkit._time import require_aware, utc_micros
 from funnelkit._validators import (
     Scalar,
@@ -64,8 +68,10 @@ __all__ = [
     "Goal",
     "GoalProgress",
     "PathCount",
+    "SlaCompliance",
     "StageEntry",
     "StageTime",
+    "sla_timers",
     "stage_entries",
 ]
 
@@ -169,6 +175,22 @@ def _segment(state: LeadState, name: str) -> Scalar:
     if name == "grade":
         return state.score.grade
     return state.lead.attributes.get(name)
+
+
+def sla_timers(events: Iterable[Event]) -> list[tuple[str, SlaTimer]]:
+    """Return each SLA timer the events tell of, as the last of them left it.
+
+    The events are a funnel's, in the order it gave them (``Funnel.replay``
+    of its input log gives them again). A timer is named by its lead, rule
+    and the move that started it; the result holds ``(lead_id, timer)``
+    pairs, in the order the timers started.
+    """
+    timers: dict[tuple[str, str, int], tuple[str, SlaTimer]] = {}
+    for event in events:
+        if isinstance(event, _TimerEvent):
+            timer = event.timer
+            timers[event.lead_id, timer.rule, timer.entry] = (event.lead_id, timer)
+    return list(timers.values())
 
 
 # -- Rows of a report --------------------------------------------------------------
@@ -364,6 +386,35 @@ class PathCount:
     share: float
 
 
+@attrs.frozen(kw_only=True)
+class SlaCompliance:
+    """How one SLA rule's timers started in the period fared, as of ``now``.
+
+    Attributes:
+        segment: The segment's value, or ``"(all)"``.
+        rule: The rule's name.
+        started: Timers started in the period.
+        met_on_time: Met before their deadline.
+        met_late: Met after it.
+        breached: Breached and not met by ``now`` (left unmet after the
+            breach included).
+        cancelled: The lead left the stage unmet, before the deadline.
+        open: Still running on time at ``now``.
+        on_time_rate: ``met_on_time`` over the timers whose outcome is known
+            (met, late or breached), or ``None`` with none.
+    """
+
+    segment: Scalar
+    rule: str
+    started: int
+    met_on_time: int
+    met_late: int
+    breached: int
+    cancelled: int
+    open: int
+    on_time_rate: float | None
+
+
 # -- The report --------------------------------------------------------------------
 
 
@@ -388,6 +439,7 @@ class FunnelReport:
     inventory: Mapping[str, int]
     goals: tuple[GoalProgress, ...] = ()
     paths: tuple[PathCount, ...] = ()
+    sla: tuple[SlaCompliance, ...] = ()
 
     @classmethod
     def build(  # noqa: PLR0913 -- a report's parameters, all keyword
@@ -404,6 +456,7 @@ class FunnelReport:
         goals: Sequence[Goal] = (),
         lost: Sequence[str] = ("disqualified", "lost"),
         top_paths: int = 5,
+        timers: Iterable[tuple[str, SlaTimer]] = (),
     ) -> FunnelReport:
         """Report on the leads that entered a stage of *stages* in ``[start, end)``.
 
@@ -428,6 +481,9 @@ class FunnelReport:
                 for the paths of won and lost leads.
             top_paths: How many of the most common paths to give for won
                 leads, and for lost ones.
+            timers: ``(lead_id, timer)`` pairs (see :func:`sla_timers`), for
+                the SLA compliance of the timers started in the period, by
+                rule (and by segment, the lead's, from its entries).
 
         Raises:
             ValidationError: a bad argument, named.
@@ -458,7 +514,7 @@ class FunnelReport:
         accounts = _Accounts(path, window, _Periods(zone, cohort))
         everyone = accounts.group(ALL)
         leads = _leads(entries, now_us)
-        for segments, visits in leads:
+        for _, segments, visits in leads:
             if segment is None:
                 accounts.add((everyone,), visits)
             else:
@@ -487,6 +543,7 @@ class FunnelReport:
                 for row in accounts.progress(goal, leads, _Periods(zone, goal.per))
             ),
             paths=_paths(leads, path, frozenset(lost), top_paths, window),
+            sla=_compliance(timers, leads, segment, window),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -522,6 +579,7 @@ class FunnelReport:
                 }
                 for row in self.goals
             ],
+            "sla": [_plain(row) for row in self.sla],
             "paths": [
                 {
                     "outcome": row.outcome,
@@ -618,6 +676,28 @@ class FunnelReport:
                     2,
                 )
             )
+        if self.sla:
+            extra += ["", "SLA compliance (timers started in the period)"]
+            extra.append(
+                _table(
+                    [*lead, *_SLA_COLUMNS],
+                    [
+                        [
+                            *_lead_cell(self.segment, row.segment),
+                            row.rule,
+                            str(row.started),
+                            str(row.met_on_time),
+                            str(row.met_late),
+                            str(row.breached),
+                            str(row.cancelled),
+                            str(row.open),
+                            _percent(row.on_time_rate),
+                        ]
+                        for row in self.sla
+                    ],
+                    len(lead) + 1,
+                )
+            )
         if self.paths:
             extra += ["", "Most common paths of won and lost leads"]
             extra.append(
@@ -661,7 +741,7 @@ class FunnelReport:
 #: that the collector leaves a million of them alone.
 _Visit = tuple[int, int | None, str, str | None, str | None]
 _Window = tuple[int, int, int]  # start, end, now
-_Lead = tuple[Mapping[str, Scalar], list[_Visit]]  # its segments, its visits
+_Lead = tuple[str, Mapping[str, Scalar], list[_Visit]]  # id, segments, visits
 #: What came of a lead that did not convert: open, or the stage it left for
 #: and the reason it was given.
 _Fate = tuple[str, str | None]
@@ -743,9 +823,7 @@ _FIELDS = operator.attrgetter(
 )
 
 
-def _leads(
-    entries: Iterable[StageEntry], now: int
-) -> list[tuple[Mapping[str, Scalar], list[_Visit]]]:
+def _leads(entries: Iterable[StageEntry], now: int) -> list[_Lead]:
     """Each lead's segments (its earliest visit's) and visits known at *now*.
 
     The visits in order of entry, the leads in order of id.
@@ -783,7 +861,7 @@ def _leads(
         # Most histories come in order: a pass to check is cheaper than a sort.
         if any(after[0] <= before[0] for before, after in pairwise(visits)):
             visits.sort(key=_visit_order)
-        result.append((segments_of[lead_id][1], visits))
+        result.append((lead_id, segments_of[lead_id][1], visits))
     return result
 
 
@@ -971,7 +1049,7 @@ class _Accounts:
         outcomes: list[list[_Outcome]] = [[] for _ in spans]
         stage = goal.stage
         if isinstance(stage, str):
-            for _, visits in leads:
+            for _, _, visits in leads:
                 # Each lead once a period, however often it came back.
                 for index in {
                     bisect_right(edges, entered) - 1
@@ -981,7 +1059,7 @@ class _Accounts:
                     outcomes[index].append(0)
         else:
             source, target = stage
-            for _, visits in leads:
+            for _, _, visits in leads:
                 first = _first_entry(visits, source, start, end)
                 if first is not None:
                     took = _reached(visits, first, self.rank[target], self.rank)
@@ -1144,7 +1222,7 @@ def _paths(
         "won": Counter(),
         "lost": Counter(),
     }
-    for _, visits in leads:
+    for _, _, visits in leads:
         if not start <= visits[0][0] < end:
             continue
         steps = [stage for _, _, stage, _, _ in visits]
@@ -1169,6 +1247,79 @@ def _paths(
             for steps, count in ranked[:top]
         ]
     return tuple(rows)
+
+
+def _compliance(
+    timers: Iterable[tuple[str, SlaTimer]],
+    leads: list[_Lead],
+    segment: str | None,
+    window: _Window,
+) -> tuple[SlaCompliance, ...]:
+    """Count the outcomes of the timers started in the window, by rule."""
+    start, end, now = window
+    segment_of = (
+        {}
+        if segment is None
+        else {lead_id: segments.get(segment) for lead_id, segments, _ in leads}
+    )
+    counts: dict[Scalar, dict[str, Counter[str]]] = {ALL: {}}
+    for index, pair in enumerate(timers):
+        if not _is_timer_pair(pair):
+            raise ValidationError(
+                field=f"timers[{index}]",
+                value=pair,
+                expected="a (lead_id, SlaTimer) pair, as sla_timers gives",
+            )
+        lead_id, timer = pair
+        started = utc_micros(timer.started_at)
+        if not start <= started < min(end, now + 1):
+            continue
+        outcome = _timer_outcome(timer, now)
+        keys = [ALL] if segment is None else [ALL, segment_of.get(lead_id)]
+        for key in keys:
+            rules = counts.setdefault(key, {})
+            rules.setdefault(timer.rule, Counter())[outcome] += 1
+    rows = []
+    for key in sorted(counts, key=lambda value: (value != ALL, _order(value))):
+        for rule, outcomes in sorted(counts[key].items()):
+            known = outcomes["on_time"] + outcomes["late"] + outcomes["breached"]
+            rows.append(
+                SlaCompliance(
+                    segment=key,
+                    rule=rule,
+                    started=sum(outcomes.values()),
+                    met_on_time=outcomes["on_time"],
+                    met_late=outcomes["late"],
+                    breached=outcomes["breached"],
+                    cancelled=outcomes["cancelled"],
+                    open=outcomes["open"],
+                    on_time_rate=outcomes["on_time"] / known if known else None,
+                )
+            )
+    return tuple(rows)
+
+
+def _is_timer_pair(pair: object) -> bool:
+    return (
+        isinstance(pair, tuple)
+        and len(pair) == 2  # noqa: PLR2004 -- a pair
+        and isinstance(pair[1], SlaTimer)
+    )
+
+
+def _timer_outcome(timer: SlaTimer, now: int) -> str:
+    """What became of *timer* by *now*: on_time, late, breached, cancelled or open."""
+
+    def by_now(moment: datetime | None) -> bool:
+        return moment is not None and utc_micros(moment) <= now
+
+    if by_now(timer.met_at):
+        return "late" if by_now(timer.breached_at) else "on_time"
+    if by_now(timer.breached_at):
+        return "breached"
+    if by_now(timer.cancelled_at):
+        return "cancelled"
+    return "open"
 
 
 def _order(value: Scalar) -> tuple[int, str]:
@@ -1266,7 +1417,7 @@ class _Periods:
 # -- Rendering ---------------------------------------------------------------------
 
 
-def _plain(row: Conversion | StageTime | Flow) -> dict[str, Any]:
+def _plain(row: Conversion | StageTime | Flow | SlaCompliance) -> dict[str, Any]:
     plain: dict[str, Any] = {}
     for name, value in attrs.asdict(row, recurse=False).items():
         if isinstance(value, timedelta):
@@ -1289,6 +1440,16 @@ def _in_days(name: str) -> str:
     return f"{name}_days"
 
 
+_SLA_COLUMNS = (
+    "rule",
+    "started",
+    "on time",
+    "late",
+    "breached",
+    "cancelled",
+    "open",
+    "on-time rate",
+)
 _CONVERSION_COLUMNS = (
     "cohort",
     "from",
