@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from funnelkit._backtest import BacktestReport, Comparison, Decile, backtest, compare
 from funnelkit._events import Event, LeadState, _TimerEvent
 from funnelkit._frozen import FrozenMap, freeze
 from funnelkit._sla import SlaTimer
@@ -62,7 +63,10 @@ from funnelkit.errors import ValidationError
 __all__ = [
     "ALL",
     "EXITED",
+    "BacktestReport",
+    "Comparison",
     "Conversion",
+    "Decile",
     "Flow",
     "FunnelReport",
     "Goal",
@@ -71,6 +75,8 @@ __all__ = [
     "SlaCompliance",
     "StageEntry",
     "StageTime",
+    "backtest",
+    "compare",
     "sla_timers",
     "stage_entries",
 ]

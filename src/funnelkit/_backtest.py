@@ -1,0 +1,498 @@
+"""Backtests: what a policy would have done with the history, and two compared."""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from funnelkit._events import Event, SlaBreached, StageChanged
+from funnelkit._frozen import FrozenMap
+from funnelkit._funnel import Funnel
+from funnelkit._lead import Activity, Lead, time_order
+from funnelkit._policy import FunnelPolicy
+from funnelkit._time import in_utc, require_aware, utc_micros
+from funnelkit.errors import ValidationError
+from funnelkit.testing._clock import ManualClock
+
+__all__ = ["BacktestReport", "Comparison", "Decile", "backtest", "compare"]
+
+_DECILES = 10
+
+
+@attrs.frozen(kw_only=True)
+class Decile:
+    """One tenth of the leads, ranked by score (decile 1 holds the highest).
+
+    Attributes:
+        decile: 1 to 10.
+        leads: Leads in it.
+        won: Of those, leads won.
+        win_rate: ``won / leads``.
+        lift: Its win rate over the win rate of every lead (``None`` when no
+            lead won).
+        low: The lowest score in it.
+        high: The highest score in it.
+    """
+
+    decile: int
+    leads: int
+    won: int
+    win_rate: float
+    lift: float | None
+    low: float
+    high: float
+
+
+@attrs.frozen(kw_only=True)
+class BacktestReport:
+    """What a policy did with a history (see :func:`backtest`).
+
+    Attributes:
+        policy: The policy's label.
+        start: The first instant of the period.
+        end: The instant after it.
+        leads: Leads created in the period.
+        activities: Activities replayed (all of them before ``end``).
+        mqls: Leads of the period that reached the MQL stage by ``end``.
+        won: Leads of the period that were won, by the outcomes.
+        won_mqls: MQLs that were won.
+        precision: ``won_mqls / mqls``: how many MQLs were worth it.
+        recall: ``won_mqls / won``: how many of the won leads were MQLs.
+        auc: The ROC AUC of the leads' scores against the outcome: the
+            chance that a won lead scores above a lead not won (ties count
+            half). A lead's score is its total when it became an MQL, or at
+            ``end`` if it never did.
+        mqls_by_month: MQLs by the month (UTC) they became one.
+        deciles: The leads in tenths by that score, with their win rates.
+        breaches: SLA breaches by rule, as the policy's timers would have
+            given them.
+        mql_leads: The ids of the MQLs.
+    """
+
+    policy: str
+    start: datetime
+    end: datetime
+    leads: int
+    activities: int
+    mqls: int
+    won: int
+    won_mqls: int
+    precision: float | None
+    recall: float | None
+    auc: float | None
+    mqls_by_month: Mapping[str, int]
+    deciles: tuple[Decile, ...]
+    breaches: Mapping[str, int]
+    mql_leads: frozenset[str] = attrs.field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data (without the MQLs' ids)."""
+        return {
+            "policy": self.policy,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "leads": self.leads,
+            "activities": self.activities,
+            "mqls": self.mqls,
+            "won": self.won,
+            "won_mqls": self.won_mqls,
+            "precision": self.precision,
+            "recall": self.recall,
+            "auc": self.auc,
+            "mqls_by_month": dict(self.mqls_by_month),
+            "deciles": [attrs.asdict(decile) for decile in self.deciles],
+            "breaches": dict(self.breaches),
+        }
+
+    def to_text(self) -> str:
+        """Return the report as text."""
+        months = ", ".join(
+            f"{month} {count:,}" for month, count in self.mqls_by_month.items()
+        )
+        breaches = ", ".join(f"{rule} {n:,}" for rule, n in self.breaches.items())
+        lines = [
+            (
+                f"Backtest of {self.policy}: {self.leads:,} leads, "
+                f"{self.activities:,} activities, {self.start.isoformat()} to "
+                f"{self.end.isoformat()}"
+            ),
+            f"MQLs {self.mqls:,}; won {self.won:,}; won MQLs {self.won_mqls:,}",
+            (
+                f"precision {_percent(self.precision)}, recall "
+                f"{_percent(self.recall)}, ROC AUC {_number(self.auc)}"
+            ),
+            f"MQLs by month: {months or 'none'}",
+            f"SLA breaches: {breaches or 'none'}",
+            "",
+            "decile  leads    won  win rate   lift  scores",
+        ]
+        lines += [
+            f"{row.decile:>6}  {row.leads:>5}  {row.won:>5}"
+            f"  {_percent(row.win_rate):>8}  {_number(row.lift):>5}"
+            f"  {row.low:g} to {row.high:g}"
+            for row in self.deciles
+        ]
+        return "\n".join(lines)
+
+
+@attrs.frozen(kw_only=True)
+class Comparison:
+    """Two policies' backtests on one history, and their differences in words."""
+
+    a: BacktestReport
+    b: BacktestReport
+    differences: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return both reports and the differences as JSON-ready data."""
+        return {
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "differences": list(self.differences),
+        }
+
+    def to_text(self) -> str:
+        """Return both reports, then the differences."""
+        return "\n".join(
+            [
+                self.a.to_text(),
+                "",
+                self.b.to_text(),
+                "",
+                "Differences",
+                *(f"- {line}" for line in self.differences),
+            ]
+        )
+
+
+def backtest(  # noqa: PLR0913 -- the history and its window
+    policy: FunnelPolicy,
+    leads: Iterable[Lead],
+    activities: Iterable[Activity],
+    outcomes: Mapping[str, bool],
+    *,
+    start: datetime,
+    end: datetime,
+    mql: str = "mql",
+) -> BacktestReport:
+    """Replay a history through *policy* on a manual clock and measure it.
+
+    Every lead is added at its ``created_at`` and every activity before
+    *end* recorded in time order (those of leads created before *start*
+    too, so that their states are right); a last ``tick`` at *end* gives
+    the time-driven moves and SLA breaches. The measures are over the leads
+    created in ``[start, end)``.
+
+    Args:
+        policy: The policy to try.
+        leads: The leads.
+        activities: Their activities, in any order.
+        outcomes: Whether each lead was won (a lead not listed was not).
+        start: The first instant of the period measured.
+        end: The instant after it: the replay stops there.
+        mql: The policy's MQL stage.
+
+    Raises:
+        ValidationError: a bad argument, or an activity of a lead not given.
+    """
+    start_us, end_us = _check(policy, start, end, mql)
+    people = _leads(leads)
+    won = _outcomes(outcomes)
+    feed = _activities(activities, people, end)
+    funnel = Funnel(policy, clock=ManualClock(start))
+    became: dict[str, datetime] = {}
+    breaches: Counter[str] = Counter()
+
+    def note(events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, StageChanged):
+                if event.record.target == mql and event.lead_id not in became:
+                    became[event.lead_id] = event.record.at
+            elif isinstance(event, SlaBreached):
+                breaches[event.timer.rule] += 1
+
+    for item in _timeline(people, feed, end):
+        if isinstance(item, Lead):
+            note(funnel.add_lead(item))
+        else:
+            note(funnel.record(item))
+    note(funnel.tick(end))
+    measured = sorted(
+        lead.id
+        for lead in people.values()
+        if start_us <= utc_micros(lead.created_at) < end_us
+    )
+    scores = {
+        lead_id: funnel.score(lead_id, at=became.get(lead_id, end)).total
+        for lead_id in measured
+    }
+    return _report(
+        policy=policy,
+        window=(start, end),
+        measured=measured,
+        activities=len(feed),
+        became=became,
+        won=won,
+        scores=scores,
+        breaches=breaches,
+    )
+
+
+def compare(  # noqa: PLR0913 -- two policies, the history and its window
+    policy_a: FunnelPolicy,
+    policy_b: FunnelPolicy,
+    leads: Iterable[Lead],
+    activities: Iterable[Activity],
+    outcomes: Mapping[str, bool],
+    *,
+    start: datetime,
+    end: datetime,
+    mql: str = "mql",
+) -> Comparison:
+    """Backtest two policies on the same history; say how they differ."""
+    people = list(leads)
+    feed = list(activities)
+    a = backtest(policy_a, people, feed, outcomes, start=start, end=end, mql=mql)
+    b = backtest(policy_b, people, feed, outcomes, start=start, end=end, mql=mql)
+    return Comparison(a=a, b=b, differences=_differences(a, b, _outcomes(outcomes)))
+
+
+# -- Inputs ------------------------------------------------------------------------
+
+
+def _check(
+    policy: FunnelPolicy, start: datetime, end: datetime, mql: str
+) -> tuple[int, int]:
+    """Check a backtest's arguments; return *start* and *end* in UTC microseconds."""
+    start_us = utc_micros(require_aware(start, field="start"))
+    end_us = utc_micros(require_aware(end, field="end"))
+    if end_us <= start_us:
+        raise ValidationError(field="end", value=end, expected="an instant after start")
+    if not isinstance(policy, FunnelPolicy):
+        raise ValidationError(field="policy", value=policy, expected="a FunnelPolicy")
+    if mql not in {stage.name for stage in policy.stages}:
+        raise ValidationError(
+            field="mql", value=mql, expected=f"a stage of the policy {policy.label!r}"
+        )
+    return start_us, end_us
+
+
+def _leads(leads: Iterable[Lead]) -> dict[str, Lead]:
+    found: dict[str, Lead] = {}
+    for index, lead in enumerate(leads):
+        if not isinstance(lead, Lead):
+            raise ValidationError(
+                field=f"leads[{index}]", value=lead, expected="a Lead"
+            )
+        if lead.id in found:
+            raise ValidationError(
+                field=f"leads[{index}].id", value=lead.id, expected="each lead once"
+            )
+        found[lead.id] = lead
+    return found
+
+
+def _outcomes(outcomes: Mapping[str, bool]) -> frozenset[str]:
+    if not isinstance(outcomes, Mapping):
+        raise ValidationError(
+            field="outcomes", value=outcomes, expected="a mapping of lead id to won"
+        )
+    for lead_id, won in outcomes.items():
+        if type(won) is not bool:
+            raise ValidationError(
+                field=f"outcomes[{lead_id!r}]", value=won, expected="True or False"
+            )
+    return frozenset(lead_id for lead_id, won in outcomes.items() if won)
+
+
+def _activities(
+    activities: Iterable[Activity], people: Mapping[str, Lead], end: datetime
+) -> list[Activity]:
+    """The activities before *end*, in time order."""
+    stop = in_utc(end)
+    feed = []
+    for index, activity in enumerate(activities):
+        if not isinstance(activity, Activity):
+            raise ValidationError(
+                field=f"activities[{index}]", value=activity, expected="an Activity"
+            )
+        if activity.lead_id not in people:
+            raise ValidationError(
+                field=f"activities[{index}].lead_id",
+                value=activity.lead_id,
+                expected="the id of one of the leads",
+            )
+        if in_utc(activity.at) < stop:
+            feed.append(activity)
+    feed.sort(key=time_order)
+    return feed
+
+
+def _timeline(
+    people: Mapping[str, Lead], feed: list[Activity], end: datetime
+) -> Iterator[Lead | Activity]:
+    """Leads and activities in time order, each lead before its first activity.
+
+    A lead arrives at its ``created_at``, or at its first activity if that
+    is earlier; one arriving at *end* or later is not replayed.
+    """
+    stop = in_utc(end)
+    firsts: dict[str, datetime] = {}
+    for activity in feed:
+        firsts.setdefault(activity.lead_id, in_utc(activity.at))
+    arrivals = sorted(
+        (min(in_utc(lead.created_at), firsts.get(lead.id, stop)), lead.id)
+        for lead in people.values()
+    )
+    arrivals = [(at, lead_id) for at, lead_id in arrivals if at < stop]
+    order = heapq.merge(
+        ((at, 0, index) for index, (at, _) in enumerate(arrivals)),
+        ((in_utc(activity.at), 1, index) for index, activity in enumerate(feed)),
+    )
+    for _, kind, index in order:
+        yield people[arrivals[index][1]] if kind == 0 else feed[index]
+
+
+# -- Measures ----------------------------------------------------------------------
+
+
+def _report(  # noqa: PLR0913 -- the replay's findings
+    *,
+    policy: FunnelPolicy,
+    window: tuple[datetime, datetime],
+    measured: list[str],
+    activities: int,
+    became: Mapping[str, datetime],
+    won: frozenset[str],
+    scores: Mapping[str, float],
+    breaches: Counter[str],
+) -> BacktestReport:
+    start, end = window
+    mqls = frozenset(lead_id for lead_id in measured if lead_id in became)
+    winners = frozenset(lead_id for lead_id in measured if lead_id in won)
+    won_mqls = len(mqls & winners)
+    months = Counter(in_utc(became[lead_id]).strftime("%Y-%m") for lead_id in mqls)
+    return BacktestReport(
+        policy=policy.label,
+        start=start,
+        end=end,
+        leads=len(measured),
+        activities=activities,
+        mqls=len(mqls),
+        won=len(winners),
+        won_mqls=won_mqls,
+        precision=won_mqls / len(mqls) if mqls else None,
+        recall=won_mqls / len(winners) if winners else None,
+        auc=_auc([(scores[lead_id], lead_id in winners) for lead_id in measured]),
+        mqls_by_month=FrozenMap(months),
+        deciles=_deciles(measured, scores, winners),
+        breaches=FrozenMap(breaches),
+        mql_leads=mqls,
+    )
+
+
+def _auc(scored: list[tuple[float, bool]]) -> float | None:
+    """The Mann-Whitney estimate of the ROC AUC, ties ranked as their average."""
+    positives = sum(won for _, won in scored)
+    negatives = len(scored) - positives
+    if not positives or not negatives:
+        return None
+    ordered = sorted(scored)
+    rank_sum = 0.0
+    index = 0
+    while index < len(ordered):
+        tied = index
+        while tied + 1 < len(ordered) and ordered[tied + 1][0] == ordered[index][0]:
+            tied += 1
+        rank = (index + tied) / 2 + 1  # the average of ranks index+1 .. tied+1
+        rank_sum += rank * sum(won for _, won in ordered[index : tied + 1])
+        index = tied + 1
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def _deciles(
+    measured: list[str], scores: Mapping[str, float], winners: frozenset[str]
+) -> tuple[Decile, ...]:
+    """The leads by score, highest first, in ten groups as equal as can be."""
+    ranked = sorted(measured, key=lambda lead_id: (-scores[lead_id], lead_id))
+    overall = len(winners) / len(ranked) if ranked else 0.0
+    rows = []
+    size, extra = divmod(len(ranked), _DECILES)
+    begin = 0
+    for number in range(1, _DECILES + 1):
+        stop = begin + size + (number <= extra)
+        group = ranked[begin:stop]
+        begin = stop
+        if not group:
+            continue
+        won = sum(lead_id in winners for lead_id in group)
+        rate = won / len(group)
+        rows.append(
+            Decile(
+                decile=number,
+                leads=len(group),
+                won=won,
+                win_rate=rate,
+                lift=rate / overall if overall else None,
+                low=scores[group[-1]],
+                high=scores[group[0]],
+            )
+        )
+    return tuple(rows)
+
+
+def _differences(
+    a: BacktestReport, b: BacktestReport, won: frozenset[str]
+) -> tuple[str, ...]:
+    """The differences between two backtests of one history, in words."""
+    gained = b.mql_leads - a.mql_leads
+    lost = a.mql_leads - b.mql_leads
+    more = b.mqls - a.mqls
+    lines = [
+        (
+            f"{b.policy} makes {_count(abs(more), 'more' if more >= 0 else 'fewer')} "
+            f"than {a.policy} ({b.mqls:,} against {a.mqls:,}): it qualifies "
+            f"{_count(len(gained), 'lead')} {a.policy} does not "
+            f"({len(gained & won):,} of them won) and no longer qualifies "
+            f"{_count(len(lost), 'lead')} ({len(lost & won):,} of them won)."
+        )
+    ]
+    for name in ("precision", "recall"):
+        before, after = getattr(a, name), getattr(b, name)
+        lines.append(
+            f"{name} {_percent(before)} -> {_percent(after)}{_points(before, after)}."
+        )
+    lines.append(f"ROC AUC {_number(a.auc)} -> {_number(b.auc)}.")
+    rules = sorted(set(a.breaches) | set(b.breaches))
+    lines += [
+        f"SLA breaches of {rule}: {a.breaches.get(rule, 0):,} -> "
+        f"{b.breaches.get(rule, 0):,}."
+        for rule in rules
+    ]
+    return tuple(lines)
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 lead``, ``3 leads``; ``1 more MQL``, ``3 fewer MQLs`` for more/fewer."""
+    if noun in {"more", "fewer"}:
+        return f"{number:,} {noun} MQL{'' if number == 1 else 's'}"
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _points(before: float | None, after: float | None) -> str:
+    if before is None or after is None:
+        return ""
+    return f" ({(after - before) * 100:+.1f} points)"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

@@ -1,0 +1,231 @@
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from funnelkit import (
+    Activity,
+    ActivityRule,
+    FunnelPolicy,
+    Lead,
+    NaiveDatetimeError,
+    ScoreAtLeast,
+    ScoringModel,
+    SlaRule,
+    Stage,
+    Transition,
+    ValidationError,
+    kinds,
+)
+from funnelkit._backtest import _auc as auc
+from funnelkit.analytics import backtest, compare
+
+T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+START = datetime(2026, 1, 1, tzinfo=UTC)
+END = datetime(2026, 4, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _policy(threshold: float, version: int) -> FunnelPolicy:
+    """A lead becomes an MQL at *threshold* engagement points; sales must accept."""
+    return FunnelPolicy(
+        name="trial",
+        version=version,
+        stages=[Stage("lead"), Stage("mql"), Stage("sal")],
+        transitions=[
+            Transition(
+                source="lead",
+                target="mql",
+                guard=ScoreAtLeast(threshold, dimension="engagement"),
+                auto=True,
+            ),
+            Transition(source="mql", target="sal"),
+        ],
+        initial="lead",
+        scoring=ScoringModel(
+            "trial",
+            [
+                ActivityRule(kinds.PAGE_VIEW, 5),
+                ActivityRule(kinds.WEBINAR_ATTENDED, 15),
+            ],
+        ),
+        slas=[SlaRule("accept", "mql", "1 day", "exit")],
+    )
+
+
+V1 = _policy(20, 1)
+V2 = _policy(10, 2)
+
+
+def _history() -> tuple[list[Lead], list[Activity], dict[str, bool]]:
+    """Four leads: two webinar-goers (one won), a browser (won), a quiet one."""
+    leads = [Lead(f"L-{n}", T0 + n * DAY) for n in range(1, 5)]
+    activities = [
+        Activity("L-1", kinds.WEBINAR_ATTENDED, T0 + 2 * DAY),
+        Activity("L-1", kinds.PAGE_VIEW, T0 + 3 * DAY),
+        Activity("L-2", kinds.WEBINAR_ATTENDED, T0 + 40 * DAY),
+        Activity("L-2", kinds.PAGE_VIEW, T0 + 41 * DAY),
+        Activity("L-3", kinds.PAGE_VIEW, T0 + 4 * DAY),
+        Activity("L-3", kinds.PAGE_VIEW, T0 + 5 * DAY),
+        Activity("L-4", kinds.PAGE_VIEW, T0 + 6 * DAY),
+    ]
+    return leads, activities, {"L-1": True, "L-2": False, "L-3": True, "L-4": False}
+
+
+class TestBacktest:
+    def test_mqls_precision_recall_and_breaches(self) -> None:
+        """v1 qualifies the two webinar-goers: one won of two, one of two won found."""
+        leads, activities, outcomes = _history()
+        report = backtest(V1, leads, activities, outcomes, start=START, end=END)
+        assert (report.leads, report.activities) == (4, 7)
+        assert report.mql_leads == {"L-1", "L-2"}
+        assert (report.mqls, report.won, report.won_mqls) == (2, 2, 1)
+        assert (report.precision, report.recall) == (0.5, 0.5)
+        assert dict(report.mqls_by_month) == {"2026-01": 1, "2026-02": 1}
+        # Nobody accepted the MQLs: each breached its one-day promise.
+        assert dict(report.breaches) == {"accept": 2}
+        assert sum(row.leads for row in report.deciles) == 4
+        assert report.deciles[0].high >= report.deciles[-1].low
+        text = report.to_text()
+        assert "precision 50.0%" in text
+        assert "accept 2" in text
+        assert report.to_dict()["mqls_by_month"] == {"2026-01": 1, "2026-02": 1}
+
+    def test_the_same_history_in_any_order_gives_the_same_report(self) -> None:
+        """Activities and leads shuffled: the same report, to the byte."""
+        leads, activities, outcomes = _history()
+        first = backtest(V1, leads, activities, outcomes, start=START, end=END)
+        rng = random.Random(7)  # noqa: S311 -- a shuffle, not a secret
+        rng.shuffle(leads)
+        rng.shuffle(activities)
+        again = backtest(V1, leads, activities, outcomes, start=START, end=END)
+        assert again.to_dict() == first.to_dict()
+        assert again.to_text() == first.to_text()
+
+    def test_the_window_bounds_what_is_measured_and_replayed(self) -> None:
+        """A lead created before start is replayed, not measured; after end, neither."""
+        leads, activities, outcomes = _history()
+        leads += [Lead("L-0", START - 30 * DAY), Lead("L-9", END + DAY)]
+        activities += [
+            Activity("L-0", kinds.WEBINAR_ATTENDED, START - 20 * DAY),
+            Activity("L-9", kinds.WEBINAR_ATTENDED, END - DAY),
+            Activity("L-1", kinds.WEBINAR_ATTENDED, END + DAY),
+        ]
+        report = backtest(V1, leads, activities, outcomes, start=START, end=END)
+        assert report.leads == 4
+        assert report.activities == 9
+        assert "L-0" not in report.mql_leads
+
+    def test_with_no_winner_there_is_no_recall_lift_or_auc(self) -> None:
+        """Outcomes all False: recall, AUC and lift are None, not a division by zero."""
+        leads, activities, _ = _history()
+        report = backtest(V1, leads, activities, {}, start=START, end=END)
+        assert (report.recall, report.auc) == (None, None)
+        assert {row.lift for row in report.deciles} == {None}
+        assert "ROC AUC -" in report.to_text()
+
+    def test_no_mql_no_precision(self) -> None:
+        """A policy that qualifies nobody has no precision."""
+        leads, activities, outcomes = _history()
+        report = backtest(
+            _policy(1000, 3), leads, activities, outcomes, start=START, end=END
+        )
+        assert (report.mqls, report.precision) == (0, None)
+        assert "MQLs by month: none" in report.to_text()
+
+    def test_an_empty_history(self) -> None:
+        """No leads: zero counts, no deciles, no breaches."""
+        report = backtest(V1, [], [], {}, start=START, end=END)
+        assert (report.leads, report.deciles) == (0, ())
+        assert "SLA breaches: none" in report.to_text()
+
+
+class TestCompare:
+    def test_the_differences_are_said_in_words(self) -> None:
+        """v2's lower threshold qualifies the browser (won) and the quiet one."""
+        leads, activities, outcomes = _history()
+        comparison = compare(V1, V2, leads, activities, outcomes, start=START, end=END)
+        assert comparison.b.mql_leads - comparison.a.mql_leads == {"L-3"}
+        first, precision, recall, roc, breaches = comparison.differences
+        assert first == (
+            "trial@2 makes 1 more MQL than trial@1 (3 against 2): it qualifies "
+            "1 lead trial@1 does not (1 of them won) and no longer qualifies 0 "
+            "leads (0 of them won)."
+        )
+        assert precision == "precision 50.0% -> 66.7% (+16.7 points)."
+        assert recall == "recall 50.0% -> 100.0% (+50.0 points)."
+        assert roc.startswith("ROC AUC ")
+        assert breaches == "SLA breaches of accept: 2 -> 3."
+        assert "Differences" in comparison.to_text()
+        assert comparison.to_dict()["differences"][0] == first
+
+    def test_fewer_mqls_and_an_unknown_rate(self) -> None:
+        """The other way round, and against a policy with no MQL: no points."""
+        leads, activities, outcomes = _history()
+        comparison = compare(
+            V2, _policy(1000, 3), leads, activities, outcomes, start=START, end=END
+        )
+        assert "makes 3 fewer MQLs" in comparison.differences[0]
+        assert comparison.differences[1] == "precision 66.7% -> -."
+
+
+class TestAuc:
+    @given(
+        st.lists(st.tuples(st.integers(0, 5).map(float), st.booleans()), max_size=30)
+    )
+    def test_it_is_the_share_of_won_and_lost_pairs_ranked_right(
+        self, scored: list[tuple[float, bool]]
+    ) -> None:
+        """AUC = P(won scores above lost), ties half: the pairs counted one by one."""
+        won = [score for score, outcome in scored if outcome]
+        lost = [score for score, outcome in scored if not outcome]
+        found = auc(scored)
+        if not won or not lost:
+            assert found is None
+            return
+        pairs = [(w > n) + 0.5 * (w == n) for w in won for n in lost]
+        assert found == pytest.approx(sum(pairs) / len(pairs))
+
+
+class TestBadArguments:
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"start": datetime(2026, 1, 1)}, "start"),  # noqa: DTZ001 -- the point
+            ({"end": START}, "end"),
+            ({"policy": "b2b"}, "policy"),
+            ({"mql": "marketing"}, "mql"),
+            ({"leads": ["L-1"]}, "leads[0]"),
+            ({"leads": [Lead("L-1", T0), Lead("L-1", T0)]}, "leads[1].id"),
+            ({"outcomes": [("L-1", True)]}, "outcomes"),
+            ({"outcomes": {"L-1": 1}}, "outcomes['L-1']"),
+            ({"activities": ["page_view"]}, "activities[0]"),
+            (
+                {"activities": [Activity("L-7", kinds.PAGE_VIEW, T0)]},
+                "activities[0].lead_id",
+            ),
+        ],
+    )
+    def test_each_bad_argument_is_named(
+        self, change: dict[str, object], field: str
+    ) -> None:
+        """A bad argument raises a ValidationError naming it."""
+        leads, activities, outcomes = _history()
+        arguments: dict[str, object] = {
+            "policy": V1,
+            "leads": leads,
+            "activities": activities,
+            "outcomes": outcomes,
+            "start": START,
+            "end": END,
+        } | change
+        with pytest.raises(ValidationError) as info:
+            backtest(**arguments)  # type: ignore[arg-type]
+        assert info.value.field == field
+
+    def test_a_naive_start_is_a_naive_datetime_error(self) -> None:
+        """start without a time zone: NaiveDatetimeError."""
+        with pytest.raises(NaiveDatetimeError):
+            backtest(V1, [], [], {}, start=datetime(2026, 1, 1), end=END)  # noqa: DTZ001 -- the point
