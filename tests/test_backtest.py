@@ -135,6 +135,36 @@ class TestBacktest:
         assert (report.mqls, report.precision) == (0, None)
         assert "MQLs by month: none" in report.to_text()
 
+    def test_a_lead_counts_once_from_its_first_mql_entry(self) -> None:
+        """A lead moved on past mql is one MQL, dated its first entry."""
+        policy = FunnelPolicy(
+            name="hot",
+            version=1,
+            stages=[Stage("lead"), Stage("mql"), Stage("sal")],
+            transitions=[
+                Transition(
+                    source="lead",
+                    target="mql",
+                    guard=ScoreAtLeast(20, dimension="engagement"),
+                    auto=True,
+                ),
+                Transition(
+                    source="mql",
+                    target="sal",
+                    guard=ScoreAtLeast(30, dimension="engagement"),
+                    auto=True,
+                ),
+                Transition(source="sal", target="mql"),
+            ],
+            initial="lead",
+            scoring=V1.scoring,
+        )
+        leads, activities, outcomes = _history()
+        activities.append(Activity("L-1", kinds.WEBINAR_ATTENDED, T0 + 50 * DAY))
+        report = backtest(policy, leads, activities, outcomes, start=START, end=END)
+        assert report.mqls == 2
+        assert dict(report.mqls_by_month) == {"2026-01": 1, "2026-02": 1}
+
     def test_an_empty_history(self) -> None:
         """No leads: zero counts, no deciles, no breaches."""
         report = backtest(V1, [], [], {}, start=START, end=END)

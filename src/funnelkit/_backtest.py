@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import heapq
+import operator
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
@@ -205,23 +205,19 @@ def backtest(  # noqa: PLR0913 -- the history and its window
     won = _outcomes(outcomes)
     feed = _activities(activities, people, end)
     funnel = Funnel(policy, clock=ManualClock(start))
+    add, record = funnel.add_lead, funnel.record
+    moves: list[StageChanged | SlaBreached] = []
+    for item in _timeline(people, feed, end):
+        # Only moves and breaches are kept: most calls give neither.
+        moves += _kept(add(item) if isinstance(item, Lead) else record(item))
+    moves += _kept(funnel.tick(end))
     became: dict[str, datetime] = {}
     breaches: Counter[str] = Counter()
-
-    def note(events: list[Event]) -> None:
-        for event in events:
-            if isinstance(event, StageChanged):
-                if event.record.target == mql and event.lead_id not in became:
-                    became[event.lead_id] = event.record.at
-            elif isinstance(event, SlaBreached):
-                breaches[event.timer.rule] += 1
-
-    for item in _timeline(people, feed, end):
-        if isinstance(item, Lead):
-            note(funnel.add_lead(item))
-        else:
-            note(funnel.record(item))
-    note(funnel.tick(end))
+    for event in moves:
+        if isinstance(event, SlaBreached):
+            breaches[event.timer.rule] += 1
+        elif event.record.target == mql and event.lead_id not in became:
+            became[event.lead_id] = event.record.at
     measured = sorted(
         lead.id
         for lead in people.values()
@@ -315,7 +311,7 @@ def _activities(
 ) -> list[Activity]:
     """The activities before *end*, in time order."""
     stop = in_utc(end)
-    feed = []
+    keyed = []
     for index, activity in enumerate(activities):
         if not isinstance(activity, Activity):
             raise ValidationError(
@@ -327,15 +323,16 @@ def _activities(
                 value=activity.lead_id,
                 expected="the id of one of the leads",
             )
-        if in_utc(activity.at) < stop:
-            feed.append(activity)
-    feed.sort(key=time_order)
-    return feed
+        key = time_order(activity)
+        if key[0] < stop:
+            keyed.append((key, activity))
+    keyed.sort(key=_first)
+    return [activity for _, activity in keyed]
 
 
 def _timeline(
     people: Mapping[str, Lead], feed: list[Activity], end: datetime
-) -> Iterator[Lead | Activity]:
+) -> list[Lead | Activity]:
     """Leads and activities in time order, each lead before its first activity.
 
     A lead arrives at its ``created_at``, or at its first activity if that
@@ -345,17 +342,28 @@ def _timeline(
     firsts: dict[str, datetime] = {}
     for activity in feed:
         firsts.setdefault(activity.lead_id, in_utc(activity.at))
-    arrivals = sorted(
-        (min(in_utc(lead.created_at), firsts.get(lead.id, stop)), lead.id)
-        for lead in people.values()
-    )
-    arrivals = [(at, lead_id) for at, lead_id in arrivals if at < stop]
-    order = heapq.merge(
-        ((at, 0, index) for index, (at, _) in enumerate(arrivals)),
-        ((in_utc(activity.at), 1, index) for index, activity in enumerate(feed)),
-    )
-    for _, kind, index in order:
-        yield people[arrivals[index][1]] if kind == 0 else feed[index]
+    keys = [
+        (min(in_utc(lead.created_at), firsts.get(lead.id, stop)), 0, lead.id, index)
+        for index, lead in enumerate(people.values())
+    ]
+    keys += [(in_utc(activity.at), 1, "", index) for index, activity in enumerate(feed)]
+    keys.sort()
+    leads = list(people.values())
+    return [
+        leads[index] if kind == 0 else feed[index]
+        for at, kind, _, index in keys
+        if at < stop
+    ]
+
+
+_first = operator.itemgetter(0)
+
+
+def _kept(events: list[Event]) -> Iterator[StageChanged | SlaBreached]:
+    """The moves and breaches among *events*."""
+    for event in events:
+        if isinstance(event, StageChanged | SlaBreached):
+            yield event
 
 
 # -- Measures ----------------------------------------------------------------------
