@@ -107,7 +107,11 @@ class TestBacktest:
     def test_the_window_bounds_what_is_measured_and_replayed(self) -> None:
         """A lead created before start is replayed, not measured; after end, neither."""
         leads, activities, outcomes = _history()
-        leads += [Lead("L-0", START - 30 * DAY), Lead("L-9", END + DAY)]
+        leads += [
+            Lead("L-0", START - 30 * DAY),
+            Lead("L-9", END + DAY),
+            Lead("L-10", END + DAY),
+        ]
         activities += [
             Activity("L-0", kinds.WEBINAR_ATTENDED, START - 20 * DAY),
             Activity("L-9", kinds.WEBINAR_ATTENDED, END - DAY),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
@@ -13,7 +12,7 @@ import attrs
 from funnelkit._events import Event, SlaBreached, StageChanged
 from funnelkit._frozen import FrozenMap
 from funnelkit._funnel import Funnel
-from funnelkit._lead import Activity, Lead, time_order
+from funnelkit._lead import Activity, Lead
 from funnelkit._policy import FunnelPolicy
 from funnelkit._time import in_utc, require_aware, utc_micros
 from funnelkit.errors import ValidationError
@@ -203,11 +202,11 @@ def backtest(  # noqa: PLR0913 -- the history and its window
     start_us, end_us = _check(policy, start, end, mql)
     people = _leads(leads)
     won = _outcomes(outcomes)
-    feed = _activities(activities, people, end)
+    timeline, replayed = _timeline(activities, people, end)
     funnel = Funnel(policy, clock=ManualClock(start))
     add, record = funnel.add_lead, funnel.record
     moves: list[StageChanged | SlaBreached] = []
-    for item in _timeline(people, feed, end):
+    for item in timeline:
         # Only moves and breaches are kept: most calls give neither.
         moves += _kept(add(item) if isinstance(item, Lead) else record(item))
     moves += _kept(funnel.tick(end))
@@ -231,7 +230,7 @@ def backtest(  # noqa: PLR0913 -- the history and its window
         policy=policy,
         window=(start, end),
         measured=measured,
-        activities=len(feed),
+        activities=replayed,
         became=became,
         won=won,
         scores=scores,
@@ -306,57 +305,44 @@ def _outcomes(outcomes: Mapping[str, bool]) -> frozenset[str]:
     return frozenset(lead_id for lead_id, won in outcomes.items() if won)
 
 
-def _activities(
+def _timeline(
     activities: Iterable[Activity], people: Mapping[str, Lead], end: datetime
-) -> list[Activity]:
-    """The activities before *end*, in time order."""
+) -> tuple[list[Lead | Activity], int]:
+    """The leads and the activities before *end*, in time order; how many activities.
+
+    Activities go by ``(instant, id)``. A lead arrives at its ``created_at``,
+    or just before its first activity if that is earlier; one arriving at
+    *end* or later is not replayed.
+    """
     stop = in_utc(end)
-    keyed = []
+    keys: list[tuple[datetime, int, str, int]] = []
+    firsts: dict[str, datetime] = {}
+    feed: list[Activity] = []
     for index, activity in enumerate(activities):
         if not isinstance(activity, Activity):
             raise ValidationError(
                 field=f"activities[{index}]", value=activity, expected="an Activity"
             )
-        if activity.lead_id not in people:
+        lead_id = activity.lead_id
+        if lead_id not in people:
             raise ValidationError(
                 field=f"activities[{index}].lead_id",
-                value=activity.lead_id,
+                value=lead_id,
                 expected="the id of one of the leads",
             )
-        key = time_order(activity)
-        if key[0] < stop:
-            keyed.append((key, activity))
-    keyed.sort(key=_first)
-    return [activity for _, activity in keyed]
-
-
-def _timeline(
-    people: Mapping[str, Lead], feed: list[Activity], end: datetime
-) -> list[Lead | Activity]:
-    """Leads and activities in time order, each lead before its first activity.
-
-    A lead arrives at its ``created_at``, or at its first activity if that
-    is earlier; one arriving at *end* or later is not replayed.
-    """
-    stop = in_utc(end)
-    firsts: dict[str, datetime] = {}
-    for activity in feed:
-        firsts.setdefault(activity.lead_id, in_utc(activity.at))
-    keys = [
-        (min(in_utc(lead.created_at), firsts.get(lead.id, stop)), 0, lead.id, index)
-        for index, lead in enumerate(people.values())
-    ]
-    keys += [(in_utc(activity.at), 1, "", index) for index, activity in enumerate(feed)]
-    keys.sort()
+        at = in_utc(activity.at)
+        if at < stop:
+            keys.append((at, 1, activity.id, len(feed)))
+            feed.append(activity)
+            if at < firsts.get(lead_id, stop):
+                firsts[lead_id] = at
     leads = list(people.values())
-    return [
-        leads[index] if kind == 0 else feed[index]
-        for at, kind, _, index in keys
-        if at < stop
-    ]
-
-
-_first = operator.itemgetter(0)
+    for index, lead in enumerate(leads):
+        arrives = min(in_utc(lead.created_at), firsts.get(lead.id, stop))
+        if arrives < stop:
+            keys.append((arrives, 0, lead.id, index))
+    keys.sort()
+    return [leads[i] if kind == 0 else feed[i] for _, kind, _, i in keys], len(feed)
 
 
 def _kept(events: list[Event]) -> Iterator[StageChanged | SlaBreached]:
