@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import importlib
 import io
+import json
+import os
+import random
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import attrs
 import pytest
 
-from funnelkit import ScoreAtLeast, SlaRule, dump_policy
+from funnelkit import Funnel, Lead, ScoreAtLeast, SlaRule, dump_policy
+from funnelkit import _demo as demo
 from funnelkit._cli import main
 from funnelkit.policies import b2b_saas
+from funnelkit.testing import ManualClock
 
 SHIPPED = Path(__file__).parent.parent / "src" / "funnelkit" / "policies"
 
@@ -137,3 +143,101 @@ class TestCheck:
         with pytest.raises(SystemExit) as info:
             run()
         assert info.value.code == 2
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as a person's shell is."""
+
+    def isatty(self) -> bool:
+        """Claim a terminal: the demo then shows its progress."""
+        return True
+
+
+class TestDemo:
+    def test_the_demo_reports_a_quarter(self) -> None:
+        """The report, SLA compliance and three leads' stories; nothing on stderr."""
+        status, out, err = run("demo", "--leads", "300")
+        assert (status, err) == (0, "")
+        assert out.startswith("funnelkit demo: a synthetic quarter of 300 leads")
+        for heading in (
+            "Conversion (open:",
+            "Time in stage",
+            "Flow (opening",
+            "SLA compliance",
+            "Goals (forecast:",
+            "Most common paths",
+            "stage history:",
+        ):
+            assert heading in out
+        assert out.count("\n== Lead ") == 3
+
+    def test_a_seed_gives_the_same_text_byte_for_byte(self) -> None:
+        """Two runs with one seed print the same; another seed, another quarter."""
+        first = run("demo", "--leads", "200", "--seed", "3")[1]
+        assert run("demo", "--leads", "200", "--seed", "3")[1] == first
+        assert run("demo", "--leads", "200", "--seed", "4")[1] != first
+
+    def test_json_for_machines(self) -> None:
+        """--json prints the report and the example leads as JSON."""
+        status, out, _ = run("demo", "--leads", "200", "--json")
+        data = json.loads(out)
+        assert status == 0
+        assert data["leads"] == 200
+        assert data["report"]["stages"][0] == "mql"
+        assert {example["stage"] for example in data["examples"]} <= {
+            "customer",
+            "disqualified",
+            "nurture",
+        }
+
+    def test_progress_shows_on_a_terminal_only(self) -> None:
+        """On a terminal stderr shows a progress bar, then clears it."""
+        out, err = io.StringIO(), _Terminal()
+        assert main(["demo", "--leads", "300"], out, err) == 0
+        assert "simulating the quarter [" in err.getvalue()
+        assert err.getvalue().endswith("\r")
+
+    def test_a_bad_count_of_leads_is_refused(self) -> None:
+        """--leads 0 is a usage error (status 2), named."""
+        with pytest.raises(SystemExit) as info:
+            run("demo", "--leads", "0")
+        assert info.value.code == 2
+
+    def test_a_reader_that_goes_away_ends_it_quietly(self) -> None:
+        """Output into a closed pipe (| head) gives status 1, no traceback."""
+        read, write = os.pipe()
+        os.close(read)
+        with os.fdopen(write, "w") as closed:
+            assert main(["demo", "--leads", "100"], closed, io.StringIO()) == 1
+
+    def test_a_stream_without_a_descriptor_too(self) -> None:
+        """A broken stream with no file descriptor: status 1 as well."""
+
+        class Gone(io.StringIO):
+            def write(self, _: str) -> int:
+                raise BrokenPipeError
+
+        assert main(["demo", "--leads", "100"], Gone(), io.StringIO()) == 1
+
+    def test_python_m_funnelkit_demo_runs(self) -> None:
+        """The README's command, in a subprocess, prints the demo."""
+        done = subprocess.run(
+            [sys.executable, "-m", "funnelkit", "demo", "--leads", "100"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0
+        assert done.stdout.startswith("funnelkit demo:")
+
+
+class TestDemoSales:
+    def test_sales_steps_that_came_too_late_do_nothing(self) -> None:
+        """A lead that moved on before a rep acted: the rep's step gives no event."""
+        funnel = Funnel(b2b_saas(), clock=ManualClock(demo.START))
+        sales = demo._Sales(random.Random(1), funnel)  # noqa: S311 -- not a secret
+        funnel.add_lead(Lead("L-1", demo.START))
+        later = demo.START + timedelta(hours=1)
+        # Still a lead: sales cannot accept it, nor qualify it.
+        assert sales._move("L-1", "sal", "ana")(later) == []
+        assert sales._qualify("L-1", "ana")(later) == []

@@ -26,7 +26,7 @@ class TestQuickstart:
 
 class TestFunnelDay:
     def test_prints_the_day_and_the_reason(self) -> None:
-        """The README's main example runs the default funnel and explains the move."""
+        """The one-lead example runs the default funnel and explains the move."""
         result = subprocess.run(  # noqa: S603 -- our own script, with this Python
             [sys.executable, str(EXAMPLES / "funnel_day.py")],
             capture_output=True,

@@ -1,9 +1,12 @@
-"""The command line: ``python -m funnelkit check POLICY``."""
+"""The command line: ``python -m funnelkit demo`` and ``check POLICY``."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import os
 import sys
 from typing import TextIO
 
@@ -36,7 +39,29 @@ def _parser() -> argparse.ArgumentParser:
         help="a CriteriaRegistry of custom criteria, as module:attribute "
         "(named here, on the command line: a policy file never names code)",
     )
+    demo = commands.add_parser(
+        "demo",
+        help="run a synthetic quarter through the default policy and report it",
+        description="Generate a seeded, synthetic quarter of leads (companies, "
+        "BANT answers, activities over weeks, sales decisions and delays), run "
+        "it through the default policy and print the funnel report, the SLA "
+        "compliance and the score ledger and stage history of three leads.",
+    )
+    demo.add_argument(
+        "--leads", type=_positive, default=3000, help="how many leads (3000)"
+    )
+    demo.add_argument("--seed", type=int, default=7, help="the random seed (7)")
+    demo.add_argument(
+        "--json", action="store_true", help="print JSON for machines instead of text"
+    )
     return parser
+
+
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text}")
+    return number
 
 
 def _registry(spec: str) -> CriteriaRegistry:
@@ -91,6 +116,8 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     args = _parser().parse_args(argv)
+    if args.command == "demo":
+        return _demo(args, out, err)
     try:
         registry = _registry(args.criteria) if args.criteria else None
         policy = load_policy(args.policy, criteria=registry)
@@ -98,4 +125,34 @@ def main(
         print(error, file=err)
         return 1
     print(summary(policy), file=out)
+    return 0
+
+
+def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from funnelkit._demo import render, simulate  # noqa: PLC0415 -- only the demo needs it
+
+    def progress(share: float) -> None:
+        bar = "#" * round(share * 30)
+        err.write(f"\rsimulating the quarter [{bar:<30}] {share:4.0%}")
+        err.flush()
+
+    showing = err.isatty()
+    quarter = simulate(args.seed, args.leads, progress if showing else None)
+    if showing:
+        err.write("\r" + " " * 60 + "\r")
+    return _print(render(quarter, as_json=args.json), out)
+
+
+def _print(text: str, out: TextIO) -> int:
+    """Write *text*; if the reader went away (``| head``), stop quietly, status 1."""
+    try:
+        print(text, file=out)
+        out.flush()
+    except BrokenPipeError:
+        # Point the stream at the null device, so that flushing it again at
+        # exit does not fail a second time (the recipe of Python's docs).
+        # A stream without a file descriptor has nothing to redirect.
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return 1
     return 0
