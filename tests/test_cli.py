@@ -241,3 +241,129 @@ class TestDemoSales:
         # Still a lead: sales cannot accept it, nor qualify it.
         assert sales._move("L-1", "sal", "ana")(later) == []
         assert sales._qualify("L-1", "ana")(later) == []
+
+
+LEADS = (
+    "id,created_at,email,source,budget,industry,employees,title,country\n"
+    "L-1,2026-03-02T09:00:00+00:00,ana@acme.example,webinar,true,software,800,"
+    "VP Sales,DE\n"
+    "L-2,2026-03-03T09:00:00+00:00,bo@gmail.com,ads,,retail,12,Analyst,BR\n"
+)
+ACTIVITIES = "\n".join(
+    json.dumps(row)
+    for row in (
+        {"lead_id": "L-1", "kind": "webinar_attended", "at": "2026-03-02T10:00:00Z"},
+        {"lead_id": "L-1", "kind": "demo_request", "at": "2026-03-02T11:00:00Z"},
+        {"lead_id": "L-2", "kind": "page_view", "at": "2026-03-03T10:00:00Z"},
+    )
+)
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> tuple[str, str, str]:
+    """A leads file, an activities file and an outcomes file."""
+    leads = tmp_path / "leads.csv"
+    leads.write_text(LEADS, encoding="utf-8")
+    activities = tmp_path / "activities.jsonl"
+    activities.write_text(ACTIVITIES, encoding="utf-8")
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text("lead_id,won\nL-1,yes\nL-2,no\n", encoding="utf-8")
+    return str(leads), str(activities), str(outcomes)
+
+
+class TestFileCommands:
+    def test_score(self, history: tuple[str, str, str]) -> None:
+        """score prints each lead's fit, engagement, total and matrix."""
+        leads, activities, _ = history
+        status, out, err = run("score", "b2b_saas", leads, activities)
+        assert (status, err) == (0, "")
+        assert out.splitlines()[0] == (
+            "scores by 'b2b-default' at 2026-03-03T10:00:00+00:00"
+        )
+        assert out.splitlines()[2].split() == ["L-1", "75", "44.0004", "119", "A2"]
+        status, out, _ = run(
+            "score",
+            "b2b_saas",
+            leads,
+            activities,
+            "--at",
+            "2026-03-02T10:30:00Z",
+            "--json",
+        )
+        assert [row["lead_id"] for row in json.loads(out)] == ["L-1", "L-2"]
+
+    def test_score_with_no_lead(self, tmp_path: Path) -> None:
+        """Empty files: nothing to score, said plainly (or as JSON)."""
+        empty = tmp_path / "none.jsonl"
+        empty.write_text("", encoding="utf-8")
+        assert run("score", "b2b_saas", str(empty), str(empty))[1] == "no leads\n"
+        assert run("score", "b2b_saas", str(empty), str(empty), "--json")[1] == "[]\n"
+
+    def test_backtest_and_compare(
+        self, history: tuple[str, str, str], tmp_path: Path
+    ) -> None:
+        """backtest prints the report; --compare a second policy, the differences."""
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        status, out, _ = run("backtest", "b2b_saas", *history, *window)
+        assert status == 0
+        assert out.startswith("Backtest of b2b-saas@1: 2 leads, 3 activities")
+        policy = tmp_path / "policy.toml"
+        policy.write_text(
+            dump_policy(attrs.evolve(b2b_saas(), version=2)), encoding="utf-8"
+        )
+        status, out, _ = run(
+            "backtest",
+            "b2b_saas",
+            *history,
+            *window,
+            "--compare",
+            str(policy),
+            "--json",
+        )
+        assert json.loads(out)["b"]["policy"] == "b2b-saas@2"
+
+    def test_report(self, tmp_path: Path) -> None:
+        """report reads stage entries and prints the funnel report."""
+        entries = tmp_path / "entries.csv"
+        entries.write_text(
+            "lead_id,stage,entered_at,exited_at,next_stage,origin\n"
+            "L-1,mql,2026-03-02T09:00:00Z,2026-03-05T09:00:00Z,customer,ads\n"
+            "L-2,mql,2026-03-03T09:00:00Z,,,web\n",
+            encoding="utf-8",
+        )
+        arguments = ["report", str(entries), "--stages", "mql, customer"]
+        arguments += [
+            "--start",
+            "2026-03-01T00:00:00Z",
+            "--end",
+            "2026-04-01T00:00:00Z",
+        ]
+        status, out, _ = run(*arguments, "--segment", "origin")
+        assert status == 0
+        assert "mql   customer" in out
+        data = json.loads(run(*arguments, "--json")[1])
+        assert data["conversions"][0]["converted"] == 1
+
+    def test_a_bad_file_is_named_with_its_line_and_column(self, tmp_path: Path) -> None:
+        """A naive instant in a leads file: the file, line and column; status 1."""
+        leads = tmp_path / "leads.csv"
+        leads.write_text("id,created_at\nL-1,2026-03-02T09:00:00\n", encoding="utf-8")
+        status, out, err = run("score", "b2b_saas", str(leads), str(leads))
+        assert (status, out) == (1, "")
+        assert err.startswith(f"{leads}, line 2, column 'created_at': expected a UTC")
+
+    @pytest.mark.parametrize("instant", ["yesterday", "2026-03-01T00:00:00"])
+    def test_a_bad_instant_argument_is_a_usage_error(self, instant: str) -> None:
+        """--start must be ISO 8601 with an offset: argparse's status 2 otherwise."""
+        with pytest.raises(SystemExit) as info:
+            run(
+                "report",
+                "e.csv",
+                "--stages",
+                "a,b",
+                "--start",
+                instant,
+                "--end",
+                instant,
+            )
+        assert info.value.code == 2

@@ -81,6 +81,7 @@ from funnelkit._sqlite import SQLiteStore
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock
 from funnelkit.errors import (
+    DataFileError,
     FunnelkitError,
     FunnelkitWarning,
     GuardFailed,
@@ -197,6 +198,7 @@ __all__ = [
     "dump_policy",
     "load_policy",
     # -- errors
+    "DataFileError",
     "FunnelkitError",
     "FunnelkitWarning",
     "GuardFailed",

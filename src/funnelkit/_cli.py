@@ -6,15 +6,22 @@ import argparse
 import contextlib
 import importlib
 import io
+import json
 import os
 import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
+from funnelkit import policies
 from funnelkit._config import CriteriaRegistry, load_policy
 from funnelkit._criteria import Always, describe
 from funnelkit._duration import format_duration
+from funnelkit._lead import Activity
 from funnelkit._policy import FunnelPolicy
 from funnelkit._sla import EXIT
+from funnelkit._time import in_utc
 from funnelkit.errors import FunnelkitError
 
 __all__ = ["main"]
@@ -54,7 +61,94 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--json", action="store_true", help="print JSON for machines instead of text"
     )
+    score = commands.add_parser(
+        "score",
+        help="score leads from files with a policy's scoring model",
+        description="Score every lead of LEADS, with its activities from "
+        "ACTIVITIES, by the scoring model of POLICY, as of --at (the latest "
+        "activity by default).",
+    )
+    _policy_argument(score)
+    score.add_argument("leads", help="the leads (.csv or .jsonl)")
+    score.add_argument("activities", help="their activities (.csv or .jsonl)")
+    score.add_argument("--at", type=_instant, help="the instant to score at (ISO 8601)")
+    _json_argument(score)
+    report = commands.add_parser(
+        "report",
+        help="a funnel report over stage entries from a file",
+        description="Conversion, time in stage and flow over the stage entries "
+        "of ENTRIES (a CRM export, say), from --start to --end.",
+    )
+    report.add_argument("entries", help="the stage entries (.csv or .jsonl)")
+    report.add_argument(
+        "--stages", required=True, help="the path, comma-separated: mql,sql,customer"
+    )
+    report.add_argument("--start", type=_instant, required=True, help="ISO 8601")
+    report.add_argument("--end", type=_instant, required=True, help="ISO 8601")
+    report.add_argument("--now", type=_instant, help="ISO 8601 (default: --end)")
+    report.add_argument(
+        "--cohort", choices=["week", "month", "quarter"], default="month"
+    )
+    report.add_argument("--segment", help="a segment column to break rows down by")
+    report.add_argument("--timezone", default="UTC", help="of the periods (UTC)")
+    _json_argument(report)
+    backtest = commands.add_parser(
+        "backtest",
+        help="replay a history through a policy (or two) and measure it",
+        description="Replay the leads, activities and outcomes through POLICY "
+        "from --start to --end; with --compare, through a second policy too.",
+    )
+    _policy_argument(backtest)
+    backtest.add_argument("leads", help="the leads (.csv or .jsonl)")
+    backtest.add_argument("activities", help="their activities (.csv or .jsonl)")
+    backtest.add_argument("outcomes", help="lead_id,won per lead (.csv or .jsonl)")
+    backtest.add_argument("--start", type=_instant, required=True, help="ISO 8601")
+    backtest.add_argument("--end", type=_instant, required=True, help="ISO 8601")
+    backtest.add_argument("--compare", metavar="POLICY", help="a second policy")
+    backtest.add_argument("--mql", default="mql", help="the MQL stage (mql)")
+    _json_argument(backtest)
     return parser
+
+
+def _policy_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "policy",
+        help="a policy file (.toml or .json), or b2b_saas or product_led "
+        "for a policy funnelkit ships",
+    )
+
+
+def _json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON for machines instead of text"
+    )
+
+
+def _instant(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 date and time, got {text!r}"
+        ) from None
+    if parsed.utcoffset() is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a UTC offset (such as +00:00 or Z) in {text!r}"
+        )
+    return parsed
+
+
+def _policy(spec: str) -> FunnelPolicy:
+    """A policy file, or the name of a policy funnelkit ships."""
+    if not Path(spec).exists() and spec in _SHIPPED:
+        return _SHIPPED[spec]()
+    return load_policy(spec)
+
+
+_SHIPPED: dict[str, Callable[[], FunnelPolicy]] = {
+    "b2b_saas": policies.b2b_saas,
+    "product_led": policies.product_led,
+}
 
 
 def _positive(text: str) -> int:
@@ -118,6 +212,13 @@ def main(
     args = _parser().parse_args(argv)
     if args.command == "demo":
         return _demo(args, out, err)
+    if args.command != "check":
+        try:
+            text = _COMMANDS[args.command](args)
+        except FunnelkitError as error:
+            print(error, file=err)
+            return 1
+        return _print(text, out)
     try:
         registry = _registry(args.criteria) if args.criteria else None
         policy = load_policy(args.policy, criteria=registry)
@@ -156,3 +257,93 @@ def _print(text: str, out: TextIO) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
         return 1
     return 0
+
+
+def _score(args: argparse.Namespace) -> str:
+    from funnelkit._files import read_activities, read_leads  # noqa: PLC0415 -- a command's own
+
+    model = _policy(args.policy).scoring
+    leads = read_leads(args.leads)
+    activities = read_activities(args.activities)
+    at = args.at
+    if at is None:
+        instants = [activity.at for activity in activities]
+        instants += [lead.created_at for lead in leads]
+        if not instants:
+            return "[]" if args.json else "no leads"
+        at = max(instants, key=in_utc)
+    by_lead: dict[str, list[Activity]] = {lead.id: [] for lead in leads}
+    for activity in activities:
+        by_lead.setdefault(activity.lead_id, []).append(activity)
+    rows = []
+    for lead in sorted(leads, key=lambda lead: lead.id):
+        score = model.score(lead, by_lead[lead.id], at=at)
+        rows.append((lead.id, score))
+    if args.json:
+        return json.dumps(
+            [
+                {
+                    "lead_id": lead_id,
+                    "fit": score.fit,
+                    "engagement": score.engagement,
+                    "total": score.total,
+                    "grade": score.grade,
+                    "matrix": score.matrix,
+                }
+                for lead_id, score in rows
+            ],
+            indent=2,
+        )
+    width = max(len("lead"), *(len(lead_id) for lead_id, _ in rows))
+    lines = [
+        f"scores by {model.name!r} at {at.isoformat()}",
+        f"{'lead':<{width}}  {'fit':>8}  {'engagement':>10}  {'total':>10}  matrix",
+    ]
+    lines += [
+        f"{lead_id:<{width}}  {score.fit:>8g}  {score.engagement:>10g}"
+        f"  {score.total:>10g}  {score.matrix}"
+        for lead_id, score in rows
+    ]
+    return "\n".join(lines)
+
+
+def _report(args: argparse.Namespace) -> str:
+    from funnelkit._files import read_entries  # noqa: PLC0415 -- a command's own
+    from funnelkit.analytics import FunnelReport  # noqa: PLC0415 -- a command's own
+
+    built = FunnelReport.build(
+        read_entries(args.entries),
+        stages=[stage.strip() for stage in args.stages.split(",")],
+        start=args.start,
+        end=args.end,
+        now=args.now,
+        cohort=args.cohort,
+        segment=args.segment,
+        timezone=args.timezone,
+    )
+    return json.dumps(built.to_dict(), indent=2) if args.json else built.to_text()
+
+
+def _backtest(args: argparse.Namespace) -> str:
+    from funnelkit._files import read_activities, read_leads, read_outcomes  # noqa: PLC0415 -- a command's own
+    from funnelkit.analytics import backtest, compare  # noqa: PLC0415 -- a command's own
+
+    history = (
+        read_leads(args.leads),
+        read_activities(args.activities),
+        read_outcomes(args.outcomes),
+    )
+    window = {"start": args.start, "end": args.end, "mql": args.mql}
+    result = (
+        compare(_policy(args.policy), _policy(args.compare), *history, **window)
+        if args.compare
+        else backtest(_policy(args.policy), *history, **window)
+    )
+    return json.dumps(result.to_dict(), indent=2) if args.json else result.to_text()
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
+    "score": _score,
+    "report": _report,
+    "backtest": _backtest,
+}

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Self
 
 __all__ = [
+    "DataFileError",
     "FunnelkitError",
     "FunnelkitWarning",
     "GuardFailed",
@@ -395,3 +396,26 @@ class SubscriberError(FunnelkitError, ExceptionGroup[Exception]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SubscriberError, (self.message, list(self.exceptions), self.events))
+
+
+class DataFileError(FunnelkitError, ValueError):
+    """A row of a data file (CSV or JSON Lines) cannot be read.
+
+    Attributes:
+        path: The file.
+        line: The line of the row (1 for a CSV file's header).
+        column: The column, or ``None`` for the row as a whole.
+        problem: What is wrong, in words.
+    """
+
+    path: str
+    line: int
+    column: str | None
+    problem: str
+
+    def __init__(
+        self, *, path: str, line: int, column: str | None, problem: str
+    ) -> None:
+        self._hold(path=path, line=line, column=column, problem=problem)
+        where = f"{path}, line {line}" + (f", column {column!r}" if column else "")
+        super().__init__(f"{where}: {problem}")

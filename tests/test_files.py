@@ -1,0 +1,165 @@
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from funnelkit import DataFileError
+from funnelkit._files import read_activities, read_entries, read_leads, read_outcomes
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _jsonl(tmp_path: Path, *rows: object) -> Path:
+    text = "\n".join(json.dumps(row) for row in rows) + "\n"
+    return _write(tmp_path, "rows.jsonl", text)
+
+
+class TestLeads:
+    def test_a_csv_file_with_typed_attributes(self, tmp_path: Path) -> None:
+        """Known columns fill the lead; the rest are attributes, typed as they read."""
+        path = _write(
+            tmp_path,
+            "leads.csv",
+            "id,created_at,email,owner,budget,need,timeline,employees,share,listed,city\n"
+            "L-1,2026-03-02T09:00:00Z,ana@acme.example,ana,yes,false,2026-06-30,"
+            "800,0.25,true,Berlin\n"
+            "L-2,2026-03-02T09:00:00+01:00,,,,,,,,,\n",
+        )
+        first, second = read_leads(path)
+        assert first.email == "ana@acme.example"
+        assert (first.bant.budget, first.bant.need) == (True, False)
+        assert first.bant.timeline == date(2026, 6, 30)
+        assert dict(first.attributes) == {
+            "employees": 800,
+            "share": 0.25,
+            "listed": True,
+            "city": "Berlin",
+        }
+        assert (second.email, dict(second.attributes)) == (None, {})
+
+    def test_a_json_lines_file_keeps_its_types(self, tmp_path: Path) -> None:
+        """JSON values stay as written; blank lines are skipped."""
+        path = _write(
+            tmp_path,
+            "leads.ndjson",
+            json.dumps(
+                {"id": "L-1", "created_at": "2026-03-02T09:00:00Z", "zip": "01234"}
+            )
+            + "\n\n",
+        )
+        (lead,) = read_leads(path)
+        assert lead.attributes["zip"] == "01234"
+        assert lead.created_at == T0
+
+
+class TestActivitiesOutcomesEntries:
+    def test_activities_with_properties(self, tmp_path: Path) -> None:
+        """lead_id, kind, at, id, source; the rest are properties."""
+        path = _jsonl(
+            tmp_path,
+            {
+                "lead_id": "L-1",
+                "kind": "page_view",
+                "at": "2026-03-02T09:00:00Z",
+                "id": "A-1",
+                "source": "web",
+                "path": "/pricing",
+            },
+        )
+        (activity,) = read_activities(path)
+        assert (activity.id, activity.source) == ("A-1", "web")
+        assert activity.properties == {"path": "/pricing"}
+
+    def test_outcomes(self, tmp_path: Path) -> None:
+        """won reads true, false, yes, no, 1 and 0."""
+        path = _write(tmp_path, "o.csv", "lead_id,won\nL-1,Yes\nL-2,0\nL-3,TRUE\n")
+        assert read_outcomes(path) == {"L-1": True, "L-2": False, "L-3": True}
+
+    def test_entries_with_segments(self, tmp_path: Path) -> None:
+        """Stage entries: the known columns, and segments."""
+        path = _write(
+            tmp_path,
+            "e.csv",
+            "lead_id,stage,entered_at,exited_at,next_stage,reason,origin\n"
+            "L-1,mql,2026-03-02T09:00:00Z,2026-03-03T09:00:00Z,lost,price,ads\n"
+            "L-2,mql,2026-03-02T09:00:00Z,,,,\n",
+        )
+        entry, still = read_entries(path)
+        assert (entry.next_stage, entry.reason) == ("lost", "price")
+        assert entry.segments == {"origin": "ads"}
+        assert (still.exited_at, dict(still.segments)) == (None, {})
+
+
+class TestBadFiles:
+    @pytest.mark.parametrize(
+        ("text", "line", "column", "problem"),
+        [
+            ("id,created_at\nL-1,\n", 2, "created_at", "required"),
+            ("id,created_at\nL-1,yesterday\n", 2, "created_at", "ISO 8601"),
+            ("id,created_at\nL-1,2026-03-02T09:00\n", 2, "created_at", "UTC offset"),
+            (
+                "id,created_at,budget\nL-1,2026-03-02T09:00Z,maybe\n",
+                2,
+                "budget",
+                "true or false",
+            ),
+            (
+                "id,created_at,timeline\nL-1,2026-03-02T09:00Z,June\n",
+                2,
+                "timeline",
+                "a date",
+            ),
+            ("id,created_at\nL-1,2026-03-02T09:00Z,extra\n", 2, None, "more cells"),
+            ("id,created_at\n ,2026-03-02T09:00Z\n", 2, "id", "non-empty"),
+        ],
+    )
+    def test_each_problem_names_the_line_and_the_column(
+        self,
+        tmp_path: Path,
+        text: str,
+        line: int,
+        column: str | None,
+        problem: str,
+    ) -> None:
+        """A bad cell raises a DataFileError naming the file, line and column."""
+        path = _write(tmp_path, "leads.csv", text)
+        with pytest.raises(DataFileError) as info:
+            read_leads(path)
+        assert (info.value.path, info.value.line) == (str(path), line)
+        assert info.value.column == column
+        assert problem in info.value.problem
+
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [("{not json\n", "not JSON"), ("[1, 2]\n", "a JSON object")],
+    )
+    def test_a_bad_json_line(self, tmp_path: Path, text: str, problem: str) -> None:
+        """A line that is not a JSON object: its line, no column."""
+        first = {"lead_id": "L", "kind": "page_view", "at": "2026-03-02T09:00:00Z"}
+        path = _write(tmp_path, "a.jsonl", json.dumps(first) + "\n" + text)
+        with pytest.raises(DataFileError) as info:
+            read_activities(path)
+        assert (info.value.line, info.value.column) == (2, None)
+        assert problem in str(info.value)
+
+    def test_text_expected_where_json_gives_a_number(self, tmp_path: Path) -> None:
+        """A JSON number where text belongs is named."""
+        path = _jsonl(tmp_path, {"lead_id": 7, "kind": "page_view", "at": "x"})
+        with pytest.raises(DataFileError, match="expected text, found 7"):
+            read_activities(path)
+
+    def test_a_file_of_another_kind_or_missing(self, tmp_path: Path) -> None:
+        """A .txt file, or one that is not there: line 0, the whole file."""
+        with pytest.raises(DataFileError, match=r"\.csv or \.jsonl"):
+            read_outcomes(_write(tmp_path, "o.txt", ""))
+        with pytest.raises(DataFileError, match="cannot be read") as info:
+            read_outcomes(tmp_path / "missing.csv")
+        assert info.value.line == 0
+        assert str(info.value).startswith(f"{tmp_path / 'missing.csv'}, line 0:")
