@@ -197,6 +197,26 @@ class TestDemo:
         assert "simulating the quarter [" in err.getvalue()
         assert err.getvalue().endswith("\r")
 
+    def test_plot_writes_the_charts(self, tmp_path: Path) -> None:
+        """--plot DIR writes the three charts and names them at the end."""
+        status, out, _ = run("demo", "--leads", "200", "--plot", str(tmp_path / "c"))
+        assert status == 0
+        assert out.rstrip().endswith(str(tmp_path / "c" / "time_in_stage.png"))
+        assert sorted(path.name for path in (tmp_path / "c").iterdir()) == [
+            "cohorts.png",
+            "funnel.png",
+            "time_in_stage.png",
+        ]
+        assert run("demo", "--leads", "50", "--json", "--plot", str(tmp_path))[0] == 0
+
+    def test_plot_into_a_file_is_an_error(self, tmp_path: Path) -> None:
+        """--plot naming a file, not a folder: the error, status 1."""
+        blocker = tmp_path / "file"
+        blocker.write_text("", encoding="utf-8")
+        status, out, err = run("demo", "--leads", "50", "--plot", str(blocker))
+        assert (status, out) == (1, "")
+        assert str(blocker) in err
+
     def test_a_bad_count_of_leads_is_refused(self) -> None:
         """--leads 0 is a usage error (status 2), named."""
         with pytest.raises(SystemExit) as info:

@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=7, help="the random seed (7)")
     demo.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="also write the charts (PNG) into DIR; needs funnelkit[plot]",
+    )
+    demo.add_argument(
         "--json", action="store_true", help="print JSON for machines instead of text"
     )
     score = commands.add_parser(
@@ -230,7 +235,8 @@ def main(
 
 
 def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from funnelkit._demo import render, simulate  # noqa: PLC0415 -- only the demo needs it
+    from funnelkit._demo import render, report, simulate  # noqa: PLC0415 -- only the demo needs it
+    from funnelkit.analytics import save_charts  # noqa: PLC0415 -- only the demo needs it
 
     def progress(share: float) -> None:
         bar = "#" * round(share * 30)
@@ -241,7 +247,16 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     quarter = simulate(args.seed, args.leads, progress if showing else None)
     if showing:
         err.write("\r" + " " * 60 + "\r")
-    return _print(render(quarter, as_json=args.json), out)
+    text = render(quarter, as_json=args.json)
+    if args.plot:
+        try:
+            written = save_charts(report(quarter), args.plot)
+        except (FunnelkitError, OSError) as error:
+            print(error, file=err)
+            return 1
+        if not args.json:
+            text += "\n\ncharts: " + ", ".join(str(path) for path in written)
+    return _print(text, out)
 
 
 def _print(text: str, out: TextIO) -> int:

@@ -47,6 +47,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from funnelkit._backtest import BacktestReport, Comparison, Decile, backtest, compare
+from funnelkit._charts import (
+    cohort_chart,
+    funnel_chart,
+    save_charts,
+    time_in_stage_chart,
+)
 from funnelkit._events import Event, LeadState, _TimerEvent
 from funnelkit._frozen import FrozenMap, freeze
 from funnelkit._sla import SlaTimer
@@ -62,6 +68,7 @@ from funnelkit.errors import ValidationError
 
 __all__ = [
     "ALL",
+    "CURVE_SHARES",
     "EXITED",
     "BacktestReport",
     "Comparison",
@@ -76,9 +83,13 @@ __all__ = [
     "StageEntry",
     "StageTime",
     "backtest",
+    "cohort_chart",
     "compare",
+    "funnel_chart",
+    "save_charts",
     "sla_timers",
     "stage_entries",
+    "time_in_stage_chart",
 ]
 
 Cohort = Literal["week", "month", "quarter"]
@@ -257,6 +268,9 @@ class StageTime:
         p90: 90th percentile, likewise.
         longest: The longest visit seen so far, over or not: where a
             percentile is ``None``, it is more than this.
+        curve: The distribution: the times by which 5%, 10%, ... 100% of
+            the visits had ended (Kaplan-Meier), ``None`` beyond what the
+            leads still in the stage let the estimate reach.
     """
 
     segment: Scalar
@@ -267,6 +281,11 @@ class StageTime:
     median: timedelta | None
     p90: timedelta | None
     longest: timedelta
+    curve: tuple[timedelta | None, ...] = ()
+
+
+#: The shares of visits ended that a StageTime's curve gives the times of.
+CURVE_SHARES = tuple(step / 20 for step in range(1, 21))
 
 
 @attrs.frozen(kw_only=True)
@@ -1134,7 +1153,8 @@ class _Accounts:
         for stage, done, going in zip(self.path, group.done, group.going, strict=True):
             if not done and not going:
                 continue
-            median, p90 = _kaplan_meier(done, going, (0.5, 0.9))
+            curve = _kaplan_meier(done, going, CURVE_SHARES)
+            median, p90 = curve[9], curve[17]
             rows.append(
                 StageTime(
                     segment=value,
@@ -1145,6 +1165,7 @@ class _Accounts:
                     median=_span(median),
                     p90=_span(p90),
                     longest=timedelta(microseconds=max(done + going)),
+                    curve=tuple(map(_span, curve)),
                 )
             )
         return rows
@@ -1427,7 +1448,9 @@ def _plain(row: Conversion | StageTime | Flow | SlaCompliance) -> dict[str, Any]
     plain: dict[str, Any] = {}
     for name, value in attrs.asdict(row, recurse=False).items():
         if isinstance(value, timedelta):
-            plain[_in_days(name)] = round(value / timedelta(days=1), 6)
+            plain[_in_days(name)] = _days_of(value)
+        elif name == "curve":
+            plain[_in_days(name)] = [_days_of(point) for point in value]
         elif value is None and name in _DURATIONS:
             plain[_in_days(name)] = None
         elif isinstance(value, Mapping):
@@ -1440,6 +1463,10 @@ def _plain(row: Conversion | StageTime | Flow | SlaCompliance) -> dict[str, Any]
 _DURATIONS = frozenset(
     {"median_to_convert", "p90_to_convert", "median", "p90", "longest"}
 )
+
+
+def _days_of(value: timedelta | None) -> float | None:
+    return None if value is None else round(value / timedelta(days=1), 6)
 
 
 def _in_days(name: str) -> str:
