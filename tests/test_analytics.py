@@ -33,6 +33,7 @@ from funnelkit.analytics import (
     FunnelReport,
     Goal,
     StageEntry,
+    inventory,
     sla_timers,
     stage_entries,
 )
@@ -369,6 +370,41 @@ def histories(draw: st.DrawFn) -> list[StageEntry]:
             )
             at += gap
     return entries
+
+
+class TestInventory:
+    def test_leads_in_each_stage_at_an_instant(self) -> None:
+        """In a stage from entering (included) to leaving (excluded)."""
+        entries = _chain("L-1", ("mql", 0), ("sql", 2)) + _chain("L-2", ("mql", 1))
+        assert inventory(entries, T0 + 2 * DAY) == {"mql": 1, "sql": 1}
+        assert inventory(entries, T0 + DAY) == {"mql": 2}
+        assert inventory(entries, T0 - DAY, stages=["mql", "won"]) == {
+            "mql": 0,
+            "won": 0,
+        }
+
+    @given(histories(), st.integers(-40, 200))
+    def test_it_counts_the_visits_going_on_at_that_instant(
+        self, entries: list[StageEntry], hours: int
+    ) -> None:
+        """At an instant, the leads in a stage are those entered and not yet left."""
+        at = T0 + timedelta(hours=hours * 13)
+        found = inventory(entries, at)
+        for stage, count in found.items():
+            assert count == sum(
+                entry.stage == stage
+                and entry.entered_at <= at
+                and (entry.exited_at is None or entry.exited_at > at)
+                for entry in entries
+            )
+
+    def test_bad_arguments(self) -> None:
+        """A naive instant, or a row that is not an entry, is named."""
+        with pytest.raises(ValidationError, match="at"):
+            inventory([], datetime(2026, 1, 1))  # noqa: DTZ001 -- the point
+        with pytest.raises(ValidationError) as info:
+            inventory(["mql"], T0)  # type: ignore[list-item]
+        assert info.value.field == "entries[0]"
 
 
 class TestFlow:

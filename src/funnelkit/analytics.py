@@ -16,6 +16,7 @@ any lead attribute):
 * **time in stage**: median and 90th percentile, by the Kaplan-Meier
   estimator, so that a lead still in the stage counts as having spent at
   least the time it has so far (never the mean, which a long tail hides in);
+* **inventory**: the leads in each stage at any instant (:func:`inventory`);
 * **flow**: per period and stage, the leads there as it began, the entries,
   the exits and the leads there as it ended (opening + entered - exited =
   closing, period after period).
@@ -86,6 +87,7 @@ __all__ = [
     "cohort_chart",
     "compare",
     "funnel_chart",
+    "inventory",
     "save_charts",
     "sla_timers",
     "stage_entries",
@@ -208,6 +210,35 @@ def sla_timers(events: Iterable[Event]) -> list[tuple[str, SlaTimer]]:
             timer = event.timer
             timers[event.lead_id, timer.rule, timer.entry] = (event.lead_id, timer)
     return list(timers.values())
+
+
+def inventory(
+    entries: Iterable[StageEntry], at: datetime, *, stages: Sequence[str] | None = None
+) -> dict[str, int]:
+    """Return how many leads were in each stage at the instant *at*.
+
+    A lead is in a stage from the instant it entered (included) to the
+    instant it left (excluded). With *stages*, those stages in that order
+    (zero where nobody was); without, every stage entered by *at*, by name.
+
+    Raises:
+        ValidationError: *at* is not an aware datetime, or an entry is not a
+            StageEntry.
+    """
+    instant = utc_micros(require_aware(at, field="at"))
+    counts: Counter[str] = Counter()
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, StageEntry):
+            raise ValidationError(
+                field=f"entries[{index}]", value=entry, expected="a StageEntry"
+            )
+        if utc_micros(entry.entered_at) > instant:
+            continue
+        counts[entry.stage] += 0
+        if entry.exited_at is None or utc_micros(entry.exited_at) > instant:
+            counts[entry.stage] += 1
+    names = sorted(counts) if stages is None else list(stages)
+    return {name: counts[name] for name in names}
 
 
 # -- Rows of a report --------------------------------------------------------------
