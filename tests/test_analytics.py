@@ -325,6 +325,19 @@ class TestTimeInStage:
         assert kaplan_meier(done, [], (share,)) == [expected]
 
     @given(
+        st.lists(st.integers(0, 40), max_size=40),
+        st.lists(st.integers(0, 40), max_size=40),
+        st.lists(
+            st.sampled_from([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]), min_size=1
+        ).map(sorted),
+    )
+    def test_it_is_the_kaplan_meier_estimate(
+        self, done: list[int], going: list[int], shares: list[float]
+    ) -> None:
+        """The arithmetic by blocks gives what walking every event gives."""
+        assert kaplan_meier(done, going, tuple(shares)) == _walked(done, going, shares)
+
+    @given(
         st.lists(st.integers(0, 1000), max_size=30),
         st.lists(st.integers(0, 1000), max_size=30),
     )
@@ -335,6 +348,19 @@ class TestTimeInStage:
             assert median is not None
             assert median <= p90
         assert median is None or median in done
+
+
+def _walked(done: list[int], going: list[int], shares: list[float]) -> list[int | None]:
+    """Kaplan-Meier the plain way: every distinct ended duration in turn."""
+    found: list[int | None] = [None] * len(shares)
+    survival = 1.0
+    for duration in sorted(set(done)):
+        at_risk = sum(d >= duration for d in done) + sum(g >= duration for g in going)
+        survival *= 1 - done.count(duration) / at_risk
+        for position, share in enumerate(shares):
+            if found[position] is None and survival <= 1 - share + 1e-12:
+                found[position] = duration
+    return found
 
 
 # -- Flow and inventory ----------------------------------------------------------

@@ -37,11 +37,11 @@ from __future__ import annotations
 
 import math
 import operator
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
+from itertools import groupby, pairwise
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -886,6 +886,7 @@ def _leads(entries: Iterable[StageEntry], now: int) -> list[_Lead]:
     """
     leads: dict[str, list[_Visit]] = {}
     segments_of: dict[str, tuple[int, Mapping[str, Scalar]]] = {}
+    unordered: set[str] = set()
     for entry in entries:
         if type(entry) is not StageEntry and not isinstance(entry, StageEntry):
             raise ValidationError(
@@ -908,14 +909,16 @@ def _leads(entries: Iterable[StageEntry], now: int) -> list[_Lead]:
             leads[lead_id] = [visit]
             segments_of[lead_id] = (entered, segments)
         else:
+            # Most histories come in order: only the others need a sort.
+            if entered <= found[-1][0]:
+                unordered.add(lead_id)
+                if entered < segments_of[lead_id][0]:
+                    segments_of[lead_id] = (entered, segments)
             found.append(visit)
-            if entered < segments_of[lead_id][0]:
-                segments_of[lead_id] = (entered, segments)
     result = []
     for lead_id in sorted(leads):
         visits = leads[lead_id]
-        # Most histories come in order: a pass to check is cheaper than a sort.
-        if any(after[0] <= before[0] for before, after in pairwise(visits)):
+        if lead_id in unordered:
             visits.sort(key=_visit_order)
         result.append((lead_id, segments_of[lead_id][1], visits))
     return result
@@ -1287,11 +1290,7 @@ def _paths(
         _, exited, _, after, _ = visits[-1]
         if exited is not None and after is not None:
             steps.append(after)
-        merged = tuple(
-            stage
-            for index, stage in enumerate(steps)
-            if index == 0 or steps[index - 1] != stage
-        )
+        merged = tuple(stage for stage, _ in groupby(steps))
         if path[-1] in merged:
             counts["won"][merged] += 1
         elif merged[-1] in lost:
@@ -1399,31 +1398,51 @@ def _span(micros: int | None) -> timedelta | None:
 def _kaplan_meier(
     done: list[int], going: list[int], shares: tuple[float, ...]
 ) -> list[int | None]:
-    """The smallest durations by which the estimated share left reaches *shares*.
+    """The smallest durations by which the estimated share ended reaches *shares*.
 
     *done* are durations that ended; *going* are censored ones (at least that
-    long). A censored duration equal to an ended one is still at risk when
-    the other ends. Without censoring, this is the nearest rank.
+    long); *shares* ascend. A censored duration equal to an ended one is
+    still at risk when the other ends. Without censoring, this is the
+    nearest rank.
+
+    Between two censored durations nobody leaves the risk set but by ending,
+    so the estimate there telescopes: after k of the block's events it is
+    its value at the block's start times ``(r - k) / r``, r the leads then
+    at risk. Each share's crossing is found by arithmetic, not by walking the
+    events: the cost grows with the censored durations, not the ended ones.
     """
     ended = sorted(done)
-    censored = sorted(going)
-    at_risk = len(ended) + len(censored)
-    survival = 1.0
+    censored = sorted(set(going))
+    everyone = len(done) + len(going)
+    going_sorted = sorted(going)
+    # A hair's tolerance: 1 - 0.5 computed as a product of ratios.
+    thresholds = [1 - share + 1e-12 for share in shares]
     found: list[int | None] = [None] * len(shares)
-    index = 0
-    while index < len(ended):
-        duration = ended[index]
-        count = 1
-        while index + count < len(ended) and ended[index + count] == duration:
-            count += 1
-        # Leads censored before this duration are no longer at risk.
-        at_risk_now = at_risk - index - bisect_left(censored, duration)
-        survival *= 1 - count / at_risk_now
-        for position, share in enumerate(shares):
-            # A hair's tolerance: 1 - 0.5 computed as a product of ratios.
-            if found[position] is None and survival <= 1 - share + 1e-12:
-                found[position] = duration
-        index += count
+    wanted = 0
+    survival = 1.0
+    first = 0  # the block's first event, in ended
+    gone = 0  # censored durations before the block's events
+    previous: int | None = None
+    for bound in [*censored, None]:
+        if previous is not None:
+            gone = bisect_right(going_sorted, previous)
+        stop = len(ended) if bound is None else bisect_right(ended, bound)
+        if stop > first:
+            at_risk = everyone - first - gone
+            events = stop - first
+            while wanted < len(shares):
+                # The least k with survival * (at_risk - k) / at_risk <= threshold.
+                need = at_risk * (1 - thresholds[wanted] / survival)
+                k = max(1, math.ceil(need - 1e-9))
+                if k > events:
+                    break
+                found[wanted] = ended[first + k - 1]
+                wanted += 1
+            survival *= (at_risk - events) / at_risk
+            first = stop
+        if wanted == len(shares):
+            break
+        previous = bound
     return found
 
 
