@@ -569,12 +569,12 @@ class FunnelReport:
         window = (start_us, end_us, now_us)
         accounts = _Accounts(path, window, _Periods(zone, cohort))
         everyone = accounts.group(ALL)
-        leads = _leads(entries, now_us)
-        for _, segments, visits in leads:
+        rows, values = _rows(entries, now_us, segment)
+        for lead_id, visits in _each_lead(rows):
             if segment is None:
                 accounts.add((everyone,), visits)
             else:
-                own = accounts.group(segments.get(segment))
+                own = accounts.group(values[lead_id])
                 accounts.add((everyone, own), visits)
         order = [
             ALL,
@@ -596,10 +596,10 @@ class FunnelReport:
             goals=tuple(
                 row
                 for goal in goals
-                for row in accounts.progress(goal, leads, _Periods(zone, goal.per))
+                for row in accounts.progress(goal, rows, _Periods(zone, goal.per))
             ),
-            paths=_paths(leads, path, frozenset(lost), top_paths, window),
-            sla=_compliance(timers, leads, segment, window),
+            paths=_paths(rows, path, frozenset(lost), top_paths, window),
+            sla=_compliance(timers, values, segment, window),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -792,12 +792,14 @@ class FunnelReport:
 
 # -- Computing ---------------------------------------------------------------------
 
-#: A visit as known at ``now``: entered, exited (``None``: still there), stage,
-#: next stage and reason; instants in UTC microseconds. Plain values only, so
-#: that the collector leaves a million of them alone.
-_Visit = tuple[int, int | None, str, str | None, str | None]
+#: A visit as known at ``now``: the lead, entered, exited (:data:`_STILL`
+#: while the lead is there), stage, next stage and reason (``""`` for none);
+#: instants in UTC microseconds. Plain values only, so that the collector
+#: leaves a million of them alone, and they sort as the report reads them:
+#: by lead, then by entry, a visit going on after one over at that instant.
+_Visit = tuple[str, int, int, str, str, str]
+_STILL = 1 << 62  # the exit of a visit going on at now: after every instant
 _Window = tuple[int, int, int]  # start, end, now
-_Lead = tuple[str, Mapping[str, Scalar], list[_Visit]]  # id, segments, visits
 #: What came of a lead that did not convert: open, or the stage it left for
 #: and the reason it was given.
 _Fate = tuple[str, str | None]
@@ -868,25 +870,21 @@ def _check_options(  # noqa: PLR0913 -- the options build checks
         )
 
 
-def _visit_order(visit: _Visit) -> tuple[Any, ...]:
-    """Entry order, and a fixed order for a lead's visits entered at one instant."""
-    entered, exited, stage, after, reason = visit
-    return (entered, exited is None, exited or 0, stage, after or "", reason or "")
-
-
 _FIELDS = operator.attrgetter(
     "lead_id", "stage", "entered_at", "exited_at", "next_stage", "reason", "segments"
 )
 
 
-def _leads(entries: Iterable[StageEntry], now: int) -> list[_Lead]:
-    """Each lead's segments (its earliest visit's) and visits known at *now*.
+def _rows(
+    entries: Iterable[StageEntry], now: int, segment: str | None
+) -> tuple[list[_Visit], dict[str, Scalar]]:
+    """The visits known at *now*, sorted; each lead's value of *segment*.
 
-    The visits in order of entry, the leads in order of id.
+    A lead's segment value is its earliest visit's (the first given of those
+    entered at that instant).
     """
-    leads: dict[str, list[_Visit]] = {}
-    segments_of: dict[str, tuple[int, Mapping[str, Scalar]]] = {}
-    unordered: set[str] = set()
+    rows: list[_Visit] = []
+    earliest: dict[str, tuple[int, Scalar]] = {}
     for entry in entries:
         if type(entry) is not StageEntry and not isinstance(entry, StageEntry):
             raise ValidationError(
@@ -897,31 +895,28 @@ def _leads(entries: Iterable[StageEntry], now: int) -> list[_Lead]:
         entered = (entered_at - _EPOCH) // _MICROSECOND
         if entered > now:
             continue
-        exited = None if exited_at is None else (exited_at - _EPOCH) // _MICROSECOND
-        visit: _Visit = (
-            (entered, exited, stage, after, reason)
-            if exited is not None and exited <= now
+        exited = _STILL if exited_at is None else (exited_at - _EPOCH) // _MICROSECOND
+        if exited > now:
             # Still there at now, as far as now knows.
-            else (entered, None, stage, None, None)
-        )
-        found = leads.get(lead_id)
-        if found is None:
-            leads[lead_id] = [visit]
-            segments_of[lead_id] = (entered, segments)
+            rows.append((lead_id, entered, _STILL, stage, "", ""))
         else:
-            # Most histories come in order: only the others need a sort.
-            if entered <= found[-1][0]:
-                unordered.add(lead_id)
-                if entered < segments_of[lead_id][0]:
-                    segments_of[lead_id] = (entered, segments)
-            found.append(visit)
-    result = []
-    for lead_id in sorted(leads):
-        visits = leads[lead_id]
-        if lead_id in unordered:
-            visits.sort(key=_visit_order)
-        result.append((lead_id, segments_of[lead_id][1], visits))
-    return result
+            rows.append((lead_id, entered, exited, stage, after or "", reason or ""))
+        if segment is not None:
+            known = earliest.get(lead_id)
+            if known is None or entered < known[0]:
+                earliest[lead_id] = (entered, segments.get(segment))
+    # Sorted already when the entries come lead by lead in time order.
+    rows.sort()
+    return rows, {lead_id: value for lead_id, (_, value) in earliest.items()}
+
+
+def _each_lead(rows: list[_Visit]) -> Iterator[tuple[str, list[_Visit]]]:
+    """Each lead's id and visits, in order."""
+    for lead_id, visits in groupby(rows, _LEAD):
+        yield lead_id, list(visits)
+
+
+_LEAD = operator.itemgetter(0)
 
 
 _Outcome = int | tuple[str, str | None]  # time to convert, or the lead's fate
@@ -1025,7 +1020,7 @@ class _Accounts:
         start, end, now = self.window
         rank = self.rank
         firsts: list[int | None] = [None] * len(self.path)
-        for index, (entered, exited, stage, _, _) in enumerate(visits):
+        for index, (_, entered, exited, stage, _, _) in enumerate(visits):
             position = rank.get(stage)
             if position is None:
                 continue
@@ -1033,7 +1028,7 @@ class _Accounts:
                 if firsts[position] is None:
                     firsts[position] = index
                 for group in groups:
-                    if exited is None:
+                    if exited == _STILL:
                         group.going[position].append(now - entered)
                     else:
                         group.done[position].append(exited - entered)
@@ -1045,17 +1040,18 @@ class _Accounts:
         groups: tuple[_Group, ...],
         position: int,
         entered: int,
-        exited: int | None,
+        exited: int,
     ) -> None:
         """Count a visit in the flow: the period it entered in, and left in."""
         edges = self.flow_edges
         count = len(edges) - 1
         came = bisect_right(edges, entered) - 1
-        went = -1 if exited is None else bisect_right(edges, exited) - 1
+        # A visit going on leaves after every period: went is count.
+        went = bisect_right(edges, exited) - 1
         for group in groups:
             if came < 0:
                 # In the stage before the first period began: its opening.
-                group.opening[position] += went >= 0 or exited is None
+                group.opening[position] += went >= 0
             elif came < count:
                 group.entered[position][came] += 1
             if 0 <= went < count:
@@ -1070,7 +1066,7 @@ class _Accounts:
             first = firsts[source]
             if first is None:
                 continue
-            entered = visits[first][0]
+            entered = visits[first][1]
             took = _reached(visits, first, target, rank)
             outcome: _Outcome
             if took is not None:
@@ -1089,17 +1085,17 @@ class _Accounts:
 
     def _fate(self, visits: list[_Visit]) -> _Fate:
         """Where a lead that did not convert is at ``now``: open, or off the path."""
-        _, exited, stage, after, reason = visits[-1]
-        if exited is None:
+        _, _, exited, stage, after, reason = visits[-1]
+        if exited == _STILL:
             where = stage
             # The reason given for the move into the stage the lead is in.
-            reason = visits[-2][4] if len(visits) > 1 else None
+            reason = visits[-2][5] if len(visits) > 1 else ""
         else:
             where = after or EXITED
-        return _OPEN if where in self.rank else (where, reason)
+        return _OPEN if where in self.rank else (where, reason or None)
 
     def progress(
-        self, goal: Goal, leads: list[_Lead], periods: _Periods
+        self, goal: Goal, known: list[_Visit], periods: _Periods
     ) -> list[GoalProgress]:
         """The goal's progress in each of its periods begun by ``now``."""
         start, end, now = self.window
@@ -1108,22 +1104,22 @@ class _Accounts:
         outcomes: list[list[_Outcome]] = [[] for _ in spans]
         stage = goal.stage
         if isinstance(stage, str):
-            for _, _, visits in leads:
+            for _, visits in _each_lead(known):
                 # Each lead once a period, however often it came back.
                 for index in {
                     bisect_right(edges, entered) - 1
-                    for entered, _, visited, _, _ in visits
+                    for _, entered, _, visited, _, _ in visits
                     if visited == stage and start <= entered < end
                 }:
                     outcomes[index].append(0)
         else:
             source, target = stage
-            for _, _, visits in leads:
+            for _, visits in _each_lead(known):
                 first = _first_entry(visits, source, start, end)
                 if first is not None:
                     took = _reached(visits, first, self.rank[target], self.rank)
                     outcome = 0 if took is not None else self._fate(visits)
-                    outcomes[bisect_right(edges, visits[first][0]) - 1].append(outcome)
+                    outcomes[bisect_right(edges, visits[first][1]) - 1].append(outcome)
         rows = []
         for (begin, stop, label), listed in zip(spans, outcomes, strict=True):
             tally = _Tally()
@@ -1232,11 +1228,11 @@ def _reached(
 ) -> int | None:
     """When the lead first reached *target* or beyond after visit *first*, if it did."""
     for index in range(first, len(visits)):
-        entered, exited, stage, after, _ = visits[index]
+        _, entered, exited, stage, after, _ = visits[index]
         # The first visit is to the source, which is not beyond the target.
         if rank.get(stage, -1) >= target:
             return entered
-        if exited is not None and after is not None and rank.get(after, -1) >= target:
+        if exited != _STILL and rank.get(after, -1) >= target:
             # A CRM export may close a visit towards a stage it has no row of.
             return exited
     return None
@@ -1244,7 +1240,7 @@ def _reached(
 
 def _first_entry(visits: list[_Visit], stage: str, start: int, end: int) -> int | None:
     """The index of the lead's first visit to *stage* entered in ``[start, end)``."""
-    for index, (entered, _, visited, _, _) in enumerate(visits):
+    for index, (_, entered, _, visited, _, _) in enumerate(visits):
         if visited == stage and start <= entered < end:
             return index
     return None
@@ -1271,7 +1267,7 @@ def _actual_and_forecast(
 
 
 def _paths(
-    leads: list[_Lead],
+    known: list[_Visit],
     path: tuple[str, ...],
     lost: frozenset[str],
     top: int,
@@ -1283,12 +1279,12 @@ def _paths(
         "won": Counter(),
         "lost": Counter(),
     }
-    for _, _, visits in leads:
-        if not start <= visits[0][0] < end:
+    for _, visits in _each_lead(known):
+        if not start <= visits[0][1] < end:
             continue
-        steps = [stage for _, _, stage, _, _ in visits]
-        _, exited, _, after, _ = visits[-1]
-        if exited is not None and after is not None:
+        steps = [stage for _, _, _, stage, _, _ in visits]
+        _, _, exited, _, after, _ = visits[-1]
+        if exited != _STILL and after:
             steps.append(after)
         merged = tuple(stage for stage, _ in groupby(steps))
         if path[-1] in merged:
@@ -1308,17 +1304,12 @@ def _paths(
 
 def _compliance(
     timers: Iterable[tuple[str, SlaTimer]],
-    leads: list[_Lead],
+    segment_of: Mapping[str, Scalar],
     segment: str | None,
     window: _Window,
 ) -> tuple[SlaCompliance, ...]:
     """Count the outcomes of the timers started in the window, by rule."""
     start, end, now = window
-    segment_of = (
-        {}
-        if segment is None
-        else {lead_id: segments.get(segment) for lead_id, segments, _ in leads}
-    )
     counts: dict[Scalar, dict[str, Counter[str]]] = {ALL: {}}
     for index, pair in enumerate(timers):
         if not _is_timer_pair(pair):
