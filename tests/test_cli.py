@@ -145,6 +145,40 @@ class TestCheck:
         assert info.value.code == 2
 
 
+class TestCheckJson:
+    def test_a_valid_file_as_json(self) -> None:
+        """--json: the policy's label, fingerprint and parts, status 0."""
+        status, out, _ = run("check", str(SHIPPED / "b2b_saas.toml"), "--json")
+        data = json.loads(out)
+        assert status == 0
+        assert data["valid"] is True
+        assert data["policy"] == "b2b-saas@1"
+        assert data["fingerprint"] == b2b_saas().fingerprint
+        assert data["stages"][:2] == ["lead", "mql"]
+        assert "mql_accepted" in data["slas"]
+
+    def test_an_invalid_file_as_json(self, tmp_path: Path) -> None:
+        """--json: every problem with its key path, on stdout; status 1."""
+        path = tmp_path / "p.toml"
+        path.write_text(
+            dump_policy(b2b_saas()).replace("version = 1", "version = 1.5"),
+            encoding="utf-8",
+        )
+        status, out, err = run("check", str(path), "--json")
+        data = json.loads(out)
+        assert (status, err) == (1, "")
+        assert data["valid"] is False
+        assert data["problems"][0]["path"] == "version"
+
+    def test_a_missing_registry_is_an_error_even_as_json(self) -> None:
+        """Not a policy problem but a command-line one: stderr, status 1."""
+        status, out, err = run(
+            "check", str(SHIPPED / "b2b_saas.toml"), "--json", "--criteria", "nope"
+        )
+        assert (status, out) == (1, "")
+        assert "--criteria" in err
+
+
 class _Terminal(io.StringIO):
     """A stderr that says it is a terminal, as a person's shell is."""
 

@@ -22,7 +22,7 @@ from funnelkit._lead import Activity
 from funnelkit._policy import FunnelPolicy
 from funnelkit._sla import EXIT
 from funnelkit._time import in_utc
-from funnelkit.errors import FunnelkitError
+from funnelkit.errors import FunnelkitError, PolicyFileError
 
 __all__ = ["main"]
 
@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         "of it, or every problem found. Exit status 0 when valid, 1 when not.",
     )
     check.add_argument("policy", help="the policy file (.toml or .json)")
+    _json_argument(check)
     check.add_argument(
         "--criteria",
         metavar="MODULE:NAME",
@@ -224,14 +225,40 @@ def main(
             print(error, file=err)
             return 1
         return _print(text, out)
+    return _check(args, out, err)
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         registry = _registry(args.criteria) if args.criteria else None
         policy = load_policy(args.policy, criteria=registry)
+    except PolicyFileError as error:
+        if not args.json:
+            print(error, file=err)
+            return 1
+        problems = [{"path": path, "problem": text} for path, text in error.problems]
+        _print(json.dumps({"valid": False, "problems": problems}, indent=2), out)
+        return 1
     except FunnelkitError as error:
         print(error, file=err)
         return 1
-    print(summary(policy), file=out)
-    return 0
+    if args.json:
+        return _print(json.dumps(_described(policy), indent=2), out)
+    return _print(summary(policy), out)
+
+
+def _described(policy: FunnelPolicy) -> dict[str, object]:
+    """What ``check --json`` prints of a valid policy."""
+    return {
+        "valid": True,
+        "policy": policy.label,
+        "fingerprint": policy.fingerprint,
+        "stages": [stage.name for stage in policy.stages],
+        "initial": policy.initial,
+        "transitions": [transition.label for transition in policy.transitions],
+        "scoring_rules": [rule.label for rule in policy.scoring.rules],
+        "slas": [rule.name for rule in policy.slas],
+    }
 
 
 def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
