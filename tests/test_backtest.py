@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from funnelkit import (
     Activity,
     ActivityRule,
+    DidActivity,
     FunnelPolicy,
     Lead,
     NaiveDatetimeError,
@@ -140,7 +141,7 @@ class TestBacktest:
         assert "MQLs by month: none" in report.to_text()
 
     def test_a_lead_counts_once_from_its_first_mql_entry(self) -> None:
-        """A lead moved on past mql is one MQL, dated its first entry."""
+        """Back in mql a month later, a lead is still one MQL, of its first month."""
         policy = FunnelPolicy(
             name="hot",
             version=1,
@@ -155,19 +156,31 @@ class TestBacktest:
                 Transition(
                     source="mql",
                     target="sal",
-                    guard=ScoreAtLeast(30, dimension="engagement"),
+                    guard=DidActivity(kinds.WEBINAR_ATTENDED, in_stage=True),
                     auto=True,
                 ),
-                Transition(source="sal", target="mql"),
+                # A page view while accepted sends the lead back to marketing.
+                Transition(
+                    source="sal",
+                    target="mql",
+                    guard=DidActivity(kinds.PAGE_VIEW, in_stage=True),
+                    auto=True,
+                ),
             ],
             initial="lead",
             scoring=V1.scoring,
         )
         leads, activities, outcomes = _history()
-        activities.append(Activity("L-1", kinds.WEBINAR_ATTENDED, T0 + 50 * DAY))
-        report = backtest(policy, leads, activities, outcomes, start=START, end=END)
-        assert report.mqls == 2
-        assert dict(report.mqls_by_month) == {"2026-01": 1, "2026-02": 1}
+        activities += [
+            Activity("L-1", kinds.WEBINAR_ATTENDED, T0 + 50 * DAY),
+            Activity("L-1", kinds.PAGE_VIEW, T0 + 60 * DAY),
+        ]
+        funnel_report = backtest(
+            policy, leads, activities, outcomes, start=START, end=END
+        )
+        assert funnel_report.mqls == 2
+        # L-1 became an MQL in January, and again in March: January it stays.
+        assert dict(funnel_report.mqls_by_month) == {"2026-01": 1, "2026-02": 1}
 
     def test_an_empty_history(self) -> None:
         """No leads: zero counts, no deciles, no breaches."""

@@ -10,6 +10,7 @@ import random
 import subprocess
 import sys
 from datetime import timedelta
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import attrs
@@ -273,6 +274,11 @@ class TestDemo:
 
         assert main(["demo", "--leads", "100"], Gone(), io.StringIO()) == 1
 
+    def test_the_funnelkit_command_is_installed(self) -> None:
+        """pip installs a `funnelkit` command that runs this command line."""
+        (script,) = entry_points(group="console_scripts", name="funnelkit")
+        assert script.load() is main
+
     def test_python_m_funnelkit_demo_runs(self) -> None:
         """The README's command, in a subprocess, prints the demo."""
         done = subprocess.run(
@@ -404,7 +410,10 @@ class TestFileCommands:
         leads.write_text("id,created_at\nL-1,2026-03-02T09:00:00\n", encoding="utf-8")
         status, out, err = run("score", "b2b_saas", str(leads), str(leads))
         assert (status, out) == (1, "")
-        assert err.startswith(f"{leads}, line 2, column 'created_at': expected a UTC")
+        assert err.startswith(
+            f"{leads}, line 2, column 'created_at': "
+            "expected a datetime with a UTC offset"
+        )
 
     @pytest.mark.parametrize("instant", ["yesterday", "2026-03-01T00:00:00"])
     def test_a_bad_instant_argument_is_a_usage_error(self, instant: str) -> None:

@@ -58,6 +58,17 @@ class TestLeads:
         assert lead.attributes["zip"] == "01234"
         assert lead.created_at == T0
 
+    def test_instants_read_as_funnelkit_json_writes_them(self, tmp_path: Path) -> None:
+        """A zone name in brackets keeps the lead's zone, as from_json does."""
+        path = _write(
+            tmp_path,
+            "leads.csv",
+            "id,created_at\nL-1,2026-03-02T10:00:00+01:00[Europe/Berlin]\n",
+        )
+        (lead,) = read_leads(path)
+        assert lead.created_at == T0
+        assert str(lead.created_at.tzinfo) == "Europe/Berlin"
+
 
 class TestActivitiesOutcomesEntries:
     def test_activities_with_properties(self, tmp_path: Path) -> None:
@@ -114,7 +125,7 @@ class TestBadFiles:
                 "id,created_at,timeline\nL-1,2026-03-02T09:00Z,June\n",
                 2,
                 "timeline",
-                "a date",
+                "date string (YYYY-MM-DD)",
             ),
             ("id,created_at\nL-1,2026-03-02T09:00Z,extra\n", 2, None, "more cells"),
             ("id,created_at\n ,2026-03-02T09:00Z\n", 2, "id", "non-empty"),

@@ -22,7 +22,8 @@ from funnelkit._lead import Activity
 from funnelkit._policy import FunnelPolicy
 from funnelkit._sla import EXIT
 from funnelkit._time import in_utc
-from funnelkit.errors import FunnelkitError, PolicyFileError
+from funnelkit.errors import FunnelkitError, PolicyFileError, SerializationError
+from funnelkit.serialization import structure
 
 __all__ = ["main"]
 
@@ -131,17 +132,11 @@ def _json_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _instant(text: str) -> datetime:
+    """An ISO 8601 instant with its offset, as funnelkit's JSON reads one."""
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO 8601 date and time, got {text!r}"
-        ) from None
-    if parsed.utcoffset() is None:
-        raise argparse.ArgumentTypeError(
-            f"expected a UTC offset (such as +00:00 or Z) in {text!r}"
-        )
-    return parsed
+        return structure(text, datetime)
+    except SerializationError as error:
+        raise argparse.ArgumentTypeError(error.problems[0][1]) from None
 
 
 def _policy(spec: str) -> FunnelPolicy:
@@ -274,10 +269,11 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     quarter = simulate(args.seed, args.leads, progress if showing else None)
     if showing:
         err.write("\r" + " " * 60 + "\r")
-    text = render(quarter, as_json=args.json)
+    built = report(quarter)
+    text = render(quarter, built, as_json=args.json)
     if args.plot:
         try:
-            written = save_charts(report(quarter), args.plot)
+            written = save_charts(built, args.plot)
         except (FunnelkitError, OSError) as error:
             print(error, file=err)
             return 1

@@ -302,9 +302,8 @@ def report(quarter: Quarter) -> FunnelReport:
     )
 
 
-def render(quarter: Quarter, *, as_json: bool = False) -> str:
-    """The demo's output: the report and the story of a few leads."""
-    built = report(quarter)
+def render(quarter: Quarter, built: FunnelReport, *, as_json: bool = False) -> str:
+    """The demo's output: the quarter's report *built* and the story of a few leads."""
     examples = _examples(quarter)
     if as_json:
         data: dict[str, Any] = {

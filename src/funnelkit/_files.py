@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 
 from funnelkit._lead import Activity, Bant, Lead
 from funnelkit.analytics import StageEntry
-from funnelkit.errors import DataFileError, ValidationError
+from funnelkit.errors import DataFileError, SerializationError, ValidationError
+from funnelkit.serialization import structure
 
 __all__ = ["read_activities", "read_entries", "read_leads", "read_outcomes"]
 
@@ -69,33 +70,20 @@ class _Row:
         return value
 
     def instant(self, column: str, *, required: bool = False) -> datetime | None:
+        return self._parsed(column, datetime, required=required)
+
+    def day(self, column: str) -> date | None:
+        return self._parsed(column, date)
+
+    def _parsed(self, column: str, cls: type[T], *, required: bool = False) -> T | None:
+        """The cell read as funnelkit's JSON reads a *cls* (ISO 8601, an offset)."""
         value = self.text(column, required=required)
         if value is None:
             return None
         try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise self.error(
-                column, f"expected an ISO 8601 date and time, found {value!r}"
-            ) from None
-        if parsed.utcoffset() is None:
-            raise self.error(
-                column,
-                f"expected a UTC offset (such as +00:00 or Z) in {value!r}: "
-                "funnelkit never assumes a time zone",
-            )
-        return parsed
-
-    def day(self, column: str) -> date | None:
-        value = self.text(column)
-        if value is None:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise self.error(
-                column, f"expected a date (YYYY-MM-DD), found {value!r}"
-            ) from None
+            return structure(value, cls)
+        except SerializationError as error:
+            raise self.error(column, error.problems[0][1]) from None
 
     def boolean(self, column: str, *, required: bool = False) -> bool | None:
         value = self.get(column, required=required)

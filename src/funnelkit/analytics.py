@@ -47,7 +47,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from funnelkit._backtest import BacktestReport, Comparison, Decile, backtest, compare
+from funnelkit._backtest import (
+    BacktestReport,
+    Comparison,
+    Decile,
+    _percent,
+    backtest,
+    compare,
+)
 from funnelkit._charts import (
     cohort_chart,
     funnel_chart,
@@ -650,7 +657,7 @@ class FunnelReport:
     def to_text(self) -> str:
         """Return the report as aligned text tables."""
         title = (
-            f"Funnel report {_day(self.start)} to {_day(self.end)} "
+            f"Funnel report {self.start.isoformat()} to {self.end.isoformat()} "
             f"(as of {self.now.isoformat()}), by {self.cohort}"
             + (f" and {self.segment}" if self.segment else "")
         )
@@ -950,9 +957,18 @@ class _Tally:
         self.left.update(other.left)
         self.reasons.update(other.reasons)
 
+    @property
+    def rate(self) -> float | None:
+        """Converted over entered (``None`` with no lead)."""
+        return len(self.took) / self.entered if self.entered else None
+
+    @property
+    def closed_rate(self) -> float | None:
+        """Converted over the leads whose outcome is known (``None`` with none)."""
+        known = len(self.took) + sum(self.left.values())
+        return len(self.took) / known if known else None
+
     def row(self, segment: Scalar, cohort: str, source: str, target: str) -> Conversion:
-        converted = len(self.took)
-        known = converted + sum(self.left.values())
         took = sorted(self.took)
         return Conversion(
             segment=segment,
@@ -960,12 +976,12 @@ class _Tally:
             source=source,
             target=target,
             entered=self.entered,
-            converted=converted,
+            converted=len(took),
             open=self.open,
             left=FrozenMap(self.left),
             reasons=FrozenMap(self.reasons),
-            rate=converted / self.entered,
-            closed_rate=converted / known if known else None,
+            rate=self.rate,
+            closed_rate=self.closed_rate,
             median_to_convert=_span(_nearest_rank(took, 0.5)),
             p90_to_convert=_span(_nearest_rank(took, 0.9)),
         )
@@ -1260,10 +1276,7 @@ def _actual_and_forecast(
         if gone == length:
             return count, count
         return count, count * length / gone if gone else None
-    converted = len(tally.took)
-    known = converted + sum(tally.left.values())
-    actual = converted / tally.entered if tally.entered else None
-    return actual, converted / known if known else None
+    return tally.rate, tally.closed_rate
 
 
 def _paths(
@@ -1566,10 +1579,6 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in counts.items()) or "-"
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
-
-
 def _days(value: timedelta | None, longest: timedelta | None = None) -> str:
     if value is None:
         return "-" if longest is None else f"> {longest / timedelta(days=1):.1f} d"
@@ -1582,10 +1591,6 @@ def _figure(goal: Goal, value: float | None) -> str:
     if isinstance(goal.stage, str):
         return f"{value:,.1f}".removesuffix(".0")
     return _percent(value)
-
-
-def _day(value: datetime) -> str:
-    return value.isoformat()
 
 
 def _instant(report: FunnelReport) -> str:
