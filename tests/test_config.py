@@ -165,6 +165,7 @@ class TestRoundTrip:
             AttributeIs("industry", ["a", "b"]),
             AttributeIs("employees", between(10, None) & between(None, 500)),
             AttributeIs("employees", between(10, None) | ~present() | absent()),
+            AttributeIs("employees", between(10, 50, include_high=False)),
             AttributeIs("title", matches("vp", ignore_case=True) & matches("sales")),
             AttributeIs("region", equals(None) | one_of(None, 1, 2.5, True)),
             AttributeIs("a", (equals(1) & equals(2)) & (equals(3) & equals(4))),
@@ -611,6 +612,18 @@ class TestProblems:
                 ),
                 "transitions[2].guard.attribute_is.test.between",
                 "'low', 'high' or both",
+            ),
+            (
+                lambda d: d["transitions"][2].update(
+                    guard={
+                        "attribute_is": {
+                            "attribute": "a",
+                            "test": {"between": {"low": 1, "include_high": "no"}},
+                        }
+                    }
+                ),
+                "transitions[2].guard.attribute_is.test.between.include_high",
+                "true or false",
             ),
             (
                 lambda d: d["transitions"][2].update(

@@ -81,6 +81,14 @@ class TestBetween:
             (between(50, 500), "200", (False, "is '200', not a number")),
             (between(0, 1), True, (False, "is True, not a number")),
             (between(0, 1), MISSING, (False, "is missing")),
+            (
+                between(0, 10, include_high=False),
+                9.5,
+                (True, "is 9.5, at least 0 and below 10"),
+            ),
+            (between(0, 10, include_high=False), 10, (False, "is 10, not below 10")),
+            (between(0, 10, include_high=False), 11, (False, "is 11, above 10")),
+            (between(None, 10, include_high=False), 3, (True, "is 3, below 10")),
         ],
     )
     def test_cases(
@@ -103,6 +111,37 @@ class TestBetween:
         """Bad bounds raise a PolicyError naming the bound."""
         with pytest.raises(PolicyError, match=f"between, {field}"):
             between(low, high)  # type: ignore[arg-type]
+
+    def test_an_empty_range_is_refused(self) -> None:
+        """low == high with the high bound left out matches nothing: refused."""
+        with pytest.raises(PolicyError, match="between, high"):
+            between(5, 5, include_high=False)
+
+    def test_include_high_is_a_bool(self) -> None:
+        """include_high must be True or False, not a truthy value."""
+        with pytest.raises(PolicyError, match="between, include_high"):
+            between(1, 5, include_high=0)  # type: ignore[arg-type]
+
+    def test_no_high_bound_has_one_spelling(self) -> None:
+        """Without a high bound, include_high changes nothing: equal tests."""
+        assert between(1, None, include_high=False) == between(1, None)
+
+    def test_bins_that_meet_never_both_pass(self) -> None:
+        """Half-open ranges sharing a bound give a value to exactly one."""
+        bins = [
+            between(None, 5, include_high=False),
+            between(5, 10, include_high=False),
+            between(10, None),
+        ]
+        for value in (4.99, 5, 9.99, 10, 11):
+            assert sum(test(value) for test in bins) == 1
+
+    def test_repr_names_a_left_out_bound(self) -> None:
+        """The repr of a half-open range says include_high=False."""
+        assert (
+            repr(between(0, 1, include_high=False))
+            == "between(0, 1, include_high=False)"
+        )
 
 
 class TestMatches:

@@ -38,6 +38,7 @@ PUBLIC_MODULES = [
     "funnelkit",
     "funnelkit.errors",
     "funnelkit.kinds",
+    "funnelkit.learn",
     "funnelkit.serialization",
     "funnelkit.testing",
     "funnelkit.testing.strategies",

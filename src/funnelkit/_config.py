@@ -465,8 +465,21 @@ class _Reader:
         return kwargs.get("low"), kwargs.get("high")
 
     def between(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a ValueTest or _BAD
-        pair = self.bounds(path, value, "a table with 'low', 'high' or both")
-        return _BAD if pair is _BAD else self.build(path, between, *pair)
+        kwargs = self.record(
+            path,
+            value,
+            "a table with 'low', 'high' or both (and 'include_high')",
+            _BETWEEN,
+        )
+        if kwargs is None:
+            return _BAD
+        return self.build(
+            path,
+            between,
+            kwargs.pop("low", None),
+            kwargs.pop("high", None),
+            **kwargs,
+        )
 
     def yes(self, path: str, value: object, make: Callable[[], ValueTest]) -> Any:  # noqa: ANN401 -- a ValueTest or _BAD
         return make() if value is True else self.fail(path, "true", value)
@@ -815,6 +828,7 @@ _duration: _Read = _Reader.duration
 _business: _Read = lambda r, path, value: r.duration(path, value, business=True)  # noqa: E731 -- a table entry
 
 _LOW_HIGH: dict[str, _Read] = {"low": _Reader.number, "high": _Reader.number}
+_BETWEEN: dict[str, _Read] = {**_LOW_HIGH, "include_high": _Reader.flag}
 
 _CRITERIA: dict[str, _Read] = {
     "all": lambda r, path, value: r.combined(path, value, AllOf),
@@ -1002,12 +1016,11 @@ class _Writer:
         if isinstance(test, _OneOf):
             return [self.scalar(choice) for choice in test.choices]
         if isinstance(test, _Between):
-            bounds = {"low": test.low, "high": test.high}
-            return {
-                "between": {
-                    key: bound for key, bound in bounds.items() if bound is not None
-                }
-            }
+            bounds: dict[str, object] = {"low": test.low, "high": test.high}
+            table = {key: bound for key, bound in bounds.items() if bound is not None}
+            if not test.include_high:
+                table["include_high"] = False
+            return {"between": table}
         if isinstance(test, _Matches):
             if test.ignore_case:
                 return {"matches": {"pattern": test.pattern, "ignore_case": True}}

@@ -166,6 +166,7 @@ class _OneOf(ValueTest):
 class _Between(ValueTest):
     low: float | None
     high: float | None
+    include_high: bool = True
 
     def evaluate(self, value: Scalar | _Missing) -> tuple[bool, str]:
         if value is MISSING:
@@ -176,17 +177,24 @@ class _Between(ValueTest):
             return False, f"is {value!r}, below {self.low!r}"
         if self.high is not None and value > self.high:
             return False, f"is {value!r}, above {self.high!r}"
+        if not self.include_high and value == self.high:
+            return False, f"is {value!r}, not below {self.high!r}"
         return True, f"is {value!r}, {self.describe()}"
 
     def describe(self) -> str:
+        top = "at most" if self.include_high else "below"
         if self.low is None:
-            return f"at most {self.high!r}"
+            return f"{top} {self.high!r}"
         if self.high is None:
             return f"at least {self.low!r}"
-        return f"between {self.low!r} and {self.high!r}"
+        if self.include_high:
+            return f"between {self.low!r} and {self.high!r}"
+        return f"at least {self.low!r} and below {self.high!r}"
 
     def __repr__(self) -> str:
-        return f"between({self.low!r}, {self.high!r})"
+        if self.include_high:
+            return f"between({self.low!r}, {self.high!r})"
+        return f"between({self.low!r}, {self.high!r}, include_high=False)"
 
 
 @attrs.frozen(repr=False)
@@ -321,28 +329,51 @@ def _bound(value: object, field: str) -> float | None:
     return value
 
 
-def between(low: float | None, high: float | None) -> ValueTest:
+def between(
+    low: float | None, high: float | None, *, include_high: bool = True
+) -> ValueTest:
     """Pass when the value is a number from *low* to *high*, both included.
 
-    Either bound may be ``None`` for no bound. Text, booleans and missing values
-    do not pass.
+    Either bound may be ``None`` for no bound. With ``include_high=False`` the
+    range stops just below *high*, so ranges that meet at a bound (the bins of
+    a numeric attribute) never both pass. Text, booleans and missing values do
+    not pass.
 
     >>> between(50, 500)(200), between(50, None)(10_000), between(50, 500)("200")
     (True, True, False)
+    >>> between(0, 10, include_high=False)(10), between(10, 20)(10)
+    (False, True)
     """
     low_bound, high_bound = _bound(low, "low"), _bound(high, "high")
+    if type(include_high) is not bool:
+        raise PolicyError(
+            owner="between",
+            field="include_high",
+            value=include_high,
+            expected="True or False",
+        )
     if low_bound is None and high_bound is None:
         raise PolicyError(
             owner="between", field="low", value=None, expected="at least one bound"
         )
-    if low_bound is not None and high_bound is not None and low_bound > high_bound:
-        raise PolicyError(
-            owner="between",
-            field="high",
-            value=high,
-            expected=f"a number of at least low ({low!r})",
-        )
-    return _Between(low_bound, high_bound)
+    if low_bound is not None and high_bound is not None:
+        if low_bound > high_bound:
+            raise PolicyError(
+                owner="between",
+                field="high",
+                value=high,
+                expected=f"a number of at least low ({low!r})",
+            )
+        if low_bound == high_bound and not include_high:
+            raise PolicyError(
+                owner="between",
+                field="high",
+                value=high,
+                expected=f"a number above low ({low!r}) when the high bound "
+                "is left out",
+            )
+    # Without a high bound there is nothing to leave out: one spelling.
+    return _Between(low_bound, high_bound, include_high or high_bound is None)
 
 
 def matches(pattern: str, *, ignore_case: bool = False) -> ValueTest:

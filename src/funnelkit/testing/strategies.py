@@ -512,7 +512,12 @@ def _value_tests() -> st.SearchStrategy[ValueTest]:
     simple = st.one_of(
         st.builds(equals, values),
         st.lists(values, min_size=1, max_size=4).map(lambda found: one_of(*found)),
-        _ranges(_numbers()).map(lambda bounds: between(*bounds)),
+        st.tuples(_ranges(_numbers()), st.booleans()).map(
+            # An empty range (low == high, high left out) is refused: keep it.
+            lambda drawn: between(
+                *drawn[0], include_high=drawn[1] or drawn[0][0] == drawn[0][1]
+            )
+        ),
         st.builds(matches, _pattern(), ignore_case=st.booleans()),
         st.builds(present),
         st.builds(absent),
