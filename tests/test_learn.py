@@ -807,3 +807,50 @@ def _sklearn_auc(
     pipeline.fit([features(r) for r in train], [r["Converted"] == "1" for r in train])
     scores = pipeline.decision_function([features(r) for r in test])
     return float(roc_auc_score([r["Converted"] == "1" for r in test], scores))
+
+
+def test_olist_mqls_carry_little_signal_at_mql_time() -> None:
+    """Origin, landing page and month rank MQLs a little; most of it is the month."""
+    folder = _data("olist-marketing-funnel")
+    with (folder / "olist_closed_deals_dataset.csv").open(encoding="utf-8") as file:
+        won = {row["mql_id"] for row in csv.DictReader(file)}
+    with (folder / "olist_marketing_qualified_leads_dataset.csv").open(
+        encoding="utf-8"
+    ) as file:
+        rows = [
+            {
+                "mql_id": row["mql_id"],
+                "origin": row["origin"],
+                "landing_page_id": row["landing_page_id"],
+                "month": row["first_contact_date"][:7],
+                "won": row["mql_id"] in won,
+            }
+            for row in csv.DictReader(file)
+        ]
+    train, test = _split(rows, "mql_id")  # type: ignore[arg-type]
+    full = evaluate(fit_scorecard(train, "won", exclude=["mql_id"]), test, "won")
+    without = evaluate(
+        fit_scorecard(train, "won", exclude=["mql_id", "month"]), test, "won"
+    )
+    assert full.auc is not None
+    assert without.auc is not None
+    assert 0.6 < full.auc < 0.75
+    assert without.auc < full.auc
+
+
+def test_bank_calls_without_duration() -> None:
+    """Without the call's duration (known after it), the points still rank well."""
+    path = _data("uci-bank-marketing") / "bank-additional-full.csv"
+    with path.open(newline="", encoding="utf-8") as file:
+        rows = [
+            {**row, "key": f"{number}"}
+            for number, row in enumerate(csv.DictReader(file, delimiter=";"))
+        ]
+    train, test = _split(rows, "key")
+    card = fit_scorecard(train, "y", exclude=["duration", "key"])
+    result = evaluate(card, test, "y")
+    assert result.auc is not None
+    assert result.auc > 0.75
+    assert result.top_decile_lift is not None
+    assert result.top_decile_lift > 3
+    assert not any(level.feature == "duration" for level in card.levels)
