@@ -857,24 +857,43 @@ class _Counted:
     counts: list[int]
 
 
-def _design(features: list[_Feature], counted: list[_Counted], rows: int) -> Any:  # noqa: ANN401 -- a numpy array
+def _design(features: list[_Feature], counted: list[_Counted], rows: int) -> Any:  # noqa: ANN401 -- a scipy sparse matrix
+    """One column per level (1 in the row's level) and two per activity kind.
+
+    Sparse: a row has one 1 per feature among all the levels, and the fit's
+    cost then grows with those ones rather than with rows times levels.
+    """
     numpy = _module("numpy")
-    width = sum(len(feature.tests) for feature in features) + sum(
-        1 if item.cap == 1 else 2 for item in counted
-    )
-    matrix = numpy.zeros((rows, width))
+    sparse = _module("scipy.sparse")
+    row_ids, column_ids, values = [], [], []
+    everyone = numpy.arange(rows)
     column = 0
     for feature in features:
-        matrix[numpy.arange(rows), numpy.array(feature.rows_of) + column] = 1.0
+        row_ids.append(everyone)
+        column_ids.append(numpy.array(feature.rows_of) + column)
+        values.append(numpy.ones(rows))
         column += len(feature.tests)
     for item in counted:
         counts = numpy.array(item.counts, dtype=float)
-        matrix[:, column] = counts > 0
+        done = numpy.flatnonzero(counts)
+        row_ids.append(done)
+        column_ids.append(numpy.full(len(done), column))
+        values.append(numpy.ones(len(done)))
         column += 1
         if item.cap > 1:
-            matrix[:, column] = numpy.minimum(counts, item.cap)
+            row_ids.append(done)
+            column_ids.append(numpy.full(len(done), column))
+            values.append(numpy.minimum(counts[done], item.cap))
             column += 1
-    return matrix
+    if not row_ids:
+        return sparse.csr_matrix((rows, 0))
+    return sparse.csr_matrix(
+        (
+            numpy.concatenate(values),
+            (numpy.concatenate(row_ids), numpy.concatenate(column_ids)),
+        ),
+        shape=(rows, column),
+    )
 
 
 def _grades(points: list[int]) -> Grades | None:
