@@ -537,6 +537,105 @@ class TestScoreState:
         state.add(Activity("L", "other", T0))
         assert (len(state), state.score(T0).engagement) == (1, 0)
 
+    def test_late_activities_of_several_rules(self) -> None:
+        """Late activities, of rules with a state or none yet, count as in batch."""
+        model = ScoringModel(
+            "m",
+            [
+                ActivityRule("view", 1, max_count=1),
+                ActivityRule("click", 3, max_count=1),
+                ActivityRule("mail", 2),
+                ActivityRule("form", 5),
+                ActivityRule("call", 7),
+            ],
+            decay=HalfLife(D),
+        )
+        history = acts(
+            ("view", 2 * H),
+            ("click", 3 * H),
+            ("mail", 4 * H),
+            ("view", H),  # earlier than the rule's latest: set aside
+            ("click", H),  # a second rule set aside
+            ("view", 0 * H),  # its rule already set aside
+            ("mail", 5 * H),  # in time order, with rules set aside
+            ("form", timedelta(minutes=30)),  # a new rule's first, with rules aside
+        )
+        state = model.scorer(LEAD)
+        for n, activity in enumerate(history, start=1):
+            state.add(activity)
+            if n in {3, 8}:
+                at = T0 + 6 * H
+                assert state.score(at) == model.score(LEAD, history[:n], at=at)
+        more = [
+            Activity("L", "view", T0 + 4 * H, id="b1"),  # later than its rule's latest
+            Activity("L", "call", T0 + 2 * H, id="b2"),  # a new rule's first, late
+        ]
+        for activity in more:
+            state.add(activity)
+        at = T0 + 6 * H
+        assert state.score(at) == model.score(LEAD, [*history, *more], at=at)
+        assert line(state.score(at), "view").activity_ids == ("a6",)
+        assert line(state.score(at), "view").skipped_ids == ("a4", "a1", "b1")
+
+    def test_late_activity_after_a_skipped_one(self) -> None:
+        """An activity between a capped rule's skipped and counted ones counts right."""
+        model = ScoringModel(
+            "m", [ActivityRule("view", 1, max_count=1, per=D), ActivityRule("x", 1)]
+        )
+        state = model.scorer(LEAD)
+        first, skipped, other = acts(("view", H), ("view", 2 * H), ("x", 3 * H))
+        for activity in (first, skipped, other):
+            state.add(activity)
+        between = Activity("L", "view", T0 + 2 * H + timedelta(minutes=1), id="a4")
+        earliest = Activity("L", "view", T0, id="a5")
+        added = [first, skipped, other]
+        for activity in (between, earliest):
+            state.add(activity)
+            added.append(activity)
+            assert state.score(T0 + D) == model.score(LEAD, added, at=T0 + D)
+        assert line(state.score(T0 + D), "view").activity_ids == ("a5",)
+
+    def test_split_settles_late_activities(self) -> None:
+        """The split of a dimension's points counts late activities like a read."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("view", 4, max_count=1), ActivityRule("mail", 1)],
+            decay=HalfLife(D),
+        )
+        history = acts(("mail", 2 * H), ("view", 3 * H), ("view", H))
+        late = model.scorer(LEAD)
+        for activity in history:
+            late.add(activity)
+        in_order = model.scorer(LEAD)
+        for activity in sorted(history, key=lambda a: a.at):
+            in_order.add(activity)
+        now = (T0 + D).timestamp()
+        assert late._parts(now, "engagement") == in_order._parts(now, "engagement")
+        assert late.score(T0 + D) == model.score(LEAD, history, at=T0 + D)
+
+    def test_scores_read_earlier_keep_their_ledgers(self) -> None:
+        """Scores read as activities arrive keep their lines as a rule counts more."""
+        model = ScoringModel(
+            "m",
+            [
+                ActivityRule("view", 2, max_count=2, per=H),
+                ActivityRule("mail", 1, decay=None),
+            ],
+            decay=HalfLife(D),
+        )
+        history = acts(
+            *[("view", timedelta(minutes=20 * n)) for n in range(6)],
+            *[("mail", n * H) for n in range(5)],
+        )
+        history.sort(key=lambda a: (a.at, a.id))
+        state = model.scorer(LEAD)
+        read = []
+        for n, activity in enumerate(history, start=1):
+            state.add(activity)
+            read.append((n, activity.at, state.score(activity.at)))
+        for n, at, score in read:
+            assert score == model.score(LEAD, history[:n], at=at)
+
 
 class TestVerdictMemo:
     def test_memo_is_bounded_and_exact(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -691,6 +790,23 @@ class TestProperties:
         for activity in shuffled:
             state.add(activity)
         assert state.score(at) == model.score(LEAD, history, at=at)
+
+    @given(models(), histories, instants, st.randoms())
+    def test_split_does_not_depend_on_arrival_order(
+        self, model: ScoringModel, history: list[Activity], at: datetime, rng: object
+    ) -> None:
+        """A scorer splits each dimension's points alike, whatever the order of adds."""
+        shuffled = list(history)
+        rng.shuffle(shuffled)  # type: ignore[attr-defined]
+        late = model.scorer(LEAD)
+        for activity in shuffled:
+            late.add(activity)
+        in_order = model.scorer(LEAD)
+        for activity in sorted(history, key=lambda a: (a.at, a.id)):
+            in_order.add(activity)
+        now = at.timestamp()
+        for dimension in model.dimensions:
+            assert late._parts(now, dimension) == in_order._parts(now, dimension)
 
     @given(models(), histories, st.lists(instants, min_size=1, max_size=4))
     def test_repeated_reads_equal_batch(

@@ -292,10 +292,10 @@ _first = operator.itemgetter(0)  # a ledger spec's rule
 
 def _build_line(  # noqa: PLR0913, PLR0917 -- a ledger line's parts, flat for speed
     rule: _CompiledRule,
-    ids: list[str],
+    ids: Sequence[str],
     lo: int,
     hi: int,
-    skipped: list[str],
+    skipped: Sequence[str],
     skipped_hi: int,
     decayed: int,
     final: int,
@@ -479,45 +479,43 @@ class _RuleState:
     a sum anchored at the latest counted activity, linear decay a sum of times
     relative to the first. Anything else (reading an earlier instant, step
     decay) computes from the lists. Times are kept in compact arrays, and the
-    lists only ever grow, so scores already read keep valid views into them;
-    an activity that arrives out of order keeps every activity aside until the
-    next read decides them all again, on fresh lists.
+    lists only ever grow, so scores already read keep valid views into them.
+    Until a third activity counts, the counted are kept in tuples instead,
+    replaced rather than changed: most rules count one or two activities of a
+    lead, and two small tuples weigh less than an empty array and list.
+
+    The scorer has the rule decide activities that arrive in time order at
+    once; one that arrives out of order sets every activity of the rule aside
+    (``unsettle``) until the next read decides them all again (``settle``), on
+    fresh lists.
 
     ``fast_from`` is the earliest instant the running sums can be read at
-    (infinity when they cannot: step decay, or activities set aside). From it
-    until ``until``, the rule's points are ``micros`` and its line ``snap``:
-    the cache a read fills, and an activity empties.
+    (infinity when they cannot: step decay, or activities set aside). A read
+    fills ``cached`` with the rule's points, its line and the instant until
+    which those points hold; an activity empties it.
     """
 
     __slots__ = (
+        "cached",
         "cap_lo",
         "counted_ids",
         "counted_ts",
         "fast_from",
-        "last_id",
-        "last_ts",
-        "micros",
-        "pending",
         "rule",
         "skipped_ids",
         "skipped_ts",
-        "snap",
         "start",
         "total",
         "tsum",
-        "until",
     )
 
     def __init__(self, rule: _CompiledRule) -> None:
         self.rule = rule
-        self.last_ts = _NEG_INF
-        self.last_id = ""
-        self.pending: list[tuple[float, str]] | None = None
         self._reset()
 
     def _reset(self) -> None:
-        self.counted_ts = array("d")
-        self.counted_ids: list[str] = []
+        self.counted_ts: array[float] | tuple[float, ...] = ()
+        self.counted_ids: list[str] | tuple[str, ...] = ()
         self.skipped_ts = _NO_TIMES
         self.skipped_ids = _NO_IDS
         self.cap_lo = 0
@@ -525,35 +523,42 @@ class _RuleState:
         self.total = 0.0
         self.tsum = 0  # linear decay: counted times after the first, in microseconds
         self.fast_from = _NEG_INF if self.rule.fast else _INF
-        self.until = _NEG_INF
-        self.micros = 0
-        self.snap: tuple[Any, ...] | None = None
+        self.cached: tuple[int, tuple[Any, ...], float] | None = None
 
-    def add(self, ts: float, activity_id: str) -> None:
-        if ts > self.last_ts or (ts == self.last_ts and activity_id >= self.last_id):
-            self.last_ts = ts
-            self.last_id = activity_id
-            if self.pending is None:
-                self._decide(ts, activity_id)
-            else:
-                self.pending.append((ts, activity_id))
-            return
-        if self.pending is None:
-            self.pending = sorted(
-                [
-                    *zip(self.counted_ts, self.counted_ids, strict=True),
-                    *zip(self.skipped_ts, self.skipped_ids, strict=True),
-                ]
-            )
-            self.fast_from = _INF
-            self.until = _NEG_INF
-        insort(self.pending, (ts, activity_id))
+    def latest(self) -> tuple[float, str]:
+        """Return the time and id of the latest activity decided, or (-inf, "")."""
+        latest = (_NEG_INF, "")
+        if self.counted_ts:
+            latest = (self.counted_ts[-1], self.counted_ids[-1])
+        if self.skipped_ts:
+            latest = max(latest, (self.skipped_ts[-1], self.skipped_ids[-1]))
+        return latest
 
-    def _decide(self, ts: float, activity_id: str) -> None:
+    def unsettle(self) -> list[tuple[float, str]]:
+        """Return the activities decided, in time order, to decide again later.
+
+        Until then (see settle), the running sums and the cache do not hold.
+        """
+        self.fast_from = _INF
+        self.cached = None
+        return sorted(
+            [
+                *zip(self.counted_ts, self.counted_ids, strict=True),
+                *zip(self.skipped_ts, self.skipped_ids, strict=True),
+            ]
+        )
+
+    def settle(self, pending: list[tuple[float, str]]) -> None:
+        """Decide afresh, in time order, every activity of the rule (*pending*)."""
+        self._reset()
+        for ts, activity_id in pending:
+            self.decide(ts, activity_id)
+
+    def decide(self, ts: float, activity_id: str) -> None:  # noqa: C901 -- the hot path, flat for speed
+        """Count or skip an activity no earlier than those decided before it."""
         rule = self.rule
         counted = self.counted_ts
-        self.until = _NEG_INF
-        self.snap = None
+        self.cached = None
         if ts > self.fast_from:  # noqa: PLR1730 -- cheaper than max() on this path
             self.fast_from = ts
         if rule.max_count is not None:
@@ -568,41 +573,69 @@ class _RuleState:
                 self.skipped_ts.append(ts)
                 self.skipped_ids.append(activity_id)
                 return
+        if not counted:
+            # The first: one-item tuples, and the constant 1.0 itself as the
+            # total (0.0 + 1.0 would be a new float).
+            self.total = 1.0
+            self.counted_ts = (ts,)
+            self.counted_ids = (activity_id,)
+            return
         half = rule.half_life
         if half is not None:
             # Decided in time order: the anchor (the latest counted) only moves on.
-            if counted:
-                self.total *= 0.5 ** ((ts - counted[-1]) / half)
-        elif rule.linear is not None and counted:
-            # In whole microseconds: exact, so every way of reading agrees.
-            self.tsum += _whole(ts) - _whole(counted[0])
-        self.total += 1.0
-        counted.append(ts)
-        self.counted_ids.append(activity_id)
+            self.total = self.total * 0.5 ** ((ts - counted[-1]) / half) + 1.0
+        else:
+            if rule.linear is not None:
+                # In whole microseconds: exact, so every way of reading agrees.
+                self.tsum += _whole(ts) - _whole(counted[0])
+            self.total += 1.0
+        if isinstance(counted, array):
+            counted.append(ts)
+            self.counted_ids.append(activity_id)  # type: ignore[union-attr] # a list with the array
+        else:
+            self._count_more(counted, ts, activity_id)
 
-    def read(self, at: float) -> tuple[int, Any] | None:
-        """Return the rule's points (in millionths) at *at* and its ledger spec.
+    def _count_more(
+        self, counted: tuple[float, ...], ts: float, activity_id: str
+    ) -> None:
+        """Count a second activity, or a third, while the counted are in tuples.
 
-        None when nothing counts. ScoreState.score reads a filled cache inline.
+        The second makes tuples of two; the third moves the three to an array
+        and a list.
         """
-        if self.pending is not None:
-            self._settle()
+        ids = self.counted_ids
+        if len(counted) == 1:
+            self.counted_ts = (counted[0], ts)
+            self.counted_ids = (ids[0], activity_id)
+            return
+        self.counted_ts = array("d", (*counted, ts))
+        # list() of a tuple leaves room for a fourth id, as appends would; a
+        # list display would leave room for eight.
+        self.counted_ids = list((*ids, activity_id))  # noqa: C410 -- see above
+
+    def read(self, at: float) -> tuple[int, Any, float] | None:
+        """Return the rule's points at *at* (in millionths), its ledger spec, and until.
+
+        None when nothing counts. The third item is the instant until which
+        the points hold from *at* on when the cache answers (it returns
+        itself), else -inf. Activities set aside must be settled first (the
+        scorer does it).
+        """
         rule = self.rule
         if at >= self.fast_from and rule.mode != _GENERAL:
-            snap = self.snap
-            if snap is None:
-                snap = self.snap = _snap(self)
-                self._fill()
-            if at < self.until:
-                return self.micros, snap
+            cached = self.cached
+            if cached is None:
+                cached = self._fill()
+            if at < cached[2]:
+                return cached
             unit = _halved(self.total, self.counted_ts[-1], at, rule.half_life)  # type: ignore[arg-type] # only half-life rules get here
-            return _capped(rule, unit)[1], snap
+            return _capped(rule, unit)[1], cached[1], _NEG_INF
         found = self._running(at) if at >= self.fast_from else self._recount(at)
         if found is None:
             return None
         unit, lo, hi, skipped = found
         decayed, final = _capped(rule, unit)
-        return final, (
+        spec = (
             rule.index,
             self.counted_ids,
             lo,
@@ -612,34 +645,36 @@ class _RuleState:
             decayed,
             final,
         )
+        return final, spec, _NEG_INF
 
-    def _fill(self) -> None:
-        """Cache the rule's points for as long as they stay the same."""
+    def _fill(self) -> tuple[int, tuple[Any, ...], float]:
+        """Cache the rule's line, and its points for as long as they stay the same.
+
+        Returns the cache, as read() returns it: the points (in millionths),
+        the line, and the instant from which the points no longer hold (-inf:
+        not even now).
+        """
         rule = self.rule
+        micros = 0
+        until = _NEG_INF
         if rule.mode == _CONSTANT:
-            self.micros = _capped(rule, self.total)[1]
-            self.until = _INF
-            return
-        # Half-life: at its max_points until decay brings it under them.
-        peak = abs(rule.points * self.total)
-        floor = (rule.cap_micros + _CAP_MARGIN_MICROS) * _CAP_MARGIN_RATIO
-        if peak * 1_000_000 > floor:
-            half_lives = math.log2(peak * 1_000_000 / floor)
-            self.until = self.counted_ts[-1] + half_lives * rule.half_life  # type: ignore[operator] # a half-life rule
-            self.micros = rule.cap_micros if rule.points > 0 else -rule.cap_micros
+            micros = _capped(rule, self.total)[1]
+            until = _INF
+        else:
+            # Half-life: at its max_points until decay brings it under them.
+            peak = abs(rule.points * self.total)
+            floor = (rule.cap_micros + _CAP_MARGIN_MICROS) * _CAP_MARGIN_RATIO
+            if peak * 1_000_000 > floor:
+                half_lives = math.log2(peak * 1_000_000 / floor)
+                until = self.counted_ts[-1] + half_lives * rule.half_life  # type: ignore[operator] # a half-life rule
+                micros = rule.cap_micros if rule.points > 0 else -rule.cap_micros
+        cached = self.cached = (micros, _snap(self), until)
+        return cached
 
     def freeze(self) -> None:
         """Keep the ids as tuples: no more adds (a batch adds in time order)."""
-        self.counted_ids = tuple(self.counted_ids)  # type: ignore[assignment] # read-only from now on
+        self.counted_ids = tuple(self.counted_ids)
         self.skipped_ids = tuple(self.skipped_ids)  # type: ignore[assignment] # read-only from now on
-
-    def _settle(self) -> None:
-        """Decide again, in time order, after an activity arrived out of order."""
-        pending = self.pending or []
-        self.pending = None
-        self._reset()
-        for ts, activity_id in pending:
-            self._decide(ts, activity_id)
 
     def _running(self, at: float) -> tuple[float, int, int, int] | None:
         """Read the running sums of a windowed rule (at or after the latest read)."""
@@ -1179,9 +1214,12 @@ class ScoreState:
         "_fixed_micros",
         "_fixed_until",
         "_last",
+        "_late",
         "_lead",
         "_loose",
         "_model",
+        "_newest_id",
+        "_newest_ts",
         "_notes",
         "_states",
         "_still",
@@ -1200,6 +1238,13 @@ class ScoreState:
         count = len(model._activity_rules)  # noqa: SLF001 -- same module
         self._states: list[_RuleState | None] = [None] * count if count else _NO_STATES
         self._count = 0
+        # The latest activity added (by time, then id): one no earlier is in
+        # time order for every rule.
+        self._newest_ts = _NEG_INF
+        self._newest_id = ""
+        # The rules with activities set aside (see _add_late), and their
+        # activities in time order, until the next read settles them.
+        self._late: dict[_RuleState, list[tuple[float, str]]] | None = None
         # Rules whose points hold still for a while (no decay, or at their
         # max_points) are summed once and read together: in ``_fixed`` (with
         # their ledger specs), between ``_fixed_from`` and ``_fixed_until``;
@@ -1290,6 +1335,16 @@ class ScoreState:
         indices = model._by_kind.get(activity.kind)  # noqa: SLF001 -- same module
         if indices is None:
             return
+        activity_id = activity.id
+        # No earlier than any activity added, and nothing set aside: every
+        # rule decides it at once.
+        direct = False
+        if ts > self._newest_ts or (
+            ts == self._newest_ts and activity_id >= self._newest_id
+        ):
+            self._newest_ts = ts
+            self._newest_id = activity_id
+            direct = self._late is None
         compiled = model._activity_rules  # noqa: SLF001 -- same module
         states = self._states
         for index in indices:
@@ -1307,9 +1362,36 @@ class ScoreState:
             elif self._fixed is not None and index in self._fixed:
                 # The activity changes the rule's points: read it alone again.
                 del self._fixed[index]
-                self._fixed_micros[state.rule.dim] -= state.micros
+                self._fixed_micros[state.rule.dim] -= state.cached[0]  # type: ignore[index] # a fixed rule was read from its cache
                 self._loose[index] = state
-            state.add(ts, activity.id)
+            if direct:
+                state.decide(ts, activity_id)
+            else:
+                self._add_late(state, ts, activity_id)
+
+    def _add_late(self, state: _RuleState, ts: float, activity_id: str) -> None:
+        """Add an activity that may be earlier than one its rule has decided.
+
+        One that is earlier sets every activity of the rule aside, with it,
+        until the next read decides them all again in time order.
+        """
+        late = self._late
+        pending = None if late is None else late.get(state)
+        if pending is None:
+            if (ts, activity_id) >= state.latest():  # in time order for the rule
+                state.decide(ts, activity_id)
+                return
+            pending = state.unsettle()
+            if late is None:
+                late = self._late = {}
+            late[state] = pending
+        insort(pending, (ts, activity_id))
+
+    def _settle(self, late: dict[_RuleState, list[tuple[float, str]]]) -> None:
+        """Decide again, in time order, the activities of the rules set aside."""
+        for state, pending in late.items():
+            state.settle(pending)
+        self._late = None
 
     def score(self, at: datetime) -> Score:
         """Return the score at *at*; activities added with later times do not count.
@@ -1328,6 +1410,8 @@ class ScoreState:
     def _read(self, at: datetime) -> Score:
         """Compute the score at *at* (aware), keeping what holds still."""
         now = at.timestamp()
+        if self._late is not None:
+            self._settle(self._late)
         fixed = self._fixed
         if fixed is None or not self._fixed_from <= now < self._fixed_until:
             fixed = self._regroup()
@@ -1341,17 +1425,17 @@ class ScoreState:
             found = state.read(now)
             if found is None:
                 continue
-            micros, spec = found
+            micros, spec, until = found
             sums[state.rule.dim] += micros
             rules.append(spec)
-            if state.fast_from <= now < state.until:
+            if now < until:  # read from the cache: it holds from fast_from to until
                 del loose[index]
                 fixed[index] = spec
                 self._fixed_micros[state.rule.dim] += micros
-                if state.fast_from > self._fixed_from:  # noqa: PLR1730 -- see _decide
+                if state.fast_from > self._fixed_from:  # noqa: PLR1730 -- see decide
                     self._fixed_from = state.fast_from
-                if state.until < self._fixed_until:  # noqa: PLR1730 -- see _decide
-                    self._fixed_until = state.until
+                if until < self._fixed_until:  # noqa: PLR1730 -- see decide
+                    self._fixed_until = until
         dimensions, grade, band, clamps, _ = self._model._summary(sums)  # noqa: SLF001 -- same module
         if loose:
             return self._build(at, now, dimensions, grade, band, clamps, rules)
@@ -1387,6 +1471,8 @@ class ScoreState:
         new activities those only shrink, and the rest holds still. The
         dimension is one of the model's (one with fading rules).
         """
+        if self._late is not None:
+            self._settle(self._late)
         position = self._model.dimensions.index(dimension)
         raw = self._attribute_micros[position]
         gained = lost = 0
@@ -1418,7 +1504,8 @@ class ScoreState:
 
         *now* is *at* in seconds. The ledger keeps tuples of ids rather than
         the state's lists, so that a batch of scores holds few objects the
-        garbage collector must visit.
+        garbage collector must visit. A batch adds in time order: nothing was
+        set aside.
         """
         sums = [*self._attribute_micros]
         rules = []
