@@ -2,6 +2,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -16,7 +17,12 @@ from funnelkit import (
     BusinessDuration,
     Contribution,
     Lead,
+    LeadState,
+    Score,
     SerializationError,
+    SlaTimer,
+    TransitionRecord,
+    Verdict,
 )
 from funnelkit.serialization import (
     _make_converter,
@@ -29,7 +35,13 @@ from funnelkit.serialization import (
 from funnelkit.serialization import (
     _problems as _problem_list,
 )
-from funnelkit.testing.strategies import activities, bants, leads
+from funnelkit.testing.strategies import (
+    activities,
+    aware_datetimes,
+    bants,
+    identifiers,
+    leads,
+)
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -448,3 +460,304 @@ class TestFastPaths:
         """UTF-8 bytes, as a file or a socket gives them, read as the same text."""
         activity = Activity("L-1", "page_view", AT, properties={"q": "café"})
         assert from_json(to_json(activity).encode(), Activity) == activity
+
+
+# -- The fast path of a lead's state -------------------------------------------
+
+_names = st.text(min_size=1, max_size=6).filter(str.strip)
+_maybe_names = st.none() | _names
+_verdicts = st.recursive(
+    st.builds(Verdict, passed=st.booleans(), criterion=_names, reason=st.text()),
+    lambda children: st.builds(
+        Verdict,
+        passed=st.booleans(),
+        criterion=_names,
+        reason=st.text(max_size=4),
+        children=st.lists(children, max_size=2).map(tuple),
+    ),
+    max_leaves=4,
+)
+_records = st.builds(
+    TransitionRecord,
+    source=_maybe_names,
+    target=_names,
+    at=aware_datetimes(),
+    by=_names,
+    reason=_maybe_names,
+    verdict=st.none() | _verdicts,
+    override=st.booleans(),
+)
+_maybe_instants = st.none() | aware_datetimes()
+_timers = st.builds(
+    SlaTimer,
+    rule=_names,
+    stage=_names,
+    entry=st.integers(0, 9),
+    started_at=aware_datetimes(),
+    deadline=aware_datetimes(),
+    warn_at=_maybe_instants,
+    warned_at=_maybe_instants,
+    breached_at=_maybe_instants,
+    met_at=_maybe_instants,
+    cancelled_at=_maybe_instants,
+    paused_at=_maybe_instants,
+)
+_scores = st.builds(
+    Score,
+    model=_names,
+    lead_id=identifiers(),
+    at=aware_datetimes(),
+    dimensions=st.dictionaries(
+        st.sampled_from(["fit", "engagement"]),
+        st.floats(allow_nan=False, allow_infinity=False),
+    ),
+    grade=st.text(max_size=2),
+    band=st.text(max_size=2),
+    contributions=st.lists(contributions, max_size=3).map(tuple),
+    notes=st.lists(st.text(max_size=5), max_size=2).map(tuple),
+)
+lead_states = st.builds(
+    LeadState,
+    lead=leads(),
+    stage=st.text(max_size=5),
+    entered_at=aware_datetimes(),
+    score=_scores,
+    history=st.lists(_records, max_size=3).map(tuple),
+    updated_at=aware_datetimes(),
+    activities=st.integers(0, 99),
+    timers=st.lists(_timers, max_size=2).map(tuple),
+)
+
+
+def _paths(data: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every place in written data: the keys and positions leading to a value."""
+    found = [path]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _paths(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += _paths(value, (*path, index))
+    return found
+
+
+def _replaced(data: Any, path: tuple[Any, ...], value: object) -> Any:
+    """A copy of *data* with *value* at *path*."""
+    if not path:
+        return value
+    copy = json.loads(json.dumps(data))
+    place = copy
+    for step in path[:-1]:
+        place = place[step]
+    place[path[-1]] = value
+    return copy
+
+
+def _state() -> LeadState:
+    """A state with every kind of field filled in."""
+    verdict = Verdict(
+        passed=True,
+        criterion="all of",
+        reason="both",
+        children=(Verdict(passed=True, criterion="fit", reason="ok"),),
+    )
+    return LeadState(
+        lead=Lead(
+            "L-1",
+            AT,
+            email="ana@example.com",
+            attributes={"industry": "software", "employees": 900},
+            bant=Bant(budget=True, timeline=date(2026, 6, 1)),
+            source="web",
+            owner="sam",
+        ),
+        stage="mql",
+        entered_at=AT.astimezone(BERLIN),
+        score=Score(
+            model="m",
+            lead_id="L-1",
+            at=AT,
+            dimensions={"fit": 20.0, "engagement": 5.5},
+            grade="A",
+            band="1",
+            contributions=(
+                Contribution(rule="r", dimension="fit", points=20.0, raw=20.0),
+                Contribution(
+                    rule="v",
+                    dimension="engagement",
+                    points=5.5,
+                    raw=6.0,
+                    decay=-0.5,
+                    activity_ids=("A-1", "A-2"),
+                    skipped_ids=("A-3",),
+                    note="2 activities",
+                ),
+            ),
+            notes=("no match",),
+        ),
+        history=(
+            TransitionRecord(source=None, target="lead", at=AT, by="auto"),
+            TransitionRecord(
+                source="lead",
+                target="mql",
+                at=AT,
+                by="auto",
+                reason="hot",
+                verdict=verdict,
+            ),
+        ),
+        updated_at=AT,
+        activities=2,
+        timers=(
+            SlaTimer(
+                rule="mql_accepted",
+                stage="mql",
+                entry=1,
+                started_at=AT,
+                deadline=AT + timedelta(hours=8),
+                warn_at=AT + timedelta(hours=6),
+                warned_at=AT + timedelta(hours=6),
+            ),
+        ),
+    )
+
+
+# A place in a written state and a value that the fast path must leave to
+# cattrs there (or, for a few, take itself): every check it makes.
+_ODD_PLACES: list[tuple[tuple[Any, ...], object]] = [
+    ((), []),
+    (("stage",), 1),
+    (("activities",), True),
+    (("history",), "x"),
+    (("timers",), {}),
+    (("entered_at",), "2026-03-02T09:00:00"),
+    (("lead",), []),
+    (("lead", "id"), " "),
+    (("lead", "email"), "nobody"),
+    (("lead", "email"), None),
+    (("lead", "source"), ""),
+    (("lead", "owner"), 7),
+    (("lead", "attributes"), []),
+    (("lead", "attributes"), {}),
+    (("lead", "attributes"), {" ": 1}),
+    (("lead", "attributes"), {"k": [1]}),
+    (("lead", "attributes"), {"k": float("inf")}),
+    (("lead", "attributes"), {"k": 1.5, "n": None}),
+    (("lead", "attributes"), {"n": None, "k": 1.5}),
+    (("lead", "bant"), {"budget": None}),
+    (("lead", "bant", "budget"), 1),
+    (("lead", "bant", "authority"), "yes"),
+    (("lead", "bant", "need"), 0),
+    (("lead", "bant"), {"budget": None, "authority": None, "need": None}),
+    (("lead", "bant"), dict.fromkeys(attrs.fields_dict(Bant))),
+    (("lead", "bant", "timeline"), "June"),
+    (("score",), {"model": "m"}),
+    (("score", "model"), 1),
+    (("score", "dimensions"), []),
+    (("score", "dimensions"), {"fit": "1"}),
+    (("score", "dimensions"), {"fit": True}),
+    (("score", "dimensions"), {"fit": 3}),
+    (("score", "contributions"), {}),
+    (("score", "contributions", 0), {}),
+    (("score", "contributions", 0, "points"), "1"),
+    (("score", "contributions", 0, "points"), 3),
+    (("score", "contributions", 1, "activity_ids"), "A-1"),
+    (("score", "contributions", 1, "activity_ids"), ["A-1", 2]),
+    (("score", "notes"), [1]),
+    (("score", "notes"), "x"),
+    (("history", 0), []),
+    (("history", 0, "source"), ""),
+    (("history", 0, "target"), " "),
+    (("history", 0, "by"), 1),
+    (("history", 0, "reason"), ""),
+    (("history", 0, "override"), 0),
+    (("history", 1, "verdict"), None),
+    (("history", 1, "verdict"), {"passed": True}),
+    (("history", 1, "verdict", "passed"), 1),
+    (("history", 1, "verdict", "criterion"), " "),
+    (("history", 1, "verdict", "reason"), None),
+    (("history", 1, "verdict", "children"), {}),
+    (("history", 1, "verdict", "children", 0), "x"),
+    (("timers", 0), {"rule": "r"}),
+    (("timers", 0, "entry"), True),
+    (("timers", 0, "rule"), None),
+    (("timers", 0, "met_at"), 5),
+    (("timers", 0, "met_at"), "2026-03-02T10:00:00+00:00"),
+]
+
+
+class TestStateFastPath:
+    @pytest.mark.parametrize(("path", "value"), _ODD_PLACES)
+    def test_each_check_gives_the_outcome_cattrs_gives(
+        self, path: tuple[Any, ...], value: object
+    ) -> None:
+        """A state spoilt (or changed) in one place: read as cattrs reads it."""
+        written = _replaced(unstructure(_state()), path, value)
+        assert _outcome(converter, written, LeadState) == _outcome(
+            _STRICT, written, LeadState
+        )
+
+    def test_a_missing_key(self) -> None:
+        """A state without one of its keys takes cattrs's path, and its error."""
+        written = unstructure(_state())
+        del written["timers"][0]["paused_at"]
+        written["timers"][0]["extra"] = 1
+        assert _outcome(converter, written, LeadState) == _outcome(
+            _STRICT, written, LeadState
+        )
+
+    @given(lead_states, st.data())
+    def test_any_place_any_value(self, state: LeadState, data: st.DataObject) -> None:
+        """Any value anywhere in a written state: the outcome cattrs gives."""
+        written = unstructure(state)
+        path = data.draw(st.sampled_from(_paths(written)))
+        odd = data.draw(st.sampled_from(_ODD_VALUES) | _json_values)
+        changed = _replaced(written, path, odd)
+        assert _outcome(converter, changed, LeadState) == _outcome(
+            _STRICT, changed, LeadState
+        )
+
+    @given(lead_states)
+    def test_written_as_cattrs_writes_it(self, state: LeadState) -> None:
+        """A state is written as cattrs writes it, key for key, and read back."""
+        written = unstructure(state)
+        assert json.dumps(written) == json.dumps(_STRICT.unstructure(state))
+        assert from_json(to_json(state), LeadState) == state
+
+    def test_every_field_written_and_read(self) -> None:
+        """A state with every kind of field comes back equal, by either path."""
+        state = _state()
+        assert json.dumps(unstructure(state)) == json.dumps(_STRICT.unstructure(state))
+        written = json.loads(to_json(state))
+        assert structure(written, LeadState) == _STRICT.structure(written, LeadState)
+        assert structure(written, LeadState) == state
+
+    @pytest.mark.parametrize(
+        "values",
+        [
+            activities(),
+            leads(),
+            _verdicts,
+            _records,
+            contributions,
+            _scores,
+            _timers,
+        ],
+    )
+    @given(data=st.data())
+    def test_each_value_written_as_cattrs_writes_it(
+        self, values: st.SearchStrategy[object], data: st.DataObject
+    ) -> None:
+        """Each value a state holds is written as cattrs writes it, key for key."""
+        value = data.draw(values)
+        assert json.dumps(unstructure(value)) == json.dumps(_STRICT.unstructure(value))
+
+    def test_a_subclass_is_written_by_cattrs(self) -> None:
+        """A subclass of a value, with a field of its own, keeps that field."""
+
+        @attrs.frozen
+        class Tagged(Verdict):
+            tag: str = "t"
+
+        tagged = Tagged(passed=True, criterion="c", reason="r")
+        assert unstructure(tagged)["tag"] == "t"

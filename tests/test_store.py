@@ -26,10 +26,11 @@ from funnelkit import (
     SQLiteStore,
     Store,
     Tick,
+    _sqlite,
     kinds,
     policies,
 )
-from funnelkit._sqlite import SCHEMA_VERSION, _migrate
+from funnelkit._sqlite import _MIGRATIONS, SCHEMA_VERSION, _migrate
 from funnelkit.errors import (
     GuardFailed,
     PolicyMismatch,
@@ -39,6 +40,7 @@ from funnelkit.errors import (
     SubscriberError,
     ValidationError,
 )
+from funnelkit.serialization import to_json
 from funnelkit.testing import ManualClock
 from funnelkit.testing.store_conformance import StoreConformance
 
@@ -254,6 +256,24 @@ class TestDamagedRows:
         ):
             store.state("L-1")
 
+    @pytest.mark.parametrize(
+        ("column", "value"),
+        [("state", "[]"), ("state", "1"), ("lead", "{"), ("history", None)],
+    )
+    def test_a_part_of_a_state(self, path: Path, column: str, value: object) -> None:
+        """A state's part in a column of its own that is not JSON of that part."""
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute(
+                f"UPDATE leads SET {column} = ? WHERE id = 'L-1'",  # noqa: S608 -- a test's column
+                (value,),
+            )
+            connection.commit()
+        with (
+            SQLiteStore(path) as store,
+            pytest.raises(StoreFormatError, match="the state of lead 'L-1'"),
+        ):
+            store.state("L-1")
+
     def test_a_wake(self, path: Path) -> None:
         """A lead's wake that is not an instant."""
         self._edit(path, "UPDATE leads SET wake = 'soon', wake_us = 0")
@@ -305,9 +325,8 @@ class TestReopen:
         with SQLiteStore(path) as store:
             _funnel(store).replay(inputs[len(inputs) // 2 :])
             _same(whole.store, store)
-            assert (
-                repr(store) == f"<funnelkit.SQLiteStore {str(path)!r} leads=6 schema=1>"
-            )
+            expected = f"<funnelkit.SQLiteStore {str(path)!r} leads=6 schema=2>"
+            assert repr(store) == expected
 
     def test_another_policy_is_reported(self, tmp_path: Path) -> None:
         """A funnel under a changed policy refuses the store, unless told to go on."""
@@ -338,6 +357,129 @@ class TestReopen:
             _feed(funnel, leads=5)
             funnel.tick(T0 + timedelta(days=3))
             _same(_replayed(store), store)
+
+
+class TestLedgers:
+    """A score's ledger is kept apart and read when first used."""
+
+    @pytest.fixture
+    def path(self, tmp_path: Path) -> Path:
+        """A store of four leads, closed."""
+        path = tmp_path / "ledgers.db"
+        with SQLiteStore(path) as store:
+            _feed(_funnel(store))
+        return path
+
+    def _ledger(self, path: Path, lead_id: str) -> str:
+        with closing(sqlite3.connect(path)) as connection:
+            (text,) = connection.execute(
+                "SELECT ledger FROM leads WHERE id = ?", (lead_id,)
+            ).fetchone()
+        assert isinstance(text, str)
+        return text
+
+    def test_a_ledger_reads_as_the_lines_it_holds(self, path: Path) -> None:
+        """Read from the file, a ledger is a sequence equal to the lines written."""
+        memory = _funnel(InMemoryStore())
+        _feed(memory)
+        expected = tuple(memory.state("L-1").score.contributions)
+        with SQLiteStore(path) as store:
+            lines = store.state("L-1").score.contributions
+            assert len(lines) == len(expected)
+            assert lines[0] == expected[0]
+            assert lines[:2] == expected[:2]
+            assert list(lines) == list(expected)
+            assert lines == expected
+            assert lines != "not lines"
+            assert lines != 7
+            assert hash(lines) == hash(expected)
+            assert repr(lines) == repr(expected)
+
+    @pytest.mark.parametrize(
+        "text", ["[", "{}", "[[1]]", "[[1, 2, 3, 4, 5, 6, 7, 8, 9]]", None]
+    )
+    def test_a_damaged_ledger(self, path: Path, text: str | None) -> None:
+        """A ledger spoilt in the file is named in the error, when it is first read."""
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute("UPDATE leads SET ledger = ? WHERE id = 'L-1'", (text,))
+            connection.commit()
+        with SQLiteStore(path) as store:
+            score = store.state("L-1").score
+            with pytest.raises(StoreFormatError, match="the ledger of lead 'L-1'"):
+                list(score.contributions)
+
+    @pytest.mark.parametrize("read", [False, True])
+    def test_a_ledger_written_back_is_the_same_text(
+        self, path: Path, read: bool
+    ) -> None:
+        """A state written again keeps its ledger's text, read in between or not."""
+        before = self._ledger(path, "L-1")
+        with SQLiteStore(path) as store:
+            state = store.state("L-1")
+            assert state is not None
+            if read:
+                list(state.score.contributions)
+            store.commit(Commit(input=Tick(T0), states=(state,)))
+        assert self._ledger(path, "L-1") == before
+
+
+def _hot_feed(funnel: Funnel, leads: int) -> None:
+    """Add *leads* leads whose activities make them MQLs, with SLA timers running."""
+    for number in range(leads):
+        funnel.add_lead(
+            Lead(
+                f"L-{number}", T0, attributes={"industry": "software", "employees": 900}
+            )
+        )
+    hot = (kinds.FREE_TRIAL_SIGNUP, kinds.PRICING_PAGE_VIEW, kinds.WEBINAR_ATTENDED)
+    for step, kind in enumerate(hot):
+        for number in range(leads):
+            at = T0 + timedelta(hours=step, minutes=number)
+            funnel.record(Activity(f"L-{number}", kind, at))
+
+
+class TestReadAhead:
+    """A tick reads the leads due together, a few hundred per query."""
+
+    def test_in_chunks_with_a_small_cache(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Two leads per query and room for three: the tick is still right."""
+        monkeypatch.setattr(_sqlite, "_CHUNK", 2)
+        path = tmp_path / "t.db"
+        memory = _funnel(InMemoryStore())
+        _hot_feed(memory, leads=5)
+        with SQLiteStore(path) as store:
+            _hot_feed(_funnel(store), leads=5)
+        now = T0 + timedelta(days=3)
+        expected = memory.tick(now)
+        assert expected
+        with SQLiteStore(path, cache_size=3) as store:
+            funnel = _funnel(store)
+            assert len(store.due(now)) == 5
+            # Two leads already at hand: the read ahead pushes them out.
+            store.state("L-0")
+            store.state("L-1")
+            assert funnel.tick(now) == expected
+            _same(memory.store, store)
+
+    def test_in_a_batch(self, tmp_path: Path) -> None:
+        """A tick in a batch reads ahead past the leads the batch changed."""
+        path = tmp_path / "t.db"
+        memory = _funnel(InMemoryStore())
+        _hot_feed(memory, leads=3)
+        now = T0 + timedelta(days=3)
+        with SQLiteStore(path) as store:
+            _hot_feed(_funnel(store), leads=3)
+        late = Activity("L-2", kinds.PAGE_VIEW, T0 + timedelta(days=1))
+        memory.record(late)
+        expected = memory.tick(now)
+        with SQLiteStore(path, cache_size=1) as store:
+            funnel = _funnel(store)
+            with store.batch():
+                funnel.record(late)
+                assert funnel.tick(now) == expected
+            _same(memory.store, store)
 
 
 class TestBatch:
@@ -666,6 +808,37 @@ class TestConformanceSuite:
 
 class TestMigrations:
     """A store of an older schema is brought forward on open."""
+
+    def test_from_schema_1(self, tmp_path: Path) -> None:
+        """A file of schema 1 (ledgers inside states) opens, reads and ticks right."""
+        path = tmp_path / "old.db"
+        memory = _funnel(InMemoryStore())
+        _hot_feed(memory, leads=3)
+        with SQLiteStore(path) as store:
+            _hot_feed(_funnel(store), leads=3)
+        # Back to schema 1: each state whole in its row, no columns of parts.
+        with closing(sqlite3.connect(path)) as connection:
+            for lead_id in memory.store.lead_ids():
+                connection.execute(
+                    "UPDATE leads SET state = ? WHERE id = ?",
+                    (to_json(memory.state(lead_id)), lead_id),
+                )
+            for column in ("lead", "history", "ledger"):
+                connection.execute(f"ALTER TABLE leads DROP COLUMN {column}")
+            connection.execute(
+                "UPDATE funnelkit_store SET value = '1' WHERE key = 'schema'"
+            )
+            connection.commit()
+        now = T0 + timedelta(days=3)
+        with SQLiteStore(path) as store:
+            _same(memory.store, store)
+            events = memory.tick(now)
+            assert events
+            assert _funnel(store).tick(now) == events
+            _same(memory.store, store)
+        with closing(sqlite3.connect(path)) as connection:
+            meta = dict(connection.execute("SELECT key, value FROM funnelkit_store"))
+        assert meta["schema"] == str(SCHEMA_VERSION) == str(len(_MIGRATIONS))
 
     def test_steps_run_from_the_files_version(self) -> None:
         """Only the steps after the file's version run, in order."""

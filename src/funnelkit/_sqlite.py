@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import operator
 import os
 import sqlite3
@@ -12,12 +14,25 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from threading import get_ident
-from typing import Any, Concatenate, Final, ParamSpec, Self, TypeVar
+from typing import (
+    Any,
+    Concatenate,
+    Final,
+    ParamSpec,
+    Self,
+    TypeVar,
+    overload,
+)
 
+import attrs
+
+from funnelkit._criteria import TransitionRecord
 from funnelkit._events import Input, LeadState
-from funnelkit._lead import Activity, time_order
+from funnelkit._lead import Activity, Lead, time_order
+from funnelkit._scoring import Contribution, Score
 from funnelkit._store import Commit
 from funnelkit._time import utc_micros
+from funnelkit._validators import unchecked
 from funnelkit.errors import (
     SerializationError,
     StoreBusy,
@@ -25,12 +40,19 @@ from funnelkit.errors import (
     StoreFormatError,
     ValidationError,
 )
-from funnelkit.serialization import from_json, structure, to_json, unstructure
+from funnelkit.serialization import (
+    _DECODER,
+    converter,
+    from_json,
+    structure,
+    to_json,
+    unstructure,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 #: The schema version this funnelkit writes, and the newest it reads.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _FORMAT = "funnelkit store"
 _META = "funnelkit_store"
@@ -61,6 +83,16 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             " WITHOUT ROWID"
         ),
     ),
+    # 2: a state in parts. The lead and its history, which most calls leave
+    # as they were, in columns of their own, written only when changed; the
+    # score's ledger too, read only when asked for (a tick reads thousands
+    # of states and none of their ledgers). A row without them (NULL:
+    # written before) has its state whole.
+    (
+        "ALTER TABLE leads ADD COLUMN lead TEXT",
+        "ALTER TABLE leads ADD COLUMN history TEXT",
+        "ALTER TABLE leads ADD COLUMN ledger TEXT",
+    ),
 )
 
 _SYNCHRONOUS = ("FULL", "NORMAL")
@@ -68,6 +100,8 @@ _SYNCHRONOUS = ("FULL", "NORMAL")
 _ABSENT: Final = object()
 # Up to this many activities, a lead's seen ids are found by a scan.
 _SCAN = 16
+# Leads read ahead per query (SQLite allows 999 parameters or more).
+_CHUNK = 500
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -93,7 +127,7 @@ def _translated(
 class _Entry:
     """One lead as the store last read or wrote it."""
 
-    __slots__ = ("activities", "ids", "state", "wake", "written")
+    __slots__ = ("activities", "columns", "ids", "state", "wake", "written")
 
     def __init__(
         self,
@@ -109,6 +143,9 @@ class _Entry:
         self.ids: set[str] | None = None
         # The wake as the file has it (_ABSENT: the file has no row).
         self.written: datetime | object | None = _ABSENT if state is None else wake
+        # The lead and history the file's row has in their own columns (None:
+        # it has none, or they are not known).
+        self.columns: tuple[Lead, tuple[TransitionRecord, ...]] | None = None
 
 
 class SQLiteStore:
@@ -137,11 +174,14 @@ class SQLiteStore:
     every thread the same store and funnel: the funnel serialises its calls.
 
     Loading history is faster in a :meth:`batch`, one transaction for many
-    calls.
+    calls. A score read from the file decodes its contributions (the
+    ledger) when they are first used: a tick wakes thousands of leads and
+    reads none.
 
     Raises:
         StoreFormatError: the file is not a funnelkit store, or one written
-            by a newer funnelkit, or it is damaged.
+            by a newer funnelkit, or it is damaged (a damaged ledger, when
+            its contributions are first used).
         StoreBusy: another process held the file for longer than *timeout*
             while it was being made.
         ValidationError: a bad argument.
@@ -156,7 +196,7 @@ class SQLiteStore:
     >>> store.state("L-1").stage
     'lead'
     >>> store
-    <funnelkit.SQLiteStore ':memory:' leads=1 schema=1>
+    <funnelkit.SQLiteStore ':memory:' leads=1 schema=2>
     >>> store.close()
     """
 
@@ -496,13 +536,72 @@ class SQLiteStore:
 
     def _load(self, lead_id: str) -> _Entry:
         row = self._connection.execute(
-            "SELECT state, wake FROM leads WHERE id = ?", (lead_id,)
+            "SELECT state, lead, history, ledger, wake FROM leads WHERE id = ?",
+            (lead_id,),
         ).fetchone()
         if row is None:
             return _Entry(None, None, None)
-        state = self._decode(row[0], LeadState, f"the state of lead {lead_id!r}")
-        wake = None if row[1] is None else self._decode_at(row[1], lead_id)
-        return _Entry(state, wake, None)
+        return self._read(lead_id, row, None)
+
+    def _read(
+        self,
+        lead_id: str,
+        row: Sequence[Any],
+        activities: list[Activity] | None,
+    ) -> _Entry:
+        """Decode a lead's row (and its activities, if read with it).
+
+        The row's columns are the state, lead, history, ledger and wake.
+        """
+        text, lead, history, ledger, wake = row
+        what = f"the state of lead {lead_id!r}"
+        if lead is None:  # a row written before schema 2: the state whole
+            state = self._decode(text, LeadState, what)
+        else:
+            try:
+                data = _DECODER.decode(text)
+                data["lead"] = _DECODER.decode(lead)
+                data["history"] = _DECODER.decode(history)  # a TypeError if None
+                state = structure(data, LeadState)
+            except (ValueError, TypeError) as error:  # SerializationError is one
+                raise StoreFormatError(
+                    path=self._name, problem=f"{what} cannot be read: {error}"
+                ) from error
+            state = _with_ledger(state, _StoredLedger(ledger, self._name, lead_id))
+        entry = _Entry(
+            state,
+            None if wake is None else self._decode_at(wake, lead_id),
+            activities,
+        )
+        if lead is not None:
+            entry.columns = (state.lead, state.history)
+        return entry
+
+    def _read_ahead(self, lead_ids: list[str]) -> None:
+        """Decode the leads a tick is about to read, a few hundred per query.
+
+        Called only while a funnel call holds the store, so that what is
+        read stays true until the call ends; at most a cache's worth.
+        """
+        cache, dirty = self._cache, self._dirty
+        missing = [
+            lead_id
+            for lead_id in lead_ids
+            if lead_id not in cache and lead_id not in dirty
+        ][: self._cache_size]
+        run = self._connection.execute
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found: dict[str, list[Activity]] = {lead_id: [] for lead_id in chunk}
+            for lead_id, body in run(_ACTIVITIES_OF.format(marks), chunk):
+                found[lead_id].append(
+                    self._decode(body, Activity, f"an activity of lead {lead_id!r}")
+                )
+            for lead_id, *row in run(_LEADS_OF.format(marks), chunk):
+                cache[lead_id] = self._read(lead_id, row, found[lead_id])
+                if len(cache) > self._cache_size:
+                    cache.popitem(last=False)
 
     def _decode(self, text: str, cls: type[Any], what: str) -> Any:  # noqa: ANN401 -- a cls
         try:
@@ -567,7 +666,7 @@ class SQLiteStore:
         """
         with self._lock:
             self._ready()
-            return [
+            found = [
                 (self._decode_at(wake, lead_id), lead_id)
                 for lead_id, wake in self._connection.execute(
                     "SELECT id, wake FROM leads WHERE wake_us <= ?"
@@ -575,6 +674,9 @@ class SQLiteStore:
                     (utc_micros(now),),
                 )
             ]
+            if self._holding:  # a funnel's tick, which reads every lead due
+                self._read_ahead([lead_id for _, lead_id in found])
+            return found
 
     @_translated
     def inputs(self) -> Iterator[Input]:
@@ -702,9 +804,7 @@ class SQLiteStore:
         if self._batch:
             self._dirty.update(entries)
         else:
-            for entry in entries.values():
-                if entry.state is not None:
-                    entry.written = entry.wake
+            _written(change, entries)
 
     def _write(self, seq: int, change: Commit, entries: dict[str, _Entry]) -> None:
         """Write one commit and commit the transaction."""
@@ -715,13 +815,20 @@ class SQLiteStore:
             _INSERT_INPUT, _input_row(seq, change.input, change.activities)
         )
         connection.executemany(_INSERT_ACTIVITY, map(_activity_row, change.activities))
+        # A tick writes thousands of leads: one statement per kind of write.
+        grouped: dict[str, list[tuple[object, ...]]] = {}
         for lead_id, entry in entries.items():
             wake = wakes.get(lead_id, entry.wake)
             state = states.get(lead_id)
             if state is not None:
-                connection.execute(*_lead_write(lead_id, state, wake, entry.written))
+                statement, row = _lead_write(lead_id, state, wake, entry)
+                grouped.setdefault(statement, []).append(row)
             elif entry.written is not _ABSENT and not _same_wake(wake, entry.written):
-                connection.execute(_SET_WAKE, (*_wake_columns(wake), lead_id))
+                grouped.setdefault(_SET_WAKE, []).append(
+                    (*_wake_columns(wake), lead_id)
+                )
+        for statement, rows in grouped.items():
+            connection.executemany(statement, rows)
         if change.policy is not None and change.policy != self._policy:
             connection.execute(_UPSERT_META, ("policy", change.policy))
         connection.execute("COMMIT")
@@ -753,11 +860,10 @@ class SQLiteStore:
         for lead_id, entry in sorted(self._dirty.items(), key=_first):
             if entry.state is None:  # a wake or activity for a lead not held
                 continue
-            statement, row = _lead_write(
-                lead_id, entry.state, entry.wake, entry.written
-            )
+            statement, row = _lead_write(lead_id, entry.state, entry.wake, entry)
             grouped.setdefault(statement, []).append(row)
             entry.written = entry.wake
+            entry.columns = (entry.state.lead, entry.state.history)
         for statement, rows in grouped.items():
             connection.executemany(statement, rows)
         if self._policy is not None:
@@ -787,10 +893,17 @@ _INSERT_ACTIVITY = (
 _INSERT_INPUT = (
     "INSERT INTO inputs (seq, type, lead_id, activity_id, body) VALUES (?, ?, ?, ?, ?)"
 )
-_INSERT_LEAD = "INSERT INTO leads (id, state, wake, wake_us) VALUES (?, ?, ?, ?)"
-_SET_STATE = "UPDATE leads SET state = ? WHERE id = ?"
-_SET_BOTH = "UPDATE leads SET state = ?, wake = ?, wake_us = ? WHERE id = ?"
+_INSERT_LEAD = (
+    "INSERT INTO leads (id, state, ledger, lead, history, wake, wake_us)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _SET_WAKE = "UPDATE leads SET wake = ?, wake_us = ? WHERE id = ?"
+# Statements on a list of leads, given as {} their "?" marks.
+_ACTIVITIES_OF = (
+    "SELECT lead_id, body FROM activities WHERE lead_id IN ({})"
+    " ORDER BY lead_id, at_us, id"
+)
+_LEADS_OF = "SELECT id, state, lead, history, ledger, wake FROM leads WHERE id IN ({})"
 _UPSERT_META = (
     "INSERT INTO funnelkit_store (key, value) VALUES (?, ?)"
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -815,6 +928,15 @@ def _follow(change: Commit, entries: dict[str, _Entry]) -> int:
     return added
 
 
+def _written(change: Commit, entries: dict[str, _Entry]) -> None:
+    """The decoded leads now say what the file has: their wakes, their columns."""
+    for entry in entries.values():
+        if entry.state is not None:
+            entry.written = entry.wake
+    for state in change.states:
+        entries[state.lead.id].columns = (state.lead, state.history)
+
+
 def _activity_row(activity: Activity) -> tuple[str, int, str, str]:
     return (activity.lead_id, utc_micros(activity.at), activity.id, to_json(activity))
 
@@ -827,18 +949,169 @@ def _same_wake(one: datetime | None, other: datetime | object | None) -> bool:
 
 
 def _lead_write(
-    lead_id: str,
-    state: LeadState,
-    wake: datetime | None,
-    written: datetime | object | None,
+    lead_id: str, state: LeadState, wake: datetime | None, entry: _Entry
 ) -> tuple[str, tuple[object, ...]]:
-    """The statement writing a lead's row; the wake index is touched only if need be."""
-    text = to_json(state)
-    if written is _ABSENT:
-        return _INSERT_LEAD, (lead_id, text, *_wake_columns(wake))
-    if _same_wake(wake, written):
-        return _SET_STATE, (text, lead_id)
-    return _SET_BOTH, (text, *_wake_columns(wake), lead_id)
+    """The statement writing a lead's row: only the columns that changed.
+
+    The lead and its history are written when they are not the ones the
+    row has; the wake index is touched only if need be.
+    """
+    text, ledger = _state_columns(state)
+    if entry.written is _ABSENT:
+        return _INSERT_LEAD, (
+            lead_id,
+            text,
+            ledger,
+            _JSON.encode(_write_lead(state.lead)),
+            _JSON.encode(_write_history(state.history)),
+            *_wake_columns(wake),
+        )
+    names = ["state", "ledger"]
+    values: list[object] = [text, ledger]
+    columns = entry.columns
+    if columns is None or state.lead is not columns[0]:
+        names.append("lead")
+        values.append(_JSON.encode(_write_lead(state.lead)))
+    if columns is None or state.history is not columns[1]:
+        names.append("history")
+        values.append(_JSON.encode(_write_history(state.history)))
+    if not _same_wake(wake, entry.written):
+        names += ("wake", "wake_us")
+        values += _wake_columns(wake)
+    return _update(tuple(names)), (*values, lead_id)
+
+
+@functools.cache
+def _update(names: tuple[str, ...]) -> str:
+    """The statement setting these columns of a lead's row (names of this module's)."""
+    marks = ", ".join(f"{name} = ?" for name in names)
+    return f"UPDATE leads SET {marks} WHERE id = ?"  # noqa: S608 -- our column names
+
+
+def _state_columns(state: LeadState) -> tuple[str, str]:
+    """The state but for its lead, history and ledger; and the ledger."""
+    score = state.score
+    lines = score.contributions
+    if type(lines) is _StoredLedger and lines.text is not None:
+        ledger = lines.text  # as read, never decoded: as it was
+    else:
+        # Each line an array of its fields, in order: no keys repeated.
+        ledger = _JSON.encode([_line_fields(line) for line in lines])
+    bare = _with_ledger(state, ())
+    rest = {name: write(getattr(bare, name)) for name, write in _REST}
+    return _JSON.encode(rest), ledger
+
+
+def _with_ledger(state: LeadState, ledger: Sequence[Contribution]) -> LeadState:
+    """The state with *ledger* as its score's contributions, taken as they are."""
+    score = state.score
+    return _new_state(
+        lead=state.lead,
+        stage=state.stage,
+        entered_at=state.entered_at,
+        score=_new_score(
+            model=score.model,
+            lead_id=score.lead_id,
+            at=score.at,
+            dimensions=score.dimensions,
+            grade=score.grade,
+            band=score.band,
+            contributions=ledger,
+            notes=score.notes,
+        ),
+        history=state.history,
+        updated_at=state.updated_at,
+        activities=state.activities,
+        timers=state.timers,
+    )
+
+
+_new_score = unchecked(Score)
+_new_state = unchecked(LeadState)
+_JSON = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
+)
+# The fields of a state in the state column (the others have columns of their
+# own), each with the function that writes it, as serialization does.
+_REST = tuple(
+    (field.name, converter.get_unstructure_hook(field.type))
+    # Resolved as funnelkit publishes it (which resolves them too).
+    for field in attrs.fields(attrs.resolve_types(LeadState))
+    if field.name not in {"lead", "history"}
+)
+_write_lead = converter.get_unstructure_hook(Lead)
+_write_history = converter.get_unstructure_hook(tuple[TransitionRecord, ...])
+# A ledger line's fields, in the order the file has them.
+_LINE = tuple(attrs.fields_dict(Contribution))
+_line_fields = operator.attrgetter(*_LINE)
+
+
+class _StoredLedger(Sequence[Contribution]):
+    """A score's ledger as the file has it, decoded on first use.
+
+    Raises:
+        StoreFormatError: (when first used) the file's text of it is damaged.
+    """
+
+    __slots__ = ("_built", "_lead_id", "_path", "text")
+
+    def __init__(self, text: str | None, path: str, lead_id: str) -> None:
+        # The text until decoded, then None (None from the file: damaged).
+        self.text = text
+        self._built: tuple[Contribution, ...] | None = None
+        self._path = path
+        self._lead_id = lead_id
+
+    def _items(self) -> tuple[Contribution, ...]:
+        if self._built is None:
+            self._built = _read_ledger(self.text, self._path, self._lead_id)
+            self.text = None
+        return self._built
+
+    @overload
+    def __getitem__(self, index: int) -> Contribution: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Contribution]: ...
+    def __getitem__(self, index: int | slice) -> Contribution | Sequence[Contribution]:
+        return self._items()[index]
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __iter__(self) -> Iterator[Contribution]:
+        return iter(self._items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return self._items() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._items())
+
+    def __repr__(self) -> str:
+        return repr(self._items())
+
+
+def _read_ledger(text: str | None, path: str, lead_id: str) -> tuple[Contribution, ...]:
+    """Decode a ledger as _state_columns writes it."""
+    try:
+        lines = None if text is None else _DECODER.decode(text)
+        if type(lines) is not list or not all(
+            type(line) is list and len(line) == len(_LINE) for line in lines
+        ):
+            raise SerializationError(
+                target="a ledger",
+                problems=[("", "expected a list of lists of the lines' fields")],
+            )
+        return structure(
+            [dict(zip(_LINE, line, strict=True)) for line in lines],
+            tuple[Contribution, ...],
+        )
+    except ValueError as error:  # SerializationError is one
+        raise StoreFormatError(
+            path=path, problem=f"the ledger of lead {lead_id!r} cannot be read: {error}"
+        ) from error
 
 
 def _wake_columns(wake: datetime | None) -> tuple[str | None, int | None]:

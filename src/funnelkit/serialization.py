@@ -36,6 +36,7 @@ field, such as ``activities[3].at``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import abc
 from collections.abc import Callable, Iterable, Mapping
@@ -57,18 +58,19 @@ from cattrs.errors import (
 
 from funnelkit._config import POLICY_PARTS as _POLICY_PARTS
 from funnelkit._config import read_part, write_part
-from funnelkit._criteria import Context, CriterionLike
+from funnelkit._criteria import Context, CriterionLike, TransitionRecord, Verdict
 from funnelkit._duration import (
     BusinessDuration,
     format_iso_duration,
     parse_duration,
     parse_iso_duration,
 )
-from funnelkit._events import Event, Input
+from funnelkit._events import Event, Input, LeadState
 from funnelkit._frozen import FrozenMap
-from funnelkit._lead import Activity
-from funnelkit._scoring import Contribution
-from funnelkit._validators import Scalar, check_scalar
+from funnelkit._lead import _EMAIL, Activity, Bant, Lead
+from funnelkit._scoring import Contribution, Score
+from funnelkit._sla import SlaTimer
+from funnelkit._validators import Scalar, check_scalar, unchecked
 from funnelkit.errors import PolicyFileError, SerializationError, ValidationError
 
 __all__ = ["converter", "from_json", "structure", "to_json", "unstructure"]
@@ -338,10 +340,45 @@ def _make_converter(*, fast: bool = True) -> cattrs.Converter:
 
 
 # -- Fast paths for the values a store reads by the thousand ---------------------
+#
+# A store reads every lead's state and activities back from the JSON it wrote:
+# these paths build them without cattrs's machinery. Each checks what cattrs
+# and the constructors' validators would check, and gives up (raises) on
+# anything else, which then takes cattrs's path and gets its error: a fast
+# path is only ever faster, never more lenient (property tests hold each to
+# that).
 
 _ACTIVITY_KEYS = frozenset(attrs.fields_dict(Activity))
 _CONTRIBUTION_KEYS = frozenset(attrs.fields_dict(Contribution))
+_LEAD_KEYS = frozenset(attrs.fields_dict(Lead))
+_BANT_KEYS = frozenset(attrs.fields_dict(Bant))
+_SCORE_KEYS = frozenset(attrs.fields_dict(Score))
+_RECORD_KEYS = frozenset(attrs.fields_dict(TransitionRecord))
+_VERDICT_KEYS = frozenset(attrs.fields_dict(Verdict))
+_TIMER_KEYS = frozenset(attrs.fields_dict(SlaTimer))
+_STATE_KEYS = frozenset(attrs.fields_dict(LeadState))
 _NUMBER = (int, float)
+# The JSON scalars but floats, whose finiteness is checked apart.
+_PLAIN = frozenset((str, int, bool, type(None)))
+_EMPTY: Mapping[str, Scalar] = FrozenMap({})
+# The answers of most leads (none yet): one value, shared.
+_NO_ANSWERS = Bant()
+
+# Constructors of classes whose validators the fast paths check themselves
+# (or which have none): attrs's checks would cost more than the reading.
+_new_activity = unchecked(Activity)
+_new_lead = unchecked(Lead)
+_new_bant = unchecked(Bant)
+_new_contribution = unchecked(Contribution)
+_new_score = unchecked(Score)
+_new_record = unchecked(TransitionRecord)
+_new_verdict = unchecked(Verdict)
+_new_timer = unchecked(SlaTimer)
+_new_state = unchecked(LeadState)
+
+
+class _Unusual(Exception):  # noqa: N818 -- a signal, not an error anyone sees
+    """Raised by a fast path that leaves the data to cattrs."""
 
 
 def _is_str_sequence(type_: object) -> bool:
@@ -352,58 +389,296 @@ def _is_str_sequence(type_: object) -> bool:
     return get_origin(type_) is abc.Sequence and args == (str,)
 
 
-def _activity(value: Any) -> Activity | None:  # noqa: ANN401 -- data of any shape
-    """Build an activity written with every key, or return ``None``.
+def _fields(value: Any, keys: frozenset[str]) -> dict[str, Any]:  # noqa: ANN401 -- data of any shape
+    """Return *value* if it is a JSON object with as many keys as *keys*.
 
-    The types cattrs would check are checked here; the constructor's
-    validators do the rest, as they do after cattrs.
+    Each builder then reads every one of *keys*: a missing one raises
+    KeyError, and an object with all of them, and no more, has no other.
     """
-    at, ident, source = value["at"], value["id"], value["source"]
-    if not (
-        type(value["lead_id"]) is str
-        and type(value["kind"]) is str
-        and type(at) is str
-        and type(ident) is str
-        and type(value["properties"]) is dict
-        and (source is None or type(source) is str)
-    ):
-        return None
-    return Activity(
+    if type(value) is not dict or len(value) != len(keys):
+        raise _Unusual
+    return value
+
+
+def _properties(value: object) -> Mapping[str, Scalar]:
+    """A read-only copy of a mapping of non-blank keys to JSON scalars."""
+    if type(value) is not dict:
+        raise _Unusual
+    if not value:
+        return _EMPTY
+    for key, item in value.items():
+        if type(key) is not str or not key.strip():
+            raise _Unusual
+        if type(item) not in _PLAIN and not (
+            type(item) is float and math.isfinite(item)
+        ):
+            raise _Unusual
+    return _frozen(value)
+
+
+def _frozen(value: dict[str, Any]) -> FrozenMap[Any]:
+    """A read-only copy of *value*: written by funnelkit, its keys come sorted."""
+    keys = list(value)
+    if keys == sorted(keys):
+        return FrozenMap._trusted(dict(value))  # noqa: SLF001 -- sorted already
+    return FrozenMap(value)
+
+
+def _instant(value: object) -> datetime | None:
+    return None if value is None else _parse_datetime(value)
+
+
+def _activity(value: Any) -> Activity:  # noqa: ANN401 -- data of any shape
+    """Build an activity written with every key."""
+    lead_id, kind, ident, source = (
         value["lead_id"],
         value["kind"],
-        _parse_datetime(at),
-        id=ident,
-        properties=value["properties"],
-        source=source,
+        value["id"],
+        value["source"],
+    )
+    if not (
+        type(lead_id) is str
+        and lead_id.strip()
+        and type(kind) is str
+        and kind.strip()
+        and type(ident) is str
+        and ident.strip()
+        and (source is None or (type(source) is str and source.strip()))
+    ):
+        raise _Unusual
+    return _new_activity(
+        lead_id,
+        kind,
+        _parse_datetime(value["at"]),
+        ident,
+        _properties(value["properties"]),
+        source,
     )
 
 
-def _contribution(value: Any) -> Contribution | None:  # noqa: ANN401 -- data of any shape
-    """Build a ledger line written with every key, or return ``None``."""
-    numbers = (value["points"], value["raw"], value["decay"], value["cap"])
+def _contribution(value: Any) -> Contribution:  # noqa: ANN401 -- data of any shape
+    """Build a ledger line written with every key."""
+    rule, dimension, note = value["rule"], value["dimension"], value["note"]
+    points, raw, decay, cap = (
+        value["points"],
+        value["raw"],
+        value["decay"],
+        value["cap"],
+    )
     ids, skipped = value["activity_ids"], value["skipped_ids"]
     if not (
-        type(value["rule"]) is str
-        and type(value["dimension"]) is str
-        and type(value["note"]) is str
-        and all(type(number) in _NUMBER for number in numbers)
-        and type(ids) is list
-        and type(skipped) is list
-        and all(type(item) is str for item in ids)
-        and all(type(item) is str for item in skipped)
+        type(rule) is str
+        and type(dimension) is str
+        and type(note) is str
+        and type(points) in _NUMBER
+        and type(raw) in _NUMBER
+        and type(decay) in _NUMBER
+        and type(cap) in _NUMBER
     ):
-        return None
-    points, raw, decay, cap = map(float, numbers)
-    return Contribution(
-        rule=value["rule"],
-        dimension=value["dimension"],
-        points=points,
-        raw=raw,
-        decay=decay,
-        cap=cap,
-        activity_ids=tuple(ids),
-        skipped_ids=tuple(skipped),
-        note=value["note"],
+        raise _Unusual
+    return _new_contribution(
+        rule,
+        dimension,
+        float(points),
+        float(raw),
+        float(decay),
+        float(cap),
+        _strings(ids),
+        _strings(skipped),
+        note,
+    )
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A JSON list of strings, as a tuple."""
+    if type(value) is not list:
+        raise _Unusual
+    for item in value:
+        if type(item) is not str:
+            raise _Unusual
+    return tuple(value)
+
+
+def _lead(value: Any) -> Lead:  # noqa: ANN401 -- data of any shape
+    value = _fields(value, _LEAD_KEYS)
+    bant = _fields(value["bant"], _BANT_KEYS)
+    ident, email, source, owner = (
+        value["id"],
+        value["email"],
+        value["source"],
+        value["owner"],
+    )
+    budget, authority, need, timeline = (
+        bant["budget"],
+        bant["authority"],
+        bant["need"],
+        bant["timeline"],
+    )
+    if not (
+        type(ident) is str
+        and ident.strip()
+        # The lead's own check of an address (a private name, the same pattern).
+        and (email is None or (type(email) is str and _EMAIL.fullmatch(email)))
+        and (source is None or (type(source) is str and source.strip()))
+        and (owner is None or (type(owner) is str and owner.strip()))
+        and (budget is None or type(budget) is bool)
+        and (authority is None or type(authority) is bool)
+        and (need is None or type(need) is bool)
+    ):
+        raise _Unusual
+    if budget is None and authority is None and need is None and timeline is None:
+        answers = _NO_ANSWERS
+    else:
+        answers = _new_bant(
+            budget,
+            authority,
+            need,
+            None if timeline is None else _parse_date(timeline),
+        )
+    return _new_lead(
+        ident,
+        _parse_datetime(value["created_at"]),
+        email,
+        _properties(value["attributes"]),
+        answers,
+        source,
+        owner,
+    )
+
+
+def _verdict(value: Any) -> Verdict:  # noqa: ANN401 -- data of any shape
+    value = _fields(value, _VERDICT_KEYS)
+    passed, criterion, reason, children = (
+        value["passed"],
+        value["criterion"],
+        value["reason"],
+        value["children"],
+    )
+    if not (
+        type(passed) is bool
+        and type(criterion) is str
+        and criterion.strip()
+        and type(reason) is str
+        and type(children) is list
+    ):
+        raise _Unusual
+    return _new_verdict(
+        passed, criterion, reason, tuple([_verdict(child) for child in children])
+    )
+
+
+def _record(value: Any) -> TransitionRecord:  # noqa: ANN401 -- data of any shape
+    value = _fields(value, _RECORD_KEYS)
+    source, target, by, reason, verdict, override = (
+        value["source"],
+        value["target"],
+        value["by"],
+        value["reason"],
+        value["verdict"],
+        value["override"],
+    )
+    if not (
+        (source is None or (type(source) is str and source.strip()))
+        and type(target) is str
+        and target.strip()
+        and type(by) is str
+        and by.strip()
+        and (reason is None or (type(reason) is str and reason.strip()))
+        and type(override) is bool
+    ):
+        raise _Unusual
+    return _new_record(
+        source,
+        target,
+        _parse_datetime(value["at"]),
+        by,
+        reason,
+        None if verdict is None else _verdict(verdict),
+        override,
+    )
+
+
+def _score(value: Any) -> Score:  # noqa: ANN401 -- data of any shape
+    value = _fields(value, _SCORE_KEYS)
+    model, lead_id, written, grade, band, lines, notes = (
+        value["model"],
+        value["lead_id"],
+        value["dimensions"],
+        value["grade"],
+        value["band"],
+        value["contributions"],
+        value["notes"],
+    )
+    if not (
+        type(model) is str
+        and type(lead_id) is str
+        and type(written) is dict
+        and type(grade) is str
+        and type(band) is str
+        and type(lines) is list
+    ):
+        raise _Unusual
+    dimensions: dict[str, float] = {}
+    for name, points in written.items():
+        if type(name) is not str or type(points) not in _NUMBER:
+            raise _Unusual
+        dimensions[name] = float(points)
+    return _new_score(
+        model,
+        lead_id,
+        _parse_datetime(value["at"]),
+        _frozen(dimensions),
+        grade,
+        band,
+        tuple([_contribution(_fields(line, _CONTRIBUTION_KEYS)) for line in lines]),
+        _strings(notes),
+    )
+
+
+def _timer(value: Any) -> SlaTimer:  # noqa: ANN401 -- data of any shape
+    value = _fields(value, _TIMER_KEYS)
+    rule, stage, entry = value["rule"], value["stage"], value["entry"]
+    if not (type(rule) is str and type(stage) is str and type(entry) is int):
+        raise _Unusual
+    return _new_timer(
+        rule,
+        stage,
+        entry,
+        _parse_datetime(value["started_at"]),
+        _parse_datetime(value["deadline"]),
+        _instant(value["warn_at"]),
+        _instant(value["warned_at"]),
+        _instant(value["breached_at"]),
+        _instant(value["met_at"]),
+        _instant(value["cancelled_at"]),
+        _instant(value["paused_at"]),
+    )
+
+
+def _lead_state(value: Any) -> LeadState:  # noqa: ANN401 -- data of any shape
+    """Build a lead's state written with every key, as a store reads it back."""
+    stage, history, count, timers = (
+        value["stage"],
+        value["history"],
+        value["activities"],
+        value["timers"],
+    )
+    if not (
+        type(stage) is str
+        and type(history) is list
+        and type(count) is int
+        and type(timers) is list
+    ):
+        raise _Unusual
+    return _new_state(
+        _lead(value["lead"]),
+        stage,
+        _parse_datetime(value["entered_at"]),
+        _score(value["score"]),
+        tuple([_record(record) for record in history]),
+        _parse_datetime(value["updated_at"]),
+        count,
+        tuple([_timer(timer) for timer in timers]),
     )
 
 
@@ -411,35 +686,176 @@ def _fast_path(
     made: cattrs.Converter,
     cls: type[T],
     keys: frozenset[str],
-    build: Callable[[Any], T | None],
+    build: Callable[[Any], T],
 ) -> None:
     """Read *cls* from a JSON object with all its keys without cattrs's machinery.
 
-    What *build* declines or fails on takes cattrs's path, which accepts or
-    rejects exactly as before and names every problem: the fast path is only
-    ever faster, never more lenient (a property test holds it to that).
+    What *build* gives up on takes cattrs's path, which accepts or rejects
+    exactly as before and names every problem.
     """
     strict = _class_factory(cls, made)
+    size = len(keys)
 
     def structure(value: object, _: object) -> T:
-        if type(value) is dict and value.keys() == keys:
+        if type(value) is dict and len(value) == size:
             try:
-                built = build(value)
-            except (ValueError, TypeError):  # ValidationError is a ValueError
-                built = None
-            if built is not None:
-                return built
+                return build(value)
+            except (
+                _Unusual,
+                KeyError,
+                ValueError,
+                TypeError,
+            ):  # ValidationError is a ValueError
+                pass
         made_by_cattrs: T = strict(value, cls)
         return made_by_cattrs
 
     made.register_structure_hook(cls, structure)
 
 
+# What cattrs writes of these values, written directly (a property test holds
+# the two to the same text).
+
+
+def _write_activity(activity: Activity) -> dict[str, Any]:
+    return {
+        "lead_id": activity.lead_id,
+        "kind": activity.kind,
+        "at": _format_datetime(activity.at),
+        "id": activity.id,
+        "properties": dict(activity.properties),
+        "source": activity.source,
+    }
+
+
+def _write_lead(lead: Lead) -> dict[str, Any]:
+    bant = lead.bant
+    timeline = bant.timeline
+    return {
+        "id": lead.id,
+        "created_at": _format_datetime(lead.created_at),
+        "email": lead.email,
+        "attributes": dict(lead.attributes),
+        "bant": {
+            "budget": bant.budget,
+            "authority": bant.authority,
+            "need": bant.need,
+            "timeline": None if timeline is None else timeline.isoformat(),
+        },
+        "source": lead.source,
+        "owner": lead.owner,
+    }
+
+
+def _write_verdict(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "passed": verdict.passed,
+        "criterion": verdict.criterion,
+        "reason": verdict.reason,
+        "children": [_write_verdict(child) for child in verdict.children],
+    }
+
+
+def _write_record(record: TransitionRecord) -> dict[str, Any]:
+    verdict = record.verdict
+    return {
+        "source": record.source,
+        "target": record.target,
+        "at": _format_datetime(record.at),
+        "by": record.by,
+        "reason": record.reason,
+        "verdict": None if verdict is None else _write_verdict(verdict),
+        "override": record.override,
+    }
+
+
+def _write_line(line: Contribution) -> dict[str, Any]:
+    return {
+        "rule": line.rule,
+        "dimension": line.dimension,
+        "points": line.points,
+        "raw": line.raw,
+        "decay": line.decay,
+        "cap": line.cap,
+        "activity_ids": list(line.activity_ids),
+        "skipped_ids": list(line.skipped_ids),
+        "note": line.note,
+    }
+
+
+def _write_score(score: Score) -> dict[str, Any]:
+    return {
+        "model": score.model,
+        "lead_id": score.lead_id,
+        "at": _format_datetime(score.at),
+        "dimensions": dict(score.dimensions),
+        "grade": score.grade,
+        "band": score.band,
+        "contributions": [_write_line(line) for line in score.contributions],
+        "notes": list(score.notes),
+    }
+
+
+def _write_timer(timer: SlaTimer) -> dict[str, Any]:
+    return {
+        "rule": timer.rule,
+        "stage": timer.stage,
+        "entry": timer.entry,
+        "started_at": _format_datetime(timer.started_at),
+        "deadline": _format_datetime(timer.deadline),
+        "warn_at": _written_instant(timer.warn_at),
+        "warned_at": _written_instant(timer.warned_at),
+        "breached_at": _written_instant(timer.breached_at),
+        "met_at": _written_instant(timer.met_at),
+        "cancelled_at": _written_instant(timer.cancelled_at),
+        "paused_at": _written_instant(timer.paused_at),
+    }
+
+
+def _written_instant(value: datetime | None) -> str | None:
+    return None if value is None else _format_datetime(value)
+
+
+def _write_state(state: LeadState) -> dict[str, Any]:
+    """A lead's state as cattrs writes it."""
+    return {
+        "lead": _write_lead(state.lead),
+        "stage": state.stage,
+        "entered_at": _format_datetime(state.entered_at),
+        "score": _write_score(state.score),
+        "history": [_write_record(record) for record in state.history],
+        "updated_at": _format_datetime(state.updated_at),
+        "activities": state.activities,
+        "timers": [_write_timer(timer) for timer in state.timers],
+    }
+
+
 def _fast_paths(made: cattrs.Converter) -> None:
-    """Register the fast paths: a store's activities and its scores' ledgers."""
+    """Register the fast paths: a store's activities and its leads' states."""
     _fast_path(made, Activity, _ACTIVITY_KEYS, _activity)
     _fast_path(made, Contribution, _CONTRIBUTION_KEYS, _contribution)
+    _fast_path(made, LeadState, _STATE_KEYS, _lead_state)
+    writers: list[tuple[type[Any], Callable[[Any], dict[str, Any]]]] = [
+        (Activity, _write_activity),
+        (Lead, _write_lead),
+        (Verdict, _write_verdict),
+        (TransitionRecord, _write_record),
+        (Contribution, _write_line),
+        (Score, _write_score),
+        (SlaTimer, _write_timer),
+        (LeadState, _write_state),
+    ]
+    for cls, write in writers:
+        # The class itself: a subclass, with fields of its own, is cattrs's.
+        made.register_unstructure_hook_func(_exactly(cls), write)
     made.register_unstructure_hook_func(_is_str_sequence, list)
+
+
+def _exactly(cls: type[Any]) -> Callable[[object], bool]:
+    def test(type_: object) -> bool:
+        return type_ is cls
+
+    return test
 
 
 def _is_policy_part(type_: object) -> bool:
@@ -538,7 +954,11 @@ def structure(data: object, cls: type[T]) -> T:
 
 
 #: The compact encoder, made once: json.dumps with arguments makes one a call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+#: What it writes holds no cycles (unstructure makes new lists and dicts): it
+#: need not look for them.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
+)
 
 
 def to_json(value: object, *, indent: int | None = None, cls: Any = None) -> str:  # noqa: ANN401 -- a type, as structure() takes it
