@@ -214,7 +214,44 @@ class Contribution:
     note: str = ""
 
 
-class _Ledger(Sequence[Contribution]):
+class _DeferredLedger(Sequence[Contribution]):
+    """Contributions built on first use: a sequence over :meth:`_items`.
+
+    Subclasses give ``_items`` (and may give a cheaper ``__len__``); equality,
+    hashing and the repr are those of the built tuple.
+    """
+
+    __slots__ = ()
+
+    def _items(self) -> tuple[Contribution, ...]:
+        raise NotImplementedError  # pragma: no cover -- every subclass gives it
+
+    @overload
+    def __getitem__(self, index: int) -> Contribution: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Contribution]: ...
+    def __getitem__(self, index: int | slice) -> Contribution | Sequence[Contribution]:
+        return self._items()[index]
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __iter__(self) -> Iterator[Contribution]:
+        return iter(self._items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return self._items() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._items())
+
+    def __repr__(self) -> str:
+        return repr(self._items())
+
+
+class _Ledger(_DeferredLedger):
     """A score's contributions, built on first use.
 
     Reading a score must not cost time in proportion to a lead's history, so
@@ -257,31 +294,10 @@ class _Ledger(Sequence[Contribution]):
             self._rules = None
         return self._built
 
-    @overload
-    def __getitem__(self, index: int) -> Contribution: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Contribution]: ...
-    def __getitem__(self, index: int | slice) -> Contribution | Sequence[Contribution]:
-        return self._items()[index]
-
     def __len__(self) -> int:
         if self._rules is None:
             return len(self._built)
         return len(self._head) + len(self._rules) + len(self._tail)
-
-    def __iter__(self) -> Iterator[Contribution]:
-        return iter(self._items())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return self._items() == tuple(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._items())
-
-    def __repr__(self) -> str:
-        return repr(self._items())
 
 
 _SNAP = 7  # the length of a snapshot (see _snap)

@@ -21,7 +21,6 @@ from typing import (
     ParamSpec,
     Self,
     TypeVar,
-    overload,
 )
 
 import attrs
@@ -29,7 +28,7 @@ import attrs
 from funnelkit._criteria import TransitionRecord
 from funnelkit._events import Input, LeadState
 from funnelkit._lead import Activity, Lead, time_order
-from funnelkit._scoring import Contribution, Score
+from funnelkit._scoring import Contribution, Score, _DeferredLedger
 from funnelkit._store import Commit
 from funnelkit._time import utc_micros
 from funnelkit._validators import unchecked
@@ -1046,7 +1045,7 @@ _LINE = tuple(attrs.fields_dict(Contribution))
 _line_fields = operator.attrgetter(*_LINE)
 
 
-class _StoredLedger(Sequence[Contribution]):
+class _StoredLedger(_DeferredLedger):
     """A score's ledger as the file has it, decoded on first use.
 
     Raises:
@@ -1067,30 +1066,6 @@ class _StoredLedger(Sequence[Contribution]):
             self._built = _read_ledger(self.text, self._path, self._lead_id)
             self.text = None
         return self._built
-
-    @overload
-    def __getitem__(self, index: int) -> Contribution: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Contribution]: ...
-    def __getitem__(self, index: int | slice) -> Contribution | Sequence[Contribution]:
-        return self._items()[index]
-
-    def __len__(self) -> int:
-        return len(self._items())
-
-    def __iter__(self) -> Iterator[Contribution]:
-        return iter(self._items())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return self._items() == tuple(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._items())
-
-    def __repr__(self) -> str:
-        return repr(self._items())
 
 
 def _read_ledger(text: str | None, path: str, lead_id: str) -> tuple[Contribution, ...]:

@@ -51,6 +51,7 @@ How a scorecard is made:
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import math
 from collections import Counter
@@ -475,8 +476,6 @@ def _quantile_edges(values: list[float], bins: int) -> list[float]:
 def _count_bins(
     numbers: list[tuple[float, bool]], edges: list[float]
 ) -> list[list[int]]:
-    import bisect  # noqa: PLC0415 -- used here only
-
     counts = [[0, 0] for _ in range(len(edges) + 1)]
     for number, won in numbers:
         cell = counts[bisect.bisect_right(edges, number)]
@@ -646,8 +645,6 @@ def _numeric_levels(
     bins: int,
     monotone: bool | Literal["auto"],
 ) -> tuple[list[int], list[ValueTest], list[str]]:
-    import bisect  # noqa: PLC0415 -- used here only
-
     pairs = [
         (number, won)
         for number, won in zip(parsed, outcomes, strict=True)
@@ -918,7 +915,6 @@ def _activity_rules(  # noqa: PLR0913 -- the fit's state, appended to in place
     window: timedelta | None,
     levels: list[Level],
     rules: list[Rule],
-    row_points: list[int],
 ) -> int:
     """Append each activity kind's levels and rules; return the next column."""
     for item in counted:
@@ -952,8 +948,6 @@ def _activity_rules(  # noqa: PLR0913 -- the fit's state, appended to in place
                         name=f"{item.kind}: {name}",
                     )
                 )
-                for row, count in enumerate(item.counts):
-                    row_points[row] += worth * min(count, cap)
     return column
 
 
@@ -1021,7 +1015,6 @@ def _scorecard(  # noqa: PLR0913 -- the parts of a fit
     scale = options.points_to_double_odds / math.log(2)
     rules: list[Rule] = []
     levels: list[Level] = []
-    row_points = [0] * len(outcomes)
     fit_points = [0] * len(outcomes)
     column = 0
     for feature in features:
@@ -1061,7 +1054,6 @@ def _scorecard(  # noqa: PLR0913 -- the parts of a fit
                     )
                 )
         for row, level in enumerate(feature.rows_of):
-            row_points[row] += points[level]
             fit_points[row] += points[level]
     column = _activity_rules(
         counted,
@@ -1072,7 +1064,6 @@ def _scorecard(  # noqa: PLR0913 -- the parts of a fit
         window=window,
         levels=levels,
         rules=rules,
-        row_points=row_points,
     )
     grades = _grades(fit_points) if dimension == "fit" else None
     model = ScoringModel(options.name, rules, grades=grades)
