@@ -22,6 +22,8 @@ _NO_TRANSACTION = nullcontext()
 # A heap entry's low bits hold the lead's number: room for 2**40 leads.
 _SHIFT = 40
 _NUMBER = (1 << _SHIFT) - 1
+# A lead with up to this many activities has its ids compared in its list.
+_SCAN = 16
 
 
 @attrs.frozen(kw_only=True)
@@ -138,9 +140,10 @@ class InMemoryStore:
     def __init__(self) -> None:
         self._states: dict[str, LeadState] = {}
         self._activities: dict[str, list[Activity]] = {}
-        # Every activity id seen; a hit is confirmed against the lead's list,
-        # which costs nothing in the usual case of a new id.
-        self._ids: set[str] = set()
+        # The ids of each lead with more activities than a scan reads: a
+        # lead's few ids are compared in its list (a set would cost ~40 bytes
+        # an activity), a long history's are looked up.
+        self._ids: dict[str, set[str]] = {}
         # Each lead with a wake: its heap entry and the instant.
         self._wakes: dict[str, tuple[int, datetime]] = {}
         self._heap: list[int] = []
@@ -174,9 +177,16 @@ class InMemoryStore:
 
     def has_activity(self, lead_id: str, activity_id: str, /) -> bool:
         """Whether the lead has an activity with this id."""
-        if activity_id not in self._ids:
+        found = self._activities.get(lead_id, ())
+        if len(found) <= _SCAN:
+            for activity in found:  # noqa: SIM110 -- cheaper than any() of a generator
+                if activity.id == activity_id:
+                    return True
             return False
-        return any(a.id == activity_id for a in self._activities.get(lead_id, ()))
+        ids = self._ids.get(lead_id)
+        if ids is None:
+            ids = self._ids[lead_id] = {activity.id for activity in found}
+        return activity_id in ids
 
     def wake(self, lead_id: str, /) -> datetime | None:
         """Return when the engine must next look at the lead, if ever."""
@@ -203,9 +213,11 @@ class InMemoryStore:
             # A stale entry (the wake moved) and a repeated one are skipped.
             if current is not None and current[0] == entry:
                 found[entry] = current[1]
-            stack.extend(
-                child for child in (2 * position + 1, 2 * position + 2) if child < size
-            )
+            left = 2 * position + 1
+            if left < size:
+                stack.append(left)
+                if left + 1 < size:
+                    stack.append(left + 1)
         return sorted((at, woken[entry & _NUMBER]) for entry, at in found.items())
 
     def commit(self, change: Commit, /) -> None:
@@ -217,7 +229,9 @@ class InMemoryStore:
         for activity in change.activities:
             # A lead's list is made with its first activity.
             insort(found.setdefault(activity.lead_id, []), activity, key=time_order)
-            self._ids.add(activity.id)
+            ids = self._ids.get(activity.lead_id)
+            if ids is not None:
+                ids.add(activity.id)
         heap, wakes = self._heap, self._wakes
         for lead_id, at in change.wakes:
             if at is None:

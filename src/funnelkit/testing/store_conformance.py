@@ -237,6 +237,26 @@ class StoreConformance:
         assert found == ["z", "m", "a", "b"]
         pair.check()
 
+    def test_a_long_history_knows_each_of_its_ids(self) -> None:
+        """Each of a lead's 40 activity ids is known, before and after more come."""
+        pair = _Pair(self.make_store())
+        pair.both("add_lead", _lead("L-1"))
+        minute = timedelta(minutes=1)
+        for step in range(40):
+            activity = Activity(
+                "L-1", kinds.PAGE_VIEW, T0 + step * minute, id=f"a{step}"
+            )
+            pair.both("record", activity)
+            # Asked while short and once long, then again after more come.
+            if step in {3, 20, 39}:
+                for earlier in range(step + 1):
+                    assert pair.store.has_activity("L-1", f"a{earlier}")
+                assert not pair.store.has_activity("L-1", f"a{step + 1}")
+                assert not pair.store.has_activity("L-2", "a0")
+        # A duplicate of an early one changes nothing.
+        assert pair.both("record", Activity("L-1", kinds.PAGE_VIEW, T0, id="a0")) == []
+        pair.check()
+
     def test_due_lists_the_wakes_up_to_now_in_order(self) -> None:
         """Due gives (wake, lead) up to now, earliest first, ties by lead id."""
         store = self.make_store()
