@@ -1100,6 +1100,8 @@ class Funnel:
 
     def _fire_timers(self, draft: _Draft, until: datetime) -> None:
         """Give the warnings and breaches due by *until*, in time order."""
+        if not draft.timers:
+            return
         limit = in_utc(until)
         while True:
             due = [

@@ -465,8 +465,11 @@ class Score:
 # -- The per-rule scorer -----------------------------------------------------
 
 
-_NO_IDS: list[str] = []
 # Shared empties of a scorer, never changed: replaced before anything is added.
+# An empty tuple for the skipped ids: a snapshot holding only numbers, strings
+# and tuples of them is untracked by the cyclic garbage collector, which
+# otherwise walks it (and the cache holding it) in every full collection.
+_NO_IDS: tuple[str, ...] = ()
 _NO_LOOSE: dict[int, Any] = {}
 _NO_FIXED: dict[int, tuple[Any, ...]] = {}
 _NO_MICROS: list[int] = []
@@ -533,7 +536,7 @@ class _RuleState:
         self.counted_ts: array[float] | tuple[float, ...] = ()
         self.counted_ids: list[str] | tuple[str, ...] = ()
         self.skipped_ts = _NO_TIMES
-        self.skipped_ids = _NO_IDS
+        self.skipped_ids: list[str] | tuple[str, ...] = _NO_IDS
         self.cap_lo = 0
         self.start = 0
         self.total = 0.0
@@ -587,7 +590,7 @@ class _RuleState:
                     self.skipped_ts = array("d")
                     self.skipped_ids = []
                 self.skipped_ts.append(ts)
-                self.skipped_ids.append(activity_id)
+                self.skipped_ids.append(activity_id)  # type: ignore[union-attr] # a list with the array
                 return
         if not counted:
             # The first: one-item tuples, and the constant 1.0 itself as the
@@ -690,7 +693,7 @@ class _RuleState:
     def freeze(self) -> None:
         """Keep the ids as tuples: no more adds (a batch adds in time order)."""
         self.counted_ids = tuple(self.counted_ids)
-        self.skipped_ids = tuple(self.skipped_ids)  # type: ignore[assignment] # read-only from now on
+        self.skipped_ids = tuple(self.skipped_ids)
 
     def _running(self, at: float) -> tuple[float, int, int, int] | None:
         """Read the running sums of a windowed rule (at or after the latest read)."""
@@ -1454,7 +1457,9 @@ class ScoreState:
                     self._fixed_until = until
         dimensions, grade, band, clamps, _ = self._model._summary(sums)  # noqa: SLF001 -- same module
         if loose:
-            return self._build(at, now, dimensions, grade, band, clamps, rules)
+            # A tuple of snapshots of numbers and strings: untracked by the
+            # garbage collector, where a list stays tracked as long as the score.
+            return self._build(at, now, dimensions, grade, band, clamps, tuple(rules))
         # Every rule holds still: keep the parts for the reads that follow.
         self._still = (dimensions, grade, band, clamps, tuple(rules))
         return self._build(at, now, *self._still)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -279,6 +280,15 @@ class SlaRule:
         return found
 
 
+class _Keep(enum.Enum):
+    """A timer field's current value, kept by a copy (``None`` is a value)."""
+
+    KEEP = enum.auto()
+
+
+_KEEP: Final = _Keep.KEEP
+
+
 @attrs.frozen(kw_only=True)
 class SlaTimer:
     """One rule's clock for one visit of a lead to the rule's stage.
@@ -359,21 +369,30 @@ class SlaTimer:
         """Return the timer running again, with its moved deadline and warning."""
         return self._copy(deadline=deadline, warn_at=warn_at, paused_at=None)
 
-    def _copy(self, **changes: datetime | None) -> SlaTimer:
+    def _copy(  # noqa: PLR0913 -- the fields a change may set
+        self,
+        *,
+        deadline: datetime | _Keep = _KEEP,
+        warn_at: datetime | _Keep | None = _KEEP,
+        warned_at: datetime | _Keep | None = _KEEP,
+        breached_at: datetime | _Keep | None = _KEEP,
+        met_at: datetime | _Keep | None = _KEEP,
+        cancelled_at: datetime | _Keep | None = _KEEP,
+        paused_at: datetime | _Keep | None = _KEEP,
+    ) -> SlaTimer:
         # attrs.evolve runs __init__ again; the engine changes timers often.
-        get = changes.get
         return _new_timer(
             self.rule,
             self.stage,
             self.entry,
             self.started_at,
-            get("deadline", self.deadline),
-            get("warn_at", self.warn_at),
-            get("warned_at", self.warned_at),
-            get("breached_at", self.breached_at),
-            get("met_at", self.met_at),
-            get("cancelled_at", self.cancelled_at),
-            get("paused_at", self.paused_at),
+            self.deadline if deadline is _KEEP else deadline,
+            self.warn_at if warn_at is _KEEP else warn_at,
+            self.warned_at if warned_at is _KEEP else warned_at,
+            self.breached_at if breached_at is _KEEP else breached_at,
+            self.met_at if met_at is _KEEP else met_at,
+            self.cancelled_at if cancelled_at is _KEEP else cancelled_at,
+            self.paused_at if paused_at is _KEEP else paused_at,
         )
 
 
