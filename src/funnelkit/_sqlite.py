@@ -29,7 +29,7 @@ from funnelkit._criteria import TransitionRecord
 from funnelkit._events import Input, LeadState
 from funnelkit._lead import Activity, Lead, time_order
 from funnelkit._scoring import Contribution, Score, _DeferredLedger
-from funnelkit._store import Commit
+from funnelkit._store import _SCAN, Commit
 from funnelkit._time import utc_micros
 from funnelkit._validators import unchecked
 from funnelkit.errors import (
@@ -97,8 +97,6 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 _SYNCHRONOUS = ("FULL", "NORMAL")
 # The wake written for a lead the file has no row of.
 _ABSENT: Final = object()
-# Up to this many activities, a lead's seen ids are found by a scan.
-_SCAN = 16
 # Leads read ahead per query (SQLite allows 999 parameters or more).
 _CHUNK = 500
 

@@ -22,7 +22,8 @@ _NO_TRANSACTION = nullcontext()
 # A heap entry's low bits hold the lead's number: room for 2**40 leads.
 _SHIFT = 40
 _NUMBER = (1 << _SHIFT) - 1
-# A lead with up to this many activities has its ids compared in its list.
+# A lead with up to this many activities has its ids compared in its list
+# (in memory and in SQLite); past it, a set of its ids answers.
 _SCAN = 16
 
 
