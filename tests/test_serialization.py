@@ -23,8 +23,10 @@ from funnelkit import (
     SlaTimer,
     TransitionRecord,
     Verdict,
+    serialization,
 )
 from funnelkit.serialization import (
+    _activity_json,
     _make_converter,
     converter,
     from_json,
@@ -761,3 +763,35 @@ class TestStateFastPath:
 
         tagged = Tagged(passed=True, criterion="c", reason="r")
         assert unstructure(tagged)["tag"] == "t"
+
+
+class TestActivityText:
+    """A stored activity's text, written without a dict: to_json's, exactly."""
+
+    @given(activities())
+    def test_the_text_to_json_writes(self, activity: Activity) -> None:
+        """Any activity, with properties or none, a source or none: to_json's text."""
+        assert _activity_json(activity) == to_json(activity)
+
+    def test_a_subclass_keeps_its_field(self) -> None:
+        """A subclass of Activity, with a field of its own, is written with it."""
+
+        @attrs.frozen
+        class Tagged(Activity):
+            tag: str = "t"
+
+        tagged = Tagged(
+            "lead-1", "page_view", datetime(2026, 3, 2, tzinfo=UTC), id="a-1"
+        )
+        assert json.loads(_activity_json(tagged))["tag"] == "t"
+        assert _activity_json(tagged) == to_json(tagged)
+
+    def test_a_hook_of_the_hosts_own(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Under a converter with another hook for activities, that hook's text."""
+        changed = converter.copy()
+        changed.register_unstructure_hook(
+            Activity, lambda activity: {"id": activity.id}
+        )
+        monkeypatch.setattr(serialization, "converter", changed)
+        activity = Activity("lead-1", "page_view", datetime(2026, 3, 2, tzinfo=UTC))
+        assert _activity_json(activity) == f'{{"id":"{activity.id}"}}'

@@ -27,7 +27,7 @@ from funnelkit._rules import (
     value_getter,
 )
 from funnelkit._time import require_aware
-from funnelkit._validators import Scalar
+from funnelkit._validators import Scalar, unchecked
 from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = ["Contribution", "Grades", "Score", "ScoreState", "ScoringModel"]
@@ -279,20 +279,37 @@ class _Ledger(_DeferredLedger):
 
     def _items(self) -> tuple[Contribution, ...]:
         if self._rules is not None:
-            at = self._at
-            table = self._table
             self._built = (
                 *self._head,
-                *(
-                    _build_snap(table[spec[0]], spec, at)
-                    if len(spec) == _SNAP
-                    else _build_line(table[spec[0]], *spec[1:])
-                    for spec in sorted(self._rules, key=_first)
-                ),
+                *(_new_line(*parts) for parts in self._computed(self._rules)),
                 *(clamp.build() for clamp in self._tail),
             )
             self._rules = None
         return self._built
+
+    def _computed(self, rules: Sequence[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        """The fields of the activity rules' lines, worded now, in rule order."""
+        at = self._at
+        table = self._table
+        for spec in sorted(rules, key=_first):
+            if len(spec) == _SNAP:
+                yield _snap_parts(table[spec[0]], spec, at)
+            else:
+                yield _line_parts(table[spec[0]], *spec[1:])
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Each line's fields in order, as :func:`ledger_rows` gives them.
+
+        A ledger not built yet stays so: its lines' fields are worded
+        without making (and keeping) the :class:`Contribution` objects.
+        """
+        if self._rules is None:
+            return list(map(_line_fields, self._built))
+        return [
+            *map(_line_fields, self._head),
+            *self._computed(self._rules),
+            *(_line_fields(clamp.build()) for clamp in self._tail),
+        ]
 
     def __len__(self) -> int:
         if self._rules is None:
@@ -306,7 +323,7 @@ _SNAP = 7  # the length of a snapshot (see _snap)
 _first = operator.itemgetter(0)  # a ledger spec's rule
 
 
-def _build_line(  # noqa: PLR0913, PLR0917 -- a ledger line's parts, flat for speed
+def _line_parts(  # noqa: PLR0913, PLR0917 -- a ledger line's parts, flat for speed
     rule: _CompiledRule,
     ids: Sequence[str],
     lo: int,
@@ -315,24 +332,28 @@ def _build_line(  # noqa: PLR0913, PLR0917 -- a ledger line's parts, flat for sp
     skipped_hi: int,
     decayed: int,
     final: int,
-) -> Contribution:
-    """Word an activity rule's ledger line (*decayed* and *final* in millionths)."""
+) -> tuple[Any, ...]:
+    """Word an activity rule's ledger line (*decayed* and *final* in millionths).
+
+    Returns:
+        The line's fields, in the order of :class:`Contribution`'s.
+    """
     count = hi - lo
     raw = _micros(rule.points * count)
     noun = "activity" if count == 1 else "activities"
     note = f"{count} {noun} x {rule.points:g} = {_fmt(raw / 1_000_000)}"
     if skipped_hi:
         note += f", {skipped_hi} over the frequency cap"
-    return Contribution(
-        rule=rule.rule.label,
-        dimension=rule.dimension,
-        points=final / 1_000_000,
-        raw=raw / 1_000_000,
-        decay=(decayed - raw) / 1_000_000,
-        cap=(final - decayed) / 1_000_000,
-        activity_ids=tuple(ids[lo:hi]),
-        skipped_ids=tuple(skipped[:skipped_hi]),
-        note=note,
+    return (
+        rule.rule.label,
+        rule.dimension,
+        final / 1_000_000,
+        raw / 1_000_000,
+        (decayed - raw) / 1_000_000,
+        (final - decayed) / 1_000_000,
+        tuple(ids[lo:hi]),
+        tuple(skipped[:skipped_hi]),
+        note,
     )
 
 
@@ -352,7 +373,7 @@ def _halved(total: float, anchor: float, at: float, half_life: float) -> float:
 def _snap(state: _RuleState) -> tuple[Any, ...]:
     """Return a rule's running sums as a read found them, to word its line later.
 
-    Seven items, where a computed line's parts are eight (see _build_line); the
+    Seven items, where a computed line's parts are eight (see _line_parts); the
     rule is its position in the model's activity rules.
     """
     return (
@@ -366,13 +387,32 @@ def _snap(state: _RuleState) -> tuple[Any, ...]:
     )
 
 
-def _build_snap(rule: _CompiledRule, snap: tuple[Any, ...], at: float) -> Contribution:
-    """Word the line of a rule's snapshot (see _snap) as of *at*."""
+def _snap_parts(
+    rule: _CompiledRule, snap: tuple[Any, ...], at: float
+) -> tuple[Any, ...]:
+    """Word the line of a rule's snapshot (see _snap) as of *at*: its fields."""
     _, ids, hi, skipped, skipped_hi, total, anchor = snap
     unit = total
     if rule.half_life is not None:
         unit = _halved(total, anchor, at, rule.half_life)
-    return _build_line(rule, ids, 0, hi, skipped, skipped_hi, *_capped(rule, unit))
+    return _line_parts(rule, ids, 0, hi, skipped, skipped_hi, *_capped(rule, unit))
+
+
+def ledger_rows(lines: Sequence[Contribution]) -> list[tuple[Any, ...]]:
+    """Each line's fields, in the order of :class:`Contribution`'s (for writers).
+
+    A score's ledger not built yet is not built by this: writing it makes
+    no line objects to keep.
+    """
+    if type(lines) is _Ledger:
+        return lines.rows()
+    return list(map(_line_fields, lines))
+
+
+_new_line = unchecked(Contribution)
+_line_fields = operator.attrgetter(
+    *(field.name for field in attrs.fields(Contribution))
+)
 
 
 def _frozen_floats(value: Mapping[str, float]) -> Mapping[str, float]:

@@ -28,7 +28,7 @@ import attrs
 from funnelkit._criteria import TransitionRecord
 from funnelkit._events import Input, LeadState
 from funnelkit._lead import Activity, Lead, time_order
-from funnelkit._scoring import Contribution, Score, _DeferredLedger
+from funnelkit._scoring import Contribution, Score, _DeferredLedger, ledger_rows
 from funnelkit._store import _SCAN, Commit
 from funnelkit._time import utc_micros
 from funnelkit._validators import unchecked
@@ -41,6 +41,7 @@ from funnelkit.errors import (
 )
 from funnelkit.serialization import (
     _DECODER,
+    _activity_json,
     converter,
     from_json,
     structure,
@@ -210,6 +211,7 @@ class SQLiteStore:
         "_lock",
         "_name",
         "_pending",
+        "_pending_activities",
         "_policy",
         "_seq",
         "_timeout",
@@ -263,8 +265,12 @@ class SQLiteStore:
         self._holder: int | None = None
         self._batch = False
         # A batch's changes, written when it ends (or before a query needs
-        # them): the inputs with their numbers, and the leads they changed.
-        self._pending: list[tuple[int, Input, tuple[Activity, ...]]] = []
+        # them): the log's rows, made as each call commits (plain values,
+        # which the cyclic garbage collector soon stops tracking), the
+        # activities, whose rows are made and sorted when written, and the
+        # leads the calls changed.
+        self._pending: list[tuple[int, str, str | None, str | None, str | None]] = []
+        self._pending_activities: list[Activity] = []
         self._dirty: dict[str, _Entry] = {}
         self._count: int | None = None
         self._seq = 0
@@ -496,6 +502,7 @@ class SQLiteStore:
         self._cache.clear()
         self._dirty.clear()
         self._pending.clear()
+        self._pending_activities.clear()
         self._count = None
         self._version = -1
         self._seq = -1
@@ -626,18 +633,21 @@ class SQLiteStore:
         with self._lock:
             return self._activities(self._entry(lead_id), lead_id)
 
-    @_translated
     def _activities(self, entry: _Entry, lead_id: str) -> list[Activity]:
         found = entry.activities
         if found is None:
-            found = entry.activities = [
-                self._decode(body, Activity, f"an activity of lead {lead_id!r}")
-                for (body,) in self._connection.execute(
-                    "SELECT body FROM activities WHERE lead_id = ? ORDER BY at_us, id",
-                    (lead_id,),
-                )
-            ]
+            found = entry.activities = self._read_activities(lead_id)
         return found
+
+    @_translated
+    def _read_activities(self, lead_id: str) -> list[Activity]:
+        return [
+            self._decode(body, Activity, f"an activity of lead {lead_id!r}")
+            for (body,) in self._connection.execute(
+                "SELECT body FROM activities WHERE lead_id = ? ORDER BY at_us, id",
+                (lead_id,),
+            )
+        ]
 
     def has_activity(self, lead_id: str, activity_id: str, /) -> bool:
         """Whether the lead has an activity with this id."""
@@ -645,7 +655,10 @@ class SQLiteStore:
             entry = self._entry(lead_id)
             found = self._activities(entry, lead_id)
             if len(found) <= _SCAN:
-                return any(activity.id == activity_id for activity in found)
+                for activity in found:  # noqa: SIM110 -- cheaper than any() of a generator
+                    if activity.id == activity_id:
+                        return True
+                return False
             if entry.ids is None:
                 entry.ids = {activity.id for activity in found}
             return activity_id in entry.ids
@@ -788,7 +801,8 @@ class SQLiteStore:
         for activity in change.activities:
             self._activities(entries[activity.lead_id], activity.lead_id)
         if self._batch:
-            self._pending.append((seq, change.input, change.activities))
+            self._pending.append(_input_row(seq, change.input, change.activities))
+            self._pending_activities += change.activities
         else:
             self._write(seq, change, entries)
         # Written (or queued in the batch): now the decoded leads follow.
@@ -836,22 +850,11 @@ class SQLiteStore:
         if not self._pending:
             return
         connection = self._connection
-        connection.executemany(
-            _INSERT_INPUT,
-            [
-                _input_row(seq, item, activities)
-                for seq, item, activities in self._pending
-            ],
-        )
+        connection.executemany(_INSERT_INPUT, self._pending)
         # In key order, the rows go into the tables' trees page after page,
         # where arrival order (by time) would land them all over the file.
         connection.executemany(
-            _INSERT_ACTIVITY,
-            sorted(
-                _activity_row(activity)
-                for _, _, activities in self._pending
-                for activity in activities
-            ),
+            _INSERT_ACTIVITY, sorted(map(_activity_row, self._pending_activities))
         )
         grouped: dict[str, list[tuple[object, ...]]] = {}
         for lead_id, entry in sorted(self._dirty.items(), key=_first):
@@ -866,6 +869,7 @@ class SQLiteStore:
         if self._policy is not None:
             connection.execute(_UPSERT_META, ("policy", self._policy))
         self._pending.clear()
+        self._pending_activities.clear()
         self._dirty.clear()
 
     def _error(self, error: sqlite3.Error) -> StoreError:
@@ -918,8 +922,12 @@ def _follow(change: Commit, entries: dict[str, _Entry]) -> int:
         entries[lead_id].wake = at
     for activity in change.activities:
         entry = entries[activity.lead_id]
-        assert entry.activities is not None  # noqa: S101 -- read before writing
-        insort(entry.activities, activity, key=time_order)
+        found = entry.activities
+        assert found is not None  # noqa: S101 -- read before writing
+        if not found or time_order(found[-1]) <= time_order(activity):
+            found.append(activity)  # the usual case: the latest
+        else:
+            insort(found, activity, key=time_order)
         if entry.ids is not None:
             entry.ids.add(activity.id)
     return added
@@ -935,7 +943,12 @@ def _written(change: Commit, entries: dict[str, _Entry]) -> None:
 
 
 def _activity_row(activity: Activity) -> tuple[str, int, str, str]:
-    return (activity.lead_id, utc_micros(activity.at), activity.id, to_json(activity))
+    return (
+        activity.lead_id,
+        utc_micros(activity.at),
+        activity.id,
+        _activity_json(activity),
+    )
 
 
 def _same_wake(one: datetime | None, other: datetime | object | None) -> bool:
@@ -993,7 +1006,7 @@ def _state_columns(state: LeadState) -> tuple[str, str]:
         ledger = lines.text  # as read, never decoded: as it was
     else:
         # Each line an array of its fields, in order: no keys repeated.
-        ledger = _JSON.encode([_line_fields(line) for line in lines])
+        ledger = _JSON.encode(ledger_rows(lines))
     bare = _with_ledger(state, ())
     rest = {name: write(getattr(bare, name)) for name, write in _REST}
     return _JSON.encode(rest), ledger
@@ -1040,7 +1053,6 @@ _write_lead = converter.get_unstructure_hook(Lead)
 _write_history = converter.get_unstructure_hook(tuple[TransitionRecord, ...])
 # A ledger line's fields, in the order the file has them.
 _LINE = tuple(attrs.fields_dict(Contribution))
-_line_fields = operator.attrgetter(*_LINE)
 
 
 class _StoredLedger(_DeferredLedger):
