@@ -22,9 +22,10 @@ time order over three weeks), every lead added before the first activity.
 2. Reopen. The batch's store closed, the time to open the file again
    (``SQLiteStore(path)``), make a ``Funnel`` on it and run its first
    ``funnel.tick(now)``, ``now`` two days after the feed's last activity so
-   that SLA timers are due. A single run, on a file just written (so in the
-   page cache). The tick's events must be those of the same tick on the
-   in-memory funnel.
+   that SLA timers are due. The tick writes what it did to the file, so each
+   of the REOPENS runs opens a copy of the file as the batch left it, made
+   before the first (so in the page cache); the median is the figure. Every
+   run's events must be those of the same tick on the in-memory funnel.
 3. Size. The file's size after the feed (with its write-ahead log, if any
    is left), in MB and per lead.
 
@@ -38,7 +39,9 @@ Targets are printed beside the figures; nothing fails.
 from __future__ import annotations
 
 import gc
+import shutil
 import sqlite3
+import statistics
 import tempfile
 import time
 from collections import Counter
@@ -58,6 +61,8 @@ SYNCHRONOUS = "NORMAL"
 PER_CALL_ACTIVITIES = 2_000 if QUICK else 20_000
 # The reopened funnel ticks this long after the feed's last activity.
 TICK_AFTER = timedelta(days=2)
+# Reopen runs, each on its own copy of the batch's file: the median is quoted.
+REOPENS = 3
 MB = 1_000_000
 
 
@@ -162,6 +167,19 @@ def reopen(
     return seconds, events
 
 
+def copies(path: Path, count: int) -> list[Path]:
+    """Return *count* copies of the closed store at *path*, with its side files."""
+    made = []
+    for number in range(count):
+        copy = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        for suffix in ("", "-wal", "-shm"):
+            beside = Path(f"{path}{suffix}")
+            if beside.exists():
+                shutil.copyfile(beside, Path(f"{copy}{suffix}"))
+        made.append(copy)
+    return made
+
+
 def file_bytes(path: Path) -> int:
     """Return the size of the store's file and of what SQLite keeps beside it."""
     return sum(
@@ -191,13 +209,13 @@ def measure(reports: dict[str, Report]) -> None:
         batch = record_batch(policy, leads, feed, batch_path)
         gc.collect()
         size = file_bytes(batch_path)
-        seconds, events = reopen(policy, batch_path, now)
+        reopened = [reopen(policy, copy, now) for copy in copies(batch_path, REOPENS)]
         gc.collect()
         per_call = record_per_call(policy, leads, part, Path(folder, "per-call.sqlite"))
 
     records = _records_report(reports["1"], feed, memory.rate, batch, per_call)
     _check_stages(records, memory.stages, batch.stages)
-    _reopen_report(reports["2"], seconds, events, memory)
+    _reopen_report(reports["2"], reopened, memory)
     report = reports["3"]
     report.add(
         f"file: {len(leads):,} leads, {len(feed):,} activities",
@@ -272,9 +290,12 @@ def _check_stages(report: Report, memory: Counter[str], stored: Counter[str]) ->
 
 
 def _reopen_report(
-    report: Report, seconds: float, events: list[Event], memory: MemoryRun
+    report: Report, runs: list[tuple[float, list[Event]]], memory: MemoryRun
 ) -> None:
     expected = memory.events
+    times = [seconds for seconds, _ in runs]
+    seconds = statistics.median(times)
+    events = runs[0][1]
     report.add(
         f"reopen: SQLiteStore + Funnel + first tick, {RECORD_LEADS:,} leads",
         f"{seconds:.2f} s",
@@ -297,13 +318,16 @@ def _reopen_report(
             f"{seconds / touched * 1e6:,.0f} us",
             f"InMemoryStore {memory.tick_seconds / touched * 1e6:,.0f} us",
         )
+    each = ", ".join(f"{value:.2f}" for value in times)
     report.notes.append(
-        f"A single run. The tick is {TICK_AFTER.days} days after the feed's last "
-        f"activity; its events: {shown or 'none'}, of {touched:,} leads."
+        f"The median of {len(runs)} runs ({each} s), each on its own copy of the "
+        f"file. The tick is {TICK_AFTER.days} days after the feed's last "
+        f"activity; its events: {shown or 'none'}, of {touched:,} leads. The "
+        "in-memory tick is a single run."
     )
-    if events != expected:
+    if any(found != expected for _, found in runs):
         report.notes.append(
-            "MISMATCH: the reopened funnel's first tick did not give the events "
+            "MISMATCH: a reopened funnel's first tick did not give the events "
             "the in-memory funnel's same tick gave."
         )
 
