@@ -1,7 +1,9 @@
+from types import MappingProxyType
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from funnelkit._frozen import FrozenMap, freeze
+from funnelkit._frozen import FrozenMap, freeze, thaw
 
 small_dicts = st.dictionaries(st.text(max_size=3), st.integers(), max_size=5)
 
@@ -46,3 +48,16 @@ class TestFreeze:
         odd = {1: "x"}
         assert freeze(odd) is odd  # type: ignore[arg-type]
         assert freeze([1]) == [1]  # type: ignore[arg-type]
+
+
+class TestThaw:
+    @given(small_dicts)
+    def test_a_new_dict_of_the_items_in_order(self, items: dict[str, int]) -> None:
+        """A FrozenMap or any other mapping gives a new dict, in the mapping's order."""
+        frozen = FrozenMap(items)
+        for mapping in (frozen, MappingProxyType(items)):
+            thawed = thaw(mapping)
+            assert type(thawed) is dict
+            assert list(thawed.items()) == list(mapping.items())
+        thaw(frozen)["\x00new"] = 1
+        assert "\x00new" not in frozen

@@ -313,6 +313,8 @@ class TestBadInput:
             ("{", "invalid JSON at line 1, column 2"),
             ('{"budget": NaN}', "NaN is not a number funnelkit accepts"),
             ("", "invalid JSON at line 1, column 1"),
+            ('{"budget": true} {}', "invalid JSON at line 1, column 18: Extra data"),
+            ('  {"budget": tru}', "invalid JSON at line 1, column 14"),
         ],
     )
     def test_invalid_json(self, text: str, message: str) -> None:
@@ -321,6 +323,13 @@ class TestBadInput:
         assert len(problems) == 1
         assert problems[0][0] == ""
         assert message in problems[0][1]
+
+    @pytest.mark.parametrize(
+        "text", ['{"budget": true}', ' {"budget": true}', '{"budget": true} \n']
+    )
+    def test_whitespace_around_the_value(self, text: str) -> None:
+        """Whitespace before or after the document is JSON's: the same value."""
+        assert from_json(text, Bant) == Bant(budget=True)
 
     @pytest.mark.parametrize(
         ("field", "value", "message"),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from funnelkit._validators import Scalar
 
-__all__ = ["FrozenMap", "freeze"]
+__all__ = ["FrozenMap", "freeze", "thaw"]
 
 V = TypeVar("V")
 
@@ -82,3 +82,14 @@ def freeze(value: Mapping[str, Scalar]) -> Mapping[str, Scalar]:
     if isinstance(candidate, Mapping) and all(isinstance(k, str) for k in candidate):
         return FrozenMap(candidate)
     return value
+
+
+def thaw(value: Mapping[str, V]) -> dict[str, V]:
+    """Return a new ``dict`` of *value*'s items, in its order.
+
+    A :class:`FrozenMap`'s own dict is copied at C speed, where ``dict()`` of
+    a mapping that is not a dict asks for its keys and then each item.
+    """
+    if type(value) is FrozenMap:
+        return value._data.copy()  # noqa: SLF001 -- this module's class
+    return dict(value)

@@ -40,8 +40,8 @@ from funnelkit.errors import (
     ValidationError,
 )
 from funnelkit.serialization import (
-    _DECODER,
     _activity_json,
+    _decode,
     converter,
     from_json,
     structure,
@@ -563,9 +563,9 @@ class SQLiteStore:
             state = self._decode(text, LeadState, what)
         else:
             try:
-                data = _DECODER.decode(text)
-                data["lead"] = _DECODER.decode(lead)
-                data["history"] = _DECODER.decode(history)  # a TypeError if None
+                data = _decode(text)
+                data["lead"] = _decode(lead)
+                data["history"] = _decode(history)  # a TypeError if None
                 state = structure(data, LeadState)
             except (ValueError, TypeError) as error:  # SerializationError is one
                 raise StoreFormatError(
@@ -599,9 +599,7 @@ class SQLiteStore:
             marks = ",".join("?" * len(chunk))
             found: dict[str, list[Activity]] = {lead_id: [] for lead_id in chunk}
             for lead_id, body in run(_ACTIVITIES_OF.format(marks), chunk):
-                found[lead_id].append(
-                    self._decode(body, Activity, f"an activity of lead {lead_id!r}")
-                )
+                found[lead_id].append(self._decode_activity(body, lead_id))
             for lead_id, *row in run(_LEADS_OF.format(marks), chunk):
                 cache[lead_id] = self._read(lead_id, row, found[lead_id])
                 if len(cache) > self._cache_size:
@@ -614,6 +612,13 @@ class SQLiteStore:
             raise StoreFormatError(
                 path=self._name, problem=f"{what} cannot be read: {error}"
             ) from error
+
+    def _decode_activity(self, text: str, lead_id: str) -> Activity:
+        """Decode an activity of the lead; the words naming it only for an error."""
+        try:
+            return from_json(text, Activity)
+        except SerializationError:
+            return self._decode(text, Activity, f"an activity of lead {lead_id!r}")  # type: ignore[no-any-return] # it raises
 
     def _decode_at(self, text: str, lead_id: str) -> datetime:
         try:
@@ -642,7 +647,7 @@ class SQLiteStore:
     @_translated
     def _read_activities(self, lead_id: str) -> list[Activity]:
         return [
-            self._decode(body, Activity, f"an activity of lead {lead_id!r}")
+            self._decode_activity(body, lead_id)
             for (body,) in self._connection.execute(
                 "SELECT body FROM activities WHERE lead_id = ? ORDER BY at_us, id",
                 (lead_id,),
@@ -1081,7 +1086,7 @@ class _StoredLedger(_DeferredLedger):
 def _read_ledger(text: str | None, path: str, lead_id: str) -> tuple[Contribution, ...]:
     """Decode a ledger as _state_columns writes it."""
     try:
-        lines = None if text is None else _DECODER.decode(text)
+        lines = None if text is None else _decode(text)
         if type(lines) is not list or not all(
             type(line) is list and len(line) == len(_LINE) for line in lines
         ):

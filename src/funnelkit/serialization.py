@@ -66,7 +66,7 @@ from funnelkit._duration import (
     parse_iso_duration,
 )
 from funnelkit._events import Event, Input, LeadState
-from funnelkit._frozen import FrozenMap
+from funnelkit._frozen import FrozenMap, thaw
 from funnelkit._lead import _EMAIL, Activity, Bant, Lead
 from funnelkit._scoring import Contribution, Score
 from funnelkit._sla import SlaTimer
@@ -723,7 +723,7 @@ def _write_activity(activity: Activity) -> dict[str, Any]:
         "kind": activity.kind,
         "at": _format_datetime(activity.at),
         "id": activity.id,
-        "properties": dict(activity.properties),
+        "properties": thaw(activity.properties),
         "source": activity.source,
     }
 
@@ -735,7 +735,7 @@ def _write_lead(lead: Lead) -> dict[str, Any]:
         "id": lead.id,
         "created_at": _format_datetime(lead.created_at),
         "email": lead.email,
-        "attributes": dict(lead.attributes),
+        "attributes": thaw(lead.attributes),
         "bant": {
             "budget": bant.budget,
             "authority": bant.authority,
@@ -788,7 +788,7 @@ def _write_score(score: Score) -> dict[str, Any]:
         "model": score.model,
         "lead_id": score.lead_id,
         "at": _format_datetime(score.at),
-        "dimensions": dict(score.dimensions),
+        "dimensions": thaw(score.dimensions),
         "grade": score.grade,
         "band": score.band,
         "contributions": [_write_line(line) for line in score.contributions],
@@ -1010,6 +1010,23 @@ def _reject_constant(name: str) -> object:
 
 #: One decoder for every call: json.loads with an argument makes one a call.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_raw_decode = _DECODER.raw_decode
+
+
+def _decode(text: str) -> Any:  # noqa: ANN401 -- JSON data of any shape
+    """Return ``_DECODER.decode(text)``; compact text without its two whitespace scans.
+
+    ``decode`` matches a pattern for whitespace before and after the value;
+    what funnelkit writes has none. Anything else (whitespace, extra data,
+    bad JSON) is left to ``decode``, which accepts it or raises its error.
+    """
+    try:
+        value, end = _raw_decode(text)
+    except ValueError:
+        return _DECODER.decode(text)
+    if end != len(text):
+        return _DECODER.decode(text)
+    return value
 
 
 def from_json(text: str | bytes, cls: type[T]) -> T:
@@ -1021,7 +1038,7 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
     """
     try:
         data = (
-            _DECODER.decode(text)
+            _decode(text)
             if isinstance(text, str)
             else json.loads(text, parse_constant=_reject_constant)
         )
