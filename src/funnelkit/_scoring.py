@@ -550,12 +550,12 @@ class _RuleState:
 
     ``fast_from`` is the earliest instant the running sums can be read at
     (infinity when they cannot: step decay, or activities set aside). A read
-    fills ``cached`` with the rule's points, its line and the instant until
-    which those points hold; an activity empties it.
+    fills ``snap`` with the rule's line (see _snap), ``snap_micros`` with its
+    points and ``snap_until`` with the instant until which those points hold
+    (three slots weigh less than a tuple of them); an activity empties it.
     """
 
     __slots__ = (
-        "cached",
         "cap_lo",
         "counted_ids",
         "counted_ts",
@@ -563,6 +563,9 @@ class _RuleState:
         "rule",
         "skipped_ids",
         "skipped_ts",
+        "snap",
+        "snap_micros",
+        "snap_until",
         "start",
         "total",
         "tsum",
@@ -582,7 +585,9 @@ class _RuleState:
         self.total = 0.0
         self.tsum = 0  # linear decay: counted times after the first, in microseconds
         self.fast_from = _NEG_INF if self.rule.fast else _INF
-        self.cached: tuple[int, tuple[Any, ...], float] | None = None
+        self.snap: tuple[Any, ...] | None = None
+        self.snap_micros = 0
+        self.snap_until = _NEG_INF
 
     def latest(self) -> tuple[float, str]:
         """Return the time and id of the latest activity decided, or (-inf, "")."""
@@ -599,7 +604,7 @@ class _RuleState:
         Until then (see settle), the running sums and the cache do not hold.
         """
         self.fast_from = _INF
-        self.cached = None
+        self.snap = None
         return sorted(
             [
                 *zip(self.counted_ts, self.counted_ids, strict=True),
@@ -617,7 +622,7 @@ class _RuleState:
         """Count or skip an activity no earlier than those decided before it."""
         rule = self.rule
         counted = self.counted_ts
-        self.cached = None
+        self.snap = None
         if ts > self.fast_from:  # noqa: PLR1730 -- cheaper than max() on this path
             self.fast_from = ts
         if rule.max_count is not None:
@@ -676,19 +681,18 @@ class _RuleState:
         """Return the rule's points at *at* (in millionths), its ledger spec, and until.
 
         None when nothing counts. The third item is the instant until which
-        the points hold from *at* on when the cache answers (it returns
-        itself), else -inf. Activities set aside must be settled first (the
-        scorer does it).
+        the points hold from *at* on when the cache answers, else -inf.
+        Activities set aside must be settled first (the scorer does it).
         """
         rule = self.rule
         if at >= self.fast_from and rule.mode != _GENERAL:
-            cached = self.cached
-            if cached is None:
-                cached = self._fill()
-            if at < cached[2]:
-                return cached
+            snap = self.snap
+            if snap is None:
+                snap = self._fill()
+            if at < self.snap_until:
+                return self.snap_micros, snap, self.snap_until
             unit = _halved(self.total, self.counted_ts[-1], at, rule.half_life)  # type: ignore[arg-type] # only half-life rules get here
-            return _capped(rule, unit)[1], cached[1], _NEG_INF
+            return _capped(rule, unit)[1], snap, _NEG_INF
         found = self._running(at) if at >= self.fast_from else self._recount(at)
         if found is None:
             return None
@@ -706,12 +710,12 @@ class _RuleState:
         )
         return final, spec, _NEG_INF
 
-    def _fill(self) -> tuple[int, tuple[Any, ...], float]:
+    def _fill(self) -> tuple[Any, ...]:
         """Cache the rule's line, and its points for as long as they stay the same.
 
-        Returns the cache, as read() returns it: the points (in millionths),
-        the line, and the instant from which the points no longer hold (-inf:
-        not even now).
+        Returns the line (see _snap); ``snap_micros`` is then the points (in
+        millionths) and ``snap_until`` the instant from which they no longer
+        hold (-inf: not even now).
         """
         rule = self.rule
         micros = 0
@@ -727,8 +731,10 @@ class _RuleState:
                 half_lives = math.log2(peak * 1_000_000 / floor)
                 until = self.counted_ts[-1] + half_lives * rule.half_life  # type: ignore[operator] # a half-life rule
                 micros = rule.cap_micros if rule.points > 0 else -rule.cap_micros
-        cached = self.cached = (micros, _snap(self), until)
-        return cached
+        self.snap_micros = micros
+        self.snap_until = until
+        snap = self.snap = _snap(self)
+        return snap
 
     def freeze(self) -> None:
         """Keep the ids as tuples: no more adds (a batch adds in time order)."""
@@ -1421,7 +1427,7 @@ class ScoreState:
             elif self._fixed is not None and index in self._fixed:
                 # The activity changes the rule's points: read it alone again.
                 del self._fixed[index]
-                self._fixed_micros[state.rule.dim] -= state.cached[0]  # type: ignore[index] # a fixed rule was read from its cache
+                self._fixed_micros[state.rule.dim] -= state.snap_micros
                 self._loose[index] = state
             if direct:
                 state.decide(ts, activity_id)
