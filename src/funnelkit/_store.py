@@ -140,7 +140,10 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self._states: dict[str, LeadState] = {}
-        self._activities: dict[str, list[Activity]] = {}
+        # Each lead's activities in time order: a tuple while a scan reads
+        # them (exactly their size, and the funnel's copy of it is free), a
+        # list beyond, which grows by appends.
+        self._activities: dict[str, tuple[Activity, ...] | list[Activity]] = {}
         # The ids of each lead with more activities than a scan reads: a
         # lead's few ids are compared in its list (a set would cost ~40 bytes
         # an activity), a long history's are looked up.
@@ -226,13 +229,8 @@ class InMemoryStore:
         states = self._states
         for state in change.states:
             states[state.lead.id] = state
-        found = self._activities
         for activity in change.activities:
-            # A lead's list is made with its first activity.
-            insort(found.setdefault(activity.lead_id, []), activity, key=time_order)
-            ids = self._ids.get(activity.lead_id)
-            if ids is not None:
-                ids.add(activity.id)
+            self._hold(activity)
         heap, wakes = self._heap, self._wakes
         for lead_id, at in change.wakes:
             if at is None:
@@ -253,6 +251,26 @@ class InMemoryStore:
         self._log.append(change.input)
         if change.policy is not None:
             self._policy = change.policy
+
+    def _hold(self, activity: Activity) -> None:
+        """Put *activity* in its lead's activities, in time order."""
+        found = self._activities
+        lead_id = activity.lead_id
+        held = found.get(lead_id, ())
+        if isinstance(held, tuple) and len(held) < _SCAN:
+            if not held or time_order(held[-1]) <= time_order(activity):
+                found[lead_id] = (*held, activity)  # the usual case: the latest
+            else:
+                ordered = list(held)
+                insort(ordered, activity, key=time_order)
+                found[lead_id] = tuple(ordered)
+            return
+        if isinstance(held, tuple):
+            held = found[lead_id] = list(held)
+        insort(held, activity, key=time_order)
+        ids = self._ids.get(lead_id)
+        if ids is not None:
+            ids.add(activity.id)
 
     def _number(self, lead_id: str) -> int:
         """Return the lead's number in heap entries, giving it one if new."""
