@@ -8,7 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from funnelkit import Activity, Bant, Lead, NaiveDatetimeError, ValidationError, kinds
-from funnelkit._lead import activity_id, time_order
+from funnelkit._lead import (
+    activity_id,
+    add_in_time_order,
+    time_order,
+    with_in_time_order,
+)
 from funnelkit.testing.strategies import activities, leads, scalars
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -245,6 +250,18 @@ class TestTimeOrder:
         """The order is that of the instants in UTC, then of the ids."""
         utc = [(x.at.astimezone(UTC), x.id) for x in (a, b)]
         assert (time_order(a) < time_order(b)) is (utc[0] < utc[1])
+
+    @given(st.lists(activities(lead_ids=st.just("L")), max_size=12))
+    def test_adding_one_by_one_keeps_time_order(self, items: list[Activity]) -> None:
+        """Activities added in any order, to a list or a tuple, end up sorted."""
+        held: list[Activity] = []
+        kept: tuple[Activity, ...] = ()
+        for activity in items:
+            add_in_time_order(held, activity)
+            kept = with_in_time_order(kept, activity)
+        expected = sorted(items, key=time_order)
+        assert [time_order(a) for a in held] == [time_order(a) for a in expected]
+        assert list(kept) == held
 
 
 class TestKinds:

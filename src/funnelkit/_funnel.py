@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
@@ -40,7 +39,7 @@ from funnelkit._events import (
     Tick,
     UpdateLead,
 )
-from funnelkit._lead import Activity, Lead, time_order
+from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer
@@ -728,13 +727,7 @@ class Funnel:
             self._catch_up(draft, at)
             draft.events.append(_new_recorded(activity))
             draft.scorer.add(activity)
-            found = draft.activities
-            if not found or time_order(found[-1]) <= time_order(activity):
-                draft.activities = (*found, activity)  # the usual case: the latest
-            else:
-                ordered = list(found)
-                insort(ordered, activity, key=time_order)
-                draft.activities = tuple(ordered)
+            draft.activities = with_in_time_order(draft.activities, activity)
             self._meet_kinds(draft, activity, at)
             self._evaluate(draft, at)
             return draft

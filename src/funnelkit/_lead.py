@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from bisect import insort
 from collections.abc import Mapping
 from datetime import date, datetime
 
@@ -23,7 +24,15 @@ from funnelkit._validators import (
 )
 from funnelkit.errors import ValidationError
 
-__all__ = ["Activity", "Bant", "Lead", "activity_id", "time_order"]
+__all__ = [
+    "Activity",
+    "Bant",
+    "Lead",
+    "activity_id",
+    "add_in_time_order",
+    "time_order",
+    "with_in_time_order",
+]
 
 _EMPTY: Mapping[str, Scalar] = FrozenMap({})
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
@@ -226,3 +235,22 @@ def time_order(activity: Activity) -> tuple[datetime, str]:
     01:50 BST after 01:10 GMT on the night the clocks go back.
     """
     return in_utc(activity.at), activity.id
+
+
+def add_in_time_order(held: list[Activity], activity: Activity) -> None:
+    """Put *activity* into *held* (in time order) at its place."""
+    if not held or time_order(held[-1]) <= time_order(activity):
+        held.append(activity)  # the usual case: the latest
+    else:
+        insort(held, activity, key=time_order)
+
+
+def with_in_time_order(
+    held: tuple[Activity, ...], activity: Activity
+) -> tuple[Activity, ...]:
+    """Return *held* (in time order) with *activity* at its place."""
+    if not held or time_order(held[-1]) <= time_order(activity):
+        return (*held, activity)  # the usual case: the latest
+    ordered = list(held)
+    insort(ordered, activity, key=time_order)
+    return tuple(ordered)

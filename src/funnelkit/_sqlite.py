@@ -8,7 +8,6 @@ import operator
 import os
 import sqlite3
 import threading
-from bisect import insort
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -27,7 +26,7 @@ import attrs
 
 from funnelkit._criteria import TransitionRecord
 from funnelkit._events import Input, LeadState
-from funnelkit._lead import Activity, Lead, time_order
+from funnelkit._lead import Activity, Lead, add_in_time_order
 from funnelkit._scoring import Contribution, Score, _DeferredLedger, ledger_rows
 from funnelkit._store import _SCAN, Commit
 from funnelkit._time import utc_micros
@@ -927,12 +926,8 @@ def _follow(change: Commit, entries: dict[str, _Entry]) -> int:
         entries[lead_id].wake = at
     for activity in change.activities:
         entry = entries[activity.lead_id]
-        found = entry.activities
-        assert found is not None  # noqa: S101 -- read before writing
-        if not found or time_order(found[-1]) <= time_order(activity):
-            found.append(activity)  # the usual case: the latest
-        else:
-            insort(found, activity, key=time_order)
+        assert entry.activities is not None  # noqa: S101 -- read before writing
+        add_in_time_order(entry.activities, activity)
         if entry.ids is not None:
             entry.ids.add(activity.id)
     return added

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-from bisect import insort
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
@@ -12,7 +11,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from funnelkit._events import Input, LeadState
-from funnelkit._lead import Activity, time_order
+from funnelkit._lead import Activity, add_in_time_order, with_in_time_order
 from funnelkit._time import utc_micros
 
 __all__ = ["Commit", "InMemoryStore", "Store"]
@@ -258,16 +257,11 @@ class InMemoryStore:
         lead_id = activity.lead_id
         held = found.get(lead_id, ())
         if isinstance(held, tuple) and len(held) < _SCAN:
-            if not held or time_order(held[-1]) <= time_order(activity):
-                found[lead_id] = (*held, activity)  # the usual case: the latest
-            else:
-                ordered = list(held)
-                insort(ordered, activity, key=time_order)
-                found[lead_id] = tuple(ordered)
+            found[lead_id] = with_in_time_order(held, activity)
             return
         if isinstance(held, tuple):
             held = found[lead_id] = list(held)
-        insort(held, activity, key=time_order)
+        add_in_time_order(held, activity)
         ids = self._ids.get(lead_id)
         if ids is not None:
             ids.add(activity.id)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from funnelkit import kinds
 from funnelkit._events import LeadState, Tick
 from funnelkit._funnel import Funnel
-from funnelkit._lead import Activity, Bant, Lead
+from funnelkit._lead import Activity, Bant, Lead, time_order
 from funnelkit._store import Commit, Store
 from funnelkit._validators import Scalar
 from funnelkit.errors import GuardFailed, PolicyMismatch
@@ -238,7 +238,7 @@ class StoreConformance:
         pair.check()
 
     def test_a_long_history_knows_each_of_its_ids(self) -> None:
-        """Each of a lead's 40 activity ids is known, before and after more come."""
+        """Each of 40 ids is known, before and after more; late ones go in order."""
         pair = _Pair(self.make_store())
         pair.both("add_lead", _lead("L-1"))
         minute = timedelta(minutes=1)
@@ -255,6 +255,15 @@ class StoreConformance:
                 assert not pair.store.has_activity("L-2", "a0")
         # A duplicate of an early one changes nothing.
         assert pair.both("record", Activity("L-1", kinds.PAGE_VIEW, T0, id="a0")) == []
+        # Late arrivals in a long history take their places in time order.
+        for step in (5, 30):
+            late = Activity(
+                "L-1", kinds.PAGE_VIEW, T0 + step * minute + minute / 2, id=f"b{step}"
+            )
+            pair.both("record", late)
+        found = list(pair.store.activities("L-1"))
+        assert found == sorted(found, key=time_order)
+        assert {"b5", "b30"} <= {activity.id for activity in found}
         pair.check()
 
     def test_due_lists_the_wakes_up_to_now_in_order(self) -> None:
