@@ -292,10 +292,10 @@ class _Ledger(_DeferredLedger):
         at = self._at
         table = self._table
         for spec in sorted(rules, key=_first):
-            if len(spec) == _SNAP:
-                yield _snap_parts(table[spec[0]], spec, at)
-            else:
+            if len(spec) == _COMPUTED:
                 yield _line_parts(table[spec[0]], *spec[1:])
+            else:
+                yield _snap_parts(table[spec[0]], spec, at)
 
     def rows(self) -> list[tuple[Any, ...]]:
         """Each line's fields in order, as :func:`ledger_rows` gives them.
@@ -317,7 +317,9 @@ class _Ledger(_DeferredLedger):
         return len(self._head) + len(self._rules) + len(self._tail)
 
 
-_SNAP = 7  # the length of a snapshot (see _snap)
+_COMPUTED = 8  # the length of a computed line's parts; snapshots are shorter
+_SNAP_TUPLE = 4  # a snapshot of ids in a tuple, nothing skipped (see _snap)
+_SNAP_LIST = 5  # a snapshot of ids in a list, nothing skipped
 
 
 _first = operator.itemgetter(0)  # a ledger spec's rule
@@ -373,25 +375,44 @@ def _halved(total: float, anchor: float, at: float, half_life: float) -> float:
 def _snap(state: _RuleState) -> tuple[Any, ...]:
     """Return a rule's running sums as a read found them, to word its line later.
 
-    Seven items, where a computed line's parts are eight (see _line_parts); the
-    rule is its position in the model's activity rules.
+    Fewer than eight items, where a computed line's parts are eight (see
+    _line_parts); the rule is its position in the model's activity rules.
+    Every lead keeps a snapshot of each rule it met, so the usual ones are
+    short: with nothing skipped, ``(rule, ids, total, anchor)`` when the ids
+    are a tuple (never changed: all of them count), ``(rule, ids, count,
+    total, anchor)`` when they are a list that may grow; else
+    ``(rule, ids, count, skipped, skipped_count, total, anchor)``.
     """
-    return (
-        state.rule.index,
-        state.counted_ids,
-        len(state.counted_ids),
-        state.skipped_ids,
-        len(state.skipped_ids),
-        state.total,
-        state.counted_ts[-1],
-    )
+    ids = state.counted_ids
+    skipped = state.skipped_ids
+    if skipped:
+        return (
+            state.rule.index,
+            ids,
+            len(ids),
+            skipped,
+            len(skipped),
+            state.total,
+            state.counted_ts[-1],
+        )
+    if type(ids) is tuple:
+        return (state.rule.index, ids, state.total, state.counted_ts[-1])
+    return (state.rule.index, ids, len(ids), state.total, state.counted_ts[-1])
 
 
 def _snap_parts(
     rule: _CompiledRule, snap: tuple[Any, ...], at: float
 ) -> tuple[Any, ...]:
     """Word the line of a rule's snapshot (see _snap) as of *at*: its fields."""
-    _, ids, hi, skipped, skipped_hi, total, anchor = snap
+    size = len(snap)
+    if size == _SNAP_TUPLE:
+        _, ids, total, anchor = snap
+        hi, skipped, skipped_hi = len(ids), _NO_IDS, 0
+    elif size == _SNAP_LIST:
+        _, ids, hi, total, anchor = snap
+        skipped, skipped_hi = _NO_IDS, 0
+    else:
+        _, ids, hi, skipped, skipped_hi, total, anchor = snap
     unit = total
     if rule.half_life is not None:
         unit = _halved(total, anchor, at, rule.half_life)
@@ -510,9 +531,6 @@ class Score:
 # and tuples of them is untracked by the cyclic garbage collector, which
 # otherwise walks it (and the cache holding it) in every full collection.
 _NO_IDS: tuple[str, ...] = ()
-_NO_LOOSE: dict[int, Any] = {}
-_NO_FIXED: dict[int, tuple[Any, ...]] = {}
-_NO_MICROS: list[int] = []
 _NO_STATES: list[_RuleState | None] = []  # a model without activity rules
 _NO_TIMES = array("d")
 
@@ -1274,14 +1292,9 @@ class ScoreState:
         "_attribute_micros",
         "_attribute_specs",
         "_count",
-        "_fixed",
-        "_fixed_from",
-        "_fixed_micros",
-        "_fixed_until",
         "_last",
         "_late",
         "_lead",
-        "_loose",
         "_model",
         "_newest_id",
         "_newest_ts",
@@ -1310,17 +1323,9 @@ class ScoreState:
         # The rules with activities set aside (see _add_late), and their
         # activities in time order, until the next read settles them.
         self._late: dict[_RuleState, list[tuple[float, str]]] | None = None
-        # Rules whose points hold still for a while (no decay, or at their
-        # max_points) are summed once and read together: in ``_fixed`` (with
-        # their ledger specs), between ``_fixed_from`` and ``_fixed_until``;
-        # the others are ``_loose``, read one by one. Built by the first read.
-        self._fixed: dict[int, tuple[Any, ...]] | None = None
-        self._loose: dict[int, _RuleState] = _NO_LOOSE
-        self._fixed_micros = _NO_MICROS
-        self._fixed_from = _INF
-        self._fixed_until = _NEG_INF
-        # When no rule is loose, the parts of the last score, which hold until
-        # an activity is added or the instant leaves the fixed range.
+        # When every rule's points hold still for a while (no decay, or at
+        # their max_points), the parts of the last score and the range of
+        # instants they hold for (see _read): until an activity is added.
         self._still: tuple[Any, ...] | None = None
         # The last score read, which a read at the same instant returns again
         # until an activity changes a rule.
@@ -1420,15 +1425,6 @@ class ScoreState:
             state = states[index]
             if state is None:
                 state = states[index] = _RuleState(item)
-                if self._loose is _NO_LOOSE:
-                    self._fixed = None  # the next read sorts the rules out
-                else:
-                    self._loose[index] = state
-            elif self._fixed is not None and index in self._fixed:
-                # The activity changes the rule's points: read it alone again.
-                del self._fixed[index]
-                self._fixed_micros[state.rule.dim] -= state.snap_micros
-                self._loose[index] = state
             if direct:
                 state.decide(ts, activity_id)
             else:
@@ -1477,58 +1473,41 @@ class ScoreState:
         now = at.timestamp()
         if self._late is not None:
             self._settle(self._late)
-        fixed = self._fixed
-        if fixed is None or not self._fixed_from <= now < self._fixed_until:
-            fixed = self._regroup()
-        if self._still is not None:
-            # Nothing is loose and nothing was added: only the instant is new.
-            return self._build(at, now, *self._still)
-        sums = [*self._fixed_micros]
-        rules: list[Any] = [*fixed.values()]
-        loose = self._loose
-        for index, state in [*loose.items()]:
+        still = self._still
+        if still is not None and still[5] <= now < still[6]:
+            # Nothing was added and every rule holds still: only the instant is new.
+            return self._build(
+                at, now, still[0], still[1], still[2], still[3], still[4]
+            )
+        sums = [*self._attribute_micros]
+        rules: list[Any] = []
+        # The instants over which every rule's points hold still, as read.
+        begin = _NEG_INF
+        end = _INF
+        for state in self._states:
+            if state is None:
+                continue
             found = state.read(now)
             if found is None:
+                end = _NEG_INF  # nothing counts now, which may not last
                 continue
             micros, spec, until = found
             sums[state.rule.dim] += micros
             rules.append(spec)
-            if now < until:  # read from the cache: it holds from fast_from to until
-                del loose[index]
-                fixed[index] = spec
-                self._fixed_micros[state.rule.dim] += micros
-                if state.fast_from > self._fixed_from:  # noqa: PLR1730 -- see decide
-                    self._fixed_from = state.fast_from
-                if until < self._fixed_until:  # noqa: PLR1730 -- see decide
-                    self._fixed_until = until
+            # Read from the cache, the points hold from fast_from to until;
+            # computed, until is -inf.
+            if until < end:  # noqa: PLR1730 -- cheaper than min() on this path
+                end = until
+            if state.fast_from > begin:  # noqa: PLR1730 -- as above
+                begin = state.fast_from
         dimensions, grade, band, clamps, _ = self._model._summary(sums)  # noqa: SLF001 -- same module
-        if loose:
-            # A tuple of snapshots of numbers and strings: untracked by the
-            # garbage collector, where a list stays tracked as long as the score.
-            return self._build(at, now, dimensions, grade, band, clamps, tuple(rules))
-        # Every rule holds still: keep the parts for the reads that follow.
-        self._still = (dimensions, grade, band, clamps, tuple(rules))
-        return self._build(at, now, *self._still)
-
-    def _regroup(self) -> dict[int, tuple[Any, ...]]:
-        """Make every rule loose again, for the next read to sort; return the fixed."""
-        self._fixed_from = _NEG_INF
-        self._fixed_until = _INF
-        loose = {
-            index: state
-            for index, state in enumerate(self._states)
-            if state is not None
-        }
-        if not loose:  # only attribute rules count: they hold still
-            self._fixed = _NO_FIXED
-            self._loose = _NO_LOOSE
-            self._still = self._model._summary([*self._attribute_micros])  # noqa: SLF001 -- same module
-            return _NO_FIXED
-        self._still = None
-        self._loose = loose
-        self._fixed_micros = [*self._attribute_micros]
-        self._fixed = {}
-        return self._fixed
+        # A tuple of snapshots of numbers and strings: untracked by the garbage
+        # collector, where a list stays tracked as long as the score.
+        specs = tuple(rules)
+        if now < end:
+            # Every rule holds still: keep the parts for the reads that follow.
+            self._still = (dimensions, grade, band, clamps, specs, begin, end)
+        return self._build(at, now, dimensions, grade, band, clamps, specs)
 
     def _parts(self, at: float, dimension: str) -> tuple[int, int, int]:
         """Split a dimension's points at *at* (seconds), in millionths, unclamped.
