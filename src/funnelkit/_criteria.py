@@ -6,7 +6,7 @@ import abc
 import functools
 import math
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
 
 import attrs
@@ -1068,7 +1068,7 @@ class InStageFor(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Compare the time in stage with the minimum."""
-        spent = elapsed(ctx.entered_at, ctx.now)
+        spent = ctx.now.astimezone(UTC) - ctx.entered_at.astimezone(UTC)  # elapsed()
         passed = spent >= self.at_least
         shown = _span(timedelta(seconds=max(0, int(spent.total_seconds()))))
         relation = "at least" if passed else "less than"
@@ -1080,7 +1080,8 @@ class InStageFor(Criterion):
 
     def passes(self, ctx: Context) -> bool:
         """Whether the time in stage reaches the minimum."""
-        return elapsed(ctx.entered_at, ctx.now) >= self.at_least
+        # elapsed(), without its calls: the engine asks on every wake.
+        return ctx.now.astimezone(UTC) - ctx.entered_at.astimezone(UTC) >= self.at_least
 
     def _timed(self, model: ScoringModel, passed: bool) -> bool:  # noqa: ARG002 -- as the base
         # Only a failing wait can change: it passes once long enough.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import (
@@ -73,6 +74,15 @@ _new_record = unchecked(TransitionRecord)
 _new_score_changed = unchecked(ScoreChanged)
 _new_stage_changed = unchecked(StageChanged)
 _new_recorded = unchecked(ActivityRecorded)
+_new_lead_added = unchecked(LeadAdded)
+_new_add_lead = unchecked(AddLead)
+_new_started = unchecked(SlaStarted)
+_new_cancelled = unchecked(SlaCancelled)
+_new_met = unchecked(SlaMet)
+_new_warning = unchecked(SlaWarning)
+_new_breached = unchecked(SlaBreached)
+_event_at = operator.attrgetter("at")
+_utc = operator.methodcaller("astimezone", UTC)  # in_utc, without a Python call
 
 
 class _Draft:
@@ -191,6 +201,7 @@ class Funnel:
         "_create_leads",
         "_fingerprint",
         "_lock",
+        "_met_by_criteria",
         "_open_timers",
         "_policy",
         "_rules",
@@ -280,6 +291,10 @@ class Funnel:
         self._slas: dict[str, tuple[SlaRule, ...]] = {}
         for rule in policy.slas:
             self._slas[rule.stage] = (*self._slas.get(rule.stage, ()), rule)
+        # Whether a rule is met by a criterion, which each evaluation asks.
+        self._met_by_criteria = any(
+            not isinstance(rule.met_by, str | frozenset) for rule in policy.slas
+        )
         # The automatic guards of each stage that time alone may make pass:
         # the only ones asked for a wake (the engine asks when all fail).
         self._timed = {
@@ -334,7 +349,9 @@ class Funnel:
             ValidationError: *lead* is not a Lead, or another lead has its id
                 (change a lead with :meth:`update_lead`).
         """
-        _check_lead(lead, "Funnel.add_lead")
+        candidate: object = lead  # callers may pass anything at run time
+        if not isinstance(candidate, Lead):
+            _check_lead(candidate, "Funnel.add_lead")
         with self._lock, self._store.transaction():
             return self._add_lead(lead)
 
@@ -414,9 +431,17 @@ class Funnel:
                 to *to*.
             GuardFailed: the guard did not pass; ``error.verdict`` says why.
         """
-        _check_name(lead_id, "lead_id", "Funnel.move")
-        _check_name(to, "to", "Funnel.move")
-        _check_name(by, "by", "Funnel.move")
+        if not (
+            type(lead_id) is str  # the usual case, checked without a call each
+            and type(to) is str
+            and type(by) is str
+            and lead_id.strip()
+            and to.strip()
+            and by.strip()
+        ):
+            _check_name(lead_id, "lead_id", "Funnel.move")
+            _check_name(to, "to", "Funnel.move")
+            _check_name(by, "by", "Funnel.move")
         if by == AUTO:
             raise ValidationError(
                 owner="Funnel.move",
@@ -433,9 +458,12 @@ class Funnel:
                 value=override,
                 expected="True or False",
             )
-        self._policy_stage(to, "Funnel.move")
+        if to not in self._policy._by_name:  # noqa: SLF001 -- the engine reads the policy's index
+            self._policy_stage(to, "Funnel.move")
         with self._lock, self._store.transaction():
-            state = self._known(lead_id)
+            state = self._store.state(lead_id)
+            if state is None:
+                raise UnknownLead(lead_id=lead_id)
             when = self._resolve(at, state, "Funnel.move")
             return self._move(state, _new_move(lead_id, to, by, when, reason, override))
 
@@ -679,9 +707,12 @@ class Funnel:
                     "update_lead changes it)"
                 ),
             )
-        return self._commit_draft(
-            AddLead(lead), self._guarded(lead.id, lambda: self._new_draft(lead))
-        )
+        try:
+            draft = self._new_draft(lead)
+        except BaseException:
+            self._scorers.pop(lead.id, None)  # the work may have made it
+            raise
+        return self._commit_draft(_new_add_lead(lead), draft)
 
     def _new_draft(self, lead: Lead) -> _Draft:
         scorer = self._rebuild(lead, ())
@@ -689,8 +720,9 @@ class Funnel:
         at = lead.created_at
         record = _new_record(None, initial, at, AUTO, None, None, False)
         draft = _Draft(lead, initial, at, None, (record,), at, (), scorer, None)
-        draft.events += (LeadAdded(lead, at), _new_stage_changed(lead.id, record))
-        self._start_timers(draft, at)
+        draft.events += (_new_lead_added(lead, at), _new_stage_changed(lead.id, record))
+        if initial in self._slas:
+            self._start_timers(draft, at)
         self._evaluate(draft, at)
         return draft
 
@@ -719,8 +751,7 @@ class Funnel:
             lead = Lead(lead_id, activity.at)
         elif store.has_activity(lead_id, activity.id):
             return []
-
-        def work() -> _Draft:
+        try:
             draft = self._new_draft(lead) if state is None else self._draft(state)
             # A late arrival is judged as of the lead's last update.
             at = max(activity.at, draft.updated_at, key=in_utc)
@@ -730,49 +761,57 @@ class Funnel:
             draft.activities = with_in_time_order(draft.activities, activity)
             self._meet_kinds(draft, activity, at)
             self._evaluate(draft, at)
-            return draft
-
-        return self._commit_draft(
-            activity, self._guarded(lead_id, work), activities=(activity,)
-        )
+        except BaseException:
+            self._scorers.pop(lead_id, None)  # the work may have fed it
+            raise
+        return self._commit_draft(activity, draft, activities=(activity,))
 
     def _move(self, state: LeadState, move: Move) -> list[Event]:
-        at = move.at
+        try:
+            draft = self._moved(state, move)
+        except BaseException:
+            self._scorers.pop(move.lead_id, None)  # the work may have fed it
+            raise
+        return self._commit_draft(move, draft)
 
-        def work() -> _Draft:
-            draft = self._judged(state, at)
-            candidates, transition, verdict = self._choose(draft, move.to, at)
-            if not candidates:
-                raise IllegalTransition(
+    def _moved(self, state: LeadState, move: Move) -> _Draft:
+        """Draft the lead moved as *move* asks (see move), or raise why not."""
+        at = move.at
+        draft = self._draft(state)  # judged (see _judged), without a call
+        if draft.wake is not None:
+            self._catch_up(draft, at)
+        self._rescore(draft, at)
+        candidates, transition, verdict = self._choose(draft, move.to, at)
+        if not candidates:
+            raise IllegalTransition(
+                lead_id=move.lead_id,
+                source=draft.stage,
+                target=move.to,
+                allowed=self._policy.targets(draft.stage),
+            )
+        if transition is None:
+            if not move.override:
+                raise GuardFailed(
                     lead_id=move.lead_id,
                     source=draft.stage,
                     target=move.to,
-                    allowed=self._policy.targets(draft.stage),
+                    verdict=verdict,
                 )
-            if transition is None:
-                if not move.override:
-                    raise GuardFailed(
-                        lead_id=move.lead_id,
-                        source=draft.stage,
-                        target=move.to,
-                        verdict=verdict,
-                    )
-                transition = candidates[0]
-            overridden = not verdict.passed
+            transition = candidates[0]
+        overridden = not verdict.passed
+        if move.reason is not None or overridden or transition.needs_reason:
             _check_reason(transition, move.reason, overridden=overridden)
-            self._enter(
-                draft,
-                move.to,
-                at,
-                by=move.by,
-                reason=move.reason,
-                verdict=verdict,
-                override=overridden,
-            )
-            self._settle(draft, at)
-            return draft
-
-        return self._commit_draft(move, self._guarded(move.lead_id, work))
+        self._enter(
+            draft,
+            move.to,
+            at,
+            by=move.by,
+            reason=move.reason,
+            verdict=verdict,
+            override=overridden,
+        )
+        self._settle(draft, at)
+        return draft
 
     def _tick(self, now: datetime) -> list[Event]:
         due = self._store.due(now)
@@ -790,17 +829,16 @@ class Funnel:
             for _, lead_id in due:
                 self._scorers.pop(lead_id, None)
             raise
-        events = sorted(
-            (event for draft in drafts for event in draft.events),
-            key=lambda event: event.at,
-        )
+        events: list[Event] = []
+        states = []
+        wakes = []
+        for draft in drafts:
+            events += draft.events
+            states.append(draft.state())
+            wakes.append((draft.lead.id, draft.wake))
+        events.sort(key=_event_at)  # stable: each lead's own events keep their order
         return self._commit(
-            Commit(
-                input=Tick(now),
-                states=tuple(draft.state() for draft in drafts),
-                wakes=tuple((draft.lead.id, draft.wake) for draft in drafts),
-                policy=self._fingerprint,
-            ),
+            _new_commit(Tick(now), tuple(states), (), tuple(wakes), self._fingerprint),
             events,
         )
 
@@ -832,7 +870,8 @@ class Funnel:
     def _judged(self, state: LeadState, at: datetime) -> _Draft:
         """Draft the lead, caught up with its wakes and scored at *at*."""
         draft = self._draft(state)
-        self._catch_up(draft, at)
+        if draft.wake is not None:
+            self._catch_up(draft, at)
         self._rescore(draft, at)
         return draft
 
@@ -841,8 +880,8 @@ class Funnel:
         scorer = self._scorers.get(lead_id)
         if (
             scorer is None
-            or scorer.lead is not state.lead
-            or len(scorer) != state.activities
+            or scorer._lead is not state.lead  # noqa: SLF001 -- the engine's own scorers
+            or scorer._count != state.activities  # noqa: SLF001 -- as above
         ):
             scorer = self._rebuild(state.lead, self._store.activities(lead_id))
         return scorer
@@ -858,7 +897,7 @@ class Funnel:
     def _evaluate(self, draft: _Draft, at: datetime) -> None:
         """Score the lead at *at*, then make the automatic moves that pass."""
         self._rescore(draft, at)
-        if draft.timers:
+        if draft.timers and self._met_by_criteria:
             self._meet_criteria(draft, at)
         self._settle(draft, at)
 
@@ -931,20 +970,25 @@ class Funnel:
         draft.history = (*draft.history, record)
         draft.stage = target
         draft.entered_at = at
-        self._start_timers(draft, at)
+        if target in self._slas:
+            self._start_timers(draft, at)
+        elif draft.timers:
+            draft.timers = []
 
     def _catch_up(self, draft: _Draft, until: datetime) -> None:
         """Check the lead at each of its wakes up to *until*, in order."""
         count = 0
+        limit = until.astimezone(UTC)  # see in_utc
         while True:
             wake = draft.wake
-            if wake is None or in_utc(wake) > in_utc(until):
+            if wake is None or wake.astimezone(UTC) > limit:
                 return
             if count == _MAX_WAKES:
                 # A criterion keeps asking to be woken: judge once at *until*,
                 # after which the next wake is later than *until*.
                 wake = until
-            self._fire_timers(draft, wake)
+            if draft.timers:
+                self._fire_timers(draft, wake)
             self._evaluate(draft, wake)
             count += 1
 
@@ -1028,11 +1072,9 @@ class Funnel:
         return calendar
 
     def _start_timers(self, draft: _Draft, at: datetime) -> None:
-        """Start the clocks of the rules on the stage the lead just entered."""
+        """Start the clocks of the rules on the stage the lead just entered (some)."""
         draft.timers = []
-        rules = self._slas.get(draft.stage, ())
-        if not rules:
-            return
+        rules = self._slas[draft.stage]
         calendar = self._calendar(draft)
         for rule in rules:
             deadline = rule.deadline(at, calendar)
@@ -1045,7 +1087,7 @@ class Funnel:
                 warn_at=rule.warning(at, deadline, calendar),
             )
             draft.timers.append(timer)
-            draft.events.append(SlaStarted(draft.lead.id, timer))
+            draft.events.append(_new_started(draft.lead.id, timer))
         # A promise met by a criterion that passes already is met on entry
         # (a new lead's, by the first evaluation, once it has a score).
         if draft.score is not None:
@@ -1061,7 +1103,7 @@ class Funnel:
             else:
                 closed = timer.cancelled(at)
                 draft.timers[position] = closed
-                draft.events.append(SlaCancelled(draft.lead.id, closed))
+                draft.events.append(_new_cancelled(draft.lead.id, closed))
 
     def _meet_kinds(self, draft: _Draft, activity: Activity, at: datetime) -> None:
         """An activity of a rule's kinds, since the clock started, meets it."""
@@ -1089,19 +1131,17 @@ class Funnel:
     def _met(self, draft: _Draft, position: int, at: datetime) -> None:
         met = draft.timers[position].met(at)
         draft.timers[position] = met
-        draft.events.append(SlaMet(draft.lead.id, met))
+        draft.events.append(_new_met(draft.lead.id, met))
 
     def _fire_timers(self, draft: _Draft, until: datetime) -> None:
-        """Give the warnings and breaches due by *until*, in time order."""
-        if not draft.timers:
-            return
-        limit = in_utc(until)
+        """Give the warnings and breaches due by *until*, in time order (some run)."""
+        limit = until.astimezone(UTC)  # see in_utc
         while True:
             due = [
                 (instant, position, found)
                 for position, timer in enumerate(draft.timers)
                 if (found := timer.next_due) is not None
-                and (instant := in_utc(found)) <= limit
+                and (instant := found.astimezone(UTC)) <= limit  # see in_utc
             ]
             if not due:
                 return
@@ -1111,13 +1151,13 @@ class Funnel:
             if timer.warn_at is not None and timer.warned_at is None:
                 warned = timer.warned(at)
                 draft.timers[position] = warned
-                draft.events.append(SlaWarning(draft.lead.id, warned))
+                draft.events.append(_new_warning(draft.lead.id, warned))
                 continue
             breached = timer.breached(at)
             draft.timers[position] = breached
             breach = rule.on_breach
             draft.events.append(
-                SlaBreached(
+                _new_breached(
                     draft.lead.id,
                     breached,
                     breach.role if isinstance(breach, Escalate) else None,
@@ -1147,7 +1187,9 @@ class Funnel:
         Returns the transitions to *to*, the one chosen (``None`` when none
         passes, or there is none), and the verdict.
         """
-        candidates = self._policy.transitions_between(draft.stage, to)
+        candidates = self._policy._between.get((draft.stage, to))  # noqa: SLF001 -- the engine reads the policy's index
+        if candidates is None:
+            candidates = self._policy.transitions_between(draft.stage, to)
         if not candidates:
             allowed = ", ".join(self._policy.targets(draft.stage))
             return (
@@ -1207,6 +1249,8 @@ class Funnel:
         self._store.commit(change)
         if self._open_timers is not None:  # counted only once the commit stands
             self._open_timers += opened
+        if not self._subscribers:
+            return events
         errors: list[Exception] = []
         for callback in [*self._subscribers]:
             for event in events:
@@ -1245,8 +1289,9 @@ class Funnel:
         if at is None:
             now = self._now()
             return max(now, state.updated_at, key=in_utc)
-        require_aware(at, field="at", owner=owner)
-        if in_utc(at) < in_utc(state.updated_at):
+        if type(at) is not datetime or at.utcoffset() is None:
+            require_aware(at, field="at", owner=owner)
+        if at.astimezone(UTC) < state.updated_at.astimezone(UTC):  # see in_utc
             raise ValidationError(
                 owner=owner,
                 field="at",
@@ -1321,7 +1366,7 @@ def _next_wake(timers: list[SlaTimer], wake: datetime | None) -> datetime | None
     found = [due for timer in timers if (due := timer.next_due) is not None]
     if wake is not None:
         found.append(wake)
-    return min(found, default=None, key=in_utc)
+    return min(found, default=None, key=_utc)
 
 
 def _open(state: LeadState | None) -> int:

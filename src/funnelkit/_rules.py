@@ -385,10 +385,11 @@ def value_getter(path: str) -> Callable[[Lead], Scalar | _Missing]:
 
     Scorers resolve each path once, then read it from every lead.
     """
+    # A lead's attributes are a FrozenMap: read its dict, without a call.
     if "." not in path:
         if path in _LEAD_FIELDS:
             return operator.attrgetter(path)
-        return lambda lead: lead.attributes.get(path, MISSING)
+        return lambda lead: lead.attributes._data.get(path, MISSING)  # type: ignore[attr-defined] # noqa: SLF001
     head, _, rest = path.partition(".")
     if head == "email" and rest == "domain":
         return lambda lead: email_domain(lead.email)
@@ -397,7 +398,7 @@ def value_getter(path: str) -> Callable[[Lead], Scalar | _Missing]:
     if head == "bant" and rest in _BANT_FIELDS:
         return lambda lead: getattr(lead.bant, rest)
     name = rest if head == "attributes" and rest else path
-    return lambda lead: lead.attributes.get(name, MISSING)
+    return lambda lead: lead.attributes._data.get(name, MISSING)  # type: ignore[attr-defined] # noqa: SLF001
 
 
 def _timeline(lead: Lead) -> str | None:

@@ -531,6 +531,7 @@ class Score:
 # and tuples of them is untracked by the cyclic garbage collector, which
 # otherwise walks it (and the cache holding it) in every full collection.
 _NO_IDS: tuple[str, ...] = ()
+_NO_LINES: tuple[Contribution, ...] = ()  # the ledger of a score nothing adds to
 _NO_STATES: list[_RuleState | None] = []  # a model without activity rules
 _NO_TIMES = array("d")
 
@@ -1332,7 +1333,7 @@ class ScoreState:
         self._last: Score | None = None
         specs: list[Contribution] = []
         notes: list[str] = []
-        sums = [0] * len(model.dimensions)
+        sums = [0] * len(model._dimensions)  # noqa: SLF001 -- same module
         verdicts = model._verdicts  # noqa: SLF001 -- same module
         for run, read, rules in model._attribute_runs:  # noqa: SLF001 -- same module
             value = read(lead)
@@ -1584,21 +1585,17 @@ class ScoreState:
     ) -> Score:
         """Return the score of these parts at *at* (*now* in seconds)."""
         model = self._model
-        return _new_score(
-            model.name,
-            self._lead.id,
-            at,
-            dimensions,
-            grade,
-            band,
-            _Ledger(
+        lines: Sequence[Contribution] = _NO_LINES  # a model with nothing to say
+        if rules or clamps or self._attribute_specs:
+            lines = _Ledger(
                 self._attribute_specs,
                 rules,
                 clamps,
                 now,
                 model._activity_rules,  # noqa: SLF001 -- same module
-            ),
-            self._notes,
+            )
+        return _new_score(
+            model.name, self._lead.id, at, dimensions, grade, band, lines, self._notes
         )
 
 
@@ -1658,7 +1655,7 @@ def _score_maker() -> Callable[..., Score]:
         dimensions: FrozenMap[float],
         grade: str,
         band: str,
-        contributions: _Ledger,
+        contributions: Sequence[Contribution],
         notes: tuple[str, ...],
     ) -> Score:
         score = new(Score)

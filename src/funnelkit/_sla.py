@@ -339,7 +339,12 @@ class SlaTimer:
 
         ``None`` when it is done, paused, or breached with nothing left to say.
         """
-        if not self.is_open or self.paused_at is not None:
+        # Not is_open (met, cancelled), or paused: one test without a call.
+        if (
+            self.met_at is not None
+            or self.cancelled_at is not None
+            or self.paused_at is not None
+        ):
             return None
         if self.warn_at is not None and self.warned_at is None:
             return self.warn_at

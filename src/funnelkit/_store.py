@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import heapq
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -15,8 +16,6 @@ from funnelkit._lead import Activity, add_in_time_order, with_in_time_order
 from funnelkit._time import utc_micros
 
 __all__ = ["Commit", "InMemoryStore", "Store"]
-
-_NO_TRANSACTION = nullcontext()
 
 # A heap entry's low bits hold the lead's number: room for 2**40 leads.
 _SHIFT = 40
@@ -133,12 +132,16 @@ class InMemoryStore:
         "_numbers",
         "_policy",
         "_states",
+        "_transaction",
         "_wakes",
         "_woken",
     )
 
     def __init__(self) -> None:
         self._states: dict[str, LeadState] = {}
+        # A transaction only orders the calls of funnels sharing the store:
+        # a reentrant lock, which enters and exits without a Python call.
+        self._transaction = threading.RLock()
         # Each lead's activities in time order: a tuple while a scan reads
         # them (exactly their size, and the funnel's copy of it is free), a
         # list beyond, which grows by appends.
@@ -163,8 +166,12 @@ class InMemoryStore:
         )
 
     def transaction(self) -> AbstractContextManager[object]:
-        """Return a context that does nothing: one process, one funnel's lock."""
-        return _NO_TRANSACTION
+        """Return the store's reentrant lock: changes in memory need no more.
+
+        One funnel's calls are already ordered by the funnel's own lock; the
+        store's orders those of funnels that share it.
+        """
+        return self._transaction
 
     def written_under(self) -> str | None:
         """Return the policy fingerprint of the last commit that gave one."""
@@ -221,7 +228,7 @@ class InMemoryStore:
                 stack.append(left)
                 if left + 1 < size:
                     stack.append(left + 1)
-        return sorted((at, woken[entry & _NUMBER]) for entry, at in found.items())
+        return sorted([(at, woken[entry & _NUMBER]) for entry, at in found.items()])
 
     def commit(self, change: Commit, /) -> None:
         """Apply *change* and append its input to the log."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import date
+from types import MemberDescriptorType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import attrs
@@ -145,9 +146,18 @@ def unchecked(cls: type[_T]) -> Callable[..., _T]:
     """
     names = [field.name for field in attrs.fields(cls)]
     scope: dict[str, object] = {"new": object.__new__, "cls": cls}
-    scope.update({f"set_{name}": cls.__dict__[name].__set__ for name in names})
+    # A field's slot is the class's own, or a base class's (an inherited field).
+    scope.update({f"set_{name}": _slot(cls, name).__set__ for name in names})
     lines = [f"def make({', '.join(names)}):", "    made = new(cls)"]
     lines += [f"    set_{name}(made, {name})" for name in names]
     lines.append("    return made")
     exec("\n".join(lines), scope)  # noqa: S102 -- generated from attrs' field names
     return scope["make"]  # type: ignore[return-value] # defined just above
+
+
+def _slot(cls: type, name: str) -> MemberDescriptorType:
+    """Return the descriptor of the slot *name* in *cls* or the first base with it."""
+    found: MemberDescriptorType = next(
+        klass.__dict__[name] for klass in cls.__mro__ if name in klass.__dict__
+    )
+    return found
