@@ -465,7 +465,13 @@ class Funnel:
             if state is None:
                 raise UnknownLead(lead_id=lead_id)
             when = self._resolve(at, state, "Funnel.move")
-            return self._move(state, _new_move(lead_id, to, by, when, reason, override))
+            move = _new_move(lead_id, to, by, when, reason, override)
+            try:
+                draft = self._moved(state, move)
+            except BaseException:
+                self._scorers.pop(lead_id, None)  # the work may have fed it
+                raise
+            return self._commit_draft(move, draft)
 
     def tick(self, now: datetime | None = None) -> list[Event]:
         """Re-check the leads whose time-sensitive guards may have changed by *now*.
@@ -766,14 +772,6 @@ class Funnel:
             raise
         return self._commit_draft(activity, draft, activities=(activity,))
 
-    def _move(self, state: LeadState, move: Move) -> list[Event]:
-        try:
-            draft = self._moved(state, move)
-        except BaseException:
-            self._scorers.pop(move.lead_id, None)  # the work may have fed it
-            raise
-        return self._commit_draft(move, draft)
-
     def _moved(self, state: LeadState, move: Move) -> _Draft:
         """Draft the lead moved as *move* asks (see move), or raise why not."""
         at = move.at
@@ -799,7 +797,12 @@ class Funnel:
                 )
             transition = candidates[0]
         overridden = not verdict.passed
-        if move.reason is not None or overridden or transition.needs_reason:
+        if (
+            move.reason is not None
+            or overridden
+            or transition.requires_reason  # needs_reason, without a call
+            or transition.reasons
+        ):
             _check_reason(transition, move.reason, overridden=overridden)
         self._enter(
             draft,
@@ -810,7 +813,10 @@ class Funnel:
             verdict=verdict,
             override=overridden,
         )
-        self._settle(draft, at)
+        if self._policy._autos[draft.stage] or draft.timers:  # noqa: SLF001 -- the engine reads the policy's index
+            self._settle(draft, at)
+        else:
+            draft.wake = None  # nothing to follow, nothing to wait for (see _settle)
         return draft
 
     def _tick(self, now: datetime) -> list[Event]:
@@ -853,16 +859,25 @@ class Funnel:
             raise
 
     def _draft(self, state: LeadState) -> _Draft:
-        lead_id = state.lead.id
+        lead = state.lead
+        lead_id = lead.id
+        # The lead's scorer (see _scorer), without a call.
+        scorer = self._scorers.get(lead_id)
+        if (
+            scorer is None
+            or scorer._lead is not lead  # noqa: SLF001 -- the engine's own scorers
+            or scorer._count != state.activities  # noqa: SLF001 -- as above
+        ):
+            scorer = self._rebuild(lead, self._store.activities(lead_id))
         return _Draft(
-            state.lead,
+            lead,
             state.stage,
             state.entered_at,
             state.score,
             state.history,
             state.updated_at,
             tuple(self._store.activities(lead_id)),
-            self._scorer(state),
+            scorer,
             self._store.wake(lead_id),
             state.timers,
         )
