@@ -653,7 +653,7 @@ class Funnel:
         with self._lock:
             state = self._known(lead_id)
             when = self._now() if at is None else at
-            return self._scorer(state).score(when)
+            return self._draft(state).scorer.score(when)
 
     def can_move(self, lead_id: str, to: str, *, at: datetime | None = None) -> Verdict:
         """Return whether a move to *to* would pass its guard now, and why.
@@ -861,7 +861,7 @@ class Funnel:
     def _draft(self, state: LeadState) -> _Draft:
         lead = state.lead
         lead_id = lead.id
-        # The lead's scorer (see _scorer), without a call.
+        # The lead's scorer, rebuilt from the store when missing or stale.
         scorer = self._scorers.get(lead_id)
         if (
             scorer is None
@@ -889,17 +889,6 @@ class Funnel:
             self._catch_up(draft, at)
         self._rescore(draft, at)
         return draft
-
-    def _scorer(self, state: LeadState) -> ScoreState:
-        lead_id = state.lead.id
-        scorer = self._scorers.get(lead_id)
-        if (
-            scorer is None
-            or scorer._lead is not state.lead  # noqa: SLF001 -- the engine's own scorers
-            or scorer._count != state.activities  # noqa: SLF001 -- as above
-        ):
-            scorer = self._rebuild(state.lead, self._store.activities(lead_id))
-        return scorer
 
     def _rebuild(self, lead: Lead, activities: Iterable[Activity]) -> ScoreState:
         """Make (and keep) a scorer of *lead* fed with *activities*."""
@@ -1087,7 +1076,10 @@ class Funnel:
         return calendar
 
     def _start_timers(self, draft: _Draft, at: datetime) -> None:
-        """Start the clocks of the rules on the stage the lead just entered (some)."""
+        """Start the clocks of the rules on the stage the lead just entered.
+
+        The stage has rules (the caller looks first).
+        """
         draft.timers = []
         rules = self._slas[draft.stage]
         calendar = self._calendar(draft)
@@ -1149,7 +1141,10 @@ class Funnel:
         draft.events.append(_new_met(draft.lead.id, met))
 
     def _fire_timers(self, draft: _Draft, until: datetime) -> None:
-        """Give the warnings and breaches due by *until*, in time order (some run)."""
+        """Give the warnings and breaches due by *until*, in time order.
+
+        The lead has timers (the caller looks first).
+        """
         limit = until.astimezone(UTC)  # see in_utc
         while True:
             due = [

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import heapq
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -16,6 +15,8 @@ from funnelkit._lead import Activity, add_in_time_order, with_in_time_order
 from funnelkit._time import utc_micros
 
 __all__ = ["Commit", "InMemoryStore", "Store"]
+
+_NO_TRANSACTION = nullcontext()
 
 # A heap entry's low bits hold the lead's number: room for 2**40 leads.
 _SHIFT = 40
@@ -132,16 +133,12 @@ class InMemoryStore:
         "_numbers",
         "_policy",
         "_states",
-        "_transaction",
         "_wakes",
         "_woken",
     )
 
     def __init__(self) -> None:
         self._states: dict[str, LeadState] = {}
-        # A transaction only orders the calls of funnels sharing the store:
-        # a reentrant lock, which enters and exits without a Python call.
-        self._transaction = threading.RLock()
         # Each lead's activities in time order: a tuple while a scan reads
         # them (exactly their size, and the funnel's copy of it is free), a
         # list beyond, which grows by appends.
@@ -166,12 +163,8 @@ class InMemoryStore:
         )
 
     def transaction(self) -> AbstractContextManager[object]:
-        """Return the store's reentrant lock: changes in memory need no more.
-
-        One funnel's calls are already ordered by the funnel's own lock; the
-        store's orders those of funnels that share it.
-        """
-        return self._transaction
+        """Return a context that does nothing: one process, one funnel's lock."""
+        return _NO_TRANSACTION
 
     def written_under(self) -> str | None:
         """Return the policy fingerprint of the last commit that gave one."""

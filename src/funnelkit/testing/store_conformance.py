@@ -197,10 +197,11 @@ class StoreConformance:
         activity_streams(_LEADS, start=T0, max_size=12),
         st.lists(st.integers(min_value=1, max_value=72 * 3600), max_size=3),
     )
-    # A tick before an activity, whatever the draws (and the coverage) of a run.
+    # A tick before an activity and one after the last, whatever the draws (and
+    # the coverage) of a run.
     @example(
         stream=[Activity(_LEADS[0], kinds.PAGE_VIEW, T0 + timedelta(hours=1))],
-        ticks=[60],
+        ticks=[60, 2 * 3600],
     )
     @settings(
         max_examples=20,
