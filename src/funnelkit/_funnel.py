@@ -775,10 +775,7 @@ class Funnel:
     def _moved(self, state: LeadState, move: Move) -> _Draft:
         """Draft the lead moved as *move* asks (see move), or raise why not."""
         at = move.at
-        draft = self._draft(state)  # judged (see _judged), without a call
-        if draft.wake is not None:
-            self._catch_up(draft, at)
-        self._rescore(draft, at)
+        draft = self._judged(state, at)
         candidates, transition, verdict = self._choose(draft, move.to, at)
         if not candidates:
             raise IllegalTransition(
@@ -797,12 +794,7 @@ class Funnel:
                 )
             transition = candidates[0]
         overridden = not verdict.passed
-        if (
-            move.reason is not None
-            or overridden
-            or transition.requires_reason  # needs_reason, without a call
-            or transition.reasons
-        ):
+        if move.reason is not None or overridden or transition.needs_reason:
             _check_reason(transition, move.reason, overridden=overridden)
         self._enter(
             draft,
@@ -813,10 +805,7 @@ class Funnel:
             verdict=verdict,
             override=overridden,
         )
-        if self._policy._autos[draft.stage] or draft.timers:  # noqa: SLF001 -- the engine reads the policy's index
-            self._settle(draft, at)
-        else:
-            draft.wake = None  # nothing to follow, nothing to wait for (see _settle)
+        self._settle(draft, at)
         return draft
 
     def _tick(self, now: datetime) -> list[Event]:
@@ -925,9 +914,11 @@ class Funnel:
         can next pass on time alone.
         """
         autos = self._policy._autos  # noqa: SLF001 -- the engine reads the policy's index
+        draft.wake = None
+        if not autos[draft.stage] and not draft.timers:
+            return  # nothing to follow, nothing to wait for
         limit = len(self._policy.stages)
         path = [draft.stage]
-        draft.wake = None
         while found := autos[draft.stage]:
             ctx = draft.context(at)
             for transition in found:
