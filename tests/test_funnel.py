@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
 import threading
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -1231,3 +1232,30 @@ class FunnelMachine(RuleBasedStateMachine):
 
 
 TestFunnelMachine = FunnelMachine.TestCase
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_calls_leave_no_cyclic_garbage(store: str) -> None:
+    """Add, record, move and tick leave nothing only the cyclic collector frees."""
+    from funnelkit import SQLiteStore, policies  # noqa: PLC0415 -- this test's own
+
+    kept = SQLiteStore(":memory:") if store == "sqlite" else InMemoryStore()
+    funnel = Funnel(policies.b2b_saas(), store=kept, clock=ManualClock(T0))
+    lead = Lead("G-1", T0, attributes={"employees": 500, "industry": "saas"})
+    collecting = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        funnel.add_lead(lead)
+        funnel.record(Activity("G-1", "demo_request", T0 + H))
+        funnel.move("G-1", "opportunity", by="rep")
+        funnel.tick(T0 + timedelta(days=30))
+        found = gc.collect()
+        stage = funnel.state("G-1").stage
+    finally:
+        if collecting:
+            gc.enable()
+        if isinstance(kept, SQLiteStore):
+            kept.close()
+    assert stage == "opportunity"
+    assert found == 0
