@@ -527,6 +527,19 @@ class TestInStage:
         window = DidActivity("w", within=5 * D, in_stage=True).describe()
         assert window == "w at least once in the last 5 days since entering the stage"
 
+    def test_the_later_of_window_and_entry_counts(self) -> None:
+        """With a window, activities count from its start or the entry, the later."""
+        ctx = context(
+            activities=(activity("w", T0 + D, 1), activity("w", T0 + 5 * D, 2)),
+            now=T0 + 6 * D,
+        )
+        short = DidActivity("w", count=2, within=2 * D, in_stage=True)
+        assert not short.check(ctx)
+        assert not short.passes(ctx)
+        long = DidActivity("w", count=2, within=10 * D, in_stage=True)
+        assert long.check(ctx)
+        assert long.passes(ctx)
+
     def test_in_stage_is_a_flag(self) -> None:
         """in_stage must be True or False."""
         with pytest.raises(PolicyError) as info:

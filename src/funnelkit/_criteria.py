@@ -827,17 +827,19 @@ class DidActivity(Criterion):
         if type(value) is not bool:
             _reject(self, attribute, value, "True or False")
 
-    def _floor(self, ctx: Context) -> datetime | None:
-        """The earliest instant an activity counts from, if any."""
+    def _floor(self, ctx: Context, now: datetime) -> datetime | None:
+        """The earliest instant an activity counts from, if any; *now* is in UTC."""
         # In UTC: an instant, compared exactly with activities of any time zone.
-        floor = None if self.within is None else in_utc(ctx.now) - self.within
-        if self.in_stage and (floor is None or floor < ctx.entered_at):
-            floor = in_utc(ctx.entered_at)
+        floor = None if self.within is None else now - self.within
+        if self.in_stage:
+            entered = ctx.entered_at.astimezone(UTC)  # in_utc, without a call
+            if floor is None or floor < entered:
+                floor = entered
         return floor
 
     def _matching(self, ctx: Context) -> list[Activity]:
-        floor = self._floor(ctx)
         now = in_utc(ctx.now)  # compared as an instant, as floor is
+        floor = self._floor(ctx, now)
         return [
             activity
             for activity in ctx.activities
@@ -859,8 +861,8 @@ class DidActivity(Criterion):
 
     def passes(self, ctx: Context) -> bool:
         """Count the matching activities, latest first, until there are enough."""
-        floor = self._floor(ctx)
-        now = in_utc(ctx.now)  # compared as an instant, as floor is
+        now = ctx.now.astimezone(UTC)  # compared as an instant, as floor is (in_utc)
+        floor = self._floor(ctx, now)
         kinds = self.kinds
         needed = self.count
         for activity in reversed(ctx.activities):

@@ -760,7 +760,7 @@ class Funnel:
         try:
             draft = self._new_draft(lead) if state is None else self._draft(state)
             # A late arrival is judged as of the lead's last update.
-            at = max(activity.at, draft.updated_at, key=in_utc)
+            at = max(activity.at, draft.updated_at, key=_utc)
             self._catch_up(draft, at)
             draft.events.append(_new_recorded(activity))
             draft.scorer.add(activity)
@@ -1289,7 +1289,7 @@ class Funnel:
     def _resolve(self, at: datetime | None, state: LeadState, owner: str) -> datetime:
         if at is None:
             now = self._now()
-            return max(now, state.updated_at, key=in_utc)
+            return max(now, state.updated_at, key=_utc)
         if type(at) is not datetime or at.utcoffset() is None:
             require_aware(at, field="at", owner=owner)
         if at.astimezone(UTC) < state.updated_at.astimezone(UTC):  # see in_utc

@@ -7,7 +7,7 @@ import json
 import re
 from bisect import insort
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import attrs
 
@@ -237,9 +237,15 @@ def time_order(activity: Activity) -> tuple[datetime, str]:
     return in_utc(activity.at), activity.id
 
 
+def _not_before(activity: Activity, last: Activity) -> bool:
+    """Whether *activity* goes after *last* in time order (time_order, inline)."""
+    at, other = activity.at.astimezone(UTC), last.at.astimezone(UTC)  # see in_utc
+    return at > other or (at == other and activity.id >= last.id)
+
+
 def add_in_time_order(held: list[Activity], activity: Activity) -> None:
     """Put *activity* into *held* (in time order) at its place."""
-    if not held or time_order(held[-1]) <= time_order(activity):
+    if not held or _not_before(activity, held[-1]):
         held.append(activity)  # the usual case: the latest
     else:
         insort(held, activity, key=time_order)
@@ -249,7 +255,7 @@ def with_in_time_order(
     held: tuple[Activity, ...], activity: Activity
 ) -> tuple[Activity, ...]:
     """Return *held* (in time order) with *activity* at its place."""
-    if not held or time_order(held[-1]) <= time_order(activity):
+    if not held or _not_before(activity, held[-1]):
         return (*held, activity)  # the usual case: the latest
     ordered = list(held)
     insort(ordered, activity, key=time_order)
