@@ -17,11 +17,12 @@ _IMPORTING = time.perf_counter()
 import gc  # noqa: E402 -- timed from the line above
 import hashlib  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from datetime import datetime  # noqa: E402
 
-from funnelkit import Event, Funnel, SQLiteStore, policies  # noqa: E402
+from funnelkit import Event, Funnel, FunnelPolicy, SQLiteStore, policies  # noqa: E402
 from funnelkit.serialization import to_json  # noqa: E402
 from funnelkit.testing import ManualClock  # noqa: E402
 
@@ -34,10 +35,10 @@ def digest(events: Sequence[Event]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def main() -> None:
-    """Open the store at argv[1], make a funnel on it, tick at argv[2]; print."""
-    path, now = sys.argv[1], datetime.fromisoformat(sys.argv[2])
-    policy = policies.b2b_saas()
+def reopen(
+    policy: FunnelPolicy, path: str | os.PathLike[str], now: datetime
+) -> tuple[float, list[Event]]:
+    """Return the seconds to open the file, make a funnel and tick; the events."""
     gc.collect()
     began = time.perf_counter()
     store = SQLiteStore(path)
@@ -45,6 +46,14 @@ def main() -> None:
     events = funnel.tick(now)
     seconds = time.perf_counter() - began
     store.close()
+    return seconds, events
+
+
+def main() -> None:
+    """Open the store at argv[1], make a funnel on it, tick at argv[2]; print."""
+    seconds, events = reopen(
+        policies.b2b_saas(), sys.argv[1], datetime.fromisoformat(sys.argv[2])
+    )
     print(
         json.dumps(
             {

@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from _harness import QUICK, Report, Summary, print_summary
-from _reopen_child import digest
+from _reopen_child import digest, reopen
 from bench_funnel import PER_LEAD, RECORD_LEADS, T0, build_feed
 
 from funnelkit import Activity, Event, Funnel, FunnelPolicy, Lead, SQLiteStore, policies
@@ -174,20 +174,6 @@ def record_per_call(
             record(activity)
         seconds = time.perf_counter() - began
     return len(part) / seconds
-
-
-def reopen(
-    policy: FunnelPolicy, path: Path, now: datetime
-) -> tuple[float, list[Event]]:
-    """Return the seconds to open the file, make a funnel and tick; the events."""
-    gc.collect()
-    began = time.perf_counter()
-    store = SQLiteStore(path)
-    funnel = Funnel(policy, store=store, clock=ManualClock(now))
-    events = funnel.tick(now)
-    seconds = time.perf_counter() - began
-    store.close()
-    return seconds, events
 
 
 def reopen_in_new_process(path: Path, now: datetime) -> ChildRun:
