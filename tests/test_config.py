@@ -159,6 +159,7 @@ class TestRoundTrip:
             AtLeast(2, BantQualified(2), InStageFor(timedelta(days=2)), Always()),
             DidActivity("demo_request", timedelta(days=30), 2, in_stage=True),
             BantQualified(timeline_within=timedelta(days=90)),
+            BantQualified(2, timezone="America/New_York"),
             AllOf(),
             AnyOf(),
             AttributeIs("industry", "software"),
@@ -814,6 +815,13 @@ class TestProblems:
             (
                 lambda d: d["calendar"].update(timezone="Mars/Base"),
                 "calendar.timezone",
+                "time zone",
+            ),
+            (
+                lambda d: d["transitions"][3]["guard"]["any"][0].update(
+                    bant_qualified={"timezone": "Mars/Base"}
+                ),
+                "transitions[3].guard.any[0].bant_qualified.timezone",
                 "time zone",
             ),
             (

@@ -208,6 +208,31 @@ class TestBuiltIns:
         assert BantQualified(1).wake_at(after) is None
         assert BantQualified(1).wake_at(context()) is None
 
+    def test_bant_judges_dates_in_its_zone(self) -> None:
+        """The purchase day ends at midnight in the criterion's zone, not now's."""
+        lead = Lead("L", T0, bant=Bant(timeline=date(2026, 4, 1)))
+        evening = datetime(2026, 4, 1, 20, tzinfo=UTC)  # 2 April 05:00 in Tokyo
+        for now in (evening, evening.astimezone(ZoneInfo("Asia/Tokyo"))):
+            ctx = context(lead=lead, now=now)
+            assert BantQualified(1).check(ctx).passed
+            assert BantQualified(1).wake_at(ctx) == datetime(2026, 4, 2, tzinfo=UTC)
+            assert BantQualified(1).wake_at(ctx).tzinfo is now.tzinfo  # type: ignore[union-attr] # a wake here
+            tokyo = BantQualified(1, timezone="Asia/Tokyo")
+            assert tokyo.check(ctx).reason.endswith("timeline 2026-04-01 has passed")
+            assert not tokyo.passes(ctx)
+            assert tokyo.wake_at(ctx) is None
+        early = context(lead=lead, now=datetime(2026, 3, 31, 12, tzinfo=UTC))
+        tokyo = BantQualified(1, timezone="Asia/Tokyo")
+        assert tokyo.wake_at(early) == datetime(2026, 4, 1, 15, tzinfo=UTC)
+        window = BantQualified(1, timeline_within=D, timezone="America/New_York")
+        assert window.wake_at(early) == datetime(2026, 4, 2, 4, tzinfo=UTC)
+        earlier = context(lead=lead, now=datetime(2026, 3, 30, 12, tzinfo=UTC))
+        assert window.wake_at(earlier) == datetime(2026, 3, 31, 4, tzinfo=UTC)
+        assert window.describe() == (
+            "BANT: at least 1 of budget, authority, need, "
+            "timeline within 1 day (dates in America/New_York)"
+        )
+
     def test_in_stage_for(self) -> None:
         """InStageFor passes after the minimum, and wakes when it is reached."""
         wait = InStageFor(2 * D)
@@ -373,6 +398,8 @@ class TestValues:
             (lambda: AttributeIs("industry", object()), "test"),
             (lambda: BantQualified(5), "min_met"),
             (lambda: BantQualified(timeline_within=-D), "timeline_within"),
+            (lambda: BantQualified(timezone="Mars/Base"), "timezone"),
+            (lambda: BantQualified(timezone=""), "timezone"),
             (lambda: InStageFor(None), "at_least"),
             (lambda: AtLeast(-1), "n"),
             (lambda: AllOf(Always(), "x"), "criteria[1]"),
@@ -582,6 +609,7 @@ def criteria(draw: st.DrawFn, depth: int = 2) -> CriterionLike:
             BantQualified,
             st.integers(1, 4),
             timeline_within=st.none() | st.integers(1, 60).map(lambda d: d * D),
+            timezone=st.sampled_from(["UTC", "America/New_York", "Asia/Tokyo"]),
         ),
         st.builds(InStageFor, st.integers(1, 96).map(lambda h: h * HOUR)),
         st.just(Always()),
@@ -766,7 +794,14 @@ def zoned(parts: tuple[datetime, list[datetime], datetime], zone: tzinfo) -> Con
         activity(KINDS[n % len(KINDS)], at.astimezone(zone), n)
         for n, at in enumerate(times)
     )
-    lead = Lead("L", entered_at.astimezone(zone), attributes={"industry": "software"})
+    # A purchase date near now: the day boundary differs from zone to zone.
+    bant = Bant(budget=True, timeline=now.astimezone(UTC).date())
+    lead = Lead(
+        "L",
+        entered_at.astimezone(zone),
+        attributes={"industry": "software"},
+        bant=bant,
+    )
     return context(
         lead=lead,
         activities=found,

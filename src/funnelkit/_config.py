@@ -854,7 +854,11 @@ _CRITERIA: dict[str, _Read] = {
         AttributeIs, "attribute", attribute=_Reader.text, test=_Reader.value_test
     ),
     "bant_qualified": _criterion_reader(
-        BantQualified, "min_met", min_met=_Reader.whole, timeline_within=_duration
+        BantQualified,
+        "min_met",
+        min_met=_Reader.whole,
+        timeline_within=_duration,
+        timezone=_Reader.text,
     ),
     "in_stage_for": _criterion_reader(InStageFor, "at_least", at_least=_duration),
 }

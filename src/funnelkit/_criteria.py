@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -973,6 +974,9 @@ class BantQualified(Criterion):
     Budget, authority and need are met when confirmed (``True``). The timeline
     is met when the expected purchase date is known and not past, and, with
     *timeline_within*, no further away than that from the decision.
+    Dates are judged in *timezone* (an IANA name, UTC by default): the
+    purchase date passes at the midnight that ends it there, whatever zone
+    the decision's instant is written in.
 
     >>> from datetime import timedelta
     >>> BantQualified(3, timeline_within=timedelta(days=90)).describe()
@@ -983,16 +987,28 @@ class BantQualified(Criterion):
     timeline_within: timedelta | None = attrs.field(
         default=None, kw_only=True, validator=attrs.validators.optional(_positive_span)
     )
+    timezone: str = attrs.field(default="UTC", kw_only=True)
+
+    @timezone.validator
+    def _check_timezone(self, attribute: attrs.Attribute[str], value: object) -> None:
+        if not isinstance(value, str) or not value.strip():
+            _reject(self, attribute, value, "an IANA time zone name such as 'UTC'")
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            _reject(
+                self, attribute, value, "an IANA time zone name such as 'Europe/Berlin'"
+            )
 
     def _timeline(self, timeline: date | None, now: datetime) -> tuple[bool, str]:
         if timeline is None:
             return False, "timeline unknown"
-        today = now.date()
-        if timeline < today:
+        local = now.astimezone(ZoneInfo(self.timezone))
+        if timeline < local.date():
             return False, f"timeline {timeline.isoformat()} has passed"
         if (
             self.timeline_within is not None
-            and timeline > (now + self.timeline_within).date()
+            and timeline > (local + self.timeline_within).date()
         ):
             return False, (
                 f"timeline {timeline.isoformat()} is beyond "
@@ -1037,22 +1053,24 @@ class BantQualified(Criterion):
         timeline = ctx.lead.bant.timeline
         if timeline is None:
             return None
-        zone = ctx.now.tzinfo
+        zone = ZoneInfo(self.timezone)
+        # The midnight that ends the day, and the instant from which the day
+        # is within the window: (local + within).date() reaches it.
         passes = datetime.combine(timeline + timedelta(days=1), time(), tzinfo=zone)
         candidates = [passes]
         if self.timeline_within is not None:
-            enters = (
-                datetime.combine(timeline, time(), tzinfo=zone) - self.timeline_within
-            )
-            candidates.append(enters)
+            local = datetime.combine(timeline, time(), tzinfo=zone)
+            candidates.append(local - self.timeline_within)
         later = [moment for moment in candidates if moment > ctx.now]
-        return min(later) if later else None
+        return min(later).astimezone(ctx.now.tzinfo) if later else None
 
     def describe(self) -> str:
         """``BANT: at least 3 of budget, authority, need, timeline``."""
         timeline = "timeline"
         if self.timeline_within is not None:
             timeline += f" within {_span(self.timeline_within)}"
+        if self.timezone != "UTC":
+            timeline += f" (dates in {self.timezone})"
         return f"BANT: at least {self.min_met} of budget, authority, need, {timeline}"
 
 
