@@ -55,6 +55,7 @@ from funnelkit import (
     SlaRule,
     SlaStarted,
     SlaWarning,
+    SQLiteStore,
     Stage,
     StageChanged,
     SubscriberError,
@@ -309,6 +310,17 @@ class TestRecord:
         assert kinds(events)[:2] == ["LeadAdded", "StageChanged"]
         assert "ActivityRecorded" in kinds(events)
         assert made.state("L-5").lead == Lead("L-5", T0)
+
+    def test_replay_creates_the_leads_created_on_first_activity(self) -> None:
+        """A log with leads made by create_leads replays into any funnel, the same."""
+        made = Funnel(policy(), create_leads=True)
+        events = made.record(act("webinar", T0, lead_id="L-5"))
+        events += made.record(act("download", T0 + H, lead_id="L-5"))
+        again = Funnel(policy())
+        assert again.replay(made.inputs()) == events
+        assert again.state("L-5") == made.state("L-5")
+        with pytest.raises(UnknownLead):  # its own calls still refuse unknown leads
+            again.record(act("webinar", T0, lead_id="L-6"))
 
     def test_not_an_activity(self) -> None:
         """Something else than an Activity raises a ValidationError naming it."""
@@ -827,6 +839,62 @@ class TestSubscribers:
         assert list(info.value.events) == seen
         assert "L-1" in made
 
+    @pytest.mark.parametrize("kind", ["memory", "sqlite"])
+    def test_a_subscriber_may_call_the_funnel(self, kind: str) -> None:
+        """A subscriber's call commits on its own; all see events in commit order."""
+        kept = SQLiteStore(":memory:") if kind == "sqlite" else InMemoryStore()
+        made = Funnel(policy(), store=kept, clock=ManualClock(T0))
+        seen: list[Event] = []
+
+        def accept(event: Event) -> None:
+            if isinstance(event, StageChanged) and event.record.target == "mql":
+                made.move(event.lead_id, "sal", by="rep", at=event.at + H)
+
+        made.subscribe(accept)
+        made.subscribe(seen.append)
+        made.add_lead(lead())
+        made.record(act("webinar", T0 + H))
+        recorded = made.record(act("download", T0 + 2 * H))
+        assert kinds(recorded)[-1] == "StageChanged"  # to mql: the move came after
+        assert made.state("L-1").stage == "sal"
+        assert [type(item).__name__ for item in made.inputs()] == [
+            "AddLead",
+            "Activity",
+            "Activity",
+            "Move",
+        ]
+        assert seen == Funnel(policy()).replay(made.inputs())
+        made.record(act("webinar", T0 + 3 * H))  # the store takes the next call
+        assert kept.state("L-1").activities == 3  # type: ignore[union-attr] # known
+        if isinstance(kept, SQLiteStore):
+            kept.close()
+
+    def test_errors_of_a_subscriber_s_call_reach_the_first_call(self) -> None:
+        """Subscribers failing on a subscriber's call: the first call raises it all."""
+        made = Funnel(policy(), clock=ManualClock(T0))
+        calls: list[str] = []
+
+        def add_another(event: Event) -> None:
+            if isinstance(event, LeadAdded) and event.lead.id == "L-1":
+                made.add_lead(lead("L-2"))
+
+        def broken(event: Event) -> None:
+            calls.append(event.lead_id)
+            if event.lead_id == "L-2":
+                raise ValueError(event.lead_id)
+
+        made.subscribe(add_another)
+        made.subscribe(broken)
+        with pytest.raises(SubscriberError) as info:
+            made.add_lead(lead())
+        assert "L-2" in made
+        first = len(info.value.events)  # the first call's, which it raises with
+        assert {event.lead_id for event in info.value.events} == {"L-1"}
+        assert calls == ["L-1"] * first + ["L-2"] * (len(calls) - first)
+        assert [str(error) for error in info.value.exceptions] == calls[first:]
+        made.add_lead(lead("L-3"))  # delivering ended: the next call delivers
+        assert calls[-1] == "L-3"
+
     def test_unsubscribe(self) -> None:
         """The function subscribe returns stops the calls, and may be called twice."""
         made = Funnel(policy())
@@ -865,9 +933,15 @@ class TestReplay:
             source="sal", target="nurture", guard=InStageFor(D), auto=True
         )
         live = Funnel(policy(extra))
+        seen: list[Event] = []
+        live.subscribe(seen.append)
         events = busy(live)
+        assert seen == events
         again = Funnel(policy(extra))
+        seen_again: list[Event] = []
+        again.subscribe(seen_again.append)
         assert again.replay(live.inputs()) == events
+        assert seen_again == events
         for lead_id in live.store.lead_ids():
             assert again.state(lead_id) == live.state(lead_id)
         assert to_json(list(again.inputs()), cls=list[Input]) == to_json(

@@ -37,7 +37,6 @@ from funnelkit.errors import (
     StoreBusy,
     StoreError,
     StoreFormatError,
-    SubscriberError,
     ValidationError,
 )
 from funnelkit.serialization import to_json
@@ -553,11 +552,12 @@ class TestBatch:
                 store.batch(),
             ):
                 pass  # pragma: no cover -- never entered
-            funnel = _funnel(store)
-            funnel.subscribe(lambda _: store.batch().__enter__())
-            with pytest.raises(SubscriberError) as raised:
-                funnel.add_lead(Lead("L-1", T0))
-            assert isinstance(raised.value.exceptions[0], StoreError)
+            with (
+                store.transaction(),
+                pytest.raises(StoreError, match="funnel call"),
+                store.batch(),
+            ):
+                pass  # pragma: no cover -- never entered
             with store.batch(), pytest.raises(StoreError, match="end it first"):
                 store.close()
 

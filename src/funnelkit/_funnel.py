@@ -199,10 +199,12 @@ class Funnel:
         "_calendar_for",
         "_clock",
         "_create_leads",
+        "_delivering",
         "_fingerprint",
         "_lock",
         "_met_by_criteria",
         "_open_timers",
+        "_outbox",
         "_policy",
         "_rules",
         "_scorers",
@@ -284,6 +286,12 @@ class Funnel:
         self._open_timers: int | None = None
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[Event], object]] = []
+        # The events of calls committed and not yet given to the subscribers,
+        # who get them once the store's transaction has ended (so that they
+        # may call the funnel), in commit order; and whether they are being
+        # given (a subscriber's own call leaves its events to that loop).
+        self._outbox: list[list[Event]] = []
+        self._delivering = False
         # Incremental scorers, rebuilt from the store when missing or stale.
         self._scorers: dict[str, ScoreState] = {}
         # The SLA rules by name, and by the stage whose entry starts them.
@@ -352,8 +360,12 @@ class Funnel:
         candidate: object = lead  # callers may pass anything at run time
         if not isinstance(candidate, Lead):
             _check_lead(candidate, "Funnel.add_lead")
-        with self._lock, self._store.transaction():
-            return self._add_lead(lead)
+        with self._lock:
+            with self._store.transaction():
+                events = self._add_lead(lead)
+            if self._outbox:
+                self._deliver()
+            return events
 
     def update_lead(self, lead: Lead, *, at: datetime | None = None) -> list[Event]:
         """Replace what is known of a lead (matched by id) as of *at*.
@@ -368,10 +380,14 @@ class Funnel:
                 the lead's last update.
         """
         _check_lead(lead, "Funnel.update_lead")
-        with self._lock, self._store.transaction():
-            state = self._known(lead.id)
-            when = self._resolve(at, state, "Funnel.update_lead")
-            return self._update_lead(state, lead, when)
+        with self._lock:
+            with self._store.transaction():
+                state = self._known(lead.id)
+                when = self._resolve(at, state, "Funnel.update_lead")
+                events = self._update_lead(state, lead, when)
+            if self._outbox:
+                self._deliver()
+            return events
 
     def record(self, activity: Activity) -> list[Event]:
         """Record one of a lead's activities, and move the lead if it qualifies.
@@ -393,8 +409,12 @@ class Funnel:
                 value=activity,
                 expected="a funnelkit.Activity",
             )
-        with self._lock, self._store.transaction():
-            return self._record(activity)
+        with self._lock:
+            with self._store.transaction():
+                events = self._record(activity, create=self._create_leads)
+            if self._outbox:
+                self._deliver()
+            return events
 
     def move(  # noqa: PLR0913 -- the move's parts, all keyword-only but the lead
         self,
@@ -460,18 +480,22 @@ class Funnel:
             )
         if to not in self._policy._by_name:  # noqa: SLF001 -- the engine reads the policy's index
             self._policy_stage(to, "Funnel.move")
-        with self._lock, self._store.transaction():
-            state = self._store.state(lead_id)
-            if state is None:
-                raise UnknownLead(lead_id=lead_id)
-            when = self._resolve(at, state, "Funnel.move")
-            move = _new_move(lead_id, to, by, when, reason, override)
-            try:
-                draft = self._moved(state, move)
-            except BaseException:
-                self._scorers.pop(lead_id, None)  # the work may have fed it
-                raise
-            return self._commit_draft(move, draft)
+        with self._lock:
+            with self._store.transaction():
+                state = self._store.state(lead_id)
+                if state is None:
+                    raise UnknownLead(lead_id=lead_id)
+                when = self._resolve(at, state, "Funnel.move")
+                move = _new_move(lead_id, to, by, when, reason, override)
+                try:
+                    draft = self._moved(state, move)
+                except BaseException:
+                    self._scorers.pop(lead_id, None)  # the work may have fed it
+                    raise
+                events = self._commit_draft(move, draft)
+            if self._outbox:
+                self._deliver()
+            return events
 
     def tick(self, now: datetime | None = None) -> list[Event]:
         """Re-check the leads whose time-sensitive guards may have changed by *now*.
@@ -483,8 +507,12 @@ class Funnel:
         Raises:
             NaiveDatetimeError: *now* has no time zone.
         """
-        with self._lock, self._store.transaction():
-            return self._tick(self._at_or_now(now, "Funnel.tick"))
+        with self._lock:
+            with self._store.transaction():
+                events = self._tick(self._at_or_now(now, "Funnel.tick"))
+            if self._outbox:
+                self._deliver()
+            return events
 
     def pause_timer(
         self, lead_id: str, rule: str, *, at: datetime | None = None
@@ -519,7 +547,10 @@ class Funnel:
         """Feed another funnel's input log (:meth:`inputs`) into this one.
 
         With the same policy, an empty funnel ends in the same states and
-        returns the same events as the original calls did.
+        returns the same events as the original calls did. An activity of a
+        lead the log has not added was recorded by a funnel that creates
+        leads on first activity (``create_leads``): replayed, it creates the
+        lead too, whether or not this funnel does.
 
         Raises:
             ValidationError: an item is not an input.
@@ -527,7 +558,12 @@ class Funnel:
         events: list[Event] = []
         for item in inputs:
             if isinstance(item, Activity):
-                events += self.record(item)
+                with self._lock:
+                    with self._store.transaction():
+                        done = self._record(item, create=True)
+                    if self._outbox:
+                        self._deliver()
+                events += done
             elif isinstance(item, AddLead):
                 events += self.add_lead(item.lead)
             elif isinstance(item, UpdateLead):
@@ -565,8 +601,11 @@ class Funnel:
         Returns a function that unsubscribes. A subscriber that raises does
         not undo the change nor stop the others: after all were called, the
         call raises :class:`~funnelkit.errors.SubscriberError` holding every
-        error and the events. Subscribers run while the funnel is locked, so
-        they see events in commit order; they may call the funnel.
+        error and the events. Subscribers run once the store's transaction
+        has ended, while the funnel is still locked, so they see events in
+        commit order. They may call the funnel: such a call commits in a
+        transaction of its own, and its events reach every subscriber after
+        those of the call that led to it.
 
         Raises:
             ValidationError: *callback* is not callable.
@@ -747,12 +786,12 @@ class Funnel:
 
         return self._commit_draft(UpdateLead(lead, at), self._guarded(lead.id, work))
 
-    def _record(self, activity: Activity) -> list[Event]:
+    def _record(self, activity: Activity, *, create: bool) -> list[Event]:
         lead_id = activity.lead_id
         store = self._store
         state = store.state(lead_id)
         if state is None:
-            if not self._create_leads:
+            if not create:
                 raise UnknownLead(lead_id=lead_id)
             lead = Lead(lead_id, activity.at)
         elif store.has_activity(lead_id, activity.id):
@@ -995,26 +1034,30 @@ class Funnel:
         owner = "Funnel.pause_timer" if pause else "Funnel.resume_timer"
         _check_name(lead_id, "lead_id", owner)
         _check_name(rule, "rule", owner)
-        with self._lock, self._store.transaction():
-            state = self._known(lead_id)
-            when = self._resolve(at, state, owner)
+        with self._lock:
+            with self._store.transaction():
+                state = self._known(lead_id)
+                when = self._resolve(at, state, owner)
 
-            def work() -> _Draft:
-                draft = self._judged(state, when)
-                position = self._timer_of(draft, rule, owner, paused=not pause)
-                timer = draft.timers[position]
-                if pause:
-                    changed = timer.paused(when)
-                    draft.events.append(SlaPaused(lead_id, changed))
-                else:
-                    changed = self._resumed(draft, timer, when)
-                    draft.events.append(SlaResumed(lead_id, changed, at=when))
-                draft.timers[position] = changed
-                self._settle(draft, when)
-                return draft
+                def work() -> _Draft:
+                    draft = self._judged(state, when)
+                    position = self._timer_of(draft, rule, owner, paused=not pause)
+                    timer = draft.timers[position]
+                    if pause:
+                        changed = timer.paused(when)
+                        draft.events.append(SlaPaused(lead_id, changed))
+                    else:
+                        changed = self._resumed(draft, timer, when)
+                        draft.events.append(SlaResumed(lead_id, changed, at=when))
+                    draft.timers[position] = changed
+                    self._settle(draft, when)
+                    return draft
 
-            item = (PauseTimer if pause else ResumeTimer)(lead_id, rule, when)
-            return self._commit_draft(item, self._guarded(lead_id, work))
+                item = (PauseTimer if pause else ResumeTimer)(lead_id, rule, when)
+                events = self._commit_draft(item, self._guarded(lead_id, work))
+            if self._outbox:
+                self._deliver()
+            return events
 
     def _timer_of(self, draft: _Draft, rule: str, owner: str, *, paused: bool) -> int:
         """The position of the lead's running timer of *rule*, paused or not."""
@@ -1250,24 +1293,45 @@ class Funnel:
         self._store.commit(change)
         if self._open_timers is not None:  # counted only once the commit stands
             self._open_timers += opened
-        if not self._subscribers:
-            return events
+        if self._subscribers and events:
+            self._outbox.append(events)
+        return events
+
+    def _deliver(self) -> None:
+        """Give the subscribers the events committed, in commit order.
+
+        The funnel is locked and the store's transaction has ended. Events of
+        a subscriber's own calls are given after those before them.
+
+        Raises:
+            SubscriberError: subscribers raised (after all were called).
+        """
+        if self._delivering:
+            return  # a subscriber's call: the loop below gives its events next
+        outbox = self._outbox
+        first = outbox[0]
         errors: list[Exception] = []
-        for callback in [*self._subscribers]:
-            for event in events:
-                try:
-                    callback(event)
-                except Exception as error:  # noqa: BLE001 -- gathered and raised below
-                    errors.append(error)
+        self._delivering = True
+        try:
+            while outbox:
+                events = outbox.pop(0)
+                for callback in [*self._subscribers]:
+                    for event in events:
+                        try:
+                            callback(event)
+                        except Exception as error:  # noqa: BLE001 -- gathered and raised below
+                            errors.append(error)
+        finally:
+            self._delivering = False
+            outbox.clear()  # given, or dropped with the call an interrupt stopped
         if errors:
             count = len(errors)
             raise SubscriberError(
                 f"{count} subscriber call{'s' if count > 1 else ''} failed "
                 "after the change was committed",
                 errors,
-                events,
+                first,
             )
-        return events
 
     # -- Checks --------------------------------------------------------------------
 
