@@ -23,6 +23,7 @@ from funnelkit import (
     Funnel,
     InMemoryStore,
     Lead,
+    Move,
     SQLiteStore,
     Store,
     Tick,
@@ -509,6 +510,20 @@ class TestBatch:
         with SQLiteStore(tmp_path / "batch.db") as store:
             _same(reference.store, store)
 
+    def test_a_batch_keeps_the_order_leads_were_added_in(self, tmp_path: Path) -> None:
+        """lead_ids gives a batch's new leads in the order added, not by id."""
+        added = ["zeta", "alpha", "L-9", "L-10"]
+        with SQLiteStore(tmp_path / "order.db") as store:
+            funnel = _funnel(store)
+            funnel.add_lead(Lead("first", T0))
+            with store.batch():
+                funnel.record(Activity("first", kinds.PAGE_VIEW, T0))
+                for lead_id in added:
+                    funnel.add_lead(Lead(lead_id, T0))
+            assert list(store.lead_ids()) == ["first", *added]
+        with SQLiteStore(tmp_path / "order.db") as store:
+            assert list(store.lead_ids()) == ["first", *added]
+
     def test_a_failing_batch_is_rolled_back(self, tmp_path: Path) -> None:
         """An error in the block undoes the whole batch; the funnel goes on."""
         with SQLiteStore(tmp_path / "batch.db") as store:
@@ -728,9 +743,9 @@ class TestTransactions:
             _same(_replayed(store), store)
 
 
-def _child(path: Path, prefix: str, count: int) -> subprocess.Popen[str]:
+def _child(path: Path, prefix: str, count: int, *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(  # noqa: S603 -- this interpreter, fixed arguments
-        [sys.executable, str(CHILD), str(path), prefix, str(count)],
+        [sys.executable, str(CHILD), str(path), prefix, str(count), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -755,7 +770,11 @@ class TestProcesses:
             _same(_replayed(store), store)
 
     def test_killed_at_random_moments(self, tmp_path: Path) -> None:
-        """After each of 50 kills, every returned record is kept and the log replays."""
+        """After each of 50 kills, every returned record is kept and the log replays.
+
+        The child also walks leads through the default policy (moves, SLA
+        timers, ticks), so kills fall in the middle of stage changes too.
+        """
         path = tmp_path / "killed.db"
         SQLiteStore(path).close()
         rng = random.Random(20261123)  # noqa: S311 -- seeded moments, not a secret
@@ -763,7 +782,7 @@ class TestProcesses:
         # The log replayed as it grows: it must give the stored states.
         replayed = Funnel(POLICY, clock=ManualClock(T0))
         for _ in range(50):
-            child = _child(path, "K", 10_000)
+            child = _child(path, "K", 10_000, "--moves")
             assert child.stdout is not None
             # Let it get going, then kill it at a random point of its work.
             first = child.stdout.readline()
@@ -775,9 +794,10 @@ class TestProcesses:
                 lead_id, activity_id = line.split()
                 returned.add((lead_id, activity_id))
             with SQLiteStore(path) as store:
+                leads = list(store.lead_ids())
                 found = {
                     (lead_id, activity.id)
-                    for lead_id in ("K", "shared")
+                    for lead_id in leads
                     for activity in store.activities(lead_id)
                 }
                 assert returned <= found
@@ -785,12 +805,16 @@ class TestProcesses:
                 done = len(replayed.inputs())
                 assert inputs[:done] == list(replayed.inputs())
                 replayed.replay(inputs[done:])
-                for lead_id in ("K", "shared"):
+                assert leads == list(replayed.store.lead_ids())
+                for lead_id in leads:
                     state = store.state(lead_id)
                     assert state == replayed.state(lead_id)
                     assert state is not None
                     assert state.activities == len(store.activities(lead_id))
                     assert store.wake(lead_id) == replayed.store.wake(lead_id)
+        # The kills fell among moves, timers and ticks, not only records.
+        moved = [item for item in replayed.inputs() if isinstance(item, Move)]
+        assert {move.to for move in moved} >= {"opportunity", "customer"}
 
 
 class TestConformanceSuite:

@@ -861,7 +861,16 @@ class SQLiteStore:
             _INSERT_ACTIVITY, sorted(map(_activity_row, self._pending_activities))
         )
         grouped: dict[str, list[tuple[object, ...]]] = {}
-        for lead_id, entry in sorted(self._dirty.items(), key=_first):
+        # New leads in the order they were added (their rows' numbers keep
+        # it, for lead_ids), then the others in key order.
+        dirty = self._dirty.items()
+        for lead_id, entry in (
+            *((key, entry) for key, entry in dirty if entry.written is _ABSENT),
+            *sorted(
+                ((key, entry) for key, entry in dirty if entry.written is not _ABSENT),
+                key=_first,
+            ),
+        ):
             if entry.state is None:  # a wake or activity for a lead not held
                 continue
             statement, row = _lead_write(lead_id, entry.state, entry.wake, entry)
