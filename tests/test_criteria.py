@@ -546,6 +546,7 @@ class TestInStage:
         ctx = context(
             activities=(activity("w", T0 - D, 1), activity("w", T0 + D, 2)),
             now=T0 + 2 * D,
+            entered_at=T0 + HOUR,
         )
         assert DidActivity("w", count=2).check(ctx)
         verdict = DidActivity("w", count=2, in_stage=True).check(ctx)
@@ -554,11 +555,24 @@ class TestInStage:
         window = DidActivity("w", within=5 * D, in_stage=True).describe()
         assert window == "w at least once in the last 5 days since entering the stage"
 
+    def test_in_the_stage_of_its_creation_what_came_before_counts(self) -> None:
+        """A lead still where it was created counts what it did before (the form)."""
+        ctx = context(
+            activities=(activity("w", T0 - HOUR, 1), activity("w", T0 + D, 2)),
+            now=T0 + 2 * D,
+        )
+        assert DidActivity("w", count=2, in_stage=True).check(ctx)
+        assert DidActivity("w", count=2, in_stage=True).passes(ctx)
+        moved = attrs.evolve(ctx, entered_at=T0 + HOUR)
+        assert not DidActivity("w", count=2, in_stage=True).check(moved)
+        assert not DidActivity("w", count=2, in_stage=True).passes(moved)
+
     def test_the_later_of_window_and_entry_counts(self) -> None:
         """With a window, activities count from its start or the entry, the later."""
         ctx = context(
             activities=(activity("w", T0 + D, 1), activity("w", T0 + 5 * D, 2)),
             now=T0 + 6 * D,
+            entered_at=T0 + HOUR,
         )
         short = DidActivity("w", count=2, within=2 * D, in_stage=True)
         assert not short.check(ctx)

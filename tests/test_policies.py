@@ -102,6 +102,22 @@ class TestDefaultPolicy:
         assert state.stage == "sql"
         assert state.history[-1].source == "lead"
 
+    def test_fast_track_of_the_form_that_made_the_lead(self) -> None:
+        """A demo request made just before the lead was created counts in lead."""
+        funnel = Funnel(b2b_saas(), clock=ManualClock(T0 + 30 * H))
+        created = T0 + timedelta(seconds=5)
+        funnel.add_lead(Lead("L", created, attributes=IDEAL))  # type: ignore[arg-type]
+        funnel.record(Activity("L", kinds.DEMO_REQUEST, T0))
+        assert stage(funnel) == "sql"
+
+    def test_a_late_demo_request_is_judged_in_the_stage_then(self) -> None:
+        """A demo request recorded after the MQL move it predates is not in mql."""
+        funnel = start(IDEAL)
+        engage(funnel)
+        entered = funnel.state("L").entered_at
+        funnel.record(Activity("L", kinds.DEMO_REQUEST, entered - H))
+        assert stage(funnel) == "mql"
+
     def test_fast_track_needs_fit(self) -> None:
         """A demo request from a weak fit does not skip the queue."""
         funnel = start(SMALL)

@@ -813,7 +813,8 @@ class DidActivity(Criterion):
         count: How many are needed.
         in_stage: Count only what the lead did since it entered its current
             stage, the instant of entering included (a recycled lead that
-            engages again).
+            engages again). In the stage a lead was created in, what it did
+            before its creation counts too (the form that made the lead).
     """
 
     kinds: frozenset[str] = attrs.field(converter=kind_set, validator=_check_kinds)
@@ -834,7 +835,8 @@ class DidActivity(Criterion):
         floor = None if self.within is None else now - self.within
         if self.in_stage:
             entered = ctx.entered_at.astimezone(UTC)  # in_utc, without a call
-            if floor is None or floor < entered:
+            # Entered at its creation: all the lead did before counts too.
+            if entered > ctx.lead.created_at and (floor is None or floor < entered):
                 floor = entered
         return floor
 
