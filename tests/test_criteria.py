@@ -35,6 +35,7 @@ from funnelkit import (
     ScoreAtLeast,
     ScoringModel,
     TransitionRecord,
+    ValidationError,
     Verdict,
     between,
 )
@@ -412,6 +413,56 @@ class TestValues:
         with pytest.raises(PolicyError) as info:
             make()  # type: ignore[operator]
         assert info.value.field == field
+
+    @pytest.mark.parametrize(
+        ("fields", "field"),
+        [
+            ({"passed": "yes"}, "passed"),
+            ({"criterion": ""}, "criterion"),
+            ({"reason": 3}, "reason"),
+            ({"children": ["x", 3]}, "children"),
+            ({"children": 3}, "children"),
+            ({"children": "ab"}, "children"),
+        ],
+    )
+    def test_a_bad_verdict_names_the_field(
+        self, fields: dict[str, object], field: str
+    ) -> None:
+        """A verdict made by hand with a bad part raises a ValidationError naming it."""
+        parts: dict[str, object] = {"passed": True, "criterion": "c", "reason": "r"}
+        with pytest.raises(ValidationError) as info:
+            Verdict(**{**parts, **fields})  # type: ignore[arg-type]
+        assert info.value.field == field
+
+    def test_a_check_that_gives_no_verdict(self) -> None:
+        """A custom check returning a bool raises a PolicyError naming the criterion."""
+
+        class Yes(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- as the protocol
+                return True  # type: ignore[return-value] # the mistake tested
+
+        for made in (
+            Yes() & Always(),
+            Yes() | Always(),
+            ~Yes(),
+            AtLeast(1, Yes()),
+        ):
+            with pytest.raises(PolicyError) as info:
+                made.check(CTX)
+            assert info.value.owner == "criterion 'Yes'"
+            assert info.value.field == "check()"
+            assert info.value.value is True
+        with pytest.raises(PolicyError):
+            Yes().passes(CTX)
+
+        class Mine(Verdict):
+            """A verdict of a host's own class, which combinators take as any."""
+
+        class Own(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- as the protocol
+                return Mine(passed=True, criterion="own", reason="as it says")
+
+        assert (Own() & Always()).check(CTX).children[0].reason == "as it says"
 
     def test_verdict_and_record_round_trip(self) -> None:
         """Verdicts and transition records survive JSON exactly."""

@@ -363,6 +363,26 @@ class TestRecord:
         # The scorer was rebuilt from the store: the score is as before.
         assert made.score("L-1", at=T0 + 3 * H).engagement == 30
 
+    def test_a_check_that_gives_no_verdict_changes_nothing(self) -> None:
+        """A guard's check that returns a bool: a PolicyError, nothing changed."""
+
+        class Yes(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- as the protocol
+                return True  # type: ignore[return-value] # the mistake tested
+
+        made = funnel(Transition(source="mql", target="won", guard=Yes(), auto=True))
+        made.record(act("webinar", T0 + H))
+        before = snapshot(made)
+        with pytest.raises(PolicyError) as info:
+            made.record(act("download", T0 + 2 * H))  # to mql, then the guard
+        assert info.value.owner == "criterion 'Yes'"
+        assert snapshot(made) == before
+        made = funnel(Transition(source="lead", target="sal", guard=Yes()))
+        before = snapshot(made)
+        with pytest.raises(PolicyError):
+            made.move("L-1", "sal", by="rep", at=T0 + H)
+        assert snapshot(made) == before
+
     def test_a_cycle_of_automatic_moves_is_stopped(self) -> None:
         """Auto moves that go round a cycle raise a PolicyError and change nothing."""
         made = Funnel(

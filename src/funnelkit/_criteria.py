@@ -61,7 +61,34 @@ def _reject(
 
 
 def _verdicts(value: Iterable[Verdict]) -> tuple[Verdict, ...]:
-    return tuple(value)
+    """The children as a tuple; anything else as it is, for the validator to reject."""
+    candidate: object = value  # callers may pass anything at run time
+    if isinstance(candidate, Iterable) and not isinstance(candidate, str):
+        return tuple(candidate)
+    return candidate  # type: ignore[return-value] # rejected by the validator
+
+
+def _check_passed(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if type(value) is not bool:
+        reject(instance, attribute, value, "True or False")
+
+
+def _check_reason(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not isinstance(value, str):
+        reject(instance, attribute, value, "a sentence saying why (a string)")
+
+
+def _check_children(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if type(value) is not tuple or not all(isinstance(v, Verdict) for v in value):
+        reject(
+            instance, attribute, value, "the verdicts of the criteria (Verdict objects)"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -83,10 +110,12 @@ class Verdict:
     (False, 'grade C is below B')
     """
 
-    passed: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    passed: bool = attrs.field(validator=_check_passed)
     criterion: str = attrs.field(validator=non_empty_str)
-    reason: str = attrs.field(validator=attrs.validators.instance_of(str))
-    children: tuple[Verdict, ...] = attrs.field(default=(), converter=_verdicts)
+    reason: str = attrs.field(validator=_check_reason)
+    children: tuple[Verdict, ...] = attrs.field(
+        default=(), converter=_verdicts, validator=_check_children
+    )
 
     def __bool__(self) -> bool:
         return self.passed
@@ -245,8 +274,36 @@ def passes(criterion: CriterionLike, ctx: Context) -> bool:
     """Return whether *criterion* passes (its ``passes``, else its verdict's)."""
     method = getattr(criterion, "passes", None)
     if method is None:
-        return criterion.check(ctx).passed
+        return verdict_of(criterion, ctx).passed
     return bool(method(ctx))
+
+
+def verdict_of(criterion: CriterionLike, ctx: Context) -> Verdict:
+    """Return *criterion*'s verdict in *ctx*, checked to be one.
+
+    Raises:
+        PolicyError: its ``check`` returned something else than a Verdict.
+    """
+    verdict = criterion.check(ctx)
+    if type(verdict) is not Verdict:
+        return checked(criterion, verdict)
+    return verdict
+
+
+def checked(criterion: CriterionLike, verdict: object) -> Verdict:
+    """Return *verdict*, which *criterion*'s ``check`` gave, if it is a Verdict.
+
+    Raises:
+        PolicyError: it is not.
+    """
+    if not isinstance(verdict, Verdict):
+        raise PolicyError(
+            owner=f"criterion {describe(criterion)!r}",
+            field="check()",
+            value=verdict,
+            expected="a funnelkit.Verdict (passed, criterion, reason)",
+        )
+    return verdict
 
 
 def timed(criterion: CriterionLike, model: ScoringModel, *, passed: bool) -> bool:
@@ -307,7 +364,7 @@ class Criterion(abc.ABC):
         criterion whose answer is cheaper than its explanation overrides it,
         and must always agree with :meth:`check`.
         """
-        return self.check(ctx).passed
+        return verdict_of(self, ctx).passed
 
     def _timed(self, model: ScoringModel, passed: bool) -> bool:  # noqa: ARG002 -- see subclasses
         """Whether time alone may change the verdict: when ``wake_at`` is written."""
@@ -413,7 +470,7 @@ class AllOf(_Combinator):
 
     def check(self, ctx: Context) -> Verdict:
         """Check every criterion; pass if none failed."""
-        children = tuple(c.check(ctx) for c in self.criteria)
+        children = tuple(verdict_of(c, ctx) for c in self.criteria)
         failed = [v for v in children if not v.passed]
         if failed:
             reason = _join(failed)
@@ -454,7 +511,7 @@ class AnyOf(_Combinator):
 
     def check(self, ctx: Context) -> Verdict:
         """Check every criterion; pass if one passed."""
-        children = tuple(c.check(ctx) for c in self.criteria)
+        children = tuple(verdict_of(c, ctx) for c in self.criteria)
         passed = [v for v in children if v.passed]
         if passed:
             reason = _join(passed)
@@ -506,7 +563,7 @@ class AtLeast(_Combinator):
 
     def check(self, ctx: Context) -> Verdict:
         """Check every criterion; pass if at least *n* passed."""
-        children = tuple(c.check(ctx) for c in self.criteria)
+        children = tuple(verdict_of(c, ctx) for c in self.criteria)
         met = sum(1 for v in children if v.passed)
         reason = f"{met} of {len(children)} passed, {self.n} needed"
         if children:
@@ -545,7 +602,7 @@ class Not(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Check the criterion, and pass if it failed."""
-        child = self.criterion.check(ctx)
+        child = verdict_of(self.criterion, ctx)
         return _verdict(
             passed=not child.passed,
             criterion=self.describe(),

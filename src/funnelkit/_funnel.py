@@ -14,6 +14,7 @@ from funnelkit._criteria import (
     Verdict,
     _earliest,
     _join,
+    checked,
     passes,
     timed,
 )
@@ -964,6 +965,8 @@ class Funnel:
                 # Only the move made needs its verdict in words.
                 if passes(transition.guard, ctx):
                     verdict = transition.guard.check(ctx)
+                    if type(verdict) is not Verdict:
+                        verdict = checked(transition.guard, verdict)
                     if verdict.passed:
                         break
             else:
@@ -1252,6 +1255,8 @@ class Funnel:
         verdicts = []
         for transition in candidates:
             verdict = transition.guard.check(ctx)
+            if type(verdict) is not Verdict:
+                verdict = checked(transition.guard, verdict)
             if verdict.passed:
                 return candidates, transition, verdict
             verdicts.append(verdict)
