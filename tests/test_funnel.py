@@ -370,6 +370,9 @@ class TestRecord:
             def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- as the protocol
                 return True  # type: ignore[return-value] # the mistake tested
 
+            def passes(self, ctx: Context) -> bool:  # noqa: ARG002 -- as the protocol
+                return True  # the quick answer right, the verdict not
+
         made = funnel(Transition(source="mql", target="won", guard=Yes(), auto=True))
         made.record(act("webinar", T0 + H))
         before = snapshot(made)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from funnelkit import (
     ANY_OPEN,
     Always,
+    AnyOf,
     FunnelPolicy,
     PolicyError,
     ScoreAtLeast,
     ScoringModel,
+    SlaRule,
     Stage,
     Transition,
 )
@@ -235,6 +238,31 @@ class TestFunnelPolicy:
                 "x",
             ),
             (lambda: policy(["x"]), "transitions[0]", "x"),  # type: ignore[list-item]
+            (
+                lambda: policy(
+                    [
+                        Transition(
+                            source="lead",
+                            target="mql",
+                            guard=Always() & ~AnyOf(ScoreAtLeast(5, "engagment")),
+                        ),
+                        Transition(source="mql", target="customer"),
+                        Transition(source=ANY_OPEN, target="lost"),
+                    ]
+                ),
+                "transitions[0].guard",
+                ScoreAtLeast(5, "engagment"),
+            ),
+            (
+                lambda: attrs.evolve(
+                    policy(),
+                    slas=[
+                        SlaRule("s", "mql", timedelta(hours=1), ScoreAtLeast(5, "x"))
+                    ],
+                ),
+                "slas[0].met_by",
+                ScoreAtLeast(5, "x"),
+            ),
         ],
     )
     def test_invalid_policy_names_the_offender(

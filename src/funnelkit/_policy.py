@@ -9,7 +9,17 @@ from typing import Any, Final, Literal
 import attrs
 
 from funnelkit._calendar import BusinessCalendar
-from funnelkit._criteria import Always, CriterionLike, _reject, _require_criterion
+from funnelkit._criteria import (
+    AllOf,
+    Always,
+    AnyOf,
+    AtLeast,
+    CriterionLike,
+    Not,
+    ScoreAtLeast,
+    _reject,
+    _require_criterion,
+)
 from funnelkit._scoring import ScoringModel
 from funnelkit._sla import MoveTo, SlaRule
 from funnelkit._validators import optional, policy_name
@@ -347,6 +357,32 @@ class FunnelPolicy:
         for name, value in values.items():
             object.__setattr__(self, name, value)
         self._check_sla_rules()
+        self._check_dimensions()
+
+    def _check_dimensions(self) -> None:
+        """Check that the scores the guards read are dimensions of the model."""
+        known = ("total", *self.scoring.dimensions)
+        guards = [
+            (f"transitions[{position}].guard", transition.guard)
+            for position, transition in enumerate(self.transitions)
+        ]
+        guards += [
+            (f"slas[{position}].met_by", rule.met_by)
+            for position, rule in enumerate(self.slas)
+            if not isinstance(rule.met_by, str | frozenset)
+        ]
+        for field, guard in guards:
+            for leaf in _score_leaves(guard):
+                if leaf.dimension not in known:
+                    raise PolicyError(
+                        owner="FunnelPolicy",
+                        field=field,
+                        value=leaf,
+                        expected=(
+                            f"a score of a dimension of the scoring model "
+                            f"{self.scoring.name!r}: {', '.join(known)}"
+                        ),
+                    )
 
     @calendar.validator
     def _check_calendar(self, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -484,6 +520,17 @@ def _sources_of(
                 ),
             )
     return list(transition.source)
+
+
+def _score_leaves(criterion: object) -> Iterable[ScoreAtLeast]:
+    """The ScoreAtLeast criteria in *criterion*, through the built-in combinators."""
+    if isinstance(criterion, ScoreAtLeast):
+        yield criterion
+    elif isinstance(criterion, AllOf | AnyOf | AtLeast):
+        for part in criterion.criteria:
+            yield from _score_leaves(part)
+    elif isinstance(criterion, Not):
+        yield from _score_leaves(criterion.criterion)
 
 
 def _check_reached(
