@@ -166,6 +166,28 @@ class TestForeignFiles:
         with pytest.raises(StoreFormatError, match=r"not a funnelkit store.*contacts"):
             SQLiteStore(path)
 
+    @pytest.mark.parametrize(
+        ("statement", "named"),
+        [
+            ("CREATE VIEW recent AS SELECT 1", "view recent"),
+            ("PRAGMA application_id = 1234", "application_id 1234"),
+            ("PRAGMA user_version = 7", "user_version 7"),
+        ],
+    )
+    def test_another_programs_database_without_tables(
+        self, tmp_path: Path, statement: str, named: str
+    ) -> None:
+        """A database with no tables that another program has claimed is not taken."""
+        path = tmp_path / "claimed.db"
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute(statement)
+            connection.commit()
+        with pytest.raises(StoreFormatError, match=f"not a funnelkit store.*{named}"):
+            SQLiteStore(path)
+        with closing(sqlite3.connect(path)) as connection:  # left as it was
+            found = connection.execute("SELECT name FROM sqlite_master").fetchall()
+        assert found == ([("recent",)] if "VIEW" in statement else [])
+
     def test_many_foreign_tables_are_cut_short(self, tmp_path: Path) -> None:
         """The error lists a few of the tables, not all."""
         path = tmp_path / "big.db"
@@ -246,6 +268,57 @@ class TestDamagedRows:
         with closing(sqlite3.connect(path)) as connection:
             connection.execute(statement)
             connection.commit()
+
+    def test_bytes_that_are_not_text(self, path: Path) -> None:
+        """A column of bytes that are not UTF-8 is damage, named as such."""
+        self._edit(
+            path, "UPDATE leads SET state = CAST(x'ff' AS TEXT) WHERE id = 'L-1'"
+        )
+        with (
+            SQLiteStore(path) as store,
+            pytest.raises(StoreFormatError, match=r"damaged.*UTF-8"),
+        ):
+            store.state("L-1")
+
+    def test_verify_reads_the_whole_file(self, path: Path) -> None:
+        """verify passes a sound file and names what is wrong in a damaged one."""
+        with SQLiteStore(path) as store:
+            store.verify()
+        # A NULL id, which the table's NOT NULL keeps out: its rule dropped
+        # for a moment by rewriting the schema (which a new connection reads).
+        with closing(sqlite3.connect(path)) as connection:
+            (table,) = connection.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'leads'"
+            ).fetchone()
+        loose = table.replace("id TEXT NOT NULL", "id TEXT")
+        for sql, statement in (
+            (loose, None),
+            (table, "INSERT INTO leads (id, state) SELECT NULL, state FROM leads"),
+        ):
+            with closing(sqlite3.connect(path)) as connection:
+                if statement:
+                    connection.execute(statement)
+                connection.execute("PRAGMA writable_schema = ON")
+                connection.execute(
+                    "UPDATE sqlite_master SET sql = ? WHERE name = 'leads'", (sql,)
+                )
+                connection.commit()
+        with SQLiteStore(path) as store:
+            with pytest.raises(StoreFormatError, match=r"NULL value in leads\.id"):
+                store.verify()
+            with pytest.raises(StoreFormatError, match="id is not text"):
+                list(store.lead_ids())
+
+    def test_verify_of_a_damaged_page(self, path: Path) -> None:
+        """A page scribbled over deep in the file: open works, verify does not."""
+        data = bytearray(path.read_bytes())
+        data[-4096 : -4096 + 8] = b"\xff" * 8  # the header of the last page
+        path.write_bytes(bytes(data))
+        with (
+            SQLiteStore(path) as store,
+            pytest.raises(StoreFormatError, match="damaged"),
+        ):
+            store.verify()
 
     def test_a_state(self, path: Path) -> None:
         """A lead's state that is not JSON of a state."""
