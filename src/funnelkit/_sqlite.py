@@ -781,8 +781,7 @@ class SQLiteStore:
             StoreFormatError: the file is damaged (the first problems found).
         """
         with self._lock:
-            if not self._holding:
-                self._sync()
+            self._ready()
             problems = [
                 text
                 for (text,) in self._connection.execute("PRAGMA quick_check(8)")
