@@ -174,6 +174,22 @@ class TestHandComputed:
         assert not thanksgiving.is_open(ny(2026, 11, 26, 10))
         assert thanksgiving.is_open(ny(2026, 11, 27, 10))
 
+    def test_a_date_comes_before_the_rules(self) -> None:
+        """A day given as a date takes its entry, whatever rules listed first say."""
+        calendar = BusinessCalendar.weekdays(
+            "09:00",
+            "17:00",
+            timezone="America/New_York",
+            holidays=[
+                "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25",
+                (date(2026, 12, 25), [("09:00", "12:00")]),
+                (date(2026, 12, 25), []),
+            ],
+        )
+        assert calendar.is_open(ny(2026, 12, 25, 10))  # the first date entry
+        assert not calendar.is_open(ny(2026, 12, 25, 13))
+        assert not calendar.is_open(ny(2027, 12, 24, 10) + timedelta(days=1))
+
     def test_business_days_keep_the_local_time(self) -> None:
         """'10 business days' from a Monday 10:00 is two weeks later, at 10:00."""
         ten = parse_duration("10 business days")
@@ -357,6 +373,19 @@ class TestBadInput:
             (lambda: BusinessHours("09:00", "25:00"), "end"),
             (lambda: Holiday("every christmas"), "on"),
             (lambda: Holiday(datetime(2026, 12, 25, tzinfo=UTC)), "on"),
+            (
+                lambda: Holiday(
+                    "DTSTART:20250101T000000Z\nRRULE:FREQ=YEARLY;BYYEARDAY=1"
+                ),
+                "on",
+            ),
+            (
+                lambda: Holiday(
+                    "DTSTART;TZID=America/New_York:20250101T000000\n"
+                    "RRULE:FREQ=YEARLY;BYYEARDAY=1"
+                ),
+                "on",
+            ),
             (lambda: Holiday(date(2026, 12, 24), "morning"), "hours"),
             (
                 lambda: BusinessCalendar(

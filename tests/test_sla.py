@@ -528,6 +528,36 @@ class TestPauseAndResume:
         (timer,) = made.state("L-1").timers
         assert timer.deadline == ny(2026, 3, 5, 13)
 
+    def test_a_pause_in_closed_hours_moves_no_business_deadline(self) -> None:
+        """'10 business days' from Friday 18:00 stays at 18:00 after a weekend pause."""
+        rule = SlaRule("worked", "mql", "10 business days", EXIT, warn_at=0.5)
+        for pause, resume in (
+            (ny(2026, 4, 4, 12), ny(2026, 4, 4, 13)),  # Saturday: closed
+            (ny(2026, 4, 6, 10), ny(2026, 4, 6, 10)),  # Monday, for no time
+        ):
+            made = engine(rule, calendar=OFFICE)
+            made.move("L-1", "mql", by="rep", at=ny(2026, 4, 3, 18))
+            (before,) = made.state("L-1").timers
+            assert before.deadline == ny(2026, 4, 17, 18)
+            made.pause_timer("L-1", "worked", at=pause)
+            made.resume_timer("L-1", "worked", at=resume)
+            (after,) = made.state("L-1").timers
+            assert (after.warn_at, after.deadline) == (before.warn_at, before.deadline)
+        made.pause_timer("L-1", "worked", at=ny(2026, 4, 6, 10))
+        made.resume_timer("L-1", "worked", at=ny(2026, 4, 6, 12))  # two hours
+        (moved,) = made.state("L-1").timers
+        assert moved.deadline == ny(2026, 4, 20, 11)  # 2 business hours on
+
+    def test_overdue_leaves_paused_timers_out(self) -> None:
+        """A paused timer past its deadline is not overdue: no tick breaches it."""
+        made = engine(RULES[1])
+        made.move("L-1", "mql", by="rep", at=T0 + H)  # due T0+9h
+        made.pause_timer("L-1", "accept", at=T0 + 2 * H)
+        assert made.tick(T0 + 20 * H) == []
+        assert made.overdue(T0 + 20 * H) == []
+        made.resume_timer("L-1", "accept", at=T0 + 20 * H)  # due T0+27h
+        assert [lead for lead, _ in made.overdue(T0 + 28 * H)] == ["L-1"]
+
     def test_a_paused_timer_can_be_met_and_a_breach_stays(self) -> None:
         """Leaving meets a paused exit rule; pausing after a breach moves nothing."""
         made = engine(RULES[1])

@@ -245,6 +245,11 @@ def _rule(text: str) -> rrule:
     found = rrulestr(text, dtstart=_RULE_START)
     if not isinstance(found, rrule):  # pragma: no cover -- rrulestr without forceset
         raise TypeError("one rule")
+    # The rule gives local dates of the calendar's zone: a DTSTART of its own
+    # zone (or UTC) would be compared with those and fail at every call.
+    start = getattr(found, "_dtstart", None)  # where rrule keeps its start
+    if start is not None and start.tzinfo is not None:
+        raise ValueError("a DTSTART without a time zone (the calendar's applies)")
     return found
 
 
@@ -317,8 +322,9 @@ class BusinessCalendar:
             ("13:00", "17:00")], ...}``; see :class:`BusinessHours` for
             overnight shifts.
         holidays: Dates, recurrence rules or :class:`Holiday` values (also
-            ``(day, hours)`` pairs for partial days). A day with several
-            entries takes the first.
+            ``(day, hours)`` pairs for partial days). A day given as a date
+            takes that entry (the first, if several), whatever the rules say
+            of it; a day only rules give takes the first rule's entry.
         country: An ISO 3166 country code whose public holidays close the
             calendar too, year by year, from the ``holidays`` package (the
             ``funnelkit[holidays]`` extra); the days in *holidays* come first.

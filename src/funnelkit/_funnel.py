@@ -1447,8 +1447,10 @@ def _open(state: LeadState | None) -> int:
 
 
 def _overdue(timers: Iterable[SlaTimer], when: datetime) -> list[SlaTimer]:
-    """The running timers past their deadline at *when*."""
+    """The running timers past their deadline at *when* (a paused one is not)."""
     limit = in_utc(when)
     return [
-        timer for timer in timers if timer.is_open and in_utc(timer.deadline) <= limit
+        timer
+        for timer in timers
+        if timer.is_open and timer.paused_at is None and in_utc(timer.deadline) <= limit
     ]

@@ -242,12 +242,18 @@ class SlaRule:
     ) -> datetime:
         """Return where *due* lands after the clock stood from *paused_at* on.
 
-        What was left of the time allowed (business time for a business rule)
-        counts again from *resumed_at*; an instant already passed stays.
+        The time paused (business time for a business rule) moves it on: what
+        was left of the time allowed counts again from *resumed_at*. A pause
+        in closed hours moves a business deadline not at all, even one that
+        falls out of hours ("10 business days" from a Friday evening); an
+        instant already passed stays.
         """
         if in_utc(due) <= in_utc(paused_at):
             return due
-        return self._after(resumed_at, self._span(paused_at, due, calendar), calendar)
+        paused = self._span(paused_at, resumed_at, calendar)
+        if not paused:
+            return due
+        return self._after(due, paused, calendar)
 
     def _span(
         self, start: datetime, end: datetime, calendar: BusinessCalendar | None
