@@ -313,6 +313,26 @@ class TestEngineTimers:
         ]
         assert sla_events(made.tick(T0 + 10 * H)) == []
 
+    def test_a_criterion_that_time_makes_pass_wakes_the_lead(self) -> None:
+        """Time in stage meets its rule on time: before the deadline, or late."""
+        made = engine(SlaRule("settle", "mql", "5 hours", InStageFor(2 * H)))
+        made.move("L-1", "mql", by="rep", at=T0)
+        assert made.store.wake("L-1") == T0 + 2 * H
+        assert sla_events(made.tick(T0 + 10 * H)) == [("SlaMet", "settle", T0 + 2 * H)]
+        made = engine(SlaRule("settle", "mql", "5 hours", InStageFor(10 * H)))
+        made.move("L-1", "mql", by="rep", at=T0)
+        assert made.store.wake("L-1") == T0 + 5 * H  # the deadline comes first
+        assert sla_events(made.tick(T0 + 12 * H)) == [
+            ("SlaBreached", "settle", T0 + 5 * H),
+            ("SlaMet", "settle", T0 + 10 * H),
+        ]
+        assert made.store.wake("L-1") is None
+        made = engine(SlaRule("settle", "mql", "5 hours", InStageFor(10 * H)))
+        made.move("L-1", "mql", by="rep", at=T0)
+        made.pause_timer("L-1", "settle", at=T0 + H)  # no deadline while paused
+        assert made.store.wake("L-1") == T0 + 10 * H
+        assert sla_events(made.tick(T0 + 12 * H)) == [("SlaMet", "settle", T0 + 10 * H)]
+
     def test_a_breach_can_move_the_lead(self) -> None:
         """The worked rule sends an unworked lead to nurture, saying why."""
         made = engine()

@@ -204,6 +204,7 @@ class Funnel:
         "_fingerprint",
         "_lock",
         "_met_by_criteria",
+        "_met_timed",
         "_open_timers",
         "_outbox",
         "_policy",
@@ -304,6 +305,14 @@ class Funnel:
         self._met_by_criteria = any(
             not isinstance(rule.met_by, str | frozenset) for rule in policy.slas
         )
+        # The rules met by a criterion that time alone may make pass: a lead
+        # is woken when one could meet a timer of its (see _met_wake).
+        self._met_timed = {
+            rule.name: rule.met_by
+            for rule in policy.slas
+            if not isinstance(rule.met_by, str | frozenset)
+            and timed(rule.met_by, policy.scoring, passed=False)
+        }
         # The automatic guards of each stage that time alone may make pass:
         # the only ones asked for a wake (the engine asks when all fail).
         self._timed = {
@@ -986,6 +995,22 @@ class Funnel:
             path.append(draft.stage)
         if draft.timers:
             draft.wake = _next_wake(draft.timers, draft.wake)
+            if self._met_timed:
+                draft.wake = self._met_wake(draft, at)
+
+    def _met_wake(self, draft: _Draft, at: datetime) -> datetime | None:
+        """The sooner of the lead's wake and when a criterion may meet its timer."""
+        waiting = [
+            met_by
+            for timer in draft.timers
+            if timer.is_open and (met_by := self._met_timed.get(timer.rule))
+        ]
+        found = _earliest(waiting, draft.context(at), after=at) if waiting else None
+        if found is None or (
+            draft.wake is not None and _utc(draft.wake) <= _utc(found)
+        ):
+            return draft.wake
+        return found
 
     def _enter(  # noqa: PLR0913 -- a move's parts
         self,
