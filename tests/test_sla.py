@@ -480,6 +480,21 @@ class TestEngineTimers:
         assert made.tick(T0 + 6 * H) == []
         assert (made.inputs(), made.state("L-1")) == before
 
+    def test_a_tick_back_in_time_does_nothing_to_leads_due_then(self) -> None:
+        """A lead due before the last tick waits for a tick at or after it."""
+        for first in (T0 + 10 * H, T0 + 30 * H):  # one finds L-1 due, one nothing
+            made = engine(RULES[1])
+            if first == T0 + 10 * H:
+                made.move("L-1", "mql", by="rep", at=T0)
+            made.tick(first)
+            made.add_lead(Lead("L-2", T0))
+            made.move("L-2", "mql", by="rep", at=T0 + H)  # warns at T0+5h
+            logged = list(made.inputs())
+            assert made.tick(T0 + 6 * H) == []
+            assert list(made.inputs()) == logged
+            events = made.tick(first)
+            assert ("SlaWarning", "accept", T0 + 5 * H) in sla_events(events)
+
     def test_a_calendar_per_lead(self) -> None:
         """calendar_for picks each lead's calendar; None falls back to the policy's."""
         berlin = BusinessCalendar.weekdays("09:00", "17:00", timezone="Europe/Berlin")

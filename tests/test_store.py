@@ -555,6 +555,67 @@ class TestReadAhead:
             _same(memory.store, store)
 
 
+class TestLastTick:
+    """The store keeps the last tick: a funnel on it after a restart ticks on."""
+
+    def test_a_reopened_funnel_does_not_tick_back(self, tmp_path: Path) -> None:
+        """After a reopen, a tick earlier than the file's last does nothing."""
+        path = tmp_path / "tick.db"
+        with SQLiteStore(path) as store:
+            assert store.last_tick() is None
+            funnel = _funnel(store)
+            _hot_feed(funnel, leads=2)
+            assert funnel.tick(T0 + timedelta(days=3))
+            assert store.last_tick() == T0 + timedelta(days=3)
+        with SQLiteStore(path) as store:
+            assert store.last_tick() == T0 + timedelta(days=3)
+            funnel = _funnel(store)
+            logged = len(list(store.inputs()))
+            assert funnel.tick(T0 + timedelta(days=1)) == []
+            assert len(list(store.inputs())) == logged
+            assert InMemoryStore().last_tick() is None
+
+    def test_a_batch_keeps_its_last_tick_or_drops_it(self, tmp_path: Path) -> None:
+        """A batch's tick is kept when it ends, and forgotten when it rolls back."""
+        path = tmp_path / "tick.db"
+        noon = T0 + timedelta(hours=9)  # L-0 is due, L-1 the next day
+        with SQLiteStore(path) as store:
+            funnel = _funnel(store)
+            with store.batch():
+                _hot_feed(funnel, leads=2)
+                assert funnel.tick(noon)
+                assert store.last_tick() == noon
+
+            def tick_then_fail() -> None:
+                with store.batch():
+                    assert funnel.tick(T0 + timedelta(days=3))
+                    raise RuntimeError("rolled back")
+
+            with pytest.raises(RuntimeError):
+                tick_then_fail()
+            assert store.last_tick() == noon
+            assert funnel.tick(T0 + timedelta(days=2))  # the funnel forgot it too
+        with SQLiteStore(path) as store:
+            assert store.last_tick() == T0 + timedelta(days=2)
+
+    def test_a_damaged_last_tick(self, tmp_path: Path) -> None:
+        """A last tick edited into nonsense is named when read."""
+        path = tmp_path / "tick.db"
+        with SQLiteStore(path) as store:
+            _hot_feed(_funnel(store), leads=1)
+            _funnel(store).tick(T0 + timedelta(days=3))
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute(
+                "UPDATE funnelkit_store SET value = 'soon' WHERE key = 'last_tick'"
+            )
+            connection.commit()
+        with (
+            SQLiteStore(path) as store,
+            pytest.raises(StoreFormatError, match="last tick"),
+        ):
+            store.last_tick()
+
+
 class TestBatch:
     """A batch is one transaction for many calls."""
 

@@ -203,6 +203,7 @@ class Funnel:
         "_delivering",
         "_fingerprint",
         "_lock",
+        "_logged_tick",
         "_met_by_criteria",
         "_met_timed",
         "_open_timers",
@@ -213,6 +214,7 @@ class Funnel:
         "_slas",
         "_store",
         "_subscribers",
+        "_ticked",
         "_timed",
     )
 
@@ -288,6 +290,14 @@ class Funnel:
         self._open_timers: int | None = None
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[Event], object]] = []
+        # The last tick the store logged, if it keeps it (so that a batch
+        # rolled back forgets it too), and the funnel's last tick that found
+        # nothing due (not logged), or any, for a store that keeps none.
+        found = getattr(self._store, "last_tick", None)
+        self._logged_tick: Callable[[], datetime | None] | None = (
+            found if callable(found) else None
+        )
+        self._ticked: datetime | None = None
         # The events of calls committed and not yet given to the subscribers,
         # who get them once the store's transaction has ended (so that they
         # may call the funnel), in commit order; and whether they are being
@@ -512,7 +522,10 @@ class Funnel:
 
         Costs in proportion to the leads due, not to the number of leads.
         Each due lead is checked at the instants its guards named, in order,
-        so the result does not depend on how often the host ticks.
+        so the result does not depend on how often the host ticks. A tick
+        earlier than one before it does nothing and returns no events: the
+        funnel's own last tick, or the last its store logged (after a
+        restart).
 
         Raises:
             NaiveDatetimeError: *now* has no time zone.
@@ -858,8 +871,17 @@ class Funnel:
         return draft
 
     def _tick(self, now: datetime) -> list[Event]:
+        last = self._ticked
+        logged = self._logged_tick
+        if logged is not None:
+            found = logged()
+            if found is not None and (last is None or _utc(found) > _utc(last)):
+                last = found
+        if last is not None and _utc(now) < _utc(last):
+            return []  # time does not run back
         due = self._store.due(now)
         if not due:
+            self._ticked = now  # not in the log: kept here
             return []
         drafts: list[_Draft] = []
         try:
@@ -881,10 +903,13 @@ class Funnel:
             states.append(draft.state())
             wakes.append((draft.lead.id, draft.wake))
         events.sort(key=_event_at)  # stable: each lead's own events keep their order
-        return self._commit(
+        events = self._commit(
             _new_commit(Tick(now), tuple(states), (), tuple(wakes), self._fingerprint),
             events,
         )
+        if logged is None:  # a store that keeps no last tick: kept here
+            self._ticked = now
+        return events
 
     # -- Steps -------------------------------------------------------------------
 

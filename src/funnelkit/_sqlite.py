@@ -25,7 +25,7 @@ from typing import (
 import attrs
 
 from funnelkit._criteria import TransitionRecord
-from funnelkit._events import Input, LeadState
+from funnelkit._events import Input, LeadState, Tick
 from funnelkit._lead import Activity, Lead, add_in_time_order
 from funnelkit._scoring import Contribution, Score, _DeferredLedger, ledger_rows
 from funnelkit._store import _SCAN, Commit
@@ -207,6 +207,7 @@ class SQLiteStore:
         "_dirty",
         "_holder",
         "_holding",
+        "_last_tick",
         "_lock",
         "_name",
         "_pending",
@@ -275,6 +276,8 @@ class SQLiteStore:
         self._seq = 0
         self._version = -1
         self._policy: str | None = None
+        # The instant of the last tick in the log, as the file writes it.
+        self._last_tick: str | None = None
         self._closed = False
         try:
             self._connection = sqlite3.connect(
@@ -511,10 +514,14 @@ class SQLiteStore:
                     self._cache.pop(lead_id, None)
             self._seq = seq
             self._count = None
-        row = self._connection.execute(
-            "SELECT value FROM funnelkit_store WHERE key = 'policy'"
-        ).fetchone()
-        self._policy = None if row is None else row[0]
+        meta = dict(
+            self._connection.execute(
+                "SELECT key, value FROM funnelkit_store"
+                " WHERE key IN ('policy', 'last_tick')"
+            )
+        )
+        self._policy = meta.get("policy")
+        self._last_tick = meta.get("last_tick")
 
     def _forget(self) -> None:
         """Drop every decoded lead and pending change: read the file again."""
@@ -807,6 +814,27 @@ class SQLiteStore:
             return self._count
 
     @_translated
+    def last_tick(self) -> datetime | None:
+        """Return the instant of the last tick in the log, if any.
+
+        Raises:
+            StoreFormatError: the file's record of it is damaged.
+        """
+        with self._lock:
+            if not self._holding:
+                self._sync()
+            text = self._last_tick
+        if text is None:
+            return None
+        try:
+            return structure(text, datetime)
+        except SerializationError as error:
+            raise StoreFormatError(
+                path=self._name,
+                problem=f"the instant of the last tick cannot be read: {error}",
+            ) from error
+
+    @_translated
     def written_under(self) -> str | None:
         """Return the policy fingerprint of the last commit that gave one."""
         with self._lock:
@@ -863,6 +891,8 @@ class SQLiteStore:
         self._seq = seq
         if change.policy is not None:
             self._policy = change.policy
+        if type(change.input) is Tick:
+            self._last_tick = unstructure(change.input.now)
         added = _follow(change, entries)
         if self._count is not None:
             self._count += added
@@ -896,6 +926,10 @@ class SQLiteStore:
             connection.executemany(statement, rows)
         if change.policy is not None and change.policy != self._policy:
             connection.execute(_UPSERT_META, ("policy", change.policy))
+        if type(change.input) is Tick:
+            connection.execute(
+                _UPSERT_META, ("last_tick", unstructure(change.input.now))
+            )
         connection.execute("COMMIT")
 
     @_translated
@@ -931,6 +965,8 @@ class SQLiteStore:
             connection.executemany(statement, rows)
         if self._policy is not None:
             connection.execute(_UPSERT_META, ("policy", self._policy))
+        if self._last_tick is not None:
+            connection.execute(_UPSERT_META, ("last_tick", self._last_tick))
         self._pending.clear()
         self._pending_activities.clear()
         self._dirty.clear()

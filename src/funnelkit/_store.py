@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from funnelkit._events import Input, LeadState
+from funnelkit._events import Input, LeadState, Tick
 from funnelkit._lead import Activity, add_in_time_order, with_in_time_order
 from funnelkit._time import utc_micros
 
@@ -61,6 +61,11 @@ class Store(Protocol):
     can hold other writers off between the call's reads and its commit. The
     engine serialises its own calls, so a store needs no locking of its own
     for one funnel.
+
+    A store may also give ``last_tick() -> datetime | None``, the instant of
+    the last :class:`Tick` in its log: a funnel on it then refuses a tick
+    earlier than that one after a restart too (without it, a funnel
+    remembers only its own ticks). Both stores funnelkit ships give it.
     """
 
     def transaction(self) -> AbstractContextManager[object]:
@@ -129,6 +134,7 @@ class InMemoryStore:
         "_activities",
         "_heap",
         "_ids",
+        "_last_tick",
         "_log",
         "_numbers",
         "_policy",
@@ -155,6 +161,7 @@ class InMemoryStore:
         self._woken: list[str] = []
         self._log: list[Input] = []
         self._policy: str | None = None
+        self._last_tick: datetime | None = None
 
     def __repr__(self) -> str:
         return (
@@ -248,8 +255,14 @@ class InMemoryStore:
             self._heap = [entry for entry, _ in wakes.values()]
             heapq.heapify(self._heap)
         self._log.append(change.input)
+        if type(change.input) is Tick:
+            self._last_tick = change.input.now
         if change.policy is not None:
             self._policy = change.policy
+
+    def last_tick(self) -> datetime | None:
+        """Return the instant of the last tick in the log, if any."""
+        return self._last_tick
 
     def _hold(self, activity: Activity) -> None:
         """Put *activity* in its lead's activities, in time order."""
