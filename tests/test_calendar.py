@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -496,6 +497,52 @@ def reference_elapsed(
                 total += high.astimezone(UTC) - low.astimezone(UTC)
         day += timedelta(days=1)
     return total
+
+
+class TestRange:
+    """Instants and results beyond the dates Python holds are named errors."""
+
+    @pytest.mark.parametrize(
+        ("ask", "field"),
+        [
+            (lambda c: c.is_open(EARLIEST), "at"),
+            (lambda c: c.next_open(LATEST), "at"),
+            (lambda c: c.next_close(LATEST), "at"),
+            (lambda c: c.elapsed(EARLIEST, EARLIEST + timedelta(days=30)), "start"),
+            (
+                lambda c: c.add(LATEST - timedelta(days=3), timedelta(hours=100)),
+                "start",
+            ),
+        ],
+    )
+    def test_beyond_the_years_python_holds(
+        self, ask: Callable[[BusinessCalendar], object], field: str
+    ) -> None:
+        """Year 1 and the last days of 9999 give a ValidationError, not an overflow."""
+        with pytest.raises(ValidationError, match="from the year 2 to 9998") as info:
+            ask(NINE_TO_FIVE)
+        assert info.value.field == field
+
+    def test_centuries_of_recurring_holidays(self) -> None:
+        """Three centuries of business time across yearly rules: inverse, and done."""
+        calendar = BusinessCalendar.weekdays(
+            "09:00",
+            "17:00",
+            timezone="America/New_York",
+            holidays=[
+                "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25",
+                "FREQ=YEARLY;BYMONTH=11;BYDAY=+4TH",
+            ],
+        )
+        start = ny(2026, 3, 6, 16)
+        span = timedelta(hours=40 * 52 * 300)
+        end = calendar.add(start, span)
+        assert end.year == 2327
+        assert calendar.elapsed(start, end) == span
+
+
+EARLIEST = datetime(1, 1, 10, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 18, tzinfo=UTC)
 
 
 class TestProperties:

@@ -212,6 +212,16 @@ def _check_overlaps(
         )
 
 
+def _beyond(
+    owner: str, field: str, value: object, duration: object = None
+) -> ValidationError:
+    """The error for an instant (or a result) out of the dates Python can hold."""
+    what = "an instant from the year 2 to 9998"
+    if duration is not None:
+        what += f", and a duration ({duration}) that ends before the year 9999"
+    return ValidationError(owner=owner, field=field, value=value, expected=what)
+
+
 def _to_micros(value: timedelta) -> int:
     return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
 
@@ -242,7 +252,7 @@ def _check_on(
 
 
 def _rule(text: str) -> rrule:
-    found = rrulestr(text, dtstart=_RULE_START)
+    found = rrulestr(text, dtstart=_RULE_START, cache=True)
     if not isinstance(found, rrule):  # pragma: no cover -- rrulestr without forceset
         raise TypeError("one rule")
     # The rule gives local dates of the calendar's zone: a DTSTART of its own
@@ -530,19 +540,25 @@ class BusinessCalendar:
     def is_open(self, at: datetime) -> bool:
         """Whether *at* falls inside opening hours (an interval's end does not)."""
         now = utc_micros(require_aware(at, field="at", owner="BusinessCalendar"))
-        day = self._local_ordinal(now)
-        return any(
-            start <= now < end
-            for ordinal in (day - 1, day)
-            for start, end in self._instants(ordinal)
-        )
+        try:
+            day = self._local_ordinal(now)
+            return any(
+                start <= now < end
+                for ordinal in (day - 1, day)
+                for start, end in self._instants(ordinal)
+            )
+        except OverflowError:
+            raise _beyond("BusinessCalendar.is_open", "at", at) from None
 
     def next_open(self, at: datetime) -> datetime:
         """Return *at* if open, else the next instant the calendar opens."""
         now = utc_micros(require_aware(at, field="at", owner="BusinessCalendar"))
-        for start, end in self._ahead(now, "BusinessCalendar.next_open"):
-            if end > now:
-                return at if start <= now else self._instant(start, at)
+        try:
+            for start, end in self._ahead(now, "BusinessCalendar.next_open"):
+                if end > now:
+                    return at if start <= now else self._instant(start, at)
+        except OverflowError:
+            raise _beyond("BusinessCalendar.next_open", "at", at) from None
         raise AssertionError  # pragma: no cover -- _ahead raises first
 
     def next_close(self, at: datetime) -> datetime:
@@ -552,12 +568,15 @@ class BusinessCalendar:
         """
         now = utc_micros(require_aware(at, field="at", owner="BusinessCalendar"))
         closing: int | None = None
-        for start, end in self._ahead(now, "BusinessCalendar.next_close"):
-            if end <= now:
-                continue
-            if closing is not None and start > closing:
-                return self._instant(closing, at)
-            closing = end
+        try:
+            for start, end in self._ahead(now, "BusinessCalendar.next_close"):
+                if end <= now:
+                    continue
+                if closing is not None and start > closing:
+                    return self._instant(closing, at)
+                closing = end
+        except OverflowError:
+            raise _beyond("BusinessCalendar.next_close", "at", at) from None
         raise AssertionError  # pragma: no cover -- _ahead raises first
 
     # -- Arithmetic --------------------------------------------------------------
@@ -590,12 +609,15 @@ class BusinessCalendar:
                 value=duration,
                 expected="a timedelta of zero or more, or a BusinessDuration",
             )
-        moved = self._add_days(start, days) if days else start
-        remaining = _to_micros(open_time)
-        if not remaining:
-            return moved
-        first = moved.astimezone(self._zone).toordinal()
-        return self._instant(self._add(utc_micros(moved), first, remaining), start)
+        try:
+            moved = self._add_days(start, days) if days else start
+            remaining = _to_micros(open_time)
+            if not remaining:
+                return moved
+            first = moved.astimezone(self._zone).toordinal()
+            return self._instant(self._add(utc_micros(moved), first, remaining), start)
+        except OverflowError:
+            raise _beyond(owner, "start", start, duration) from None
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Return the open time from *start* to *end* (negative if *end* is earlier)."""
@@ -605,14 +627,17 @@ class BusinessCalendar:
         if end < start:
             return -self.elapsed(end, start)
         zone = self._zone
-        return timedelta(
-            microseconds=self._elapsed(
-                utc_micros(start),
-                start.astimezone(zone).toordinal(),
-                utc_micros(end),
-                end.astimezone(zone).toordinal(),
+        try:
+            return timedelta(
+                microseconds=self._elapsed(
+                    utc_micros(start),
+                    start.astimezone(zone).toordinal(),
+                    utc_micros(end),
+                    end.astimezone(zone).toordinal(),
+                )
             )
-        )
+        except OverflowError:
+            raise _beyond(owner, "start", start) from None
 
     # -- Day by day --------------------------------------------------------------
 
