@@ -54,6 +54,7 @@ from funnelkit import (
     SlaMet,
     SlaRule,
     SlaStarted,
+    SlaTimer,
     SlaWarning,
     SQLiteStore,
     Stage,
@@ -1322,10 +1323,41 @@ class FunnelMachine(RuleBasedStateMachine):
             assert times == sorted(times)
 
     def teardown(self) -> None:
-        """Replaying the input log gives the same states, wakes and events."""
+        """Replaying the input log gives the same states, wakes and events.
+
+        And, after a last tick, every SLA event came exactly once: nothing
+        due is left unfired, and each timer's record of a warning, a breach,
+        a met or a cancel matches the one event that said so.
+        """
         again = Funnel(POLICY, clock=ManualClock(T0))
         assert again.replay(self.funnel.inputs()) == self.events
         assert snapshot(again) == snapshot(self.funnel)
+        now = self.clock.now()
+        self.funnel.tick(now)
+        for lead_id in self.funnel.store.lead_ids():
+            for timer in self.funnel.state(lead_id).timers:
+                due = timer.next_due
+                assert due is None or due > now
+        latest: dict[tuple[str, str, int], SlaTimer] = {}
+        said: dict[tuple[str, str, int], set[str]] = {}
+        for event in self.events:
+            timer = getattr(event, "timer", None)
+            if isinstance(timer, SlaTimer):
+                key = (event.lead_id, timer.rule, timer.entry)  # type: ignore[attr-defined] # an SLA event
+                latest[key] = timer
+                said.setdefault(key, set()).add(type(event).__name__)
+        for key, timer in latest.items():
+            recorded = {
+                name
+                for name, at in (
+                    ("SlaWarning", timer.warned_at),
+                    ("SlaBreached", timer.breached_at),
+                    ("SlaMet", timer.met_at),
+                    ("SlaCancelled", timer.cancelled_at),
+                )
+                if at is not None
+            }
+            assert recorded == said[key] - {"SlaStarted", "SlaPaused", "SlaResumed"}
 
 
 TestFunnelMachine = FunnelMachine.TestCase
