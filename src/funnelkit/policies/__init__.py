@@ -229,7 +229,8 @@ def b2b_saas(*, timezone: str = "UTC") -> FunnelPolicy:
       within 1 business hour of accepting the lead: a lead contacted within
       the hour is several times likelier to qualify.
     - **sql_worked**: an SQL becomes an opportunity, or is recycled, within
-      10 business days, so the pipeline holds no forgotten leads.
+      10 business days, so the pipeline holds no forgotten leads (any exit
+      keeps it, a disqualification too: what it asks for is a decision).
 
     >>> policy = b2b_saas()
     >>> policy.label, [stage.name for stage in policy.stages][:4]
