@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import closing, suppress
+from contextlib import closing, nullcontext, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -553,6 +553,49 @@ class TestReadAhead:
                 funnel.record(late)
                 assert funnel.tick(now) == expected
             _same(memory.store, store)
+
+
+class TestLoneSurrogates:
+    """Text with a lone surrogate (no UTF-8 for it), as JSON files may give."""
+
+    BAD = "Acme \ud800"
+
+    def test_kept_in_json_columns_and_read_back(self, tmp_path: Path) -> None:
+        """An attribute with one is stored escaped and read back the same."""
+        path = tmp_path / "s.db"
+        memory = _funnel(InMemoryStore())
+        lead = Lead("L-1", T0, attributes={"company": self.BAD})
+        activity = Activity("L-1", kinds.PAGE_VIEW, T0, properties={"page": self.BAD})
+        with SQLiteStore(path) as store:
+            funnel = _funnel(store)
+            with store.batch():
+                for made in (memory, funnel):
+                    made.add_lead(lead)
+            for made in (memory, funnel):
+                made.record(activity)
+                made.move("L-1", "disqualified", by=self.BAD, reason="bad_data")
+        with SQLiteStore(path) as store:
+            _same(memory.store, store)
+        with closing(sqlite3.connect(path)) as connection:
+            (text,) = connection.execute("SELECT lead FROM leads").fetchone()
+        assert "\\ud800" in text  # escaped: valid JSON, and UTF-8
+
+    @pytest.mark.parametrize("batch", [False, True])
+    def test_an_id_with_one_is_refused(self, tmp_path: Path, batch: bool) -> None:
+        """An id with one is a ValidationError naming it; the rest is kept."""
+        with SQLiteStore(tmp_path / "s.db") as store:
+            funnel = _funnel(store)
+            with store.batch() if batch else nullcontext():
+                funnel.add_lead(Lead("L-1", T0))
+                with pytest.raises(ValidationError) as info:
+                    funnel.add_lead(Lead(self.BAD, T0))
+                assert info.value.field == "lead.id"
+                with pytest.raises(ValidationError) as info:
+                    funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0, id=self.BAD))
+                assert info.value.field == "activity.id"
+                funnel.add_lead(Lead("L-2", T0))
+            assert list(store.lead_ids()) == ["L-1", "L-2"]
+            assert store.activities("L-1") == []
 
 
 class TestLastTick:

@@ -224,7 +224,8 @@ def activity_id(activity: Activity) -> str:
         activity.source,
     ]
     encoded = _CANONICAL.encode(content)
-    return hashlib.sha256(encoded.encode()).hexdigest()[:32]
+    # UTF-8, a lone surrogate (which JSON may give) passed through as well.
+    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def time_order(activity: Activity) -> tuple[datetime, str]:

@@ -565,6 +565,8 @@ class SQLiteStore:
             return entry
 
     def _load(self, lead_id: str) -> _Entry:
+        if not _has_utf8(lead_id):  # not in the file, which could not hold it
+            return _Entry(None, None, None)
         row = self._connection.execute(
             "SELECT state, lead, history, ledger, wake FROM leads WHERE id = ?",
             (lead_id,),
@@ -871,6 +873,7 @@ class SQLiteStore:
                 raise
 
     def _apply(self, change: Commit) -> None:
+        _check_ids(change)
         seq = self._seq + 1
         entries: dict[str, _Entry] = {}
         for lead_id in (
@@ -1045,7 +1048,7 @@ def _activity_row(activity: Activity) -> tuple[str, int, str, str]:
         activity.lead_id,
         utc_micros(activity.at),
         activity.id,
-        _activity_json(activity),
+        _utf8(_activity_json(activity)),
     )
 
 
@@ -1070,8 +1073,8 @@ def _lead_write(
             lead_id,
             text,
             ledger,
-            _JSON.encode(_write_lead(state.lead)),
-            _JSON.encode(_write_history(state.history)),
+            _encode(_write_lead(state.lead)),
+            _encode(_write_history(state.history)),
             *_wake_columns(wake),
         )
     names = ["state", "ledger"]
@@ -1079,10 +1082,10 @@ def _lead_write(
     columns = entry.columns
     if columns is None or state.lead is not columns[0]:
         names.append("lead")
-        values.append(_JSON.encode(_write_lead(state.lead)))
+        values.append(_encode(_write_lead(state.lead)))
     if columns is None or state.history is not columns[1]:
         names.append("history")
-        values.append(_JSON.encode(_write_history(state.history)))
+        values.append(_encode(_write_history(state.history)))
     if not _same_wake(wake, entry.written):
         names += ("wake", "wake_us")
         values += _wake_columns(wake)
@@ -1104,10 +1107,10 @@ def _state_columns(state: LeadState) -> tuple[str, str]:
         ledger = lines.text  # as read, never decoded: as it was
     else:
         # Each line an array of its fields, in order: no keys repeated.
-        ledger = _JSON.encode(ledger_rows(lines))
+        ledger = _encode(ledger_rows(lines))
     bare = _with_ledger(state, ())
     rest = {name: write(getattr(bare, name)) for name, write in _REST}
-    return _JSON.encode(rest), ledger
+    return _encode(rest), ledger
 
 
 def _with_ledger(state: LeadState, ledger: Sequence[Contribution]) -> LeadState:
@@ -1132,6 +1135,63 @@ def _with_ledger(state: LeadState, ledger: Sequence[Contribution]) -> LeadState:
         activities=state.activities,
         timers=state.timers,
     )
+
+
+def _encode(value: object) -> str:
+    """*value* (plain data) as JSON text, as :func:`_utf8` keeps it."""
+    return _utf8(_JSON.encode(value))
+
+
+def _utf8(text: str) -> str:
+    """*text*, or, if it holds lone surrogates (no UTF-8 for them), escaped.
+
+    JSON text is written as it reads (non-ASCII letters as they are), but
+    a lone surrogate, which Python strings may hold and a JSON file may
+    give, has no UTF-8: written as a JSON escape, it reads back the same.
+    """
+    if _has_utf8(text):
+        return text
+    return json.dumps(
+        json.loads(text), ensure_ascii=True, allow_nan=False, separators=(",", ":")
+    )
+
+
+def _check_ids(change: Commit) -> None:
+    """Check the new ids the file holds as they are, before anything is done.
+
+    Raises:
+        ValidationError: one has a lone surrogate.
+    """
+    for state in change.states:
+        _storable(state.lead.id, "lead.id")
+    for activity in change.activities:
+        _storable(activity.id, "activity.id")
+
+
+def _storable(text: str, field: str) -> None:
+    """Raise unless *text*, an id written as it is, has UTF-8 (no lone surrogate).
+
+    Raises:
+        ValidationError: it has none.
+    """
+    if not _has_utf8(text):
+        raise ValidationError(
+            owner="SQLiteStore",
+            field=field,
+            value=text,
+            expected="text that UTF-8 can hold (no lone surrogates)",
+        )
+
+
+def _has_utf8(text: str) -> bool:
+    """Whether *text* can be written as UTF-8 (it holds no lone surrogate)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _new_score = unchecked(Score)
@@ -1221,7 +1281,7 @@ def _input_row(
         type(item).__name__,
         lead_id,
         item.id if isinstance(item, Activity) else None,
-        None if kept else to_json(item, cls=Input),
+        None if kept else _utf8(to_json(item, cls=Input)),
     )
 
 
