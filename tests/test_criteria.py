@@ -401,6 +401,7 @@ class TestValues:
             (lambda: BantQualified(timeline_within=-D), "timeline_within"),
             (lambda: BantQualified(timezone="Mars/Base"), "timezone"),
             (lambda: BantQualified(timezone=""), "timezone"),
+            (lambda: BantQualified(timezone="America"), "timezone"),  # a folder
             (lambda: InStageFor(None), "at_least"),
             (lambda: AtLeast(-1), "n"),
             (lambda: AllOf(Always(), "x"), "criteria[1]"),

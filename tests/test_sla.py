@@ -583,6 +583,19 @@ class TestPauseAndResume:
         (moved,) = made.state("L-1").timers
         assert moved.deadline == ny(2026, 4, 20, 11)  # 2 business hours on
 
+    def test_a_deadline_passed_in_a_pause_falls_at_the_resume(self) -> None:
+        """Paused before an out-of-hours deadline, resumed after: due at the resume."""
+        rule = SlaRule("worked", "mql", "2 business days", EXIT)
+        made = engine(rule, calendar=OFFICE)
+        made.move("L-1", "mql", by="rep", at=ny(2026, 3, 3, 20))  # due Thu 20:00
+        made.pause_timer("L-1", "worked", at=ny(2026, 3, 5, 18))
+        made.resume_timer("L-1", "worked", at=ny(2026, 3, 6, 8))
+        (timer,) = made.state("L-1").timers
+        assert timer.deadline == ny(2026, 3, 6, 8)
+        assert sla_events(made.tick(ny(2026, 3, 6, 9))) == [
+            ("SlaBreached", "worked", ny(2026, 3, 6, 8))
+        ]
+
     def test_overdue_leaves_paused_timers_out(self) -> None:
         """A paused timer past its deadline is not overdue: no tick breaches it."""
         made = engine(RULES[1])

@@ -596,6 +596,8 @@ class TestLoneSurrogates:
                 funnel.add_lead(Lead("L-2", T0))
             assert list(store.lead_ids()) == ["L-1", "L-2"]
             assert store.activities("L-1") == []
+            assert store.activities(self.BAD) == []
+            assert not store.has_activity(self.BAD, "A-1")
 
 
 class TestLastTick:

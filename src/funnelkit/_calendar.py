@@ -252,7 +252,7 @@ def _check_on(
 
 
 def _rule(text: str) -> rrule:
-    found = rrulestr(text, dtstart=_RULE_START, cache=True)
+    found = rrulestr(text, dtstart=_RULE_START)
     if not isinstance(found, rrule):  # pragma: no cover -- rrulestr without forceset
         raise TypeError("one rule")
     # The rule gives local dates of the calendar's zone: a DTSTART of its own
@@ -391,7 +391,7 @@ class BusinessCalendar:
             )
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder
             raise _reject(
                 "BusinessCalendar",
                 attribute.name,

@@ -1054,7 +1054,7 @@ class BantQualified(Criterion):
             _reject(self, attribute, value, "an IANA time zone name such as 'UTC'")
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder
             _reject(
                 self, attribute, value, "an IANA time zone name such as 'Europe/Berlin'"
             )

@@ -251,9 +251,9 @@ class SlaRule:
         if in_utc(due) <= in_utc(paused_at):
             return due
         paused = self._span(paused_at, resumed_at, calendar)
-        if not paused:
-            return due
-        return self._after(due, paused, calendar)
+        moved = due if not paused else self._after(due, paused, calendar)
+        # Never before the resume: the clock stood until then.
+        return max(moved, resumed_at, key=in_utc)
 
     def _span(
         self, start: datetime, end: datetime, calendar: BusinessCalendar | None

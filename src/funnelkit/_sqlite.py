@@ -674,6 +674,8 @@ class SQLiteStore:
 
     @_translated
     def _read_activities(self, lead_id: str) -> list[Activity]:
+        if not _has_utf8(lead_id):  # not in the file, which could not hold it
+            return []
         return [
             self._decode_activity(body, lead_id)
             for (body,) in self._connection.execute(
