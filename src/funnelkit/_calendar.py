@@ -16,14 +16,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 from dateutil.rrule import rrule, rrulestr
 
 from funnelkit._duration import BusinessDuration
 from funnelkit._frozen import FrozenMap
-from funnelkit._time import from_utc_micros, require_aware, utc_micros
+from funnelkit._time import from_utc_micros, is_zone_name, require_aware, utc_micros
 from funnelkit.errors import MissingExtraError, PolicyError, ValidationError
 
 __all__ = ["BusinessCalendar", "BusinessHours", "Holiday"]
@@ -385,19 +385,13 @@ class BusinessCalendar:
 
     @timezone.validator
     def _check_timezone(self, attribute: attrs.Attribute[str], value: object) -> None:
-        if not isinstance(value, str) or not value.strip():
-            raise _reject(
-                "BusinessCalendar", attribute.name, value, "an IANA time zone name"
-            )
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder
+        if not is_zone_name(value):
             raise _reject(
                 "BusinessCalendar",
                 attribute.name,
                 value,
                 "an IANA time zone name such as 'America/New_York'",
-            ) from None
+            )
 
     @hours.validator
     def _check_hours(self, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -24,7 +24,7 @@ from funnelkit._scoring import (
     _micros,
     _num,
 )
-from funnelkit._time import add_elapsed, elapsed, in_utc
+from funnelkit._time import add_elapsed, elapsed, in_utc, is_zone_name
 from funnelkit._validators import aware_datetime, non_empty_str, reject, unchecked
 from funnelkit.errors import PolicyError
 
@@ -1050,11 +1050,7 @@ class BantQualified(Criterion):
 
     @timezone.validator
     def _check_timezone(self, attribute: attrs.Attribute[str], value: object) -> None:
-        if not isinstance(value, str) or not value.strip():
-            _reject(self, attribute, value, "an IANA time zone name such as 'UTC'")
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder
+        if not is_zone_name(value):
             _reject(
                 self, attribute, value, "an IANA time zone name such as 'Europe/Berlin'"
             )

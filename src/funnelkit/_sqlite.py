@@ -602,7 +602,9 @@ class SQLiteStore:
             state = _with_ledger(state, _StoredLedger(ledger, self._name, lead_id))
         entry = _Entry(
             state,
-            None if wake is None else self._decode_at(wake, lead_id),
+            None
+            if wake is None
+            else self._decode_at(wake, f"the wake of lead {lead_id!r}"),
             activities,
         )
         if lead is not None:
@@ -648,13 +650,13 @@ class SQLiteStore:
         except SerializationError:
             return self._decode(text, Activity, f"an activity of lead {lead_id!r}")  # type: ignore[no-any-return] # it raises
 
-    def _decode_at(self, text: str, lead_id: str) -> datetime:
+    def _decode_at(self, text: str, what: str) -> datetime:
+        """Decode an instant the file writes as text; *what* names it for an error."""
         try:
             return structure(text, datetime)
         except SerializationError as error:
             raise StoreFormatError(
-                path=self._name,
-                problem=f"the wake of lead {lead_id!r} cannot be read: {error}",
+                path=self._name, problem=f"{what} cannot be read: {error}"
             ) from error
 
     def state(self, lead_id: str, /) -> LeadState | None:
@@ -712,7 +714,7 @@ class SQLiteStore:
         with self._lock:
             self._ready()
             found = [
-                (self._decode_at(wake, lead_id), lead_id)
+                (self._decode_at(wake, f"the wake of lead {lead_id!r}"), lead_id)
                 for lead_id, wake in self._connection.execute(
                     "SELECT id, wake FROM leads WHERE wake_us <= ?"
                     " ORDER BY wake_us, id",
@@ -830,13 +832,7 @@ class SQLiteStore:
             text = self._last_tick
         if text is None:
             return None
-        try:
-            return structure(text, datetime)
-        except SerializationError as error:
-            raise StoreFormatError(
-                path=self._name,
-                problem=f"the instant of the last tick cannot be read: {error}",
-            ) from error
+        return self._decode_at(text, "the instant of the last tick")
 
     @_translated
     def written_under(self) -> str | None:
