@@ -540,6 +540,45 @@ class TestRange:
         assert end.year == 2327
         assert calendar.elapsed(start, end) == span
 
+    @pytest.mark.parametrize(("first", "step"), [(2026, 1), (2325, -1), (1700, 1)])
+    def test_rules_are_read_in_widening_windows(self, first: int, step: int) -> None:
+        """Years read one by one read the rules a few times, not once a year."""
+        calendar = BusinessCalendar.weekdays(
+            "09:00",
+            "17:00",
+            timezone="America/New_York",
+            holidays=["FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25"],
+        )
+        rule, hours = calendar._rules[0]
+        reads: list[tuple[int, int]] = []
+
+        class Counting:
+            def between(
+                self, begin: datetime, end: datetime, *, inc: bool
+            ) -> list[datetime]:
+                reads.append((begin.year, end.year))
+                return rule.between(begin, end, inc=inc)
+
+        object.__setattr__(calendar, "_rules", ((Counting(), hours),))
+        for year in range(first, first + 300 * step, step):
+            days = [date.fromordinal(day) for day in calendar._rule_days(year)]
+            assert days == ([date(year, 12, 25)] if year >= 2000 else [])
+        assert len(reads) <= 6
+
+    def test_rules_at_the_ends_of_the_calendar(self) -> None:
+        """The first and last years Python holds read their rules' days."""
+        calendar = BusinessCalendar.weekdays(
+            "09:00",
+            "17:00",
+            timezone="UTC",
+            holidays=[
+                "DTSTART:00010101T000000\nRRULE:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25"
+            ],
+        )
+        for year in (1, 9999):
+            days = [date.fromordinal(day) for day in calendar._rule_days(year)]
+            assert days == [date(year, 12, 25)]
+
 
 EARLIEST = datetime(1, 1, 10, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 18, tzinfo=UTC)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import pickle
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -919,6 +921,30 @@ class TestSubscribers:
         made.add_lead(lead("L-3"))  # delivering ended: the next call delivers
         assert calls[-1] == "L-3"
 
+    def test_a_commit_the_store_refuses_at_its_end_reaches_no_one(self) -> None:
+        """A store failing as the transaction ends: the funnel forgets the call."""
+        kept = _RefusingStore()
+        made = Funnel(POLICY, store=kept, clock=ManualClock(T0))
+        seen: list[Event] = []
+        made.subscribe(seen.append)
+        made.add_lead(lead())
+        assert "open_timers=1" in repr(made)
+        before = len(seen)
+        kept.refuse = True
+        with pytest.raises(RuntimeError, match="refused"):
+            made.move("L-1", "lost", by="rep", reason="spam")
+        with pytest.raises(RuntimeError, match="refused"):
+            made.record(act("webinar", T0 + H))
+        with pytest.raises(RuntimeError, match="refused"):
+            made.tick(T0 + 6 * H)
+        assert len(seen) == before
+        assert made.state("L-1").stage == "lead"
+        assert "open_timers=1" in repr(made)
+        kept.refuse = False
+        events = made.move("L-1", "lost", by="rep", reason="spam")
+        assert seen[before:] == events
+        assert "open_timers=0" in repr(made)
+
     def test_unsubscribe(self) -> None:
         """The function subscribe returns stops the calls, and may be called twice."""
         made = Funnel(policy())
@@ -1388,3 +1414,32 @@ def test_calls_leave_no_cyclic_garbage(store: str) -> None:
             kept.close()
     assert stage == "opportunity"
     assert found == 0
+
+
+class _RefusingStore(InMemoryStore):
+    """A store that applies a call's commit as its transaction ends, or refuses it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse = False
+        self._held: list[Commit] | None = None
+
+    def commit(self, change: Commit, /) -> None:
+        """Hold the change until the transaction ends."""
+        if self._held is None:
+            super().commit(change)
+        else:
+            self._held.append(change)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Apply the call's change at the end, as a database's COMMIT does."""
+        self._held = []
+        try:
+            yield
+            if self.refuse and self._held:
+                raise RuntimeError("refused at COMMIT")
+            for change in self._held:
+                super().commit(change)
+        finally:
+            self._held = None

@@ -19,12 +19,15 @@ import pytest
 
 from funnelkit import (
     Activity,
+    ActivityRecorded,
     Commit,
+    Event,
     Funnel,
     InMemoryStore,
     Lead,
     Move,
     SQLiteStore,
+    StageChanged,
     Store,
     Tick,
     _sqlite,
@@ -38,6 +41,7 @@ from funnelkit.errors import (
     StoreBusy,
     StoreError,
     StoreFormatError,
+    SubscriberError,
     ValidationError,
 )
 from funnelkit.serialization import to_json
@@ -754,6 +758,170 @@ class TestBatch:
                 pass  # pragma: no cover -- never entered
             with store.batch(), pytest.raises(StoreError, match="end it first"):
                 store.close()
+
+
+class TestBatchAndFunnel:
+    """A funnel on a store in a batch: its lock, its subscribers, its counts."""
+
+    def test_a_funnel_takes_the_store_s_lock(self, tmp_path: Path) -> None:
+        """A funnel on a SQLiteStore locks with the store's re-entrant lock."""
+        with SQLiteStore(tmp_path / "lock.db") as store:
+            assert _funnel(store)._lock is store.lock
+        memory = InMemoryStore()
+        assert _funnel(memory)._lock is not _funnel(memory)._lock
+
+    def test_a_lock_that_is_not_re_entrant_is_not_taken(self) -> None:
+        """A store's lock attribute of another kind is left alone."""
+
+        class Locked(InMemoryStore):
+            lock = threading.Lock()
+
+        store = Locked()
+        assert _funnel(store)._lock is not store.lock
+
+    def test_a_thread_in_a_batch_and_one_in_a_call_both_finish(
+        self, tmp_path: Path
+    ) -> None:
+        """A call from another thread waits for the batch: neither waits for ever."""
+        store = SQLiteStore(tmp_path / "threads.db")
+        funnel = _funnel(store)
+        funnel.add_lead(Lead("L-0", T0))
+        funnel.add_lead(Lead("L-1", T0))
+        in_batch = threading.Event()
+        done: list[str] = []
+
+        def batch() -> None:
+            with store.batch():
+                in_batch.set()
+                # Give the other thread time to start its call (and, were the
+                # funnel's lock its own, to take it and wait on the store's).
+                time.sleep(0.2)
+                funnel.record(Activity("L-0", kinds.PAGE_VIEW, T0, id="batch"))
+            done.append("batch")
+
+        def call() -> None:
+            in_batch.wait()
+            funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0, id="call"))
+            done.append("call")
+
+        threads = [threading.Thread(target=work, daemon=True) for work in (batch, call)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        # Threads waiting on each other hold the store: closing it would wait too.
+        assert sorted(done) == ["batch", "call"]
+        assert [item.id for item in store.activities("L-0")] == ["batch"]
+        assert [item.id for item in store.activities("L-1")] == ["call"]
+        store.close()
+
+    def test_subscribers_get_a_batch_s_events_when_it_is_written(
+        self, tmp_path: Path
+    ) -> None:
+        """Nothing reaches a subscriber during a batch; all of it, in order, after."""
+        with SQLiteStore(tmp_path / "subscribers.db") as store:
+            funnel = _funnel(store)
+            seen: list[Event] = []
+            funnel.subscribe(seen.append)
+            with store.batch():
+                _feed(funnel, leads=2)
+                assert seen == []
+            assert seen == _replayed_events(store)
+            seen.clear()
+            _feed(funnel, leads=0)
+            funnel.record(Activity("L-0", kinds.PAGE_VIEW, T0 + timedelta(days=1)))
+            assert type(seen[0]) is ActivityRecorded
+
+    def test_a_rolled_back_batch_s_events_reach_no_one(self, tmp_path: Path) -> None:
+        """A batch rolled back gives its events to no subscriber, then or later."""
+        with SQLiteStore(tmp_path / "rolled.db") as store:
+            funnel = _funnel(store)
+            seen: list[Event] = []
+            funnel.subscribe(seen.append)
+            funnel.add_lead(Lead("first", T0))
+            seen.clear()
+
+            def stopped() -> None:
+                with store.batch():
+                    _feed(funnel, leads=3)
+                    raise RuntimeError("stop")
+
+            with pytest.raises(RuntimeError, match="stop"):
+                stopped()
+            assert seen == []
+            added = funnel.add_lead(Lead("L-9", T0))
+            assert seen == added
+
+    def test_the_open_timer_count_follows_a_rollback(self, tmp_path: Path) -> None:
+        """The repr counts the timers the store holds after a batch rolled back."""
+        with SQLiteStore(tmp_path / "timers.db") as store:
+            funnel = _funnel(store)
+            funnel.add_lead(Lead("L-0", T0))
+            assert "open_timers=0" in repr(funnel)
+
+            def stopped() -> None:
+                with store.batch():
+                    funnel.move("L-0", "mql", by="rep", override=True, reason="test")
+                    assert "open_timers=1" in repr(funnel)
+                    raise RuntimeError("stop")
+
+            with pytest.raises(RuntimeError, match="stop"):
+                stopped()
+            assert "open_timers=0" in repr(funnel)
+
+    def test_a_subscriber_s_call_at_the_end_of_a_batch(self, tmp_path: Path) -> None:
+        """A subscriber calling the funnel as a batch ends commits on its own."""
+        with SQLiteStore(tmp_path / "nested.db") as store:
+            funnel = _funnel(store)
+
+            def accept(event: Event) -> None:
+                if isinstance(event, StageChanged) and event.record.target == "mql":
+                    funnel.move(event.lead_id, "sal", by="rep", at=event.at)
+
+            funnel.subscribe(accept)
+            with store.batch():
+                _feed(funnel, leads=1)
+                funnel.move("L-0", "mql", by="rep", override=True, reason="test")
+                assert store.state("L-0").stage == "mql"
+            assert store.state("L-0").stage == "sal"
+        with SQLiteStore(tmp_path / "nested.db") as store:
+            assert store.state("L-0").stage == "sal"
+
+    def test_every_funnel_on_the_store_is_called(self, tmp_path: Path) -> None:
+        """Two funnels on one store in a batch: both told; the first error raised."""
+        with SQLiteStore(tmp_path / "two.db") as store:
+            one, other = _funnel(store), _funnel(store)
+            seen: list[Event] = []
+
+            def broken(event: Event) -> None:
+                raise ValueError(event.lead_id)
+
+            one.subscribe(broken)
+            other.subscribe(seen.append)
+
+            def both() -> None:
+                with store.batch():
+                    one.add_lead(Lead("L-0", T0))
+                    other.add_lead(Lead("L-1", T0))
+
+            with pytest.raises(SubscriberError):
+                both()
+            assert {event.lead_id for event in seen} == {"L-1"}
+            assert len(store) == 2
+
+    def test_after_batch_outside_a_batch(self, tmp_path: Path) -> None:
+        """Outside a batch, after_batch keeps nothing and says so."""
+        called: list[bool] = []
+        with SQLiteStore(tmp_path / "after.db") as store:
+            assert store.after_batch(called.append) is False
+            with store.batch():
+                assert store.after_batch(called.append) is True
+            assert called == [True]
+
+
+def _replayed_events(store: Store) -> list[Event]:
+    """The events a new in-memory funnel gives when fed the log of *store*."""
+    return Funnel(POLICY, clock=ManualClock(T0)).replay(store.inputs())
 
 
 class TestTransactions:

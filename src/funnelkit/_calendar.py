@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ _CLOCK = re.compile(r"(?P<hour>\d{1,2}):(?P<minute>\d{2})")
 _HORIZON_DAYS = 3_660
 # Rules without a DTSTART of their own count from here.
 _RULE_START = datetime(2000, 1, 1)  # noqa: DTZ001 -- rrule works on local dates
+_RULE_YEARS = 8  # the fewest years of holiday rules read at once
 _CACHE = 4_096  # days of intervals a calendar keeps, at most
 _BEFORE_ALL = -(1 << 62)  # microseconds: earlier than any datetime
 
@@ -375,8 +376,11 @@ class BusinessCalendar:
     )
     # Caches: a day's intervals as instants, by ordinal; the days of a year
     # that differ from the usual week (holidays, clock changes), sorted; a
-    # year's holidays from the rules.
+    # year's holidays from the rules, by ordinal.
     _cache: dict[int, tuple[tuple[int, int], ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    _ruled: dict[int, dict[int, tuple[BusinessHours, ...]]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
     _unusual: dict[int, tuple[dict[int, tuple[BusinessHours, ...]], list[int]]] = (
@@ -499,6 +503,7 @@ class BusinessCalendar:
             "_dates": dates,
             "_rules": tuple(rules),
             "_cache": {},
+            "_ruled": {},
             "_unusual": {},
         }
         for name, value in values.items():
@@ -830,12 +835,7 @@ class BusinessCalendar:
         """
         found = self._unusual.get(year)
         if found is None:
-            ruled: dict[int, tuple[BusinessHours, ...]] = {}
-            begin = datetime(year, 1, 1)  # noqa: DTZ001 -- rrule's local dates
-            end = datetime(year, 12, 31, 23, 59, 59)  # noqa: DTZ001 -- ditto
-            for rule, hours in self._rules:
-                for moment in rule.between(begin, end, inc=True):
-                    ruled.setdefault(moment.toordinal(), hours)
+            ruled = dict(self._rule_days(year)) if self._rules else {}
             if self.country is not None:
                 for day in _country_days(self.country, self.subdivision, year):
                     ruled.setdefault(day.toordinal(), ())
@@ -861,6 +861,33 @@ class BusinessCalendar:
                         days.add(near)
             found = self._unusual[year] = (ruled, sorted(days))
         return found
+
+    def _rule_days(self, year: int) -> dict[int, tuple[BusinessHours, ...]]:
+        """The holidays the rules give in *year*, by ordinal (cached).
+
+        A day two rules give takes the first's hours. A rule is read from its
+        start whatever the years asked for, so years are read in windows
+        reaching as far either side as their distance from 2000 (8 at
+        least): reading a span year by year, forward or back, costs in
+        proportion to the span, not to its square. Threads
+        sharing a calendar may read a window twice; each stores the same.
+        """
+        found = self._ruled.get(year)
+        if found is not None:
+            return found
+        width = max(_RULE_YEARS, abs(year - _RULE_START.year))
+        first, last = max(MINYEAR, year - width), min(MAXYEAR, year + width)
+        years: dict[int, dict[int, tuple[BusinessHours, ...]]] = {
+            number: {} for number in range(first, last + 1)
+        }
+        begin = datetime(first, 1, 1)  # noqa: DTZ001 -- rrule's local dates
+        end = datetime(last, 12, 31, 23, 59, 59)  # noqa: DTZ001 -- ditto
+        for rule, hours in self._rules:
+            for moment in rule.between(begin, end, inc=True):
+                years[moment.year].setdefault(moment.toordinal(), hours)
+        for number, days in years.items():
+            self._ruled.setdefault(number, days)
+        return self._ruled[year]
 
     def _changes(self, year: int) -> list[int]:
         """The local days of the year on which the UTC offset may change."""

@@ -6,6 +6,7 @@ import operator
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 
 from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import (
@@ -83,6 +84,7 @@ _new_met = unchecked(SlaMet)
 _new_warning = unchecked(SlaWarning)
 _new_breached = unchecked(SlaBreached)
 _event_at = operator.attrgetter("at")
+_RLOCK = type(threading.RLock())
 _utc = operator.methodcaller("astimezone", UTC)  # in_utc, without a Python call
 
 
@@ -182,7 +184,8 @@ class Funnel:
     Every call that changes state checks everything first and commits once:
     a call that raises changes nothing. Calls from several threads are
     serialised, and the store's input log is the order they took effect in.
-    Subscribers are called after the commit, one event at a time.
+    Subscribers are called after the commit, one event at a time (in a
+    store's batch, once the batch is written).
 
     >>> from datetime import UTC, datetime
     >>> from funnelkit import Activity, Lead, policies
@@ -197,8 +200,10 @@ class Funnel:
     """
 
     __slots__ = (
+        "_after_batch",
         "_calendar_for",
         "_clock",
+        "_commits",
         "_create_leads",
         "_delivering",
         "_fingerprint",
@@ -216,6 +221,7 @@ class Funnel:
         "_subscribers",
         "_ticked",
         "_timed",
+        "_waiting",
     )
 
     def __init__(  # noqa: PLR0913 -- the funnel's keyword-only options
@@ -288,7 +294,10 @@ class Funnel:
         self._calendar_for = calendar_for
         # Running SLA timers, counted for the repr on first use.
         self._open_timers: int | None = None
-        self._lock = threading.RLock()
+        # The store's lock when it gives one, so that a thread holding the
+        # store (a batch) and one in a funnel call never wait on each other.
+        found_lock = getattr(self._store, "lock", None)
+        self._lock = found_lock if isinstance(found_lock, _RLOCK) else threading.RLock()
         self._subscribers: list[Callable[[Event], object]] = []
         # The last tick the store logged, if it keeps it (so that a batch
         # rolled back forgets it too), and the funnel's last tick that found
@@ -304,6 +313,16 @@ class Funnel:
         # given (a subscriber's own call leaves its events to that loop).
         self._outbox: list[list[Event]] = []
         self._delivering = False
+        # How many changes the store took, so that a call can tell whether
+        # its transaction failed after its commit.
+        self._commits = 0
+        # Whether the store holds the calls' changes in a batch, to be
+        # written (or rolled back) at its end, when it calls _batch_ended.
+        found_after = getattr(self._store, "after_batch", None)
+        self._after_batch: Callable[[Callable[[bool], None]], bool] | None = (
+            found_after if callable(found_after) else None
+        )
+        self._waiting = False
         # Incremental scorers, rebuilt from the store when missing or stale.
         self._scorers: dict[str, ScoreState] = {}
         # The SLA rules by name, and by the stage whose entry starts them.
@@ -380,12 +399,7 @@ class Funnel:
         candidate: object = lead  # callers may pass anything at run time
         if not isinstance(candidate, Lead):
             _check_lead(candidate, "Funnel.add_lead")
-        with self._lock:
-            with self._store.transaction():
-                events = self._add_lead(lead)
-            if self._outbox:
-                self._deliver()
-            return events
+        return self._call(lambda: self._add_lead(lead))
 
     def update_lead(self, lead: Lead, *, at: datetime | None = None) -> list[Event]:
         """Replace what is known of a lead (matched by id) as of *at*.
@@ -400,14 +414,13 @@ class Funnel:
                 the lead's last update.
         """
         _check_lead(lead, "Funnel.update_lead")
-        with self._lock:
-            with self._store.transaction():
-                state = self._known(lead.id)
-                when = self._resolve(at, state, "Funnel.update_lead")
-                events = self._update_lead(state, lead, when)
-            if self._outbox:
-                self._deliver()
-            return events
+
+        def work() -> list[Event]:
+            state = self._known(lead.id)
+            when = self._resolve(at, state, "Funnel.update_lead")
+            return self._update_lead(state, lead, when)
+
+        return self._call(work)
 
     def record(self, activity: Activity) -> list[Event]:
         """Record one of a lead's activities, and move the lead if it qualifies.
@@ -429,12 +442,7 @@ class Funnel:
                 value=activity,
                 expected="a funnelkit.Activity",
             )
-        with self._lock:
-            with self._store.transaction():
-                events = self._record(activity, create=self._create_leads)
-            if self._outbox:
-                self._deliver()
-            return events
+        return self._call(partial(self._record, activity, create=self._create_leads))
 
     def move(  # noqa: PLR0913 -- the move's parts, all keyword-only but the lead
         self,
@@ -500,19 +508,24 @@ class Funnel:
             )
         if to not in self._policy._by_name:  # noqa: SLF001 -- the engine reads the policy's index
             self._policy_stage(to, "Funnel.move")
-        with self._lock:
-            with self._store.transaction():
-                state = self._store.state(lead_id)
-                if state is None:
-                    raise UnknownLead(lead_id=lead_id)
-                when = self._resolve(at, state, "Funnel.move")
-                move = _new_move(lead_id, to, by, when, reason, override)
-                try:
-                    draft = self._moved(state, move)
-                except BaseException:
-                    self._scorers.pop(lead_id, None)  # the work may have fed it
-                    raise
-                events = self._commit_draft(move, draft)
+        with self._lock:  # _call, inline: the hot path
+            mark = len(self._outbox), self._commits
+            try:
+                with self._store.transaction():
+                    state = self._store.state(lead_id)
+                    if state is None:
+                        raise UnknownLead(lead_id=lead_id)  # noqa: TRY301 -- inline: the hot path
+                    when = self._resolve(at, state, "Funnel.move")
+                    move = _new_move(lead_id, to, by, when, reason, override)
+                    try:
+                        draft = self._moved(state, move)
+                    except BaseException:
+                        self._scorers.pop(lead_id, None)  # the work may have fed it
+                        raise
+                    events = self._commit_draft(move, draft)
+            except BaseException:
+                self._lost(mark)
+                raise
             if self._outbox:
                 self._deliver()
             return events
@@ -530,12 +543,7 @@ class Funnel:
         Raises:
             NaiveDatetimeError: *now* has no time zone.
         """
-        with self._lock:
-            with self._store.transaction():
-                events = self._tick(self._at_or_now(now, "Funnel.tick"))
-            if self._outbox:
-                self._deliver()
-            return events
+        return self._call(lambda: self._tick(self._at_or_now(now, "Funnel.tick")))
 
     def pause_timer(
         self, lead_id: str, rule: str, *, at: datetime | None = None
@@ -581,12 +589,7 @@ class Funnel:
         events: list[Event] = []
         for item in inputs:
             if isinstance(item, Activity):
-                with self._lock:
-                    with self._store.transaction():
-                        done = self._record(item, create=True)
-                    if self._outbox:
-                        self._deliver()
-                events += done
+                events += self._call(partial(self._record, item, create=True))
             elif isinstance(item, AddLead):
                 events += self.add_lead(item.lead)
             elif isinstance(item, UpdateLead):
@@ -1087,30 +1090,29 @@ class Funnel:
         owner = "Funnel.pause_timer" if pause else "Funnel.resume_timer"
         _check_name(lead_id, "lead_id", owner)
         _check_name(rule, "rule", owner)
-        with self._lock:
-            with self._store.transaction():
-                state = self._known(lead_id)
-                when = self._resolve(at, state, owner)
 
-                def work() -> _Draft:
-                    draft = self._judged(state, when)
-                    position = self._timer_of(draft, rule, owner, paused=not pause)
-                    timer = draft.timers[position]
-                    if pause:
-                        changed = timer.paused(when)
-                        draft.events.append(SlaPaused(lead_id, changed))
-                    else:
-                        changed = self._resumed(draft, timer, when)
-                        draft.events.append(SlaResumed(lead_id, changed, at=when))
-                    draft.timers[position] = changed
-                    self._settle(draft, when)
-                    return draft
+        def call() -> list[Event]:
+            state = self._known(lead_id)
+            when = self._resolve(at, state, owner)
 
-                item = (PauseTimer if pause else ResumeTimer)(lead_id, rule, when)
-                events = self._commit_draft(item, self._guarded(lead_id, work))
-            if self._outbox:
-                self._deliver()
-            return events
+            def work() -> _Draft:
+                draft = self._judged(state, when)
+                position = self._timer_of(draft, rule, owner, paused=not pause)
+                timer = draft.timers[position]
+                if pause:
+                    changed = timer.paused(when)
+                    draft.events.append(SlaPaused(lead_id, changed))
+                else:
+                    changed = self._resumed(draft, timer, when)
+                    draft.events.append(SlaResumed(lead_id, changed, at=when))
+                draft.timers[position] = changed
+                self._settle(draft, when)
+                return draft
+
+            item = (PauseTimer if pause else ResumeTimer)(lead_id, rule, when)
+            return self._commit_draft(item, self._guarded(lead_id, work))
+
+        return self._call(call)
 
     def _timer_of(self, draft: _Draft, rule: str, owner: str, *, paused: bool) -> int:
         """The position of the lead's running timer of *rule*, paused or not."""
@@ -1346,11 +1348,57 @@ class Funnel:
                 for state in change.states
             )
         self._store.commit(change)
+        self._commits += 1
         if self._open_timers is not None:  # counted only once the commit stands
             self._open_timers += opened
         if self._subscribers and events:
             self._outbox.append(events)
+        if self._after_batch is not None and not self._waiting:
+            self._waiting = self._after_batch(self._batch_ended)
         return events
+
+    def _call(self, work: Callable[[], list[Event]]) -> list[Event]:
+        """Run *work* in one store transaction, then give the subscribers its events."""
+        with self._lock:
+            mark = len(self._outbox), self._commits
+            try:
+                with self._store.transaction():
+                    events = work()
+            except BaseException:
+                self._lost(mark)
+                raise
+            if self._outbox:
+                self._deliver()
+            return events
+
+    def _lost(self, mark: tuple[int, int]) -> None:
+        """Forget what a failed call committed, if its transaction then failed.
+
+        *mark* is the outbox's length and the commit count when the call
+        began. A store may apply a commit and fail when the transaction ends
+        (a database refusing it at ``COMMIT``): the store keeps nothing of the
+        call, so neither may the funnel.
+        """
+        outbox, commits = mark
+        if commits != self._commits:
+            del self._outbox[outbox:]
+            self._forget()
+
+    def _forget(self) -> None:
+        """Forget what the funnel knows of the store beside it: read it again."""
+        self._open_timers = None
+        self._scorers.clear()
+        self._ticked = None
+
+    def _batch_ended(self, written: bool) -> None:
+        """Give the subscribers a batch's events; forget them if it was rolled back."""
+        with self._lock:
+            self._waiting = False
+            if not written:
+                self._outbox.clear()
+                self._forget()
+            elif self._outbox:
+                self._deliver()
 
     def _deliver(self) -> None:
         """Give the subscribers the events committed, in commit order.
@@ -1361,8 +1409,10 @@ class Funnel:
         Raises:
             SubscriberError: subscribers raised (after all were called).
         """
-        if self._delivering:
-            return  # a subscriber's call: the loop below gives its events next
+        if self._delivering or self._waiting:
+            # A subscriber's call: the loop below gives its events next. In a
+            # batch: given when it is written.
+            return
         outbox = self._outbox
         first = outbox[0]
         errors: list[Exception] = []

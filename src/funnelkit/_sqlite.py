@@ -198,6 +198,7 @@ class SQLiteStore:
     """
 
     __slots__ = (
+        "_after",
         "_batch",
         "_cache",
         "_cache_size",
@@ -264,6 +265,8 @@ class SQLiteStore:
         # The thread that holds the store (for a call or a batch), if any.
         self._holder: int | None = None
         self._batch = False
+        # What to call when the batch ends (written or not): see after_batch.
+        self._after: list[Callable[[bool], object]] = []
         # A batch's changes, written when it ends (or before a query needs
         # them): the log's rows, made as each call commits (plain values,
         # which the cyclic garbage collector soon stops tracking), the
@@ -383,6 +386,31 @@ class SQLiteStore:
         """The store's file."""
         return self._name
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The store's re-entrant lock, which a funnel on it takes as its own.
+
+        A thread in a :meth:`batch` holds it, so a funnel call from another
+        thread waits for the batch before it takes anything: the two never
+        wait on each other.
+        """
+        return self._lock
+
+    def after_batch(self, callback: Callable[[bool], object]) -> bool:
+        """Call *callback* when the open batch ends; whether one is open.
+
+        Inside a :meth:`batch`, keep *callback* and return ``True``: it is
+        called once, with ``True`` after the batch is written, or ``False``
+        after it is rolled back (a funnel then gives its subscribers the
+        batch's events, or forgets them). Outside a batch, return ``False``:
+        each call is written when it ends.
+        """
+        with self._lock:
+            if not self._batch:
+                return False
+            self._after.append(callback)
+            return True
+
     # -- Life cycle --------------------------------------------------------------
 
     def close(self) -> None:
@@ -471,10 +499,24 @@ class SQLiteStore:
                     self._end("ROLLBACK")
                 # Decoded leads may hold changes that were rolled back.
                 self._forget()
+                self._ended(written=False)
                 raise
             finally:
                 self._holding = self._batch = False
                 self._holder = None
+            self._ended(written=True)
+
+    def _ended(self, *, written: bool) -> None:
+        """Call what :meth:`after_batch` kept, each once, then raise any error."""
+        callbacks, self._after = self._after, []
+        errors: list[Exception] = []
+        for callback in callbacks:
+            try:
+                callback(written)
+            except Exception as error:  # noqa: BLE001 -- raised after the others ran
+                errors.append(error)
+        if errors:
+            raise errors[0]
 
     @_translated
     def _begin(self) -> None:

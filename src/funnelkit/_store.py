@@ -66,6 +66,16 @@ class Store(Protocol):
     the last :class:`Tick` in its log: a funnel on it then refuses a tick
     earlier than that one after a restart too (without it, a funnel
     remembers only its own ticks). Both stores funnelkit ships give it.
+
+    A store whose batches span several calls may give
+    ``after_batch(callback) -> bool``: inside a batch, keep *callback*,
+    return ``True``, and call it with ``True`` once the batch is written or
+    ``False`` once it is rolled back; outside one, return ``False``. The
+    funnel then gives its subscribers a batch's events once it is written,
+    and none of one rolled back. Such a store may also give ``lock``, a
+    ``threading.RLock`` its batches hold, which the funnel takes as its own
+    lock, so that a batch in one thread and a call in another never wait
+    on each other. :class:`~funnelkit.SQLiteStore` gives both.
     """
 
     def transaction(self) -> AbstractContextManager[object]:
