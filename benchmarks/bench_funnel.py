@@ -20,10 +20,16 @@ Run: python benchmarks/bench_funnel.py [--quick]
    Adding a lead (``add_lead``, ``Machine.add_model``, a new machine) is
    timed one call at a time, with 100 and with 100,000 leads already there
    (transitions: 10,000 models already attached; python-statemachine builds
-   one machine per lead, so it has no such size). Memory per lead after the
-   walk is measured with tracemalloc; the lead values exist before the first
-   snapshot, so only what the library holds for them is counted (funnelkit:
-   the state, the score state, the history and the input log).
+   one machine per lead, so it has no such size). Each run builds the
+   container, collects garbage, makes WARM_ADDS untimed adds (the first
+   calls after a full collection, which empties the interpreter's free
+   lists, cost up to ten times the rest), then times its adds: the small
+   size runs many short runs, the large one a long one, and both time warm
+   calls, with exactly 100 (100,000) items there at the first timed add.
+   Memory per lead after the walk is measured with tracemalloc; the lead
+   values exist before the first snapshot, so only what the library holds
+   for them is counted (funnelkit: the state, the score state, the history
+   and the input log).
 2. Records. ``funnel.record`` on ``policies.b2b_saas()``: 1,000,000
    activities of 100,000 leads (10 each, a realistic mix of kinds, in time
    order over three weeks); leads of varied fit, so some move to mql or sql
@@ -113,6 +119,8 @@ MOVES_PER_LEAD = len(WALK)
 # Leads walked per timed run: the slower the library, the fewer.
 WALKERS = {"funnelkit": 2_000, "floor": 20_000, "transitions": 2_000, "psm": 200}
 ADD_SMALL = 100
+# Untimed adds after each run's collection, before the timed ones.
+WARM_ADDS = 10
 ADD_LARGE = 10_000 if QUICK else 100_000
 ADD_LARGE_TRANSITIONS = 1_000 if QUICK else 10_000
 MEMORY_LEADS = 1_000 if QUICK else 10_000
@@ -170,19 +178,24 @@ def _median_seconds(prepare: Callable[[], Callable[[], object]], runs: int) -> f
 
 
 def _median_add_us(
-    prepare: Callable[[], Callable[[int], object]], *, runs: int, per_run: int
+    prepare: Callable[[int, int], Callable[[int], object]], *, runs: int, per_run: int
 ) -> float:
     """Return the median microseconds of adding one item, timed one by one.
 
-    *prepare* builds a container already holding the items (untimed) and
-    returns ``add(k)``, which adds the k-th new one; each run adds *per_run*.
+    ``prepare(short, count)`` builds a container holding its size less
+    *short* items (untimed) and returns ``add(k)``, which adds the k-th of
+    *count* new ones. Each run makes WARM_ADDS untimed adds after its
+    collection, then times *per_run*: the container holds its size at the
+    first timed add.
     """
     clock = time.perf_counter_ns
     samples = []
     for _ in range(runs):
-        add = prepare()
+        add = prepare(WARM_ADDS, WARM_ADDS + per_run)
         gc.collect()
-        for k in range(per_run):
+        for k in range(WARM_ADDS):
+            add(k)
+        for k in range(WARM_ADDS, WARM_ADDS + per_run):
             began = clock()
             add(k)
             samples.append(clock() - began)
@@ -268,9 +281,9 @@ def funnelkit_add_us(policy: FunnelPolicy, existing: int) -> float:
     small = existing <= ADD_SMALL
     runs, per_run = (200, 5) if small else (1, 1_000)
 
-    def prepare() -> Callable[[int], object]:
-        there = _six_leads(existing)
-        new = _six_leads(per_run, prefix="N")
+    def prepare(short: int, count: int) -> Callable[[int], object]:
+        there = _six_leads(existing - short)
+        new = _six_leads(count, prefix="N")
         funnel = Funnel(policy, clock=ManualClock(T0))
         for lead in there:
             funnel.add_lead(lead)
@@ -452,10 +465,10 @@ def transitions_add_us(existing: int) -> float:
     small = existing <= ADD_SMALL
     runs, per_run = (200, 5) if small else (1, 200)
 
-    def prepare() -> Callable[[int], object]:
+    def prepare(short: int, count: int) -> Callable[[int], object]:
         machine = transitions_machine()
-        machine.add_model(_peer_leads(existing))
-        new = _peer_leads(per_run, prefix="N")
+        machine.add_model(_peer_leads(existing - short))
+        new = _peer_leads(count, prefix="N")
         add = machine.add_model
         return lambda k: add(new[k])
 
