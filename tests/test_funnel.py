@@ -945,6 +945,22 @@ class TestSubscribers:
         assert seen[before:] == events
         assert "open_timers=0" in repr(made)
 
+    def test_a_refused_commit_keeps_the_last_tick(self) -> None:
+        """A store without last_tick refusing a call: the funnel's last tick stays."""
+        kept = _RefusingStore()
+        kept.last_tick = None  # type: ignore[method-assign,assignment] # keeps none
+        made = Funnel(POLICY, store=kept, clock=ManualClock(T0))
+        made.add_lead(lead())
+        assert kinds(made.tick(T0 + 6 * H))
+        kept.refuse = True
+        with pytest.raises(RuntimeError, match="refused"):
+            made.record(act("webinar", T0 + H))
+        kept.refuse = False
+        made.add_lead(lead("L-2"))
+        # Its warning is due at T0 + 1.5 h, before the last tick: never given.
+        made.move("L-2", "mql", by="manager", reason="fair", override=True, at=T0)
+        assert made.tick(T0 + 2 * H) == []
+
     def test_unsubscribe(self) -> None:
         """The function subscribe returns stops the calls, and may be called twice."""
         made = Funnel(policy())

@@ -25,6 +25,7 @@ from funnelkit import (
     Funnel,
     InMemoryStore,
     Lead,
+    LeadAdded,
     Move,
     SQLiteStore,
     StageChanged,
@@ -888,7 +889,7 @@ class TestBatchAndFunnel:
             assert store.state("L-0").stage == "sal"
 
     def test_every_funnel_on_the_store_is_called(self, tmp_path: Path) -> None:
-        """Two funnels on one store in a batch: both told; the first error raised."""
+        """Two funnels on one store in a batch: both told, every error raised."""
         with SQLiteStore(tmp_path / "two.db") as store:
             one, other = _funnel(store), _funnel(store)
             seen: list[Event] = []
@@ -908,6 +909,89 @@ class TestBatchAndFunnel:
                 both()
             assert {event.lead_id for event in seen} == {"L-1"}
             assert len(store) == 2
+            other.subscribe(broken)
+
+            def three() -> None:
+                with store.batch():
+                    assert store.after_batch(_fails)
+                    one.add_lead(Lead("L-2", T0))
+                    other.add_lead(Lead("L-3", T0))
+
+            with pytest.raises(SubscriberError) as info:
+                three()
+            assert {str(error) for error in info.value.exceptions} == {
+                "L-2",
+                "L-3",
+                "the host's",
+            }
+            assert {event.lead_id for event in info.value.events} == {"L-2", "L-3"}
+
+    def test_an_interrupt_at_the_end_of_a_batch(self, tmp_path: Path) -> None:
+        """A subscriber interrupted as a batch ends: the other funnels are told."""
+        with SQLiteStore(tmp_path / "interrupt.db") as store:
+            one, other = _funnel(store), _funnel(store)
+            seen: list[Event] = []
+
+            def interrupt(event: Event) -> None:
+                raise KeyboardInterrupt(event.lead_id)
+
+            one.subscribe(interrupt)
+            other.subscribe(seen.append)
+
+            def both() -> None:
+                with store.batch():
+                    one.add_lead(Lead("L-0", T0))
+                    other.add_lead(Lead("L-1", T0))
+
+            with pytest.raises(KeyboardInterrupt):
+                both()
+            assert {event.lead_id for event in seen} == {"L-1"}
+            added = other.add_lead(Lead("L-2", T0))
+            assert seen[-len(added) :] == added
+
+    def test_a_subscriber_s_rolled_back_batch_keeps_the_rest(
+        self, tmp_path: Path
+    ) -> None:
+        """A subscriber's batch rolled back drops its own events, no others."""
+        with SQLiteStore(tmp_path / "nested.db") as store:
+            funnel = _funnel(store)
+            seen: list[str] = []
+
+            def follow_up(event: Event) -> None:
+                if isinstance(event, LeadAdded) and event.lead_id == "A":
+                    funnel.add_lead(Lead("B", T0))
+
+            def try_batch(event: Event) -> None:
+                if isinstance(event, LeadAdded) and event.lead_id == "A":
+                    with suppress(RuntimeError), store.batch():
+                        funnel.add_lead(Lead("C", T0))
+                        raise RuntimeError("give up")
+
+            funnel.subscribe(follow_up)
+            funnel.subscribe(try_batch)
+            funnel.subscribe(lambda event: seen.append(event.lead_id))
+            funnel.add_lead(Lead("A", T0))
+            assert sorted(store.lead_ids()) == ["A", "B"]
+            assert sorted(set(seen)) == ["A", "B"]
+
+    def test_a_rollback_keeps_the_last_tick_that_found_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        """A tick that found nothing due is still the last after a batch rolled back."""
+        with SQLiteStore(tmp_path / "tick.db") as store:
+            funnel = _funnel(store)
+            funnel.add_lead(Lead("A", T0))
+            assert funnel.tick(T0 + timedelta(days=10)) == []
+
+            def stopped() -> None:
+                with store.batch():
+                    funnel.add_lead(Lead("X", T0))
+                    raise RuntimeError("stop")
+
+            with pytest.raises(RuntimeError, match="stop"):
+                stopped()
+            funnel.move("A", "mql", by="rep", override=True, reason="x", at=T0)
+            assert funnel.tick(T0 + timedelta(days=5)) == []
 
     def test_after_batch_outside_a_batch(self, tmp_path: Path) -> None:
         """Outside a batch, after_batch keeps nothing and says so."""
@@ -917,6 +1001,12 @@ class TestBatchAndFunnel:
             with store.batch():
                 assert store.after_batch(called.append) is True
             assert called == [True]
+
+
+def _fails(written: bool) -> None:
+    """A host's callback that fails when the batch is written."""
+    if written:
+        raise ValueError("the host's")
 
 
 def _replayed_events(store: Store) -> list[Event]:

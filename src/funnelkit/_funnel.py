@@ -201,6 +201,7 @@ class Funnel:
 
     __slots__ = (
         "_after_batch",
+        "_batch_events",
         "_calendar_for",
         "_clock",
         "_commits",
@@ -323,6 +324,7 @@ class Funnel:
             found_after if callable(found_after) else None
         )
         self._waiting = False
+        self._batch_events = 0
         # Incremental scorers, rebuilt from the store when missing or stale.
         self._scorers: dict[str, ScoreState] = {}
         # The SLA rules by name, and by the stage whose entry starts them.
@@ -509,7 +511,7 @@ class Funnel:
         if to not in self._policy._by_name:  # noqa: SLF001 -- the engine reads the policy's index
             self._policy_stage(to, "Funnel.move")
         with self._lock:  # _call, inline: the hot path
-            mark = len(self._outbox), self._commits
+            mark = len(self._outbox), self._commits, self._ticked
             try:
                 with self._store.transaction():
                     state = self._store.state(lead_id)
@@ -1351,16 +1353,18 @@ class Funnel:
         self._commits += 1
         if self._open_timers is not None:  # counted only once the commit stands
             self._open_timers += opened
+        before = len(self._outbox)
         if self._subscribers and events:
             self._outbox.append(events)
         if self._after_batch is not None and not self._waiting:
             self._waiting = self._after_batch(self._batch_ended)
+            self._batch_events = before  # where the batch's events begin
         return events
 
     def _call(self, work: Callable[[], list[Event]]) -> list[Event]:
         """Run *work* in one store transaction, then give the subscribers its events."""
         with self._lock:
-            mark = len(self._outbox), self._commits
+            mark = len(self._outbox), self._commits, self._ticked
             try:
                 with self._store.transaction():
                     events = work()
@@ -1371,31 +1375,32 @@ class Funnel:
                 self._deliver()
             return events
 
-    def _lost(self, mark: tuple[int, int]) -> None:
+    def _lost(self, mark: tuple[int, int, datetime | None]) -> None:
         """Forget what a failed call committed, if its transaction then failed.
 
-        *mark* is the outbox's length and the commit count when the call
-        began. A store may apply a commit and fail when the transaction ends
-        (a database refusing it at ``COMMIT``): the store keeps nothing of the
-        call, so neither may the funnel.
+        *mark* is the outbox's length, the commit count and the last tick
+        when the call began. A store may apply a commit and fail when the
+        transaction ends (a database refusing it at ``COMMIT``): the store
+        keeps nothing of the call, so neither may the funnel.
         """
-        outbox, commits = mark
+        outbox, commits, ticked = mark
         if commits != self._commits:
             del self._outbox[outbox:]
+            self._ticked = ticked
             self._forget()
 
     def _forget(self) -> None:
-        """Forget what the funnel knows of the store beside it: read it again."""
+        """Forget what the funnel counted of the store's leads: read them again."""
         self._open_timers = None
         self._scorers.clear()
-        self._ticked = None
 
     def _batch_ended(self, written: bool) -> None:
         """Give the subscribers a batch's events; forget them if it was rolled back."""
         with self._lock:
             self._waiting = False
             if not written:
-                self._outbox.clear()
+                # Events before the batch's (a subscriber's batch) stay.
+                del self._outbox[self._batch_events :]
                 self._forget()
             elif self._outbox:
                 self._deliver()

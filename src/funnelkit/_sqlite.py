@@ -36,6 +36,7 @@ from funnelkit.errors import (
     StoreBusy,
     StoreError,
     StoreFormatError,
+    SubscriberError,
     ValidationError,
 )
 from funnelkit.serialization import (
@@ -474,10 +475,17 @@ class SQLiteStore:
         processes see the batch when it ends; other threads of this process
         wait for it.
 
+        A funnel on the store gives its subscribers the batch's events once
+        it is written, as the block ends: their errors (a
+        :class:`~funnelkit.errors.SubscriberError`) are raised then, the
+        batch written.
+
         Raises:
             StoreError: a batch inside a funnel call, or inside a batch.
             StoreBusy: another writer held the file for longer than the
                 store's timeout.
+            SubscriberError: subscribers of the funnels on the store failed
+                on the batch's events (the batch is written).
         """
         with self._lock:
             if self._holding:
@@ -507,16 +515,39 @@ class SQLiteStore:
             self._ended(written=True)
 
     def _ended(self, *, written: bool) -> None:
-        """Call what :meth:`after_batch` kept, each once, then raise any error."""
+        """Call what :meth:`after_batch` kept, each once, then raise any error.
+
+        Every callback runs, whatever the others raise (an interrupt too).
+        An interrupt is raised first; one error as it is; the errors of
+        several (funnels whose subscribers failed) as one SubscriberError
+        holding all their errors and events.
+        """
         callbacks, self._after = self._after, []
         errors: list[Exception] = []
+        interrupts: list[BaseException] = []
         for callback in callbacks:
             try:
                 callback(written)
             except Exception as error:  # noqa: BLE001 -- raised after the others ran
                 errors.append(error)
-        if errors:
+            except BaseException as error:  # noqa: BLE001 -- as above
+                interrupts.append(error)
+        if interrupts:
+            raise interrupts[0]
+        if len(errors) == 1:
             raise errors[0]
+        if errors:
+            inner: list[Exception] = []
+            events: list[object] = []
+            for found in errors:
+                if isinstance(found, SubscriberError):
+                    inner += found.exceptions
+                    events += found.events
+                else:
+                    inner.append(found)
+            raise SubscriberError(
+                f"{len(inner)} calls failed after the batch was written", inner, events
+            )
 
     @_translated
     def _begin(self) -> None:
