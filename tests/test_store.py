@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import closing, nullcontext, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -899,26 +900,14 @@ class TestBatchAndFunnel:
 
             one.subscribe(broken)
             other.subscribe(seen.append)
-
-            def both() -> None:
-                with store.batch():
-                    one.add_lead(Lead("L-0", T0))
-                    other.add_lead(Lead("L-1", T0))
-
             with pytest.raises(SubscriberError):
-                both()
+                _add_in_a_batch(store, (one, "L-0"), (other, "L-1"))
             assert {event.lead_id for event in seen} == {"L-1"}
             assert len(store) == 2
             other.subscribe(broken)
 
-            def three() -> None:
-                with store.batch():
-                    assert store.after_batch(_fails)
-                    one.add_lead(Lead("L-2", T0))
-                    other.add_lead(Lead("L-3", T0))
-
             with pytest.raises(SubscriberError) as info:
-                three()
+                _add_in_a_batch(store, (one, "L-2"), (other, "L-3"), host=_fails)
             assert {str(error) for error in info.value.exceptions} == {
                 "L-2",
                 "L-3",
@@ -937,14 +926,8 @@ class TestBatchAndFunnel:
 
             one.subscribe(interrupt)
             other.subscribe(seen.append)
-
-            def both() -> None:
-                with store.batch():
-                    one.add_lead(Lead("L-0", T0))
-                    other.add_lead(Lead("L-1", T0))
-
             with pytest.raises(KeyboardInterrupt):
-                both()
+                _add_in_a_batch(store, (one, "L-0"), (other, "L-1"))
             assert {event.lead_id for event in seen} == {"L-1"}
             added = other.add_lead(Lead("L-2", T0))
             assert seen[-len(added) :] == added
@@ -1001,6 +984,19 @@ class TestBatchAndFunnel:
             with store.batch():
                 assert store.after_batch(called.append) is True
             assert called == [True]
+
+
+def _add_in_a_batch(
+    store: SQLiteStore,
+    *adds: tuple[Funnel, str],
+    host: Callable[[bool], object] | None = None,
+) -> None:
+    """Add each lead through its funnel in one batch (after a host's callback)."""
+    with store.batch():
+        if host is not None:
+            assert store.after_batch(host)
+        for funnel, lead_id in adds:
+            funnel.add_lead(Lead(lead_id, T0))
 
 
 def _fails(written: bool) -> None:
