@@ -420,6 +420,25 @@ class TestBadInput:
         with pytest.raises(ValidationError):
             NINE_TO_FIVE.add(ny(2026, 3, 6), "8 business hours")  # type: ignore[arg-type]
 
+    def test_instants_that_are_not_datetimes(self) -> None:
+        """A date or a string for an instant is refused, naming the field."""
+        with pytest.raises(ValidationError) as info:
+            NINE_TO_FIVE.add(date(2026, 3, 6), H)  # type: ignore[arg-type]
+        assert info.value.field == "start"
+        with pytest.raises(ValidationError) as info:
+            NINE_TO_FIVE.elapsed(ny(2026, 3, 6), "2026-03-07")  # type: ignore[arg-type]
+        assert info.value.field == "end"
+
+    def test_a_datetime_subclass_counts_as_its_instant(self) -> None:
+        """An aware instance of a datetime subclass is read as the instant it is."""
+
+        class Moment(datetime):
+            pass
+
+        start = Moment(2026, 3, 6, 16, tzinfo=ZoneInfo("America/New_York"))
+        assert NINE_TO_FIVE.add(start, 2 * H) == ny(2026, 3, 9, 10)
+        assert NINE_TO_FIVE.elapsed(start, ny(2026, 3, 9, 10)) == 2 * H
+
     def test_holidays_that_close_every_day_end_in_an_error(self) -> None:
         """No open time for ten years is an error, never an endless loop."""
         closed = BusinessCalendar.weekdays(

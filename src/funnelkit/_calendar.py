@@ -41,6 +41,8 @@ _RULE_START = datetime(2000, 1, 1)  # noqa: DTZ001 -- rrule works on local dates
 _RULE_YEARS = 8  # the fewest years of holiday rules read at once
 _CACHE = 4_096  # days of intervals a calendar keeps, at most
 _BEFORE_ALL = -(1 << 62)  # microseconds: earlier than any datetime
+_ZERO = timedelta(0)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _reject(owner: str, field: str, value: object, expected: str) -> PolicyError:
@@ -221,6 +223,23 @@ def _beyond(
     if duration is not None:
         what += f", and a duration ({duration}) that ends before the year 9999"
     return ValidationError(owner=owner, field=field, value=value, expected=what)
+
+
+def _micros_of(value: object, field: str, owner: str) -> int:
+    """The instant of an aware datetime *value* in microseconds, else raise.
+
+    Raises:
+        NaiveDatetimeError: *value* has no time zone.
+        ValidationError: *value* is not a datetime.
+    """
+    if type(value) is datetime:
+        try:
+            # Subtracting an aware instant checks awareness: Python refuses a
+            # naive one. Cheaper than asking the offset first.
+            return utc_micros(value)
+        except TypeError:
+            pass  # naive: require_aware says so
+    return utc_micros(require_aware(value, field=field, owner=owner))
 
 
 def _to_micros(value: timedelta) -> int:
@@ -595,11 +614,11 @@ class BusinessCalendar:
             ValidationError: *duration* is negative or not a duration.
         """
         owner = "BusinessCalendar.add"
-        require_aware(start, field="start", owner=owner)
+        now = _micros_of(start, "start", owner)
         candidate: object = duration  # callers may pass anything at run time
         if isinstance(candidate, BusinessDuration):
             days, open_time = candidate.days, candidate.time
-        elif isinstance(candidate, timedelta) and candidate >= timedelta(0):
+        elif isinstance(candidate, timedelta) and candidate >= _ZERO:
             days, open_time = 0, candidate
         else:
             raise ValidationError(
@@ -609,34 +628,38 @@ class BusinessCalendar:
                 expected="a timedelta of zero or more, or a BusinessDuration",
             )
         try:
-            moved = self._add_days(start, days) if days else start
+            moved = start
+            if days:
+                moved = self._add_days(start, days)
+                now = utc_micros(moved)
             remaining = _to_micros(open_time)
             if not remaining:
                 return moved
             first = moved.astimezone(self._zone).toordinal()
-            return self._instant(self._add(utc_micros(moved), first, remaining), start)
+            return self._instant(self._add(now, first, remaining), start)
         except OverflowError:
             raise _beyond(owner, "start", start, duration) from None
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Return the open time from *start* to *end* (negative if *end* is earlier)."""
         owner = "BusinessCalendar.elapsed"
-        require_aware(start, field="start", owner=owner)
-        require_aware(end, field="end", owner=owner)
-        if end < start:
-            return -self.elapsed(end, start)
+        first = _micros_of(start, "start", owner)
+        last = _micros_of(end, "end", owner)
+        sign = 1
+        if last < first:
+            start, end, first, last, sign = end, start, last, first, -1
         zone = self._zone
         try:
-            return timedelta(
-                microseconds=self._elapsed(
-                    utc_micros(start),
-                    start.astimezone(zone).toordinal(),
-                    utc_micros(end),
-                    end.astimezone(zone).toordinal(),
-                )
+            total = self._elapsed(
+                first,
+                start.astimezone(zone).toordinal(),
+                last,
+                end.astimezone(zone).toordinal(),
             )
         except OverflowError:
             raise _beyond(owner, "start", start) from None
+        # A product, not timedelta(microseconds=...): keywords cost more.
+        return _MICROSECOND * (sign * total)
 
     # -- Day by day --------------------------------------------------------------
 
@@ -645,8 +668,12 @@ class BusinessCalendar:
         day = last_open = first - 1  # an overnight shift of the day before
         week = self._week_micros
         unusual = day  # the next unusual day, once it matters
+        cache = self._cache  # _instants' own, read here first: a call less a day
         while True:
-            for start, end in self._instants(day):
+            found = cache.get(day)
+            if found is None:
+                found = self._instants(day)
+            for start, end in found:
                 if end <= now:
                     continue
                 last_open = day
@@ -673,8 +700,12 @@ class BusinessCalendar:
         total = 0
         week = self._week_micros
         unusual = day  # the next unusual day, once it matters
+        cache = self._cache  # as in _add
         while day <= end_day:
-            for start, end in self._instants(day):
+            found = cache.get(day)
+            if found is None:
+                found = self._instants(day)
+            for start, end in found:
                 if end > first and start < last:
                     total += min(end, last) - max(start, first)
             day += 1

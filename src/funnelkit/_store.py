@@ -238,7 +238,13 @@ class InMemoryStore:
                 stack.append(left)
                 if left + 1 < size:
                     stack.append(left + 1)
-        return sorted([(at, woken[entry & _NUMBER]) for entry, at in found.items()])
+        # Entries order as (instant, lead number): sorting those integers
+        # costs a tenth of sorting (datetime, id) pairs. Leads due at one
+        # instant are ordered by id, as the protocol asks, when there are any.
+        entries = sorted(found)
+        if len({entry >> _SHIFT for entry in entries}) < len(entries):
+            entries.sort(key=lambda entry: (entry >> _SHIFT, woken[entry & _NUMBER]))
+        return [(found[entry], woken[entry & _NUMBER]) for entry in entries]
 
     def commit(self, change: Commit, /) -> None:
         """Apply *change* and append its input to the log."""

@@ -99,12 +99,16 @@ def utc_micros(value: datetime) -> int:
     """
     # Aware subtraction works on wall times and offsets: it never overflows,
     # even where the UTC form of *value* would fall outside datetime's range.
-    return (value - _EPOCH_UTC) // _MICROSECOND
+    # The span's parts, not ``// _MICROSECOND``: a third cheaper, and this
+    # runs for every instant the store indexes and the calendar counts.
+    span = value - _EPOCH_UTC
+    return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
 
 
 def from_utc_micros(micros: int, tz: tzinfo | None) -> datetime:
     """Return the instant *micros* (since 1970 UTC) in *tz*: utc_micros undone."""
-    return (_EPOCH_UTC + timedelta(microseconds=micros)).astimezone(tz)
+    # A product, not timedelta(microseconds=...): keywords cost more than it.
+    return (_EPOCH_UTC + _MICROSECOND * micros).astimezone(tz)
 
 
 def add_elapsed(at: datetime, delta: timedelta) -> datetime:

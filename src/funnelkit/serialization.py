@@ -985,22 +985,25 @@ _quoted = json.encoder.encode_basestring
 def _activity_json(activity: Activity) -> str:
     """Return ``to_json(activity)``, written directly for most activities.
 
-    An activity of the class itself, with no properties, under the hook
-    funnelkit registers (as nearly every stored one is) is written as one
-    string, without the dict and the encoder; any other takes to_json's path.
-    A property test holds the two to the same text.
+    An activity of the class itself, under the hook funnelkit registers (as
+    nearly every stored one is), is written as one string: only its
+    properties, if any, go through the encoder (the same one, so the same
+    text); any other takes to_json's path. A property test holds the two
+    to the same text.
     """
     if (
         type(activity) is not Activity
-        or activity.properties
         or converter.get_unstructure_hook(Activity) is not _write_activity
     ):
         return to_json(activity)
+    properties = activity.properties
+    written = _ENCODER.encode(thaw(properties)) if properties else "{}"
     source = activity.source
     return (
         f'{{"lead_id":{_quoted(activity.lead_id)},"kind":{_quoted(activity.kind)},'
         f'"at":{_quoted(_format_datetime(activity.at))},"id":{_quoted(activity.id)},'
-        f'"properties":{{}},"source":{"null" if source is None else _quoted(source)}}}'
+        f'"properties":{written},'
+        f'"source":{"null" if source is None else _quoted(source)}}}'
     )
 
 

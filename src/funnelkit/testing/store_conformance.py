@@ -24,6 +24,7 @@ needs pytest and the ``funnelkit[hypothesis]`` extra.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from funnelkit import kinds
 from funnelkit._events import LeadState, Tick
@@ -289,6 +290,20 @@ class StoreConformance:
         store.commit(Commit(input=Tick(T0 + hour), wakes=(("L-2", None),)))
         assert store.wake("L-2") is None
         assert [lead for _, lead in store.due(T0 + 9 * hour)] == ["L-3", "L-1", "L-4"]
+
+    def test_due_orders_leads_due_at_one_instant_by_id(self) -> None:
+        """Leads due at one instant come by id, whatever their order or zones."""
+        store = self.make_store()
+        states = _states(("L-9", "L-5", "L-7"))
+        later = T0 + timedelta(hours=1)
+        # One instant in three zones, the ids in the reverse of their order.
+        wakes = (
+            ("L-9", later.astimezone(ZoneInfo("Asia/Kolkata"))),
+            ("L-7", later),
+            ("L-5", later.astimezone(ZoneInfo("America/New_York"))),
+        )
+        store.commit(Commit(input=Tick(T0), states=states, wakes=wakes))
+        assert [lead for _, lead in store.due(later)] == ["L-5", "L-7", "L-9"]
 
     def test_a_transaction_left_without_a_commit_changes_nothing(self) -> None:
         """Leaving a transaction that made no commit leaves the store as it was."""
