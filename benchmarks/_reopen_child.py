@@ -1,6 +1,6 @@
 """Reopen a store in a process of its own, as a restarted host would, and tick.
 
-``bench_store.py`` runs it: ``python _reopen_child.py PATH NOW``. It prints one
+``bench_store.py`` runs it: ``python _reopen_child.py PATH NOW [paused]``. It prints one
 JSON line: the seconds from opening the file to the end of the first
 ``funnel.tick(NOW)`` (imports are done before, and timed apart), how many
 events the tick gave, and a digest of their JSON text, which the parent
@@ -36,23 +36,42 @@ def digest(events: Sequence[Event]) -> str:
 
 
 def reopen(
-    policy: FunnelPolicy, path: str | os.PathLike[str], now: datetime
+    policy: FunnelPolicy,
+    path: str | os.PathLike[str],
+    now: datetime,
+    *,
+    paused: bool = False,
 ) -> tuple[float, list[Event]]:
-    """Return the seconds to open the file, make a funnel and tick; the events."""
+    """Return the seconds to open the file, make a funnel and tick; the events.
+
+    *paused*: the cyclic garbage collector is paused for those steps and
+    turned back on after (timed too), as a host may choose to do.
+    """
     gc.collect()
     began = time.perf_counter()
-    store = SQLiteStore(path)
-    funnel = Funnel(policy, store=store, clock=ManualClock(now))
-    events = funnel.tick(now)
+    if paused:
+        gc.disable()
+    try:
+        store = SQLiteStore(path)
+        funnel = Funnel(policy, store=store, clock=ManualClock(now))
+        events = funnel.tick(now)
+    finally:
+        gc.enable()
     seconds = time.perf_counter() - began
     store.close()
     return seconds, events
 
 
 def main() -> None:
-    """Open the store at argv[1], make a funnel on it, tick at argv[2]; print."""
+    """Open the store at argv[1], make a funnel on it, tick at argv[2]; print.
+
+    A third argument, ``paused``, pauses the collector for it (see reopen).
+    """
     seconds, events = reopen(
-        policies.b2b_saas(), sys.argv[1], datetime.fromisoformat(sys.argv[2])
+        policies.b2b_saas(),
+        sys.argv[1],
+        datetime.fromisoformat(sys.argv[2]),
+        paused=sys.argv[3:] == ["paused"],
     )
     print(
         json.dumps(
