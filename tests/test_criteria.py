@@ -38,6 +38,7 @@ from funnelkit import (
     ValidationError,
     Verdict,
     between,
+    format_duration,
 )
 from funnelkit._criteria import passes, timed, wake_at
 from funnelkit.serialization import from_json, to_json
@@ -250,6 +251,18 @@ class TestBuiltIns:
         assert wait.describe() == "in stage for at least 2 days"
         brief = InStageFor(timedelta(hours=6)).check(context(now=T0 - D))
         assert brief.reason == "in lead for 0 seconds, less than 6 hours"
+
+    @given(st.integers(min_value=-3 * 86_400_000_000, max_value=3_000 * 86_400_000_000))
+    def test_in_stage_for_words_whole_seconds(self, micros: int) -> None:
+        """InStageFor words the time in stage in whole seconds, never below 0."""
+        whole = timedelta(seconds=max(0, micros // 1_000_000))
+        if whole and not whole % D:
+            shown = f"{whole.days} day" + ("s" if whole.days > 1 else "")
+        else:
+            shown = format_duration(whole)
+        now = T0 + timedelta(microseconds=micros)
+        reason = InStageFor(D).check(context(now=now)).reason
+        assert reason.startswith(f"in lead for {shown}, ")
 
     def test_always(self) -> None:
         """Always passes and needs no input."""

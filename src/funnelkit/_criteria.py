@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 _TICK = timedelta(microseconds=1)  # the smallest step of a datetime
+_DAY = timedelta(days=1)
 _VERDICT_CACHE = 1024  # verdicts a criterion keeps by value, at most
 
 
@@ -962,10 +963,12 @@ class DidActivity(Criterion):
         return window + (" since entering the stage" if self.in_stage else "")
 
 
-@functools.lru_cache(maxsize=1024)  # spans repeat: a rule's window, a wait
+# Spans repeat: a rule's window, a wait, and the time in stage a wake finds
+# (the wait itself, as a tick judges a lead at its wake).
+@functools.lru_cache(maxsize=1024)
 def _span(value: timedelta) -> str:
     """Write a span as a rep says it: whole days in days ("30 days"), else exactly."""
-    if value and not value % timedelta(days=1):
+    if value and not value % _DAY:
         days = value.days
         return f"{days} day" if days == 1 else f"{days} days"
     return format_duration(value)
@@ -1145,7 +1148,9 @@ class InStageFor(Criterion):
         """Compare the time in stage with the minimum."""
         spent = ctx.now.astimezone(UTC) - ctx.entered_at.astimezone(UTC)  # elapsed()
         passed = spent >= self.at_least
-        shown = _span(timedelta(seconds=max(0, int(spent.total_seconds()))))
+        # Whole seconds, none below zero; positional: keywords cost more.
+        whole = spent.days * 86_400 + spent.seconds if spent.days >= 0 else 0
+        shown = _span(timedelta(0, whole))
         relation = "at least" if passed else "less than"
         return _verdict(
             passed=passed,
