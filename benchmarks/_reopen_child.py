@@ -56,7 +56,8 @@ def reopen(
         funnel = Funnel(policy, store=store, clock=ManualClock(now))
         events = funnel.tick(now)
     finally:
-        gc.enable()
+        if paused:
+            gc.enable()
     seconds = time.perf_counter() - began
     store.close()
     return seconds, events

@@ -23,6 +23,7 @@ from funnelkit._time import (
     from_utc_micros,
     is_aware,
     require_aware,
+    span_micros,
     utc_micros,
 )
 from funnelkit.serialization import structure
@@ -102,6 +103,11 @@ class TestUtcMicros:
         back = from_utc_micros(utc_micros(instant), ZoneInfo(zone))
         # An ambiguous local time never equals another zone's (PEP 495): in UTC.
         assert (back.astimezone(UTC), back.tzinfo) == (instant, ZoneInfo(zone))
+
+    @given(st.timedeltas())
+    def test_span_micros_is_the_exact_count(self, value: timedelta) -> None:
+        """A span's microseconds, negative ones and the extremes included."""
+        assert span_micros(value) == value // timedelta(microseconds=1)
 
     @given(aware_datetimes())
     def test_matches_timestamp_order(self, value: datetime) -> None:

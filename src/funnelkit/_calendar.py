@@ -23,7 +23,13 @@ from dateutil.rrule import rrule, rrulestr
 
 from funnelkit._duration import BusinessDuration
 from funnelkit._frozen import FrozenMap
-from funnelkit._time import from_utc_micros, is_zone_name, require_aware, utc_micros
+from funnelkit._time import (
+    from_utc_micros,
+    is_zone_name,
+    require_aware,
+    span_micros,
+    utc_micros,
+)
 from funnelkit.errors import MissingExtraError, PolicyError, ValidationError
 
 __all__ = ["BusinessCalendar", "BusinessHours", "Holiday"]
@@ -110,8 +116,8 @@ class BusinessHours:
     def _offsets(self) -> tuple[int, int]:
         """Its start and end in microseconds from its day's local midnight."""
         return (
-            _to_micros(_minutes(self.start)),
-            _to_micros(_minutes(self.end, next_day=self.overnight)),
+            span_micros(_minutes(self.start)),
+            span_micros(_minutes(self.end, next_day=self.overnight)),
         )
 
     def __str__(self) -> str:
@@ -240,10 +246,6 @@ def _micros_of(value: object, field: str, owner: str) -> int:
         except TypeError:
             pass  # naive: require_aware says so
     return utc_micros(require_aware(value, field=field, owner=owner))
-
-
-def _to_micros(value: timedelta) -> int:
-    return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
 
 
 def _check_on(
@@ -632,7 +634,7 @@ class BusinessCalendar:
             if days:
                 moved = self._add_days(start, days)
                 now = utc_micros(moved)
-            remaining = _to_micros(open_time)
+            remaining = span_micros(open_time)
             if not remaining:
                 return moved
             first = moved.astimezone(self._zone).toordinal()
