@@ -69,6 +69,7 @@ from funnelkit import (
     ValidationError,
     Verdict,
 )
+from funnelkit._store import _SortedInts
 from funnelkit.serialization import from_json, structure, to_json, unstructure
 from funnelkit.testing import ManualClock
 
@@ -1095,8 +1096,8 @@ class TestInMemoryStore:
         assert store.due(T0 + 5 * D) == []
         assert store.wake("L-1") is None
 
-    def test_many_stale_wakes_are_compacted(self) -> None:
-        """When most heap entries are stale the heap is rebuilt, keeping live ones."""
+    def test_a_moved_wake_leaves_no_entry_behind(self) -> None:
+        """A lead has one entry in the wake index: a moved wake replaces the old."""
         store = InMemoryStore()
         made = Funnel(policy(), store=store)
         made.add_lead(lead())
@@ -1104,7 +1105,35 @@ class TestInMemoryStore:
             at = T0 + (200 - n) * H
             store.commit(Commit(input=Tick(at), wakes=(("L-1", at),)))
         assert store.due(T0 + 300 * H) == [(T0 + H, "L-1")]
-        assert len(store._heap) <= 130
+        assert len(store._index.below(1 << 100)) == 1
+
+    @given(
+        st.lists(
+            st.tuples(st.booleans(), st.integers(0, 40)),
+            max_size=120,
+        ),
+        st.integers(1, 4),
+        st.integers(-1, 41),
+    )
+    def test_sorted_index_equals_a_sorted_list(
+        self, changes: list[tuple[bool, int]], run: int, limit: int
+    ) -> None:
+        """The wake index's runs hold what a sorted list would, in any run length."""
+        index = _SortedInts(run)
+        expected: list[int] = []
+        for adding, value in changes:
+            if adding:
+                index.add(value)
+                expected.append(value)
+            else:
+                index.discard(value)
+                if value in expected:
+                    expected.remove(value)
+            expected.sort()
+            assert index.below(1 << 100) == expected
+            assert all(0 < len(part) <= 2 * run for part in index._runs)
+            assert index._lasts == [part[-1] for part in index._runs]
+        assert index.below(limit) == [value for value in expected if value < limit]
 
     @given(
         st.lists(

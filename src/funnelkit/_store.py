@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import heapq
+from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
@@ -18,9 +18,11 @@ __all__ = ["Commit", "InMemoryStore", "Store"]
 
 _NO_TRANSACTION = nullcontext()
 
-# A heap entry's low bits hold the lead's number: room for 2**40 leads.
+# A wake entry's low bits hold the lead's number: room for 2**40 leads.
 _SHIFT = 40
 _NUMBER = (1 << _SHIFT) - 1
+# How many entries a run of the wake index holds: from this to twice this.
+_RUN = 512
 # A lead with up to this many activities has its ids compared in its list
 # (in memory and in SQLite); past it, a set of its ids answers.
 _SCAN = 16
@@ -134,16 +136,18 @@ class Store(Protocol):
 class InMemoryStore:
     """The default store: everything in this process's memory.
 
-    Wakes wait in a heap with lazy deletion, so :meth:`due` costs in
-    proportion to the wakes that are due, not to the number of leads. A heap
-    entry is one integer, the wake's microseconds since 1970 shifted left
-    past a number given to the lead: integers compare faster than tuples.
+    Wakes wait in a sorted index, in runs of a few hundred: :meth:`due`
+    reads a prefix of it, so its cost grows with the wakes that are due, not
+    with the number of leads, and a changed wake replaces the old one at
+    once. An entry is one integer, the wake's microseconds since 1970
+    shifted left past a number given to the lead: integers compare faster
+    than tuples.
     """
 
     __slots__ = (
         "_activities",
-        "_heap",
         "_ids",
+        "_index",
         "_last_tick",
         "_log",
         "_numbers",
@@ -163,9 +167,9 @@ class InMemoryStore:
         # lead's few ids are compared in its list (a set would cost ~40 bytes
         # an activity), a long history's are looked up.
         self._ids: dict[str, set[str]] = {}
-        # Each lead with a wake: its heap entry and the instant.
+        # Each lead with a wake: its entry in the index and the instant.
         self._wakes: dict[str, tuple[int, datetime]] = {}
-        self._heap: list[int] = []
+        self._index = _SortedInts()
         # The number of each lead ever woken, and the lead of each number.
         self._numbers: dict[str, int] = {}
         self._woken: list[str] = []
@@ -216,35 +220,16 @@ class InMemoryStore:
     def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
         """Return ``(wake, lead_id)`` for wakes at or before *now*, in that order."""
         # Every entry of an instant up to now is below this one.
-        limit = (utc_micros(now) + 1) << _SHIFT
-        heap, wakes, woken = self._heap, self._wakes, self._woken
-        found: dict[int, datetime] = {}
-        # A heap's parent is never later than its children: walk down from
-        # the root and stop at the first later entry on each branch.
-        stack = [0] if heap else []
-        size = len(heap)
-        while stack:
-            position = stack.pop()
-            entry = heap[position]
-            if entry >= limit:
-                continue
-            lead_id = woken[entry & _NUMBER]
-            current = wakes.get(lead_id)
-            # A stale entry (the wake moved) and a repeated one are skipped.
-            if current is not None and current[0] == entry:
-                found[entry] = current[1]
-            left = 2 * position + 1
-            if left < size:
-                stack.append(left)
-                if left + 1 < size:
-                    stack.append(left + 1)
-        # Entries order as (instant, lead number): sorting those integers
-        # costs a tenth of sorting (datetime, id) pairs. Leads due at one
-        # instant are ordered by id, as the protocol asks, when there are any.
-        entries = sorted(found)
+        entries = self._index.below((utc_micros(now) + 1) << _SHIFT)
+        woken, wakes = self._woken, self._wakes
+        # Entries order as (instant, lead number); leads due at one instant
+        # are ordered by id, as the protocol asks, when there are any.
         if len({entry >> _SHIFT for entry in entries}) < len(entries):
             entries.sort(key=lambda entry: (entry >> _SHIFT, woken[entry & _NUMBER]))
-        return [(found[entry], woken[entry & _NUMBER]) for entry in entries]
+        return [
+            (wakes[lead_id][1], lead_id)
+            for lead_id in [woken[entry & _NUMBER] for entry in entries]
+        ]
 
     def commit(self, change: Commit, /) -> None:
         """Apply *change* and append its input to the log."""
@@ -253,23 +238,21 @@ class InMemoryStore:
             states[state.lead.id] = state
         for activity in change.activities:
             self._hold(activity)
-        heap, wakes = self._heap, self._wakes
+        index, wakes = self._index, self._wakes
         for lead_id, at in change.wakes:
+            old = wakes.get(lead_id)
             if at is None:
-                wakes.pop(lead_id, None)
+                if old is not None:
+                    del wakes[lead_id]
+                    index.discard(old[0])
                 continue
             entry = (utc_micros(at) << _SHIFT) | self._number(lead_id)
-            if wakes.get(lead_id, (None,))[0] == entry:
-                continue
+            if old is not None:
+                if old[0] == entry:
+                    continue
+                index.discard(old[0])
             wakes[lead_id] = (entry, at)
-            heapq.heappush(heap, entry)
-        # Drop stale entries from the top, and rebuild when most are stale.
-        woken = self._woken
-        while heap and wakes.get(woken[heap[0] & _NUMBER], (None,))[0] != heap[0]:
-            heapq.heappop(heap)
-        if len(heap) > 64 and len(heap) > 2 * len(wakes):  # noqa: PLR2004 -- amortised
-            self._heap = [entry for entry, _ in wakes.values()]
-            heapq.heapify(self._heap)
+            index.add(entry)
         self._log.append(change.input)
         if type(change.input) is Tick:
             self._last_tick = change.input.now
@@ -314,3 +297,75 @@ class InMemoryStore:
     def __len__(self) -> int:
         """The number of leads."""
         return len(self._states)
+
+
+class _SortedInts:
+    """A sorted multiset of integers in runs: the wake index of InMemoryStore.
+
+    The entries are kept in order in short lists (runs) of at most twice
+    *run* entries (a longer one is split in two), each run's last entry
+    noted: adding or discarding one
+    finds its run by bisection and moves at most a run's worth of pointers,
+    and :meth:`below` copies a prefix run by run. A heap would make each
+    tick pop its due entries one by one, and keep the stale ones a moved
+    wake leaves behind.
+    """
+
+    __slots__ = ("_lasts", "_run", "_runs")
+
+    def __init__(self, run: int = _RUN) -> None:
+        self._run = run
+        self._runs: list[list[int]] = []
+        self._lasts: list[int] = []  # each run's last (greatest) entry
+
+    def add(self, value: int) -> None:
+        """Add *value*, in order."""
+        runs, lasts = self._runs, self._lasts
+        where = bisect_left(lasts, value)
+        if where == len(lasts):  # past every run: the last one takes it
+            if not runs:
+                runs.append([value])
+                lasts.append(value)
+                return
+            where -= 1
+            run = runs[where]
+            run.append(value)
+            lasts[where] = value
+        else:
+            run = runs[where]
+            insort(run, value)
+        if len(run) > 2 * self._run:
+            # Split in two halves, each a run's length.
+            rest = run[self._run :]
+            del run[self._run :]
+            lasts[where] = run[-1]
+            runs.insert(where + 1, rest)
+            lasts.insert(where + 1, rest[-1])
+
+    def discard(self, value: int) -> None:
+        """Remove one *value*, if there is one."""
+        lasts = self._lasts
+        where = bisect_left(lasts, value)
+        if where == len(lasts):
+            return
+        run = self._runs[where]
+        position = bisect_left(run, value)
+        if run[position] != value:  # the run's last is >= value: in range
+            return
+        del run[position]
+        if not run:
+            del self._runs[where]
+            del lasts[where]
+        elif position == len(run):
+            lasts[where] = run[-1]
+
+    def below(self, limit: int) -> list[int]:
+        """Return the entries less than *limit*, in order."""
+        found: list[int] = []
+        for run in self._runs:
+            if run[-1] < limit:
+                found += run
+            else:
+                found += run[: bisect_left(run, limit)]
+                break
+        return found
