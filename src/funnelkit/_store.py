@@ -304,11 +304,10 @@ class _SortedInts:
 
     The entries are kept in order in short lists (runs) of at most twice
     *run* entries (a longer one is split in two), each run's last entry
-    noted: adding or discarding one
-    finds its run by bisection and moves at most a run's worth of pointers,
-    and :meth:`below` copies a prefix run by run. A heap would make each
-    tick pop its due entries one by one, and keep the stale ones a moved
-    wake leaves behind.
+    noted: adding or discarding an entry finds its run by bisection and
+    moves at most that run's pointers, and :meth:`below` copies a prefix
+    run by run. A heap would make each tick pop its due entries one by
+    one, and keep the stale ones a moved wake leaves behind.
     """
 
     __slots__ = ("_lasts", "_run", "_runs")
