@@ -153,7 +153,8 @@ class InMemoryStore:
         "_numbers",
         "_policy",
         "_states",
-        "_wakes",
+        "_wake_at",
+        "_wake_entry",
         "_woken",
     )
 
@@ -167,12 +168,14 @@ class InMemoryStore:
         # lead's few ids are compared in its list (a set would cost ~40 bytes
         # an activity), a long history's are looked up.
         self._ids: dict[str, set[str]] = {}
-        # Each lead with a wake: its entry in the index and the instant.
-        self._wakes: dict[str, tuple[int, datetime]] = {}
-        self._index = _SortedInts()
-        # The number of each lead ever woken, and the lead of each number.
+        # The number of each lead ever woken, and by number: the lead, its
+        # entry in the index and its wake (None: none now). Lists by number,
+        # where a dict of pairs by id would cost a lookup and a tuple each.
         self._numbers: dict[str, int] = {}
         self._woken: list[str] = []
+        self._wake_entry: list[int | None] = []
+        self._wake_at: list[datetime | None] = []
+        self._index = _SortedInts()
         self._log: list[Input] = []
         self._policy: str | None = None
         self._last_tick: datetime | None = None
@@ -180,7 +183,7 @@ class InMemoryStore:
     def __repr__(self) -> str:
         return (
             f"<funnelkit.InMemoryStore leads={len(self._states)} "
-            f"inputs={len(self._log)} wakes={len(self._wakes)}>"
+            f"inputs={len(self._log)} wakes={len(self._index)}>"
         )
 
     def transaction(self) -> AbstractContextManager[object]:
@@ -214,21 +217,21 @@ class InMemoryStore:
 
     def wake(self, lead_id: str, /) -> datetime | None:
         """Return when the engine must next look at the lead, if ever."""
-        found = self._wakes.get(lead_id)
-        return None if found is None else found[1]
+        number = self._numbers.get(lead_id)
+        return None if number is None else self._wake_at[number]
 
     def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
         """Return ``(wake, lead_id)`` for wakes at or before *now*, in that order."""
         # Every entry of an instant up to now is below this one.
         entries = self._index.below((utc_micros(now) + 1) << _SHIFT)
-        woken, wakes = self._woken, self._wakes
+        woken, wake_at = self._woken, self._wake_at
         # Entries order as (instant, lead number); leads due at one instant
         # are ordered by id, as the protocol asks, when there are any.
         if len({entry >> _SHIFT for entry in entries}) < len(entries):
             entries.sort(key=lambda entry: (entry >> _SHIFT, woken[entry & _NUMBER]))
         return [
-            (wakes[lead_id][1], lead_id)
-            for lead_id in [woken[entry & _NUMBER] for entry in entries]
+            (wake_at[number], woken[number])  # type: ignore[misc] # in the index: a wake
+            for number in [entry & _NUMBER for entry in entries]
         ]
 
     def commit(self, change: Commit, /) -> None:
@@ -238,26 +241,37 @@ class InMemoryStore:
             states[state.lead.id] = state
         for activity in change.activities:
             self._hold(activity)
-        index, wakes = self._index, self._wakes
-        for lead_id, at in change.wakes:
-            old = wakes.get(lead_id)
-            if at is None:
-                if old is not None:
-                    del wakes[lead_id]
-                    index.discard(old[0])
-                continue
-            entry = (utc_micros(at) << _SHIFT) | self._number(lead_id)
-            if old is not None:
-                if old[0] == entry:
-                    continue
-                index.discard(old[0])
-            wakes[lead_id] = (entry, at)
-            index.add(entry)
+        self._set_wakes(change.wakes)
         self._log.append(change.input)
         if type(change.input) is Tick:
             self._last_tick = change.input.now
         if change.policy is not None:
             self._policy = change.policy
+
+    def _set_wakes(self, wakes: Sequence[tuple[str, datetime | None]]) -> None:
+        """Put each lead's new wake in the index, in place of its old one."""
+        index, numbers = self._index, self._numbers
+        entries, wake_at = self._wake_entry, self._wake_at
+        for lead_id, at in wakes:
+            number = numbers.get(lead_id)
+            if at is None:
+                if number is not None and (old := entries[number]) is not None:
+                    index.discard(old)
+                    entries[number] = wake_at[number] = None
+                continue
+            if number is None:
+                number = self._number(lead_id)
+                old = None
+            else:
+                old = entries[number]
+            entry = (utc_micros(at) << _SHIFT) | number
+            if old is not None:
+                if old == entry:
+                    continue
+                index.discard(old)
+            entries[number] = entry
+            wake_at[number] = at
+            index.add(entry)
 
     def last_tick(self) -> datetime | None:
         """Return the instant of the last tick in the log, if any."""
@@ -279,11 +293,11 @@ class InMemoryStore:
             ids.add(activity.id)
 
     def _number(self, lead_id: str) -> int:
-        """Return the lead's number in heap entries, giving it one if new."""
-        number = self._numbers.get(lead_id)
-        if number is None:
-            number = self._numbers[lead_id] = len(self._woken)
-            self._woken.append(lead_id)
+        """Give a lead its number in wake entries (it has none yet), and return it."""
+        number = self._numbers[lead_id] = len(self._woken)
+        self._woken.append(lead_id)
+        self._wake_entry.append(None)
+        self._wake_at.append(None)
         return number
 
     def inputs(self) -> Iterator[Input]:
@@ -311,6 +325,9 @@ class _SortedInts:
     """
 
     __slots__ = ("_lasts", "_run", "_runs")
+
+    def __len__(self) -> int:
+        return sum(map(len, self._runs))
 
     def __init__(self, run: int = _RUN) -> None:
         self._run = run
