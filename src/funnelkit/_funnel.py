@@ -721,7 +721,7 @@ class Funnel:
         with self._lock:
             state = self._known(lead_id)
             when = self._now() if at is None else at
-            return self._draft(state).scorer.score(when)
+            return self._draft(state, None).scorer.score(when)  # its scorer only
 
     def can_move(self, lead_id: str, to: str, *, at: datetime | None = None) -> Verdict:
         """Return whether a move to *to* would pass its guard now, and why.
@@ -805,7 +805,7 @@ class Funnel:
             return []
 
         def work() -> _Draft:
-            draft = self._draft(state)
+            draft = self._draft(state, self._store.wake(lead.id))
             self._catch_up(draft, at)
             draft.lead = lead
             draft.scorer = self._rebuild(lead, draft.activities)
@@ -826,7 +826,11 @@ class Funnel:
         elif store.has_activity(lead_id, activity.id):
             return []
         try:
-            draft = self._new_draft(lead) if state is None else self._draft(state)
+            draft = (
+                self._new_draft(lead)
+                if state is None
+                else self._draft(state, store.wake(lead_id))
+            )
             # A late arrival is judged as of the lead's last update.
             at = max(activity.at, draft.updated_at, key=_utc)
             self._catch_up(draft, at)
@@ -891,10 +895,10 @@ class Funnel:
             return []
         drafts: list[_Draft] = []
         try:
-            for _, lead_id in due:
+            for wake, lead_id in due:
                 state = self._store.state(lead_id)
                 assert state is not None  # noqa: S101 -- the store woke a known lead
-                draft = self._draft(state)
+                draft = self._draft(state, wake)
                 self._catch_up(draft, now)
                 drafts.append(draft)
         except BaseException:
@@ -927,7 +931,8 @@ class Funnel:
             self._scorers.pop(lead_id, None)
             raise
 
-    def _draft(self, state: LeadState) -> _Draft:
+    def _draft(self, state: LeadState, wake: datetime | None) -> _Draft:
+        """Draft the lead, whose next wake the store has as *wake*."""
         lead = state.lead
         lead_id = lead.id
         # The lead's scorer, rebuilt from the store when missing or stale.
@@ -945,15 +950,16 @@ class Funnel:
             state.score,
             state.history,
             state.updated_at,
-            tuple(self._store.activities(lead_id)),
+            # A lead with none has none to read (a tick's leads often).
+            tuple(self._store.activities(lead_id)) if state.activities else (),
             scorer,
-            self._store.wake(lead_id),
+            wake,
             state.timers,
         )
 
     def _judged(self, state: LeadState, at: datetime) -> _Draft:
         """Draft the lead, caught up with its wakes and scored at *at*."""
-        draft = self._draft(state)
+        draft = self._draft(state, self._store.wake(state.lead.id))
         if draft.wake is not None:
             self._catch_up(draft, at)
         self._rescore(draft, at)
