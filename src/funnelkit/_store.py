@@ -21,7 +21,8 @@ _NO_TRANSACTION = nullcontext()
 # A wake entry's low bits hold the lead's number: room for 2**40 leads.
 _SHIFT = 40
 _NUMBER = (1 << _SHIFT) - 1
-# How many entries a run of the wake index holds: from this to twice this.
+# The wake index's run length: a run that grows past twice this is split in
+# two halves of this many (discards may leave a run shorter).
 _RUN = 512
 # A lead with up to this many activities has its ids compared in its list
 # (in memory and in SQLite); past it, a set of its ids answers.
@@ -326,13 +327,13 @@ class _SortedInts:
 
     __slots__ = ("_lasts", "_run", "_runs")
 
-    def __len__(self) -> int:
-        return sum(map(len, self._runs))
-
     def __init__(self, run: int = _RUN) -> None:
         self._run = run
         self._runs: list[list[int]] = []
         self._lasts: list[int] = []  # each run's last (greatest) entry
+
+    def __len__(self) -> int:
+        return sum(map(len, self._runs))
 
     def add(self, value: int) -> None:
         """Add *value*, in order."""
