@@ -893,25 +893,25 @@ class Funnel:
         if not due:
             self._ticked = now  # not in the log: kept here
             return []
-        drafts: list[_Draft] = []
+        events: list[Event] = []
+        states = []
+        wakes = []
         try:
             for wake, lead_id in due:
                 state = self._store.state(lead_id)
                 assert state is not None  # noqa: S101 -- the store woke a known lead
                 draft = self._draft(state, wake)
                 self._catch_up(draft, now)
-                drafts.append(draft)
+                # Only what the commit needs is kept: the draft and its lists
+                # go at once (a thousand drafts held to the end would make the
+                # garbage collector's young passes more and longer).
+                events += draft.events
+                states.append(draft.state())
+                wakes.append((lead_id, draft.wake))
         except BaseException:
             for _, lead_id in due:
                 self._scorers.pop(lead_id, None)
             raise
-        events: list[Event] = []
-        states = []
-        wakes = []
-        for draft in drafts:
-            events += draft.events
-            states.append(draft.state())
-            wakes.append((draft.lead.id, draft.wake))
         events.sort(key=_event_at)  # stable: each lead's own events keep their order
         events = self._commit(
             _new_commit(Tick(now), tuple(states), (), tuple(wakes), self._fingerprint),
