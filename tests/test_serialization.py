@@ -26,6 +26,8 @@ from funnelkit import (
     serialization,
 )
 from funnelkit.serialization import (
+    _SHARED_PROPERTIES,
+    _SHARED_PROPERTIES_SIZE,
     _activity_json,
     _make_converter,
     converter,
@@ -466,6 +468,42 @@ class TestFastPaths:
         with pytest.raises(SerializationError) as info:
             structure(written, Contribution)
         assert info.value.problems[0][0] == "activity_ids[1]"
+
+    def test_activities_read_back_share_equal_maps_of_strings(self) -> None:
+        """Two activities read with the same text properties hold one map."""
+        first, second = (
+            from_json(
+                to_json(Activity("L-1", "page_view", AT, id=ident, properties=props)),
+                Activity,
+            )
+            for ident, props in (("a", {"path": "/docs"}), ("b", {"path": "/docs"}))
+        )
+        assert first.properties == {"path": "/docs"}
+        assert first.properties is second.properties
+
+    def test_a_map_with_other_values_keeps_its_own_types(self) -> None:
+        """{"n": 1}, {"n": True} and {"n": 1.0} are equal in Python, not in JSON."""
+        values: list[object] = [1, True, 1.0, "1"]
+        for order in (values, values[::-1]):
+            for value in order:
+                read = from_json(
+                    to_json(Activity("L-1", "page_view", AT, properties={"n": value})),
+                    Activity,
+                )
+                assert type(read.properties["n"]) is type(value)
+
+    def test_the_shared_maps_are_bounded(self) -> None:
+        """Maps that never repeat do not pile up: the table empties when full."""
+        _SHARED_PROPERTIES.clear()
+        for number in range(_SHARED_PROPERTIES_SIZE + 1):
+            from_json(
+                to_json(
+                    Activity("L-1", "page_view", AT, properties={"n": str(number)})
+                ),
+                Activity,
+            )
+            assert len(_SHARED_PROPERTIES) <= _SHARED_PROPERTIES_SIZE
+        assert len(_SHARED_PROPERTIES) == 1
 
     def test_json_bytes_are_read_as_text_is(self) -> None:
         """UTF-8 bytes, as a file or a socket gives them, read as the same text."""

@@ -361,6 +361,10 @@ _NUMBER = (int, float)
 # The JSON scalars but floats, whose finiteness is checked apart.
 _PLAIN = frozenset((str, int, bool, type(None)))
 _EMPTY: Mapping[str, Scalar] = FrozenMap({})
+# Property maps of strings read back, by their items (see _properties): at
+# most this many, enough for the values activities repeat.
+_SHARED_PROPERTIES_SIZE = 4_096
+_SHARED_PROPERTIES: dict[tuple[tuple[str, str], ...], Mapping[str, Scalar]] = {}
 # The answers of most leads (none yet): one value, shared.
 _NO_ANSWERS = Bant()
 
@@ -406,14 +410,28 @@ def _properties(value: object) -> Mapping[str, Scalar]:
         raise _Unusual
     if not value:
         return _EMPTY
+    texts = True  # every value a string: the items name the map, unambiguously
     for key, item in value.items():
         if type(key) is not str or not key.strip():
             raise _Unusual
-        if type(item) not in _PLAIN and not (
-            type(item) is float and math.isfinite(item)
-        ):
-            raise _Unusual
-    return _frozen(value)
+        if type(item) is not str:
+            texts = False
+            if type(item) not in _PLAIN and not (
+                type(item) is float and math.isfinite(item)
+            ):
+                raise _Unusual
+    if not texts:
+        return _frozen(value)
+    # Activities repeat their properties ({"path": "/pricing"}): read back,
+    # equal maps are one object, which the garbage collector visits once.
+    shared = _SHARED_PROPERTIES
+    items = tuple(value.items())
+    found = shared.get(items)
+    if found is None:
+        if len(shared) >= _SHARED_PROPERTIES_SIZE:
+            shared.clear()
+        found = shared[items] = _frozen(value)
+    return found
 
 
 def _frozen(value: dict[str, Any]) -> FrozenMap[Any]:
