@@ -361,8 +361,9 @@ _NUMBER = (int, float)
 # The JSON scalars but floats, whose finiteness is checked apart.
 _PLAIN = frozenset((str, int, bool, type(None)))
 _EMPTY: Mapping[str, Scalar] = FrozenMap({})
-# Property maps of strings read back, by their items (see _properties): at
-# most this many, enough for the values activities repeat.
+# Maps of strings read back (activities' properties, leads' attributes), by
+# their items (see _properties): at most this many, enough for the values
+# activities repeat.
 _SHARED_PROPERTIES_SIZE = 4_096
 _SHARED_PROPERTIES: dict[tuple[tuple[str, str], ...], Mapping[str, Scalar]] = {}
 # The answers of most leads (none yet): one value, shared.
