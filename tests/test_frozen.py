@@ -3,7 +3,7 @@ from types import MappingProxyType
 from hypothesis import given
 from hypothesis import strategies as st
 
-from funnelkit._frozen import FrozenMap, freeze, thaw
+from funnelkit._frozen import EMPTY, FrozenMap, freeze, thaw
 
 small_dicts = st.dictionaries(st.text(max_size=3), st.integers(), max_size=5)
 
@@ -42,6 +42,12 @@ class TestFreeze:
         frozen = freeze({"a": 1})
         assert isinstance(frozen, FrozenMap)
         assert freeze(frozen) is frozen
+
+    def test_empty_mappings_share_one_map(self) -> None:
+        """Every empty mapping becomes the one empty FrozenMap."""
+        assert freeze({}) is EMPTY
+        assert freeze(MappingProxyType({})) is EMPTY
+        assert freeze({}) == {}
 
     def test_leaves_other_values_for_the_validator(self) -> None:
         """Non-mappings and non-string keys pass through unchanged."""

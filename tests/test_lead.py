@@ -63,6 +63,11 @@ class TestLead:
             None,
         )
 
+    def test_leads_without_answers_share_them(self) -> None:
+        """Leads made without BANT answers share one read-only value."""
+        assert Lead("L-1", AT).bant is Lead("L-2", AT).bant
+        assert Lead("L-3", AT, bant=Bant(need=True)).bant.need is True
+
     def test_attributes_are_frozen_and_sorted(self) -> None:
         """Attributes are read-only, hashable and in key order."""
         lead = Lead("L-1", AT, attributes={"b": 2, "a": 1})
@@ -169,6 +174,11 @@ class TestActivity:
         assert later.id == activity.id
         fresh = attrs.evolve(activity, at=AT + timedelta(hours=1), id=None)
         assert fresh.id == activity_id(fresh) != activity.id
+
+    def test_empty_properties_shared(self) -> None:
+        """Activities without properties, or with an empty dict, share one map."""
+        bare = Activity("L-1", "x", AT)
+        assert Activity("L-1", "y", AT, properties={}).properties is bare.properties
 
     def test_properties_frozen(self) -> None:
         """Properties are read-only and sorted."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from funnelkit._validators import Scalar
 
-__all__ = ["FrozenMap", "freeze", "thaw"]
+__all__ = ["EMPTY", "FrozenMap", "freeze", "thaw"]
 
 V = TypeVar("V")
 
@@ -70,17 +70,24 @@ class FrozenMap(Mapping[str, V]):
         return repr(self._data)
 
 
+#: The empty map: read-only, so one value serves every empty bag.
+EMPTY: FrozenMap[Any] = FrozenMap({})
+
+
 def freeze(value: Mapping[str, Scalar]) -> Mapping[str, Scalar]:
     """Return *value* as a :class:`FrozenMap` (an attrs converter).
 
-    Anything that is not a mapping with string keys comes back unchanged, for
-    the field's validator to reject with a clear message.
+    Every empty mapping becomes the one empty map, ``EMPTY``: most
+    activities have no properties, and a value per activity would only be
+    more for the garbage collector to visit. Anything that is not a mapping
+    with string keys comes back unchanged, for the field's validator to
+    reject with a clear message.
     """
     candidate: object = value  # callers may pass anything at run time
     if isinstance(candidate, FrozenMap):
         return candidate
     if isinstance(candidate, Mapping) and all(isinstance(k, str) for k in candidate):
-        return FrozenMap(candidate)
+        return FrozenMap(candidate) if candidate else EMPTY
     return value
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import attrs
 
-from funnelkit._frozen import FrozenMap, freeze
+from funnelkit._frozen import EMPTY, freeze
 from funnelkit._time import in_utc, utc_micros
 from funnelkit._validators import (
     Scalar,
@@ -34,7 +34,7 @@ __all__ = [
     "with_in_time_order",
 ]
 
-_EMPTY: Mapping[str, Scalar] = FrozenMap({})
+_EMPTY: Mapping[str, Scalar] = EMPTY
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 # Marks an id still to be derived while the other fields are validated.
 _PENDING = "(derived from content)"
@@ -67,6 +67,11 @@ class Bant:
     def confirmed(self) -> int:
         """How many of budget, authority and need are confirmed."""
         return (self.budget is True) + (self.authority is True) + (self.need is True)
+
+
+#: What is known of most leads: nothing yet. Read-only, so one value serves
+#: every lead made without answers.
+NO_ANSWERS = Bant()
 
 
 def _check_email(
@@ -135,7 +140,7 @@ class Lead:
     attributes: Mapping[str, Scalar] = attrs.field(
         kw_only=True, default=_EMPTY, converter=freeze, validator=scalar_mapping
     )
-    bant: Bant = attrs.field(kw_only=True, factory=Bant, validator=_check_bant)
+    bant: Bant = attrs.field(kw_only=True, default=NO_ANSWERS, validator=_check_bant)
     source: str | None = attrs.field(
         kw_only=True, default=None, validator=optional_non_empty_str
     )

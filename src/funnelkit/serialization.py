@@ -66,8 +66,10 @@ from funnelkit._duration import (
     parse_iso_duration,
 )
 from funnelkit._events import Event, Input, LeadState
+from funnelkit._frozen import EMPTY as _EMPTY
 from funnelkit._frozen import FrozenMap, thaw
 from funnelkit._lead import _EMAIL, Activity, Bant, Lead
+from funnelkit._lead import NO_ANSWERS as _NO_ANSWERS
 from funnelkit._scoring import Contribution, Score
 from funnelkit._sla import SlaTimer
 from funnelkit._validators import Scalar, check_scalar, unchecked
@@ -360,14 +362,11 @@ _STATE_KEYS = frozenset(attrs.fields_dict(LeadState))
 _NUMBER = (int, float)
 # The JSON scalars but floats, whose finiteness is checked apart.
 _PLAIN = frozenset((str, int, bool, type(None)))
-_EMPTY: Mapping[str, Scalar] = FrozenMap({})
 # Maps of strings read back (activities' properties, leads' attributes), by
 # their items (see _properties): at most this many, enough for the values
 # activities repeat.
 _SHARED_PROPERTIES_SIZE = 4_096
 _SHARED_PROPERTIES: dict[tuple[tuple[str, str], ...], Mapping[str, Scalar]] = {}
-# The answers of most leads (none yet): one value, shared.
-_NO_ANSWERS = Bant()
 
 # Constructors of classes whose validators the fast paths check themselves
 # (or which have none): attrs's checks would cost more than the reading.
