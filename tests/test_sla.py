@@ -31,11 +31,13 @@ from funnelkit import (
     SlaBreached,
     SlaMet,
     SlaRule,
+    SlaTimer,
     Stage,
     Transition,
     ValidationError,
 )
 from funnelkit._events import _TimerEvent
+from funnelkit._funnel import _next_wake
 from funnelkit.serialization import from_json, to_json
 from funnelkit.testing import ManualClock
 
@@ -672,3 +674,22 @@ def test_the_funnel_repr_counts_running_timers() -> None:
     assert repr(made).endswith("leads=2 open_timers=2>")
     again = Funnel(made.policy, store=made.store, clock=ManualClock(T0))
     assert repr(again).endswith("leads=2 open_timers=2>")
+
+
+def test_next_wake_keeps_the_first_of_equal_instants() -> None:
+    """Of timers and a wake due at one instant, the first timer's is kept."""
+    paris = datetime(2026, 3, 2, 10, tzinfo=ZoneInfo("Europe/Paris"))  # 09:00 UTC
+    utc = paris.astimezone(UTC)
+
+    def timer(rule: str, deadline: datetime) -> SlaTimer:
+        return SlaTimer(
+            rule=rule, stage="mql", entry=1, started_at=T0, deadline=deadline
+        )
+
+    first, second = timer("a", paris), timer("b", utc)
+    assert _next_wake([first, second], utc) is paris
+    assert _next_wake([second, first], paris) is utc
+    assert _next_wake([first.met(T0)], utc) is utc
+    assert _next_wake([timer("c", utc + H), first], None) is paris
+    assert _next_wake([timer("c", utc + H)], utc) is utc
+    assert _next_wake([], None) is None

@@ -1245,15 +1245,18 @@ class Funnel:
         """
         limit = until.astimezone(UTC)  # see in_utc
         while True:
-            due = [
-                (instant, position, found)
-                for position, timer in enumerate(draft.timers)
-                if (found := timer.next_due) is not None
-                and (instant := found.astimezone(UTC)) <= limit  # see in_utc
-            ]
-            if not due:
+            # The earliest due by *limit*; of two due at one instant, the first.
+            position = -1
+            soonest = limit
+            for index, candidate in enumerate(draft.timers):
+                found = candidate.next_due
+                if found is not None and (
+                    (instant := found.astimezone(UTC)) < soonest  # see in_utc
+                    or (position < 0 and instant == soonest)
+                ):
+                    position, soonest, at = index, instant, found
+            if position < 0:
                 return
-            _, position, at = min(due)  # (instant, position) is unique
             timer = draft.timers[position]
             rule = self._rules[timer.rule]
             if timer.warn_at is not None and timer.warned_at is None:
@@ -1543,11 +1546,22 @@ def _check_reason(
 
 
 def _next_wake(timers: list[SlaTimer], wake: datetime | None) -> datetime | None:
-    """The sooner of *wake* and the next instant time alone changes a timer."""
-    found = [due for timer in timers if (due := timer.next_due) is not None]
-    if wake is not None:
-        found.append(wake)
-    return min(found, default=None, key=_utc)
+    """The sooner of *wake* and the next instant time alone changes a timer.
+
+    Of equal instants, the first timer's is kept, then *wake*'s.
+    """
+    found: datetime | None = None
+    soonest: datetime | None = None
+    for timer in timers:
+        due = timer.next_due
+        if due is None:
+            continue
+        instant = due.astimezone(UTC)  # see in_utc
+        if soonest is None or instant < soonest:
+            found, soonest = due, instant
+    if wake is not None and (soonest is None or wake.astimezone(UTC) < soonest):
+        return wake
+    return found
 
 
 def _open(state: LeadState | None) -> int:
