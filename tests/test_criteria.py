@@ -252,6 +252,17 @@ class TestBuiltIns:
         brief = InStageFor(timedelta(hours=6)).check(context(now=T0 - D))
         assert brief.reason == "in lead for 0 seconds, less than 6 hours"
 
+    def test_in_stage_for_words_follow_a_changed_copy(self) -> None:
+        """A copy with another minimum describes and judges with its own."""
+        wait = attrs.evolve(InStageFor(2 * D), at_least=timedelta(hours=3))
+        assert wait == InStageFor(timedelta(hours=3))
+        assert wait.describe() == "in stage for at least 3 hours"
+        verdict = wait.check(context(now=T0 + D))
+        assert (verdict.criterion, verdict.reason) == (
+            "in stage for at least 3 hours",
+            "in lead for 1 day, at least 3 hours",
+        )
+
     @given(st.integers(min_value=-3 * 86_400_000_000, max_value=3_000 * 86_400_000_000))
     def test_in_stage_for_words_whole_seconds(self, micros: int) -> None:
         """InStageFor words the time in stage in whole seconds, never below 0."""

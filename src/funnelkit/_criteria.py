@@ -1143,6 +1143,13 @@ class InStageFor(Criterion):
     """Passes when the lead has been in its stage for at least *at_least*."""
 
     at_least: timedelta = attrs.field(validator=_positive_span)
+    # The minimum in words, and the description: worded once, since a tick
+    # words the verdict of every lead it moves on. Derived, so left out of eq.
+    _words: tuple[str, str] = attrs.field(init=False, eq=False, hash=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        span = _span(self.at_least)
+        object.__setattr__(self, "_words", (span, f"in stage for at least {span}"))
 
     def check(self, ctx: Context) -> Verdict:
         """Compare the time in stage with the minimum."""
@@ -1152,10 +1159,11 @@ class InStageFor(Criterion):
         whole = spent.days * 86_400 + spent.seconds if spent.days >= 0 else 0
         shown = _span(timedelta(0, whole))
         relation = "at least" if passed else "less than"
+        span, described = self._words
         return _verdict(
             passed=passed,
-            criterion=self.describe(),
-            reason=(f"in {ctx.stage} for {shown}, {relation} {_span(self.at_least)}"),
+            criterion=described,
+            reason=f"in {ctx.stage} for {shown}, {relation} {span}",
         )
 
     def passes(self, ctx: Context) -> bool:
@@ -1175,4 +1183,4 @@ class InStageFor(Criterion):
 
     def describe(self) -> str:
         """``in stage for at least 2 days``."""
-        return f"in stage for at least {_span(self.at_least)}"
+        return self._words[1]
