@@ -358,11 +358,37 @@ class SlaTimer:
 
     def warned(self, at: datetime) -> SlaTimer:
         """Return the timer, warned at *at*."""
-        return self._copy(warned_at=at)
+        # Every field in order (see _copy), without its keywords: a tick
+        # warns and breaches thousands of timers.
+        return _new_timer(
+            self.rule,
+            self.stage,
+            self.entry,
+            self.started_at,
+            self.deadline,
+            self.warn_at,
+            at,
+            self.breached_at,
+            self.met_at,
+            self.cancelled_at,
+            self.paused_at,
+        )
 
     def breached(self, at: datetime) -> SlaTimer:
         """Return the timer, breached at *at*."""
-        return self._copy(breached_at=at)
+        return _new_timer(  # as warned does
+            self.rule,
+            self.stage,
+            self.entry,
+            self.started_at,
+            self.deadline,
+            self.warn_at,
+            self.warned_at,
+            at,
+            self.met_at,
+            self.cancelled_at,
+            self.paused_at,
+        )
 
     def met(self, at: datetime) -> SlaTimer:
         """Return the timer, met at *at*."""
