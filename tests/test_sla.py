@@ -693,3 +693,17 @@ def test_next_wake_keeps_the_first_of_equal_instants() -> None:
     assert _next_wake([timer("c", utc + H), first], None) is paris
     assert _next_wake([timer("c", utc + H)], utc) is utc
     assert _next_wake([], None) is None
+
+
+def test_a_warned_or_breached_timer_keeps_its_other_fields() -> None:
+    """warned and breached set their one field and keep every other one."""
+    fields = attrs.fields(SlaTimer)
+    instants = {
+        field.name: T0 + timedelta(minutes=number)
+        for number, field in enumerate(fields)
+        if field.name not in {"rule", "stage", "entry"}
+    }
+    timer = SlaTimer(rule="accept", stage="mql", entry=3, **instants)
+    later = T0 + 99 * H
+    assert timer.warned(later) == attrs.evolve(timer, warned_at=later)
+    assert timer.breached(later) == attrs.evolve(timer, breached_at=later)
