@@ -707,3 +707,16 @@ def test_a_warned_or_breached_timer_keeps_its_other_fields() -> None:
     later = T0 + 99 * H
     assert timer.warned(later) == attrs.evolve(timer, warned_at=later)
     assert timer.breached(later) == attrs.evolve(timer, breached_at=later)
+
+
+def test_timers_due_at_one_instant_fire_in_rule_order() -> None:
+    """Two deadlines at one instant fire in the order of their rules."""
+    made = engine(
+        SlaRule("first", "mql", "1 hour", EXIT),
+        SlaRule("second", "mql", timedelta(hours=1), EXIT),
+    )
+    made.move("L-1", "mql", by="rep", at=T0)
+    assert sla_events(made.tick(T0 + 2 * H)) == [
+        ("SlaBreached", "first", T0 + H),
+        ("SlaBreached", "second", T0 + H),
+    ]

@@ -1088,11 +1088,7 @@ class Funnel:
                 wake = until
             if draft.timers:
                 self._fire_timers(draft, wake)
-            # _evaluate, written out: a tick wakes thousands of leads.
-            self._rescore(draft, wake)
-            if draft.timers and self._met_by_criteria:
-                self._meet_criteria(draft, wake)
-            self._settle(draft, wake)
+            self._evaluate(draft, wake)
             count += 1
 
     # -- SLA timers ------------------------------------------------------------

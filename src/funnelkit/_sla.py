@@ -358,8 +358,19 @@ class SlaTimer:
 
     def warned(self, at: datetime) -> SlaTimer:
         """Return the timer, warned at *at*."""
-        # Every field in order (see _copy), without its keywords: a tick
-        # warns and breaches thousands of timers.
+        return self._stamped(at, self.breached_at)
+
+    def breached(self, at: datetime) -> SlaTimer:
+        """Return the timer, breached at *at*."""
+        return self._stamped(self.warned_at, at)
+
+    def _stamped(
+        self, warned_at: datetime | None, breached_at: datetime | None
+    ) -> SlaTimer:
+        """The timer with these warning and breach instants, the rest kept.
+
+        Positional, unlike _copy: a tick warns and breaches thousands of timers.
+        """
         return _new_timer(
             self.rule,
             self.stage,
@@ -367,24 +378,8 @@ class SlaTimer:
             self.started_at,
             self.deadline,
             self.warn_at,
-            at,
-            self.breached_at,
-            self.met_at,
-            self.cancelled_at,
-            self.paused_at,
-        )
-
-    def breached(self, at: datetime) -> SlaTimer:
-        """Return the timer, breached at *at*."""
-        return _new_timer(  # as warned does
-            self.rule,
-            self.stage,
-            self.entry,
-            self.started_at,
-            self.deadline,
-            self.warn_at,
-            self.warned_at,
-            at,
+            warned_at,
+            breached_at,
             self.met_at,
             self.cancelled_at,
             self.paused_at,
