@@ -1096,6 +1096,19 @@ class TestInMemoryStore:
         assert store.due(T0 + 5 * D) == []
         assert store.wake("L-1") is None
 
+    def test_a_lead_s_activities_grow_in_place(self) -> None:
+        """Recording adds to the lead's held list: no new container per activity."""
+        store = InMemoryStore()
+        made = Funnel(policy(), store=store)
+        made.add_lead(lead())
+        first, second, third = (act("page_view", T0 + n * H, n=n) for n in (1, 2, 3))
+        made.record(first)
+        held = store.activities("L-1")
+        made.record(third)
+        made.record(second)  # late: put at its place
+        assert store.activities("L-1") is held
+        assert list(held) == [first, second, third]
+
     def test_a_moved_wake_leaves_no_entry_behind(self) -> None:
         """A lead has one entry in the wake index: a moved wake replaces the old."""
         store = InMemoryStore()

@@ -1,3 +1,4 @@
+import gc
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -657,6 +658,37 @@ class TestVerdictMemo:
         assert len(model._verdicts) <= 2
         assert len(model._summaries) <= 2
         assert len(model._interned) <= 2
+
+
+class TestSharedParts:
+    def test_equal_sums_share_their_summary_from_the_second_sighting(self) -> None:
+        """Leads with equal sums share dimensions once the sums come again."""
+        model = ScoringModel("m", [AttributeRule("industry", "software", 20)])
+        first, second, third = (
+            model.scorer(Lead(f"L-{n}", T0, attributes={"industry": "software"}))
+            .score(T0)
+            .dimensions
+            for n in range(3)
+        )
+        assert first == second == third == {"engagement": 0.0, "fit": 20.0}
+        assert second is third
+        assert first is not second  # seen once: noted, not kept
+
+    @pytest.mark.parametrize(("count", "tracked"), [(16, False), (17, True)])
+    def test_a_short_snapshot_is_one_the_collector_stops_tracking(
+        self, count: int, tracked: bool
+    ) -> None:
+        """Up to 16 ids a score's ledger copies; beyond, it views the growing list."""
+        model = ScoringModel("m", [ActivityRule("x", 1, decay=None)])
+        state = model.scorer(LEAD)
+        for activity in acts(*[("x", n * H) for n in range(count)]):
+            state.add(activity)
+        score = state.score(T0 + D)
+        specs = score.contributions._rules  # type: ignore[attr-defined]
+        gc.collect()
+        gc.collect()  # a snapshot is untracked a pass after the ids it holds
+        assert gc.is_tracked(specs) is tracked
+        assert [line.points for line in score.contributions] == [count]
 
 
 class TestScoreValue:

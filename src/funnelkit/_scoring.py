@@ -320,6 +320,7 @@ class _Ledger(_DeferredLedger):
 _COMPUTED = 8  # the length of a computed line's parts; snapshots are shorter
 _SNAP_TUPLE = 4  # a snapshot of ids in a tuple, nothing skipped (see _snap)
 _SNAP_LIST = 5  # a snapshot of ids in a list, nothing skipped
+_COPIED = 16  # ids a snapshot copies into a tuple rather than view in their list
 
 
 _first = operator.itemgetter(0)  # a ledger spec's rule
@@ -381,7 +382,11 @@ def _snap(state: _RuleState) -> tuple[Any, ...]:
     short: with nothing skipped, ``(rule, ids, total, anchor)`` when the ids
     are a tuple (never changed: all of them count), ``(rule, ids, count,
     total, anchor)`` when they are a list that may grow; else
-    ``(rule, ids, count, skipped, skipped_count, total, anchor)``.
+    ``(rule, ids, count, skipped, skipped_count, total, anchor)``. A list of
+    at most _COPIED ids is copied into a tuple: a snapshot of numbers,
+    strings and tuples of them is one the garbage collector stops tracking
+    (so do the ledger specs that hold it), where a view into the list would
+    be walked in every full collection as long as the lead's score lives.
     """
     ids = state.counted_ids
     skipped = state.skipped_ids
@@ -397,6 +402,8 @@ def _snap(state: _RuleState) -> tuple[Any, ...]:
         )
     if type(ids) is tuple:
         return (state.rule.index, ids, state.total, state.counted_ts[-1])
+    if len(ids) <= _COPIED:
+        return (state.rule.index, tuple(ids), state.total, state.counted_ts[-1])
     return (state.rule.index, ids, len(ids), state.total, state.counted_ts[-1])
 
 
@@ -1108,7 +1115,8 @@ class ScoringModel:
     _interned: dict[Any, Any] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
-    _summaries: dict[tuple[int, ...], _Summary] = attrs.field(
+    # Sums to their summary, or to None when seen once (see _summary).
+    _summaries: dict[tuple[int, ...], _Summary | None] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
 
@@ -1181,11 +1189,18 @@ class ScoringModel:
         Returns the dimensions, the fit grade, the engagement band, the clamps
         and no ledger lines: a score's parts besides its activity lines, which
         leads with the same sums share.
+
+        Sums are shared from their second sighting on: the first only notes
+        them. Most sums under decay are seen once, and a summary kept for
+        them would outlive its score only to make the garbage collector's
+        full passes come sooner; a key of integers is one it stops tracking.
         """
         key = tuple(sums)
-        found = self._summaries.get(key)
+        summaries = self._summaries
+        found = summaries.get(key)
         if found is not None:
             return found
+        seen = key in summaries  # noted once already
         clamps: list[_Clamp] = []
         for position, dimension, low, high in self._dim_limits:
             micros = sums[position]
@@ -1210,9 +1225,9 @@ class ScoringModel:
             tuple(clamps) if clamps else (),
             (),
         )
-        if len(self._summaries) >= _SHARED_CACHE:
-            self._summaries.clear()
-        self._summaries[key] = summary
+        if len(summaries) >= _SHARED_CACHE:
+            summaries.clear()
+        summaries[key] = summary if seen else None
         return summary
 
     def scorer(self, lead: Lead) -> ScoreState:

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from funnelkit._events import Input, LeadState, Tick
-from funnelkit._lead import Activity, add_in_time_order, with_in_time_order
+from funnelkit._lead import Activity, add_in_time_order
 from funnelkit._time import utc_micros
 
 __all__ = ["Commit", "InMemoryStore", "Store"]
@@ -161,10 +161,10 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self._states: dict[str, LeadState] = {}
-        # Each lead's activities in time order: a tuple while a scan reads
-        # them (exactly their size, and the funnel's copy of it is free), a
-        # list beyond, which grows by appends.
-        self._activities: dict[str, tuple[Activity, ...] | list[Activity]] = {}
+        # Each lead's activities in time order, in a list that grows in place:
+        # a new tuple per activity would be one more object per record for
+        # the garbage collector's full passes to walk, as long as it lives.
+        self._activities: dict[str, list[Activity]] = {}
         # The ids of each lead with more activities than a scan reads: a
         # lead's few ids are compared in its list (a set would cost ~40 bytes
         # an activity), a long history's are looked up.
@@ -282,12 +282,10 @@ class InMemoryStore:
         """Put *activity* in its lead's activities, in time order."""
         found = self._activities
         lead_id = activity.lead_id
-        held = found.get(lead_id, ())
-        if isinstance(held, tuple) and len(held) < _SCAN:
-            found[lead_id] = with_in_time_order(held, activity)
+        held = found.get(lead_id)
+        if held is None:
+            found[lead_id] = [activity]
             return
-        if isinstance(held, tuple):
-            held = found[lead_id] = list(held)
         add_in_time_order(held, activity)
         ids = self._ids.get(lead_id)
         if ids is not None:
