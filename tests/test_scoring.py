@@ -675,10 +675,10 @@ class TestSharedParts:
         assert first is not second  # seen once: noted, not kept
 
     @pytest.mark.parametrize(("count", "tracked"), [(16, False), (17, True)])
-    def test_a_short_snapshot_is_one_the_collector_stops_tracking(
+    def test_a_short_ledger_is_one_the_collector_stops_tracking(
         self, count: int, tracked: bool
     ) -> None:
-        """Up to 16 ids a score's ledger copies; beyond, it views the growing list."""
+        """Up to 16 ids a ledger holds in a tuple; beyond, it views a growing list."""
         model = ScoringModel("m", [ActivityRule("x", 1, decay=None)])
         state = model.scorer(LEAD)
         for activity in acts(*[("x", n * H) for n in range(count)]):

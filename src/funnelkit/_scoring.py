@@ -320,7 +320,7 @@ class _Ledger(_DeferredLedger):
 _COMPUTED = 8  # the length of a computed line's parts; snapshots are shorter
 _SNAP_TUPLE = 4  # a snapshot of ids in a tuple, nothing skipped (see _snap)
 _SNAP_LIST = 5  # a snapshot of ids in a list, nothing skipped
-_COPIED = 16  # ids a snapshot copies into a tuple rather than view in their list
+_TUPLE_IDS = 16  # the ids a rule keeps in a tuple, replaced, before a list
 
 
 _first = operator.itemgetter(0)  # a ledger spec's rule
@@ -382,11 +382,9 @@ def _snap(state: _RuleState) -> tuple[Any, ...]:
     short: with nothing skipped, ``(rule, ids, total, anchor)`` when the ids
     are a tuple (never changed: all of them count), ``(rule, ids, count,
     total, anchor)`` when they are a list that may grow; else
-    ``(rule, ids, count, skipped, skipped_count, total, anchor)``. A list of
-    at most _COPIED ids is copied into a tuple: a snapshot of numbers,
-    strings and tuples of them is one the garbage collector stops tracking
-    (so do the ledger specs that hold it), where a view into the list would
-    be walked in every full collection as long as the lead's score lives.
+    ``(rule, ids, count, skipped, skipped_count, total, anchor)``. A snapshot
+    of numbers, strings and tuples of them is one the garbage collector
+    stops tracking, and so are the ledger specs that hold it.
     """
     ids = state.counted_ids
     skipped = state.skipped_ids
@@ -402,8 +400,6 @@ def _snap(state: _RuleState) -> tuple[Any, ...]:
         )
     if type(ids) is tuple:
         return (state.rule.index, ids, state.total, state.counted_ts[-1])
-    if len(ids) <= _COPIED:
-        return (state.rule.index, tuple(ids), state.total, state.counted_ts[-1])
     return (state.rule.index, ids, len(ids), state.total, state.counted_ts[-1])
 
 
@@ -565,9 +561,15 @@ class _RuleState:
     relative to the first. Anything else (reading an earlier instant, step
     decay) computes from the lists. Times are kept in compact arrays, and the
     lists only ever grow, so scores already read keep valid views into them.
-    Until a third activity counts, the counted are kept in tuples instead,
+    Until a third activity counts, the times are kept in a tuple instead,
     replaced rather than changed: most rules count one or two activities of a
-    lead, and two small tuples weigh less than an empty array and list.
+    lead, and a small tuple weighs less than an empty array. The ids stay in
+    a tuple, replaced, up to _TUPLE_IDS of them: a snapshot of the rule (see
+    _snap), and a score's ledger, hold that tuple as it is, and the garbage
+    collector stops tracking them, where a view into a list would be walked
+    in every full collection for as long as the lead's score lives. Beyond,
+    a list that grows by appends: adding never costs in proportion to the
+    history.
 
     The scorer has the rule decide activities that arrive in time order at
     once; one that arrives out of order sets every activity of the rule aside
@@ -644,7 +646,7 @@ class _RuleState:
         for ts, activity_id in pending:
             self.decide(ts, activity_id)
 
-    def decide(self, ts: float, activity_id: str) -> None:  # noqa: C901 -- the hot path, flat for speed
+    def decide(self, ts: float, activity_id: str) -> None:  # noqa: C901, PLR0912 -- the hot path, flat for speed
         """Count or skip an activity no earlier than those decided before it."""
         rule = self.rule
         counted = self.counted_ts
@@ -681,17 +683,23 @@ class _RuleState:
             self.total += 1.0
         if isinstance(counted, array):
             counted.append(ts)
-            self.counted_ids.append(activity_id)  # type: ignore[union-attr] # a list with the array
+            ids = self.counted_ids
+            if type(ids) is list:
+                ids.append(activity_id)
+            elif len(ids) < _TUPLE_IDS:
+                self.counted_ids = (*ids, activity_id)
+            else:
+                self.counted_ids = [*ids, activity_id]
         else:
             self._count_more(counted, ts, activity_id)
 
     def _count_more(
         self, counted: tuple[float, ...], ts: float, activity_id: str
     ) -> None:
-        """Count a second activity, or a third, while the counted are in tuples.
+        """Count a second activity, or a third, while the times are in a tuple.
 
-        The second makes tuples of two; the third moves the three to an array
-        and a list.
+        The second makes tuples of two; the third moves the three times to an
+        array.
         """
         ids = self.counted_ids
         if len(counted) == 1:
@@ -699,9 +707,7 @@ class _RuleState:
             self.counted_ids = (ids[0], activity_id)
             return
         self.counted_ts = array("d", (*counted, ts))
-        # list() of a tuple leaves room for a fourth id, as appends would; a
-        # list display would leave room for eight.
-        self.counted_ids = list((*ids, activity_id))  # noqa: C410 -- see above
+        self.counted_ids = (*ids, activity_id)
 
     def read(self, at: float) -> tuple[int, Any, float] | None:
         """Return the rule's points at *at* (in millionths), its ledger spec, and until.
