@@ -1103,11 +1103,11 @@ class TestInMemoryStore:
         made.add_lead(lead())
         first, second, third = (act("page_view", T0 + n * H, n=n) for n in (1, 2, 3))
         made.record(first)
-        held = store.activities("L-1")
+        held = store._activities["L-1"]
         made.record(third)
         made.record(second)  # late: put at its place
-        assert store.activities("L-1") is held
-        assert list(held) == [first, second, third]
+        assert store._activities["L-1"] is held
+        assert held == [first, second, third]
 
     def test_a_moved_wake_leaves_no_entry_behind(self) -> None:
         """A lead has one entry in the wake index: a moved wake replaces the old."""

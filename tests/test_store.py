@@ -388,6 +388,19 @@ class TestDamagedRows:
             list(store.inputs())
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_activities_are_a_snapshot(kind: str) -> None:
+    """A store's activities are a tuple: later records leave what it gave as it was."""
+    store = SQLiteStore(":memory:") if kind == "sqlite" else InMemoryStore()
+    funnel = _funnel(store)
+    _feed(funnel, leads=1, each=2)
+    given = store.activities("L-0")
+    funnel.record(Activity("L-0", kinds.PAGE_VIEW, T0 + timedelta(days=1)))
+    assert type(given) is tuple
+    assert len(given) == 2
+    assert len(store.activities("L-0")) == 3
+
+
 class TestReopen:
     """A store opened again continues where it stopped."""
 
@@ -601,8 +614,8 @@ class TestLoneSurrogates:
                 assert info.value.field == "activity.id"
                 funnel.add_lead(Lead("L-2", T0))
             assert list(store.lead_ids()) == ["L-1", "L-2"]
-            assert store.activities("L-1") == []
-            assert store.activities(self.BAD) == []
+            assert store.activities("L-1") == ()
+            assert store.activities(self.BAD) == ()
             assert not store.has_activity(self.BAD, "A-1")
 
 

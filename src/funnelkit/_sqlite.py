@@ -737,9 +737,12 @@ class SQLiteStore:
         return self._entry(lead_id).state
 
     def activities(self, lead_id: str, /) -> Sequence[Activity]:
-        """Return the lead's activities, ordered by ``(at, id)``."""
+        """Return the lead's activities, ordered by ``(at, id)``.
+
+        A tuple: later calls leave it as it is, and it cannot change the store.
+        """
         with self._lock:
-            return self._activities(self._entry(lead_id), lead_id)
+            return tuple(self._activities(self._entry(lead_id), lead_id))
 
     def _activities(self, entry: _Entry, lead_id: str) -> list[Activity]:
         found = entry.activities

@@ -200,8 +200,11 @@ class InMemoryStore:
         return self._states.get(lead_id)
 
     def activities(self, lead_id: str, /) -> Sequence[Activity]:
-        """Return the lead's activities, ordered by ``(at, id)``."""
-        return self._activities.get(lead_id, ())
+        """Return the lead's activities, ordered by ``(at, id)``.
+
+        A tuple: later calls leave it as it is, and it cannot change the store.
+        """
+        return tuple(self._activities.get(lead_id, ()))
 
     def has_activity(self, lead_id: str, activity_id: str, /) -> bool:
         """Whether the lead has an activity with this id."""
