@@ -801,6 +801,20 @@ histories = st.lists(
     max_size=25,
     unique_by=lambda a: a.id,
 )
+# Long histories of few kinds: a rule's ids cross from a tuple to a list (16).
+long_histories = st.lists(
+    st.builds(
+        lambda kind, minutes, n: Activity(
+            "L", kind, T0 + timedelta(minutes=minutes), id=f"x{n}"
+        ),
+        st.sampled_from(KINDS[:2]),
+        st.integers(min_value=0, max_value=40 * 24 * 60),
+        st.integers(min_value=0, max_value=10**6),
+    ),
+    min_size=10,
+    max_size=45,
+    unique_by=lambda a: a.id,
+)
 instants = st.integers(min_value=0, max_value=60 * 24).map(
     lambda hours: T0 + timedelta(hours=hours)
 )
@@ -866,6 +880,22 @@ class TestProperties:
                 assert state.score(at) == model.score(LEAD, added, at=at)
         at = data.draw(instants)
         assert state.score(at) == model.score(LEAD, added, at=at)
+
+    @given(models(), long_histories, st.data())
+    def test_scores_read_stay_exact_as_history_grows(
+        self, model: ScoringModel, history: list[Activity], data: st.DataObject
+    ) -> None:
+        """Scores read between adds keep their ledgers while later adds grow the ids."""
+        state = model.scorer(LEAD)
+        added: list[Activity] = []
+        kept: list[tuple[Score, list[Activity]]] = []
+        for activity in data.draw(st.permutations(history)):
+            state.add(activity)
+            added.append(activity)
+            if data.draw(st.booleans()):
+                kept.append((state.score(data.draw(instants)), list(added)))
+        for score, then in kept:
+            assert score == model.score(LEAD, then, at=score.at)
 
     @given(models(), histories, instants)
     def test_contributions_sum_exactly(
