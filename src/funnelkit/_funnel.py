@@ -935,6 +935,9 @@ class Funnel:
         """Draft the lead, whose next wake the store has as *wake*."""
         lead = state.lead
         lead_id = lead.id
+        # Read once, for the draft and a rebuilt scorer; a lead with none has
+        # none to read (a tick's leads often).
+        held = tuple(self._store.activities(lead_id)) if state.activities else ()
         # The lead's scorer, rebuilt from the store when missing or stale.
         scorer = self._scorers.get(lead_id)
         if (
@@ -942,7 +945,7 @@ class Funnel:
             or scorer._lead is not lead  # noqa: SLF001 -- the engine's own scorers
             or scorer._count != state.activities  # noqa: SLF001 -- as above
         ):
-            scorer = self._rebuild(lead, self._store.activities(lead_id))
+            scorer = self._rebuild(lead, held)
         return _Draft(
             lead,
             state.stage,
@@ -950,8 +953,7 @@ class Funnel:
             state.score,
             state.history,
             state.updated_at,
-            # A lead with none has none to read (a tick's leads often).
-            tuple(self._store.activities(lead_id)) if state.activities else (),
+            held,
             scorer,
             wake,
             state.timers,

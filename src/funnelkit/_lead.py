@@ -34,7 +34,6 @@ __all__ = [
     "with_in_time_order",
 ]
 
-_EMPTY: Mapping[str, Scalar] = EMPTY
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 # Marks an id still to be derived while the other fields are validated.
 _PENDING = "(derived from content)"
@@ -138,7 +137,7 @@ class Lead:
         kw_only=True, default=None, validator=_check_email, repr=_mask_email
     )
     attributes: Mapping[str, Scalar] = attrs.field(
-        kw_only=True, default=_EMPTY, converter=freeze, validator=scalar_mapping
+        kw_only=True, default=EMPTY, converter=freeze, validator=scalar_mapping
     )
     bant: Bant = attrs.field(kw_only=True, default=NO_ANSWERS, validator=_check_bant)
     source: str | None = attrs.field(
@@ -184,7 +183,7 @@ class Activity:
     # __init__ below turns it into the derived id.
     id: str = attrs.field(kw_only=True, default=None, validator=non_empty_str)
     properties: Mapping[str, Scalar] = attrs.field(
-        kw_only=True, default=_EMPTY, converter=freeze, validator=scalar_mapping
+        kw_only=True, default=EMPTY, converter=freeze, validator=scalar_mapping
     )
     source: str | None = attrs.field(
         kw_only=True, default=None, validator=optional_non_empty_str
@@ -197,7 +196,7 @@ class Activity:
         at: datetime,
         *,
         id: str | None = None,  # noqa: A002 -- the field is called id
-        properties: Mapping[str, Scalar] = _EMPTY,
+        properties: Mapping[str, Scalar] = EMPTY,
         source: str | None = None,
     ) -> None:
         self.__attrs_init__(
