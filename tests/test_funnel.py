@@ -160,6 +160,10 @@ class TestConstruction:
             ({"store": object()}, "store"),
             ({"clock": object()}, "clock"),
             ({"create_leads": 1}, "create_leads"),
+            ({"scorers": 0}, "scorers"),
+            ({"scorers": -3}, "scorers"),
+            ({"scorers": 2.0}, "scorers"),
+            ({"scorers": True}, "scorers"),
         ],
     )
     def test_bad_arguments(self, arguments: dict[str, object], field: str) -> None:
@@ -1267,6 +1271,90 @@ POLICY = attrs.evolve(
         limits={"engagement": (0, 100)},
     ),
 )
+
+
+class TestScorerCache:
+    """The scorers a funnel keeps between calls: bounded, least recently used out."""
+
+    @staticmethod
+    def _leads(made: Funnel, count: int) -> None:
+        for number in range(1, count + 1):
+            made.add_lead(lead(f"L-{number}"))
+
+    def test_the_least_recently_used_go_first(self) -> None:
+        """Room for two: a third lead's scorer pushes out the one used longest ago."""
+        made = Funnel(policy(), clock=ManualClock(T0), scorers=2)
+        self._leads(made, 3)
+        for number in (1, 2, 3):
+            made.record(act("webinar", T0 + H, lead_id=f"L-{number}"))
+        assert list(made._scorers) == ["L-2", "L-3"]
+        made.record(act("download", T0 + 2 * H, lead_id="L-2"))  # used: kept longest
+        assert list(made._scorers) == ["L-3", "L-2"]
+        made.record(act("download", T0 + 2 * H, lead_id="L-1"))  # rebuilt
+        assert list(made._scorers) == ["L-2", "L-1"]
+        assert made.score("L-1", at=T0 + 2 * H).dimensions["engagement"] == 40
+
+    def test_a_stale_scorer_replaced_is_the_last_used(self) -> None:
+        """A lead updated since its scorer was made gets a new one, kept longest."""
+        made = Funnel(policy(), clock=ManualClock(T0), scorers=2)
+        self._leads(made, 2)
+        made.record(act("webinar", T0 + H, lead_id="L-1"))
+        made.record(act("webinar", T0 + H, lead_id="L-2"))
+        made.update_lead(lead("L-1", vip=True), at=T0 + 2 * H)
+        assert list(made._scorers) == ["L-2", "L-1"]
+
+    def test_the_store_s_cache_size_is_the_default(self) -> None:
+        """On a store with a cache_size, the funnel keeps as many scorers; else all."""
+        with SQLiteStore(":memory:", cache_size=2) as store:
+            made = Funnel(policy(), store=store, clock=ManualClock(T0))
+            self._leads(made, 4)
+            assert store.cache_size == 2
+            assert len(made._scorers) == 2
+        unbounded = Funnel(policy(), clock=ManualClock(T0))
+        self._leads(unbounded, 4)
+        assert len(unbounded._scorers) == 4
+        assert Funnel(policy(), store=InMemoryStore(), scorers=3)._scorers_kept == 3
+
+    @given(
+        steps=st.lists(
+            st.tuples(
+                st.sampled_from(["record", "update", "tick"]),
+                st.integers(1, 3),
+                st.integers(-4 * 60, 4 * 60),
+                st.sampled_from(["webinar", "download"]),
+            ),
+            max_size=25,
+        )
+    )
+    def test_a_bound_never_changes_what_happens(
+        self, steps: list[tuple[str, int, int, str]]
+    ) -> None:
+        """One scorer kept or all: the same events and states, late activities too."""
+        made = [
+            Funnel(policy(), clock=ManualClock(T0), scorers=kept) for kept in (None, 1)
+        ]
+        results: list[list[object]] = [[], []]
+        for funnel_, found in zip(made, results, strict=True):
+            self._leads(funnel_, 3)
+            now = T0 + 5 * H
+            for serial, (step, number, minutes, kind) in enumerate(steps):
+                lead_id = f"L-{number}"
+                at = now + timedelta(minutes=minutes)
+                done: object
+                try:
+                    if step == "record":
+                        done = funnel_.record(act(kind, at, lead_id=lead_id, n=serial))
+                    elif step == "update":
+                        update = lead(lead_id, vip=bool(serial % 2))
+                        done = funnel_.update_lead(update, at=at)
+                    else:
+                        now += timedelta(minutes=abs(minutes))
+                        done = funnel_.tick(now)
+                except FunnelkitError as error:  # an update back in time
+                    done = str(error)
+                found.append(done)
+            found.append([funnel_.state(f"L-{n}") for n in (1, 2, 3)])
+        assert results[0] == results[1]
 
 
 class FunnelMachine(RuleBasedStateMachine):

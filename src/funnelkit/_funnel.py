@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
@@ -48,7 +49,7 @@ from funnelkit._scoring import Score, ScoreState
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
-from funnelkit._validators import unchecked
+from funnelkit._validators import check_count, unchecked
 from funnelkit.errors import (
     GuardFailed,
     IllegalTransition,
@@ -180,6 +181,14 @@ class Funnel:
             next change records the new fingerprint. (A policy with a custom
             criterion that is not an attrs class has no fingerprint: the
             check is skipped.)
+        scorers: How many leads' scorers the funnel keeps between calls (a
+            scorer holds a lead's running sums, so that its next activity
+            costs the same however long its history): the least recently
+            used are dropped first, and rebuilt from the store's activities
+            when next needed, with the same results. ``None`` (the default):
+            as many as the store keeps decoded, its ``cache_size`` when it
+            has one (:class:`SQLiteStore`), else every lead
+            (:class:`InMemoryStore`, which keeps every lead in memory anyway).
 
     Every call that changes state checks everything first and commits once:
     a call that raises changes nothing. Calls from several threads are
@@ -202,6 +211,7 @@ class Funnel:
     __slots__ = (
         "_after_batch",
         "_batch_events",
+        "_bounded",
         "_calendar_for",
         "_clock",
         "_commits",
@@ -217,6 +227,7 @@ class Funnel:
         "_policy",
         "_rules",
         "_scorers",
+        "_scorers_kept",
         "_slas",
         "_store",
         "_subscribers",
@@ -234,6 +245,7 @@ class Funnel:
         create_leads: bool = False,
         calendar_for: Callable[[Lead], BusinessCalendar | None] | None = None,
         accept_policy_change: bool = False,
+        scorers: int | None = None,
     ) -> None:
         if not isinstance(policy, FunnelPolicy):
             raise ValidationError(
@@ -256,13 +268,7 @@ class Funnel:
                 value=clock,
                 expected="a clock with a now() method, or None for the system's",
             )
-        if type(create_leads) is not bool:
-            raise ValidationError(
-                owner="Funnel",
-                field="create_leads",
-                value=create_leads,
-                expected="True or False",
-            )
+        _check_flag(create_leads, "create_leads")
         self._policy = policy
         self._store: Store = InMemoryStore() if store is None else store
         self._clock: Clock = SystemClock() if clock is None else clock
@@ -273,13 +279,8 @@ class Funnel:
                 value=calendar_for,
                 expected="a function of a lead returning a BusinessCalendar, or None",
             )
-        if type(accept_policy_change) is not bool:
-            raise ValidationError(
-                owner="Funnel",
-                field="accept_policy_change",
-                value=accept_policy_change,
-                expected="True or False",
-            )
+        _check_flag(accept_policy_change, "accept_policy_change")
+        scorers = _scorer_bound(scorers, self._store)
         self._fingerprint = _fingerprint(policy)
         stored = self._store.written_under()
         if (
@@ -326,7 +327,15 @@ class Funnel:
         self._waiting = False
         self._batch_events = 0
         # Incremental scorers, rebuilt from the store when missing or stale.
-        self._scorers: dict[str, ScoreState] = {}
+        # Bounded: at most _scorers_kept (0: no bound), least recently used
+        # first, in _bounded, which is then the same mapping as _scorers.
+        self._scorers_kept = 0 if scorers is None else scorers
+        self._bounded: OrderedDict[str, ScoreState] | None = (
+            None if scorers is None else OrderedDict()
+        )
+        self._scorers: dict[str, ScoreState] = (
+            {} if self._bounded is None else self._bounded
+        )
         # The SLA rules by name, and by the stage whose entry starts them.
         self._rules = {rule.name: rule for rule in policy.slas}
         self._slas: dict[str, tuple[SlaRule, ...]] = {}
@@ -946,6 +955,8 @@ class Funnel:
             or scorer._count != state.activities  # noqa: SLF001 -- as above
         ):
             scorer = self._rebuild(lead, held)
+        elif self._bounded is not None:  # the last used: kept longest
+            self._bounded.move_to_end(lead_id)
         return _Draft(
             lead,
             state.stage,
@@ -973,6 +984,11 @@ class Funnel:
         for activity in activities:
             scorer.add(activity)
         self._scorers[lead.id] = scorer
+        bounded = self._bounded
+        if bounded is not None:
+            bounded.move_to_end(lead.id)  # a stale one replaced: now the last used
+            if len(bounded) > self._scorers_kept:
+                bounded.popitem(last=False)
         return scorer
 
     def _evaluate(self, draft: _Draft, at: datetime) -> None:
@@ -1508,6 +1524,31 @@ def _fingerprint(policy: FunnelPolicy) -> str | None:
         return policy.fingerprint
     except PolicyError:
         return None
+
+
+def _check_flag(value: object, field: str) -> None:
+    """Refuse a Funnel option that must be True or False and is not."""
+    if type(value) is not bool:
+        raise ValidationError(
+            owner="Funnel", field=field, value=value, expected="True or False"
+        )
+
+
+def _scorer_bound(scorers: object, store: Store) -> int | None:
+    """How many scorers a funnel keeps: *scorers*, else the store's cache_size.
+
+    ``None``: no bound (a store that keeps every lead decoded, as
+    :class:`InMemoryStore` does).
+    """
+    if scorers is None:
+        found = getattr(store, "cache_size", None)
+        return found if type(found) is int and found >= 1 else None
+    return check_count(
+        scorers,
+        owner="Funnel",
+        field="scorers",
+        expected="a whole number of leads, 1 or more, or None for the store's",
+    )
 
 
 def _check_lead(lead: object, owner: str) -> None:

@@ -30,7 +30,7 @@ from funnelkit._lead import Activity, Lead, add_in_time_order
 from funnelkit._scoring import Contribution, Score, _DeferredLedger, ledger_rows
 from funnelkit._store import _SCAN, Commit
 from funnelkit._time import utc_micros
-from funnelkit._validators import unchecked
+from funnelkit._validators import check_count, unchecked
 from funnelkit.errors import (
     SerializationError,
     StoreBusy,
@@ -249,13 +249,12 @@ class SQLiteStore:
                 value=synchronous,
                 expected="'FULL' or 'NORMAL'",
             )
-        if type(cache_size) is not int or cache_size < 1:
-            raise ValidationError(
-                owner="SQLiteStore",
-                field="cache_size",
-                value=cache_size,
-                expected="a whole number of leads, 1 or more",
-            )
+        check_count(
+            cache_size,
+            owner="SQLiteStore",
+            field="cache_size",
+            expected="a whole number of leads, 1 or more",
+        )
         self._name = os.fspath(path)
         self._timeout = float(timeout)
         self._cache_size = cache_size
@@ -386,6 +385,16 @@ class SQLiteStore:
     def path(self) -> str:
         """The store's file."""
         return self._name
+
+    @property
+    def cache_size(self) -> int:
+        """How many leads the store keeps decoded in memory.
+
+        A funnel on the store keeps as many leads' scorers (see
+        :class:`~funnelkit.Funnel`'s *scorers*), so that its memory, too,
+        stays bounded however many leads the file holds.
+        """
+        return self._cache_size
 
     @property
     def lock(self) -> threading.RLock:

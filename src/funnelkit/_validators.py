@@ -62,6 +62,13 @@ def reject(
     )
 
 
+def check_count(value: object, *, owner: str, field: str, expected: str) -> int:
+    """Return *value* if a whole number (not a bool) of 1 or more; else refuse it."""
+    if type(value) is not int or value < 1:
+        raise ValidationError(owner=owner, field=field, value=value, expected=expected)
+    return value
+
+
 def non_empty_str(instance: object, attribute: _Attribute, value: object) -> None:
     """Accept a string with at least one non-space character."""
     if not isinstance(value, str) or not value.strip():
