@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import pickle
 import random
 import signal
 import sqlite3
@@ -337,7 +338,7 @@ class TestDamagedRows:
 
     @pytest.mark.parametrize(
         ("column", "value"),
-        [("state", "[]"), ("state", "1"), ("lead", "{"), ("history", None)],
+        [("state", "[]"), ("state", "1"), ("lead", "{")],
     )
     def test_a_part_of_a_state(self, path: Path, column: str, value: object) -> None:
         """A state's part in a column of its own that is not JSON of that part."""
@@ -352,6 +353,51 @@ class TestDamagedRows:
             pytest.raises(StoreFormatError, match="the state of lead 'L-1'"),
         ):
             store.state("L-1")
+
+    @pytest.mark.parametrize("value", [None, "{", "[1]"])
+    def test_a_history(self, path: Path, value: str | None) -> None:
+        """A damaged history is named when first used; calls that read none work."""
+        self._edit(path, "UPDATE leads SET wake = NULL, wake_us = NULL")
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute(
+                "UPDATE leads SET history = ? WHERE id = 'L-1'", (value,)
+            )
+            connection.commit()
+        with SQLiteStore(path) as store:
+            state = store.state("L-1")
+            assert state is not None
+            assert state.stage == "lead"
+            with pytest.raises(StoreFormatError, match="the history of lead 'L-1'"):
+                len(state.history)
+            funnel = _funnel(store)
+            later = T0 + timedelta(days=40)
+            funnel.record(Activity("L-1", kinds.PAGE_VIEW, later))
+            with pytest.raises(StoreFormatError, match="the history of lead 'L-1'"):
+                funnel.move(
+                    "L-1", "disqualified", by="ana", reason="bad_data", at=later
+                )
+            assert store.state("L-1").stage == "lead"  # type: ignore[union-attr] # known
+
+    def test_a_history_is_read_when_first_used(self, path: Path) -> None:
+        """A history read back equals the one written, and is decoded once."""
+        with SQLiteStore(path) as store:
+            funnel = _funnel(store)
+            later = T0 + timedelta(days=40)
+            funnel.move("L-0", "disqualified", by="ana", reason="bad_data", at=later)
+        with SQLiteStore(path) as store:
+            state = store.state("L-0")
+            assert state is not None
+            history = state.history
+            assert history.text is not None  # type: ignore[attr-defined] # as read
+            assert [record.target for record in history] == ["lead", "disqualified"]
+            assert history.text is None  # type: ignore[attr-defined] # decoded
+            assert history == tuple(history)
+            assert tuple(history) == history
+            assert history != "lead"
+            assert hash(history) == hash(tuple(history))
+            assert repr(history) == repr(tuple(history))
+            assert history[-1].by == "ana"
+            assert pickle.loads(pickle.dumps(state)) == state  # noqa: S301 -- our own bytes
 
     def test_a_wake(self, path: Path) -> None:
         """A lead's wake that is not an instant."""

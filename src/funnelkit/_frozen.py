@@ -1,16 +1,59 @@
-"""An immutable, hashable mapping for the attribute and property bags of values."""
+"""Immutable containers: a hashable mapping, and a sequence built on first use.
+
+The mapping holds the attribute and property bags of values; the sequence
+stands in for a tuple that is costly to build and often never read.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
     from funnelkit._validators import Scalar
 
-__all__ = ["EMPTY", "FrozenMap", "freeze", "thaw"]
+__all__ = ["EMPTY", "Deferred", "FrozenMap", "freeze", "thaw"]
 
 V = TypeVar("V")
+T = TypeVar("T")
+
+
+class Deferred(Sequence[T]):
+    """A tuple's worth of items built on first use: a sequence over :meth:`_items`.
+
+    Subclasses give ``_items`` (and may give a cheaper ``__len__``); equality,
+    hashing and the repr are those of the built tuple, so it stands in for
+    one in any value.
+    """
+
+    __slots__ = ()
+
+    def _items(self) -> tuple[T, ...]:
+        raise NotImplementedError  # pragma: no cover -- every subclass gives it
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        return self._items()[index]
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return self._items() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._items())
+
+    def __repr__(self) -> str:
+        return repr(self._items())
 
 
 class FrozenMap(Mapping[str, V]):

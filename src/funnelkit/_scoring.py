@@ -10,12 +10,12 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from datetime import datetime
 from itertools import pairwise
 from types import EllipsisType
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 import attrs
 
 from funnelkit._decay import Decay, HalfLife, LinearDecay
-from funnelkit._frozen import FrozenMap
+from funnelkit._frozen import Deferred, FrozenMap
 from funnelkit._lead import Activity, Lead
 from funnelkit._predicates import _Missing
 from funnelkit._rules import (
@@ -214,44 +214,7 @@ class Contribution:
     note: str = ""
 
 
-class _DeferredLedger(Sequence[Contribution]):
-    """Contributions built on first use: a sequence over :meth:`_items`.
-
-    Subclasses give ``_items`` (and may give a cheaper ``__len__``); equality,
-    hashing and the repr are those of the built tuple.
-    """
-
-    __slots__ = ()
-
-    def _items(self) -> tuple[Contribution, ...]:
-        raise NotImplementedError  # pragma: no cover -- every subclass gives it
-
-    @overload
-    def __getitem__(self, index: int) -> Contribution: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Contribution]: ...
-    def __getitem__(self, index: int | slice) -> Contribution | Sequence[Contribution]:
-        return self._items()[index]
-
-    def __len__(self) -> int:
-        return len(self._items())
-
-    def __iter__(self) -> Iterator[Contribution]:
-        return iter(self._items())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return self._items() == tuple(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._items())
-
-    def __repr__(self) -> str:
-        return repr(self._items())
-
-
-class _Ledger(_DeferredLedger):
+class _Ledger(Deferred[Contribution]):
     """A score's contributions, built on first use.
 
     Reading a score must not cost time in proportion to a lead's history, so

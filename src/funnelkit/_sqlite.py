@@ -26,8 +26,9 @@ import attrs
 
 from funnelkit._criteria import TransitionRecord
 from funnelkit._events import Input, LeadState, Tick
+from funnelkit._frozen import Deferred
 from funnelkit._lead import Activity, Lead, add_in_time_order
-from funnelkit._scoring import Contribution, Score, _DeferredLedger, ledger_rows
+from funnelkit._scoring import Contribution, Score, ledger_rows
 from funnelkit._store import _SCAN, Commit
 from funnelkit._time import utc_micros
 from funnelkit._validators import check_count, unchecked
@@ -103,6 +104,7 @@ _CHUNK = 500
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_T = TypeVar("_T")
 
 
 def _translated(
@@ -172,14 +174,14 @@ class SQLiteStore:
     every thread the same store and funnel: the funnel serialises its calls.
 
     Loading history is faster in a :meth:`batch`, one transaction for many
-    calls. A score read from the file decodes its contributions (the
-    ledger) when they are first used: a tick wakes thousands of leads and
-    reads none.
+    calls. A state read from the file decodes its score's contributions
+    (the ledger) and its history of moves when they are first used: a tick
+    wakes thousands of leads and reads neither.
 
     Raises:
         StoreFormatError: the file is not a funnelkit store, or one written
-            by a newer funnelkit, or it is damaged (a damaged ledger, when
-            its contributions are first used).
+            by a newer funnelkit, or it is damaged (a damaged ledger or
+            history, when it is first used).
         StoreBusy: another process held the file for longer than *timeout*
             while it was being made.
         ValidationError: a bad argument.
@@ -675,13 +677,18 @@ class SQLiteStore:
             try:
                 data = _decode(text)
                 data["lead"] = _decode(lead)
-                data["history"] = _decode(history)  # a TypeError if None
+                # The history is decoded when first used (a tick reads none).
+                data["history"] = []
                 state = structure(data, LeadState)
             except (ValueError, TypeError) as error:  # SerializationError is one
                 raise StoreFormatError(
                     path=self._name, problem=f"{what} cannot be read: {error}"
                 ) from error
-            state = _with_ledger(state, _StoredLedger(ledger, self._name, lead_id))
+            state = _with_ledger(
+                state,
+                _StoredLedger(ledger, self._name, lead_id),
+                _StoredHistory(history, self._name, lead_id),
+            )
         entry = _Entry(
             state,
             None
@@ -1196,8 +1203,15 @@ def _state_columns(state: LeadState) -> tuple[str, str]:
     return _encode(rest), ledger
 
 
-def _with_ledger(state: LeadState, ledger: Sequence[Contribution]) -> LeadState:
-    """The state with *ledger* as its score's contributions, taken as they are."""
+def _with_ledger(
+    state: LeadState,
+    ledger: Sequence[Contribution],
+    history: Sequence[TransitionRecord] | None = None,
+) -> LeadState:
+    """The state with *ledger* as its score's contributions, taken as they are.
+
+    And with *history* as its history, if given.
+    """
     score = state.score
     return _new_state(
         lead=state.lead,
@@ -1213,7 +1227,7 @@ def _with_ledger(state: LeadState, ledger: Sequence[Contribution]) -> LeadState:
             contributions=ledger,
             notes=score.notes,
         ),
-        history=state.history,
+        history=state.history if history is None else history,
         updated_at=state.updated_at,
         activities=state.activities,
         timers=state.timers,
@@ -1296,11 +1310,11 @@ _write_history = converter.get_unstructure_hook(tuple[TransitionRecord, ...])
 _LINE = tuple(attrs.fields_dict(Contribution))
 
 
-class _StoredLedger(_DeferredLedger):
-    """A score's ledger as the file has it, decoded on first use.
+class _Stored(Deferred[_T]):
+    """Items as the file has them, in JSON text, decoded on first use.
 
     Raises:
-        StoreFormatError: (when first used) the file's text of it is damaged.
+        StoreFormatError: (when first used) the file's text of them is damaged.
     """
 
     __slots__ = ("_built", "_lead_id", "_path", "text")
@@ -1308,15 +1322,51 @@ class _StoredLedger(_DeferredLedger):
     def __init__(self, text: str | None, path: str, lead_id: str) -> None:
         # The text until decoded, then None (None from the file: damaged).
         self.text = text
-        self._built: tuple[Contribution, ...] | None = None
+        self._built: tuple[_T, ...] | None = None
         self._path = path
         self._lead_id = lead_id
 
-    def _items(self) -> tuple[Contribution, ...]:
+    def _items(self) -> tuple[_T, ...]:
         if self._built is None:
-            self._built = _read_ledger(self.text, self._path, self._lead_id)
+            self._built = self._read(self.text)
             self.text = None
         return self._built
+
+    def _read(self, text: str | None) -> tuple[_T, ...]:
+        raise NotImplementedError  # pragma: no cover -- every subclass gives it
+
+
+class _StoredLedger(_Stored[Contribution]):
+    """A score's ledger as the file has it, decoded on first use."""
+
+    __slots__ = ()
+
+    def _read(self, text: str | None) -> tuple[Contribution, ...]:
+        return _read_ledger(text, self._path, self._lead_id)
+
+
+class _StoredHistory(_Stored[TransitionRecord]):
+    """A lead's history of moves as the file has it, decoded on first use.
+
+    A tick wakes thousands of leads and moves few: the others' histories
+    are written back as they were read, never decoded.
+    """
+
+    __slots__ = ()
+
+    def _read(self, text: str | None) -> tuple[TransitionRecord, ...]:
+        try:
+            if text is None:
+                raise SerializationError(  # noqa: TRY301 -- reported below
+                    target="a history", problems=[("", "the column is NULL")]
+                )
+            return from_json(text, tuple[TransitionRecord, ...])
+        except SerializationError as error:
+            raise StoreFormatError(
+                path=self._path,
+                problem=f"the history of lead {self._lead_id!r} cannot be read: "
+                f"{error}",
+            ) from error
 
 
 def _read_ledger(text: str | None, path: str, lead_id: str) -> tuple[Contribution, ...]:
