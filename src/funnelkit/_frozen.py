@@ -6,6 +6,7 @@ stands in for a tuple that is costly to build and often never read.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -28,8 +29,9 @@ class Deferred(Sequence[T]):
 
     __slots__ = ()
 
+    @abstractmethod
     def _items(self) -> tuple[T, ...]:
-        raise NotImplementedError  # pragma: no cover -- every subclass gives it
+        """The items, built on the first call and kept."""
 
     @overload
     def __getitem__(self, index: int) -> T: ...

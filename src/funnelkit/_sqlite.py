@@ -8,6 +8,7 @@ import operator
 import os
 import sqlite3
 import threading
+from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -1332,8 +1333,9 @@ class _Stored(Deferred[_T]):
             self.text = None
         return self._built
 
+    @abstractmethod
     def _read(self, text: str | None) -> tuple[_T, ...]:
-        raise NotImplementedError  # pragma: no cover -- every subclass gives it
+        """Decode *text*, the file's column (``None``: damaged), or raise."""
 
 
 class _StoredLedger(_Stored[Contribution]):
@@ -1355,18 +1357,16 @@ class _StoredHistory(_Stored[TransitionRecord]):
     __slots__ = ()
 
     def _read(self, text: str | None) -> tuple[TransitionRecord, ...]:
-        try:
-            if text is None:
-                raise SerializationError(  # noqa: TRY301 -- reported below
-                    target="a history", problems=[("", "the column is NULL")]
-                )
-            return from_json(text, tuple[TransitionRecord, ...])
-        except SerializationError as error:
-            raise StoreFormatError(
-                path=self._path,
-                problem=f"the history of lead {self._lead_id!r} cannot be read: "
-                f"{error}",
-            ) from error
+        problem = "the column is NULL"
+        if text is not None:
+            try:
+                return from_json(text, tuple[TransitionRecord, ...])
+            except SerializationError as error:
+                problem = str(error)
+        raise StoreFormatError(
+            path=self._path,
+            problem=f"the history of lead {self._lead_id!r} cannot be read: {problem}",
+        )
 
 
 def _read_ledger(text: str | None, path: str, lead_id: str) -> tuple[Contribution, ...]:
