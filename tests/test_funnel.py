@@ -1324,6 +1324,48 @@ class TestScorerCache:
 
         assert Funnel(policy(), store=Sized())._scorers_kept == kept
 
+    @staticmethod
+    def _in_file(store: SQLiteStore) -> Funnel:
+        """A funnel whose three leads wait a day for nurture, one with an activity."""
+        timed = policy(
+            Transition(source="lead", target="nurture", guard=InStageFor(D), auto=True)
+        )
+        made = Funnel(timed, store=store, clock=ManualClock(T0))
+        TestScorerCache._leads(made, 3)
+        made.record(act("download", T0 + H, lead_id="L-1"))
+        return made
+
+    def test_a_tick_keeps_no_scorer_it_rebuilt(self) -> None:
+        """A tick rebuilds the scorers it lacks for its leads and lets them go."""
+        with SQLiteStore(":memory:") as kept, SQLiteStore(":memory:") as restarted:
+            warm = self._in_file(kept)
+            self._in_file(restarted)
+            cold = Funnel(warm.policy, store=restarted, clock=ManualClock(T0))
+            assert len(warm._scorers) == 3
+            assert len(cold._scorers) == 0
+            events = cold.tick(T0 + 2 * D)
+            assert kinds(events).count("StageChanged") == 3
+            assert events == warm.tick(T0 + 2 * D)
+            assert len(cold._scorers) == 0  # none kept
+            assert len(warm._scorers) == 3  # those it had, kept
+            for lead_id in ("L-1", "L-2", "L-3"):
+                assert cold.state(lead_id) == warm.state(lead_id)
+            cold.record(act("webinar", T0 + 2 * D + H, lead_id="L-2"))
+            assert list(cold._scorers) == ["L-2"]  # an input's lead: kept
+
+    def test_a_tick_drops_a_stale_scorer(self) -> None:
+        """A scorer another funnel has made stale is dropped by a tick, not kept."""
+        with SQLiteStore(":memory:") as store:
+            first = self._in_file(store)
+            other = Funnel(first.policy, store=store, clock=ManualClock(T0))
+            other.record(act("download", T0 + 2 * H, lead_id="L-1"))
+            assert "L-1" in first._scorers  # made before the other's record
+            events = first.tick(T0 + 2 * D)
+            assert kinds(events).count("StageChanged") == 3
+            assert "L-1" not in first._scorers
+            assert first.state("L-1").score.dimensions["engagement"] == 20
+            assert first.score("L-1", at=T0 + 2 * D).dimensions["engagement"] == 20
+
     @given(
         steps=st.lists(
             st.tuples(

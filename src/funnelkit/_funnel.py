@@ -189,6 +189,9 @@ class Funnel:
             as many as the store keeps decoded, its ``cache_size`` when it
             has one (:class:`SQLiteStore`), else every lead
             (:class:`InMemoryStore`, which keeps every lead in memory anyway).
+            A :meth:`tick` keeps none of the scorers it has to rebuild for
+            the leads it wakes (after a restart, thousands, which may see no
+            input for long): the lead's next call rebuilds it, and keeps it.
 
     Every call that changes state checks everything first and commits once:
     a call that raises changes nothing. Calls from several threads are
@@ -909,7 +912,11 @@ class Funnel:
             for wake, lead_id in due:
                 state = self._store.state(lead_id)
                 assert state is not None  # noqa: S101 -- the store woke a known lead
-                draft = self._draft(state, wake)
+                # A scorer missing here is rebuilt for the tick and let go: the
+                # leads a tick wakes (after a restart, thousands) may see no
+                # input for long, and kept they would push out the scorers of
+                # the leads being recorded and weigh on the garbage collector.
+                draft = self._draft(state, wake, keep=False)
                 self._catch_up(draft, now)
                 # Only what the commit needs is kept: the draft and its lists
                 # go at once (a thousand drafts held to the end would make the
@@ -940,8 +947,14 @@ class Funnel:
             self._scorers.pop(lead_id, None)
             raise
 
-    def _draft(self, state: LeadState, wake: datetime | None) -> _Draft:
-        """Draft the lead, whose next wake the store has as *wake*."""
+    def _draft(
+        self, state: LeadState, wake: datetime | None, *, keep: bool = True
+    ) -> _Draft:
+        """Draft the lead, whose next wake the store has as *wake*.
+
+        A scorer rebuilt for the draft is kept for later calls unless *keep*
+        is false (a tick's: see _tick); a stale one is then dropped.
+        """
         lead = state.lead
         lead_id = lead.id
         # Read once, for the draft and a rebuilt scorer; a lead with none has
@@ -954,7 +967,12 @@ class Funnel:
             or scorer._lead is not lead  # noqa: SLF001 -- the engine's own scorers
             or scorer._count != state.activities  # noqa: SLF001 -- as above
         ):
-            scorer = self._rebuild(lead, held)
+            if keep:
+                scorer = self._rebuild(lead, held)
+            else:
+                if scorer is not None:  # stale: of use to no one
+                    del self._scorers[lead_id]
+                scorer = self._scorer(lead, held)
         elif self._bounded is not None:  # the last used: kept longest
             self._bounded.move_to_end(lead_id)
         return _Draft(
@@ -979,16 +997,21 @@ class Funnel:
         return draft
 
     def _rebuild(self, lead: Lead, activities: Iterable[Activity]) -> ScoreState:
-        """Make (and keep) a scorer of *lead* fed with *activities*."""
-        scorer = self._policy.scoring.scorer(lead)
-        for activity in activities:
-            scorer.add(activity)
+        """Make and keep a scorer of *lead* fed with *activities*."""
+        scorer = self._scorer(lead, activities)
         self._scorers[lead.id] = scorer
         bounded = self._bounded
         if bounded is not None:
             bounded.move_to_end(lead.id)  # a stale one replaced: now the last used
             if len(bounded) > self._scorers_kept:
                 bounded.popitem(last=False)
+        return scorer
+
+    def _scorer(self, lead: Lead, activities: Iterable[Activity]) -> ScoreState:
+        """Make a scorer of *lead* fed with *activities*."""
+        scorer = self._policy.scoring.scorer(lead)
+        for activity in activities:
+            scorer.add(activity)
         return scorer
 
     def _evaluate(self, draft: _Draft, at: datetime) -> None:
