@@ -1353,6 +1353,20 @@ class TestScorerCache:
             cold.record(act("webinar", T0 + 2 * D + H, lead_id="L-2"))
             assert list(cold._scorers) == ["L-2"]  # an input's lead: kept
 
+    def test_overdue_keeps_no_scorer_it_rebuilt(self) -> None:
+        """Overdue scans every lead with timers, as a tick wakes them: none kept."""
+        late = policy()
+        late = attrs.evolve(late, slas=(SlaRule("engage", "lead", 5 * H, EXIT),))
+        with SQLiteStore(":memory:") as store:
+            first = Funnel(late, store=store, clock=ManualClock(T0))
+            self._leads(first, 2)
+            cold = Funnel(late, store=store, clock=ManualClock(T0))
+            found = cold.overdue(T0 + 6 * H)
+            assert [lead_id for lead_id, _ in found] == ["L-1", "L-2"]
+            assert found == first.overdue(T0 + 6 * H)
+            assert len(cold._scorers) == 0
+            assert len(first._scorers) == 2
+
     def test_a_tick_drops_a_stale_scorer(self) -> None:
         """A scorer another funnel has made stale is dropped by a tick, not kept."""
         with SQLiteStore(":memory:") as store:

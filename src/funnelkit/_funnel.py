@@ -189,9 +189,10 @@ class Funnel:
             as many as the store keeps decoded, its ``cache_size`` when it
             has one (:class:`SQLiteStore`), else every lead
             (:class:`InMemoryStore`, which keeps every lead in memory anyway).
-            A :meth:`tick` keeps none of the scorers it has to rebuild for
-            the leads it wakes (after a restart, thousands, which may see no
-            input for long): the lead's next call rebuilds it, and keeps it.
+            A :meth:`tick` (and :meth:`overdue`, which scans every lead)
+            keeps none of the scorers it has to rebuild for the leads it
+            wakes (after a restart, thousands, which may see no input for
+            long): the lead's next call rebuilds it, and keeps it.
 
     Every call that changes state checks everything first and commits once:
     a call that raises changes nothing. Calls from several threads are
@@ -719,7 +720,8 @@ class Funnel:
                 ):
                     continue
                 latest = max(when, state.updated_at, key=in_utc)
-                timers = self._judged(state, latest).timers
+                # A scan, as a tick is: the scorers it rebuilds are let go.
+                timers = self._judged(state, latest, keep=False).timers
                 found += [(lead_id, timer) for timer in _overdue(timers, when)]
             return sorted(found, key=lambda item: (in_utc(item[1].deadline), item[0]))
 
@@ -988,9 +990,12 @@ class Funnel:
             state.timers,
         )
 
-    def _judged(self, state: LeadState, at: datetime) -> _Draft:
-        """Draft the lead, caught up with its wakes and scored at *at*."""
-        draft = self._draft(state, self._store.wake(state.lead.id))
+    def _judged(self, state: LeadState, at: datetime, *, keep: bool = True) -> _Draft:
+        """Draft the lead, caught up with its wakes and scored at *at*.
+
+        *keep*: whether to keep a scorer rebuilt for it (see _draft).
+        """
+        draft = self._draft(state, self._store.wake(state.lead.id), keep=keep)
         if draft.wake is not None:
             self._catch_up(draft, at)
         self._rescore(draft, at)
