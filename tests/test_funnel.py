@@ -1421,6 +1421,60 @@ class TestScorerCache:
             found.append([funnel_.state(f"L-{n}") for n in (1, 2, 3)])
         assert results[0] == results[1]
 
+    @given(
+        steps=st.lists(
+            st.tuples(
+                st.sampled_from(["record", "tick", "restart"]),
+                st.integers(1, 3),
+                st.integers(0, 5 * 60),
+                st.sampled_from(["webinar", "download"]),
+            ),
+            max_size=20,
+        )
+    )
+    def test_restarts_never_change_what_ticks_do(
+        self, steps: list[tuple[str, int, int, str]]
+    ) -> None:
+        """Ticks after restarts (no scorers kept) find what a warm funnel finds."""
+        decaying = ScoringModel(
+            "decaying",
+            [
+                ActivityRule("webinar", 30, decay=HalfLife(timedelta(hours=6))),
+                ActivityRule("download", 10),
+            ],
+        )
+        timed = attrs.evolve(
+            policy(
+                Transition(
+                    source="lead", target="nurture", guard=InStageFor(9 * H), auto=True
+                ),
+                model=decaying,
+            ),
+            slas=(SlaRule("engage", "lead", 4 * H, DidActivity("webinar")),),
+        )
+        with SQLiteStore(":memory:") as warm_store, SQLiteStore(":memory:") as store:
+            warm = Funnel(timed, store=warm_store, clock=ManualClock(T0))
+            cold = Funnel(timed, store=store, clock=ManualClock(T0))
+            self._leads(warm, 3)
+            self._leads(cold, 3)
+            now = T0
+            for serial, (step, number, minutes, kind) in enumerate(steps):
+                now += timedelta(minutes=minutes)
+                if step == "record":
+                    found = [
+                        made.record(act(kind, now, lead_id=f"L-{number}", n=serial))
+                        for made in (warm, cold)
+                    ]
+                elif step == "tick":
+                    found = [made.tick(now) for made in (warm, cold)]
+                else:  # a restart: a new funnel on the store, no scorer kept
+                    cold = Funnel(timed, store=store, clock=ManualClock(T0))
+                    continue
+                assert found[0] == found[1]
+            for number in (1, 2, 3):
+                assert warm.state(f"L-{number}") == cold.state(f"L-{number}")
+            assert warm.tick(now + 2 * D) == cold.tick(now + 2 * D)
+
 
 class FunnelMachine(RuleBasedStateMachine):
     """Drive one funnel with leads, activities, moves, ticks and clock advances."""
