@@ -1355,8 +1355,7 @@ class TestScorerCache:
 
     def test_overdue_keeps_no_scorer_it_rebuilt(self) -> None:
         """Overdue scans every lead with timers, as a tick wakes them: none kept."""
-        late = policy()
-        late = attrs.evolve(late, slas=(SlaRule("engage", "lead", 5 * H, EXIT),))
+        late = attrs.evolve(policy(), slas=(SlaRule("engage", "lead", 5 * H, EXIT),))
         with SQLiteStore(":memory:") as store:
             first = Funnel(late, store=store, clock=ManualClock(T0))
             self._leads(first, 2)
