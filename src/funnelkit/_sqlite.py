@@ -1374,7 +1374,7 @@ class _StoredHistory(_Stored[TransitionRecord]):
     """A lead's history of moves as the file has it, decoded on first use.
 
     A tick wakes thousands of leads and moves few: the others' histories
-    are written back as they were read, never decoded.
+    are never decoded, and their column is left as it is.
     """
 
     __slots__ = ()
