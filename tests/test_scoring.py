@@ -674,21 +674,29 @@ class TestSharedParts:
         assert second is third
         assert first is not second  # seen once: noted, not kept
 
-    @pytest.mark.parametrize(("count", "tracked"), [(16, False), (17, True)])
+    @pytest.mark.parametrize(
+        ("max_count", "count", "tracked"),
+        [(None, 16, False), (None, 17, True), (1, 17, False), (1, 19, True)],
+    )
     def test_a_short_ledger_is_one_the_collector_stops_tracking(
-        self, count: int, tracked: bool
+        self, max_count: int | None, count: int, tracked: bool
     ) -> None:
-        """Up to 16 ids a ledger holds in a tuple; beyond, it views a growing list."""
-        model = ScoringModel("m", [ActivityRule("x", 1, decay=None)])
+        """Up to 16 ids (counted, or skipped by a cap) sit in a tuple; then a list."""
+        model = ScoringModel(
+            "m", [ActivityRule("x", 1, max_count=max_count, decay=None)]
+        )
+        history = acts(*[("x", n * H) for n in range(count)])
         state = model.scorer(LEAD)
-        for activity in acts(*[("x", n * H) for n in range(count)]):
+        for activity in history:
             state.add(activity)
         score = state.score(T0 + D)
         specs = score.contributions._rules  # type: ignore[attr-defined]
         gc.collect()
         gc.collect()  # a snapshot is untracked a pass after the ids it holds
         assert gc.is_tracked(specs) is tracked
-        assert [line.points for line in score.contributions] == [count]
+        (found,) = score.contributions
+        assert (*found.activity_ids, *found.skipped_ids) == tuple(a.id for a in history)
+        assert found.points == (count if max_count is None else max_count)
 
 
 class TestScoreValue:

@@ -249,6 +249,22 @@ def sla_events(events: list[Event]) -> list[tuple[str, str, datetime]]:
 
 
 class TestEngineTimers:
+    def test_a_call_that_changes_no_timer_keeps_the_timers_tuple(self) -> None:
+        """A record that changes no timer leaves the state's tuple of them as it was."""
+        made = engine()
+        made.move("L-1", "mql", by="rep", at=T0)
+        before = made.state("L-1").timers
+        made.record(Activity("L-1", "page_view", T0 + H))
+        assert made.state("L-1").timers is before
+        made.record(Activity("L-1", "page_view", T0 + 5 * H))  # past the warning
+        (warned,) = made.state("L-1").timers
+        assert (warned.rule, warned.warned_at) == ("accept", T0 + 4 * H)
+        made.move("L-1", "sal", by="rep", at=T0 + 6 * H)
+        assert [timer.rule for timer in made.state("L-1").timers] == [
+            "touch",
+            "worked",
+        ]
+
     def test_entering_a_stage_starts_its_clocks(self) -> None:
         """A new lead's stage starts its rules; a move starts the next stage's."""
         made = engine()

@@ -89,6 +89,21 @@ _RLOCK = type(threading.RLock())
 _utc = operator.methodcaller("astimezone", UTC)  # in_utc, without a Python call
 
 
+def _kept(items: list[SlaTimer], read: tuple[SlaTimer, ...]) -> tuple[SlaTimer, ...]:
+    """*read* if *items* holds the same objects, in order; else a tuple of *items*.
+
+    A lead's state keeps its timers' tuple through the calls that change no
+    timer: a new one each call would be one more object for the garbage
+    collector to walk, for as long as the state lives.
+    """
+    if len(items) != len(read):
+        return tuple(items)
+    for item, before in zip(items, read, strict=True):
+        if item is not before:
+            return tuple(items)
+    return read
+
+
 class _Draft:
     """One lead's state while a call works on it; committed only if all goes well."""
 
@@ -98,6 +113,7 @@ class _Draft:
         "events",
         "history",
         "lead",
+        "read_timers",
         "score",
         "scorer",
         "stage",
@@ -129,6 +145,8 @@ class _Draft:
         self.scorer = scorer
         self.wake = wake
         self.timers = list(timers)
+        # As read: the state keeps this tuple when the call changes no timer.
+        self.read_timers = timers
         self.events: list[Event] = []
 
     def state(self) -> LeadState:
@@ -141,7 +159,7 @@ class _Draft:
             self.history,
             self.updated_at,
             len(self.activities),
-            tuple(self.timers),
+            _kept(self.timers, self.read_timers),
         )
 
     def context(self, now: datetime) -> Context:

@@ -514,6 +514,22 @@ _CAP_MARGIN_MICROS = 1
 _CAP_MARGIN_RATIO = 1 + 1e-9
 
 
+def _grown(
+    ids: list[str] | tuple[str, ...], activity_id: str
+) -> list[str] | tuple[str, ...]:
+    """*ids* and *activity_id* after them: a tuple up to _TUPLE_IDS, then a list.
+
+    A list grows in place (views into it stay valid); a tuple is replaced,
+    so that a snapshot holding the old one keeps it as it was.
+    """
+    if type(ids) is list:
+        ids.append(activity_id)
+        return ids
+    if len(ids) < _TUPLE_IDS:
+        return (*ids, activity_id)
+    return [*ids, activity_id]
+
+
 class _RuleState:
     """One activity rule's view of one lead: what it counted and skipped.
 
@@ -526,8 +542,9 @@ class _RuleState:
     lists only ever grow, so scores already read keep valid views into them.
     Until a third activity counts, the times are kept in a tuple instead,
     replaced rather than changed: most rules count one or two activities of a
-    lead, and a small tuple weighs less than an empty array. The ids stay in
-    a tuple, replaced, up to _TUPLE_IDS of them: a snapshot of the rule (see
+    lead, and a small tuple weighs less than an empty array. The ids (those
+    counted, and those a frequency cap skipped) stay in a tuple, replaced, up
+    to _TUPLE_IDS of them: a snapshot of the rule (see
     _snap), and a score's ledger, hold that tuple as it is, and the garbage
     collector stops tracking them, where a view into a list would be walked
     in every full collection for as long as the lead's score lives. Beyond,
@@ -609,7 +626,7 @@ class _RuleState:
         for ts, activity_id in pending:
             self.decide(ts, activity_id)
 
-    def decide(self, ts: float, activity_id: str) -> None:  # noqa: C901, PLR0912 -- the hot path, flat for speed
+    def decide(self, ts: float, activity_id: str) -> None:  # noqa: C901 -- the hot path, flat for speed
         """Count or skip an activity no earlier than those decided before it."""
         rule = self.rule
         counted = self.counted_ts
@@ -624,9 +641,8 @@ class _RuleState:
             if len(counted) - self.cap_lo >= rule.max_count:
                 if self.skipped_ts is _NO_TIMES:
                     self.skipped_ts = array("d")
-                    self.skipped_ids = []
                 self.skipped_ts.append(ts)
-                self.skipped_ids.append(activity_id)  # type: ignore[union-attr] # a list with the array
+                self.skipped_ids = _grown(self.skipped_ids, activity_id)
                 return
         if not counted:
             # The first: one-item tuples, and the constant 1.0 itself as the
@@ -646,13 +662,7 @@ class _RuleState:
             self.total += 1.0
         if isinstance(counted, array):
             counted.append(ts)
-            ids = self.counted_ids
-            if type(ids) is list:
-                ids.append(activity_id)
-            elif len(ids) < _TUPLE_IDS:
-                self.counted_ids = (*ids, activity_id)
-            else:
-                self.counted_ids = [*ids, activity_id]
+            self.counted_ids = _grown(self.counted_ids, activity_id)
         else:
             self._count_more(counted, ts, activity_id)
 
