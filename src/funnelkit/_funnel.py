@@ -151,6 +151,9 @@ class _Draft:
 
     def state(self) -> LeadState:
         assert self.score is not None  # noqa: S101 -- every draft is scored once
+        timers = self.read_timers
+        if timers or self.timers:  # most leads have none: no call
+            timers = _kept(self.timers, timers)
         return _new_state(
             self.lead,
             self.stage,
@@ -159,7 +162,7 @@ class _Draft:
             self.history,
             self.updated_at,
             len(self.activities),
-            _kept(self.timers, self.read_timers),
+            timers,
         )
 
     def context(self, now: datetime) -> Context:
