@@ -544,12 +544,11 @@ class _RuleState:
     replaced rather than changed: most rules count one or two activities of a
     lead, and a small tuple weighs less than an empty array. The ids (those
     counted, and those a frequency cap skipped) stay in a tuple, replaced, up
-    to _TUPLE_IDS of them: a snapshot of the rule (see
-    _snap), and a score's ledger, hold that tuple as it is, and the garbage
-    collector stops tracking them, where a view into a list would be walked
-    in every full collection for as long as the lead's score lives. Beyond,
-    a list that grows by appends: adding never costs in proportion to the
-    history.
+    to _TUPLE_IDS of them: a snapshot of the rule (see _snap), and a score's
+    ledger, hold that tuple as it is, and the garbage collector stops
+    tracking them, where a view into a list would be walked in every full
+    collection for as long as the lead's score lives. Beyond, a list that
+    grows by appends: adding never costs in proportion to the history.
 
     The scorer has the rule decide activities that arrive in time order at
     once; one that arrives out of order sets every activity of the rule aside
