@@ -7,7 +7,7 @@ import statistics
 import sys
 import time
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 Row = tuple[str, str, str, str, str]
@@ -25,7 +25,7 @@ def per_call_us(func: Callable[[], object], *, number: int, repeat: int = 7) -> 
     return statistics.median(runs) / number * 1e6
 
 
-def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+def table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     """Render rows as an aligned text table."""
     widths = [
         max(len(str(cell)) for cell in column)

@@ -21,8 +21,10 @@ from _harness import per_call_us, table
 from funnelkit import Activity, Lead
 from funnelkit.serialization import from_json, to_json
 
+Scalar = str | int | float | bool | None  # a property or attribute value
+
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
-PROPS = {"asset": "whitepaper", "campaign": "q1-launch"}
+PROPS: dict[str, Scalar] = {"asset": "whitepaper", "campaign": "q1-launch"}
 N = 20_000
 
 
@@ -34,7 +36,7 @@ class PlainActivity:
     kind: str
     at: datetime
     id: str
-    properties: dict[str, object]
+    properties: dict[str, Scalar]
     source: str | None = None
 
 
@@ -72,7 +74,7 @@ def _pydantic_cases() -> list[Case]:
     except ImportError:
         return []
 
-    class PydActivity(pydantic.BaseModel):
+    class PydActivity(pydantic.BaseModel):  # type: ignore[misc] # pydantic is Any
         model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
         lead_id: str = pydantic.Field(min_length=1)
         kind: str = pydantic.Field(min_length=1)
@@ -105,7 +107,7 @@ def main() -> None:
     text = to_json(activity)
     plain = PlainActivity("L-1", "page_view", AT, "A-1", PROPS)
     plain_text = _plain_to_json(plain)
-    attributes = {"a": 1, "b": "x", "c": True}
+    attributes: dict[str, Scalar] = {"a": 1, "b": "x", "c": True}
     peers = _pydantic_cases()
     cases: list[Case] = [
         (

@@ -69,9 +69,10 @@ import statistics
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 from _harness import QUICK, Report, Summary, peer_version, per_call_us, print_summary
 
@@ -241,7 +242,7 @@ def six_stage_policy() -> FunnelPolicy:
     )
 
 
-def _attributes() -> dict[str, object]:
+def _attributes() -> dict[str, str | bool]:
     """Return a walking lead's attributes: every guard passes."""
     return {"industry": "software", **{f"ok_{target}": True for target in SIX[1:]}}
 
@@ -310,8 +311,8 @@ def funnelkit_bytes(policy: FunnelPolicy) -> float:
 # -- Section 1: the floor ------------------------------------------------------
 
 
-def _attribute_is(name: str, value: object) -> Callable[[dict[str, object]], bool]:
-    def guard(attributes: dict[str, object]) -> bool:
+def _attribute_is(name: str, value: object) -> Callable[[Mapping[str, object]], bool]:
+    def guard(attributes: Mapping[str, object]) -> bool:
         return attributes.get(name) == value
 
     return guard
@@ -321,10 +322,12 @@ FLOOR_MOVES = {
     (source, target): _attribute_is(f"ok_{target}", True) for source, target in FORWARD
 }
 
-FloorLead = list[object]
+FloorLead = list[Any]  # [stage, attributes, history]: a list, the floor's record
 
 
-def floor_add(leads: dict[str, FloorLead], lead_id: str, attributes: dict) -> None:
+def floor_add(
+    leads: dict[str, FloorLead], lead_id: str, attributes: Mapping[str, object]
+) -> None:
     """Add a lead to the floor: its stage, attributes and history."""
     leads[lead_id] = ["lead", attributes, [(None, "lead", T0, "auto")]]
 
@@ -390,7 +393,12 @@ def floor_bytes() -> float:
 class PeerLead:
     """A lead as the peers hold it: an id, attributes, and guard methods."""
 
-    def __init__(self, lead_id: str, attributes: dict[str, object]) -> None:
+    # Set on each lead by the peers: transitions' add_model gives it trigger
+    # and state, a python-statemachine machine keeps its state on it.
+    trigger: Callable[[str], bool]
+    state: str
+
+    def __init__(self, lead_id: str, attributes: Mapping[str, object]) -> None:
         self.id = lead_id
         self.attributes = attributes
 
@@ -491,7 +499,7 @@ def _transitions_build(models: list[PeerLead]) -> Machine:
 
 if StateMachine is not None:
 
-    class LeadMachine(StateMachine):
+    class LeadMachine(StateMachine):  # type: ignore[misc] # statemachine is Any
         """The six-stage funnel in python-statemachine, one machine per lead."""
 
         lead = State(initial=True)

@@ -90,7 +90,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from _harness import QUICK, Report, Summary, met, peer_version, print_summary, table
 
@@ -113,7 +113,7 @@ try:
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
     from threadpoolctl import threadpool_limits
 except ImportError:
-    np = pd = None
+    np = pd = None  # type: ignore[assignment] # None when not installed
 
 T = TypeVar("T")
 
@@ -127,7 +127,7 @@ RUNS = 1 if QUICK else 3
 LR_MAX_ITER = 10_000
 HGB_MAX_CATEGORIES = 255  # HistGradientBoostingClassifier's 255 bins
 LIFT_TARGET = 2.0
-CHOSEN_C = "auto"  # C chosen by funnelkit's cross-validation
+CHOSEN_C: Final = "auto"  # C chosen by funnelkit's cross-validation
 SEED = 20261203
 SPREAD_ROWS = 50  # a level this large shows its rate in a note
 BOOTSTRAP = 1_000  # paired resamples of a test part, for the AUC gap's interval

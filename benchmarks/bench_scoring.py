@@ -45,7 +45,7 @@ try:
     import numpy as np
     import pandas as pd
 except ImportError:  # the peer is optional: pip install -r benchmarks/requirements.txt
-    np = pd = None
+    np = pd = None  # type: ignore[assignment] # None when not installed
 
 SEED = 20260302
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)  # the instant every batch score is read
@@ -150,7 +150,7 @@ def _random_lead(rng: random.Random, number: int) -> tuple[Lead, dict[str, objec
     else:
         domain = f"company{rng.randrange(20_000)}.example"
     email = f"person{number}@{domain}"
-    attributes = {
+    attributes: dict[str, str | int] = {
         "industry": rng.choice(INDUSTRIES),
         "employees": max(1, int(rng.lognormvariate(5, 1.5))),
         "title": rng.choice(TITLES),
@@ -165,7 +165,7 @@ def _random_lead(rng: random.Random, number: int) -> tuple[Lead, dict[str, objec
         attributes=attributes,
         bant=Bant(budget=budget, authority=authority),
     )
-    row = {
+    row: dict[str, object] = {
         "lead_id": lead_id,
         "email": email,
         **attributes,
@@ -520,7 +520,7 @@ def measure_memory(model: ScoringModel) -> float:
     ]
 
     def fill() -> list[object]:
-        states = []
+        states: list[object] = []
         for lead, own in pairs:
             state = model.scorer(lead)
             for activity in own:

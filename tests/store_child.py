@@ -20,7 +20,12 @@ from funnelkit import Activity, Funnel, Lead, SQLiteStore, kinds, policies
 from funnelkit.testing import ManualClock
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-FIT = {"employees": 500, "industry": "saas", "title": "VP Sales", "country": "US"}
+FIT: dict[str, str | int] = {
+    "employees": 500,
+    "industry": "saas",
+    "title": "VP Sales",
+    "country": "US",
+}
 # The step of a block's lead at each number of the block: a kind to record,
 # a stage to move to, or "tick".
 STEPS = (

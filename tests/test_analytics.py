@@ -532,7 +532,7 @@ class TestGoals:
             *_chain("L-3", ("mql", 2), ("disqualified", 3)),
             *_chain("L-4", ("sql", 2)),
         ]
-        goal = Goal(["mql", "sql"], "quarter", 0.25)  # type: ignore[arg-type]
+        goal = Goal(["mql", "sql"], "quarter", 0.25)
         report = _report(entries, goals=[goal])
         (row,) = report.goals
         assert "33.3%" in report.to_text()
@@ -738,7 +738,7 @@ class TestBadArguments:
     def test_an_empty_history_gives_empty_tables(self) -> None:
         """No leads: no rows, zero inventory, and text that says so."""
         report = _report([])
-        assert report.conversions == report.times == ()
+        assert (report.conversions, report.times) == ((), ())
         assert "(no leads)" in report.to_text()
         assert report.to_dict()["inventory"] == {"mql": 0, "sql": 0, "customer": 0}
 
@@ -819,9 +819,12 @@ class TestOlistMarketingFunnel:
             segment="origin",
         )
         for origin, counts in by_origin.items():
-            row = _row(report, "mql", "customer", segment=origin)
-            assert (row.entered, row.converted) == (counts["mqls"], counts["won"])
-            assert row.rate == pytest.approx(counts["won"] / counts["mqls"])
+            conversion = _row(report, "mql", "customer", segment=origin)
+            assert (conversion.entered, conversion.converted) == (
+                counts["mqls"],
+                counts["won"],
+            )
+            assert conversion.rate == pytest.approx(counts["won"] / counts["mqls"])
         overall = _row(report, "mql", "customer")
         assert overall.entered == len(entries)
         assert overall.median_to_convert is not None
@@ -874,13 +877,13 @@ class TestMavenCrmPipeline:
             cohort="quarter",
         )
         for agent, counts in outcomes.items():
-            row = _row(report, "engaging", "won", segment=agent)
-            assert (row.converted, row.left.get("lost", 0), row.open) == (
-                counts["won"],
-                counts["lost"],
-                counts["engaging"],
-            )
-            assert row.closed_rate == pytest.approx(
+            conversion = _row(report, "engaging", "won", segment=agent)
+            assert (
+                conversion.converted,
+                conversion.left.get("lost", 0),
+                conversion.open,
+            ) == (counts["won"], counts["lost"], counts["engaging"])
+            assert conversion.closed_rate == pytest.approx(
                 counts["won"] / (counts["won"] + counts["lost"])
             )
         overall = _row(report, "engaging", "won")

@@ -42,7 +42,7 @@ ALWAYS = BusinessCalendar(
 
 def ny(*parts: int) -> datetime:
     """A New York wall-clock time."""
-    return datetime(*parts, tzinfo=NEW_YORK)  # type: ignore[misc] # year, month, day, ...
+    return datetime(*parts, tzinfo=NEW_YORK)  # type: ignore[arg-type,misc] # year, month, day, ...
 
 
 class TestHandComputed:
@@ -445,11 +445,12 @@ class TestBadInput:
             "09:00", "17:00", timezone="UTC", holidays=["FREQ=DAILY"]
         )
         start = datetime(2026, 3, 6, tzinfo=UTC)
-        for attempt in (
+        attempts: list[Callable[[], object]] = [
             lambda: closed.add(start, H),
             lambda: closed.add(start, BusinessDuration(days=1)),
             lambda: closed.next_open(start),
-        ):
+        ]
+        for attempt in attempts:
             with pytest.raises(PolicyError) as info:
                 attempt()
             assert info.value.field == "holidays"
@@ -599,8 +600,8 @@ class TestRange:
             assert days == [date(year, 12, 25)]
 
 
-EARLIEST = datetime(1, 1, 10, tzinfo=UTC)
-LATEST = datetime(9999, 12, 31, 18, tzinfo=UTC)
+EARLIEST: datetime = datetime(1, 1, 10, tzinfo=UTC)
+LATEST: datetime = datetime(9999, 12, 31, 18, tzinfo=UTC)
 
 
 class TestProperties:

@@ -98,7 +98,7 @@ class TestCheck:
             "class Vip(Criterion):\n"
             "    level: int\n"
             "    def check(self, ctx):\n"
-            "        return Verdict(True, 'vip', 'always')\n",
+            "        return Verdict(passed=True, criterion='vip', reason='always')\n",
             encoding="utf-8",
         )
         monkeypatch.syspath_prepend(str(tmp_path))

@@ -81,7 +81,8 @@ SHIPPED = Path(__file__).parent.parent / "src" / "funnelkit" / "policies"
 
 def data() -> dict[str, Any]:
     """The default policy as file data, a fresh copy to spoil."""
-    return json.loads(dump_policy(b2b_saas(), "json"))
+    document: dict[str, Any] = json.loads(dump_policy(b2b_saas(), "json"))
+    return document
 
 
 def problems(document: object, **kwargs: Any) -> list[tuple[str, str]]:
@@ -114,7 +115,11 @@ class InTerritory(Criterion):
     def check(self, ctx: Context) -> Verdict:
         """Pass when the lead's region is this one."""
         region = ctx.lead.attributes.get("region")
-        return Verdict(region == self.region, "in territory", f"region is {region}")
+        return Verdict(
+            passed=region == self.region,
+            criterion="in territory",
+            reason=f"region is {region}",
+        )
 
 
 def registry() -> CriteriaRegistry:
@@ -178,7 +183,7 @@ class TestRoundTrip:
         """Every built-in criterion and value test reads back equal."""
         policy = with_guard(guard)
         for fmt in ("toml", "json"):
-            assert load_policy(dump_policy(policy, fmt)) == policy  # type: ignore[arg-type]
+            assert load_policy(dump_policy(policy, fmt)) == policy
 
     @pytest.mark.parametrize(
         "decay",
@@ -202,7 +207,7 @@ class TestRoundTrip:
 
     def test_rule_options(self) -> None:
         """Rule windows, caps, own decay, no decay and dimensions read back."""
-        rules = [
+        rules: list[ActivityRule | AttributeRule] = [
             ActivityRule(
                 ["a", "b"],
                 2.5,
@@ -255,7 +260,7 @@ class TestRoundTrip:
             ],
         )
         for fmt in ("toml", "json"):
-            assert load_policy(dump_policy(policy, fmt)) == policy  # type: ignore[arg-type]
+            assert load_policy(dump_policy(policy, fmt)) == policy
 
     def test_custom_criteria_through_a_registry(self) -> None:
         """A registered class reads back equal, every field type included."""
@@ -286,7 +291,7 @@ class TestRoundTrip:
             scoring=ScoringModel("empty", []),
         )
         for fmt in ("toml", "json"):
-            text = dump_policy(policy, fmt)  # type: ignore[arg-type]
+            text = dump_policy(policy, fmt)
             assert "calendar" not in text
             assert "slas" not in text
             assert load_policy(text) == policy
@@ -400,7 +405,8 @@ def _places(draw: st.DrawFn, document: Any) -> tuple[Any, Any]:
                 walk(item)
 
     walk(document)
-    return draw(st.sampled_from(places))
+    place: tuple[Any, Any] = draw(st.sampled_from(places))
+    return place
 
 
 class TestEveryPolicy:
@@ -426,14 +432,14 @@ class TestEveryPolicy:
             # Any other exception fails the test; a pattern that backtracks
             # for years would never let it end.
             with contextlib.suppress(PolicyError):
-                load_policy(text, format=fmt)  # type: ignore[arg-type]
+                load_policy(text, format=fmt)
 
     def test_numbers_a_file_cannot_hold_are_not_written(self) -> None:
         """dump_policy refuses a number load_policy would refuse, naming it."""
         policy = attrs.evolve(b2b_saas(), version=MAX_NUMBER + 1)
         for fmt in ("toml", "json"):
             with pytest.raises(PolicyError) as info:
-                dump_policy(policy, fmt)  # type: ignore[arg-type]
+                dump_policy(policy, fmt)
             assert (info.value.field, info.value.value) == ("version", MAX_NUMBER + 1)
         huge = with_guard(AttributeIs("employees", between(None, -2.0e13)))
         with pytest.raises(PolicyError) as info:
@@ -952,7 +958,9 @@ class TestProblems:
         document = data()
         document["transitions"][2]["guard"] = {"in_territory": {"region": "x"}}
         assert paths(document) == ["transitions[2].guard.in_territory"]
-        assert load_policy(json.dumps(document), criteria=registry())
+        assert isinstance(
+            load_policy(json.dumps(document), criteria=registry()), FunnelPolicy
+        )
 
     def test_custom_criterion_fields_are_checked(self) -> None:
         """A registered class's fields are read by type, problems collected."""
@@ -1098,7 +1106,7 @@ class TestRegistry:
             n: int
 
             def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- the protocol's signature
-                return Verdict(True, "odd", "")
+                return Verdict(passed=True, criterion="odd", reason="")
 
         assert made.names == ("odd",)
         document = data()
@@ -1134,7 +1142,7 @@ class TestRegistry:
             when: complex
 
             def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- the protocol's signature
-                return Verdict(True, "odd", "")
+                return Verdict(passed=True, criterion="odd", reason="")
 
         with pytest.raises(PolicyError, match=r"odd\.when"):
             CriteriaRegistry({"odd": Odd})
@@ -1151,7 +1159,7 @@ class TestRegistry:
         @attrs.frozen
         class Other(Criterion):
             def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- the protocol's signature
-                return Verdict(True, "other", "")
+                return Verdict(passed=True, criterion="other", reason="")
 
         with pytest.raises(PolicyError, match="InTerritory is not"):
             dump_policy(with_guard(InTerritory("x") & Other()), criteria=other)

@@ -346,7 +346,7 @@ class TestCombinators:
         assert verdict.reason == "acme.example is a customer"
         assert guard.describe() == "all of: always; NotOnCustomerList"
         assert (plain | Always()).check(context(lead=lead)).passed  # __ror__
-        assert isinstance(plain & Always(), AllOf)  # type: ignore[operator] # __rand__ at run time
+        assert isinstance(plain & Always(), AllOf)  # __rand__
 
     def test_wake_at_is_the_earliest_child_that_can_decide(self) -> None:
         """A combinator wakes when a child agreeing with its verdict can change."""
@@ -415,7 +415,7 @@ class TestValues:
             (lambda: ScoreAtLeast(float("nan")), "points"),
             (lambda: ScoreAtLeast(5, ""), "dimension"),
             (lambda: GradeAtLeast("Z"), "letter"),
-            (lambda: GradeAtLeast("A", grades={"A": 1}), "grades"),
+            (lambda: GradeAtLeast("A", grades={"A": 1}), "grades"),  # type: ignore[arg-type] # a wrong type on purpose
             (lambda: DidActivity(""), "kinds"),
             (lambda: DidActivity(5), "kinds"),
             (lambda: DidActivity("x", within=timedelta(0)), "within"),
@@ -426,11 +426,11 @@ class TestValues:
             (lambda: BantQualified(timezone="Mars/Base"), "timezone"),
             (lambda: BantQualified(timezone=""), "timezone"),
             (lambda: BantQualified(timezone="America"), "timezone"),  # a folder
-            (lambda: InStageFor(None), "at_least"),
+            (lambda: InStageFor(None), "at_least"),  # type: ignore[arg-type] # a wrong type on purpose
             (lambda: AtLeast(-1), "n"),
-            (lambda: AllOf(Always(), "x"), "criteria[1]"),
-            (lambda: Not("x"), "criterion"),
-            (lambda: Always() & "x", "criteria"),
+            (lambda: AllOf(Always(), "x"), "criteria[1]"),  # type: ignore[arg-type] # a wrong type on purpose
+            (lambda: Not("x"), "criterion"),  # type: ignore[arg-type] # a wrong type on purpose
+            (lambda: Always() & "x", "criteria"),  # type: ignore[operator] # a wrong type on purpose
         ],
     )
     def test_bad_arguments_name_the_field(self, make: object, field: str) -> None:
@@ -684,7 +684,7 @@ KINDS = ("webinar", "download", "demo")
 @st.composite
 def criteria(draw: st.DrawFn, depth: int = 2) -> CriterionLike:
     """A built-in criterion, or a combinator of them."""
-    leaves = st.one_of(
+    leaves: st.SearchStrategy[CriterionLike] = st.one_of(
         st.builds(ScoreAtLeast, st.integers(-10, 80), st.sampled_from(DIMENSIONS)),
         st.builds(GradeAtLeast, st.sampled_from("ABCD")),
         st.builds(
@@ -999,7 +999,7 @@ def test_which_criteria_time_alone_can_change() -> None:
     )
     rising = ScoringModel("m", [ActivityRule("w", 10)], decay=HalfLife(D))
     window = DidActivity("w", within=D)
-    cases = [
+    cases: list[tuple[CriterionLike, ScoringModel, bool, bool]] = [
         # criterion, model, when passing, when failing
         (Always(), MODEL, False, False),
         (AttributeIs("industry", "software"), MODEL, False, False),

@@ -1046,6 +1046,7 @@ class TestReplay:
         assert structure(unstructure(inputs, list[Input]), list[Input]) == inputs
         state = live.state("L-1")
         assert from_json(to_json(state), LeadState) == state
+        assert isinstance(inputs[2], Activity)
         change = Commit(
             input=inputs[2],
             states=(state,),
@@ -1181,12 +1182,13 @@ class TestInMemoryStore:
 class TestErrors:
     def test_subscriber_error_keeps_events_when_split(self) -> None:
         """except* and pickling keep a SubscriberError's events."""
-        error = SubscriberError("failed", [ValueError("a"), KeyError("b")], ["e"])
+        added = LeadAdded(lead(), T0)
+        error = SubscriberError("failed", [ValueError("a"), KeyError("b")], [added])
         split = error.split(ValueError)[0]
         assert isinstance(split, SubscriberError)
-        assert split.events == ("e",)
+        assert split.events == (added,)
         again = pickle.loads(pickle.dumps(error))  # noqa: S301 -- our own data
-        assert again.events == ("e",)
+        assert again.events == (added,)
         assert len(again.exceptions) == 2
 
     def test_errors_pickle(self) -> None:
@@ -1626,8 +1628,8 @@ class FunnelMachine(RuleBasedStateMachine):
         now = self.clock.now()
         self.funnel.tick(now)
         for lead_id in self.funnel.store.lead_ids():
-            for timer in self.funnel.state(lead_id).timers:
-                due = timer.next_due
+            for held in self.funnel.state(lead_id).timers:
+                due = held.next_due
                 assert due is None or due > now
         latest: dict[tuple[str, str, int], SlaTimer] = {}
         said: dict[tuple[str, str, int], set[str]] = {}

@@ -1,5 +1,6 @@
 import hashlib
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -234,7 +235,7 @@ class TestActivity:
         field = data.draw(
             st.sampled_from(["lead_id", "kind", "at", "properties", "source"])
         )
-        changes: dict[str, object] = {
+        changes: dict[str, Any] = {
             "lead_id": activity.lead_id + "x",
             "kind": activity.kind + "x",
             "at": activity.at + timedelta(microseconds=1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -43,7 +44,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 H = timedelta(hours=1)
 #: Fit 50, grade B: a target industry, 250 people, in the US.
-FIT = {"industry": "software", "employees": 250, "country": "US"}
+FIT: dict[str, Any] = {"industry": "software", "employees": 250, "country": "US"}
 #: Engagement 33 at once: not yet an MQL; one more download makes one.
 WARM = (kinds.WEBINAR_ATTENDED, kinds.PRICING_PAGE_VIEW, kinds.CONTENT_DOWNLOAD)
 
@@ -793,7 +794,7 @@ def plain(
 class TestLaws:
     @given(attributes=ATTRIBUTES, steps=STEPS, wait=st.integers(0, 5 * 24 * 60))
     def test_a_scenario_is_a_plain_funnel(
-        self, attributes: dict[str, str | int], steps: list[tuple[int, str]], wait: int
+        self, attributes: dict[str, Any], steps: list[tuple[int, str]], wait: int
     ) -> None:
         """A scenario ends where a plain funnel fed the same activities does."""
         scenario = Scenario(b2b_saas()).lead(**attributes)

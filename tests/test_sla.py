@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -49,7 +50,7 @@ OFFICE = BusinessCalendar.weekdays("09:00", "17:00", timezone="America/New_York"
 
 def ny(*parts: int) -> datetime:
     """A New York wall-clock time."""
-    return datetime(*parts, tzinfo=NEW_YORK)  # type: ignore[misc] # year, month, day, ...
+    return datetime(*parts, tzinfo=NEW_YORK)  # type: ignore[arg-type,misc] # year, month, day, ...
 
 
 def policy(*slas: SlaRule, calendar: BusinessCalendar | None = OFFICE) -> FunnelPolicy:
@@ -136,7 +137,7 @@ class TestSlaRule:
             (lambda: SlaRule("r", "mql", H, EXIT, warn_at=1), "warn_at"),
             (lambda: SlaRule("r", "mql", H, EXIT, warn_at=0), "warn_at"),
             (lambda: SlaRule("r", "mql", H, EXIT, warn_at=True), "warn_at"),
-            (lambda: SlaRule("r", "mql", H, EXIT, calendar="office"), "calendar"),
+            (lambda: SlaRule("r", "mql", H, EXIT, calendar="office"), "calendar"),  # type: ignore[arg-type] # a wrong type on purpose
             (lambda: SlaRule("r", "mql", H, EXIT, on_breach=3), "on_breach"),
             (lambda: SlaRule("r", "mql", H, EXIT, on_breach=""), "role"),
             (lambda: MoveTo("nurture", reason=""), "reason"),
@@ -713,7 +714,7 @@ def test_next_wake_keeps_the_first_of_equal_instants() -> None:
 
 def test_a_warned_or_breached_timer_keeps_its_other_fields() -> None:
     """warned and breached set their one field and keep every other one."""
-    fields = attrs.fields(SlaTimer)
+    fields: tuple[attrs.Attribute[Any], ...] = attrs.fields(SlaTimer)
     instants = {
         field.name: T0 + timedelta(minutes=number)
         for number, field in enumerate(fields)

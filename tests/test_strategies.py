@@ -423,6 +423,7 @@ class TestPolicies:
             funnel.record(activity)
         funnel.tick(clock.advance(timedelta(days=30)))
         for record in funnel.state(lead.id).history[1:]:
+            assert record.source is not None
             assert policy.transitions_between(record.source, record.target)
 
     @settings(max_examples=50)

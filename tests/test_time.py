@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -57,7 +58,7 @@ class TestRequireAware:
 
     def test_tzinfo_without_offset_counts_as_naive(self) -> None:
         """A tzinfo whose utcoffset is None makes a naive datetime (Python's rule)."""
-        value = datetime(2026, 3, 2, tzinfo=_NoOffset())
+        value = datetime(2026, 3, 2, tzinfo=_NoOffset())  # type: ignore[abstract] # typeshed's tzname, dst
         assert not is_aware(value)
         with pytest.raises(NaiveDatetimeError):
             require_aware(value, field="at")
@@ -334,7 +335,7 @@ class TestNaiveRejectedEverywhere:
     @given(st.datetimes())
     def test_every_entry_point_rejects_naive(self, naive: datetime) -> None:
         """Each place a datetime enters funnelkit rejects a naive one."""
-        entry_points = [
+        entry_points: list[Callable[[], object]] = [
             lambda: Lead("L-1", naive),
             lambda: Activity("L-1", "page_view", naive),
             lambda: ManualClock(naive),

@@ -1,4 +1,5 @@
 import tomllib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -92,7 +93,7 @@ points = -5
 """
 
 
-def written(data: dict[str, object], expected: str) -> None:
+def written(data: Mapping[str, object], expected: str) -> None:
     """*data* is written as *expected*, which tomllib reads back as *data*."""
     assert dumps(data) == expected
     assert tomllib.loads(expected) == data

@@ -187,6 +187,10 @@ def _activities(value: Iterable[Activity]) -> tuple[Activity, ...]:
     return tuple(sorted(value, key=time_order))
 
 
+def _history(value: Iterable[TransitionRecord]) -> tuple[TransitionRecord, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class Context:
     """What a criterion may look at: one lead, as of one instant.
@@ -211,7 +215,7 @@ class Context:
     entered_at: datetime = attrs.field(validator=aware_datetime)
     score: Score = attrs.field(validator=attrs.validators.instance_of(Score))
     activities: tuple[Activity, ...] = attrs.field(default=(), converter=_activities)
-    history: tuple[TransitionRecord, ...] = attrs.field(default=(), converter=tuple)
+    history: tuple[TransitionRecord, ...] = attrs.field(default=(), converter=_history)
     now: datetime = attrs.field(validator=aware_datetime)
     scorer: ScoreState | None = attrs.field(default=None, eq=False, repr=False)
 

@@ -26,7 +26,7 @@ from typing import (
 import attrs
 
 from funnelkit._criteria import TransitionRecord
-from funnelkit._events import Input, LeadState, Tick
+from funnelkit._events import Event, Input, LeadState, Tick
 from funnelkit._frozen import Deferred
 from funnelkit._lead import Activity, Lead, add_in_time_order
 from funnelkit._scoring import Contribution, Score, ledger_rows
@@ -550,7 +550,7 @@ class SQLiteStore:
             raise errors[0]
         if errors:
             inner: list[Exception] = []
-            events: list[object] = []
+            events: list[Event] = []
             for found in errors:
                 if isinstance(found, SubscriberError):
                     inner += found.exceptions

@@ -8,7 +8,10 @@ nobody has to parse the message.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    from funnelkit._events import Event
 
 __all__ = [
     "DataFileError",
@@ -176,6 +179,10 @@ class MissingExtraError(FunnelkitError, ImportError):
         package: The package, e.g. ``"holidays"``.
         purpose: What needed it, e.g. ``"BusinessCalendar(country=...)"``.
     """
+
+    extra: str
+    package: str
+    purpose: str
 
     def __init__(self, *, extra: str, package: str, purpose: str) -> None:
         super().__init__(
@@ -369,13 +376,13 @@ class SubscriberError(FunnelkitError, ExceptionGroup[Exception]):
     (``events``), which the call would have returned.
     """
 
-    events: tuple[object, ...]
+    events: tuple[Event, ...]
 
     def __new__(
         cls,
         message: str,
         exceptions: Sequence[Exception],
-        events: Sequence[object] = (),
+        events: Sequence[Event] = (),
     ) -> Self:
         """Make the group, holding *events* as well."""
         made = super().__new__(cls, message, exceptions)
@@ -386,7 +393,7 @@ class SubscriberError(FunnelkitError, ExceptionGroup[Exception]):
         self,
         message: str,
         exceptions: Sequence[Exception],
-        events: Sequence[object] = (),  # noqa: ARG002 -- kept by __new__
+        events: Sequence[Event] = (),  # noqa: ARG002 -- kept by __new__
     ) -> None:
         super().__init__(message, exceptions)
 

@@ -304,7 +304,7 @@ def criteria_and_funnel(lead: Lead, activity: Activity) -> None:
     except UnknownLead as error:
         assert_type(error.lead_id, object)
     except SubscriberError as error:
-        assert_type(error.events, tuple[object, ...])
+        assert_type(error.events, tuple[Event, ...])
     assert_type(from_json(to_json(events, cls=list[Event]), list[Event]), list[Event])
 
 
