@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnelkit import (
+    EXIT,
     ActivityRule,
     AllOf,
     Always,
@@ -1193,6 +1194,48 @@ class TestFingerprint:
             )
             seen.add(done.stdout.strip())
         assert seen == {b2b_saas().fingerprint}
+
+    def test_sets_repr_sorted(self) -> None:
+        """Kinds given as a set repr sorted; anything else keeps its repr."""
+        kinds = {"webinar", "demo_request", "quote_request"}
+        sorted_kinds = "frozenset({'demo_request', 'quote_request', 'webinar'})"
+        assert f"kinds={sorted_kinds}" in repr(DidActivity(kinds))
+        assert f"kind={sorted_kinds}" in repr(ActivityRule(kinds, 5))
+        rule = SlaRule("r", "lead", timedelta(hours=1), kinds)
+        assert f"met_by={sorted_kinds}" in repr(rule)
+        assert "met_by='exit'" in repr(SlaRule("r", "lead", timedelta(hours=1), EXIT))
+
+    def test_sets_stable_across_processes(self) -> None:
+        """Reasons and kinds given as sets fingerprint and repr alike in any process."""
+        code = (
+            "from datetime import timedelta\n"
+            "from funnelkit import *\n"
+            "codes = {'spam', 'bad_data', 'duplicate', 'competitor', 'no_budget'}\n"
+            "kinds = {'demo_request', 'quote_request', 'webinar', 'email_open'}\n"
+            "policy = FunnelPolicy(name='p', version=1, initial='lead',\n"
+            "    scoring=ScoringModel('m', [ActivityRule(kinds, 5)]),\n"
+            "    stages=[Stage('lead'), Stage('lost', 'lost')],\n"
+            "    transitions=[Transition(source='lead', target='lost', reasons=codes,\n"
+            "        guard=DidActivity(kinds))],\n"
+            "    slas=[SlaRule('r', 'lead', timedelta(hours=1), kinds)])\n"
+            "print(policy.fingerprint, policy.transitions[0].reasons)\n"
+            "print(repr(policy))\n"
+        )
+        seen = set()
+        for seed in ("1", "2", "3", "4"):
+            env = {**os.environ, "PYTHONHASHSEED": seed}
+            done = subprocess.run(  # noqa: S603 -- this interpreter, fixed code
+                [sys.executable, "-c", code],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            seen.add(done.stdout)
+        assert len(seen) == 1
+        assert (
+            "('bad_data', 'competitor', 'duplicate', 'no_budget', 'spam')" in seen.pop()
+        )
 
 
 class TestDiff:

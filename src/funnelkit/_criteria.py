@@ -15,7 +15,13 @@ import attrs
 from funnelkit._duration import format_duration
 from funnelkit._lead import Activity, Lead, time_order
 from funnelkit._predicates import ValueTest
-from funnelkit._rules import is_kind_set, kind_set, to_value_test, value_getter
+from funnelkit._rules import (
+    is_kind_set,
+    kind_set,
+    set_repr,
+    to_value_test,
+    value_getter,
+)
 from funnelkit._scoring import (
     Grades,
     Score,
@@ -879,7 +885,9 @@ class DidActivity(Criterion):
             before its creation counts too (the form that made the lead).
     """
 
-    kinds: frozenset[str] = attrs.field(converter=kind_set, validator=_check_kinds)
+    kinds: frozenset[str] = attrs.field(
+        converter=kind_set, validator=_check_kinds, repr=set_repr
+    )
     within: timedelta | None = attrs.field(
         default=None, validator=attrs.validators.optional(_positive_span)
     )

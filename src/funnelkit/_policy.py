@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, Final, Literal
 
 import attrs
@@ -100,7 +101,13 @@ def _reasons(value: object) -> object:
     if isinstance(value, Iterable) and not isinstance(value, str | Mapping):
         items = list(value)
         if all(isinstance(item, str) for item in items):
-            return tuple(dict.fromkeys(items))
+            # A list keeps the order written; a set has none of its own, and
+            # its iteration order changes from process to process: sorted.
+            return tuple(
+                sorted(items)
+                if isinstance(value, AbstractSet)
+                else dict.fromkeys(items)
+            )
     return value
 
 
@@ -137,7 +144,8 @@ class Transition:
             guard passes; otherwise a person asks for it with
             :meth:`Funnel.move`.
         requires_reason: Whether a :meth:`Funnel.move` must give a reason.
-        reasons: The reason codes a move must choose from (``()``: any text).
+        reasons: The reason codes a move must choose from (``()``: any text),
+            in the order given; a set's codes are sorted.
             Giving codes implies ``requires_reason``.
         reopen: Marks a transition out of a won or lost stage, which is
             otherwise an error in the policy.

@@ -108,6 +108,17 @@ def kind_set(value: object) -> Any:  # noqa: ANN401 -- anything, for the validat
     return value  # for the validator to reject
 
 
+def set_repr(value: object) -> str:
+    """Repr a frozenset of kinds with its kinds sorted (an attrs field repr).
+
+    A set's own repr follows its iteration order, which changes from process
+    to process with the hash seed; anything else keeps its repr.
+    """
+    if isinstance(value, frozenset):
+        return f"frozenset({{{', '.join(map(repr, sorted(value)))}}})"
+    return repr(value)
+
+
 def is_kind_set(value: object) -> bool:
     """Tell whether *value* is a non-empty frozenset of kind names."""
     return (
@@ -210,7 +221,9 @@ class ActivityRule:
     "content_download where asset is one of 'ebook', 'whitepaper'"
     """  # noqa: E501 -- a doctest output line cannot be wrapped
 
-    kind: frozenset[str] = attrs.field(converter=kind_set, validator=_check_kinds)
+    kind: frozenset[str] = attrs.field(
+        converter=kind_set, validator=_check_kinds, repr=set_repr
+    )
     points: float = attrs.field(validator=_points)
     where: Mapping[str, ValueTest] | None = attrs.field(
         kw_only=True, default=None, converter=_where, validator=_check_where

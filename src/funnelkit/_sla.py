@@ -11,7 +11,7 @@ import attrs
 from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import CriterionLike
 from funnelkit._duration import BusinessDuration, parse_duration
-from funnelkit._rules import is_kind_set, kind_set
+from funnelkit._rules import is_kind_set, kind_set, set_repr
 from funnelkit._time import add_elapsed, elapsed, in_utc, require_aware
 from funnelkit._validators import policy_name, unchecked
 from funnelkit.errors import PolicyError, ValidationError
@@ -181,7 +181,7 @@ class SlaRule:
         converter=_within, validator=_check_within
     )
     met_by: Literal["exit"] | frozenset[str] | CriterionLike = attrs.field(
-        converter=_met_by, validator=_check_met_by
+        converter=_met_by, validator=_check_met_by, repr=set_repr
     )
     warn_at: float | None = attrs.field(
         default=None, kw_only=True, validator=_check_warn_at
