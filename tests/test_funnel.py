@@ -7,7 +7,7 @@ import pickle
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -116,6 +116,11 @@ def policy(*extra: Transition, model: ScoringModel = MODEL) -> FunnelPolicy:
         initial="lead",
         scoring=model,
     )
+
+
+AUTO_VIP = Transition(
+    source="lead", target="sql", guard=AttributeIs("vip", True), auto=True
+)
 
 
 def lead(lead_id: str = "L-1", **attributes: object) -> Lead:
@@ -607,6 +612,36 @@ class TestQuestions:
         assert events[0].lead_id == "L-1"
         assert made.state("L-1").stage == "sql"
         assert made.update_lead(lead(vip=True)) == []
+
+    @pytest.mark.parametrize(
+        ("before", "after"),
+        [(1, True), (True, 1), (1, 1.0), (0, False)],
+    )
+    def test_an_update_python_finds_equal_is_a_change(
+        self, before: object, after: object
+    ) -> None:
+        """A value Python finds equal but of another type (1, True, 1.0) is a change."""
+        made = Funnel(policy(AUTO_VIP), clock=ManualClock(T0))
+        made.add_lead(lead(vip=before))
+        events = made.update_lead(lead(vip=after), at=T0 + H)
+        assert kinds(events)[0] == "LeadUpdated"
+        assert type(made.state("L-1").lead.attributes["vip"]) is type(after)
+        moved = before is True or after is True  # AttributeIs("vip", True) passed
+        assert made.state("L-1").stage == ("sql" if moved else "lead")
+        with pytest.raises(ValidationError):
+            made.add_lead(lead(vip=before))  # another lead with the id
+        assert made.add_lead(lead(vip=after)) == []
+
+    def test_an_update_to_another_zone_is_a_change(self) -> None:
+        """The same creation instant written in another zone is kept as written."""
+        made = funnel()
+        paris = Lead(
+            "L-1",
+            T0.astimezone(timezone(timedelta(hours=1))),
+            email="ana@example.com",
+        )
+        assert kinds(made.update_lead(paris, at=T0 + H))[0] == "LeadUpdated"
+        assert made.state("L-1").lead.created_at.utcoffset() == timedelta(hours=1)
 
     def test_update_lead_checks(self) -> None:
         """Updating needs a known lead, a Lead, and a time after the last update."""

@@ -59,6 +59,7 @@ from funnelkit.errors import (
     UnknownLead,
     ValidationError,
 )
+from funnelkit.serialization import to_json
 
 __all__ = ["Funnel"]
 
@@ -177,6 +178,16 @@ class _Draft:
             now,
             self.scorer,
         )
+
+
+def _same_lead(known: Lead, lead: Lead) -> bool:
+    """Whether *lead* is *known* exactly: equal, and alike in JSON.
+
+    Python finds ``True == 1 == 1.0``, and an instant equal to itself in
+    another zone; scoring and the lead's JSON tell those apart, so a lead
+    that differs only so is a changed lead.
+    """
+    return known == lead and to_json(known) == to_json(lead)
 
 
 class Funnel:
@@ -805,7 +816,7 @@ class Funnel:
     def _add_lead(self, lead: Lead) -> list[Event]:
         known = self._store.state(lead.id)
         if known is not None:
-            if known.lead == lead:
+            if _same_lead(known.lead, lead):
                 return []
             raise ValidationError(
                 owner="Funnel.add_lead",
@@ -836,7 +847,7 @@ class Funnel:
         return draft
 
     def _update_lead(self, state: LeadState, lead: Lead, at: datetime) -> list[Event]:
-        if state.lead == lead:
+        if _same_lead(state.lead, lead):
             return []
 
         def work() -> _Draft:
