@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from funnelkit import (
     Activity,
+    AddLead,
     Bant,
     BusinessDuration,
     Contribution,
@@ -25,6 +26,16 @@ from funnelkit import (
     Verdict,
     serialization,
 )
+from funnelkit import _demo as demo
+from funnelkit._validators import Scalar
+from funnelkit.analytics import (
+    BacktestReport,
+    Comparison,
+    FunnelReport,
+    backtest,
+    compare,
+)
+from funnelkit.policies import b2b_saas
 from funnelkit.serialization import (
     _SHARED_PROPERTIES,
     _SHARED_PROPERTIES_SIZE,
@@ -142,6 +153,68 @@ class TestRoundTrip:
     def test_lists(self, items: list[Activity]) -> None:
         """A list of activities round-trips."""
         assert items == from_json(to_json(items), list[Activity])
+
+
+@pytest.fixture(scope="module")
+def quarter() -> demo.Quarter:
+    """A small synthetic quarter through the default policy (the demo's)."""
+    return demo.simulate(seed=3, leads=150)
+
+
+class TestReports:
+    def test_a_funnel_report_round_trips(self, quarter: demo.Quarter) -> None:
+        """A report with segments, goals, paths and SLA compliance round-trips."""
+        report = demo.report(quarter)
+        assert report.conversions
+        assert report.goals
+        assert report.paths
+        assert report.sla
+        text = to_json(report)
+        back = from_json(text, FunnelReport)
+        assert back == report
+        assert to_json(back) == text
+
+    def test_backtests_round_trip(self, quarter: demo.Quarter) -> None:
+        """A backtest and a comparison round-trip; the MQLs' ids are sorted."""
+        inputs = quarter.funnel.inputs()
+        leads = [item.lead for item in inputs if isinstance(item, AddLead)]
+        acts = [item for item in inputs if isinstance(item, Activity)]
+        won = {
+            lead_id: quarter.funnel.state(lead_id).stage == "customer"
+            for lead_id in quarter.lead_ids
+        }
+        start, end = quarter.start, quarter.end
+        report = backtest(b2b_saas(), leads, acts, won, start=start, end=end)
+        assert len(report.mql_leads) > 1
+        text = to_json(report)
+        assert json.loads(text)["mql_leads"] == sorted(report.mql_leads)
+        assert from_json(text, BacktestReport) == report
+        tokyo = b2b_saas(timezone="Asia/Tokyo")
+        both = compare(b2b_saas(), tokyo, leads, acts, won, start=start, end=end)
+        assert from_json(to_json(both), Comparison) == both
+
+    @pytest.mark.parametrize("fast", [True, False])
+    def test_a_whole_number_in_a_float_field_reads_back_as_written(
+        self, fast: bool
+    ) -> None:
+        """A float field written 5 reads back 5 and writes 5 again, fast path or not."""
+        made = _make_converter(fast=fast)
+        text = to_json(Contribution(rule="r", dimension="fit", points=5, raw=5.5))
+        back = made.structure(json.loads(text), Contribution)
+        assert (type(back.points), type(back.raw)) == (int, float)
+        assert to_json(back) == text
+
+    @pytest.mark.parametrize("value", ["web", 3, 2.5, True, False, None])
+    def test_a_segment_keeps_its_type(self, value: Scalar) -> None:
+        """A segment value comes back as the type it was: 3 stays 3, True stays True."""
+        back: object = structure(unstructure(value), Scalar)  # type: ignore[arg-type] # a union
+        assert (type(back), back) == (type(value), value)
+
+    @pytest.mark.parametrize("value", [[1], {"a": 1}])
+    def test_a_segment_that_is_no_scalar(self, value: object) -> None:
+        """A segment that is not a JSON scalar is refused, naming what was expected."""
+        with pytest.raises(SerializationError, match="a JSON scalar"):
+            structure(value, Scalar)  # type: ignore[arg-type] # a union
 
 
 class TestWireFormat:

@@ -194,9 +194,11 @@ def _strict(kind: type[Any], expected: str) -> Callable[[object, object], Any]:
 
 
 def _parse_float(value: object, _: object) -> float:
+    # A whole number stays an int (which a float field takes, as Python's
+    # types allow): a count written 3 reads back 3, and writes 3 again.
     if type(value) not in {int, float}:
         raise _WrongValueError("a number", value)
-    return float(value)  # type: ignore[arg-type] # checked just above
+    return value  # type: ignore[return-value] # checked just above
 
 
 def _parse_scalar_map(value: object, _: object) -> Mapping[str, Scalar]:
@@ -213,6 +215,27 @@ def _is_scalar_map(type_: object) -> bool:
     return bool(type_ == _ScalarMap)
 
 
+def _is_scalar(type_: object) -> bool:
+    return bool(type_ == Scalar)
+
+
+def _parse_scalar(value: object, _: object) -> Scalar:
+    problem = check_scalar(value)
+    if problem is not None:
+        raise _WrongValueError(problem, value)
+    return value  # type: ignore[return-value] # checked just above
+
+
+def _is_str_set(type_: object) -> bool:
+    return get_origin(type_) in _SETS and get_args(type_) == (str,)
+
+
+def _sorted_list(value: Iterable[str]) -> list[str]:
+    # A set has no order of its own: sorted, so its JSON is the same in
+    # every process whatever the hash seed.
+    return sorted(value)
+
+
 _COLLECTIONS: dict[object, Callable[[Iterable[Any]], Any]] = {
     list: list,
     tuple: tuple,
@@ -223,6 +246,9 @@ _COLLECTIONS: dict[object, Callable[[Iterable[Any]], Any]] = {
     abc.Set: frozenset,
     abc.MutableSet: set,
 }
+
+
+_SETS = (set, frozenset, abc.Set, abc.MutableSet)
 
 
 def _is_collection(type_: object) -> bool:
@@ -316,6 +342,8 @@ def _make_converter(*, fast: bool = True) -> cattrs.Converter:
     made.register_structure_hook(float, _parse_float)
     made.register_unstructure_hook_func(_is_scalar_map, dict)
     made.register_structure_hook_func(_is_scalar_map, _parse_scalar_map)
+    made.register_structure_hook_func(_is_scalar, _parse_scalar)
+    made.register_unstructure_hook_func(_is_str_set, _sorted_list)
     made.register_structure_hook_factory(
         _is_collection, lambda type_: _collection_factory(type_, made)
     )
@@ -497,10 +525,10 @@ def _contribution(value: Any) -> Contribution:  # noqa: ANN401 -- data of any sh
     return _new_contribution(
         rule,
         dimension,
-        float(points),
-        float(raw),
-        float(decay),
-        float(cap),
+        points,
+        raw,
+        decay,
+        cap,
         _strings(ids),
         _strings(skipped),
         note,
@@ -640,7 +668,7 @@ def _score(value: Any) -> Score:  # noqa: ANN401 -- data of any shape
     for name, points in written.items():
         if type(name) is not str or type(points) not in _NUMBER:
             raise _Unusual
-        dimensions[name] = float(points)
+        dimensions[name] = points
     return _new_score(
         model,
         lead_id,
