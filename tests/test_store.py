@@ -20,19 +20,25 @@ from typing import Any
 import pytest
 
 from funnelkit import (
+    EXIT,
     Activity,
     ActivityRecorded,
     Commit,
     Event,
     Funnel,
+    FunnelPolicy,
     InMemoryStore,
     Lead,
     LeadAdded,
     Move,
+    ScoringModel,
+    SlaRule,
     SQLiteStore,
+    Stage,
     StageChanged,
     Store,
     Tick,
+    Transition,
     _sqlite,
     kinds,
     policies,
@@ -1048,6 +1054,34 @@ class TestBatchAndFunnel:
                 stopped()
             funnel.move("A", "mql", by="rep", override=True, reason="x", at=T0)
             assert funnel.tick(T0 + timedelta(days=5)) == []
+
+    def test_a_rollback_forgets_a_tick_of_the_batch_that_found_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        """A tick in a batch rolled back did not happen, even one that found nothing."""
+        policy = FunnelPolicy(
+            name="p",
+            version=1,
+            stages=[Stage("lead"), Stage("mql")],
+            transitions=[Transition(source="lead", target="mql")],
+            initial="lead",
+            scoring=ScoringModel("none", []),
+            slas=[SlaRule("accept", "mql", "2 hours", EXIT)],
+        )
+        with SQLiteStore(tmp_path / "tick.db") as store:
+            funnel = Funnel(policy, store=store, clock=ManualClock(T0))
+
+            def stopped() -> None:
+                with store.batch():
+                    assert funnel.tick(T0 + timedelta(days=1)) == []
+                    raise RuntimeError("stop")
+
+            with pytest.raises(RuntimeError, match="stop"):
+                stopped()
+            funnel.add_lead(Lead("A", T0))
+            funnel.move("A", "mql", by="rep", at=T0)
+            events = funnel.tick(T0 + timedelta(hours=3))
+            assert [type(event).__name__ for event in events] == ["SlaBreached"]
 
     def test_after_batch_outside_a_batch(self, tmp_path: Path) -> None:
         """Outside a batch, after_batch keeps nothing and says so."""

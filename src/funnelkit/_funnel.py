@@ -247,6 +247,7 @@ class Funnel:
     __slots__ = (
         "_after_batch",
         "_batch_events",
+        "_batch_ticked",
         "_bounded",
         "_calendar_for",
         "_clock",
@@ -362,6 +363,7 @@ class Funnel:
         )
         self._waiting = False
         self._batch_events = 0
+        self._batch_ticked: datetime | None = None
         # Incremental scorers, rebuilt from the store when missing or stale.
         # Bounded: at most _scorers_kept (0: no bound), least recently used
         # first, in _bounded, which is then the same mapping as _scorers.
@@ -937,6 +939,7 @@ class Funnel:
             return []  # time does not run back
         due = self._store.due(now)
         if not due:
+            self._join_batch()  # in a batch rolled back, this tick did not happen
             self._ticked = now  # not in the log: kept here
             return []
         events: list[Event] = []
@@ -1441,12 +1444,21 @@ class Funnel:
         self._commits += 1
         if self._open_timers is not None:  # counted only once the commit stands
             self._open_timers += opened
-        if self._after_batch is not None and not self._waiting:
-            self._waiting = self._after_batch(self._batch_ended)
-            self._batch_events = len(self._outbox)  # where the batch's begin
+        self._join_batch()
         if self._subscribers and events:
             self._outbox.append(events)
         return events
+
+    def _join_batch(self) -> None:
+        """Ask to hear when the store's open batch ends, once per batch.
+
+        Notes where the batch's events begin in the outbox and the last tick
+        before it: a batch rolled back takes both back.
+        """
+        if self._after_batch is not None and not self._waiting:
+            self._waiting = self._after_batch(self._batch_ended)
+            self._batch_events = len(self._outbox)
+            self._batch_ticked = self._ticked
 
     def _call(self, work: Callable[[], list[Event]]) -> list[Event]:
         """Run *work* in one store transaction, then give the subscribers its events."""
@@ -1488,6 +1500,7 @@ class Funnel:
             if not written:
                 # Events before the batch's (a subscriber's batch) stay.
                 del self._outbox[self._batch_events :]
+                self._ticked = self._batch_ticked
                 self._forget()
             elif self._outbox:
                 self._deliver()
