@@ -1058,7 +1058,36 @@ class TestReplay:
         """Something else than an input in the log raises a ValidationError."""
         with pytest.raises(ValidationError) as info:
             Funnel(policy()).replay(["x"])  # type: ignore[list-item]
+        assert info.value.field == "inputs[0]"
+
+    @pytest.mark.parametrize("inputs", [5, "log", {"a": 1}])
+    def test_replay_needs_an_iterable_of_inputs(self, inputs: object) -> None:
+        """A log that is not an iterable of inputs raises, naming 'inputs'."""
+        with pytest.raises(ValidationError) as info:
+            Funnel(policy()).replay(inputs)  # type: ignore[arg-type]
         assert info.value.field == "inputs"
+
+    def test_a_bad_item_anywhere_applies_nothing(self) -> None:
+        """A log with a bad item late in it is refused before any item is applied."""
+        made = Funnel(policy())
+        with pytest.raises(ValidationError) as info:
+            made.replay([AddLead(lead()), "not an input"])  # type: ignore[list-item]
+        assert info.value.field == "inputs[1]"
+        assert (len(made), made.inputs()) == (0, ())
+
+    def test_an_item_that_fails_names_its_position(self) -> None:
+        """An item that fails when applied raises its call's error, naming it."""
+        made = Funnel(policy())
+        log: list[Input] = [
+            AddLead(lead()),
+            Move(lead_id="L-1", to="won", by="rep", at=T0),
+        ]
+        with pytest.raises(IllegalTransition) as info:
+            made.replay(log)
+        assert info.value.__notes__ == [
+            "replaying inputs[1]; the 1 before it were applied"
+        ]
+        assert made.state("L-1").stage == "lead"
 
     def test_events_inputs_and_states_round_trip(self) -> None:
         """Events, inputs and lead states survive JSON exactly."""

@@ -51,6 +51,7 @@ from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import check_count, unchecked
 from funnelkit.errors import (
+    FunnelkitError,
     GuardFailed,
     IllegalTransition,
     PolicyError,
@@ -178,6 +179,9 @@ class _Draft:
             now,
             self.scorer,
         )
+
+
+_INPUT_TYPES = (Activity, AddLead, UpdateLead, Move, Tick, PauseTimer, ResumeTimer)
 
 
 def _same_lead(known: Lead, lead: Lead) -> bool:
@@ -633,43 +637,69 @@ class Funnel:
         leads on first activity (``create_leads``): replayed, it creates the
         lead too, whether or not this funnel does.
 
+        Every item is checked to be an input before any is applied; then each
+        is applied as its own call, as it was first made. An item that fails
+        then (under another policy, a guard the original passed) raises that
+        call's error, with a note naming its position: the items before it
+        stay applied, and the funnel is as it was after them.
+
         Raises:
-            ValidationError: an item is not an input.
+            ValidationError: *inputs* is not an iterable of inputs (nothing
+                was applied).
         """
-        events: list[Event] = []
-        for item in inputs:
-            if isinstance(item, Activity):
-                events += self._call(partial(self._record, item, create=True))
-            elif isinstance(item, AddLead):
-                events += self.add_lead(item.lead)
-            elif isinstance(item, UpdateLead):
-                events += self.update_lead(item.lead, at=item.at)
-            elif isinstance(item, Move):
-                events += self.move(
-                    item.lead_id,
-                    item.to,
-                    by=item.by,
-                    reason=item.reason,
-                    at=item.at,
-                    override=item.override,
-                )
-            elif isinstance(item, Tick):
-                events += self.tick(item.now)
-            elif isinstance(item, PauseTimer):
-                events += self.pause_timer(item.lead_id, item.rule, at=item.at)
-            elif isinstance(item, ResumeTimer):
-                events += self.resume_timer(item.lead_id, item.rule, at=item.at)
-            else:
+        given: object = inputs  # checked at run time, whatever the types say
+        if not isinstance(given, Iterable) or isinstance(given, str | Mapping):
+            raise ValidationError(
+                owner="Funnel.replay",
+                field="inputs",
+                value=inputs,
+                expected="an iterable of inputs (Funnel.inputs())",
+            )
+        items = list(inputs)
+        for index, item in enumerate(items):
+            if not isinstance(item, _INPUT_TYPES):
                 raise ValidationError(
                     owner="Funnel.replay",
-                    field="inputs",
+                    field=f"inputs[{index}]",
                     value=item,
                     expected=(
-                        "inputs: AddLead, UpdateLead, Activity, Move, Tick, "
+                        "an input: AddLead, UpdateLead, Activity, Move, Tick, "
                         "PauseTimer or ResumeTimer"
                     ),
                 )
+        events: list[Event] = []
+        for index, item in enumerate(items):
+            try:
+                events += self._replay_one(item)
+            except FunnelkitError as error:
+                error.add_note(
+                    f"replaying inputs[{index}]; the {index} before it were applied"
+                )
+                raise
         return events
+
+    def _replay_one(self, item: Input) -> list[Event]:  # noqa: PLR0911 -- one per kind
+        """Apply one input of a log as the call that made it."""
+        if isinstance(item, Activity):
+            return self._call(partial(self._record, item, create=True))
+        if isinstance(item, AddLead):
+            return self.add_lead(item.lead)
+        if isinstance(item, UpdateLead):
+            return self.update_lead(item.lead, at=item.at)
+        if isinstance(item, Move):
+            return self.move(
+                item.lead_id,
+                item.to,
+                by=item.by,
+                reason=item.reason,
+                at=item.at,
+                override=item.override,
+            )
+        if isinstance(item, Tick):
+            return self.tick(item.now)
+        if isinstance(item, PauseTimer):
+            return self.pause_timer(item.lead_id, item.rule, at=item.at)
+        return self.resume_timer(item.lead_id, item.rule, at=item.at)  # ResumeTimer
 
     def subscribe(self, callback: Callable[[Event], object]) -> Callable[[], None]:
         """Call *callback* with every event, after its change is committed.
