@@ -459,6 +459,41 @@ class TestValues:
             Verdict(**{**parts, **fields})  # type: ignore[arg-type]
         assert info.value.field == field
 
+    @pytest.mark.parametrize(
+        ("fields", "field"),
+        [
+            ({"lead": "L"}, "lead"),
+            ({"score": None}, "score"),
+            ({"activities": (5,)}, "activities"),
+            ({"activities": 5}, "activities"),
+            ({"activities": "ab"}, "activities"),
+            ({"history": ("x",)}, "history"),
+            ({"history": 5}, "history"),
+        ],
+    )
+    def test_a_bad_context_names_the_field(
+        self, fields: dict[str, object], field: str
+    ) -> None:
+        """A context made by hand with a bad part raises a ValidationError naming it."""
+        good = context()
+        parts = {name: getattr(good, name) for name in attrs.fields_dict(Context)}
+        with pytest.raises(ValidationError) as info:
+            Context(**{**parts, **fields})
+        assert (info.value.owner, info.value.field) == ("Context", field)
+
+    @pytest.mark.parametrize(
+        ("fields", "field"),
+        [({"override": 1}, "override"), ({"verdict": "x"}, "verdict")],
+    )
+    def test_a_bad_record_names_the_field(
+        self, fields: dict[str, object], field: str
+    ) -> None:
+        """A transition record with a bad part raises a ValidationError naming it."""
+        parts: dict[str, object] = {"source": None, "target": "t", "at": T0, "by": "x"}
+        with pytest.raises(ValidationError) as info:
+            TransitionRecord(**{**parts, **fields})  # type: ignore[arg-type]
+        assert info.value.field == field
+
     def test_a_check_that_gives_no_verdict(self) -> None:
         """A custom check returning a bool raises a PolicyError naming the criterion."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import pickle
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -599,6 +599,13 @@ class TestQuestions:
         assert made.score("L-1").engagement == 30
         assert made.score("L-1", at=T0).engagement == 0
 
+    def test_score_names_its_own_bad_at(self) -> None:
+        """score() at a naive or non-datetime instant names Funnel.score's 'at'."""
+        for at in (datetime(2026, 3, 2), "2026-03-02"):  # noqa: DTZ001 -- naive on purpose
+            with pytest.raises(ValidationError) as info:
+                funnel().score("L-1", at=at)  # type: ignore[arg-type]
+            assert (info.value.owner, info.value.field) == ("Funnel.score", "at")
+
     def test_update_lead_rescores_and_moves(self) -> None:
         """Updating a lead re-checks its guards with the new attributes."""
         made = funnel(
@@ -1066,6 +1073,27 @@ class TestReplay:
         with pytest.raises(ValidationError) as info:
             Funnel(policy()).replay(inputs)  # type: ignore[arg-type]
         assert info.value.field == "inputs"
+
+    @pytest.mark.parametrize(
+        ("make", "field"),
+        [
+            (lambda: AddLead("L-1"), "lead"),  # type: ignore[arg-type] # a wrong type on purpose
+            (lambda: UpdateLead("L-1", T0), "lead"),  # type: ignore[arg-type] # a wrong type on purpose
+            (lambda: Move(lead_id="L", to="mql", by="x", at=T0, reason=5), "reason"),  # type: ignore[arg-type] # a wrong type on purpose
+            (lambda: Move(lead_id="L", to="mql", by="x", at=T0, reason=""), "reason"),
+            (
+                lambda: Move(lead_id="L", to="mql", by="x", at=T0, override=1),  # type: ignore[arg-type] # a wrong type on purpose
+                "override",
+            ),
+        ],
+    )
+    def test_an_input_made_by_hand_is_checked(
+        self, make: Callable[[], object], field: str
+    ) -> None:
+        """An input made with a bad part raises a ValidationError naming it."""
+        with pytest.raises(ValidationError) as info:
+            make()
+        assert info.value.field == field
 
     def test_a_bad_item_anywhere_applies_nothing(self) -> None:
         """A log with a bad item late in it is refused before any item is applied."""

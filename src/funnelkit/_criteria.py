@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import functools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
@@ -31,7 +31,16 @@ from funnelkit._scoring import (
     _num,
 )
 from funnelkit._time import add_elapsed, elapsed, in_utc, is_zone_name
-from funnelkit._validators import aware_datetime, non_empty_str, reject, unchecked
+from funnelkit._validators import (
+    aware_datetime,
+    flag,
+    instance_of,
+    items_of,
+    non_empty_str,
+    optional,
+    reject,
+    unchecked,
+)
 from funnelkit.errors import PolicyError
 
 __all__ = [
@@ -183,18 +192,27 @@ class TransitionRecord:
     reason: str | None = attrs.field(
         default=None, validator=attrs.validators.optional(non_empty_str)
     )
-    verdict: Verdict | None = None
-    override: bool = attrs.field(
-        default=False, validator=attrs.validators.instance_of(bool)
+    verdict: Verdict | None = attrs.field(
+        default=None, validator=optional(instance_of(Verdict, "a Verdict or None"))
     )
+    override: bool = attrs.field(default=False, validator=flag)
 
 
 def _activities(value: Iterable[Activity]) -> tuple[Activity, ...]:
-    return tuple(sorted(value, key=time_order))
+    given: object = value  # checked at run time, whatever the types say
+    if not isinstance(given, Iterable) or isinstance(given, str | Mapping):
+        return given  # type: ignore[return-value] # for the validator to refuse
+    items = tuple(given)
+    if not all(isinstance(item, Activity) for item in items):
+        return items  # for the validator to refuse
+    return tuple(sorted(items, key=time_order))
 
 
 def _history(value: Iterable[TransitionRecord]) -> tuple[TransitionRecord, ...]:
-    return tuple(value)
+    given: object = value  # checked at run time, whatever the types say
+    if not isinstance(given, Iterable) or isinstance(given, str | Mapping):
+        return given  # type: ignore[return-value] # for the validator to refuse
+    return tuple(given)
 
 
 @attrs.frozen(kw_only=True)
@@ -216,12 +234,20 @@ class Context:
             or serialization.
     """
 
-    lead: Lead = attrs.field(validator=attrs.validators.instance_of(Lead))
+    lead: Lead = attrs.field(validator=instance_of(Lead, "a Lead"))
     stage: str = attrs.field(validator=non_empty_str)
     entered_at: datetime = attrs.field(validator=aware_datetime)
-    score: Score = attrs.field(validator=attrs.validators.instance_of(Score))
-    activities: tuple[Activity, ...] = attrs.field(default=(), converter=_activities)
-    history: tuple[TransitionRecord, ...] = attrs.field(default=(), converter=_history)
+    score: Score = attrs.field(validator=instance_of(Score, "a Score"))
+    activities: tuple[Activity, ...] = attrs.field(
+        default=(),
+        converter=_activities,
+        validator=items_of(Activity, "activities (Activity values)"),
+    )
+    history: tuple[TransitionRecord, ...] = attrs.field(
+        default=(),
+        converter=_history,
+        validator=items_of(TransitionRecord, "moves (TransitionRecord values)"),
+    )
     now: datetime = attrs.field(validator=aware_datetime)
     scorer: ScoreState | None = attrs.field(default=None, eq=False, repr=False)
 

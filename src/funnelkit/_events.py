@@ -10,7 +10,13 @@ from funnelkit._criteria import TransitionRecord
 from funnelkit._lead import Activity, Lead
 from funnelkit._scoring import Score
 from funnelkit._sla import SlaTimer
-from funnelkit._validators import aware_datetime, non_empty_str
+from funnelkit._validators import (
+    aware_datetime,
+    flag,
+    instance_of,
+    non_empty_str,
+    optional,
+)
 
 __all__ = [
     "ActivityRecorded",
@@ -290,14 +296,14 @@ class LeadState:
 class AddLead:
     """``Funnel.add_lead(lead)`` as the input log keeps it."""
 
-    lead: Lead
+    lead: Lead = attrs.field(validator=instance_of(Lead, "a Lead"))
 
 
 @attrs.frozen
 class UpdateLead:
     """``Funnel.update_lead(lead)`` at an instant, as the input log keeps it."""
 
-    lead: Lead
+    lead: Lead = attrs.field(validator=instance_of(Lead, "a Lead"))
     at: datetime = attrs.field(validator=aware_datetime)
 
 
@@ -309,8 +315,8 @@ class Move:
     to: str = attrs.field(validator=non_empty_str)
     by: str = attrs.field(validator=non_empty_str)
     at: datetime = attrs.field(validator=aware_datetime)
-    reason: str | None = None
-    override: bool = False
+    reason: str | None = attrs.field(default=None, validator=optional(non_empty_str))
+    override: bool = attrs.field(default=False, validator=flag)
 
 
 @attrs.frozen

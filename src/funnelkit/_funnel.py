@@ -798,7 +798,11 @@ class Funnel:
         """
         with self._lock:
             state = self._known(lead_id)
-            when = self._now() if at is None else at
+            when = (
+                self._now()
+                if at is None
+                else require_aware(at, field="at", owner="Funnel.score")
+            )
             return self._draft(state, None).scorer.score(when)  # its scorer only
 
     def can_move(self, lead_id: str, to: str, *, at: datetime | None = None) -> Verdict:

@@ -87,6 +87,34 @@ def policy_name(instance: object, attribute: _Attribute, value: object) -> None:
         )
 
 
+def instance_of(cls: type, expected: str) -> _Validator:
+    """Accept an instance of *cls* (described as *expected*) only."""
+
+    def check(instance: object, attribute: _Attribute, value: object) -> None:
+        if not isinstance(value, cls):
+            reject(instance, attribute, value, expected)
+
+    return check
+
+
+def items_of(cls: type, expected: str) -> _Validator:
+    """Accept a tuple of instances of *cls* (described as *expected*) only."""
+
+    def check(instance: object, attribute: _Attribute, value: object) -> None:
+        if not isinstance(value, tuple) or not all(
+            isinstance(item, cls) for item in value
+        ):
+            reject(instance, attribute, value, expected)
+
+    return check
+
+
+def flag(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept ``True`` or ``False`` only (not 0, 1 or "yes")."""
+    if type(value) is not bool:
+        reject(instance, attribute, value, "True or False")
+
+
 def optional(validator: _Validator) -> _Validator:
     """Accept ``None`` or whatever *validator* accepts."""
 
