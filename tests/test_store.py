@@ -154,6 +154,27 @@ class TestArguments:
         with pytest.raises(ValidationError, match=r"SQLiteStore\.path"):
             SQLiteStore(42)  # type: ignore[arg-type]
 
+    def test_a_path_with_a_nul(self, tmp_path: Path) -> None:
+        """A path holding a NUL character is refused, naming the path."""
+        with pytest.raises(ValidationError, match=r"SQLiteStore\.path.*NUL"):
+            SQLiteStore(f"{tmp_path}/a\x00b.db")
+
+    def test_a_lead_id_that_is_no_string(self) -> None:
+        """Asking a SQLite store for a lead by a non-string id names 'lead_id'."""
+        with SQLiteStore(":memory:") as store:
+            for ask in (store.state, store.wake, store.activities):
+                with pytest.raises(ValidationError) as raised:
+                    ask(5)  # type: ignore[arg-type] # a wrong type on purpose
+                assert raised.value.field == "lead_id"
+
+    @pytest.mark.parametrize("kind", ["memory", "sqlite"])
+    def test_due_needs_an_aware_instant(self, kind: str) -> None:
+        """due() at a naive instant raises a ValidationError naming 'now'."""
+        store = InMemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+        with pytest.raises(ValidationError) as raised:
+            store.due(datetime(2026, 1, 1))  # noqa: DTZ001 -- naive on purpose
+        assert raised.value.field == "now"
+
     def test_a_folder_cannot_be_opened(self, tmp_path: Path) -> None:
         """A folder is not a store file: a StoreError says so."""
         with pytest.raises(StoreError, match="cannot open the file"):

@@ -31,7 +31,7 @@ from funnelkit._frozen import Deferred
 from funnelkit._lead import Activity, Lead, add_in_time_order
 from funnelkit._scoring import Contribution, Score, ledger_rows
 from funnelkit._store import _SCAN, Commit
-from funnelkit._time import utc_micros
+from funnelkit._time import require_aware, utc_micros
 from funnelkit._validators import check_count, unchecked
 from funnelkit.errors import (
     SerializationError,
@@ -259,6 +259,13 @@ class SQLiteStore:
             expected="a whole number of leads, 1 or more",
         )
         self._name = os.fspath(path)
+        if "\x00" in self._name:
+            raise ValidationError(
+                owner="SQLiteStore",
+                field="path",
+                value=path,
+                expected="a file path without NUL characters",
+            )
         self._timeout = float(timeout)
         self._cache_size = cache_size
         self._lock = threading.RLock()
@@ -632,6 +639,13 @@ class SQLiteStore:
 
     @_translated
     def _find(self, lead_id: str) -> _Entry:
+        if type(lead_id) is not str:
+            raise ValidationError(
+                owner="SQLiteStore",
+                field="lead_id",
+                value=lead_id,
+                expected="a lead's id (a string)",
+            )
         with self._lock:
             if not self._holding:
                 self._sync()
@@ -803,7 +817,11 @@ class SQLiteStore:
 
         An index on the wakes' instants answers it: the cost grows with the
         leads due, not with the leads in the file.
+
+        Raises:
+            ValidationError: *now* is not an aware datetime.
         """
+        require_aware(now, field="now", owner="SQLiteStore.due")
         with self._lock:
             self._ready()
             found = [

@@ -12,7 +12,7 @@ import attrs
 
 from funnelkit._events import Input, LeadState, Tick
 from funnelkit._lead import Activity, add_in_time_order
-from funnelkit._time import utc_micros
+from funnelkit._time import require_aware, utc_micros
 
 __all__ = ["Commit", "InMemoryStore", "Store"]
 
@@ -225,7 +225,12 @@ class InMemoryStore:
         return None if number is None else self._wake_at[number]
 
     def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
-        """Return ``(wake, lead_id)`` for wakes at or before *now*, in that order."""
+        """Return ``(wake, lead_id)`` for wakes at or before *now*, in that order.
+
+        Raises:
+            ValidationError: *now* is not an aware datetime.
+        """
+        require_aware(now, field="now", owner="InMemoryStore.due")
         # Every entry of an instant up to now is below this one.
         entries = self._index.below((utc_micros(now) + 1) << _SHIFT)
         woken, wake_at = self._woken, self._wake_at
