@@ -1,6 +1,8 @@
 import random
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,6 +24,7 @@ from funnelkit import (
 )
 from funnelkit._backtest import _auc as auc
 from funnelkit.analytics import backtest, compare
+from funnelkit.testing import strategies
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -75,6 +78,25 @@ def _history() -> tuple[list[Lead], list[Activity], dict[str, bool]]:
     return leads, activities, {"L-1": True, "L-2": False, "L-3": True, "L-4": False}
 
 
+#: Activities of L-1 and L-2 at a few instants (one written in two time zones),
+#: many of them sharing an id.
+_SHARING = st.tuples(
+    strategies.activities(
+        lead_ids=st.sampled_from(["L-1", "L-2"]),
+        kinds=st.sampled_from([kinds.PAGE_VIEW, kinds.WEBINAR_ATTENDED]),
+        at=st.sampled_from(
+            [
+                T0 + DAY,
+                (T0 + DAY).astimezone(ZoneInfo("Europe/Berlin")),
+                T0 + 2 * DAY,
+            ]
+        ),
+        with_ids=False,
+    ),
+    st.sampled_from([None, "a", "b"]),
+).map(lambda pair: pair[0] if pair[1] is None else attrs.evolve(pair[0], id=pair[1]))
+
+
 class TestBacktest:
     def test_mqls_precision_recall_and_breaches(self) -> None:
         """v1 qualifies the two webinar-goers: one won of two, one of two won found."""
@@ -102,6 +124,35 @@ class TestBacktest:
         rng.shuffle(leads)
         rng.shuffle(activities)
         again = backtest(V1, leads, activities, outcomes, start=START, end=END)
+        assert again.to_dict() == first.to_dict()
+        assert again.to_text() == first.to_text()
+
+    def test_two_activities_with_one_id_at_one_instant_in_either_order(self) -> None:
+        """A webinar and a page view sharing an id and an instant: one report."""
+        webinar = Activity("L", kinds.WEBINAR_ATTENDED, T0, id="a")
+        view = Activity("L", kinds.PAGE_VIEW, T0, id="a")
+        reports = [
+            backtest(V2, [Lead("L", T0)], feed, {}, start=START, end=END)
+            for feed in ([webinar, view], [view, webinar])
+        ]
+        assert reports[0].to_dict() == reports[1].to_dict()
+        assert reports[0].to_text() == reports[1].to_text()
+        # The engine keeps one of the two: the lead is an MQL or not, not both.
+        assert reports[0].activities == 2
+
+    @given(
+        st.lists(_SHARING, max_size=8),
+        st.randoms(use_true_random=False),
+    )
+    def test_any_order_of_the_inputs_gives_the_same_report(
+        self, activities: list[Activity], shuffler: random.Random
+    ) -> None:
+        """Leads and activities (ids and instants shared) shuffled: the same report."""
+        leads = [Lead("L-1", T0), Lead("L-2", T0 + DAY)]
+        first = compare(V1, V2, leads, activities, {"L-1": True}, start=START, end=END)
+        shuffler.shuffle(leads)
+        shuffler.shuffle(activities)
+        again = compare(V1, V2, leads, activities, {"L-1": True}, start=START, end=END)
         assert again.to_dict() == first.to_dict()
         assert again.to_text() == first.to_text()
 

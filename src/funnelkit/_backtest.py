@@ -12,7 +12,7 @@ import attrs
 from funnelkit._events import Event, SlaBreached, StageChanged
 from funnelkit._frozen import FrozenMap
 from funnelkit._funnel import Funnel
-from funnelkit._lead import Activity, Lead
+from funnelkit._lead import Activity, Lead, activity_id
 from funnelkit._policy import FunnelPolicy
 from funnelkit._time import in_utc, require_aware, utc_micros
 from funnelkit.errors import ValidationError
@@ -190,7 +190,9 @@ def backtest(  # noqa: PLR0913 -- the history and its window
     Args:
         policy: The policy to try.
         leads: The leads.
-        activities: Their activities, in any order.
+        activities: Their activities, in any order. Of two activities of a
+            lead with one id, the engine records the earlier and ignores the
+            other; of two at the same instant, a fixed one by their content.
         outcomes: Whether each lead was won (a lead not listed was not).
         start: The first instant of the period measured.
         end: The instant after it: the replay stops there.
@@ -310,14 +312,16 @@ def _timeline(
 ) -> tuple[list[Lead | Activity], int]:
     """The leads and the activities before *end*, in time order; how many activities.
 
-    Activities go by ``(instant, id)``. A lead arrives at its ``created_at``,
-    or just before its first activity if that is earlier; one arriving at
-    *end* or later is not replayed.
+    Activities go by ``(instant, id)``; activities that share both go by their
+    content (:func:`~funnelkit._lead.activity_id`), so that the engine, which
+    keeps the first of a lead's activities with an id, keeps the same one
+    whatever the order given. A lead arrives at its ``created_at``, or just
+    before its first activity if that is earlier; one arriving at *end* or
+    later is not replayed.
     """
     stop = in_utc(end)
-    keys: list[tuple[datetime, int, str, int]] = []
+    timed: list[tuple[datetime, str, Activity]] = []
     firsts: dict[str, datetime] = {}
-    feed: list[Activity] = []
     for index, activity in enumerate(activities):
         if not isinstance(activity, Activity):
             raise ValidationError(
@@ -332,17 +336,24 @@ def _timeline(
             )
         at = in_utc(activity.at)
         if at < stop:
-            keys.append((at, 1, activity.id, len(feed)))
-            feed.append(activity)
+            timed.append((at, activity.id, activity))
             if at < firsts.get(lead_id, stop):
                 firsts[lead_id] = at
+    # Only activities that share their instant and id need their content
+    # hashed: hashing them all would slow a large backtest for nothing.
+    shared = Counter((at, name) for at, name, _ in timed)
+    keys: list[tuple[datetime, int, str, str, int]] = [
+        (at, 1, name, activity_id(activity) if shared[at, name] > 1 else "", index)
+        for index, (at, name, activity) in enumerate(timed)
+    ]
     leads = list(people.values())
     for index, lead in enumerate(leads):
         arrives = min(in_utc(lead.created_at), firsts.get(lead.id, stop))
         if arrives < stop:
-            keys.append((arrives, 0, lead.id, index))
+            keys.append((arrives, 0, lead.id, "", index))
     keys.sort()
-    return [leads[i] if kind == 0 else feed[i] for _, kind, _, i in keys], len(feed)
+    ordered = [leads[i] if kind == 0 else timed[i][2] for _, kind, _, _, i in keys]
+    return ordered, len(timed)
 
 
 def _kept(events: list[Event]) -> Iterator[StageChanged | SlaBreached]:
