@@ -46,6 +46,20 @@ class TestValidationError:
         error = errors.ValidationError(field="duration", value=5, expected="text")
         assert str(error) == "duration: expected text, got 5"
 
+    def test_a_value_with_no_repr_to_give_is_described(self) -> None:
+        """A huge int or a failing repr is described, never hiding the error."""
+
+        class Broken:
+            def __repr__(self) -> str:
+                raise RuntimeError("no repr")
+
+        huge = errors.ValidationError(field="n", value=10**5000, expected="x")
+        assert str(huge) == "n: expected x, got a whole number of about 5,001 digits"
+        broken = errors.PolicyError(
+            owner="Rule", field="f", value=Broken(), expected="x"
+        )
+        assert str(broken) == "Rule, f: expected x, got a Broken whose repr failed"
+
     @pytest.mark.parametrize(
         "error",
         [

@@ -145,12 +145,19 @@ def optional_date(instance: object, attribute: _Attribute, value: object) -> Non
         reject(instance, attribute, value, "a datetime.date (not a datetime) or None")
 
 
+# Python writes and reads whole numbers of up to 4,300 digits by default
+# (sys.get_int_max_str_digits): a larger one could not be written to JSON.
+_HUGE = 10**4300
+
+
 def check_scalar(value: object) -> str | None:
     """Return why *value* is not a JSON scalar, or ``None`` if it is one."""
     if not isinstance(value, SCALAR_TYPES):
         return "a JSON scalar: a string, an int, a finite float, True, False or None"
     if isinstance(value, float) and not math.isfinite(value):
         return "a finite number (not NaN or infinity)"
+    if type(value) is int and not -_HUGE < value < _HUGE:
+        return "a whole number of at most 4,300 digits"
     return None
 
 

@@ -92,7 +92,22 @@ class ValidationError(FunnelkitError, ValueError):
     ) -> None:
         self._hold(field=field, value=value, expected=expected, owner=owner)
         where = f"{owner}.{field}" if owner else field
-        super().__init__(f"{where}: expected {expected}, got {value!r}")
+        super().__init__(f"{where}: expected {expected}, got {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    """The value's repr, or a description when it has none to give.
+
+    Python refuses to write whole numbers of more than 4,300 digits, and a
+    host's object may have a repr that fails: neither may hide the error.
+    """
+    try:
+        return repr(value)
+    except Exception:  # noqa: BLE001 -- any failure of a repr: describe instead
+        if isinstance(value, int):
+            digits = int(value.bit_length() * 0.30103) + 1  # log10(2) per bit
+            return f"a whole number of about {digits:,} digits"
+        return f"a {type(value).__name__} whose repr failed"
 
 
 class NaiveDatetimeError(ValidationError):
@@ -130,7 +145,7 @@ class PolicyError(ValidationError):
     ) -> None:
         super().__init__(owner=owner, field=field, value=value, expected=expected)
         where = f"{owner}, {field}" if owner else field
-        self.args = (f"{where}: expected {expected}, got {value!r}",)
+        self.args = (f"{where}: expected {expected}, got {_shown(value)}",)
 
 
 class PolicyFileError(PolicyError):
