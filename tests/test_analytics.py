@@ -274,6 +274,38 @@ class TestConversion:
         by_quarter = _report([entry], cohort="quarter")
         assert _row(by_quarter, "mql", "sql", cohort="2026-Q1").entered == 1
 
+    def test_an_instant_move_takes_the_segment_of_the_visit_it_left(self) -> None:
+        """Created in lead, moved to mql at once: the lead visit's owner, any order."""
+        created = StageEntry(
+            "L-1",
+            "lead",
+            T0,
+            exited_at=T0,
+            next_stage="mql",
+            segments={"owner": "ana"},
+        )
+        moved = StageEntry("L-1", "mql", T0, segments={"owner": "bo"})
+        for entries in ([created, moved], [moved, created]):
+            report = _report(entries, stages=["mql", "sql"], segment="owner")
+            assert [row.segment for row in report.conversions] == [
+                "(all)",
+                "(all)",
+                "ana",
+                "ana",
+            ]
+
+    def test_of_two_visits_entered_and_left_together_the_first_stage_by_name(
+        self,
+    ) -> None:
+        """Entered and left at one instant: the visit to the stage first by name."""
+        visits = [
+            StageEntry("L-1", stage, T0, exited_at=T0 + DAY, segments={"owner": who})
+            for stage, who in (("sql", "bo"), ("mql", "ana"))
+        ]
+        for entries in (visits, visits[::-1]):
+            report = _report(entries, segment="owner")
+            assert {row.segment for row in report.conversions} == {"(all)", "ana"}
+
     def test_segments_break_the_rows_down(self) -> None:
         """With a segment, each value has its rows, after the rows of every lead."""
         entries = [
@@ -369,9 +401,13 @@ STAGES = ["mql", "sql", "customer", "nurture", "disqualified"]
 
 
 @st.composite
-def histories(draw: st.DrawFn) -> list[StageEntry]:
-    """Leads' visits: chains of stages with gaps in hours, the last one open or not."""
+def histories(draw: st.DrawFn, *, mixed: bool = False) -> list[StageEntry]:
+    """Leads' visits: chains of stages with gaps in hours, the last one open or not.
+
+    *mixed*: each visit has its own source, and most moves are instant.
+    """
     entries: list[StageEntry] = []
+    gaps = st.sampled_from([0, 0, 5]) if mixed else st.integers(0, 24 * 40)
     for number in range(draw(st.integers(0, 6))):
         lead_id = f"L-{number}"
         source = draw(st.sampled_from(["ads", "web", None]))
@@ -379,7 +415,9 @@ def histories(draw: st.DrawFn) -> list[StageEntry]:
         stages = draw(st.lists(st.sampled_from(STAGES), min_size=1, max_size=5))
         for index, stage in enumerate(stages):
             last = index == len(stages) - 1
-            gap = timedelta(hours=draw(st.integers(0, 24 * 40)))
+            gap = timedelta(hours=draw(gaps))
+            if mixed:
+                source = draw(st.sampled_from(["ads", "web", None]))
             closed = not last or draw(st.booleans())
             entries.append(
                 StageEntry(
@@ -478,6 +516,18 @@ class TestFlow:
             == _report(shuffled, segment="source").to_dict()
         )
         assert _report(entries).to_text() == _report(shuffled).to_text()
+
+    @given(histories(mixed=True), st.randoms(use_true_random=False))
+    def test_same_instant_visits_of_other_segments_in_any_order(
+        self, entries: list[StageEntry], shuffler: random.Random
+    ) -> None:
+        """Same-instant visits with their own segments: any order, one report."""
+        shuffled = list(entries)
+        shuffler.shuffle(shuffled)
+        first = _report(entries, segment="source")
+        again = _report(shuffled, segment="source")
+        assert first.to_dict() == again.to_dict()
+        assert first.to_text() == again.to_text()
 
     @given(histories())
     def test_every_lead_entered_is_converted_open_or_left(

@@ -537,7 +537,9 @@ class FunnelReport:
             cohort: ``"week"``, ``"month"`` or ``"quarter"``: how entries are
                 grouped, in *timezone*.
             segment: A name of the entries' ``segments`` to break the rows
-                down by, besides the rows of every lead.
+                down by, besides the rows of every lead. A lead's value is
+                its first visit's (of visits entered at one instant, the one
+                that left first, then by stage name).
             timezone: The IANA time zone of the periods' boundaries.
             goals: Volume and conversion goals, to track period by period.
             lost: The stages where a lead resting at ``now`` counts as lost,
@@ -877,6 +879,10 @@ def _check_options(  # noqa: PLR0913 -- the options build checks
         )
 
 
+#: What orders a lead's visits to find its first: entered, exited (uncensored),
+#: stage, next stage, reason, and the segment value (:func:`_order`).
+_First = tuple[int, int, str, str, str, tuple[int, str]]
+
 _FIELDS = operator.attrgetter(
     "lead_id", "stage", "entered_at", "exited_at", "next_stage", "reason", "segments"
 )
@@ -887,11 +893,13 @@ def _rows(
 ) -> tuple[list[_Visit], dict[str, Scalar]]:
     """The visits known at *now*, sorted; each lead's value of *segment*.
 
-    A lead's segment value is its earliest visit's (the first given of those
-    entered at that instant).
+    A lead's segment value is its first visit's: the visit entered first; of
+    visits entered at one instant, the one that left first (a visit over at
+    that instant came before the one it led to), then by stage, next stage,
+    reason and value, so that the order of the entries never decides.
     """
     rows: list[_Visit] = []
-    earliest: dict[str, tuple[int, Scalar]] = {}
+    earliest: dict[str, tuple[_First, Scalar]] = {}
     for entry in entries:
         if type(entry) is not StageEntry and not isinstance(entry, StageEntry):
             raise ValidationError(
@@ -910,8 +918,19 @@ def _rows(
             rows.append((lead_id, entered, exited, stage, after or "", reason or ""))
         if segment is not None:
             known = earliest.get(lead_id)
-            if known is None or entered < known[0]:
-                earliest[lead_id] = (entered, segments.get(segment))
+            # Most entries are later than the lead's first: no key to build.
+            if known is None or entered <= known[0][0]:
+                value = segments.get(segment)
+                first = (
+                    entered,
+                    exited,
+                    stage,
+                    after or "",
+                    reason or "",
+                    _order(value),
+                )
+                if known is None or first < known[0]:
+                    earliest[lead_id] = (first, value)
     # Sorted already when the entries come lead by lead in time order.
     rows.sort()
     return rows, {lead_id: value for lead_id, (_, value) in earliest.items()}
