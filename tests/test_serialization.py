@@ -149,6 +149,27 @@ class TestRoundTrip:
         back = from_json(to_json(activity), Activity)
         assert _exactly_same_instant_and_zone(activity.at, back.at)
 
+    @pytest.mark.parametrize("text", [None, 5, ["{}"]])
+    def test_from_json_of_no_text(self, text: object) -> None:
+        """from_json of something else than text raises a SerializationError."""
+        with pytest.raises(SerializationError, match="expected JSON text"):
+            from_json(text, Lead)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        "offset",
+        [
+            timedelta(microseconds=500),
+            -timedelta(microseconds=500),
+            timedelta(seconds=30, microseconds=500),
+            -timedelta(hours=5, minutes=30, microseconds=1),
+        ],
+    )
+    def test_offsets_with_microseconds(self, offset: timedelta) -> None:
+        """An offset with microseconds comes back whole, as the same instant."""
+        at = datetime(2026, 3, 2, 9, 0, 0, 123, tzinfo=timezone(offset))
+        back = from_json(to_json(at), datetime)
+        assert (back, back.utcoffset()) == (at, offset)
+
     @given(st.lists(activities(), max_size=4))
     def test_lists(self, items: list[Activity]) -> None:
         """A list of activities round-trips."""

@@ -40,7 +40,7 @@ import math
 import re
 from collections import abc
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -81,6 +81,8 @@ T = TypeVar("T")
 
 _ScalarMap = Mapping[str, Scalar]
 _ZONED = re.compile(r"(?P<iso>[^\[\]]+)(?:\[(?P<zone>[^\[\]]+)\])?")
+# An offset with microseconds, which datetime.fromisoformat drops on Python 3.11.
+_FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):(\d\d):(\d\d)\.(\d{6})")
 
 
 class _WrongValueError(ValueError):
@@ -130,6 +132,17 @@ def _with_offset(text: str, value: str) -> datetime:
         raise _WrongValueError(
             "a datetime with a UTC offset (funnelkit never assumes a time zone)", value
         )
+    if text[-7:-6] == ".":
+        found = _FRACTIONAL_OFFSET.fullmatch(text[-16:])
+        if found is not None:
+            sign, hours, minutes, seconds, micros = found.groups()
+            offset = timedelta(
+                hours=int(hours),
+                minutes=int(minutes),
+                seconds=int(seconds),
+                microseconds=int(micros),
+            )
+            return parsed.replace(tzinfo=timezone(-offset if sign == "-" else offset))
     return parsed
 
 
@@ -1085,6 +1098,12 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
         SerializationError: the text is not JSON, or does not describe a *cls*;
             every problem is listed with its path.
     """
+    given: object = text  # checked at run time, whatever the types say
+    if not isinstance(given, str | bytes | bytearray):
+        raise SerializationError(
+            target=_target(cls),
+            problems=[("", f"expected JSON text (str or bytes), got {given!r}")],
+        )
     try:
         data = (
             _decode(text)
