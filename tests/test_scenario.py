@@ -482,21 +482,25 @@ class TestExpectScore:
     @pytest.mark.parametrize(
         ("expected", "field", "text"),
         [
-            ({"engagment": 33}, "engagment", "total, fit, engagement"),
+            ({"engagment": 33}, "dimensions", "total, fit, engagement"),
             ({}, "dimensions", "at least one expected value"),
-            ({"fit": "50"}, "fit", "a number, or a matcher"),
-            ({"fit": True}, "fit", "a number, or a matcher"),
+            ({"fit": "50"}, "fit", "a finite number, or a matcher"),
+            ({"fit": True}, "fit", "a finite number, or a matcher"),
+            ({"fit": float("nan")}, "fit", "a finite number, or a matcher"),
+            ({"total": float("inf")}, "total", "a finite number, or a matcher"),
         ],
     )
     def test_bad_expectations(
         self, expected: dict[str, object], field: str, text: str
     ) -> None:
-        """A typo, nothing to check, or text is an error, not a silent pass."""
+        """A typo, nothing to check, text or NaN is an error, not a silent pass."""
         scenario = warm(Scenario(b2b_saas()))
         with pytest.raises(ValidationError) as info:
             scenario.expect_score(**expected)
         assert (info.value.owner, info.value.field) == ("Scenario.expect_score", field)
         assert text in info.value.expected
+        if field == "dimensions" and expected:
+            assert info.value.value == "engagment"  # the misspelt name, shown
 
 
 class TestExpectGrade:

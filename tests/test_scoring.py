@@ -293,6 +293,14 @@ class TestAttributeRulesAndGrades:
         """Bands given as JSON-style lists become tuples."""
         assert Grades(fit=[["A", 10], ["B", None]]).fit == (("A", 10), ("B", None))
 
+    @pytest.mark.parametrize("points", ["5", None, True, float("nan")])
+    def test_grading_something_else_than_points(self, points: object) -> None:
+        """Grading text, None, a bool or NaN raises a ValidationError naming points."""
+        for grade in (Grades().fit_grade, Grades().engagement_band):
+            with pytest.raises(ValidationError) as info:
+                grade(points)  # type: ignore[arg-type]
+            assert info.value.field == "points"
+
 
 class TestExplain:
     def test_worked_example(self) -> None:

@@ -117,6 +117,15 @@ def _band_index(
     return minimums, tuple(label for label, _ in reversed(bands))
 
 
+def _checked_points(points: object, owner: str) -> float:
+    """Return *points* if a number (not a bool, not NaN); else refuse them."""
+    if type(points) not in (int, float) or math.isnan(points):  # type: ignore[arg-type] # an int or a float here
+        raise ValidationError(
+            owner=owner, field="points", value=points, expected="a number of points"
+        )
+    return points  # type: ignore[return-value] # checked just above
+
+
 @attrs.frozen(kw_only=True)
 class Grades:
     """Letter bands on fit, and number bands on engagement.
@@ -156,12 +165,26 @@ class Grades:
         object.__setattr__(self, "_engagement_index", _band_index(self.engagement))
 
     def fit_grade(self, points: float) -> str:
-        """Return the fit letter for *points*."""
+        """Return the fit letter for *points*.
+
+        Raises:
+            ValidationError: *points* is not a number (NaN included).
+        """
+        return self._fit_grade(_checked_points(points, "Grades.fit_grade"))
+
+    def engagement_band(self, points: float) -> str:
+        """Return the engagement band for *points*.
+
+        Raises:
+            ValidationError: *points* is not a number (NaN included).
+        """
+        return self._band(_checked_points(points, "Grades.engagement_band"))
+
+    def _fit_grade(self, points: float) -> str:
         minimums, labels = self._fit_index
         return labels[bisect_right(minimums, points)]
 
-    def engagement_band(self, points: float) -> str:
-        """Return the engagement band for *points*."""
+    def _band(self, points: float) -> str:
         minimums, labels = self._engagement_index
         return labels[bisect_right(minimums, points)]
 
@@ -1198,8 +1221,8 @@ class ScoringModel:
             }
         summary = (
             FrozenMap._trusted(dimensions),  # noqa: SLF001 -- built in sorted order
-            self.grades.fit_grade(fit),
-            self.grades.engagement_band(engagement),
+            self.grades._fit_grade(fit),  # noqa: SLF001 -- same module; sums are numbers
+            self.grades._band(engagement),  # noqa: SLF001 -- ditto
             tuple(clamps) if clamps else (),
             (),
         )

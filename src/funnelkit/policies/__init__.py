@@ -57,7 +57,8 @@ def b2b_scoring_model() -> ScoringModel:
     30 days): the marketing-qualified behaviours count modestly and are capped
     (page views, email, social, downloads, webinars, forms, a free trial); the
     sales-qualified behaviours count most (pricing page, pricing inquiry,
-    quote or demo request, contact sales, a meeting, a stated timeline);
+    quote or demo request, contact sales, a meeting; a stated timeline is
+    BANT's, not a score's);
     an unsubscribe and a hard bounce subtract and do not fade.
 
     >>> model = b2b_scoring_model()

@@ -403,18 +403,19 @@ class Scenario:
         Raises:
             AssertionError: a dimension differs; every one named is shown.
             ValidationError: no lead yet, nothing expected, a dimension the
-                scoring model does not have, or a text or bool value.
+                scoring model does not have, a text or bool
+                value, or a number that is not finite (NaN, infinity).
         """
         owner = "Scenario.expect_score"
         lead_id = self._current(owner)
         model = self.policy.scoring
         known = ("total", *model.dimensions)
-        for name, value in dimensions.items():
+        for name in dimensions:
             if name not in known:
                 raise ValidationError(
                     owner=owner,
-                    field=name,
-                    value=value,
+                    field="dimensions",
+                    value=name,
                     expected=(
                         f"a dimension of the scoring model {model.name!r}: "
                         f"{', '.join(known)}"
@@ -438,12 +439,16 @@ class Scenario:
                 expected=f"at least one expected value: {', '.join(known)}",
             )
         for name, value in wanted.items():
-            if isinstance(value, str | bool | bytes):
+            if isinstance(value, str | bool | bytes) or (
+                isinstance(value, float) and not math.isfinite(value)
+            ):
                 raise ValidationError(
                     owner=owner,
                     field=name,
                     value=value,
-                    expected="a number, or a matcher such as pytest.approx(45, abs=1)",
+                    expected=(
+                        "a finite number, or a matcher such as pytest.approx(45, abs=1)"
+                    ),
                 )
         score = self._funnel.score(lead_id, at=self._when(lead_id))
         found = {name: score[name] for name in wanted}
