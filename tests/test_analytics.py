@@ -179,6 +179,37 @@ class TestStageEntriesOfAFunnel:
             "missing": None,
         }
 
+    def test_one_segment_name_may_be_a_string(self) -> None:
+        """segments="source" is segments=["source"], not one segment per letter."""
+        funnel = Funnel(policies.b2b_saas(), clock=ManualClock(T0))
+        funnel.add_lead(Lead("L-1", T0, source="webinar"))
+        states = [funnel.state("L-1")]
+        (entry,) = stage_entries(states, segments="source")
+        assert dict(entry.segments) == {"source": "webinar"}
+        assert stage_entries(states, segments="source") == stage_entries(
+            states, segments=["source"]
+        )
+
+    @pytest.mark.parametrize(
+        ("states", "segments", "field"),
+        [
+            (None, (), "states"),
+            ([Lead("L-1", T0)], (), "states[0]"),
+            ([1], (), "states[0]"),
+            ([], None, "segments"),
+            ([], 5, "segments"),
+            ([], [1], "segments[0]"),
+            ([], ["source", " "], "segments[1]"),
+        ],
+    )
+    def test_bad_arguments_are_named(
+        self, states: object, segments: object, field: str
+    ) -> None:
+        """Anything but lead states, or segment names, raises a ValidationError."""
+        with pytest.raises(ValidationError) as info:
+            stage_entries(states, segments=segments)  # type: ignore[arg-type]
+        assert info.value.field == field
+
 
 # -- Conversion ------------------------------------------------------------------
 
@@ -470,6 +501,23 @@ class TestInventory:
             inventory(["mql"], T0)  # type: ignore[list-item]
         assert info.value.field == "entries[0]"
 
+    @pytest.mark.parametrize(
+        ("entries", "stages", "field"),
+        [
+            (None, None, "entries"),
+            ([], "mql", "stages"),
+            ([], 5, "stages"),
+            ([], ["mql", 1], "stages"),
+        ],
+    )
+    def test_wrong_types_are_named(
+        self, entries: object, stages: object, field: str
+    ) -> None:
+        """No entries, or stages that are not a list of names: a ValidationError."""
+        with pytest.raises(ValidationError) as info:
+            inventory(entries, T0, stages=stages)  # type: ignore[arg-type]
+        assert info.value.field == field
+
 
 class TestFlow:
     def test_entries_after_the_period_are_outside_its_flow(self) -> None:
@@ -744,6 +792,22 @@ class TestSlaCompliance:
         with pytest.raises(ValidationError) as info:
             _report([], timers=[("L-1", "accept")])
         assert info.value.field == "timers[0]"
+        timer = SlaTimer(
+            rule="accept", stage="mql", entry=1, started_at=T0, deadline=T0
+        )
+        with pytest.raises(ValidationError) as info:
+            _report([], timers=[(1, timer)])
+        assert info.value.field == "timers[0]"
+
+    @pytest.mark.parametrize(
+        ("events", "field"),
+        [(None, "events"), ([1], "events[0]"), ([[]], "events[0]")],
+    )
+    def test_sla_timers_takes_events_only(self, events: object, field: str) -> None:
+        """No events, or a value that is not one (a list of lists): refused."""
+        with pytest.raises(ValidationError) as info:
+            sla_timers(events)  # type: ignore[arg-type]
+        assert info.value.field == field
 
 
 # -- Errors ------------------------------------------------------------------------
@@ -770,6 +834,14 @@ class TestBadArguments:
             ({"lost": [""]}, "lost"),
             ({"top_paths": -1}, "top_paths"),
             ({"top_paths": True}, "top_paths"),
+            ({"stages": None}, "stages"),
+            ({"stages": 5}, "stages"),
+            ({"goals": None}, "goals"),
+            ({"goals": 5}, "goals"),
+            ({"lost": None}, "lost"),
+            ({"lost": 5}, "lost"),
+            ({"timers": None}, "timers"),
+            ({"timers": 5}, "timers"),
         ],
     )
     def test_each_bad_argument_is_named(
@@ -779,6 +851,13 @@ class TestBadArguments:
         with pytest.raises(ValidationError) as info:
             _report([], **kwargs)
         assert info.value.field == field
+
+    @pytest.mark.parametrize("entries", [None, 5, "mql"])
+    def test_entries_that_are_not_a_list_are_refused(self, entries: object) -> None:
+        """entries=None (or a number, or a string) is a ValidationError naming it."""
+        with pytest.raises(ValidationError) as info:
+            FunnelReport.build(entries, stages=PATH, start=START, end=END)  # type: ignore[arg-type]
+        assert info.value.field == "entries"
 
     def test_an_entry_that_is_not_a_stage_entry_is_refused(self) -> None:
         """Rows must be StageEntry values: a dict is refused, by name."""

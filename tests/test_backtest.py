@@ -304,6 +304,11 @@ class TestBadArguments:
                 {"activities": [Activity("L-7", kinds.PAGE_VIEW, T0)]},
                 "activities[0].lead_id",
             ),
+            ({"leads": None}, "leads"),
+            ({"leads": {"L-1": Lead("L-1", T0)}}, "leads"),
+            ({"activities": None}, "activities"),
+            ({"mql": ["mql"]}, "mql"),
+            ({"outcomes": {1: True}}, "outcomes"),
         ],
     )
     def test_each_bad_argument_is_named(
@@ -321,6 +326,34 @@ class TestBadArguments:
         } | change
         with pytest.raises(ValidationError) as info:
             backtest(**arguments)  # type: ignore[arg-type]
+        assert info.value.field == field
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"policy_a": "b2b"}, "policy_a"),
+            ({"policy_b": None}, "policy_b"),
+            ({"leads": None}, "leads"),
+            ({"activities": 5}, "activities"),
+            ({"mql": ["mql"]}, "mql"),
+        ],
+    )
+    def test_each_bad_argument_of_compare_is_named(
+        self, change: dict[str, object], field: str
+    ) -> None:
+        """compare names its own arguments: policy_a, policy_b, leads, activities."""
+        leads, activities, outcomes = _history()
+        arguments: dict[str, object] = {
+            "policy_a": V1,
+            "policy_b": V2,
+            "leads": leads,
+            "activities": activities,
+            "outcomes": outcomes,
+            "start": START,
+            "end": END,
+        } | change
+        with pytest.raises(ValidationError) as info:
+            compare(**arguments)  # type: ignore[arg-type]
         assert info.value.field == field
 
     def test_a_naive_start_is_a_naive_datetime_error(self) -> None:

@@ -251,7 +251,18 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
     end: datetime,
     mql: str = "mql",
 ) -> Comparison:
-    """Backtest two policies on the same history; say how they differ."""
+    """Backtest two policies on the same history; say how they differ.
+
+    Raises:
+        ValidationError: a bad argument, or an activity of a lead not given.
+    """
+    for field, policy in (("policy_a", policy_a), ("policy_b", policy_b)):
+        if not isinstance(policy, FunnelPolicy):
+            raise ValidationError(field=field, value=policy, expected="a FunnelPolicy")
+    _check_iterable(leads, field="leads", expected="an iterable of Lead values")
+    _check_iterable(
+        activities, field="activities", expected="an iterable of Activity values"
+    )
     people = list(leads)
     feed = list(activities)
     a = backtest(policy_a, people, feed, outcomes, start=start, end=end, mql=mql)
@@ -262,8 +273,15 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
 # -- Inputs ------------------------------------------------------------------------
 
 
+def _check_iterable(value: object, *, field: str, expected: str) -> Iterable[object]:
+    """Return *value* if it iterates over values (a string or mapping does not)."""
+    if not isinstance(value, Iterable) or isinstance(value, str | Mapping):
+        raise ValidationError(field=field, value=value, expected=expected)
+    return value
+
+
 def _check(
-    policy: FunnelPolicy, start: datetime, end: datetime, mql: str
+    policy: FunnelPolicy, start: datetime, end: datetime, mql: object
 ) -> tuple[int, int]:
     """Check a backtest's arguments; return *start* and *end* in UTC microseconds."""
     start_us = utc_micros(require_aware(start, field="start"))
@@ -272,7 +290,7 @@ def _check(
         raise ValidationError(field="end", value=end, expected="an instant after start")
     if not isinstance(policy, FunnelPolicy):
         raise ValidationError(field="policy", value=policy, expected="a FunnelPolicy")
-    if mql not in {stage.name for stage in policy.stages}:
+    if not isinstance(mql, str) or mql not in {stage.name for stage in policy.stages}:
         raise ValidationError(
             field="mql", value=mql, expected=f"a stage of the policy {policy.label!r}"
         )
@@ -280,6 +298,7 @@ def _check(
 
 
 def _leads(leads: Iterable[Lead]) -> dict[str, Lead]:
+    _check_iterable(leads, field="leads", expected="an iterable of Lead values")
     found: dict[str, Lead] = {}
     for index, lead in enumerate(leads):
         if not isinstance(lead, Lead):
@@ -300,6 +319,10 @@ def _outcomes(outcomes: Mapping[str, bool]) -> frozenset[str]:
             field="outcomes", value=outcomes, expected="a mapping of lead id to won"
         )
     for lead_id, won in outcomes.items():
+        if not isinstance(lead_id, str):
+            raise ValidationError(
+                field="outcomes", value=lead_id, expected="lead ids (strings) as keys"
+            )
         if type(won) is not bool:
             raise ValidationError(
                 field=f"outcomes[{lead_id!r}]", value=won, expected="True or False"
@@ -319,6 +342,9 @@ def _timeline(
     before its first activity if that is earlier; one arriving at *end* or
     later is not replayed.
     """
+    _check_iterable(
+        activities, field="activities", expected="an iterable of Activity values"
+    )
     stop = in_utc(end)
     timed: list[tuple[datetime, str, Activity]] = []
     firsts: dict[str, datetime] = {}

@@ -51,6 +51,7 @@ from funnelkit._backtest import (
     BacktestReport,
     Comparison,
     Decile,
+    _check_iterable,
     _percent,
     backtest,
     compare,
@@ -172,11 +173,24 @@ def stage_entries(
     (with the move's target and reason). *segments* names what to keep of
     each lead: ``"source"`` and ``"owner"`` are the lead's fields,
     ``"grade"`` its fit grade as of its state, any other name a lead
-    attribute (``None`` where the lead has none).
+    attribute (``None`` where the lead has none). One name may be given as
+    a string: ``segments="source"`` is ``segments=["source"]``.
+
+    Raises:
+        ValidationError: *states* is not an iterable of lead states, or a
+            segment is not a name.
     """
+    names = _segment_names(segments)
+    _check_iterable(states, field="states", expected="an iterable of LeadState values")
     found: list[StageEntry] = []
-    for state in states:
-        values = {name: _segment(state, name) for name in segments}
+    for position, state in enumerate(states):
+        if not isinstance(state, LeadState):
+            raise ValidationError(
+                field=f"states[{position}]",
+                value=state,
+                expected="a LeadState (Funnel.state gives one)",
+            )
+        values = {name: _segment(state, name) for name in names}
         history = state.history
         for index, record in enumerate(history):
             after = history[index + 1] if index + 1 < len(history) else None
@@ -192,6 +206,21 @@ def stage_entries(
                 )
             )
     return found
+
+
+def _segment_names(segments: object) -> tuple[str, ...]:
+    """*segments* as a tuple of names: a string is one name."""
+    given = (segments,) if isinstance(segments, str) else segments
+    names: list[str] = []
+    for index, name in enumerate(
+        _check_iterable(given, field="segments", expected="segment names, or one name")
+    ):
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError(
+                field=f"segments[{index}]", value=name, expected="a segment name"
+            )
+        names.append(name)
+    return tuple(names)
 
 
 def _segment(state: LeadState, name: str) -> Scalar:
@@ -210,9 +239,19 @@ def sla_timers(events: Iterable[Event]) -> list[tuple[str, SlaTimer]]:
     of its input log gives them again). A timer is named by its lead, rule
     and the move that started it; the result holds ``(lead_id, timer)``
     pairs, in the order the timers started.
+
+    Raises:
+        ValidationError: *events* is not an iterable of a funnel's events.
     """
+    _check_iterable(events, field="events", expected="an iterable of a funnel's events")
     timers: dict[tuple[str, str, int], tuple[str, SlaTimer]] = {}
-    for event in events:
+    for index, event in enumerate(events):
+        if not isinstance(event, Event):
+            raise ValidationError(
+                field=f"events[{index}]",
+                value=event,
+                expected="an event, as a funnel's calls return them",
+            )
         if isinstance(event, _TimerEvent):
             timer = event.timer
             timers[event.lead_id, timer.rule, timer.entry] = (event.lead_id, timer)
@@ -229,10 +268,21 @@ def inventory(
     (zero where nobody was); without, every stage entered by *at*, by name.
 
     Raises:
-        ValidationError: *at* is not an aware datetime, or an entry is not a
-            StageEntry.
+        ValidationError: *at* is not an aware datetime, an entry is not a
+            StageEntry, or *stages* is not a list of stage names.
     """
     instant = utc_micros(require_aware(at, field="at"))
+    _check_iterable(
+        entries, field="entries", expected="an iterable of StageEntry values"
+    )
+    names: list[str] | None = None
+    if stages is not None:
+        _check_iterable(stages, field="stages", expected="stage names, or None")
+        names = list(stages)
+        if not all(map(_is_name, names)):
+            raise ValidationError(
+                field="stages", value=stages, expected="stage names, or None"
+            )
     counts: Counter[str] = Counter()
     for index, entry in enumerate(entries):
         if not isinstance(entry, StageEntry):
@@ -244,7 +294,8 @@ def inventory(
         counts[entry.stage] += 0
         if entry.exited_at is None or utc_micros(entry.exited_at) > instant:
             counts[entry.stage] += 1
-    names = sorted(counts) if stages is None else list(stages)
+    if names is None:
+        names = sorted(counts)
     return {name: counts[name] for name in names}
 
 
@@ -574,6 +625,14 @@ class FunnelReport:
             lost=lost,
             top_paths=top_paths,
         )
+        _check_iterable(
+            entries, field="entries", expected="an iterable of StageEntry values"
+        )
+        _check_iterable(
+            timers,
+            field="timers",
+            expected="an iterable of (lead_id, SlaTimer) pairs, as sla_timers gives",
+        )
         zone = _zone(timezone)
         window = (start_us, end_us, now_us)
         accounts = _Accounts(path, window, _Periods(zone, cohort))
@@ -820,7 +879,12 @@ def _is_name(value: object) -> bool:
 
 
 def _path(stages: Sequence[str]) -> tuple[str, ...]:
-    path = tuple(stages) if not isinstance(stages, str) else ()
+    given: object = stages  # checked at run time, whatever the types say
+    path = (
+        tuple(stages)
+        if isinstance(given, Iterable) and not isinstance(given, str)
+        else ()
+    )
     if len(path) < 2 or not all(map(_is_name, path)):  # noqa: PLR2004 -- two stages or more
         raise ValidationError(
             field="stages", value=stages, expected="two stage names or more, in order"
@@ -857,7 +921,8 @@ def _check_options(  # noqa: PLR0913 -- the options build checks
         raise ValidationError(
             field="segment", value=segment, expected="a segment name or None"
         )
-    for index, goal in enumerate(goals):
+    listed = _check_iterable(goals, field="goals", expected="a list of Goal values")
+    for index, goal in enumerate(listed):
         if not isinstance(goal, Goal):
             raise ValidationError(
                 field=f"goals[{index}]", value=goal, expected="a Goal"
@@ -871,7 +936,12 @@ def _check_options(  # noqa: PLR0913 -- the options build checks
                 value=goal.stage,
                 expected=f"two stages of the path {list(path)}, in its order",
             )
-    if isinstance(lost, str) or not all(map(_is_name, lost)):
+    given: object = lost  # checked at run time, whatever the types say
+    if (
+        not isinstance(given, Iterable)
+        or isinstance(given, str)
+        or not all(map(_is_name, given))
+    ):
         raise ValidationError(field="lost", value=lost, expected="stage names")
     if type(top_paths) is not int or top_paths < 0:
         raise ValidationError(
@@ -1383,6 +1453,7 @@ def _is_timer_pair(pair: object) -> bool:
     return (
         isinstance(pair, tuple)
         and len(pair) == 2  # noqa: PLR2004 -- a pair
+        and _is_name(pair[0])
         and isinstance(pair[1], SlaTimer)
     )
 
