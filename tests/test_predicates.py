@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,6 +16,7 @@ from funnelkit import (
     present,
 )
 from funnelkit._predicates import as_test
+from funnelkit._validators import Scalar
 from funnelkit.testing.strategies import scalars, value_tests
 
 values = st.one_of(scalars(), st.just(MISSING))
@@ -44,6 +47,30 @@ class TestEquals:
         """Only JSON scalars can be compared."""
         with pytest.raises(PolicyError, match="equals, value"):
             equals(value)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("one", "other"),
+        [
+            (equals(1), equals(True)),
+            (equals(0), equals(False)),
+            (equals(1), equals(1.0)),
+            (one_of(1, "a"), one_of(True, "a")),
+            (between(1, 5), between(1.0, 5)),
+        ],
+    )
+    def test_tests_of_values_of_other_types_differ(
+        self, one: ValueTest, other: ValueTest
+    ) -> None:
+        """A test of 1 is not one of True, nor of 1.0, which a file writes otherwise."""
+        assert one != other
+        again = copy.deepcopy(one)
+        assert (again, hash(again)) == (one, hash(one))
+
+    @given(st.one_of(st.booleans(), st.integers(), st.text(), st.none()))
+    def test_equal_tests_hash_alike(self, value: Scalar) -> None:
+        """Two tests of one value are equal and hash alike."""
+        assert equals(value) == equals(value)
+        assert hash(equals(value)) == hash(equals(value))
 
 
 class TestOneOf:

@@ -123,9 +123,22 @@ def _scalar(value: object, field: str, test: str) -> Scalar:
     return value
 
 
+def _typed(value: Scalar) -> tuple[type, Scalar]:
+    """A value with its type: the key tests compare and hash by.
+
+    ``equals(1)`` is not ``equals(True)``, which tests otherwise, nor
+    ``equals(1.0)``, which a policy file writes otherwise.
+    """
+    return type(value), value
+
+
+def _all_typed(values: tuple[Scalar, ...]) -> tuple[tuple[type, Scalar], ...]:
+    return tuple(map(_typed, values))
+
+
 @attrs.frozen(repr=False)
 class _Equals(ValueTest):
-    expected: Scalar
+    expected: Scalar = attrs.field(eq=_typed)
 
     def evaluate(self, value: Scalar | _Missing) -> tuple[bool, str]:
         if value is MISSING:
@@ -143,7 +156,7 @@ class _Equals(ValueTest):
 
 @attrs.frozen(repr=False)
 class _OneOf(ValueTest):
-    choices: tuple[Scalar, ...]
+    choices: tuple[Scalar, ...] = attrs.field(eq=_all_typed)
 
     def evaluate(self, value: Scalar | _Missing) -> tuple[bool, str]:
         if value is MISSING:
@@ -164,8 +177,8 @@ class _OneOf(ValueTest):
 
 @attrs.frozen(repr=False)
 class _Between(ValueTest):
-    low: float | None
-    high: float | None
+    low: float | None = attrs.field(eq=_typed)
+    high: float | None = attrs.field(eq=_typed)
     include_high: bool = True
 
     def evaluate(self, value: Scalar | _Missing) -> tuple[bool, str]:
