@@ -102,9 +102,20 @@ class TestFixtures:
 
             def test_a_failed_expectation(scenario):
                 scenario(b2b_saas()).lead().expect_stage("mql")
+
+
+            def test_no_going_back(scenario, funnel_clock):
+                import pytest
+                from funnelkit.errors import ValidationError
+
+                first = scenario(b2b_saas(), start="2026-03-10 09:00")
+                with pytest.raises(ValidationError, match="would go back in time"):
+                    scenario(b2b_saas(), start="2026-03-05 09:00")
+                assert funnel_clock.now() == first.now
+                assert scenario(b2b_saas(), start="2026-03-11 09:00").now == first.now
             """,
         )
-        result.assert_outcomes(passed=2, failed=1)
+        result.assert_outcomes(passed=3, failed=1)
         result.stdout.fnmatch_lines(
             [
                 "*AssertionError: expected stage 'mql', found 'lead'",

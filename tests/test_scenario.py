@@ -488,6 +488,9 @@ class TestExpectScore:
             ({"fit": True}, "fit", "a finite number, or a matcher"),
             ({"fit": float("nan")}, "fit", "a finite number, or a matcher"),
             ({"total": float("inf")}, "total", "a finite number, or a matcher"),
+            ({"fit": 10**400}, "fit", "a finite number, or a matcher"),
+            ({"fit": Decimal("NaN")}, "fit", "a finite number, or a matcher"),
+            ({"fit": Decimal("sNaN")}, "fit", "a finite number, or a matcher"),
         ],
     )
     def test_bad_expectations(
@@ -988,6 +991,10 @@ class TestCheckPolicy:
         with pytest.raises(ValidationError) as info:
             check_policy(b2b_saas(), [Case(LEAD, expect_stage="lead"), LEAD])  # type: ignore[list-item]
         assert (info.value.owner, info.value.field) == ("check_policy", "cases[1]")
+        for cases in (None, 5, "case"):
+            with pytest.raises(ValidationError) as info:
+                check_policy(b2b_saas(), cases)  # type: ignore[arg-type]
+            assert (info.value.owner, info.value.field) == ("check_policy", "cases")
 
     @pytest.mark.parametrize(
         ("case", "owner", "field"),

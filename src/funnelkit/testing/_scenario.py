@@ -439,9 +439,7 @@ class Scenario:
                 expected=f"at least one expected value: {', '.join(known)}",
             )
         for name, value in wanted.items():
-            if isinstance(value, str | bool | bytes) or (
-                isinstance(value, float) and not math.isfinite(value)
-            ):
+            if isinstance(value, str | bool | bytes) or not _finite(value):
                 raise ValidationError(
                     owner=owner,
                     field=name,
@@ -820,7 +818,15 @@ def check_policy(policy: FunnelPolicy, cases: Iterable[Case]) -> list[Mismatch]:
             value=policy,
             expected="a funnelkit.FunnelPolicy",
         )
-    table = list(cases)
+    given: object = cases  # checked at run time, whatever the types say
+    if not isinstance(given, Iterable) or isinstance(given, str | Mapping):
+        raise ValidationError(
+            owner="check_policy",
+            field="cases",
+            value=given,
+            expected="an iterable of funnelkit.testing.Case",
+        )
+    table = list(given)
     for position, case in enumerate(table):
         if not isinstance(case, Case):
             raise ValidationError(
@@ -966,6 +972,16 @@ def _check_sla(policy: FunnelPolicy, sla: object, *, owner: str) -> None:
                 f"{', '.join(names) or 'it has none'}"
             ),
         )
+
+
+def _finite(value: object) -> bool:
+    """Whether *value*, if a number, is one a score can equal (not NaN, not huge)."""
+    if not isinstance(value, int | float | Decimal):
+        return True  # a matcher, compared with ==
+    try:
+        return math.isfinite(float(value))
+    except (OverflowError, ValueError):  # too large for a float; a signalling NaN
+        return False
 
 
 def _equal(expected: object, found: float) -> bool:

@@ -16,6 +16,8 @@ from typing import Protocol
 import pytest
 
 from funnelkit._policy import FunnelPolicy
+from funnelkit._time import in_utc
+from funnelkit.errors import ValidationError
 from funnelkit.testing._clock import ManualClock
 from funnelkit.testing._scenario import _DEFAULT_START, Scenario
 
@@ -57,8 +59,11 @@ def scenario(funnel_clock: ManualClock) -> ScenarioFactory:
     :class:`~funnelkit.testing.Scenario` on ``funnel_clock``: it starts at
     the clock's time (09:00 UTC, unless the test moved the clock), or at
     *start*, which sets the clock. Scenarios made in one test share the
-    clock, so moving one moves the others' "now".
+    clock, so moving one moves the others' "now"; time never goes back, so
+    a later scenario's *start* may not be earlier than the clock's time
+    (a ``ValidationError`` says so).
     """
+    made: list[Scenario] = []
 
     def make(
         policy: FunnelPolicy,
@@ -66,6 +71,21 @@ def scenario(funnel_clock: ManualClock) -> ScenarioFactory:
         start: datetime | str | None = None,
         timezone: str | tzinfo | None = None,
     ) -> Scenario:
-        return Scenario(policy, start=start, timezone=timezone, clock=funnel_clock)
+        before = funnel_clock.now()
+        built = Scenario(policy, start=start, timezone=timezone, clock=funnel_clock)
+        if made and in_utc(funnel_clock.now()) < in_utc(before):
+            funnel_clock.set(before)
+            raise ValidationError(
+                owner="scenario",
+                field="start",
+                value=start,
+                expected=(
+                    f"an instant no earlier than the shared funnel_clock "
+                    f"({before.isoformat()}): the test's other scenarios "
+                    "would go back in time"
+                ),
+            )
+        made.append(built)
+        return built
 
     return make
