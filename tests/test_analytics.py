@@ -29,6 +29,7 @@ from funnelkit import (
     policies,
 )
 from funnelkit.analytics import (
+    ALL,
     Conversion,
     FunnelReport,
     Goal,
@@ -863,6 +864,16 @@ class TestBadArguments:
         """Rows must be StageEntry values: a dict is refused, by name."""
         with pytest.raises(ValidationError, match="StageEntry"):
             _report([{"lead_id": "L-1"}])  # type: ignore[list-item]
+
+    def test_a_segment_value_that_names_every_lead_is_refused(self) -> None:
+        """A segment value of '(all)' would merge with every lead's rows: refused."""
+        entries = [
+            StageEntry("A", "mql", START, segments={"origin": "paid"}),
+            StageEntry("B", "mql", START, segments={"origin": ALL}),
+        ]
+        with pytest.raises(ValidationError, match="lead 'B'") as info:
+            _report(entries, segment="origin")
+        assert (info.value.field, info.value.value) == ("segment", ALL)
 
     def test_an_empty_history_gives_empty_tables(self) -> None:
         """No leads: no rows, zero inventory, and text that says so."""

@@ -638,6 +638,16 @@ class FunnelReport:
         accounts = _Accounts(path, window, _Periods(zone, cohort))
         everyone = accounts.group(ALL)
         rows, values = _rows(entries, now_us, segment)
+        for lead_id, value in values.items():
+            if value == ALL:
+                raise ValidationError(
+                    field="segment",
+                    value=value,
+                    expected=(
+                        f"segment values other than {ALL!r}, which names the rows "
+                        f"of every lead (lead {lead_id!r} has it)"
+                    ),
+                )
         for lead_id, visits in _each_lead(rows):
             if segment is None:
                 accounts.add((everyone,), visits)
