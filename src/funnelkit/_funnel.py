@@ -973,7 +973,9 @@ class Funnel:
             return []  # time does not run back
         due = self._store.due(now)
         if not due:
-            self._join_batch()  # in a batch rolled back, this tick did not happen
+            if self._after_batch is not None and not self._waiting:
+                # In a batch rolled back, this tick did not happen.
+                self._join_batch(self._after_batch)
             self._ticked = now  # not in the log: kept here
             return []
         events: list[Event] = []
@@ -1478,21 +1480,23 @@ class Funnel:
         self._commits += 1
         if self._open_timers is not None:  # counted only once the commit stands
             self._open_timers += opened
-        self._join_batch()
+        if self._after_batch is not None and not self._waiting:
+            self._join_batch(self._after_batch)
         if self._subscribers and events:
             self._outbox.append(events)
         return events
 
-    def _join_batch(self) -> None:
-        """Ask to hear when the store's open batch ends, once per batch.
+    def _join_batch(
+        self, after_batch: Callable[[Callable[[bool], None]], bool]
+    ) -> None:
+        """Ask the store (*after_batch*) to say when its open batch ends, if any.
 
         Notes where the batch's events begin in the outbox and the last tick
         before it: a batch rolled back takes both back.
         """
-        if self._after_batch is not None and not self._waiting:
-            self._waiting = self._after_batch(self._batch_ended)
-            self._batch_events = len(self._outbox)
-            self._batch_ticked = self._ticked
+        self._waiting = after_batch(self._batch_ended)
+        self._batch_events = len(self._outbox)
+        self._batch_ticked = self._ticked
 
     def _call(self, work: Callable[[], list[Event]]) -> list[Event]:
         """Run *work* in one store transaction, then give the subscribers its events."""
