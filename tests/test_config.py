@@ -123,6 +123,23 @@ class InTerritory(Criterion):
         )
 
 
+EQUALS_X = equals("x")
+ALWAYS = Always()
+
+
+@attrs.frozen
+class Regional(Criterion):
+    """A custom criterion whose fields may be None but default to values."""
+
+    region: str | None = "emea"
+    test: ValueTest | None = EQUALS_X
+    inner: CriterionLike | None = ALWAYS
+
+    def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- the protocol's signature
+        """Always pass."""
+        return Verdict(passed=True, criterion="regional", reason="")
+
+
 def registry() -> CriteriaRegistry:
     """A registry holding InTerritory."""
     return CriteriaRegistry({"in_territory": InTerritory})
@@ -446,6 +463,15 @@ class TestEveryPolicy:
         with pytest.raises(PolicyError) as info:
             dump_policy(huge)
         assert info.value.field == "transitions[1].guard.attribute_is.test.between.high"
+
+    @pytest.mark.parametrize("fmt", ["toml", "json"])
+    def test_nan_is_not_written(self, fmt: str) -> None:
+        """A NaN field is a PolicyError naming it, in either format."""
+        policy = with_guard(InTerritory("emea", weight=float("nan")))
+        with pytest.raises(PolicyError) as info:
+            dump_policy(policy, fmt, criteria=registry())  # type: ignore[arg-type]
+        assert info.value.field == "transitions[1].guard.in_territory.weight"
+        assert "a finite number" in info.value.expected
 
 
 class TestProblems:
@@ -1016,6 +1042,32 @@ class TestHostileInput:
         with pytest.raises(PolicyFileError, match="at most 1,000,000 bytes"):
             load_policy(text)
 
+    def test_huge_text_counted_in_bytes(self) -> None:
+        """Text of fewer characters than the limit but more UTF-8 bytes is refused."""
+        text = "# " + "é" * (MAX_POLICY_BYTES // 2) + "\n"
+        with pytest.raises(PolicyFileError, match="found 1,000,003"):
+            load_policy(text)
+
+    @pytest.mark.parametrize("cut", [0, 1])
+    def test_huge_file_of_multibyte_text(self, tmp_path: Path, cut: int) -> None:
+        """A huge file is too large, wherever the limit cuts a character."""
+        path = tmp_path / "big.toml"
+        path.write_bytes(b"#" * cut + "é".encode() * MAX_POLICY_BYTES)
+        with pytest.raises(PolicyFileError, match="at most 1,000,000 bytes"):
+            load_policy(path)
+
+    def test_json_keys_given_twice(self) -> None:
+        """A JSON key given twice is a problem with its key path, as in TOML."""
+        text = dump_policy(b2b_saas(), "json")
+        text = text.replace('"version": 1,', '"version": 1,\n  "version": 7,', 1)
+        text = text.replace('"name": "lead"', '"name": "lead", "name": "mql"', 1)
+        with pytest.raises(PolicyFileError) as info:
+            load_policy(text)
+        assert info.value.problems == (
+            ("version", "expected each key once, found it 2 times"),
+            ("stages[0].name", "expected each key once, found it 2 times"),
+        )
+
     def test_huge_file(self, tmp_path: Path) -> None:
         """A huge file is refused without reading all of it."""
         path = tmp_path / "big.toml"
@@ -1164,6 +1216,26 @@ class TestRegistry:
 
         with pytest.raises(PolicyError, match="InTerritory is not"):
             dump_policy(with_guard(InTerritory("x") & Other()), criteria=other)
+
+    @pytest.mark.parametrize("fmt", ["toml", "json"])
+    def test_none_where_the_default_is_not_none(self, fmt: str) -> None:
+        """None in a field that defaults to a value is written and read back."""
+        made = CriteriaRegistry({"regional": Regional})
+        for guard in (
+            Regional(region=None, test=None, inner=None),
+            Regional(test=equals(None)),
+        ):
+            policy = with_guard(guard)
+            text = dump_policy(policy, fmt, criteria=made)  # type: ignore[arg-type]
+            assert load_policy(text, format=fmt, criteria=made) == policy  # type: ignore[arg-type]
+
+    def test_json_null_for_a_field_that_may_be_none(self) -> None:
+        """In JSON, null gives None to a field that may be None."""
+        document = data()
+        document["transitions"][2]["guard"] = {"regional": {"region": None}}
+        made = CriteriaRegistry({"regional": Regional})
+        policy = load_policy(json.dumps(document), criteria=made)
+        assert policy.transitions[2].guard == Regional(region=None)
 
     def test_fingerprint_without_a_registry(self) -> None:
         """A policy with custom criteria still has a fingerprint."""

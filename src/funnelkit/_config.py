@@ -23,6 +23,7 @@ import os
 import re
 import tomllib
 import types
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
@@ -986,10 +987,33 @@ def _reader_for(annotation: object) -> _Read | None:
     if origin in {tuple, frozenset, list} and args and args[0] is str:
         convert: Callable[[Any], Any] = origin
         return lambda r, path, value: _apply(r.texts(path, value), convert)
-    if origin in {Union, types.UnionType} and len(args) == 2 and type(None) in args:  # noqa: PLR2004 -- X | None
+    if _nullable(annotation):
         (inner,) = (arg for arg in args if arg is not type(None))
-        return _reader_for(inner)
+        read = _reader_for(inner)
+        return None if read is None else _or_null(read)
     return None
+
+
+def _nullable(annotation: object) -> bool:
+    """Whether *annotation* is ``X | None``."""
+    args = get_args(annotation)
+    return (
+        get_origin(annotation) in {Union, types.UnionType}
+        and len(args) == 2  # noqa: PLR2004 -- X and None
+        and type(None) in args
+    )
+
+
+def _is_null(value: object) -> bool:
+    """Whether *value* is a file's None: ``{ null = true }``, or JSON's null."""
+    return value is None or (
+        isinstance(value, Mapping) and len(value) == 1 and value.get("null") is True
+    )
+
+
+def _or_null(read: _Read) -> _Read:
+    """A reader of ``X | None``: *read*, or None where the file writes it."""
+    return lambda r, path, value: None if _is_null(value) else read(r, path, value)
 
 
 def _apply(value: Any, convert: Callable[[Any], Any]) -> Any:  # noqa: ANN401 -- a parsed value or _BAD
@@ -1106,9 +1130,17 @@ class _Writer:
                 and _default(field) == item
             ):
                 continue
-            if item is None and _default(field) is None:
+            if item is None:
+                # None is the value left out when it is the default; else
+                # it is written as TOML can write it, { null = true }.
+                if _default(field) is not None:
+                    written[_alias(field)] = {"null": True}
                 continue
-            written[_alias(field)] = self.value(item)
+            data = self.value(item)
+            if _nullable(field.type) and _is_null(data):
+                # equals(None) where None is a value too: say which.
+                data = {"equals": data}
+            written[_alias(field)] = data
         return written
 
     def value(self, item: object) -> object:  # noqa: PLR0911 -- one return per type
@@ -1387,9 +1419,14 @@ def read_part(
 
 def _parse(text: str, fmt: Format, source: str | None) -> object:
     try:
-        if fmt == "json":
-            return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
-        return tomllib.loads(text)
+        if fmt == "toml":
+            return tomllib.loads(text)
+        data = json.loads(
+            text,
+            parse_constant=_no_constant,
+            parse_float=_finite,
+            object_pairs_hook=_object,
+        )
     except RecursionError:
         problem = f"{fmt.upper()} nested at most a few hundred levels deep"
         raise PolicyFileError(
@@ -1400,6 +1437,48 @@ def _parse(text: str, fmt: Format, source: str | None) -> object:
         raise PolicyFileError(
             source=source, problems=[("", f"expected {message}")]
         ) from None
+    repeated = _repeated_keys(data)
+    if repeated:
+        raise PolicyFileError(source=source, problems=repeated)
+    return data
+
+
+class _Repeated(dict[str, object]):
+    """A JSON object that gave keys more than once (json keeps the last, silently)."""
+
+    def __init__(self, pairs: list[tuple[str, object]]) -> None:
+        super().__init__(pairs)
+        counts = Counter(key for key, _ in pairs)
+        self.repeated = {key: count for key, count in counts.items() if count > 1}
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object; one giving a key twice is marked, to be refused as TOML is."""
+    made = dict(pairs)
+    return made if len(made) == len(pairs) else _Repeated(pairs)
+
+
+def _repeated_keys(data: object) -> list[tuple[str, str]]:
+    """The keys given more than once in parsed JSON, in the file's order."""
+    problems: list[tuple[str, str]] = []
+    stack: list[tuple[str, object]] = [("", data)]
+    while stack:  # a loop, not recursion: JSON may nest as deep as it parsed
+        path, value = stack.pop()
+        items: list[tuple[str, object]] = []
+        if isinstance(value, dict):
+            if isinstance(value, _Repeated):
+                problems += [
+                    (
+                        _join(path, key),
+                        f"expected each key once, found it {count} times",
+                    )
+                    for key, count in value.repeated.items()
+                ]
+            items = [(_join(path, key), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            items = [(_join(path, index), item) for index, item in enumerate(value)]
+        stack += reversed(items)
+    return problems
 
 
 def _no_constant(name: str) -> NoReturn:
@@ -1442,17 +1521,17 @@ def load_policy(
     """
     name, text, fmt = _source(source, format)
     if len(text) > MAX_POLICY_BYTES:
-        raise PolicyFileError(
-            source=name,
-            problems=[
-                (
-                    "",
-                    f"expected at most {MAX_POLICY_BYTES:,} bytes, found {len(text):,}",
-                )
-            ],
-        )
+        raise _too_large(name, "more")
+    size = len(text.encode("utf-8", "backslashreplace"))  # a lone surrogate: \udc80
+    if size > MAX_POLICY_BYTES:
+        raise _too_large(name, f"{size:,}")
     data = _parse(text, fmt, name)
     return read_part(data, FunnelPolicy, criteria=criteria, source=name)
+
+
+def _too_large(source: str | None, found: str) -> PolicyFileError:
+    expected = f"expected at most {MAX_POLICY_BYTES:,} bytes, found {found}"
+    return PolicyFileError(source=source, problems=[("", expected)])
 
 
 def _check_format(owner: str, fmt: object) -> None:
@@ -1489,6 +1568,9 @@ def _source(source: object, fmt: Format | None) -> tuple[str | None, str, Format
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_POLICY_BYTES + 1)
+        if len(raw) > MAX_POLICY_BYTES:
+            # Before decoding: the cut may fall inside a character.
+            raise _too_large(str(path), "more")
         text = raw.decode("utf-8")
     except OSError as error:
         raise PolicyFileError(
@@ -1537,13 +1619,13 @@ def _check_numbers(data: object, path: str) -> None:
     elif (
         isinstance(data, int | float)
         and not isinstance(data, bool)
-        and abs(data) > MAX_NUMBER
+        and not abs(data) <= MAX_NUMBER  # NaN is not either
     ):
         raise PolicyError(
             owner="dump_policy",
             field=path,
             value=data,
-            expected=f"a number from -{MAX_NUMBER:,} to {MAX_NUMBER:,}, "
+            expected=f"a finite number from -{MAX_NUMBER:,} to {MAX_NUMBER:,}, "
             "as a policy file holds",
         )
 
