@@ -23,6 +23,7 @@ from funnelkit._time import (
     elapsed,
     from_utc_micros,
     is_aware,
+    is_zone_name,
     require_aware,
     span_micros,
     utc_micros,
@@ -74,6 +75,36 @@ class TestRequireAware:
         """No naive datetime ever passes."""
         with pytest.raises(NaiveDatetimeError):
             require_aware(value, field="at")
+
+
+class TestZoneNames:
+    @pytest.mark.parametrize(
+        "name", ["UTC", "Europe/Berlin", "America/New_York", "US/Eastern", "Etc/GMT+5"]
+    )
+    def test_iana_keys_are_zone_names(self, name: str) -> None:
+        """Keys of the IANA database, links included, name zones."""
+        assert is_zone_name(name)
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "localtime",  # the machine's own zone, linked among the zones on Debian
+            "posixrules",
+            "Factory",  # IANA's placeholder for a zone nobody set
+            "right/UTC",
+            "posix/Europe/Berlin",
+            "Europe",
+            "utc",
+            " UTC",
+            "",
+            "Mars/Olympus",
+            None,
+            5,
+        ],
+    )
+    def test_other_names_are_not(self, name: object) -> None:
+        """Files of the zone folders that are not IANA keys, and non-names, are not."""
+        assert not is_zone_name(name)
 
 
 class TestUtcMicros:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cache
 from typing import Protocol, runtime_checkable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 import attrs
 
@@ -158,11 +159,22 @@ _MICROSECOND = timedelta(microseconds=1)
 
 
 def is_zone_name(value: object) -> bool:
-    """Whether *value* names a time zone of the IANA database (a folder does not)."""
-    if not isinstance(value, str) or not value.strip():
-        return False
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder
-        return False
-    return True
+    """Whether *value* is the key of a zone in this machine's IANA database.
+
+    Other files of the zone folders are not: the machine's own zone
+    (``"localtime"``, which some systems link there), ``"posixrules"``, the
+    ``posix/`` and ``right/`` copies; nor is ``"Factory"``, the IANA
+    placeholder for a zone nobody set.
+    """
+    # available_timezones() lists only files that begin as zone data do.
+    return isinstance(value, str) and value in _zone_names()
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    """The IANA keys this machine knows (read from disk once)."""
+    return frozenset(available_timezones() - _NOT_ZONES)
+
+
+# Files that available_timezones() may list though they name no IANA zone.
+_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
