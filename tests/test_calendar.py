@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -211,6 +211,28 @@ class TestHandComputed:
         assert NINE_TO_FIVE.elapsed(start, end) == 2000 * H
         assert NINE_TO_FIVE.elapsed(end, start) == -2000 * H
 
+    def test_many_business_days_jump_whole_weeks(self) -> None:
+        """13,060 business days and more land where as many 8-hour days do."""
+        monday = datetime(2026, 3, 2, 10, tzinfo=UTC)
+        for days in (13_060, 40_000):
+            moved = UTC_WEEKDAYS.add(monday, BusinessDuration(days=days))
+            assert moved == monday + timedelta(weeks=days // 5)
+            assert moved == UTC_WEEKDAYS.add(monday, 8 * H * days)
+
+    def test_a_calendar_open_round_the_clock_never_closes(self) -> None:
+        """next_close finds no closing in ten years: a PolicyError naming the hours."""
+        with pytest.raises(PolicyError) as info:
+            ALWAYS.next_close(ny(2026, 1, 1))
+        assert (info.value.owner, info.value.field) == (
+            "BusinessCalendar.next_close",
+            "hours",
+        )
+        assert "open without a break for the 3660 days after" in info.value.expected
+        closes = BusinessCalendar(
+            ALWAYS.timezone, ALWAYS.hours, holidays=[date(2030, 1, 1)]
+        )
+        assert closes.next_close(ny(2026, 1, 1)) == ny(2030, 1, 1)
+
     def test_jumps_count_clock_changes_that_touch_open_hours(self) -> None:
         """Over weeks, a night shift gains its hour; a day open round the clock too."""
         shifts = BusinessCalendar("Europe/Berlin", {"sat": [("22:00", "06:00")]})
@@ -257,6 +279,50 @@ class TestHandComputed:
         assert calendar == BusinessCalendar(
             "UTC", calendar.hours, holidays=calendar.holidays
         )
+
+
+class TestSkippedHours:
+    """Hours wholly inside the gap of a spring-forward are closed that day."""
+
+    @pytest.mark.parametrize(
+        ("zone", "sunday", "hours", "inside"),
+        [
+            ("America/New_York", date(2026, 3, 8), ("02:15", "02:45"), time(3, 20)),
+            ("Australia/Lord_Howe", date(2026, 10, 4), ("02:05", "02:25"), time(2, 40)),
+        ],
+    )
+    def test_every_question_sees_the_day_closed(
+        self, zone: str, sunday: date, hours: tuple[str, str], inside: time
+    ) -> None:
+        """elapsed, add, next_open, next_close, is_open and business days agree."""
+        tz = ZoneInfo(zone)
+        calendar = BusinessCalendar(zone, {"sun": [hours], "mon": [("09:00", "10:00")]})
+        start = datetime.combine(sunday, time(0), tzinfo=tz)
+        monday = datetime.combine(sunday + timedelta(days=1), time(9), tzinfo=tz)
+        half = timedelta(minutes=30)
+        assert calendar.elapsed(start, start + 12 * H) == timedelta(0)
+        assert not calendar.is_open(datetime.combine(sunday, inside, tzinfo=tz))
+        assert calendar.next_open(start) == monday
+        assert calendar.next_close(start) == monday + H
+        assert calendar.add(start, half) == monday + half
+        saturday = datetime.combine(sunday - timedelta(days=1), time(2, 20), tzinfo=tz)
+        assert calendar.add(saturday, BusinessDuration(days=1)) == datetime.combine(
+            sunday + timedelta(days=1), time(2, 20), tzinfo=tz
+        )
+        week = start + timedelta(days=7)  # no clock change: open as usual
+        assert calendar.elapsed(week, week + 12 * H) > timedelta(0)
+
+    def test_weeks_jumped_over_keep_it_closed(self) -> None:
+        """Counted over months, the skipped Sunday is still closed."""
+        calendar = BusinessCalendar(
+            "America/New_York",
+            {"sun": [("02:15", "02:45")], "mon": [("09:00", "10:00")]},
+        )
+        start, end = ny(2026, 1, 1), ny(2026, 6, 1)
+        expected = reference_elapsed(calendar, start, end)
+        assert expected == 21 * H + 21 * timedelta(minutes=30)  # 22 Sundays, less one
+        assert calendar.elapsed(start, end) == expected
+        assert calendar.elapsed(start, calendar.add(start, expected)) == expected
 
 
 class TestOverlaps:
@@ -344,6 +410,28 @@ class TestBadInput:
                 "timezone",
             ),
             (lambda: BusinessCalendar("", {"mon": [("09:00", "17:00")]}), "timezone"),
+            (  # the machine's own zone, where the system links it among the zones
+                lambda: BusinessCalendar("localtime", {"mon": [("09:00", "17:00")]}),
+                "timezone",
+            ),
+            (
+                lambda: BusinessCalendar("posixrules", {"mon": [("09:00", "17:00")]}),
+                "timezone",
+            ),
+            (
+                lambda: BusinessCalendar("Factory", {"mon": [("09:00", "17:00")]}),
+                "timezone",
+            ),
+            (
+                lambda: BusinessCalendar("right/UTC", {"mon": [("09:00", "17:00")]}),
+                "timezone",
+            ),
+            (
+                lambda: BusinessCalendar(
+                    "UTC", {"Mon": [("09:00", "12:00")], "mon": [("13:00", "17:00")]}
+                ),
+                "hours",
+            ),
             (
                 lambda: BusinessCalendar("UTC", {"funday": [("09:00", "17:00")]}),
                 "hours['funday']",
@@ -407,6 +495,82 @@ class TestBadInput:
         with pytest.raises(PolicyError) as info:
             make()  # type: ignore[operator]
         assert info.value.field == field
+
+    def test_a_weekday_named_twice_is_refused(self) -> None:
+        """'Mon' and 'mon' name one day: refused, naming both, rather than merged."""
+        with pytest.raises(PolicyError) as info:
+            BusinessCalendar(
+                "UTC", {"Mon": [("09:00", "12:00")], "mon": [("13:00", "17:00")]}
+            )
+        assert (info.value.field, info.value.value) == ("hours", "Mon and mon")
+        calendar = BusinessCalendar("UTC", {"MON": [("09:00", "12:00")]})
+        assert list(calendar.hours) == ["mon"]
+
+    @pytest.mark.parametrize(
+        ("rule", "expected"),
+        [
+            ("FREQ=DAILY;INTERVAL=0", "INTERVAL of 1 or more"),
+            ("FREQ=YEARLY;INTERVAL=-1", "INTERVAL of 1 or more"),
+            ("FREQ=DAILY;COUNT=0", "COUNT of 1 or more"),
+            ("FREQ=HOURLY", "FREQ=DAILY, WEEKLY, MONTHLY or YEARLY"),
+            ("freq=secondly;bymonth=12", "FREQ=DAILY, WEEKLY, MONTHLY or YEARLY"),
+            ("FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25;BYHOUR=9,10", "no BYHOUR"),
+            ("RRULE:FREQ=DAILY;BYMINUTE=0", "no BYMINUTE"),
+            ("FREQ=DAILY;BYSECOND=0", "no BYSECOND"),
+            ("FREQ=DAILY;BYSETPOS=2", "BYSETPOS numbers from -1 to 1, not 0"),
+            ("FREQ=WEEKLY;BYDAY=MO;BYSETPOS=-8", "BYSETPOS numbers from -7 to 7"),
+            ("FREQ=YEARLY;BYMONTH=13", "BYMONTH numbers from 1 to 12"),
+            ("FREQ=YEARLY;BYMONTH=0", "BYMONTH numbers from 1 to 12"),
+            ("FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY numbers from -31 to 31"),
+            ("FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY numbers from -31 to 31"),
+            ("FREQ=DAILY;BYYEARDAY=367", "BYYEARDAY numbers from -366 to 366"),
+            ("FREQ=YEARLY;BYWEEKNO=-54", "BYWEEKNO numbers from -53 to 53"),
+            (
+                "FREQ=DAILY;BYMONTH=2,4;BYMONTHDAY=31,-31",
+                "a BYMONTHDAY that a month of BYMONTH has",
+            ),
+            ("FREQ=YEARLY;BYMONTH=6;BYWEEKNO=1", "a rule that gives some day"),
+            (
+                "DTSTART:20100101T000000\nRRULE:FREQ=YEARLY;UNTIL=20091231T000000",
+                "a rule that gives some day",
+            ),
+        ],
+    )
+    def test_rules_that_would_never_end_are_refused(
+        self, rule: str, expected: str
+    ) -> None:
+        """A rule dateutil reads but would loop on, or search long, fails when built."""
+        with pytest.raises(PolicyError) as info:
+            BusinessCalendar.weekdays("09:00", "17:00", timezone="UTC", holidays=[rule])
+        assert (info.value.owner, info.value.field, info.value.value) == (
+            "Holiday",
+            "on",
+            rule,
+        )
+        assert expected in info.value.expected
+
+    def test_rules_at_their_limits_are_kept(self) -> None:
+        """A month's last weekday, leap days, every other Wednesday: all counted."""
+        calendar = BusinessCalendar.weekdays(
+            "09:00",
+            "17:00",
+            timezone="UTC",
+            holidays=[
+                "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+                "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+                "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;COUNT=3",
+                "FREQ=DAILY;BYMONTH=4,12;BYMONTHDAY=31;BYSETPOS=1",
+            ],
+        )
+        closed = [
+            datetime(2026, 3, 31, 10, tzinfo=UTC),  # a Tuesday, March's last weekday
+            datetime(2028, 2, 29, 10, tzinfo=UTC),
+            datetime(2000, 1, 26, 10, tzinfo=UTC),
+            datetime(2026, 12, 31, 10, tzinfo=UTC),
+        ]
+        assert not any(calendar.is_open(moment) for moment in closed)
+        assert calendar.is_open(datetime(2026, 3, 30, 10, tzinfo=UTC))
+        assert calendar.is_open(datetime(2000, 2, 23, 10, tzinfo=UTC))  # after 3 times
 
     def test_naive_times_and_bad_durations(self) -> None:
         """Naive datetimes and negative durations are refused, naming the field."""
@@ -496,14 +660,24 @@ STARTS = st.datetimes(datetime(2026, 1, 1), datetime(2026, 12, 31)).map(  # noqa
 DURATIONS = st.integers(0, 400 * 60).map(lambda minutes: timedelta(minutes=minutes))
 
 
+def skipped(local: datetime) -> bool:
+    """Whether the clocks skip this local time (it does not survive a round trip)."""
+    back = local.astimezone(UTC).astimezone(local.tzinfo)
+    return back.replace(tzinfo=None) != local.replace(tzinfo=None)
+
+
 def reference_elapsed(
     calendar: BusinessCalendar, start: datetime, end: datetime
 ) -> timedelta:
-    """Open time between two instants, day by day from the calendar's parts."""
+    """Open time between two instants, day by day from the calendar's parts.
+
+    Time that two intervals share (a clock change may push them together)
+    counts once.
+    """
     zone = ZoneInfo(calendar.timezone)
     holidays = {h.on: h.hours for h in calendar.holidays}
     day = start.astimezone(zone).date() - timedelta(days=1)
-    total = timedelta(0)
+    spans = []
     while day <= end.astimezone(zone).date():
         hours = holidays.get(day, calendar.hours.get(DAYS[day.weekday()], ()))
         for item in hours:
@@ -511,16 +685,32 @@ def reference_elapsed(
             closes = datetime.combine(
                 day + timedelta(days=1 if item.overnight else 0), item.end, tzinfo=zone
             )
-            low, high = max(opens, start), min(closes, end)
+            if not item.overnight and skipped(opens) and skipped(closes):
+                continue  # wholly inside the hour the clocks skip: closed
+            # In UTC: two times in one zone compare and subtract as wall clocks.
+            low = max(opens.astimezone(UTC), start)
+            high = min(closes.astimezone(UTC), end)
             if high > low:
-                # In UTC: two times in one zone subtract as wall clocks.
-                total += high.astimezone(UTC) - low.astimezone(UTC)
+                spans.append((low, high))
         day += timedelta(days=1)
+    total, counted = timedelta(0), start
+    for low, high in sorted(spans):
+        if high > counted:
+            total += high - max(low, counted)
+            counted = high
     return total
 
 
+RANGE = (
+    "an instant at or after 0002-01-01T00:00:00+00:00 "
+    "and before 9999-01-01T00:00:00+00:00"
+)
+UTC_WEEKDAYS = BusinessCalendar.weekdays("09:00", "17:00", timezone="UTC")
+LAST_THURSDAY = datetime(9998, 12, 31, 12, tzinfo=UTC)  # 9999 begins on a Friday
+
+
 class TestRange:
-    """Instants and results beyond the dates Python holds are named errors."""
+    """The calendar counts in the UTC years 2 to 9998; outside, a named error."""
 
     @pytest.mark.parametrize(
         ("ask", "field"),
@@ -529,19 +719,134 @@ class TestRange:
             (lambda c: c.next_open(LATEST), "at"),
             (lambda c: c.next_close(LATEST), "at"),
             (lambda c: c.elapsed(EARLIEST, EARLIEST + timedelta(days=30)), "start"),
+            (lambda c: c.elapsed(ny(2026, 1, 1), LATEST), "end"),
             (
                 lambda c: c.add(LATEST - timedelta(days=3), timedelta(hours=100)),
                 "start",
             ),
+            (lambda c: c.add(datetime(1, 1, 1, tzinfo=UTC), H), "start"),
+            (
+                lambda c: c.add(
+                    datetime(1, 1, 1, tzinfo=UTC), BusinessDuration(days=1)
+                ),
+                "start",
+            ),
+            (lambda c: c.is_open(datetime(9999, 1, 1, tzinfo=UTC)), "at"),
+            (  # midnight of the year 2 at UTC+05:00 is still the year 1 in UTC
+                lambda c: c.add(datetime(2, 1, 1, tzinfo=timezone(5 * H)), H),
+                "start",
+            ),
         ],
     )
-    def test_beyond_the_years_python_holds(
+    def test_beyond_the_range(
         self, ask: Callable[[BusinessCalendar], object], field: str
     ) -> None:
-        """Year 1 and the last days of 9999 give a ValidationError, not an overflow."""
-        with pytest.raises(ValidationError, match="from the year 2 to 9998") as info:
+        """Outside the range, a ValidationError whose message states the range."""
+        with pytest.raises(ValidationError) as info:
             ask(NINE_TO_FIVE)
-        assert info.value.field == field
+        assert (info.value.field, info.value.expected) == (field, RANGE)
+
+    def test_the_ends_of_the_range_are_counted(self) -> None:
+        """The first and last days of the range answer, in any time zone."""
+        new_york = ZoneInfo("America/New_York")
+        first = datetime(2, 1, 1, tzinfo=UTC)  # a Tuesday
+        assert UTC_WEEKDAYS.add(first, H) == datetime(2, 1, 1, 10, tzinfo=UTC)
+        assert UTC_WEEKDAYS.next_open(first) == datetime(2, 1, 1, 9, tzinfo=UTC)
+        assert UTC_WEEKDAYS.next_close(first) == datetime(2, 1, 1, 17, tzinfo=UTC)
+        assert UTC_WEEKDAYS.add(first, BusinessDuration(days=1)) == datetime(
+            2, 1, 2, tzinfo=UTC
+        )
+        # New York's midnight of 1 January is the year 1 there, in local time.
+        local = NINE_TO_FIVE.add(first, H)
+        assert local == datetime(2, 1, 1, 10, tzinfo=new_york).astimezone(UTC)
+        saturday = datetime(2, 1, 5, 12, tzinfo=new_york)
+        one_day = BusinessDuration(days=1)
+        assert NINE_TO_FIVE.add(saturday, one_day) == datetime(
+            2, 1, 7, 12, tzinfo=new_york
+        )
+        monday = datetime(9998, 1, 5, 12, tzinfo=new_york)
+        assert NINE_TO_FIVE.add(monday, one_day) == datetime(
+            9998, 1, 6, 12, tzinfo=new_york
+        )
+        month = (first, datetime(2, 2, 1, tzinfo=UTC))
+        assert NINE_TO_FIVE.elapsed(*month) == reference_elapsed(NINE_TO_FIVE, *month)
+        assert UTC_WEEKDAYS.add(LAST_THURSDAY, 4 * H) == LAST_THURSDAY + 4 * H
+        assert UTC_WEEKDAYS.is_open(LAST_THURSDAY)
+        end = datetime(9999, 1, 1, tzinfo=UTC) - timedelta(microseconds=1)
+        assert UTC_WEEKDAYS.elapsed(LAST_THURSDAY, end) == 5 * H
+
+    @pytest.mark.parametrize(
+        ("calendar", "ask", "answer"),
+        [
+            (
+                UTC_WEEKDAYS,
+                lambda c: c.add(LAST_THURSDAY, 6 * H),
+                "and a duration (6:00:00) that ends",
+            ),
+            (
+                UTC_WEEKDAYS,
+                lambda c: c.add(LAST_THURSDAY, 20 * H),
+                "and a duration (20:00:00) that ends",
+            ),
+            (
+                UTC_WEEKDAYS,
+                lambda c: c.add(LAST_THURSDAY, BusinessDuration(days=1)),
+                "and a duration (1 business day) that ends",
+            ),
+            (
+                UTC_WEEKDAYS,
+                lambda c: c.add(LAST_THURSDAY, BusinessDuration(days=2)),
+                "and a duration (2 business days) that ends",
+            ),
+            (
+                UTC_WEEKDAYS,
+                lambda c: c.next_open(LAST_THURSDAY + 8 * H),
+                "whose next opening comes",
+            ),
+            (
+                UTC_WEEKDAYS,
+                lambda c: c.next_close(LAST_THURSDAY + 8 * H),
+                "whose next closing comes",
+            ),
+            (
+                BusinessCalendar("UTC", {"mon": [("09:00", "17:00")]}),
+                lambda c: c.next_open(LAST_THURSDAY),
+                "whose next opening comes",
+            ),
+            (
+                BusinessCalendar("UTC", {day: [("00:00", "24:00")] for day in DAYS}),
+                lambda c: c.next_close(datetime(9995, 1, 1, tzinfo=UTC)),
+                "whose next closing comes",
+            ),
+        ],
+    )
+    def test_answers_beyond_the_range(
+        self,
+        calendar: BusinessCalendar,
+        ask: Callable[[BusinessCalendar], object],
+        answer: str,
+    ) -> None:
+        """An answer past the range is a ValidationError saying so, not an overflow."""
+        with pytest.raises(ValidationError) as info:
+            ask(calendar)
+        expected = f"{RANGE}, {answer} before 9999-01-01T00:00:00+00:00"
+        assert info.value.expected == expected
+
+    @settings(max_examples=50)
+    @given(
+        calendar=calendars(),
+        # 400 hours at a quarter of an hour a week take 31 years: end in range.
+        start=st.datetimes(datetime(2, 1, 1), datetime(9960, 12, 31)).map(  # noqa: DTZ001 -- made aware
+            lambda moment: moment.replace(tzinfo=UTC)
+        ),
+        duration=DURATIONS,
+    )
+    def test_every_instant_in_range_answers(
+        self, calendar: BusinessCalendar, start: datetime, duration: timedelta
+    ) -> None:
+        """Across the range, from its first instant, add and elapsed undo each other."""
+        end = calendar.add(start, duration)
+        assert calendar.elapsed(start, end) == duration
 
     def test_centuries_of_recurring_holidays(self) -> None:
         """Three centuries of business time across yearly rules: inverse, and done."""
@@ -634,6 +939,25 @@ class TestProperties:
         """Adding in two steps lands where adding the sum does."""
         assert calendar.add(calendar.add(start, first), second) == calendar.add(
             start, first + second
+        )
+
+    @given(
+        zone=st.sampled_from(("UTC", "America/New_York", "Australia/Lord_Howe")),
+        day=st.dates(date(2026, 1, 1), date(2030, 12, 31)).filter(
+            lambda day: day.weekday() < 5
+        ),
+        minutes=st.integers(1, 8 * 60),
+        days=st.integers(0, 40_000),
+    )
+    def test_business_days_are_whole_open_days(
+        self, zone: str, day: date, minutes: int, days: int
+    ) -> None:
+        """From open time on weekdays 09:00-17:00, n business days are 8n open hours."""
+        calendar = BusinessCalendar.weekdays("09:00", "17:00", timezone=zone)
+        start = datetime.combine(day, time(9), tzinfo=ZoneInfo(zone))
+        start += timedelta(minutes=minutes)
+        assert calendar.add(start, BusinessDuration(days=days)) == calendar.add(
+            start, 8 * H * days
         )
 
     @given(calendar=calendars(), start=STARTS)

@@ -47,6 +47,18 @@ _RULE_START = datetime(2000, 1, 1)  # noqa: DTZ001 -- rrule works on local dates
 _RULE_YEARS = 8  # the fewest years of holiday rules read at once
 _CACHE = 4_096  # days of intervals a calendar keeps, at most
 _BEFORE_ALL = -(1 << 62)  # microseconds: earlier than any datetime
+# The instants the calendar counts in, the UTC years 2 to 9998: a day either
+# side of one, in any time zone, is a date Python holds.
+_FIRST = datetime(2, 1, 1, tzinfo=UTC)
+_END = datetime(9999, 1, 1, tzinfo=UTC)  # the first instant beyond them
+_FIRST_MICROS = utc_micros(_FIRST)
+_END_MICROS = utc_micros(_END)
+# The last local day whose hours may open before _END (an offset from UTC is
+# under a day), and the UTC midnights that _changes may read: each, and the
+# days around it that _year works out, has a local form Python holds.
+_LAST_DAY = date(9999, 1, 1).toordinal()
+_SAMPLED = (date(1, 1, 5).toordinal(), date(9999, 12, 30).toordinal())
+_RANGE = f"an instant at or after {_FIRST.isoformat()} and before {_END.isoformat()}"
 _ZERO = timedelta(0)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -222,13 +234,17 @@ def _check_overlaps(
 
 
 def _beyond(
-    owner: str, field: str, value: object, duration: object = None
+    owner: str, field: str, value: object, answer: str | None = None
 ) -> ValidationError:
-    """The error for an instant (or a result) out of the dates Python can hold."""
-    what = "an instant from the year 2 to 9998"
-    if duration is not None:
-        what += f", and a duration ({duration}) that ends before the year 9999"
+    """The error for an instant, or the *answer* about one, out of range."""
+    what = _RANGE if answer is None else f"{_RANGE}, {answer} before {_END.isoformat()}"
     return ValidationError(owner=owner, field=field, value=value, expected=what)
+
+
+def _within(now: int, field: str, value: object, owner: str) -> None:
+    """Raise unless the instant *now* (given as *value*) is in the calendar's range."""
+    if not _FIRST_MICROS <= now < _END_MICROS:
+        raise _beyond(owner, field, value)
 
 
 def _micros_of(value: object, field: str, owner: str) -> int:
@@ -274,6 +290,13 @@ def _check_on(
 
 
 def _rule(text: str) -> rrule:
+    """Read a holiday rule, and refuse one that cannot give days in good time.
+
+    Raises:
+        ValueError: the rule is not one dateutil reads, or it counts hours,
+            repeats one day for ever (``INTERVAL=0``), or gives no day at all.
+        TypeError: the text is not one rule.
+    """
     found = rrulestr(text, dtstart=_RULE_START)
     if not isinstance(found, rrule):  # pragma: no cover -- rrulestr without forceset
         raise TypeError("one rule")
@@ -282,7 +305,72 @@ def _rule(text: str) -> rrule:
     start = getattr(found, "_dtstart", None)  # where rrule keeps its start
     if start is not None and start.tzinfo is not None:
         raise ValueError("a DTSTART without a time zone (the calendar's applies)")
+    _check_parts(_parts(text))
+    # dateutil looks for a rule's next day until the year 9999: a rule that
+    # never gives one would cost that search at every read.
+    if next(iter(found), None) is None:
+        raise ValueError("a rule that gives some day: this one gives none")
     return found
+
+
+def _parts(text: str) -> dict[str, str]:
+    """The ``NAME=value`` parts of the one rule in *text*, as rrulestr reads them."""
+    lines = [line.partition(":") for line in text.upper().split()]
+    rule = next(
+        value if colon else name
+        for name, colon, value in lines
+        if not colon or name.partition(";")[0] == "RRULE"
+    )
+    return dict(part.partition("=")[::2] for part in rule.split(";") if part)
+
+
+# How many days a rule's period holds at most, by its FREQ.
+_PERIOD_DAYS = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 31, "YEARLY": 366}
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _check_parts(parts: Mapping[str, str]) -> None:
+    """Refuse the parts of a rule that dateutil reads but would loop on.
+
+    dateutil checks few values: INTERVAL=0 repeats the first day for ever,
+    hourly rules and BYHOUR, BYMINUTE or BYSECOND give a day many times
+    over, and numbers no day has make it search to the year 9999.
+    """
+    freq = parts["FREQ"]
+    if freq not in _PERIOD_DAYS:
+        raise ValueError(
+            "FREQ=DAILY, WEEKLY, MONTHLY or YEARLY (a holiday is a whole day)"
+        )
+    for name in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        if name in parts:
+            raise ValueError(f"no {name} (a holiday is a whole day)")
+    for name in ("INTERVAL", "COUNT"):
+        if int(parts.get(name, "1")) < 1:
+            raise ValueError(f"{name} of 1 or more")
+    numbers = {
+        name: [int(number) for number in parts[name].split(",")]
+        for name in ("BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS")
+        if name in parts
+    }
+    most = _PERIOD_DAYS[freq]
+    for name, low, high, why in (
+        ("BYMONTH", 1, 12, ""),
+        ("BYMONTHDAY", -31, 31, ", not 0"),
+        ("BYYEARDAY", -366, 366, ", not 0"),
+        ("BYWEEKNO", -53, 53, ", not 0"),
+        ("BYSETPOS", -most, most, f", not 0 (a {freq} period has {most} days at most)"),
+    ):
+        if any(
+            not low <= number <= high or not number for number in numbers.get(name, ())
+        ):
+            raise ValueError(f"{name} numbers from {low} to {high}{why}")
+    months, days = numbers.get("BYMONTH"), numbers.get("BYMONTHDAY")
+    if (
+        months
+        and days
+        and all(abs(day) > _MONTH_DAYS[month - 1] for month in months for day in days)
+    ):
+        raise ValueError("a BYMONTHDAY that a month of BYMONTH has")
 
 
 def _check_holiday_hours(
@@ -299,7 +387,10 @@ class Holiday:
         on: A date, or a recurrence rule in dateutil's ``rrule`` syntax
             (``"FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25"``: every Christmas Day;
             ``"FREQ=YEARLY;BYMONTH=11;BYDAY=+4TH"``: US Thanksgiving). Rules
-            without a ``DTSTART`` count from 1 January 2000.
+            without a ``DTSTART`` count from 1 January 2000. A rule counts
+            days (``FREQ`` daily or longer, no ``BYHOUR``, ``BYMINUTE`` or
+            ``BYSECOND``), moves on (``INTERVAL`` and ``COUNT`` 1 or more),
+            and gives some day: its ``BY`` numbers are ones a day has.
         hours: The hours open that day instead of the usual ones; none (the
             default) closes the whole day.
 
@@ -332,14 +423,15 @@ def _holidays(value: object) -> object:
 
 
 def _week(value: object) -> object:
-    """Normalise ``{"mon": [("09:00", "17:00")], ...}`` to a FrozenMap of tuples."""
+    """Normalise ``{"mon": [("09:00", "17:00")], ...}`` to a FrozenMap of tuples.
+
+    Keys are lower-cased unless two would become one (``"Mon"`` and
+    ``"mon"``), which the validator rejects.
+    """
     if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
-        return FrozenMap(
-            {
-                key.lower() if isinstance(key, str) else key: _intervals(item)
-                for key, item in value.items()
-            }
-        )
+        week = {key.lower(): _intervals(item) for key, item in value.items()}
+        if len(week) == len(value):
+            return FrozenMap(week)
     return value
 
 
@@ -366,8 +458,13 @@ class BusinessCalendar:
     Local times become instants through the time zone. A local time the
     clocks skip (spring forward) is read on the clock from before the change,
     so it lands as far after the change as it was written after the skipped
-    start (02:30 becomes 03:30); a local time the clocks repeat (fall back) is
-    its first occurrence.
+    start (02:30 becomes 03:30), and an interval the clocks skip wholly is
+    closed that day; a local time the clocks repeat (fall back) is its first
+    occurrence.
+
+    The calendar counts instants from 0002-01-01T00:00:00+00:00 up to, not
+    including, 9999-01-01T00:00:00+00:00: an instant outside, or an answer
+    that would fall outside, is a :class:`~funnelkit.ValidationError`.
 
     >>> from datetime import datetime, timedelta
     >>> from zoneinfo import ZoneInfo
@@ -427,6 +524,17 @@ class BusinessCalendar:
                 value,
                 "a mapping of weekday names ('mon' to 'sun') to opening intervals",
             )
+        named: dict[str, object] = {}
+        for day in value:
+            same = str(day).lower()
+            if same in named:
+                raise _reject(
+                    "BusinessCalendar",
+                    attribute.name,
+                    f"{named[same]} and {day}",
+                    "each weekday named once (names are read in any case)",
+                )
+            named[same] = day
         placed: list[tuple[int, BusinessHours]] = []
         for day, items in value.items():
             if day not in WEEKDAYS:
@@ -558,46 +666,62 @@ class BusinessCalendar:
     # -- Questions ---------------------------------------------------------------
 
     def is_open(self, at: datetime) -> bool:
-        """Whether *at* falls inside opening hours (an interval's end does not)."""
+        """Whether *at* falls inside opening hours (an interval's end does not).
+
+        Raises:
+            ValidationError: *at* is not an aware datetime, or is outside the
+                UTC years 2 to 9998.
+        """
         now = utc_micros(require_aware(at, field="at", owner="BusinessCalendar"))
-        try:
-            day = self._local_ordinal(now)
-            return any(
-                start <= now < end
-                for ordinal in (day - 1, day)
-                for start, end in self._instants(ordinal)
-            )
-        except OverflowError:
-            raise _beyond("BusinessCalendar.is_open", "at", at) from None
+        _within(now, "at", at, "BusinessCalendar.is_open")
+        day = self._local_ordinal(now)
+        return any(
+            start <= now < end
+            for ordinal in (day - 1, day)
+            for start, end in self._instants(ordinal)
+        )
 
     def next_open(self, at: datetime) -> datetime:
-        """Return *at* if open, else the next instant the calendar opens."""
+        """Return *at* if open, else the next instant the calendar opens.
+
+        Raises:
+            PolicyError: the holidays close every day for ten years after *at*.
+            ValidationError: *at* is not an aware datetime, or it or the
+                answer is outside the UTC years 2 to 9998.
+        """
+        owner = "BusinessCalendar.next_open"
         now = utc_micros(require_aware(at, field="at", owner="BusinessCalendar"))
-        try:
-            for start, end in self._ahead(now, "BusinessCalendar.next_open"):
-                if end > now:
-                    return at if start <= now else self._instant(start, at)
-        except OverflowError:
-            raise _beyond("BusinessCalendar.next_open", "at", at) from None
-        raise AssertionError  # pragma: no cover -- _ahead raises first
+        _within(now, "at", at, owner)
+        for start, end in self._ahead(now, owner):
+            if end > now:
+                return at if start <= now else self._instant(start, at)
+        raise _beyond(owner, "at", at, "whose next opening comes")
 
     def next_close(self, at: datetime) -> datetime:
         """Return when the open period holding *at* (or the next one) closes.
 
         Intervals that meet (17:00-24:00, then 00:00-02:00) close once.
+
+        Raises:
+            PolicyError: the calendar stays open for ten years after *at*
+                (it is open round the clock), or its holidays close every
+                day for ten years.
+            ValidationError: *at* is not an aware datetime, or it or the
+                answer is outside the UTC years 2 to 9998.
         """
+        owner = "BusinessCalendar.next_close"
         now = utc_micros(require_aware(at, field="at", owner="BusinessCalendar"))
+        _within(now, "at", at, owner)
         closing: int | None = None
-        try:
-            for start, end in self._ahead(now, "BusinessCalendar.next_close"):
-                if end <= now:
-                    continue
-                if closing is not None and start > closing:
-                    return self._instant(closing, at)
-                closing = end
-        except OverflowError:
-            raise _beyond("BusinessCalendar.next_close", "at", at) from None
-        raise AssertionError  # pragma: no cover -- _ahead raises first
+        for start, end in self._ahead(now, owner):
+            if end <= now:
+                continue
+            if closing is not None and start > closing:
+                return self._instant(closing, at)
+            closing = end
+            if closing - now > _HORIZON_DAYS * _DAY_MICROS:
+                self._never_closes(now, owner)
+        raise _beyond(owner, "at", at, "whose next closing comes")
 
     # -- Arithmetic --------------------------------------------------------------
 
@@ -613,10 +737,13 @@ class BusinessCalendar:
 
         Raises:
             NaiveDatetimeError: *start* has no time zone.
-            ValidationError: *duration* is negative or not a duration.
+            ValidationError: *duration* is negative or not a duration, or
+                *start* or the answer is outside the UTC years 2 to 9998.
+            PolicyError: the holidays close every day for ten years.
         """
         owner = "BusinessCalendar.add"
         now = _micros_of(start, "start", owner)
+        _within(now, "start", start, owner)
         candidate: object = duration  # callers may pass anything at run time
         if isinstance(candidate, BusinessDuration):
             days, open_time = candidate.days, candidate.time
@@ -635,31 +762,38 @@ class BusinessCalendar:
                 moved = self._add_days(start, days)
                 now = utc_micros(moved)
             remaining = span_micros(open_time)
-            if not remaining:
-                return moved
-            first = moved.astimezone(self._zone).toordinal()
-            return self._instant(self._add(now, first, remaining), start)
-        except OverflowError:
-            raise _beyond(owner, "start", start, duration) from None
+            if remaining:
+                first = moved.astimezone(self._zone).toordinal()
+                now = self._add(now, first, remaining)
+            if now < _END_MICROS:
+                return self._instant(now, start) if remaining else moved
+        except OverflowError:  # the walk passed the last day counted
+            pass
+        raise _beyond(owner, "start", start, f"and a duration ({duration}) that ends")
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
-        """Return the open time from *start* to *end* (negative if *end* is earlier)."""
+        """Return the open time from *start* to *end* (negative if *end* is earlier).
+
+        Raises:
+            NaiveDatetimeError: *start* or *end* has no time zone.
+            ValidationError: *start* or *end* is not a datetime, or is outside
+                the UTC years 2 to 9998.
+        """
         owner = "BusinessCalendar.elapsed"
         first = _micros_of(start, "start", owner)
         last = _micros_of(end, "end", owner)
+        _within(first, "start", start, owner)
+        _within(last, "end", end, owner)
         sign = 1
         if last < first:
             start, end, first, last, sign = end, start, last, first, -1
         zone = self._zone
-        try:
-            total = self._elapsed(
-                first,
-                start.astimezone(zone).toordinal(),
-                last,
-                end.astimezone(zone).toordinal(),
-            )
-        except OverflowError:
-            raise _beyond(owner, "start", start) from None
+        total = self._elapsed(
+            first,
+            start.astimezone(zone).toordinal(),
+            last,
+            end.astimezone(zone).toordinal(),
+        )
         # A product, not timedelta(microseconds=...): keywords cost more.
         return _MICROSECOND * (sign * total)
 
@@ -693,8 +827,8 @@ class BusinessCalendar:
                     remaining -= weeks * week
                     day += 7 * weeks
                     last_open = day
-            if day - last_open > _HORIZON_DAYS:
-                self._beyond_horizon(now, "BusinessCalendar.add")
+            if day - last_open > _HORIZON_DAYS or day > _LAST_DAY:
+                self._stop(now, day, "BusinessCalendar.add")
 
     def _elapsed(self, first: int, start_day: int, last: int, end_day: int) -> int:
         """Open microseconds from *first* to *last* (their local days given)."""
@@ -723,7 +857,11 @@ class BusinessCalendar:
         return total
 
     def _add_days(self, start: datetime, days: int) -> datetime:
-        """Move *start* forward *days* open days, keeping its local time."""
+        """Move *start* forward *days* open days, keeping its local time.
+
+        An open day is one with open time of its own: not one whose hours
+        the clocks skip, nor one closed by a holiday.
+        """
         local = start.astimezone(self._zone)
         day = last_open = local.toordinal()
         per_week = sum(1 for intervals in self._days if intervals)
@@ -733,7 +871,10 @@ class BusinessCalendar:
             if weeks > 0:
                 days -= weeks * per_week
                 day += 7 * weeks
-            if self._local_hours(day):
+                last_open = day
+            if day > _LAST_DAY:
+                raise OverflowError  # the answer is past the last instant counted
+            if self._spans(day, self._local_hours(day)):
                 days -= 1
                 last_open = day
             elif day - last_open > _HORIZON_DAYS:
@@ -742,16 +883,41 @@ class BusinessCalendar:
         return moved.astimezone(start.tzinfo)
 
     def _ahead(self, now: int, owner: str) -> Iterator[tuple[int, int]]:
-        """Yield the intervals from the day before *now*'s on, in order."""
+        """Yield the intervals from the day before *now*'s on, in order.
+
+        The last is the last that opens before the end of the calendar's range.
+        """
         day = last_open = self._local_ordinal(now) - 1
-        while True:
+        while day <= _LAST_DAY:
             found = self._instants(day)
             if found:
                 last_open = day
-            yield from found
+            for span in found:
+                if span[0] >= _END_MICROS:
+                    return
+                yield span
             day += 1
             if day - last_open > _HORIZON_DAYS:
                 self._beyond_horizon(now, owner)
+
+    def _never_closes(self, now: int, owner: str) -> NoReturn:
+        """Raise: the calendar stayed open for years on end, so it never closes."""
+        raise PolicyError(
+            owner=owner,
+            field="hours",
+            value=self.hours,
+            expected=(
+                "opening hours that close at some time: open without a break "
+                f"for the {_HORIZON_DAYS} days after "
+                f"{self._instant(now, None).isoformat()}"
+            ),
+        )
+
+    def _stop(self, now: int, day: int, owner: str) -> NoReturn:
+        """Raise: the walk passed the last day counted, or no day opened for years."""
+        if day > _LAST_DAY:
+            raise OverflowError  # the caller names the instant and the range
+        self._beyond_horizon(now, owner)
 
     def _beyond_horizon(self, now: int, owner: str) -> NoReturn:
         """Raise: no day was open for years, so the holidays close every day."""
@@ -824,34 +990,47 @@ class BusinessCalendar:
     def _spans(
         self, ordinal: int, hours: tuple[tuple[int, int], ...]
     ) -> tuple[tuple[int, int], ...]:
-        """Local *hours* of a day (offsets from its midnight) as instants."""
+        """Local *hours* of a day (offsets from its midnight) as instants.
+
+        A skipped local time is read on the clock from before the change, so
+        an interval the clocks skip wholly would land after the change with
+        its length: it is closed instead.
+        """
         midnight = date.fromordinal(ordinal)
         zone = self._zone
         spans = []
         for start, end in hours:
-            opens = self._local_instant(midnight, start, zone)
-            closes = self._local_instant(midnight, end, zone)
-            if closes > opens:  # a clock change may leave nothing open
-                spans.append((opens, closes))
+            opening = self._local(midnight, start, zone)
+            closing = self._local(midnight, end, zone)
+            opens, closes = utc_micros(opening), utc_micros(closing)
+            if closes <= opens:  # a clock change may leave nothing open
+                continue
+            if (
+                closes - opens == end - start
+                and _skipped(opening, opens)
+                and _skipped(closing, closes)
+            ):
+                continue  # both ends in one gap: its real length is its wall one
+            spans.append((opens, closes))
         return tuple(spans)
 
     @staticmethod
-    def _local_instant(day: date, offset: int, zone: ZoneInfo) -> int:
+    def _local(day: date, offset: int, zone: ZoneInfo) -> datetime:
+        """The local time *offset* microseconds after *day*'s midnight, on its clock."""
         extra, micros = divmod(offset, _DAY_MICROS)
         seconds, micro = divmod(micros, 1_000_000)
         minutes, second = divmod(seconds, 60)
         hour, minute = divmod(minutes, 60)
-        local = datetime.combine(
+        return datetime.combine(
             day + timedelta(days=extra), time(hour, minute, second, micro), tzinfo=zone
         )
-        return utc_micros(local)
 
     def _next_unusual(self, day: int) -> int:
         """The first day on or after *day* that may differ from the usual week."""
         # A year's list may end with the day after its last holiday, which is
         # in the next year: start the search a year early.
-        year = date.fromordinal(day).year - 1
-        for candidate in range(year, year + _HORIZON_DAYS // 365 + 2):
+        year = max(MINYEAR, date.fromordinal(day).year - 1)
+        for candidate in range(year, min(MAXYEAR, year + _HORIZON_DAYS // 365 + 1) + 1):
             days = self._year(candidate)[1]
             position = bisect_left(days, day)
             if position < len(days):
@@ -925,10 +1104,15 @@ class BusinessCalendar:
     def _changes(self, year: int) -> list[int]:
         """The local days of the year on which the UTC offset may change."""
         zone = self._zone
-        start = datetime(year, 1, 1, tzinfo=UTC) - timedelta(days=1)
+        # The UTC midnights from the day before the year to the second day of
+        # the next, less those too near the ends of the dates Python holds.
+        new_year = date(year, 1, 1).toordinal()
+        first = max(new_year - 1, _SAMPLED[0])
+        last = min(new_year + 366, _SAMPLED[1])
+        start = datetime.combine(date.fromordinal(first), time(), tzinfo=UTC)
         previous = start.astimezone(zone).utcoffset()
         changes = []
-        for offset in range(1, 368):
+        for offset in range(1, last - first + 1):
             moment = (start + timedelta(days=offset)).astimezone(zone)
             current = moment.utcoffset()
             if current != previous:
@@ -954,6 +1138,15 @@ def _country_days(country: str, subdivision: str | None, year: int) -> list[date
         ) from None
     found = holidays.country_holidays(country, subdiv=subdivision, years=year)
     return sorted(found)
+
+
+def _skipped(local: datetime, instant: int) -> bool:
+    """Whether the clocks skip *local* (whose instant, read as fold 0, is *instant*).
+
+    In a gap, fold 0 reads the offset from before the change and fold 1 the
+    one after, which is larger: fold 1 is the earlier instant.
+    """
+    return utc_micros(local.replace(fold=1)) < instant
 
 
 def _open_micros(spans: Iterable[tuple[int, int]]) -> int:
