@@ -174,3 +174,92 @@ class TestBadFiles:
             read_outcomes(tmp_path / "missing.csv")
         assert info.value.line == 0
         assert str(info.value).startswith(f"{tmp_path / 'missing.csv'}, line 0:")
+
+    @pytest.mark.parametrize("name", ["leads.csv", "leads.jsonl"])
+    def test_bytes_that_are_not_utf8(self, tmp_path: Path, name: str) -> None:
+        """A Latin-1 file: the line of the first byte UTF-8 cannot read."""
+        path = tmp_path / name
+        good = json.dumps({"id": "L-1", "created_at": "2026-03-02T09:00:00Z"})
+        first = b"id,created_at\n" if name.endswith(".csv") else good.encode() + b"\n"
+        path.write_bytes(first + b"L-1,2026-03-02T09:00:00Z\n" + b'"Andr\xe9"\n')
+        with pytest.raises(DataFileError) as info:
+            read_leads(path)
+        assert (info.value.line, info.value.column) == (3, None)
+        assert "expected UTF-8 text, found the byte 0xe9" in info.value.problem
+
+    def test_json_nested_too_deeply(self, tmp_path: Path) -> None:
+        """A line nested deeper than Python parses: its line, no RecursionError."""
+        row = {"lead_id": "L-1", "kind": "page_view", "at": "2026-03-02T09:00:00Z"}
+        path = _write(tmp_path, "a.jsonl", json.dumps(row) + "\n" + "[" * 100_000)
+        with pytest.raises(DataFileError, match="nested too deeply") as info:
+            read_activities(path)
+        assert info.value.line == 2
+
+    def test_a_cell_beyond_the_csv_limit(self, tmp_path: Path) -> None:
+        """A cell of more than 131,072 characters: its line, no csv.Error."""
+        text = "id,created_at,notes\nL-1,2026-03-02T09:00Z,\nL-2,2026-03-02T09:00Z,"
+        path = _write(tmp_path, "leads.csv", text + "x" * 200_000 + "\n")
+        with pytest.raises(DataFileError, match="field limit") as info:
+            read_leads(path)
+        assert info.value.line == 3
+
+    def test_a_column_named_twice(self, tmp_path: Path) -> None:
+        """A header naming a column twice is refused: a cell would be lost."""
+        path = _write(tmp_path, "o.csv", "lead_id,won,won\nL-1,yes,no\n")
+        with pytest.raises(DataFileError, match="each column once") as info:
+            read_outcomes(path)
+        assert (info.value.line, info.value.column) == (1, "won")
+
+    def test_a_json_key_given_twice(self, tmp_path: Path) -> None:
+        """A JSON line giving a key twice is refused, not read as its last value."""
+        path = _write(
+            tmp_path, "o.jsonl", '{"lead_id": "L-1", "won": true, "won": false}\n'
+        )
+        with pytest.raises(DataFileError, match="'won' is given twice") as info:
+            read_outcomes(path)
+        assert info.value.line == 1
+
+    def test_a_lead_given_twice(self, tmp_path: Path) -> None:
+        """A lead id on two rows names both lines."""
+        path = _write(
+            tmp_path,
+            "leads.csv",
+            "id,created_at\nL-1,2026-03-02T09:00Z\nL-2,2026-03-02T09:00Z\n"
+            "L-1,2026-03-03T09:00Z\n",
+        )
+        with pytest.raises(DataFileError) as info:
+            read_leads(path)
+        assert (info.value.line, info.value.column) == (4, "id")
+        assert info.value.problem == (
+            "expected each lead once, found 'L-1' again (first on line 2)"
+        )
+
+    def test_an_outcome_given_twice(self, tmp_path: Path) -> None:
+        """Two outcomes of a lead are refused, not the last one kept."""
+        path = _write(tmp_path, "o.csv", "lead_id,won\nL-1,yes\nL-1,no\n")
+        with pytest.raises(DataFileError, match="first on line 2") as info:
+            read_outcomes(path)
+        assert (info.value.line, info.value.column) == (3, "lead_id")
+
+    def test_an_activity_of_a_lead_not_given(self, tmp_path: Path) -> None:
+        """Given the leads, an activity of another is named by its line."""
+        path = _write(
+            tmp_path,
+            "a.csv",
+            "lead_id,kind,at\nL-1,page_view,2026-03-02T09:00Z\n"
+            "L-2,page_view,2026-03-02T09:00Z\n",
+        )
+        assert len(read_activities(path)) == 2
+        with pytest.raises(DataFileError, match="found 'L-2'") as info:
+            read_activities(path, leads={"L-1"})
+        assert (info.value.line, info.value.column) == (3, "lead_id")
+
+    def test_a_bad_attribute_is_named_by_its_column(self, tmp_path: Path) -> None:
+        """A bad property names its column, and a long value is cut short."""
+        row = {"lead_id": "L-1", "kind": "page_view", "at": "2026-03-02T09:00:00Z"}
+        path = _jsonl(tmp_path, row | {"path": ["/pricing"] * 100})
+        with pytest.raises(DataFileError) as info:
+            read_activities(path)
+        assert info.value.column == "path"
+        found = "found " + repr(["/pricing"] * 100)[:77] + "..."
+        assert info.value.problem.endswith(found)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from funnelkit._lead import Activity, Bant, Lead
 from funnelkit.analytics import StageEntry
@@ -107,9 +107,21 @@ class _Row:
         try:
             return make(*args, **kwargs)
         except ValidationError as error:
+            # An attribute, property or segment is a column of the file.
+            extra = _EXTRA.fullmatch(error.field)
+            column = extra.group(1) if extra else error.field
             raise self.error(
-                error.field, f"expected {error.expected}, found {error.value!r}"
+                column, f"expected {error.expected}, found {_show(error.value)}"
             ) from None
+
+
+_EXTRA = re.compile(r"(?:attributes|properties|segments)\['(.*)'\]")
+
+
+def _show(value: object) -> str:
+    """The value's repr, cut to a line's length."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."  # noqa: PLR2004 -- a line
 
 
 def _scalar(text: str) -> Any:  # noqa: ANN401 -- a number, a bool or the text
@@ -137,35 +149,112 @@ def _rows(path: str | Path) -> Iterator[_Row]:
             path=name, line=0, column=None, problem=f"cannot be read: {error.strerror}"
         ) from None
     with file:
-        if suffix == ".csv":
-            reader = csv.DictReader(file)
-            for data in reader:
-                if None in data:
-                    raise DataFileError(
-                        path=name,
-                        line=reader.line_num,
-                        column=None,
-                        problem="more cells than the header has columns",
-                    )
-                yield _Row(name, reader.line_num, data, csv=True)
+        try:
+            if suffix == ".csv":
+                yield from _csv_rows(name, file)
+            else:
+                yield from _json_rows(name, file)
+        except UnicodeDecodeError as error:
+            line = _undecodable_line(name)
+            byte = error.object[error.start : error.start + 1].hex()
+            problem = (
+                f"expected UTF-8 text, found the byte 0x{byte} (save the file as UTF-8)"
+            )
+            raise DataFileError(
+                path=name, line=line, column=None, problem=problem
+            ) from None
+
+
+def _csv_rows(name: str, file: TextIO) -> Iterator[_Row]:
+    reader = csv.DictReader(file)
+    checked = False
+    while True:
+        try:
+            data = next(reader, None)
+        except csv.Error as error:
+            raise DataFileError(
+                path=name,
+                line=reader.reader.line_num,  # the DictReader's is the last row's
+                column=None,
+                problem=f"not CSV: {error}",
+            ) from None
+        if not checked:
+            _check_header(name, reader.fieldnames or [])
+            checked = True
+        if data is None:
             return
-        for number, text in enumerate(file, start=1):
-            if not text.strip():
-                continue
-            try:
-                data = json.loads(text)
-            except ValueError as error:
-                raise DataFileError(
-                    path=name, line=number, column=None, problem=f"not JSON: {error}"
-                ) from None
-            if not isinstance(data, dict):
-                raise DataFileError(
-                    path=name,
-                    line=number,
-                    column=None,
-                    problem="expected a JSON object",
-                )
-            yield _Row(name, number, data, csv=False)
+        if None in data:
+            raise DataFileError(
+                path=name,
+                line=reader.line_num,
+                column=None,
+                problem="more cells than the header has columns",
+            )
+        yield _Row(name, reader.line_num, data, csv=True)
+
+
+def _check_header(name: str, columns: Sequence[str]) -> None:
+    """A column named twice would lose the first's cells without a word."""
+    for index, column in enumerate(columns):
+        if column in columns[:index]:
+            raise DataFileError(
+                path=name,
+                line=1,
+                column=column,
+                problem="expected each column once in the header, found it again",
+            )
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused if it gives a key twice (json keeps the last)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key!r} is given twice")
+        found[key] = value
+    return found
+
+
+def _json_rows(name: str, file: TextIO) -> Iterator[_Row]:
+    for number, text in enumerate(file, start=1):
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text, object_pairs_hook=_object)
+        except RecursionError:
+            raise DataFileError(
+                path=name,
+                line=number,
+                column=None,
+                problem="not JSON funnelkit reads: nested too deeply",
+            ) from None
+        except ValueError as error:
+            raise DataFileError(
+                path=name, line=number, column=None, problem=f"not JSON: {error}"
+            ) from None
+        if not isinstance(data, dict):
+            raise DataFileError(
+                path=name,
+                line=number,
+                column=None,
+                problem="expected a JSON object",
+            )
+        yield _Row(name, number, data, csv=False)
+
+
+def _undecodable_line(name: str) -> int:
+    """The first line of the file that is not UTF-8 (0 if none is, by now)."""
+    with Path(name).open("rb") as file:
+        lines = enumerate(file, start=1)
+        return next((number for number, raw in lines if not _utf8(raw)), 0)
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_leads(path: str | Path) -> list[Lead]:
@@ -173,11 +262,14 @@ def read_leads(path: str | Path) -> list[Lead]:
 
     Columns: ``id``, ``created_at``; ``email``, ``source``, ``owner``; BANT
     answers ``budget``, ``authority``, ``need`` (true or false) and
-    ``timeline`` (a date); every other column an attribute.
+    ``timeline`` (a date); every other column an attribute. Each lead is
+    given once.
     """
     leads = []
+    seen = _Seen("lead")
     for row in _rows(path):
         lead_id = row.text("id", required=True)
+        seen.check(row, "id", lead_id)
         created = row.instant("created_at", required=True)
         email, source, owner = row.text("email"), row.text("source"), row.text("owner")
         bant = row.build(
@@ -202,15 +294,20 @@ def read_leads(path: str | Path) -> list[Lead]:
     return leads
 
 
-def read_activities(path: str | Path) -> list[Activity]:
+def read_activities(
+    path: str | Path, *, leads: Collection[str] | None = None
+) -> list[Activity]:
     """Read activities.
 
     Columns: ``lead_id``, ``kind``, ``at``; ``id`` and ``source``; every
-    other column a property.
+    other column a property. Given *leads*, an activity of another lead is
+    an error.
     """
     found = []
     for row in _rows(path):
         lead_id = row.text("lead_id", required=True)
+        if leads is not None and lead_id not in leads:
+            raise row.error("lead_id", f"expected one of the leads, found {lead_id!r}")
         kind = row.text("kind", required=True)
         at = row.instant("at", required=True)
         ident, source = row.text("id"), row.text("source")
@@ -229,13 +326,32 @@ def read_activities(path: str | Path) -> list[Activity]:
 
 
 def read_outcomes(path: str | Path) -> dict[str, bool]:
-    """Outcomes: ``lead_id`` and ``won`` (true or false)."""
+    """Outcomes: ``lead_id`` and ``won`` (true or false), each lead once."""
     found: dict[str, bool] = {}
+    seen = _Seen("lead")
     for row in _rows(path):
         lead_id = row.text("lead_id", required=True)
+        seen.check(row, "lead_id", lead_id)
         won = row.boolean("won", required=True)
         found[str(lead_id)] = bool(won)
     return found
+
+
+class _Seen:
+    """The ids a file gave so far, and their lines: each may come once."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.lines: dict[object, int] = {}
+
+    def check(self, row: _Row, column: str, ident: object) -> None:
+        first = self.lines.setdefault(ident, row.line)
+        if first != row.line:
+            raise row.error(
+                column,
+                f"expected each {self.what} once, found {ident!r} again "
+                f"(first on line {first})",
+            )
 
 
 def read_entries(path: str | Path) -> list[StageEntry]:
