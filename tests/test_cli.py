@@ -17,8 +17,10 @@ import attrs
 import pytest
 
 from funnelkit import Funnel, Lead, ScoreAtLeast, SlaRule, dump_policy
+from funnelkit import _cli as cli
 from funnelkit import _demo as demo
 from funnelkit._cli import main
+from funnelkit.errors import SerializationError
 from funnelkit.policies import b2b_saas
 from funnelkit.testing import ManualClock
 
@@ -64,9 +66,20 @@ class TestCheck:
         path.write_text(text.replace("auto = true", "auto = 1", 1), encoding="utf-8")
         status, out, err = run("check", str(path))
         assert (status, out) == (1, "")
-        assert f"policy file {path}: 2 problems:" in err
-        assert "version: expected a whole number, found 1.5" in err
-        assert "transitions[0].auto: expected true or false" in err
+        assert err == (
+            f"{path}: version: expected a whole number, found 1.5\n"
+            f"{path}: transitions[0].auto: expected true or false, found 1\n"
+        )
+
+    @pytest.mark.parametrize("name", ["b2b_saas", "product_led"])
+    def test_a_shipped_policy_by_name(self, name: str) -> None:
+        """check takes b2b_saas and product_led, as score and backtest do."""
+        status, out, err = run("check", name)
+        assert (status, err) == (0, "")
+        assert out.startswith(f"policy {name.replace('_', '-')}@1 ")
+        status, out, _ = run("check", name, "--json")
+        assert status == 0
+        assert json.loads(out)["policy"] == f"{name.replace('_', '-')}@1"
 
     def test_custom_criteria_by_name(self, tmp_path: Path) -> None:
         """--criteria names a registry as module:attribute."""
@@ -413,6 +426,111 @@ class TestFileCommands:
         assert err.startswith(
             f"{leads}, line 2, column 'created_at': "
             "expected a datetime with a UTC offset"
+        )
+
+    @pytest.mark.parametrize(
+        ("name", "content", "line", "problem"),
+        [
+            ("latin.csv", b"id,created_at\nL\xe91,2026-03-02T09:00:00Z\n", 2, "UTF-8"),
+            ("deep.jsonl", b"[" * 100_000 + b"\n", 1, "nested too deeply"),
+            (
+                "big.csv",
+                b"id,created_at,x\nL1,2026-03-02T09:00:00Z," + b"x" * 200_000 + b"\n",
+                2,
+                "field larger than field limit",
+            ),
+        ],
+    )
+    def test_an_unreadable_file_is_one_line(
+        self, tmp_path: Path, name: str, content: bytes, line: int, problem: str
+    ) -> None:
+        """Bytes that are not UTF-8, deep JSON, a huge cell: one line, status 1."""
+        leads = tmp_path / name
+        leads.write_bytes(content)
+        status, out, err = run("score", "b2b_saas", str(leads), str(leads))
+        assert (status, out) == (1, "")
+        assert err.startswith(f"{leads}, line {line}: ")
+        assert problem in err
+        assert err.count("\n") == 1
+
+    def test_score_with_no_lead_but_activities(
+        self, history: tuple[str, str, str], tmp_path: Path
+    ) -> None:
+        """A leads file of a header alone, with activities: no leads, status 0."""
+        leads = tmp_path / "none.csv"
+        leads.write_text("id,created_at\n", encoding="utf-8")
+        _, activities, _ = history
+        assert run("score", "b2b_saas", str(leads), activities) == (0, "no leads\n", "")
+
+    def test_score_refuses_a_lead_given_twice(
+        self, history: tuple[str, str, str], tmp_path: Path
+    ) -> None:
+        """A lead id given twice is named with both lines, as backtest refuses it."""
+        leads = tmp_path / "twice.csv"
+        leads.write_text(LEADS + LEADS.splitlines()[1] + "\n", encoding="utf-8")
+        _, activities, outcomes = history
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        for argv in (
+            ("score", "b2b_saas", str(leads), activities),
+            ("backtest", "b2b_saas", str(leads), activities, outcomes, *window),
+        ):
+            status, out, err = run(*argv)
+            assert (status, out) == (1, "")
+            assert err == (
+                f"{leads}, line 4, column 'id': expected each lead once, "
+                "found 'L-1' again (first on line 2)\n"
+            )
+
+    def test_backtest_names_the_line_of_an_unknown_lead(
+        self, history: tuple[str, str, str], tmp_path: Path
+    ) -> None:
+        """An activity of a lead not in the leads file: its file, line and column."""
+        leads, _, outcomes = history
+        activities = tmp_path / "activities.csv"
+        activities.write_text(
+            "lead_id,kind,at\n"
+            "L-1,page_view,2026-03-02T10:00:00Z\n"
+            "L-9,page_view,2026-03-02T11:00:00Z\n",
+            encoding="utf-8",
+        )
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        status, out, err = run(
+            "backtest", "b2b_saas", leads, str(activities), outcomes, *window
+        )
+        assert (status, out) == (1, "")
+        assert err == (
+            f"{activities}, line 3, column 'lead_id': "
+            "expected one of the leads, found 'L-9'\n"
+        )
+
+    def test_a_bad_policy_is_one_line_per_problem(
+        self, history: tuple[str, str, str], tmp_path: Path
+    ) -> None:
+        """score with a broken policy file: each problem on a line naming the file."""
+        policy = tmp_path / "p.toml"
+        policy.write_text(
+            dump_policy(b2b_saas()).replace("version = 1", "version = 1.5"),
+            encoding="utf-8",
+        )
+        leads, activities, _ = history
+        status, out, err = run("score", str(policy), leads, activities)
+        assert (status, out) == (1, "")
+        assert err == f"{policy}: version: expected a whole number, found 1.5\n"
+
+    def test_an_error_of_several_lines_is_one(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An error whose message runs over lines prints on one."""
+
+        def fails(_: object) -> str:
+            problems = [("a", "x"), ("b", "y")]
+            raise SerializationError(target="Lead", problems=problems)
+
+        monkeypatch.setitem(cli._COMMANDS, "score", fails)
+        status, _, err = run("score", "b2b_saas", "l.csv", "a.csv")
+        assert (status, err) == (
+            1,
+            "cannot build Lead from the data (2 problems): a: x; b: y\n",
         )
 
     @pytest.mark.parametrize("instant", ["yesterday", "2026-03-01T00:00:00"])

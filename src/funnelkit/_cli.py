@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate a policy file (TOML or JSON) and print a summary "
         "of it, or every problem found. Exit status 0 when valid, 1 when not.",
     )
-    check.add_argument("policy", help="the policy file (.toml or .json)")
+    _policy_argument(check)
     _json_argument(check)
     check.add_argument(
         "--criteria",
@@ -139,11 +139,11 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(error.problems[0][1]) from None
 
 
-def _policy(spec: str) -> FunnelPolicy:
-    """A policy file, or the name of a policy funnelkit ships."""
+def _policy(spec: str, criteria: CriteriaRegistry | None = None) -> FunnelPolicy:
+    """A policy file, or the name of a policy funnelkit ships: any command's POLICY."""
     if not Path(spec).exists() and spec in _SHIPPED:
         return _SHIPPED[spec]()
-    return load_policy(spec)
+    return load_policy(spec, criteria=criteria)
 
 
 _SHIPPED: dict[str, Callable[[], FunnelPolicy]] = {
@@ -217,25 +217,37 @@ def main(
         try:
             text = _COMMANDS[args.command](args)
         except FunnelkitError as error:
-            print(error, file=err)
+            print(_lines(error), file=err)
             return 1
         return _print(text, out)
     return _check(args, out, err)
 
 
+def _lines(error: FunnelkitError) -> str:
+    """An error as stderr shows it: one line per problem, each naming the file."""
+    if isinstance(error, PolicyFileError):
+        where = error.source or "policy"
+        return "\n".join(
+            f"{where}: {path or '(the whole file)'}: {problem}"
+            for path, problem in error.problems
+        )
+    first, *rest = str(error).splitlines() or [""]
+    return " ".join([first, "; ".join(line.strip() for line in rest)]).rstrip()
+
+
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         registry = _registry(args.criteria) if args.criteria else None
-        policy = load_policy(args.policy, criteria=registry)
+        policy = _policy(args.policy, registry)
     except PolicyFileError as error:
         if not args.json:
-            print(error, file=err)
+            print(_lines(error), file=err)
             return 1
         problems = [{"path": path, "problem": text} for path, text in error.problems]
         _print(json.dumps({"valid": False, "problems": problems}, indent=2), out)
         return 1
     except FunnelkitError as error:
-        print(error, file=err)
+        print(_lines(error), file=err)
         return 1
     if args.json:
         return _print(json.dumps(_described(policy), indent=2), out)
@@ -303,12 +315,12 @@ def _score(args: argparse.Namespace) -> str:
     model = _policy(args.policy).scoring
     leads = read_leads(args.leads)
     activities = read_activities(args.activities)
+    if not leads:
+        return "[]" if args.json else "no leads"
     at = args.at
     if at is None:
         instants = [activity.at for activity in activities]
         instants += [lead.created_at for lead in leads]
-        if not instants:
-            return "[]" if args.json else "no leads"
         at = max(instants, key=in_utc)
     by_lead: dict[str, list[Activity]] = {lead.id: [] for lead in leads}
     for activity in activities:
@@ -366,9 +378,10 @@ def _backtest(args: argparse.Namespace) -> str:
     from funnelkit._files import read_activities, read_leads, read_outcomes  # noqa: PLC0415 -- a command's own
     from funnelkit.analytics import backtest, compare  # noqa: PLC0415 -- a command's own
 
+    leads = read_leads(args.leads)
     history = (
-        read_leads(args.leads),
-        read_activities(args.activities),
+        leads,
+        read_activities(args.activities, leads={lead.id for lead in leads}),
         read_outcomes(args.outcomes),
     )
     window = {"start": args.start, "end": args.end, "mql": args.mql}
