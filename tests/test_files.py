@@ -263,3 +263,20 @@ class TestBadFiles:
         assert info.value.column == "path"
         found = "found " + repr(["/pricing"] * 100)[:77] + "..."
         assert info.value.problem.endswith(found)
+
+
+class TestByteOrderMark:
+    @pytest.mark.parametrize("name", ["leads.csv", "leads.jsonl"])
+    def test_a_byte_order_mark_is_not_part_of_the_first_column(
+        self, tmp_path: Path, name: str
+    ) -> None:
+        """A UTF-8 byte order mark (Excel writes one) is not read as text."""
+        text = (
+            "id,created_at\nL-1,2026-03-02T09:00:00Z\n"
+            if name.endswith(".csv")
+            else json.dumps({"id": "L-1", "created_at": "2026-03-02T09:00:00Z"})
+        )
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        (lead,) = read_leads(path)
+        assert (lead.id, dict(lead.attributes)) == ("L-1", {})

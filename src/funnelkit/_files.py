@@ -143,7 +143,8 @@ def _rows(path: str | Path) -> Iterator[_Row]:
             path=name, line=0, column=None, problem="expected a .csv or .jsonl file"
         )
     try:
-        file = Path(name).open(encoding="utf-8", newline="")  # noqa: SIM115 -- closed below
+        # utf-8-sig: a byte order mark (Excel writes one) is not part of the header.
+        file = Path(name).open(encoding="utf-8-sig", newline="")  # noqa: SIM115 -- closed below
     except OSError as error:
         raise DataFileError(
             path=name, line=0, column=None, problem=f"cannot be read: {error.strerror}"
