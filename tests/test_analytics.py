@@ -828,6 +828,7 @@ class TestBadArguments:
             ({"cohort": "day"}, "cohort"),
             ({"segment": ""}, "segment"),
             ({"timezone": "Mars/Base"}, "timezone"),
+            ({"timezone": "localtime"}, "timezone"),
             ({"goals": ["200 mqls"]}, "goals[0]"),
             ({"goals": [Goal(("sql", "mql"), "month", 0.5)]}, "goals[0].stage"),
             ({"goals": [Goal(("mql", "won"), "month", 0.5)]}, "goals[0].stage"),

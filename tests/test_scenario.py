@@ -153,6 +153,7 @@ class TestStart:
             ({"policy": "b2b-saas"}, "policy"),
             ({"clock": T0}, "clock"),
             ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+            ({"timezone": "localtime"}, "timezone"),
             ({"timezone": "../etc"}, "timezone"),
             ({"timezone": 5}, "timezone"),
             ({"start": "Monday morning"}, "start"),

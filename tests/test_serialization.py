@@ -1,7 +1,9 @@
 import json
+import zoneinfo
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -148,6 +150,22 @@ class TestRoundTrip:
         """Times in any IANA zone, gaps and folds included, keep wall time and zone."""
         back = from_json(to_json(activity), Activity)
         assert _exactly_same_instant_and_zone(activity.at, back.at)
+
+    def test_the_machine_s_own_zone_is_written_as_an_offset(self) -> None:
+        """A time in 'localtime' (the machine's zone) is written as its offset."""
+        (found,) = [
+            path
+            for path in (Path(folder) / "UTC" for folder in zoneinfo.TZPATH)
+            if path.is_file()
+        ][:1]
+        with found.open("rb") as data:
+            machine = ZoneInfo.from_file(data, key="localtime")
+        at = datetime(2026, 3, 2, 9, tzinfo=machine)
+        assert to_json(at) == '"2026-03-02T09:00:00+00:00"'
+        assert from_json(to_json(at), datetime) == at
+        for key in ("localtime", "posixrules"):
+            with pytest.raises(SerializationError, match="not the machine's own"):
+                from_json(f'"2026-03-02T09:00:00+00:00[{key}]"', datetime)
 
     @pytest.mark.parametrize("text", [None, 5, ["{}"]])
     def test_from_json_of_no_text(self, text: object) -> None:

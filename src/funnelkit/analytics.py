@@ -43,7 +43,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby, pairwise
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -65,7 +65,7 @@ from funnelkit._charts import (
 from funnelkit._events import Event, LeadState, _TimerEvent
 from funnelkit._frozen import FrozenMap, freeze
 from funnelkit._sla import SlaTimer
-from funnelkit._time import require_aware, utc_micros
+from funnelkit._time import is_zone_name, require_aware, utc_micros
 from funnelkit._validators import (
     Scalar,
     aware_datetime,
@@ -905,12 +905,11 @@ def _path(stages: Sequence[str]) -> tuple[str, ...]:
 
 
 def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    if not is_zone_name(name):
         raise ValidationError(
             field="timezone", value=name, expected="an IANA time zone name"
-        ) from None
+        )
+    return ZoneInfo(name)
 
 
 def _check_options(  # noqa: PLR0913 -- the options build checks

@@ -97,7 +97,14 @@ class _WrongValueError(ValueError):
 def _format_datetime(value: datetime) -> str:
     text = value.isoformat()
     key = value.tzinfo.key if isinstance(value.tzinfo, ZoneInfo) else None
-    return f"{text}[{key}]" if key else text
+    # A key naming the machine's own zone would be read back as another
+    # machine's: the offset alone says the instant.
+    return f"{text}[{key}]" if key and key not in _MACHINE_ZONES else text
+
+
+# Zone files that stand for the machine's own zone (or its default rules),
+# which differ from machine to machine.
+_MACHINE_ZONES = frozenset({"localtime", "posixrules"})
 
 
 _ISO_DATETIME = "an ISO 8601 datetime string with a UTC offset"
@@ -147,12 +154,13 @@ def _with_offset(text: str, value: str) -> datetime:
 
 
 def _zone(key: str, value: object) -> tzinfo:
+    expected = "a known IANA time zone name in brackets"
+    if key in _MACHINE_ZONES:
+        raise _WrongValueError(expected + " (not the machine's own)", value)
     try:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _WrongValueError(
-            "a known IANA time zone name in brackets", value
-        ) from None
+        raise _WrongValueError(expected, value) from None
 
 
 def _parse_date(value: object, _: object = None) -> date:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Literal, NoReturn, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -34,7 +34,7 @@ from funnelkit._funnel import Funnel
 from funnelkit._lead import Activity, Bant, Lead
 from funnelkit._policy import FunnelPolicy
 from funnelkit._scoring import _num
-from funnelkit._time import in_utc, require_aware
+from funnelkit._time import in_utc, is_zone_name, require_aware
 from funnelkit._validators import Scalar
 from funnelkit.errors import ValidationError
 from funnelkit.testing._clock import _DELTA, ManualClock
@@ -905,11 +905,8 @@ def _zone(value: object, policy: FunnelPolicy) -> tzinfo:
         return UTC if calendar is None else ZoneInfo(calendar.timezone)
     if isinstance(value, tzinfo):
         return value
-    if isinstance(value, str):
-        try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
+    if is_zone_name(value):
+        return ZoneInfo(value)  # type: ignore[arg-type] # a zone's name
     raise ValidationError(
         owner="Scenario",
         field="timezone",
