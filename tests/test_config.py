@@ -1315,6 +1315,25 @@ class TestDiff:
         """Equal policies have no differences."""
         assert diff_policies(b2b_saas(), b2b_saas()) == ()
 
+    @pytest.mark.parametrize(("before", "after"), [("true", "1"), ("1", "1.0")])
+    def test_a_value_of_another_type_is_a_change(self, before: str, after: str) -> None:
+        """A rule testing 1 where it tested true (or 1.0 where 1) is a change, named."""
+        text = dump_policy(b2b_saas()).replace(
+            'attribute = "bant.budget"\ntest = true',
+            f'attribute = "bant.budget"\ntest = {before}',
+        )
+        old = load_policy(text)
+        new = load_policy(
+            text.replace(
+                f'attribute = "bant.budget"\ntest = {before}',
+                f'attribute = "bant.budget"\ntest = {after}',
+            )
+        )
+        assert old != new
+        assert [str(change) for change in diff_policies(old, new)] == [
+            f"scoring rule 'budget confirmed': test {before} -> {after}"
+        ]
+
     def test_changes_in_words(self) -> None:
         """Thresholds, points, durations and parts added or removed, in words."""
         old = b2b_saas()

@@ -1730,7 +1730,7 @@ class _Differ:
     def value(
         self, path: str, context: str, key: str, old: object, new: object
     ) -> None:
-        if old == new:
+        if _same_data(old, new):
             return
         if key in self.labels and isinstance(old, list) and isinstance(new, list):
             self.named(path, key, old, new)
@@ -1772,6 +1772,25 @@ class _Differ:
             self.add(
                 path, kept_old, kept_new, f"{key} reordered: {', '.join(kept_new)}"
             )
+
+
+def _same_data(old: object, new: object) -> bool:
+    """Whether two parts of policy data are the same, types included.
+
+    Python finds ``True == 1 == 1.0``; a rule testing ``1`` where it tested
+    ``true`` scores otherwise, and a file writes each otherwise.
+    """
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return old.keys() == new.keys() and all(
+            _same_data(old[key], new[key]) for key in old
+        )
+    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        return len(old) == len(new) and all(
+            _same_data(one, other) for one, other in zip(old, new, strict=True)
+        )
+    return old == new
 
 
 def diff_policies(old: FunnelPolicy, new: FunnelPolicy) -> tuple[PolicyChange, ...]:
