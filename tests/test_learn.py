@@ -185,6 +185,35 @@ class TestScorecard:
         high = card.probability(40 + card.points_to_double_odds)
         assert high / (1 - high) == pytest.approx(2 * low / (1 - low))
 
+    @pytest.mark.parametrize(
+        ("points", "chance"),
+        [(-100_000, 0.0), (100_000, 1.0), (-(10**400), 0.0), (10**400, 1.0)],
+        ids=["-1e5", "1e5", "-1e400", "1e400"],
+    )
+    def test_probability_far_out(
+        self, card: Scorecard, points: int, chance: float
+    ) -> None:
+        """Points however far from 0 give a chance of 0 or 1, without overflow."""
+        assert card.probability(points) == chance
+
+    @given(st.floats(allow_nan=False), st.floats(allow_nan=False))
+    def test_probability_is_a_chance_rising_with_points(
+        self, first: float, second: float
+    ) -> None:
+        """Any points give a chance from 0 to 1, and more points no less."""
+        card = fit_scorecard(
+            [{"plan": "ab"[n % 2], "won": n % 3 == 0} for n in range(12)], "won"
+        )
+        low, high = sorted([first, second])
+        assert 0 <= card.probability(low) <= card.probability(high) <= 1
+
+    @pytest.mark.parametrize("points", ["5", True, math.nan, None])
+    def test_probability_of_no_number(self, card: Scorecard, points: object) -> None:
+        """Points that are no number are a ValidationError naming them."""
+        with pytest.raises(ValidationError) as info:
+            card.probability(points)  # type: ignore[arg-type]
+        assert info.value.field == "points"
+
     def test_probability_is_calibrated_on_its_history(self, card: Scorecard) -> None:
         """The mean predicted chance matches the actual rate on the training rows."""
         result = evaluate(card, _synthetic(), "won")

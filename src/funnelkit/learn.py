@@ -194,11 +194,23 @@ class Scorecard:
         Each ``points_to_double_odds`` points double the odds, from
         ``base_log_odds`` at 0 points: with even odds at 0 and 20 points to
         double them, 20 points give odds of 2 to 1, a chance of 2/3.
+        Any number of points gives a chance from 0 to 1, however far from 0.
+
+        Raises:
+            ValidationError: *points* is not a number.
         """
-        log_odds = self.base_log_odds + points * math.log(2) / (
-            self.points_to_double_odds
+        value: object = points  # any value, at run time
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ValidationError(field="points", value=value, expected="a number")
+        try:
+            number = float(value)
+        except OverflowError:  # a whole number beyond a float: as far as one goes
+            number = math.inf if value > 0 else -math.inf
+        if math.isnan(number):
+            raise ValidationError(field="points", value=value, expected="a number")
+        return _sigmoid(
+            self.base_log_odds + number * math.log(2) / self.points_to_double_odds
         )
-        return 1 / (1 + math.exp(-log_odds))
 
     def to_text(self) -> str:
         """The scorecard as a table: each level's rows, rate and points."""
@@ -298,6 +310,14 @@ class Evaluation:
             for row in self.calibration
         ]
         return "\n".join(lines)
+
+
+def _sigmoid(log_odds: float) -> float:
+    """The chance of log-odds *log_odds*, without overflow at either end."""
+    if log_odds >= 0:
+        return 1 / (1 + math.exp(-log_odds))
+    odds = math.exp(log_odds)  # at most 1: no overflow
+    return odds / (1 + odds)
 
 
 def _percent(value: float) -> str:
