@@ -652,6 +652,14 @@ class TestScoreWakes:
 
 
 class TestInStage:
+    def test_no_wake_past_the_year_9999(self) -> None:
+        """A verdict that could change only after the year 9999 has no wake."""
+        late = datetime(9999, 12, 31, tzinfo=UTC)
+        recent = Activity("L", "x", late, id="x-1")
+        ctx = context(activities=(recent,), now=late, entered_at=late)
+        assert InStageFor(30 * D).wake_at(ctx) is None
+        assert DidActivity("x", within=30 * D).wake_at(ctx) is None
+
     def test_counts_only_since_entering(self) -> None:
         """DidActivity(in_stage=True) ignores what came before the stage."""
         ctx = context(

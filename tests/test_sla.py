@@ -81,6 +81,16 @@ class TestSlaRule:
         assert business.within == BusinessDuration(time=8 * H)
         assert business.business
 
+    def test_a_wall_deadline_past_the_year_9999(self) -> None:
+        """A deadline Python cannot hold is a ValidationError naming started_at."""
+        late = datetime(9999, 12, 31, 23, tzinfo=UTC)
+        rule = SlaRule("r", "mql", "2 hours", EXIT)
+        with pytest.raises(ValidationError) as info:
+            rule.deadline(late)
+        assert (info.value.owner, info.value.field) == ("SlaRule 'r'", "started_at")
+        with pytest.raises(ValidationError):  # a pause moving it past the end too
+            rule.moved(late, late - 2 * H, late)
+
     def test_met_by_forms(self) -> None:
         """'exit', one kind or several, or a criterion."""
         assert SlaRule("r", "sal", H, "sales_call").met_by == frozenset({"sales_call"})

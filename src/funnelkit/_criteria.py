@@ -30,7 +30,7 @@ from funnelkit._scoring import (
     _micros,
     _num,
 )
-from funnelkit._time import add_elapsed, elapsed, in_utc, is_zone_name
+from funnelkit._time import add_elapsed_or_never, elapsed, in_utc, is_zone_name
 from funnelkit._validators import (
     aware_datetime,
     flag,
@@ -986,7 +986,7 @@ class DidActivity(Criterion):
         if len(found) < self.count:
             return None
         # The verdict fails once the count-th most recent one leaves the window.
-        return add_elapsed(found[-self.count].at, self.within + _TICK)
+        return add_elapsed_or_never(found[-self.count].at, self.within + _TICK)
 
     def _kinds_text(self) -> str:
         return " or ".join(sorted(self.kinds))
@@ -1217,7 +1217,7 @@ class InStageFor(Criterion):
         """When the minimum is reached, if it is not yet."""
         if elapsed(ctx.entered_at, ctx.now) >= self.at_least:
             return None
-        return add_elapsed(ctx.entered_at, self.at_least)
+        return add_elapsed_or_never(ctx.entered_at, self.at_least)
 
     def describe(self) -> str:
         """``in stage for at least 2 days``."""

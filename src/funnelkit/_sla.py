@@ -212,7 +212,7 @@ class SlaRule:
         require_aware(started_at, field="started_at", owner=f"SlaRule {self.name!r}")
         if isinstance(self.within, BusinessDuration):
             return self._calendar(calendar).add(started_at, self.within)
-        return add_elapsed(started_at, self.within)
+        return self._wall(started_at, self.within)
 
     def warning(
         self,
@@ -269,7 +269,22 @@ class SlaRule:
         """*span* of the rule's kind of time after *start*."""
         if isinstance(self.within, BusinessDuration):
             return self._calendar(calendar).add(start, span)
-        return add_elapsed(start, span)
+        return self._wall(start, span)
+
+    def _wall(self, start: datetime, span: timedelta) -> datetime:
+        """*span* of wall-clock time after *start*, within Python's years."""
+        try:
+            return add_elapsed(start, span)
+        except OverflowError:
+            raise ValidationError(
+                owner=f"SlaRule {self.name!r}",
+                field="started_at",
+                value=start,
+                expected=(
+                    f"an instant early enough that {span} later falls before "
+                    "the year 10000"
+                ),
+            ) from None
 
     def _calendar(self, calendar: BusinessCalendar | None) -> BusinessCalendar:
         found = self.calendar or calendar

@@ -15,6 +15,7 @@ __all__ = [
     "Clock",
     "SystemClock",
     "add_elapsed",
+    "add_elapsed_or_never",
     "elapsed",
     "from_utc_micros",
     "in_utc",
@@ -132,6 +133,17 @@ def add_elapsed(at: datetime, delta: timedelta) -> datetime:
     datetime.datetime(2026, 4, 1, 10, 0, tzinfo=zoneinfo.ZoneInfo(key='Europe/London'))
     """
     return (in_utc(at) + delta).astimezone(at.tzinfo)
+
+
+def add_elapsed_or_never(at: datetime, delta: timedelta) -> datetime | None:
+    """Return :func:`add_elapsed`, or ``None`` past the last instant Python holds.
+
+    For a wake: a verdict that changes only after the year 9999 never does.
+    """
+    try:
+        return add_elapsed(at, delta)
+    except OverflowError:
+        return None
 
 
 def elapsed(start: datetime, end: datetime) -> timedelta:
