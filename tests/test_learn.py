@@ -1,6 +1,8 @@
 import csv
 import hashlib
+import io
 import itertools
+import json
 import math
 import os
 import random
@@ -10,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnelkit import (
@@ -30,6 +32,8 @@ from funnelkit import (
     equals,
     load_policy,
 )
+from funnelkit._cli import main as cli_main
+from funnelkit._files import _scalar as csv_cell
 from funnelkit._predicates import MISSING
 from funnelkit.learn import (
     Scorecard,
@@ -453,7 +457,18 @@ class TestFitErrors:
             ({"features": ["won"]}, "features"),
             ({"features": ["plan"], "exclude": ["plan"]}, "features"),
             ({"exclude": [3]}, "exclude"),
-            ({"categorical": [None]}, "exclude"),
+            ({"categorical": [None]}, "categorical"),
+            ({"regularization": "5"}, "regularization"),
+            ({"regularization": math.nan}, "regularization"),
+            ({"min_share": "0.5"}, "min_share"),
+            ({"exclude": None}, "exclude"),
+            ({"exclude": b"id"}, "exclude"),
+            ({"categorical": None}, "categorical"),
+            ({"features": [["plan"]]}, "features"),
+            ({"features": 5}, "features"),
+            ({"dimension": 5}, "dimension"),
+            ({"dimension": "total"}, "dimension"),
+            ({"dimension": " "}, "dimension"),
         ],
     )
     def test_bad_options(self, options: dict[str, object], field: str) -> None:
@@ -474,6 +489,11 @@ class TestFitErrors:
             ([{"won": "yes"}, {"won": "true"}], "won", "label"),
             ([{"won": "1", "a": [1]}, {"won": "0"}], "won", "rows[0]['a']"),
             ([{"won": "1"}], lambda _: "yes", "label(rows[0])"),
+            ([{1: "x", "won": True}, {"won": False}], "won", "rows[0]"),
+            ([{"won": True}, {"won": False}], 5, "label"),
+            ([{"a": math.nan, "won": True}, {"won": False}], "won", "rows[0]['a']"),
+            ([{"a": math.inf, "won": True}, {"won": False}], "won", "rows[0]['a']"),
+            ([{"": "x", "won": True}, {"": "y", "won": False}], "won", "rows"),
         ],
     )
     def test_bad_rows(self, rows: object, label: object, field: str) -> None:
@@ -490,6 +510,203 @@ class TestFitErrors:
         assert info.value.extra == "learn"
         model = ScoringModel("m", [AttributeRule("plan", "team", 5)])
         assert evaluate(model, _synthetic(40), "won").leads == 40
+
+    @pytest.mark.parametrize("dimension", [5, "total", ""])
+    def test_a_bad_dimension_is_refused_without_rules_too(
+        self, dimension: object
+    ) -> None:
+        """dimension= is checked where it enters, not only by the rules made."""
+        rows = [{"same": "a", "won": number % 2 == 0} for number in range(20)]
+        with pytest.raises(ValidationError) as info:
+            fit_scorecard(rows, "won", dimension=dimension)  # type: ignore[arg-type]
+        assert info.value.field == "dimension"
+
+    def test_a_label_function_that_fails_names_the_row(self) -> None:
+        """An error of the label function is a ValidationError naming the row."""
+        rows: list[dict[str, object]] = [{"won": True}, {"won": False}, {"x": 1}]
+        with pytest.raises(ValidationError) as info:
+            fit_scorecard(rows, lambda row: bool(row["won"]))
+        assert info.value.field == "label(rows[2])"
+        assert isinstance(info.value.__cause__, KeyError)
+
+    def test_a_blank_column_is_refused_unless_left_out(self) -> None:
+        """A blank column name can make no rule: name it, or exclude it."""
+        rows = [{"": "xy"[n % 2], "won": n % 2 == 0} for n in range(20)]
+        with pytest.raises(ValidationError) as info:
+            fit_scorecard(rows, "won", features=[""])
+        assert info.value.field == "features"
+        assert fit_scorecard(rows, "won", exclude="").levels == ()
+
+    @pytest.mark.parametrize(
+        "rows",
+        [
+            [{"seats": 5, "won": True}],  # one row: no bins to cut either
+            [{"plan": "a", "won": False}, {"plan": "b", "won": False}],
+        ],
+    )
+    def test_both_outcomes_are_checked_first(
+        self, rows: list[Mapping[str, object]]
+    ) -> None:
+        """Rows of one outcome say so, before any column is looked at."""
+        with pytest.raises(ValidationError, match="both outcomes") as info:
+            fit_scorecard(rows, "won")
+        assert info.value.field == "label"
+
+
+class TestColumnsOfOneValue:
+    def test_a_flag_of_one_or_blank_is_a_level_and_missing(self) -> None:
+        """A column of "1" or blank: a level for 1, one for the missing."""
+        rows = [
+            {
+                "plan": ("free", "team")[n % 2],
+                "opted_in": "1" if n % 3 else "",
+                "won": n % 4 == 0 or (n % 3 == 0 and n % 5 == 0),
+            }
+            for n in range(60)
+        ]
+        learned = fit_scorecard(rows, "won")
+        flag = [level for level in learned.levels if level.feature == "opted_in"]
+        assert [(level.level, level.rows) for level in flag] == [
+            ("'1'", 40),
+            ("other", 0),
+            ("missing", 20),
+        ]
+        assert flag[0].test is not None
+        assert flag[0].test("1")
+        assert flag[0].test(1)
+
+    @pytest.mark.parametrize("value", [5, "5", 2.5, "2.5"])
+    def test_a_column_of_one_number_is_left_out(self, value: object) -> None:
+        """A number every row shares tells no lead from another: no levels."""
+        rows = [
+            {"seats": value, "plan": "ab"[n % 2], "won": n % 2 == 0} for n in range(10)
+        ]
+        learned = fit_scorecard(rows, "won")
+        assert {level.feature for level in learned.levels} == {"plan"}
+
+    def test_a_number_beyond_a_float_is_a_category(self) -> None:
+        """A whole number too large for a float is no number to bin: a category."""
+        rows = [{"big": 10**400 if n % 2 else 1, "won": n % 2 == 0} for n in range(20)]
+        learned = fit_scorecard(rows, "won")
+        assert [level.level for level in learned.levels][:2] == ["1", repr(10**400)]
+
+
+#: Cells as a CSV file holds them; the command line reads some as numbers or bools.
+_CELLS = ["true", "false", "TRUE", "10115", "01067", "2.50", "1e3", " 5", "x", ""]
+
+
+class TestCsvCells:
+    def test_a_learned_policy_scores_a_csv_file_as_the_cli_does(
+        self, tmp_path: Path
+    ) -> None:
+        """Learned from csv.DictReader rows, the points equal the CLI's on the file."""
+        leads = tmp_path / "leads.csv"
+        with leads.open("w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(["id", "created_at", "newsletter", "zip", "seats", "won"])
+            for n in range(200):
+                writer.writerow(
+                    [
+                        f"L{n:03d}",
+                        "2026-03-02T09:00:00Z",
+                        ("true", "false")[n % 2],
+                        ("10115", "80331", "")[n % 3],
+                        str(n % 7),
+                        "yes" if (n % 2 == 0) != (n % 9 == 0) else "no",
+                    ]
+                )
+        activities = tmp_path / "activities.csv"
+        activities.write_text("lead_id,kind,at\n", encoding="utf-8")
+        with leads.open(newline="", encoding="utf-8") as file:
+            rows = list(csv.DictReader(file))
+        learned = fit_scorecard(
+            rows, "won", exclude=["id", "created_at"], categorical=["zip"]
+        )
+        policy = tmp_path / "learned.toml"
+        policy.write_text(
+            dump_policy(
+                FunnelPolicy(
+                    name="learned",
+                    version=1,
+                    stages=[Stage("lead")],
+                    transitions=[],
+                    initial="lead",
+                    scoring=learned.model,
+                )
+            ),
+            encoding="utf-8",
+        )
+        out = io.StringIO()
+        status = cli_main(
+            ["score", str(policy), str(leads), str(activities), "--json"], out=out
+        )
+        assert status == 0
+        by_cli = {item["lead_id"]: item["fit"] for item in json.loads(out.getvalue())}
+        by_rows = {
+            row["id"]: learned.model.score(as_lead(row, learned.model), (), at=T0).fit
+            for row in rows
+        }
+        assert by_cli == by_rows
+        assert by_rows == {row["id"]: _level_points(learned, row) for row in rows}
+        assert len(set(by_rows.values())) > 2
+
+    @settings(max_examples=25)
+    @given(
+        st.lists(
+            st.tuples(st.sampled_from(_CELLS), st.sampled_from(_CELLS)),
+            min_size=4,
+            max_size=40,
+        ),
+        st.booleans(),
+    )
+    def test_a_level_takes_the_text_and_the_value_the_cli_reads(
+        self, cells: list[tuple[str, str]], categorical: bool
+    ) -> None:
+        """A row scores alike as text and as the CLI reads its cells."""
+        rows = [
+            {"a": a, "b": b, "won": number % 2 == 0}
+            for number, (a, b) in enumerate(cells)
+        ]
+        learned = fit_scorecard(
+            rows, "won", min_share=0.0, categorical=["a"] if categorical else ()
+        )
+        for a, b in cells:
+            text = {"a": a, "b": b}
+            read = {key: csv_cell(value) for key, value in text.items() if value}
+            as_read = Lead("L", T0, attributes=read)
+            as_text = as_lead(text, learned.model)
+            score = learned.model.score
+            assert score(as_read, (), at=T0).fit == score(as_text, (), at=T0).fit
+
+    def test_as_lead_reads_numbers_as_the_cli_does(self) -> None:
+        """Text the CLI keeps as text ('1e3', ' 5') stays text under a range."""
+        model = ScoringModel("m", [AttributeRule("a", between(1, None), 1)])
+        assert as_lead({"a": "1e3"}, model).attributes == {"a": "1e3"}
+        assert as_lead({"a": " 5"}, model).attributes == {"a": " 5"}
+        assert as_lead({"a": "5.0"}, model).attributes == {"a": 5.0}
+
+    def test_numbers_the_cli_keeps_as_text_are_categories(self) -> None:
+        """A column of '1e3'-like text is no number to the CLI: a category."""
+        rows = [{"a": ("1e3", "2e3")[n % 2], "won": n % 2 == 0} for n in range(20)]
+        learned = fit_scorecard(rows, "won")
+        assert [level.level for level in learned.levels] == [
+            "'1e3'",
+            "'2e3'",
+            "other",
+            "missing",
+        ]
+
+    def test_history_reads_attributes_as_a_funnel_does(self) -> None:
+        """Text that looks like a number in a lead's attributes is a category."""
+        leads = [
+            Lead(f"L-{n}", T0, attributes={"seats": str(n % 3)}) for n in range(60)
+        ]
+        won = {lead.id: n % 3 == 0 for n, lead in enumerate(leads)}
+        learned = fit_scorecard_from_history(leads, [], won, at=AT)
+        assert [level.level for level in learned.levels][:3] == ["'0'", "'1'", "'2'"]
+        for n, lead in enumerate(leads):
+            points = learned.levels[n % 3].points
+            assert learned.model.score(lead, (), at=AT).fit == points
 
 
 class TestEvaluate:
@@ -567,6 +784,42 @@ class TestEvaluate:
         """A bad model or row is a ValidationError naming it."""
         with pytest.raises(ValidationError) as info:
             evaluate(model, rows, "won")  # type: ignore[arg-type]
+        assert info.value.field == field
+
+    @pytest.mark.parametrize("dimension", ["Fit", 5, ""])
+    def test_a_dimension_the_model_lacks_is_refused(self, dimension: object) -> None:
+        """A misspelt dimension is a ValidationError listing the model's."""
+        model = ScoringModel("m", [AttributeRule("plan", "pro", 5, dimension="up")])
+        rows = [{"plan": "pro", "won": True}, {"plan": "free", "won": False}]
+        with pytest.raises(ValidationError, match="'total', 'fit', 'engagement', 'up'"):
+            evaluate(model, rows, "won", dimension=dimension)  # type: ignore[arg-type]
+        leads, activities, outcomes = _history(10)
+        with pytest.raises(ValidationError) as info:
+            evaluate_history(
+                model,
+                leads,
+                activities,
+                outcomes,
+                at=AT,
+                dimension=dimension,  # type: ignore[arg-type]
+            )
+        assert info.value.field == "dimension"
+
+    @pytest.mark.parametrize(
+        ("row", "model", "field"),
+        [
+            (5, ScoringModel("m", []), "row"),
+            ({1: 2}, ScoringModel("m", []), "row"),
+            ({"a": math.nan}, ScoringModel("m", []), "row['a']"),
+            ({"a": 1}, "m", "model"),
+        ],
+    )
+    def test_as_lead_refuses_what_is_no_row_or_model(
+        self, row: object, model: object, field: str
+    ) -> None:
+        """as_lead names a bad row or model with a ValidationError."""
+        with pytest.raises(ValidationError) as info:
+            as_lead(row, model)  # type: ignore[arg-type]
         assert info.value.field == field
 
     def test_as_lead_reads_numbers_only_where_the_model_tests_them(self) -> None:
@@ -729,6 +982,12 @@ class TestHistory:
             ({"outcomes": {"L-0": "yes"}}, ValidationError, "outcomes['L-0']"),
             ({"leads": ["L-0"]}, ValidationError, "leads[0]"),
             ({"activities": [None]}, ValidationError, "activities[0]"),
+            ({"kinds": 5}, ValidationError, "kinds"),
+            ({"kinds": [1]}, ValidationError, "kinds"),
+            ({"exclude": None}, ValidationError, "exclude"),
+            ({"categorical": None}, ValidationError, "categorical"),
+            ({"features": [["size"]]}, ValidationError, "features"),
+            ({"outcomes": {}}, ValidationError, "outcomes"),
         ],
     )
     def test_bad_history(

@@ -20,10 +20,13 @@ How a scorecard is made:
 
 1. **Columns.** Every column but the label and the ``exclude`` list is a
    feature (or the ``features`` given). A column whose present values are all
-   numbers (or text that reads as one, as in a CSV file) is numeric; any
-   other is categorical. Empty text and ``None`` are missing.
+   numbers (or text the command line reads as one from a CSV cell), at least
+   two different ones, is numeric; any other is categorical. Empty text and
+   ``None`` are missing.
 2. **Categorical values** held by at least ``min_share`` of the rows get a
-   level each (``equals``); rarer ones are pooled into one "other" level.
+   level each (``equals``, or ``one_of`` the text seen and the value the
+   command line reads from it: ``"true"`` and ``True``); rarer ones are
+   pooled into one "other" level.
 3. **Numbers** are cut into at most ``bins`` quantile bins, each a half-open
    range ``[low, high)`` whose bounds are values seen in the data. With
    ``monotone="auto"``, neighbouring bins out of order are merged, pooling
@@ -63,6 +66,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from funnelkit._backtest import Decile, _auc, _deciles
+from funnelkit._files import _scalar as _csv_cell
 from funnelkit._lead import Activity, Lead
 from funnelkit._predicates import (
     MISSING as _MISSING,
@@ -72,7 +76,6 @@ from funnelkit._predicates import (
     _Between,
     _Both,
     _Either,
-    _Equals,
     _Not,
     absent,
     between,
@@ -84,11 +87,10 @@ from funnelkit._rules import (
     _LEAD_FIELDS,
     ActivityRule,
     AttributeRule,
-    kind_set,
 )
 from funnelkit._scoring import Grades, Score, ScoringModel
 from funnelkit._time import require_aware
-from funnelkit._validators import Scalar
+from funnelkit._validators import Scalar, check_scalar
 from funnelkit.errors import MissingExtraError, ValidationError
 
 if TYPE_CHECKING:
@@ -344,18 +346,32 @@ def _is_missing(value: object) -> bool:
 
 
 def _number(value: object) -> float | None:
-    """The number *value* is or reads as (CSV text), else ``None``."""
-    if isinstance(value, bool):
+    """The number *value* is (a finite float's worth), else ``None``; text is none."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
+    try:
+        number = float(value)
+    except OverflowError:  # a whole number beyond a float's range
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _cell(value: Scalar) -> Scalar:
+    """*value* as the command line reads it from a CSV cell.
+
+    Text that is a whole number, a decimal number or ``true``/``false``
+    becomes one (the reader of ``python -m funnelkit score`` and ``backtest``);
+    other values are kept.
+    """
+    return _csv_cell(value) if isinstance(value, str) else value
+
+
+def _cell_value(value: object, where: str) -> Scalar:
+    """*value* if it is a JSON scalar; else a ValidationError naming *where*."""
+    problem = check_scalar(value)
+    if problem is not None:
+        raise ValidationError(field=where, value=value, expected=problem)
+    return value  # type: ignore[return-value] # checked: a JSON scalar
 
 
 def _tidy(number: float) -> float:
@@ -388,9 +404,25 @@ def _outcomes(
 ) -> list[bool]:
     if isinstance(label, str):
         return [_outcome(row, label, index) for index, row in enumerate(rows)]
+    if not callable(label):
+        raise ValidationError(
+            field="label",
+            value=label,
+            expected="a column name, or a function of a row returning True or False",
+        )
     found = []
     for index, row in enumerate(rows):
-        value = label(row)
+        try:
+            value = label(row)
+        except Exception as error:  # the host's function: name the row it failed on
+            raise ValidationError(
+                field=f"label(rows[{index}])",
+                value=row,
+                expected=(
+                    "a row the label function reads, but it raised "
+                    f"{type(error).__name__}: {error}"
+                ),
+            ) from error
         if not isinstance(value, bool):
             raise ValidationError(
                 field=f"label(rows[{index}])", value=value, expected="True or False"
@@ -399,20 +431,49 @@ def _outcomes(
     return found
 
 
+def _both_outcomes(outcomes: list[bool], field: str, what: str) -> None:
+    """Refuse a history without both outcomes: nothing to learn from."""
+    if len(set(outcomes)) < 2:  # noqa: PLR2004 -- both outcomes
+        raise ValidationError(
+            field=field,
+            value=outcomes[0],
+            expected=f"{what} with both outcomes, some with and some without",
+        )
+
+
+def _row(value: object, what: str) -> Mapping[str, object]:
+    """*value* if it is a row: a mapping whose column names are text."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            field=what, value=value, expected="a mapping of column names to values"
+        )
+    for key in value:
+        if not isinstance(key, str):
+            raise ValidationError(
+                field=what, value=key, expected="column names that are text"
+            )
+    return value
+
+
 def _rows(value: object, what: str) -> list[Mapping[str, object]]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise ValidationError(
             field=what, value=value, expected="an iterable of mappings (rows)"
         )
-    rows = list(value)
-    for index, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise ValidationError(
-                field=f"{what}[{index}]",
-                value=row,
-                expected="a mapping of column names to values",
-            )
-    return rows
+    return [_row(row, f"{what}[{index}]") for index, row in enumerate(value)]
+
+
+def _names(value: object, field: str, what: str = "column names") -> tuple[str, ...]:
+    """Names (of columns, or activity kinds): one text, or an iterable of them."""
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, Iterable) or isinstance(value, bytes | Mapping):
+        raise ValidationError(field=field, value=value, expected=f"a list of {what}")
+    names = tuple(value)
+    for name in names:
+        if not isinstance(name, str):
+            raise ValidationError(field=field, value=name, expected=f"{what} (text)")
+    return names
 
 
 def _numeric_attributes(model: ScoringModel) -> frozenset[str]:
@@ -444,15 +505,19 @@ def as_lead(
     """Return a lead whose attributes are *row*, read as *model* reads them.
 
     Empty text and ``None`` are left out (missing); text in a column the model
-    tests with number ranges becomes a number, as a CSV reader would not do;
-    other values are kept as they are. :func:`evaluate` scores rows this way.
+    tests with number ranges becomes a number if it is one as the command
+    line reads a CSV cell (a whole or a decimal number: ``"5"``, ``"2.5"``,
+    not ``"1e3"`` or ``" 5"``), so a row scores as the same line of a CSV
+    file does in ``python -m funnelkit score``; other values are kept as they
+    are. :func:`evaluate` scores rows this way.
 
     >>> from funnelkit import AttributeRule, ScoringModel, between
     >>> model = ScoringModel("m", [AttributeRule("visits", between(3, None), 10)])
     >>> as_lead({"visits": "5", "country": "", "plan": "pro"}, model).attributes
     {'plan': 'pro', 'visits': 5}
     """
-    return _row_lead(row, _numeric_attributes(model), id, "row")
+    scoring, _ = _model(model)
+    return _row_lead(_row(row, "row"), _numeric_attributes(scoring), id, "row")
 
 
 def _row_lead(
@@ -460,20 +525,11 @@ def _row_lead(
 ) -> Lead:
     attributes: dict[str, Scalar] = {}
     for key, value in row.items():
-        if _is_missing(value):
+        cell = _cell_value(value, f"{where}[{key!r}]")
+        if _is_missing(cell):
             continue
-        if not isinstance(value, str | int | float | bool):
-            raise ValidationError(
-                field=f"{where}[{key!r}]",
-                value=value,
-                expected="a JSON scalar: text, a number, True, False or None",
-            )
-        if key in numeric and isinstance(value, str):
-            number = _number(value)
-            if number is not None:
-                attributes[key] = _tidy(number)
-                continue
-        attributes[key] = value
+        read = _cell(cell) if key in numeric else cell
+        attributes[key] = read if _number(read) is not None else cell
     return Lead(lead_id, _EPOCH, attributes=attributes)
 
 
@@ -595,33 +651,42 @@ def _levels(  # noqa: PLR0913 -- one feature's values and the binning options
     outcomes: list[bool],
     *,
     categorical: bool,
+    text: bool,
     bins: int,
     min_share: float,
     monotone: bool | Literal["auto"],
 ) -> _Feature | None:
-    """The levels of one feature, or ``None`` when it cannot tell rows apart."""
+    """The levels of one feature, or ``None`` when it cannot tell rows apart.
+
+    With *text*, text that the command line reads as a number (a CSV cell)
+    is one; without, only numbers are (a lead's attributes, as a funnel
+    scores them).
+    """
+    read = [_cell(value) for value in values]
     # Each value read once; the first that is no number settles it (text
     # columns stop early).
     parsed: list[float | None] = []
     is_numeric = not categorical and not all(map(_is_missing, values))
-    for value in values if is_numeric else ():
+    for value in (read if text else values) if is_numeric else ():
         number = None if _is_missing(value) else _number(value)
         if number is None and not _is_missing(value):
             is_numeric = False
             break
         parsed.append(number)
+    # A single number (a flag: 1 or blank) has no bins to cut: a category.
+    is_numeric = is_numeric and len(set(parsed) - {None}) > 1
     tests: list[ValueTest] = []
     names: list[str] = []
+    accepted: list[Scalar] = []
     if is_numeric:
         assigned, tests, names = _numeric_levels(parsed, outcomes, bins, monotone)
     else:
-        assigned, tests, names = _categorical_levels(values, min_share)
+        assigned, tests, names, accepted = _categorical_levels(values, read, min_share)
     least = min_share * len(values)
     if not is_numeric and tests and names[-1] != _OTHER:
         # No rare value in the history: a level for the values it never saw,
         # without rows, so the fit leaves its weight at the penalty's prior, 0.
-        kept = [test.expected for test in tests if isinstance(test, _Equals)]
-        tests.append(~one_of(*kept) & present())
+        tests.append(~one_of(*accepted) & present())
         names.append(_OTHER)
     rare = len(tests) - 1 if names and names[-1] == _OTHER else None
     if (
@@ -632,8 +697,7 @@ def _levels(  # noqa: PLR0913 -- one feature's values and the binning options
         # Too few rare values for a level of their own: with the missing.
         tests.pop()
         names.pop()
-        kept = [test.expected for test in tests if isinstance(test, _Equals)]
-        tests.append(~one_of(*kept))
+        tests.append(~one_of(*accepted))
         names.append("missing or other")
         assigned = [
             rare if level == rare or _is_missing(value) else level
@@ -692,34 +756,63 @@ def _key(value: Scalar) -> tuple[bool, Scalar]:
     return isinstance(value, bool), value
 
 
+def _form(value: Scalar) -> tuple[str, Scalar]:
+    """The forms value tests tell apart: text, True/False, numbers (1 is 1.0)."""
+    if isinstance(value, str):
+        return "text", value
+    return ("bool" if isinstance(value, bool) else "number"), value
+
+
 def _categorical_levels(
-    values: list[Scalar], min_share: float
-) -> tuple[list[int], list[ValueTest], list[str]]:
-    given = [value for value in values if not _is_missing(value)]
-    seen = Counter(_key(value) for value in given)
+    values: list[Scalar], read: list[Scalar], min_share: float
+) -> tuple[list[int], list[ValueTest], list[str], list[Scalar]]:
+    """A level per common value, as *read*; and every form the levels accept.
+
+    A level accepts each form of its value seen (``"true"``, ``"10115"``) and
+    the value as the command line reads it from a CSV cell (``True``,
+    ``10115``): the policy scores a lead alike whichever way its value comes.
+    """
+    seen: dict[tuple[bool, Scalar], Counter[tuple[str, Scalar]]] = {}
+    for value, cell in zip(values, read, strict=True):
+        if not _is_missing(value):
+            seen.setdefault(_key(cell), Counter())[_form(value)] += 1
     least = min_share * len(values)
     # The most common first; ties in the order of the values' text.
     kept = [
         key
         for key, count in sorted(
-            seen.items(), key=lambda item: (-item[1], repr(item[0]))
+            ((key, forms.total()) for key, forms in seen.items()),
+            key=lambda item: (-item[1], repr(item[0])),
         )
         if count >= least
     ]
     index = {key: position for position, key in enumerate(kept)}
-    tests: list[ValueTest] = [equals(key[1]) for key in kept]
-    names = [repr(key[1]) for key in kept]
+    tests: list[ValueTest] = []
+    names: list[str] = []
+    accepted: list[Scalar] = []
+    for key in kept:
+        forms = [
+            form
+            for form, _ in sorted(
+                seen[key].items(), key=lambda item: (-item[1], repr(item[0]))
+            )
+        ]
+        if _form(key[1]) not in forms:
+            forms.append(_form(key[1]))
+        own = [form[1] for form in forms]
+        tests.append(equals(own[0]) if len(own) == 1 else one_of(*own))
+        names.append(repr(own[0]))
+        accepted += own
     rare = -1
     if len(kept) < len(seen):
         rare = len(tests)
-        tests.append(
-            ~one_of(*(key[1] for key in kept)) & present() if kept else present()
-        )
+        tests.append(~one_of(*accepted) & present() if kept else present())
         names.append(_OTHER)
     assigned = [
-        -1 if _is_missing(value) else index.get(_key(value), rare) for value in values
+        -1 if _is_missing(value) else index.get(_key(cell), rare)
+        for value, cell in zip(values, read, strict=True)
     ]
-    return assigned, tests, names
+    return assigned, tests, names, accepted
 
 
 # -- Fitting ----------------------------------------------------------------------
@@ -794,12 +887,14 @@ class _Options:
                 raise ValidationError(field=field, value=value, expected=expected)
 
 
-def _features(
+def _features(  # noqa: PLR0913 -- the rows, their reading and the options
     table: Sequence[Mapping[str, object]],
     columns: list[str],
     outcomes: list[bool],
     forced: frozenset[str],
     options: _Options,
+    *,
+    text: bool,
 ) -> list[_Feature]:
     """The levels of each column that can tell leads apart."""
     built = (
@@ -808,6 +903,7 @@ def _features(
             _values(table, column),
             outcomes,
             categorical=column in forced,
+            text=text,
             bins=options.bins,
             min_share=options.min_share,
             monotone=options.monotone,
@@ -825,8 +921,9 @@ def _columns(
 ) -> list[str]:
     known = dict.fromkeys(key for row in rows for key in row)
     if features is None:
-        return [key for key in known if key != label and key not in exclude]
-    names = [features] if isinstance(features, str) else list(features)
+        names = [key for key in known if key != label and key not in exclude]
+    else:
+        names = list(_names(features, "features"))
     for name in names:
         if name not in known:
             raise ValidationError(
@@ -838,31 +935,20 @@ def _columns(
                 value=name,
                 expected="a column that is neither the label nor excluded",
             )
-    return names
-
-
-def _exclusions(exclude: Iterable[str]) -> tuple[str, ...]:
-    names = (exclude,) if isinstance(exclude, str) else tuple(exclude)
-    for name in names:
-        if not isinstance(name, str):
+        if not name.strip():  # no attribute of a lead: a rule could not read it
             raise ValidationError(
-                field="exclude", value=name, expected="column names (text)"
+                field="rows" if features is None else "features",
+                value=name,
+                expected="column names that are not blank (exclude a blank one)",
             )
     return names
 
 
 def _values(rows: Sequence[Mapping[str, object]], column: str) -> list[Scalar]:
-    values: list[Scalar] = []
-    for index, row in enumerate(rows):
-        value = row.get(column)
-        if value is not None and not isinstance(value, str | int | float | bool):
-            raise ValidationError(
-                field=f"rows[{index}][{column!r}]",
-                value=value,
-                expected="a JSON scalar: text, a number, True, False or None",
-            )
-        values.append(value)
-    return values
+    return [
+        _cell_value(row.get(column), f"rows[{index}][{column!r}]")
+        for index, row in enumerate(rows)
+    ]
 
 
 @attrs.frozen
@@ -1010,14 +1096,8 @@ def _scorecard(  # noqa: PLR0913 -- the parts of a fit
     dimension: str,
     window: timedelta | None,
 ) -> Scorecard:
-    _module("sklearn.linear_model")  # the extra, checked before any work
+    _module("sklearn.linear_model")  # the extra, checked before any fitting
     numpy = _module("numpy")
-    if len(set(outcomes)) < 2:  # noqa: PLR2004 -- both outcomes
-        raise ValidationError(
-            field="label",
-            value=outcomes[0] if outcomes else None,
-            expected="rows with both outcomes, some with and some without",
-        )
     matrix = _design(features, counted, len(outcomes))
     strength = options.regularization
     if matrix.shape[1]:
@@ -1121,7 +1201,8 @@ def fit_scorecard(  # noqa: PLR0913 -- the rows and the fit's options
     Args:
         rows: One mapping per lead (``csv.DictReader`` rows will do).
         label: The column holding the outcome (True/False, 1/0, yes/no,
-            won/lost), or a function of a row returning True or False.
+            won/lost), or a function of a row returning True or False (an
+            error it raises becomes a ValidationError naming the row).
         features: The columns to learn from (default: every column but the
             label and *exclude*).
         exclude: Columns never to learn from: ids, and anything filled in
@@ -1145,23 +1226,32 @@ def fit_scorecard(  # noqa: PLR0913 -- the rows and the fit's options
 
     Raises:
         MissingExtraError: scikit-learn (the ``learn`` extra) is missing.
-        ValidationError: a row, column, label value or option is not usable;
-            it names which, and what was expected.
+        ValidationError: a row, column, label value or option is not usable,
+            or the rows do not have both outcomes; it names which, and what
+            was expected.
     """
     options = _Options(
         name, bins, min_share, monotone, points_to_double_odds, regularization
     )
+    where: object = dimension  # any value, at run time
+    if not isinstance(where, str) or not where.strip() or where == "total":
+        raise ValidationError(
+            field="dimension",
+            value=where,
+            expected="a dimension name such as 'fit' ('total' is the sum)",
+        )
     table = _rows(rows, "rows")
     if not table:
         raise ValidationError(field="rows", value=[], expected="at least one row")
-    excluded = _exclusions(exclude)
-    forced = frozenset(_exclusions(categorical))
+    excluded = _names(exclude, "exclude")
+    forced = frozenset(_names(categorical, "categorical"))
     outcomes = _outcomes(table, label)
+    _both_outcomes(outcomes, "label", "rows")
     columns = _columns(
         table, label if isinstance(label, str) else None, features, excluded
     )
     return _scorecard(
-        _features(table, columns, outcomes, forced, options),
+        _features(table, columns, outcomes, forced, options, text=True),
         [],
         outcomes,
         options,
@@ -1329,18 +1419,20 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
         raise ValidationError(
             field="leads", value=[], expected="at least one lead with an instant"
         )
+    _both_outcomes(won, "outcomes", "leads")
     table: list[Mapping[str, object]] = [
         {**lead.attributes, "source": lead.source} for lead in people
     ]
-    excluded = _exclusions(exclude)
-    forced = frozenset(_exclusions(categorical))
+    excluded = _names(exclude, "exclude")
+    forced = frozenset(_names(categorical, "categorical"))
+    chosen_kinds = None if kinds is None else _names(kinds, "kinds", "activity kinds")
     columns = _columns(table, None, features, excluded)
-    built = _features(table, columns, won, forced, options)
+    built = _features(table, columns, won, forced, options, text=False)
     for feature in built:
         if feature.name == "source":
             feature.attribute = "source"  # the lead's field, not an attribute
     seen = sorted({a.kind for acts in done.values() for a in acts})
-    chosen = seen if kinds is None else sorted(kind_set(kinds))
+    chosen = seen if chosen_kinds is None else sorted(set(chosen_kinds))
     counted = []
     for kind in chosen:
         counts = [sum(a.kind == kind for a in done[lead.id]) for lead in people]
@@ -1371,14 +1463,28 @@ def _model(model: ScoringModel | Scorecard) -> tuple[ScoringModel, Scorecard | N
     )
 
 
+def _dimension(scoring: ScoringModel, card: Scorecard | None, dimension: object) -> str:
+    """The score to rank by: *dimension*, one of the model's, or its default."""
+    if dimension is None:
+        return card.dimension if card is not None else "total"
+    known = ("total", *scoring.dimensions)
+    if not isinstance(dimension, str) or dimension not in known:
+        raise ValidationError(
+            field="dimension",
+            value=dimension,
+            expected="None or one of the model's dimensions: "
+            + ", ".join(map(repr, known)),
+        )
+    return dimension
+
+
 def _measure(
     scoring: ScoringModel,
     card: Scorecard | None,
     scores: list[Score],
     outcomes: list[bool],
-    dimension: str | None,
+    which: str,
 ) -> Evaluation:
-    which = dimension or (card.dimension if card is not None else "total")
     # Keys that sort in row order: tied scores fall into deciles in row order.
     points = {f"{index:012d}": score[which] for index, score in enumerate(scores)}
     ids = list(points)
@@ -1430,13 +1536,14 @@ def evaluate(
         label: The outcome column, or a function of a row (as for
             :func:`fit_scorecard`).
         dimension: The score ranked: ``"total"`` by default (a scorecard's
-            own dimension for a scorecard).
+            own dimension for a scorecard), or one of the model's dimensions.
 
     Raises:
-        ValidationError: a row or label value is not usable, or *model* is
-            not a model.
+        ValidationError: a row, label value or *dimension* is not usable, or
+            *model* is not a model.
     """
     scoring, card = _model(model)
+    which = _dimension(scoring, card, dimension)
     table = _rows(rows, "rows")
     outcomes = _outcomes(table, label)
     numeric = _numeric_attributes(scoring)
@@ -1446,7 +1553,7 @@ def evaluate(
         )
         for index, row in enumerate(table)
     ]
-    return _measure(scoring, card, scores, outcomes, dimension)
+    return _measure(scoring, card, scores, outcomes, which)
 
 
 def evaluate_history(  # noqa: PLR0913 -- the history and the model
@@ -1463,10 +1570,16 @@ def evaluate_history(  # noqa: PLR0913 -- the history and the model
     The leads, activities, outcomes and instants are read as by
     :func:`fit_scorecard_from_history`: leads without an instant are left
     out, and each lead is scored on its activities up to its instant.
+    *dimension* is as for :func:`evaluate`.
+
+    Raises:
+        ValidationError: a lead, activity, outcome, instant or *dimension* is
+            not usable, or *model* is not a model.
     """
     scoring, card = _model(model)
+    which = _dimension(scoring, card, dimension)
     people, instants, won, done = _history(leads, activities, outcomes, at, None)
     scores = [
         scoring.score(lead, done[lead.id], at=instants[lead.id]) for lead in people
     ]
-    return _measure(scoring, card, scores, won, dimension)
+    return _measure(scoring, card, scores, won, which)
