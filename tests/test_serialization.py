@@ -188,6 +188,13 @@ class TestRoundTrip:
         back = from_json(to_json(at), datetime)
         assert (back, back.utcoffset()) == (at, offset)
 
+    def test_an_offset_with_microseconds_in_the_basic_format(self) -> None:
+        """ISO's basic format (no colons) keeps an offset's microseconds too."""
+        back = from_json('"2026-03-02T09:00:00-000000.000500"', datetime)
+        assert back.utcoffset() == -timedelta(microseconds=500)
+        back = from_json('"2026-03-02T09:00:00.000500+00:00"', datetime)
+        assert (back.microsecond, back.utcoffset()) == (500, timedelta(0))
+
     @given(st.lists(activities(), max_size=4))
     def test_lists(self, items: list[Activity]) -> None:
         """A list of activities round-trips."""

@@ -82,7 +82,7 @@ T = TypeVar("T")
 _ScalarMap = Mapping[str, Scalar]
 _ZONED = re.compile(r"(?P<iso>[^\[\]]+)(?:\[(?P<zone>[^\[\]]+)\])?")
 # An offset with microseconds, which datetime.fromisoformat drops on Python 3.11.
-_FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):(\d\d):(\d\d)\.(\d{6})")
+_FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d):?(\d\d)\.(\d{6})$")
 
 
 class _WrongValueError(ValueError):
@@ -139,17 +139,16 @@ def _with_offset(text: str, value: str) -> datetime:
         raise _WrongValueError(
             "a datetime with a UTC offset (funnelkit never assumes a time zone)", value
         )
-    if text[-7:-6] == ".":
-        found = _FRACTIONAL_OFFSET.fullmatch(text[-16:])
-        if found is not None:
-            sign, hours, minutes, seconds, micros = found.groups()
-            offset = timedelta(
-                hours=int(hours),
-                minutes=int(minutes),
-                seconds=int(seconds),
-                microseconds=int(micros),
-            )
-            return parsed.replace(tzinfo=timezone(-offset if sign == "-" else offset))
+    # Most offsets have no fraction: the look at the text's end comes first.
+    if text[-7:-6] == "." and (found := _FRACTIONAL_OFFSET.search(text)) is not None:
+        sign, hours, minutes, seconds, micros = found.groups()
+        offset = timedelta(
+            hours=int(hours),
+            minutes=int(minutes),
+            seconds=int(seconds),
+            microseconds=int(micros),
+        )
+        return parsed.replace(tzinfo=timezone(-offset if sign == "-" else offset))
     return parsed
 
 
