@@ -15,6 +15,7 @@ from funnelkit._funnel import Funnel
 from funnelkit._lead import Activity, Lead, activity_id
 from funnelkit._policy import FunnelPolicy
 from funnelkit._time import in_utc, require_aware, utc_micros
+from funnelkit._validators import is_items
 from funnelkit.errors import ValidationError
 from funnelkit.testing._clock import ManualClock
 
@@ -275,7 +276,7 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
 
 def _check_iterable(value: object, *, field: str, expected: str) -> Iterable[object]:
     """Return *value* if it iterates over values (a string or mapping does not)."""
-    if not isinstance(value, Iterable) or isinstance(value, str | Mapping):
+    if not is_items(value):
         raise ValidationError(field=field, value=value, expected=expected)
     return value
 

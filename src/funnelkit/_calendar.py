@@ -30,6 +30,7 @@ from funnelkit._time import (
     span_micros,
     utc_micros,
 )
+from funnelkit._validators import is_items
 from funnelkit.errors import MissingExtraError, PolicyError, ValidationError
 
 __all__ = ["BusinessCalendar", "BusinessHours", "Holiday"]
@@ -171,7 +172,7 @@ def _intervals(value: object) -> object:
     """Normalise ``[("09:00", "17:00"), ...]`` to a tuple of BusinessHours, in order."""
     if isinstance(value, BusinessHours):
         return (value,)
-    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
+    if not is_items(value):
         return value
     items = [
         BusinessHours(item[0], item[1]) if _is_pair(item) else item for item in value

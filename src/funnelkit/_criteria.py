@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import functools
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from funnelkit._validators import (
     aware_datetime,
     flag,
     instance_of,
+    is_items,
     items_of,
     non_empty_str,
     optional,
@@ -200,7 +201,7 @@ class TransitionRecord:
 
 def _activities(value: Iterable[Activity]) -> tuple[Activity, ...]:
     given: object = value  # checked at run time, whatever the types say
-    if not isinstance(given, Iterable) or isinstance(given, str | Mapping):
+    if not is_items(given):
         return given  # type: ignore[return-value] # for the validator to refuse
     items = tuple(given)
     if not all(isinstance(item, Activity) for item in items):
@@ -210,7 +211,7 @@ def _activities(value: Iterable[Activity]) -> tuple[Activity, ...]:
 
 def _history(value: Iterable[TransitionRecord]) -> tuple[TransitionRecord, ...]:
     given: object = value  # checked at run time, whatever the types say
-    if not isinstance(given, Iterable) or isinstance(given, str | Mapping):
+    if not is_items(given):
         return given  # type: ignore[return-value] # for the validator to refuse
     return tuple(given)
 

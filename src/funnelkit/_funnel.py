@@ -49,7 +49,7 @@ from funnelkit._scoring import Score, ScoreState
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
-from funnelkit._validators import check_count, unchecked
+from funnelkit._validators import check_count, is_items, unchecked
 from funnelkit.errors import (
     FunnelkitError,
     GuardFailed,
@@ -648,7 +648,7 @@ class Funnel:
                 was applied).
         """
         given: object = inputs  # checked at run time, whatever the types say
-        if not isinstance(given, Iterable) or isinstance(given, str | Mapping):
+        if not is_items(given):
             raise ValidationError(
                 owner="Funnel.replay",
                 field="inputs",

@@ -8,10 +8,10 @@ the value, never a bare ``TypeError`` from deep inside.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from types import MemberDescriptorType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard, TypeVar
 
 import attrs
 
@@ -85,6 +85,11 @@ def policy_name(instance: object, attribute: _Attribute, value: object) -> None:
             "a non-empty name without outer spaces",
             error=PolicyError,
         )
+
+
+def is_items(value: object) -> TypeGuard[Iterable[Any]]:
+    """Whether *value* iterates over items: not text, bytes or a mapping's keys."""
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
 
 
 def instance_of(cls: type, expected: str) -> _Validator:

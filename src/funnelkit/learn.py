@@ -90,7 +90,7 @@ from funnelkit._rules import (
 )
 from funnelkit._scoring import Grades, Score, ScoringModel
 from funnelkit._time import require_aware
-from funnelkit._validators import Scalar, check_scalar
+from funnelkit._validators import Scalar, check_scalar, is_items
 from funnelkit.errors import MissingExtraError, ValidationError
 
 if TYPE_CHECKING:
@@ -456,7 +456,7 @@ def _row(value: object, what: str) -> Mapping[str, object]:
 
 
 def _rows(value: object, what: str) -> list[Mapping[str, object]]:
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+    if not is_items(value):
         raise ValidationError(
             field=what, value=value, expected="an iterable of mappings (rows)"
         )

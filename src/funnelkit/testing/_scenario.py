@@ -35,7 +35,7 @@ from funnelkit._lead import Activity, Bant, Lead
 from funnelkit._policy import FunnelPolicy
 from funnelkit._scoring import _num
 from funnelkit._time import in_utc, is_zone_name, require_aware
-from funnelkit._validators import Scalar
+from funnelkit._validators import Scalar, is_items
 from funnelkit.errors import ValidationError
 from funnelkit.testing._clock import _DELTA, ManualClock
 
@@ -819,7 +819,7 @@ def check_policy(policy: FunnelPolicy, cases: Iterable[Case]) -> list[Mismatch]:
             expected="a funnelkit.FunnelPolicy",
         )
     given: object = cases  # checked at run time, whatever the types say
-    if not isinstance(given, Iterable) or isinstance(given, str | Mapping):
+    if not is_items(given):
         raise ValidationError(
             owner="check_policy",
             field="cases",
