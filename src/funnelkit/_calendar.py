@@ -875,7 +875,7 @@ class BusinessCalendar:
                 last_open = day
             if day > _LAST_DAY:
                 raise OverflowError  # the answer is past the last instant counted
-            if self._spans(day, self._local_hours(day)):
+            if self._local_hours(day) and self._instants(day):  # cached by day
                 days -= 1
                 last_open = day
             elif day - last_open > _HORIZON_DAYS:
