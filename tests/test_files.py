@@ -44,6 +44,24 @@ class TestLeads:
         }
         assert (second.email, dict(second.attributes)) == (None, {})
 
+    def test_a_number_with_a_leading_zero_stays_text(self, tmp_path: Path) -> None:
+        """A postcode or code written with a leading zero keeps it, as text."""
+        path = _write(
+            tmp_path,
+            "leads.csv",
+            "id,created_at,zip,code,zero,small,negative,odd\n"
+            "L-1,2026-03-02T09:00:00Z,01067,-007,0,0.5,-0.25,00.5\n",
+        )
+        (lead,) = read_leads(path)
+        assert dict(lead.attributes) == {
+            "zip": "01067",
+            "code": "-007",
+            "zero": 0,
+            "small": 0.5,
+            "negative": -0.25,
+            "odd": "00.5",
+        }
+
     def test_a_json_lines_file_keeps_its_types(self, tmp_path: Path) -> None:
         """JSON values stay as written; blank lines are skipped."""
         path = _write(

@@ -29,8 +29,10 @@ from funnelkit.serialization import structure
 __all__ = ["read_activities", "read_entries", "read_leads", "read_outcomes"]
 
 T = TypeVar("T")
-_INTEGER = re.compile(r"-?\d{1,15}")
-_DECIMAL = re.compile(r"-?\d+\.\d+")
+# Numbers as people write them: a leading zero ("01067", a postcode or a
+# code) keeps the cell text, which a number would lose.
+_INTEGER = re.compile(r"-?(?:0|[1-9]\d{0,14})")
+_DECIMAL = re.compile(r"-?(?:0|[1-9]\d*)\.\d+")
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
 
