@@ -623,6 +623,21 @@ class TestGoals:
         assert "running" in report.to_text()
         assert report.to_dict()["goals"][1]["goal"] == "3 mql a month"
 
+    def test_goals_and_lost_stages_given_once_through(self) -> None:
+        """Goals and lost stages from generators count as from lists."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("disqualified", 2)),
+            *_chain("L-2", ("mql", 3), ("sql", 4)),
+        ]
+        goals = [Goal("mql", "month", 3)]
+        lost = ["disqualified", "lost"]
+        listed = _report(entries, goals=goals, lost=lost)
+        once = _report(entries, goals=iter(goals), lost=(stage for stage in lost))
+        assert once.goals == listed.goals
+        assert once.paths == listed.paths
+        assert listed.goals
+        assert listed.paths
+
     def test_a_conversion_goal_gives_the_rate_and_the_known_rate(self) -> None:
         """25% mql to sql: half converted, the other half still open."""
         entries = [

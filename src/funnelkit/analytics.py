@@ -69,6 +69,7 @@ from funnelkit._time import is_zone_name, require_aware, utc_micros
 from funnelkit._validators import (
     Scalar,
     aware_datetime,
+    is_items,
     non_empty_str,
     reject,
     scalar_mapping,
@@ -617,6 +618,9 @@ class FunnelReport:
             raise ValidationError(
                 field="now", value=now, expected="an instant no earlier than start"
             )
+        # Read once: a generator given for either would be empty the second time.
+        goals = tuple(goals) if is_items(goals) else goals
+        lost = tuple(lost) if is_items(lost) else lost
         _check_options(
             cohort=cohort,
             segment=segment,
