@@ -15,7 +15,7 @@ from funnelkit._funnel import Funnel
 from funnelkit._lead import Activity, Lead, activity_id
 from funnelkit._policy import FunnelPolicy
 from funnelkit._time import in_utc, require_aware, utc_micros
-from funnelkit._validators import is_items
+from funnelkit._validators import check_items
 from funnelkit.errors import ValidationError
 from funnelkit.testing._clock import ManualClock
 
@@ -260,8 +260,8 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
     for field, policy in (("policy_a", policy_a), ("policy_b", policy_b)):
         if not isinstance(policy, FunnelPolicy):
             raise ValidationError(field=field, value=policy, expected="a FunnelPolicy")
-    _check_iterable(leads, field="leads", expected="an iterable of Lead values")
-    _check_iterable(
+    check_items(leads, field="leads", expected="an iterable of Lead values")
+    check_items(
         activities, field="activities", expected="an iterable of Activity values"
     )
     people = list(leads)
@@ -272,13 +272,6 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
 
 
 # -- Inputs ------------------------------------------------------------------------
-
-
-def _check_iterable(value: object, *, field: str, expected: str) -> Iterable[object]:
-    """Return *value* if it iterates over values (a string or mapping does not)."""
-    if not is_items(value):
-        raise ValidationError(field=field, value=value, expected=expected)
-    return value
 
 
 def _check(
@@ -299,7 +292,7 @@ def _check(
 
 
 def _leads(leads: Iterable[Lead]) -> dict[str, Lead]:
-    _check_iterable(leads, field="leads", expected="an iterable of Lead values")
+    check_items(leads, field="leads", expected="an iterable of Lead values")
     found: dict[str, Lead] = {}
     for index, lead in enumerate(leads):
         if not isinstance(lead, Lead):
@@ -343,7 +336,7 @@ def _timeline(
     before its first activity if that is earlier; one arriving at *end* or
     later is not replayed.
     """
-    _check_iterable(
+    check_items(
         activities, field="activities", expected="an iterable of Activity values"
     )
     stop = in_utc(end)

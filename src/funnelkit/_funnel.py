@@ -49,7 +49,7 @@ from funnelkit._scoring import Score, ScoreState
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
-from funnelkit._validators import check_count, is_items, unchecked
+from funnelkit._validators import check_count, check_items, unchecked
 from funnelkit.errors import (
     FunnelkitError,
     GuardFailed,
@@ -647,15 +647,14 @@ class Funnel:
             ValidationError: *inputs* is not an iterable of inputs (nothing
                 was applied).
         """
-        given: object = inputs  # checked at run time, whatever the types say
-        if not is_items(given):
-            raise ValidationError(
+        items = list(
+            check_items(
+                inputs,
                 owner="Funnel.replay",
                 field="inputs",
-                value=inputs,
                 expected="an iterable of inputs (Funnel.inputs())",
             )
-        items = list(inputs)
+        )
         for index, item in enumerate(items):
             if not isinstance(item, _INPUT_TYPES):
                 raise ValidationError(

@@ -92,6 +92,15 @@ def is_items(value: object) -> TypeGuard[Iterable[Any]]:
     return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
 
 
+def check_items(
+    value: object, *, field: str, expected: str, owner: str | None = None
+) -> Iterable[Any]:
+    """Return *value* if it iterates over items (see is_items); else refuse it."""
+    if not is_items(value):
+        raise ValidationError(owner=owner, field=field, value=value, expected=expected)
+    return value
+
+
 def instance_of(cls: type, expected: str) -> _Validator:
     """Accept an instance of *cls* (described as *expected*) only."""
 

@@ -51,7 +51,6 @@ from funnelkit._backtest import (
     BacktestReport,
     Comparison,
     Decile,
-    _check_iterable,
     _percent,
     backtest,
     compare,
@@ -69,6 +68,7 @@ from funnelkit._time import is_zone_name, require_aware, utc_micros
 from funnelkit._validators import (
     Scalar,
     aware_datetime,
+    check_items,
     is_items,
     non_empty_str,
     reject,
@@ -182,7 +182,7 @@ def stage_entries(
             segment is not a name.
     """
     names = _segment_names(segments)
-    _check_iterable(states, field="states", expected="an iterable of LeadState values")
+    check_items(states, field="states", expected="an iterable of LeadState values")
     found: list[StageEntry] = []
     for position, state in enumerate(states):
         if not isinstance(state, LeadState):
@@ -214,7 +214,7 @@ def _segment_names(segments: object) -> tuple[str, ...]:
     given = (segments,) if isinstance(segments, str) else segments
     names: list[str] = []
     for index, name in enumerate(
-        _check_iterable(given, field="segments", expected="segment names, or one name")
+        check_items(given, field="segments", expected="segment names, or one name")
     ):
         if not isinstance(name, str) or not name.strip():
             raise ValidationError(
@@ -244,7 +244,7 @@ def sla_timers(events: Iterable[Event]) -> list[tuple[str, SlaTimer]]:
     Raises:
         ValidationError: *events* is not an iterable of a funnel's events.
     """
-    _check_iterable(events, field="events", expected="an iterable of a funnel's events")
+    check_items(events, field="events", expected="an iterable of a funnel's events")
     timers: dict[tuple[str, str, int], tuple[str, SlaTimer]] = {}
     for index, event in enumerate(events):
         if not isinstance(event, Event):
@@ -273,12 +273,10 @@ def inventory(
             StageEntry, or *stages* is not a list of stage names.
     """
     instant = utc_micros(require_aware(at, field="at"))
-    _check_iterable(
-        entries, field="entries", expected="an iterable of StageEntry values"
-    )
+    check_items(entries, field="entries", expected="an iterable of StageEntry values")
     names: list[str] | None = None
     if stages is not None:
-        _check_iterable(stages, field="stages", expected="stage names, or None")
+        check_items(stages, field="stages", expected="stage names, or None")
         names = list(stages)
         if not all(map(_is_name, names)):
             raise ValidationError(
@@ -629,10 +627,10 @@ class FunnelReport:
             lost=lost,
             top_paths=top_paths,
         )
-        _check_iterable(
+        check_items(
             entries, field="entries", expected="an iterable of StageEntry values"
         )
-        _check_iterable(
+        check_items(
             timers,
             field="timers",
             expected="an iterable of (lead_id, SlaTimer) pairs, as sla_timers gives",
@@ -934,7 +932,7 @@ def _check_options(  # noqa: PLR0913 -- the options build checks
         raise ValidationError(
             field="segment", value=segment, expected="a segment name or None"
         )
-    listed = _check_iterable(goals, field="goals", expected="a list of Goal values")
+    listed = check_items(goals, field="goals", expected="a list of Goal values")
     for index, goal in enumerate(listed):
         if not isinstance(goal, Goal):
             raise ValidationError(

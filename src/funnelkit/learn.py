@@ -90,7 +90,7 @@ from funnelkit._rules import (
 )
 from funnelkit._scoring import Grades, Score, ScoringModel
 from funnelkit._time import require_aware
-from funnelkit._validators import Scalar, check_scalar, is_items
+from funnelkit._validators import Scalar, check_items, check_scalar
 from funnelkit.errors import MissingExtraError, ValidationError
 
 if TYPE_CHECKING:
@@ -456,11 +456,8 @@ def _row(value: object, what: str) -> Mapping[str, object]:
 
 
 def _rows(value: object, what: str) -> list[Mapping[str, object]]:
-    if not is_items(value):
-        raise ValidationError(
-            field=what, value=value, expected="an iterable of mappings (rows)"
-        )
-    return [_row(row, f"{what}[{index}]") for index, row in enumerate(value)]
+    rows = check_items(value, field=what, expected="an iterable of mappings (rows)")
+    return [_row(row, f"{what}[{index}]") for index, row in enumerate(rows)]
 
 
 def _names(value: object, field: str, what: str = "column names") -> tuple[str, ...]:

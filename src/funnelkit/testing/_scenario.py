@@ -35,7 +35,7 @@ from funnelkit._lead import Activity, Bant, Lead
 from funnelkit._policy import FunnelPolicy
 from funnelkit._scoring import _num
 from funnelkit._time import in_utc, is_zone_name, require_aware
-from funnelkit._validators import Scalar, is_items
+from funnelkit._validators import Scalar, check_items
 from funnelkit.errors import ValidationError
 from funnelkit.testing._clock import _DELTA, ManualClock
 
@@ -818,15 +818,14 @@ def check_policy(policy: FunnelPolicy, cases: Iterable[Case]) -> list[Mismatch]:
             value=policy,
             expected="a funnelkit.FunnelPolicy",
         )
-    given: object = cases  # checked at run time, whatever the types say
-    if not is_items(given):
-        raise ValidationError(
+    table = list(
+        check_items(
+            cases,
             owner="check_policy",
             field="cases",
-            value=given,
             expected="an iterable of funnelkit.testing.Case",
         )
-    table = list(given)
+    )
     for position, case in enumerate(table):
         if not isinstance(case, Case):
             raise ValidationError(
