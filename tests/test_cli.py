@@ -417,6 +417,49 @@ class TestFileCommands:
         data = json.loads(run(*arguments, "--json")[1])
         assert data["conversions"][0]["converted"] == 1
 
+    @pytest.mark.parametrize(
+        ("option", "error"),
+        [
+            (
+                ("--stages", "mql,mql"),
+                "--stages: expected each stage once, got 'mql,mql'",
+            ),
+            (
+                ("--stages", "mql,customer", "--timezone", "Mars/Base"),
+                "--timezone: expected an IANA time zone name, got 'Mars/Base'",
+            ),
+            (
+                ("--stages", "mql,customer", "--now", "2026-02-01T00:00:00Z"),
+                (
+                    "--now: expected an instant no earlier than start, "
+                    "got 2026-02-01T00:00:00+00:00"
+                ),
+            ),
+        ],
+    )
+    def test_a_bad_option_of_report_is_named_as_typed(
+        self, tmp_path: Path, option: tuple[str, ...], error: str
+    ) -> None:
+        """An option the library refuses is named --option, its value as typed."""
+        entries = tmp_path / "entries.csv"
+        entries.write_text("lead_id,stage,entered_at\n", encoding="utf-8")
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        assert run("report", str(entries), *window, *option) == (1, "", error + "\n")
+
+    def test_a_bad_option_of_backtest_is_named_as_typed(
+        self, history: tuple[str, str, str]
+    ) -> None:
+        """backtest's --mql and --end are named as options, the instant in ISO 8601."""
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        _, _, err = run("backtest", "b2b_saas", *history, *window, "--mql", "mq")
+        assert err == "--mql: expected a stage of the policy 'b2b-saas@1', got 'mq'\n"
+        backwards = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-02-01T00:00:00Z")
+        _, _, err = run("backtest", "b2b_saas", *history, *backwards)
+        assert (
+            err
+            == "--end: expected an instant after start, got 2026-02-01T00:00:00+00:00\n"
+        )
+
     def test_a_bad_file_is_named_with_its_line_and_column(self, tmp_path: Path) -> None:
         """A naive instant in a leads file: the file, line and column; status 1."""
         leads = tmp_path / "leads.csv"

@@ -8,6 +8,7 @@ import importlib
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -22,7 +23,12 @@ from funnelkit._lead import Activity
 from funnelkit._policy import FunnelPolicy
 from funnelkit._sla import EXIT
 from funnelkit._time import in_utc
-from funnelkit.errors import FunnelkitError, PolicyFileError, SerializationError
+from funnelkit.errors import (
+    FunnelkitError,
+    PolicyFileError,
+    SerializationError,
+    ValidationError,
+)
 from funnelkit.serialization import structure
 
 __all__ = ["main"]
@@ -217,14 +223,38 @@ def main(
         try:
             text = _COMMANDS[args.command](args)
         except FunnelkitError as error:
-            print(_lines(error), file=err)
+            print(_lines(error, args), file=err)
             return 1
         return _print(text, out)
     return _check(args, out, err)
 
 
-def _lines(error: FunnelkitError) -> str:
-    """An error as stderr shows it: one line per problem, each naming the file."""
+#: The options whose values the commands hand to the library under the same
+#: name: an error about one names the option, and the value as typed.
+_OPTIONS = frozenset(
+    {"at", "start", "end", "now", "stages", "cohort", "segment", "timezone", "mql"}
+)
+
+
+def _lines(error: FunnelkitError, args: argparse.Namespace | None = None) -> str:
+    """An error as stderr shows it: one line per problem, each naming the file.
+
+    An error about an argument the library was given from an option names
+    the option (``--end``) and shows the value as it was typed.
+    """
+    name = (
+        re.match(r"[a-z]+", error.field) if isinstance(error, ValidationError) else None
+    )
+    if (
+        isinstance(error, ValidationError)
+        and error.owner is None
+        and name is not None
+        and name[0] in _OPTIONS
+        and getattr(args, name[0], None) is not None
+    ):
+        given = getattr(args, name[0])
+        typed = given.isoformat() if isinstance(given, datetime) else repr(given)
+        return f"--{name[0]}: expected {error.expected}, got {typed}"
     if isinstance(error, PolicyFileError):
         where = error.source or "policy"
         return "\n".join(
