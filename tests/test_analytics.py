@@ -357,6 +357,45 @@ class TestConversion:
         ]
         assert "(none)" in report.to_text()
 
+    def test_segment_values_of_other_types_are_other_segments(self) -> None:
+        """1, 1.0 and True are three segments, in any input order, with SLA rows too."""
+        policy = FunnelPolicy(
+            name="accept",
+            version=1,
+            stages=[Stage("lead"), Stage("mql")],
+            transitions=[Transition(source="lead", target="mql")],
+            initial="lead",
+            scoring=ScoringModel("empty", []),
+            slas=[SlaRule("accept", "mql", "2 hours", EXIT)],
+        )
+        funnel = Funnel(policy, clock=ManualClock(T0))
+        events = []
+        entries = []
+        for lead_id, tier in (("L-1", True), ("L-2", 1), ("L-3", 1.0), ("L-4", 1)):
+            events += funnel.add_lead(Lead(lead_id, T0))
+            events += funnel.move(lead_id, "mql", by="ana", at=T0)
+            entries += _chain(lead_id, ("mql", 0), segments={"tier": tier})
+        timers = sla_timers(events)
+        reports = [
+            _report(given, segment="tier", timers=timers)
+            for given in (entries, entries[::-1])
+        ]
+        assert reports[0].to_dict() == reports[1].to_dict()
+        times = [(row.segment, row.visits) for row in reports[0].times]
+        assert [(type(value), value, entered) for value, entered in times] == [
+            (str, "(all)", 4),
+            (bool, True, 1),
+            (float, 1.0, 1),
+            (int, 1, 2),
+        ]
+        sla = [(row.segment, row.started) for row in reports[0].sla]
+        assert [(type(value), value, started) for value, started in sla] == [
+            (str, "(all)", 4),
+            (bool, True, 1),
+            (float, 1.0, 1),
+            (int, 1, 2),
+        ]
+
 
 # -- Time in stage ---------------------------------------------------------------
 

@@ -589,7 +589,8 @@ class FunnelReport:
             segment: A name of the entries' ``segments`` to break the rows
                 down by, besides the rows of every lead. A lead's value is
                 its first visit's (of visits entered at one instant, the one
-                that left first, then by stage name).
+                that left first, then by stage name). Values of different
+                types are different segments: ``1``, ``1.0`` and ``True``.
             timezone: The IANA time zone of the periods' boundaries.
             goals: Volume and conversion goals, to track period by period.
             lost: The stages where a lead resting at ``now`` counts as lost,
@@ -658,7 +659,10 @@ class FunnelReport:
                 accounts.add((everyone, own), visits)
         order = [
             ALL,
-            *sorted((value for value in accounts.groups if value != ALL), key=_order),
+            *sorted(
+                (value for value in accounts.values.values() if value != ALL),
+                key=_order,
+            ),
         ]
         conversions, times, flow, inventory = accounts.rows(order)
         return cls(
@@ -1123,12 +1127,16 @@ class _Accounts:
                 break
         self.flow_edges = [begin for begin, _, _ in shown] + [shown[-1][1]]
         self.flow_labels = [label for _, _, label in shown]
-        self.groups: dict[Scalar, _Group] = {}
+        # Keyed by type and value: 1, 1.0 and True are three segments.
+        self.groups: dict[tuple[int, str], _Group] = {}
+        self.values: dict[tuple[int, str], Scalar] = {}
 
     def group(self, value: Scalar) -> _Group:
-        found = self.groups.get(value)
+        key = _order(value)
+        found = self.groups.get(key)
         if found is None:
-            found = self.groups[value] = _Group(len(self.path), len(self.flow_labels))
+            found = self.groups[key] = _Group(len(self.path), len(self.flow_labels))
+            self.values[key] = value
         return found
 
     def add(self, groups: tuple[_Group, ...], visits: list[_Visit]) -> None:
@@ -1263,17 +1271,15 @@ class _Accounts:
         times: list[StageTime] = []
         flow: list[Flow] = []
         for value in order:
-            group = self.groups[value]
+            group = self.groups[_order(value)]
             conversions += self._conversions(value, group)
             times += self._times(value, group)
             flow += self._flow(value, group)
+        everyone = self.groups[_order(ALL)]
         closing = [
             opening + sum(entered) - sum(exited)
             for opening, entered, exited in zip(
-                self.groups[ALL].opening,
-                self.groups[ALL].entered,
-                self.groups[ALL].exited,
-                strict=True,
+                everyone.opening, everyone.entered, everyone.exited, strict=True
             )
         ]
         return conversions, times, flow, dict(zip(self.path, closing, strict=True))
@@ -1423,7 +1429,9 @@ def _compliance(
 ) -> tuple[SlaCompliance, ...]:
     """Count the outcomes of the timers started in the window, by rule."""
     start, end, now = window
-    counts: dict[Scalar, dict[str, Counter[str]]] = {ALL: {}}
+    # Keyed by type and value, as the report's groups: 1, 1.0 and True differ.
+    counts: dict[tuple[int, str], dict[str, Counter[str]]] = {_order(ALL): {}}
+    values: dict[tuple[int, str], Scalar] = {_order(ALL): ALL}
     for index, pair in enumerate(timers):
         if not _is_timer_pair(pair):
             raise ValidationError(
@@ -1437,16 +1445,18 @@ def _compliance(
             continue
         outcome = _timer_outcome(timer, now)
         keys = [ALL] if segment is None else [ALL, segment_of.get(lead_id)]
-        for key in keys:
+        for value in keys:
+            key = _order(value)
+            values[key] = value
             rules = counts.setdefault(key, {})
             rules.setdefault(timer.rule, Counter())[outcome] += 1
     rows = []
-    for key in sorted(counts, key=lambda value: (value != ALL, _order(value))):
+    for key in sorted(counts, key=lambda key: (values[key] != ALL, key)):
         for rule, outcomes in sorted(counts[key].items()):
             known = outcomes["on_time"] + outcomes["late"] + outcomes["breached"]
             rows.append(
                 SlaCompliance(
-                    segment=key,
+                    segment=values[key],
                     rule=rule,
                     started=sum(outcomes.values()),
                     met_on_time=outcomes["on_time"],
