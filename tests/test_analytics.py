@@ -241,6 +241,16 @@ class TestConversion:
         assert row.median_to_convert == 2 * DAY
         assert _row(report, "mql", "customer").median_to_convert == 30 * DAY
 
+    def test_a_stage_off_the_path_called_open_is_left(self) -> None:
+        """A lead gone to an off-path stage named "open" left: it is not open."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("open", 1)),
+            *_chain("L-2", ("mql", 0)),
+        ]
+        row = _row(_report(entries), "mql", "sql")
+        assert (row.entered, row.open, row.left) == (2, 1, {"open": 1})
+        assert row.closed_rate == 0.0
+
     def test_a_lead_that_skips_a_stage_has_reached_it(self) -> None:
         """Going from mql straight to customer converts mql to sql too."""
         report = _report(_chain("L-1", ("mql", 0), ("customer", 5)))
@@ -695,6 +705,22 @@ class TestGoals:
         assert row.attainment == pytest.approx(4 / 3)
         assert goal.describe() == "25% mql to sql a quarter"
 
+    @pytest.mark.parametrize(
+        ("stage", "target", "text"),
+        [
+            (("mql", "sql"), 0.125, "12.5% mql to sql a month"),
+            (("mql", "sql"), 0.005, "0.5% mql to sql a month"),
+            (("mql", "sql"), 0.07, "7% mql to sql a month"),
+            ("mql", 2_500_000, "2500000 mql a month"),
+            ("mql", 12.5, "12.5 mql a month"),
+        ],
+    )
+    def test_a_goal_describes_its_target_as_given(
+        self, stage: str | tuple[str, str], target: float, text: str
+    ) -> None:
+        """The target is written as given: no rounding, no exponent."""
+        assert Goal(stage, "month", target).describe() == text
+
     def test_a_period_with_no_lead_has_no_rate(self) -> None:
         """A conversion goal's period without entries: no actual, no forecast."""
         (row,) = _report([], goals=[Goal(("mql", "sql"), "quarter", 0.5)]).goals
@@ -916,9 +942,11 @@ class TestBadArguments:
         assert info.value.field == "entries"
 
     def test_an_entry_that_is_not_a_stage_entry_is_refused(self) -> None:
-        """Rows must be StageEntry values: a dict is refused, by name."""
-        with pytest.raises(ValidationError, match="StageEntry"):
-            _report([{"lead_id": "L-1"}])  # type: ignore[list-item]
+        """Rows must be StageEntry values: a dict is refused, by its position."""
+        good = StageEntry("L-1", "mql", START)
+        with pytest.raises(ValidationError, match="StageEntry") as info:
+            _report([good, good, {"lead_id": "L-1"}])  # type: ignore[list-item]
+        assert info.value.field == "entries[2]"
 
     def test_a_segment_value_that_names_every_lead_is_refused(self) -> None:
         """A segment value of '(all)' would merge with every lead's rows: refused."""

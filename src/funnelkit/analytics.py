@@ -64,6 +64,7 @@ from funnelkit._charts import (
 from funnelkit._events import Event, LeadState, _TimerEvent
 from funnelkit._frozen import FrozenMap, freeze
 from funnelkit._sla import SlaTimer
+from funnelkit._scoring import _num
 from funnelkit._time import is_zone_name, require_aware, utc_micros
 from funnelkit._validators import (
     Scalar,
@@ -448,10 +449,11 @@ class Goal:
     target: float = attrs.field(validator=_goal_target)
 
     def describe(self) -> str:
-        """``200 mql a month`` or ``25% mql to sql a month``."""
+        """``200 mql a month`` or ``25% mql to sql a month``: the target as given."""
         if isinstance(self.stage, str):
-            return f"{self.target:g} {self.stage} a {self.per}"
-        return f"{self.target:.0%} {self.stage[0]} to {self.stage[1]} a {self.per}"
+            return f"{_num(self.target)} {self.stage} a {self.per}"
+        share = _num(self.target * 100)
+        return f"{share}% {self.stage[0]} to {self.stage[1]} a {self.per}"
 
 
 @attrs.frozen(kw_only=True)
@@ -985,10 +987,10 @@ def _rows(
     """
     rows: list[_Visit] = []
     earliest: dict[str, tuple[_First, Scalar]] = {}
-    for entry in entries:
+    for index, entry in enumerate(entries):
         if type(entry) is not StageEntry and not isinstance(entry, StageEntry):
             raise ValidationError(
-                field="entries", value=entry, expected="StageEntry values"
+                field=f"entries[{index}]", value=entry, expected="a StageEntry"
             )
         lead_id, stage, entered_at, exited_at, after, reason, segments = _FIELDS(entry)
         # utc_micros, inlined: a million entries make the call count.
@@ -1049,8 +1051,9 @@ class _Tally:
         fates = [outcome for outcome in outcomes if type(outcome) is tuple]
         self.entered += len(outcomes)
         self.took += took
-        self.open += fates.count(_OPEN)
+        # By identity: a stage off the path may be called "open" too.
         left = [fate for fate in fates if fate is not _OPEN]
+        self.open += len(fates) - len(left)
         self.left.update(where for where, _ in left)
         self.reasons.update(reason for _, reason in left if reason is not None)
 
