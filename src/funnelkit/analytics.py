@@ -63,8 +63,8 @@ from funnelkit._charts import (
 )
 from funnelkit._events import Event, LeadState, _TimerEvent
 from funnelkit._frozen import FrozenMap, freeze
-from funnelkit._sla import SlaTimer
 from funnelkit._scoring import _num
+from funnelkit._sla import SlaTimer
 from funnelkit._time import is_zone_name, require_aware, utc_micros
 from funnelkit._validators import (
     Scalar,
