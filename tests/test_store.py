@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from funnelkit import (
@@ -28,10 +29,12 @@ from funnelkit import (
     Funnel,
     FunnelPolicy,
     InMemoryStore,
+    InStageFor,
     Lead,
     LeadAdded,
     Move,
     ScoringModel,
+    SlaCancelled,
     SlaRule,
     SQLiteStore,
     Stage,
@@ -46,6 +49,7 @@ from funnelkit import (
 from funnelkit._sqlite import _MIGRATIONS, SCHEMA_VERSION, _migrate
 from funnelkit.errors import (
     GuardFailed,
+    PolicyError,
     PolicyMismatch,
     StoreBusy,
     StoreError,
@@ -509,6 +513,127 @@ class TestReopen:
             funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0 + timedelta(days=1)))
         with SQLiteStore(path) as store:
             assert store.written_under() == changed.fingerprint
+
+    @staticmethod
+    def _waiting(days: int, *, version: int, slas: bool = True) -> FunnelPolicy:
+        """Leads go to nurture after *days* in lead; an SLA runs in lead."""
+        return FunnelPolicy(
+            name="waiting",
+            version=version,
+            stages=[Stage("lead"), Stage("nurture", "nurture")],
+            transitions=[
+                Transition(
+                    source="lead",
+                    target="nurture",
+                    guard=InStageFor(timedelta(days=days)),
+                    auto=True,
+                )
+            ],
+            initial="lead",
+            scoring=ScoringModel("none", []),
+            slas=[SlaRule("touch", "lead", "60 days", kinds.SALES_TOUCH)]
+            if slas
+            else [],
+        )
+
+    @pytest.mark.parametrize("durable", [False, True])
+    def test_an_accepted_policy_wakes_every_lead_under_its_guards(
+        self, tmp_path: Path, durable: bool
+    ) -> None:
+        """The new time guards apply from each lead's last update, as in a replay."""
+        with (
+            SQLiteStore(tmp_path / "f.db") if durable else nullcontext(InMemoryStore())
+        ) as store:
+            old = Funnel(self._waiting(30, version=1), store=store)
+            for number in range(3):
+                old.add_lead(Lead(f"L-{number}", T0 + timedelta(days=number)))
+            new = self._waiting(7, version=2)
+            funnel = Funnel(new, store=store, accept_policy_change=True)
+            assert funnel.tick(T0 + timedelta(days=7, hours=12)) != []
+            assert [funnel.state(f"L-{n}").stage for n in range(3)] == [
+                "nurture",
+                "lead",
+                "lead",
+            ]
+            funnel.record(Activity("L-2", kinds.PAGE_VIEW, T0 + timedelta(days=8)))
+            funnel.tick(T0 + timedelta(days=20))
+            replayed = Funnel(new)
+            replayed.replay(
+                item for item in store.inputs() if not isinstance(item, Tick)
+            )
+            replayed.tick(T0 + timedelta(days=20))
+            for number in range(3):
+                lead_id = f"L-{number}"
+                assert funnel.state(lead_id).history == replayed.state(lead_id).history
+
+    def test_a_tick_before_any_lead_is_due_keeps_the_wakes_to_come(self) -> None:
+        """Nothing due yet under the new guards: a later tick still finds the lead."""
+        store = InMemoryStore()
+        Funnel(self._waiting(30, version=1), store=store).add_lead(Lead("L-1", T0))
+        funnel = Funnel(
+            self._waiting(7, version=2), store=store, accept_policy_change=True
+        )
+        assert funnel.tick(T0 - timedelta(days=1)) == []
+        events = funnel.tick(T0 + timedelta(days=8))
+        (moved,) = [event for event in events if isinstance(event, StageChanged)]
+        assert moved.record.at == T0 + timedelta(days=7)
+
+    @pytest.mark.parametrize("call", ["record", "tick", "move"])
+    def test_a_timer_of_a_dropped_rule_ends_at_the_last_update(self, call: str) -> None:
+        """A running timer whose rule the new policy lacks is cancelled, no KeyError."""
+        store = InMemoryStore()
+        old = Funnel(self._waiting(30, version=1), store=store)
+        old.add_lead(Lead("L-1", T0))
+        old.record(Activity("L-1", kinds.PAGE_VIEW, T0 + timedelta(hours=1)))
+        (timer,) = old.state("L-1").timers
+        assert timer.is_open
+        funnel = Funnel(
+            self._waiting(30, version=2, slas=False),
+            store=store,
+            accept_policy_change=True,
+        )
+        later = T0 + timedelta(days=2)
+        if call == "record":
+            events = funnel.record(Activity("L-1", kinds.SALES_TOUCH, later))
+        elif call == "tick":
+            events = funnel.tick(later)
+        else:
+            events = funnel.move(
+                "L-1", "nurture", by="ana", at=later, override=True, reason="quiet"
+            )
+        (cancelled,) = [event for event in events if isinstance(event, SlaCancelled)]
+        assert cancelled.timer.cancelled_at == T0 + timedelta(hours=1)
+        if call == "move":  # a new visit: no timer (the policy has no rule)
+            assert funnel.state("L-1").timers == ()
+            return
+        (timer,) = funnel.state("L-1").timers
+        assert timer.cancelled_at == T0 + timedelta(hours=1)
+        # A finished timer of the dropped rule is left as it is.
+        funnel.record(Activity("L-1", kinds.SALES_TOUCH, later + timedelta(hours=1)))
+        assert funnel.state("L-1").timers == (timer,)
+
+    @pytest.mark.parametrize("leads", [1, 3])
+    def test_a_policy_without_the_stage_of_a_lead_is_refused(self, leads: int) -> None:
+        """A lead in a stage the new policy lacks: a PolicyError naming both."""
+        store = InMemoryStore()
+        old = Funnel(self._waiting(30, version=1), store=store)
+        for number in range(leads):
+            old.add_lead(Lead(f"L-{number}", T0))
+        renamed = attrs.evolve(
+            self._waiting(30, version=2),
+            stages=[Stage("new"), Stage("nurture", "nurture")],
+            transitions=[Transition(source="new", target="nurture")],
+            initial="new",
+            slas=[],
+        )
+        with pytest.raises(PolicyError) as raised:
+            Funnel(renamed, store=store, accept_policy_change=True)
+        more = " and 2 more" if leads == 3 else ""
+        assert f"the stage 'lead' of the store's leads (lead 'L-0'{more})" in str(
+            raised.value
+        )
+        assert store.written_under() == self._waiting(30, version=1).fingerprint
+        assert len(list(store.inputs())) == leads
 
     def test_accept_policy_change_is_a_flag(self) -> None:
         """accept_policy_change takes True or False only."""

@@ -214,7 +214,10 @@ class Funnel:
             under another policy (by fingerprint). By default opening such a
             store raises :class:`~funnelkit.errors.PolicyMismatch`, so that a
             changed policy is a decision, not an accident; once accepted, the
-            next change records the new fingerprint. (A policy with a custom
+            next change records the new fingerprint and wakes every lead at
+            its last update, for the next tick to check under the new guards;
+            a lead in a stage the new policy lacks raises
+            :class:`~funnelkit.errors.PolicyError`. (A policy with a custom
             criterion that is not an attrs class has no fingerprint: the
             check is skipped.)
         scorers: How many leads' scorers the funnel keeps between calls (a
@@ -263,6 +266,7 @@ class Funnel:
         "_logged_tick",
         "_met_by_criteria",
         "_met_timed",
+        "_migration",
         "_open_timers",
         "_outbox",
         "_policy",
@@ -333,6 +337,15 @@ class Funnel:
             raise PolicyMismatch(
                 policy=policy.label, stored=stored, current=self._fingerprint
             )
+        # Under a changed policy the stored wakes are the old guards': the
+        # first change wakes every lead at its last update (see _migrated).
+        self._migration: tuple[tuple[str, datetime], ...] = ()
+        if (
+            stored is not None
+            and self._fingerprint is not None
+            and stored != self._fingerprint
+        ):
+            self._migration = self._migrated()
         self._create_leads = create_leads
         self._calendar_for = calendar_for
         # Running SLA timers, counted for the repr on first use.
@@ -970,7 +983,7 @@ class Funnel:
                 last = found
         if last is not None and _utc(now) < _utc(last):
             return []  # time does not run back
-        due = self._store.due(now)
+        due = self._store.due(now) if not self._migration else self._due_migrated(now)
         if not due:
             if self._after_batch is not None and not self._waiting:
                 # In a batch rolled back, this tick did not happen.
@@ -1047,7 +1060,7 @@ class Funnel:
                 scorer = self._scorer(lead, held)
         elif self._bounded is not None:  # the last used: kept longest
             self._bounded.move_to_end(lead_id)
-        return _Draft(
+        draft = _Draft(
             lead,
             state.stage,
             state.entered_at,
@@ -1059,6 +1072,16 @@ class Funnel:
             wake,
             state.timers,
         )
+        if state.timers:
+            rules = self._rules
+            for position, timer in enumerate(state.timers):
+                if timer.is_open and timer.rule not in rules:
+                    # Its rule left the policy (an accepted change): the
+                    # timer ends where the old policy left the lead.
+                    closed = timer.cancelled(state.updated_at)
+                    draft.timers[position] = closed
+                    draft.events.append(_new_cancelled(lead_id, closed))
+        return draft
 
     def _judged(self, state: LeadState, at: datetime, *, keep: bool = True) -> _Draft:
         """Draft the lead, caught up with its wakes and scored at *at*.
@@ -1329,10 +1352,11 @@ class Funnel:
     def _meet_kinds(self, draft: _Draft, activity: Activity, at: datetime) -> None:
         """An activity of a rule's kinds, since the clock started, meets it."""
         for position, timer in enumerate(draft.timers):
+            if not timer.is_open:
+                continue
             met_by = self._rules[timer.rule].met_by
             if (
-                timer.is_open
-                and isinstance(met_by, frozenset)
+                isinstance(met_by, frozenset)
                 and activity.kind in met_by
                 and in_utc(activity.at) >= in_utc(timer.started_at)
             ):
@@ -1342,8 +1366,10 @@ class Funnel:
         """A rule's criterion that passes meets it."""
         ctx: Context | None = None
         for position, timer in enumerate(draft.timers):
+            if not timer.is_open:
+                continue
             met_by = self._rules[timer.rule].met_by
-            if not timer.is_open or isinstance(met_by, str | frozenset):
+            if isinstance(met_by, str | frozenset):
                 continue
             ctx = ctx or draft.context(at)
             if passes(met_by, ctx):
@@ -1468,7 +1494,59 @@ class Funnel:
             draft.events,
         )
 
+    def _migrated(self) -> tuple[tuple[str, datetime], ...]:
+        """Each stored lead due at its last update, under the policy now accepted.
+
+        The next tick then checks every lead under the new guards, at the
+        instants they name from its last update on, as a replay under the
+        new policy would. A lead in a stage the policy lacks refuses it.
+        """
+        stages = self._policy._by_name  # noqa: SLF001 -- the engine reads the policy's index
+        wakes: list[tuple[str, datetime]] = []
+        lost: dict[str, list[str]] = {}
+        with self._store.transaction():
+            for lead_id in self._store.lead_ids():
+                state = self._store.state(lead_id)
+                assert state is not None  # noqa: S101 -- the store lists its own leads
+                if state.stage not in stages:
+                    lost.setdefault(state.stage, []).append(lead_id)
+                wakes.append((lead_id, state.updated_at))
+        if lost:
+            stage, leads = min(lost.items())
+            others = len(leads) - 1
+            raise PolicyError(
+                owner="Funnel",
+                field="policy",
+                value=self._policy.label,
+                expected=(
+                    f"a policy with the stage {stage!r} of the store's leads "
+                    f"(lead {leads[0]!r}"
+                    + (f" and {others:,} more" if others else "")
+                    + "): keep the stage, or move them out of it first"
+                ),
+            )
+        return tuple(wakes)
+
+    def _due_migrated(self, now: datetime) -> list[tuple[datetime, str]]:
+        """What the store's ``due`` gives once the first change has woken every lead."""
+        limit = _utc(now)
+        found = [
+            (_utc(at), number, at, lead_id)
+            for number, (lead_id, at) in enumerate(self._migration)
+            if _utc(at) <= limit
+        ]
+        found.sort()
+        return [(at, lead_id) for _, _, at, lead_id in found]
+
     def _commit(self, change: Commit, events: list[Event]) -> list[Event]:
+        if self._migration:  # the first change under an accepted policy
+            change = _new_commit(
+                change.input,
+                change.states,
+                change.activities,
+                (*self._migration, *change.wakes),
+                change.policy,
+            )
         opened = 0
         if self._open_timers is not None:
             opened = sum(
@@ -1476,6 +1554,7 @@ class Funnel:
                 for state in change.states
             )
         self._store.commit(change)
+        self._migration = ()
         self._commits += 1
         if self._open_timers is not None:  # counted only once the commit stands
             self._open_timers += opened
