@@ -592,6 +592,26 @@ class TestScoreWakes:
         assert wake is not None
         assert T0 + 10 * D < wake <= T0 + 10 * D + timedelta(seconds=1)
 
+    def test_looking_ahead_leaves_a_windowed_rule_as_it_was(self) -> None:
+        """wake_at reads ahead without moving a window's running sums on.
+
+        Moved on ten years, they would make every later read recount the
+        lead's whole history.
+        """
+        model = ScoringModel(
+            "m",
+            [ActivityRule("w", 40, within=30 * D), ActivityRule("u", -5)],
+            decay=HalfLife(10 * D),
+        )
+        ctx = watched(model, tuple(activity("w", T0 + n * D) for n in range(5)), T0)
+        ctx = attrs.evolve(ctx, now=T0 + 5 * D, score=ctx.scorer.score(T0 + 5 * D))  # type: ignore[union-attr]
+        states = [state for state in ctx.scorer._states if state is not None]  # type: ignore[union-attr]
+        before = [(state.fast_from, state.start, state.total) for state in states]
+        wake = ScoreAtLeast(20, "engagement").wake_at(ctx)
+        assert wake is not None
+        after = [(state.fast_from, state.start, state.total) for state in states]
+        assert after == before
+
     def test_a_failing_score_without_negatives_stays_failing(self) -> None:
         """Positive points only fade: a failing score has no wake."""
         model = ScoringModel("m", [ActivityRule("w", 10)], decay=HalfLife(D))

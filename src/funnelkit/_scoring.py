@@ -768,6 +768,30 @@ class _RuleState:
         self.counted_ids = tuple(self.counted_ids)
         self.skipped_ids = tuple(self.skipped_ids)
 
+    def running(self) -> tuple[Any, ...]:
+        """The running sums and the cache, for :meth:`restore`."""
+        return (
+            self.fast_from,
+            self.start,
+            self.total,
+            self.tsum,
+            self.snap,
+            self.snap_micros,
+            self.snap_until,
+        )
+
+    def restore(self, kept: tuple[Any, ...]) -> None:
+        """Put back the running sums and the cache :meth:`running` gave."""
+        (
+            self.fast_from,
+            self.start,
+            self.total,
+            self.tsum,
+            self.snap,
+            self.snap_micros,
+            self.snap_until,
+        ) = kept
+
     def _running(self, at: float) -> tuple[float, int, int, int] | None:
         """Read the running sums of a windowed rule (at or after the latest read)."""
         rule = self.rule
@@ -1542,7 +1566,19 @@ class ScoreState:
         for state in self._states:
             if state is None or state.rule.dim != position:
                 continue
-            found = state.read(at)
+            window = state.rule.window
+            if window is not None and at >= state.fast_from:
+                if not state.counted_ts or at - window > state.counted_ts[-1]:
+                    continue  # every activity is out of the window by then
+                # A windowed rule's running sums move on to *at*, evicting
+                # what its window lost by then: a look ahead (a wake's
+                # search, ten years on) must leave them as they were, or
+                # every later read would recount the lead's whole history.
+                kept = state.running()
+                found = state.read(at)
+                state.restore(kept)
+            else:
+                found = state.read(at)
             if found is None:
                 continue
             micros = found[0]
