@@ -412,6 +412,46 @@ class TestEngineTimers:
         assert [e.lead_id for e in breaches] == ["L-3", "L-4", "L-2"]
         assert [e.at for e in breaches] == sorted(e.at for e in breaches)
 
+    def test_ticks_order_deadlines_as_instants_when_the_clocks_go_back(
+        self,
+    ) -> None:
+        """01:50 EDT falls due before 01:10 EST, the hour the clocks go back."""
+        rule = SlaRule("accept", "mql", "1 hour", EXIT)
+        made = engine(rule, calendar=None)
+        made.add_lead(Lead("L-2", T0))
+        made.move("L-1", "mql", by="rep", at=ny(2026, 11, 1, 0, 50))
+        made.move("L-2", "mql", by="rep", at=ny(2026, 11, 1, 1, 10))
+        breaches = [
+            e for e in made.tick(ny(2026, 11, 1, 12)) if isinstance(e, SlaBreached)
+        ]
+        assert [e.lead_id for e in breaches] == ["L-1", "L-2"]
+        assert [e.at.utcoffset() for e in breaches] == [-4 * H, -5 * H]
+
+    def test_events_at_one_instant_come_in_lead_order_however_often_ticked(
+        self,
+    ) -> None:
+        """One tick, or one at each due instant: the same events in the same order."""
+        rules = (
+            SlaRule("accept", "mql", "4 hours", EXIT, warn_at=0.5),
+            SlaRule("touch", "sal", "2 hours", EXIT),
+        )
+
+        def events(ticks: list[datetime]) -> list[tuple[str, str, datetime]]:
+            made = engine(*rules, calendar=None)
+            made.add_lead(Lead("A", T0))
+            made.move("L-1", "mql", by="rep", at=T0 + 2 * H)
+            made.move("A", "mql", by="rep", at=T0 + H)
+            made.move("A", "sal", by="rep", at=T0 + 4 * H)
+            return [
+                (type(event).__name__, event.lead_id, event.at)
+                for at in ticks
+                for event in made.tick(at)
+            ]
+
+        once = events([T0 + 7 * H])
+        assert once == events([T0 + 5 * H, T0 + 7 * H])
+        assert [lead_id for _, lead_id, _ in once] == ["L-1", "A", "L-1"]
+
     def test_replay_and_json_keep_the_sla_events(self) -> None:
         """The input log replays to the same SLA events, which survive JSON."""
         made = engine()

@@ -86,7 +86,13 @@ _new_cancelled = unchecked(SlaCancelled)
 _new_met = unchecked(SlaMet)
 _new_warning = unchecked(SlaWarning)
 _new_breached = unchecked(SlaBreached)
-_event_at = operator.attrgetter("at")
+
+
+def _tick_order(event: Event) -> tuple[datetime, str]:
+    """Where a tick puts an event: by instant, then by lead."""
+    return event.at.astimezone(UTC), event.lead_id
+
+
 _RLOCK = type(threading.RLock())
 _utc = operator.methodcaller("astimezone", UTC)  # in_utc, without a Python call
 
@@ -1013,7 +1019,11 @@ class Funnel:
             for _, lead_id in due:
                 self._scorers.pop(lead_id, None)
             raise
-        events.sort(key=_event_at)  # stable: each lead's own events keep their order
+        # In time order (as instants: of two times in one zone, Python
+        # compares the wall clocks, and the hour the clocks go back repeats),
+        # then by lead, as ticks at every due instant would give them; the
+        # sort is stable, so each lead's own events keep their order.
+        events.sort(key=_tick_order)
         events = self._commit(
             _new_commit(Tick(now), tuple(states), (), tuple(wakes), self._fingerprint),
             events,
