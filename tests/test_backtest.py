@@ -174,6 +174,32 @@ class TestBacktest:
         assert report.activities == 9
         assert "L-0" not in report.mql_leads
 
+    def test_breaches_are_those_of_the_periods_leads_due_in_the_period(self) -> None:
+        """A breach of a lead before start, or due at end, is not counted."""
+        leads = [
+            Lead("OLD", START - 31 * DAY),
+            Lead("NEW", T0),
+            Lead("EDGE", END - 2 * DAY),
+            Lead("LATE", START - 2 * DAY),
+        ]
+        activities = [
+            # An MQL before start breaches before start: the history's, not ours.
+            Activity("OLD", kinds.WEBINAR_ATTENDED, START - 30 * DAY),
+            Activity("OLD", kinds.PAGE_VIEW, START - 30 * DAY),
+            # Qualified a day before end: the deadline is end, the next period's.
+            Activity("EDGE", kinds.WEBINAR_ATTENDED, END - DAY),
+            Activity("EDGE", kinds.PAGE_VIEW, END - DAY),
+            # A lead of before start breaching in the period is not measured.
+            Activity("LATE", kinds.WEBINAR_ATTENDED, START),
+            Activity("LATE", kinds.PAGE_VIEW, START),
+            # A lead of the period breaching in it counts.
+            Activity("NEW", kinds.WEBINAR_ATTENDED, T0 + DAY),
+            Activity("NEW", kinds.PAGE_VIEW, T0 + DAY),
+        ]
+        report = backtest(V1, leads, activities, {}, start=START, end=END)
+        assert (report.leads, report.mqls) == (2, 2)
+        assert dict(report.breaches) == {"accept": 1}
+
     def test_with_no_winner_there_is_no_recall_lift_or_auc(self) -> None:
         """Outcomes all False: recall, AUC and lift are None, not a division by zero."""
         leads, activities, _ = _history()

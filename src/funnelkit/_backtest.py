@@ -70,7 +70,7 @@ class BacktestReport:
         mqls_by_month: MQLs by the month (UTC) they became one.
         deciles: The leads in tenths by that score, with their win rates.
         breaches: SLA breaches by rule, as the policy's timers would have
-            given them.
+            given them: those of the period's leads, due in the period.
         mql_leads: The ids of the MQLs.
     """
 
@@ -186,7 +186,7 @@ def backtest(  # noqa: PLR0913 -- the history and its window
     *end* recorded in time order (those of leads created before *start*
     too, so that their states are right); a last ``tick`` at *end* gives
     the time-driven moves and SLA breaches. The measures are over the leads
-    created in ``[start, end)``.
+    created in ``[start, end)``, and their SLA breaches due in it.
 
     Args:
         policy: The policy to try.
@@ -213,18 +213,22 @@ def backtest(  # noqa: PLR0913 -- the history and its window
         # Only moves and breaches are kept: most calls give neither.
         moves += _kept(add(item) if isinstance(item, Lead) else record(item))
     moves += _kept(funnel.tick(end))
-    became: dict[str, datetime] = {}
-    breaches: Counter[str] = Counter()
-    for event in moves:
-        if isinstance(event, SlaBreached):
-            breaches[event.timer.rule] += 1
-        elif event.record.target == mql and event.lead_id not in became:
-            became[event.lead_id] = event.record.at
     measured = sorted(
         lead.id
         for lead in people.values()
         if start_us <= utc_micros(lead.created_at) < end_us
     )
+    counted = frozenset(measured)
+    became: dict[str, datetime] = {}
+    breaches: Counter[str] = Counter()
+    for event in moves:
+        if isinstance(event, SlaBreached):
+            # Those of the period's leads in the period: the last tick at
+            # end gives the breaches due at end too, which belong to the next.
+            if event.lead_id in counted and start_us <= utc_micros(event.at) < end_us:
+                breaches[event.timer.rule] += 1
+        elif event.record.target == mql and event.lead_id not in became:
+            became[event.lead_id] = event.record.at
     scores = {
         lead_id: funnel.score(lead_id, at=became.get(lead_id, end)).total
         for lead_id in measured
