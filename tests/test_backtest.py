@@ -200,6 +200,20 @@ class TestBacktest:
         assert (report.leads, report.mqls) == (2, 2)
         assert dict(report.breaches) == {"accept": 1}
 
+    def test_a_lead_active_before_its_creation_arrives_with_its_activity(
+        self,
+    ) -> None:
+        """Created in February, at a webinar in January: a January MQL."""
+        leads = [Lead("L", datetime(2026, 2, 3, tzinfo=UTC))]
+        activities = [
+            Activity("L", kinds.WEBINAR_ATTENDED, datetime(2026, 1, 30, tzinfo=UTC)),
+            Activity("L", kinds.PAGE_VIEW, datetime(2026, 1, 30, 1, tzinfo=UTC)),
+        ]
+        report = backtest(V1, leads, activities, {}, start=START, end=END)
+        assert dict(report.mqls_by_month) == {"2026-01": 1}
+        # Measured by the created_at given: a lead of the period still.
+        assert report.leads == 1
+
     def test_with_no_winner_there_is_no_recall_lift_or_auc(self) -> None:
         """Outcomes all False: recall, AUC and lift are None, not a division by zero."""
         leads, activities, _ = _history()

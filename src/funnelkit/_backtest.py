@@ -182,8 +182,9 @@ def backtest(  # noqa: PLR0913 -- the history and its window
 ) -> BacktestReport:
     """Replay a history through *policy* on a manual clock and measure it.
 
-    Every lead is added at its ``created_at`` and every activity before
-    *end* recorded in time order (those of leads created before *start*
+    Every lead is added at its ``created_at`` (or, created at that instant,
+    just before its first activity if that is earlier) and every activity
+    before *end* recorded in time order (those of leads created before *start*
     too, so that their states are right); a last ``tick`` at *end* gives
     the time-driven moves and SLA breaches. The measures are over the leads
     created in ``[start, end)``, and their SLA breaches due in it.
@@ -337,8 +338,9 @@ def _timeline(
     content (:func:`~funnelkit._lead.activity_id`), so that the engine, which
     keeps the first of a lead's activities with an id, keeps the same one
     whatever the order given. A lead arrives at its ``created_at``, or just
-    before its first activity if that is earlier; one arriving at *end* or
-    later is not replayed.
+    before its first activity if that is earlier (then it is added as created
+    at that activity's instant); one arriving at *end* or later is not
+    replayed.
     """
     check_items(
         activities, field="activities", expected="an iterable of Activity values"
@@ -372,7 +374,13 @@ def _timeline(
     ]
     leads = list(people.values())
     for index, lead in enumerate(leads):
-        arrives = min(in_utc(lead.created_at), firsts.get(lead.id, stop))
+        created = in_utc(lead.created_at)
+        arrives = min(created, firsts.get(lead.id, stop))
+        if arrives < created:
+            # The engine enters a lead in its first stage at its created_at:
+            # one active before it is added as created then, so that its
+            # moves follow its activities, not the date the CRM wrote.
+            leads[index] = attrs.evolve(lead, created_at=arrives)
         if arrives < stop:
             keys.append((arrives, 0, lead.id, "", index))
     keys.sort()
