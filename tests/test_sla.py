@@ -25,6 +25,7 @@ from funnelkit import (
     Input,
     InStageFor,
     Lead,
+    LeadState,
     MoveTo,
     NaiveDatetimeError,
     PolicyError,
@@ -37,6 +38,7 @@ from funnelkit import (
     Transition,
     ValidationError,
 )
+from funnelkit import _funnel as funnel_module
 from funnelkit._events import _TimerEvent
 from funnelkit._funnel import _next_wake
 from funnelkit.serialization import from_json, to_json
@@ -451,6 +453,62 @@ class TestEngineTimers:
         once = events([T0 + 7 * H])
         assert once == events([T0 + 5 * H, T0 + 7 * H])
         assert [lead_id for _, lead_id, _ in once] == ["L-1", "A", "L-1"]
+
+    @staticmethod
+    def _ping_pong() -> FunnelPolicy:
+        """mql breaches to nurture, which moves back to mql by SLA or by guard."""
+        return FunnelPolicy(
+            name="ping",
+            version=1,
+            stages=[Stage("lead"), Stage("mql"), Stage("nurture", "nurture")],
+            transitions=[
+                Transition(source="lead", target="mql"),
+                Transition(source="mql", target="nurture"),
+                Transition(
+                    source="nurture", target="mql", guard=InStageFor(2 * H), auto=True
+                ),
+                Transition(source="nurture", target="mql"),
+            ],
+            initial="lead",
+            scoring=ScoringModel("empty", []),
+            slas=[
+                SlaRule("accept", "mql", H, EXIT, on_breach=MoveTo("nurture")),
+                SlaRule(
+                    "settle", "nurture", 10 * H, InStageFor(H), on_breach=MoveTo("mql")
+                ),
+            ],
+        )
+
+    def test_one_tick_over_hundreds_of_wakes_gives_what_ticks_at_each_would(
+        self,
+    ) -> None:
+        """Two hundred hours of breaches and moves: one tick, or one an hour."""
+
+        def run(ticks: list[datetime]) -> tuple[list[Event], LeadState]:
+            made = Funnel(self._ping_pong(), clock=ManualClock(T0))
+            made.add_lead(Lead("L-1", T0))
+            made.move("L-1", "mql", by="rep", at=T0)
+            events = [event for at in ticks for event in made.tick(at)]
+            return events, made.state("L-1")
+
+        once = run([T0 + 200 * H])
+        hourly = run([T0 + hours * H for hours in range(1, 201)])
+        assert len(once[0]) > 300
+        assert once == hourly
+
+    def test_the_wakes_one_tick_follows_are_bounded(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Past the bound on steps, the lead is judged once at the tick's instant."""
+        monkeypatch.setattr(funnel_module, "_MAX_STEPS", 5)
+        made = Funnel(self._ping_pong(), clock=ManualClock(T0))
+        made.add_lead(Lead("L-1", T0))
+        made.move("L-1", "mql", by="rep", at=T0)
+        events = made.tick(T0 + 200 * H)
+        assert 0 < len(events) < 20
+        wake = made.store.wake("L-1")
+        assert wake is not None
+        assert wake > T0 + 200 * H
 
     def test_replay_and_json_keep_the_sla_events(self) -> None:
         """The input log replays to the same SLA events, which survive JSON."""

@@ -64,8 +64,11 @@ from funnelkit.serialization import to_json
 
 __all__ = ["Funnel"]
 
-#: How many wakes one call follows for one lead before it jumps to its instant.
+#: How many wakes in a row that change nothing one call follows for one lead
+#: before it jumps to its instant (a criterion that keeps asking to be woken);
+#: and how many in all, however many changed something.
 _MAX_WAKES = 100
+_MAX_STEPS = 100_000
 
 #: The actor name of the moves the policy makes by itself.
 AUTO = "auto"
@@ -1224,21 +1227,29 @@ class Funnel:
             draft.timers = []
 
     def _catch_up(self, draft: _Draft, until: datetime) -> None:
-        """Check the lead at each of its wakes up to *until*, in order."""
-        count = 0
+        """Check the lead at each of its wakes up to *until*, in order.
+
+        Wakes that give events (timers falling due, moves) are followed
+        however many there are, as ticks at each would; a run of wakes that
+        change nothing is cut short (see _MAX_WAKES).
+        """
+        idle = steps = 0
+        events = draft.events
         limit = until.astimezone(UTC)  # see in_utc
         while True:
             wake = draft.wake
             if wake is None or wake.astimezone(UTC) > limit:
                 return
-            if count == _MAX_WAKES:
+            if idle == _MAX_WAKES or steps == _MAX_STEPS:
                 # A criterion keeps asking to be woken: judge once at *until*,
                 # after which the next wake is later than *until*.
                 wake = until
+            before = len(events)
             if draft.timers:
                 self._fire_timers(draft, wake)
             self._evaluate(draft, wake)
-            count += 1
+            idle = idle + 1 if len(events) == before else 0
+            steps += 1
 
     # -- SLA timers ------------------------------------------------------------
 
