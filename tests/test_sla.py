@@ -134,6 +134,61 @@ class TestSlaRule:
             rule.deadline(datetime(2026, 3, 6, 16), OFFICE)  # noqa: DTZ001 -- the point
 
     @pytest.mark.parametrize(
+        ("call", "field"),
+        [
+            ("warning", "started_at"),
+            ("warning", "deadline"),
+            ("moved", "due"),
+            ("moved", "paused_at"),
+            ("moved", "resumed_at"),
+        ],
+    )
+    def test_warning_and_moved_refuse_naive_instants(
+        self, call: str, field: str
+    ) -> None:
+        """A naive instant is refused, never read in the machine's time zone."""
+        rule = SlaRule("r", "mql", "8 hours", EXIT, warn_at=0.5)
+        aware = ny(2026, 3, 6, 9)
+        naive = aware.replace(tzinfo=None)
+        names = {
+            "warning": ("started_at", "deadline"),
+            "moved": ("due", "paused_at", "resumed_at"),
+        }
+        given = {name: naive if name == field else aware + H for name in names[call]}
+        with pytest.raises(NaiveDatetimeError) as info:
+            getattr(rule, call)(**given)
+        assert info.value.field == field
+
+    @pytest.mark.parametrize(
+        ("fields", "field"),
+        [
+            ({"rule": 3}, "rule"),
+            ({"stage": None}, "stage"),
+            ({"entry": "x"}, "entry"),
+            ({"entry": -1}, "entry"),
+            ({"entry": True}, "entry"),
+            ({"started_at": datetime(2026, 3, 2, 9)}, "started_at"),  # noqa: DTZ001 -- the point
+            ({"deadline": "tomorrow"}, "deadline"),
+            ({"met_at": "now"}, "met_at"),
+        ],
+    )
+    def test_a_timer_checks_its_fields(
+        self, fields: dict[str, Any], field: str
+    ) -> None:
+        """A timer made by hand with a bad field is refused, naming it."""
+        good: dict[str, Any] = {
+            "rule": "r",
+            "stage": "mql",
+            "entry": 0,
+            "started_at": T0,
+            "deadline": T0 + H,
+        }
+        with pytest.raises(ValidationError) as info:
+            SlaTimer(**(good | fields))
+        assert (info.value.owner, info.value.field) == ("SlaTimer", field)
+        assert SlaTimer(**good).next_due == T0 + H
+
+    @pytest.mark.parametrize(
         ("make", "field"),
         [
             (lambda: SlaRule("", "mql", H, EXIT), "name"),

@@ -46,7 +46,7 @@ from funnelkit._events import (
 from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState
-from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer
+from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import check_count, check_items, unchecked
@@ -1343,13 +1343,19 @@ class Funnel:
         calendar = self._calendar(draft)
         for rule in rules:
             deadline = rule.deadline(at, calendar)
-            timer = SlaTimer(
-                rule=rule.name,
-                stage=draft.stage,
-                entry=len(draft.history) - 1,
-                started_at=at,
-                deadline=deadline,
-                warn_at=rule.warning(at, deadline, calendar),
+            # Unchecked: the engine's own values (SlaTimer checks a host's).
+            timer = _new_timer(
+                rule.name,
+                draft.stage,
+                len(draft.history) - 1,
+                at,
+                deadline,
+                rule.warning(at, deadline, calendar),
+                None,  # warned_at
+                None,  # breached_at
+                None,  # met_at
+                None,  # cancelled_at
+                None,  # paused_at
             )
             draft.timers.append(timer)
             draft.events.append(_new_started(draft.lead.id, timer))

@@ -13,7 +13,14 @@ from funnelkit._criteria import CriterionLike
 from funnelkit._duration import BusinessDuration, parse_duration
 from funnelkit._rules import is_kind_set, kind_set, set_repr
 from funnelkit._time import add_elapsed, elapsed, in_utc, require_aware
-from funnelkit._validators import policy_name, unchecked
+from funnelkit._validators import (
+    aware_datetime,
+    non_empty_str,
+    optional,
+    policy_name,
+    reject,
+    unchecked,
+)
 from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = ["EXIT", "Escalate", "MoveTo", "OnBreach", "SlaRule", "SlaTimer"]
@@ -225,6 +232,9 @@ class SlaRule:
         Business time for a business rule (75% of eight business hours is
         after six of them), wall time otherwise; ``None`` without *warn_at*.
         """
+        owner = f"SlaRule {self.name!r}"
+        require_aware(started_at, field="started_at", owner=owner)
+        require_aware(deadline, field="deadline", owner=owner)
         if self.warn_at is None:
             return None
         return self._after(
@@ -248,6 +258,10 @@ class SlaRule:
         falls out of hours ("10 business days" from a Friday evening); an
         instant already passed stays.
         """
+        owner = f"SlaRule {self.name!r}"
+        require_aware(due, field="due", owner=owner)
+        require_aware(paused_at, field="paused_at", owner=owner)
+        require_aware(resumed_at, field="resumed_at", owner=owner)
         if in_utc(due) <= in_utc(paused_at):
             return due
         paused = self._span(paused_at, resumed_at, calendar)
@@ -308,6 +322,13 @@ class _Keep(enum.Enum):
 
 
 _KEEP: Final = _Keep.KEEP
+_optional_aware = optional(aware_datetime)
+
+
+def _entry(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    """A position in a history: a whole number, 0 or more."""
+    if type(value) is not int or value < 0:
+        reject(instance, attribute, value, "a position in the history (0 or more)")
 
 
 @attrs.frozen(kw_only=True)
@@ -332,17 +353,17 @@ class SlaTimer:
             deadline by the time paused.
     """
 
-    rule: str
-    stage: str
-    entry: int
-    started_at: datetime
-    deadline: datetime
-    warn_at: datetime | None = None
-    warned_at: datetime | None = None
-    breached_at: datetime | None = None
-    met_at: datetime | None = None
-    cancelled_at: datetime | None = None
-    paused_at: datetime | None = None
+    rule: str = attrs.field(validator=non_empty_str)
+    stage: str = attrs.field(validator=non_empty_str)
+    entry: int = attrs.field(validator=_entry)
+    started_at: datetime = attrs.field(validator=aware_datetime)
+    deadline: datetime = attrs.field(validator=aware_datetime)
+    warn_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    warned_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    breached_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    met_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    cancelled_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    paused_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
 
     @property
     def is_open(self) -> bool:
