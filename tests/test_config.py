@@ -962,6 +962,16 @@ class TestProblems:
             found
         )
 
+    def test_a_duration_is_shown_as_the_file_writes_it(self) -> None:
+        """A refused duration is shown as text ('0 seconds'), not as Python's repr."""
+        document = data()
+        rules = document["scoring"]["rules"]
+        position = next(index for index, rule in enumerate(rules) if rule.get("per"))
+        document["scoring"]["rules"][position]["per"] = "0 days"
+        ((path, message),) = problems(document)
+        assert path == f"scoring.rules[{position}].per"
+        assert message.endswith("found '0 seconds'")
+
     def test_one_problem_is_reported_once(self) -> None:
         """A bad value gives one problem, not one per reader that tried it."""
         document = data()
