@@ -972,6 +972,21 @@ class TestProblems:
         assert path == f"scoring.rules[{position}].per"
         assert message.endswith("found '0 seconds'")
 
+    def test_a_guard_s_unknown_dimension_is_named_at_its_key(self) -> None:
+        """A misspelt dimension deep in a guard: its key path and the text written."""
+        document = data()
+        guard = {
+            "any": [
+                {"always": True},
+                {"all": [{"score_at_least": {"points": 40, "dimension": "engagment"}}]},
+            ]
+        }
+        document["transitions"][0]["guard"] = guard
+        path = "transitions[0].guard.any[1].all[0].score_at_least.dimension"
+        ((where, message),) = problems(document)
+        assert where == path
+        assert message.endswith("found 'engagment'")
+
     def test_one_problem_is_reported_once(self) -> None:
         """A bad value gives one problem, not one per reader that tried it."""
         document = data()

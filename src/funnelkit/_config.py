@@ -242,6 +242,9 @@ class _Reader:
         self.registry = registry if registry is not None else CriteriaRegistry()
         self.problems: list[tuple[str, str]] = []
         self.depth = 0
+        # The built-in criteria read, with their key paths: a policy's check
+        # of a guard names the criterion, which the file names by its path.
+        self.leaves: list[tuple[object, str, str | None]] = []
 
     # -- problems
 
@@ -260,7 +263,13 @@ class _Reader:
             # file's key path writes limits.fit.
             field = re.sub(r"\['([A-Za-z0-9_-]+)'\]", r".\1", error.field)
             where = path + field if field.startswith("[") else f"{path}.{field}"
-            return self.fail(where.lstrip("."), error.expected, error.value)  # type: ignore[no-any-return] # _BAD
+            found = error.value
+            for leaf, at, key in self.leaves:
+                if leaf is found:  # a criterion of a guard: its own path
+                    where = at if key is None else f"{at}.{key}"
+                    found = found if key is None else getattr(leaf, key)
+                    break
+            return self.fail(where.lstrip("."), error.expected, found)  # type: ignore[no-any-return] # _BAD
 
     def record(
         self,
@@ -543,7 +552,14 @@ class _Reader:
     ) -> Any:  # noqa: ANN401 -- an instance or _BAD
         """A built-in criterion: a table of its fields, or its first field alone."""
         what = f"a table of {', '.join(readers)}"
-        return self.part(path, value, what, cls, readers, first)
+        made = self.part(path, value, what, cls, readers, first)
+        if made is not _BAD:
+            # A field the policy checks, at its key when the file wrote one.
+            field = _CHECKED_FIELDS.get(cls)
+            if field is None or not isinstance(value, Mapping) or field not in value:
+                field = None
+            self.leaves.append((made, path, field))
+        return made
 
     def combined(self, path: str, value: object, make: Callable[..., T]) -> Any:  # noqa: ANN401 -- a combinator or _BAD
         parts = self.criteria(path, value)
@@ -831,6 +847,10 @@ _business: _Read = lambda r, path, value: r.duration(path, value, business=True)
 
 _LOW_HIGH: dict[str, _Read] = {"low": _Reader.number, "high": _Reader.number}
 _BETWEEN: dict[str, _Read] = {**_LOW_HIGH, "include_high": _Reader.flag}
+
+#: The fields of built-in criteria that a policy checks against its scoring
+#: model (a dimension, a grade): a problem with one is named at its key.
+_CHECKED_FIELDS: dict[type, str] = {ScoreAtLeast: "dimension", GradeAtLeast: "letter"}
 
 _CRITERIA: dict[str, _Read] = {
     "all": lambda r, path, value: r.combined(path, value, AllOf),
