@@ -25,6 +25,8 @@ from funnelkit import (
     Criterion,
     CriterionLike,
     DidActivity,
+    Funnel,
+    FunnelPolicy,
     GradeAtLeast,
     Grades,
     HalfLife,
@@ -34,6 +36,8 @@ from funnelkit import (
     PolicyError,
     ScoreAtLeast,
     ScoringModel,
+    Stage,
+    Transition,
     TransitionRecord,
     ValidationError,
     Verdict,
@@ -42,6 +46,7 @@ from funnelkit import (
 )
 from funnelkit._criteria import passes, timed, wake_at
 from funnelkit.serialization import from_json, to_json
+from funnelkit.testing import ManualClock
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 D = timedelta(days=1)
@@ -129,6 +134,37 @@ class TestBuiltIns:
         assert GradeAtLeast("D").check(ctx).reason == "fit grade D is D or better"
         custom = GradeAtLeast("Gold", grades=Grades(fit={"Gold": 50, "Tin": None}))
         assert custom.check(ctx).reason == "fit grade D is not one of Gold, Tin"
+
+    def test_grade_at_least_ranks_in_the_models_grades(self) -> None:
+        """GradeAtLeast ranks letters in the Grades of the scorer's model."""
+        grades = Grades(fit={"A+": 80, "A": 60, "B": None})
+        model = ScoringModel("m", [AttributeRule("industry", "software", 90)])
+        model = attrs.evolve(model, grades=grades)
+        lead = Lead("L", T0, attributes={"industry": "software"})
+        ctx = Context(
+            lead=lead,
+            stage="lead",
+            entered_at=T0,
+            now=T0,
+            score=model.score(lead, (), at=T0),
+            scorer=model.scorer(lead),
+        )
+        for letter, passed in [("A+", True), ("A", True), ("B", True)]:
+            guard = GradeAtLeast(letter)
+            assert (guard.check(ctx).passed, passes(guard, ctx)) == (passed, passed)
+        assert GradeAtLeast("A").check(ctx).reason == "fit grade A+ is A or better"
+        low = attrs.evolve(ctx, lead=attrs.evolve(lead, attributes={}))
+        low = attrs.evolve(low, score=model.score(low.lead, (), at=T0))
+        assert GradeAtLeast("A+").check(low).reason == "fit grade B is below A+"
+        assert not passes(GradeAtLeast("A+"), low)
+
+    def test_grade_at_least_without_a_model_ranks_in_the_default_grades(self) -> None:
+        """A context without a scorer ranks GradeAtLeast in the default Grades."""
+        ctx = context()  # fit 0: grade D, no scorer
+        assert GradeAtLeast("D").check(ctx).passed
+        verdict = GradeAtLeast("A+").check(ctx)
+        assert (verdict.passed, passes(GradeAtLeast("A+"), ctx)) == (False, False)
+        assert verdict.reason == "A+ is not one of the fit grades A, B, C, D"
 
     def test_did_activity_counts_in_the_window(self) -> None:
         """DidActivity counts kinds, in a window whose edge is included."""
@@ -414,7 +450,9 @@ class TestValues:
         [
             (lambda: ScoreAtLeast(float("nan")), "points"),
             (lambda: ScoreAtLeast(5, ""), "dimension"),
-            (lambda: GradeAtLeast("Z"), "letter"),
+            (lambda: GradeAtLeast("Z", grades=Grades()), "letter"),
+            (lambda: GradeAtLeast(" "), "letter"),
+            (lambda: GradeAtLeast(1), "letter"),  # type: ignore[arg-type] # a wrong type on purpose
             (lambda: GradeAtLeast("A", grades={"A": 1}), "grades"),  # type: ignore[arg-type] # a wrong type on purpose
             (lambda: DidActivity(""), "kinds"),
             (lambda: DidActivity(5), "kinds"),
@@ -1089,3 +1127,32 @@ def test_which_criteria_time_alone_can_change() -> None:
             timed(criterion, model, passed=False),
         )
         assert found == (passing, failing), criterion
+
+
+def two_step(model: ScoringModel, up: CriterionLike, down: CriterionLike) -> Funnel:
+    """A funnel of *model*: lead -> mql on *up*, mql -> nurture on *down*, both auto."""
+    policy = FunnelPolicy(
+        name="p",
+        version=1,
+        stages=[Stage("lead"), Stage("mql"), Stage("nurture", "nurture")],
+        transitions=[
+            Transition(source="lead", target="mql", guard=up, auto=True),
+            Transition(source="mql", target="nurture", guard=down, auto=True),
+        ],
+        initial="lead",
+        scoring=model,
+    )
+    return Funnel(policy, clock=ManualClock(T0))
+
+
+class TestInTheEngine:
+    def test_grade_at_least_ranks_in_the_policys_grades(self) -> None:
+        """The engine ranks GradeAtLeast letters in the policy's model's Grades."""
+        model = ScoringModel(
+            "m",
+            [AttributeRule("industry", "software", 90)],
+            grades=Grades(fit={"A+": 80, "A": 60, "B": None}),
+        )
+        funnel = two_step(model, GradeAtLeast("A"), ~GradeAtLeast("A+"))
+        funnel.add_lead(Lead("L", T0, attributes={"industry": "software"}))
+        assert funnel.state("L").stage == "mql"  # A+ is A or better, and not below A+

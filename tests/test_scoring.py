@@ -253,6 +253,8 @@ class TestAttributeRulesAndGrades:
         assert grades.rank("Silver") == 1
         with pytest.raises(PolicyError, match="Grades, letter"):
             grades.rank("Bronze")
+        with pytest.raises(PolicyError, match="Grades, letter"):
+            grades.rank(["Gold"])  # type: ignore[arg-type] # a wrong type on purpose
 
     def test_other_dimensions_stand_apart(self) -> None:
         """A host's own dimension is scored but not part of the total."""

@@ -231,7 +231,8 @@ class Context:
         scorer: The lead's incremental scorer, which can read the score at a
             later instant with no new activity (the engine supplies it, so
             that :class:`ScoreAtLeast` can tell when decay will cross its
-            threshold); ``None`` when unknown. It takes no part in equality
+            threshold), and whose model's grades :class:`GradeAtLeast`
+            ranks in; ``None`` when unknown. It takes no part in equality
             or serialization.
     """
 
@@ -815,22 +816,35 @@ def _first_change(
     return (start + timedelta(seconds=high)).astimezone(now.tzinfo)
 
 
+_DEFAULT_GRADES = Grades()  # the bands of a context that does not name its model
+
+
+def _letter(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        _reject(instance, attribute, value, "a fit grade letter (a non-empty string)")
+
+
 @attrs.frozen
 class GradeAtLeast(Criterion):
     """Passes when the fit grade is *letter* or better.
 
     Args:
-        letter: A fit letter of *grades*.
-        grades: The bands the letters come from (the default :class:`Grades`).
+        letter: A fit letter of the scoring model (of *grades*, when given).
+        grades: The bands to rank the letters in; ``None`` (the default)
+            ranks them in the scoring model's :class:`Grades`, which the
+            engine's context knows through its scorer (a context without a
+            scorer: the default :class:`Grades`).
     """
 
-    letter: str = attrs.field()
-    grades: Grades = attrs.field(factory=Grades)
+    letter: str = attrs.field(validator=_letter)
+    grades: Grades | None = attrs.field(default=None)
 
     @grades.validator
-    def _check(self, attribute: attrs.Attribute[Grades], value: object) -> None:
+    def _check(self, attribute: attrs.Attribute[Grades | None], value: object) -> None:
+        if value is None:
+            return
         if not isinstance(value, Grades):
-            _reject(self, attribute, value, "a funnelkit.Grades")
+            _reject(self, attribute, value, "a funnelkit.Grades, or None")
         try:
             value.rank(self.letter)
         except PolicyError as error:
@@ -841,18 +855,30 @@ class GradeAtLeast(Criterion):
                 expected=error.expected,
             ) from None
 
+    def _bands(self, ctx: Context) -> Grades:
+        """The grades to rank in: the given ones, else the model's, else the default."""
+        grades = self.grades
+        if grades is None:
+            scorer = ctx.scorer
+            return _DEFAULT_GRADES if scorer is None else scorer.model.grades
+        return grades
+
     def check(self, ctx: Context) -> Verdict:
         """Compare the lead's fit grade with the letter."""
         grade = ctx.score.grade
-        try:
-            passed = self.grades.rank(grade) <= self.grades.rank(self.letter)
-        except PolicyError:  # a grade of other bands than these
-            letters = ", ".join(letter for letter, _ in self.grades.fit)
-            return _verdict(
-                passed=False,
-                criterion=self.describe(),
-                reason=f"fit grade {grade} is not one of {letters}",
+        grades = self._bands(ctx)
+        ranks = grades._ranks  # noqa: SLF001 -- the bands' own index
+        rank = ranks.get(grade)
+        limit = ranks.get(self.letter)
+        if rank is None or limit is None:  # a grade of other bands than these
+            letters = ", ".join(letter for letter, _ in grades.fit)
+            reason = (
+                f"fit grade {grade} is not one of {letters}"
+                if rank is None
+                else f"{self.letter} is not one of the fit grades {letters}"
             )
+            return _verdict(passed=False, criterion=self.describe(), reason=reason)
+        passed = rank <= limit
         relation = (
             f"is {self.letter} or better" if passed else f"is below {self.letter}"
         )
@@ -865,10 +891,13 @@ class GradeAtLeast(Criterion):
     def passes(self, ctx: Context) -> bool:
         """Whether the fit grade is the letter or better."""
         grades = self.grades
-        try:
-            return grades.rank(ctx.score.grade) <= grades.rank(self.letter)
-        except PolicyError:  # a grade of other bands than these
-            return False
+        if grades is None:  # _bands, inline: the engine asks on every record
+            scorer = ctx.scorer
+            grades = _DEFAULT_GRADES if scorer is None else scorer._model.grades  # noqa: SLF001 -- ScoreState.model, without the property
+        ranks = grades._ranks  # noqa: SLF001 -- the bands' own index
+        rank = ranks.get(ctx.score.grade)
+        limit = ranks.get(self.letter)
+        return rank is not None and limit is not None and rank <= limit
 
     def describe(self) -> str:
         """``fit grade B or better``."""

@@ -159,10 +159,15 @@ class Grades:
     _engagement_index: tuple[list[float], tuple[str, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
+    # Each fit letter's position, 0 for the best: a rank is one look-up (a
+    # dict, never changed: its get is the fastest).
+    _ranks: dict[str, int] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_fit_index", _band_index(self.fit))
         object.__setattr__(self, "_engagement_index", _band_index(self.engagement))
+        ranks = {letter: position for position, (letter, _) in enumerate(self.fit)}
+        object.__setattr__(self, "_ranks", ranks)
 
     def fit_grade(self, points: float) -> str:
         """Return the fit letter for *points*.
@@ -194,15 +199,21 @@ class Grades:
         Raises:
             PolicyError: *letter* is not one of the fit letters.
         """
-        for position, (known, _) in enumerate(self.fit):
-            if known == letter:
-                return position
-        raise PolicyError(
-            owner="Grades",
-            field="letter",
-            value=letter,
-            expected="one of " + ", ".join(repr(known) for known, _ in self.fit),
-        )
+        given: object = letter  # any value at run time, whatever the types say
+        position = self._ranks.get(letter) if isinstance(given, str) else None
+        if position is None:
+            raise PolicyError(
+                owner="Grades",
+                field="letter",
+                value=letter,
+                expected="one of " + ", ".join(repr(known) for known, _ in self.fit),
+            )
+        return position
+
+    def _minimum(self, letter: str) -> float | None:
+        """The fit points *letter* starts at; None for the last, or an unknown one."""
+        position = self._ranks.get(letter)
+        return None if position is None else self.fit[position][1]
 
 
 @attrs.frozen(kw_only=True)
