@@ -1268,6 +1268,28 @@ class TestRegistry:
         assert one.fingerprint == with_guard(InTerritory("x")).fingerprint
         assert one.fingerprint != two.fingerprint
 
+    def test_a_plain_class_criterion_has_no_fingerprint(self) -> None:
+        """Not an attrs class: fingerprint and diff_policies say so, in their names."""
+
+        class Plain:
+            def check(self, _ctx: Context) -> Verdict:
+                """Pass."""
+                return Verdict(passed=True, criterion="plain", reason="ok")
+
+        policy = with_guard(Plain())
+        with pytest.raises(PolicyError) as raised:
+            _ = policy.fingerprint
+        assert raised.value.owner == "FunnelPolicy.fingerprint"
+        expected = raised.value.expected
+        assert expected.startswith("a built-in criterion, or an attrs class whose")
+        assert expected.endswith(".Plain is neither)")
+        with pytest.raises(PolicyError) as raised:
+            diff_policies(policy, b2b_saas())
+        assert raised.value.owner == "diff_policies"
+        with pytest.raises(PolicyError) as raised:
+            dump_policy(policy)
+        assert raised.value.owner == "dump_policy"
+
 
 def _printed(code: str, *, seeds: tuple[str, ...]) -> set[str]:
     """What *code* prints, run by this interpreter under each hash seed."""

@@ -1048,10 +1048,15 @@ class _Writer:
     """Writes policy parts as document data: the shortest form that reads back equal."""
 
     def __init__(
-        self, registry: CriteriaRegistry | None, *, strict: bool = True
+        self,
+        registry: CriteriaRegistry | None,
+        *,
+        strict: bool = True,
+        owner: str = "dump_policy",
     ) -> None:
         self.registry = registry
         self.strict = strict
+        self.owner = owner
 
     def duration(self, value: timedelta | BusinessDuration) -> str:
         return format_duration(value)
@@ -1121,14 +1126,22 @@ class _Writer:
                 return {tag: self.leaf(criterion)}
         name = self.registry._name_of(kind) if self.registry else None  # noqa: SLF001 -- the registry's own table
         if name is None:
-            if self.strict or not attrs.has(kind):
+            if self.strict:
                 raise PolicyError(
-                    owner="dump_policy",
+                    owner=self.owner,
                     field="criteria",
                     value=criterion,
                     expected=f"a built-in criterion, or a class registered in the "
                     f"CriteriaRegistry given to dump_policy "
                     f"({kind.__qualname__} is not)",
+                )
+            if not attrs.has(kind):
+                raise PolicyError(
+                    owner=self.owner,
+                    field="criteria",
+                    value=criterion,
+                    expected=f"a built-in criterion, or an attrs class whose fields "
+                    f"say what it checks ({kind.__qualname__} is neither)",
                 )
             name = f"{kind.__module__}.{kind.__qualname__}"
         return {name: self.fields(criterion, shorten=False)}
@@ -1376,9 +1389,14 @@ def policy_data(
     *,
     criteria: CriteriaRegistry | None = None,
     strict: bool = True,
+    owner: str = "dump_policy",
 ) -> dict[str, object]:
-    """Return *policy* as document data (what a policy file holds)."""
-    return _Writer(criteria, strict=strict).policy(policy)
+    """Return *policy* as document data (what a policy file holds).
+
+    Not *strict*, an attrs class not registered is written by its import
+    name; *owner* names the caller in errors.
+    """
+    return _Writer(criteria, strict=strict, owner=owner).policy(policy)
 
 
 def write_part(value: object, *, criteria: CriteriaRegistry | None = None) -> object:
@@ -1653,7 +1671,7 @@ def _check_numbers(data: object, path: str) -> None:
 
 def fingerprint(policy: FunnelPolicy) -> str:
     """A SHA-256 of the policy's content: equal policies, equal fingerprints."""
-    data = policy_data(policy, strict=False)
+    data = policy_data(policy, strict=False, owner="FunnelPolicy.fingerprint")
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -1843,5 +1861,8 @@ def diff_policies(old: FunnelPolicy, new: FunnelPolicy) -> tuple[PolicyChange, .
     transition 'marketing qualified': guard 'all of: engagement score at least 40; fit score at least 30' -> 'all of: engagement score at least 30; fit score at least 30'
     """  # noqa: E501 -- a doctest output line cannot be wrapped
     differ = _Differ(old, new)
-    differ.table("", "", policy_data(old, strict=False), policy_data(new, strict=False))
+    old_data = policy_data(old, strict=False, owner="diff_policies")
+    differ.table(
+        "", "", old_data, policy_data(new, strict=False, owner="diff_policies")
+    )
     return tuple(differ.changes)
