@@ -709,6 +709,78 @@ class TestScoreWakes:
         assert T0 + D < wake <= T0 + D + timedelta(seconds=1)
 
 
+class TestGradeWakes:
+    FIT = ScoringModel(
+        "m",
+        [
+            AttributeRule("industry", "software", 30, name="industry"),
+            ActivityRule("exec_meeting", 20, dimension="fit", name="exec"),
+        ],
+        decay=HalfLife(7 * D),
+    )
+
+    def context(self, now: datetime) -> Context:
+        """A lead of fit 30 + 20 (grade B) at T0, its meeting fading after."""
+        lead = Lead("L", T0, attributes={"industry": "software"})
+        meeting = (activity("exec_meeting", T0),)
+        scorer = self.FIT.scorer(lead)
+        scorer.add(meeting[0])
+        return Context(
+            lead=lead,
+            stage="mql",
+            entered_at=T0,
+            score=scorer.score(now),
+            activities=meeting,
+            now=now,
+            scorer=scorer,
+        )
+
+    def test_a_fading_fit_wakes_when_the_grade_drops(self) -> None:
+        """A grade that decay takes below the letter wakes as its fit score does."""
+        ctx = self.context(T0)
+        wake = GradeAtLeast("B").wake_at(ctx)
+        assert wake is not None
+        assert wake == ScoreAtLeast(40, "fit").wake_at(ctx)
+        # 30 + 20 falls to 40 when the 20 has halved: seven days on.
+        assert T0 + 7 * D < wake <= T0 + 7 * D + timedelta(seconds=1)
+        assert (~GradeAtLeast("B")).wake_at(ctx) == wake
+        later = self.context(wake)
+        assert later.score.grade == "C"
+        assert not passes(GradeAtLeast("B"), later)
+
+    def test_no_wake_where_the_grade_cannot_move(self) -> None:
+        """The last letter, other bands, and a context without a scorer: no wake."""
+        ctx = self.context(T0)
+        assert GradeAtLeast("D").wake_at(ctx) is None
+        other = GradeAtLeast("B", grades=Grades(fit={"B": 40, "Z": None}))
+        assert other.wake_at(ctx) is None
+        assert GradeAtLeast("B", grades=Grades()).wake_at(ctx) is not None
+        assert GradeAtLeast("B").wake_at(attrs.evolve(ctx, scorer=None)) is None
+        assert GradeAtLeast("A").wake_at(ctx) is None  # failing, no fading negatives
+
+    def test_time_alone_moves_a_fit_grade_only_when_fit_fades(self) -> None:
+        """GradeAtLeast is timed as ScoreAtLeast on fit at the letter's minimum."""
+        still = ScoringModel("m", [AttributeRule("industry", "software", 30)])
+        cases: list[tuple[CriterionLike, ScoringModel, bool, bool]] = [
+            (GradeAtLeast("B"), self.FIT, True, False),
+            (~GradeAtLeast("B"), self.FIT, False, True),
+            (GradeAtLeast("D"), self.FIT, False, False),
+            (
+                GradeAtLeast("B", grades=Grades(fit={"B": 9, "Z": None})),
+                self.FIT,
+                False,
+                False,
+            ),
+            (GradeAtLeast("B"), still, False, False),
+        ]
+        for criterion, model, passing, failing in cases:
+            found = (
+                timed(criterion, model, passed=True),
+                timed(criterion, model, passed=False),
+            )
+            assert found == (passing, failing), criterion
+
+
 class TestInStage:
     def test_no_wake_past_the_year_9999(self) -> None:
         """A verdict that could change only after the year 9999 has no wake."""
@@ -1156,3 +1228,17 @@ class TestInTheEngine:
         funnel = two_step(model, GradeAtLeast("A"), ~GradeAtLeast("A+"))
         funnel.add_lead(Lead("L", T0, attributes={"industry": "software"}))
         assert funnel.state("L").stage == "mql"  # A+ is A or better, and not below A+
+
+    def test_a_fit_grade_that_fades_moves_the_lead_on_tick(self) -> None:
+        """A guard on a fit grade that decay lowers fires on tick, as on fit score."""
+        model = TestGradeWakes.FIT
+        for up, down in [
+            (GradeAtLeast("B"), ~GradeAtLeast("B")),
+            (ScoreAtLeast(40, "fit"), ~ScoreAtLeast(40, "fit")),
+        ]:
+            funnel = two_step(model, up, down)
+            funnel.add_lead(Lead("L", T0, attributes={"industry": "software"}))
+            funnel.record(activity("exec_meeting", T0 + HOUR))
+            assert funnel.state("L").stage == "mql"
+            funnel.tick(T0 + 30 * D)
+            assert funnel.state("L").stage == "nurture", down

@@ -737,11 +737,7 @@ class ScoreAtLeast(Criterion):
         return ctx.score[self.dimension] >= self.points
 
     def _timed(self, model: ScoringModel, passed: bool) -> bool:
-        names = _FIT_AND_ENGAGEMENT if self.dimension == "total" else (self.dimension,)
-        # Passing, it can fail as positive points fall; failing, it can pass
-        # as negative points rise.
-        fading = model._fading[0 if passed else 1]  # noqa: SLF001 -- the model's own index
-        return not fading.isdisjoint(names)
+        return _score_timed(model, self.dimension, passed=passed)
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When decay or a window can first change the verdict, to the second.
@@ -757,35 +753,7 @@ class ScoreAtLeast(Criterion):
         never late by more than a second, and may be early (the verdict then
         simply holds, and a later wake follows).
         """
-        scorer = ctx.scorer
-        if scorer is None:
-            return None
-        side = 1 if ctx.score[self.dimension] >= self.points else 2
-        if not self._timed(scorer.model, passed=side == 1):
-            return None  # no rule's points of that sign fade
-        names = _FIT_AND_ENGAGEMENT if self.dimension == "total" else (self.dimension,)
-        now = ctx.now.timestamp()
-        parts = [(name, *scorer._parts(now, name)) for name in names]  # noqa: SLF001 -- the scorer's own split
-        limits = [scorer._limits(name) for name in names]  # noqa: SLF001 -- ditto
-        threshold = _micros(self.points)
-        if not any(part[1 + side] for part in parts):
-            return None  # nothing fades that could change the verdict
-
-        def changed(moment: datetime) -> bool:
-            at = moment.timestamp()
-            total = 0
-            for (name, raw, *fading), (low, high) in zip(parts, limits, strict=True):
-                later = scorer._parts(at, name)[side]  # noqa: SLF001 -- ditto
-                moved = fading[side - 1] - later
-                value = raw - moved if side == 1 else raw + moved
-                if low is not None and value < low:
-                    value = low
-                if high is not None and value > high:
-                    value = high
-                total += value
-            return total < threshold if side == 1 else total >= threshold
-
-        return _first_change(ctx.now, changed)
+        return _score_wake(ctx, self.points, self.dimension)
 
     def describe(self) -> str:
         """``total score at least 50``."""
@@ -794,6 +762,48 @@ class ScoreAtLeast(Criterion):
 
 _FIT_AND_ENGAGEMENT = ("fit", "engagement")  # the dimensions of a total
 _HORIZON = 10 * 366 * 86_400  # seconds: how far ahead a wake is looked for
+
+
+def _score_timed(model: ScoringModel, dimension: str, *, passed: bool) -> bool:
+    """Whether time alone may change whether *dimension*'s score reaches a bar."""
+    names = _FIT_AND_ENGAGEMENT if dimension == "total" else (dimension,)
+    # Passing, it can fail as positive points fall; failing, it can pass
+    # as negative points rise.
+    fading = model._fading[0 if passed else 1]  # noqa: SLF001 -- the model's own index
+    return not fading.isdisjoint(names)
+
+
+def _score_wake(ctx: Context, points: float, dimension: str) -> datetime | None:
+    """When *dimension*'s score can first cross *points* (see ScoreAtLeast.wake_at)."""
+    scorer = ctx.scorer
+    if scorer is None:
+        return None
+    side = 1 if ctx.score[dimension] >= points else 2
+    if not _score_timed(scorer.model, dimension, passed=side == 1):
+        return None  # no rule's points of that sign fade
+    names = _FIT_AND_ENGAGEMENT if dimension == "total" else (dimension,)
+    now = ctx.now.timestamp()
+    parts = [(name, *scorer._parts(now, name)) for name in names]  # noqa: SLF001 -- the scorer's own split
+    limits = [scorer._limits(name) for name in names]  # noqa: SLF001 -- ditto
+    threshold = _micros(points)
+    if not any(part[1 + side] for part in parts):
+        return None  # nothing fades that could change the verdict
+
+    def changed(moment: datetime) -> bool:
+        at = moment.timestamp()
+        total = 0
+        for (name, raw, *fading), (low, high) in zip(parts, limits, strict=True):
+            later = scorer._parts(at, name)[side]  # noqa: SLF001 -- ditto
+            moved = fading[side - 1] - later
+            value = raw - moved if side == 1 else raw + moved
+            if low is not None and value < low:
+                value = low
+            if high is not None and value > high:
+                value = high
+            total += value
+        return total < threshold if side == 1 else total >= threshold
+
+    return _first_change(ctx.now, changed)
 
 
 def _first_change(
@@ -898,6 +908,40 @@ class GradeAtLeast(Criterion):
         rank = ranks.get(ctx.score.grade)
         limit = ranks.get(self.letter)
         return rank is not None and limit is not None and rank <= limit
+
+    def _threshold(self, model: ScoringModel) -> float | None:
+        """The fit points the letter starts at under *model*, if the bar can move.
+
+        None when the letter is the last (every grade passes) or is not one
+        of the bands ranked in, and when those bands are not the model's
+        (they then do not follow its fit score).
+        """
+        grades = model.grades
+        if self.grades is not None and self.grades.fit != grades.fit:
+            return None
+        return grades._minimum(self.letter)  # noqa: SLF001 -- the bands' own index
+
+    def _timed(self, model: ScoringModel, passed: bool) -> bool:
+        # The grade is the fit score against the letter's minimum: timed
+        # when that score is, as ScoreAtLeast(minimum, "fit") would be.
+        return self._threshold(model) is not None and _score_timed(
+            model, "fit", passed=passed
+        )
+
+    def wake_at(self, ctx: Context) -> datetime | None:
+        """When decay or a window can first move the fit grade across the letter.
+
+        The grade is the letter or better exactly when the fit score reaches
+        the letter's minimum, so this is :meth:`ScoreAtLeast.wake_at` of the
+        fit score at that minimum (needs ``ctx.scorer``, as that does).
+        """
+        scorer = ctx.scorer
+        if scorer is None:
+            return None
+        minimum = self._threshold(scorer.model)
+        if minimum is None:
+            return None
+        return _score_wake(ctx, minimum, "fit")
 
     def describe(self) -> str:
         """``fit grade B or better``."""
