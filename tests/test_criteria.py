@@ -42,7 +42,9 @@ from funnelkit import (
     ValidationError,
     Verdict,
     between,
+    dump_policy,
     format_duration,
+    load_policy,
 )
 from funnelkit._criteria import passes, timed, wake_at
 from funnelkit.serialization import from_json, to_json
@@ -459,6 +461,8 @@ class TestValues:
             (lambda: DidActivity("x", within=timedelta(0)), "within"),
             (lambda: DidActivity("x", count=0), "count"),
             (lambda: AttributeIs("industry", object()), "test"),
+            (lambda: AttributeIs("bant.budgett", True), "attribute"),
+            (lambda: AttributeIs("", True), "attribute"),
             (lambda: BantQualified(5), "min_met"),
             (lambda: BantQualified(timeline_within=-D), "timeline_within"),
             (lambda: BantQualified(timezone="Mars/Base"), "timezone"),
@@ -476,6 +480,36 @@ class TestValues:
         with pytest.raises(PolicyError) as info:
             make()  # type: ignore[operator]
         assert info.value.field == field
+
+    @pytest.mark.parametrize("path", ["bant.budgett", "bant", "email.dommain", " ", 3])
+    def test_attribute_is_takes_the_paths_attribute_rule_takes(self, path: str) -> None:
+        """AttributeIs refuses a path AttributeRule refuses, expecting the same."""
+        with pytest.raises(PolicyError) as rule:
+            AttributeRule(path, True, 5)
+        with pytest.raises(PolicyError) as criterion:
+            AttributeIs(path, True)
+        found = (criterion.value.field, criterion.value.value)
+        assert found == ("attribute", path)
+        assert criterion.value.expected == rule.value.expected
+
+    def test_a_policy_file_with_a_misspelt_path_is_refused(self) -> None:
+        """load_policy refuses an AttributeIs path no lead value has."""
+        policy = FunnelPolicy(
+            name="p",
+            version=1,
+            stages=[Stage("lead"), Stage("mql")],
+            transitions=[
+                Transition(
+                    source="lead", target="mql", guard=AttributeIs("bant.budget", True)
+                )
+            ],
+            initial="lead",
+            scoring=MODEL,
+        )
+        text = dump_policy(policy).replace("bant.budget", "bant.budgett")
+        assert "bant.budgett" in text
+        with pytest.raises(PolicyError, match=r"bant\.budgett"):
+            load_policy(text)
 
     @pytest.mark.parametrize(
         ("fields", "field"),

@@ -18,6 +18,7 @@ from funnelkit._predicates import ValueTest
 from funnelkit._rules import (
     is_kind_set,
     kind_set,
+    path_expected,
     set_repr,
     to_value_test,
     value_getter,
@@ -1095,13 +1096,19 @@ class AttributeIs(Criterion):
     (equality) or a list of values (one of them).
     """
 
-    attribute: str = attrs.field(validator=_policy_name)
+    attribute: str = attrs.field()
     test: ValueTest = attrs.field(converter=to_value_test)
     # The verdicts reached so far, by value: leads share values ("software"),
     # and a verdict is worded once per value. Derived, so left out of eq.
     _verdicts: dict[object, Verdict] = attrs.field(
         init=False, factory=dict, eq=False, hash=False, repr=False
     )
+
+    @attribute.validator
+    def _check_path(self, attribute: attrs.Attribute[str], value: object) -> None:
+        expected = path_expected(value)  # as AttributeRule checks its attribute
+        if expected is not None:
+            _reject(self, attribute, value, expected)
 
     @test.validator
     def _check(self, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -281,21 +281,28 @@ class ActivityRule:
         )
 
 
+def path_expected(value: object) -> str | None:
+    """What a path to a lead value should be, when *value* is not one; else None.
+
+    The paths :func:`lead_value` reads: an attribute name, a lead field,
+    ``email.domain``, ``bant.<answer>`` or ``attributes.<name>``.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return "an attribute name or a dotted path"
+    head, _, rest = value.partition(".")
+    if head == "bant" and rest not in _BANT_FIELDS:
+        return "bant.budget, bant.authority, bant.need or bant.timeline"
+    if head == "email" and rest not in {"", "domain"}:
+        return "email or email.domain"
+    return None
+
+
 def _attribute(
     instance: AttributeRule, attribute: attrs.Attribute[str], value: object
 ) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(instance, "attribute", value, "an attribute name or a dotted path")
-    head, _, rest = value.partition(".")
-    if head == "bant" and rest not in _BANT_FIELDS:
-        raise _fail(
-            instance,
-            "attribute",
-            value,
-            "bant.budget, bant.authority, bant.need or bant.timeline",
-        )
-    if head == "email" and rest not in {"", "domain"}:
-        raise _fail(instance, "attribute", value, "email or email.domain")
+    expected = path_expected(value)
+    if expected is not None:
+        raise _fail(instance, "attribute", value, expected)
 
 
 def to_value_test(value: object) -> Any:  # noqa: ANN401 -- anything, for the validator
