@@ -393,6 +393,20 @@ class TestModelValidation:
         with pytest.raises(ValidationError, match=r"ScoringModel\.scorer\.lead"):
             model.score("L", [], at=T0)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize("activities", [None, 5, "x", {"x": 1}])
+    def test_activities_that_are_not_a_collection(self, activities: object) -> None:
+        """score() refuses activities given as no collection, naming the argument."""
+        model = ScoringModel("m", [ActivityRule("x", 1)])
+        with pytest.raises(ValidationError) as info:
+            model.score(LEAD, activities, at=T0)  # type: ignore[arg-type]
+        assert (info.value.field, info.value.value) == ("activities", activities)
+
+    def test_activities_from_a_generator(self) -> None:
+        """score() reads activities from any iterable, once."""
+        model = ScoringModel("m", [ActivityRule("x", 1)])
+        found = model.score(LEAD, (a for a in acts(("x", H))), at=T0 + D)
+        assert found == model.score(LEAD, acts(("x", H)), at=T0 + D)
+
 
 class TestScoreState:
     def test_incremental_reads(self) -> None:

@@ -27,7 +27,7 @@ from funnelkit._rules import (
     value_getter,
 )
 from funnelkit._time import require_aware
-from funnelkit._validators import Scalar, unchecked
+from funnelkit._validators import Scalar, check_items, unchecked
 from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = ["Contribution", "Grades", "Score", "ScoreState", "ScoringModel"]
@@ -1279,12 +1279,23 @@ class ScoringModel:
 
         Raises:
             NaiveDatetimeError: *at* has no time zone.
-            ValidationError: an activity is not the lead's.
+            ValidationError: *activities* is not a collection of activities,
+                or an activity is not the lead's.
         """
         require_aware(at, field="at", owner="ScoringModel.score")
         state = ScoreState(self, lead)
         limit = at.timestamp()
-        items = activities if isinstance(activities, list | tuple) else list(activities)
+        if isinstance(activities, list | tuple):
+            items: Sequence[Activity] = activities
+        else:
+            items = list(
+                check_items(
+                    activities,
+                    field="activities",
+                    expected="the lead's activities (an iterable of Activity values)",
+                    owner="ScoringModel.score",
+                )
+            )
         timed = []
         for position, activity in enumerate(items):
             if type(activity) is not Activity or activity.lead_id != lead.id:
