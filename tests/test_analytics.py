@@ -336,6 +336,38 @@ class TestConversion:
                 "ana",
             ]
 
+    def test_a_chain_of_instant_moves_takes_the_segment_of_its_first_visit(
+        self,
+    ) -> None:
+        """trial to activated at once, in any order: trial's owner, not by name."""
+        visits = [
+            StageEntry(
+                "L-1",
+                "trial",
+                T0,
+                exited_at=T0,
+                next_stage="activated",
+                segments={"owner": "ana"},
+            ),
+            StageEntry(
+                "L-1",
+                "activated",
+                T0,
+                exited_at=T0,
+                next_stage="mql",
+                segments={"owner": "bo"},
+            ),
+            StageEntry("L-1", "mql", T0, segments={"owner": "cy"}),
+            StageEntry("L-2", "mql", T0, segments={"owner": "di"}),
+        ]
+        for entries in (visits, visits[::-1]):
+            report = _report(entries, stages=["mql", "sql"], segment="owner")
+            assert {row.segment for row in report.conversions} == {
+                "(all)",
+                "ana",
+                "di",
+            }
+
     def test_of_two_visits_entered_and_left_together_the_first_stage_by_name(
         self,
     ) -> None:
@@ -792,6 +824,48 @@ class TestPaths:
             ("won", ("mql", "customer")),
             ("lost", ("mql", "nurture")),
         ]
+
+    def test_moves_at_one_instant_are_in_the_order_taken(self) -> None:
+        """trial to activated to pql at once, then customer: in that order."""
+        policy = FunnelPolicy(
+            name="plg",
+            version=1,
+            initial="trial",
+            scoring=ScoringModel("none", []),
+            stages=[
+                Stage("trial"),
+                Stage("activated"),
+                Stage("pql"),
+                Stage("customer", kind="won"),
+            ],
+            transitions=[
+                Transition(source="trial", target="activated", auto=True),
+                Transition(source="activated", target="pql", auto=True),
+                Transition(source="pql", target="customer"),
+            ],
+        )
+        funnel = Funnel(policy, clock=ManualClock(T0))
+        funnel.add_lead(Lead("L-1", T0))
+        funnel.move("L-1", "customer", by="rep", at=T0 + 3 * DAY)
+        path = ("trial", "activated", "pql", "customer")
+        assert [move.target for move in funnel.state("L-1").history] == list(path)
+        entries = stage_entries([funnel.state("L-1")])
+        for listed in (entries, entries[::-1]):
+            report = _report(listed, stages=path)
+            assert [row.path for row in report.paths] == [path]
+            # The lead reached activated from trial at once: converted in 0.
+            assert _row(report, "trial", "activated").median_to_convert == timedelta()
+
+    def test_a_cycle_at_one_instant_is_broken_by_stage_name(self) -> None:
+        """a to b to a at one instant, then b for a day: a, b, a, b merged."""
+        entries = [
+            StageEntry("L-1", "a", T0, exited_at=T0, next_stage="b"),
+            StageEntry("L-1", "b", T0, exited_at=T0, next_stage="a"),
+            StageEntry("L-1", "a", T0, exited_at=T0, next_stage="b"),
+            StageEntry("L-1", "b", T0),
+        ]
+        report = _report(entries, stages=["a", "b"], top_paths=1, lost=["b"])
+        assert [row.path for row in report.paths] == [("a", "b", "a", "b")]
 
     def test_leads_that_began_before_the_period_have_no_path(self) -> None:
         """A lead whose first visit is before start is not in the paths."""

@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import math
 import operator
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby, pairwise
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -490,7 +490,9 @@ class PathCount:
     Attributes:
         outcome: ``"won"`` (reached the path's last stage) or ``"lost"``
             (resting in a lost stage at ``now``).
-        path: The stages in the order visited, repeats in a row merged.
+        path: The stages in the order visited, repeats in a row merged
+            (visits entered and left at one instant in the order their next
+            stages give).
         leads: Leads of that outcome that took it.
         share: Their share of the leads of that outcome.
     """
@@ -591,7 +593,9 @@ class FunnelReport:
             segment: A name of the entries' ``segments`` to break the rows
                 down by, besides the rows of every lead. A lead's value is
                 its first visit's (of visits entered at one instant, the one
-                that left first, then by stage name). Values of different
+                that left first; of visits entered and left at one instant,
+                the one whose next stage names the other; then by stage
+                name). Values of different
                 types are different segments: ``1``, ``1.0`` and ``True``.
             timezone: The IANA time zone of the periods' boundaries.
             goals: Volume and conversion goals, to track period by period.
@@ -966,10 +970,6 @@ def _check_options(  # noqa: PLR0913 -- the options build checks
         )
 
 
-#: What orders a lead's visits to find its first: entered, exited (uncensored),
-#: stage, next stage, reason, and the segment value (:func:`_order`).
-_First = tuple[int, int, str, str, str, tuple[int, str]]
-
 _FIELDS = operator.attrgetter(
     "lead_id", "stage", "entered_at", "exited_at", "next_stage", "reason", "segments"
 )
@@ -978,15 +978,19 @@ _FIELDS = operator.attrgetter(
 def _rows(
     entries: Iterable[StageEntry], now: int, segment: str | None
 ) -> tuple[list[_Visit], dict[str, Scalar]]:
-    """The visits known at *now*, sorted; each lead's value of *segment*.
+    """The visits known at *now*, in order; each lead's value of *segment*.
 
-    A lead's segment value is its first visit's: the visit entered first; of
-    visits entered at one instant, the one that left first (a visit over at
-    that instant came before the one it led to), then by stage, next stage,
-    reason and value, so that the order of the entries never decides.
+    A lead's visits go by entry; of visits entered at one instant, the one
+    that left first (a visit over at that instant came before the one it
+    led to); of visits entered and left at one instant (automatic moves),
+    each before the one its next stage names (:func:`_chained`); then by
+    stage, next stage and reason, so that the order of the entries never
+    decides. A lead's segment value is its first visit's (of two alike but
+    for the value, the first by :func:`_order`).
     """
     rows: list[_Visit] = []
-    earliest: dict[str, tuple[_First, Scalar]] = {}
+    earliest: dict[str, tuple[int, list[tuple[_Visit, Scalar]]]] = {}
+    instant: set[str] = set()  # leads with a visit entered and left at one instant
     for index, entry in enumerate(entries):
         if type(entry) is not StageEntry and not isinstance(entry, StageEntry):
             raise ValidationError(
@@ -998,29 +1002,88 @@ def _rows(
         if entered > now:
             continue
         exited = _STILL if exited_at is None else (exited_at - _EPOCH) // _MICROSECOND
+        row: _Visit
         if exited > now:
             # Still there at now, as far as now knows.
-            rows.append((lead_id, entered, _STILL, stage, "", ""))
+            row = (lead_id, entered, _STILL, stage, "", "")
         else:
-            rows.append((lead_id, entered, exited, stage, after or "", reason or ""))
+            row = (lead_id, entered, exited, stage, after or "", reason or "")
+            if exited == entered:
+                instant.add(lead_id)
+        rows.append(row)
         if segment is not None:
             known = earliest.get(lead_id)
-            # Most entries are later than the lead's first: no key to build.
-            if known is None or entered <= known[0][0]:
-                value = segments.get(segment)
-                first = (
-                    entered,
-                    exited,
-                    stage,
-                    after or "",
-                    reason or "",
-                    _order(value),
-                )
-                if known is None or first < known[0]:
-                    earliest[lead_id] = (first, value)
+            # Most entries are later than the lead's first: nothing to keep.
+            if known is None or entered < known[0]:
+                earliest[lead_id] = (entered, [(row, segments.get(segment))])
+            elif entered == known[0]:
+                known[1].append((row, segments.get(segment)))
     # Sorted already when the entries come lead by lead in time order.
     rows.sort()
-    return rows, {lead_id: value for lead_id, (_, value) in earliest.items()}
+    for lead_id in instant:
+        _chain_instants(rows, lead_id)
+    return rows, {
+        lead_id: _first_value(candidates)
+        for lead_id, (_, candidates) in earliest.items()
+    }
+
+
+def _chain_instants(rows: list[_Visit], lead_id: str) -> None:
+    """Put the lead's visits entered and left at one instant in the order taken."""
+    index = bisect_left(rows, lead_id, key=_LEAD)
+    while index < len(rows) and rows[index][0] == lead_id:
+        _, entered, exited, _, _, _ = rows[index]
+        stop = index + 1
+        if entered == exited:
+            while stop < len(rows) and rows[stop][:3] == rows[index][:3]:
+                stop += 1
+            if stop - index > 1:
+                rows[index:stop] = _chained(rows[index:stop], _same)
+        index = stop
+
+
+def _first_value(candidates: list[tuple[_Visit, Scalar]]) -> Scalar:
+    """The segment value of the first of a lead's visits entered at one instant."""
+    if len(candidates) == 1:
+        return candidates[0][1]
+    ordered = sorted(candidates, key=lambda item: (item[0][2:], _order(item[1])))
+    first, _ = ordered[0]
+    if first[1] == first[2]:
+        # Entered and left at once: the visit the others' chain begins with.
+        together = [item for item in ordered if item[0][2] == first[2]]
+        ordered = _chained(together, _ROW)
+    return ordered[0][1]
+
+
+_Item = TypeVar("_Item")
+_ROW = operator.itemgetter(0)
+
+
+def _same(row: _Visit) -> _Visit:
+    return row
+
+
+def _chained(items: list[_Item], visit: Callable[[_Item], _Visit]) -> list[_Item]:
+    """Visits entered and left at one instant, each before the one it led to.
+
+    *items* come in the report's order (by stage name). After a visit comes
+    one to the stage it led to; failing that (or first), one to a stage no
+    other visit leads to; failing that (a cycle, ``a`` to ``b`` to ``a`` at
+    one instant), the first in the report's order.
+    """
+    named = Counter(visit(item)[4] for item in items)
+    left = list(items)
+    chained: list[_Item] = []
+    after = ""
+    while left:
+        free = [index for index, item in enumerate(left) if not named[visit(item)[3]]]
+        follow = [index for index, item in enumerate(left) if visit(item)[3] == after]
+        pick = (follow or free or [0])[0]
+        item = left.pop(pick)
+        after = visit(item)[4]
+        named[after] -= 1
+        chained.append(item)
+    return chained
 
 
 def _each_lead(rows: list[_Visit]) -> Iterator[tuple[str, list[_Visit]]]:
