@@ -751,6 +751,105 @@ class TestScoreValue:
         assert repr(ledger).startswith("(Contribution(rule='x'")
         assert len(ledger) == 1
 
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("model", None),
+            ("lead_id", 7),
+            ("dimensions", {"fit": "lots"}),
+            ("dimensions", {"fit": float("nan")}),
+            ("dimensions", {"fit": True}),
+            ("dimensions", {1: 2.0}),
+            ("dimensions", [1, 2]),
+            ("grade", None),
+            ("band", 4),
+            ("contributions", [1, 2]),
+            ("contributions", None),
+            ("notes", "not counted"),
+            ("notes", [3]),
+        ],
+    )
+    def test_a_score_checks_its_fields(self, field: str, value: object) -> None:
+        """Score refuses a bad field with a ValidationError naming it."""
+        fields: dict[str, object] = {
+            "model": "m",
+            "lead_id": "L",
+            "at": T0,
+            "dimensions": {"fit": 1.0, "engagement": 2},
+            "grade": "D",
+            "band": "4",
+            "contributions": [Contribution(rule="r", dimension="fit", points=1.0)],
+            "notes": ["r: no match"],
+        }
+        made = Score(**fields)  # type: ignore[arg-type]
+        assert (made.contributions, made.notes) == (
+            (Contribution(rule="r", dimension="fit", points=1.0),),
+            ("r: no match",),
+        )
+        with pytest.raises(ValidationError) as info:
+            Score(**(fields | {field: value}))  # type: ignore[arg-type]
+        assert info.value.field == field
+
+    def test_a_score_is_of_an_aware_instant(self) -> None:
+        """A naive Score.at is refused: its JSON could not be read back."""
+        with pytest.raises(NaiveDatetimeError):
+            Score(
+                model="m",
+                lead_id="L",
+                at=datetime(2026, 1, 1),  # noqa: DTZ001 -- naive on purpose
+                dimensions={},
+                grade="D",
+                band="4",
+                contributions=(),
+            )
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("rule", None),
+            ("dimension", None),
+            ("points", "x"),
+            ("points", False),
+            ("raw", float("inf")),
+            ("decay", None),
+            ("cap", float("nan")),
+            ("activity_ids", "a1"),
+            ("skipped_ids", [1]),
+            ("note", 3),
+        ],
+    )
+    def test_a_ledger_line_checks_its_fields(self, field: str, value: object) -> None:
+        """Contribution refuses a bad field with a ValidationError naming it."""
+        fields: dict[str, object] = {"rule": "r", "dimension": "fit", "points": 5}
+        line = Contribution(**fields, activity_ids=["a1"])  # type: ignore[arg-type]
+        assert line.activity_ids == ("a1",)
+        with pytest.raises(ValidationError) as info:
+            Contribution(**(fields | {field: value}))  # type: ignore[arg-type]
+        assert info.value.field == field
+
+    def test_scoring_builds_scores_without_the_checks(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Scoring builds scores and ledger lines past their classes' checks."""
+        model = ScoringModel(
+            "m",
+            [AttributeRule("industry", "software", 20), ActivityRule("x", 500)],
+            limits={"engagement": (0, 100)},
+        )
+
+        def refused(*_args: object, **_kwargs: object) -> None:
+            raise AssertionError  # pragma: no cover -- never called
+
+        monkeypatch.setattr(Score, "__init__", refused)
+        monkeypatch.setattr(Contribution, "__init__", refused)
+        scorer = model.scorer(LEAD)
+        scorer.add(acts(("x", H))[0])
+        for score in (
+            model.score(LEAD, acts(("x", H)), at=T0 + D),
+            scorer.score(T0 + D),
+        ):
+            assert [line.points for line in score.contributions] == [20, 500, -400]
+
 
 # -- Properties ----------------------------------------------------------------
 

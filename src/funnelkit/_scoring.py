@@ -27,7 +27,14 @@ from funnelkit._rules import (
     value_getter,
 )
 from funnelkit._time import require_aware
-from funnelkit._validators import Scalar, check_items, unchecked
+from funnelkit._validators import (
+    Scalar,
+    aware_datetime,
+    check_items,
+    is_items,
+    reject,
+    unchecked,
+)
 from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = ["Contribution", "Grades", "Score", "ScoreState", "ScoringModel"]
@@ -216,6 +223,34 @@ class Grades:
         return None if position is None else self.fit[position][1]
 
 
+def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not str:
+        reject(instance, attribute, value, "a string")
+
+
+def _is_number(value: object) -> bool:
+    """An int, or a finite float (not a bool): points as a score holds them."""
+    kind = type(value)
+    return kind is int or (kind is float and math.isfinite(value))  # type: ignore[arg-type] # a float here
+
+
+def _number(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not _is_number(value):
+        reject(instance, attribute, value, "a finite number of points")
+
+
+def _tuple_of_items(value: object) -> object:
+    """A list (any iterable of items) as a tuple; anything else for the validator."""
+    if type(value) is tuple or not is_items(value):
+        return value
+    return tuple(value)
+
+
+def _texts(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not tuple or not all(type(item) is str for item in value):
+        reject(instance, attribute, value, "a tuple of strings")
+
+
 @attrs.frozen(kw_only=True)
 class Contribution:
     """One line of a score's ledger: what a rule added, and why.
@@ -237,15 +272,19 @@ class Contribution:
         note: Why the rule applied, in words.
     """
 
-    rule: str
-    dimension: str
-    points: float
-    raw: float = 0.0
-    decay: float = 0.0
-    cap: float = 0.0
-    activity_ids: tuple[str, ...] = ()
-    skipped_ids: tuple[str, ...] = ()
-    note: str = ""
+    rule: str = attrs.field(validator=_text)
+    dimension: str = attrs.field(validator=_text)
+    points: float = attrs.field(validator=_number)
+    raw: float = attrs.field(default=0.0, validator=_number)
+    decay: float = attrs.field(default=0.0, validator=_number)
+    cap: float = attrs.field(default=0.0, validator=_number)
+    activity_ids: tuple[str, ...] = attrs.field(
+        default=(), converter=_tuple_of_items, validator=_texts
+    )
+    skipped_ids: tuple[str, ...] = attrs.field(
+        default=(), converter=_tuple_of_items, validator=_texts
+    )
+    note: str = attrs.field(default="", validator=_text)
 
 
 class _Ledger(Deferred[Contribution]):
@@ -437,11 +476,43 @@ _line_fields = operator.attrgetter(
 
 
 def _frozen_floats(value: Mapping[str, float]) -> Mapping[str, float]:
-    return value if isinstance(value, FrozenMap) else FrozenMap(value)
+    given: object = value  # any value at run time, whatever the types say
+    if isinstance(given, FrozenMap) or not isinstance(given, Mapping):
+        return value  # a FrozenMap, or for the validator to refuse
+    if not all(type(key) is str for key in given):
+        return value  # keys that do not sort, for the validator to refuse
+    return FrozenMap(value)
 
 
 def _contributions(value: Iterable[Contribution]) -> Sequence[Contribution]:
-    return value if isinstance(value, _Ledger) else tuple(value)
+    if isinstance(value, _Ledger):
+        return value
+    return _tuple_of_items(value)  # type: ignore[return-value] # a tuple, or refused
+
+
+def _check_dimensions(
+    instance: Score, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not isinstance(value, FrozenMap) or not all(
+        type(name) is str and _is_number(points) for name, points in value.items()
+    ):
+        reject(
+            instance,
+            attribute,
+            value,
+            "a mapping of dimension names to finite numbers of points",
+        )
+
+
+def _check_lines(
+    instance: Score, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if type(value) is _Ledger:
+        return
+    if type(value) is not tuple or not all(
+        isinstance(line, Contribution) for line in value
+    ):
+        reject(instance, attribute, value, "the ledger's lines (Contribution values)")
 
 
 @attrs.frozen(kw_only=True)
@@ -461,14 +532,20 @@ class Score:
         notes: Attribute rules that did not match, and why.
     """
 
-    model: str
-    lead_id: str
-    at: datetime
-    dimensions: Mapping[str, float] = attrs.field(converter=_frozen_floats)
-    grade: str
-    band: str
-    contributions: Sequence[Contribution] = attrs.field(converter=_contributions)
-    notes: tuple[str, ...] = ()
+    model: str = attrs.field(validator=_text)
+    lead_id: str = attrs.field(validator=_text)
+    at: datetime = attrs.field(validator=aware_datetime)
+    dimensions: Mapping[str, float] = attrs.field(
+        converter=_frozen_floats, validator=_check_dimensions
+    )
+    grade: str = attrs.field(validator=_text)
+    band: str = attrs.field(validator=_text)
+    contributions: Sequence[Contribution] = attrs.field(
+        converter=_contributions, validator=_check_lines
+    )
+    notes: tuple[str, ...] = attrs.field(
+        default=(), converter=_tuple_of_items, validator=_texts
+    )
 
     @property
     def fit(self) -> float:
@@ -1327,13 +1404,19 @@ def _verdicts(
     for rule in rules:
         passed, why = rule.test.evaluate(value)
         if passed:
+            points = _r(rule.points)
+            # Built right: no checks (Contribution's fields, in order).
             lines.append(
-                Contribution(
-                    rule=rule.label,
-                    dimension=rule.dimension,
-                    points=_r(rule.points),
-                    raw=_r(rule.points),
-                    note=f"{rule.attribute} {why}",
+                _new_line(
+                    rule.label,
+                    rule.dimension,
+                    points,
+                    points,
+                    0.0,
+                    0.0,
+                    _NO_IDS,
+                    _NO_IDS,
+                    f"{rule.attribute} {why}",
                 )
             )
             sums.append((dims.index(rule.dimension), _micros(rule.points)))
@@ -1686,12 +1769,17 @@ class _Clamp:
 
     def build(self) -> Contribution:
         points = self.points / 1_000_000
-        return Contribution(
-            rule=f"limit on {self.dimension}",
-            dimension=self.dimension,
-            points=points,
-            cap=points,
-            note=f"{self.dimension} is kept {self.side} {self.bound / 1_000_000:g}",
+        # Built right: no checks (Contribution's fields, in order).
+        return _new_line(
+            f"limit on {self.dimension}",
+            self.dimension,
+            points,
+            0.0,
+            0.0,
+            points,
+            _NO_IDS,
+            _NO_IDS,
+            f"{self.dimension} is kept {self.side} {self.bound / 1_000_000:g}",
         )
 
 
