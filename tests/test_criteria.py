@@ -313,6 +313,46 @@ class TestBuiltIns:
         reason = InStageFor(D).check(context(now=now)).reason
         assert reason.startswith(f"in lead for {shown}, ")
 
+    @given(
+        st.integers(min_value=1, max_value=10_000_000),
+        st.integers(min_value=-2_000_000, max_value=20_000_000),
+    )
+    def test_in_stage_for_a_fraction_of_a_second_words_it(
+        self, minimum: int, micros: int
+    ) -> None:
+        """A minimum with a fraction of a second is compared with the exact time."""
+        wait = InStageFor(timedelta(microseconds=minimum))
+        ctx = context(now=T0 + timedelta(microseconds=micros))
+        verdict = wait.check(ctx)
+        spent = timedelta(microseconds=max(0, micros))
+        shown = format_duration(spent)
+        relation = "at least" if verdict.passed else "less than"
+        if minimum % 1_000_000:
+            expected = (
+                f"in lead for {shown}, {relation} {format_duration(wait.at_least)}"
+            )
+            assert verdict.reason == expected
+        assert verdict.passed is (micros >= minimum)
+        late = InStageFor(timedelta(seconds=1.2)).check(
+            context(now=T0 + timedelta(seconds=1.5))
+        )
+        assert late.reason == "in lead for 1.5 seconds, at least 1.2 seconds"
+
+    def test_score_at_least_words_its_threshold_in_full(self) -> None:
+        """ScoreAtLeast writes its threshold with every digit, and no exponent."""
+        ctx = context(activities=(activity("webinar", T0),))  # engagement 30
+        near = ScoreAtLeast(30.0000004, "engagement")
+        verdict = near.check(ctx)
+        assert (verdict.passed, verdict.reason) == (
+            False,
+            "engagement score 30 is below 30.0000004",
+        )
+        assert near.describe() == "engagement score at least 30.0000004"
+        assert near == ScoreAtLeast(30.0000004, "engagement")
+        big = ScoreAtLeast(1e9)
+        assert big.describe() == "total score at least 1000000000"
+        assert big.check(ctx).reason == "total score 30 is below 1000000000"
+
     def test_always(self) -> None:
         """Always passes and needs no input."""
         verdict = Always().check(context())

@@ -305,6 +305,21 @@ class TestAttributeRulesAndGrades:
 
 
 class TestExplain:
+    def test_numbers_are_written_in_full(self) -> None:
+        """Ledger notes, limits and rules write points with every digit, no exponent."""
+        model = ScoringModel("m", [ActivityRule("a", 12345.67)])
+        score = model.score(LEAD, acts(("a", H), ("a", H), ("a", H)), at=T0 + D)
+        assert line(score, "a").note == "3 activities x 12345.67 = +37037.01"
+        capped = ScoringModel(
+            "m", [ActivityRule("b", 1e9, dimension="fit")], limits={"fit": (0, 1e9)}
+        )
+        score = capped.score(LEAD, acts(("b", H), ("b", H)), at=T0 + D)
+        assert line(score, "b").note == "2 activities x 1000000000 = +2000000000"
+        assert line(score, "limit on fit").note == "fit is kept at most 1000000000"
+        rule = ActivityRule("b", 1e9, max_points=5e8)
+        assert rule.describe() == "+1000000000 per b, capped at 500000000"
+        assert ActivityRule("u", -0.5).describe() == "-0.5 per u"
+
     def test_worked_example(self) -> None:
         """explain() renders the ledger a sales rep reads."""
         model = ScoringModel(

@@ -18,6 +18,7 @@ from funnelkit._predicates import ValueTest
 from funnelkit._rules import (
     is_kind_set,
     kind_set,
+    number_text,
     path_expected,
     set_repr,
     to_value_test,
@@ -65,6 +66,7 @@ __all__ = [
 ]
 
 _TICK = timedelta(microseconds=1)  # the smallest step of a datetime
+_NO_TIME = timedelta(0)
 _DAY = timedelta(days=1)
 _VERDICT_CACHE = 1024  # verdicts a criterion keeps by value, at most
 
@@ -719,6 +721,12 @@ class ScoreAtLeast(Criterion):
 
     points: float = attrs.field(validator=_points)
     dimension: str = attrs.field(default="total", validator=_policy_name)
+    # The threshold in full (50.0000004 is not 50), worded once. Derived, so
+    # left out of eq.
+    _points_text: str = attrs.field(init=False, eq=False, hash=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_points_text", number_text(self.points))
 
     def check(self, ctx: Context) -> Verdict:
         """Compare the score of the dimension with the threshold."""
@@ -729,7 +737,7 @@ class ScoreAtLeast(Criterion):
             passed=passed,
             criterion=self.describe(),
             reason=(
-                f"{self.dimension} score {_num(value)} {relation} {_num(self.points)}"
+                f"{self.dimension} score {_num(value)} {relation} {self._points_text}"
             ),
         )
 
@@ -758,7 +766,7 @@ class ScoreAtLeast(Criterion):
 
     def describe(self) -> str:
         """``total score at least 50``."""
-        return f"{self.dimension} score at least {_num(self.points)}"
+        return f"{self.dimension} score at least {self._points_text}"
 
 
 _FIT_AND_ENGAGEMENT = ("fit", "engagement")  # the dimensions of a total
@@ -1274,9 +1282,16 @@ class InStageFor(Criterion):
         """Compare the time in stage with the minimum."""
         spent = ctx.now.astimezone(UTC) - ctx.entered_at.astimezone(UTC)  # elapsed()
         passed = spent >= self.at_least
-        # Whole seconds, none below zero; positional: keywords cost more.
-        whole = spent.days * 86_400 + spent.seconds if spent.days >= 0 else 0
-        shown = _span(timedelta(0, whole))
+        if spent.days < 0:
+            shown = _span(_NO_TIME)
+        elif self.at_least.microseconds:
+            # A minimum with a fraction of a second: the time to the microsecond,
+            # or whole seconds could read "1 second, at least 1.2 seconds".
+            shown = _span(spent)
+        else:
+            # Whole seconds, true either way against whole seconds; positional:
+            # keywords cost more.
+            shown = _span(timedelta(0, spent.days * 86_400 + spent.seconds))
         relation = "at least" if passed else "less than"
         span, described = self._words
         return _verdict(

@@ -7,6 +7,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
+from decimal import Decimal
 from types import EllipsisType
 from typing import Any
 
@@ -25,6 +26,29 @@ __all__ = ["ActivityRule", "AttributeRule", "email_domain", "lead_value"]
 _ZERO = timedelta(0)
 _LEAD_FIELDS = frozenset({"id", "email", "source", "owner"})
 _BANT_FIELDS = frozenset({"budget", "authority", "need", "timeline"})
+
+
+def number_text(value: float) -> str:
+    """Write a number in full, no exponent and no digit lost: ``1e9`` as ``1000000000``.
+
+    A float is written as the shortest decimal that reads back as it
+    (``repr``), spelt out in positional notation.
+
+    >>> number_text(1e9), number_text(12345.67), number_text(5e-7), number_text(-3.0)
+    ('1000000000', '12345.67', '0.0000005', '-3')
+    """
+    if type(value) is int:
+        return str(value)
+    text = format(Decimal(repr(value)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def signed_text(value: float) -> str:
+    """:func:`number_text` with a sign always (``+5``, ``-25``)."""
+    text = number_text(value)
+    return text if text.startswith("-") else f"+{text}"
 
 
 def _owner(instance: Any) -> str:  # noqa: ANN401 -- any rule
@@ -260,7 +284,7 @@ class ActivityRule:
 
     def describe(self) -> str:
         """Return the rule in words, options included."""
-        parts = [f"{self.points:+g} per {' or '.join(sorted(self.kind))}"]
+        parts = [f"{signed_text(self.points)} per {' or '.join(sorted(self.kind))}"]
         if self.where:
             parts.append(f"where {self._where_text()}")
         if self.max_count is not None:
@@ -269,7 +293,7 @@ class ActivityRule:
         if self.within is not None:
             parts.append(f"within {format_duration(self.within)}")
         if self.max_points is not None:
-            parts.append(f"capped at {self.max_points:g}")
+            parts.append(f"capped at {number_text(self.max_points)}")
         return ", ".join(parts)
 
     def accepts(self, properties: Mapping[str, Scalar]) -> bool:

@@ -23,6 +23,7 @@ from funnelkit._rules import (
     AttributeRule,
     Rule,
     is_points,
+    number_text,
     rule_sequence,
     value_getter,
 )
@@ -380,7 +381,7 @@ def _line_parts(  # noqa: PLR0913, PLR0917 -- a ledger line's parts, flat for sp
     count = hi - lo
     raw = _micros(rule.points * count)
     noun = "activity" if count == 1 else "activities"
-    note = f"{count} {noun} x {rule.points:g} = {_fmt(raw / 1_000_000)}"
+    note = f"{count} {noun} x {rule.points_text} = {_fmt(raw / 1_000_000)}"
     if skipped_hi:
         note += f", {skipped_hi} over the frequency cap"
     return (
@@ -957,6 +958,7 @@ class _CompiledRule:
     dimension: str
     dim: int  # the dimension's position in the model's dimensions
     points: float
+    points_text: str  # the points in words, in full (see number_text)
     cap_micros: int  # max_points in millionths, or _UNCAPPED
     decay: Decay | None
     max_count: int | None
@@ -995,6 +997,7 @@ def _compile(
         dimension=rule.dimension,
         dim=dims.index(rule.dimension),
         points=rule.points,
+        points_text=number_text(rule.points),
         cap_micros=(
             _micros(rule.max_points) if rule.max_points is not None else _UNCAPPED
         ),
@@ -1779,7 +1782,7 @@ class _Clamp:
             points,
             _NO_IDS,
             _NO_IDS,
-            f"{self.dimension} is kept {self.side} {self.bound / 1_000_000:g}",
+            f"{self.dimension} is kept {self.side} {_num(self.bound / 1_000_000)}",
         )
 
 
