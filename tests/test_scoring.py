@@ -11,8 +11,10 @@ from funnelkit import (
     Activity,
     ActivityRule,
     AttributeRule,
+    Context,
     Contribution,
     Decay,
+    DidActivity,
     Grades,
     HalfLife,
     Lead,
@@ -864,6 +866,44 @@ class TestScoreValue:
             scorer.score(T0 + D),
         ):
             assert [line.points for line in score.contributions] == [20, 500, -400]
+
+
+class TestWindowEdge:
+    @given(
+        start=st.integers(min_value=0, max_value=10 * 365 * 86_400_000_000),
+        window=st.integers(min_value=1, max_value=400 * 86_400_000_000),
+        linear=st.booleans(),
+    )
+    def test_the_edge_of_a_window_counts_to_the_microsecond(
+        self, start: int, window: int, linear: bool
+    ) -> None:
+        """An activity as old as the window counts, older not, as DidActivity says."""
+        span = timedelta(microseconds=window)
+        at = T0 + timedelta(microseconds=start)
+        rule = (
+            ActivityRule("a", 10, decay=LinearDecay(span * 2), within=span)
+            if linear
+            else ActivityRule("a", 10, within=span)
+        )
+        model = ScoringModel("m", [rule])
+        seen = [Activity("L", "a", at, id="x")]
+        edge, past = at + span, at + span + timedelta(microseconds=1)
+        for now, kept in ((edge, True), (past, False)):
+            ctx = Context(
+                lead=LEAD,
+                stage="s",
+                entered_at=T0,
+                now=now,
+                activities=seen,
+                score=model.score(LEAD, seen, at=now),
+            )
+            assert DidActivity("a", within=span).check(ctx).passed is kept
+            assert (ctx.score.engagement > 0) is kept
+        scorer = model.scorer(LEAD)
+        scorer.add(seen[0])
+        # Read ahead first (running sums), then back at the edge (recounted).
+        assert scorer.score(past).engagement == 0
+        assert scorer.score(edge).engagement > 0
 
 
 # -- Properties ----------------------------------------------------------------

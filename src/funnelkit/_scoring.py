@@ -7,7 +7,7 @@ import operator
 from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 from types import EllipsisType
 from typing import Any, TypeVar
@@ -41,6 +41,7 @@ from funnelkit.errors import PolicyError, ValidationError
 __all__ = ["Contribution", "Grades", "Score", "ScoreState", "ScoringModel"]
 
 _INF = math.inf
+_MICROSECOND = timedelta(microseconds=1)
 _NEG_INF = -math.inf  # one float, not a new one per use
 # No rule's points reach this many millionths: at most 1e9 points an activity.
 _UNCAPPED = 10**30
@@ -888,7 +889,7 @@ class _RuleState:
         # Only rules with a window get here (the others are read inline or by
         # read()); evicting moves the start on, so earlier instants recount.
         self.fast_from = at
-        floor = at - rule.window  # type: ignore[operator] # see above
+        floor = _floor(at, rule.window_micros)  # type: ignore[arg-type] # see above
         while self.start < len(counted) and counted[self.start] < floor:
             self._evict(counted[self.start])
             self.start += 1
@@ -909,7 +910,8 @@ class _RuleState:
         """Compute from the lists (an earlier instant, or step decay)."""
         rule = self.rule
         counted = self.counted_ts
-        lo = 0 if rule.window is None else bisect_left(counted, at - rule.window)
+        window = rule.window_micros
+        lo = 0 if window is None else bisect_left(counted, _floor(at, window))
         hi = bisect_right(counted, at)
         if hi <= lo:
             return None
@@ -940,6 +942,17 @@ def _whole(seconds: float) -> int:
     return round(seconds * 1_000_000)
 
 
+def _floor(at: float, window: int) -> float:
+    """The earliest instant, in seconds, a *window* (microseconds) before *at* keeps.
+
+    Subtracted in whole microseconds, then divided once: the same float as
+    the activity times (``datetime.timestamp()``) of that instant, so the
+    edge compares exactly, as datetimes do (``at - window`` in floats may
+    miss it by a rounding).
+    """
+    return (_whole(at) - window) / 1_000_000
+
+
 def _linear_unit(count: int, ages: int, period: float) -> float:
     """The weight of *count* activities whose ages sum to *ages* microseconds.
 
@@ -963,7 +976,7 @@ class _CompiledRule:
     decay: Decay | None
     max_count: int | None
     per: float | None
-    window: float | None
+    window_micros: int | None  # the window (within, or a linear decay's period)
     half_life: float | None
     linear: float | None
     fast: bool
@@ -977,19 +990,20 @@ def _compile(
     decay = model_decay if isinstance(rule.decay, EllipsisType) else rule.decay
     half_life = decay.period.total_seconds() if isinstance(decay, HalfLife) else None
     linear = decay.period.total_seconds() if isinstance(decay, LinearDecay) else None
-    windows = [
-        seconds
-        for seconds in (
-            rule.within.total_seconds() if rule.within is not None else None,
-            linear,
+    # In whole microseconds: a window's edge is compared exactly (see _floor).
+    spans = [
+        span // _MICROSECOND
+        for span in (
+            rule.within,
+            decay.period if isinstance(decay, LinearDecay) else None,
         )
-        if seconds is not None
+        if span is not None
     ]
-    window = min(windows) if windows else None
+    window_micros = min(spans) if spans else None
     mode = _GENERAL
-    if window is None and decay is None:
+    if window_micros is None and decay is None:
         mode = _CONSTANT
-    elif window is None and half_life is not None:
+    elif window_micros is None and half_life is not None:
         mode = _HALVING
     return _CompiledRule(
         index=index,
@@ -1004,7 +1018,7 @@ def _compile(
         decay=decay,
         max_count=rule.max_count,
         per=rule.per.total_seconds() if rule.per is not None else None,
-        window=window,
+        window_micros=window_micros,
         half_life=half_life,
         linear=linear,
         fast=decay is None or half_life is not None or linear is not None,
@@ -1674,9 +1688,9 @@ class ScoreState:
         for state in self._states:
             if state is None or state.rule.dim != position:
                 continue
-            window = state.rule.window
+            window = state.rule.window_micros
             if window is not None and at >= state.fast_from:
-                if not state.counted_ts or at - window > state.counted_ts[-1]:
+                if not state.counted_ts or _floor(at, window) > state.counted_ts[-1]:
                     continue  # every activity is out of the window by then
                 # A windowed rule's running sums move on to *at*, evicting
                 # what its window lost by then: a look ahead (a wake's
