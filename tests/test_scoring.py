@@ -906,6 +906,29 @@ class TestWindowEdge:
         assert scorer.score(edge).engagement > 0
 
 
+class TestPrecision:
+    @given(st.integers(min_value=0, max_value=2**33 * 10**6 - 1))
+    def test_a_float_holds_every_millionth_up_to_2_to_the_33_points(
+        self, micros: int
+    ) -> None:
+        """Under 2**33 points, a score's float reads back as its millionths exactly."""
+        value = micros / 1_000_000
+        assert round(value * 1_000_000) == micros
+        assert Decimal(f"{value:.6f}") == Decimal(micros) / 10**6
+
+    def test_beyond_the_bound_the_last_digit_may_be_off(self) -> None:
+        """Ten billion points and a millionth is the float nearest, as docs say."""
+        model = ScoringModel(
+            "m", [ActivityRule("big", 1e9, name="big"), ActivityRule("tiny", 1e-6)]
+        )
+        found = acts(*[("big", H)] * 10, ("tiny", H))
+        score = model.score(LEAD, found, at=T0 + D)
+        assert score.engagement == 10_000_000_000.000001  # the float nearest
+        assert f"{score.engagement:.6f}" != "10000000000.000001"
+        small = model.score(LEAD, acts(*[("big", H)] * 8, ("tiny", H)), at=T0 + D)
+        assert f"{small.engagement:.6f}" == "8000000000.000001"
+
+
 # -- Properties ----------------------------------------------------------------
 
 KINDS = ("a", "b", "c")

@@ -63,8 +63,8 @@ def _fail(instance: object, field: str, value: object, expected: str) -> PolicyE
 
 
 #: The largest number of points a rule, cap or limit may name: scores are
-#: whole numbers of millionths, exact while they stay within a float's
-#: integer range (2**53 millionths, some nine billion points).
+#: whole numbers of millionths, each exact in a float up to 2**33 points
+#: (some 8.5 billion), far beyond any real score.
 MAX_POINTS = 1e9
 
 

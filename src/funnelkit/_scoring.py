@@ -59,8 +59,11 @@ def _micros(value: float) -> int:
     """Return *value* in millionths, rounded half to even.
 
     Every reported number is a whole number of millionths, so that sums are
-    exact: points are at most a billion in size, and a billion millionths
-    times a million activities still fits a float's integer range.
+    exact: they are summed as ints, and a float holds every millionth of a
+    number up to 2**33 points (some 8.5 billion: a millionth needs 20 of a
+    float's 53 bits). Beyond, as ten activities of a billion points reach, a
+    reported number is the float nearest its millionths, which may be off in
+    the sixth decimal.
     """
     return round(value * 1_000_000)
 
