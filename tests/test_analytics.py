@@ -5,9 +5,11 @@ import random
 import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
+from itertools import groupby, pairwise
+from operator import attrgetter
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -514,10 +516,14 @@ STAGES = ["mql", "sql", "customer", "nurture", "disqualified"]
 
 
 @st.composite
-def histories(draw: st.DrawFn, *, mixed: bool = False) -> list[StageEntry]:
+def histories(
+    draw: st.DrawFn, *, mixed: bool = False, unlisted: bool = False
+) -> list[StageEntry]:
     """Leads' visits: chains of stages with gaps in hours, the last one open or not.
 
     *mixed*: each visit has its own source, and most moves are instant.
+    *unlisted*: some visits after the first have no row (the one before is
+    closed towards them), and a closed last visit may name where it went.
     """
     entries: list[StageEntry] = []
     gaps = st.sampled_from([0, 0, 5]) if mixed else st.integers(0, 24 * 40)
@@ -532,13 +538,19 @@ def histories(draw: st.DrawFn, *, mixed: bool = False) -> list[StageEntry]:
             if mixed:
                 source = draw(st.sampled_from(["ads", "web", None]))
             closed = not last or draw(st.booleans())
+            after = stages[index + 1] if not last else None
+            if unlisted and last and closed:
+                after = draw(st.sampled_from([None, *STAGES]))
+            if unlisted and index and draw(st.booleans()):
+                at += gap
+                continue
             entries.append(
                 StageEntry(
                     lead_id,
                     stage,
                     at,
                     exited_at=at + gap if closed else None,
-                    next_stage=stages[index + 1] if not last else None,
+                    next_stage=after,
                     reason=draw(st.sampled_from([None, "no_budget"]))
                     if closed
                     else None,
@@ -599,6 +611,109 @@ class TestInventory:
         with pytest.raises(ValidationError) as info:
             inventory(entries, T0, stages=stages)  # type: ignore[arg-type]
         assert info.value.field == field
+
+
+class TestUnlistedStages:
+    def test_a_lead_won_with_no_row_is_in_the_won_stage(self) -> None:
+        """An MQL closed towards customer, no customer row: it entered customer."""
+        entries = [
+            StageEntry("L-1", "mql", T0, exited_at=T0 + 5 * DAY, next_stage="customer"),
+            StageEntry("L-2", "mql", T0 + DAY),
+        ]
+        report = _report(
+            entries, stages=["mql", "customer"], goals=[Goal("customer", "month", 1)]
+        )
+        assert _row(report, "mql", "customer").converted == 1
+        assert [
+            (row.period, row.entered, row.closing)
+            for row in report.flow
+            if row.stage == "customer"
+        ] == [("2026-01", 1, 1), ("2026-02", 0, 1), ("2026-03", 0, 1)]
+        assert report.inventory == {"mql": 1, "customer": 1}
+        assert inventory(entries, T0 + 5 * DAY) == {"customer": 1, "mql": 1}
+        assert inventory(entries, T0 + 4 * DAY) == {"mql": 2}
+        assert [row.actual for row in report.goals] == [1, 0, 0]
+        (customer,) = [row for row in report.times if row.stage == "customer"]
+        assert (customer.visits, customer.still_in) == (1, 1)
+        assert [row.path for row in report.paths] == [("mql", "customer")]
+
+    def test_a_stage_with_no_row_between_two_rows_lasts_until_the_next(self) -> None:
+        """mql, then sql with no row, then customer a week on: in sql that week."""
+        entries = [
+            StageEntry("L-1", "mql", T0, exited_at=T0 + 2 * DAY, next_stage="sql"),
+            StageEntry("L-1", "customer", T0 + 9 * DAY),
+        ]
+        assert inventory(entries, T0 + 5 * DAY) == {"mql": 0, "sql": 1}
+        report = _report(entries)
+        sql = _row(report, "sql", "customer")
+        assert (sql.entered, sql.converted) == (1, 1)
+        assert sql.median_to_convert == 7 * DAY
+        sql_flow = [row for row in report.flow if row.stage == "sql"]
+        assert (sql_flow[0].entered, sql_flow[0].exited) == (1, 1)
+        assert [row.path for row in report.paths] == [("mql", "sql", "customer")]
+
+    def test_a_stage_with_no_row_left_at_once_for_a_visit_begun_then(self) -> None:
+        """Closed towards sql as a customer visit began: through sql at once."""
+        entries = [
+            StageEntry("L-1", "mql", T0, exited_at=T0 + 2 * DAY, next_stage="sql"),
+            StageEntry("L-1", "customer", T0 + 2 * DAY),
+        ]
+        for listed in (entries, entries[::-1]):
+            assert inventory(listed, T0 + 2 * DAY, stages=PATH) == {
+                "mql": 0,
+                "sql": 0,
+                "customer": 1,
+            }
+            report = _report(listed)
+            assert [row.path for row in report.paths] == [PATH]
+            assert _row(report, "sql", "customer").median_to_convert == timedelta()
+
+    def test_instant_moves_ending_in_a_stage_with_no_row_stay_there(self) -> None:
+        """Created in lead, to mql, to customer (no row) at once: in customer."""
+        entries = [
+            StageEntry("L-1", "lead", T0, exited_at=T0, next_stage="mql"),
+            StageEntry("L-1", "mql", T0, exited_at=T0, next_stage="customer"),
+        ]
+        assert inventory(entries, T0 + DAY) == {"customer": 1, "lead": 0, "mql": 0}
+        report = _report(entries, stages=["lead", "mql", "customer"])
+        assert [row.path for row in report.paths] == [("lead", "mql", "customer")]
+        assert report.inventory == {"lead": 0, "mql": 0, "customer": 1}
+
+    @given(histories(mixed=True) | histories(), st.data())
+    def test_a_row_missing_changes_nothing_but_reasons(
+        self, entries: list[StageEntry], data: st.DataObject
+    ) -> None:
+        """A visit, not a lead's first or a closed last, left out: the same report."""
+        kept: list[StageEntry] = []
+        for _, visits in groupby(entries, key=attrgetter("lead_id")):
+            rows = list(visits)
+            stages = [row.stage for row in rows]
+            # Not when the lead visits a stage twice: which visit is missing?
+            if len(set(stages)) == len(stages) and rows[-1].exited_at is None:
+                gone = data.draw(st.integers(0, len(rows) - 1))
+                rows = [
+                    row for index, row in enumerate(rows) if index != gone or not index
+                ]
+            kept += rows
+        now = START + data.draw(st.integers(0, 150)) * DAY
+        full, gaps = _report(entries, now=now), _report(kept, now=now)
+        assert (full.flow, full.inventory) == (gaps.flow, gaps.inventory)
+        assert (full.times, full.paths) == (gaps.times, gaps.paths)
+        # The missing visit's reason for leaving is not known.
+        unreasoned = [attrs.evolve(row, reasons={}) for row in gaps.conversions]
+        assert [attrs.evolve(row, reasons={}) for row in full.conversions] == unreasoned
+        assert inventory(entries, now) == inventory(kept, now)
+
+    @given(histories(unlisted=True), st.integers(0, 150))
+    def test_it_balances_and_any_order_gives_one_report(
+        self, entries: list[StageEntry], now_days: int
+    ) -> None:
+        """Stages without rows: periods still balance; the order never matters."""
+        report = _report(entries, segment="source", now=START + now_days * DAY)
+        for row in report.flow:
+            assert row.opening + row.entered - row.exited == row.closing
+        again = _report(entries[::-1], segment="source", now=START + now_days * DAY)
+        assert report.to_dict() == again.to_dict()
 
 
 class TestFlow:

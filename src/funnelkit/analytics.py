@@ -266,8 +266,10 @@ def inventory(
     """Return how many leads were in each stage at the instant *at*.
 
     A lead is in a stage from the instant it entered (included) to the
-    instant it left (excluded). With *stages*, those stages in that order
-    (zero where nobody was); without, every stage entered by *at*, by name.
+    instant it left (excluded). A visit closed towards a stage the entries
+    have no row of puts the lead in that stage as it closed, until its next
+    visit begins. With *stages*, those stages in that order (zero where
+    nobody was); without, every stage entered by *at*, by name.
 
     Raises:
         ValidationError: *at* is not an aware datetime, an entry is not a
@@ -284,16 +286,10 @@ def inventory(
                 field="stages", value=stages, expected="stage names, or None"
             )
     counts: Counter[str] = Counter()
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, StageEntry):
-            raise ValidationError(
-                field=f"entries[{index}]", value=entry, expected="a StageEntry"
-            )
-        if utc_micros(entry.entered_at) > instant:
-            continue
-        counts[entry.stage] += 0
-        if entry.exited_at is None or utc_micros(entry.exited_at) > instant:
-            counts[entry.stage] += 1
+    # The report's visits as known at the instant: those there then are going on.
+    visits, _ = _rows(entries, instant, None)
+    for _, _, exited, stage, _, _ in visits:
+        counts[stage] += exited == _STILL
     if names is None:
         names = sorted(counts)
     return {name: counts[name] for name in names}
@@ -1018,14 +1014,88 @@ def _rows(
                 earliest[lead_id] = (entered, [(row, segments.get(segment))])
             elif entered == known[0]:
                 known[1].append((row, segments.get(segment)))
-    # Sorted already when the entries come lead by lead in time order.
-    rows.sort()
-    for lead_id in instant:
-        _chain_instants(rows, lead_id)
+    _put_in_order(rows, instant)
     return rows, {
         lead_id: _first_value(candidates)
         for lead_id, (_, candidates) in earliest.items()
     }
+
+
+def _put_in_order(rows: list[_Visit], instant: set[str]) -> None:
+    """Sort *rows*, add the visits they lead to unlisted, chain those at one instant.
+
+    *instant* holds the leads with a visit entered and left at one instant.
+    """
+    # Sorted already when the entries come lead by lead in time order.
+    rows.sort()
+    added = _unlisted(rows)
+    if added:
+        rows += added
+        rows.sort()
+        instant.update(
+            lead_id for lead_id, entered, exited, *_ in added if entered == exited
+        )
+    for lead_id in instant:
+        _chain_instants(rows, lead_id)
+
+
+def _unlisted(rows: list[_Visit]) -> list[_Visit]:
+    """The visits that *rows*, sorted, close visits towards but have no row of.
+
+    A CRM export may close a visit towards a stage it has no row of (an MQL
+    marked won on a date): the lead entered that stage as the visit closed,
+    and stayed there until its next visit began (still there at ``now``
+    when none did; gone at once when another visit, not one that led to it,
+    began at that very instant).
+    """
+    added: list[_Visit] = []
+    # Most visits are followed by the one they led to: a cheap look ahead.
+    for index, (here, there) in enumerate(pairwise(rows)):
+        after = here[4]
+        if after and not (
+            there[3] == after and there[1] == here[2] and there[0] == here[0]
+        ):
+            _add_unlisted(rows, index, added)
+    if rows and rows[-1][4]:
+        _add_unlisted(rows, len(rows) - 1, added)
+    return added
+
+
+def _add_unlisted(rows: list[_Visit], index: int, added: list[_Visit]) -> None:
+    """Add to *added* the visit *rows[index]* led to, if no row has it."""
+    lead_id, entered, exited, stage, after, _ = rows[index]
+    begin = bisect_left(rows, (lead_id, exited), key=_LEAD_ENTERED)
+    stop = bisect_right(rows, (lead_id, exited), key=_LEAD_ENTERED)
+    together = [rows[other] for other in range(begin, stop) if other != index]
+    if any(row[3] == after for row in together):
+        return
+    if entered == exited:
+        # Left as it entered: the visits at that instant that led to it
+        # came before it, not after the stage it led to.
+        while earlier := [row for row in together if row[4] == stage]:
+            together.remove(earlier[0])
+            stage = earlier[0][3]
+    if together:
+        # Visits began as this one closed: through the stage at once.
+        added.append((lead_id, exited, exited, after, _head(together), ""))
+    elif stop < len(rows) and rows[stop][0] == lead_id:
+        # In the stage until the lead's next visits began.
+        following = rows[stop][:2]
+        until = bisect_right(rows, following, key=_LEAD_ENTERED)
+        head = _head(rows[stop:until])
+        added.append((lead_id, exited, following[1], after, head, ""))
+    else:
+        added.append((lead_id, exited, _STILL, after, "", ""))
+
+
+def _head(together: list[_Visit]) -> str:
+    """The stage of the first of visits begun at one instant: none led to it."""
+    named = {row[4] for row in together}
+    heads = [row[3] for row in together if row[3] not in named]
+    return heads[0] if heads else ""
+
+
+_LEAD_ENTERED = operator.itemgetter(0, 1)
 
 
 def _chain_instants(rows: list[_Visit], lead_id: str) -> None:
@@ -1038,7 +1108,16 @@ def _chain_instants(rows: list[_Visit], lead_id: str) -> None:
             while stop < len(rows) and rows[stop][:3] == rows[index][:3]:
                 stop += 1
             if stop - index > 1:
-                rows[index:stop] = _chained(rows[index:stop], _same)
+                # The visit that left at this instant leads the chain.
+                before = rows[index - 1] if index else None
+                led = (
+                    before[4]
+                    if before is not None
+                    and before[0] == lead_id
+                    and before[2] == entered
+                    else ""
+                )
+                rows[index:stop] = _chained(rows[index:stop], _same, led)
         index = stop
 
 
@@ -1063,18 +1142,21 @@ def _same(row: _Visit) -> _Visit:
     return row
 
 
-def _chained(items: list[_Item], visit: Callable[[_Item], _Visit]) -> list[_Item]:
+def _chained(
+    items: list[_Item], visit: Callable[[_Item], _Visit], led: str = ""
+) -> list[_Item]:
     """Visits entered and left at one instant, each before the one it led to.
 
-    *items* come in the report's order (by stage name). After a visit comes
-    one to the stage it led to; failing that (or first), one to a stage no
-    other visit leads to; failing that (a cycle, ``a`` to ``b`` to ``a`` at
-    one instant), the first in the report's order.
+    *items* come in the report's order (by stage name). After a visit (and
+    first, after the visit before that *led* to a stage) comes one to the
+    stage it led to; failing that, one to a stage no other visit leads to;
+    failing that (a cycle, ``a`` to ``b`` to ``a`` at one instant), the
+    first in the report's order.
     """
     named = Counter(visit(item)[4] for item in items)
     left = list(items)
     chained: list[_Item] = []
-    after = ""
+    after = led
     while left:
         free = [index for index, item in enumerate(left) if not named[visit(item)[3]]]
         follow = [index for index, item in enumerate(left) if visit(item)[3] == after]
