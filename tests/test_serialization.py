@@ -29,6 +29,7 @@ from funnelkit import (
     serialization,
 )
 from funnelkit import _demo as demo
+from funnelkit._time import is_zone_name
 from funnelkit._validators import Scalar
 from funnelkit.analytics import (
     BacktestReport,
@@ -103,8 +104,16 @@ def _exactly_same_instant_and_zone(a: datetime, b: datetime) -> bool:
     return (
         a.replace(tzinfo=None) == b.replace(tzinfo=None)
         and a.utcoffset() == b.utcoffset()
-        and getattr(a.tzinfo, "key", None) == getattr(b.tzinfo, "key", None)
+        and _written_key(a) == getattr(b.tzinfo, "key", None)
     )
+
+
+def _written_key(at: datetime) -> str | None:
+    """The zone key JSON keeps: a posix/ copy's portable key; none for the rest."""
+    key: str | None = getattr(at.tzinfo, "key", None)
+    if key is not None:
+        key = key.removeprefix("posix/")
+    return key if is_zone_name(key) else None
 
 
 class TestRoundTrip:
@@ -166,6 +175,50 @@ class TestRoundTrip:
         for key in ("localtime", "posixrules"):
             with pytest.raises(SerializationError, match="not the machine's own"):
                 from_json(f'"2026-03-02T09:00:00+00:00[{key}]"', datetime)
+
+    @pytest.mark.parametrize("key", ["posix/Europe/Berlin", "right/UTC", "Factory"])
+    def test_zone_keys_of_one_machine_are_refused(self, key: str) -> None:
+        """Copies of the database (posix/, right/) and Factory are not IANA keys."""
+        with pytest.raises(SerializationError, match="a known IANA time zone name"):
+            from_json(f'"2026-03-02T09:00:00+01:00[{key}]"', datetime)
+
+    def test_a_posix_copy_is_written_by_its_portable_key(self) -> None:
+        """A time in posix/Europe/Berlin reads back in Europe/Berlin."""
+        berlin = ZoneInfo("Europe/Berlin")
+        for key, written in (
+            ("posix/Europe/Berlin", "[Europe/Berlin]"),
+            ("right/UTC", ""),
+        ):
+            try:
+                zone = ZoneInfo(key)
+            except zoneinfo.ZoneInfoNotFoundError:  # a machine without the copies
+                continue
+            text = to_json(datetime(2026, 3, 2, 9, tzinfo=zone))
+            assert text.endswith(written + '"')
+        back = from_json('"2026-03-02T09:00:00+01:00[Europe/Berlin]"', datetime)
+        assert back.tzinfo is berlin
+
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [
+            (
+                '{"lead_id":"L1","lead_id":"L2","kind":"k","at":"2026-03-02T09:00:00Z"}',
+                "the key 'lead_id' given twice",
+            ),
+            ("[" * 100_000, "nested too deep"),
+        ],
+    )
+    def test_json_a_typo_or_a_bomb_makes(self, text: str, problem: str) -> None:
+        """A key given twice, or nesting past Python's stack: a SerializationError."""
+        for written in (text, text.encode()):
+            with pytest.raises(SerializationError, match=problem):
+                from_json(written, Activity)
+
+    def test_a_null_id_is_derived(self) -> None:
+        """An id of null is derived, as Activity(..., id=None) derives it."""
+        text = '{"lead_id":"L-1","kind":"k","at":"2026-03-02T09:00:00+00:00","id":null}'
+        made = Activity("L-1", "k", datetime(2026, 3, 2, 9, tzinfo=UTC))
+        assert from_json(text, Activity) == made
 
     @pytest.mark.parametrize("text", [None, 5, ["{}"]])
     def test_from_json_of_no_text(self, text: object) -> None:

@@ -76,6 +76,42 @@ class TestRequireAware:
         with pytest.raises(NaiveDatetimeError):
             require_aware(value, field="at")
 
+    @pytest.mark.parametrize(
+        "value",
+        [
+            datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),
+            datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+        ],
+    )
+    def test_an_instant_past_datetime_s_range_in_utc_is_refused(
+        self, value: datetime
+    ) -> None:
+        """Its UTC form would overflow in the engine: refused where it enters."""
+        with pytest.raises(ValidationError, match="range in UTC") as info:
+            Lead("L-1", value)
+        assert info.value.field == "created_at"
+        with pytest.raises(ValidationError, match="range in UTC"):
+            Activity("L-1", "page_view", value)
+        edge = datetime(9999, 12, 31, 23, tzinfo=UTC)
+        assert require_aware(edge, field="at") is edge
+
+    def test_an_instant_finer_than_a_microsecond_is_refused(self) -> None:
+        """A datetime subclass holding nanoseconds (a pandas Timestamp) is refused."""
+
+        class Nanos(datetime):
+            nanosecond = 1
+
+        value = Nanos(2026, 3, 2, 9, tzinfo=UTC)
+        with pytest.raises(ValidationError, match="whole microseconds") as info:
+            Activity("L-1", "page_view", value)
+        assert info.value.field == "at"
+
+        class Whole(datetime):
+            nanosecond = 0
+
+        whole = Whole(2026, 3, 2, 9, tzinfo=UTC)
+        assert Activity("L-1", "page_view", whole).at == START
+
 
 class TestZoneNames:
     @pytest.mark.parametrize(

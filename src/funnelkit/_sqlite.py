@@ -44,8 +44,8 @@ from funnelkit.errors import (
 from funnelkit.serialization import (
     _activity_json,
     _decode,
+    _from_stored_json,
     converter,
-    from_json,
     structure,
     to_json,
     unstructure,
@@ -741,7 +741,7 @@ class SQLiteStore:
 
     def _decode(self, text: str, cls: type[Any], what: str) -> Any:  # noqa: ANN401 -- a cls
         try:
-            return from_json(text, cls)
+            return _from_stored_json(text, cls)
         except SerializationError as error:
             raise StoreFormatError(
                 path=self._name, problem=f"{what} cannot be read: {error}"
@@ -750,7 +750,7 @@ class SQLiteStore:
     def _decode_activity(self, text: str, lead_id: str) -> Activity:
         """Decode an activity of the lead; the words naming it only for an error."""
         try:
-            return from_json(text, Activity)
+            return _from_stored_json(text, Activity)
         except SerializationError:
             return self._decode(text, Activity, f"an activity of lead {lead_id!r}")  # type: ignore[no-any-return] # it raises
 
@@ -1401,7 +1401,7 @@ class _StoredHistory(_Stored[TransitionRecord]):
         problem = "the column is NULL"
         if text is not None:
             try:
-                return from_json(text, tuple[TransitionRecord, ...])
+                return _from_stored_json(text, tuple[TransitionRecord, ...])
             except SerializationError as error:
                 problem = str(error)
         raise StoreFormatError(

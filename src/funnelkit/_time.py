@@ -91,7 +91,30 @@ def require_aware(value: object, *, field: str, owner: str | None = None) -> dat
         )
     if not is_aware(value):
         raise NaiveDatetimeError(owner=owner, field=field, value=value)
+    if value.year in _EDGE_YEARS:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(
+                owner=owner,
+                field=field,
+                value=value,
+                expected="an instant within datetime's range in UTC too "
+                "(years 1 to 9999)",
+            ) from None
+    if type(value) is not datetime and getattr(value, "nanosecond", None):
+        raise ValidationError(
+            owner=owner,
+            field=field,
+            value=value,
+            expected="an instant in whole microseconds (a datetime holds no finer; "
+            "round a pandas Timestamp first)",
+        )
     return value
+
+
+# The years where an instant's UTC form may fall outside datetime's range.
+_EDGE_YEARS = frozenset({1, 9999})
 
 
 def utc_micros(value: datetime) -> int:

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, get_args, get_origin
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 import cattrs
@@ -72,6 +72,7 @@ from funnelkit._lead import _EMAIL, Activity, Bant, Lead
 from funnelkit._lead import NO_ANSWERS as _NO_ANSWERS
 from funnelkit._scoring import Contribution, Score
 from funnelkit._sla import SlaTimer
+from funnelkit._time import is_zone_name
 from funnelkit._validators import Scalar, check_scalar, unchecked
 from funnelkit.errors import PolicyFileError, SerializationError, ValidationError
 
@@ -97,9 +98,15 @@ class _WrongValueError(ValueError):
 def _format_datetime(value: datetime) -> str:
     text = value.isoformat()
     key = value.tzinfo.key if isinstance(value.tzinfo, ZoneInfo) else None
-    # A key naming the machine's own zone would be read back as another
-    # machine's: the offset alone says the instant.
-    return f"{text}[{key}]" if key and key not in _MACHINE_ZONES else text
+    if key is None:
+        return text
+    # posix/ holds copies of the zones under their own keys, which every
+    # machine has (the tzdata package too).
+    key = key.removeprefix("posix/")
+    # A key naming the machine's own zone (or right/, leap-second copies
+    # some machines lack) would be read back as another machine's, or not
+    # at all: the offset alone says the instant.
+    return f"{text}[{key}]" if is_zone_name(key) else text
 
 
 # Zone files that stand for the machine's own zone (or its default rules),
@@ -156,10 +163,9 @@ def _zone(key: str, value: object) -> tzinfo:
     expected = "a known IANA time zone name in brackets"
     if key in _MACHINE_ZONES:
         raise _WrongValueError(expected + " (not the machine's own)", value)
-    try:
-        return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _WrongValueError(expected, value) from None
+    if not is_zone_name(key):  # also posix/ and right/ copies, and Factory
+        raise _WrongValueError(expected, value)
+    return ZoneInfo(key)  # a key the database lists: one it reads
 
 
 def _parse_date(value: object, _: object = None) -> date:
@@ -383,6 +389,7 @@ def _make_converter(*, fast: bool = True) -> cattrs.Converter:
     )
     if fast:
         _fast_paths(made)
+    _derived_ids(made)
     _tagged_union(Event, made)
     _tagged_union(Input, made)
     _policy_parts(made)
@@ -896,6 +903,19 @@ def _write_state(state: LeadState) -> dict[str, Any]:
     }
 
 
+def _derived_ids(made: cattrs.Converter) -> None:
+    """Read an activity's ``"id": null`` as Activity(..., id=None) does: derived."""
+    read_activity = made.get_structure_hook(Activity)
+
+    def activity(value: object, type_: object) -> Activity:
+        if type(value) is dict and "id" in value and value["id"] is None:
+            value = {key: item for key, item in value.items() if key != "id"}
+        made_activity: Activity = read_activity(value, type_)
+        return made_activity
+
+    made.register_structure_hook(Activity, activity)
+
+
 def _fast_paths(made: cattrs.Converter) -> None:
     """Register the fast paths: a store's activities and its leads' states."""
     _fast_path(made, Activity, _ACTIVITY_KEYS, _activity)
@@ -1082,6 +1102,22 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _raw_decode = _DECODER.raw_decode
 
 
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members, refused when a key is given twice."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValueError(f"the key {key!r} given twice")
+        seen.add(key)
+    return dict(pairs)
+
+
+#: The decoder of text from elsewhere: a key given twice is refused (Python
+#: keeps the last, and a typo must not pass silently). What funnelkit wrote
+#: itself is read with _DECODER, which makes no Python call an object.
+_CHECKING = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_pairs)
+
+
 def _decode(text: str) -> Any:  # noqa: ANN401 -- JSON data of any shape
     """Return ``_DECODER.decode(text)``; compact text without its two whitespace scans.
 
@@ -1102,9 +1138,19 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
     """Build a *cls* from JSON text.
 
     Raises:
-        SerializationError: the text is not JSON, or does not describe a *cls*;
-            every problem is listed with its path.
+        SerializationError: the text is not JSON (a key given twice, or
+            nested too deep, included), or does not describe a *cls*; every
+            problem is listed with its path.
     """
+    return _from_json(text, cls, checked=True)
+
+
+def _from_stored_json(text: str, cls: type[T]) -> T:
+    """:func:`from_json` of text funnelkit wrote (a store's): no key given twice."""
+    return _from_json(text, cls, checked=False)
+
+
+def _from_json(text: str | bytes, cls: type[T], *, checked: bool) -> T:
     given: object = text  # checked at run time, whatever the types say
     if not isinstance(given, str | bytes | bytearray):
         raise SerializationError(
@@ -1112,11 +1158,21 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
             problems=[("", f"expected JSON text (str or bytes), got {given!r}")],
         )
     try:
-        data = (
-            _decode(text)
-            if isinstance(text, str)
-            else json.loads(text, parse_constant=_reject_constant)
-        )
+        if checked:
+            data = (
+                _CHECKING.decode(text)
+                if isinstance(text, str)
+                else json.loads(
+                    text, parse_constant=_reject_constant, object_pairs_hook=_pairs
+                )
+            )
+        else:  # a store's own text
+            data = _decode(text)  # type: ignore[arg-type] # str, as _from_stored_json takes
+    except RecursionError:
+        raise SerializationError(
+            target=_target(cls),
+            problems=[("", "invalid JSON: nested too deep for Python to read")],
+        ) from None
     except ValueError as error:
         position = ""
         if isinstance(error, json.JSONDecodeError):
