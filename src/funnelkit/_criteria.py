@@ -284,8 +284,8 @@ _new_context = unchecked(Context)
 class CriterionLike(Protocol):
     """Anything with ``check(ctx) -> Verdict`` is a criterion.
 
-    It may also have ``wake_at(ctx) -> datetime | None``: the earliest instant
-    its verdict can change without new input (see :meth:`Criterion.wake_at`),
+    It may also have ``wake_at(ctx) -> datetime | None``: the instant its
+    verdict can next change without new input (see :meth:`Criterion.wake_at`),
     and ``passes(ctx) -> bool``: the verdict's outcome without its words (see
     :meth:`Criterion.passes`).
     """
@@ -392,9 +392,12 @@ class Criterion(abc.ABC):
         ...
 
     def wake_at(self, ctx: Context) -> datetime | None:  # noqa: ARG002 -- a default
-        """Return the earliest instant the verdict can change without new input.
+        """Return the instant the verdict can next change without new input.
 
-        ``None`` (the default) means only new input can change it.
+        ``None`` (the default) means only new input can change it. An
+        answer may come early (the engine re-checks, and asks again); the
+        built-ins are exact, but for the score and grade criteria, which are
+        never more than a second late.
         """
         return None
 
