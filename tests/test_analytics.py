@@ -717,6 +717,24 @@ class TestUnlistedStages:
 
 
 class TestFlow:
+    def test_the_inventory_counts_a_move_at_end_as_inventory_does(self) -> None:
+        """Moved to sql at end: in sql at end, though the flow's March closes in mql."""
+        entries = [
+            StageEntry("L-1", "mql", T0, exited_at=END, next_stage="sql"),
+            StageEntry("L-1", "sql", END),
+        ]
+        report = _report(entries, stages=["mql", "sql"])
+        assert dict(report.inventory) == {"mql": 0, "sql": 1}
+        assert inventory(entries, END, stages=["mql", "sql"]) == {"mql": 0, "sql": 1}
+        assert "In each stage at 2026-04-01T00:00:00+00:00: mql 0, sql 1" in (
+            report.to_text()
+        )
+        march = [row for row in report.flow if row.period == "2026-03"]
+        assert [(row.stage, row.closing) for row in march] == [("mql", 1), ("sql", 0)]
+        # Known up to now, before end: the inventory is at now.
+        early = _report(entries, stages=["mql", "sql"], now=T0 + DAY)
+        assert dict(early.inventory) == {"mql": 1, "sql": 0}
+
     def test_entries_after_the_period_are_outside_its_flow(self) -> None:
         """A lead entering after end (but before now) is in no period and no stock."""
         entries = [
@@ -744,9 +762,9 @@ class TestFlow:
             if key in last:
                 assert last[key] == row.opening
             last[key] = row.closing
-        # What the flow ends with is the inventory.
-        assert {stage: last.get(("(all)", stage), 0) for stage in PATH} == dict(
-            report.inventory
+        # The inventory is inventory() at end, or now if earlier.
+        assert dict(report.inventory) == inventory(
+            entries, min(END, START + now_days * DAY), stages=PATH
         )
 
     @given(histories(), st.randoms(use_true_random=False))

@@ -1278,6 +1278,8 @@ class _Accounts:
         # Keyed by type and value: 1, 1.0 and True are three segments.
         self.groups: dict[tuple[int, str], _Group] = {}
         self.values: dict[tuple[int, str], Scalar] = {}
+        #: The leads in each stage at end (or now, if earlier): every lead's.
+        self.inventory = [0] * len(path)
 
     def group(self, value: Scalar) -> _Group:
         key = _order(value)
@@ -1291,11 +1293,17 @@ class _Accounts:
         """Count one lead's visits in each of *groups*."""
         start, end, now = self.window
         rank = self.rank
+        closing = min(end, now)
         firsts: list[int | None] = [None] * len(self.path)
         for index, (_, entered, exited, stage, _, _) in enumerate(visits):
             position = rank.get(stage)
             if position is None:
                 continue
+            if entered <= closing < exited:
+                # There at that instant, as inventory() counts: a move at
+                # that very instant is made (the flow leaves it to the next
+                # period, which it begins).
+                self.inventory[position] += 1
             if start <= entered < end:
                 if firsts[position] is None:
                     firsts[position] = index
@@ -1414,7 +1422,11 @@ class _Accounts:
     def rows(
         self, order: list[Scalar]
     ) -> tuple[list[Conversion], list[StageTime], list[Flow], dict[str, int]]:
-        """The tables' rows, group by group in *order*; the inventory of every lead."""
+        """The tables' rows, group by group in *order*; the inventory of every lead.
+
+        The inventory is at ``end`` (or ``now``, if earlier), as
+        :func:`inventory` counts it.
+        """
         conversions: list[Conversion] = []
         times: list[StageTime] = []
         flow: list[Flow] = []
@@ -1423,14 +1435,12 @@ class _Accounts:
             conversions += self._conversions(value, group)
             times += self._times(value, group)
             flow += self._flow(value, group)
-        everyone = self.groups[_order(ALL)]
-        closing = [
-            opening + sum(entered) - sum(exited)
-            for opening, entered, exited in zip(
-                everyone.opening, everyone.entered, everyone.exited, strict=True
-            )
-        ]
-        return conversions, times, flow, dict(zip(self.path, closing, strict=True))
+        return (
+            conversions,
+            times,
+            flow,
+            dict(zip(self.path, self.inventory, strict=True)),
+        )
 
     def _conversions(self, value: Scalar, group: _Group) -> list[Conversion]:
         rows = []
