@@ -280,6 +280,34 @@ class TestBacktest:
         assert "SLA breaches: none" in report.to_text()
 
 
+class TestDeciles:
+    def test_leads_with_one_score_are_one_decile(self) -> None:
+        """Ten leads alike, three won: one decile, lift 1, whatever their ids."""
+        leads = [Lead(f"L-{n}", T0) for n in range(10)]
+        activities = [Activity(f"L-{n}", kinds.PAGE_VIEW, T0 + DAY) for n in range(10)]
+        for won in ({"L-0", "L-1", "L-2"}, {"L-7", "L-8", "L-9"}):
+            outcomes = dict.fromkeys(won, True)
+            report = backtest(V2, leads, activities, outcomes, start=START, end=END)
+            assert report.auc == 0.5
+            (decile,) = report.deciles
+            assert (decile.decile, decile.leads, decile.won) == (1, 10, 3)
+            assert decile.lift == 1.0
+
+    def test_a_tie_goes_whole_to_the_tenth_its_first_lead_falls_in(self) -> None:
+        """20 leads: 3 at 20 points, 17 at 5: deciles 1 and 2, no others."""
+        leads = [Lead(f"L-{n:02}", T0) for n in range(20)]
+        activities = [
+            Activity(f"L-{n:02}", kinds.WEBINAR_ATTENDED, T0 + DAY) for n in range(3)
+        ] + [Activity(f"L-{n:02}", kinds.PAGE_VIEW, T0 + DAY) for n in range(20)]
+        outcomes = {"L-00": True, "L-19": True}
+        report = backtest(V1, leads, activities, outcomes, start=START, end=END)
+        assert [(row.decile, row.leads, row.won) for row in report.deciles] == [
+            (1, 3, 1),
+            (2, 17, 1),
+        ]
+        assert [row.low for row in report.deciles] == [20, 5]
+
+
 class TestCompare:
     def test_the_differences_are_said_in_words(self) -> None:
         """v2's lower threshold qualifies the browser (won) and the quiet one."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 import attrs
@@ -27,6 +29,9 @@ _DECILES = 10
 @attrs.frozen(kw_only=True)
 class Decile:
     """One tenth of the leads, ranked by score (decile 1 holds the highest).
+
+    Leads with one score are in one decile, the one the first of them falls
+    in: a tie is never split by the leads' ids.
 
     Attributes:
         decile: 1 to 10.
@@ -68,7 +73,9 @@ class BacktestReport:
             half). A lead's score is its total when it became an MQL, or at
             ``end`` if it never did.
         mqls_by_month: MQLs by the month (UTC) they became one.
-        deciles: The leads in tenths by that score, with their win rates.
+        deciles: The leads in tenths by that score, with their win rates
+            (leads with one score in one tenth; a tenth with no lead of its
+            own is left out).
         breaches: SLA breaches by rule, as the policy's timers would have
             given them: those of the period's leads, due in the period.
         mql_leads: The ids of the MQLs.
@@ -455,18 +462,27 @@ def _auc(scored: list[tuple[float, bool]]) -> float | None:
 def _deciles(
     measured: list[str], scores: Mapping[str, float], winners: frozenset[str]
 ) -> tuple[Decile, ...]:
-    """The leads by score, highest first, in ten groups as equal as can be."""
+    """The leads by score, highest first, in ten groups as equal as can be.
+
+    Leads with one score are never split: the order among them would be
+    their ids', which would make lift out of nothing. All of them go to the
+    tenth the first of them falls in, which may leave the next tenths
+    without leads (and out of the table).
+    """
     ranked = sorted(measured, key=lambda lead_id: (-scores[lead_id], lead_id))
     overall = len(winners) / len(ranked) if ranked else 0.0
-    rows = []
     size, extra = divmod(len(ranked), _DECILES)
-    begin = 0
-    for number in range(1, _DECILES + 1):
-        stop = begin + size + (number <= extra)
-        group = ranked[begin:stop]
-        begin = stop
-        if not group:
-            continue
+    firsts = [  # the rank each tenth begins at, were ties split
+        number * size + min(number, extra) for number in range(_DECILES)
+    ]
+    groups: dict[int, list[str]] = {}
+    rank = 0
+    for _, tied in groupby(ranked, key=scores.__getitem__):
+        leads = list(tied)
+        groups.setdefault(bisect_right(firsts, rank), []).extend(leads)
+        rank += len(leads)
+    rows = []
+    for number, group in groups.items():
         won = sum(lead_id in winners for lead_id in group)
         rate = won / len(group)
         rows.append(
