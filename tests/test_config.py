@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
-import sys
 import tomllib
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -1291,21 +1288,6 @@ class TestRegistry:
         assert raised.value.owner == "dump_policy"
 
 
-def _printed(code: str, *, seeds: tuple[str, ...]) -> set[str]:
-    """What *code* prints, run by this interpreter under each hash seed."""
-    seen = set()
-    for seed in seeds:
-        done = subprocess.run(  # noqa: S603 -- this interpreter, fixed code
-            [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        seen.add(done.stdout)
-    return seen
-
-
 class TestFingerprint:
     def test_equal_policies_equal_fingerprints(self) -> None:
         """Equal policies share a fingerprint; a change changes it."""
@@ -1313,10 +1295,10 @@ class TestFingerprint:
         assert b2b_saas().fingerprint != b2b_saas(timezone="Asia/Tokyo").fingerprint
         assert len(b2b_saas().fingerprint) == 64
 
-    def test_stable_across_processes(self) -> None:
+    def test_stable_across_processes(self, printed: Callable[..., set[str]]) -> None:
         """The fingerprint does not depend on the hash seed."""
         code = "from funnelkit.policies import b2b_saas; print(b2b_saas().fingerprint)"
-        assert _printed(code, seeds=("1", "2")) == {b2b_saas().fingerprint + "\n"}
+        assert printed(code, seeds=("1", "2")) == {b2b_saas().fingerprint + "\n"}
 
     def test_sets_repr_sorted(self) -> None:
         """Kinds given as a set repr sorted; anything else keeps its repr."""
@@ -1328,7 +1310,9 @@ class TestFingerprint:
         assert f"met_by={sorted_kinds}" in repr(rule)
         assert "met_by='exit'" in repr(SlaRule("r", "lead", timedelta(hours=1), EXIT))
 
-    def test_sets_stable_across_processes(self) -> None:
+    def test_sets_stable_across_processes(
+        self, printed: Callable[..., set[str]]
+    ) -> None:
         """Reasons and kinds given as sets fingerprint and repr alike in any process."""
         code = (
             "from datetime import timedelta\n"
@@ -1344,7 +1328,7 @@ class TestFingerprint:
             "print(policy.fingerprint, policy.transitions[0].reasons)\n"
             "print(repr(policy))\n"
         )
-        seen = _printed(code, seeds=("1", "2", "3", "4"))
+        seen = printed(code, seeds=("1", "2", "3", "4"))
         assert len(seen) == 1
         assert (
             "('bad_data', 'competitor', 'duplicate', 'no_budget', 'spam')" in seen.pop()

@@ -185,6 +185,39 @@ class TestActivityStreams:
         with pytest.raises(InvalidArgument, match=name):
             activity_streams(**sizes)
 
+    def test_no_leads_rejected(self) -> None:
+        """An empty collection of leads is refused when the strategy is made."""
+        with pytest.raises(InvalidArgument, match="lead_id"):
+            activity_streams([])
+
+    def test_a_start_without_room_rejected(self) -> None:
+        """A start too close to the year 9999's end for the stream is refused."""
+        late = datetime(9999, 6, 1, tzinfo=ZoneInfo("UTC"))
+        with pytest.raises(InvalidArgument, match="start"):
+            activity_streams("L", start=late)
+        activity_streams("L", start=late, max_size=0)
+
+    def test_a_set_of_leads_draws_alike_under_every_hash_seed(
+        self, printed: Callable[..., set[str]]
+    ) -> None:
+        """A set's order follows the hash seed: examples must not."""
+        code = (
+            "from datetime import UTC, datetime\n"
+            "from hypothesis import given, seed, settings\n"
+            "from funnelkit.testing.strategies import activity_streams, sla_rules\n"
+            "out = []\n"
+            "@seed(7)\n"
+            "@settings(max_examples=30, database=None)\n"
+            "@given(activity_streams({'alice', 'bob', 'carol', 'dan'},"
+            " start=datetime(2026, 3, 2, tzinfo=UTC)),"
+            " sla_rules({'lead', 'mql', 'sal', 'sql'}))\n"
+            "def collect(stream, rule):\n"
+            "    out.append((stream, rule))\n"
+            "collect()\n"
+            "print(repr(out))\n"
+        )
+        assert len(printed(code, seeds=("0", "1", "2"))) == 1
+
 
 class TestValueTests:
     def test_shrinks_to_equals(self) -> None:

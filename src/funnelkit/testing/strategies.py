@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, TypeVar
 
@@ -55,7 +56,7 @@ from funnelkit._rules import ActivityRule, AttributeRule
 from funnelkit._scoring import Grades, ScoringModel
 from funnelkit._sla import EXIT as _EXIT
 from funnelkit._sla import Escalate, MoveTo, SlaRule
-from funnelkit._time import require_aware
+from funnelkit._time import require_aware, utc_micros
 
 try:
     from hypothesis import strategies as st
@@ -68,7 +69,7 @@ except ImportError as error:  # pragma: no cover -- the test suite has the extra
     raise ImportError(msg) from error
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping, Sequence
+    from collections.abc import Collection, Mapping
     from types import EllipsisType
 
     from funnelkit._validators import Scalar
@@ -149,7 +150,11 @@ def aware_datetimes(
 
 
 def identifiers() -> st.SearchStrategy[str]:
-    """Generate ids as hosts write them: short, printable, never blank."""
+    """Generate ids as hosts may send them: short and never blank.
+
+    Any Unicode but surrogates and control characters: letters of every
+    script, unassigned code points, and spaces around the id included.
+    """
     return st.text(
         alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
         min_size=1,
@@ -341,12 +346,20 @@ def activity_streams(
     Raises:
         NaiveDatetimeError: *start* has no time zone.
         hypothesis.errors.InvalidArgument: a size is not a whole number, or
-            *max_size* is below *min_size*.
+            *max_size* is below *min_size*; *lead_id* is an empty
+            collection; *start* leaves no room for *max_size* activities
+            (30 days apart at most) before the year 9999 ends.
     """
     _check_size("min_size", min_size)
     _check_size("max_size", max_size, min_size)
     if start is not None:
         require_aware(start, field="start", owner="activity_streams")
+        if utc_micros(start) > utc_micros(_LAST_START) - max_size * _MAX_GAP_MICROS:
+            msg = (
+                f"start={start!r}: expected room for {max_size} activities, "
+                f"{_MAX_GAP.days} days apart at most, before the year 9999 ends"
+            )
+            raise InvalidArgument(msg)
     parts = st.lists(
         st.tuples(
             st.timedeltas(min_value=timedelta(0), max_value=_MAX_GAP),
@@ -362,7 +375,27 @@ def activity_streams(
     if lead_id is None or isinstance(lead_id, str):
         leads = _ids() if lead_id is None else st.just(lead_id)
         return _streams(starts, parts, leads, shared=True)
-    return _streams(starts, parts, st.sampled_from(tuple(lead_id)), shared=False)
+    ids = _ordered(lead_id)
+    if not ids:
+        msg = "lead_id=(): expected a lead id, or a collection of at least one"
+        raise InvalidArgument(msg)
+    return _streams(starts, parts, st.sampled_from(ids), shared=False)
+
+
+# The last instant a stream may start at (a day's margin for any offset).
+_LAST_START = datetime(9999, 12, 30, tzinfo=UTC)
+_MAX_GAP_MICROS = _MAX_GAP // timedelta(microseconds=1)
+
+
+def _ordered(names: Collection[str]) -> tuple[str, ...]:
+    """*names* in their order, or sorted when they have none.
+
+    A set's order follows the hash seed, and a saved example must replay the
+    same in the next process.
+    """
+    if isinstance(names, Sequence):
+        return tuple(names)
+    return tuple(sorted(names))
 
 
 @st.composite
@@ -759,7 +792,8 @@ def _trees(
             children.map(lambda found: AnyOf(*found)),
             tree.map(Not),
             children.flatmap(
-                lambda found: st.integers(min_value=0, max_value=len(found) + 1).map(
+                # At most all of them: more could never pass, and is refused.
+                lambda found: st.integers(min_value=0, max_value=len(found)).map(
                     lambda n: AtLeast(n, *found)
                 )
             ),
@@ -1088,12 +1122,14 @@ def sla_rules(
     Raises:
         hypothesis.errors.InvalidArgument: *stages* is empty.
     """
-    names = (stages,) if isinstance(stages, str) else tuple(stages)
+    names = (stages,) if isinstance(stages, str) else _ordered(stages)
     if not names:
         msg = "stages=(): expected the name of at least one stage"
         raise InvalidArgument(msg)
     allowed: _Moves = {
-        stage: dict.fromkeys((targets,) if isinstance(targets, str) else targets)
+        stage: dict.fromkeys(
+            (targets,) if isinstance(targets, str) else _ordered(targets)
+        )
         for stage, targets in (moves or {}).items()
     }
     return _sla_rules(
