@@ -128,6 +128,30 @@ class TestStart:
         scenario.advance("1h")
         assert clock.now() == T0 + 6 * H
 
+    def test_a_step_catches_up_with_a_clock_another_scenario_moved(self) -> None:
+        """Sharing a clock, one scenario's advance brings the other's timers due."""
+        clock = ManualClock(T0)
+        first = warm(Scenario(b2b_saas(), clock=clock)).does(kinds.CONTENT_DOWNLOAD)
+        second = warm(Scenario(b2b_saas(), clock=clock)).does(kinds.CONTENT_DOWNLOAD)
+        second.expect_stage("mql")
+        first.advance("10 business hours")
+        assert second.now == first.now
+        message = failure(lambda: second.expect_no_breach("mql_accepted"))
+        assert "expected no breach of SLA 'mql_accepted'" in message
+        second.expect_breach("mql_accepted")
+
+    def test_does_skips_an_id_a_direct_record_took(self) -> None:
+        """An activity recorded on the funnel as lead-1#1: does() takes lead-1#2."""
+        scenario = Scenario(b2b_saas()).lead(**FIT)
+        taken = Activity("lead-1", kinds.WEBINAR_ATTENDED, scenario.now, id="lead-1#1")
+        scenario.funnel.record(taken)
+        scenario.does(kinds.CONTENT_DOWNLOAD)
+        found = [(a.id, a.kind) for a in scenario.funnel.store.activities("lead-1")]
+        assert sorted(found) == [
+            ("lead-1#1", kinds.WEBINAR_ATTENDED),
+            ("lead-1#2", kinds.CONTENT_DOWNLOAD),
+        ]
+
     def test_start_sets_a_given_clock(self) -> None:
         """A start moves the given clock there, backwards too."""
         clock = ManualClock(T0 + 5 * H)

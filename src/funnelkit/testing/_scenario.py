@@ -332,14 +332,19 @@ class Scenario:
 
         Each call is a new activity, even one equal to an earlier one at the
         same instant: it gets its own id (``"lead-1#2"`` for the lead's
-        second). To test how the funnel ignores a redelivered activity,
-        record an :class:`~funnelkit.Activity` on :attr:`funnel`.
+        second, or the next one free if an activity recorded on
+        :attr:`funnel` took it). To test how the funnel ignores a redelivered
+        activity, record an :class:`~funnelkit.Activity` on :attr:`funnel`.
 
         Raises:
             ValidationError: no lead yet, or a bad kind or property.
         """
         lead_id = self._current("Scenario.does")
         number = self._activities.get(lead_id, 0) + 1
+        # An id a direct record on the funnel took already is skipped: the
+        # funnel would ignore the step as a redelivery.
+        while self._funnel.store.has_activity(lead_id, f"{lead_id}#{number}"):
+            number += 1
         activity = Activity(
             lead_id, kind, self.now, id=f"{lead_id}#{number}", properties=properties
         )
@@ -535,6 +540,11 @@ class Scenario:
     # -- Helpers -----------------------------------------------------------------------
 
     def _current(self, owner: str) -> str:
+        """The lead a step acts on, once the funnel has caught up with now.
+
+        Scenarios of one test share a clock: another's ``at`` or ``advance``
+        moves this one's now, and its timers fall due as if it had ticked.
+        """
         if self._lead is None:
             raise ValidationError(
                 owner=owner,
@@ -542,6 +552,7 @@ class Scenario:
                 value=None,
                 expected="a lead to act on: call lead() first",
             )
+        self._funnel.tick(self.now)
         return self._lead
 
     def _events_of(self, lead_id: str) -> tuple[Event, ...]:

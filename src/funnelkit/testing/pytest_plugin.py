@@ -59,7 +59,9 @@ def scenario(funnel_clock: ManualClock) -> ScenarioFactory:
     :class:`~funnelkit.testing.Scenario` on ``funnel_clock``: it starts at
     the clock's time (09:00 UTC, unless the test moved the clock), or at
     *start*, which sets the clock. Scenarios made in one test share the
-    clock, so moving one moves the others' "now"; time never goes back, so
+    clock, so moving one moves the others' "now" (and the next step of
+    another first brings its funnel up to it: its timers fall due on the
+    way, as its own ``at`` would have them); time never goes back, so
     a later scenario's *start* may not be earlier than the clock's time
     (a ``ValidationError`` says so).
     """
