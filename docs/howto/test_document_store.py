@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 
 from funnelkit import Activity, Commit, Input, LeadState, Store
 from funnelkit.serialization import from_json, to_json
@@ -61,7 +61,11 @@ class DocumentStore:
         # PostgreSQL: SELECT wake, id FROM leads WHERE wake <= %s
         # ORDER BY wake, id, on an index of wake: the cost follows the leads due.
         found = [(self.wake(lead_id), lead_id) for lead_id in self.tables["wakes"]]
-        return sorted((at, lead_id) for at, lead_id in found if at and at <= now)
+        limit = now.astimezone(UTC)
+        due = [
+            (at, lead_id) for at, lead_id in found if at and at.astimezone(UTC) <= limit
+        ]
+        return sorted(due, key=lambda pair: (pair[0].astimezone(UTC), pair[1]))
 
     def commit(self, change: Commit, /) -> None:
         # Everything is made first, then written at once: all or nothing.
@@ -74,7 +78,9 @@ class DocumentStore:
                     activity.lead_id, list(self.activities(activity.lead_id))
                 )
                 known.append(activity)
-                known.sort(key=lambda a: (a.at, a.id))
+                # By instant: two times of one zone compare on their clocks,
+                # and 01:50 BST would go after 01:10 GMT when clocks go back.
+                known.sort(key=lambda a: (a.at.astimezone(UTC), a.id))
             texts = {
                 lead_id: to_json(found, cls=list[Activity])
                 for lead_id, found in activities.items()

@@ -239,6 +239,27 @@ class StoreConformance:
         assert found == ["z", "m", "a", "b"]
         pair.check()
 
+    def test_activities_keep_time_order_when_the_clocks_go_back(self) -> None:
+        """01:50 BST comes before 01:10 GMT the night the clocks go back: by instant."""
+        london = ZoneInfo("Europe/London")
+        pair = _Pair(self.make_store())
+        pair.both("add_lead", _lead("L-1"))
+        early = datetime(2026, 10, 25, 1, 50, tzinfo=london)  # 00:50 UTC
+        late = datetime(2026, 10, 25, 1, 10, fold=1, tzinfo=london)  # 01:10 UTC
+        for at, activity_id in ((late, "late"), (early, "early")):
+            pair.both("record", Activity("L-1", kinds.PAGE_VIEW, at, id=activity_id))
+        found = [activity.id for activity in pair.store.activities("L-1")]
+        assert found == ["early", "late"]
+        pair.check()
+
+    def test_lead_ids_come_in_the_order_added(self) -> None:
+        """Not sorted: the order the leads were added in."""
+        pair = _Pair(self.make_store())
+        for lead_id in ("zeta", "alpha", "mike"):
+            pair.both("add_lead", _lead(lead_id))
+        assert list(pair.store.lead_ids()) == ["zeta", "alpha", "mike"]
+        pair.check()
+
     def test_a_long_history_knows_each_of_its_ids(self) -> None:
         """Each of 40 ids is known, before and after more; late ones go in order."""
         pair = _Pair(self.make_store())
