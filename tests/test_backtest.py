@@ -21,6 +21,7 @@ from funnelkit import (
     Transition,
     ValidationError,
     kinds,
+    policies,
 )
 from funnelkit._backtest import _auc as auc
 from funnelkit.analytics import backtest, compare
@@ -278,6 +279,89 @@ class TestBacktest:
         report = backtest(V1, [], [], {}, start=START, end=END)
         assert (report.leads, report.deciles) == (0, ())
         assert "SLA breaches: none" in report.to_text()
+
+
+class TestWhatIsAnMql:
+    def test_a_hand_raiser_fast_tracked_to_sql_was_an_mql(self) -> None:
+        """b2b_saas: a demo request takes a fit lead from lead to sql: an MQL."""
+        fit: dict[str, str | int] = {
+            "industry": "software",
+            "employees": 1000,
+            "title": "VP Sales",
+            "country": "US",
+        }
+        hour = timedelta(hours=1)
+        leads = [Lead("HAND", T0, attributes=fit), Lead("SLOW", T0, attributes=fit)]
+        activities = [Activity("HAND", kinds.DEMO_REQUEST, T0 + hour)] + [
+            Activity("SLOW", kind, T0 + n * hour)
+            for n, kind in enumerate(
+                [
+                    kinds.WEBINAR_ATTENDED,
+                    kinds.WEBINAR_ATTENDED,
+                    kinds.CONTENT_DOWNLOAD,
+                    kinds.PRICING_PAGE_VIEW,
+                ],
+                start=1,
+            )
+        ]
+        outcomes = {"HAND": True, "SLOW": True}
+        report = backtest(
+            policies.b2b_saas(), leads, activities, outcomes, start=START, end=END
+        )
+        assert report.mql_leads == {"HAND", "SLOW"}
+        assert (report.mqls, report.recall) == (2, 1.0)
+        assert dict(report.mqls_by_month) == {"2026-01": 2}
+
+    def test_a_recycling_stage_on_the_way_in_is_not_past_the_mql_stage(
+        self,
+    ) -> None:
+        """engaged leads to mql and back: not past it; customer, re-opened, is."""
+        policy = FunnelPolicy(
+            name="loop",
+            version=1,
+            stages=[
+                Stage("lead"),
+                Stage("engaged"),
+                Stage("mql"),
+                Stage("customer", "won"),
+                Stage("churned", "lost"),
+            ],
+            transitions=[
+                Transition(
+                    source="lead",
+                    target="engaged",
+                    guard=DidActivity(kinds.PAGE_VIEW),
+                    auto=True,
+                ),
+                Transition(
+                    source="engaged",
+                    target="mql",
+                    guard=DidActivity(kinds.WEBINAR_ATTENDED),
+                    auto=True,
+                ),
+                Transition(source="mql", target="engaged"),
+                Transition(
+                    source="lead",
+                    target="customer",
+                    guard=DidActivity(kinds.DEMO_REQUEST),
+                    auto=True,
+                ),
+                Transition(source="mql", target="customer"),
+                Transition(source="customer", target="mql", reopen=True),
+                Transition(source="customer", target="churned", reopen=True),
+            ],
+            initial="lead",
+            scoring=ScoringModel("none", []),
+        )
+        leads = [Lead("VIEW", T0), Lead("DEMO", T0), Lead("WEB", T0)]
+        activities = [
+            Activity("VIEW", kinds.PAGE_VIEW, T0 + DAY),
+            Activity("DEMO", kinds.DEMO_REQUEST, T0 + DAY),
+            Activity("WEB", kinds.PAGE_VIEW, T0 + DAY),
+            Activity("WEB", kinds.WEBINAR_ATTENDED, T0 + 2 * DAY),
+        ]
+        report = backtest(policy, leads, activities, {}, start=START, end=END)
+        assert report.mql_leads == {"DEMO", "WEB"}
 
 
 class TestDeciles:

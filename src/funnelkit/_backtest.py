@@ -63,7 +63,9 @@ class BacktestReport:
         end: The instant after it.
         leads: Leads created in the period.
         activities: Activities replayed (all of them before ``end``).
-        mqls: Leads of the period that reached the MQL stage by ``end``.
+        mqls: Leads of the period that reached the MQL stage by ``end``: that
+            entered it, or a stage past it (a hand-raiser fast-tracked from
+            lead to sql has been an MQL).
         won: Leads of the period that were won, by the outcomes.
         won_mqls: MQLs that were won.
         precision: ``won_mqls / mqls``: how many MQLs were worth it.
@@ -205,7 +207,11 @@ def backtest(  # noqa: PLR0913 -- the history and its window
         outcomes: Whether each lead was won (a lead not listed was not).
         start: The first instant of the period measured.
         end: The instant after it: the replay stops there.
-        mql: The policy's MQL stage.
+        mql: The policy's MQL stage. A lead reached it when it entered it or
+            a stage past it: one the policy's transitions lead to from it
+            through open and won stages (re-opens aside), and lead back from
+            to it no such way; nurture and lost stages and the initial stage
+            are never past it.
 
     Raises:
         ValidationError: a bad argument, or an activity of a lead not given.
@@ -214,6 +220,7 @@ def backtest(  # noqa: PLR0913 -- the history and its window
     people = _leads(leads)
     won = _outcomes(outcomes)
     timeline, replayed = _timeline(activities, people, end)
+    past = _past(policy, mql)
     funnel = Funnel(policy, clock=ManualClock(start))
     add, record = funnel.add_lead, funnel.record
     moves: list[StageChanged | SlaBreached] = []
@@ -235,7 +242,7 @@ def backtest(  # noqa: PLR0913 -- the history and its window
             # end gives the breaches due at end too, which belong to the next.
             if event.lead_id in counted and start_us <= utc_micros(event.at) < end_us:
                 breaches[event.timer.rule] += 1
-        elif event.record.target == mql and event.lead_id not in became:
+        elif event.record.target in past and event.lead_id not in became:
             became[event.lead_id] = event.record.at
     scores = {
         lead_id: funnel.score(lead_id, at=became.get(lead_id, end)).total
@@ -393,6 +400,42 @@ def _timeline(
     keys.sort()
     ordered = [leads[i] if kind == 0 else timed[i][2] for _, kind, _, _, i in keys]
     return ordered, len(timed)
+
+
+def _past(policy: FunnelPolicy, mql: str) -> frozenset[str]:
+    """The MQL stage and the stages past it, where a lead has been an MQL.
+
+    A stage is past the MQL stage when the policy's transitions lead there
+    from it through open and won stages (re-opens aside), and lead back from
+    there to it no such way: a recycling stage on the way in is not past it.
+    Nurture and lost stages, and the initial stage, are never past it.
+    """
+    kinds = {stage.name: stage.kind for stage in policy.stages}
+
+    def onward(origin: str) -> set[str]:
+        """The stages reached from *origin* through open and won stages."""
+        reached: set[str] = set()
+        todo = [origin]
+        while todo:
+            for transition in policy.exits(todo.pop()):
+                target = transition.target
+                if (
+                    not transition.reopen
+                    and kinds[target] in {"open", "won"}
+                    and target not in reached
+                ):
+                    reached.add(target)
+                    todo.append(target)
+        return reached
+
+    return frozenset(
+        {mql}
+        | {
+            stage
+            for stage in onward(mql)
+            if stage != policy.initial and mql not in onward(stage)
+        }
+    )
 
 
 def _kept(events: list[Event]) -> Iterator[StageChanged | SlaBreached]:
