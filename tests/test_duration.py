@@ -98,6 +98,11 @@ class TestParseErrors:
             ("1.5 business days", "a whole number of business days"),
             ("0.0000001 seconds", "no finer than one microsecond"),
             ("1000000000 days", "at most 999,999,999 days"),
+            ("1.00000000000000000000000000001 hours", "no finer than one microsecond"),
+            ("PT1.00000000000000000000000000001H", "no finer than one microsecond"),
+            ("9" * 4301 + " business days", "at most 40 digits"),
+            ("9" * 41 + " hours", "at most 40 digits"),
+            ("P" + "9" * 41 + "D", "at most 40 digits"),
         ],
     )
     def test_bad_text_names_value_and_expectation(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import attrs
 
@@ -120,9 +120,23 @@ def _error(text: object, expected: str = _EXPECTED) -> ValidationError:
     return ValidationError(field="duration", value=text, expected=expected)
 
 
+#: The most digits a number of a duration may have: 999,999,999 days are 20
+#: digits of microseconds, and a fraction finer than one is refused anyway.
+_MOST_DIGITS = 40
+
+
+def _checked_number(number: str, text: str) -> str:
+    """*number* if it has at most _MOST_DIGITS characters, else refuse *text*."""
+    if len(number) > _MOST_DIGITS:
+        raise _error(text, f"numbers of at most {_MOST_DIGITS} digits")
+    return number
+
+
 def _to_micros(number: str, unit: str, text: str) -> int:
-    micros = Decimal(number.replace(",", "."))
-    micros *= _MICROS[unit]
+    # Exact: the default context's 28 digits would round a finer fraction away.
+    with localcontext(prec=2 * _MOST_DIGITS):
+        micros = Decimal(_checked_number(number, text).replace(",", "."))
+        micros *= _MICROS[unit]
     if micros != micros.to_integral_value():
         raise _error(text, "a duration no finer than one microsecond")
     return int(micros)
@@ -213,7 +227,7 @@ def _business(terms: list[tuple[bool, str, str]], text: str) -> BusinessDuration
         elif "." in number:
             raise _error(text, "a whole number of business days")
         else:
-            days += int(number)
+            days += int(_checked_number(number, text))
     return BusinessDuration(days=days, time=_timedelta(time, text))
 
 
