@@ -411,6 +411,31 @@ class TestCompare:
         assert "Differences" in comparison.to_text()
         assert comparison.to_dict()["differences"][0] == first
 
+    def test_a_policy_against_itself_says_nothing_differs(self) -> None:
+        """compare(v1, v1): one line saying so, not five that change nothing."""
+        leads, activities, outcomes = _history()
+        comparison = compare(V1, V1, leads, activities, outcomes, start=START, end=END)
+        same = (
+            "No difference: trial@1 and trial@1 make the same 2 MQLs of this "
+            "history, with the same precision (50.0%), recall (50.0%), ROC AUC "
+            "(0.625) and SLA breaches."
+        )
+        assert comparison.differences == (same,)
+        assert comparison.to_dict()["differences"] == list(comparison.differences)
+        assert comparison.to_text().endswith(f"- {comparison.differences[0]}")
+
+    def test_the_same_mqls_with_other_breaches_are_a_difference(self) -> None:
+        """Same MQLs, a slower SLA: the differences are listed, breaches among them."""
+        leads, activities, outcomes = _history()
+        patient = attrs.evolve(
+            V1, version=5, slas=[SlaRule("accept", "mql", "365 days", "exit")]
+        )
+        comparison = compare(
+            V1, patient, leads, activities, outcomes, start=START, end=END
+        )
+        assert comparison.differences[-1] == "SLA breaches of accept: 2 -> 0."
+        assert len(comparison.differences) == 5
+
     def test_fewer_mqls_and_an_unknown_rate(self) -> None:
         """The other way round, and against a policy with no MQL: no points."""
         leads, activities, outcomes = _history()

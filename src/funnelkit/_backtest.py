@@ -545,7 +545,25 @@ def _deciles(
 def _differences(
     a: BacktestReport, b: BacktestReport, won: frozenset[str]
 ) -> tuple[str, ...]:
-    """The differences between two backtests of one history, in words."""
+    """The differences between two backtests of one history, in words.
+
+    When there are none (the same MQLs, precision, recall, ROC AUC and SLA
+    breaches), one line says so.
+    """
+    if (a.mql_leads, a.precision, a.recall, a.auc, dict(a.breaches)) == (
+        b.mql_leads,
+        b.precision,
+        b.recall,
+        b.auc,
+        dict(b.breaches),
+    ):
+        same = (
+            f"No difference: {b.policy} and {a.policy} make the same "
+            f"{_count(b.mqls, 'MQL')} of this history, with the same precision "
+            f"({_percent(b.precision)}), recall ({_percent(b.recall)}), ROC AUC "
+            f"({_number(b.auc)}) and SLA breaches."
+        )
+        return (same,)
     gained = b.mql_leads - a.mql_leads
     lost = a.mql_leads - b.mql_leads
     more = b.mqls - a.mqls
