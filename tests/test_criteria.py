@@ -136,6 +136,8 @@ class TestBuiltIns:
         assert GradeAtLeast("D").check(ctx).reason == "fit grade D is D or better"
         custom = GradeAtLeast("Gold", grades=Grades(fit={"Gold": 50, "Tin": None}))
         assert custom.check(ctx).reason == "fit grade D is not one of Gold, Tin"
+        assert not passes(custom, ctx)
+        assert passes(GradeAtLeast("D", grades=Grades()), ctx)
 
     def test_grade_at_least_ranks_in_the_models_grades(self) -> None:
         """GradeAtLeast ranks letters in the Grades of the scorer's model."""
@@ -453,7 +455,8 @@ class TestCombinators:
             for n, flag in enumerate(flags)
         ]
         now = T0 + timedelta(hours=hours)
-        for guard in (AllOf(*parts), AnyOf(*parts), AtLeast(2, *parts)):
+        two = AtLeast(min(2, len(parts)), *parts)
+        for guard in (AllOf(*parts), AnyOf(*parts), two):
             ctx = context(now=now)
             wake = guard.wake_at(ctx)
             before = guard.check(ctx).passed
@@ -471,11 +474,12 @@ class TestCombinators:
         assert (~(x & y)).check(ctx).passed == (~x | ~y).check(ctx).passed
         assert (~(x | y)).check(ctx).passed == (~x & ~y).check(ctx).passed
 
-    @given(flags=st.lists(st.booleans(), max_size=6), n=st.integers(0, 7))
+    @given(flags=st.lists(st.booleans(), max_size=6), n=st.integers(0, 6))
     def test_counting_laws(self, flags: list[bool], n: int) -> None:
         """AllOf is AtLeast(len), AnyOf is AtLeast(1), ~~c is c."""
         ctx = CTX
         items = [Fixed(flag) for flag in flags]
+        n = min(n, len(flags))
         assert AllOf(*items).check(ctx).passed == all(flags)
         assert AnyOf(*items).check(ctx).passed == any(flags)
         assert AtLeast(n, *items).check(ctx).passed == (sum(flags) >= n)
@@ -510,6 +514,8 @@ class TestValues:
             (lambda: BantQualified(timezone="America"), "timezone"),  # a folder
             (lambda: InStageFor(None), "at_least"),  # type: ignore[arg-type] # a wrong type on purpose
             (lambda: AtLeast(-1), "n"),
+            (lambda: AtLeast(3, Always()), "n"),
+            (lambda: AtLeast(1), "n"),
             (lambda: AllOf(Always(), "x"), "criteria[1]"),  # type: ignore[arg-type] # a wrong type on purpose
             (lambda: Not("x"), "criterion"),  # type: ignore[arg-type] # a wrong type on purpose
             (lambda: Always() & "x", "criteria"),  # type: ignore[operator] # a wrong type on purpose
@@ -960,7 +966,9 @@ def criteria(draw: st.DrawFn, depth: int = 2) -> CriterionLike:
             leaves,
             children.map(lambda c: AllOf(*c)),
             children.map(lambda c: AnyOf(*c)),
-            st.tuples(st.integers(0, 3), children).map(lambda p: AtLeast(p[0], *p[1])),
+            st.tuples(st.integers(0, 3), children).map(
+                lambda p: AtLeast(min(p[0], len(p[1])), *p[1])
+            ),
             criteria(depth - 1).map(Not),
         )
     )

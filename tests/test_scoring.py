@@ -3,6 +3,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,6 +30,7 @@ from funnelkit import (
     equals,
     matches,
 )
+from funnelkit._rules import number_text
 from funnelkit.serialization import from_json, to_json
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -305,6 +307,10 @@ class TestAttributeRulesAndGrades:
                 grade(points)  # type: ignore[arg-type]
             assert info.value.field == "points"
 
+    def test_grading_points(self) -> None:
+        """fit_grade and engagement_band read points as a score's bands do."""
+        assert (Grades().fit_grade(45), Grades().engagement_band(70.5)) == ("B", "1")
+
 
 class TestExplain:
     def test_numbers_are_written_in_full(self) -> None:
@@ -321,6 +327,8 @@ class TestExplain:
         rule = ActivityRule("b", 1e9, max_points=5e8)
         assert rule.describe() == "+1000000000 per b, capped at 500000000"
         assert ActivityRule("u", -0.5).describe() == "-0.5 per u"
+        assert number_text(1e16) == "10000000000000000"
+        assert number_text(-0.0) == "0"
 
     def test_worked_example(self) -> None:
         """explain() renders the ledger a sales rep reads."""
@@ -806,6 +814,14 @@ class TestScoreValue:
         with pytest.raises(ValidationError) as info:
             Score(**(fields | {field: value}))  # type: ignore[arg-type]
         assert info.value.field == field
+
+    def test_a_changed_copy_keeps_its_ledger(self) -> None:
+        """attrs.evolve on a score keeps its ledger, as the checks accept it."""
+        model = ScoringModel("m", [ActivityRule("x", 5)])
+        score = model.score(LEAD, acts(("x", H)), at=T0 + D)
+        copy = attrs.evolve(score, grade="A")
+        assert copy.contributions is score.contributions
+        assert copy.grade == "A"
 
     def test_a_score_is_of_an_aware_instant(self) -> None:
         """A naive Score.at is refused: its JSON could not be read back."""

@@ -606,6 +606,18 @@ class AtLeast(_Combinator):
     def __init__(self, n: int, *criteria: CriterionLike) -> None:
         self.__attrs_init__(n, tuple(criteria))
 
+    @n.validator
+    def _check_reachable(self, attribute: attrs.Attribute[int], value: int) -> None:
+        # Validators run once every field is set: the criteria are known.
+        if value > len(self.criteria):
+            _reject(
+                self,
+                attribute,
+                value,
+                f"at most the number of criteria ({len(self.criteria)}): "
+                "more can never pass",
+            )
+
     def check(self, ctx: Context) -> Verdict:
         """Check every criterion; pass if at least *n* passed."""
         children = tuple(verdict_of(c, ctx) for c in self.criteria)
