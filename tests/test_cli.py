@@ -225,6 +225,20 @@ class TestDemo:
         assert run("demo", "--leads", "200", "--seed", "3")[1] == first
         assert run("demo", "--leads", "200", "--seed", "4")[1] != first
 
+    @pytest.mark.parametrize("given", ["abc", "0", "-3"])
+    def test_a_bad_number_of_leads_is_a_usage_error(
+        self, given: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--leads abc: status 2, the option and the value named, no helper's name."""
+        with pytest.raises(SystemExit) as info:
+            run("demo", "--leads", given)
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert (
+            f"argument --leads: expected a whole number above 0, got '{given}'" in err
+        )
+        assert "_positive" not in err
+
     def test_json_for_machines(self) -> None:
         """--json prints the report and the example leads as JSON."""
         status, out, _ = run("demo", "--leads", "200", "--json")

@@ -76,6 +76,14 @@ class TestLeads:
         assert lead.attributes["zip"] == "01234"
         assert lead.created_at == T0
 
+    def test_json_ones_and_zeros_read_as_booleans(self, tmp_path: Path) -> None:
+        """budget 1 and need 0 in JSON Lines, as "1" and "0" in CSV; 2 is refused."""
+        row = {"id": "L-1", "created_at": "2026-03-02T09:00:00Z", "budget": 1}
+        (lead,) = read_leads(_jsonl(tmp_path, row | {"need": 0}))
+        assert (lead.bant.budget, lead.bant.need) == (True, False)
+        with pytest.raises(DataFileError, match="expected true or false, found 2"):
+            read_leads(_jsonl(tmp_path, row | {"budget": 2}))
+
     def test_instants_read_as_funnelkit_json_writes_them(self, tmp_path: Path) -> None:
         """A zone name in brackets keeps the lead's zone, as from_json does."""
         path = _write(
@@ -227,6 +235,54 @@ class TestBadFiles:
         with pytest.raises(DataFileError, match="each column once") as info:
             read_outcomes(path)
         assert (info.value.line, info.value.column) == (1, "won")
+
+    @pytest.mark.parametrize(
+        ("text", "line", "column", "problem"),
+        [
+            (
+                'id,created_at\n"L-1,2026-03-02T09:00:00Z\n',
+                2,
+                None,
+                "a quote opened and not closed?",
+            ),
+            (
+                "id,created_at,\nL-1,2026-03-02T09:00:00Z,x\n",
+                2,
+                None,
+                "a value in column 3, which the header gives no name",
+            ),
+            ("Prospect ID,Lead Number\n", 1, "id", "a required column, missing"),
+            ("id,email\nL-1,a@b.example\n", 1, "created_at", "a required column"),
+        ],
+    )
+    def test_a_header_or_a_quote_that_misleads(
+        self,
+        tmp_path: Path,
+        text: str,
+        line: int,
+        column: str | None,
+        problem: str,
+    ) -> None:
+        """An open quote, a value under no name, a required column missing: said."""
+        path = _write(tmp_path, "leads.csv", text)
+        with pytest.raises(DataFileError) as info:
+            read_leads(path)
+        assert (info.value.line, info.value.column) == (line, column)
+        assert problem in info.value.problem
+
+    def test_a_trailing_comma_with_empty_cells_is_read(self, tmp_path: Path) -> None:
+        """A header ending in a comma, as exports write it, with nothing under it."""
+        path = _write(
+            tmp_path,
+            "leads.csv",
+            "id,created_at,\nL-1,2026-03-02T09:00Z,\nL-2,2026-03-02T09:00Z\n",
+        )
+        leads = read_leads(path)
+        assert [(lead.id, dict(lead.attributes)) for lead in leads] == [
+            ("L-1", {}),
+            ("L-2", {}),
+        ]
+        assert read_leads(_write(tmp_path, "none.csv", "")) == []
 
     def test_a_json_key_given_twice(self, tmp_path: Path) -> None:
         """A JSON line giving a key twice is refused, not read as its last value."""

@@ -159,9 +159,13 @@ _SHIPPED: dict[str, Callable[[], FunnelPolicy]] = {
 
 
 def _positive(text: str) -> int:
-    number = int(text)
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
     if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text}")
+        msg = f"expected a whole number above 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
     return number
 
 

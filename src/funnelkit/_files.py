@@ -91,6 +91,8 @@ class _Row:
         value = self.get(column, required=required)
         if value is None or isinstance(value, bool):
             return value
+        if type(value) is int and value in {0, 1}:  # JSON's 1 and 0, as CSV's
+            return value == 1
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         raise self.error(column, f"expected true or false, found {value!r}")
@@ -136,7 +138,7 @@ def _scalar(text: str) -> Any:  # noqa: ANN401 -- a number, a bool or the text
     return text
 
 
-def _rows(path: str | Path) -> Iterator[_Row]:
+def _rows(path: str | Path, required: Sequence[str] = ()) -> Iterator[_Row]:
     """The rows of a CSV or JSON Lines file, with their line numbers."""
     name = str(path)
     suffix = Path(name).suffix.lower()
@@ -154,7 +156,7 @@ def _rows(path: str | Path) -> Iterator[_Row]:
     with file:
         try:
             if suffix == ".csv":
-                yield from _csv_rows(name, file)
+                yield from _csv_rows(name, file, required)
             else:
                 yield from _json_rows(name, file)
         except UnicodeDecodeError as error:
@@ -168,21 +170,31 @@ def _rows(path: str | Path) -> Iterator[_Row]:
             ) from None
 
 
-def _csv_rows(name: str, file: TextIO) -> Iterator[_Row]:
-    reader = csv.DictReader(file)
+def _csv_rows(name: str, file: TextIO, required: Sequence[str]) -> Iterator[_Row]:
+    # Strict: a quote opened and never closed is an error, not a cell that
+    # swallows the rest of the file.
+    reader = csv.DictReader(file, strict=True)
     checked = False
+    unnamed: dict[str, int] = {}
     while True:
         try:
             data = next(reader, None)
         except csv.Error as error:
+            hint = (
+                " (a quote opened and not closed?)"
+                if "end of data" in str(error)
+                else ""
+            )
             raise DataFileError(
                 path=name,
                 line=reader.reader.line_num,  # the DictReader's is the last row's
                 column=None,
-                problem=f"not CSV: {error}",
+                problem=f"not CSV: {error}{hint}",
             ) from None
         if not checked:
-            _check_header(name, reader.fieldnames or [])
+            # A header at all: an empty file has no rows, and no columns.
+            if reader.fieldnames is not None:
+                unnamed = _check_header(name, reader.fieldnames, required)
             checked = True
         if data is None:
             return
@@ -193,12 +205,32 @@ def _csv_rows(name: str, file: TextIO) -> Iterator[_Row]:
                 column=None,
                 problem="more cells than the header has columns",
             )
+        for column, position in unnamed.items():
+            if (data.pop(column, None) or "").strip():
+                raise DataFileError(
+                    path=name,
+                    line=reader.line_num,
+                    column=None,
+                    problem=f"a value in column {position}, which the header "
+                    "gives no name (a comma too many?)",
+                )
         yield _Row(name, reader.line_num, data, csv=True)
 
 
-def _check_header(name: str, columns: Sequence[str]) -> None:
-    """A column named twice would lose the first's cells without a word."""
+def _check_header(
+    name: str, columns: Sequence[str], required: Sequence[str]
+) -> dict[str, int]:
+    """Each column once, the required ones there, rows or not; the unnamed ones.
+
+    A column named twice would lose the first's cells without a word. A
+    column with no name (a trailing comma, as exports often have) may only
+    have empty cells: returned, name to position, for the rows to check.
+    """
+    unnamed: dict[str, int] = {}
     for index, column in enumerate(columns):
+        if not column.strip():
+            unnamed.setdefault(column, index + 1)
+            continue
         if column in columns[:index]:
             raise DataFileError(
                 path=name,
@@ -206,6 +238,15 @@ def _check_header(name: str, columns: Sequence[str]) -> None:
                 column=column,
                 problem="expected each column once in the header, found it again",
             )
+    for column in required:
+        if column not in columns:
+            raise DataFileError(
+                path=name,
+                line=1,
+                column=column,
+                problem="a required column, missing from the header",
+            )
+    return unnamed
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -270,7 +311,7 @@ def read_leads(path: str | Path) -> list[Lead]:
     """
     leads = []
     seen = _Seen("lead")
-    for row in _rows(path):
+    for row in _rows(path, ("id", "created_at")):
         lead_id = row.text("id", required=True)
         seen.check(row, "id", lead_id)
         created = row.instant("created_at", required=True)
@@ -307,7 +348,7 @@ def read_activities(
     an error.
     """
     found = []
-    for row in _rows(path):
+    for row in _rows(path, ("lead_id", "kind", "at")):
         lead_id = row.text("lead_id", required=True)
         if leads is not None and lead_id not in leads:
             raise row.error("lead_id", f"expected one of the leads, found {lead_id!r}")
@@ -332,7 +373,7 @@ def read_outcomes(path: str | Path) -> dict[str, bool]:
     """Outcomes: ``lead_id`` and ``won`` (true or false), each lead once."""
     found: dict[str, bool] = {}
     seen = _Seen("lead")
-    for row in _rows(path):
+    for row in _rows(path, ("lead_id", "won")):
         lead_id = row.text("lead_id", required=True)
         seen.check(row, "lead_id", lead_id)
         won = row.boolean("won", required=True)
@@ -364,7 +405,7 @@ def read_entries(path: str | Path) -> list[StageEntry]:
     ``next_stage``, ``reason``; every other column a segment.
     """
     found = []
-    for row in _rows(path):
+    for row in _rows(path, ("lead_id", "stage", "entered_at")):
         lead_id = row.text("lead_id", required=True)
         stage = row.text("stage", required=True)
         entered = row.instant("entered_at", required=True)
