@@ -984,6 +984,19 @@ class TestProblems:
         assert where == path
         assert message.endswith("found 'engagment'")
 
+    def test_a_missing_key_does_not_hide_the_others_problems(self) -> None:
+        """No initial and a version of 1.5: both problems, at once."""
+        document = data()
+        del document["initial"]
+        document["version"] = 1.5
+        document["stages"][0]["kind"] = "closed"
+        document["surprise"] = True
+        found = dict(problems(document))
+        assert found["initial"].startswith("required key is missing")
+        assert found["version"] == "expected a whole number, found 1.5"
+        assert "stages[0].kind" in found
+        assert found["surprise"].startswith("unknown key")
+
     def test_one_problem_is_reported_once(self) -> None:
         """A bad value gives one problem, not one per reader that tried it."""
         document = data()

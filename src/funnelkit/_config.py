@@ -281,9 +281,10 @@ class _Reader:
     ) -> dict[str, Any] | None:
         """Read a table of *readers*' keys, *required* ones present.
 
-        Unknown and missing keys are problems, and then nothing is read:
-        ``None``. Otherwise each key is read by its reader (its own problems
-        leave ``_BAD`` in the result, which :meth:`build` passes on).
+        Each known key given is read by its reader (its own problems leave
+        ``_BAD`` in the result, which :meth:`build` passes on). Unknown and
+        missing keys are problems too, and then the table is ``None``; the
+        keys read still report theirs, so that every problem shows at once.
         """
         if not isinstance(value, Mapping):
             self.fail(path, what, value)
@@ -299,12 +300,12 @@ class _Reader:
                     (_join(path, key), f"required key is missing ({what})")
                 )
                 good = False
-        if not good:
-            return None
-        return {
+        read = {
             key: readers[key](self, _join(path, key), item)
             for key, item in value.items()
+            if key in readers
         }
+        return read if good else None
 
     def part(  # noqa: PLR0913, PLR0917 -- a part's reading, in full
         self,
