@@ -15,6 +15,7 @@ from funnelkit._lead import (
     time_order,
     with_in_time_order,
 )
+from funnelkit._validators import Scalar
 from funnelkit.testing.strategies import activities, leads, scalars
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -139,6 +140,32 @@ class TestLead:
         """Every generated lead is a valid, hashable value equal to its copy."""
         assert lead == attrs.evolve(lead)
         assert hash(lead) == hash(attrs.evolve(lead))
+
+    @pytest.mark.parametrize(("one", "other"), [(True, 1), (1, 1.0), (0, False)])
+    def test_values_of_other_types_make_other_leads(
+        self, one: Scalar, other: Scalar
+    ) -> None:
+        """1, 1.0 and True are one to Python; to a rule and to JSON, three."""
+        lead = Lead("L-1", AT, attributes={"flag": one})
+        changed = Lead("L-1", AT, attributes={"flag": other})
+        assert lead != changed
+        assert lead == Lead("L-1", AT, attributes={"flag": one})
+        assert hash(lead) == hash(Lead("L-1", AT, attributes={"flag": one}))
+        assert len({lead, changed}) == 2
+        made = Activity("L-1", "k", AT, id="A", properties={"n": one})
+        assert made != Activity("L-1", "k", AT, id="A", properties={"n": other})
+
+    def test_a_time_is_the_instant_it_names(self) -> None:
+        """The two 01:30 of the night the clocks go back differ; one instant is one."""
+        london = ZoneInfo("Europe/London")
+        first = datetime(2026, 10, 25, 1, 30, tzinfo=london)
+        second = first.replace(fold=1)
+        assert Lead("L-1", first) != Lead("L-1", second)
+        assert len({Lead("L-1", first), Lead("L-1", second)}) == 2
+        assert Activity("L", "k", first, id="A") != Activity("L", "k", second, id="A")
+        berlin = first.astimezone(ZoneInfo("Europe/Berlin"))
+        assert Lead("L-1", first) == Lead("L-1", berlin)
+        assert hash(Lead("L-1", first)) == hash(Lead("L-1", berlin))
 
 
 class TestActivity:

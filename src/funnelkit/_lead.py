@@ -87,6 +87,25 @@ def _check_email(
         )
 
 
+def _instant(value: datetime) -> int:
+    """The instant a time names, which values compare and hash it by.
+
+    Python finds two times of one zone equal by their clocks alone: the two
+    01:30 of the night the clocks go back, an hour apart, would be one.
+    Times of one instant in two zones are equal, as Python has them.
+    """
+    return utc_micros(value)
+
+
+def _typed_items(value: Mapping[str, Scalar]) -> tuple[tuple[str, type, Scalar], ...]:
+    """A map's items with their values' types, which values compare and hash by.
+
+    Python finds ``1``, ``1.0`` and ``True`` equal; a rule tests them
+    otherwise, and JSON writes them otherwise.
+    """
+    return tuple((key, type(item), item) for key, item in value.items())
+
+
 def _mask_email(value: str | None) -> str:
     # Reprs end up in logs: keep the domain (useful when debugging), hide the person.
     if value is None:
@@ -132,12 +151,16 @@ class Lead:
     """  # noqa: E501 -- a doctest output line cannot be wrapped
 
     id: str = attrs.field(validator=non_empty_str)
-    created_at: datetime = attrs.field(validator=aware_datetime)
+    created_at: datetime = attrs.field(validator=aware_datetime, eq=_instant)
     email: str | None = attrs.field(
         kw_only=True, default=None, validator=_check_email, repr=_mask_email
     )
     attributes: Mapping[str, Scalar] = attrs.field(
-        kw_only=True, default=EMPTY, converter=freeze, validator=scalar_mapping
+        kw_only=True,
+        default=EMPTY,
+        converter=freeze,
+        validator=scalar_mapping,
+        eq=_typed_items,
     )
     bant: Bant = attrs.field(kw_only=True, default=NO_ANSWERS, validator=_check_bant)
     source: str | None = attrs.field(
@@ -178,12 +201,16 @@ class Activity:
 
     lead_id: str = attrs.field(validator=non_empty_str)
     kind: str = attrs.field(validator=non_empty_str)
-    at: datetime = attrs.field(validator=aware_datetime)
+    at: datetime = attrs.field(validator=aware_datetime, eq=_instant)
     # The default None tells serialization that "id" may be left out; the
     # __init__ below turns it into the derived id.
     id: str = attrs.field(kw_only=True, default=None, validator=non_empty_str)
     properties: Mapping[str, Scalar] = attrs.field(
-        kw_only=True, default=EMPTY, converter=freeze, validator=scalar_mapping
+        kw_only=True,
+        default=EMPTY,
+        converter=freeze,
+        validator=scalar_mapping,
+        eq=_typed_items,
     )
     source: str | None = attrs.field(
         kw_only=True, default=None, validator=optional_non_empty_str
