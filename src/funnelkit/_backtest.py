@@ -477,7 +477,7 @@ def _report(  # noqa: PLR0913 -- the replay's findings
         recall=won_mqls / len(winners) if winners else None,
         auc=_auc([(scores[lead_id], lead_id in winners) for lead_id in measured]),
         mqls_by_month=FrozenMap(months),
-        deciles=_deciles(measured, scores, winners, whole_ties=True),
+        deciles=_deciles(measured, scores, winners),
         breaches=FrozenMap(breaches),
         mql_leads=mqls,
     )
@@ -506,17 +506,13 @@ def _deciles(
     measured: list[str],
     scores: Mapping[str, float],
     winners: frozenset[str],
-    *,
-    whole_ties: bool = False,
 ) -> tuple[Decile, ...]:
     """The leads by score, highest first, in ten groups as equal as can be.
 
-    With *whole_ties* (backtests), leads with one score are never split:
-    the order among them would be their ids', which would make lift out of
-    nothing. All of them go to the tenth the first of them falls in, which
-    may leave the next tenths without leads (and out of the table). Without
-    it, tied leads fill the tenths in the order of their ids (``learn``
-    gives ids in row order).
+    Leads with one score are never split: the order among them would be
+    their ids', which would make lift out of nothing. All of them go to the
+    tenth the first of them falls in, which may leave the next tenths
+    without leads (and out of the table).
     """
     ranked = sorted(measured, key=lambda lead_id: (-scores[lead_id], lead_id))
     overall = len(winners) / len(ranked) if ranked else 0.0
@@ -526,8 +522,7 @@ def _deciles(
     ]
     groups: dict[int, list[str]] = {}
     rank = 0
-    # Without whole ties each lead is a group of its own: ids are unique.
-    for _, tied in groupby(ranked, key=scores.__getitem__ if whole_ties else None):
+    for _, tied in groupby(ranked, key=scores.__getitem__):
         leads = list(tied)
         groups.setdefault(bisect_right(firsts, rank), []).extend(leads)
         rank += len(leads)

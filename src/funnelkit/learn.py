@@ -273,7 +273,8 @@ class Evaluation:
             has the same outcome).
         deciles: Conversion and lift by tenth of the leads, highest scores
             first (:class:`~funnelkit.analytics.Decile`, ``won`` meaning the
-            outcome); leads of equal scores are taken in row order.
+            outcome); leads of one score are never split, as in a backtest:
+            all go to the tenth the first falls in.
         calibration: The actual rate of each fit grade, best first, next to
             the predicted chance when the model is a :class:`Scorecard`.
     """
@@ -1482,7 +1483,7 @@ def _measure(
     outcomes: list[bool],
     which: str,
 ) -> Evaluation:
-    # Keys that sort in row order: tied scores fall into deciles in row order.
+    # Keys of the rows, in row order (the deciles keep tied scores together).
     points = {f"{index:012d}": score[which] for index, score in enumerate(scores)}
     ids = list(points)
     winners = frozenset(key for key, won in zip(ids, outcomes, strict=True) if won)
