@@ -214,7 +214,8 @@ class TestRoundTrip:
         model = attrs.evolve(
             b2b_saas().scoring,
             decay=decay,
-            grades=Grades(fit=[("top", 80), ("rest", None)]),
+            # Letters of the model's own: the default policy's guards name B.
+            grades=Grades(fit=[("A", 80), ("B", 40), ("rest", None)]),
             limits={"fit": (None, 100), "engagement": (0, None)},
         )
         policy = attrs.evolve(b2b_saas(), scoring=model)
@@ -996,6 +997,24 @@ class TestProblems:
         assert found["version"] == "expected a whole number, found 1.5"
         assert "stages[0].kind" in found
         assert found["surprise"].startswith("unknown key")
+
+    @pytest.mark.parametrize(
+        ("leaf", "path", "found"),
+        [
+            ({"grade_at_least": {"letter": "Z"}}, ".grade_at_least.letter", "'Z'"),
+            ({"grade_at_least": "Z"}, ".grade_at_least", "GradeAtLeast("),
+        ],
+    )
+    def test_a_guard_s_unknown_grade_is_named_at_its_key(
+        self, leaf: dict[str, object], path: str, found: str
+    ) -> None:
+        """A letter the model's grades lack: at its key if written, else the leaf."""
+        document = data()
+        document["transitions"][0]["guard"] = {"all": [{"always": True}, leaf]}
+        ((where, message),) = problems(document)
+        assert where == "transitions[0].guard.all[1]" + path
+        assert "a fit grade of the scoring model 'b2b-default': A, B, C, D" in message
+        assert f"found {found}" in message
 
     def test_one_problem_is_reported_once(self) -> None:
         """A bad value gives one problem, not one per reader that tried it."""

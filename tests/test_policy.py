@@ -13,6 +13,8 @@ from funnelkit import (
     Always,
     AnyOf,
     FunnelPolicy,
+    GradeAtLeast,
+    Grades,
     PolicyError,
     ScoreAtLeast,
     ScoringModel,
@@ -273,6 +275,41 @@ class TestFunnelPolicy:
             make()
         assert info.value.field == field
         assert info.value.value == value
+
+    def test_grade_letters_are_the_models(self) -> None:
+        """A GradeAtLeast letter the scoring model does not have is refused."""
+        graded = ScoringModel("graded", [], grades=Grades(fit={"A+": 80, "A": None}))
+        guard = Always() & ~GradeAtLeast("B")
+        with pytest.raises(PolicyError) as info:
+            attrs.evolve(
+                policy(),
+                scoring=graded,
+                transitions=[
+                    Transition(source="lead", target="mql", guard=guard),
+                    Transition(source="mql", target="customer"),
+                    Transition(source=ANY_OPEN, target="lost"),
+                ],
+            )
+        assert (info.value.field, info.value.value) == (
+            "transitions[0].guard",
+            GradeAtLeast("B"),
+        )
+        assert "A+, A" in str(info.value)
+        with pytest.raises(PolicyError) as info:
+            attrs.evolve(
+                policy(),
+                slas=[SlaRule("s", "mql", timedelta(hours=1), GradeAtLeast("A+"))],
+            )
+        assert (info.value.field, info.value.value) == (
+            "slas[0].met_by",
+            GradeAtLeast("A+"),
+        )
+        accepted = attrs.evolve(
+            policy(),
+            scoring=graded,
+            slas=[SlaRule("s", "mql", timedelta(hours=1), GradeAtLeast("A+"))],
+        )
+        assert accepted.scoring == graded
 
     @pytest.mark.parametrize(
         ("field", "value"),

@@ -16,6 +16,7 @@ from funnelkit._criteria import (
     AnyOf,
     AtLeast,
     CriterionLike,
+    GradeAtLeast,
     Not,
     ScoreAtLeast,
     _reject,
@@ -368,8 +369,9 @@ class FunnelPolicy:
         self._check_dimensions()
 
     def _check_dimensions(self) -> None:
-        """Check that the scores the guards read are dimensions of the model."""
+        """Check that the scores and grades the guards read are the model's."""
         known = ("total", *self.scoring.dimensions)
+        letters = [letter for letter, _ in self.scoring.grades.fit]
         guards = [
             (f"transitions[{position}].guard", transition.guard)
             for position, transition in enumerate(self.transitions)
@@ -380,8 +382,8 @@ class FunnelPolicy:
             if not isinstance(rule.met_by, str | frozenset)
         ]
         for field, guard in guards:
-            for leaf in _score_leaves(guard):
-                if leaf.dimension not in known:
+            for leaf in _leaves(guard):
+                if isinstance(leaf, ScoreAtLeast) and leaf.dimension not in known:
                     raise PolicyError(
                         owner="FunnelPolicy",
                         field=field,
@@ -389,6 +391,21 @@ class FunnelPolicy:
                         expected=(
                             f"a score of a dimension of the scoring model "
                             f"{self.scoring.name!r}: {', '.join(known)}"
+                        ),
+                    )
+                # A letter without grades of its own is ranked in the model's.
+                if (
+                    isinstance(leaf, GradeAtLeast)
+                    and leaf.grades is None
+                    and leaf.letter not in letters
+                ):
+                    raise PolicyError(
+                        owner="FunnelPolicy",
+                        field=field,
+                        value=leaf,
+                        expected=(
+                            f"a fit grade of the scoring model "
+                            f"{self.scoring.name!r}: {', '.join(letters)}"
                         ),
                     )
 
@@ -530,15 +547,15 @@ def _sources_of(
     return list(transition.source)
 
 
-def _score_leaves(criterion: object) -> Iterable[ScoreAtLeast]:
-    """The ScoreAtLeast criteria in *criterion*, through the built-in combinators."""
-    if isinstance(criterion, ScoreAtLeast):
-        yield criterion
-    elif isinstance(criterion, AllOf | AnyOf | AtLeast):
+def _leaves(criterion: object) -> Iterable[object]:
+    """The criteria in *criterion* that are not built-in combinators."""
+    if isinstance(criterion, AllOf | AnyOf | AtLeast):
         for part in criterion.criteria:
-            yield from _score_leaves(part)
+            yield from _leaves(part)
     elif isinstance(criterion, Not):
-        yield from _score_leaves(criterion.criterion)
+        yield from _leaves(criterion.criterion)
+    else:
+        yield criterion
 
 
 def _check_reached(
