@@ -1,4 +1,5 @@
 import json
+import math
 import zoneinfo
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -596,7 +597,21 @@ def _outcome(made: Converter, data: object, cls: type[object]) -> object:
         return _problem_list(error, "")
 
 
-_ODD_VALUES = [None, True, 0, 1.5, "", " ", "x", [], {}, ["a"], [1], {"k": [1]}]
+_ODD_VALUES = [
+    None,
+    True,
+    0,
+    1.5,
+    math.inf,
+    "",
+    " ",
+    "x",
+    [],
+    {},
+    ["a"],
+    [1],
+    {"k": [1]},
+]
 _ODD_VALUES += ["2026-03-02T09:00:00+00:00", "2026-03-02T09:00:00"]
 
 

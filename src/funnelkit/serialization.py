@@ -547,6 +547,9 @@ def _contribution(value: Any) -> Contribution:  # noqa: ANN401 -- data of any sh
         and type(raw) in _NUMBER
         and type(decay) in _NUMBER
         and type(cap) in _NUMBER
+        # One test for four: JSON's 1e400 reads as infinity, which the
+        # constructor refuses (a sum past the float range is left to it).
+        and math.isfinite(points + raw + decay + cap)
     ):
         raise _Unusual
     return _new_contribution(
@@ -693,7 +696,11 @@ def _score(value: Any) -> Score:  # noqa: ANN401 -- data of any shape
         raise _Unusual
     dimensions: dict[str, float] = {}
     for name, points in written.items():
-        if type(name) is not str or type(points) not in _NUMBER:
+        if (
+            type(name) is not str
+            or type(points) not in _NUMBER
+            or not math.isfinite(points)
+        ):
             raise _Unusual
         dimensions[name] = points
     return _new_score(
