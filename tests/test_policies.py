@@ -118,6 +118,17 @@ class TestDefaultPolicy:
         funnel.record(Activity("L", kinds.DEMO_REQUEST, entered - H))
         assert stage(funnel) == "mql"
 
+    def test_a_late_demo_request_before_an_mql_made_at_creation(self) -> None:
+        """An MQL at its creation (by older history): an earlier demo is not in mql."""
+        funnel = Funnel(b2b_saas(), clock=ManualClock(T0))
+        funnel.add_lead(Lead("L", T0, attributes=IDEAL))  # type: ignore[arg-type]
+        warm = (kinds.WEBINAR_ATTENDED, kinds.CONTENT_DOWNLOAD, kinds.CONTENT_DOWNLOAD)
+        do(funnel, *warm, kinds.PRICING_PAGE_VIEW, at=T0 - 5 * H)
+        assert funnel.state("L").entered_at == T0
+        assert stage(funnel) == "mql"
+        funnel.record(Activity("L", kinds.DEMO_REQUEST, T0 - H / 2))
+        assert stage(funnel) == "mql"
+
     def test_fast_track_needs_fit(self) -> None:
         """A demo request from a weak fit does not skip the queue."""
         funnel = start(SMALL)

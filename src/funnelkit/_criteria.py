@@ -1029,8 +1029,14 @@ class DidActivity(Criterion):
         floor = None if self.within is None else now - self.within
         if self.in_stage:
             entered = ctx.entered_at.astimezone(UTC)  # in_utc, without a call
-            # Entered at its creation: all the lead did before counts too.
-            if entered > ctx.lead.created_at and (floor is None or floor < entered):
+            # In the stage the lead was created in (its history's first move,
+            # from no stage): all it did before its creation counts too. A
+            # later stage entered at that same instant (late activities made
+            # it an MQL at once) counts from its entry.
+            if (
+                entered > ctx.lead.created_at
+                or (ctx.history and ctx.history[-1].source is not None)
+            ) and (floor is None or floor < entered):
                 floor = entered
         return floor
 
