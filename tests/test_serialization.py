@@ -215,6 +215,15 @@ class TestRoundTrip:
             with pytest.raises(SerializationError, match=problem):
                 from_json(written, Activity)
 
+    def test_empty_attributes_and_no_answers_are_the_shared_values(self) -> None:
+        """Read back, a lead without attributes or answers holds the shared ones."""
+        lead = Lead("L-1", datetime(2026, 3, 2, 9, tzinfo=UTC))
+        back = from_json(to_json(lead), Lead)
+        assert back.attributes is lead.attributes
+        assert back.bant is lead.bant
+        answered = Lead("L-2", lead.created_at, bant=Bant(budget=True))
+        assert from_json(to_json(answered), Lead).bant == Bant(budget=True)
+
     def test_a_null_id_is_derived(self) -> None:
         """An id of null is derived, as Activity(..., id=None) derives it."""
         text = '{"lead_id":"L-1","kind":"k","at":"2026-03-02T09:00:00+00:00","id":null}'

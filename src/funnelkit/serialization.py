@@ -234,7 +234,7 @@ def _parse_scalar_map(value: object, _: object) -> Mapping[str, Scalar]:
         problem = check_scalar(item)
         if problem is not None:
             raise ValidationError(field=f"[{key!r}]", value=item, expected=problem)
-    return FrozenMap(value)
+    return FrozenMap(value) if value else _EMPTY  # one empty map, as freeze gives
 
 
 def _is_scalar_map(type_: object) -> bool:
@@ -390,6 +390,7 @@ def _make_converter(*, fast: bool = True) -> cattrs.Converter:
     if fast:
         _fast_paths(made)
     _derived_ids(made)
+    _shared_answers(made)
     _tagged_union(Event, made)
     _tagged_union(Input, made)
     _policy_parts(made)
@@ -921,6 +922,17 @@ def _derived_ids(made: cattrs.Converter) -> None:
         return made_activity
 
     made.register_structure_hook(Activity, activity)
+
+
+def _shared_answers(made: cattrs.Converter) -> None:
+    """Read BANT answers with none given as the one shared ``Bant()``, as leads hold."""
+    read_bant = made.get_structure_hook(Bant)
+
+    def bant(value: object, type_: object) -> Bant:
+        answers: Bant = read_bant(value, type_)
+        return _NO_ANSWERS if answers == _NO_ANSWERS else answers
+
+    made.register_structure_hook(Bant, bant)
 
 
 def _fast_paths(made: cattrs.Converter) -> None:
