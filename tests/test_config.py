@@ -121,7 +121,6 @@ class InTerritory(Criterion):
 
 
 EQUALS_X = equals("x")
-ALWAYS = Always()
 
 
 @attrs.frozen
@@ -130,7 +129,7 @@ class Regional(Criterion):
 
     region: str | None = "emea"
     test: ValueTest | None = EQUALS_X
-    inner: CriterionLike | None = ALWAYS
+    inner: CriterionLike | None = attrs.field(factory=Always)  # a made default
 
     def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- the protocol's signature
         """Always pass."""

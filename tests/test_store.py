@@ -385,7 +385,7 @@ class TestDamagedRows:
         ):
             store.state("L-1")
 
-    @pytest.mark.parametrize("value", [None, "{", "[1]"])
+    @pytest.mark.parametrize("value", [None, "{", "[1]", "[] and more"])
     def test_a_history(self, path: Path, value: str | None) -> None:
         """A damaged history is named when first used; calls that read none work."""
         self._edit(path, "UPDATE leads SET wake = NULL, wake_us = NULL")

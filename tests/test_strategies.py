@@ -197,6 +197,13 @@ class TestActivityStreams:
             activity_streams("L", start=late)
         activity_streams("L", start=late, max_size=0)
 
+    def test_a_set_of_leads_is_drawn_in_sorted_order(self) -> None:
+        """A set has no order: its ids are sorted, so the simplest is the first."""
+        stream = minimal(
+            activity_streams({"zed", "alpha", "mike"}, min_size=1), anything
+        )
+        assert [activity.lead_id for activity in stream] == ["alpha"]
+
     def test_a_set_of_leads_draws_alike_under_every_hash_seed(
         self, printed: Callable[..., set[str]]
     ) -> None:

@@ -1032,11 +1032,18 @@ class DidActivity(Criterion):
             # In the stage the lead was created in (its history's first move,
             # from no stage): all it did before its creation counts too. A
             # later stage entered at that same instant (late activities made
-            # it an MQL at once) counts from its entry.
-            if (
+            # it an MQL at once) counts from its entry. The history is read
+            # only when an activity came before the entry (rarely: a store
+            # may keep it undecoded until then).
+            if (floor is None or floor < entered) and (
                 entered > ctx.lead.created_at
-                or (ctx.history and ctx.history[-1].source is not None)
-            ) and (floor is None or floor < entered):
+                or (
+                    ctx.activities
+                    and ctx.activities[0].at < entered
+                    and ctx.history
+                    and ctx.history[-1].source is not None
+                )
+            ):
                 floor = entered
         return floor
 
