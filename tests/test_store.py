@@ -566,6 +566,53 @@ class TestReopen:
                 lead_id = f"L-{number}"
                 assert funnel.state(lead_id).history == replayed.state(lead_id).history
 
+    def test_a_rolled_back_batch_leaves_the_wakes_to_the_next_change(
+        self, tmp_path: Path
+    ) -> None:
+        """The change that woke every lead was rolled back: the next one wakes them."""
+        with SQLiteStore(tmp_path / "f.db") as store:
+            old = Funnel(self._waiting(30, version=1), store=store)
+            old.add_lead(Lead("L-1", T0))
+            old.add_lead(Lead("L-2", T0))
+            new = Funnel(
+                self._waiting(7, version=2), store=store, accept_policy_change=True
+            )
+
+            def rolled_back() -> None:
+                with store.batch():
+                    new.record(
+                        Activity("L-2", kinds.PAGE_VIEW, T0 + timedelta(hours=1))
+                    )
+                    raise RuntimeError
+
+            with pytest.raises(RuntimeError):
+                rolled_back()
+            assert store.wake("L-1") == T0 + timedelta(days=30)  # the old guard's
+            new.record(Activity("L-2", kinds.PAGE_VIEW, T0 + timedelta(hours=2)))
+            assert store.wake("L-1") == T0
+            new.tick(T0 + timedelta(days=10))
+            assert new.state("L-1").stage == "nurture"
+
+    def test_two_funnels_accepting_one_change_wake_the_leads_once(self) -> None:
+        """A second funnel going on under the new policy finds the leads woken."""
+        store = InMemoryStore()
+        old = Funnel(self._waiting(30, version=1), store=store)
+        for lead_id in ("L-1", "L-2"):
+            old.add_lead(Lead(lead_id, T0))
+        first, second = (
+            Funnel(self._waiting(7, version=2), store=store, accept_policy_change=True)
+            for _ in range(2)
+        )
+        first.record(Activity("L-1", kinds.PAGE_VIEW, T0 + timedelta(days=3)))
+        woken = store.wake("L-1")
+        assert woken == T0 + timedelta(days=7)
+        second.record(Activity("L-2", kinds.PAGE_VIEW, T0 + timedelta(days=4)))
+        assert store.wake("L-1") == woken
+        events = second.tick(T0 + timedelta(days=20))
+        replayed = Funnel(self._waiting(7, version=2))
+        replayed.replay(item for item in store.inputs() if not isinstance(item, Tick))
+        assert replayed.tick(T0 + timedelta(days=20)) == events
+
     def test_a_tick_before_any_lead_is_due_keeps_the_wakes_to_come(self) -> None:
         """Nothing due yet under the new guards: a later tick still finds the lead."""
         store = InMemoryStore()
@@ -1157,6 +1204,30 @@ class TestBatchAndFunnel:
             added = other.add_lead(Lead("L-2", T0))
             assert seen[-len(added) :] == added
 
+    def test_a_failing_subscriber_s_error_holds_the_batch_s_events(
+        self, tmp_path: Path
+    ) -> None:
+        """SubscriberError.events: every call's of the batch, not the first's only."""
+        with SQLiteStore(tmp_path / "f.db") as store:
+            funnel = _funnel(store)
+            given: list[Event] = []
+
+            def fails(event: Event) -> None:
+                given.append(event)
+                raise RuntimeError(event)
+
+            funnel.subscribe(fails)
+
+            def batch() -> None:
+                with store.batch():
+                    funnel.add_lead(Lead("L-1", T0))
+                    funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0))
+
+            with pytest.raises(SubscriberError) as info:
+                batch()
+            assert len(info.value.events) == len(given) > 2
+            assert list(info.value.events) == given
+
     def test_a_subscriber_s_rolled_back_batch_keeps_the_rest(
         self, tmp_path: Path
     ) -> None:
@@ -1439,6 +1510,97 @@ def _child(path: Path, prefix: str, count: int, *options: str) -> subprocess.Pop
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+class TestInterrupts:
+    """An interrupt inside the store's own steps leaves it usable, and right."""
+
+    @staticmethod
+    def _once(
+        monkeypatch: pytest.MonkeyPatch, name: str, when: Callable[..., bool]
+    ) -> None:
+        """Make SQLiteStore.<name> raise KeyboardInterrupt after it ran, once."""
+        original = getattr(SQLiteStore, name)
+        fired: list[bool] = []
+
+        def interrupted(self: SQLiteStore, *args: Any) -> Any:
+            result = original(self, *args)
+            if not fired and when(*args):
+                fired.append(True)
+                raise KeyboardInterrupt
+            return result
+
+        monkeypatch.setattr(SQLiteStore, name, interrupted)
+
+    @pytest.mark.parametrize("step", ["_begin", "_write"])
+    def test_an_interrupt_after_a_step_of_a_call(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+    ) -> None:
+        """After BEGIN or after COMMIT: the next calls work, the file stays whole."""
+        with SQLiteStore(tmp_path / "f.db") as store:
+            funnel = _funnel(store)
+            funnel.add_lead(Lead("L-1", T0))
+            self._once(monkeypatch, step, lambda *_: True)
+            with pytest.raises(KeyboardInterrupt):
+                funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0 + timedelta(hours=1)))
+            funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0 + timedelta(hours=2)))
+            funnel.add_lead(Lead("L-2", T0))
+            written = 2 if step == "_write" else 1
+            assert len(store.activities("L-1")) == written
+            assert list(store.lead_ids()) == ["L-1", "L-2"]
+            with store.batch():
+                funnel.add_lead(Lead("L-3", T0))
+        with SQLiteStore(tmp_path / "f.db") as store:
+            replayed = _funnel(InMemoryStore())
+            replayed.replay(store.inputs())
+            _same(replayed.store, store)
+
+    def test_an_interrupt_after_a_batch_s_commit(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The batch is in the file: its events reach the subscribers."""
+        with SQLiteStore(tmp_path / "f.db") as store:
+            funnel = _funnel(store)
+            seen: list[Event] = []
+            funnel.subscribe(seen.append)
+            self._once(monkeypatch, "_end", lambda how: how == "COMMIT")
+
+            def batch() -> None:
+                with store.batch():
+                    funnel.add_lead(Lead("L-1", T0))
+
+            with pytest.raises(KeyboardInterrupt):
+                batch()
+            assert list(store.lead_ids()) == ["L-1"]
+            assert [event.lead_id for event in seen] == ["L-1"] * len(seen)
+            assert seen
+
+
+class TestOpening:
+    def test_opening_waits_for_a_writer_holding_a_new_file(
+        self, tmp_path: Path
+    ) -> None:
+        """Another process creating the file holds it a moment: the store waits."""
+        path = tmp_path / "new.db"
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.2, lambda: other.execute("ROLLBACK"))
+        release.start()
+        try:
+            with SQLiteStore(path, timeout=10) as store:
+                assert len(store) == 0
+        finally:
+            release.join()
+            other.close()
+
+    def test_opening_gives_up_after_the_timeout(self, tmp_path: Path) -> None:
+        """Held for longer than the timeout: StoreBusy, as for any write."""
+        path = tmp_path / "held.db"
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreBusy):
+                SQLiteStore(path, timeout=0.05)
+            other.execute("ROLLBACK")
 
 
 class TestProcesses:

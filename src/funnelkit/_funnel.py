@@ -261,6 +261,7 @@ class Funnel:
     """
 
     __slots__ = (
+        "_accepting",
         "_after_batch",
         "_batch_events",
         "_batch_ticked",
@@ -275,7 +276,6 @@ class Funnel:
         "_logged_tick",
         "_met_by_criteria",
         "_met_timed",
-        "_migration",
         "_open_timers",
         "_outbox",
         "_policy",
@@ -347,14 +347,17 @@ class Funnel:
                 policy=policy.label, stored=stored, current=self._fingerprint
             )
         # Under a changed policy the stored wakes are the old guards': the
-        # first change wakes every lead at its last update (see _migrated).
-        self._migration: tuple[tuple[str, datetime], ...] = ()
+        # change that first writes the new fingerprint wakes every lead at
+        # its last update (see _migration), whichever funnel makes it, and
+        # again if a batch holding it is rolled back.
+        self._accepting = accept_policy_change and self._fingerprint is not None
         if (
             stored is not None
             and self._fingerprint is not None
             and stored != self._fingerprint
         ):
-            self._migration = self._migrated()
+            with self._store.transaction():
+                self._migration(check=True)
         self._create_leads = create_leads
         self._calendar_for = calendar_for
         # Running SLA timers, counted for the repr on first use.
@@ -992,7 +995,8 @@ class Funnel:
                 last = found
         if last is not None and _utc(now) < _utc(last):
             return []  # time does not run back
-        due = self._store.due(now) if not self._migration else self._due_migrated(now)
+        migration = self._migration() if self._accepting else None
+        due = self._due_of(migration, now) if migration else self._store.due(now)
         if not due:
             if self._after_batch is not None and not self._waiting:
                 # In a batch rolled back, this tick did not happen.
@@ -1521,23 +1525,28 @@ class Funnel:
             draft.events,
         )
 
-    def _migrated(self) -> tuple[tuple[str, datetime], ...]:
-        """Each stored lead due at its last update, under the policy now accepted.
+    def _migration(self, *, check: bool = False) -> list[tuple[str, datetime]]:
+        """Each stored lead due at its last update, while the store is another policy's.
 
-        The next tick then checks every lead under the new guards, at the
-        instants they name from its last update on, as a replay under the
-        new policy would. A lead in a stage the policy lacks refuses it.
+        Read in the caller's transaction, as the store stands: none when it
+        was last written under this policy (another funnel, or this one, made
+        the change). The next tick then checks every lead under the new
+        guards, at the instants they name from its last update on, as a
+        replay under the new policy would. With *check*, a lead in a stage
+        the policy lacks refuses it.
         """
+        stored = self._store.written_under()
+        if stored is None or stored == self._fingerprint:
+            return []
         stages = self._policy._by_name  # noqa: SLF001 -- the engine reads the policy's index
         wakes: list[tuple[str, datetime]] = []
         lost: dict[str, list[str]] = {}
-        with self._store.transaction():
-            for lead_id in self._store.lead_ids():
-                state = self._store.state(lead_id)
-                assert state is not None  # noqa: S101 -- the store lists its own leads
-                if state.stage not in stages:
-                    lost.setdefault(state.stage, []).append(lead_id)
-                wakes.append((lead_id, state.updated_at))
+        for lead_id in self._store.lead_ids():
+            state = self._store.state(lead_id)
+            assert state is not None  # noqa: S101 -- the store lists its own leads
+            if check and state.stage not in stages:
+                lost.setdefault(state.stage, []).append(lead_id)
+            wakes.append((lead_id, state.updated_at))
         if lost:
             stage, leads = min(lost.items())
             others = len(leads) - 1
@@ -1552,26 +1561,30 @@ class Funnel:
                     + "): keep the stage, or move them out of it first"
                 ),
             )
-        return tuple(wakes)
+        return wakes
 
-    def _due_migrated(self, now: datetime) -> list[tuple[datetime, str]]:
-        """What the store's ``due`` gives once the first change has woken every lead."""
+    @staticmethod
+    def _due_of(
+        migration: list[tuple[str, datetime]], now: datetime
+    ) -> list[tuple[datetime, str]]:
+        """What the store's ``due`` gives once *migration* has woken every lead."""
         limit = _utc(now)
         found = [
             (_utc(at), number, at, lead_id)
-            for number, (lead_id, at) in enumerate(self._migration)
+            for number, (lead_id, at) in enumerate(migration)
             if _utc(at) <= limit
         ]
         found.sort()
         return [(at, lead_id) for _, _, at, lead_id in found]
 
     def _commit(self, change: Commit, events: list[Event]) -> list[Event]:
-        if self._migration:  # the first change under an accepted policy
+        if self._accepting and (migration := self._migration()):
+            # The first change under the accepted policy: every lead woken.
             change = _new_commit(
                 change.input,
                 change.states,
                 change.activities,
-                (*self._migration, *change.wakes),
+                (*migration, *change.wakes),
                 change.policy,
             )
         opened = 0
@@ -1581,7 +1594,6 @@ class Funnel:
                 for state in change.states
             )
         self._store.commit(change)
-        self._migration = ()
         self._commits += 1
         if self._open_timers is not None:  # counted only once the commit stands
             self._open_timers += opened
@@ -1662,18 +1674,26 @@ class Funnel:
             # batch: given when it is written.
             return
         outbox = self._outbox
-        first = outbox[0]
+        # The change's own events: the call's, or a batch's calls'. What the
+        # subscribers' calls add is given after them, in the same loop (by
+        # position: a batch of a million calls pops nothing from the front).
+        changed = len(outbox)
         errors: list[Exception] = []
+        given: list[Event] = []
         self._delivering = True
         try:
-            while outbox:
-                events = outbox.pop(0)
+            position = 0
+            while position < len(outbox):
+                events = outbox[position]
+                position += 1
                 for callback in [*self._subscribers]:
                     for event in events:
                         try:
                             callback(event)
                         except Exception as error:  # noqa: BLE001 -- gathered and raised below
                             errors.append(error)
+            if errors:
+                given = [event for events in outbox[:changed] for event in events]
         finally:
             self._delivering = False
             outbox.clear()  # given, or dropped with the call an interrupt stopped
@@ -1683,7 +1703,7 @@ class Funnel:
                 f"{count} subscriber call{'s' if count > 1 else ''} failed "
                 "after the change was committed",
                 errors,
-                first,
+                given,
             )
 
     # -- Checks --------------------------------------------------------------------

@@ -8,6 +8,7 @@ import operator
 import os
 import sqlite3
 import threading
+import time
 from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -52,6 +53,9 @@ from funnelkit.serialization import (
 )
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+#: Seconds between tries to turn write-ahead logging on (see SQLiteStore._wal).
+_WAL_RETRY = 0.01
 
 #: The schema version this funnelkit writes, and the newest it reads.
 SCHEMA_VERSION: Final = 2
@@ -313,7 +317,7 @@ class SQLiteStore:
     def _open(self, synchronous: str) -> None:
         run = self._connection.execute
         found = self._schema()
-        run("PRAGMA journal_mode=WAL")
+        self._wal()
         run(f"PRAGMA synchronous={synchronous}")
         if found < SCHEMA_VERSION:
             # A failure leaves the transaction open: __init__ closes the
@@ -323,13 +327,44 @@ class SQLiteStore:
             run("COMMIT")
         self._sync()
 
+    def _wal(self) -> None:
+        """Turn write-ahead logging on, waiting up to the timeout for the file.
+
+        SQLite does not wait on its busy timeout for this: another process
+        opening the same new file at that moment would make it fail at once.
+        """
+        waited = 0.0
+        while True:
+            try:
+                self._connection.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                if waited >= self._timeout:
+                    raise
+                time.sleep(_WAL_RETRY)
+                waited += _WAL_RETRY
+            else:
+                return
+
     def _schema(self) -> int:
         """Return the file's schema version, 0 for an empty file.
+
+        Read in one transaction, so that another process creating the file
+        meanwhile is seen whole or not at all.
 
         Raises:
             StoreFormatError: the file is not a funnelkit store this version
                 can read.
         """
+        connection = self._connection
+        if connection.in_transaction:
+            return self._read_schema()
+        connection.execute("BEGIN")
+        try:
+            return self._read_schema()
+        finally:
+            connection.execute("COMMIT")
+
+    def _read_schema(self) -> int:
         run = self._connection.execute
         tables = sorted(
             name
@@ -462,11 +497,19 @@ class SQLiteStore:
             if self._holding:  # inside a batch, or a subscriber's nested call
                 yield
                 return
-            self._begin()
-            self._holding = True
-            self._holder = get_ident()
             try:
+                self._begin()
+                self._holding = True
+                self._holder = get_ident()
                 yield
+            except Exception:
+                raise
+            except BaseException:
+                # An interrupt may have landed anywhere in the store's own
+                # steps, its COMMIT included: what it holds of the file (the
+                # log's last number, decoded leads) is read afresh.
+                self._forget()
+                raise
             finally:
                 self._holding = False
                 self._holder = None
@@ -512,21 +555,25 @@ class SQLiteStore:
                     path=self._name,
                     problem="batch() inside a funnel call or another batch",
                 )
-            self._begin()
-            self._holding = self._batch = True
-            self._holder = get_ident()
+            began = False
             try:
+                self._begin()
+                began = True
+                self._holding = self._batch = True
+                self._holder = get_ident()
                 yield self
                 self._flush()
                 self._end("COMMIT")
             except BaseException:
-                # SQLite ends a transaction itself only on a full disk or an
-                # I/O error, which the tests cannot make.
-                if self._connection.in_transaction:  # pragma: no branch
+                # Written if its COMMIT ran (an interrupt may land just
+                # after it): SQLite ends a transaction itself otherwise only
+                # on a full disk or an I/O error.
+                written = began and not self._connection.in_transaction
+                if self._connection.in_transaction:
                     self._end("ROLLBACK")
                 # Decoded leads may hold changes that were rolled back.
                 self._forget()
-                self._ended(written=False)
+                self._ended(written=written)
                 raise
             finally:
                 self._holding = self._batch = False
