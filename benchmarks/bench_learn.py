@@ -56,10 +56,10 @@ value).
 
 Figures: ROC AUC (ties count half) and the top-decile lift on the test part.
 The lift is funnelkit's (``evaluate``): the first tenth of the test rows by
-score (the tenth rounded up), ties ordered by the row's index read as text
-("0", "1", "10", ...), the same for every model; ``lift, ties shared``
-gives the rows tied at the cut their average rate instead, which is what a
-coarse model earns whatever the row order. Beside the AUC gap between the
+score (the tenth rounded up), rows of one score kept together (a tie across
+the cut joins the first tenth whole), the same for every model; ``lift,
+ties shared`` gives the rows tied at the cut their average rate instead,
+over exactly a tenth. Beside the AUC gap between the
 points and the better scikit-learn model, its 95% interval over 1,000
 seeded paired bootstrap resamples of the test part. A check recomputes the
 funnelkit models' AUC (``roc_auc_score``) and lift from their points.
@@ -341,14 +341,21 @@ def median_fit(fit: Callable[[], T], runs: int) -> tuple[T, float]:
 
 
 def top_decile_lift(scores: Sequence[float], outcomes: Sequence[bool]) -> float:
-    """The top-decile lift as funnelkit's: the first tenth (rounded up), ties in order.
+    """The top-decile lift as funnelkit's: the first tenth, rows of one score together.
 
-    funnelkit ranks by score, then by row order: the same order here, so
-    every model's lift means the same.
+    funnelkit ranks by score and keeps tied rows in one tenth, the one the
+    first of them falls in: a tie across the cut joins the first tenth
+    whole (the first tenth begins the ranks of the second at, rounded up).
     """
-    order = sorted(range(len(scores)), key=lambda index: (-scores[index], index))
-    size = math.ceil(len(scores) / 10)
-    rate = sum(outcomes[index] for index in order[:size]) / size
+    ranked = sorted(range(len(scores)), key=lambda index: -scores[index])
+    size, extra = divmod(len(scores), 10)
+    second = size + min(1, extra)  # where the second tenth would begin
+    first = 0
+    while first < len(ranked) and (
+        first < second or scores[ranked[first]] == scores[ranked[first - 1]]
+    ):
+        first += 1
+    rate = sum(outcomes[index] for index in ranked[:first]) / first
     return rate / (sum(outcomes) / len(outcomes))
 
 

@@ -37,6 +37,7 @@ from funnelkit._files import _scalar as csv_cell
 from funnelkit._predicates import MISSING
 from funnelkit.learn import (
     Scorecard,
+    _grades,
     _log_likelihood,
     _monotone,
     _pooled,
@@ -169,6 +170,32 @@ class TestScorecard:
         ]
         top = sum(score.grade == "A" for score in scores) / len(scores)
         assert 0.1 <= top <= 0.3
+
+    @given(st.lists(st.integers(0, 40), min_size=1, max_size=60))
+    def test_a_letter_holds_at_most_its_share_ties_and_all(
+        self, points: list[int]
+    ) -> None:
+        """A: at most a fifth of the history; A and B: half; A to C: four fifths."""
+        grades = _grades(points)
+        shares = {"A": 0.2, "B": 0.5, "C": 0.8}
+        for letter, minimum in grades.fit if grades is not None else ():
+            if minimum is not None:
+                reached = sum(value >= minimum for value in points)
+                assert reached <= shares[letter] * len(points)
+
+    def test_a_tie_at_the_bottom_leaves_the_best_an_a(self) -> None:
+        """Nine leads in ten at 0 points, one in ten at the top: those are A."""
+        assert _grades([0] * 90 + [28] * 10) == Grades(fit=[("A", 28), ("D", None)])
+
+    def test_numpy_values_are_read_as_python_s(self) -> None:
+        """Rows from pandas' to_dict("records") hold numpy scalars: read as Python's."""
+        numpy = pytest.importorskip("numpy")
+        plain = [{"x": n % 5, "won": n % 2 == 0} for n in range(40)]
+        rows = [{"x": numpy.int64(r["x"]), "won": numpy.bool_(r["won"])} for r in plain]
+        assert (
+            fit_scorecard(rows, "won").to_text()
+            == fit_scorecard(plain, "won").to_text()
+        )
 
     def test_levels_never_seen_sit_at_the_prior(self) -> None:
         """A level without rows keeps weight 0, the penalty's prior."""
@@ -463,6 +490,8 @@ class TestFitErrors:
             ({"min_share": "0.5"}, "min_share"),
             ({"exclude": None}, "exclude"),
             ({"exclude": b"id"}, "exclude"),
+            ({"exclude": ["pln"]}, "exclude"),
+            ({"categorical": ["pln"]}, "categorical"),
             ({"categorical": None}, "categorical"),
             ({"features": [["plan"]]}, "features"),
             ({"features": 5}, "features"),
@@ -765,6 +794,18 @@ class TestEvaluate:
         )
         assert evaluate(model, rows, "won").auc == 0.0
         assert evaluate(model, rows, "won", dimension="upsell").auc == 1.0
+
+    def test_ranking_by_another_dimension_keeps_the_predicted_chance(
+        self, card: Scorecard
+    ) -> None:
+        """dimension= changes the ranking, not the chance the card predicts."""
+        rows = _synthetic(200, seed=5)
+        own = evaluate(card, rows, "won").calibration
+        for dimension in ("fit", "engagement"):
+            other = evaluate(card, rows, "won", dimension=dimension).calibration
+            assert [band.predicted for band in other] == [
+                band.predicted for band in own
+            ]
 
     def test_text(self, card: Scorecard) -> None:
         """The text has the AUC, a line per decile and per grade."""

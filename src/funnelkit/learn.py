@@ -453,6 +453,12 @@ def _row(value: object, what: str) -> Mapping[str, object]:
             raise ValidationError(
                 field=what, value=key, expected="column names that are text"
             )
+    if any(type(cell).__module__ == "numpy" for cell in value.values()):
+        # pandas' to_dict("records") gives numpy scalars: their Python values.
+        return {
+            key: cell.item() if type(cell).__module__ == "numpy" else cell
+            for key, cell in value.items()
+        }
     return value
 
 
@@ -916,8 +922,17 @@ def _columns(
     label: str | None,
     features: Iterable[str] | None,
     exclude: tuple[str, ...],
+    categorical: frozenset[str],
 ) -> list[str]:
     known = dict.fromkeys(key for row in rows for key in row)
+    # A misspelt name would leave the column in (or read it as numbers)
+    # while the scorecard's text says it was left out.
+    for field, named in (("exclude", exclude), ("categorical", sorted(categorical))):
+        for name in named:
+            if name not in known:
+                raise ValidationError(
+                    field=field, value=name, expected="a column of the rows"
+                )
     if features is None:
         names = [key for key in known if key != label and key not in exclude]
     else:
@@ -998,12 +1013,26 @@ def _design(features: list[_Feature], counted: list[_Counted], rows: int) -> Any
 
 
 def _grades(points: list[int]) -> Grades | None:
-    ranked = sorted(points)
+    """Letters at the history's percentiles, leads of one score kept together.
+
+    A letter starts at the lowest points that at most its share of the
+    history reaches (A: a fifth), so ties never push more leads into it; a
+    letter no points fit (a tie across its cut) is left out, and a history
+    all of one score keeps the default grades.
+    """
+    lowest = min(points)
+    reached = Counter(points)
+    at_or_above = 0
+    cuts: list[tuple[int, int]] = []  # (points, leads at or above), highest first
+    for value in sorted(reached, reverse=True):
+        at_or_above += reached[value]
+        cuts.append((value, at_or_above))
     bands: list[tuple[str, float | None]] = []
     for letter, share in _GRADE_SHARES:
-        minimum = ranked[min(len(ranked) - 1, int(len(ranked) * share))]
-        if minimum > ranked[0] and (not bands or minimum < (bands[-1][1] or 0)):
-            bands.append((letter, minimum))
+        most = (1 - share) * len(points)
+        fitting = [value for value, count in cuts if count <= most and value > lowest]
+        if fitting and (not bands or min(fitting) < (bands[-1][1] or 0)):
+            bands.append((letter, min(fitting)))
     if not bands:
         return None
     return Grades(fit=(*bands, ("D", None)))
@@ -1056,10 +1085,12 @@ def _activity_rules(  # noqa: PLR0913 -- the fit's state, appended to in place
 
 
 def _logistic(strength: float) -> Any:  # noqa: ANN401 -- a scikit-learn estimator
-    # Newton's method converges in a few steps to the exact optimum, so the
-    # points do not depend on a solver's tolerance.
+    # Newton's method converges in a few steps; a tolerance far below what
+    # rounding to whole points can see makes that the optimum, so that the
+    # points do not depend on where a looser solver stopped (its default,
+    # 1e-4, moved a level of the docs' example by a point).
     return _module("sklearn.linear_model").LogisticRegression(
-        C=strength, solver="newton-cholesky", max_iter=1_000
+        C=strength, solver="newton-cholesky", max_iter=1_000, tol=1e-10
     )
 
 
@@ -1246,7 +1277,7 @@ def fit_scorecard(  # noqa: PLR0913 -- the rows and the fit's options
     outcomes = _outcomes(table, label)
     _both_outcomes(outcomes, "label", "rows")
     columns = _columns(
-        table, label if isinstance(label, str) else None, features, excluded
+        table, label if isinstance(label, str) else None, features, excluded, forced
     )
     return _scorecard(
         _features(table, columns, outcomes, forced, options, text=True),
@@ -1424,7 +1455,7 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
     excluded = _names(exclude, "exclude")
     forced = frozenset(_names(categorical, "categorical"))
     chosen_kinds = None if kinds is None else _names(kinds, "kinds", "activity kinds")
-    columns = _columns(table, None, features, excluded)
+    columns = _columns(table, None, features, excluded, forced)
     built = _features(table, columns, won, forced, options, text=False)
     for feature in built:
         if feature.name == "source":
@@ -1496,7 +1527,10 @@ def _measure(
         predicted = (
             None
             if card is None
-            else sum(card.probability(points[f"{index:012d}"]) for index in members)
+            # The chance the card gives: of its own points, whatever ranks.
+            else sum(
+                card.probability(scores[index][card.dimension]) for index in members
+            )
             / len(members)
         )
         bands.append(
