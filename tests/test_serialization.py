@@ -926,6 +926,9 @@ _ODD_PLACES: list[tuple[tuple[Any, ...], object]] = [
     (("timers", 0), {"rule": "r"}),
     (("timers", 0, "entry"), True),
     (("timers", 0, "rule"), None),
+    (("timers", 0, "rule"), ""),
+    (("timers", 0, "stage"), " "),
+    (("timers", 0, "entry"), -1),
     (("timers", 0, "met_at"), 5),
     (("timers", 0, "met_at"), "2026-03-02T10:00:00+00:00"),
 ]

@@ -719,7 +719,15 @@ def _score(value: Any) -> Score:  # noqa: ANN401 -- data of any shape
 def _timer(value: Any) -> SlaTimer:  # noqa: ANN401 -- data of any shape
     value = _fields(value, _TIMER_KEYS)
     rule, stage, entry = value["rule"], value["stage"], value["entry"]
-    if not (type(rule) is str and type(stage) is str and type(entry) is int):
+    # As SlaTimer checks them: names not blank, a position of 0 or more.
+    if not (
+        type(rule) is str
+        and rule.strip()
+        and type(stage) is str
+        and stage.strip()
+        and type(entry) is int
+        and entry >= 0
+    ):
         raise _Unusual
     return _new_timer(
         rule,
