@@ -251,6 +251,12 @@ class TestBadFiles:
                 None,
                 "a value in column 3, which the header gives no name",
             ),
+            (
+                "id,created_at,,\nL-1,2026-03-02T09:00:00Z,oops,\n",
+                2,
+                None,
+                "a value in column 3, which the header gives no name",
+            ),
             ("Prospect ID,Lead Number\n", 1, "id", "a required column, missing"),
             ("id,email\nL-1,a@b.example\n", 1, "created_at", "a required column"),
         ],

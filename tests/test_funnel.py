@@ -68,6 +68,7 @@ from funnelkit import (
     UpdateLead,
     ValidationError,
     Verdict,
+    policies,
 )
 from funnelkit._store import _SortedInts
 from funnelkit.serialization import from_json, structure, to_json, unstructure
@@ -774,6 +775,31 @@ class TestTick:
         made.tick(T0 + D)
         assert made.state("L-1").updated_at == T0 + D
         assert made.store.wake("L-1") == T0 + D + timedelta(microseconds=1)
+
+    def test_a_restless_criterion_over_a_decaying_score_is_bounded(self) -> None:
+        """A score changing at every wake is no progress: the bound still applies."""
+
+        @attrs.frozen
+        class Pinger(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- never passes
+                """Never pass."""
+                return Verdict(passed=False, criterion="ping", reason="never")
+
+            def wake_at(self, ctx: Context) -> datetime:
+                """Ask to be woken a minute later, forever."""
+                return ctx.now + timedelta(minutes=1)
+
+        base = policies.b2b_saas()
+        ping = Transition(source="lead", target="nurture", guard=Pinger(), auto=True)
+        made = Funnel(
+            attrs.evolve(base, transitions=(*base.transitions, ping)),
+            clock=ManualClock(T0),
+        )
+        made.add_lead(Lead("L-1", T0))
+        made.record(Activity("L-1", "webinar_attended", T0))
+        events = made.tick(T0 + 30 * D)
+        assert 0 < len(events) <= 101
+        assert all(isinstance(event, ScoreChanged) for event in events)
 
     def test_the_verdict_decides_an_automatic_move(self) -> None:
         """A guard whose quick answer says yes but whose verdict says no holds."""

@@ -1,3 +1,4 @@
+import enum
 import hashlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -154,6 +155,20 @@ class TestLead:
         assert len({lead, changed}) == 2
         made = Activity("L-1", "k", AT, id="A", properties={"n": one})
         assert made != Activity("L-1", "k", AT, id="A", properties={"n": other})
+
+    def test_a_subclass_of_a_json_type_is_that_type(self) -> None:
+        """A StrEnum member, or a float subclass, writes as its base: equal to it."""
+
+        class Plan(enum.StrEnum):
+            PRO = "pro"
+
+        class Ratio(float):
+            pass
+
+        plain = Lead("L-1", AT, attributes={"plan": "pro", "ratio": 1.5})
+        subclassed = Lead("L-1", AT, attributes={"plan": Plan.PRO, "ratio": Ratio(1.5)})
+        assert subclassed == plain
+        assert hash(subclassed) == hash(plain)
 
     def test_a_time_is_the_instant_it_names(self) -> None:
         """The two 01:30 of the night the clocks go back differ; one instant is one."""

@@ -183,6 +183,15 @@ class TestScorecard:
                 reached = sum(value >= minimum for value in points)
                 assert reached <= shares[letter] * len(points)
 
+    @pytest.mark.parametrize("count", [5, 10, 100])
+    def test_a_letter_takes_all_of_its_share(self, count: int) -> None:
+        """Distinct points: A is exactly the top fifth (no float rounding it away)."""
+        grades = _grades(list(range(count)))
+        assert grades is not None
+        minimum = dict(grades.fit)["A"]
+        assert minimum is not None
+        assert sum(value >= minimum for value in range(count)) == count // 5
+
     def test_a_tie_at_the_bottom_leaves_the_best_an_a(self) -> None:
         """Nine leads in ten at 0 points, one in ten at the top: those are A."""
         assert _grades([0] * 90 + [28] * 10) == Grades(fit=[("A", 28), ("D", None)])
@@ -196,6 +205,9 @@ class TestScorecard:
             fit_scorecard(rows, "won").to_text()
             == fit_scorecard(plain, "won").to_text()
         )
+        for odd in (numpy.array([1, 2]), numpy.datetime64("2026-01-01")):
+            with pytest.raises(ValidationError, match="JSON scalar"):
+                fit_scorecard([{**row, "odd": odd} for row in plain], "won")
 
     def test_levels_never_seen_sit_at_the_prior(self) -> None:
         """A level without rows keeps weight 0, the penalty's prior."""

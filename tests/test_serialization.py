@@ -927,6 +927,8 @@ _ODD_PLACES: list[tuple[tuple[Any, ...], object]] = [
     (("timers", 0, "entry"), True),
     (("timers", 0, "rule"), None),
     (("timers", 0, "rule"), ""),
+    (("score", "dimensions"), {"fit": 10**400}),
+    (("score", "contributions", 0, "points"), 10**400),
     (("timers", 0, "stage"), " "),
     (("timers", 0, "entry"), -1),
     (("timers", 0, "met_at"), 5),

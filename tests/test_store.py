@@ -613,6 +613,47 @@ class TestReopen:
         replayed.replay(item for item in store.inputs() if not isinstance(item, Tick))
         assert replayed.tick(T0 + timedelta(days=20)) == events
 
+    def test_the_first_change_s_own_lead_is_woken_too(self) -> None:
+        """The lead the first change is for moves at its seventh day, as the others."""
+        store = InMemoryStore()
+        old = Funnel(self._waiting(30, version=1), store=store)
+        for lead_id in ("L-1", "L-2"):
+            old.add_lead(Lead(lead_id, T0))
+        funnel = Funnel(
+            self._waiting(7, version=2), store=store, accept_policy_change=True
+        )
+        funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0 + timedelta(days=10)))
+        funnel.tick(T0 + timedelta(days=10))
+        moved = [funnel.state(lead_id).history[-1].at for lead_id in ("L-1", "L-2")]
+        assert moved == [T0 + timedelta(days=7)] * 2
+
+    def test_a_lead_left_in_a_dropped_stage_after_opening(self) -> None:
+        """Moved there under the old policy later: its calls say so, ticks go on."""
+        store = InMemoryStore()
+        old = Funnel(self._waiting(30, version=1), store=store)
+        for lead_id in ("L-1", "L-2"):
+            old.add_lead(Lead(lead_id, T0))
+        dropped = attrs.evolve(
+            self._waiting(7, version=2),
+            stages=[Stage("lead"), Stage("paused", "nurture")],
+            transitions=[
+                Transition(
+                    source="lead",
+                    target="paused",
+                    guard=InStageFor(timedelta(days=7)),
+                    auto=True,
+                )
+            ],
+        )
+        funnel = Funnel(dropped, store=store, accept_policy_change=True)
+        later = T0 + timedelta(days=1)
+        old.move("L-1", "nurture", by="ana", at=later, override=True, reason="quiet")
+        with pytest.raises(PolicyError, match="the stage 'nurture' of lead 'L-1'"):
+            funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0 + timedelta(days=2)))
+        funnel.tick(T0 + timedelta(days=10))
+        assert funnel.state("L-2").stage == "paused"
+        assert store.wake("L-1") is None
+
     def test_a_tick_before_any_lead_is_due_keeps_the_wakes_to_come(self) -> None:
         """Nothing due yet under the new guards: a later tick still finds the lead."""
         store = InMemoryStore()
@@ -1574,6 +1615,30 @@ class TestInterrupts:
             assert list(store.lead_ids()) == ["L-1"]
             assert [event.lead_id for event in seen] == ["L-1"] * len(seen)
             assert seen
+
+
+class TestFullDisk:
+    def test_a_batch_the_disk_refused_is_not_written(self, tmp_path: Path) -> None:
+        """A full disk ends the batch's transaction: its events reach no one."""
+        with SQLiteStore(tmp_path / "full.db") as store:
+            funnel = _funnel(store)
+            funnel.add_lead(Lead("L-0", T0))
+            seen: list[Event] = []
+            funnel.subscribe(seen.append)
+            (pages,) = store._connection.execute("PRAGMA page_count").fetchone()
+            store._connection.execute(f"PRAGMA max_page_count={pages + 2}")
+
+            def batch() -> None:
+                with store.batch():
+                    for number in range(1, 3000):
+                        lead = Lead(f"L-{number}", T0, attributes={"pad": "x" * 200})
+                        funnel.add_lead(lead)
+
+            with pytest.raises(StoreError):
+                batch()
+            assert seen == []
+            store._connection.execute("PRAGMA max_page_count=1073741823")
+            assert list(store.lead_ids()) == ["L-0"]
 
 
 class TestOpening:

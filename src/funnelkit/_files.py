@@ -174,28 +174,19 @@ def _csv_rows(name: str, file: TextIO, required: Sequence[str]) -> Iterator[_Row
     # Strict: a quote opened and never closed is an error, not a cell that
     # swallows the rest of the file.
     reader = csv.DictReader(file, strict=True)
-    checked = False
-    unnamed: dict[str, int] = {}
+    header = _csv_read(name, reader, lambda: reader.fieldnames)
+    if header is None:  # an empty file: no columns, no rows
+        return
+    unnamed = _check_header(name, header, required)
+    if unnamed:
+        # Columns without a name, each its own: two trailing commas are two.
+        reader.fieldnames = [
+            f"\x00{index}" if index + 1 in unnamed.values() else column
+            for index, column in enumerate(header)
+        ]
+        unnamed = {f"\x00{position - 1}": position for position in unnamed.values()}
     while True:
-        try:
-            data = next(reader, None)
-        except csv.Error as error:
-            hint = (
-                " (a quote opened and not closed?)"
-                if "end of data" in str(error)
-                else ""
-            )
-            raise DataFileError(
-                path=name,
-                line=reader.reader.line_num,  # the DictReader's is the last row's
-                column=None,
-                problem=f"not CSV: {error}{hint}",
-            ) from None
-        if not checked:
-            # A header at all: an empty file has no rows, and no columns.
-            if reader.fieldnames is not None:
-                unnamed = _check_header(name, reader.fieldnames, required)
-            checked = True
+        data = _csv_read(name, reader, lambda: next(reader, None))
         if data is None:
             return
         if None in data:
@@ -217,6 +208,22 @@ def _csv_rows(name: str, file: TextIO, required: Sequence[str]) -> Iterator[_Row
         yield _Row(name, reader.line_num, data, csv=True)
 
 
+def _csv_read(name: str, reader: csv.DictReader[str], read: Callable[[], T]) -> T:
+    """*read* from the CSV *reader*; a CSV error is the file's, at its line."""
+    try:
+        return read()
+    except csv.Error as error:
+        hint = (
+            " (a quote opened and not closed?)" if "end of data" in str(error) else ""
+        )
+        raise DataFileError(
+            path=name,
+            line=reader.reader.line_num,  # the DictReader's is the last row's
+            column=None,
+            problem=f"not CSV: {error}{hint}",
+        ) from None
+
+
 def _check_header(
     name: str, columns: Sequence[str], required: Sequence[str]
 ) -> dict[str, int]:
@@ -229,7 +236,7 @@ def _check_header(
     unnamed: dict[str, int] = {}
     for index, column in enumerate(columns):
         if not column.strip():
-            unnamed.setdefault(column, index + 1)
+            unnamed[f"{index}"] = index + 1
             continue
         if column in columns[:index]:
             raise DataFileError(

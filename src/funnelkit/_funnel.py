@@ -1003,13 +1003,37 @@ class Funnel:
                 self._join_batch(self._after_batch)
             self._ticked = now  # not in the log: kept here
             return []
+        events, states, wakes = self._ticked_leads(due, now)
+        # In time order (as instants: of two times in one zone, Python
+        # compares the wall clocks, and the hour the clocks go back repeats),
+        # then by lead, as ticks at every due instant would give them; the
+        # sort is stable, so each lead's own events keep their order.
+        events.sort(key=_tick_order)
+        events = self._commit(
+            _new_commit(Tick(now), tuple(states), (), tuple(wakes), self._fingerprint),
+            events,
+        )
+        if logged is None:  # a store that keeps no last tick: kept here
+            self._ticked = now
+        return events
+
+    def _ticked_leads(
+        self, due: list[tuple[datetime, str]], now: datetime
+    ) -> tuple[list[Event], list[LeadState], list[tuple[str, datetime | None]]]:
+        """Catch each due lead up to *now*: their events, new states and wakes."""
         events: list[Event] = []
-        states = []
-        wakes = []
+        states: list[LeadState] = []
+        wakes: list[tuple[str, datetime | None]] = []
         try:
+            stages = self._policy._by_name  # noqa: SLF001 -- the engine reads the policy's index
             for wake, lead_id in due:
                 state = self._store.state(lead_id)
                 assert state is not None  # noqa: S101 -- the store woke a known lead
+                if state.stage not in stages:
+                    # Left there under another policy: its own calls say so
+                    # (see _draft); the other leads' tick goes on.
+                    wakes.append((lead_id, None))
+                    continue
                 # A scorer missing here is rebuilt for the tick and let go: the
                 # leads a tick wakes (after a restart, thousands) may see no
                 # input for long, and kept they would push out the scorers of
@@ -1026,18 +1050,7 @@ class Funnel:
             for _, lead_id in due:
                 self._scorers.pop(lead_id, None)
             raise
-        # In time order (as instants: of two times in one zone, Python
-        # compares the wall clocks, and the hour the clocks go back repeats),
-        # then by lead, as ticks at every due instant would give them; the
-        # sort is stable, so each lead's own events keep their order.
-        events.sort(key=_tick_order)
-        events = self._commit(
-            _new_commit(Tick(now), tuple(states), (), tuple(wakes), self._fingerprint),
-            events,
-        )
-        if logged is None:  # a store that keeps no last tick: kept here
-            self._ticked = now
-        return events
+        return events, states, wakes
 
     # -- Steps -------------------------------------------------------------------
 
@@ -1059,6 +1072,12 @@ class Funnel:
         """
         lead = state.lead
         lead_id = lead.id
+        if state.stage not in self._policy._by_name:  # noqa: SLF001 -- the engine reads the policy's index
+            raise self._lost_stage(lead_id, state.stage)
+        if self._accepting and self._migrating():
+            # The change it is part of wakes every lead at its last update
+            # (see _migration): this lead too, whatever the store says.
+            wake = state.updated_at
         # Read once, for the draft and a rebuilt scorer; a lead with none has
         # none to read (a tick's leads often).
         held = tuple(self._store.activities(lead_id)) if state.activities else ()
@@ -1252,7 +1271,10 @@ class Funnel:
             if draft.timers:
                 self._fire_timers(draft, wake)
             self._evaluate(draft, wake)
-            idle = idle + 1 if len(events) == before else 0
+            # Progress: a timer or a move. A score that decays changes at
+            # every wake, and would keep a restless criterion going.
+            moved = any(type(event) is not ScoreChanged for event in events[before:])
+            idle = 0 if moved else idle + 1
             steps += 1
 
     # -- SLA timers ------------------------------------------------------------
@@ -1523,6 +1545,24 @@ class Funnel:
                 self._fingerprint,
             ),
             draft.events,
+        )
+
+    def _migrating(self) -> bool:
+        """Whether the store was last written under another policy (than ours)."""
+        stored = self._store.written_under()
+        return stored is not None and stored != self._fingerprint
+
+    def _lost_stage(self, lead_id: str, stage: str) -> PolicyError:
+        """The error of a lead in a stage this funnel's policy does not have."""
+        return PolicyError(
+            owner="Funnel",
+            field="policy",
+            value=self._policy.label,
+            expected=(
+                f"a policy with the stage {stage!r} of lead {lead_id!r}, which a "
+                "funnel under another policy left it in: keep the stage, or move "
+                "the lead out of it under that policy"
+            ),
         )
 
     def _migration(self, *, check: bool = False) -> list[tuple[str, datetime]]:

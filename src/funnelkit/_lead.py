@@ -103,7 +103,15 @@ def _typed_items(value: Mapping[str, Scalar]) -> tuple[tuple[str, type, Scalar],
     Python finds ``1``, ``1.0`` and ``True`` equal; a rule tests them
     otherwise, and JSON writes them otherwise.
     """
-    return tuple((key, type(item), item) for key, item in value.items())
+    return tuple((key, _kind(item), item) for key, item in value.items())
+
+
+def _kind(value: object) -> type:
+    """A scalar's JSON kind: a subclass (numpy's float64, a StrEnum) is its base."""
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind
+    return type(value)  # None
 
 
 def _mask_email(value: str | None) -> str:

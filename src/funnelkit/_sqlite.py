@@ -564,11 +564,15 @@ class SQLiteStore:
                 yield self
                 self._flush()
                 self._end("COMMIT")
-            except BaseException:
-                # Written if its COMMIT ran (an interrupt may land just
-                # after it): SQLite ends a transaction itself otherwise only
-                # on a full disk or an I/O error.
-                written = began and not self._connection.in_transaction
+            except BaseException as error:
+                # Written if an interrupt landed after its COMMIT. An error
+                # (a full disk, an I/O error) may end the transaction too,
+                # without writing it: then it was not.
+                written = (
+                    began
+                    and not isinstance(error, Exception)
+                    and not self._connection.in_transaction
+                )
                 if self._connection.in_transaction:
                     self._end("ROLLBACK")
                 # Decoded leads may hold changes that were rolled back.

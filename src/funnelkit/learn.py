@@ -453,13 +453,24 @@ def _row(value: object, what: str) -> Mapping[str, object]:
             raise ValidationError(
                 field=what, value=key, expected="column names that are text"
             )
-    if any(type(cell).__module__ == "numpy" for cell in value.values()):
+    if any(map(_is_numpy_scalar, value.values())):
         # pandas' to_dict("records") gives numpy scalars: their Python values.
         return {
-            key: cell.item() if type(cell).__module__ == "numpy" else cell
+            key: cell.item() if _is_numpy_scalar(cell) else cell
             for key, cell in value.items()
         }
     return value
+
+
+def _is_numpy_scalar(value: object) -> bool:
+    """A numpy bool, number or text (not an array, nor a date: those are refused)."""
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    return (
+        type(value).__module__ == "numpy"
+        and getattr(value, "ndim", None) == 0
+        and kind is not None
+        and kind in "biufUS"
+    )
 
 
 def _rows(value: object, what: str) -> list[Mapping[str, object]]:
@@ -1029,8 +1040,13 @@ def _grades(points: list[int]) -> Grades | None:
         cuts.append((value, at_or_above))
     bands: list[tuple[str, float | None]] = []
     for letter, share in _GRADE_SHARES:
-        most = (1 - share) * len(points)
-        fitting = [value for value, count in cuts if count <= most and value > lowest]
+        # In tenths, whole numbers: (1 - 0.8) * n is a hair under n / 5.
+        tenths = round((1 - share) * 10)
+        fitting = [
+            value
+            for value, count in cuts
+            if count * 10 <= tenths * len(points) and value > lowest
+        ]
         if fitting and (not bands or min(fitting) < (bands[-1][1] or 0)):
             bands.append((letter, min(fitting)))
     if not bands:
