@@ -283,6 +283,7 @@ class Funnel:
         "_scorers",
         "_scorers_kept",
         "_slas",
+        "_stages",
         "_store",
         "_subscribers",
         "_ticked",
@@ -324,6 +325,8 @@ class Funnel:
             )
         _check_flag(create_leads, "create_leads")
         self._policy = policy
+        # The policy's stages by name, read for every lead drafted.
+        self._stages = policy._by_name  # noqa: SLF001 -- the engine reads the policy's index
         self._store: Store = InMemoryStore() if store is None else store
         self._clock: Clock = SystemClock() if clock is None else clock
         if calendar_for is not None and not callable(calendar_for):
@@ -1072,7 +1075,7 @@ class Funnel:
         """
         lead = state.lead
         lead_id = lead.id
-        if state.stage not in self._policy._by_name:  # noqa: SLF001 -- the engine reads the policy's index
+        if state.stage not in self._stages:
             raise self._lost_stage(lead_id, state.stage)
         if self._accepting and self._migrating():
             # The change it is part of wakes every lead at its last update
