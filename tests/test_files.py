@@ -155,6 +155,27 @@ class TestBadFiles:
             ),
             ("id,created_at\nL-1,2026-03-02T09:00Z,extra\n", 2, None, "more cells"),
             ("id,created_at\n ,2026-03-02T09:00Z\n", 2, "id", "non-empty"),
+            # An open quote, a value under no name, a required column missing.
+            (
+                'id,created_at\n"L-1,2026-03-02T09:00:00Z\n',
+                2,
+                None,
+                "a quote opened and not closed?",
+            ),
+            (
+                "id,created_at,\nL-1,2026-03-02T09:00:00Z,x\n",
+                2,
+                None,
+                "a value in column 3, which the header gives no name",
+            ),
+            (
+                "id,created_at,,\nL-1,2026-03-02T09:00:00Z,oops,\n",
+                2,
+                None,
+                "a value in column 3, which the header gives no name",
+            ),
+            ("Prospect ID,Lead Number\n", 1, "id", "a required column, missing"),
+            ("id,email\nL-1,a@b.example\n", 1, "created_at", "a required column"),
         ],
     )
     def test_each_problem_names_the_line_and_the_column(
@@ -235,46 +256,6 @@ class TestBadFiles:
         with pytest.raises(DataFileError, match="each column once") as info:
             read_outcomes(path)
         assert (info.value.line, info.value.column) == (1, "won")
-
-    @pytest.mark.parametrize(
-        ("text", "line", "column", "problem"),
-        [
-            (
-                'id,created_at\n"L-1,2026-03-02T09:00:00Z\n',
-                2,
-                None,
-                "a quote opened and not closed?",
-            ),
-            (
-                "id,created_at,\nL-1,2026-03-02T09:00:00Z,x\n",
-                2,
-                None,
-                "a value in column 3, which the header gives no name",
-            ),
-            (
-                "id,created_at,,\nL-1,2026-03-02T09:00:00Z,oops,\n",
-                2,
-                None,
-                "a value in column 3, which the header gives no name",
-            ),
-            ("Prospect ID,Lead Number\n", 1, "id", "a required column, missing"),
-            ("id,email\nL-1,a@b.example\n", 1, "created_at", "a required column"),
-        ],
-    )
-    def test_a_header_or_a_quote_that_misleads(
-        self,
-        tmp_path: Path,
-        text: str,
-        line: int,
-        column: str | None,
-        problem: str,
-    ) -> None:
-        """An open quote, a value under no name, a required column missing: said."""
-        path = _write(tmp_path, "leads.csv", text)
-        with pytest.raises(DataFileError) as info:
-            read_leads(path)
-        assert (info.value.line, info.value.column) == (line, column)
-        assert problem in info.value.problem
 
     def test_a_trailing_comma_with_empty_cells_is_read(self, tmp_path: Path) -> None:
         """A header ending in a comma, as exports write it, with nothing under it."""

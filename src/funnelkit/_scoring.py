@@ -863,27 +863,12 @@ class _RuleState:
 
     def running(self) -> tuple[Any, ...]:
         """The running sums and the cache, for :meth:`restore`."""
-        return (
-            self.fast_from,
-            self.start,
-            self.total,
-            self.tsum,
-            self.snap,
-            self.snap_micros,
-            self.snap_until,
-        )
+        return _read_running(self)
 
     def restore(self, kept: tuple[Any, ...]) -> None:
         """Put back the running sums and the cache :meth:`running` gave."""
-        (
-            self.fast_from,
-            self.start,
-            self.total,
-            self.tsum,
-            self.snap,
-            self.snap_micros,
-            self.snap_until,
-        ) = kept
+        for name, value in zip(_RUNNING, kept, strict=True):
+            setattr(self, name, value)
 
     def _running(self, at: float) -> tuple[float, int, int, int] | None:
         """Read the running sums of a windowed rule (at or after the latest read)."""
@@ -938,6 +923,20 @@ class _RuleState:
             self.total -= 1.0
             if rule.linear is not None:
                 self.tsum -= _whole(ts) - _whole(self.counted_ts[0])
+
+
+#: What reading a windowed rule at a later instant moves on: its running sums
+#: and its cache (see _RuleState.running).
+_RUNNING = (
+    "fast_from",
+    "start",
+    "total",
+    "tsum",
+    "snap",
+    "snap_micros",
+    "snap_until",
+)
+_read_running = operator.attrgetter(*_RUNNING)
 
 
 def _whole(seconds: float) -> int:
