@@ -225,6 +225,12 @@ class TestDemo:
         assert run("demo", "--leads", "200", "--seed", "3")[1] == first
         assert run("demo", "--leads", "200", "--seed", "4")[1] != first
 
+    def test_sales_steps_planned_for_one_instant_do_not_crash(self) -> None:
+        """--leads 400 --seed 3 plans two steps with one key: the demo still runs."""
+        status, out, err = run("demo", "--leads", "400", "--seed", "3")
+        assert (status, err) == (0, "")
+        assert out.startswith("funnelkit demo: a synthetic quarter of 400 leads")
+
     @pytest.mark.parametrize("given", ["abc", "0", "-3"])
     def test_a_bad_number_of_leads_is_a_usage_error(
         self, given: str, capsys: pytest.CaptureFixture[str]

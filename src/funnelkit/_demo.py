@@ -12,7 +12,7 @@ import itertools
 import json
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -140,10 +140,16 @@ class _Sales:
     funnel: Funnel
     interest: dict[str, float] = attrs.field(factory=dict)
     owner: dict[str, str] = attrs.field(factory=dict)
-    queue: list[tuple[datetime, int, _Action]] = attrs.field(factory=list)
+    queue: list[tuple[datetime, int, int, _Action]] = attrs.field(factory=list)
+    planned: Iterator[int] = attrs.field(factory=itertools.count)
 
     def later(self, at: datetime, action: _Action) -> None:
-        heapq.heappush(self.queue, (at, len(self.queue) + _counter(), action))
+        # Actions due at one instant run in the order the demo has always
+        # given them (so a seed keeps its quarter); the plan's own number
+        # settles a tie there, where the heap compared the actions themselves
+        # and raised TypeError.
+        number = next(self.planned)
+        heapq.heappush(self.queue, (at, len(self.queue) + number, number, action))
 
     def react(self, events: list[Event]) -> None:
         """Schedule what sales does about each move the funnel made."""
@@ -228,9 +234,6 @@ def _recycle(rng: random.Random) -> str:
     return rng.choice(RECYCLE_REASONS)
 
 
-_counter = itertools.count().__next__
-
-
 def simulate(
     seed: int = 7,
     leads: int = 3000,
@@ -258,7 +261,7 @@ def simulate(
     total = len(sales.queue)
     done = 0
     while sales.queue and sales.queue[0][0] < end:
-        at, _, action = heapq.heappop(sales.queue)
+        at, _, _, action = heapq.heappop(sales.queue)
         # The funnel's clock work: SLA warnings and breaches, every four hours.
         while ticked + 4 * HOUR <= at:
             ticked += 4 * HOUR
