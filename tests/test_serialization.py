@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 from cattrs import Converter
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnelkit import (
@@ -20,13 +20,16 @@ from funnelkit import (
     Bant,
     BusinessDuration,
     Contribution,
+    FunnelPolicy,
     Lead,
     LeadState,
+    PolicyChange,
     Score,
     SerializationError,
     SlaTimer,
     TransitionRecord,
     Verdict,
+    diff_policies,
     serialization,
 )
 from funnelkit import _demo as demo
@@ -60,6 +63,7 @@ from funnelkit.testing.strategies import (
     bants,
     identifiers,
     leads,
+    policies,
 )
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -262,6 +266,49 @@ class TestRoundTrip:
     def test_lists(self, items: list[Activity]) -> None:
         """A list of activities round-trips."""
         assert items == from_json(to_json(items), list[Activity])
+
+    @settings(max_examples=30, deadline=None)
+    @given(policies(), policies())
+    def test_policy_changes(self, old: FunnelPolicy, new: FunnelPolicy) -> None:
+        """What diff_policies lists round-trips exactly, its file data included."""
+        changes = diff_policies(old, new)
+        text = to_json(changes, cls=tuple[PolicyChange, ...])
+        back = from_json(text, tuple[PolicyChange, ...])
+        assert changes == back
+        assert text == to_json(back, cls=tuple[PolicyChange, ...])
+
+    @pytest.mark.parametrize(
+        ("before", "path", "message"),
+        [
+            ('{"a": [1, {"b": 1e400}]}', "before['a'][1]['b']", "a finite number"),
+            ("1e400", "before", "a finite number"),
+        ],
+    )
+    def test_policy_change_data_that_is_not_json(
+        self, before: str, path: str, message: str
+    ) -> None:
+        """A change's data with a number JSON cannot write is refused at its path."""
+        text = f'{{"path":"x","before":{before},"after":null,"description":"d"}}'
+        with pytest.raises(SerializationError) as info:
+            from_json(text, PolicyChange)
+        ((where, problem),) = info.value.problems
+        assert (where, message in problem) == (path, True)
+
+    def test_policy_change_data_from_python(self) -> None:
+        """structure() reads arrays given as tuples, and refuses what JSON lacks."""
+        data = {"path": "x", "before": (1, 2), "after": {"a": (3,)}, "description": "d"}
+        assert structure(data, PolicyChange) == PolicyChange(
+            "x", [1, 2], {"a": [3]}, "d"
+        )
+        with pytest.raises(SerializationError) as info:
+            structure(data | {"before": {1: 2}, "after": {"a": {3}}}, PolicyChange)
+        assert info.value.problems == (
+            ("before", "expected an object whose keys are strings, got 1"),
+            (
+                "after['a']",
+                "expected JSON data: an object, an array or a JSON scalar, got {3}",
+            ),
+        )
 
 
 @pytest.fixture(scope="module")

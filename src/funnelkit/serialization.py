@@ -73,7 +73,7 @@ from funnelkit._lead import NO_ANSWERS as _NO_ANSWERS
 from funnelkit._scoring import Contribution, Score
 from funnelkit._sla import SlaTimer
 from funnelkit._time import is_zone_name
-from funnelkit._validators import Scalar, check_scalar, unchecked
+from funnelkit._validators import SCALAR_TYPES, Scalar, check_scalar, unchecked
 from funnelkit.errors import PolicyFileError, SerializationError, ValidationError
 
 __all__ = ["converter", "from_json", "structure", "to_json", "unstructure"]
@@ -252,6 +252,52 @@ def _parse_scalar(value: object, _: object) -> Scalar:
     return value  # type: ignore[return-value] # checked just above
 
 
+def _is_data(type_: object) -> bool:
+    """``object``: a field of JSON data as such (a policy change's before and after)."""
+    return type_ is object
+
+
+def _parse_data(value: object, _: object) -> object:
+    """A copy of *value* if it is JSON data: objects, arrays and JSON scalars."""
+    found = _data_problem(value, "")
+    if found is None:
+        return _copy_data(value)
+    path, item, expected = found
+    if not path:
+        raise _WrongValueError(expected, item)
+    raise ValidationError(field=path, value=item, expected=expected)
+
+
+def _data_problem(value: object, path: str) -> tuple[str, object, str] | None:
+    """The path, value and expectation of the first part of *value* not JSON data."""
+    children: Iterable[tuple[object, object]]
+    if isinstance(value, Mapping):
+        children = value.items()
+    elif isinstance(value, list | tuple):
+        children = enumerate(value)
+    else:
+        problem = check_scalar(value)
+        if problem is not None and not isinstance(value, SCALAR_TYPES):
+            problem = "JSON data: an object, an array or a JSON scalar"
+        return None if problem is None else (path, value, problem)
+    for key, item in children:
+        if isinstance(value, Mapping) and not isinstance(key, str):
+            return path, key, "an object whose keys are strings"
+        found = _data_problem(item, f"{path}[{key!r}]")
+        if found is not None:
+            return found
+    return None
+
+
+def _copy_data(value: object) -> object:
+    """JSON data checked by _data_problem, as dicts and lists."""
+    if isinstance(value, Mapping):
+        return {key: _copy_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copy_data(item) for item in value]
+    return value
+
+
 def _is_str_set(type_: object) -> bool:
     return get_origin(type_) in _SETS and get_args(type_) == (str,)
 
@@ -369,6 +415,7 @@ def _make_converter(*, fast: bool = True) -> cattrs.Converter:
     made.register_unstructure_hook_func(_is_scalar_map, dict)
     made.register_structure_hook_func(_is_scalar_map, _parse_scalar_map)
     made.register_structure_hook_func(_is_scalar, _parse_scalar)
+    made.register_structure_hook_func(_is_data, _parse_data)
     made.register_unstructure_hook_func(_is_str_set, _sorted_list)
     made.register_structure_hook_factory(
         _is_collection, lambda type_: _collection_factory(type_, made)
