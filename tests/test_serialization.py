@@ -601,6 +601,33 @@ class TestBadInput:
         assert path == field
         assert message in text
 
+    @pytest.mark.parametrize(
+        ("data", "path"),
+        [
+            ({"lead_id": "L", "kind": 10**5000, "at": "2026-03-02T09:00:00Z"}, "kind"),
+            (
+                {
+                    "lead_id": "L",
+                    "kind": "k",
+                    "at": "2026-03-02T09:00:00Z",
+                    "properties": {"n": 10**5000},
+                },
+                "properties['n']",
+            ),
+        ],
+    )
+    def test_a_whole_number_too_long_to_show(
+        self, data: dict[str, object], path: str
+    ) -> None:
+        """A number of 5,001 digits is named by its size, where repr would raise."""
+        with pytest.raises(SerializationError) as info:
+            structure(data, Activity)
+        ((where, problem),) = info.value.problems
+        assert where == path
+        assert problem.endswith("got a whole number of about 5,001 digits")
+        with pytest.raises(SerializationError, match="about 5,001 digits"):
+            from_json(10**5000, Activity)  # type: ignore[arg-type]
+
     def test_decimal_accepts_integers(self) -> None:
         """A JSON integer is an exact Decimal too."""
         good = {

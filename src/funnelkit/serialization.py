@@ -74,7 +74,12 @@ from funnelkit._scoring import Contribution, Score
 from funnelkit._sla import SlaTimer
 from funnelkit._time import is_zone_name
 from funnelkit._validators import SCALAR_TYPES, Scalar, check_scalar, unchecked
-from funnelkit.errors import PolicyFileError, SerializationError, ValidationError
+from funnelkit.errors import (
+    PolicyFileError,
+    SerializationError,
+    ValidationError,
+    _shown,
+)
 
 __all__ = ["converter", "from_json", "structure", "to_json", "unstructure"]
 
@@ -92,7 +97,7 @@ class _WrongValueError(ValueError):
     def __init__(self, expected: str, value: object) -> None:
         self.expected = expected
         self.value = value
-        super().__init__(f"expected {expected}, got {value!r}")
+        super().__init__(f"expected {expected}, got {_shown(value)}")
 
 
 def _format_datetime(value: datetime) -> str:
@@ -1075,7 +1080,7 @@ def _problems(error: BaseException, path: str) -> list[tuple[str, str]]:
     if isinstance(error, ValidationError):
         # Raised by a constructor's validator, after cattrs built the fields:
         # the field's own name completes the path.
-        message = f"expected {error.expected}, got {error.value!r}"
+        message = f"expected {error.expected}, got {_shown(error.value)}"
         return [(_join(path, error.field), message)]
     if isinstance(error, KeyError):
         return [(path, "required key is missing")]
@@ -1244,7 +1249,7 @@ def _from_json(text: str | bytes, cls: type[T], *, checked: bool) -> T:
     if not isinstance(given, str | bytes | bytearray):
         raise SerializationError(
             target=_target(cls),
-            problems=[("", f"expected JSON text (str or bytes), got {given!r}")],
+            problems=[("", f"expected JSON text (str or bytes), got {_shown(given)}")],
         )
     try:
         if checked:
