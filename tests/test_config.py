@@ -564,6 +564,16 @@ class TestProblems:
                 "a number",
             ),
             (
+                lambda d: d["transitions"][2].update(guard={"score_at_least": 10**400}),
+                "transitions[2].guard.score_at_least.points",
+                "a number",
+            ),
+            (
+                lambda d: d["scoring"]["rules"][0].update(points=-(10**400)),
+                "scoring.rules[0].points",
+                "a number",
+            ),
+            (
                 lambda d: d["transitions"][2].update(guard={"all": 5}),
                 "transitions[2].guard.all",
                 "a list of criteria",

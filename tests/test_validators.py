@@ -1,10 +1,29 @@
+import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import attrs
+import pytest
 from hypothesis import given
 
-from funnelkit import Lead, LeadAdded, SlaBreached, SlaTimer, TransitionRecord
-from funnelkit._validators import unchecked
+from funnelkit import (
+    ActivityRule,
+    AttributeRule,
+    Contribution,
+    FunnelkitError,
+    Grades,
+    Lead,
+    LeadAdded,
+    Score,
+    ScoreAtLeast,
+    ScoringModel,
+    SlaBreached,
+    SlaTimer,
+    TransitionRecord,
+    between,
+    equals,
+)
+from funnelkit._validators import is_finite, unchecked
 from funnelkit.testing.strategies import leads
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -38,3 +57,52 @@ class TestUnchecked:
         made = unchecked(TransitionRecord)(None, "lead", AT, "auto", None, None, False)
         assert made.target == "lead"
         assert made.verdict is None
+
+
+_PAST_FLOATS = 10**400  # a whole number beyond a float's range (1.8e308)
+
+
+class TestIsFinite:
+    @pytest.mark.parametrize(
+        ("value", "finite"),
+        [
+            (1, True),
+            (1.5, True),
+            (math.inf, False),
+            (math.nan, False),
+            (_PAST_FLOATS, False),
+            (-_PAST_FLOATS, False),
+            (10**308, True),
+        ],
+    )
+    def test_finite_as_a_float_holds_it(self, value: float, finite: bool) -> None:
+        """An int past a float's range is not finite, where math.isfinite raises."""
+        assert is_finite(value) is finite
+
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda n: ActivityRule("k", n),
+            lambda n: AttributeRule("a", equals(1), n),
+            lambda n: between(0, n),
+            ScoreAtLeast,
+            lambda n: Grades(fit=[("A", n), ("B", None)]),
+            lambda n: ScoringModel("m", [ActivityRule("k", 1)], limits={"fit": (0, n)}),
+            lambda n: Contribution(rule="r", dimension="fit", points=n),
+            lambda n: Score(
+                model="m",
+                lead_id="L-1",
+                at=AT,
+                dimensions={"fit": n},
+                grade="A",
+                band="A1",
+                contributions=(),
+            ),
+        ],
+    )
+    def test_points_past_a_float_are_refused(
+        self, make: Callable[[int], object]
+    ) -> None:
+        """Points, bounds, limits past a float's range: our error, not OverflowError."""
+        with pytest.raises(FunnelkitError):
+            make(_PAST_FLOATS)

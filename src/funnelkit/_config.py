@@ -72,6 +72,7 @@ from funnelkit._predicates import (
 from funnelkit._rules import ActivityRule, AttributeRule
 from funnelkit._scoring import Grades, ScoringModel
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule
+from funnelkit._validators import is_finite
 from funnelkit.errors import PolicyError, PolicyFileError, ValidationError
 
 __all__ = [
@@ -347,7 +348,7 @@ class _Reader:
         if (
             not isinstance(value, int | float)
             or isinstance(value, bool)
-            or not math.isfinite(value)
+            or not is_finite(value)
         ):
             return self.fail(path, "a number", value)
         return self.bounded(path, value)

@@ -15,7 +15,7 @@ from typing import Final, final
 
 import attrs
 
-from funnelkit._validators import SCALAR_TYPES, Scalar
+from funnelkit._validators import SCALAR_TYPES, Scalar, is_finite
 from funnelkit.errors import PolicyError
 
 __all__ = [
@@ -331,7 +331,7 @@ def _bound(value: object, field: str) -> float | None:
     if (
         not isinstance(value, int | float)
         or isinstance(value, bool)
-        or not math.isfinite(value)
+        or not is_finite(value)
     ):
         raise PolicyError(
             owner="between",

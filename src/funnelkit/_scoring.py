@@ -32,6 +32,7 @@ from funnelkit._validators import (
     Scalar,
     aware_datetime,
     check_items,
+    is_finite,
     is_items,
     reject,
     unchecked,
@@ -112,7 +113,7 @@ def _check_bands(
         or len(set(letters)) != len(letters)
         or minimums[-1] is not None
         or not all(
-            isinstance(m, int | float) and not isinstance(m, bool) and math.isfinite(m)
+            isinstance(m, int | float) and not isinstance(m, bool) and is_finite(m)
             for m in minimums[:-1]
         )
         or any(a <= b for a, b in pairwise(minimums[:-1]))
@@ -234,9 +235,9 @@ def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> N
 
 
 def _is_number(value: object) -> bool:
-    """An int, or a finite float (not a bool): points as a score holds them."""
+    """An int or float (not a bool), finite as a float: points as a score holds them."""
     kind = type(value)
-    return kind is int or (kind is float and math.isfinite(value))  # type: ignore[arg-type] # a float here
+    return (kind is int or kind is float) and is_finite(value)  # type: ignore[arg-type] # a number here
 
 
 def _number(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

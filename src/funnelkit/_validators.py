@@ -23,6 +23,7 @@ __all__ = [
     "Scalar",
     "aware_datetime",
     "check_scalar",
+    "is_finite",
     "non_empty_str",
     "optional",
     "optional_bool",
@@ -162,6 +163,19 @@ def optional_date(instance: object, attribute: _Attribute, value: object) -> Non
 # Python writes and reads whole numbers of up to 4,300 digits by default
 # (sys.get_int_max_str_digits): a larger one could not be written to JSON.
 _HUGE = 10**4300
+
+
+def is_finite(value: float) -> bool:
+    """Whether the number *value* is finite as a float holds it.
+
+    :func:`math.isfinite` raises ``OverflowError`` for an int beyond a
+    float's range (some 1.8e308), which no score, bound or limit can use: such
+    an int is not finite here.
+    """
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def check_scalar(value: object) -> str | None:
