@@ -7,7 +7,7 @@ import math
 import os
 import random
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -299,6 +299,32 @@ class TestScorecard:
     def test_fit_scoring_model_is_the_scorecards_model(self, card: Scorecard) -> None:
         """fit_scoring_model returns the model fit_scorecard would."""
         assert fit_scoring_model(_synthetic(), "won", exclude=["id"]) == card.model
+
+    def test_names_in_a_set_are_sorted(self) -> None:
+        """features and exclude as sets: their names sorted, as lists in that order."""
+        rows = _synthetic()
+        as_set = fit_scorecard(rows, "won", features={"plan", "noise", "minutes"})
+        as_list = fit_scorecard(rows, "won", features=["minutes", "noise", "plan"])
+        assert (as_set.model, as_set.to_text()) == (as_list.model, as_list.to_text())
+        left_out = fit_scorecard(rows, "won", exclude={"noise", "id"})
+        assert "Left out: id, noise." in left_out.to_text()
+
+    def test_sets_give_the_same_scorecard_in_every_process(
+        self, printed: Callable[..., set[str]]
+    ) -> None:
+        """A set's order follows the hash seed; the scorecard does not."""
+        code = (
+            "import random\n"
+            "from funnelkit import learn\n"
+            "from funnelkit.serialization import to_json\n"
+            "rng = random.Random(1)\n"
+            "rows = [{'id': str(i), 'a': rng.choice('xyz'), 'b': rng.choice('uvw'),"
+            " 'c': rng.choice('pq'), 'won': rng.random() < 0.4} for i in range(300)]\n"
+            "card = learn.fit_scorecard(rows, 'won', features={'a', 'b', 'c'})\n"
+            "print(to_json(card.model))\n"
+            "print(learn.fit_scorecard(rows, 'won', exclude={'id', 'c'}).to_text())\n"
+        )
+        assert len(printed(code, seeds=("0", "1", "2", "3"))) == 1
 
     def test_features_choose_the_columns(self) -> None:
         """features= learns from those columns only."""

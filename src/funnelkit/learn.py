@@ -59,6 +59,7 @@ import importlib
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
@@ -479,7 +480,11 @@ def _rows(value: object, what: str) -> list[Mapping[str, object]]:
 
 
 def _names(value: object, field: str, what: str = "column names") -> tuple[str, ...]:
-    """Names (of columns, or activity kinds): one text, or an iterable of them."""
+    """Names (of columns, or activity kinds): one text, or an iterable of them.
+
+    A list keeps its order; a set has none of its own (its iteration order
+    changes from process to process): its names are sorted.
+    """
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, Iterable) or isinstance(value, bytes | Mapping):
@@ -488,7 +493,7 @@ def _names(value: object, field: str, what: str = "column names") -> tuple[str, 
     for name in names:
         if not isinstance(name, str):
             raise ValidationError(field=field, value=name, expected=f"{what} (text)")
-    return names
+    return tuple(sorted(names)) if isinstance(value, AbstractSet) else names
 
 
 def _numeric_attributes(model: ScoringModel) -> frozenset[str]:
@@ -1249,9 +1254,10 @@ def fit_scorecard(  # noqa: PLR0913 -- the rows and the fit's options
             won/lost), or a function of a row returning True or False (an
             error it raises becomes a ValidationError naming the row).
         features: The columns to learn from (default: every column but the
-            label and *exclude*).
+            label and *exclude*), in the order given; a set's are sorted.
         exclude: Columns never to learn from: ids, and anything filled in
-            after the moment the score is for (label leakage).
+            after the moment the score is for (label leakage). The text
+            lists them in the order given (a set's sorted).
         categorical: Columns to read as categories even if they hold numbers
             (codes, postcodes).
         name: The model's name.
