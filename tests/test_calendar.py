@@ -280,6 +280,45 @@ class TestHandComputed:
             "UTC", calendar.hours, holidays=calendar.holidays
         )
 
+    def test_holidays_given_as_a_set_are_sorted(self) -> None:
+        """A set's holidays: dates by day, then rules; a closed day before a partial."""
+        rule = "FREQ=YEARLY;BYMONTH=5;BYMONTHDAY=1"
+        eve = (date(2026, 12, 24), (("09:00", "12:00"),))
+        calendar = BusinessCalendar.weekdays(
+            "09:00",
+            "17:00",
+            timezone="UTC",
+            holidays={rule, date(2026, 12, 25), eve, date(2026, 12, 24)},
+        )
+        assert calendar.holidays == (
+            Holiday(date(2026, 12, 24)),
+            Holiday(*eve),
+            Holiday(date(2026, 12, 25)),
+            Holiday(rule),
+        )
+        assert not calendar.is_open(datetime(2026, 12, 24, 10, tzinfo=UTC))
+
+    def test_a_set_of_holidays_is_one_calendar_in_every_process(
+        self, printed: Callable[..., set[str]]
+    ) -> None:
+        """The same set, under other hash seeds: the same hours, JSON and policy."""
+        code = (
+            "from datetime import UTC, date, datetime\n"
+            "import attrs\n"
+            "from funnelkit import BusinessCalendar\n"
+            "from funnelkit.policies import b2b_saas\n"
+            "from funnelkit.serialization import to_json\n"
+            "days = {date(2026, 12, d) for d in range(20, 28)}\n"
+            "eve = (date(2026, 12, 24), (('09:00', '12:00'),))\n"
+            "calendar = BusinessCalendar.weekdays(\n"
+            "    '09:00', '17:00', timezone='UTC', holidays=days | {eve}\n"
+            ")\n"
+            "print(to_json(calendar))\n"
+            "print(calendar.is_open(datetime(2026, 12, 24, 10, tzinfo=UTC)))\n"
+            "print(attrs.evolve(b2b_saas(), calendar=calendar).fingerprint)\n"
+        )
+        assert len(printed(code, seeds=("0", "1", "2", "3"))) == 1
+
 
 class TestSkippedHours:
     """Hours wholly inside the gap of a spring-forward are closed that day."""

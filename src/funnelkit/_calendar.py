@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any, NoReturn
@@ -407,7 +408,12 @@ class Holiday:
 
 
 def _holidays(value: object) -> object:
-    """Normalise dates, rule strings and ``(day, hours)`` pairs to Holidays."""
+    """Normalise dates, rule strings and ``(day, hours)`` pairs to Holidays.
+
+    A set has no order of its own (its iteration order changes from process
+    to process), and the first entry for a day is the one that counts: a
+    set's holidays are sorted, dates (by day) before rules.
+    """
     if isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
         items: list[object] = []
         for item in value:
@@ -419,8 +425,18 @@ def _holidays(value: object) -> object:
                 items.append(Holiday(item[0], item[1]))
             else:
                 items.append(item)
+        if isinstance(value, AbstractSet) and all(
+            isinstance(item, Holiday) for item in items
+        ):
+            items.sort(key=_holiday_order)  # type: ignore[arg-type] # Holidays, checked
         return tuple(items)
     return value
+
+
+def _holiday_order(holiday: Holiday) -> tuple[bool, str, tuple[str, ...]]:
+    """Dates (in ISO form, so by day) before rules, then the hours open."""
+    on = holiday.on
+    return isinstance(on, str), str(on), tuple(map(str, holiday.hours))
 
 
 def _week(value: object) -> object:
@@ -449,7 +465,10 @@ class BusinessCalendar:
         holidays: Dates, recurrence rules or :class:`Holiday` values (also
             ``(day, hours)`` pairs for partial days). A day given as a date
             takes that entry (the first, if several), whatever the rules say
-            of it; a day only rules give takes the first rule's entry.
+            of it; a day only rules give takes the first rule's entry. A
+            set's entries are sorted (dates by day, then rules; a closed day
+            before a partial one), as a set's own order changes from process
+            to process.
         country: An ISO 3166 country code whose public holidays close the
             calendar too, year by year, from the ``holidays`` package (the
             ``funnelkit[holidays]`` extra); the days in *holidays* come first.
