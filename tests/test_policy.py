@@ -144,6 +144,51 @@ class TestTransition:
 
 
 class TestFunnelPolicy:
+    def test_stages_and_slas_given_as_sets_are_sorted_by_name(self) -> None:
+        """A set's stages and SLA rules come sorted by name, as a list in that order."""
+        stages = policy().stages
+        rules = [
+            SlaRule(name, "mql", timedelta(hours=hours), "exit")
+            for name, hours in (("b", 2), ("a", 1), ("c", 3))
+        ]
+        given = attrs.evolve(policy(), stages=set(stages), slas=set(rules))
+        assert [stage.name for stage in given.stages] == sorted(
+            stage.name for stage in stages
+        )
+        assert [rule.name for rule in given.slas] == ["a", "b", "c"]
+        assert given == attrs.evolve(
+            policy(),
+            stages=sorted(stages, key=lambda stage: stage.name),
+            slas=sorted(rules, key=lambda rule: rule.name),
+        )
+
+    def test_a_set_with_a_part_of_another_kind(self) -> None:
+        """A set holding something else than stages is refused, naming the part."""
+        with pytest.raises(PolicyError, match=r"a funnelkit\.Stage"):
+            policy(stages={Stage("lead"), "mql"})  # type: ignore[arg-type]
+
+    def test_transitions_given_as_a_set_are_refused(self) -> None:
+        """Automatic moves are tried in order: a set of transitions is a PolicyError."""
+        with pytest.raises(PolicyError) as info:
+            policy(set(policy().transitions))  # type: ignore[arg-type]
+        assert info.value.field == "transitions"
+        assert "a set's order changes from process to process" in str(info.value)
+
+    def test_sets_give_one_fingerprint_in_every_process(
+        self, printed: Callable[..., set[str]]
+    ) -> None:
+        """Stages, SLA rules and scoring rules in sets: one fingerprint, any seed."""
+        code = (
+            "import attrs\n"
+            "from funnelkit.policies import b2b_saas\n"
+            "p = b2b_saas()\n"
+            "model = attrs.evolve(p.scoring, rules=set(p.scoring.rules))\n"
+            "p = attrs.evolve(p, stages=set(p.stages), slas=set(p.slas))\n"
+            "p = attrs.evolve(p, scoring=model)\n"
+            "print(p.fingerprint)\n"
+        )
+        assert len(printed(code, seeds=("0", "1", "2", "3"))) == 1
+
     def test_indexes_exits(self) -> None:
         """Exits are listed per stage in declaration order, '*' as open stages."""
         made = policy()

@@ -406,6 +406,16 @@ class TestModelValidation:
         with pytest.raises(PolicyError, match=r"rules\[0\] has it\): pass name="):
             ScoringModel("m", [ActivityRule("x", 1), ActivityRule("x", 2)])
 
+    def test_rules_given_as_a_set_are_sorted_by_label(self) -> None:
+        """A set's rules go in the ledger by label, as a list in that order would."""
+        kinds = [f"kind-{number}" for number in range(9, -1, -1)]
+        rules = [ActivityRule(kind, 1) for kind in kinds]
+        model = ScoringModel("m", set(rules))
+        assert [rule.label for rule in model.rules] == sorted(kinds)
+        assert model == ScoringModel("m", sorted(rules, key=lambda rule: rule.label))
+        with pytest.raises(PolicyError, match="an ActivityRule or an AttributeRule"):
+            ScoringModel("m", {rules[0], "web"})  # type: ignore[arg-type]
+
     def test_bad_score_arguments(self) -> None:
         """Naive instants, foreign activities and non-leads are rejected."""
         model = ScoringModel("m", [ActivityRule("x", 1)])

@@ -198,6 +198,34 @@ def _as_tuple(value: object) -> object:
     return value
 
 
+def _by_name(value: object) -> object:
+    """*value* as a tuple: a list in its order, a set's parts sorted by name.
+
+    A set has no order of its own (its iteration order changes from process
+    to process), and stages and SLA rules have unique names to sort by.
+    """
+    if isinstance(value, AbstractSet) and all(
+        isinstance(part, Stage | SlaRule) for part in value
+    ):
+        return tuple(sorted(value, key=_name))
+    return _as_tuple(value)
+
+
+def _name(part: Stage | SlaRule) -> str:
+    return part.name
+
+
+def _in_order(value: object) -> object:
+    """*value* as a tuple; a set is left for the validator to refuse.
+
+    Automatic transitions are tried in the order given: a set's order would
+    change from process to process.
+    """
+    if isinstance(value, AbstractSet):
+        return value
+    return _as_tuple(value)
+
+
 def _check_parts(
     field: str, parts: tuple[object, ...], kind: type, *, reserved: str | None = None
 ) -> None:
@@ -238,6 +266,13 @@ def _parts_of(
     def check(
         instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
     ) -> None:
+        if isinstance(value, AbstractSet):
+            _reject(
+                instance,
+                attribute,
+                value,
+                expected + ", in order (a set's order changes from process to process)",
+            )
         if not isinstance(value, tuple) or (required and not value):
             _reject(instance, attribute, value, expected)
         _check_parts(attribute.name, value, kind, reserved=reserved)
@@ -267,12 +302,15 @@ class FunnelPolicy:
         name: The policy's name (``"b2b-saas"``).
         version: Its version, a whole number bumped on every change, so every
             recorded move can say which agreement made it.
-        stages: The stages, in the order reports show them.
-        transitions: The allowed moves. Automatic ones are tried in this
-            order: the first whose guard passes fires.
+        stages: The stages, in the order reports show them (a set's sorted
+            by name).
+        transitions: The allowed moves, in a list or tuple: automatic ones
+            are tried in this order, the first whose guard passes fires (a
+            set, whose order changes from process to process, is refused).
         initial: The stage a new lead enters.
         scoring: The scoring model behind the score criteria.
-        slas: The service-level rules (:class:`SlaRule`), each on a stage.
+        slas: The service-level rules (:class:`SlaRule`), each on a stage
+            (a set's sorted by name).
         calendar: The :class:`BusinessCalendar` of the rules that count
             business time and have no calendar of their own.
 
@@ -295,16 +333,16 @@ class FunnelPolicy:
     name: str = attrs.field(validator=policy_name)
     version: int = attrs.field(validator=_check_version)
     stages: tuple[Stage, ...] = attrs.field(
-        converter=_as_tuple,
+        converter=_by_name,
         validator=_parts_of(Stage, required=True, reserved=ANY_OPEN),
     )
     transitions: tuple[Transition, ...] = attrs.field(
-        converter=_as_tuple, validator=_parts_of(Transition)
+        converter=_in_order, validator=_parts_of(Transition)
     )
     initial: str = attrs.field()
     scoring: ScoringModel = attrs.field(validator=_check_scoring)
     slas: tuple[SlaRule, ...] = attrs.field(
-        default=(), converter=_as_tuple, validator=_parts_of(SlaRule)
+        default=(), converter=_by_name, validator=_parts_of(SlaRule)
     )
     calendar: BusinessCalendar | None = attrs.field(default=None)
     _by_name: Mapping[str, Stage] = attrs.field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import timedelta
 from decimal import Decimal
 from types import EllipsisType
@@ -453,8 +454,21 @@ Rule = ActivityRule | AttributeRule
 
 
 def rule_sequence(value: Iterable[Rule]) -> tuple[Rule, ...]:
-    """Return *value* as a tuple of rules (an attrs converter)."""
+    """Return *value* as a tuple of rules (an attrs converter).
+
+    A list keeps its order; a set has none of its own (its iteration order
+    changes from process to process): its rules are sorted by label.
+    """
     candidate: object = value  # callers may pass anything at run time
     if isinstance(candidate, Iterable) and not isinstance(candidate, str | Mapping):
-        return tuple(candidate)
+        rules = tuple(candidate)
+        if isinstance(candidate, AbstractSet) and all(
+            isinstance(rule, ActivityRule | AttributeRule) for rule in rules
+        ):
+            return tuple(sorted(rules, key=_label))
+        return rules
     return candidate  # type: ignore[return-value] # for the validator to reject
+
+
+def _label(rule: Rule) -> str:
+    return rule.label

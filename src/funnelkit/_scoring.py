@@ -1181,7 +1181,9 @@ class ScoringModel:
     Args:
         name: The model's name, shown in explanations.
         rules: :class:`ActivityRule` and :class:`AttributeRule` objects; each
-            name (or derived label) must be unique.
+            name (or derived label) must be unique. The ledger lists them in
+            the order given; a set, whose order changes from process to
+            process, is sorted by label.
         decay: The decay of every activity rule that does not set its own
             (``None``: points never fade).
         grades: Fit letters and engagement bands (:class:`Grades` by default).
