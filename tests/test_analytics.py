@@ -602,12 +602,13 @@ class TestInventory:
             ([], "mql", "stages"),
             ([], 5, "stages"),
             ([], ["mql", 1], "stages"),
+            ([], {"mql", "sql"}, "stages"),
         ],
     )
     def test_wrong_types_are_named(
         self, entries: object, stages: object, field: str
     ) -> None:
-        """No entries, or stages that are not a list of names: a ValidationError."""
+        """No entries, or stages not a list of names (nor a set): a ValidationError."""
         with pytest.raises(ValidationError) as info:
             inventory(entries, T0, stages=stages)  # type: ignore[arg-type]
         assert info.value.field == field
@@ -1131,6 +1132,8 @@ class TestBadArguments:
             ({"lost": 5}, "lost"),
             ({"timers": None}, "timers"),
             ({"timers": 5}, "timers"),
+            ({"stages": {"mql", "sql", "customer"}}, "stages"),
+            ({"goals": {Goal("mql", "month", 10), Goal("sql", "month", 5)}}, "goals"),
         ],
     )
     def test_each_bad_argument_is_named(

@@ -40,6 +40,7 @@ import operator
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from itertools import groupby, pairwise
 from typing import Any, Literal, TypeVar
@@ -260,6 +261,10 @@ def sla_timers(events: Iterable[Event]) -> list[tuple[str, SlaTimer]]:
     return list(timers.values())
 
 
+# What a set gets where order matters: a set's order follows the hash seed.
+_IN_ORDER = "a list of {}, in order (a set's order changes from process to process)"
+
+
 def inventory(
     entries: Iterable[StageEntry], at: datetime, *, stages: Sequence[str] | None = None
 ) -> dict[str, int]:
@@ -269,7 +274,8 @@ def inventory(
     instant it left (excluded). A visit closed towards a stage the entries
     have no row of puts the lead in that stage as it closed, until its next
     visit begins. With *stages*, those stages in that order (zero where
-    nobody was); without, every stage entered by *at*, by name.
+    nobody was; not a set, whose order changes from process to process);
+    without, every stage entered by *at*, by name.
 
     Raises:
         ValidationError: *at* is not an aware datetime, an entry is not a
@@ -284,6 +290,10 @@ def inventory(
         if not all(map(_is_name, names)):
             raise ValidationError(
                 field="stages", value=stages, expected="stage names, or None"
+            )
+        if isinstance(stages, AbstractSet):
+            raise ValidationError(
+                field="stages", value=stages, expected=_IN_ORDER.format("stage names")
             )
     counts: Counter[str] = Counter()
     # The report's visits as known at the instant: those there then are going on.
@@ -578,7 +588,8 @@ class FunnelReport:
             stages: The path to measure, in order (``"mql", "sql", "customer"``):
                 conversion is reported from each stage to the next and from
                 the first to the last. Stages off the path (nurture,
-                disqualified) are where leads leave it.
+                disqualified) are where leads leave it. A set, whose order
+                changes from process to process, is refused.
             start: The first instant of the period.
             end: The instant after it.
             now: The instant the history is known up to: later entries and
@@ -594,7 +605,8 @@ class FunnelReport:
                 name). Values of different
                 types are different segments: ``1``, ``1.0`` and ``True``.
             timezone: The IANA time zone of the periods' boundaries.
-            goals: Volume and conversion goals, to track period by period.
+            goals: Volume and conversion goals, to track period by period,
+                in the order the report lists them (not a set).
             lost: The stages where a lead resting at ``now`` counts as lost,
                 for the paths of won and lost leads.
             top_paths: How many of the most common paths to give for won
@@ -618,6 +630,10 @@ class FunnelReport:
         if now_us < start_us:
             raise ValidationError(
                 field="now", value=now, expected="an instant no earlier than start"
+            )
+        if isinstance(goals, AbstractSet):
+            raise ValidationError(
+                field="goals", value=goals, expected=_IN_ORDER.format("Goal values")
             )
         # Read once: a generator given for either would be empty the second time.
         goals = tuple(goals) if is_items(goals) else goals
@@ -906,6 +922,10 @@ def _path(stages: Sequence[str]) -> tuple[str, ...]:
     if len(path) < 2 or not all(map(_is_name, path)):  # noqa: PLR2004 -- two stages or more
         raise ValidationError(
             field="stages", value=stages, expected="two stage names or more, in order"
+        )
+    if isinstance(given, AbstractSet):
+        raise ValidationError(
+            field="stages", value=stages, expected=_IN_ORDER.format("stage names")
         )
     if len(set(path)) != len(path):
         raise ValidationError(field="stages", value=stages, expected="each stage once")
