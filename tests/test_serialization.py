@@ -16,18 +16,37 @@ from hypothesis import strategies as st
 
 from funnelkit import (
     Activity,
+    ActivityRecorded,
     AddLead,
     Bant,
     BusinessDuration,
     Contribution,
+    Event,
     FunnelPolicy,
+    Input,
     Lead,
+    LeadAdded,
     LeadState,
+    LeadUpdated,
+    Move,
+    PauseTimer,
     PolicyChange,
+    ResumeTimer,
     Score,
+    ScoreChanged,
     SerializationError,
+    SlaBreached,
+    SlaCancelled,
+    SlaMet,
+    SlaPaused,
+    SlaResumed,
+    SlaStarted,
     SlaTimer,
+    SlaWarning,
+    StageChanged,
+    Tick,
     TransitionRecord,
+    UpdateLead,
     Verdict,
     diff_policies,
     serialization,
@@ -1008,6 +1027,64 @@ _ODD_PLACES: list[tuple[tuple[Any, ...], object]] = [
     (("timers", 0, "met_at"), 5),
     (("timers", 0, "met_at"), "2026-03-02T10:00:00+00:00"),
 ]
+
+
+_events = st.one_of(
+    st.builds(LeadAdded, leads(), aware_datetimes()),
+    st.builds(LeadUpdated, leads(), aware_datetimes()),
+    st.builds(ActivityRecorded, activities()),
+    st.builds(
+        ScoreChanged,
+        lead_id=identifiers(),
+        at=aware_datetimes(),
+        score=_scores,
+        previous=st.none() | _scores,
+    ),
+    st.builds(StageChanged, identifiers(), _records),
+    *(
+        st.builds(kind, identifiers(), _timers)
+        for kind in (SlaStarted, SlaWarning, SlaMet, SlaCancelled, SlaPaused)
+    ),
+    st.builds(SlaBreached, identifiers(), _timers, _maybe_names),
+    st.builds(SlaResumed, identifiers(), _timers, at=aware_datetimes()),
+)
+_inputs = st.one_of(
+    st.builds(AddLead, leads()),
+    st.builds(UpdateLead, leads(), aware_datetimes()),
+    activities(),
+    st.builds(
+        Move,
+        lead_id=identifiers(),
+        to=identifiers(),
+        by=identifiers(),
+        at=aware_datetimes(),
+        reason=st.none() | identifiers(),
+        override=st.booleans(),
+    ),
+    st.builds(Tick, aware_datetimes()),
+    st.builds(PauseTimer, identifiers(), identifiers(), aware_datetimes()),
+    st.builds(ResumeTimer, identifiers(), identifiers(), aware_datetimes()),
+)
+
+
+class TestEventsAndInputs:
+    @given(st.lists(_events, max_size=4))
+    def test_events(self, events: list[Event]) -> None:
+        """Any events round-trip exactly as a list of Event, each by its type."""
+        text = to_json(events, cls=list[Event])
+        back = from_json(text, list[Event])
+        assert back == events
+        assert [type(event) for event in back] == [type(event) for event in events]
+        assert to_json(back, cls=list[Event]) == text
+
+    @given(st.lists(_inputs, max_size=4))
+    def test_inputs(self, inputs: list[Input]) -> None:
+        """Any inputs round-trip exactly as a list of Input, each by its type."""
+        text = to_json(inputs, cls=list[Input])
+        back = from_json(text, list[Input])
+        assert back == inputs
+        assert [type(item) for item in back] == [type(item) for item in inputs]
+        assert to_json(back, cls=list[Input]) == text
 
 
 class TestStateFastPath:
