@@ -215,6 +215,18 @@ class TestBuiltIns:
         assert verdict.reason == "employees is 80, below 200"
         assert AttributeIs("industry", "saas").describe() == "industry equals 'saas'"
 
+    @given(
+        st.lists(st.sampled_from([0, 0.0, -0.0, False, 1, 1.0, True, "0"]), min_size=1)
+    )
+    def test_attribute_is_says_each_value_as_given(self, values: list[object]) -> None:
+        """A reason names the lead's own value, whatever was checked before."""
+        seasoned = AttributeIs("x", between(-1, 1))
+        for value in values:
+            lead = Lead("L", T0, attributes={"x": value})  # type: ignore[dict-item]
+            fresh = AttributeIs("x", between(-1, 1))
+            assert seasoned.check(context(lead=lead)) == fresh.check(context(lead=lead))
+            assert repr(value) in seasoned.check(context(lead=lead)).reason
+
     def test_bant_qualified(self) -> None:
         """BantQualified counts confirmed answers and a timeline in the window."""
         bant = Bant(budget=True, authority=False, need=True, timeline=date(2026, 4, 1))

@@ -222,7 +222,31 @@ class TestCapsAndLimits:
         )
 
 
+def _zero_model() -> ScoringModel:
+    """A model whose notes write the value of the attribute x."""
+    return ScoringModel(
+        "m",
+        [
+            AttributeRule("x", between(-1, 1), 5),
+            AttributeRule("x", equals(0), 3, name="zero"),
+        ],
+    )
+
+
 class TestAttributeRulesAndGrades:
+    @given(
+        st.lists(st.sampled_from([0, 0.0, -0.0, False, 1, 1.0, True, "0"]), min_size=1)
+    )
+    def test_a_score_does_not_depend_on_leads_scored_before(
+        self, values: list[object]
+    ) -> None:
+        """Each lead's ledger says its own value: -0.0 is not 0.0 said by another."""
+        seasoned = _zero_model()
+        for value in values:
+            lead = Lead("L", T0, attributes={"x": value})  # type: ignore[dict-item]
+            score = seasoned.score(lead, [], at=T0)
+            assert to_json(score) == to_json(_zero_model().score(lead, [], at=T0))
+
     def test_fit_rules_and_notes(self) -> None:
         """Matching attribute rules add fit; the others are noted with the reason."""
         model = ScoringModel(

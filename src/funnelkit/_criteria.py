@@ -1156,7 +1156,10 @@ class AttributeIs(Criterion):
     def check(self, ctx: Context) -> Verdict:
         """Read the attribute and test it."""
         value = value_getter(self.attribute)(ctx.lead)
-        key = (type(value), value)  # 1 and True are equal, but read differently
+        kind = type(value)
+        # 1 and True are equal, and so are 0.0 and -0.0, but each is written
+        # otherwise: a float zero is keyed by its text.
+        key = (kind, value if kind is not float or value else repr(value))
         found = self._verdicts.get(key)
         if found is None:
             passed, why = self.test.evaluate(value)

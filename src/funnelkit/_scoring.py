@@ -1506,7 +1506,10 @@ class ScoreState:
             value = read(lead)
             # Leads share attribute values ("software", "DE"): each run of rules
             # words its verdicts on a value once, not once per lead.
-            key = (run, type(value), value)
+            kind = type(value)
+            # 1 and True are equal, and so are 0.0 and -0.0, but each is
+            # written otherwise: a float zero is keyed by its text.
+            key = (run, kind, value if kind is not float or value else repr(value))
             found = verdicts.get(key)
             if found is None:
                 if len(verdicts) >= _VERDICT_CACHE:
