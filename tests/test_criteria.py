@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -787,6 +787,39 @@ class TestScoreWakes:
         wake = ScoreAtLeast(20, "engagement").wake_at(ctx)
         assert wake is not None
         assert T0 + D < wake <= T0 + D + timedelta(seconds=1)
+
+    @pytest.mark.parametrize(
+        ("now", "expected"),
+        [
+            # Ten years on would pass the year 9999: the look stops there.
+            (
+                datetime(9995, 3, 2, 9, tzinfo=UTC),
+                datetime(9995, 3, 3, 9, 0, 1, tzinfo=UTC),
+            ),
+            # The crossing is at 9999-12-31T12:00:01Z: 10000 on a clock at +14.
+            (datetime(9999, 12, 31, 2, tzinfo=timezone(timedelta(hours=14))), None),
+            # Not a whole second left to look at.
+            (datetime.max.replace(microsecond=0, tzinfo=UTC), None),
+        ],
+    )
+    def test_the_look_ahead_stops_at_the_year_9999(
+        self, now: datetime, expected: datetime | None
+    ) -> None:
+        """A wake near the end of datetime's range is found, or None: no overflow."""
+        model = ScoringModel("m", [ActivityRule("w", 100)], decay=HalfLife(D))
+        lead = Lead("L", now)
+        scorer = model.scorer(lead)
+        scorer.add(activity("w", now))
+        ctx = Context(
+            lead=lead,
+            stage="mql",
+            entered_at=now,
+            score=scorer.score(now),
+            activities=(activity("w", now),),
+            now=now,
+            scorer=scorer,
+        )
+        assert ScoreAtLeast(50, "engagement").wake_at(ctx) == expected
 
 
 class TestGradeWakes:

@@ -772,10 +772,11 @@ class ScoreAtLeast(Criterion):
         positive points alone bring it under the threshold, and a failing
         score cannot pass before its fading negative points alone bring it up
         (dimension limits applied). Both bounds move one way with time, so a
-        bisection over the next ten years finds the instant, and the engine
-        re-checks then. The answer is exact when the points fade one way, is
-        never late by more than a second, and may be early (the verdict then
-        simply holds, and a later wake follows).
+        bisection over the next ten years (up to the year 9999's end: a
+        change later than Python's datetimes reach is none) finds the
+        instant, and the engine re-checks then. The answer is exact when the
+        points fade one way, is never late by more than a second, and may be
+        early (the verdict then simply holds, and a later wake follows).
         """
         return _score_wake(ctx, self.points, self.dimension)
 
@@ -838,16 +839,26 @@ def _first_change(
     *changed* must be false at *now* and, once true, stay true.
     """
     start = in_utc(now)  # seconds of elapsed time, across clock changes
-    if not changed(start + timedelta(seconds=_HORIZON)):
+    # The horizon stops at the last whole second Python holds: a verdict
+    # that changes only after the year 9999 never does.
+    left = _LAST - start
+    horizon = min(_HORIZON, left.days * 86_400 + left.seconds)
+    if horizon < 1 or not changed(start + timedelta(seconds=horizon)):
         return None
-    low, high = 0, _HORIZON
+    low, high = 0, horizon
     while high - low > 1:
         middle = (low + high) // 2
         if changed(start + timedelta(seconds=middle)):
             high = middle
         else:
             low = middle
-    return (start + timedelta(seconds=high)).astimezone(now.tzinfo)
+    try:
+        return (start + timedelta(seconds=high)).astimezone(now.tzinfo)
+    except OverflowError:  # past the year 9999 on now's clock
+        return None
+
+
+_LAST = datetime.max.replace(tzinfo=UTC)  # the last instant Python holds
 
 
 _DEFAULT_GRADES = Grades()  # the bands of a context that does not name its model
