@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import functools
 import math
 from collections.abc import Callable, Iterable
@@ -32,7 +33,13 @@ from funnelkit._scoring import (
     _micros,
     _num,
 )
-from funnelkit._time import add_elapsed_or_never, elapsed, in_utc, is_zone_name
+from funnelkit._time import (
+    add_elapsed_or_never,
+    elapsed,
+    in_utc,
+    is_zone_name,
+    span_micros,
+)
 from funnelkit._validators import (
     aware_datetime,
     flag,
@@ -1204,7 +1211,8 @@ class BantQualified(Criterion):
     *timeline_within*, no further away than that from the decision.
     Dates are judged in *timezone* (an IANA name, UTC by default): the
     purchase date passes at the midnight that ends it there, whatever zone
-    the decision's instant is written in.
+    the decision's instant is written in. Every date a ``date`` holds is
+    judged so: 9999-12-31, a CRM's "no date", never passes.
 
     >>> from datetime import timedelta
     >>> BantQualified(3, timeline_within=timedelta(days=90)).describe()
@@ -1227,12 +1235,16 @@ class BantQualified(Criterion):
     def _timeline(self, timeline: date | None, now: datetime) -> tuple[bool, str]:
         if timeline is None:
             return False, "timeline unknown"
-        local = now.astimezone(ZoneInfo(self.timezone))
-        if timeline < local.date():
+        # Days as ordinals, so that no date near the years 1 and 9999 (a
+        # CRM's 9999-12-31 for "no date") overflows: today, and the day
+        # *timeline_within* later on the local clock.
+        today, clock = _local_day(now, ZoneInfo(self.timezone))
+        day = timeline.toordinal()
+        if day < today:
             return False, f"timeline {timeline.isoformat()} has passed"
         if (
             self.timeline_within is not None
-            and timeline > (local + self.timeline_within).date()
+            and day > today + (clock + span_micros(self.timeline_within)) // _DAY_US
         ):
             return False, (
                 f"timeline {timeline.isoformat()} is beyond "
@@ -1279,14 +1291,20 @@ class BantQualified(Criterion):
             return None
         zone = ZoneInfo(self.timezone)
         # The midnight that ends the day, and the instant from which the day
-        # is within the window: (local + within).date() reaches it.
-        passes = datetime.combine(timeline + timedelta(days=1), time(), tzinfo=zone)
-        candidates = [passes]
+        # is within the window: (local + within).date() reaches it. Past the
+        # year 9999 is never; before the year 1 is long past.
+        candidates = []
+        if timeline < date.max:
+            candidates.append(datetime.combine(timeline + _DAY, time(), tzinfo=zone))
         if self.timeline_within is not None:
             local = datetime.combine(timeline, time(), tzinfo=zone)
-            candidates.append(local - self.timeline_within)
+            with contextlib.suppress(OverflowError):
+                candidates.append(local - self.timeline_within)
         later = [moment for moment in candidates if moment > ctx.now]
-        return min(later).astimezone(ctx.now.tzinfo) if later else None
+        try:
+            return min(later).astimezone(ctx.now.tzinfo) if later else None
+        except OverflowError:  # past the year 9999 on now's clock: never
+            return None
 
     def describe(self) -> str:
         """``BANT: at least 3 of budget, authority, need, timeline``."""
@@ -1296,6 +1314,31 @@ class BantQualified(Criterion):
         if self.timezone != "UTC":
             timeline += f" (dates in {self.timezone})"
         return f"BANT: at least {self.min_met} of budget, authority, need, {timeline}"
+
+
+_DAY_US = 86_400_000_000  # a day in microseconds
+
+
+def _local_day(now: datetime, zone: ZoneInfo) -> tuple[int, int]:
+    """The ordinal of *now*'s date in *zone*, and the microseconds since its midnight.
+
+    An instant within hours of datetime's range whose date in *zone* is
+    outside it (the year 0 or 10000) gets the ordinal that date would have.
+    """
+    try:
+        local = now.astimezone(zone)
+    except OverflowError:
+        utc = in_utc(now).replace(tzinfo=None)
+        # No zone changes its clocks in the range's first or last hours.
+        offset = span_micros(zone.utcoffset(utc))  # type: ignore[arg-type] # a ZoneInfo always has one
+        return divmod(utc.toordinal() * _DAY_US + _clock_micros(utc) + offset, _DAY_US)
+    return local.toordinal(), _clock_micros(local)
+
+
+def _clock_micros(value: datetime) -> int:
+    """The microseconds since midnight that *value*'s clock shows."""
+    seconds = (value.hour * 60 + value.minute) * 60 + value.second
+    return seconds * 1_000_000 + value.microsecond
 
 
 def _answer(value: bool | None) -> str:
