@@ -750,7 +750,7 @@ class _RuleState:
             self.fast_from = ts
         if rule.max_count is not None:
             if rule.per is not None:
-                floor = ts - rule.per
+                floor = _floor(ts, rule.per)  # exact, as a window's edge is
                 while self.cap_lo < len(counted) and counted[self.cap_lo] <= floor:
                     self.cap_lo += 1
             if len(counted) - self.cap_lo >= rule.max_count:
@@ -977,7 +977,7 @@ class _CompiledRule:
     cap_micros: int  # max_points in millionths, or _UNCAPPED
     decay: Decay | None
     max_count: int | None
-    per: float | None
+    per: int | None  # the frequency cap's span, in whole microseconds
     window_micros: int | None  # the window (within, or a linear decay's period)
     half_life: float | None
     linear: float | None
@@ -1019,7 +1019,7 @@ def _compile(
         ),
         decay=decay,
         max_count=rule.max_count,
-        per=rule.per.total_seconds() if rule.per is not None else None,
+        per=rule.per // _MICROSECOND if rule.per is not None else None,
         window_micros=window_micros,
         half_life=half_life,
         linear=linear,
