@@ -949,6 +949,33 @@ class TestWindowEdge:
         (line,) = score.contributions
         assert (line.activity_ids, line.skipped_ids) == (("x", "z"), ("y",))
 
+    @example(start=datetime(2038, 1, 18, 6, 31, 58, 321604, tzinfo=UTC), every=D)
+    @given(
+        start=st.datetimes(
+            min_value=datetime(2038, 1, 17, 3, 14, 8),  # noqa: DTZ001 -- a wall-time bound
+            max_value=datetime(2038, 1, 19, 3, 14, 7),  # noqa: DTZ001 -- same
+            timezones=st.just(UTC),
+        )
+        | st.builds(
+            lambda micros: T0 + timedelta(microseconds=micros),
+            st.integers(0, 10 * 365 * 86_400_000_000),
+        ),
+        every=st.sampled_from([D, 2 * D, H + timedelta(microseconds=1)]),
+    )
+    def test_a_step_falls_on_its_instant(
+        self, start: datetime, every: timedelta
+    ) -> None:
+        """StepDecay halves the points at each full step, not a microsecond off."""
+        model = ScoringModel("m", [ActivityRule("a", 8, decay=StepDecay(every, 0.5))])
+        seen = [Activity("L", "a", start, id="x")]
+        tick = timedelta(microseconds=1)
+        for steps in (1, 2):
+            at = start + steps * every
+            assert model.score(LEAD, seen, at=at - tick).engagement == 8 / 2 ** (
+                steps - 1
+            )
+            assert model.score(LEAD, seen, at=at).engagement == 8 / 2**steps
+
 
 class TestPrecision:
     @given(st.integers(min_value=0, max_value=2**33 * 10**6 - 1))

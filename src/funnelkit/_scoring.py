@@ -910,9 +910,17 @@ class _RuleState:
             now = _whole(at)
             ages = sum(now - _whole(ts) for ts in counted[lo:hi])
             unit = _linear_unit(hi - lo, ages, rule.linear)
-        else:
+        elif rule.half_life is not None:
             weight = rule.decay.weight
             unit = math.fsum(weight(at - ts) for ts in counted[lo:hi])
+        else:
+            # Ages in whole microseconds, then one division: a step falls on
+            # its instant exactly (a difference of float times may miss it).
+            weight = rule.decay.weight
+            now = _whole(at)
+            unit = math.fsum(
+                weight((now - _whole(ts)) / 1_000_000) for ts in counted[lo:hi]
+            )
         return unit, lo, hi, bisect_right(self.skipped_ts, at)
 
     def _evict(self, ts: float) -> None:
