@@ -208,6 +208,30 @@ class TestBuiltIns:
         assert DidActivity("demo_request").wake_at(ctx) is None
         assert not two.check(context(activities=acts, now=two.wake_at(ctx) or T0))
 
+    @pytest.mark.parametrize(
+        ("now", "within"),
+        [
+            (T0, timedelta.max),  # "ever", as a rule's within may say
+            (T0, 1_000_000 * D),  # back past the year 1
+            (datetime(1, 1, 10, tzinfo=UTC), 30 * D),
+        ],
+    )
+    def test_a_window_reaching_back_past_the_year_1(
+        self, now: datetime, within: timedelta
+    ) -> None:
+        """A window longer than the time since the year 1 keeps all: no overflow."""
+        acts = (activity("demo_request", now - timedelta(hours=1)),)
+        lead = Lead("L", now - D)
+        ctx = context(lead=lead, activities=acts, now=now, entered_at=now - D)
+        window = DidActivity("demo_request", within=within)
+        assert window.check(ctx).passed
+        assert window.passes(ctx)
+        tick = timedelta(microseconds=1)
+        lets_go = None if within == timedelta.max else acts[0].at + within + tick
+        assert window.wake_at(ctx) == lets_go
+        scored = ScoringModel("m", [ActivityRule("demo_request", 5, within=within)])
+        assert scored.score(lead, acts, at=now).total == 5
+
     def test_attribute_is(self) -> None:
         """AttributeIs reads a lead value and tests it, as an AttributeRule does."""
         ctx = context()

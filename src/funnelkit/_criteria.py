@@ -1019,7 +1019,8 @@ class DidActivity(Criterion):
         kinds: An activity kind or a set of kinds (a hand-raiser: a demo or a
             quote request).
         within: Count only the trailing window before the decision, its
-            edge included; ``None`` counts the whole history.
+            edge included; ``None`` counts the whole history (as does a
+            window reaching back past the year 1, ``timedelta.max`` say).
         count: How many are needed.
         in_stage: Count only what the lead did since it entered its current
             stage, the instant of entering included (a recycled lead that
@@ -1044,7 +1045,7 @@ class DidActivity(Criterion):
     def _floor(self, ctx: Context, now: datetime) -> datetime | None:
         """The earliest instant an activity counts from, if any; *now* is in UTC."""
         # In UTC: an instant, compared exactly with activities of any time zone.
-        floor = None if self.within is None else now - self.within
+        floor = None if self.within is None else _since(now, self.within)
         if self.in_stage:
             entered = ctx.entered_at.astimezone(UTC)  # in_utc, without a call
             # In the stage the lead was created in (its history's first move,
@@ -1115,7 +1116,8 @@ class DidActivity(Criterion):
         if len(found) < self.count:
             return None
         # The verdict fails once the count-th most recent one leaves the window.
-        return add_elapsed_or_never(found[-self.count].at, self.within + _TICK)
+        edge = add_elapsed_or_never(found[-self.count].at, self.within)
+        return None if edge is None else add_elapsed_or_never(edge, _TICK)
 
     def _kinds_text(self) -> str:
         return " or ".join(sorted(self.kinds))
@@ -1128,6 +1130,18 @@ class DidActivity(Criterion):
     def _window(self) -> str:
         window = "" if self.within is None else f" in the last {_span(self.within)}"
         return window + (" since entering the stage" if self.in_stage else "")
+
+
+def _since(now: datetime, within: timedelta) -> datetime | None:
+    """The instant *within* before *now* (in UTC), or None before the year 1.
+
+    A window reaching back past the first instant Python holds keeps every
+    activity, as a rule's ``within`` does.
+    """
+    try:
+        return now - within
+    except OverflowError:
+        return None
 
 
 # Spans repeat: a rule's window, a wait, and the time in stage a wake finds
