@@ -82,9 +82,9 @@ T = TypeVar("T")
 
 _ScalarMap = Mapping[str, Scalar]
 _ZONED = re.compile(r"(?P<iso>[^\[\]]+)(?:\[(?P<zone>[^\[\]]+)\])?")
-# An offset with microseconds, which datetime.fromisoformat drops on Python 3.11.
 # A fraction of a second finer than a microsecond: its digits past the sixth.
 _FINE = re.compile(r"[.,]\d{6}(\d+)")
+# An offset with microseconds, which datetime.fromisoformat drops on Python 3.11.
 _FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d):?(\d\d)\.(\d{6})$")
 
 
