@@ -319,6 +319,37 @@ class TestConversion:
         by_quarter = _report([entry], cohort="quarter")
         assert _row(by_quarter, "mql", "sql", cohort="2026-Q1").entered == 1
 
+    @pytest.mark.parametrize(
+        ("cohort", "zone", "last"),
+        [
+            ("week", "UTC", "9999-W52"),
+            ("month", "America/New_York", "9999-12"),
+            ("quarter", "Pacific/Apia", "9999-Q4"),
+        ],
+    )
+    def test_the_last_period_ends_with_the_report(
+        self, cohort: str, zone: str, last: str
+    ) -> None:
+        """A period that would end after the year 9999 ends at the report's end."""
+        entry = StageEntry("L-1", "mql", datetime(9999, 12, 30, tzinfo=UTC))
+        end = datetime.max.replace(tzinfo=UTC)
+        report = _report(
+            [entry],
+            start=datetime(9999, 12, 1, tzinfo=UTC),
+            end=end,
+            cohort=cohort,
+            timezone=zone,
+        )
+        assert _row(report, "mql", "sql", cohort=last).entered == 1
+        assert report.flow[-1].period == last
+
+    def test_a_start_before_the_year_1_in_the_zone_is_refused(self) -> None:
+        """Periods begin on the zone's dates: 0001-01-01 UTC is in the year 0 there."""
+        with pytest.raises(ValidationError) as info:
+            _report([], start=datetime(1, 1, 1, tzinfo=UTC), timezone="America/Lima")
+        assert info.value.field == "start"
+        assert "America/Lima" in info.value.expected
+
     def test_an_instant_move_takes_the_segment_of_the_visit_it_left(self) -> None:
         """Created in lead, moved to mql at once: the lead visit's owner, any order."""
         created = StageEntry(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -52,6 +52,7 @@ from funnelkit.testing import ManualClock
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 D = timedelta(days=1)
+H = timedelta(hours=1)
 MODEL = ScoringModel(
     "m",
     [ActivityRule("webinar", 30), ActivityRule("download", 5)],
@@ -207,6 +208,30 @@ class TestBuiltIns:
         assert DidActivity("demo_request").wake_at(ctx) is None
         assert not two.check(context(activities=acts, now=two.wake_at(ctx) or T0))
 
+    @pytest.mark.parametrize(
+        ("now", "within"),
+        [
+            (T0, timedelta.max),  # "ever", as a rule's within may say
+            (T0, 1_000_000 * D),  # back past the year 1
+            (datetime(1, 1, 10, tzinfo=UTC), 30 * D),
+        ],
+    )
+    def test_a_window_reaching_back_past_the_year_1(
+        self, now: datetime, within: timedelta
+    ) -> None:
+        """A window longer than the time since the year 1 keeps all: no overflow."""
+        acts = (activity("demo_request", now - timedelta(hours=1)),)
+        lead = Lead("L", now - D)
+        ctx = context(lead=lead, activities=acts, now=now, entered_at=now - D)
+        window = DidActivity("demo_request", within=within)
+        assert window.check(ctx).passed
+        assert window.passes(ctx)
+        tick = timedelta(microseconds=1)
+        lets_go = None if within == timedelta.max else acts[0].at + within + tick
+        assert window.wake_at(ctx) == lets_go
+        scored = ScoringModel("m", [ActivityRule("demo_request", 5, within=within)])
+        assert scored.score(lead, acts, at=now).total == 5
+
     def test_attribute_is(self) -> None:
         """AttributeIs reads a lead value and tests it, as an AttributeRule does."""
         ctx = context()
@@ -286,6 +311,47 @@ class TestBuiltIns:
             "BANT: at least 1 of budget, authority, need, "
             "timeline within 1 day (dates in America/New_York)"
         )
+
+    def test_bant_dates_at_the_ends_of_the_calendar(self) -> None:
+        """A CRM's 9999-12-31 or 0001-01-01 timeline is judged, never an overflow."""
+        forever = Lead("L", T0, bant=Bant(timeline=date.max))
+        ctx = context(lead=forever)
+        assert BantQualified(1).check(ctx).passed
+        assert BantQualified(1).wake_at(ctx) is None  # the day never ends
+        quarter = BantQualified(1, timeline_within=90 * D)
+        assert not quarter.check(ctx).passed
+        assert quarter.wake_at(ctx) == datetime(9999, 10, 2, tzinfo=UTC)
+        late = context(lead=forever, now=datetime(9999, 6, 1, tzinfo=UTC))
+        assert BantQualified(1, timeline_within=366 * D).check(late).passed
+        first = Lead("L", T0, bant=Bant(timeline=date.min))
+        assert quarter.check(context(lead=first)).reason.endswith("has passed")
+        assert quarter.wake_at(context(lead=first)) is None
+
+    @pytest.mark.parametrize(
+        ("now", "zone", "within", "passed"),
+        [
+            # 1 January 10000 in Kiritimati: 31 December 9999 has passed.
+            (datetime(9999, 12, 31, 20, tzinfo=UTC), "Pacific/Kiritimati", None, False),
+            # 31 December of the year 0, 20:03:58 in New York (its local mean time).
+            (datetime(1, 1, 1, 1, tzinfo=UTC), "America/New_York", 4 * H, True),
+            (datetime(1, 1, 1, 1, tzinfo=UTC), "America/New_York", H, False),
+        ],
+    )
+    def test_bant_today_beyond_the_calendar_s_ends(
+        self, now: datetime, zone: str, within: timedelta | None, passed: bool
+    ) -> None:
+        """An instant whose local date is the year 0 or 10000 is judged by that date."""
+        lead = Lead("L", T0, bant=Bant(timeline=date.max if now.year > 1 else date.min))
+        bant = BantQualified(1, timeline_within=within, timezone=zone)
+        assert bant.passes(context(lead=lead, now=now)) is passed
+
+    def test_a_bant_wake_past_the_year_9999_on_now_s_clock_is_none(self) -> None:
+        """The end of 30 December 9999 in Samoa is 10000 at +14: no wake."""
+        lead = Lead("L", T0, bant=Bant(timeline=date(9999, 12, 30)))
+        now = datetime(9999, 12, 30, tzinfo=timezone(timedelta(hours=14)))
+        samoa = BantQualified(1, timezone="Pacific/Pago_Pago")
+        assert samoa.check(context(lead=lead, now=now)).passed
+        assert samoa.wake_at(context(lead=lead, now=now)) is None
 
     def test_in_stage_for(self) -> None:
         """InStageFor passes after the minimum, and wakes when it is reached."""
@@ -800,6 +866,39 @@ class TestScoreWakes:
         assert wake is not None
         assert T0 + D < wake <= T0 + D + timedelta(seconds=1)
 
+    @pytest.mark.parametrize(
+        ("now", "expected"),
+        [
+            # Ten years on would pass the year 9999: the look stops there.
+            (
+                datetime(9995, 3, 2, 9, tzinfo=UTC),
+                datetime(9995, 3, 3, 9, 0, 1, tzinfo=UTC),
+            ),
+            # The crossing is at 9999-12-31T12:00:01Z: 10000 on a clock at +14.
+            (datetime(9999, 12, 31, 2, tzinfo=timezone(timedelta(hours=14))), None),
+            # Not a whole second left to look at.
+            (datetime.max.replace(microsecond=0, tzinfo=UTC), None),
+        ],
+    )
+    def test_the_look_ahead_stops_at_the_year_9999(
+        self, now: datetime, expected: datetime | None
+    ) -> None:
+        """A wake near the end of datetime's range is found, or None: no overflow."""
+        model = ScoringModel("m", [ActivityRule("w", 100)], decay=HalfLife(D))
+        lead = Lead("L", now)
+        scorer = model.scorer(lead)
+        scorer.add(activity("w", now))
+        ctx = Context(
+            lead=lead,
+            stage="mql",
+            entered_at=now,
+            score=scorer.score(now),
+            activities=(activity("w", now),),
+            now=now,
+            scorer=scorer,
+        )
+        assert ScoreAtLeast(50, "engagement").wake_at(ctx) == expected
+
 
 class TestGradeWakes:
     FIT = ScoringModel(
@@ -1312,6 +1411,17 @@ def two_step(model: ScoringModel, up: CriterionLike, down: CriterionLike) -> Fun
 
 
 class TestInTheEngine:
+    def test_a_lead_with_a_9999_12_31_timeline_is_added(self) -> None:
+        """A CRM's "no date" under automatic BANT guards: judged, never an overflow."""
+        far = two_step(MODEL, BantQualified(1, timeline_within=90 * D), Always())
+        far.add_lead(Lead("L", T0, bant=Bant(timeline=date.max)))
+        far.tick(T0 + 400 * D)
+        assert far.state("L").stage == "lead"
+        known = two_step(MODEL, BantQualified(1), ~BantQualified(1))
+        known.add_lead(Lead("L", T0, bant=Bant(timeline=date.max)))
+        known.tick(T0 + 400 * D)
+        assert known.state("L").stage == "mql"
+
     def test_grade_at_least_ranks_in_the_policys_grades(self) -> None:
         """The engine ranks GradeAtLeast letters in the policy's model's Grades."""
         model = ScoringModel(

@@ -142,6 +142,12 @@ class TestBadFiles:
             ("id,created_at\nL-1,yesterday\n", 2, "created_at", "ISO 8601"),
             ("id,created_at\nL-1,2026-03-02T09:00\n", 2, "created_at", "UTC offset"),
             (
+                "id,created_at\nL-1,2026-03-02T09:00:00.123456789+01:00\n",
+                2,
+                "created_at",
+                "whole microseconds",
+            ),
+            (
                 "id,created_at,budget\nL-1,2026-03-02T09:00Z,maybe\n",
                 2,
                 "budget",

@@ -8,9 +8,11 @@ import os
 import random
 import sys
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,6 +53,7 @@ from funnelkit.learn import (
 )
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+LONDON = ZoneInfo("Europe/London")
 
 
 def _synthetic(count: int = 600, seed: int = 7) -> list[dict[str, object]]:
@@ -1024,6 +1027,46 @@ class TestHistory:
         # The webinars of days 1 and 2 are older than the window: at most 2 count.
         webinar = [item for item in learned.levels if item.feature.endswith("webinar")]
         assert all(item.level in {"the first", "each, up to 2"} for item in webinar)
+
+    @pytest.mark.parametrize(
+        ("at", "demo_at", "window"),
+        [
+            # 29 days 23.5 hours before, across the spring change: in the window.
+            (
+                datetime(2026, 4, 1, 9, tzinfo=LONDON),
+                datetime(2026, 3, 2, 8, 30, tzinfo=LONDON),
+                timedelta(days=30),
+            ),
+            # 01:50 BST comes 20 minutes before 01:10 GMT (fold=1) on 25 October.
+            (
+                datetime(2026, 10, 25, 1, 10, fold=1, tzinfo=LONDON),
+                datetime(2026, 10, 25, 1, 50, tzinfo=LONDON),
+                None,
+            ),
+        ],
+    )
+    def test_instants_are_compared_as_instants(
+        self, at: datetime, demo_at: datetime, window: timedelta | None
+    ) -> None:
+        """Which activities count by *at* and *window* does not depend on the zone."""
+        leads, activities, outcomes = _history(60)
+        day_before = (at.astimezone(UTC) - timedelta(days=1)).astimezone(LONDON)
+        moved = [
+            attrs.evolve(a, at=demo_at if a.kind == "demo" else day_before)
+            for a in activities
+            if a.at < T0 + timedelta(days=60)
+        ]
+
+        def levels(zone: tzinfo) -> list[tuple[str, str, int]]:
+            feed = [attrs.evolve(a, at=a.at.astimezone(zone)) for a in moved]
+            card = fit_scorecard_from_history(
+                leads, feed, outcomes, at=at.astimezone(zone), window=window
+            )
+            return [(item.feature, item.level, item.rows) for item in card.levels]
+
+        in_london = levels(LONDON)
+        assert in_london == levels(UTC)
+        assert ("activity: demo", "the first") in [row[:2] for row in in_london]
 
     def test_a_kind_done_once_and_a_kind_never_done(self) -> None:
         """Done at most once: only 'the first'; never done: no level at all."""

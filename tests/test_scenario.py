@@ -348,6 +348,8 @@ class TestTime:
             ("at", "when", "+soon", "a duration such as"),
             ("at", "when", "+-1h", "zero or more"),
             ("at", "when", "+3000000 days", "years 1 to 9999"),
+            ("at", "when", "9999-12-31T23:00-05:00", "years 1 to 9999"),
+            ("at", "when", "0001-01-01T00:00+05:00", "years 1 to 9999"),
             ("advance", "duration", "soon", "a duration such as"),
             ("advance", "duration", timedelta(hours=-1), "a duration of zero or more"),
             ("advance", "duration", 5, "a duration of zero or more"),

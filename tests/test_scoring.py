@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from funnelkit import (
@@ -954,6 +954,61 @@ class TestWindowEdge:
         # Read ahead first (running sums), then back at the edge (recounted).
         assert scorer.score(past).engagement == 0
         assert scorer.score(edge).engagement > 0
+
+    @example(start=datetime(2038, 1, 18, 6, 31, 58, 321604, tzinfo=UTC), per=D)
+    @given(
+        # The day before 2**31 seconds, where times in seconds lose a bit.
+        start=st.datetimes(
+            min_value=datetime(2038, 1, 18, 3, 14, 8),  # noqa: DTZ001 -- a wall-time bound
+            max_value=datetime(2038, 1, 19, 3, 14, 7),  # noqa: DTZ001 -- same
+            timezones=st.just(UTC),
+        )
+        | st.builds(
+            lambda micros: T0 + timedelta(microseconds=micros),
+            st.integers(0, 10 * 365 * 86_400_000_000),
+        ),
+        per=st.sampled_from([D, H, timedelta(microseconds=1_500_001)]),
+    )
+    def test_the_edge_of_a_frequency_cap_to_the_microsecond(
+        self, start: datetime, per: timedelta
+    ) -> None:
+        """An activity `per` after the one counted counts too: it has left the span."""
+        model = ScoringModel("m", [ActivityRule("a", 10, max_count=1, per=per)])
+        seen = [
+            Activity("L", "a", start, id="x"),
+            Activity("L", "a", start + per - timedelta(microseconds=1), id="y"),
+            Activity("L", "a", start + per, id="z"),
+        ]
+        score = model.score(LEAD, seen, at=start + per)
+        (line,) = score.contributions
+        assert (line.activity_ids, line.skipped_ids) == (("x", "z"), ("y",))
+
+    @example(start=datetime(2038, 1, 18, 6, 31, 58, 321604, tzinfo=UTC), every=D)
+    @given(
+        start=st.datetimes(
+            min_value=datetime(2038, 1, 17, 3, 14, 8),  # noqa: DTZ001 -- a wall-time bound
+            max_value=datetime(2038, 1, 19, 3, 14, 7),  # noqa: DTZ001 -- same
+            timezones=st.just(UTC),
+        )
+        | st.builds(
+            lambda micros: T0 + timedelta(microseconds=micros),
+            st.integers(0, 10 * 365 * 86_400_000_000),
+        ),
+        every=st.sampled_from([D, 2 * D, H + timedelta(microseconds=1)]),
+    )
+    def test_a_step_falls_on_its_instant(
+        self, start: datetime, every: timedelta
+    ) -> None:
+        """StepDecay halves the points at each full step, not a microsecond off."""
+        model = ScoringModel("m", [ActivityRule("a", 8, decay=StepDecay(every, 0.5))])
+        seen = [Activity("L", "a", start, id="x")]
+        tick = timedelta(microseconds=1)
+        for steps in (1, 2):
+            at = start + steps * every
+            assert model.score(LEAD, seen, at=at - tick).engagement == 8 / 2 ** (
+                steps - 1
+            )
+            assert model.score(LEAD, seen, at=at).engagement == 8 / 2**steps
 
 
 class TestPrecision:

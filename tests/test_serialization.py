@@ -184,6 +184,14 @@ class TestRoundTrip:
         back = from_json(to_json(activity), Activity)
         assert _exactly_same_instant_and_zone(activity.at, back.at)
 
+    @pytest.mark.parametrize(
+        "text", ["2026-03-02T09:00:00.123456000Z", "2026-03-02T09:00:00,1234560+00:00"]
+    )
+    def test_zeros_past_the_microsecond_are_the_same_instant(self, text: str) -> None:
+        """Nanosecond text that is whole microseconds reads as those microseconds."""
+        expected = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
+        assert from_json(f'"{text}"', datetime) == expected
+
     def test_the_machine_s_own_zone_is_written_as_an_offset(self) -> None:
         """A time in 'localtime' (the machine's zone) is written as its offset."""
         (found,) = [
@@ -455,6 +463,12 @@ class TestBadInput:
                 "UTC offset",
             ),
             ('{"lead_id":"L","kind":"k","at":"yesterday"}', "at", "ISO 8601 datetime"),
+            # Python would drop the 7: refused, as a Timestamp's nanoseconds are.
+            (
+                '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00.1234567Z"}',
+                "at",
+                "whole microseconds",
+            ),
             ('{"lead_id":"L","kind":"k","at":5}', "at", "ISO 8601 datetime"),
             (
                 '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00+00:00]"}',

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import functools
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,7 +32,13 @@ from funnelkit._scoring import (
     _micros,
     _num,
 )
-from funnelkit._time import add_elapsed_or_never, elapsed, in_utc, is_zone_name
+from funnelkit._time import (
+    add_elapsed_or_never,
+    elapsed,
+    in_utc,
+    is_zone_name,
+    span_micros,
+)
 from funnelkit._validators import (
     aware_datetime,
     flag,
@@ -772,10 +779,11 @@ class ScoreAtLeast(Criterion):
         positive points alone bring it under the threshold, and a failing
         score cannot pass before its fading negative points alone bring it up
         (dimension limits applied). Both bounds move one way with time, so a
-        bisection over the next ten years finds the instant, and the engine
-        re-checks then. The answer is exact when the points fade one way, is
-        never late by more than a second, and may be early (the verdict then
-        simply holds, and a later wake follows).
+        bisection over the next ten years (up to the year 9999's end: a
+        change later than Python's datetimes reach is none) finds the
+        instant, and the engine re-checks then. The answer is exact when the
+        points fade one way, is never late by more than a second, and may be
+        early (the verdict then simply holds, and a later wake follows).
         """
         return _score_wake(ctx, self.points, self.dimension)
 
@@ -838,16 +846,26 @@ def _first_change(
     *changed* must be false at *now* and, once true, stay true.
     """
     start = in_utc(now)  # seconds of elapsed time, across clock changes
-    if not changed(start + timedelta(seconds=_HORIZON)):
+    # The horizon stops at the last whole second Python holds: a verdict
+    # that changes only after the year 9999 never does.
+    left = _LAST - start
+    horizon = min(_HORIZON, left.days * 86_400 + left.seconds)
+    if horizon < 1 or not changed(start + timedelta(seconds=horizon)):
         return None
-    low, high = 0, _HORIZON
+    low, high = 0, horizon
     while high - low > 1:
         middle = (low + high) // 2
         if changed(start + timedelta(seconds=middle)):
             high = middle
         else:
             low = middle
-    return (start + timedelta(seconds=high)).astimezone(now.tzinfo)
+    try:
+        return (start + timedelta(seconds=high)).astimezone(now.tzinfo)
+    except OverflowError:  # past the year 9999 on now's clock
+        return None
+
+
+_LAST = datetime.max.replace(tzinfo=UTC)  # the last instant Python holds
 
 
 _DEFAULT_GRADES = Grades()  # the bands of a context that does not name its model
@@ -1001,7 +1019,8 @@ class DidActivity(Criterion):
         kinds: An activity kind or a set of kinds (a hand-raiser: a demo or a
             quote request).
         within: Count only the trailing window before the decision, its
-            edge included; ``None`` counts the whole history.
+            edge included; ``None`` counts the whole history (as does a
+            window reaching back past the year 1, ``timedelta.max`` say).
         count: How many are needed.
         in_stage: Count only what the lead did since it entered its current
             stage, the instant of entering included (a recycled lead that
@@ -1026,7 +1045,7 @@ class DidActivity(Criterion):
     def _floor(self, ctx: Context, now: datetime) -> datetime | None:
         """The earliest instant an activity counts from, if any; *now* is in UTC."""
         # In UTC: an instant, compared exactly with activities of any time zone.
-        floor = None if self.within is None else now - self.within
+        floor = None if self.within is None else _since(now, self.within)
         if self.in_stage:
             entered = ctx.entered_at.astimezone(UTC)  # in_utc, without a call
             # In the stage the lead was created in (its history's first move,
@@ -1097,7 +1116,8 @@ class DidActivity(Criterion):
         if len(found) < self.count:
             return None
         # The verdict fails once the count-th most recent one leaves the window.
-        return add_elapsed_or_never(found[-self.count].at, self.within + _TICK)
+        edge = add_elapsed_or_never(found[-self.count].at, self.within)
+        return None if edge is None else add_elapsed_or_never(edge, _TICK)
 
     def _kinds_text(self) -> str:
         return " or ".join(sorted(self.kinds))
@@ -1110,6 +1130,18 @@ class DidActivity(Criterion):
     def _window(self) -> str:
         window = "" if self.within is None else f" in the last {_span(self.within)}"
         return window + (" since entering the stage" if self.in_stage else "")
+
+
+def _since(now: datetime, within: timedelta) -> datetime | None:
+    """The instant *within* before *now* (in UTC), or None before the year 1.
+
+    A window reaching back past the first instant Python holds keeps every
+    activity, as a rule's ``within`` does.
+    """
+    try:
+        return now - within
+    except OverflowError:
+        return None
 
 
 # Spans repeat: a rule's window, a wait, and the time in stage a wake finds
@@ -1196,7 +1228,8 @@ class BantQualified(Criterion):
     *timeline_within*, no further away than that from the decision.
     Dates are judged in *timezone* (an IANA name, UTC by default): the
     purchase date passes at the midnight that ends it there, whatever zone
-    the decision's instant is written in.
+    the decision's instant is written in. Every date a ``date`` holds is
+    judged so: 9999-12-31, a CRM's "no date", never passes.
 
     >>> from datetime import timedelta
     >>> BantQualified(3, timeline_within=timedelta(days=90)).describe()
@@ -1219,12 +1252,16 @@ class BantQualified(Criterion):
     def _timeline(self, timeline: date | None, now: datetime) -> tuple[bool, str]:
         if timeline is None:
             return False, "timeline unknown"
-        local = now.astimezone(ZoneInfo(self.timezone))
-        if timeline < local.date():
+        # Days as ordinals, so that no date near the years 1 and 9999 (a
+        # CRM's 9999-12-31 for "no date") overflows: today, and the day
+        # *timeline_within* later on the local clock.
+        today, clock = _local_day(now, ZoneInfo(self.timezone))
+        day = timeline.toordinal()
+        if day < today:
             return False, f"timeline {timeline.isoformat()} has passed"
         if (
             self.timeline_within is not None
-            and timeline > (local + self.timeline_within).date()
+            and day > today + (clock + span_micros(self.timeline_within)) // _DAY_US
         ):
             return False, (
                 f"timeline {timeline.isoformat()} is beyond "
@@ -1271,14 +1308,20 @@ class BantQualified(Criterion):
             return None
         zone = ZoneInfo(self.timezone)
         # The midnight that ends the day, and the instant from which the day
-        # is within the window: (local + within).date() reaches it.
-        passes = datetime.combine(timeline + timedelta(days=1), time(), tzinfo=zone)
-        candidates = [passes]
+        # is within the window: (local + within).date() reaches it. Past the
+        # year 9999 is never; before the year 1 is long past.
+        candidates = []
+        if timeline < date.max:
+            candidates.append(datetime.combine(timeline + _DAY, time(), tzinfo=zone))
         if self.timeline_within is not None:
             local = datetime.combine(timeline, time(), tzinfo=zone)
-            candidates.append(local - self.timeline_within)
+            with contextlib.suppress(OverflowError):
+                candidates.append(local - self.timeline_within)
         later = [moment for moment in candidates if moment > ctx.now]
-        return min(later).astimezone(ctx.now.tzinfo) if later else None
+        try:
+            return min(later).astimezone(ctx.now.tzinfo) if later else None
+        except OverflowError:  # past the year 9999 on now's clock: never
+            return None
 
     def describe(self) -> str:
         """``BANT: at least 3 of budget, authority, need, timeline``."""
@@ -1288,6 +1331,31 @@ class BantQualified(Criterion):
         if self.timezone != "UTC":
             timeline += f" (dates in {self.timezone})"
         return f"BANT: at least {self.min_met} of budget, authority, need, {timeline}"
+
+
+_DAY_US = 86_400_000_000  # a day in microseconds
+
+
+def _local_day(now: datetime, zone: ZoneInfo) -> tuple[int, int]:
+    """The ordinal of *now*'s date in *zone*, and the microseconds since its midnight.
+
+    An instant within hours of datetime's range whose date in *zone* is
+    outside it (the year 0 or 10000) gets the ordinal that date would have.
+    """
+    try:
+        local = now.astimezone(zone)
+    except OverflowError:
+        utc = in_utc(now).replace(tzinfo=None)
+        # No zone changes its clocks in the range's first or last hours.
+        offset = span_micros(zone.utcoffset(utc))  # type: ignore[arg-type] # a ZoneInfo always has one
+        return divmod(utc.toordinal() * _DAY_US + _clock_micros(utc) + offset, _DAY_US)
+    return local.toordinal(), _clock_micros(local)
+
+
+def _clock_micros(value: datetime) -> int:
+    """The microseconds since midnight that *value*'s clock shows."""
+    seconds = (value.hour * 60 + value.minute) * 60 + value.second
+    return seconds * 1_000_000 + value.microsecond
 
 
 def _answer(value: bool | None) -> str:

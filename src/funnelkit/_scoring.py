@@ -751,7 +751,7 @@ class _RuleState:
             self.fast_from = ts
         if rule.max_count is not None:
             if rule.per is not None:
-                floor = ts - rule.per
+                floor = _floor(ts, rule.per)  # exact, as a window's edge is
                 while self.cap_lo < len(counted) and counted[self.cap_lo] <= floor:
                     self.cap_lo += 1
             if len(counted) - self.cap_lo >= rule.max_count:
@@ -911,9 +911,17 @@ class _RuleState:
             now = _whole(at)
             ages = sum(now - _whole(ts) for ts in counted[lo:hi])
             unit = _linear_unit(hi - lo, ages, rule.linear)
-        else:
+        elif rule.half_life is not None:
             weight = rule.decay.weight
             unit = math.fsum(weight(at - ts) for ts in counted[lo:hi])
+        else:
+            # Ages in whole microseconds, then one division: a step falls on
+            # its instant exactly (a difference of float times may miss it).
+            weight = rule.decay.weight
+            now = _whole(at)
+            unit = math.fsum(
+                weight((now - _whole(ts)) / 1_000_000) for ts in counted[lo:hi]
+            )
         return unit, lo, hi, bisect_right(self.skipped_ts, at)
 
     def _evict(self, ts: float) -> None:
@@ -978,7 +986,7 @@ class _CompiledRule:
     cap_micros: int  # max_points in millionths, or _UNCAPPED
     decay: Decay | None
     max_count: int | None
-    per: float | None
+    per: int | None  # the frequency cap's span, in whole microseconds
     window_micros: int | None  # the window (within, or a linear decay's period)
     half_life: float | None
     linear: float | None
@@ -1020,7 +1028,7 @@ def _compile(
         ),
         decay=decay,
         max_count=rule.max_count,
-        per=rule.per.total_seconds() if rule.per is not None else None,
+        per=rule.per // _MICROSECOND if rule.per is not None else None,
         window_micros=window_micros,
         half_life=half_life,
         linear=linear,

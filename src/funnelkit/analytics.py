@@ -590,8 +590,10 @@ class FunnelReport:
                 the first to the last. Stages off the path (nurture,
                 disqualified) are where leads leave it. A set, whose order
                 changes from process to process, is refused.
-            start: The first instant of the period.
-            end: The instant after it.
+            start: The first instant of the period (on a date of the years 1
+                to 9999 in *timezone*, where the periods begin).
+            end: The instant after it; a last period that would end after the
+                year 9999 ends here.
             now: The instant the history is known up to: later entries and
                 exits are ignored, and visits going on then are censored.
                 Defaults to *end*.
@@ -655,6 +657,15 @@ class FunnelReport:
             expected="an iterable of (lead_id, SlaTimer) pairs, as sla_timers gives",
         )
         zone = _zone(timezone)
+        try:
+            start.astimezone(zone)
+        except OverflowError:  # the periods begin on the zone's dates
+            raise ValidationError(
+                field="start",
+                value=start,
+                expected=f"an instant whose date in {timezone} is in the years "
+                "1 to 9999",
+            ) from None
         window = (start_us, end_us, now_us)
         accounts = _Accounts(path, window, _Periods(zone, cohort))
         everyone = accounts.group(ALL)
@@ -1779,7 +1790,11 @@ class _Periods:
         """The periods that meet ``[start, end)``, clipped to it."""
         first = self._first(start)
         while (begin := utc_micros(first)) < end:
-            after = self._after(first)
+            try:
+                after = self._after(first)
+            except (OverflowError, ValueError):  # the year 10000: none is after
+                yield max(begin, start), end, self._name(first)
+                return
             yield max(begin, start), min(utc_micros(after), end), self._name(first)
             first = after
 

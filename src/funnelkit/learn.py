@@ -90,7 +90,7 @@ from funnelkit._rules import (
     AttributeRule,
 )
 from funnelkit._scoring import Grades, Score, ScoringModel
-from funnelkit._time import require_aware
+from funnelkit._time import elapsed, require_aware
 from funnelkit._validators import Scalar, check_items, check_scalar
 from funnelkit.errors import MissingExtraError, ValidationError
 
@@ -112,6 +112,7 @@ __all__ = [
 
 #: When a row-scored lead was made: scoring rows has no clock, any fixed instant does.
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_NO_TIME = timedelta(0)
 _TRUE = frozenset({"1", "1.0", "true", "yes", "y", "t", "won", "converted"})
 _FALSE = frozenset({"0", "0.0", "false", "no", "n", "f", "lost", "not converted"})
 _LABEL_WORDS = "True/False, 1/0, yes/no or won/lost"
@@ -1395,9 +1396,12 @@ def _history(
                 field=f"activities[{index}]", value=activity, expected="an Activity"
             )
         instant = instants.get(activity.lead_id)
-        if instant is None or activity.at > instant:
+        if instant is None:
             continue
-        if window is not None and instant - activity.at > window:
+        # Elapsed time, as a rule's within counts it: Python's own
+        # comparison and subtraction go by the local clock in one zone.
+        age = elapsed(activity.at, instant)
+        if age < _NO_TIME or (window is not None and age > window):
             continue
         done[activity.lead_id].append(activity)
     return people, instants, won, done
@@ -1444,7 +1448,8 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
         activities: Their activities (others are ignored).
         outcomes: Lead id to True (won) or False; a lead not in it was not won.
         at: The instant at which each lead is read.
-        window: Count only activities this recent at that instant.
+        window: Count only activities this recent at that instant (elapsed
+            time, across clock changes, as the rules' ``within`` counts it).
         kinds: The activity kinds to learn from (default: every kind seen).
         features: The attributes to learn from (default: every one but
             *exclude*).

@@ -87,6 +87,8 @@ T = TypeVar("T")
 
 _ScalarMap = Mapping[str, Scalar]
 _ZONED = re.compile(r"(?P<iso>[^\[\]]+)(?:\[(?P<zone>[^\[\]]+)\])?")
+# A fraction of a second finer than a microsecond: its digits past the sixth.
+_FINE = re.compile(r"[.,]\d{6}(\d+)")
 # An offset with microseconds, which datetime.fromisoformat drops on Python 3.11.
 _FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d):?(\d\d)\.(\d{6})$")
 
@@ -150,6 +152,18 @@ def _with_offset(text: str, value: str) -> datetime:
     if parsed.utcoffset() is None:
         raise _WrongValueError(
             "a datetime with a UTC offset (funnelkit never assumes a time zone)", value
+        )
+    # Python drops the digits past the sixth of a fraction: refuse, as for a
+    # pandas Timestamp, rather than move the instant.
+    if (
+        ("." in text or "," in text)
+        and (found := _FINE.search(text)) is not None
+        and found[1].strip("0")
+    ):
+        raise _WrongValueError(
+            "an instant in whole microseconds (a datetime holds no finer; "
+            "round it first)",
+            value,
         )
     # Most offsets have no fraction: the look at the text's end comes first.
     if text[-7:-6] == "." and (found := _FRACTIONAL_OFFSET.search(text)) is not None:

@@ -935,7 +935,14 @@ def _instant(value: object, zone: tzinfo, *, owner: str, field: str) -> datetime
         except ValueError:
             pass
         else:
-            return found if found.tzinfo is not None else found.replace(tzinfo=zone)
+            if found.tzinfo is None:
+                found = found.replace(tzinfo=zone)
+            try:  # checked as a datetime given is: in the years 1 to 9999 in UTC
+                return require_aware(found, field=field, owner=owner)
+            except ValidationError as error:
+                raise ValidationError(
+                    owner=owner, field=field, value=value, expected=error.expected
+                ) from None
     expected = _WHEN if field == "when" else _INSTANT
     raise ValidationError(owner=owner, field=field, value=value, expected=expected)
 
