@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import io
 import json
@@ -301,6 +302,19 @@ class TestDemo:
 
         assert main(["demo", "--leads", "100"], Gone(), io.StringIO()) == 1
 
+    def test_an_output_that_cannot_be_written_is_one_line(self) -> None:
+        """A full disk under the output: one line on stderr, status 1, no traceback."""
+
+        class Full(io.StringIO):
+            def write(self, _: str) -> int:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        err = io.StringIO()
+        assert main(["check", "b2b_saas"], Full(), err) == 1
+        assert err.getvalue() == (
+            f"cannot write the output: {os.strerror(errno.ENOSPC)}\n"
+        )
+
     def test_the_funnelkit_command_is_installed(self) -> None:
         """pip installs a `funnelkit` command that runs this command line."""
         (script,) = entry_points(group="console_scripts", name="funnelkit")
@@ -518,6 +532,26 @@ class TestFileCommands:
         leads.write_text("id,created_at\n", encoding="utf-8")
         _, activities, _ = history
         assert run("score", "b2b_saas", str(leads), activities) == (0, "no leads\n", "")
+
+    @pytest.mark.parametrize(
+        ("lead_id", "encoding", "shown"),
+        [("L\u00e9-1", "ascii", "L\\xe9-1"), ("L-\\ud800", "utf-8", "L-\\ud800")],
+    )
+    def test_a_character_the_output_cannot_hold_is_escaped(
+        self, tmp_path: Path, lead_id: str, encoding: str, shown: str
+    ) -> None:
+        """A console in ASCII, or a lone surrogate from JSON: escaped, no traceback."""
+        leads = tmp_path / "leads.jsonl"
+        leads.write_text(
+            f'{{"id": "{lead_id}", "created_at": "2026-03-02T09:00:00Z"}}\n',
+            encoding="utf-8",
+        )
+        activities = tmp_path / "none.jsonl"
+        activities.write_text("", encoding="utf-8")
+        raw = io.BytesIO()
+        out = io.TextIOWrapper(raw, encoding=encoding)
+        assert main(["score", "b2b_saas", str(leads), str(activities)], out) == 0
+        assert raw.getvalue().decode(encoding).splitlines()[2].split()[0] == shown
 
     def test_score_refuses_a_lead_given_twice(
         self, history: tuple[str, str, str], tmp_path: Path

@@ -229,7 +229,7 @@ def main(
         except FunnelkitError as error:
             print(_lines(error, args), file=err)
             return 1
-        return _print(text, out)
+        return _print(text, out, err)
     return _check(args, out, err)
 
 
@@ -278,14 +278,14 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(_lines(error), file=err)
             return 1
         problems = [{"path": path, "problem": text} for path, text in error.problems]
-        _print(json.dumps({"valid": False, "problems": problems}, indent=2), out)
+        _print(json.dumps({"valid": False, "problems": problems}, indent=2), out, err)
         return 1
     except FunnelkitError as error:
         print(_lines(error), file=err)
         return 1
     if args.json:
-        return _print(json.dumps(_described(policy), indent=2), out)
-    return _print(summary(policy), out)
+        return _print(json.dumps(_described(policy), indent=2), out, err)
+    return _print(summary(policy), out, err)
 
 
 def _described(policy: FunnelPolicy) -> dict[str, object]:
@@ -325,22 +325,44 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return 1
         if not args.json:
             text += "\n\ncharts: " + ", ".join(str(path) for path in written)
-    return _print(text, out)
+    return _print(text, out, err)
 
 
-def _print(text: str, out: TextIO) -> int:
-    """Write *text*; if the reader went away (``| head``), stop quietly, status 1."""
+def _print(text: str, out: TextIO, err: TextIO) -> int:
+    """Write *text*; if the reader went away (``| head``), stop quietly, status 1.
+
+    A character the output's encoding cannot hold (a console in cp1252, a
+    lone surrogate a JSON Lines escape gave) is written as a backslash
+    escape, as Python writes it on stderr; an output that cannot be written
+    (a full disk) is one line on *err*, status 1.
+    """
     try:
-        print(text, file=out)
+        try:
+            print(text, file=out)
+        except UnicodeEncodeError:
+            # The encoding fails before a byte is written: write it escaped.
+            encoding = getattr(out, "encoding", None) or "utf-8"
+            text = text.encode(encoding, "backslashreplace").decode(encoding)
+            print(text, file=out)
         out.flush()
     except BrokenPipeError:
-        # Point the stream at the null device, so that flushing it again at
-        # exit does not fail a second time (the recipe of Python's docs).
-        # A stream without a file descriptor has nothing to redirect.
-        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        _silence(out)
+        return 1
+    except OSError as error:
+        _silence(out)
+        print(f"cannot write the output: {error.strerror or error}", file=err)
         return 1
     return 0
+
+
+def _silence(out: TextIO) -> None:
+    """Point *out* at the null device, so flushing it again at exit cannot fail.
+
+    The recipe of Python's docs for a broken pipe; a stream without a file
+    descriptor has nothing to redirect.
+    """
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
 
 
 def _score(args: argparse.Namespace) -> str:
