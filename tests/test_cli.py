@@ -82,6 +82,32 @@ class TestCheck:
         assert status == 0
         assert json.loads(out)["policy"] == f"{name.replace('_', '-')}@1"
 
+    @pytest.mark.parametrize("name", ["[draft] p.toml", "{v2}.json"])
+    def test_a_file_named_with_a_bracket_is_a_file(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+    ) -> None:
+        """POLICY is always a file's name, even one that starts like TOML or JSON."""
+        monkeypatch.chdir(tmp_path)
+        path = Path(name)
+        path.write_text(dump_policy(b2b_saas(), path.suffix[1:]), encoding="utf-8")
+        status, out, err = run("check", name)
+        assert (status, err) == (0, "")
+        assert out.startswith("policy b2b-saas@1 ")
+
+    def test_a_policy_that_is_neither_file_nor_shipped_name(
+        self, history: tuple[str, str, str]
+    ) -> None:
+        """A misspelt shipped name is named by its argument, with the names to use."""
+        expected = "expected a policy file (.toml or .json), or b2b_saas or product_led"
+        assert run("check", "b2b-saas") == (
+            1,
+            "",
+            f"POLICY: {expected}, got 'b2b-saas'\n",
+        )
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        argv = ("backtest", "b2b_saas", *history, *window, "--compare", "product-led")
+        assert run(*argv) == (1, "", f"--compare: {expected}, got 'product-led'\n")
+
     def test_custom_criteria_by_name(self, tmp_path: Path) -> None:
         """--criteria names a registry as module:attribute."""
         path = tmp_path / "p.toml"

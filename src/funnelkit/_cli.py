@@ -145,11 +145,23 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(error.problems[0][1]) from None
 
 
-def _policy(spec: str, criteria: CriteriaRegistry | None = None) -> FunnelPolicy:
-    """A policy file, or the name of a policy funnelkit ships: any command's POLICY."""
-    if not Path(spec).exists() and spec in _SHIPPED:
+def _policy(
+    spec: str, criteria: CriteriaRegistry | None = None, *, option: str = "POLICY"
+) -> FunnelPolicy:
+    """A policy file, or the name of a policy funnelkit ships: any command's POLICY.
+
+    The argument is always a file's name (a name starting with ``[`` is not
+    TOML text); one that is neither a policy file nor a shipped name is
+    named by its *option*.
+    """
+    path = Path(spec)
+    if not path.exists() and spec in _SHIPPED:
         return _SHIPPED[spec]()
-    return load_policy(spec, criteria=criteria)
+    if path.suffix.lower() not in {".toml", ".json"}:
+        shipped = " or ".join(_SHIPPED)
+        msg = f"{option}: expected a policy file (.toml or .json), or {shipped}, "
+        raise FunnelkitError(msg + f"got {spec!r}")
+    return load_policy(path, criteria=criteria)
 
 
 _SHIPPED: dict[str, Callable[[], FunnelPolicy]] = {
@@ -442,7 +454,12 @@ def _backtest(args: argparse.Namespace) -> str:
     )
     window = {"start": args.start, "end": args.end, "mql": args.mql}
     result = (
-        compare(_policy(args.policy), _policy(args.compare), *history, **window)
+        compare(
+            _policy(args.policy),
+            _policy(args.compare, option="--compare"),
+            *history,
+            **window,
+        )
         if args.compare
         else backtest(_policy(args.policy), *history, **window)
     )
