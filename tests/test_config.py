@@ -322,6 +322,13 @@ class TestRoundTrip:
         other.write_text(dump_policy(b2b_saas()), encoding="utf-8")
         assert load_policy(other, format="toml") == b2b_saas()
 
+    @pytest.mark.parametrize("fmt", ["toml", "json"])
+    def test_a_byte_order_mark_is_skipped(self, tmp_path: Path, fmt: str) -> None:
+        """A file saved with a UTF-8 byte order mark (Notepad, PowerShell) reads."""
+        path = tmp_path / f"p.{fmt}"
+        path.write_text(dump_policy(b2b_saas(), fmt), encoding="utf-8-sig")  # type: ignore[arg-type]
+        assert load_policy(path) == b2b_saas()
+
     def test_parts_through_serialization(self) -> None:
         """to_json/from_json write policy parts as policy files do."""
         policy = b2b_saas()
