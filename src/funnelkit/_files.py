@@ -144,7 +144,10 @@ def _rows(path: str | Path, required: Sequence[str] = ()) -> Iterator[_Row]:
     suffix = Path(name).suffix.lower()
     if suffix not in {".csv", ".jsonl", ".ndjson"}:
         raise DataFileError(
-            path=name, line=0, column=None, problem="expected a .csv or .jsonl file"
+            path=name,
+            line=0,
+            column=None,
+            problem="expected a .csv, .jsonl or .ndjson file",
         )
     try:
         # utf-8-sig: a byte order mark (Excel writes one) is not part of the header.
