@@ -213,6 +213,31 @@ class TestBadFiles:
         with pytest.raises(DataFileError, match="expected text, found 7"):
             read_activities(path)
 
+    @pytest.mark.parametrize(
+        ("text", "column", "cell"),
+        [
+            (
+                "lead_id,stage,entered_at,exited_at\n"
+                "L-1,mql,2026-03-05T00:00:00Z,2026-03-01T00:00:00Z\n",
+                "exited_at",
+                "2026-03-01T00:00:00Z",
+            ),
+            (
+                "lead_id,stage,entered_at\nL-1,mql,9999-12-31T23:30:00-05:00\n",
+                "entered_at",
+                "9999-12-31T23:30:00-05:00",
+            ),
+        ],
+    )
+    def test_a_refused_instant_is_shown_as_written(
+        self, tmp_path: Path, text: str, column: str, cell: str
+    ) -> None:
+        """An instant the row refuses is shown as its cell reads, not as Python's repr."""
+        with pytest.raises(DataFileError) as info:
+            read_entries(_write(tmp_path, "e.csv", text))
+        assert (info.value.line, info.value.column) == (2, column)
+        assert info.value.problem.endswith(f", found {cell!r}")
+
     def test_a_file_of_another_kind_or_missing(self, tmp_path: Path) -> None:
         """A .txt file, or one that is not there: line 0, the whole file, unsaid."""
         with pytest.raises(DataFileError, match=r"\.csv, \.jsonl or \.ndjson"):

@@ -114,8 +114,10 @@ class _Row:
             # An attribute, property or segment is a column of the file.
             extra = _EXTRA.fullmatch(error.field)
             column = extra.group(1) if extra else error.field
+            # The cell as written, not the value read from it (an instant's text).
+            found = self.data[column] if column in self.data else error.value
             raise self.error(
-                column, f"expected {error.expected}, found {_show(error.value)}"
+                column, f"expected {error.expected}, found {_show(found)}"
             ) from None
 
 
