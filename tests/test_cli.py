@@ -304,7 +304,26 @@ class TestDemo:
         blocker.write_text("", encoding="utf-8")
         status, out, err = run("demo", "--leads", "50", "--plot", str(blocker))
         assert (status, out) == (1, "")
-        assert str(blocker) in err
+        assert err == (
+            f"--plot: cannot write the charts into {str(blocker)!r}: "
+            f"{os.strerror(errno.EEXIST)}\n"
+        )
+
+    def test_plot_without_matplotlib_names_the_extra(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--plot without funnelkit[plot] installed: the extra to install, status 1."""
+        monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+        status, out, err = run("demo", "--leads", "5", "--plot", str(tmp_path))
+        assert (status, out) == (1, "")
+        assert "funnelkit[plot]" in err
+        assert err.count("\n") == 1
+
+    def test_plot_into_nothing_is_a_usage_error(self) -> None:
+        """--plot "" (an unset $DIR) is status 2, not a run without charts."""
+        with pytest.raises(SystemExit) as info:
+            run("demo", "--leads", "5", "--plot", "")
+        assert info.value.code == 2
 
     def test_a_bad_count_of_leads_is_refused(self) -> None:
         """--leads 0 is a usage error (status 2), named."""

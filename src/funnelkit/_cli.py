@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--plot",
         metavar="DIR",
+        type=_directory,
         help="also write the charts (PNG) into DIR; needs funnelkit[plot]",
     )
     demo.add_argument(
@@ -179,6 +180,14 @@ def _positive(text: str) -> int:
         msg = f"expected a whole number above 0, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return number
+
+
+def _directory(text: str) -> str:
+    if not text:
+        # An empty $DIR in a script: no charts, silently, would pass for done.
+        msg = "expected a directory, got ''"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def _registry(spec: str) -> CriteriaRegistry:
@@ -332,8 +341,14 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.plot:
         try:
             written = save_charts(built, args.plot)
-        except (FunnelkitError, OSError) as error:
-            print(error, file=err)
+        except FunnelkitError as error:
+            print(_lines(error), file=err)
+            return 1
+        except OSError as error:
+            why = error.strerror or error
+            print(
+                f"--plot: cannot write the charts into {args.plot!r}: {why}", file=err
+            )
             return 1
         if not args.json:
             text += "\n\ncharts: " + ", ".join(str(path) for path in written)
