@@ -217,8 +217,10 @@ class TestBadFiles:
         ("text", "column", "cell"),
         [
             (
-                "lead_id,stage,entered_at,exited_at\n"
-                "L-1,mql,2026-03-05T00:00:00Z,2026-03-01T00:00:00Z\n",
+                (
+                    "lead_id,stage,entered_at,exited_at\n"
+                    "L-1,mql,2026-03-05T00:00:00Z,2026-03-01T00:00:00Z\n"
+                ),
                 "exited_at",
                 "2026-03-01T00:00:00Z",
             ),
@@ -232,7 +234,7 @@ class TestBadFiles:
     def test_a_refused_instant_is_shown_as_written(
         self, tmp_path: Path, text: str, column: str, cell: str
     ) -> None:
-        """An instant the row refuses is shown as its cell reads, not as Python's repr."""
+        """A refused instant is shown as its cell reads, not as Python's repr."""
         with pytest.raises(DataFileError) as info:
             read_entries(_write(tmp_path, "e.csv", text))
         assert (info.value.line, info.value.column) == (2, column)

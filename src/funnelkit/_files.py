@@ -115,7 +115,7 @@ class _Row:
             extra = _EXTRA.fullmatch(error.field)
             column = extra.group(1) if extra else error.field
             # The cell as written, not the value read from it (an instant's text).
-            found = self.data[column] if column in self.data else error.value
+            found = self.data.get(column, error.value)
             raise self.error(
                 column, f"expected {error.expected}, found {_show(found)}"
             ) from None
