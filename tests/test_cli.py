@@ -490,6 +490,27 @@ class TestFileCommands:
         data = json.loads(run(*arguments, "--json")[1])
         assert data["conversions"][0]["converted"] == 1
 
+    @pytest.mark.parametrize("segment", ["orgin", "reason"])
+    def test_a_segment_no_row_has_is_refused(
+        self, tmp_path: Path, segment: str
+    ) -> None:
+        """--segment naming no column of the entries: an error, not rows of (none)."""
+        entries = tmp_path / "entries.csv"
+        entries.write_text(
+            "lead_id,stage,entered_at,reason,origin\n"
+            "L-1,mql,2026-03-02T09:00:00Z,,ads\n",
+            encoding="utf-8",
+        )
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        argv = ("report", str(entries), "--stages", "mql,sql", *window)
+        expected = (
+            f"--segment: expected a column of {entries} other than lead_id, stage, "
+            "entered_at, exited_at, next_stage and reason, with a value in some "
+            f"row, got {segment!r}\n"
+        )
+        assert run(*argv, "--segment", segment) == (1, "", expected)
+        assert run(*argv, "--segment", "origin")[0] == 0
+
     @pytest.mark.parametrize(
         ("option", "error"),
         [

@@ -444,8 +444,20 @@ def _report(args: argparse.Namespace) -> str:
     from funnelkit._files import read_entries  # noqa: PLC0415 -- a command's own
     from funnelkit.analytics import FunnelReport  # noqa: PLC0415 -- a command's own
 
+    entries = read_entries(args.entries)
+    if (
+        args.segment is not None
+        and entries
+        and not any(args.segment in entry.segments for entry in entries)
+    ):
+        # A misspelt column would otherwise break every row down as "(none)".
+        raise FunnelkitError(
+            f"--segment: expected a column of {args.entries} other than lead_id, "
+            "stage, entered_at, exited_at, next_stage and reason, with a value "
+            f"in some row, got {args.segment!r}"
+        )
     built = FunnelReport.build(
-        read_entries(args.entries),
+        entries,
         stages=[stage.strip() for stage in args.stages.split(",")],
         start=args.start,
         end=args.end,
