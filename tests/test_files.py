@@ -176,6 +176,18 @@ class TestBadFiles:
             ),
             ("Prospect ID,Lead Number\n", 1, "id", "a required column, missing"),
             ("id,email\nL-1,a@b.example\n", 1, "created_at", "a required column"),
+            (
+                "id;created_at\nL-1;2026-03-02T09:00:00Z\n",
+                1,
+                "id",
+                (
+                    "missing from the header (the header is one column holding ';': "
+                    "funnelkit reads CSV separated by commas)"
+                ),
+            ),
+            ("id\tcreated_at\n", 1, "id", "holding '\\t'"),
+            ("id|created_at\n", 1, "id", "holding '|'"),
+            ("name\nAna\n", 1, "id", "a required column, missing from the header"),
         ],
     )
     def test_each_problem_names_the_line_and_the_column(

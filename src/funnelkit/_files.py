@@ -256,9 +256,25 @@ def _check_header(
                 path=name,
                 line=1,
                 column=column,
-                problem="a required column, missing from the header",
+                problem="a required column, missing from the header"
+                + _separator_hint(columns),
             )
     return unnamed
+
+
+def _separator_hint(columns: Sequence[str]) -> str:
+    """Why a header may lack a column: it is one, split by another separator.
+
+    Excel writes "CSV" with semicolons where the decimal point is a comma.
+    """
+    if len(columns) == 1:
+        for separator in (";", "\t", "|"):
+            if separator in columns[0]:
+                return (
+                    f" (the header is one column holding {separator!r}: "
+                    "funnelkit reads CSV separated by commas)"
+                )
+    return ""
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
