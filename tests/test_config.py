@@ -1157,9 +1157,11 @@ class TestHostileInput:
         with pytest.raises(PolicyFileError, match="readable file"):
             load_policy(tmp_path / "missing.toml")
         path = tmp_path / "latin.toml"
-        path.write_bytes(b"name = '\xe9'\n")
-        with pytest.raises(PolicyFileError, match="UTF-8"):
+        path.write_bytes(b"version = 1\nname = '\xe9'\n")
+        with pytest.raises(PolicyFileError, match="UTF-8") as info:
             load_policy(path)
+        expected = "expected UTF-8 text, found the byte 0xe9 on line 2"
+        assert info.value.problems == (("", f"{expected} (save the file as UTF-8)"),)
 
     @pytest.mark.parametrize(
         ("kwargs", "field"),

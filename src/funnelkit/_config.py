@@ -1619,10 +1619,15 @@ def _source(source: object, fmt: Format | None) -> tuple[str | None, str, Format
             source=str(path),
             problems=[("", f"expected a readable file: {error.strerror}")],
         ) from None
-    except UnicodeDecodeError:
-        raise PolicyFileError(
-            source=str(path), problems=[("", "expected UTF-8 text")]
-        ) from None
+    except UnicodeDecodeError as error:
+        # raw is bound: only its decoding raises this.
+        line = raw.count(b"\n", 0, error.start) + 1
+        byte = raw[error.start : error.start + 1].hex()
+        problem = (
+            f"expected UTF-8 text, found the byte 0x{byte} on line {line} "
+            "(save the file as UTF-8)"
+        )
+        raise PolicyFileError(source=str(path), problems=[("", problem)]) from None
     return str(path), text, fmt or suffix  # type: ignore[return-value] # toml or json, checked
 
 
