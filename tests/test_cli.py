@@ -17,6 +17,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+import funnelkit
 from funnelkit import Funnel, Lead, ScoreAtLeast, SlaRule, dump_policy
 from funnelkit import _cli as cli
 from funnelkit import _demo as demo
@@ -178,6 +179,13 @@ class TestCheck:
         """funnelkit.__main__ imports the command line it runs."""
         module = importlib.import_module("funnelkit.__main__")
         assert module.main is main
+
+    def test_version(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--version prints the installed version and exits 0."""
+        with pytest.raises(SystemExit) as info:
+            run("--version")
+        assert info.value.code == 0
+        assert capsys.readouterr().out == f"funnelkit {funnelkit.__version__}\n"
 
     def test_usage_errors(self) -> None:
         """A command line without a command is a usage error (status 2)."""

@@ -1,4 +1,4 @@
-"""The command line: ``python -m funnelkit demo`` and ``check POLICY``."""
+"""The command line: ``python -m funnelkit`` demo, check, score, report, backtest."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from funnelkit import policies
+from funnelkit import __version__, policies
 from funnelkit._config import CriteriaRegistry, load_policy
 from funnelkit._criteria import Always, describe
 from funnelkit._duration import format_duration
@@ -37,7 +37,11 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m funnelkit",
-        description="Lead qualification policies: check them before they ship.",
+        description="Qualify sales leads: run the demo, check a policy file, "
+        "and score, report and backtest data files.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"funnelkit {__version__}"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser(
