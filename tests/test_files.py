@@ -252,6 +252,27 @@ class TestBadFiles:
         assert (info.value.line, info.value.column) == (2, column)
         assert info.value.problem.endswith(f", found {cell!r}")
 
+    def test_a_row_is_named_by_the_line_it_starts_on(self, tmp_path: Path) -> None:
+        """A quoted cell over lines, blank lines: the row's first line is named."""
+        path = _write(
+            tmp_path,
+            "leads.csv",
+            'id,note,created_at\nL-1,"two\nlines",2026-03-02T09:00:00Z\n\n'
+            'L-2,"one\n\nmore",2026-03-02T09:00:00\n',
+        )
+        with pytest.raises(DataFileError) as info:
+            read_leads(path)
+        assert (info.value.line, info.value.column) == (5, "created_at")
+        again = _write(
+            tmp_path,
+            "again.csv",
+            'id,note,created_at\nL-1,"two\nlines",2026-03-02T09:00:00Z\n'
+            "L-1,,2026-03-02T09:00:00Z\n",
+        )
+        with pytest.raises(DataFileError, match=r"again \(first on line 2\)") as info:
+            read_leads(again)
+        assert info.value.line == 4
+
     def test_a_file_of_another_kind_or_missing(self, tmp_path: Path) -> None:
         """A .txt file, or one that is not there: line 0, the whole file, unsaid."""
         with pytest.raises(DataFileError, match=r"\.csv, \.jsonl or \.ndjson"):

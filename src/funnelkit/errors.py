@@ -425,7 +425,8 @@ class DataFileError(FunnelkitError, ValueError):
 
     Attributes:
         path: The file.
-        line: The line of the row (1 for a CSV file's header), or 0 for the
+        line: The line the row starts on (1 for a CSV file's header; a
+            quoted CSV cell may hold line breaks), or 0 for the
             file as a whole (one that cannot be read), which the message
             leaves out.
         column: The column, or ``None`` for the row as a whole.
