@@ -580,7 +580,9 @@ class FunnelReport:
                 the first to the last. Stages off the path (nurture,
                 disqualified) are where leads leave it.
             start: The first instant of the period.
-            end: The instant after it.
+            end: The instant after it. The cohorts (and goals' periods)
+                holding *start* and *end* must begin and end within
+                datetime's years, 1 to 9999, in *timezone*.
             now: The instant the history is known up to: later entries and
                 exits are ignored, and visits going on then are censored.
                 Defaults to *end*.
@@ -640,6 +642,8 @@ class FunnelReport:
         )
         zone = _zone(timezone)
         window = (start_us, end_us, now_us)
+        for per in dict.fromkeys([cohort, *(goal.per for goal in goals)]):
+            _Periods(zone, per).check(start, end, start_us, end_us)
         accounts = _Accounts(path, window, _Periods(zone, cohort))
         everyone = accounts.group(ALL)
         rows, values = _rows(entries, now_us, segment)
@@ -1746,6 +1750,26 @@ class _Periods:
             index = first.year * 12 + first.month - 1 + months
             day = first.date().replace(year=index // 12, month=index % 12 + 1)
         return datetime(day.year, day.month, day.day, tzinfo=self._zone)
+
+    def check(self, start: datetime, end: datetime, start_us: int, end_us: int) -> None:
+        """Refuse a window whose first or last period leaves datetime's years.
+
+        ``--end 9999-12-31`` meant "for ever" to a user; its month would end
+        in the year 10000, which no datetime holds.
+        """
+        for field, value, micros in (
+            ("start", start, start_us),
+            ("end", end, end_us - 1),
+        ):
+            try:
+                self._after(self._first(micros))
+            except (OverflowError, ValueError):
+                raise ValidationError(
+                    field=field,
+                    value=value,
+                    expected=f"an instant whose {self._cohort} in {self._zone.key} "
+                    "begins and ends within datetime's range (years 1 to 9999)",
+                ) from None
 
     def _name(self, first: datetime) -> str:
         if self._cohort == "week":
