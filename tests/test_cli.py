@@ -548,6 +548,21 @@ class TestFileCommands:
         window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
         assert run("report", str(entries), *window, *option) == (1, "", error + "\n")
 
+    def test_an_instant_past_the_year_9999_in_utc_is_named_as_typed(
+        self, history: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """score --at whose UTC form is past 9999: named as typed, status 2."""
+        leads, activities, _ = history
+        with pytest.raises(SystemExit) as info:
+            run(
+                "score", "b2b_saas", leads, activities, "--at", "9999-12-31T23:00-05:00"
+            )
+        assert info.value.code == 2
+        assert capsys.readouterr().err.endswith(
+            "argument --at: expected an instant within datetime's range in UTC too "
+            "(years 1 to 9999), got '9999-12-31T23:00-05:00'\n"
+        )
+
     def test_a_bad_option_of_backtest_is_named_as_typed(
         self, history: tuple[str, str, str]
     ) -> None:
@@ -698,7 +713,9 @@ class TestFileCommands:
             "cannot build Lead from the data (2 problems): a: x; b: y\n",
         )
 
-    @pytest.mark.parametrize("instant", ["yesterday", "2026-03-01T00:00:00"])
+    @pytest.mark.parametrize(
+        "instant", ["yesterday", "2026-03-01T00:00:00", "9999-12-31T23:00:00-05:00"]
+    )
     def test_a_bad_instant_argument_is_a_usage_error(self, instant: str) -> None:
         """--start must be ISO 8601 with an offset: argparse's status 2 otherwise."""
         with pytest.raises(SystemExit) as info:

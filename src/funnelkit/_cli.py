@@ -22,7 +22,7 @@ from funnelkit._duration import format_duration
 from funnelkit._lead import Activity
 from funnelkit._policy import FunnelPolicy
 from funnelkit._sla import EXIT
-from funnelkit._time import in_utc
+from funnelkit._time import in_utc, require_aware
 from funnelkit.errors import (
     FunnelkitError,
     PolicyFileError,
@@ -143,11 +143,18 @@ def _json_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _instant(text: str) -> datetime:
-    """An ISO 8601 instant with its offset, as funnelkit's JSON reads one."""
+    """An ISO 8601 instant with its offset, as funnelkit's JSON reads one.
+
+    One whose UTC form leaves datetime's years (``9999-12-31T23:00-05:00``)
+    is refused here too, as typed, rather than by whichever call gets it.
+    """
     try:
-        return structure(text, datetime)
+        return require_aware(structure(text, datetime), field="instant")
     except SerializationError as error:
         raise argparse.ArgumentTypeError(error.problems[0][1]) from None
+    except ValidationError as error:
+        msg = f"expected {error.expected}, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _policy(
