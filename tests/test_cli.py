@@ -642,6 +642,21 @@ class TestFileCommands:
         assert main(["score", "b2b_saas", str(leads), str(activities)], out) == 0
         assert raw.getvalue().decode(encoding).splitlines()[2].split()[0] == shown
 
+    def test_a_control_character_in_the_data_is_escaped(self, tmp_path: Path) -> None:
+        """An escape sequence or a carriage return in a lead id reaches no terminal."""
+        leads = tmp_path / "leads.jsonl"
+        leads.write_text(
+            json.dumps({"id": "L\x1b[2J\r1", "created_at": "2026-03-02T09:00:00Z"}),
+            encoding="utf-8",
+        )
+        activities = tmp_path / "none.jsonl"
+        activities.write_text("", encoding="utf-8")
+        status, out, _ = run("score", "b2b_saas", str(leads), str(activities))
+        assert status == 0
+        assert out.splitlines()[2].split()[0] == "L\\x1b[2J\\r1"
+        _, out, _ = run("score", "b2b_saas", str(leads), str(activities), "--json")
+        assert json.loads(out)[0]["lead_id"] == "L\x1b[2J\r1"
+
     def test_score_refuses_a_lead_given_twice(
         self, history: tuple[str, str, str], tmp_path: Path
     ) -> None:

@@ -366,14 +366,24 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _print(text, out, err)
 
 
+#: Control characters but the line break and the tab: a lead id or a segment
+#: holding one (an escape sequence) would otherwise recolour the terminal,
+#: move its cursor or break the table's lines.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _print(text: str, out: TextIO, err: TextIO) -> int:
     """Write *text*; if the reader went away (``| head``), stop quietly, status 1.
+
+    Control characters in it (but line breaks and tabs) are written as
+    backslash escapes (an escape character as ``x1b`` after a backslash).
 
     A character the output's encoding cannot hold (a console in cp1252, a
     lone surrogate a JSON Lines escape gave) is written as a backslash
     escape, as Python writes it on stderr; an output that cannot be written
     (a full disk) is one line on *err*, status 1.
     """
+    text = _CONTROL.sub(lambda found: repr(found[0])[1:-1], text)
     try:
         try:
             print(text, file=out)
