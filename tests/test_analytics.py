@@ -1192,6 +1192,42 @@ class TestBadArguments:
             _report([], **kwargs)
         assert info.value.field == field
 
+    def test_a_month_beginning_before_the_year_1_is_refused_as_start(self) -> None:
+        """0001-01-01 UTC is in the year 0 in New York: start is named."""
+        with pytest.raises(ValidationError, match="years 1 to 9999") as info:
+            _report(
+                [],
+                start=datetime(1, 1, 1, tzinfo=UTC),
+                end=datetime(1, 3, 1, tzinfo=UTC),
+                timezone="America/New_York",
+            )
+        assert info.value.field == "start"
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"end": datetime(9999, 12, 31, tzinfo=UTC)},
+            {
+                "start": datetime(9999, 11, 1, tzinfo=UTC),
+                "end": datetime(9999, 12, 1, tzinfo=UTC),
+                "goals": [Goal("mql", "quarter", 3)],
+            },
+        ],
+    )
+    def test_a_period_past_datetime_s_years_ends_with_the_report(
+        self, kwargs: dict[str, object]
+    ) -> None:
+        """A month (or goal's quarter) that would end in the year 10000 is cut at end."""
+        report = _report([], **kwargs)
+        assert report.flow[-1].period.startswith("9999")
+
+    def test_the_last_whole_month_of_datetime_s_years_is_reported(self) -> None:
+        """November 9999 ends within datetime's years: it is a report like any."""
+        start = datetime(9999, 11, 1, tzinfo=UTC)
+        entries = [StageEntry("L-1", "mql", start + DAY)]
+        report = _report(entries, start=start, end=datetime(9999, 12, 1, tzinfo=UTC))
+        assert [row.period for row in report.flow][:1] == ["9999-11"]
+
     @pytest.mark.parametrize("entries", [None, 5, "mql"])
     def test_entries_that_are_not_a_list_are_refused(self, entries: object) -> None:
         """entries=None (or a number, or a string) is a ValidationError naming it."""

@@ -1,3 +1,5 @@
+import errno
+import os
 import struct
 import sys
 from datetime import UTC, datetime, timedelta
@@ -6,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from funnelkit import MissingExtraError
+from funnelkit import _charts as charts
 from funnelkit.analytics import (
     FunnelReport,
     StageEntry,
@@ -73,6 +76,26 @@ class TestCharts:
         first = [path.read_bytes() for path in save_charts(report, tmp_path / "a")]
         again = [path.read_bytes() for path in save_charts(report, tmp_path / "b")]
         assert first == again
+
+    def test_a_failed_write_leaves_no_cut_file(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A disk that fills mid-chart: the earlier chart stays whole, nothing cut."""
+        report = _report(_history())
+        before = {
+            path.name: path.read_bytes() for path in save_charts(report, tmp_path)
+        }
+
+        class Cut:
+            def savefig(self, path: Path, **_: object) -> None:
+                Path(path).write_bytes(b"\x89PNG cut")
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(charts, "cohort_chart", lambda _: Cut())
+        with pytest.raises(OSError, match=os.strerror(errno.ENOSPC)):
+            save_charts(report, tmp_path)
+        after = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+        assert after == before
 
     def test_the_charts_show_what_the_report_says(self) -> None:
         """Bars, cells and curves carry the report's numbers."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import io
 import json
@@ -16,6 +17,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+import funnelkit
 from funnelkit import Funnel, Lead, ScoreAtLeast, SlaRule, dump_policy
 from funnelkit import _cli as cli
 from funnelkit import _demo as demo
@@ -80,6 +82,32 @@ class TestCheck:
         status, out, _ = run("check", name, "--json")
         assert status == 0
         assert json.loads(out)["policy"] == f"{name.replace('_', '-')}@1"
+
+    @pytest.mark.parametrize("name", ["[draft] p.toml", "{v2}.json"])
+    def test_a_file_named_with_a_bracket_is_a_file(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+    ) -> None:
+        """POLICY is always a file's name, even one that starts like TOML or JSON."""
+        monkeypatch.chdir(tmp_path)
+        path = Path(name)
+        path.write_text(dump_policy(b2b_saas(), path.suffix[1:]), encoding="utf-8")
+        status, out, err = run("check", name)
+        assert (status, err) == (0, "")
+        assert out.startswith("policy b2b-saas@1 ")
+
+    def test_a_policy_that_is_neither_file_nor_shipped_name(
+        self, history: tuple[str, str, str]
+    ) -> None:
+        """A misspelt shipped name is named by its argument, with the names to use."""
+        expected = "expected a policy file (.toml or .json), or b2b_saas or product_led"
+        assert run("check", "b2b-saas") == (
+            1,
+            "",
+            f"POLICY: {expected}, got 'b2b-saas'\n",
+        )
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        argv = ("backtest", "b2b_saas", *history, *window, "--compare", "product-led")
+        assert run(*argv) == (1, "", f"--compare: {expected}, got 'product-led'\n")
 
     def test_custom_criteria_by_name(self, tmp_path: Path) -> None:
         """--criteria names a registry as module:attribute."""
@@ -151,6 +179,13 @@ class TestCheck:
         """funnelkit.__main__ imports the command line it runs."""
         module = importlib.import_module("funnelkit.__main__")
         assert module.main is main
+
+    def test_version(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--version prints the installed version and exits 0."""
+        with pytest.raises(SystemExit) as info:
+            run("--version")
+        assert info.value.code == 0
+        assert capsys.readouterr().out == f"funnelkit {funnelkit.__version__}\n"
 
     def test_usage_errors(self) -> None:
         """A command line without a command is a usage error (status 2)."""
@@ -283,7 +318,26 @@ class TestDemo:
         blocker.write_text("", encoding="utf-8")
         status, out, err = run("demo", "--leads", "50", "--plot", str(blocker))
         assert (status, out) == (1, "")
-        assert str(blocker) in err
+        assert err == (
+            f"--plot: cannot write the charts into {str(blocker)!r}: "
+            f"{os.strerror(errno.EEXIST)}\n"
+        )
+
+    def test_plot_without_matplotlib_names_the_extra(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--plot without funnelkit[plot] installed: the extra to install, status 1."""
+        monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+        status, out, err = run("demo", "--leads", "5", "--plot", str(tmp_path))
+        assert (status, out) == (1, "")
+        assert "funnelkit[plot]" in err
+        assert err.count("\n") == 1
+
+    def test_plot_into_nothing_is_a_usage_error(self) -> None:
+        """--plot "" (an unset $DIR) is status 2, not a run without charts."""
+        with pytest.raises(SystemExit) as info:
+            run("demo", "--leads", "5", "--plot", "")
+        assert info.value.code == 2
 
     def test_a_bad_count_of_leads_is_refused(self) -> None:
         """--leads 0 is a usage error (status 2), named."""
@@ -306,6 +360,19 @@ class TestDemo:
                 raise BrokenPipeError
 
         assert main(["demo", "--leads", "100"], Gone(), io.StringIO()) == 1
+
+    def test_an_output_that_cannot_be_written_is_one_line(self) -> None:
+        """A full disk under the output: one line on stderr, status 1, no traceback."""
+
+        class Full(io.StringIO):
+            def write(self, _: str) -> int:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        err = io.StringIO()
+        assert main(["check", "b2b_saas"], Full(), err) == 1
+        assert err.getvalue() == (
+            f"cannot write the output: {os.strerror(errno.ENOSPC)}\n"
+        )
 
     def test_the_funnelkit_command_is_installed(self) -> None:
         """pip installs a `funnelkit` command that runs this command line."""
@@ -437,6 +504,27 @@ class TestFileCommands:
         data = json.loads(run(*arguments, "--json")[1])
         assert data["conversions"][0]["converted"] == 1
 
+    @pytest.mark.parametrize("segment", ["orgin", "reason"])
+    def test_a_segment_no_row_has_is_refused(
+        self, tmp_path: Path, segment: str
+    ) -> None:
+        """--segment naming no column of the entries: an error, not rows of (none)."""
+        entries = tmp_path / "entries.csv"
+        entries.write_text(
+            "lead_id,stage,entered_at,reason,origin\n"
+            "L-1,mql,2026-03-02T09:00:00Z,,ads\n",
+            encoding="utf-8",
+        )
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        argv = ("report", str(entries), "--stages", "mql,sql", *window)
+        expected = (
+            f"--segment: expected a column of {entries} other than lead_id, stage, "
+            "entered_at, exited_at, next_stage and reason, with a value in some "
+            f"row, got {segment!r}\n"
+        )
+        assert run(*argv, "--segment", segment) == (1, "", expected)
+        assert run(*argv, "--segment", "origin")[0] == 0
+
     @pytest.mark.parametrize(
         ("option", "error"),
         [
@@ -465,6 +553,21 @@ class TestFileCommands:
         entries.write_text("lead_id,stage,entered_at\n", encoding="utf-8")
         window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
         assert run("report", str(entries), *window, *option) == (1, "", error + "\n")
+
+    def test_an_instant_past_the_year_9999_in_utc_is_named_as_typed(
+        self, history: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """score --at whose UTC form is past 9999: named as typed, status 2."""
+        leads, activities, _ = history
+        with pytest.raises(SystemExit) as info:
+            run(
+                "score", "b2b_saas", leads, activities, "--at", "9999-12-31T23:00-05:00"
+            )
+        assert info.value.code == 2
+        assert capsys.readouterr().err.endswith(
+            "argument --at: expected an instant within datetime's range in UTC too "
+            "(years 1 to 9999), got '9999-12-31T23:00-05:00'\n"
+        )
 
     def test_a_bad_option_of_backtest_is_named_as_typed(
         self, history: tuple[str, str, str]
@@ -524,6 +627,41 @@ class TestFileCommands:
         leads.write_text("id,created_at\n", encoding="utf-8")
         _, activities, _ = history
         assert run("score", "b2b_saas", str(leads), activities) == (0, "no leads\n", "")
+
+    @pytest.mark.parametrize(
+        ("lead_id", "encoding", "shown"),
+        [("L\u00e9-1", "ascii", "L\\xe9-1"), ("L-\\ud800", "utf-8", "L-\\ud800")],
+    )
+    def test_a_character_the_output_cannot_hold_is_escaped(
+        self, tmp_path: Path, lead_id: str, encoding: str, shown: str
+    ) -> None:
+        """A console in ASCII, or a lone surrogate from JSON: escaped, no traceback."""
+        leads = tmp_path / "leads.jsonl"
+        leads.write_text(
+            f'{{"id": "{lead_id}", "created_at": "2026-03-02T09:00:00Z"}}\n',
+            encoding="utf-8",
+        )
+        activities = tmp_path / "none.jsonl"
+        activities.write_text("", encoding="utf-8")
+        raw = io.BytesIO()
+        out = io.TextIOWrapper(raw, encoding=encoding)
+        assert main(["score", "b2b_saas", str(leads), str(activities)], out) == 0
+        assert raw.getvalue().decode(encoding).splitlines()[2].split()[0] == shown
+
+    def test_a_control_character_in_the_data_is_escaped(self, tmp_path: Path) -> None:
+        """An escape sequence or a carriage return in a lead id reaches no terminal."""
+        leads = tmp_path / "leads.jsonl"
+        leads.write_text(
+            json.dumps({"id": "L\x1b[2J\r1", "created_at": "2026-03-02T09:00:00Z"}),
+            encoding="utf-8",
+        )
+        activities = tmp_path / "none.jsonl"
+        activities.write_text("", encoding="utf-8")
+        status, out, _ = run("score", "b2b_saas", str(leads), str(activities))
+        assert status == 0
+        assert out.splitlines()[2].split()[0] == "L\\x1b[2J\\r1"
+        _, out, _ = run("score", "b2b_saas", str(leads), str(activities), "--json")
+        assert json.loads(out)[0]["lead_id"] == "L\x1b[2J\r1"
 
     def test_score_refuses_a_lead_given_twice(
         self, history: tuple[str, str, str], tmp_path: Path
@@ -596,7 +734,9 @@ class TestFileCommands:
             "cannot build Lead from the data (2 problems): a: x; b: y\n",
         )
 
-    @pytest.mark.parametrize("instant", ["yesterday", "2026-03-01T00:00:00"])
+    @pytest.mark.parametrize(
+        "instant", ["yesterday", "2026-03-01T00:00:00", "9999-12-31T23:00:00-05:00"]
+    )
     def test_a_bad_instant_argument_is_a_usage_error(self, instant: str) -> None:
         """--start must be ISO 8601 with an offset: argparse's status 2 otherwise."""
         with pytest.raises(SystemExit) as info:

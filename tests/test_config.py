@@ -322,6 +322,13 @@ class TestRoundTrip:
         other.write_text(dump_policy(b2b_saas()), encoding="utf-8")
         assert load_policy(other, format="toml") == b2b_saas()
 
+    @pytest.mark.parametrize("fmt", ["toml", "json"])
+    def test_a_byte_order_mark_is_skipped(self, tmp_path: Path, fmt: str) -> None:
+        """A file saved with a UTF-8 byte order mark (Notepad, PowerShell) reads."""
+        path = tmp_path / f"p.{fmt}"
+        path.write_text(dump_policy(b2b_saas(), fmt), encoding="utf-8-sig")  # type: ignore[arg-type]
+        assert load_policy(path) == b2b_saas()
+
     def test_parts_through_serialization(self) -> None:
         """to_json/from_json write policy parts as policy files do."""
         policy = b2b_saas()
@@ -1160,9 +1167,11 @@ class TestHostileInput:
         with pytest.raises(PolicyFileError, match="readable file"):
             load_policy(tmp_path / "missing.toml")
         path = tmp_path / "latin.toml"
-        path.write_bytes(b"name = '\xe9'\n")
-        with pytest.raises(PolicyFileError, match="UTF-8"):
+        path.write_bytes(b"version = 1\nname = '\xe9'\n")
+        with pytest.raises(PolicyFileError, match="UTF-8") as info:
             load_policy(path)
+        expected = "expected UTF-8 text, found the byte 0xe9 on line 2"
+        assert info.value.problems == (("", f"{expected} (save the file as UTF-8)"),)
 
     @pytest.mark.parametrize(
         ("kwargs", "field"),

@@ -182,6 +182,18 @@ class TestBadFiles:
             ),
             ("Prospect ID,Lead Number\n", 1, "id", "a required column, missing"),
             ("id,email\nL-1,a@b.example\n", 1, "created_at", "a required column"),
+            (
+                "id;created_at\nL-1;2026-03-02T09:00:00Z\n",
+                1,
+                "id",
+                (
+                    "missing from the header (the header is one column holding ';': "
+                    "funnelkit reads CSV separated by commas)"
+                ),
+            ),
+            ("id\tcreated_at\n", 1, "id", "holding '\\t'"),
+            ("id|created_at\n", 1, "id", "holding '|'"),
+            ("name\nAna\n", 1, "id", "a required column, missing from the header"),
         ],
     )
     def test_each_problem_names_the_line_and_the_column(
@@ -219,14 +231,64 @@ class TestBadFiles:
         with pytest.raises(DataFileError, match="expected text, found 7"):
             read_activities(path)
 
+    @pytest.mark.parametrize(
+        ("text", "column", "cell"),
+        [
+            (
+                (
+                    "lead_id,stage,entered_at,exited_at\n"
+                    "L-1,mql,2026-03-05T00:00:00Z,2026-03-01T00:00:00Z\n"
+                ),
+                "exited_at",
+                "2026-03-01T00:00:00Z",
+            ),
+            (
+                "lead_id,stage,entered_at\nL-1,mql,9999-12-31T23:30:00-05:00\n",
+                "entered_at",
+                "9999-12-31T23:30:00-05:00",
+            ),
+        ],
+    )
+    def test_a_refused_instant_is_shown_as_written(
+        self, tmp_path: Path, text: str, column: str, cell: str
+    ) -> None:
+        """A refused instant is shown as its cell reads, not as Python's repr."""
+        with pytest.raises(DataFileError) as info:
+            read_entries(_write(tmp_path, "e.csv", text))
+        assert (info.value.line, info.value.column) == (2, column)
+        assert info.value.problem.endswith(f", found {cell!r}")
+
+    def test_a_row_is_named_by_the_line_it_starts_on(self, tmp_path: Path) -> None:
+        """A quoted cell over lines, blank lines: the row's first line is named."""
+        path = _write(
+            tmp_path,
+            "leads.csv",
+            'id,note,created_at\nL-1,"two\nlines",2026-03-02T09:00:00Z\n\n'
+            'L-2,"one\n\nmore",2026-03-02T09:00:00\n',
+        )
+        with pytest.raises(DataFileError) as info:
+            read_leads(path)
+        assert (info.value.line, info.value.column) == (5, "created_at")
+        again = _write(
+            tmp_path,
+            "again.csv",
+            'id,note,created_at\nL-1,"two\nlines",2026-03-02T09:00:00Z\n'
+            "L-1,,2026-03-02T09:00:00Z\n",
+        )
+        with pytest.raises(DataFileError, match=r"again \(first on line 2\)") as info:
+            read_leads(again)
+        assert info.value.line == 4
+
     def test_a_file_of_another_kind_or_missing(self, tmp_path: Path) -> None:
-        """A .txt file, or one that is not there: line 0, the whole file."""
-        with pytest.raises(DataFileError, match=r"\.csv or \.jsonl"):
+        """A .txt file, or one that is not there: line 0, the whole file, unsaid."""
+        with pytest.raises(DataFileError, match=r"\.csv, \.jsonl or \.ndjson"):
             read_outcomes(_write(tmp_path, "o.txt", ""))
         with pytest.raises(DataFileError, match="cannot be read") as info:
             read_outcomes(tmp_path / "missing.csv")
         assert info.value.line == 0
-        assert str(info.value).startswith(f"{tmp_path / 'missing.csv'}, line 0:")
+        assert str(info.value) == (
+            f"{tmp_path / 'missing.csv'}: cannot be read: No such file or directory"
+        )
 
     @pytest.mark.parametrize("name", ["leads.csv", "leads.jsonl"])
     def test_bytes_that_are_not_utf8(self, tmp_path: Path, name: str) -> None:

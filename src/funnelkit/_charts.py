@@ -145,7 +145,9 @@ def save_charts(report: FunnelReport, directory: str | Path) -> list[Path]:
     """Write the three charts as PNG files in *directory* (made if need be).
 
     Returns the paths written: ``funnel.png``, ``cohorts.png`` and
-    ``time_in_stage.png``.
+    ``time_in_stage.png``. Each is written beside and then renamed, so a
+    failed write (a full disk) leaves no cut file, and the chart of an
+    earlier run whole.
     """
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
@@ -156,8 +158,13 @@ def save_charts(report: FunnelReport, directory: str | Path) -> list[Path]:
         ("time_in_stage.png", time_in_stage_chart),
     ):
         path = folder / name
-        # No software version in the file: the same report, the same bytes.
-        draw(report).savefig(path, metadata=_NO_METADATA)
+        partial = folder / f".{name}.partial"
+        try:
+            # No software version in the file: the same report, the same bytes.
+            draw(report).savefig(partial, format="png", metadata=_NO_METADATA)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
         written.append(path)
     return written
 

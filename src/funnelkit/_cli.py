@@ -1,4 +1,4 @@
-"""The command line: ``python -m funnelkit demo`` and ``check POLICY``."""
+"""The command line: ``python -m funnelkit`` demo, check, score, report, backtest."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from funnelkit import policies
+from funnelkit import __version__, policies
 from funnelkit._config import CriteriaRegistry, load_policy
 from funnelkit._criteria import Always, describe
 from funnelkit._duration import format_duration
 from funnelkit._lead import Activity
 from funnelkit._policy import FunnelPolicy
 from funnelkit._sla import EXIT
-from funnelkit._time import in_utc
+from funnelkit._time import in_utc, require_aware
 from funnelkit.errors import (
     FunnelkitError,
     PolicyFileError,
@@ -37,7 +37,11 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m funnelkit",
-        description="Lead qualification policies: check them before they ship.",
+        description="Qualify sales leads: run the demo, check a policy file, "
+        "and score, report and backtest data files.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"funnelkit {__version__}"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser(
@@ -69,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--plot",
         metavar="DIR",
+        type=_directory,
         help="also write the charts (PNG) into DIR; needs funnelkit[plot]",
     )
     demo.add_argument(
@@ -138,18 +143,37 @@ def _json_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _instant(text: str) -> datetime:
-    """An ISO 8601 instant with its offset, as funnelkit's JSON reads one."""
+    """An ISO 8601 instant with its offset, as funnelkit's JSON reads one.
+
+    One whose UTC form leaves datetime's years (``9999-12-31T23:00-05:00``)
+    is refused here too, as typed, rather than by whichever call gets it.
+    """
     try:
-        return structure(text, datetime)
+        return require_aware(structure(text, datetime), field="instant")
     except SerializationError as error:
         raise argparse.ArgumentTypeError(error.problems[0][1]) from None
+    except ValidationError as error:
+        msg = f"expected {error.expected}, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
-def _policy(spec: str, criteria: CriteriaRegistry | None = None) -> FunnelPolicy:
-    """A policy file, or the name of a policy funnelkit ships: any command's POLICY."""
-    if not Path(spec).exists() and spec in _SHIPPED:
+def _policy(
+    spec: str, criteria: CriteriaRegistry | None = None, *, option: str = "POLICY"
+) -> FunnelPolicy:
+    """A policy file, or the name of a policy funnelkit ships: any command's POLICY.
+
+    The argument is always a file's name (a name starting with ``[`` is not
+    TOML text); one that is neither a policy file nor a shipped name is
+    named by its *option*.
+    """
+    path = Path(spec)
+    if not path.exists() and spec in _SHIPPED:
         return _SHIPPED[spec]()
-    return load_policy(spec, criteria=criteria)
+    if path.suffix.lower() not in {".toml", ".json"}:
+        shipped = " or ".join(_SHIPPED)
+        msg = f"{option}: expected a policy file (.toml or .json), or {shipped}, "
+        raise FunnelkitError(msg + f"got {spec!r}")
+    return load_policy(path, criteria=criteria)
 
 
 _SHIPPED: dict[str, Callable[[], FunnelPolicy]] = {
@@ -167,6 +191,14 @@ def _positive(text: str) -> int:
         msg = f"expected a whole number above 0, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return number
+
+
+def _directory(text: str) -> str:
+    if not text:
+        # An empty $DIR in a script: no charts, silently, would pass for done.
+        msg = "expected a directory, got ''"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def _registry(spec: str) -> CriteriaRegistry:
@@ -229,7 +261,7 @@ def main(
         except FunnelkitError as error:
             print(_lines(error, args), file=err)
             return 1
-        return _print(text, out)
+        return _print(text, out, err)
     return _check(args, out, err)
 
 
@@ -278,14 +310,14 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(_lines(error), file=err)
             return 1
         problems = [{"path": path, "problem": text} for path, text in error.problems]
-        _print(json.dumps({"valid": False, "problems": problems}, indent=2), out)
+        _print(json.dumps({"valid": False, "problems": problems}, indent=2), out, err)
         return 1
     except FunnelkitError as error:
         print(_lines(error), file=err)
         return 1
     if args.json:
-        return _print(json.dumps(_described(policy), indent=2), out)
-    return _print(summary(policy), out)
+        return _print(json.dumps(_described(policy), indent=2), out, err)
+    return _print(summary(policy), out, err)
 
 
 def _described(policy: FunnelPolicy) -> dict[str, object]:
@@ -320,27 +352,65 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.plot:
         try:
             written = save_charts(built, args.plot)
-        except (FunnelkitError, OSError) as error:
-            print(error, file=err)
+        except FunnelkitError as error:
+            print(_lines(error), file=err)
+            return 1
+        except OSError as error:
+            why = error.strerror or error
+            print(
+                f"--plot: cannot write the charts into {args.plot!r}: {why}", file=err
+            )
             return 1
         if not args.json:
             text += "\n\ncharts: " + ", ".join(str(path) for path in written)
-    return _print(text, out)
+    return _print(text, out, err)
 
 
-def _print(text: str, out: TextIO) -> int:
-    """Write *text*; if the reader went away (``| head``), stop quietly, status 1."""
+#: Control characters but the line break and the tab: a lead id or a segment
+#: holding one (an escape sequence) would otherwise recolour the terminal,
+#: move its cursor or break the table's lines.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _print(text: str, out: TextIO, err: TextIO) -> int:
+    """Write *text*; if the reader went away (``| head``), stop quietly, status 1.
+
+    Control characters in it (but line breaks and tabs) are written as
+    backslash escapes (an escape character as ``x1b`` after a backslash).
+
+    A character the output's encoding cannot hold (a console in cp1252, a
+    lone surrogate a JSON Lines escape gave) is written as a backslash
+    escape, as Python writes it on stderr; an output that cannot be written
+    (a full disk) is one line on *err*, status 1.
+    """
+    text = _CONTROL.sub(lambda found: repr(found[0])[1:-1], text)
     try:
-        print(text, file=out)
+        try:
+            print(text, file=out)
+        except UnicodeEncodeError:
+            # The encoding fails before a byte is written: write it escaped.
+            encoding = getattr(out, "encoding", None) or "utf-8"
+            text = text.encode(encoding, "backslashreplace").decode(encoding)
+            print(text, file=out)
         out.flush()
     except BrokenPipeError:
-        # Point the stream at the null device, so that flushing it again at
-        # exit does not fail a second time (the recipe of Python's docs).
-        # A stream without a file descriptor has nothing to redirect.
-        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        _silence(out)
+        return 1
+    except OSError as error:
+        _silence(out)
+        print(f"cannot write the output: {error.strerror or error}", file=err)
         return 1
     return 0
+
+
+def _silence(out: TextIO) -> None:
+    """Point *out* at the null device, so flushing it again at exit cannot fail.
+
+    The recipe of Python's docs for a broken pipe; a stream without a file
+    descriptor has nothing to redirect.
+    """
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
 
 
 def _score(args: argparse.Namespace) -> str:
@@ -395,8 +465,20 @@ def _report(args: argparse.Namespace) -> str:
     from funnelkit._files import read_entries  # noqa: PLC0415 -- a command's own
     from funnelkit.analytics import FunnelReport  # noqa: PLC0415 -- a command's own
 
+    entries = read_entries(args.entries)
+    if (
+        args.segment is not None
+        and entries
+        and not any(args.segment in entry.segments for entry in entries)
+    ):
+        # A misspelt column would otherwise break every row down as "(none)".
+        raise FunnelkitError(
+            f"--segment: expected a column of {args.entries} other than lead_id, "
+            "stage, entered_at, exited_at, next_stage and reason, with a value "
+            f"in some row, got {args.segment!r}"
+        )
     built = FunnelReport.build(
-        read_entries(args.entries),
+        entries,
         stages=[stage.strip() for stage in args.stages.split(",")],
         start=args.start,
         end=args.end,
@@ -420,7 +502,12 @@ def _backtest(args: argparse.Namespace) -> str:
     )
     window = {"start": args.start, "end": args.end, "mql": args.mql}
     result = (
-        compare(_policy(args.policy), _policy(args.compare), *history, **window)
+        compare(
+            _policy(args.policy),
+            _policy(args.compare, option="--compare"),
+            *history,
+            **window,
+        )
         if args.compare
         else backtest(_policy(args.policy), *history, **window)
     )

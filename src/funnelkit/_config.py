@@ -1545,6 +1545,7 @@ def load_policy(
         source: A path (a :class:`pathlib.Path`, or a string naming a file),
             or the text of a policy: a string is text when *format* is given,
             or when it holds a line break or starts with ``{`` or ``[``.
+            A file is UTF-8; a byte order mark at its start is skipped.
         format: ``"toml"`` or ``"json"``; by default a file's suffix decides,
             and text starting with ``{`` is JSON.
         criteria: The custom criteria the file may name.
@@ -1612,16 +1613,22 @@ def _source(source: object, fmt: Format | None) -> tuple[str | None, str, Format
         if len(raw) > MAX_POLICY_BYTES:
             # Before decoding: the cut may fall inside a character.
             raise _too_large(str(path), "more")
-        text = raw.decode("utf-8")
+        # utf-8-sig: a byte order mark (Windows editors write one) is no key.
+        text = raw.decode("utf-8-sig")
     except OSError as error:
         raise PolicyFileError(
             source=str(path),
             problems=[("", f"expected a readable file: {error.strerror}")],
         ) from None
-    except UnicodeDecodeError:
-        raise PolicyFileError(
-            source=str(path), problems=[("", "expected UTF-8 text")]
-        ) from None
+    except UnicodeDecodeError as error:
+        # raw is bound: only its decoding raises this.
+        line = raw.count(b"\n", 0, error.start) + 1
+        byte = raw[error.start : error.start + 1].hex()
+        problem = (
+            f"expected UTF-8 text, found the byte 0x{byte} on line {line} "
+            "(save the file as UTF-8)"
+        )
+        raise PolicyFileError(source=str(path), problems=[("", problem)]) from None
     return str(path), text, fmt or suffix  # type: ignore[return-value] # toml or json, checked
 
 

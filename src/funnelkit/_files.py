@@ -114,8 +114,10 @@ class _Row:
             # An attribute, property or segment is a column of the file.
             extra = _EXTRA.fullmatch(error.field)
             column = extra.group(1) if extra else error.field
+            # The cell as written, not the value read from it (an instant's text).
+            found = self.data.get(column, error.value)
             raise self.error(
-                column, f"expected {error.expected}, found {_show(error.value)}"
+                column, f"expected {error.expected}, found {_show(found)}"
             ) from None
 
 
@@ -144,7 +146,10 @@ def _rows(path: str | Path, required: Sequence[str] = ()) -> Iterator[_Row]:
     suffix = Path(name).suffix.lower()
     if suffix not in {".csv", ".jsonl", ".ndjson"}:
         raise DataFileError(
-            path=name, line=0, column=None, problem="expected a .csv or .jsonl file"
+            path=name,
+            line=0,
+            column=None,
+            problem="expected a .csv, .jsonl or .ndjson file",
         )
     try:
         # utf-8-sig: a byte order mark (Excel writes one) is not part of the header.
@@ -170,10 +175,36 @@ def _rows(path: str | Path, required: Sequence[str] = ()) -> Iterator[_Row]:
             ) from None
 
 
+class _Lines:
+    """A file's lines, counted, so a CSV row is named by the line it starts on.
+
+    A quoted cell may hold line breaks; the csv module counts the lines read
+    so far, which names such a row by its last line.
+    """
+
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+        self.number = 0
+        #: The first line of the row being read (blank lines between rows,
+        #: which the reader skips, are not it); 0 until one is read.
+        self.first = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._file)
+        self.number += 1
+        if not self.first and line.strip("\r\n"):
+            self.first = self.number
+        return line
+
+
 def _csv_rows(name: str, file: TextIO, required: Sequence[str]) -> Iterator[_Row]:
+    lines = _Lines(file)
     # Strict: a quote opened and never closed is an error, not a cell that
     # swallows the rest of the file.
-    reader = csv.DictReader(file, strict=True)
+    reader = csv.DictReader(lines, strict=True)
     header = _csv_read(name, reader, lambda: reader.fieldnames)
     if header is None:  # an empty file: no columns, no rows
         return
@@ -186,13 +217,14 @@ def _csv_rows(name: str, file: TextIO, required: Sequence[str]) -> Iterator[_Row
         ]
         unnamed = {f"\x00{position - 1}": position for position in unnamed.values()}
     while True:
+        lines.first = 0
         data = _csv_read(name, reader, lambda: next(reader, None))
         if data is None:
             return
         if None in data:
             raise DataFileError(
                 path=name,
-                line=reader.line_num,
+                line=lines.first,
                 column=None,
                 problem="more cells than the header has columns",
             )
@@ -200,12 +232,12 @@ def _csv_rows(name: str, file: TextIO, required: Sequence[str]) -> Iterator[_Row
             if (data.pop(column, None) or "").strip():
                 raise DataFileError(
                     path=name,
-                    line=reader.line_num,
+                    line=lines.first,
                     column=None,
                     problem=f"a value in column {position}, which the header "
                     "gives no name (a comma too many?)",
                 )
-        yield _Row(name, reader.line_num, data, csv=True)
+        yield _Row(name, lines.first, data, csv=True)
 
 
 def _csv_read(name: str, reader: csv.DictReader[str], read: Callable[[], T]) -> T:
@@ -251,9 +283,25 @@ def _check_header(
                 path=name,
                 line=1,
                 column=column,
-                problem="a required column, missing from the header",
+                problem="a required column, missing from the header"
+                + _separator_hint(columns),
             )
     return unnamed
+
+
+def _separator_hint(columns: Sequence[str]) -> str:
+    """Why a header may lack a column: it is one, split by another separator.
+
+    Excel writes "CSV" with semicolons where the decimal point is a comma.
+    """
+    if len(columns) == 1:
+        for separator in (";", "\t", "|"):
+            if separator in columns[0]:
+                return (
+                    f" (the header is one column holding {separator!r}: "
+                    "funnelkit reads CSV separated by commas)"
+                )
+    return ""
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

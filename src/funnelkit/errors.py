@@ -425,7 +425,10 @@ class DataFileError(FunnelkitError, ValueError):
 
     Attributes:
         path: The file.
-        line: The line of the row (1 for a CSV file's header).
+        line: The line the row starts on (1 for a CSV file's header; a
+            quoted CSV cell may hold line breaks), or 0 for the
+            file as a whole (one that cannot be read), which the message
+            leaves out.
         column: The column, or ``None`` for the row as a whole.
         problem: What is wrong, in words.
     """
@@ -439,5 +442,6 @@ class DataFileError(FunnelkitError, ValueError):
         self, *, path: str, line: int, column: str | None, problem: str
     ) -> None:
         self._hold(path=path, line=line, column=column, problem=problem)
-        where = f"{path}, line {line}" + (f", column {column!r}" if column else "")
+        where = path + (f", line {line}" if line else "")
+        where += f", column {column!r}" if column else ""
         super().__init__(f"{where}: {problem}")
