@@ -72,9 +72,14 @@ from funnelkit._lead import _EMAIL, Activity, Bant, Lead
 from funnelkit._lead import NO_ANSWERS as _NO_ANSWERS
 from funnelkit._scoring import Contribution, Score
 from funnelkit._sla import SlaTimer
-from funnelkit._time import is_zone_name
+from funnelkit._time import is_aware, is_zone_name
 from funnelkit._validators import Scalar, check_scalar, unchecked
-from funnelkit.errors import PolicyFileError, SerializationError, ValidationError
+from funnelkit.errors import (
+    NaiveDatetimeError,
+    PolicyFileError,
+    SerializationError,
+    ValidationError,
+)
 
 __all__ = ["converter", "from_json", "structure", "to_json", "unstructure"]
 
@@ -107,6 +112,13 @@ def _format_datetime(value: datetime) -> str:
     # some machines lack) would be read back as another machine's, or not
     # at all: the offset alone says the instant.
     return f"{text}[{key}]" if is_zone_name(key) else text
+
+
+def _unstructure_datetime(value: datetime) -> str:
+    """Write an aware datetime; refuse a naive one, which no reader accepts."""
+    if not is_aware(value):
+        raise NaiveDatetimeError(field="datetime", value=value)
+    return _format_datetime(value)
 
 
 # Zone files that stand for the machine's own zone (or its default rules),
@@ -352,7 +364,7 @@ def _tagged_union(
 def _make_converter(*, fast: bool = True) -> cattrs.Converter:
     """Make the converter; *fast* adds the fast paths (tests compare without)."""
     made = cattrs.Converter(forbid_extra_keys=True)
-    made.register_unstructure_hook(datetime, _format_datetime)
+    made.register_unstructure_hook(datetime, _unstructure_datetime)
     made.register_structure_hook(datetime, _parse_datetime)
     made.register_unstructure_hook(date, date.isoformat)
     made.register_structure_hook(date, _parse_date)
@@ -1060,6 +1072,10 @@ def unstructure(value: object, cls: Any = None) -> Any:  # noqa: ANN401 -- JSON-
     Give *cls* to write a value as a type it belongs to, such as
     ``list[Event]``: each event then carries its ``"type"``, so that
     ``structure(data, list[Event])`` can tell them apart.
+
+    Raises:
+        NaiveDatetimeError: *value* holds a datetime without a time zone,
+            which no reader would accept back.
     """
     return converter.unstructure(value, cls)
 
@@ -1094,6 +1110,9 @@ def to_json(value: object, *, indent: int | None = None, cls: Any = None) -> str
 
     The same value always gives the same text, byte for byte. *cls* is as
     for :func:`unstructure`.
+
+    Raises:
+        NaiveDatetimeError: *value* holds a datetime without a time zone.
     """
     if indent is None:
         return _ENCODER.encode(unstructure(value, cls))
