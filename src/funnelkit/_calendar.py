@@ -465,7 +465,7 @@ class BusinessCalendar:
 
     The calendar counts instants from 0002-01-01T00:00:00+00:00 up to, not
     including, 9999-01-01T00:00:00+00:00: an instant outside, or an answer
-    that would fall outside, is a :class:`~funnelkit.ValidationError`.
+    that would fall outside, is a :class:`~funnelkit.errors.ValidationError`.
 
     >>> from datetime import datetime, timedelta
     >>> from zoneinfo import ZoneInfo

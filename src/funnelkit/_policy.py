@@ -283,10 +283,18 @@ class FunnelPolicy:
             marked ``reopen``, an initial stage that is missing, won or lost,
             or a stage no transition reaches from the initial stage; an SLA
             rule with a duplicate name, an unknown stage, business time and
-            no calendar, or a breach move the transitions do not allow.
+            no calendar, or a breach move the transitions do not allow; a
+            guard or ``met_by`` that asks for a score of a dimension, or a
+            fit grade, that the scoring model does not have.
 
-    Automatic moves chain (``lead -> mql -> sql`` in one event when both
-    guards pass). A chain longer than the number of stages must go round a
+    Attributes:
+        fingerprint: A SHA-256 (hex) of the policy's content, stable across
+            processes: equal policies have equal fingerprints, and any
+            change a policy file can show changes it. Store it beside a
+            decision to know which policy made it.
+
+    Automatic moves chain (``lead -> mql -> sql`` in one call, with a
+    :class:`StageChanged` event for each move, when both guards pass). A chain longer than the number of stages must go round a
     cycle of automatic transitions whose guards all pass: the engine stops it
     with a :class:`~funnelkit.errors.PolicyError`, and the call changes
     nothing.
