@@ -549,6 +549,24 @@ class TestBadInput:
         )
         assert expected in info.value.expected
 
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2026-12-25", "datetime.date(2026, 12, 25)"),
+            (" 2026-12-25 ", "datetime.date(2026, 12, 25)"),
+            ("christmas", "NAME=value parts joined by ';'"),
+            ("RRULE:FREQ=YEARLY;christmas", "NAME=value parts joined by ';'"),
+        ],
+    )
+    def test_text_that_is_no_rule_is_told_what_a_rule_is(
+        self, text: str, expected: str
+    ) -> None:
+        """A date given as text, or a word, hears what to write instead."""
+        with pytest.raises(PolicyError) as info:
+            BusinessCalendar.weekdays("09:00", "17:00", timezone="UTC", holidays=[text])
+        assert expected in info.value.expected
+        assert "unpack" not in info.value.expected
+
     def test_rules_at_their_limits_are_kept(self) -> None:
         """A month's last weekday, leap days, every other Wednesday: all counted."""
         calendar = BusinessCalendar.weekdays(

@@ -274,12 +274,13 @@ def _check_on(
         try:
             _rule(value)
         except (ValueError, TypeError) as error:
+            problem = _rule_problem(value, error)
             raise _reject(
                 "Holiday",
                 attribute.name,
                 value,
                 f"a dateutil rrule such as "
-                f"'FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25' ({error})",
+                f"'FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25' ({problem})",
             ) from None
         return
     raise _reject(
@@ -288,6 +289,23 @@ def _check_on(
         value,
         "a date, or a recurrence rule such as 'FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25'",
     )
+
+
+def _rule_problem(text: str, error: Exception) -> str:
+    """What is wrong with *text* as a rule, in words a caller can act on."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    else:
+        return f"a day is given as a date, {day!r}, not as text"
+    line = text.strip()
+    if line[:6].upper() == "RRULE:":
+        line = line[6:]
+    if ":" not in line and any("=" not in part for part in line.split(";") if part):
+        # dateutil would say it could not unpack a part: nothing of a rule.
+        return "a rule is NAME=value parts joined by ';'"
+    return str(error)
 
 
 def _rule(text: str) -> rrule:
