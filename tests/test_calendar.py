@@ -496,6 +496,16 @@ class TestBadInput:
             make()  # type: ignore[operator]
         assert info.value.field == field
 
+    @pytest.mark.parametrize("start", ["24:00", " 24:00"])
+    def test_a_start_at_the_end_of_the_day_is_refused(self, start: str) -> None:
+        """'24:00' ends a day: a start of 24:00 is refused, not read as 00:00."""
+        with pytest.raises(PolicyError) as info:
+            BusinessHours(start, "06:00")
+        assert (info.value.field, info.value.value) == ("start", start)
+        assert "00:00-24:00" in info.value.expected
+        with pytest.raises(PolicyError):
+            BusinessHours.parse("24:00-06:00")
+
     def test_a_weekday_named_twice_is_refused(self) -> None:
         """'Mon' and 'mon' name one day: refused, naming both, rather than merged."""
         with pytest.raises(PolicyError) as info:

@@ -81,6 +81,27 @@ def _clock_time(value: object) -> object:
     return value
 
 
+def _start_time(value: object) -> object:
+    """Read a start as :func:`_clock_time` does, but leave ``"24:00"`` to refuse."""
+    if isinstance(value, str) and value.strip() == "24:00":
+        return value
+    return _clock_time(value)
+
+
+def _check_start(
+    instance: BusinessHours, attribute: attrs.Attribute[time], value: object
+) -> None:
+    if isinstance(value, str) and value.strip() == "24:00":
+        raise _reject(
+            "BusinessHours",
+            attribute.name,
+            value,
+            "a start from 00:00 to 23:59 (24:00 ends a day: the whole day is "
+            "00:00-24:00)",
+        )
+    _check_clock(instance, attribute, value)
+
+
 def _check_clock(
     instance: BusinessHours, attribute: attrs.Attribute[time], value: object
 ) -> None:
@@ -105,14 +126,15 @@ class BusinessHours:
 
     An end at or before the start ends the next day: ``22:00-06:00`` is an
     overnight shift (it belongs to the day it starts), and ``00:00-24:00``
-    is the whole day. Times are whole minutes, and may be written ``"HH:MM"``;
-    ``str()`` writes ``"09:00-17:00"``, which :meth:`parse` reads back.
+    is the whole day (``24:00`` is an end only). Times are whole minutes,
+    and may be written ``"HH:MM"``; ``str()`` writes ``"09:00-17:00"``,
+    which :meth:`parse` reads back.
 
     >>> BusinessHours("22:00", "06:00").length
     datetime.timedelta(seconds=28800)
     """
 
-    start: time = attrs.field(converter=_clock_time, validator=_check_clock)
+    start: time = attrs.field(converter=_start_time, validator=_check_start)
     end: time = attrs.field(converter=_clock_time, validator=_check_clock)
 
     @property
