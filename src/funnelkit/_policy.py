@@ -198,11 +198,15 @@ def _as_tuple(value: object) -> object:
     return value
 
 
+# What a policy's parts are called in messages.
+_NOUNS = {"Stage": "a stage", "Transition": "a transition", "SlaRule": "an SLA rule"}
+
+
 def _check_parts(
     field: str, parts: tuple[object, ...], kind: type, *, reserved: str | None = None
 ) -> None:
     """Check each part is a *kind*, and that no two share a (given) name."""
-    noun = kind.__name__.lower()
+    noun = _NOUNS[kind.__name__]
     seen: set[str] = set()
     for position, part in enumerate(parts):
         if not isinstance(part, kind):
@@ -221,7 +225,7 @@ def _check_parts(
                 field=f"{field}[{position}].name",
                 value=name,
                 expected=(
-                    f"a {noun} name not used before"
+                    f"{noun} name not used before"
                     if name in seen
                     else "a name other than '*', which means any open stage"
                 ),
@@ -294,10 +298,10 @@ class FunnelPolicy:
             decision to know which policy made it.
 
     Automatic moves chain (``lead -> mql -> sql`` in one call, with a
-    :class:`StageChanged` event for each move, when both guards pass). A chain longer than the number of stages must go round a
-    cycle of automatic transitions whose guards all pass: the engine stops it
-    with a :class:`~funnelkit.errors.PolicyError`, and the call changes
-    nothing.
+    :class:`StageChanged` event for each move, when both guards pass). A
+    chain longer than the number of stages must go round a cycle of
+    automatic transitions whose guards all pass: the engine stops it with a
+    :class:`~funnelkit.errors.PolicyError`, and the call changes nothing.
     """
 
     name: str = attrs.field(validator=policy_name)
