@@ -1168,6 +1168,33 @@ class TestHostileInput:
             load_policy(**kwargs)
         assert info.value.field == field
 
+    @pytest.mark.parametrize(
+        ("call", "owner", "field"),
+        [
+            (lambda: dump_policy(None), "dump_policy", "policy"),  # type: ignore[arg-type]
+            (lambda: dump_policy("b2b_saas"), "dump_policy", "policy"),  # type: ignore[arg-type]
+            (
+                lambda: dump_policy(b2b_saas(), criteria={}),  # type: ignore[arg-type]
+                "dump_policy",
+                "criteria",
+            ),
+            (
+                lambda: load_policy(dump_policy(b2b_saas()), criteria=3),  # type: ignore[arg-type]
+                "load_policy",
+                "criteria",
+            ),
+            (lambda: diff_policies(3, b2b_saas()), "diff_policies", "old"),  # type: ignore[arg-type]
+            (lambda: diff_policies(b2b_saas(), None), "diff_policies", "new"),  # type: ignore[arg-type]
+        ],
+    )
+    def test_arguments_that_are_no_policy_or_registry(
+        self, call: Callable[[], object], owner: str, field: str
+    ) -> None:
+        """A policy or registry argument of another type is a PolicyError naming it."""
+        with pytest.raises(PolicyError) as info:
+            call()
+        assert (info.value.owner, info.value.field) == (owner, field)
+
     def test_bad_dump_format(self) -> None:
         """dump_policy writes TOML or JSON, nothing else."""
         with pytest.raises(PolicyError, match="'toml' or 'json'"):
