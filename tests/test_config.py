@@ -1087,6 +1087,24 @@ class TestProblems:
         document["name"] = {"null": True}
         assert paths(document) == ["name"]
 
+    @pytest.mark.parametrize(
+        ("test", "path"),
+        [
+            ({"null": False}, "transitions[2].guard.attribute_is.test.null"),
+            ([1, {"null": "yes"}], "transitions[2].guard.attribute_is.test[1].null"),
+            ({"not": {"null": 0}}, "transitions[2].guard.attribute_is.test.not.null"),
+        ],
+    )
+    def test_null_that_is_not_true_is_named(self, test: object, path: str) -> None:
+        """{ null = false } is told null must be true, not that null is unknown."""
+        document = data()
+        document["transitions"][2]["guard"] = {
+            "attribute_is": {"attribute": "a", "test": test}
+        }
+        (found,) = problems(document)
+        assert found[0] == path
+        assert found[1].startswith("expected true")
+
 
 class TestHostileInput:
     def test_huge_text(self) -> None:

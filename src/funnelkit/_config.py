@@ -376,8 +376,11 @@ class _Reader:
 
     def scalar(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a scalar or _BAD
         """A JSON scalar; ``{ null = true }`` is None, which TOML cannot write."""
-        if isinstance(value, Mapping) and dict(value) == {"null": True}:
-            return None
+        if isinstance(value, Mapping) and list(value) == ["null"]:
+            null = value["null"]
+            return (
+                None if null is True else self.fail(_join(path, "null"), "true", null)
+            )
         if isinstance(value, str | bool) or value is None:
             return value
         if not isinstance(value, int | float):
@@ -428,7 +431,7 @@ class _Reader:
         if isinstance(value, list | tuple):
             items = [self.scalar(_join(path, i), item) for i, item in enumerate(value)]
             return self.build(path, one_of, *items)
-        if not isinstance(value, Mapping) or dict(value) == {"null": True}:
+        if not isinstance(value, Mapping) or list(value) == ["null"]:
             return self.build(path, equals, self.scalar(path, value))
         tag = self.tag(path, value, _TESTS, "a value test")
         if tag is None:
