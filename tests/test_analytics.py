@@ -1217,7 +1217,7 @@ class TestBadArguments:
     def test_a_period_past_datetime_s_years_ends_with_the_report(
         self, kwargs: dict[str, object]
     ) -> None:
-        """A month (or goal's quarter) that would end in the year 10000 is cut at end."""
+        """A month (or goal's quarter) that would end in the year 10000 ends at end."""
         report = _report([], **kwargs)
         assert report.flow[-1].period.startswith("9999")
 

@@ -535,6 +535,16 @@ class TestBadInput:
             make()  # type: ignore[operator]
         assert info.value.field == field
 
+    @pytest.mark.parametrize("start", ["24:00", " 24:00"])
+    def test_a_start_at_the_end_of_the_day_is_refused(self, start: str) -> None:
+        """'24:00' ends a day: a start of 24:00 is refused, not read as 00:00."""
+        with pytest.raises(PolicyError) as info:
+            BusinessHours(start, "06:00")
+        assert (info.value.field, info.value.value) == ("start", start)
+        assert "00:00-24:00" in info.value.expected
+        with pytest.raises(PolicyError):
+            BusinessHours.parse("24:00-06:00")
+
     def test_a_weekday_named_twice_is_refused(self) -> None:
         """'Mon' and 'mon' name one day: refused, naming both, rather than merged."""
         with pytest.raises(PolicyError) as info:
@@ -587,6 +597,24 @@ class TestBadInput:
             rule,
         )
         assert expected in info.value.expected
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2026-12-25", "datetime.date(2026, 12, 25)"),
+            (" 2026-12-25 ", "datetime.date(2026, 12, 25)"),
+            ("christmas", "NAME=value parts joined by ';'"),
+            ("RRULE:FREQ=YEARLY;christmas", "NAME=value parts joined by ';'"),
+        ],
+    )
+    def test_text_that_is_no_rule_is_told_what_a_rule_is(
+        self, text: str, expected: str
+    ) -> None:
+        """A date given as text, or a word, hears what to write instead."""
+        with pytest.raises(PolicyError) as info:
+            BusinessCalendar.weekdays("09:00", "17:00", timezone="UTC", holidays=[text])
+        assert expected in info.value.expected
+        assert "unpack" not in info.value.expected
 
     def test_rules_at_their_limits_are_kept(self) -> None:
         """A month's last weekday, leap days, every other Wednesday: all counted."""

@@ -2,12 +2,13 @@ import errno
 import os
 import struct
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from funnelkit import MissingExtraError
+from funnelkit import MissingExtraError, ValidationError
 from funnelkit import _charts as charts
 from funnelkit.analytics import (
     FunnelReport,
@@ -152,3 +153,33 @@ class TestCharts:
         with pytest.raises(MissingExtraError, match=r"funnelkit\[plot\]") as info:
             funnel_chart(_report([]))
         assert info.value.extra == "plot"
+
+    @pytest.mark.parametrize(
+        ("draw", "owner"),
+        [
+            (funnel_chart, "funnel_chart"),
+            (cohort_chart, "cohort_chart"),
+            (time_in_stage_chart, "time_in_stage_chart"),
+        ],
+    )
+    @pytest.mark.parametrize("report", [None, "report", 3])
+    def test_a_report_of_another_type_is_named(
+        self, draw: Callable[[FunnelReport], object], owner: str, report: object
+    ) -> None:
+        """A chart of anything but a FunnelReport is a ValidationError naming it."""
+        with pytest.raises(ValidationError) as info:
+            draw(report)  # type: ignore[arg-type]
+        assert (info.value.owner, info.value.field) == (owner, "report")
+
+    def test_save_charts_checks_before_it_makes_the_folder(
+        self, tmp_path: Path
+    ) -> None:
+        """Bad arguments to save_charts are named, and no folder is made."""
+        folder = tmp_path / "charts"
+        with pytest.raises(ValidationError) as info:
+            save_charts(None, folder)  # type: ignore[arg-type]
+        assert (info.value.owner, info.value.field) == ("save_charts", "report")
+        with pytest.raises(ValidationError) as info:
+            save_charts(_report([]), 3)  # type: ignore[arg-type]
+        assert (info.value.owner, info.value.field) == ("save_charts", "directory")
+        assert not folder.exists()

@@ -1104,6 +1104,24 @@ class TestProblems:
         document["name"] = {"null": True}
         assert paths(document) == ["name"]
 
+    @pytest.mark.parametrize(
+        ("test", "path"),
+        [
+            ({"null": False}, "transitions[2].guard.attribute_is.test.null"),
+            ([1, {"null": "yes"}], "transitions[2].guard.attribute_is.test[1].null"),
+            ({"not": {"null": 0}}, "transitions[2].guard.attribute_is.test.not.null"),
+        ],
+    )
+    def test_null_that_is_not_true_is_named(self, test: object, path: str) -> None:
+        """{ null = false } is told null must be true, not that null is unknown."""
+        document = data()
+        document["transitions"][2]["guard"] = {
+            "attribute_is": {"attribute": "a", "test": test}
+        }
+        (found,) = problems(document)
+        assert found[0] == path
+        assert found[1].startswith("expected true")
+
 
 class TestHostileInput:
     def test_huge_text(self) -> None:
@@ -1186,6 +1204,33 @@ class TestHostileInput:
         with pytest.raises(PolicyError) as info:
             load_policy(**kwargs)
         assert info.value.field == field
+
+    @pytest.mark.parametrize(
+        ("call", "owner", "field"),
+        [
+            (lambda: dump_policy(None), "dump_policy", "policy"),  # type: ignore[arg-type]
+            (lambda: dump_policy("b2b_saas"), "dump_policy", "policy"),  # type: ignore[arg-type]
+            (
+                lambda: dump_policy(b2b_saas(), criteria={}),  # type: ignore[arg-type]
+                "dump_policy",
+                "criteria",
+            ),
+            (
+                lambda: load_policy(dump_policy(b2b_saas()), criteria=3),  # type: ignore[arg-type]
+                "load_policy",
+                "criteria",
+            ),
+            (lambda: diff_policies(3, b2b_saas()), "diff_policies", "old"),  # type: ignore[arg-type]
+            (lambda: diff_policies(b2b_saas(), None), "diff_policies", "new"),  # type: ignore[arg-type]
+        ],
+    )
+    def test_arguments_that_are_no_policy_or_registry(
+        self, call: Callable[[], object], owner: str, field: str
+    ) -> None:
+        """A policy or registry argument of another type is a PolicyError naming it."""
+        with pytest.raises(PolicyError) as info:
+            call()
+        assert (info.value.owner, info.value.field) == (owner, field)
 
     def test_bad_dump_format(self) -> None:
         """dump_policy writes TOML or JSON, nothing else."""

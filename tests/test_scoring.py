@@ -441,16 +441,28 @@ class TestModelValidation:
             ScoringModel("m", {rules[0], "web"})  # type: ignore[arg-type]
 
     def test_bad_score_arguments(self) -> None:
-        """Naive instants, foreign activities and non-leads are rejected."""
+        """Naive instants, foreign activities and non-leads are rejected, named."""
         model = ScoringModel("m", [ActivityRule("x", 1)])
         with pytest.raises(NaiveDatetimeError):
             model.score(LEAD, [], at=datetime(2026, 3, 2))  # noqa: DTZ001
-        with pytest.raises(ValidationError, match="an Activity of lead 'L'"):
-            model.score(LEAD, [Activity("other", "x", T0)], at=T0)
-        with pytest.raises(ValidationError, match="an Activity of lead 'L'"):
+        with pytest.raises(ValidationError, match="an Activity of lead 'L'") as info:
+            model.score(
+                LEAD, [Activity("L", "x", T0), Activity("other", "x", T0)], at=T0
+            )
+        assert (info.value.owner, info.value.field) == (
+            "ScoringModel.score",
+            "activities[1]",
+        )
+        with pytest.raises(ValidationError, match="an Activity of lead 'L'") as info:
             model.score(LEAD, ["x"], at=T0)  # type: ignore[list-item]
-        with pytest.raises(ValidationError, match=r"ScoringModel\.scorer\.lead"):
+        assert (info.value.owner, info.value.field) == (
+            "ScoringModel.score",
+            "activities[0]",
+        )
+        with pytest.raises(ValidationError, match=r"ScoringModel\.score\.lead"):
             model.score("L", [], at=T0)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match=r"ScoringModel\.scorer\.lead"):
+            model.scorer("L")  # type: ignore[arg-type]
 
     @pytest.mark.parametrize("activities", [None, 5, "x", {"x": 1}])
     def test_activities_that_are_not_a_collection(self, activities: object) -> None:

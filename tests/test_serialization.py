@@ -29,6 +29,7 @@ from funnelkit import (
     LeadState,
     LeadUpdated,
     Move,
+    NaiveDatetimeError,
     PauseTimer,
     PolicyChange,
     ResumeTimer,
@@ -435,6 +436,20 @@ class TestWireFormat:
         """An activity without an id gets its derived one, as in Python."""
         data = '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00+00:00"}'
         assert from_json(data, Activity).id == Activity("L", "k", AT).id
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            datetime(2026, 3, 2, 9),  # noqa: DTZ001 -- the naive value under test
+            {"at": datetime(2026, 3, 2, 9)},  # noqa: DTZ001 -- as above
+        ],
+    )
+    def test_naive_datetime_is_refused(self, value: object) -> None:
+        """A naive datetime is not written as JSON that reading refuses."""
+        with pytest.raises(NaiveDatetimeError, match="timezone-aware"):
+            to_json(value)
+        with pytest.raises(NaiveDatetimeError):
+            unstructure(value)
 
     def test_converter_copy_is_independent(self) -> None:
         """Hooks registered on a copy leave the shared converter alone."""

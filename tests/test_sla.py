@@ -274,6 +274,12 @@ class TestPolicySlas:
             policy(*rules, calendar=calendar)
         assert info.value.field == field
 
+    def test_a_name_used_twice_is_called_an_sla_rule_name(self) -> None:
+        """The duplicate name's message speaks of an SLA rule, in words."""
+        with pytest.raises(PolicyError) as info:
+            policy(SlaRule("r", "mql", H, EXIT), SlaRule("r", "sal", H, EXIT))
+        assert info.value.expected == "an SLA rule name not used before"
+
     def test_a_rule_with_its_own_calendar_needs_no_policy_calendar(self) -> None:
         """A business rule may bring its own calendar."""
         rule = SlaRule("r", "mql", "1 business hour", EXIT, calendar=OFFICE)

@@ -82,6 +82,27 @@ def _clock_time(value: object) -> object:
     return value
 
 
+def _start_time(value: object) -> object:
+    """Read a start as :func:`_clock_time` does, but leave ``"24:00"`` to refuse."""
+    if isinstance(value, str) and value.strip() == "24:00":
+        return value
+    return _clock_time(value)
+
+
+def _check_start(
+    instance: BusinessHours, attribute: attrs.Attribute[time], value: object
+) -> None:
+    if isinstance(value, str) and value.strip() == "24:00":
+        raise _reject(
+            "BusinessHours",
+            attribute.name,
+            value,
+            "a start from 00:00 to 23:59 (24:00 ends a day: the whole day is "
+            "00:00-24:00)",
+        )
+    _check_clock(instance, attribute, value)
+
+
 def _check_clock(
     instance: BusinessHours, attribute: attrs.Attribute[time], value: object
 ) -> None:
@@ -106,14 +127,15 @@ class BusinessHours:
 
     An end at or before the start ends the next day: ``22:00-06:00`` is an
     overnight shift (it belongs to the day it starts), and ``00:00-24:00``
-    is the whole day. Times are whole minutes, and may be written ``"HH:MM"``;
-    ``str()`` writes ``"09:00-17:00"``, which :meth:`parse` reads back.
+    is the whole day (``24:00`` is an end only). Times are whole minutes,
+    and may be written ``"HH:MM"``; ``str()`` writes ``"09:00-17:00"``,
+    which :meth:`parse` reads back.
 
     >>> BusinessHours("22:00", "06:00").length
     datetime.timedelta(seconds=28800)
     """
 
-    start: time = attrs.field(converter=_clock_time, validator=_check_clock)
+    start: time = attrs.field(converter=_start_time, validator=_check_start)
     end: time = attrs.field(converter=_clock_time, validator=_check_clock)
 
     @property
@@ -275,12 +297,13 @@ def _check_on(
         try:
             _rule(value)
         except (ValueError, TypeError) as error:
+            problem = _rule_problem(value, error)
             raise _reject(
                 "Holiday",
                 attribute.name,
                 value,
                 f"a dateutil rrule such as "
-                f"'FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25' ({error})",
+                f"'FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25' ({problem})",
             ) from None
         return
     raise _reject(
@@ -289,6 +312,23 @@ def _check_on(
         value,
         "a date, or a recurrence rule such as 'FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25'",
     )
+
+
+def _rule_problem(text: str, error: Exception) -> str:
+    """What is wrong with *text* as a rule, in words a caller can act on."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    else:
+        return f"a day is given as a date, {day!r}, not as text"
+    line = text.strip()
+    if line[:6].upper() == "RRULE:":
+        line = line[6:]
+    if ":" not in line and any("=" not in part for part in line.split(";") if part):
+        # dateutil would say it could not unpack a part: nothing of a rule.
+        return "a rule is NAME=value parts joined by ';'"
+    return str(error)
 
 
 def _rule(text: str) -> rrule:
@@ -484,7 +524,7 @@ class BusinessCalendar:
 
     The calendar counts instants from 0002-01-01T00:00:00+00:00 up to, not
     including, 9999-01-01T00:00:00+00:00: an instant outside, or an answer
-    that would fall outside, is a :class:`~funnelkit.ValidationError`.
+    that would fall outside, is a :class:`~funnelkit.errors.ValidationError`.
 
     >>> from datetime import datetime, timedelta
     >>> from zoneinfo import ZoneInfo

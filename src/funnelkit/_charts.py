@@ -9,11 +9,12 @@ global state, no display), so a web server or a test can draw them.
 from __future__ import annotations
 
 import math
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from funnelkit.errors import MissingExtraError
+from funnelkit.errors import MissingExtraError, ValidationError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -25,6 +26,20 @@ __all__ = ["cohort_chart", "funnel_chart", "save_charts", "time_in_stage_chart"]
 _SIZE = (8.0, 4.5)  # inches: 800 x 450 pixels at the default 100 dpi
 _DAY = timedelta(days=1)
 _ALL = "(all)"
+
+
+def _check_report(owner: str, report: object) -> None:
+    """Refuse anything but a funnel report, naming the argument."""
+    # analytics imports this module: its report is imported when asked for.
+    from funnelkit.analytics import FunnelReport  # noqa: PLC0415
+
+    if not isinstance(report, FunnelReport):
+        raise ValidationError(
+            owner=owner,
+            field="report",
+            value=report,
+            expected="a funnelkit.analytics.FunnelReport, as FunnelReport.build makes",
+        )
 
 
 def _figure() -> Figure:
@@ -44,6 +59,7 @@ def funnel_chart(report: FunnelReport) -> Figure:
     beside a bar is the conversion into that stage from the one above it
     (every lead, every cohort).
     """
+    _check_report("funnel_chart", report)
     figure = _figure()
     axes = figure.subplots()
     stages = list(report.stages)
@@ -78,6 +94,7 @@ def funnel_chart(report: FunnelReport) -> Figure:
 
 def cohort_chart(report: FunnelReport) -> Figure:
     """A heat map of conversion by cohort (rows) and step of the path (columns)."""
+    _check_report("cohort_chart", report)
     figure = _figure()
     axes = figure.subplots()
     steps = list(zip(report.stages, report.stages[1:], strict=False))
@@ -111,6 +128,7 @@ def time_in_stage_chart(report: FunnelReport) -> Figure:
     Kaplan-Meier estimates, so visits going on count for the time they have
     lasted; a curve stops where those still in the stage leave it unknown.
     """
+    _check_report("time_in_stage_chart", report)
     figure = _figure()
     axes = figure.subplots()
     from funnelkit.analytics import CURVE_SHARES  # noqa: PLC0415 -- a cycle at import
@@ -148,7 +166,20 @@ def save_charts(report: FunnelReport, directory: str | Path) -> list[Path]:
     ``time_in_stage.png``. Each is written beside and then renamed, so a
     failed write (a full disk) leaves no cut file, and the chart of an
     earlier run whole.
+
+    Raises:
+        ValidationError: *report* is not a :class:`FunnelReport`, or
+            *directory* is not a path (nothing is made).
+        MissingExtraError: matplotlib is not installed (the ``plot`` extra).
     """
+    _check_report("save_charts", report)
+    if not isinstance(directory, str | os.PathLike):
+        raise ValidationError(
+            owner="save_charts",
+            field="directory",
+            value=directory,
+            expected="a folder's path (str or os.PathLike)",
+        )
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     written = []

@@ -137,8 +137,11 @@ class CriteriaRegistry:
     ...
     ...     def check(self, ctx):
     ...         region = ctx.lead.attributes.get("region")
-    ...         here = region == self.region
-    ...         return Verdict(here, "in territory", f"region is {region}")
+    ...         return Verdict(
+    ...             passed=region == self.region,
+    ...             criterion=f"in territory {self.region}",
+    ...             reason=f"region is {region}",
+    ...         )
     >>> registry.names
     ('in_territory',)
     """
@@ -374,8 +377,11 @@ class _Reader:
 
     def scalar(self, path: str, value: object) -> Any:  # noqa: ANN401 -- a scalar or _BAD
         """A JSON scalar; ``{ null = true }`` is None, which TOML cannot write."""
-        if isinstance(value, Mapping) and dict(value) == {"null": True}:
-            return None
+        if isinstance(value, Mapping) and list(value) == ["null"]:
+            null = value["null"]
+            return (
+                None if null is True else self.fail(_join(path, "null"), "true", null)
+            )
         if isinstance(value, str | bool) or value is None:
             return value
         if not isinstance(value, int | float):
@@ -426,7 +432,7 @@ class _Reader:
         if isinstance(value, list | tuple):
             items = [self.scalar(_join(path, i), item) for i, item in enumerate(value)]
             return self.build(path, one_of, *items)
-        if not isinstance(value, Mapping) or dict(value) == {"null": True}:
+        if not isinstance(value, Mapping) or list(value) == ["null"]:
             return self.build(path, equals, self.scalar(path, value))
         tag = self.tag(path, value, _TESTS, "a value test")
         if tag is None:
@@ -1555,12 +1561,17 @@ def load_policy(
             key path (``transitions[2].guard.all[1].score_at_least.points``),
             what was expected and what was found. Unknown keys are problems
             too, with the closest known key as a suggestion.
+        PolicyError: *source* is neither a path nor text, a path's suffix
+            is not ``.toml`` or ``.json`` (and no *format* says which),
+            *format* is not ``"toml"`` or ``"json"``, or *criteria* is not
+            a :class:`CriteriaRegistry`.
 
     >>> from funnelkit import dump_policy, load_policy
     >>> from funnelkit.policies import b2b_saas
     >>> load_policy(dump_policy(b2b_saas())) == b2b_saas()
     True
     """
+    _check_registry("load_policy", criteria)
     name, text, fmt = _source(source, format)
     if len(text) > MAX_POLICY_BYTES:
         raise _too_large(name, "more")
@@ -1574,6 +1585,23 @@ def load_policy(
 def _too_large(source: str | None, found: str) -> PolicyFileError:
     expected = f"expected at most {MAX_POLICY_BYTES:,} bytes, found {found}"
     return PolicyFileError(source=source, problems=[("", expected)])
+
+
+def _check_policy(owner: str, field: str, value: object) -> None:
+    if not isinstance(value, FunnelPolicy):
+        raise PolicyError(
+            owner=owner, field=field, value=value, expected="a funnelkit.FunnelPolicy"
+        )
+
+
+def _check_registry(owner: str, value: object) -> None:
+    if value is not None and not isinstance(value, CriteriaRegistry):
+        raise PolicyError(
+            owner=owner,
+            field="criteria",
+            value=value,
+            expected="a funnelkit.CriteriaRegistry, or None",
+        )
 
 
 def _check_format(owner: str, fmt: object) -> None:
@@ -1646,9 +1674,13 @@ def dump_policy(
     Raises:
         PolicyError: the policy holds a criterion that is neither built in
             nor in *criteria*, or a number beyond ±:data:`MAX_NUMBER`, which
-            :func:`load_policy` would refuse.
+            :func:`load_policy` would refuse; or *policy* is not a
+            :class:`FunnelPolicy`, *format* not ``"toml"`` or ``"json"``,
+            or *criteria* not a :class:`CriteriaRegistry`.
     """
+    _check_policy("dump_policy", "policy", policy)
     _check_format("dump_policy", format)
+    _check_registry("dump_policy", criteria)
     data = policy_data(policy, criteria=criteria)
     _check_numbers(data, "")
     if format == "json":
@@ -1849,6 +1881,10 @@ def diff_policies(old: FunnelPolicy, new: FunnelPolicy) -> tuple[PolicyChange, .
     too (automatic transitions are tried in order). A guard or an SLA's
     criterion is shown as the criterion says itself.
 
+    Raises:
+        PolicyError: *old* or *new* is not a :class:`FunnelPolicy`, or one
+            holds a criterion that is not an attrs class.
+
     >>> from funnelkit import ScoreAtLeast, Transition, diff_policies
     >>> from funnelkit.policies import b2b_saas
     >>> old = b2b_saas()
@@ -1869,6 +1905,8 @@ def diff_policies(old: FunnelPolicy, new: FunnelPolicy) -> tuple[PolicyChange, .
     version 1 -> 2
     transition 'marketing qualified': guard 'all of: engagement score at least 40; fit score at least 30' -> 'all of: engagement score at least 30; fit score at least 30'
     """  # noqa: E501 -- a doctest output line cannot be wrapped
+    _check_policy("diff_policies", "old", old)
+    _check_policy("diff_policies", "new", new)
     differ = _Differ(old, new)
     old_data = policy_data(old, strict=False, owner="diff_policies")
     differ.table(

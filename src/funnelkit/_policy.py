@@ -226,11 +226,15 @@ def _in_order(value: object) -> object:
     return _as_tuple(value)
 
 
+# What a policy's parts are called in messages.
+_NOUNS = {"Stage": "a stage", "Transition": "a transition", "SlaRule": "an SLA rule"}
+
+
 def _check_parts(
     field: str, parts: tuple[object, ...], kind: type, *, reserved: str | None = None
 ) -> None:
     """Check each part is a *kind*, and that no two share a (given) name."""
-    noun = kind.__name__.lower()
+    noun = _NOUNS[kind.__name__]
     seen: set[str] = set()
     for position, part in enumerate(parts):
         if not isinstance(part, kind):
@@ -249,7 +253,7 @@ def _check_parts(
                 field=f"{field}[{position}].name",
                 value=name,
                 expected=(
-                    f"a {noun} name not used before"
+                    f"{noun} name not used before"
                     if name in seen
                     else "a name other than '*', which means any open stage"
                 ),
@@ -321,13 +325,21 @@ class FunnelPolicy:
             marked ``reopen``, an initial stage that is missing, won or lost,
             or a stage no transition reaches from the initial stage; an SLA
             rule with a duplicate name, an unknown stage, business time and
-            no calendar, or a breach move the transitions do not allow.
+            no calendar, or a breach move the transitions do not allow; a
+            guard or ``met_by`` that asks for a score of a dimension, or a
+            fit grade, that the scoring model does not have.
 
-    Automatic moves chain (``lead -> mql -> sql`` in one event when both
-    guards pass). A chain longer than the number of stages must go round a
-    cycle of automatic transitions whose guards all pass: the engine stops it
-    with a :class:`~funnelkit.errors.PolicyError`, and the call changes
-    nothing.
+    Attributes:
+        fingerprint: A SHA-256 (hex) of the policy's content, stable across
+            processes: equal policies have equal fingerprints, and any
+            change a policy file can show changes it. Store it beside a
+            decision to know which policy made it.
+
+    Automatic moves chain (``lead -> mql -> sql`` in one call, with a
+    :class:`StageChanged` event for each move, when both guards pass). A
+    chain longer than the number of stages must go round a cycle of
+    automatic transitions whose guards all pass: the engine stops it with a
+    :class:`~funnelkit.errors.PolicyError`, and the call changes nothing.
     """
 
     name: str = attrs.field(validator=policy_name)

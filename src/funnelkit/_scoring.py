@@ -1390,6 +1390,13 @@ class ScoringModel:
                 or an activity is not the lead's.
         """
         require_aware(at, field="at", owner="ScoringModel.score")
+        if not isinstance(lead, Lead):
+            raise ValidationError(
+                owner="ScoringModel.score",
+                field="lead",
+                value=lead,
+                expected="a funnelkit.Lead",
+            )
         state = ScoreState(self, lead)
         limit = at.timestamp()
         if isinstance(activities, list | tuple):
@@ -1406,7 +1413,11 @@ class ScoringModel:
         timed = []
         for position, activity in enumerate(items):
             if type(activity) is not Activity or activity.lead_id != lead.id:
-                state._check(activity)  # noqa: SLF001 -- same module
+                state._check(  # noqa: SLF001 -- same module
+                    activity,
+                    owner="ScoringModel.score",
+                    field=f"activities[{position}]",
+                )
             ts = activity.at.timestamp()
             if ts <= limit:
                 # The position breaks ties of time and id without comparing activities.
@@ -1563,16 +1574,22 @@ class ScoreState:
             self._check(activity)
         self._add_at(activity, activity.at.timestamp())
 
-    def _check(self, activity: object) -> None:
+    def _check(
+        self,
+        activity: object,
+        *,
+        owner: str = "ScoreState.add",
+        field: str = "activity",
+    ) -> None:
         """Raise unless *activity* is an Activity of this lead.
 
         Raises:
-            ValidationError: it is not.
+            ValidationError: it is not, named as *owner*'s *field*.
         """
         if not isinstance(activity, Activity) or activity.lead_id != self._lead.id:
             raise ValidationError(
-                owner="ScoreState.add",
-                field="activity",
+                owner=owner,
+                field=field,
                 value=activity,
                 expected=f"an Activity of lead {self._lead.id!r}",
             )

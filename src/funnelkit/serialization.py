@@ -72,9 +72,11 @@ from funnelkit._lead import _EMAIL, Activity, Bant, Lead
 from funnelkit._lead import NO_ANSWERS as _NO_ANSWERS
 from funnelkit._scoring import Contribution, Score
 from funnelkit._sla import SlaTimer
-from funnelkit._time import is_zone_name
-from funnelkit._validators import SCALAR_TYPES, Scalar, check_scalar, unchecked
+from funnelkit._time import is_aware, is_zone_name
+from funnelkit._validators import SCALAR_TYPES as _SCALAR_TYPES
+from funnelkit._validators import Scalar, check_scalar, unchecked
 from funnelkit.errors import (
+    NaiveDatetimeError,
     PolicyFileError,
     SerializationError,
     ValidationError,
@@ -114,6 +116,13 @@ def _format_datetime(value: datetime) -> str:
     # some machines lack) would be read back as another machine's, or not
     # at all: the offset alone says the instant.
     return f"{text}[{key}]" if is_zone_name(key) else text
+
+
+def _unstructure_datetime(value: datetime) -> str:
+    """Write an aware datetime; refuse a naive one, which no reader accepts."""
+    if not is_aware(value):
+        raise NaiveDatetimeError(field="datetime", value=value)
+    return _format_datetime(value)
 
 
 # Zone files that stand for the machine's own zone (or its default rules),
@@ -296,7 +305,7 @@ def _data_problem(value: object, path: str) -> tuple[str, object, str] | None:
         children = enumerate(value)
     else:
         problem = check_scalar(value)
-        if problem is not None and not isinstance(value, SCALAR_TYPES):
+        if problem is not None and not isinstance(value, _SCALAR_TYPES):
             problem = "JSON data: an object, an array or a JSON scalar"
         return None if problem is None else (path, value, problem)
     for key, item in children:
@@ -417,7 +426,7 @@ def _tagged_union(
 def _make_converter(*, fast: bool = True) -> cattrs.Converter:
     """Make the converter; *fast* adds the fast paths (tests compare without)."""
     made = cattrs.Converter(forbid_extra_keys=True)
-    made.register_unstructure_hook(datetime, _format_datetime)
+    made.register_unstructure_hook(datetime, _unstructure_datetime)
     made.register_structure_hook(datetime, _parse_datetime)
     made.register_unstructure_hook(date, date.isoformat)
     made.register_structure_hook(date, _parse_date)
@@ -1126,6 +1135,10 @@ def unstructure(value: object, cls: Any = None) -> Any:  # noqa: ANN401 -- JSON-
     Give *cls* to write a value as a type it belongs to, such as
     ``list[Event]``: each event then carries its ``"type"``, so that
     ``structure(data, list[Event])`` can tell them apart.
+
+    Raises:
+        NaiveDatetimeError: *value* holds a datetime without a time zone,
+            which no reader would accept back.
     """
     return converter.unstructure(value, cls)
 
@@ -1160,6 +1173,9 @@ def to_json(value: object, *, indent: int | None = None, cls: Any = None) -> str
 
     The same value always gives the same text, byte for byte. *cls* is as
     for :func:`unstructure`.
+
+    Raises:
+        NaiveDatetimeError: *value* holds a datetime without a time zone.
     """
     if indent is None:
         return _ENCODER.encode(unstructure(value, cls))

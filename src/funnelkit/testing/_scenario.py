@@ -84,7 +84,7 @@ class Scenario:
     funnel is ticked, so SLA warnings and breaches fall due on the way.
     Steps and expectations act on the latest lead added (:meth:`use` picks
     another). A step given bad input raises a
-    :class:`~funnelkit.FunnelkitError` and changes nothing; an expectation
+    :class:`~funnelkit.errors.FunnelkitError` and changes nothing; an expectation
     that is not met raises :class:`AssertionError` with the lead's
     timeline, its score ledger, and the verdict of each move out of its
     stage.
@@ -818,7 +818,7 @@ def check_policy(policy: FunnelPolicy, cases: Iterable[Case]) -> list[Mismatch]:
             not have (the error's owner names the case). Every case is
             checked before any runs.
         Exception: whatever a case raised while it ran (a
-            :class:`~funnelkit.PolicyError` for automatic moves that go round
+            :class:`~funnelkit.errors.PolicyError` for automatic moves that go round
             a cycle, a guard's own error) keeps its type and gains a note
             naming the case.
     """
