@@ -1044,6 +1044,40 @@ class TestSubscribers:
         made.add_lead(lead())
         assert seen == []
 
+    def test_unsubscribing_stops_the_rest_of_the_call_s_events(self) -> None:
+        """A subscriber that unsubscribes itself gets no event after that one."""
+        made = Funnel(policy())
+        seen: list[Event] = []
+
+        def first_only(event: Event) -> None:
+            seen.append(event)
+            stop()
+
+        stop = made.subscribe(first_only)
+        events = made.add_lead(lead())
+        assert len(events) > 1
+        assert [events[0]] == seen
+
+    def test_a_subscriber_unsubscribed_by_another_gets_nothing_more(self) -> None:
+        """Ended by an earlier subscriber, a subscription gets none of the rest."""
+        made = Funnel(policy())
+        late: list[Event] = []
+        made.subscribe(lambda _: stop_late())
+        stop_late = made.subscribe(late.append)
+        made.add_lead(lead())
+        assert late == []
+
+    def test_unsubscribing_twice_keeps_the_other_subscription(self) -> None:
+        """Subscribed twice, a callback stays subscribed once if one stop runs twice."""
+        made = Funnel(policy())
+        seen: list[Event] = []
+        stop = made.subscribe(seen.append)
+        made.subscribe(seen.append)
+        stop()
+        stop()
+        events = made.add_lead(lead())
+        assert events == seen
+
     def test_not_callable(self) -> None:
         """A subscriber must be callable."""
         with pytest.raises(ValidationError) as info:

@@ -115,6 +115,20 @@ def _kept(items: list[SlaTimer], read: tuple[SlaTimer, ...]) -> tuple[SlaTimer, 
     return read
 
 
+class _Subscription:
+    """One subscriber's callback, active until its unsubscribe is called.
+
+    Compared by identity: the same callback subscribed twice is two
+    subscriptions, each ended by its own unsubscribe.
+    """
+
+    __slots__ = ("active", "callback")
+
+    def __init__(self, callback: Callable[[Event], object]) -> None:
+        self.callback = callback
+        self.active = True
+
+
 class _Draft:
     """One lead's state while a call works on it; committed only if all goes well."""
 
@@ -369,7 +383,7 @@ class Funnel:
         # store (a batch) and one in a funnel call never wait on each other.
         found_lock = getattr(self._store, "lock", None)
         self._lock = found_lock if isinstance(found_lock, _RLOCK) else threading.RLock()
-        self._subscribers: list[Callable[[Event], object]] = []
+        self._subscribers: list[_Subscription] = []
         # The last tick the store logged, if it keeps it (so that a batch
         # rolled back forgets it too), and the funnel's last tick that found
         # nothing due (not logged), or any, for a store that keeps none.
@@ -731,7 +745,11 @@ class Funnel:
     def subscribe(self, callback: Callable[[Event], object]) -> Callable[[], None]:
         """Call *callback* with every event, after its change is committed.
 
-        Returns a function that unsubscribes. A subscriber that raises does
+        Returns a function that ends this subscription: the callback gets no
+        event after it returns, not even the rest of the events being given
+        (a subscriber may unsubscribe itself, or another, from its call);
+        calling it again does nothing, and a callback subscribed twice keeps
+        its other subscription. A subscriber that raises does
         not undo the change nor stop the others: after all were called, the
         call raises :class:`~funnelkit.errors.SubscriberError` holding every
         error and the events. Subscribers run once the store's transaction
@@ -750,13 +768,17 @@ class Funnel:
                 value=callback,
                 expected="a callable taking one event",
             )
+        # One entry per subscription: a callback subscribed twice is called
+        # twice, and each unsubscribe ends its own subscription only.
+        subscription = _Subscription(callback)
         with self._lock:
-            self._subscribers.append(callback)
+            self._subscribers.append(subscription)
 
         def unsubscribe() -> None:
             with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
+                if subscription.active:
+                    subscription.active = False
+                    self._subscribers.remove(subscription)
 
         return unsubscribe
 
@@ -1729,8 +1751,13 @@ class Funnel:
             while position < len(outbox):
                 events = outbox[position]
                 position += 1
-                for callback in [*self._subscribers]:
+                for subscription in [*self._subscribers]:
+                    callback = subscription.callback
                     for event in events:
+                        # Unsubscribed along the way (by itself or another
+                        # subscriber): no event after that.
+                        if not subscription.active:
+                            break
                         try:
                             callback(event)
                         except Exception as error:  # noqa: BLE001 -- gathered and raised below
