@@ -179,6 +179,21 @@ class TestConstruction:
             Funnel(**parts)  # type: ignore[arg-type]
         assert info.value.field == field
 
+    def test_a_store_lacking_methods_is_told_which(self) -> None:
+        """A store missing protocol methods is refused with their names."""
+
+        class Partial(InMemoryStore):
+            due = None  # type: ignore[assignment] # the mistake tested
+            has_activity = 3  # type: ignore[assignment] # the mistake tested
+
+        with pytest.raises(ValidationError) as info:
+            Funnel(policy(), store=Partial())  # type: ignore[arg-type]
+        assert info.value.field == "store"
+        assert info.value.expected.endswith("it lacks has_activity, due")
+        with pytest.raises(ValidationError) as info:
+            Funnel(policy(), store=object())  # type: ignore[arg-type]
+        assert "it lacks transaction, written_under, state, " in info.value.expected
+
     def test_defaults(self) -> None:
         """By default a funnel keeps its state in memory and reads the system clock."""
         made = Funnel(policy())

@@ -323,12 +323,20 @@ class Funnel:
                 value=policy,
                 expected="a funnelkit.FunnelPolicy",
             )
-        if store is not None and not isinstance(store, Store):
+        # Every method of the Store protocol, callable (isinstance with a
+        # runtime protocol checks only that the names exist).
+        missing = (
+            []
+            if store is None
+            else [n for n in _STORE_METHODS if not callable(getattr(store, n, None))]
+        )
+        if missing:
             raise ValidationError(
                 owner="Funnel",
                 field="store",
                 value=store,
-                expected="a store (see funnelkit.Store), or None for memory",
+                expected="a store (see funnelkit.Store), or None for memory: it "
+                f"lacks {', '.join(missing)}",
             )
         if clock is not None and not callable(getattr(clock, "now", None)):
             raise ValidationError(
@@ -1818,6 +1826,22 @@ class Funnel:
             raise ValidationError(
                 owner=owner, field="to", value=name, expected=error.expected
             ) from None
+
+
+#: The methods of the Store protocol, named when a store lacks some.
+_STORE_METHODS = (
+    "transaction",
+    "written_under",
+    "state",
+    "activities",
+    "has_activity",
+    "wake",
+    "due",
+    "commit",
+    "inputs",
+    "lead_ids",
+    "__len__",
+)
 
 
 def _fingerprint(policy: FunnelPolicy) -> str | None:
