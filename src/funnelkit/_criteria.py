@@ -293,8 +293,9 @@ class CriterionLike(Protocol):
 
     It may also have ``wake_at(ctx) -> datetime | None``: the instant its
     verdict can next change without new input (see :meth:`Criterion.wake_at`),
-    and ``passes(ctx) -> bool``: the verdict's outcome without its words (see
-    :meth:`Criterion.passes`).
+    ``passes(ctx) -> bool``: the verdict's outcome without its words (see
+    :meth:`Criterion.passes`), and ``describe() -> str``: what it asks, in
+    words, by which combinators name it (else by its class's name).
     """
 
     def check(self, ctx: Context, /) -> Verdict:
