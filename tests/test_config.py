@@ -1318,6 +1318,34 @@ class TestRegistry:
             dump_policy(policy)
         assert raised.value.owner == "dump_policy"
 
+    def test_a_part_of_your_own_is_refused_in_the_caller_s_name(self) -> None:
+        """A decay of the user's: each writer names itself; to_json says what to use."""
+
+        class Cliff(Decay):
+            def weight(self, age_seconds: float) -> float:
+                return float(age_seconds < 86_400)
+
+            def describe(self) -> str:
+                return "gone after a day"
+
+        policy = attrs.evolve(
+            b2b_saas(), scoring=attrs.evolve(b2b_saas().scoring, decay=Cliff())
+        )
+        calls: list[tuple[Callable[[], object], str]] = [
+            (lambda: policy.fingerprint, "FunnelPolicy.fingerprint"),
+            (lambda: diff_policies(policy, b2b_saas()), "diff_policies"),
+            (lambda: dump_policy(policy), "dump_policy"),
+            (lambda: to_json(policy), "funnelkit.serialization"),
+        ]
+        for call, owner in calls:
+            with pytest.raises(PolicyError) as raised:
+                call()
+            assert (raised.value.owner, raised.value.field) == (owner, "decay")
+        with pytest.raises(PolicyError) as raised:
+            to_json(with_guard(InTerritory("x")))
+        assert raised.value.owner == "funnelkit.serialization"
+        assert "dump_policy(policy, criteria=registry)" in raised.value.expected
+
 
 class TestFingerprint:
     def test_equal_policies_equal_fingerprints(self) -> None:

@@ -1058,6 +1058,16 @@ class _Writer:
         self.registry = registry
         self.strict = strict
         self.owner = owner
+        # What a strict writer takes, for {} the class refused: funnelkit.serialization
+        # takes no registry, so it says where one is given.
+        self.registered = (
+            "a built-in criterion, or a class registered in the CriteriaRegistry "
+            "given to dump_policy ({} is not)"
+            if owner == "dump_policy"
+            else "a built-in criterion ({} is not): write a policy with criteria "
+            "of your own with dump_policy(policy, criteria=registry), and read it "
+            "with load_policy(text, criteria=registry)"
+        )
 
     def duration(self, value: timedelta | BusinessDuration) -> str:
         return format_duration(value)
@@ -1100,7 +1110,7 @@ class _Writer:
 
     def unknown(self, what: str, value: object) -> NoReturn:
         raise PolicyError(
-            owner="dump_policy",
+            owner=self.owner,
             field=what,
             value=value,
             expected=f"a {what} funnelkit can write to a policy file",
@@ -1132,9 +1142,7 @@ class _Writer:
                     owner=self.owner,
                     field="criteria",
                     value=criterion,
-                    expected=f"a built-in criterion, or a class registered in the "
-                    f"CriteriaRegistry given to dump_policy "
-                    f"({kind.__qualname__} is not)",
+                    expected=self.registered.format(kind.__qualname__),
                 )
             if not attrs.has(kind):
                 raise PolicyError(
@@ -1402,7 +1410,7 @@ def policy_data(
 
 def write_part(value: object, *, criteria: CriteriaRegistry | None = None) -> object:
     """Return a policy part (a rule, a criterion, a calendar...) as document data."""
-    writer = _Writer(criteria)
+    writer = _Writer(criteria, owner="funnelkit.serialization")
     for cls, method in _WRITERS.items():
         if isinstance(value, cls):
             return method(writer, value)

@@ -241,8 +241,8 @@ class Funnel:
             its last update, for the next tick to check under the new guards;
             a lead in a stage the new policy lacks raises
             :class:`~funnelkit.errors.PolicyError`. (A policy with a custom
-            criterion that is not an attrs class has no fingerprint: the
-            check is skipped.)
+            criterion that is not an attrs class, or a decay or value test
+            of your own, has no fingerprint: the check is skipped.)
         scorers: How many leads' scorers the funnel keeps between calls (a
             scorer holds a lead's running sums, so that its next activity
             costs the same however long its history): the least recently
