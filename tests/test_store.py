@@ -1762,6 +1762,22 @@ class TestConformanceSuite:
         with pytest.raises(AssertionError, match=r"^after \w+\(\): wake\('L-\d'\) "):
             Suite().test_a_funnel_on_the_store_does_what_it_does_in_memory()
 
+    def test_a_store_s_last_tick_is_checked_when_it_gives_one(self) -> None:
+        """A store's optional last_tick() must be the last Tick's instant."""
+
+        class ForgetsTicks(InMemoryStore):
+            __slots__ = ()
+
+            def last_tick(self) -> datetime | None:
+                return None
+
+        class Suite(StoreConformance):
+            def make_store(self) -> Store:
+                return ForgetsTicks()
+
+        with pytest.raises(AssertionError, match=r"^after tick\(\): last_tick\(\) "):
+            Suite().test_a_funnel_on_the_store_does_what_it_does_in_memory()
+
 
 class TestMigrations:
     """A store of an older schema is brought forward on open."""

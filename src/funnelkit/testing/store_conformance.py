@@ -129,6 +129,12 @@ def _same_content(expected: Store, store: Store, *, after: str | None = None) ->
         f"{when}written_under() must be the policy of the last commit that gave "
         "one (a commit with policy=None keeps it)"
     )
+    last_tick = getattr(store, "last_tick", None)
+    if callable(last_tick):  # optional: a store that gives it must give it right
+        ticks = [item.now for item in expected.inputs() if isinstance(item, Tick)]
+        assert last_tick() == (ticks[-1] if ticks else None), (
+            f"{when}last_tick() must be the instant of the last Tick in inputs()"
+        )
     far = T0 + timedelta(days=3650)
     assert store.due(far) == expected.due(far), (
         f"{when}due(now) must give (wake, lead_id) for each wake up to now, "
