@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -1307,6 +1307,8 @@ class TestInTheEngine:
             (datetime(2026, 3, 4, 9), NaiveDatetimeError),  # noqa: DTZ001 -- the mistake tested
             ("2026-03-04T09:00:00+00:00", ValidationError),
             (date(2026, 3, 4), ValidationError),
+            # Beyond datetime's range in UTC.
+            (datetime(9999, 12, 31, 23, tzinfo=timezone(-5 * HOUR)), ValidationError),
         ],
     )
     def test_a_custom_wake_that_is_no_instant_changes_nothing(

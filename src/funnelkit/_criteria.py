@@ -33,6 +33,7 @@ from funnelkit._scoring import (
     _num,
 )
 from funnelkit._time import (
+    _EDGE_YEARS,
     add_elapsed_or_never,
     elapsed,
     in_utc,
@@ -326,9 +327,12 @@ def wake_at(criterion: CriterionLike, ctx: Context) -> datetime | None:
     if not callable(method):
         return None
     found = method(ctx)
-    if found is not None and (type(found) is not datetime or not is_aware(found)):
+    if found is not None and (
+        type(found) is not datetime or not is_aware(found) or found.year in _EDGE_YEARS
+    ):
         # A criterion of the user's: checked before the engine compares it,
-        # which would read a naive datetime in the machine's zone.
+        # which would read a naive datetime in the machine's zone (or one of
+        # the edge years, whose instant may lie beyond datetime's range).
         return require_aware(
             found, field="wake_at()", owner=f"criterion {describe(criterion)!r}"
         )
