@@ -1093,6 +1093,24 @@ class TestSubscribers:
         events = made.add_lead(lead())
         assert events == seen
 
+    def test_an_async_subscriber_is_refused(self) -> None:
+        """An async function, or object with an async __call__, is refused."""
+
+        async def handle(event: Event) -> None:
+            del event
+
+        class Handler:
+            async def __call__(self, event: Event) -> None:
+                del event
+
+        made = Funnel(policy())
+        for callback in (handle, Handler()):
+            with pytest.raises(ValidationError) as info:
+                made.subscribe(callback)
+            assert info.value.field == "callback"
+            assert "not async" in info.value.expected
+        made.add_lead(lead())  # no coroutine left unawaited
+
     def test_not_callable(self) -> None:
         """A subscriber must be callable."""
         with pytest.raises(ValidationError) as info:

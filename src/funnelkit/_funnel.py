@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import operator
 import threading
 from collections import OrderedDict
@@ -767,7 +768,8 @@ class Funnel:
         those of the call that led to it.
 
         Raises:
-            ValidationError: *callback* is not callable.
+            ValidationError: *callback* is not callable, or is an async
+                function, whose coroutines no one would await.
         """
         if not callable(callback):
             raise ValidationError(
@@ -775,6 +777,19 @@ class Funnel:
                 field="callback",
                 value=callback,
                 expected="a callable taking one event",
+            )
+        if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
+            getattr(callback, "__call__", None)  # noqa: B004 -- an object's own async __call__
+        ):
+            # Called, it would make a coroutine that no one awaits: the events
+            # would be lost, with at most a warning when it is collected.
+            raise ValidationError(
+                owner="Funnel.subscribe",
+                field="callback",
+                value=callback,
+                expected="a plain (not async) callable taking one event; to "
+                "handle events in an event loop, hand them over from a plain "
+                "one (loop.call_soon_threadsafe, a queue)",
             )
         # One entry per subscription: a callback subscribed twice is called
         # twice, and each unsubscribe ends its own subscription only.
