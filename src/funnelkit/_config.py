@@ -1196,11 +1196,25 @@ class _Writer:
         if isinstance(item, date):
             return item.isoformat()
         if isinstance(item, frozenset):
-            return sorted(item)
+            if all(isinstance(member, str) for member in item):
+                return sorted(item)
+            # Of a criterion of the user's: members written, in the order of
+            # their text (a set has none of its own).
+            return sorted((self.value(member) for member in item), key=_ordered)
         if isinstance(item, tuple | list):
-            return list(item)
+            # Each member written too (a custom criterion's dates, durations).
+            return [self.value(member) for member in item]
         if isinstance(item, str | int | float):
             return item
+        if not callable(getattr(item, "check", None)):
+            raise PolicyError(
+                owner=self.owner,
+                field="criteria",
+                value=item,
+                expected="a field value a policy file can hold: text, a number, "
+                "true or false, a duration, a date, a value test, a criterion, or "
+                "a list or set of these",
+            )
         return self.criterion(item)  # type: ignore[arg-type] # the one kind left
 
     def grades(self, grades: Grades) -> dict[str, object]:
@@ -1352,6 +1366,11 @@ _BUILT_IN: dict[str, type] = {
     "bant_qualified": BantQualified,
     "in_stage_for": InStageFor,
 }
+
+
+def _ordered(data: object) -> str:
+    """The order of written set members: their JSON text."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 def _default(field: attrs.Attribute[Any]) -> object:
