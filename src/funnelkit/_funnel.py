@@ -223,7 +223,10 @@ class Funnel:
 
     Args:
         policy: The funnel's :class:`FunnelPolicy`.
-        store: Where the state lives (an :class:`InMemoryStore` by default).
+        store: Where the state lives (an :class:`InMemoryStore` by default):
+            any object with every method of the :class:`Store` protocol; one
+            that lacks some raises :class:`~funnelkit.errors.ValidationError`
+            naming them.
         clock: Where "now" comes from when a call does not say
             (:class:`SystemClock` by default; tests pass a ``ManualClock``).
         create_leads: Whether an activity for an unknown lead creates it
