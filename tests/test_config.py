@@ -7,6 +7,7 @@ import json
 import tomllib
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,12 @@ from funnelkit import (
     Decay,
     DidActivity,
     Escalate,
+    Funnel,
     FunnelPolicy,
     GradeAtLeast,
     Grades,
     HalfLife,
+    InMemoryStore,
     InStageFor,
     LinearDecay,
     MoveTo,
@@ -1381,6 +1384,69 @@ class TestRegistry:
         with pytest.raises(PolicyError) as raised:
             dump_policy(policy)
         assert raised.value.owner == "dump_policy"
+
+    def test_custom_criterion_fields_of_dates_have_a_fingerprint(self) -> None:
+        """A custom criterion's tuple or set of dates gives a stable fingerprint."""
+
+        @attrs.frozen
+        class Closed(Criterion):
+            days: tuple[date, ...]
+            also: frozenset[date] = frozenset()
+
+            def check(self, ctx: Context) -> Verdict:
+                closed = ctx.now.date() in self.days
+                return Verdict(passed=not closed, criterion="open", reason="r")
+
+        one = with_guard(Closed((date(2026, 12, 25),), frozenset({date(2026, 1, 1)})))
+        same = with_guard(Closed((date(2026, 12, 25),), frozenset({date(2026, 1, 1)})))
+        other = with_guard(Closed((date(2026, 12, 24),)))
+        assert one.fingerprint == same.fingerprint != other.fingerprint
+        Funnel(one, store=InMemoryStore())  # checks the store's policy by it
+        (change,) = diff_policies(one, other)
+        assert '"2026-12-25"' in change.description
+
+    def test_a_custom_criterion_field_no_file_holds_is_named(self) -> None:
+        """A field value no policy file holds is refused as such, not as a criterion."""
+
+        @attrs.frozen
+        class Priced(Criterion):
+            price: Decimal
+
+            def check(self, ctx: Context) -> Verdict:
+                return Verdict(passed=True, criterion="priced", reason=ctx.stage)
+
+        with pytest.raises(PolicyError) as raised:
+            _ = with_guard(Priced(Decimal("9.99"))).fingerprint
+        assert raised.value.value == Decimal("9.99")
+        assert raised.value.expected.startswith("a field value a policy file can hold")
+
+    def test_a_part_of_your_own_is_refused_in_the_caller_s_name(self) -> None:
+        """A decay of the user's: each writer names itself; to_json says what to use."""
+
+        class Cliff(Decay):
+            def weight(self, age_seconds: float) -> float:
+                return float(age_seconds < 86_400)
+
+            def describe(self) -> str:
+                return "gone after a day"
+
+        policy = attrs.evolve(
+            b2b_saas(), scoring=attrs.evolve(b2b_saas().scoring, decay=Cliff())
+        )
+        calls: list[tuple[Callable[[], object], str]] = [
+            (lambda: policy.fingerprint, "FunnelPolicy.fingerprint"),
+            (lambda: diff_policies(policy, b2b_saas()), "diff_policies"),
+            (lambda: dump_policy(policy), "dump_policy"),
+            (lambda: to_json(policy), "funnelkit.serialization"),
+        ]
+        for call, owner in calls:
+            with pytest.raises(PolicyError) as raised:
+                call()
+            assert (raised.value.owner, raised.value.field) == (owner, "decay")
+        with pytest.raises(PolicyError) as raised:
+            to_json(with_guard(InTerritory("x")))
+        assert raised.value.owner == "funnelkit.serialization"
+        assert "dump_policy(policy, criteria=registry)" in raised.value.expected
 
 
 class TestFingerprint:

@@ -32,6 +32,7 @@ from funnelkit import (
     HalfLife,
     InStageFor,
     Lead,
+    NaiveDatetimeError,
     Not,
     PolicyError,
     ScoreAtLeast,
@@ -1421,6 +1422,39 @@ class TestInTheEngine:
         known.add_lead(Lead("L", T0, bant=Bant(timeline=date.max)))
         known.tick(T0 + 400 * D)
         assert known.state("L").stage == "mql"
+
+    @pytest.mark.parametrize(
+        ("wake", "error"),
+        [
+            (datetime(2026, 3, 4, 9), NaiveDatetimeError),  # noqa: DTZ001 -- the mistake tested
+            ("2026-03-04T09:00:00+00:00", ValidationError),
+            (date(2026, 3, 4), ValidationError),
+            # Beyond datetime's range in UTC.
+            (datetime(9999, 12, 31, 23, tzinfo=timezone(-5 * HOUR)), ValidationError),
+        ],
+    )
+    def test_a_custom_wake_that_is_no_instant_changes_nothing(
+        self, wake: object, error: type[ValidationError]
+    ) -> None:
+        """A custom wake_at giving no aware datetime is refused; nothing is kept."""
+
+        class Waits(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- as the protocol
+                return Verdict(passed=False, criterion="waits", reason="not yet")
+
+            def wake_at(self, ctx: Context) -> datetime | None:  # noqa: ARG002 -- as the protocol
+                return wake  # type: ignore[return-value] # the mistake tested
+
+        funnel = two_step(MODEL, Waits(), Always())
+        with pytest.raises(error) as info:
+            funnel.add_lead(Lead("L", T0))
+        assert (info.value.owner, info.value.field) == (
+            "criterion 'Waits'",
+            "wake_at()",
+        )
+        assert (len(funnel.store), list(funnel.inputs())) == (0, [])
+        with pytest.raises(error):
+            (Waits() & Always()).wake_at(CTX)
 
     def test_grade_at_least_ranks_in_the_policys_grades(self) -> None:
         """The engine ranks GradeAtLeast letters in the policy's model's Grades."""

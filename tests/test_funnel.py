@@ -179,6 +179,21 @@ class TestConstruction:
             Funnel(**parts)  # type: ignore[arg-type]
         assert info.value.field == field
 
+    def test_a_store_lacking_methods_is_told_which(self) -> None:
+        """A store missing protocol methods is refused with their names."""
+
+        class Partial(InMemoryStore):
+            due = None  # type: ignore[assignment] # the mistake tested
+            has_activity = 3  # type: ignore[assignment] # the mistake tested
+
+        with pytest.raises(ValidationError) as info:
+            Funnel(policy(), store=Partial())  # type: ignore[arg-type]
+        assert info.value.field == "store"
+        assert info.value.expected.endswith("it lacks has_activity, due")
+        with pytest.raises(ValidationError) as info:
+            Funnel(policy(), store=object())  # type: ignore[arg-type]
+        assert "it lacks transaction, written_under, state, " in info.value.expected
+
     def test_defaults(self) -> None:
         """By default a funnel keeps its state in memory and reads the system clock."""
         made = Funnel(policy())
@@ -1043,6 +1058,58 @@ class TestSubscribers:
         stop()
         made.add_lead(lead())
         assert seen == []
+
+    def test_unsubscribing_stops_the_rest_of_the_call_s_events(self) -> None:
+        """A subscriber that unsubscribes itself gets no event after that one."""
+        made = Funnel(policy())
+        seen: list[Event] = []
+
+        def first_only(event: Event) -> None:
+            seen.append(event)
+            stop()
+
+        stop = made.subscribe(first_only)
+        events = made.add_lead(lead())
+        assert len(events) > 1
+        assert [events[0]] == seen
+
+    def test_a_subscriber_unsubscribed_by_another_gets_nothing_more(self) -> None:
+        """Ended by an earlier subscriber, a subscription gets none of the rest."""
+        made = Funnel(policy())
+        late: list[Event] = []
+        made.subscribe(lambda _: stop_late())
+        stop_late = made.subscribe(late.append)
+        made.add_lead(lead())
+        assert late == []
+
+    def test_unsubscribing_twice_keeps_the_other_subscription(self) -> None:
+        """Subscribed twice, a callback stays subscribed once if one stop runs twice."""
+        made = Funnel(policy())
+        seen: list[Event] = []
+        stop = made.subscribe(seen.append)
+        made.subscribe(seen.append)
+        stop()
+        stop()
+        events = made.add_lead(lead())
+        assert events == seen
+
+    def test_an_async_subscriber_is_refused(self) -> None:
+        """An async function, or object with an async __call__, is refused."""
+
+        async def handle(event: Event) -> None:
+            del event
+
+        class Handler:
+            async def __call__(self, event: Event) -> None:
+                del event
+
+        made = Funnel(policy())
+        for callback in (handle, Handler()):
+            with pytest.raises(ValidationError) as info:
+                made.subscribe(callback)
+            assert info.value.field == "callback"
+            assert "not async" in info.value.expected
+        made.add_lead(lead())  # no coroutine left unawaited
 
     def test_not_callable(self) -> None:
         """A subscriber must be callable."""

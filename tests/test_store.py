@@ -1745,6 +1745,39 @@ class TestConformanceSuite:
         with pytest.raises(NotImplementedError, match=r"Incomplete\.make_store"):
             Incomplete().make_store()
 
+    def test_a_failure_names_the_method_that_answers_wrongly(self) -> None:
+        """A store keeping a removed wake fails on wake(), after the call at fault."""
+
+        class KeepsWakes(InMemoryStore):
+            __slots__ = ()
+
+            def commit(self, change: Commit, /) -> None:
+                kept = tuple(pair for pair in change.wakes if pair[1] is not None)
+                super().commit(attrs.evolve(change, wakes=kept))
+
+        class Suite(StoreConformance):
+            def make_store(self) -> Store:
+                return KeepsWakes()
+
+        with pytest.raises(AssertionError, match=r"^after \w+\(\): wake\('L-\d'\) "):
+            Suite().test_a_funnel_on_the_store_does_what_it_does_in_memory()
+
+    def test_a_store_s_last_tick_is_checked_when_it_gives_one(self) -> None:
+        """A store's optional last_tick() must be the last Tick's instant."""
+
+        class ForgetsTicks(InMemoryStore):
+            __slots__ = ()
+
+            def last_tick(self) -> datetime | None:
+                return None
+
+        class Suite(StoreConformance):
+            def make_store(self) -> Store:
+                return ForgetsTicks()
+
+        with pytest.raises(AssertionError, match=r"^after tick\(\): last_tick\(\) "):
+            Suite().test_a_funnel_on_the_store_does_what_it_does_in_memory()
+
 
 class TestMigrations:
     """A store of an older schema is brought forward on open."""

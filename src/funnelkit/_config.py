@@ -1065,6 +1065,16 @@ class _Writer:
         self.registry = registry
         self.strict = strict
         self.owner = owner
+        # What a strict writer takes, for {} the class refused: funnelkit.serialization
+        # takes no registry, so it says where one is given.
+        self.registered = (
+            "a built-in criterion, or a class registered in the CriteriaRegistry "
+            "given to dump_policy ({} is not)"
+            if owner == "dump_policy"
+            else "a built-in criterion ({} is not): write a policy with criteria "
+            "of your own with dump_policy(policy, criteria=registry), and read it "
+            "with load_policy(text, criteria=registry)"
+        )
 
     def duration(self, value: timedelta | BusinessDuration) -> str:
         return format_duration(value)
@@ -1107,7 +1117,7 @@ class _Writer:
 
     def unknown(self, what: str, value: object) -> NoReturn:
         raise PolicyError(
-            owner="dump_policy",
+            owner=self.owner,
             field=what,
             value=value,
             expected=f"a {what} funnelkit can write to a policy file",
@@ -1139,9 +1149,7 @@ class _Writer:
                     owner=self.owner,
                     field="criteria",
                     value=criterion,
-                    expected=f"a built-in criterion, or a class registered in the "
-                    f"CriteriaRegistry given to dump_policy "
-                    f"({kind.__qualname__} is not)",
+                    expected=self.registered.format(kind.__qualname__),
                 )
             if not attrs.has(kind):
                 raise PolicyError(
@@ -1195,11 +1203,25 @@ class _Writer:
         if isinstance(item, date):
             return item.isoformat()
         if isinstance(item, frozenset):
-            return sorted(item)
+            if all(isinstance(member, str) for member in item):
+                return sorted(item)
+            # Of a criterion of the user's: members written, in the order of
+            # their text (a set has none of its own).
+            return sorted((self.value(member) for member in item), key=_ordered)
         if isinstance(item, tuple | list):
-            return list(item)
+            # Each member written too (a custom criterion's dates, durations).
+            return [self.value(member) for member in item]
         if isinstance(item, str | int | float):
             return item
+        if not callable(getattr(item, "check", None)):
+            raise PolicyError(
+                owner=self.owner,
+                field="criteria",
+                value=item,
+                expected="a field value a policy file can hold: text, a number, "
+                "true or false, a duration, a date, a value test, a criterion, or "
+                "a list or set of these",
+            )
         return self.criterion(item)  # type: ignore[arg-type] # the one kind left
 
     def grades(self, grades: Grades) -> dict[str, object]:
@@ -1353,6 +1375,11 @@ _BUILT_IN: dict[str, type] = {
 }
 
 
+def _ordered(data: object) -> str:
+    """The order of written set members: their JSON text."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
 def _default(field: attrs.Attribute[Any]) -> object:
     default = field.default
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type] # attrs.Factory is a class
@@ -1409,7 +1436,7 @@ def policy_data(
 
 def write_part(value: object, *, criteria: CriteriaRegistry | None = None) -> object:
     """Return a policy part (a rule, a criterion, a calendar...) as document data."""
-    writer = _Writer(criteria)
+    writer = _Writer(criteria, owner="funnelkit.serialization")
     for cls, method in _WRITERS.items():
         if isinstance(value, cls):
             return method(writer, value)

@@ -33,10 +33,13 @@ from funnelkit._scoring import (
     _num,
 )
 from funnelkit._time import (
+    _EDGE_YEARS,
     add_elapsed_or_never,
     elapsed,
     in_utc,
+    is_aware,
     is_zone_name,
+    require_aware,
     span_micros,
 )
 from funnelkit._validators import (
@@ -293,8 +296,9 @@ class CriterionLike(Protocol):
 
     It may also have ``wake_at(ctx) -> datetime | None``: the instant its
     verdict can next change without new input (see :meth:`Criterion.wake_at`),
-    and ``passes(ctx) -> bool``: the verdict's outcome without its words (see
-    :meth:`Criterion.passes`).
+    ``passes(ctx) -> bool``: the verdict's outcome without its words (see
+    :meth:`Criterion.passes`), and ``describe() -> str``: what it asks, in
+    words, by which combinators name it (else by its class's name).
     """
 
     def check(self, ctx: Context, /) -> Verdict:
@@ -314,9 +318,27 @@ def _require_criterion(owner: str, field: str, value: object) -> CriterionLike:
 
 
 def wake_at(criterion: CriterionLike, ctx: Context) -> datetime | None:
-    """Return when *criterion*'s verdict can next change without new input."""
+    """Return when *criterion*'s verdict can next change without new input.
+
+    Raises:
+        NaiveDatetimeError: its ``wake_at`` gave a datetime without a zone.
+        ValidationError: its ``wake_at`` gave something else than a datetime
+            or ``None``.
+    """
     method = getattr(criterion, "wake_at", None)
-    return method(ctx) if callable(method) else None
+    if not callable(method):
+        return None
+    found = method(ctx)
+    if found is not None and (
+        type(found) is not datetime or not is_aware(found) or found.year in _EDGE_YEARS
+    ):
+        # A criterion of the user's: checked before the engine compares it,
+        # which would read a naive datetime in the machine's zone (or one of
+        # the edge years, whose instant may lie beyond datetime's range).
+        return require_aware(
+            found, field="wake_at()", owner=f"criterion {describe(criterion)!r}"
+        )
+    return found
 
 
 def passes(criterion: CriterionLike, ctx: Context) -> bool:
@@ -404,7 +426,11 @@ class Criterion(abc.ABC):
         ``None`` (the default) means only new input can change it. An
         answer may come early (the engine re-checks, and asks again); the
         built-ins are exact, but for the score and grade criteria, which are
-        never more than a second late.
+        never more than a second late. A criterion of your own returns an
+        aware datetime later than ``ctx.now``, or ``None``: the engine
+        refuses a naive datetime (:class:`~funnelkit.NaiveDatetimeError`) or
+        anything else (:class:`~funnelkit.ValidationError`), naming the
+        criterion, and the call that asked changes nothing.
         """
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import operator
 import threading
 from collections import OrderedDict
@@ -115,6 +116,20 @@ def _kept(items: list[SlaTimer], read: tuple[SlaTimer, ...]) -> tuple[SlaTimer, 
     return read
 
 
+class _Subscription:
+    """One subscriber's callback, active until its unsubscribe is called.
+
+    Compared by identity: the same callback subscribed twice is two
+    subscriptions, each ended by its own unsubscribe.
+    """
+
+    __slots__ = ("active", "callback")
+
+    def __init__(self, callback: Callable[[Event], object]) -> None:
+        self.callback = callback
+        self.active = True
+
+
 class _Draft:
     """One lead's state while a call works on it; committed only if all goes well."""
 
@@ -208,7 +223,10 @@ class Funnel:
 
     Args:
         policy: The funnel's :class:`FunnelPolicy`.
-        store: Where the state lives (an :class:`InMemoryStore` by default).
+        store: Where the state lives (an :class:`InMemoryStore` by default):
+            any object with every method of the :class:`Store` protocol; one
+            that lacks some raises :class:`~funnelkit.errors.ValidationError`
+            naming them.
         clock: Where "now" comes from when a call does not say
             (:class:`SystemClock` by default; tests pass a ``ManualClock``).
         create_leads: Whether an activity for an unknown lead creates it
@@ -227,8 +245,8 @@ class Funnel:
             its last update, for the next tick to check under the new guards;
             a lead in a stage the new policy lacks raises
             :class:`~funnelkit.errors.PolicyError`. (A policy with a custom
-            criterion that is not an attrs class has no fingerprint: the
-            check is skipped.)
+            criterion that is not an attrs class, or a decay or value test
+            of your own, has no fingerprint: the check is skipped.)
         scorers: How many leads' scorers the funnel keeps between calls (a
             scorer holds a lead's running sums, so that its next activity
             costs the same however long its history): the least recently
@@ -309,12 +327,20 @@ class Funnel:
                 value=policy,
                 expected="a funnelkit.FunnelPolicy",
             )
-        if store is not None and not isinstance(store, Store):
+        # Every method of the Store protocol, callable (isinstance with a
+        # runtime protocol checks only that the names exist).
+        missing = (
+            []
+            if store is None
+            else [n for n in _STORE_METHODS if not callable(getattr(store, n, None))]
+        )
+        if missing:
             raise ValidationError(
                 owner="Funnel",
                 field="store",
                 value=store,
-                expected="a store (see funnelkit.Store), or None for memory",
+                expected="a store (see funnelkit.Store), or None for memory: it "
+                f"lacks {', '.join(missing)}",
             )
         if clock is not None and not callable(getattr(clock, "now", None)):
             raise ValidationError(
@@ -369,7 +395,7 @@ class Funnel:
         # store (a batch) and one in a funnel call never wait on each other.
         found_lock = getattr(self._store, "lock", None)
         self._lock = found_lock if isinstance(found_lock, _RLOCK) else threading.RLock()
-        self._subscribers: list[Callable[[Event], object]] = []
+        self._subscribers: list[_Subscription] = []
         # The last tick the store logged, if it keeps it (so that a batch
         # rolled back forgets it too), and the funnel's last tick that found
         # nothing due (not logged), or any, for a store that keeps none.
@@ -731,7 +757,11 @@ class Funnel:
     def subscribe(self, callback: Callable[[Event], object]) -> Callable[[], None]:
         """Call *callback* with every event, after its change is committed.
 
-        Returns a function that unsubscribes. A subscriber that raises does
+        Returns a function that ends this subscription: the callback gets no
+        event after it returns, not even the rest of the events being given
+        (a subscriber may unsubscribe itself, or another, from its call);
+        calling it again does nothing, and a callback subscribed twice keeps
+        its other subscription. A subscriber that raises does
         not undo the change nor stop the others: after all were called, the
         call raises :class:`~funnelkit.errors.SubscriberError` holding every
         error and the events. Subscribers run once the store's transaction
@@ -741,7 +771,8 @@ class Funnel:
         those of the call that led to it.
 
         Raises:
-            ValidationError: *callback* is not callable.
+            ValidationError: *callback* is not callable, or is an async
+                function, whose coroutines no one would await.
         """
         if not callable(callback):
             raise ValidationError(
@@ -750,13 +781,30 @@ class Funnel:
                 value=callback,
                 expected="a callable taking one event",
             )
+        if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
+            getattr(callback, "__call__", None)  # noqa: B004 -- an object's own async __call__
+        ):
+            # Called, it would make a coroutine that no one awaits: the events
+            # would be lost, with at most a warning when it is collected.
+            raise ValidationError(
+                owner="Funnel.subscribe",
+                field="callback",
+                value=callback,
+                expected="a plain (not async) callable taking one event; to "
+                "handle events in an event loop, hand them over from a plain "
+                "one (loop.call_soon_threadsafe, a queue)",
+            )
+        # One entry per subscription: a callback subscribed twice is called
+        # twice, and each unsubscribe ends its own subscription only.
+        subscription = _Subscription(callback)
         with self._lock:
-            self._subscribers.append(callback)
+            self._subscribers.append(subscription)
 
         def unsubscribe() -> None:
             with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
+                if subscription.active:
+                    subscription.active = False
+                    self._subscribers.remove(subscription)
 
         return unsubscribe
 
@@ -1729,8 +1777,13 @@ class Funnel:
             while position < len(outbox):
                 events = outbox[position]
                 position += 1
-                for callback in [*self._subscribers]:
+                for subscription in [*self._subscribers]:
+                    callback = subscription.callback
                     for event in events:
+                        # Unsubscribed along the way (by itself or another
+                        # subscriber): no event after that.
+                        if not subscription.active:
+                            break
                         try:
                             callback(event)
                         except Exception as error:  # noqa: BLE001 -- gathered and raised below
@@ -1791,6 +1844,22 @@ class Funnel:
             raise ValidationError(
                 owner=owner, field="to", value=name, expected=error.expected
             ) from None
+
+
+#: The methods of the Store protocol, named when a store lacks some.
+_STORE_METHODS = (
+    "transaction",
+    "written_under",
+    "state",
+    "activities",
+    "has_activity",
+    "wake",
+    "due",
+    "commit",
+    "inputs",
+    "lead_ids",
+    "__len__",
+)
 
 
 def _fingerprint(policy: FunnelPolicy) -> str | None:

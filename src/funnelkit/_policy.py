@@ -379,6 +379,12 @@ class FunnelPolicy:
         Equal policies have equal fingerprints; any change a policy file can
         show changes it. Store it beside a decision to know which policy
         made it. Computed once per policy (the policy never changes).
+
+        Raises:
+            PolicyError: the policy holds a part a policy file cannot write:
+                a criterion that is not an attrs class, or a decay or value
+                test of your own (a :class:`~funnelkit.Funnel` on a store
+                then skips its check of the store's policy).
         """
         # The content is the policy file's data, which lives above this
         # module: import it here, not at the top, to keep imports one way.

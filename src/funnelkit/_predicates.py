@@ -75,8 +75,12 @@ class ValueTest:
     def evaluate(self, value: Scalar | _Missing) -> tuple[bool, str]:
         """Return whether *value* passes, and a phrase saying why.
 
-        The phrase completes a sentence that starts with the value's name:
-        ``"industry" + " is 'software'"``.
+        The phrase completes a sentence that starts with the value's name
+        and a space, so it starts with no space of its own: ``"is
+        'software'"`` reads ``industry is 'software'``.
+
+        >>> equals("software").evaluate("software")
+        (True, "is 'software'")
         """
         ...
 

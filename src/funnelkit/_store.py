@@ -102,7 +102,12 @@ class Store(Protocol):
         ...  # pragma: no cover -- a protocol's signature
 
     def activities(self, lead_id: str, /) -> Sequence[Activity]:
-        """Return the lead's activities, ordered by ``(at, id)``."""
+        """Return the lead's activities, ordered by instant, then id.
+
+        By instant: sort on ``activity.at.astimezone(UTC)``, not on ``at``
+        itself, which Python compares on the wall clock when two times share
+        a zone (01:50 BST comes before 01:10 GMT the night clocks go back).
+        """
         ...  # pragma: no cover -- a protocol's signature
 
     def has_activity(self, lead_id: str, activity_id: str, /) -> bool:
@@ -114,7 +119,11 @@ class Store(Protocol):
         ...  # pragma: no cover -- a protocol's signature
 
     def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
-        """Return ``(wake, lead_id)`` for wakes at or before *now*, in that order."""
+        """Return ``(wake, lead_id)`` for wakes at or before *now*.
+
+        Ordered by the wake's instant (in UTC, as :meth:`activities`), then
+        by lead id.
+        """
         ...  # pragma: no cover -- a protocol's signature
 
     def commit(self, change: Commit, /) -> None:

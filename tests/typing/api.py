@@ -34,6 +34,7 @@ from funnelkit import (
     CriteriaRegistry,
     Criterion,
     CriterionLike,
+    Decay,
     DidActivity,
     Event,
     Funnel,
@@ -69,6 +70,7 @@ from funnelkit import (
     SlaMet,
     SlaPaused,
     SlaResumed,
+    SlaRule,
     SlaStarted,
     SlaTimer,
     SlaWarning,
@@ -86,6 +88,7 @@ from funnelkit import (
     UnknownLead,
     UpdateLead,
     ValidationError,
+    ValueTest,
     Verdict,
     absent,
     between,
@@ -373,3 +376,66 @@ def durable_store(lead: Lead) -> None:
         assert_type(durable.written_under(), str | None)
         assert_type(durable.path, str)
         each_event(events)
+
+
+def extension_points(lead: Lead) -> None:
+    """A host's own criteria, clock, store, decay and value test, with no cast."""
+
+    class Plain:  # no base class: the protocol alone
+        def check(self, ctx: Context) -> Verdict:
+            return Verdict(passed=True, criterion="plain", reason=ctx.stage)
+
+    @attrs.frozen
+    class Waited(Criterion):
+        wait: timedelta
+
+        def check(self, ctx: Context) -> Verdict:
+            waited = ctx.now - ctx.entered_at >= self.wait
+            return Verdict(passed=waited, criterion="waited", reason="r")
+
+        def wake_at(self, ctx: Context) -> datetime | None:
+            return ctx.entered_at + self.wait
+
+        def describe(self) -> str:
+            return f"waited {self.wait}"
+
+    assert_type(Plain() & Waited(timedelta(days=1)), AllOf)
+    assert_type(Waited(timedelta(days=1)) | Plain(), AnyOf)
+    assert_type(~Waited(timedelta(days=1)), Criterion)
+    guard: CriterionLike = AtLeast(1, Plain(), AllOf(Plain()), AnyOf(), Not(Plain()))
+    registry = CriteriaRegistry()
+    registry.register("waited", Waited)
+
+    class Fixed:
+        def now(self) -> datetime:
+            return lead.created_at
+
+    class Cliff(Decay):
+        def weight(self, age_seconds: float) -> float:
+            return float(age_seconds < 86_400)
+
+        def describe(self) -> str:
+            return "gone after a day"
+
+    class Short(ValueTest):
+        def evaluate(self, value: object) -> tuple[bool, str]:
+            return isinstance(value, str) and len(value) < 5, f"is {value!r}"
+
+        def describe(self) -> str:
+            return "is short"
+
+    model = ScoringModel("own", [AttributeRule("industry", Short(), 5)], decay=Cliff())
+    policy = FunnelPolicy(
+        name="own",
+        version=1,
+        stages=[Stage("lead"), Stage("mql")],
+        transitions=[Transition(source="lead", target="mql", guard=guard, auto=True)],
+        initial="lead",
+        scoring=model,
+        slas=[
+            SlaRule(name="s", stage="mql", within=timedelta(hours=1), met_by=Plain())
+        ],
+    )
+    clock: Clock = Fixed()
+    funnel = Funnel(policy, store=InMemoryStore(), clock=clock)
+    funnel.subscribe(lambda event: funnel.state(event.lead_id))

@@ -77,10 +77,19 @@ class _Pair:
         self.reference = Funnel(_POLICY, clock=ManualClock(T0))
 
     def both(self, call: str, *args: object, **kwargs: object) -> list[object]:
-        """Make the call on both funnels; they must give the same events."""
+        """Make the call on both funnels; they must give the same events.
+
+        The stores are compared first, so that a store that kept a change
+        wrongly is named by the method that answers wrongly, not by the
+        events of a later call that read it.
+        """
         expected = getattr(self.reference, call)(*args, **kwargs)
         got = getattr(self.tested, call)(*args, **kwargs)
-        assert got == expected, f"{call}: the store's funnel gave other events"
+        _same_content(self.reference.store, self.tested.store, after=call)
+        assert got == expected, (
+            f"after {call}(): the funnel on the store gave other events than "
+            "one in memory, though the store answers as the memory's does"
+        )
         return list(got)
 
     def check(self, store: Store | None = None) -> None:
@@ -88,20 +97,49 @@ class _Pair:
         _same_content(self.reference.store, store or self.store)
 
 
-def _same_content(expected: Store, store: Store) -> None:
+def _same_content(expected: Store, store: Store, *, after: str | None = None) -> None:
+    """*store* answers every query as *expected* does; a failure names the query."""
+    when = f"after {after}(): " if after else ""
     ids = list(expected.lead_ids())
-    assert list(store.lead_ids()) == ids
-    assert len(store) == len(ids)
+    assert list(store.lead_ids()) == ids, (
+        f"{when}lead_ids() must give every lead committed, in the order added"
+    )
+    assert len(store) == len(ids), f"{when}len(store) must count the leads committed"
     for lead_id in ids:
-        assert store.state(lead_id) == expected.state(lead_id), lead_id
-        assert list(store.activities(lead_id)) == list(expected.activities(lead_id))
-        assert store.wake(lead_id) == expected.wake(lead_id), lead_id
+        assert store.state(lead_id) == expected.state(lead_id), (
+            f"{when}state({lead_id!r}) must be the lead's last committed state"
+        )
+        assert list(store.activities(lead_id)) == list(expected.activities(lead_id)), (
+            f"{when}activities({lead_id!r}) must give each activity committed, "
+            "ordered by instant (in UTC), then id"
+        )
+        assert store.wake(lead_id) == expected.wake(lead_id), (
+            f"{when}wake({lead_id!r}) must be the lead's last committed wake "
+            "(a wake of None in Commit.wakes removes it)"
+        )
         for activity in expected.activities(lead_id):
-            assert store.has_activity(lead_id, activity.id)
-    assert list(store.inputs()) == list(expected.inputs())
-    assert store.written_under() == expected.written_under()
+            assert store.has_activity(lead_id, activity.id), (
+                f"{when}has_activity({lead_id!r}, {activity.id!r}) must be True "
+                "for an activity committed"
+            )
+    assert list(store.inputs()) == list(expected.inputs()), (
+        f"{when}inputs() must give each commit's input, oldest first"
+    )
+    assert store.written_under() == expected.written_under(), (
+        f"{when}written_under() must be the policy of the last commit that gave "
+        "one (a commit with policy=None keeps it)"
+    )
+    last_tick = getattr(store, "last_tick", None)
+    if callable(last_tick):  # optional: a store that gives it must give it right
+        ticks = [item.now for item in expected.inputs() if isinstance(item, Tick)]
+        assert last_tick() == (ticks[-1] if ticks else None), (
+            f"{when}last_tick() must be the instant of the last Tick in inputs()"
+        )
     far = T0 + timedelta(days=3650)
-    assert store.due(far) == expected.due(far)
+    assert store.due(far) == expected.due(far), (
+        f"{when}due(now) must give (wake, lead_id) for each wake up to now, "
+        "by instant, then lead id"
+    )
 
 
 def _lead(lead_id: str, **attributes: Scalar) -> Lead:
