@@ -73,7 +73,8 @@ from funnelkit._lead import NO_ANSWERS as _NO_ANSWERS
 from funnelkit._scoring import Contribution, Score
 from funnelkit._sla import SlaTimer
 from funnelkit._time import is_zone_name
-from funnelkit._validators import SCALAR_TYPES, Scalar, check_scalar, unchecked
+from funnelkit._validators import SCALAR_TYPES as _SCALAR_TYPES
+from funnelkit._validators import Scalar, check_scalar, unchecked
 from funnelkit.errors import (
     PolicyFileError,
     SerializationError,
@@ -282,7 +283,7 @@ def _data_problem(value: object, path: str) -> tuple[str, object, str] | None:
         children = enumerate(value)
     else:
         problem = check_scalar(value)
-        if problem is not None and not isinstance(value, SCALAR_TYPES):
+        if problem is not None and not isinstance(value, _SCALAR_TYPES):
             problem = "JSON data: an object, an array or a JSON scalar"
         return None if problem is None else (path, value, problem)
     for key, item in children:
