@@ -83,8 +83,8 @@ def _parser() -> argparse.ArgumentParser:
         "score",
         help="score leads from files with a policy's scoring model",
         description="Score every lead of LEADS, with its activities from "
-        "ACTIVITIES, by the scoring model of POLICY, as of --at (the latest "
-        "activity by default).",
+        "ACTIVITIES, by the scoring model of POLICY, as of --at (by default "
+        "the latest instant of the files: an activity's, or a lead's creation).",
     )
     _policy_argument(score)
     score.add_argument("leads", help="the leads (.csv or .jsonl)")
