@@ -154,6 +154,25 @@ class TestCheck:
         assert status == 0
         assert "sales accepts: mql -> sal, by hand, when Vip" in out
 
+    def test_a_registry_from_the_current_folder(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The installed command finds --criteria's module here, as python -m does."""
+        (tmp_path / "here_criteria.py").write_text(
+            "from funnelkit import CriteriaRegistry\nregistry = CriteriaRegistry()\n",
+            encoding="utf-8",
+        )
+        monkeypatch.chdir(tmp_path)
+        path_before = list(sys.path)
+        try:
+            status, _, err = run(
+                "check", "b2b_saas", "--criteria", "here_criteria:registry"
+            )
+        finally:
+            sys.modules.pop("here_criteria", None)
+        assert (status, err) == (0, "")
+        assert sys.path == path_before
+
     def test_as_a_module(self) -> None:
         """python -m funnelkit runs the command line, exit status included."""
         done = subprocess.run(  # noqa: S603 -- this interpreter, fixed arguments

@@ -205,10 +205,19 @@ def _registry(spec: str) -> CriteriaRegistry:
     module, _, name = spec.partition(":")
     if not module or not name:
         raise FunnelkitError(f"--criteria: expected MODULE:NAME, got {spec!r}")
+    # python -m funnelkit finds a module of the current folder (Python puts
+    # the folder first on its path); the installed funnelkit command must too.
+    here = str(Path.cwd())
+    added = "" not in sys.path and here not in sys.path
+    if added:
+        sys.path.insert(0, here)
     try:
         found = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as error:
         raise FunnelkitError(f"--criteria: cannot load {spec!r}: {error}") from None
+    finally:
+        if added:
+            sys.path.remove(here)
     if not isinstance(found, CriteriaRegistry):
         raise FunnelkitError(f"--criteria: {spec!r} is not a CriteriaRegistry")
     return found
