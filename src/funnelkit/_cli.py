@@ -299,7 +299,11 @@ def _lines(error: FunnelkitError, args: argparse.Namespace | None = None) -> str
     ):
         given = getattr(args, name[0])
         typed = given.isoformat() if isinstance(given, datetime) else repr(given)
-        return f"--{name[0]}: expected {error.expected}, got {typed}"
+        expected = error.expected
+        if name[0] in {"end", "now"}:
+            # "after start": the other bound is an option as well.
+            expected = re.sub(r"\bstart\b", "--start", expected)
+        return f"--{name[0]}: expected {expected}, got {typed}"
     if isinstance(error, PolicyFileError):
         where = error.source or "policy"
         return "\n".join(
