@@ -90,7 +90,8 @@ class TestCheck:
         """POLICY is always a file's name, even one that starts like TOML or JSON."""
         monkeypatch.chdir(tmp_path)
         path = Path(name)
-        path.write_text(dump_policy(b2b_saas(), path.suffix[1:]), encoding="utf-8")
+        text = dump_policy(b2b_saas(), "json" if name.endswith(".json") else "toml")
+        path.write_text(text, encoding="utf-8")
         status, out, err = run("check", name)
         assert (status, err) == (0, "")
         assert out.startswith("policy b2b-saas@1 ")
