@@ -194,6 +194,13 @@ class TestBadFiles:
             ("id\tcreated_at\n", 1, "id", "holding '\\t'"),
             ("id|created_at\n", 1, "id", "holding '|'"),
             ("name\nAna\n", 1, "id", "a required column, missing from the header"),
+            (
+                "id, created_at\n",
+                1,
+                "created_at",
+                "(the header has ' created_at': names are exact)",
+            ),
+            ("ID,Created_At\n", 1, "id", "(the header has 'ID': names are exact)"),
         ],
     )
     def test_each_problem_names_the_line_and_the_column(

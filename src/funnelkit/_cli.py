@@ -83,8 +83,8 @@ def _parser() -> argparse.ArgumentParser:
         "score",
         help="score leads from files with a policy's scoring model",
         description="Score every lead of LEADS, with its activities from "
-        "ACTIVITIES, by the scoring model of POLICY, as of --at (the latest "
-        "activity by default).",
+        "ACTIVITIES, by the scoring model of POLICY, as of --at (by default "
+        "the latest instant of the files: an activity's, or a lead's creation).",
     )
     _policy_argument(score)
     score.add_argument("leads", help="the leads (.csv or .jsonl)")
@@ -205,10 +205,19 @@ def _registry(spec: str) -> CriteriaRegistry:
     module, _, name = spec.partition(":")
     if not module or not name:
         raise FunnelkitError(f"--criteria: expected MODULE:NAME, got {spec!r}")
+    # python -m funnelkit finds a module of the current folder (Python puts
+    # the folder first on its path); the installed funnelkit command must too.
+    here = str(Path.cwd())
+    added = "" not in sys.path and here not in sys.path
+    if added:
+        sys.path.insert(0, here)
     try:
         found = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as error:
         raise FunnelkitError(f"--criteria: cannot load {spec!r}: {error}") from None
+    finally:
+        if added:
+            sys.path.remove(here)
     if not isinstance(found, CriteriaRegistry):
         raise FunnelkitError(f"--criteria: {spec!r} is not a CriteriaRegistry")
     return found
@@ -290,7 +299,11 @@ def _lines(error: FunnelkitError, args: argparse.Namespace | None = None) -> str
     ):
         given = getattr(args, name[0])
         typed = given.isoformat() if isinstance(given, datetime) else repr(given)
-        return f"--{name[0]}: expected {error.expected}, got {typed}"
+        expected = error.expected
+        if name[0] in {"end", "now"}:
+            # "after start": the other bound is an option as well.
+            expected = re.sub(r"\bstart\b", "--start", expected)
+        return f"--{name[0]}: expected {expected}, got {typed}"
     if isinstance(error, PolicyFileError):
         where = error.source or "policy"
         return "\n".join(

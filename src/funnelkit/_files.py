@@ -284,16 +284,20 @@ def _check_header(
                 line=1,
                 column=column,
                 problem="a required column, missing from the header"
-                + _separator_hint(columns),
+                + _header_hint(columns, column),
             )
     return unnamed
 
 
-def _separator_hint(columns: Sequence[str]) -> str:
-    """Why a header may lack a column: it is one, split by another separator.
+def _header_hint(columns: Sequence[str], required: str) -> str:
+    """Why a header may lack a column: a near miss, or another separator.
 
+    ``id, created_at`` names ``' created_at'``, and ``ID`` is not ``id``.
     Excel writes "CSV" with semicolons where the decimal point is a comma.
     """
+    for column in columns:
+        if column.strip().lower() == required:
+            return f" (the header has {column!r}: names are exact)"
     if len(columns) == 1:
         for separator in (";", "\t", "|"):
             if separator in columns[0]:
