@@ -13,6 +13,7 @@ import sys
 from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Literal
 
 import attrs
 import pytest
@@ -90,7 +91,8 @@ class TestCheck:
         """POLICY is always a file's name, even one that starts like TOML or JSON."""
         monkeypatch.chdir(tmp_path)
         path = Path(name)
-        path.write_text(dump_policy(b2b_saas(), path.suffix[1:]), encoding="utf-8")
+        fmt: Literal["toml", "json"] = "toml" if path.suffix == ".toml" else "json"
+        path.write_text(dump_policy(b2b_saas(), fmt), encoding="utf-8")
         status, out, err = run("check", name)
         assert (status, err) == (0, "")
         assert out.startswith("policy b2b-saas@1 ")

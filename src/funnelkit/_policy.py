@@ -193,7 +193,7 @@ def _as_tuple(value: object) -> object:
     return value
 
 
-def _by_name(value: object) -> object:
+def _sorted_by_name(value: object) -> object:
     """*value* as a tuple: a list in its order, a set's parts sorted by name.
 
     A set has no order of its own (its iteration order changes from process
@@ -338,7 +338,7 @@ class FunnelPolicy:
     name: str = attrs.field(validator=policy_name)
     version: int = attrs.field(validator=_check_version)
     stages: tuple[Stage, ...] = attrs.field(
-        converter=_by_name,
+        converter=_sorted_by_name,
         validator=_parts_of(Stage, required=True, reserved=ANY_OPEN),
     )
     transitions: tuple[Transition, ...] = attrs.field(
@@ -347,7 +347,7 @@ class FunnelPolicy:
     initial: str = attrs.field()
     scoring: ScoringModel = attrs.field(validator=_check_scoring)
     slas: tuple[SlaRule, ...] = attrs.field(
-        default=(), converter=_by_name, validator=_parts_of(SlaRule)
+        default=(), converter=_sorted_by_name, validator=_parts_of(SlaRule)
     )
     calendar: BusinessCalendar | None = attrs.field(default=None)
     _by_name: Mapping[str, Stage] = attrs.field(

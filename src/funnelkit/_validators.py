@@ -180,7 +180,7 @@ def is_finite(value: float) -> bool:
         return False
 
 
-def is_unordered(value: object) -> bool:
+def is_unordered(value: object) -> TypeGuard[AbstractSet[Any]]:
     """Whether *value* is a set, whose iteration order changes from process to process.
 
     A dict's keys (or items) are a set too, but they keep the dict's order:
