@@ -604,6 +604,14 @@ class TestInventory:
             "won": 0,
         }
 
+    def test_a_dicts_keys_are_stages_in_its_order(self) -> None:
+        """stages=a dict's keys, which keep the dict's order, is that list."""
+        entries = _chain("L-1", ("mql", 0), ("sql", 2))
+        order = dict.fromkeys(["sql", "won", "mql"], 0)
+        keys = order.keys()  # an iterable, as inventory takes at run time
+        found = inventory(entries, T0 + 3 * DAY, stages=keys)  # type: ignore[arg-type]
+        assert list(found) == ["sql", "won", "mql"]
+
     @given(histories(), st.integers(-40, 200))
     def test_it_counts_the_visits_going_on_at_that_instant(
         self, entries: list[StageEntry], hours: int
@@ -1191,6 +1199,14 @@ class TestBadArguments:
         with pytest.raises(ValidationError) as info:
             _report([], **kwargs)
         assert info.value.field == field
+
+    def test_a_dicts_keys_are_a_path_in_its_order(self) -> None:
+        """stages=a dict's keys, or goals=one's keys, in the dict's order: as lists."""
+        goals = [Goal("sql", "month", 5), Goal("mql", "month", 10)]
+        as_keys = _report(
+            [], stages=dict.fromkeys(PATH).keys(), goals=dict.fromkeys(goals).keys()
+        )
+        assert as_keys == _report([], stages=list(PATH), goals=goals)
 
     def test_a_month_beginning_before_the_year_1_is_refused_as_start(self) -> None:
         """0001-01-01 UTC is in the year 0 in New York: start is named."""

@@ -70,6 +70,7 @@ from funnelkit._config import (
     MAX_NUMBER,
     MAX_POLICY_BYTES,
     _backtracks,
+    policy_data,
     read_part,
     write_part,
 )
@@ -1404,6 +1405,35 @@ class TestRegistry:
         Funnel(one, store=InMemoryStore())  # checks the store's policy by it
         (change,) = diff_policies(one, other)
         assert '"2026-12-25"' in change.description
+
+    def test_custom_criterion_fields_written_as_before(self) -> None:
+        """Lists holding null or objects, sets of numbers: fingerprints as before."""
+
+        @attrs.frozen
+        class Tagged(Criterion):
+            tags: Any
+
+            def check(self, ctx: Context) -> Verdict:
+                return Verdict(passed=True, criterion="tagged", reason=ctx.stage)
+
+        # What the fingerprint hashes: the guard's data, as JSON has always held it.
+        for tags, data in (
+            (("a", None), ["a", None]),
+            (({"a": 1},), [{"a": 1}]),
+            (frozenset({2, 10}), [2, 10]),
+            (frozenset({10.0, 2.5}), [2.5, 10.0]),
+            (frozenset({None, "a"}), ["a", None]),  # mixed: by their JSON text
+        ):
+            written: Any = policy_data(with_guard(Tagged(tags)), strict=False)
+            (guard,) = [
+                transition["guard"]
+                for transition in written["transitions"]
+                if transition["name"] == "marketing qualified"
+            ]
+            assert list(guard.values()) == [{"tags": data}]
+        one, other = with_guard(Tagged(("a", None))), with_guard(Tagged(("b", None)))
+        (change,) = diff_policies(one, other)
+        assert '["a", null]' in change.description
 
     def test_a_custom_criterion_field_no_file_holds_is_named(self) -> None:
         """A field value no policy file holds is refused as such, not as a criterion."""

@@ -312,6 +312,14 @@ class TestScorecard:
         left_out = fit_scorecard(rows, "won", exclude={"noise", "id"})
         assert "Left out: id, noise." in left_out.to_text()
 
+    def test_a_dicts_keys_keep_its_order(self) -> None:
+        """features as a dict's keys, which keep the dict's order: as that list."""
+        rows = _synthetic()
+        order = ["plan", "minutes", "noise"]
+        as_keys = fit_scorecard(rows, "won", features=dict.fromkeys(order).keys())
+        as_list = fit_scorecard(rows, "won", features=order)
+        assert (as_keys.model, as_keys.to_text()) == (as_list.model, as_list.to_text())
+
     def test_sets_give_the_same_scorecard_in_every_process(
         self, printed: Callable[..., set[str]]
     ) -> None:

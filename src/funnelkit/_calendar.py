@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any, NoReturn
@@ -31,7 +30,7 @@ from funnelkit._time import (
     span_micros,
     utc_micros,
 )
-from funnelkit._validators import is_items
+from funnelkit._validators import is_items, is_unordered
 from funnelkit.errors import MissingExtraError, PolicyError, ValidationError
 
 __all__ = ["BusinessCalendar", "BusinessHours", "Holiday"]
@@ -465,9 +464,7 @@ def _holidays(value: object) -> object:
                 items.append(Holiday(item[0], item[1]))
             else:
                 items.append(item)
-        if isinstance(value, AbstractSet) and all(
-            isinstance(item, Holiday) for item in items
-        ):
+        if is_unordered(value) and all(isinstance(item, Holiday) for item in items):
             items.sort(key=_holiday_order)  # type: ignore[arg-type] # Holidays, checked
         return tuple(items)
     return value

@@ -1203,16 +1203,16 @@ class _Writer:
         if isinstance(item, date):
             return item.isoformat()
         if isinstance(item, frozenset):
-            if all(isinstance(member, str) for member in item):
-                return sorted(item)
-            # Of a criterion of the user's: members written, in the order of
-            # their text (a set has none of its own).
-            return sorted((self.value(member) for member in item), key=_ordered)
+            return self.members(item)
         if isinstance(item, tuple | list):
             # Each member written too (a custom criterion's dates, durations).
             return [self.value(member) for member in item]
-        if isinstance(item, str | int | float):
+        if isinstance(item, str | int | float) or item is None:
+            # None: a member of a list (a field's own None is written above).
             return item
+        if isinstance(item, Mapping) and all(isinstance(key, str) for key in item):
+            # Of a criterion of the user's (in a list, say): a JSON object.
+            return {key: self.value(member) for key, member in item.items()}
         if not callable(getattr(item, "check", None)):
             raise PolicyError(
                 owner=self.owner,
@@ -1223,6 +1223,17 @@ class _Writer:
                 "a list or set of these",
             )
         return self.criterion(item)  # type: ignore[arg-type] # the one kind left
+
+    def members(self, item: frozenset[object]) -> list[object]:
+        """A set's members, written, in an order of their own (a set has none)."""
+        members = [self.value(member) for member in item]
+        try:
+            # Text, or numbers, in their own order (as written before).
+            return sorted(members)  # type: ignore[type-var] # TypeError if mixed
+        except TypeError:
+            # Of a criterion of the user's, members of mixed kinds: in the
+            # order of their text.
+            return sorted(members, key=_ordered)
 
     def grades(self, grades: Grades) -> dict[str, object]:
         return {

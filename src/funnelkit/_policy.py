@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from collections.abc import Set as AbstractSet
 from typing import Any, Final, Literal
 
 import attrs
@@ -24,7 +23,7 @@ from funnelkit._criteria import (
 )
 from funnelkit._scoring import ScoringModel
 from funnelkit._sla import MoveTo, SlaRule
-from funnelkit._validators import optional, policy_name
+from funnelkit._validators import is_unordered, optional, policy_name
 from funnelkit.errors import PolicyError
 
 __all__ = ["ANY_OPEN", "FunnelPolicy", "Stage", "StageKind", "Transition"]
@@ -104,11 +103,7 @@ def _reasons(value: object) -> object:
         if all(isinstance(item, str) for item in items):
             # A list keeps the order written; a set has none of its own, and
             # its iteration order changes from process to process: sorted.
-            return tuple(
-                sorted(items)
-                if isinstance(value, AbstractSet)
-                else dict.fromkeys(items)
-            )
+            return tuple(sorted(items) if is_unordered(value) else dict.fromkeys(items))
     return value
 
 
@@ -198,15 +193,13 @@ def _as_tuple(value: object) -> object:
     return value
 
 
-def _by_name(value: object) -> object:
+def _sorted_by_name(value: object) -> object:
     """*value* as a tuple: a list in its order, a set's parts sorted by name.
 
     A set has no order of its own (its iteration order changes from process
     to process), and stages and SLA rules have unique names to sort by.
     """
-    if isinstance(value, AbstractSet) and all(
-        isinstance(part, Stage | SlaRule) for part in value
-    ):
+    if is_unordered(value) and all(isinstance(part, Stage | SlaRule) for part in value):
         return tuple(sorted(value, key=_name))
     return _as_tuple(value)
 
@@ -221,7 +214,7 @@ def _in_order(value: object) -> object:
     Automatic transitions are tried in the order given: a set's order would
     change from process to process.
     """
-    if isinstance(value, AbstractSet):
+    if is_unordered(value):
         return value
     return _as_tuple(value)
 
@@ -270,7 +263,7 @@ def _parts_of(
     def check(
         instance: FunnelPolicy, attribute: attrs.Attribute[Any], value: object
     ) -> None:
-        if isinstance(value, AbstractSet):
+        if is_unordered(value):
             _reject(
                 instance,
                 attribute,
@@ -345,7 +338,7 @@ class FunnelPolicy:
     name: str = attrs.field(validator=policy_name)
     version: int = attrs.field(validator=_check_version)
     stages: tuple[Stage, ...] = attrs.field(
-        converter=_by_name,
+        converter=_sorted_by_name,
         validator=_parts_of(Stage, required=True, reserved=ANY_OPEN),
     )
     transitions: tuple[Transition, ...] = attrs.field(
@@ -354,7 +347,7 @@ class FunnelPolicy:
     initial: str = attrs.field()
     scoring: ScoringModel = attrs.field(validator=_check_scoring)
     slas: tuple[SlaRule, ...] = attrs.field(
-        default=(), converter=_by_name, validator=_parts_of(SlaRule)
+        default=(), converter=_sorted_by_name, validator=_parts_of(SlaRule)
     )
     calendar: BusinessCalendar | None = attrs.field(default=None)
     _by_name: Mapping[str, Stage] = attrs.field(

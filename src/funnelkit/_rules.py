@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from collections.abc import Set as AbstractSet
 from datetime import timedelta
 from decimal import Decimal
 from types import EllipsisType
@@ -18,7 +17,7 @@ from funnelkit._duration import format_duration
 from funnelkit._frozen import FrozenMap
 from funnelkit._lead import Lead
 from funnelkit._predicates import MISSING, ValueTest, _Missing, as_test
-from funnelkit._validators import Scalar, is_finite
+from funnelkit._validators import Scalar, is_finite, is_unordered
 from funnelkit.errors import PolicyError
 
 __all__ = ["ActivityRule", "AttributeRule", "email_domain", "lead_value"]
@@ -462,7 +461,7 @@ def rule_sequence(value: Iterable[Rule]) -> tuple[Rule, ...]:
     candidate: object = value  # callers may pass anything at run time
     if isinstance(candidate, Iterable) and not isinstance(candidate, str | Mapping):
         rules = tuple(candidate)
-        if isinstance(candidate, AbstractSet) and all(
+        if is_unordered(candidate) and all(
             isinstance(rule, ActivityRule | AttributeRule) for rule in rules
         ):
             return tuple(sorted(rules, key=_label))

@@ -819,7 +819,7 @@ class SQLiteStore:
         return self._entry(lead_id).state
 
     def activities(self, lead_id: str, /) -> Sequence[Activity]:
-        """Return the lead's activities, ordered by ``(at, id)``.
+        """Return the lead's activities, ordered by instant, then id.
 
         A tuple: later calls leave it as it is, and it cannot change the store.
         """
@@ -864,7 +864,7 @@ class SQLiteStore:
 
     @_translated
     def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
-        """Return ``(wake, lead_id)`` for wakes at or before *now*, in that order.
+        """Return ``(wake, lead_id)`` for wakes at or before *now*, by instant, then id.
 
         An index on the wakes' instants answers it: the cost grows with the
         leads due, not with the leads in the file.

@@ -209,7 +209,7 @@ class InMemoryStore:
         return self._states.get(lead_id)
 
     def activities(self, lead_id: str, /) -> Sequence[Activity]:
-        """Return the lead's activities, ordered by ``(at, id)``.
+        """Return the lead's activities, ordered by instant, then id.
 
         A tuple: later calls leave it as it is, and it cannot change the store.
         """
@@ -234,7 +234,7 @@ class InMemoryStore:
         return None if number is None else self._wake_at[number]
 
     def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
-        """Return ``(wake, lead_id)`` for wakes at or before *now*, in that order.
+        """Return ``(wake, lead_id)`` for wakes at or before *now*, by instant, then id.
 
         Raises:
             ValidationError: *now* is not an aware datetime.

@@ -8,7 +8,8 @@ the value, never a bare ``TypeError`` from deep inside.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, ItemsView, Iterable, KeysView, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import date
 from types import MemberDescriptorType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard, TypeVar
@@ -24,6 +25,7 @@ __all__ = [
     "aware_datetime",
     "check_scalar",
     "is_finite",
+    "is_unordered",
     "non_empty_str",
     "optional",
     "optional_bool",
@@ -176,6 +178,17 @@ def is_finite(value: float) -> bool:
         return math.isfinite(value)
     except OverflowError:
         return False
+
+
+def is_unordered(value: object) -> TypeGuard[AbstractSet[Any]]:
+    """Whether *value* is a set, whose iteration order changes from process to process.
+
+    A dict's keys (or items) are a set too, but they keep the dict's order:
+    they are read in that order, as a list is.
+    """
+    return isinstance(value, AbstractSet) and not isinstance(
+        value, KeysView | ItemsView
+    )
 
 
 def check_scalar(value: object) -> str | None:

@@ -40,7 +40,6 @@ import operator
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from itertools import groupby, pairwise
 from typing import Any, Literal, TypeVar
@@ -72,6 +71,7 @@ from funnelkit._validators import (
     aware_datetime,
     check_items,
     is_items,
+    is_unordered,
     non_empty_str,
     reject,
     scalar_mapping,
@@ -291,7 +291,7 @@ def inventory(
             raise ValidationError(
                 field="stages", value=stages, expected="stage names, or None"
             )
-        if isinstance(stages, AbstractSet):
+        if is_unordered(stages):
             raise ValidationError(
                 field="stages", value=stages, expected=_IN_ORDER.format("stage names")
             )
@@ -633,7 +633,7 @@ class FunnelReport:
             raise ValidationError(
                 field="now", value=now, expected="an instant no earlier than start"
             )
-        if isinstance(goals, AbstractSet):
+        if is_unordered(goals):
             raise ValidationError(
                 field="goals", value=goals, expected=_IN_ORDER.format("Goal values")
             )
@@ -934,7 +934,7 @@ def _path(stages: Sequence[str]) -> tuple[str, ...]:
         raise ValidationError(
             field="stages", value=stages, expected="two stage names or more, in order"
         )
-    if isinstance(given, AbstractSet):
+    if is_unordered(given):
         raise ValidationError(
             field="stages", value=stages, expected=_IN_ORDER.format("stage names")
         )

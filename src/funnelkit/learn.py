@@ -59,7 +59,6 @@ import importlib
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
@@ -91,7 +90,7 @@ from funnelkit._rules import (
 )
 from funnelkit._scoring import Grades, Score, ScoringModel
 from funnelkit._time import elapsed, require_aware
-from funnelkit._validators import Scalar, check_items, check_scalar
+from funnelkit._validators import Scalar, check_items, check_scalar, is_unordered
 from funnelkit.errors import MissingExtraError, ValidationError
 
 if TYPE_CHECKING:
@@ -494,7 +493,7 @@ def _names(value: object, field: str, what: str = "column names") -> tuple[str, 
     for name in names:
         if not isinstance(name, str):
             raise ValidationError(field=field, value=name, expected=f"{what} (text)")
-    return tuple(sorted(names)) if isinstance(value, AbstractSet) else names
+    return tuple(sorted(names)) if is_unordered(value) else names
 
 
 def _numeric_attributes(model: ScoringModel) -> frozenset[str]:
