@@ -163,9 +163,14 @@ def _with_offset(text: str, value: str) -> datetime:
             "a datetime with a UTC offset (funnelkit never assumes a time zone)", value
         )
     # Python drops the digits past the sixth of a fraction: refuse, as for a
-    # pandas Timestamp, rather than move the instant.
+    # pandas Timestamp, rather than move the instant. The look at the seventh
+    # place comes first: every stored time is read here.
+    mark = text.find(".")
+    if mark < 0:
+        mark = text.find(",")
     if (
-        ("." in text or "," in text)
+        mark >= 0
+        and text[mark + 7 : mark + 8].isdigit()
         and (found := _FINE.search(text)) is not None
         and found[1].strip("0")
     ):
