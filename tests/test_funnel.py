@@ -61,6 +61,7 @@ from funnelkit import (
     SQLiteStore,
     Stage,
     StageChanged,
+    Store,
     SubscriberError,
     Tick,
     Transition,
@@ -838,6 +839,42 @@ class TestTick:
         with pytest.raises(RuntimeError):
             made.tick(T0 + 2 * D)
         assert snapshot(made) == before
+
+    @pytest.mark.parametrize(
+        ("wake", "error"),
+        [
+            (datetime(2026, 3, 3, 9), NaiveDatetimeError),  # noqa: DTZ001 -- naive on purpose
+            ("tomorrow", PolicyError),
+            (datetime(9999, 12, 31, 23, tzinfo=timezone(-5 * H)), PolicyError),
+        ],
+    )
+    @pytest.mark.parametrize("store", [InMemoryStore, lambda: SQLiteStore(":memory:")])
+    def test_a_bad_wake_is_refused_and_changes_nothing(
+        self, wake: object, error: type[Exception], store: Callable[[], Store]
+    ) -> None:
+        """A criterion's wake_at that is not an aware instant: an error naming it."""
+
+        class Junk(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- never passes
+                """Never pass."""
+                return Verdict(passed=False, criterion="junk", reason="never")
+
+            def wake_at(self, ctx: Context) -> datetime | None:  # noqa: ARG002 -- a bad answer
+                """Answer with a bad wake."""
+                return wake  # type: ignore[return-value] # a host's mistake
+
+        made = Funnel(
+            policy(Transition(source="lead", target="sql", guard=Junk(), auto=True)),
+            clock=ManualClock(T0),
+            store=store(),
+        )
+        with pytest.raises(ValidationError) as info:
+            made.add_lead(lead())
+        assert type(info.value) is error
+        assert info.value.owner == "criterion 'Junk'"
+        assert info.value.field == "wake_at()"
+        assert "L-1" not in made
+        assert tuple(made.store.inputs()) == ()
 
 
 LONDON = ZoneInfo("Europe/London")

@@ -32,7 +32,13 @@ from funnelkit._scoring import (
     _micros,
     _num,
 )
-from funnelkit._time import add_elapsed_or_never, elapsed, in_utc, is_zone_name
+from funnelkit._time import (
+    add_elapsed_or_never,
+    elapsed,
+    in_utc,
+    is_zone_name,
+    require_aware,
+)
 from funnelkit._validators import (
     aware_datetime,
     flag,
@@ -44,7 +50,7 @@ from funnelkit._validators import (
     reject,
     unchecked,
 )
-from funnelkit.errors import PolicyError
+from funnelkit.errors import NaiveDatetimeError, PolicyError, ValidationError
 
 __all__ = [
     "AllOf",
@@ -307,9 +313,49 @@ def _require_criterion(owner: str, field: str, value: object) -> CriterionLike:
 
 
 def wake_at(criterion: CriterionLike, ctx: Context) -> datetime | None:
-    """Return when *criterion*'s verdict can next change without new input."""
+    """Return when *criterion*'s verdict can next change without new input.
+
+    Raises:
+        NaiveDatetimeError: its ``wake_at`` returned a naive datetime.
+        PolicyError: its ``wake_at`` returned something else than an aware
+            datetime or ``None``.
+    """
     method = getattr(criterion, "wake_at", None)
-    return method(ctx) if callable(method) else None
+    if not callable(method):
+        return None
+    found = method(ctx)
+    if found is None or (
+        type(found) is datetime
+        and found.utcoffset() is not None
+        and found.year not in _EDGE_YEARS
+    ):
+        return found  # the usual answers, checked without a call each
+    return _checked_wake(criterion, found)
+
+
+# The years where an instant's UTC form may fall outside datetime's range.
+_EDGE_YEARS = frozenset({1, 9999})
+
+
+def _checked_wake(criterion: CriterionLike, found: object) -> datetime:
+    """Return *found*, which *criterion*'s ``wake_at`` gave, if it is an instant.
+
+    Raises:
+        NaiveDatetimeError: it is a naive datetime.
+        PolicyError: it is not an aware datetime the engine can hold.
+    """
+    owner = f"criterion {describe(criterion)!r}"
+    try:
+        return require_aware(found, field="wake_at()", owner=owner)
+    except NaiveDatetimeError:
+        raise
+    except ValidationError as error:
+        raise PolicyError(
+            owner=owner,
+            field="wake_at()",
+            value=found,
+            expected=f"None or {error.expected}",
+        ) from None
 
 
 def passes(criterion: CriterionLike, ctx: Context) -> bool:
@@ -397,7 +443,10 @@ class Criterion(abc.ABC):
         ``None`` (the default) means only new input can change it. An
         answer may come early (the engine re-checks, and asks again); the
         built-ins are exact, but for the score and grade criteria, which are
-        never more than a second late.
+        never more than a second late. Any other answer than ``None`` or an
+        aware datetime makes the engine's call raise
+        :class:`~funnelkit.NaiveDatetimeError` (a naive one) or
+        :class:`~funnelkit.PolicyError`, and change nothing.
         """
         return None
 
