@@ -487,6 +487,19 @@ class TestProblems:
         )
         assert "slas[0].within" in found
 
+    @pytest.mark.parametrize("fmt", ["json", "toml"])
+    def test_a_whole_number_beyond_a_float(self, fmt: str) -> None:
+        """A number of 400 digits is a problem at its key, not an OverflowError."""
+        huge = "1" + "0" * 400
+        text = dump_policy(b2b_saas(), fmt)  # type: ignore[arg-type]
+        key = '"low": ' if fmt == "json" else "low = "
+        spoilt = text.replace(f"{key}200", f"{key}{huge}", 1)
+        with pytest.raises(PolicyFileError) as info:
+            load_policy(spoilt, format=fmt)  # type: ignore[arg-type]
+        path, message = info.value.problems[0]
+        assert path == "scoring.rules[1].test.between.low"
+        assert message.startswith("expected a number from -1,000,000,000,000")
+
     def test_the_message_names_file_path_and_problem(self, tmp_path: Path) -> None:
         """The error's text says the file, the key path, expected and found."""
         path = tmp_path / "policy.toml"

@@ -347,7 +347,7 @@ class _Reader:
         if (
             not isinstance(value, int | float)
             or isinstance(value, bool)
-            or not math.isfinite(value)
+            or (type(value) is not int and not math.isfinite(value))
         ):
             return self.fail(path, "a number", value)
         return self.bounded(path, value)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import abc
 import functools
-import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
@@ -43,6 +42,7 @@ from funnelkit._validators import (
     aware_datetime,
     flag,
     instance_of,
+    is_finite_number,
     is_items,
     items_of,
     non_empty_str,
@@ -758,11 +758,7 @@ class Always(Criterion):
 
 
 def _points(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-    ):
+    if not is_finite_number(value):
         _reject(instance, attribute, value, "a finite number of points")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
@@ -18,7 +17,7 @@ from funnelkit._duration import format_duration
 from funnelkit._frozen import FrozenMap
 from funnelkit._lead import Lead
 from funnelkit._predicates import MISSING, ValueTest, _Missing, as_test
-from funnelkit._validators import Scalar
+from funnelkit._validators import Scalar, is_finite_number
 from funnelkit.errors import PolicyError
 
 __all__ = ["ActivityRule", "AttributeRule", "email_domain", "lead_value"]
@@ -70,12 +69,7 @@ MAX_POINTS = 1e9
 
 def is_points(value: object) -> bool:
     """Tell whether *value* is a number of points (finite, at most MAX_POINTS)."""
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and abs(value) <= MAX_POINTS
-    )
+    return is_finite_number(value) and abs(value) <= MAX_POINTS
 
 
 def _points(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

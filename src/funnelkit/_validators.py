@@ -23,6 +23,7 @@ __all__ = [
     "Scalar",
     "aware_datetime",
     "check_scalar",
+    "is_finite_number",
     "non_empty_str",
     "optional",
     "optional_bool",
@@ -157,6 +158,20 @@ def optional_date(instance: object, attribute: _Attribute, value: object) -> Non
     """Accept a ``date`` (not a ``datetime``) or ``None``."""
     if value is not None and (type(value) is not date):
         reject(instance, attribute, value, "a datetime.date (not a datetime) or None")
+
+
+def is_finite_number(value: object) -> TypeGuard[int | float]:
+    """Tell whether *value* is an int or a float that a float holds, not a bool.
+
+    ``math.isfinite`` raises ``OverflowError`` for a whole number beyond a
+    float's range (``10**400``): such a number is not finite here.
+    """
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 # Python writes and reads whole numbers of up to 4,300 digits by default
