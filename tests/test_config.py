@@ -1173,6 +1173,7 @@ class TestHostileInput:
             ({"source": "policy.yaml"}, "source"),
             ({"source": 5}, "source"),
             ({"source": "x\n", "format": "yaml"}, "format"),
+            ({"source": "x\n", "criteria": {}}, "criteria"),
         ],
     )
     def test_bad_arguments(self, kwargs: dict[str, Any], field: str) -> None:
@@ -1185,6 +1186,23 @@ class TestHostileInput:
         """dump_policy writes TOML or JSON, nothing else."""
         with pytest.raises(PolicyError, match="'toml' or 'json'"):
             dump_policy(b2b_saas(), "yaml")  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("call", "owner", "field"),
+        [
+            (lambda: dump_policy(None), "dump_policy", "policy"),  # type: ignore[arg-type]
+            (lambda: dump_policy(b2b_saas(), criteria=3), "dump_policy", "criteria"),  # type: ignore[arg-type]
+            (lambda: diff_policies("b2b_saas", b2b_saas()), "diff_policies", "old"),  # type: ignore[arg-type]
+            (lambda: diff_policies(b2b_saas(), None), "diff_policies", "new"),  # type: ignore[arg-type]
+        ],
+    )
+    def test_what_is_not_a_policy_or_a_registry(
+        self, call: Callable[[], object], owner: str, field: str
+    ) -> None:
+        """A policy or registry argument of another type is a PolicyError naming it."""
+        with pytest.raises(PolicyError) as info:
+            call()
+        assert (info.value.owner, info.value.field) == (owner, field)
 
     @pytest.mark.parametrize(
         ("pattern", "risky"),

@@ -1553,12 +1553,15 @@ def load_policy(
             key path (``transitions[2].guard.all[1].score_at_least.points``),
             what was expected and what was found. Unknown keys are problems
             too, with the closest known key as a suggestion.
+        PolicyError: *source*, *format* or *criteria* is not one (a
+            :class:`CriteriaRegistry` or ``None``).
 
     >>> from funnelkit import dump_policy, load_policy
     >>> from funnelkit.policies import b2b_saas
     >>> load_policy(dump_policy(b2b_saas())) == b2b_saas()
     True
     """
+    _check_registry("load_policy", criteria)
     name, text, fmt = _source(source, format)
     if len(text) > MAX_POLICY_BYTES:
         raise _too_large(name, "more")
@@ -1572,6 +1575,23 @@ def load_policy(
 def _too_large(source: str | None, found: str) -> PolicyFileError:
     expected = f"expected at most {MAX_POLICY_BYTES:,} bytes, found {found}"
     return PolicyFileError(source=source, problems=[("", expected)])
+
+
+def _check_policy(owner: str, field: str, value: object) -> None:
+    if not isinstance(value, FunnelPolicy):
+        raise PolicyError(
+            owner=owner, field=field, value=value, expected="a funnelkit.FunnelPolicy"
+        )
+
+
+def _check_registry(owner: str, criteria: object) -> None:
+    if criteria is not None and not isinstance(criteria, CriteriaRegistry):
+        raise PolicyError(
+            owner=owner,
+            field="criteria",
+            value=criteria,
+            expected="a funnelkit.CriteriaRegistry, or None for the built-ins only",
+        )
 
 
 def _check_format(owner: str, fmt: object) -> None:
@@ -1636,11 +1656,14 @@ def dump_policy(
     policy always gives the same text, byte for byte.
 
     Raises:
-        PolicyError: the policy holds a criterion that is neither built in
-            nor in *criteria*, or a number beyond ±:data:`MAX_NUMBER`, which
-            :func:`load_policy` would refuse.
+        PolicyError: *policy* is not a :class:`FunnelPolicy`, *format* or
+            *criteria* is not one, or the policy holds a criterion that is
+            neither built in nor in *criteria*, or a number beyond
+            ±:data:`MAX_NUMBER`, which :func:`load_policy` would refuse.
     """
+    _check_policy("dump_policy", "policy", policy)
     _check_format("dump_policy", format)
+    _check_registry("dump_policy", criteria)
     data = policy_data(policy, criteria=criteria)
     _check_numbers(data, "")
     if format == "json":
@@ -1841,6 +1864,9 @@ def diff_policies(old: FunnelPolicy, new: FunnelPolicy) -> tuple[PolicyChange, .
     too (automatic transitions are tried in order). A guard or an SLA's
     criterion is shown as the criterion says itself.
 
+    Raises:
+        PolicyError: *old* or *new* is not a :class:`FunnelPolicy`.
+
     >>> from funnelkit import ScoreAtLeast, Transition, diff_policies
     >>> from funnelkit.policies import b2b_saas
     >>> old = b2b_saas()
@@ -1861,6 +1887,8 @@ def diff_policies(old: FunnelPolicy, new: FunnelPolicy) -> tuple[PolicyChange, .
     version 1 -> 2
     transition 'marketing qualified': guard 'all of: engagement score at least 40; fit score at least 30' -> 'all of: engagement score at least 30; fit score at least 30'
     """  # noqa: E501 -- a doctest output line cannot be wrapped
+    _check_policy("diff_policies", "old", old)
+    _check_policy("diff_policies", "new", new)
     differ = _Differ(old, new)
     old_data = policy_data(old, strict=False, owner="diff_policies")
     differ.table(
