@@ -136,8 +136,11 @@ class CriteriaRegistry:
     ...
     ...     def check(self, ctx):
     ...         region = ctx.lead.attributes.get("region")
-    ...         here = region == self.region
-    ...         return Verdict(here, "in territory", f"region is {region}")
+    ...         return Verdict(
+    ...             passed=region == self.region,
+    ...             criterion="in territory",
+    ...             reason=f"region is {region}",
+    ...         )
     >>> registry.names
     ('in_territory',)
     """
