@@ -1261,15 +1261,22 @@ class TestRegistry:
             ("in_territory", InTerritory, "name"),
             ("plain", object, "plain"),
             ("plain", 5, "plain"),
+            ("plain", attrs.frozen(type("Plain", (), {})), "plain"),  # no check
         ],
     )
     def test_bad_registrations(self, name: Any, cls: Any, field: str) -> None:
-        """Bad names, taken names and non-attrs classes are refused."""
+        """Bad names, taken names, non-attrs and non-criterion classes are refused."""
         made = registry()
         with pytest.raises(PolicyError) as info:
             made.register(name, cls)
         assert info.value.field == field
         assert made.names == ("in_territory",)
+
+    def test_classes_that_are_not_a_mapping(self) -> None:
+        """A registry built from something else than a mapping says so."""
+        with pytest.raises(PolicyError) as info:
+            CriteriaRegistry([InTerritory])  # type: ignore[arg-type]
+        assert (info.value.owner, info.value.field) == ("CriteriaRegistry", "classes")
 
     def test_fields_a_file_cannot_give(self) -> None:
         """A class with a field of a type files cannot hold is refused."""

@@ -148,7 +148,15 @@ class CriteriaRegistry:
     _classes: dict[str, type] = attrs.field(factory=dict, alias="classes")
 
     def __attrs_post_init__(self) -> None:
-        given, self._classes = dict(self._classes), {}
+        found: object = self._classes  # callers may pass anything at run time
+        if not isinstance(found, Mapping):
+            raise PolicyError(
+                owner="CriteriaRegistry",
+                field="classes",
+                value=found,
+                expected="a mapping of names to criterion classes",
+            )
+        given, self._classes = dict(found), {}
         for name, cls in given.items():
             self.register(name, cls)
 
@@ -163,7 +171,7 @@ class CriteriaRegistry:
         Raises:
             PolicyError: *name* is not a lower-case identifier, is a built-in
                 criterion's name or is taken; or *cls* is not an attrs class
-                whose fields a file can give.
+                with a ``check`` method, whose fields a file can give.
         """
         if cls is None:
             return lambda given: self.register(name, given)
@@ -187,6 +195,13 @@ class CriteriaRegistry:
                 field=name,
                 value=cls,
                 expected="an attrs class (decorate it with @attrs.frozen)",
+            )
+        if not callable(getattr(made, "check", None)):
+            raise PolicyError(
+                owner=owner,
+                field=name,
+                value=cls,
+                expected="a criterion class: one with a check(ctx) method",
             )
         for field in _init_fields(cls):
             if _reader_for(field.type) is None:
