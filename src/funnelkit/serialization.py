@@ -74,7 +74,12 @@ from funnelkit._scoring import Contribution, Score
 from funnelkit._sla import SlaTimer
 from funnelkit._time import is_zone_name
 from funnelkit._validators import Scalar, check_scalar, unchecked
-from funnelkit.errors import PolicyFileError, SerializationError, ValidationError
+from funnelkit.errors import (
+    NaiveDatetimeError,
+    PolicyFileError,
+    SerializationError,
+    ValidationError,
+)
 
 __all__ = ["converter", "from_json", "structure", "to_json", "unstructure"]
 
@@ -96,6 +101,9 @@ class _WrongValueError(ValueError):
 
 
 def _format_datetime(value: datetime) -> str:
+    if value.tzinfo is None or value.utcoffset() is None:
+        # Written without an offset, it could not be read back.
+        raise NaiveDatetimeError(field="datetime", value=value, owner="unstructure")
     text = value.isoformat()
     key = value.tzinfo.key if isinstance(value.tzinfo, ZoneInfo) else None
     if key is None:
@@ -1060,6 +1068,10 @@ def unstructure(value: object, cls: Any = None) -> Any:  # noqa: ANN401 -- JSON-
     Give *cls* to write a value as a type it belongs to, such as
     ``list[Event]``: each event then carries its ``"type"``, so that
     ``structure(data, list[Event])`` can tell them apart.
+
+    Raises:
+        NaiveDatetimeError: a datetime in *value* has no time zone (written
+            without an offset, it could not be read back).
     """
     return converter.unstructure(value, cls)
 
@@ -1094,6 +1106,9 @@ def to_json(value: object, *, indent: int | None = None, cls: Any = None) -> str
 
     The same value always gives the same text, byte for byte. *cls* is as
     for :func:`unstructure`.
+
+    Raises:
+        NaiveDatetimeError: a datetime in *value* has no time zone.
     """
     if indent is None:
         return _ENCODER.encode(unstructure(value, cls))
