@@ -179,6 +179,30 @@ class TestArguments:
             store.due(datetime(2026, 1, 1))  # noqa: DTZ001 -- naive on purpose
         assert raised.value.field == "now"
 
+    @pytest.mark.parametrize(
+        ("fields", "field"),
+        [
+            ({"input": "tick"}, "input"),
+            ({"states": ("L-1",)}, "states"),
+            ({"activities": [None]}, "activities"),
+            ({"wakes": (("L-1", datetime(2026, 1, 1)),)}, "wakes[0]"),  # noqa: DTZ001 -- naive on purpose
+            ({"wakes": (("", T0),)}, "wakes[0]"),
+            ({"wakes": ("L-1",)}, "wakes[0]"),
+            ({"wakes": "L-1"}, "wakes"),
+            ({"policy": ""}, "policy"),
+        ],
+    )
+    def test_a_bad_commit(self, fields: dict[str, Any], field: str) -> None:
+        """A Commit made by hand is checked, so no store applies half of it."""
+        with pytest.raises(ValidationError) as raised:
+            Commit(**({"input": Tick(T0)} | fields))
+        assert (raised.value.owner, raised.value.field) == ("Commit", field)
+
+    def test_a_commit_takes_lists(self) -> None:
+        """Lists given for a Commit's tuples become tuples."""
+        change = Commit(input=Tick(T0), wakes=[("L-1", T0), ("L-2", None)])
+        assert change.wakes == (("L-1", T0), ("L-2", None))
+
     def test_a_folder_cannot_be_opened(self, tmp_path: Path) -> None:
         """A folder is not a store file: a StoreError says so."""
         with pytest.raises(StoreError, match="cannot open the file"):
