@@ -819,6 +819,53 @@ class TestTick:
         made.record(act("download", T0 + H))
         assert made.state("L-1").stage == "lead"
 
+    def test_a_quick_answer_that_is_not_a_bool_is_refused(self) -> None:
+        """A passes() that forgot to return: an error naming it, nothing changed."""
+
+        @attrs.frozen
+        class Forgetful(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- always passes
+                """Pass."""
+                return Verdict(passed=True, criterion="forgetful", reason="yes")
+
+            def passes(self, ctx: Context) -> bool:  # noqa: ARG002 -- returns nothing
+                """Decide, and forget to say so."""
+                return None  # type: ignore[return-value] # a host's mistake
+
+        made = Funnel(
+            policy(
+                Transition(source="lead", target="sql", guard=Forgetful(), auto=True)
+            ),
+            clock=ManualClock(T0),
+        )
+        with pytest.raises(PolicyError) as info:
+            made.add_lead(lead())
+        assert (info.value.owner, info.value.field) == (
+            "criterion 'Forgetful'",
+            "passes()",
+        )
+        assert len(made) == 0
+
+    def test_a_quick_answer_may_be_numpy_s_bool(self) -> None:
+        """numpy's bool is a yes or no like Python's."""
+        numpy = pytest.importorskip("numpy")
+
+        @attrs.frozen
+        class Vectorised(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- always passes
+                """Pass."""
+                return Verdict(passed=True, criterion="vectorised", reason="yes")
+
+            def passes(self, ctx: Context) -> bool:  # noqa: ARG002 -- always passes
+                """Pass, as numpy says it."""
+                return numpy.bool_(True)  # type: ignore[no-any-return] # numpy's bool
+
+        made = funnel(
+            Transition(source="lead", target="sql", guard=Vectorised(), auto=True)
+        )
+        made.record(act("download", T0 + H))
+        assert made.state("L-1").stage == "sql"
+
     def test_a_failing_tick_changes_nothing(self) -> None:
         """A tick whose criterion raises leaves the store as it was."""
 

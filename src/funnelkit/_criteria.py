@@ -359,11 +359,38 @@ def _checked_wake(criterion: CriterionLike, found: object) -> datetime:
 
 
 def passes(criterion: CriterionLike, ctx: Context) -> bool:
-    """Return whether *criterion* passes (its ``passes``, else its verdict's)."""
+    """Return whether *criterion* passes (its ``passes``, else its verdict's).
+
+    Raises:
+        PolicyError: its ``passes`` returned something else than a bool.
+    """
     method = getattr(criterion, "passes", None)
     if method is None:
         return verdict_of(criterion, ctx).passed
-    return bool(method(ctx))
+    found = method(ctx)
+    if found is True or found is False:
+        return found
+    return _checked_pass(criterion, found)
+
+
+def _checked_pass(criterion: CriterionLike, found: object) -> bool:
+    """Return *found*, which *criterion*'s ``passes`` gave, if it is a bool.
+
+    numpy's bool is one too. Anything else (``None`` from a ``passes`` that
+    forgot to return) would read as a verdict the criterion never gave.
+
+    Raises:
+        PolicyError: it is not.
+    """
+    kind = type(found)
+    if kind.__module__ == "numpy" and kind.__name__ == "bool":
+        return bool(found)
+    raise PolicyError(
+        owner=f"criterion {describe(criterion)!r}",
+        field="passes()",
+        value=found,
+        expected="True or False, as its check() decides",
+    )
 
 
 def verdict_of(criterion: CriterionLike, ctx: Context) -> Verdict:
@@ -456,7 +483,9 @@ class Criterion(abc.ABC):
         The engine asks this of the guards it tries and words a verdict only
         for a move it makes. The default is ``self.check(ctx).passed``; a
         criterion whose answer is cheaper than its explanation overrides it,
-        and must always agree with :meth:`check`.
+        and must always agree with :meth:`check` and answer ``True`` or
+        ``False``: the engine raises a :class:`~funnelkit.PolicyError` for
+        anything else.
         """
         return verdict_of(self, ctx).passed
 
