@@ -1540,6 +1540,21 @@ class TestTransactions:
         with pytest.raises(StoreError, match="closed"):
             len(store)
 
+    def test_a_closed_store_under_a_funnel(self, tmp_path: Path) -> None:
+        """A funnel's call on a closed store, or a batch, is a StoreError."""
+        store = SQLiteStore(tmp_path / "closed.db")
+        funnel = _funnel(store)
+        funnel.add_lead(Lead("L-1", T0))
+        store.close()
+        calls: list[Callable[[], object]] = [
+            lambda: funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0)),
+            lambda: funnel.tick(T0),
+            lambda: store.batch().__enter__(),
+        ]
+        for call in calls:
+            with pytest.raises(StoreError, match="the store is closed"):
+                call()
+
     def test_threads_on_one_funnel(self, tmp_path: Path) -> None:
         """Several threads recording through one funnel lose nothing."""
         with SQLiteStore(tmp_path / "threads.db", synchronous="NORMAL") as store:
