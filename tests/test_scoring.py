@@ -413,12 +413,22 @@ class TestModelValidation:
         model = ScoringModel("m", [ActivityRule("x", 1)])
         with pytest.raises(NaiveDatetimeError):
             model.score(LEAD, [], at=datetime(2026, 3, 2))  # noqa: DTZ001
-        with pytest.raises(ValidationError, match="an Activity of lead 'L'"):
-            model.score(LEAD, [Activity("other", "x", T0)], at=T0)
-        with pytest.raises(ValidationError, match="an Activity of lead 'L'"):
+        with pytest.raises(
+            ValidationError,
+            match=r"ScoringModel\.score\.activities\[1\]: .*an Activity of lead 'L'",
+        ):
+            model.score(
+                LEAD, [Activity("L", "x", T0), Activity("other", "x", T0)], at=T0
+            )
+        with pytest.raises(
+            ValidationError,
+            match=r"ScoringModel\.score\.activities\[0\]: .*an Activity of lead 'L'",
+        ):
             model.score(LEAD, ["x"], at=T0)  # type: ignore[list-item]
-        with pytest.raises(ValidationError, match=r"ScoringModel\.scorer\.lead"):
+        with pytest.raises(ValidationError, match=r"ScoringModel\.score\.lead"):
             model.score("L", [], at=T0)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match=r"ScoringModel\.scorer\.lead"):
+            model.scorer("L")  # type: ignore[arg-type]
 
     @pytest.mark.parametrize("activities", [None, 5, "x", {"x": 1}])
     def test_activities_that_are_not_a_collection(self, activities: object) -> None:

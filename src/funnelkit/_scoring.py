@@ -1377,6 +1377,13 @@ class ScoringModel:
                 or an activity is not the lead's.
         """
         require_aware(at, field="at", owner="ScoringModel.score")
+        if not isinstance(lead, Lead):
+            raise ValidationError(
+                owner="ScoringModel.score",
+                field="lead",
+                value=lead,
+                expected="a funnelkit.Lead",
+            )
         state = ScoreState(self, lead)
         limit = at.timestamp()
         if isinstance(activities, list | tuple):
@@ -1393,7 +1400,7 @@ class ScoringModel:
         timed = []
         for position, activity in enumerate(items):
             if type(activity) is not Activity or activity.lead_id != lead.id:
-                state._check(activity)  # noqa: SLF001 -- same module
+                _check_activity(activity, lead, position)
             ts = activity.at.timestamp()
             if ts <= limit:
                 # The position breaks ties of time and id without comparing activities.
@@ -1402,6 +1409,21 @@ class ScoringModel:
         for ts, _, position in timed:
             state._add_at(items[position], ts)  # noqa: SLF001 -- same module
         return state._score_once(at, limit)  # noqa: SLF001 -- same module
+
+
+def _check_activity(activity: object, lead: Lead, position: int) -> None:
+    """Raise unless *activity*, at *position* of ``score``'s, is one of *lead*'s.
+
+    Raises:
+        ValidationError: it is not, naming ``activities[position]``.
+    """
+    if not isinstance(activity, Activity) or activity.lead_id != lead.id:
+        raise ValidationError(
+            owner="ScoringModel.score",
+            field=f"activities[{position}]",
+            value=activity,
+            expected=f"an Activity of lead {lead.id!r}",
+        )
 
 
 # A run's verdicts on one value: its ledger lines, its notes, and each line's
