@@ -487,6 +487,12 @@ class TestProblems:
         )
         assert "slas[0].within" in found
 
+    def test_a_target_of_any_open_stage(self) -> None:
+        """A transition to '*' is a problem at its key, not a KeyError."""
+        document = data()
+        document["transitions"][2]["target"] = "*"
+        assert paths(document) == ["transitions[2].target"]
+
     @pytest.mark.parametrize("fmt", ["json", "toml"])
     def test_a_whole_number_beyond_a_float(self, fmt: str) -> None:
         """A number of 400 digits is a problem at its key, not an OverflowError."""
