@@ -525,6 +525,8 @@ class TestBadInput:
             ("FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY numbers from -31 to 31"),
             ("FREQ=DAILY;BYYEARDAY=367", "BYYEARDAY numbers from -366 to 366"),
             ("FREQ=YEARLY;BYWEEKNO=-54", "BYWEEKNO numbers from -53 to 53"),
+            ("FREQ=YEARLY;BYDAY=+60MO", "BYDAY weekdays numbered from -53 to 53"),
+            ("FREQ=YEARLY;BYDAY=FR,-99MO", "BYDAY weekdays numbered from -53 to 53"),
             (
                 "FREQ=DAILY;BYMONTH=2,4;BYMONTHDAY=31,-31",
                 "a BYMONTHDAY that a month of BYMONTH has",

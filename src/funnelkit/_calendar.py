@@ -365,6 +365,14 @@ def _check_parts(parts: Mapping[str, str]) -> None:
             not low <= number <= high or not number for number in numbers.get(name, ())
         ):
             raise ValueError(f"{name} numbers from {low} to {high}{why}")
+    # The n of BYDAY's nth weekday (+4TH): beyond a year's 53 weeks, dateutil
+    # fails with an IndexError, in some years or all.
+    if any(
+        abs(int(item[:-2])) > 53  # noqa: PLR2004 -- the weeks of a year, at most
+        for item in parts.get("BYDAY", "").split(",")
+        if item[:-2] not in {"", "+", "-"}
+    ):
+        raise ValueError("BYDAY weekdays numbered from -53 to 53 (+4TH), not 0")
     months, days = numbers.get("BYMONTH"), numbers.get("BYMONTHDAY")
     if (
         months
@@ -391,7 +399,8 @@ class Holiday:
             without a ``DTSTART`` count from 1 January 2000. A rule counts
             days (``FREQ`` daily or longer, no ``BYHOUR``, ``BYMINUTE`` or
             ``BYSECOND``), moves on (``INTERVAL`` and ``COUNT`` 1 or more),
-            and gives some day: its ``BY`` numbers are ones a day has.
+            and gives some day: its ``BY`` numbers are ones a day has (a
+            ``BYDAY`` weekday numbered from -53 to 53).
         hours: The hours open that day instead of the usual ones; none (the
             default) closes the whole day.
 
