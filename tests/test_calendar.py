@@ -527,6 +527,8 @@ class TestBadInput:
             ("FREQ=YEARLY;BYWEEKNO=-54", "BYWEEKNO numbers from -53 to 53"),
             ("FREQ=YEARLY;BYDAY=+60MO", "BYDAY weekdays numbered from -53 to 53"),
             ("FREQ=YEARLY;BYDAY=FR,-99MO", "BYDAY weekdays numbered from -53 to 53"),
+            ("FREQ=YEARLY;BYEASTER=366", "BYEASTER days from -80 to 250"),
+            ("FREQ=YEARLY;BYEASTER=1,-100", "BYEASTER days from -80 to 250"),
             (
                 "FREQ=DAILY;BYMONTH=2,4;BYMONTHDAY=31,-31",
                 "a BYMONTHDAY that a month of BYMONTH has",

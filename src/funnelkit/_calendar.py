@@ -365,6 +365,28 @@ def _check_parts(parts: Mapping[str, str]) -> None:
             not low <= number <= high or not number for number in numbers.get(name, ())
         ):
             raise ValueError(f"{name} numbers from {low} to {high}{why}")
+    _check_relative_days(parts)
+    months, days = numbers.get("BYMONTH"), numbers.get("BYMONTHDAY")
+    if (
+        months
+        and days
+        and all(abs(day) > _MONTH_DAYS[month - 1] for month in months for day in days)
+    ):
+        raise ValueError("a BYMONTHDAY that a month of BYMONTH has")
+
+
+def _check_relative_days(parts: Mapping[str, str]) -> None:
+    """Refuse the days counted from Easter, or weekdays numbered, past a year.
+
+    dateutil marks them in a list of the year's days: past its end, it
+    raises an IndexError; before its start, it marks a day at the year's end.
+    """
+    # Easter falls from 22 March to 25 April: these days stay in its year.
+    if "BYEASTER" in parts and not all(
+        -80 <= int(number) <= 250  # noqa: PLR2004 -- see above
+        for number in parts["BYEASTER"].split(",")
+    ):
+        raise ValueError("BYEASTER days from -80 to 250 (within Easter's year)")
     # The n of BYDAY's nth weekday (+4TH): beyond a year's 53 weeks, dateutil
     # fails with an IndexError, in some years or all.
     if any(
@@ -373,13 +395,6 @@ def _check_parts(parts: Mapping[str, str]) -> None:
         if item[:-2] not in {"", "+", "-"}
     ):
         raise ValueError("BYDAY weekdays numbered from -53 to 53 (+4TH), not 0")
-    months, days = numbers.get("BYMONTH"), numbers.get("BYMONTHDAY")
-    if (
-        months
-        and days
-        and all(abs(day) > _MONTH_DAYS[month - 1] for month in months for day in days)
-    ):
-        raise ValueError("a BYMONTHDAY that a month of BYMONTH has")
 
 
 def _check_holiday_hours(
@@ -400,7 +415,8 @@ class Holiday:
             days (``FREQ`` daily or longer, no ``BYHOUR``, ``BYMINUTE`` or
             ``BYSECOND``), moves on (``INTERVAL`` and ``COUNT`` 1 or more),
             and gives some day: its ``BY`` numbers are ones a day has (a
-            ``BYDAY`` weekday numbered from -53 to 53).
+            ``BYDAY`` weekday numbered from -53 to 53, ``BYEASTER`` days from
+            -80 to 250).
         hours: The hours open that day instead of the usual ones; none (the
             default) closes the whole day.
 
