@@ -527,6 +527,11 @@ class TestBadInput:
             ("FREQ=YEARLY;BYWEEKNO=-54", "BYWEEKNO numbers from -53 to 53"),
             ("FREQ=YEARLY;BYDAY=+60MO", "BYDAY weekdays numbered from -53 to 53"),
             ("FREQ=YEARLY;BYDAY=FR,-99MO", "BYDAY weekdays numbered from -53 to 53"),
+            ("FREQ=MONTHLY;BYDAY=+53SU", "BYDAY weekdays numbered from -5 to 5"),
+            (
+                "FREQ=YEARLY;BYMONTH=12;BYDAY=+9MO",
+                "BYDAY weekdays numbered from -5 to 5",
+            ),
             ("FREQ=YEARLY;BYEASTER=366", "BYEASTER days from -80 to 250"),
             ("FREQ=YEARLY;BYEASTER=1,-100", "BYEASTER days from -80 to 250"),
             (

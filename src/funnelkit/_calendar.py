@@ -387,14 +387,22 @@ def _check_relative_days(parts: Mapping[str, str]) -> None:
         for number in parts["BYEASTER"].split(",")
     ):
         raise ValueError("BYEASTER days from -80 to 250 (within Easter's year)")
-    # The n of BYDAY's nth weekday (+4TH): beyond a year's 53 weeks, dateutil
+    # The n of BYDAY's nth weekday (+4TH) counts in the month (monthly, or
+    # yearly in BYMONTH) or the year: beyond its 5 or 53 weeks, dateutil
     # fails with an IndexError, in some years or all.
+    in_month = parts["FREQ"] == "MONTHLY" or (
+        parts["FREQ"] == "YEARLY" and "BYMONTH" in parts
+    )
+    most = 5 if in_month else 53
     if any(
-        abs(int(item[:-2])) > 53  # noqa: PLR2004 -- the weeks of a year, at most
+        abs(int(item[:-2])) > most
         for item in parts.get("BYDAY", "").split(",")
         if item[:-2] not in {"", "+", "-"}
     ):
-        raise ValueError("BYDAY weekdays numbered from -53 to 53 (+4TH), not 0")
+        where = "a month" if in_month else "a year"
+        raise ValueError(
+            f"BYDAY weekdays numbered from -{most} to {most} in {where} (+4TH), not 0"
+        )
 
 
 def _check_holiday_hours(
@@ -415,8 +423,8 @@ class Holiday:
             days (``FREQ`` daily or longer, no ``BYHOUR``, ``BYMINUTE`` or
             ``BYSECOND``), moves on (``INTERVAL`` and ``COUNT`` 1 or more),
             and gives some day: its ``BY`` numbers are ones a day has (a
-            ``BYDAY`` weekday numbered from -53 to 53, ``BYEASTER`` days from
-            -80 to 250).
+            ``BYDAY`` weekday numbered from -5 to 5 in a month, -53 to 53
+            in a year; ``BYEASTER`` days from -80 to 250).
         hours: The hours open that day instead of the usual ones; none (the
             default) closes the whole day.
 
