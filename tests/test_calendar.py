@@ -574,6 +574,15 @@ class TestBadInput:
             ("FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY numbers from -31 to 31"),
             ("FREQ=DAILY;BYYEARDAY=367", "BYYEARDAY numbers from -366 to 366"),
             ("FREQ=YEARLY;BYWEEKNO=-54", "BYWEEKNO numbers from -53 to 53"),
+            ("FREQ=YEARLY;BYDAY=+60MO", "BYDAY weekdays numbered from -53 to 53"),
+            ("FREQ=YEARLY;BYDAY=FR,-99MO", "BYDAY weekdays numbered from -53 to 53"),
+            ("FREQ=MONTHLY;BYDAY=+53SU", "BYDAY weekdays numbered from -5 to 5"),
+            (
+                "FREQ=YEARLY;BYMONTH=12;BYDAY=+9MO",
+                "BYDAY weekdays numbered from -5 to 5",
+            ),
+            ("FREQ=YEARLY;BYEASTER=366", "BYEASTER days from -80 to 250"),
+            ("FREQ=YEARLY;BYEASTER=1,-100", "BYEASTER days from -80 to 250"),
             (
                 "FREQ=DAILY;BYMONTH=2,4;BYMONTHDAY=31,-31",
                 "a BYMONTHDAY that a month of BYMONTH has",

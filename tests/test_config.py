@@ -498,6 +498,25 @@ class TestProblems:
         )
         assert "slas[0].within" in found
 
+    def test_a_target_of_any_open_stage(self) -> None:
+        """A transition to '*' is a problem at its key, not a KeyError."""
+        document = data()
+        document["transitions"][2]["target"] = "*"
+        assert paths(document) == ["transitions[2].target"]
+
+    @pytest.mark.parametrize("fmt", ["json", "toml"])
+    def test_a_whole_number_beyond_a_float(self, fmt: str) -> None:
+        """A number of 400 digits is a problem at its key, not an OverflowError."""
+        huge = "1" + "0" * 400
+        text = dump_policy(b2b_saas(), fmt)  # type: ignore[arg-type]
+        key = '"low": ' if fmt == "json" else "low = "
+        spoilt = text.replace(f"{key}200", f"{key}{huge}", 1)
+        with pytest.raises(PolicyFileError) as info:
+            load_policy(spoilt, format=fmt)  # type: ignore[arg-type]
+        path, message = info.value.problems[0]
+        assert path == "scoring.rules[1].test.between.low"
+        assert message.startswith("expected a number from -1,000,000,000,000")
+
     def test_the_message_names_file_path_and_problem(self, tmp_path: Path) -> None:
         """The error's text says the file, the key path, expected and found."""
         path = tmp_path / "policy.toml"
@@ -1201,6 +1220,7 @@ class TestHostileInput:
             ({"source": "policy.yaml"}, "source"),
             ({"source": 5}, "source"),
             ({"source": "x\n", "format": "yaml"}, "format"),
+            ({"source": "x\n", "criteria": {}}, "criteria"),
         ],
     )
     def test_bad_arguments(self, kwargs: dict[str, Any], field: str) -> None:
@@ -1240,6 +1260,23 @@ class TestHostileInput:
         """dump_policy writes TOML or JSON, nothing else."""
         with pytest.raises(PolicyError, match="'toml' or 'json'"):
             dump_policy(b2b_saas(), "yaml")  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("call", "owner", "field"),
+        [
+            (lambda: dump_policy(None), "dump_policy", "policy"),  # type: ignore[arg-type]
+            (lambda: dump_policy(b2b_saas(), criteria=3), "dump_policy", "criteria"),  # type: ignore[arg-type]
+            (lambda: diff_policies("b2b_saas", b2b_saas()), "diff_policies", "old"),  # type: ignore[arg-type]
+            (lambda: diff_policies(b2b_saas(), None), "diff_policies", "new"),  # type: ignore[arg-type]
+        ],
+    )
+    def test_what_is_not_a_policy_or_a_registry(
+        self, call: Callable[[], object], owner: str, field: str
+    ) -> None:
+        """A policy or registry argument of another type is a PolicyError naming it."""
+        with pytest.raises(PolicyError) as info:
+            call()
+        assert (info.value.owner, info.value.field) == (owner, field)
 
     @pytest.mark.parametrize(
         ("pattern", "risky"),
@@ -1298,15 +1335,22 @@ class TestRegistry:
             ("in_territory", InTerritory, "name"),
             ("plain", object, "plain"),
             ("plain", 5, "plain"),
+            ("plain", attrs.frozen(type("Plain", (), {})), "plain"),  # no check
         ],
     )
     def test_bad_registrations(self, name: Any, cls: Any, field: str) -> None:
-        """Bad names, taken names and non-attrs classes are refused."""
+        """Bad names, taken names, non-attrs and non-criterion classes are refused."""
         made = registry()
         with pytest.raises(PolicyError) as info:
             made.register(name, cls)
         assert info.value.field == field
         assert made.names == ("in_territory",)
+
+    def test_classes_that_are_not_a_mapping(self) -> None:
+        """A registry built from something else than a mapping says so."""
+        with pytest.raises(PolicyError) as info:
+            CriteriaRegistry([InTerritory])  # type: ignore[arg-type]
+        assert (info.value.owner, info.value.field) == ("CriteriaRegistry", "classes")
 
     def test_fields_a_file_cannot_give(self) -> None:
         """A class with a field of a type files cannot hold is refused."""

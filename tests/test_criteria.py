@@ -574,6 +574,7 @@ class TestValues:
         ("make", "field"),
         [
             (lambda: ScoreAtLeast(float("nan")), "points"),
+            (lambda: ScoreAtLeast(10**400), "points"),  # beyond a float
             (lambda: ScoreAtLeast(5, ""), "dimension"),
             (lambda: GradeAtLeast("Z", grades=Grades()), "letter"),
             (lambda: GradeAtLeast(" "), "letter"),

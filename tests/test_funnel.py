@@ -61,6 +61,7 @@ from funnelkit import (
     SQLiteStore,
     Stage,
     StageChanged,
+    Store,
     SubscriberError,
     Tick,
     Transition,
@@ -833,6 +834,53 @@ class TestTick:
         made.record(act("download", T0 + H))
         assert made.state("L-1").stage == "lead"
 
+    def test_a_quick_answer_that_is_not_a_bool_is_refused(self) -> None:
+        """A passes() that forgot to return: an error naming it, nothing changed."""
+
+        @attrs.frozen
+        class Forgetful(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- always passes
+                """Pass."""
+                return Verdict(passed=True, criterion="forgetful", reason="yes")
+
+            def passes(self, ctx: Context) -> bool:  # noqa: ARG002 -- returns nothing
+                """Decide, and forget to say so."""
+                return None  # type: ignore[return-value] # a host's mistake
+
+        made = Funnel(
+            policy(
+                Transition(source="lead", target="sql", guard=Forgetful(), auto=True)
+            ),
+            clock=ManualClock(T0),
+        )
+        with pytest.raises(PolicyError) as info:
+            made.add_lead(lead())
+        assert (info.value.owner, info.value.field) == (
+            "criterion 'Forgetful'",
+            "passes()",
+        )
+        assert len(made) == 0
+
+    def test_a_quick_answer_may_be_numpy_s_bool(self) -> None:
+        """numpy's bool is a yes or no like Python's."""
+        numpy = pytest.importorskip("numpy")
+
+        @attrs.frozen
+        class Vectorised(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- always passes
+                """Pass."""
+                return Verdict(passed=True, criterion="vectorised", reason="yes")
+
+            def passes(self, ctx: Context) -> bool:  # noqa: ARG002 -- always passes
+                """Pass, as numpy says it."""
+                return numpy.bool_(True)  # type: ignore[no-any-return] # numpy's bool
+
+        made = funnel(
+            Transition(source="lead", target="sql", guard=Vectorised(), auto=True)
+        )
+        made.record(act("download", T0 + H))
+        assert made.state("L-1").stage == "sql"
+
     def test_a_failing_tick_changes_nothing(self) -> None:
         """A tick whose criterion raises leaves the store as it was."""
 
@@ -853,6 +901,42 @@ class TestTick:
         with pytest.raises(RuntimeError):
             made.tick(T0 + 2 * D)
         assert snapshot(made) == before
+
+    @pytest.mark.parametrize(
+        ("wake", "error"),
+        [
+            (datetime(2026, 3, 3, 9), NaiveDatetimeError),  # noqa: DTZ001 -- naive on purpose
+            ("tomorrow", PolicyError),
+            (datetime(9999, 12, 31, 23, tzinfo=timezone(-5 * H)), PolicyError),
+        ],
+    )
+    @pytest.mark.parametrize("store", [InMemoryStore, lambda: SQLiteStore(":memory:")])
+    def test_a_bad_wake_is_refused_and_changes_nothing(
+        self, wake: object, error: type[Exception], store: Callable[[], Store]
+    ) -> None:
+        """A criterion's wake_at that is not an aware instant: an error naming it."""
+
+        class Junk(Criterion):
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- never passes
+                """Never pass."""
+                return Verdict(passed=False, criterion="junk", reason="never")
+
+            def wake_at(self, ctx: Context) -> datetime | None:  # noqa: ARG002 -- a bad answer
+                """Answer with a bad wake."""
+                return wake  # type: ignore[return-value] # a host's mistake
+
+        made = Funnel(
+            policy(Transition(source="lead", target="sql", guard=Junk(), auto=True)),
+            clock=ManualClock(T0),
+            store=store(),
+        )
+        with pytest.raises(ValidationError) as info:
+            made.add_lead(lead())
+        assert type(info.value) is error
+        assert info.value.owner == "criterion 'Junk'"
+        assert info.value.field == "wake_at()"
+        assert "L-1" not in made
+        assert tuple(made.store.inputs()) == ()
 
 
 LONDON = ZoneInfo("Europe/London")

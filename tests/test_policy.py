@@ -118,6 +118,7 @@ class TestTransition:
             (lambda: Transition(source=[1], target="b"), "source"),
             (lambda: Transition(source=["*", "a"], target="b"), "source"),
             (lambda: Transition(source="a", target=""), "target"),
+            (lambda: Transition(source="a", target="*"), "target"),  # a source only
             (lambda: Transition(source="a", target="b", guard="x"), "guard"),  # type: ignore[arg-type] # a wrong type on purpose
             (lambda: Transition(source="a", target="b", auto=1), "auto"),  # type: ignore[arg-type] # a wrong type on purpose
             (lambda: Transition(source="a", target="b", reasons="x"), "reasons"),

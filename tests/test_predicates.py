@@ -131,6 +131,8 @@ class TestBetween:
             (10, 5, "high"),
             ("1", 5, "low"),
             (1, float("inf"), "high"),
+            (-(10**400), 5, "low"),  # beyond a float
+            (1, 10**400, "high"),
             (True, 5, "low"),
         ],
     )

@@ -90,11 +90,13 @@ class TestActivityRule:
             ({"points": 2e9}, "points"),
             ({"points": "10"}, "points"),
             ({"points": True}, "points"),
+            ({"points": 10**400}, "points"),  # beyond a float
             ({"where": "asset=ebook"}, "where"),
             ({"where": {" ": 1}}, "where"),
             ({"max_points": 0}, "max_points"),
             ({"max_points": -5}, "max_points"),
             ({"max_points": 1e10}, "max_points"),
+            ({"max_points": 10**400}, "max_points"),
             ({"max_count": 0}, "max_count"),
             ({"max_count": -1}, "max_count"),
             ({"max_count": 1.5}, "max_count"),
@@ -153,6 +155,7 @@ class TestAttributeRule:
             ({"test": {"a": 1}}, "test"),
             ({"test": object()}, "test"),
             ({"points": float("inf")}, "points"),
+            ({"points": -(10**400)}, "points"),  # beyond a float
             ({"dimension": 3}, "dimension"),
         ],
     )

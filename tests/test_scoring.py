@@ -310,6 +310,7 @@ class TestAttributeRulesAndGrades:
             {"A": 10, "B": 10, "C": None},
             {"": None},
             {"A": "10", "B": None},
+            {"A": 10**400, "B": None},  # beyond a float
             "A,B",
             (("A",),),
         ],
@@ -415,6 +416,7 @@ class TestModelValidation:
             ({"limits": {"engagement": (None, None)}}, "limits['engagement']"),
             ({"limits": {"engagement": (0, "100")}}, "limits['engagement']"),
             ({"limits": {"engagement": (-1e12, 0)}}, "limits['engagement']"),
+            ({"limits": {"engagement": (0, 10**400)}}, "limits['engagement']"),
             ({"limits": {"engagement": 100}}, "limits['engagement']"),
         ],
     )

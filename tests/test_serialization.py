@@ -409,6 +409,20 @@ class TestWireFormat:
             "2026-03-29T03:30:00+02:00[Europe/Berlin]"
         )
 
+    @pytest.mark.parametrize(
+        "value",
+        [
+            datetime(2026, 3, 2, 9),  # noqa: DTZ001 -- naive on purpose
+            {"due": datetime(2026, 3, 2, 9)},  # noqa: DTZ001 -- as above
+        ],
+    )
+    def test_a_naive_datetime_is_not_written(self, value: object) -> None:
+        """to_json refuses a naive datetime, whose text from_json would refuse."""
+        with pytest.raises(NaiveDatetimeError):
+            to_json(value)
+        with pytest.raises(NaiveDatetimeError):
+            unstructure(value)
+
     def test_fold_survives(self) -> None:
         """The second 02:30 of a fall-back night comes back as the second one."""
         second = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=BERLIN)

@@ -179,6 +179,30 @@ class TestArguments:
             store.due(datetime(2026, 1, 1))  # noqa: DTZ001 -- naive on purpose
         assert raised.value.field == "now"
 
+    @pytest.mark.parametrize(
+        ("fields", "field"),
+        [
+            ({"input": "tick"}, "input"),
+            ({"states": ("L-1",)}, "states"),
+            ({"activities": [None]}, "activities"),
+            ({"wakes": (("L-1", datetime(2026, 1, 1)),)}, "wakes[0]"),  # noqa: DTZ001 -- naive on purpose
+            ({"wakes": (("", T0),)}, "wakes[0]"),
+            ({"wakes": ("L-1",)}, "wakes[0]"),
+            ({"wakes": "L-1"}, "wakes"),
+            ({"policy": ""}, "policy"),
+        ],
+    )
+    def test_a_bad_commit(self, fields: dict[str, Any], field: str) -> None:
+        """A Commit made by hand is checked, so no store applies half of it."""
+        with pytest.raises(ValidationError) as raised:
+            Commit(**({"input": Tick(T0)} | fields))
+        assert (raised.value.owner, raised.value.field) == ("Commit", field)
+
+    def test_a_commit_takes_lists(self) -> None:
+        """Lists given for a Commit's tuples become tuples."""
+        change = Commit(input=Tick(T0), wakes=[("L-1", T0), ("L-2", None)])
+        assert change.wakes == (("L-1", T0), ("L-2", None))
+
     def test_a_folder_cannot_be_opened(self, tmp_path: Path) -> None:
         """A folder is not a store file: a StoreError says so."""
         with pytest.raises(StoreError, match="cannot open the file"):
@@ -1515,6 +1539,21 @@ class TestTransactions:
             store.state("L-1")
         with pytest.raises(StoreError, match="closed"):
             len(store)
+
+    def test_a_closed_store_under_a_funnel(self, tmp_path: Path) -> None:
+        """A funnel's call on a closed store, or a batch, is a StoreError."""
+        store = SQLiteStore(tmp_path / "closed.db")
+        funnel = _funnel(store)
+        funnel.add_lead(Lead("L-1", T0))
+        store.close()
+        calls: list[Callable[[], object]] = [
+            lambda: funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0)),
+            lambda: funnel.tick(T0),
+            lambda: store.batch().__enter__(),
+        ]
+        for call in calls:
+            with pytest.raises(StoreError, match="the store is closed"):
+                call()
 
     def test_threads_on_one_funnel(self, tmp_path: Path) -> None:
         """Several threads recording through one funnel lose nothing."""

@@ -285,6 +285,14 @@ class TestScoringModels:
         with pytest.raises(InvalidArgument, match="max_rules"):
             scoring_models(max_rules=-1)
 
+    @pytest.mark.parametrize("make", [criteria, policies])
+    def test_models_that_are_not_a_strategy_rejected(
+        self, make: Callable[..., object]
+    ) -> None:
+        """models= takes a strategy of models: a model itself is refused at once."""
+        with pytest.raises(InvalidArgument, match=r"models=.*expected a Hypothesis"):
+            make(models=ScoringModel("m", []))
+
 
 class TestCriteria:
     @settings(max_examples=50)

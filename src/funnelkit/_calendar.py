@@ -405,6 +405,7 @@ def _check_parts(parts: Mapping[str, str]) -> None:
             not low <= number <= high or not number for number in numbers.get(name, ())
         ):
             raise ValueError(f"{name} numbers from {low} to {high}{why}")
+    _check_relative_days(parts)
     months, days = numbers.get("BYMONTH"), numbers.get("BYMONTHDAY")
     if (
         months
@@ -412,6 +413,36 @@ def _check_parts(parts: Mapping[str, str]) -> None:
         and all(abs(day) > _MONTH_DAYS[month - 1] for month in months for day in days)
     ):
         raise ValueError("a BYMONTHDAY that a month of BYMONTH has")
+
+
+def _check_relative_days(parts: Mapping[str, str]) -> None:
+    """Refuse the days counted from Easter, or weekdays numbered, past a year.
+
+    dateutil marks them in a list of the year's days: past its end, it
+    raises an IndexError; before its start, it marks a day at the year's end.
+    """
+    # Easter falls from 22 March to 25 April: these days stay in its year.
+    if "BYEASTER" in parts and not all(
+        -80 <= int(number) <= 250  # noqa: PLR2004 -- see above
+        for number in parts["BYEASTER"].split(",")
+    ):
+        raise ValueError("BYEASTER days from -80 to 250 (within Easter's year)")
+    # The n of BYDAY's nth weekday (+4TH) counts in the month (monthly, or
+    # yearly in BYMONTH) or the year: beyond its 5 or 53 weeks, dateutil
+    # fails with an IndexError, in some years or all.
+    in_month = parts["FREQ"] == "MONTHLY" or (
+        parts["FREQ"] == "YEARLY" and "BYMONTH" in parts
+    )
+    most = 5 if in_month else 53
+    if any(
+        abs(int(item[:-2])) > most
+        for item in parts.get("BYDAY", "").split(",")
+        if item[:-2] not in {"", "+", "-"}
+    ):
+        where = "a month" if in_month else "a year"
+        raise ValueError(
+            f"BYDAY weekdays numbered from -{most} to {most} in {where} (+4TH), not 0"
+        )
 
 
 def _check_holiday_hours(
@@ -431,7 +462,9 @@ class Holiday:
             without a ``DTSTART`` count from 1 January 2000. A rule counts
             days (``FREQ`` daily or longer, no ``BYHOUR``, ``BYMINUTE`` or
             ``BYSECOND``), moves on (``INTERVAL`` and ``COUNT`` 1 or more),
-            and gives some day: its ``BY`` numbers are ones a day has.
+            and gives some day: its ``BY`` numbers are ones a day has (a
+            ``BYDAY`` weekday numbered from -5 to 5 in a month, -53 to 53
+            in a year; ``BYEASTER`` days from -80 to 250).
         hours: The hours open that day instead of the usual ones; none (the
             default) closes the whole day.
 

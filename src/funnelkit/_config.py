@@ -72,7 +72,7 @@ from funnelkit._predicates import (
 from funnelkit._rules import ActivityRule, AttributeRule
 from funnelkit._scoring import Grades, ScoringModel
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule
-from funnelkit._validators import is_finite
+from funnelkit._validators import is_finite_number
 from funnelkit.errors import PolicyError, PolicyFileError, ValidationError
 
 __all__ = [
@@ -149,7 +149,15 @@ class CriteriaRegistry:
     _classes: dict[str, type] = attrs.field(factory=dict, alias="classes")
 
     def __attrs_post_init__(self) -> None:
-        given, self._classes = dict(self._classes), {}
+        found: object = self._classes  # callers may pass anything at run time
+        if not isinstance(found, Mapping):
+            raise PolicyError(
+                owner="CriteriaRegistry",
+                field="classes",
+                value=found,
+                expected="a mapping of names to criterion classes",
+            )
+        given, self._classes = dict(found), {}
         for name, cls in given.items():
             self.register(name, cls)
 
@@ -164,7 +172,7 @@ class CriteriaRegistry:
         Raises:
             PolicyError: *name* is not a lower-case identifier, is a built-in
                 criterion's name or is taken; or *cls* is not an attrs class
-                whose fields a file can give.
+                with a ``check`` method, whose fields a file can give.
         """
         if cls is None:
             return lambda given: self.register(name, given)
@@ -188,6 +196,13 @@ class CriteriaRegistry:
                 field=name,
                 value=cls,
                 expected="an attrs class (decorate it with @attrs.frozen)",
+            )
+        if not callable(getattr(made, "check", None)):
+            raise PolicyError(
+                owner=owner,
+                field=name,
+                value=cls,
+                expected="a criterion class: one with a check(ctx) method",
             )
         for field in _init_fields(cls):
             if _reader_for(field.type) is None:
@@ -348,11 +363,8 @@ class _Reader:
         return self.bounded(path, value)
 
     def number(self, path: str, value: object) -> Any:  # noqa: ANN401 -- float or _BAD
-        if (
-            not isinstance(value, int | float)
-            or isinstance(value, bool)
-            or not is_finite(value)
-        ):
+        # A whole number past a float's range is told the range (bounded).
+        if type(value) is not int and not is_finite_number(value):
             return self.fail(path, "a number", value)
         return self.bounded(path, value)
 

@@ -37,7 +37,6 @@ from funnelkit._time import (
     add_elapsed_or_never,
     elapsed,
     in_utc,
-    is_aware,
     is_zone_name,
     require_aware,
     span_micros,
@@ -46,7 +45,7 @@ from funnelkit._validators import (
     aware_datetime,
     flag,
     instance_of,
-    is_finite,
+    is_finite_number,
     is_items,
     items_of,
     non_empty_str,
@@ -54,7 +53,7 @@ from funnelkit._validators import (
     reject,
     unchecked,
 )
-from funnelkit.errors import PolicyError
+from funnelkit.errors import NaiveDatetimeError, PolicyError, ValidationError
 
 __all__ = [
     "AllOf",
@@ -321,32 +320,77 @@ def wake_at(criterion: CriterionLike, ctx: Context) -> datetime | None:
     """Return when *criterion*'s verdict can next change without new input.
 
     Raises:
-        NaiveDatetimeError: its ``wake_at`` gave a datetime without a zone.
-        ValidationError: its ``wake_at`` gave something else than a datetime
-            or ``None``.
+        NaiveDatetimeError: its ``wake_at`` returned a naive datetime.
+        PolicyError: its ``wake_at`` returned something else than an aware
+            datetime or ``None``.
     """
     method = getattr(criterion, "wake_at", None)
     if not callable(method):
         return None
     found = method(ctx)
-    if found is not None and (
-        type(found) is not datetime or not is_aware(found) or found.year in _EDGE_YEARS
+    if found is None or (
+        type(found) is datetime
+        and found.utcoffset() is not None
+        and found.year not in _EDGE_YEARS
     ):
-        # A criterion of the user's: checked before the engine compares it,
-        # which would read a naive datetime in the machine's zone (or one of
-        # the edge years, whose instant may lie beyond datetime's range).
-        return require_aware(
-            found, field="wake_at()", owner=f"criterion {describe(criterion)!r}"
-        )
-    return found
+        return found  # the usual answers, checked without a call each
+    return _checked_wake(criterion, found)
+
+
+def _checked_wake(criterion: CriterionLike, found: object) -> datetime:
+    """Return *found*, which *criterion*'s ``wake_at`` gave, if it is an instant.
+
+    Raises:
+        NaiveDatetimeError: it is a naive datetime.
+        PolicyError: it is not an aware datetime the engine can hold.
+    """
+    owner = f"criterion {describe(criterion)!r}"
+    try:
+        return require_aware(found, field="wake_at()", owner=owner)
+    except NaiveDatetimeError:
+        raise
+    except ValidationError as error:
+        raise PolicyError(
+            owner=owner,
+            field="wake_at()",
+            value=found,
+            expected=f"None or {error.expected}",
+        ) from None
 
 
 def passes(criterion: CriterionLike, ctx: Context) -> bool:
-    """Return whether *criterion* passes (its ``passes``, else its verdict's)."""
+    """Return whether *criterion* passes (its ``passes``, else its verdict's).
+
+    Raises:
+        PolicyError: its ``passes`` returned something else than a bool.
+    """
     method = getattr(criterion, "passes", None)
     if method is None:
         return verdict_of(criterion, ctx).passed
-    return bool(method(ctx))
+    found = method(ctx)
+    if found is True or found is False:
+        return found
+    return _checked_pass(criterion, found)
+
+
+def _checked_pass(criterion: CriterionLike, found: object) -> bool:
+    """Return *found*, which *criterion*'s ``passes`` gave, if it is a bool.
+
+    numpy's bool is one too. Anything else (``None`` from a ``passes`` that
+    forgot to return) would read as a verdict the criterion never gave.
+
+    Raises:
+        PolicyError: it is not.
+    """
+    kind = type(found)
+    if kind.__module__ == "numpy" and kind.__name__ == "bool":
+        return bool(found)
+    raise PolicyError(
+        owner=f"criterion {describe(criterion)!r}",
+        field="passes()",
+        value=found,
+        expected="True or False, as its check() decides",
+    )
 
 
 def verdict_of(criterion: CriterionLike, ctx: Context) -> Verdict:
@@ -426,11 +470,10 @@ class Criterion(abc.ABC):
         ``None`` (the default) means only new input can change it. An
         answer may come early (the engine re-checks, and asks again); the
         built-ins are exact, but for the score and grade criteria, which are
-        never more than a second late. A criterion of your own returns an
-        aware datetime later than ``ctx.now``, or ``None``: the engine
-        refuses a naive datetime (:class:`~funnelkit.NaiveDatetimeError`) or
-        anything else (:class:`~funnelkit.ValidationError`), naming the
-        criterion, and the call that asked changes nothing.
+        never more than a second late. Any other answer than ``None`` or an
+        aware datetime makes the engine's call raise
+        :class:`~funnelkit.NaiveDatetimeError` (a naive one) or
+        :class:`~funnelkit.PolicyError`, and change nothing.
         """
         return None
 
@@ -440,7 +483,9 @@ class Criterion(abc.ABC):
         The engine asks this of the guards it tries and words a verdict only
         for a move it makes. The default is ``self.check(ctx).passed``; a
         criterion whose answer is cheaper than its explanation overrides it,
-        and must always agree with :meth:`check`.
+        and must always agree with :meth:`check` and answer ``True`` or
+        ``False``: the engine raises a :class:`~funnelkit.PolicyError` for
+        anything else.
         """
         return verdict_of(self, ctx).passed
 
@@ -742,11 +787,7 @@ class Always(Criterion):
 
 
 def _points(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not is_finite(value)
-    ):
+    if not is_finite_number(value):
         _reject(instance, attribute, value, "a finite number of points")
 
 

@@ -116,6 +116,18 @@ def _check_reasons(
         _reject(instance, attribute, value, "a list of reason codes (strings)")
 
 
+def _check_target(
+    instance: Transition, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value == ANY_OPEN:
+        _reject(
+            instance,
+            attribute,
+            value,
+            "one stage name ('*', any open stage, is a source only)",
+        )
+
+
 def _check_guard(
     instance: Transition, attribute: attrs.Attribute[Any], value: object
 ) -> None:
@@ -154,7 +166,7 @@ class Transition:
     """
 
     source: tuple[str, ...] = attrs.field(converter=_sources, validator=_check_sources)
-    target: str = attrs.field(validator=policy_name)
+    target: str = attrs.field(validator=[policy_name, _check_target])
     guard: CriterionLike = attrs.field(factory=Always, validator=_check_guard)
     auto: bool = attrs.field(default=False, validator=_flag)
     requires_reason: bool = attrs.field(default=False, validator=_flag)

@@ -15,7 +15,7 @@ from typing import Final, final
 
 import attrs
 
-from funnelkit._validators import SCALAR_TYPES, Scalar, is_finite
+from funnelkit._validators import SCALAR_TYPES, Scalar, is_finite_number
 from funnelkit.errors import PolicyError
 
 __all__ = [
@@ -332,11 +332,7 @@ def one_of(*values: Scalar) -> ValueTest:
 def _bound(value: object, field: str) -> float | None:
     if value is None:
         return None
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not is_finite(value)
-    ):
+    if not is_finite_number(value):
         raise PolicyError(
             owner="between",
             field=field,

@@ -17,7 +17,7 @@ from funnelkit._duration import format_duration
 from funnelkit._frozen import FrozenMap
 from funnelkit._lead import Lead
 from funnelkit._predicates import MISSING, ValueTest, _Missing, as_test
-from funnelkit._validators import Scalar, is_finite, is_unordered
+from funnelkit._validators import Scalar, is_finite_number, is_unordered
 from funnelkit.errors import PolicyError
 
 __all__ = ["ActivityRule", "AttributeRule", "email_domain", "lead_value"]
@@ -69,12 +69,7 @@ MAX_POINTS = 1e9
 
 def is_points(value: object) -> bool:
     """Tell whether *value* is a number of points (finite, at most MAX_POINTS)."""
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and is_finite(value)
-        and abs(value) <= MAX_POINTS
-    )
+    return is_finite_number(value) and abs(value) <= MAX_POINTS
 
 
 def _points(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -33,6 +33,7 @@ from funnelkit._validators import (
     aware_datetime,
     check_items,
     is_finite,
+    is_finite_number,
     is_items,
     reject,
     unchecked,
@@ -112,10 +113,7 @@ def _check_bands(
         not all(isinstance(letter, str) and letter.strip() for letter in letters)
         or len(set(letters)) != len(letters)
         or minimums[-1] is not None
-        or not all(
-            isinstance(m, int | float) and not isinstance(m, bool) and is_finite(m)
-            for m in minimums[:-1]
-        )
+        or not all(is_finite_number(m) for m in minimums[:-1])
         or any(a <= b for a, b in pairwise(minimums[:-1]))
     ):
         raise PolicyError(

@@ -497,6 +497,7 @@ class SQLiteStore:
             if self._holding:  # inside a batch, or a subscriber's nested call
                 yield
                 return
+            self._check_open()
             try:
                 self._begin()
                 self._holding = True
@@ -515,6 +516,16 @@ class SQLiteStore:
                 self._holder = None
                 if self._connection.in_transaction:  # the call did not commit
                     self._end("ROLLBACK")
+
+    def _check_open(self) -> None:
+        """Refuse to begin a transaction on a closed store.
+
+        Raises:
+            StoreError: the store is closed (sqlite3 would raise its own
+                error, from the clean-up too).
+        """
+        if self._closed:
+            raise StoreError(path=self._name, problem="the store is closed")
 
     def transaction(self) -> AbstractContextManager[object]:
         """Return a context that holds the write lock for one engine call.
@@ -555,6 +566,7 @@ class SQLiteStore:
                     path=self._name,
                     problem="batch() inside a funnel call or another batch",
                 )
+            self._check_open()
             began = False
             try:
                 self._begin()

@@ -6,13 +6,30 @@ from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from funnelkit._events import Input, LeadState, Tick
+from funnelkit._events import (
+    AddLead,
+    Input,
+    LeadState,
+    Move,
+    PauseTimer,
+    ResumeTimer,
+    Tick,
+    UpdateLead,
+)
 from funnelkit._lead import Activity, add_in_time_order
 from funnelkit._time import require_aware, utc_micros
+from funnelkit._validators import (
+    instance_of,
+    items_of,
+    non_empty_str,
+    optional,
+    reject,
+)
+from funnelkit.errors import ValidationError
 
 __all__ = ["Commit", "InMemoryStore", "Store"]
 
@@ -27,6 +44,32 @@ _RUN = 512
 # A lead with up to this many activities has its ids compared in its list
 # (in memory and in SQLite); past it, a set of its ids answers.
 _SCAN = 16
+
+
+def _as_tuple(value: object) -> object:
+    """A list given for a tuple field becomes a tuple (the validator checks)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _check_wakes(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    expected = "a tuple of (lead id, aware datetime or None) pairs"
+    if not isinstance(value, tuple):
+        reject(instance, attribute, value, expected)
+    for position, pair in enumerate(value):
+        field = f"{attribute.name}[{position}]"
+        if (
+            not isinstance(pair, tuple)
+            or len(pair) != 2  # noqa: PLR2004 -- a pair
+            or not isinstance(pair[0], str)
+            or not pair[0].strip()
+        ):
+            raise ValidationError(
+                owner="Commit", field=field, value=pair, expected=expected
+            )
+        if pair[1] is not None:
+            require_aware(pair[1], field=field, owner="Commit")
 
 
 @attrs.frozen(kw_only=True)
@@ -45,11 +88,27 @@ class Commit:
             returns after it.
     """
 
-    input: Input
-    states: tuple[LeadState, ...] = ()
-    activities: tuple[Activity, ...] = ()
-    wakes: tuple[tuple[str, datetime | None], ...] = ()
-    policy: str | None = None
+    input: Input = attrs.field(
+        validator=instance_of(
+            (AddLead, UpdateLead, Activity, Move, Tick, PauseTimer, ResumeTimer),  # type: ignore[arg-type] # a tuple of types, as isinstance takes
+            "an input: AddLead, UpdateLead, Activity, Move, Tick, PauseTimer or "
+            "ResumeTimer",
+        )
+    )
+    states: tuple[LeadState, ...] = attrs.field(
+        default=(),
+        converter=_as_tuple,
+        validator=items_of(LeadState, "a tuple of LeadState"),
+    )
+    activities: tuple[Activity, ...] = attrs.field(
+        default=(),
+        converter=_as_tuple,
+        validator=items_of(Activity, "a tuple of Activity"),
+    )
+    wakes: tuple[tuple[str, datetime | None], ...] = attrs.field(
+        default=(), converter=_as_tuple, validator=_check_wakes
+    )
+    policy: str | None = attrs.field(default=None, validator=optional(non_empty_str))
 
 
 @runtime_checkable

@@ -25,6 +25,7 @@ __all__ = [
     "aware_datetime",
     "check_scalar",
     "is_finite",
+    "is_finite_number",
     "is_unordered",
     "non_empty_str",
     "optional",
@@ -160,6 +161,19 @@ def optional_date(instance: object, attribute: _Attribute, value: object) -> Non
     """Accept a ``date`` (not a ``datetime``) or ``None``."""
     if value is not None and (type(value) is not date):
         reject(instance, attribute, value, "a datetime.date (not a datetime) or None")
+
+
+def is_finite_number(value: object) -> TypeGuard[int | float]:
+    """Tell whether *value* is an int or a float that a float holds, not a bool.
+
+    ``math.isfinite`` raises ``OverflowError`` for a whole number beyond a
+    float's range (``10**400``): such a number is not finite here.
+    """
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and is_finite(value)
+    )
 
 
 # Python writes and reads whole numbers of up to 4,300 digits by default

@@ -286,6 +286,13 @@ def _check_size(name: str, value: object, minimum: int = 0) -> None:
         raise InvalidArgument(msg)
 
 
+def _check_strategy(name: str, value: object) -> None:
+    """Reject an argument that should be a strategy, when the strategy is made."""
+    if value is not None and not isinstance(value, st.SearchStrategy):
+        msg = f"{name}={value!r}: expected a Hypothesis strategy, or None"
+        raise InvalidArgument(msg)
+
+
 #: One roll in this many draws from the rare strategy, in :func:`_rarely`.
 _RARE_ROLL = 16
 
@@ -838,9 +845,10 @@ def criteria(
 
     Raises:
         hypothesis.errors.InvalidArgument: *max_depth* is not a whole number
-            of 0 or more.
+            of 0 or more, or *models* is not a strategy.
     """
     _check_size("max_depth", max_depth)
+    _check_strategy("models", models)
     if models is None:
         return _free_criteria(max_depth)
     return models.flatmap(lambda model: _model_criteria(model, max_depth))
@@ -1170,11 +1178,12 @@ def policies(
             (:func:`scoring_models` by default).
 
     Raises:
-        hypothesis.errors.InvalidArgument: *min_stages* is below 1, or
-            *max_stages* below *min_stages*.
+        hypothesis.errors.InvalidArgument: *min_stages* is below 1,
+            *max_stages* below *min_stages*, or *models* is not a strategy.
     """
     _check_size("min_stages", min_stages, 1)
     _check_size("max_stages", max_stages, min_stages)
+    _check_strategy("models", models)
     return _policies(
         min_stages,
         max_stages,
