@@ -749,7 +749,8 @@ class _RuleState:
             self.fast_from = ts
         if rule.max_count is not None:
             if rule.per is not None:
-                floor = _floor(ts, rule.per)  # exact, as a window's edge is
+                # Exact, as a window's edge is (_floor, inlined on this path).
+                floor = (round(ts * 1_000_000) - rule.per) / 1_000_000
                 while self.cap_lo < len(counted) and counted[self.cap_lo] <= floor:
                     self.cap_lo += 1
             if len(counted) - self.cap_lo >= rule.max_count:
