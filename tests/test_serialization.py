@@ -498,6 +498,13 @@ class TestBadInput:
                 "at",
                 "whole microseconds",
             ),
+            # A comma starts the fraction; the offset's own fraction comes later.
+            (
+                '{"lead_id":"L","kind":"k",'
+                '"at":"2026-03-02T09:00:00,1234567+05:30:00.000000"}',
+                "at",
+                "whole microseconds",
+            ),
             ('{"lead_id":"L","kind":"k","at":5}', "at", "ISO 8601 datetime"),
             (
                 '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00+00:00]"}',

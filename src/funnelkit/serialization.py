@@ -163,17 +163,9 @@ def _with_offset(text: str, value: str) -> datetime:
             "a datetime with a UTC offset (funnelkit never assumes a time zone)", value
         )
     # Python drops the digits past the sixth of a fraction: refuse, as for a
-    # pandas Timestamp, rather than move the instant. The look at the seventh
-    # place comes first: every stored time is read here.
-    mark = text.find(".")
-    if mark < 0:
-        mark = text.find(",")
-    if (
-        mark >= 0
-        and text[mark + 7 : mark + 8].isdigit()
-        and (found := _FINE.search(text)) is not None
-        and found[1].strip("0")
-    ):
+    # pandas Timestamp, rather than move the instant. Every stored time is
+    # read here: most have no fraction, or one of six digits at most.
+    if ("." in text or "," in text) and _finer_than_micros(text):
         raise _WrongValueError(
             "an instant in whole microseconds (a datetime holds no finer; "
             "round it first)",
@@ -190,6 +182,19 @@ def _with_offset(text: str, value: str) -> datetime:
         )
         return parsed.replace(tzinfo=timezone(-offset if sign == "-" else offset))
     return parsed
+
+
+def _finer_than_micros(text: str) -> bool:
+    """Whether *text*'s fraction of a second has nonzero digits past the sixth."""
+    mark = text.find(".")
+    comma = text.find(",")
+    if mark < 0 or 0 <= comma < mark:
+        mark = comma  # the first mark starts the fraction (an offset's comes later)
+    # A look at the seventh place before the pattern.
+    if not text[mark + 7 : mark + 8].isdigit():
+        return False
+    found = _FINE.search(text)
+    return found is not None and bool(found[1].strip("0"))
 
 
 def _zone(key: str, value: object) -> tzinfo:
