@@ -1,5 +1,6 @@
 import json
 import math
+import re
 import zoneinfo
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 from cattrs import Converter
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from funnelkit import (
@@ -139,6 +140,43 @@ def _written_key(at: datetime) -> str | None:
     if key is not None:
         key = key.removeprefix("posix/")
     return key if is_zone_name(key) else None
+
+
+@st.composite
+def _iso_texts(draw: st.DrawFn) -> str:
+    """Texts fromisoformat reads with an offset: any form, fractions anywhere."""
+    extended = draw(st.booleans())
+    day = draw(st.dates(date(2000, 1, 1), date(2099, 12, 31)))
+    colon = ":" if extended else ""
+
+    def fraction() -> str:
+        if not draw(st.booleans()):
+            return ""
+        digits = draw(st.text("0123456789", min_size=1, max_size=9))
+        return draw(st.sampled_from(".,")) + digits
+
+    clock = [f"{draw(st.integers(0, 23)):02}" for _ in range(3)]
+    time = colon.join(clock[: draw(st.integers(1, 3))])
+    if len(time) > 5:
+        time += fraction()
+    offset = "Z"
+    if draw(st.booleans()):
+        parts = [
+            "00",
+            f"{draw(st.integers(0, 59)):02}",
+            f"{draw(st.integers(0, 59)):02}",
+        ]
+        offset = draw(st.sampled_from("+-")) + colon.join(
+            parts[: draw(st.integers(1, 3))]
+        )
+        if len(offset) > 6:
+            offset += fraction()
+    sep = draw(st.sampled_from("T "))
+    text = (
+        day.isoformat().replace("-", "" if not extended else "-") + sep + time + offset
+    )
+    datetime.fromisoformat(text)  # the strategy writes only what it reads
+    return text
 
 
 class TestRoundTrip:
@@ -289,6 +327,21 @@ class TestRoundTrip:
         assert back.utcoffset() == -timedelta(microseconds=500)
         back = from_json('"2026-03-02T09:00:00.000500+00:00"', datetime)
         assert (back.microsecond, back.utcoffset()) == (500, timedelta(0))
+
+    @example(
+        "2026-03-02T09:00:00.500+05:30:00.1234567"
+    )  # the offset's, after a fraction
+    @given(_iso_texts())
+    def test_digits_past_the_microsecond_are_refused_wherever_they_are(
+        self, text: str
+    ) -> None:
+        """Digits past the sixth are refused where the plain pattern finds them."""
+        fine = re.search(r"[.,]\d{6}(\d+)", text)
+        if fine is not None and fine[1].strip("0"):
+            with pytest.raises(SerializationError, match="whole microseconds"):
+                from_json(json.dumps(text), datetime)
+        else:
+            assert from_json(json.dumps(text), datetime) == datetime.fromisoformat(text)
 
     @given(st.lists(activities(), max_size=4))
     def test_lists(self, items: list[Activity]) -> None:
@@ -500,8 +553,10 @@ class TestBadInput:
             ),
             # A comma starts the fraction; the offset's own fraction comes later.
             (
-                '{"lead_id":"L","kind":"k",'
-                '"at":"2026-03-02T09:00:00,1234567+05:30:00.000000"}',
+                (
+                    '{"lead_id":"L","kind":"k",'
+                    '"at":"2026-03-02T09:00:00,1234567+05:30:00.000000"}'
+                ),
                 "at",
                 "whole microseconds",
             ),

@@ -185,14 +185,24 @@ def _with_offset(text: str, value: str) -> datetime:
 
 
 def _finer_than_micros(text: str) -> bool:
-    """Whether *text*'s fraction of a second has nonzero digits past the sixth."""
-    mark = text.find(".")
-    comma = text.find(",")
-    if mark < 0 or 0 <= comma < mark:
-        mark = comma  # the first mark starts the fraction (an offset's comes later)
-    # A look at the seventh place before the pattern.
-    if not text[mark + 7 : mark + 8].isdigit():
-        return False
+    """Whether a fraction in *text*, its time's or its offset's, is finer than µs.
+
+    That is, whether it has nonzero digits past the sixth: what ``_FINE``
+    finds, looked for only where a mark has a digit at its seventh place.
+    """
+    # A look at the seventh place after each mark before the pattern: the
+    # time's fraction comes first, the offset's (which Python cuts too) later.
+    start = 0
+    while True:
+        mark = text.find(".", start)
+        comma = text.find(",", start)
+        if mark < 0 or 0 <= comma < mark:
+            mark = comma
+        if mark < 0:
+            return False
+        if text[mark + 7 : mark + 8].isdigit():
+            break
+        start = mark + 1
     found = _FINE.search(text)
     return found is not None and bool(found[1].strip("0"))
 
