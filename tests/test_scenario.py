@@ -118,6 +118,8 @@ class TestStart:
         with_offset = Scenario(b2b_saas(), start="2026-01-05T08:15:00+01:00")
         assert with_offset.now == datetime(2026, 1, 5, 7, 15, tzinfo=UTC)
         assert Scenario(b2b_saas(), start=T0 + H).now == T0 + H
+        zeros = Scenario(b2b_saas(), start="2026-01-05 08:15:00.1234560")
+        assert zeros.now == datetime(2026, 1, 5, 8, 15, 0, 123456, tzinfo=UTC)
 
     def test_a_given_clock_keeps_its_time(self) -> None:
         """With a clock and no start, the story begins at the clock's time."""
@@ -350,6 +352,8 @@ class TestTime:
             ("at", "when", "+3000000 days", "years 1 to 9999"),
             ("at", "when", "9999-12-31T23:00-05:00", "years 1 to 9999"),
             ("at", "when", "0001-01-01T00:00+05:00", "years 1 to 9999"),
+            # Python would cut the 7, moving the instant: refused, as from_json does.
+            ("at", "when", "2026-03-02T09:00:00.1234567Z", "whole microseconds"),
             ("advance", "duration", "soon", "a duration such as"),
             ("advance", "duration", timedelta(hours=-1), "a duration of zero or more"),
             ("advance", "duration", 5, "a duration of zero or more"),

@@ -37,6 +37,7 @@ from funnelkit._scoring import _num
 from funnelkit._time import in_utc, is_zone_name, require_aware
 from funnelkit._validators import Scalar, check_items
 from funnelkit.errors import ValidationError
+from funnelkit.serialization import _finer_than_micros
 from funnelkit.testing._clock import _DELTA, ManualClock
 
 __all__ = ["Case", "Mismatch", "Scenario", "check_policy"]
@@ -286,8 +287,9 @@ class Scenario:
                 ``"+2 business hours"``). The same time again is allowed.
 
         Raises:
-            ValidationError: *when* is none of these, or earlier than now
-                (a scenario moves forward only).
+            ValidationError: *when* is none of these, text with nonzero
+                digits past the microsecond (Python would cut them), or
+                earlier than now (a scenario moves forward only).
             NaiveDatetimeError: *when* is a datetime without a time zone.
         """
         if isinstance(when, str) and when.strip().startswith("+"):
@@ -930,11 +932,21 @@ def _instant(value: object, zone: tzinfo, *, owner: str, field: str) -> datetime
     if isinstance(value, datetime):
         return require_aware(value, field=field, owner=owner)
     if isinstance(value, str):
+        text = value.strip()
         try:
-            found = datetime.fromisoformat(value.strip())
+            found = datetime.fromisoformat(text)
         except ValueError:
             pass
         else:
+            if ("." in text or "," in text) and _finer_than_micros(text):
+                # Python cuts the digits past the sixth: the instant would move.
+                raise ValidationError(
+                    owner=owner,
+                    field=field,
+                    value=value,
+                    expected="an instant in whole microseconds (a datetime "
+                    "holds no finer; round it first)",
+                )
             if found.tzinfo is None:
                 found = found.replace(tzinfo=zone)
             try:  # checked as a datetime given is: in the years 1 to 9999 in UTC
