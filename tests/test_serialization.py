@@ -161,9 +161,11 @@ def _iso_texts(draw: st.DrawFn) -> str:
         time += fraction()
     offset = "Z"
     if draw(st.booleans()):
+        # Minutes past zero: Python 3.11 drops the fraction of an offset under
+        # a second (which funnelkit keeps), so it could not be the reference.
         parts = [
             "00",
-            f"{draw(st.integers(0, 59)):02}",
+            f"{draw(st.integers(1, 59)):02}",
             f"{draw(st.integers(0, 59)):02}",
         ]
         offset = draw(st.sampled_from("+-")) + colon.join(
