@@ -68,6 +68,7 @@ from funnelkit.serialization import (
     _SHARED_PROPERTIES,
     _SHARED_PROPERTIES_SIZE,
     _activity_json,
+    _finer_than_micros,
     _make_converter,
     converter,
     from_json,
@@ -344,6 +345,17 @@ class TestRoundTrip:
                 from_json(json.dumps(text), datetime)
         else:
             assert from_json(json.dumps(text), datetime) == datetime.fromisoformat(text)
+
+    @example("0.500+05:30:00.1234567")  # a later mark, past the first's seventh place
+    @example(".12345,1234567")
+    @given(st.text(".,+-:TZ0123456789", max_size=40))
+    def test_the_look_at_the_seventh_place_is_the_plain_pattern(
+        self, text: str
+    ) -> None:
+        """The check before the pattern answers as the pattern, for any text."""
+        fine = re.search(r"[.,]\d{6}(\d+)", text)
+        plain = fine is not None and bool(fine[1].strip("0"))
+        assert _finer_than_micros(text) == plain
 
     @given(st.lists(activities(), max_size=4))
     def test_lists(self, items: list[Activity]) -> None:

@@ -188,21 +188,17 @@ def _finer_than_micros(text: str) -> bool:
     """Whether a fraction in *text*, its time's or its offset's, is finer than µs.
 
     That is, whether it has nonzero digits past the sixth: what ``_FINE``
-    finds, looked for only where a mark has a digit at its seventh place.
+    finds, looked for only where it can be. Its match needs a mark and seven
+    digits: at the first mark, the seventh place is a digit; at a later one
+    (an offset's fraction, which Python cuts too), with no digit there, the
+    mark lies past that place, so the text runs on 15 characters at least.
     """
-    # A look at the seventh place after each mark before the pattern: the
-    # time's fraction comes first, the offset's (which Python cuts too) later.
-    start = 0
-    while True:
-        mark = text.find(".", start)
-        comma = text.find(",", start)
-        if mark < 0 or 0 <= comma < mark:
-            mark = comma
-        if mark < 0:
-            return False
-        if text[mark + 7 : mark + 8].isdigit():
-            break
-        start = mark + 1
+    mark = text.find(".")
+    comma = text.find(",")
+    if mark < 0 or 0 <= comma < mark:
+        mark = comma  # the first mark starts the fraction (an offset's comes later)
+    if not text[mark + 7 : mark + 8].isdigit() and len(text) < mark + 15:
+        return False  # ".123456+00:00", "Z": no room for a later fraction
     found = _FINE.search(text)
     return found is not None and bool(found[1].strip("0"))
 
