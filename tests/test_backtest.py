@@ -12,6 +12,7 @@ from funnelkit import (
     ActivityRule,
     DidActivity,
     FunnelPolicy,
+    InStageFor,
     Lead,
     NaiveDatetimeError,
     ScoreAtLeast,
@@ -200,6 +201,29 @@ class TestBacktest:
         report = backtest(V1, leads, activities, {}, start=START, end=END)
         assert (report.leads, report.mqls) == (2, 2)
         assert dict(report.breaches) == {"accept": 1}
+
+    def test_a_move_at_end_is_not_an_mql_of_the_period(self) -> None:
+        """A lead the last tick qualifies at end is an MQL of the next period."""
+        policy = FunnelPolicy(
+            name="timed",
+            version=1,
+            stages=[Stage("lead"), Stage("mql")],
+            transitions=[
+                Transition(
+                    source="lead",
+                    target="mql",
+                    auto=True,
+                    guard=InStageFor(timedelta(days=7)),
+                )
+            ],
+            initial="lead",
+            scoring=ScoringModel("timed", [ActivityRule(kinds.PAGE_VIEW, 5)]),
+        )
+        leads = [Lead("EARLY", END - 8 * DAY), Lead("EDGE", END - 7 * DAY)]
+        report = backtest(policy, leads, [], {"EDGE": True}, start=START, end=END)
+        assert report.mql_leads == {"EARLY"}
+        assert dict(report.mqls_by_month) == {"2026-03": 1}
+        assert (report.precision, report.recall) == (0.0, 0.0)
 
     def test_a_lead_active_before_its_creation_arrives_with_its_activity(
         self,

@@ -196,7 +196,9 @@ def backtest(  # noqa: PLR0913 -- the history and its window
     before *end* recorded in time order (those of leads created before *start*
     too, so that their states are right); a last ``tick`` at *end* gives
     the time-driven moves and SLA breaches. The measures are over the leads
-    created in ``[start, end)``, and their SLA breaches due in it.
+    created in ``[start, end)``, and their SLA breaches due in it; a move
+    the last tick makes at *end* does not make an MQL, as a breach due then
+    does not count: both are the next period's.
 
     Args:
         policy: The policy to try.
@@ -242,7 +244,13 @@ def backtest(  # noqa: PLR0913 -- the history and its window
             # end gives the breaches due at end too, which belong to the next.
             if event.lead_id in counted and start_us <= utc_micros(event.at) < end_us:
                 breaches[event.timer.rule] += 1
-        elif event.record.target in past and event.lead_id not in became:
+        elif (
+            event.record.target in past
+            and event.lead_id not in became
+            # A move the last tick makes at end is the next period's, as a
+            # breach due then is.
+            and utc_micros(event.record.at) < end_us
+        ):
             became[event.lead_id] = event.record.at
     scores = {
         lead_id: funnel.score(lead_id, at=became.get(lead_id, end)).total
