@@ -460,6 +460,40 @@ class TestCompare:
         assert comparison.differences[-1] == "SLA breaches of accept: 2 -> 0."
         assert len(comparison.differences) == 5
 
+    def test_as_many_mqls_are_not_zero_more(self) -> None:
+        """As many MQLs, other or the same: said so, not "makes 0 more MQLs"."""
+        leads, activities, outcomes = _history()
+        patient = attrs.evolve(
+            V1, version=5, slas=[SlaRule("accept", "mql", "365 days", "exit")]
+        )
+        same = compare(V1, patient, leads, activities, outcomes, start=START, end=END)
+        assert same.differences[0] == "trial@5 makes the same 2 MQLs as trial@1."
+        swapped = attrs.evolve(
+            V1,
+            version=6,
+            scoring=ScoringModel(
+                "swapped",
+                [
+                    ActivityRule(kinds.PAGE_VIEW, 15),
+                    ActivityRule(kinds.WEBINAR_ATTENDED, 5),
+                ],
+            ),
+        )
+        # Two webinars qualify under v1, two page views under v6.
+        leads = [Lead("WEBINARS", T0), Lead("PAGES", T0)]
+        activities = [
+            Activity("WEBINARS", kinds.WEBINAR_ATTENDED, T0 + DAY),
+            Activity("WEBINARS", kinds.WEBINAR_ATTENDED, T0 + 2 * DAY),
+            Activity("PAGES", kinds.PAGE_VIEW, T0 + DAY),
+            Activity("PAGES", kinds.PAGE_VIEW, T0 + 2 * DAY),
+        ]
+        other = compare(V1, swapped, leads, activities, {}, start=START, end=END)
+        assert other.differences[0] == (
+            "trial@6 makes as many MQLs as trial@1 (1 each): it qualifies 1 lead "
+            "trial@1 does not (0 of them won) and no longer qualifies 1 lead "
+            "(0 of them won)."
+        )
+
     def test_fewer_mqls_and_an_unknown_rate(self) -> None:
         """The other way round, and against a policy with no MQL: no points."""
         leads, activities, outcomes = _history()

@@ -577,15 +577,23 @@ def _differences(
     gained = b.mql_leads - a.mql_leads
     lost = a.mql_leads - b.mql_leads
     more = b.mqls - a.mqls
-    lines = [
-        (
-            f"{b.policy} makes {_count(abs(more), 'more' if more >= 0 else 'fewer')} "
-            f"than {a.policy} ({b.mqls:,} against {a.mqls:,}): it qualifies "
+    if not gained and not lost:
+        makes = f"{b.policy} makes the same {_count(b.mqls, 'MQL')} as {a.policy}."
+    else:
+        if more:
+            than = (
+                f"{_count(abs(more), 'more' if more > 0 else 'fewer')} than "
+                f"{a.policy} ({b.mqls:,} against {a.mqls:,})"
+            )
+        else:
+            than = f"as many MQLs as {a.policy} ({b.mqls:,} each)"
+        makes = (
+            f"{b.policy} makes {than}: it qualifies "
             f"{_count(len(gained), 'lead')} {a.policy} does not "
             f"({len(gained & won):,} of them won) and no longer qualifies "
             f"{_count(len(lost), 'lead')} ({len(lost & won):,} of them won)."
         )
-    ]
+    lines = [makes]
     for name in ("precision", "recall"):
         before, after = getattr(a, name), getattr(b, name)
         lines.append(
