@@ -12,6 +12,7 @@ from funnelkit import (
     ActivityRule,
     DidActivity,
     FunnelPolicy,
+    InStageFor,
     Lead,
     NaiveDatetimeError,
     ScoreAtLeast,
@@ -200,6 +201,29 @@ class TestBacktest:
         report = backtest(V1, leads, activities, {}, start=START, end=END)
         assert (report.leads, report.mqls) == (2, 2)
         assert dict(report.breaches) == {"accept": 1}
+
+    def test_a_move_at_end_is_not_an_mql_of_the_period(self) -> None:
+        """A lead the last tick qualifies at end is an MQL of the next period."""
+        policy = FunnelPolicy(
+            name="timed",
+            version=1,
+            stages=[Stage("lead"), Stage("mql")],
+            transitions=[
+                Transition(
+                    source="lead",
+                    target="mql",
+                    auto=True,
+                    guard=InStageFor(timedelta(days=7)),
+                )
+            ],
+            initial="lead",
+            scoring=ScoringModel("timed", [ActivityRule(kinds.PAGE_VIEW, 5)]),
+        )
+        leads = [Lead("EARLY", END - 8 * DAY), Lead("EDGE", END - 7 * DAY)]
+        report = backtest(policy, leads, [], {"EDGE": True}, start=START, end=END)
+        assert report.mql_leads == {"EARLY"}
+        assert dict(report.mqls_by_month) == {"2026-03": 1}
+        assert (report.precision, report.recall) == (0.0, 0.0)
 
     def test_a_lead_active_before_its_creation_arrives_with_its_activity(
         self,
@@ -435,6 +459,40 @@ class TestCompare:
         )
         assert comparison.differences[-1] == "SLA breaches of accept: 2 -> 0."
         assert len(comparison.differences) == 5
+
+    def test_as_many_mqls_are_not_zero_more(self) -> None:
+        """As many MQLs, other or the same: said so, not "makes 0 more MQLs"."""
+        leads, activities, outcomes = _history()
+        patient = attrs.evolve(
+            V1, version=5, slas=[SlaRule("accept", "mql", "365 days", "exit")]
+        )
+        same = compare(V1, patient, leads, activities, outcomes, start=START, end=END)
+        assert same.differences[0] == "trial@5 makes the same 2 MQLs as trial@1."
+        swapped = attrs.evolve(
+            V1,
+            version=6,
+            scoring=ScoringModel(
+                "swapped",
+                [
+                    ActivityRule(kinds.PAGE_VIEW, 15),
+                    ActivityRule(kinds.WEBINAR_ATTENDED, 5),
+                ],
+            ),
+        )
+        # Two webinars qualify under v1, two page views under v6.
+        leads = [Lead("WEBINARS", T0), Lead("PAGES", T0)]
+        activities = [
+            Activity("WEBINARS", kinds.WEBINAR_ATTENDED, T0 + DAY),
+            Activity("WEBINARS", kinds.WEBINAR_ATTENDED, T0 + 2 * DAY),
+            Activity("PAGES", kinds.PAGE_VIEW, T0 + DAY),
+            Activity("PAGES", kinds.PAGE_VIEW, T0 + 2 * DAY),
+        ]
+        other = compare(V1, swapped, leads, activities, {}, start=START, end=END)
+        assert other.differences[0] == (
+            "trial@6 makes as many MQLs as trial@1 (1 each): it qualifies 1 lead "
+            "trial@1 does not (0 of them won) and no longer qualifies 1 lead "
+            "(0 of them won)."
+        )
 
     def test_fewer_mqls_and_an_unknown_rate(self) -> None:
         """The other way round, and against a policy with no MQL: no points."""

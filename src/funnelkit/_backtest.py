@@ -196,7 +196,9 @@ def backtest(  # noqa: PLR0913 -- the history and its window
     before *end* recorded in time order (those of leads created before *start*
     too, so that their states are right); a last ``tick`` at *end* gives
     the time-driven moves and SLA breaches. The measures are over the leads
-    created in ``[start, end)``, and their SLA breaches due in it.
+    created in ``[start, end)``, and their SLA breaches due in it; a move
+    the last tick makes at *end* does not make an MQL, as a breach due then
+    does not count: both are the next period's.
 
     Args:
         policy: The policy to try.
@@ -242,7 +244,13 @@ def backtest(  # noqa: PLR0913 -- the history and its window
             # end gives the breaches due at end too, which belong to the next.
             if event.lead_id in counted and start_us <= utc_micros(event.at) < end_us:
                 breaches[event.timer.rule] += 1
-        elif event.record.target in past and event.lead_id not in became:
+        elif (
+            event.record.target in past
+            and event.lead_id not in became
+            # A move the last tick makes at end is the next period's, as a
+            # breach due then is.
+            and utc_micros(event.record.at) < end_us
+        ):
             became[event.lead_id] = event.record.at
     scores = {
         lead_id: funnel.score(lead_id, at=became.get(lead_id, end)).total
@@ -569,15 +577,23 @@ def _differences(
     gained = b.mql_leads - a.mql_leads
     lost = a.mql_leads - b.mql_leads
     more = b.mqls - a.mqls
-    lines = [
-        (
-            f"{b.policy} makes {_count(abs(more), 'more' if more >= 0 else 'fewer')} "
-            f"than {a.policy} ({b.mqls:,} against {a.mqls:,}): it qualifies "
+    if not gained and not lost:
+        makes = f"{b.policy} makes the same {_count(b.mqls, 'MQL')} as {a.policy}."
+    else:
+        if more:
+            than = (
+                f"{_count(abs(more), 'more' if more > 0 else 'fewer')} than "
+                f"{a.policy} ({b.mqls:,} against {a.mqls:,})"
+            )
+        else:
+            than = f"as many MQLs as {a.policy} ({b.mqls:,} each)"
+        makes = (
+            f"{b.policy} makes {than}: it qualifies "
             f"{_count(len(gained), 'lead')} {a.policy} does not "
             f"({len(gained & won):,} of them won) and no longer qualifies "
             f"{_count(len(lost), 'lead')} ({len(lost & won):,} of them won)."
         )
-    ]
+    lines = [makes]
     for name in ("precision", "recall"):
         before, after = getattr(a, name), getattr(b, name)
         lines.append(
