@@ -1490,10 +1490,13 @@ class Funnel:
         The lead has timers (the caller looks first).
         """
         limit = until.astimezone(UTC)  # see in_utc
+        # A breach's move waits for the lead's other timers due at its instant:
+        # the deadline instant is late for them too, as for a host's move then.
+        move: tuple[MoveTo, datetime, datetime] | None = None
         while True:
             # The earliest due by *limit*; of two due at one instant, the first.
             position = -1
-            soonest = limit
+            soonest = limit if move is None else move[2]
             for index, candidate in enumerate(draft.timers):
                 found = candidate.next_due
                 if found is not None and (
@@ -1502,7 +1505,11 @@ class Funnel:
                 ):
                     position, soonest, at = index, instant, found
             if position < 0:
-                return
+                if move is None:
+                    return
+                self._breach_move(draft, move[0], move[1])
+                move = None
+                continue
             timer = draft.timers[position]
             rule = self._rules[timer.rule]
             if timer.warn_at is not None and timer.warned_at is None:
@@ -1520,21 +1527,23 @@ class Funnel:
                     breach.role if isinstance(breach, Escalate) else None,
                 )
             )
-            if isinstance(breach, MoveTo):
-                # The policy moves the lead, past the guard if it must: the
-                # record says which.
-                self._rescore(draft, at)
-                _, transition, verdict = self._choose(draft, breach.stage, at)
-                self._enter(
-                    draft,
-                    breach.stage,
-                    at,
-                    by=AUTO,
-                    verdict=verdict,
-                    reason=breach.reason,
-                    override=transition is None,
-                )
-                self._settle(draft, at)
+            if isinstance(breach, MoveTo) and move is None:
+                move = (breach, at, soonest)
+
+    def _breach_move(self, draft: _Draft, breach: MoveTo, at: datetime) -> None:
+        """The policy moves the lead, past the guard if it must (the record says)."""
+        self._rescore(draft, at)
+        _, transition, verdict = self._choose(draft, breach.stage, at)
+        self._enter(
+            draft,
+            breach.stage,
+            at,
+            by=AUTO,
+            verdict=verdict,
+            reason=breach.reason,
+            override=transition is None,
+        )
+        self._settle(draft, at)
 
     def _choose(
         self, draft: _Draft, to: str, at: datetime
