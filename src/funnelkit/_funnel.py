@@ -842,6 +842,8 @@ class Funnel:
         As of *now* (the clock's by default), in deadline order; nothing
         changes. It reads every lead's timers: a question for dashboards and
         reports, where :meth:`tick` is the call that costs only what is due.
+        A lead that a funnel under another policy left in a stage this
+        policy lacks is left out, as ticks leave it out.
 
         Raises:
             NaiveDatetimeError: *now* has no time zone.
@@ -857,6 +859,10 @@ class Funnel:
                 if (wake is None or in_utc(wake) > in_utc(when)) and not _overdue(
                     state.timers, when
                 ):
+                    continue
+                if state.stage not in self._stages:
+                    # Left there under another policy: its own calls say so,
+                    # and a tick leaves it out (see _ticked_leads).
                     continue
                 latest = max(when, state.updated_at, key=in_utc)
                 # A scan, as a tick is: the scorers it rebuilds are let go.
