@@ -1101,7 +1101,7 @@ class TestSlaCompliance:
         report = _report(
             entries,
             stages=["mql", "sal"],
-            now=T0 + 5 * hour,
+            now=T0 + 4 * hour,
             timers=timers,
             segment="owner",
         )
@@ -1124,6 +1124,44 @@ class TestSlaCompliance:
             "accept": 1.0,
             "touch": None,
         }
+
+    def test_a_timer_past_its_deadline_at_now_is_breached_without_a_tick(
+        self,
+    ) -> None:
+        """Unmet past its deadline at now, not paused: breached, as timers() says."""
+        policy = FunnelPolicy(
+            name="accept",
+            version=1,
+            stages=[Stage("lead"), Stage("mql"), Stage("sal")],
+            transitions=[
+                Transition(source="lead", target="mql"),
+                Transition(source="mql", target="sal"),
+            ],
+            initial="lead",
+            scoring=ScoringModel("empty", []),
+            slas=[SlaRule("accept", "mql", "2 hours", EXIT)],
+        )
+        funnel = Funnel(policy, clock=ManualClock(T0))
+        events = funnel.add_lead(Lead("L-1", T0)) + funnel.add_lead(Lead("L-2", T0))
+        events += funnel.move("L-1", "mql", by="ana", at=T0)
+        events += funnel.move("L-2", "mql", by="ana", at=T0)
+        events += funnel.pause_timer("L-2", "accept", at=T0 + timedelta(hours=1))
+        now = T0 + DAY
+        assert [
+            timer.breached_at is not None for timer in funnel.timers("L-1", at=now)
+        ] == [True]
+        (row,) = _report(
+            [], stages=["mql", "sal"], now=now, timers=sla_timers(events)
+        ).sla
+        assert (row.breached, row.open, row.on_time_rate) == (1, 1, 0.0)
+        # Before the deadline, the same timer is open still.
+        (early,) = _report(
+            [],
+            stages=["mql", "sal"],
+            now=T0 + timedelta(hours=1),
+            timers=sla_timers(events),
+        ).sla
+        assert (early.breached, early.open) == (0, 2)
 
     def test_timers_outside_the_period_are_not_counted(self) -> None:
         """A timer started before start, or after now, is in no row."""

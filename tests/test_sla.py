@@ -584,6 +584,39 @@ class TestEngineTimers:
         assert from_json(to_json(seen, cls=list[Event]), list[Event]) == seen
         assert again.state("L-1") == made.state("L-1")
 
+    @given(st.permutations(range(4)))
+    def test_timers_due_with_a_breach_move_fire_before_it(
+        self, order: list[int]
+    ) -> None:
+        """A breach move waits for the timers due with it, whatever the rule order."""
+        rules = [
+            SlaRule("a_move", "mql", 2 * H, EXIT, on_breach=MoveTo("nurture")),
+            SlaRule("b_exit", "mql", 2 * H, EXIT),
+            SlaRule("c_touch", "mql", 2 * H, {"sales_call"}),
+            SlaRule("d_warned", "mql", 4 * H, EXIT, warn_at=0.5),
+        ]
+        made = engine(*(rules[index] for index in order))
+        events = made.move("L-1", "mql", by="rep", at=T0)
+        events += made.tick(T0 + D)
+        deadline = T0 + 2 * H
+        timers = {
+            timer.rule: timer
+            for event in events
+            if isinstance(event, _TimerEvent)
+            for timer in [event.timer]
+        }
+        assert {rule: timer.breached_at for rule, timer in timers.items()} == {
+            "a_move": deadline,
+            "b_exit": deadline,
+            "c_touch": deadline,
+            "d_warned": None,
+        }
+        assert timers["b_exit"].late
+        assert timers["c_touch"].cancelled_at == deadline
+        assert timers["d_warned"].warned_at == deadline
+        assert timers["d_warned"].met_at == deadline
+        assert made.state("L-1").stage == "nurture"
+
     def test_a_breach_move_needs_an_accepted_reason(self) -> None:
         """A move with reason codes must accept the rule's reason."""
         rule = SlaRule("r", "mql", H, EXIT, on_breach=MoveTo("lost"))

@@ -678,6 +678,36 @@ class TestReopen:
         assert funnel.state("L-2").stage == "paused"
         assert store.wake("L-1") is None
 
+    def test_overdue_leaves_out_a_lead_left_in_a_dropped_stage(self) -> None:
+        """Its timer past due under the old policy: overdue goes on, as ticks do."""
+        store = InMemoryStore()
+        waiting = self._waiting(30, version=1)
+        old = Funnel(
+            attrs.evolve(
+                waiting,
+                transitions=[
+                    *waiting.transitions,
+                    Transition(source="nurture", target="lead"),
+                ],
+                slas=[*waiting.slas, SlaRule("back", "nurture", "1 day", EXIT)],
+            ),
+            store=store,
+        )
+        for lead_id in ("L-1", "L-2"):
+            old.add_lead(Lead(lead_id, T0))
+        dropped = attrs.evolve(
+            self._waiting(60, version=2),
+            stages=[Stage("lead"), Stage("paused", "nurture")],
+            transitions=[Transition(source="lead", target="paused")],
+        )
+        funnel = Funnel(dropped, store=store, accept_policy_change=True)
+        hour = T0 + timedelta(hours=1)
+        old.move("L-1", "nurture", by="ana", at=hour, override=True, reason="quiet")
+        late = T0 + timedelta(days=61)  # past L-2's 60 days to touch
+        assert [lead for lead, _ in funnel.overdue(late)] == ["L-2"]
+        funnel.tick(late)
+        assert [lead for lead, _ in funnel.overdue(late)] == ["L-2"]
+
     def test_a_tick_before_any_lead_is_due_keeps_the_wakes_to_come(self) -> None:
         """Nothing due yet under the new guards: a later tick still finds the lead."""
         store = InMemoryStore()

@@ -842,6 +842,8 @@ class Funnel:
         As of *now* (the clock's by default), in deadline order; nothing
         changes. It reads every lead's timers: a question for dashboards and
         reports, where :meth:`tick` is the call that costs only what is due.
+        A lead that a funnel under another policy left in a stage this
+        policy lacks is left out, as ticks leave it out.
 
         Raises:
             NaiveDatetimeError: *now* has no time zone.
@@ -857,6 +859,10 @@ class Funnel:
                 if (wake is None or in_utc(wake) > in_utc(when)) and not _overdue(
                     state.timers, when
                 ):
+                    continue
+                if state.stage not in self._stages:
+                    # Left there under another policy: its own calls say so,
+                    # and a tick leaves it out (see _ticked_leads).
                     continue
                 latest = max(when, state.updated_at, key=in_utc)
                 # A scan, as a tick is: the scorers it rebuilds are let go.
@@ -1490,10 +1496,13 @@ class Funnel:
         The lead has timers (the caller looks first).
         """
         limit = until.astimezone(UTC)  # see in_utc
+        # A breach's move waits for the lead's other timers due at its instant:
+        # the deadline instant is late for them too, as for a host's move then.
+        move: tuple[MoveTo, datetime, datetime] | None = None
         while True:
             # The earliest due by *limit*; of two due at one instant, the first.
             position = -1
-            soonest = limit
+            soonest = limit if move is None else move[2]
             for index, candidate in enumerate(draft.timers):
                 found = candidate.next_due
                 if found is not None and (
@@ -1502,7 +1511,11 @@ class Funnel:
                 ):
                     position, soonest, at = index, instant, found
             if position < 0:
-                return
+                if move is None:
+                    return
+                self._breach_move(draft, move[0], move[1])
+                move = None
+                continue
             timer = draft.timers[position]
             rule = self._rules[timer.rule]
             if timer.warn_at is not None and timer.warned_at is None:
@@ -1520,21 +1533,23 @@ class Funnel:
                     breach.role if isinstance(breach, Escalate) else None,
                 )
             )
-            if isinstance(breach, MoveTo):
-                # The policy moves the lead, past the guard if it must: the
-                # record says which.
-                self._rescore(draft, at)
-                _, transition, verdict = self._choose(draft, breach.stage, at)
-                self._enter(
-                    draft,
-                    breach.stage,
-                    at,
-                    by=AUTO,
-                    verdict=verdict,
-                    reason=breach.reason,
-                    override=transition is None,
-                )
-                self._settle(draft, at)
+            if isinstance(breach, MoveTo) and move is None:
+                move = (breach, at, soonest)
+
+    def _breach_move(self, draft: _Draft, breach: MoveTo, at: datetime) -> None:
+        """The policy moves the lead, past the guard if it must (the record says)."""
+        self._rescore(draft, at)
+        _, transition, verdict = self._choose(draft, breach.stage, at)
+        self._enter(
+            draft,
+            breach.stage,
+            at,
+            by=AUTO,
+            verdict=verdict,
+            reason=breach.reason,
+            override=transition is None,
+        )
+        self._settle(draft, at)
 
     def _choose(
         self, draft: _Draft, to: str, at: datetime

@@ -520,7 +520,8 @@ class SlaCompliance:
         met_on_time: Met before their deadline.
         met_late: Met after it.
         breached: Breached and not met by ``now`` (left unmet after the
-            breach included).
+            breach included), or past the deadline at ``now`` and not paused
+            though no tick gave the breach yet.
         cancelled: The lead left the stage unmet, before the deadline.
         open: Still running on time at ``now``.
         on_time_rate: ``met_on_time`` over the timers whose outcome is known
@@ -1680,6 +1681,10 @@ def _timer_outcome(timer: SlaTimer, now: int) -> str:
         return "breached"
     if by_now(timer.cancelled_at):
         return "cancelled"
+    # Past its deadline and not paused at now: overdue, though the funnel was
+    # not ticked since (Funnel.timers at now would show it breached).
+    if utc_micros(timer.deadline) <= now and not by_now(timer.paused_at):
+        return "breached"
     return "open"
 
 
