@@ -1294,6 +1294,48 @@ class TestReplay:
         ]
         assert made.state("L-1").stage == "lead"
 
+    def test_a_failing_subscriber_stops_no_item(self) -> None:
+        """A subscriber raising stops no item of a replay, which raises at the end."""
+        live = Funnel(policy())
+        events = busy(live)
+        again = Funnel(policy())
+        seen: list[Event] = []
+
+        def flaky(event: Event) -> None:
+            seen.append(event)
+            if type(event).__name__ == "ActivityRecorded":
+                raise RuntimeError(event.lead_id)
+
+        again.subscribe(flaky)
+        with pytest.raises(SubscriberError) as info:
+            again.replay(live.inputs())
+        assert len(info.value.exceptions) == 3
+        assert not hasattr(info.value, "__notes__")
+        assert list(info.value.events) == seen == events
+        assert again.inputs() == live.inputs()
+        assert [again.state(i) for i in ("L-1", "L-2")] == [
+            live.state(i) for i in ("L-1", "L-2")
+        ]
+
+    def test_an_item_failing_after_subscribers_did_names_their_errors(self) -> None:
+        """An item failing after subscribers raised notes their errors as well."""
+        made = Funnel(policy())
+
+        def failing(event: Event) -> None:
+            raise RuntimeError(type(event).__name__)
+
+        made.subscribe(failing)
+        log: list[Input] = [
+            AddLead(lead()),
+            Move(lead_id="L-1", to="won", by="rep", at=T0),
+        ]
+        with pytest.raises(IllegalTransition) as info:
+            made.replay(log)
+        assert info.value.__notes__[0] == (
+            "replaying inputs[1]; the 1 before it were applied"
+        )
+        assert info.value.__notes__[1].startswith("subscribers raised 3 errors")
+
     def test_events_inputs_and_states_round_trip(self) -> None:
         """Events, inputs and lead states survive JSON exactly."""
         extra = Transition(

@@ -695,11 +695,15 @@ class Funnel:
         is applied as its own call, as it was first made. An item that fails
         then (under another policy, a guard the original passed) raises that
         call's error, with a note naming its position: the items before it
-        stay applied, and the funnel is as it was after them.
+        stay applied, and the funnel is as it was after them. Subscribers
+        that raise stop no item: each item stands, and once all were applied
+        the replay raises one :class:`~funnelkit.errors.SubscriberError`
+        holding every error and the events it would have returned.
 
         Raises:
             ValidationError: *inputs* is not an iterable of inputs (nothing
                 was applied).
+            SubscriberError: subscribers raised (every item was applied).
         """
         items = list(
             check_items(
@@ -721,14 +725,33 @@ class Funnel:
                     ),
                 )
         events: list[Event] = []
+        failed: list[Exception] = []
         for index, item in enumerate(items):
             try:
                 events += self._replay_one(item)
+            except SubscriberError as error:
+                # The item stands: its subscribers' errors are raised at the end.
+                events += error.events
+                failed += error.exceptions
             except FunnelkitError as error:
                 error.add_note(
                     f"replaying inputs[{index}]; the {index} before it were applied"
                 )
+                if failed:
+                    count = len(failed)
+                    error.add_note(
+                        f"subscribers raised {count} error{'s' if count > 1 else ''} "
+                        "before it: " + "; ".join(repr(each) for each in failed)
+                    )
                 raise
+        if failed:
+            count = len(failed)
+            raise SubscriberError(
+                f"{count} subscriber call{'s' if count > 1 else ''} failed "
+                "after the change was committed",
+                failed,
+                events,
+            )
         return events
 
     def _replay_one(self, item: Input) -> list[Event]:  # noqa: PLR0911 -- one per kind
