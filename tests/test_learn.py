@@ -547,6 +547,7 @@ class TestFitErrors:
             ({"dimension": 5}, "dimension"),
             ({"dimension": "total"}, "dimension"),
             ({"dimension": " "}, "dimension"),
+            ({"features": ["plan", "plan"]}, "features"),
         ],
     )
     def test_bad_options(self, options: dict[str, object], field: str) -> None:

@@ -953,10 +953,14 @@ def _columns(
         names = [key for key in known if key != label and key not in exclude]
     else:
         names = list(_names(features, "features"))
-    for name in names:
+    for position, name in enumerate(names):
         if name not in known:
             raise ValidationError(
                 field="features", value=name, expected="a column of the rows"
+            )
+        if name in names[:position]:  # twice: two features, rules of one name
+            raise ValidationError(
+                field="features", value=name, expected="each column named once"
             )
         if name in exclude or name == label:
             raise ValidationError(
@@ -1254,7 +1258,8 @@ def fit_scorecard(  # noqa: PLR0913 -- the rows and the fit's options
             won/lost), or a function of a row returning True or False (an
             error it raises becomes a ValidationError naming the row).
         features: The columns to learn from (default: every column but the
-            label and *exclude*), in the order given; a set's are sorted.
+            label and *exclude*), in the order given, each once; a set's
+            are sorted.
         exclude: Columns never to learn from: ids, and anything filled in
             after the moment the score is for (label leakage). The text
             lists them in the order given (a set's sorted).
