@@ -1119,6 +1119,8 @@ class TestHistory:
             ({"categorical": None}, ValidationError, "categorical"),
             ({"features": [["size"]]}, ValidationError, "features"),
             ({"outcomes": {}}, ValidationError, "outcomes"),
+            ({"leads": 5}, ValidationError, "leads"),
+            ({"activities": 5}, ValidationError, "activities"),
         ],
     )
     def test_bad_history(
@@ -1136,6 +1138,18 @@ class TestHistory:
         with pytest.raises(error) as info:
             fit_scorecard_from_history(**arguments)  # type: ignore[arg-type]
         assert info.value.field == field  # type: ignore[attr-defined]
+
+    def test_a_lead_given_twice_is_refused(self) -> None:
+        """A lead id given twice is refused, not learned from or measured twice."""
+        leads, activities, outcomes = _history(30)
+        twice = [*leads, leads[3]]
+        with pytest.raises(ValidationError) as info:
+            fit_scorecard_from_history(twice, activities, outcomes, at=AT)
+        assert info.value.field == "leads[30].id"
+        learned = fit_scorecard_from_history(leads, activities, outcomes, at=AT)
+        with pytest.raises(ValidationError) as info:
+            evaluate_history(learned, twice, activities, outcomes, at=AT)
+        assert info.value.field == "leads[30].id"
 
 
 # -- Real data ----------------------------------------------------------------------

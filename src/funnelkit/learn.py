@@ -1379,11 +1379,18 @@ def _history(
 ) -> tuple[list[Lead], dict[str, datetime], list[bool], dict[str, list[Activity]]]:
     """The leads with an instant, their instants and outcomes, their activities."""
     people = []
+    given: set[str] = set()
+    check_items(leads, field="leads", expected="an iterable of Lead values")
     for index, lead in enumerate(leads):
         if not isinstance(lead, Lead):
             raise ValidationError(
                 field=f"leads[{index}]", value=lead, expected="a Lead"
             )
+        if lead.id in given:  # twice: its row would be learned from twice
+            raise ValidationError(
+                field=f"leads[{index}].id", value=lead.id, expected="each lead once"
+            )
+        given.add(lead.id)
         people.append(lead)
     instants = _instants(at, people)
     people = [lead for lead in people if lead.id in instants]
@@ -1394,6 +1401,9 @@ def _history(
             field="window", value=window, expected="a positive timedelta or None"
         )
     done: dict[str, list[Activity]] = {lead.id: [] for lead in people}
+    check_items(
+        activities, field="activities", expected="an iterable of Activity values"
+    )
     for index, activity in enumerate(activities):
         if not isinstance(activity, Activity):
             raise ValidationError(
@@ -1448,7 +1458,7 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
     (``"each, up to 5"``). The rules have no decay, and ``within=window``.
 
     Args:
-        leads: The leads.
+        leads: The leads, each once.
         activities: Their activities (others are ignored).
         outcomes: Lead id to True (won) or False; a lead not in it was not won.
         at: The instant at which each lead is read.
@@ -1469,7 +1479,7 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
     Raises:
         MissingExtraError: scikit-learn (the ``learn`` extra) is missing.
         ValidationError: a lead, activity, outcome, instant or option is not
-            usable.
+            usable, or a lead is given twice.
     """
     options = _Options(
         name, bins, min_share, monotone, points_to_double_odds, regularization
@@ -1637,7 +1647,7 @@ def evaluate_history(  # noqa: PLR0913 -- the history and the model
 
     Raises:
         ValidationError: a lead, activity, outcome, instant or *dimension* is
-            not usable, or *model* is not a model.
+            not usable, a lead is given twice, or *model* is not a model.
     """
     scoring, card = _model(model)
     which = _dimension(scoring, card, dimension)
