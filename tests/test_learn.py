@@ -663,6 +663,19 @@ class TestColumnsOfOneValue:
         learned = fit_scorecard(rows, "won")
         assert {level.feature for level in learned.levels} == {"plan"}
 
+    def test_a_column_of_rare_values_and_blanks_is_left_out(self) -> None:
+        """Blanks and values too rare to pool, nothing else: no levels."""
+        rows = [
+            {
+                "notes": f"call {n}" if n < 2 else "",
+                "plan": "ab"[n % 2],
+                "won": n % 4 == 0,
+            }
+            for n in range(40)
+        ]
+        learned = fit_scorecard(rows, "won", min_share=0.1)
+        assert {level.feature for level in learned.levels} == {"plan"}
+
     def test_a_number_beyond_a_float_is_a_category(self) -> None:
         """A whole number too large for a float is no number to bin: a category."""
         rows = [{"big": 10**400 if n % 2 else 1, "won": n % 2 == 0} for n in range(20)]

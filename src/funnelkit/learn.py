@@ -715,6 +715,8 @@ def _levels(  # noqa: PLR0913 -- one feature's values and the binning options
         and any(map(_is_missing, values))
     ):
         # Too few rare values for a level of their own: with the missing.
+        if not accepted:  # no common value either: every row in that one level
+            return None
         tests.pop()
         names.pop()
         tests.append(~one_of(*accepted))
