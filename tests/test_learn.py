@@ -547,6 +547,7 @@ class TestFitErrors:
             ({"dimension": 5}, "dimension"),
             ({"dimension": "total"}, "dimension"),
             ({"dimension": " "}, "dimension"),
+            ({"features": ["plan", "plan"]}, "features"),
         ],
     )
     def test_bad_options(self, options: dict[str, object], field: str) -> None:
@@ -660,6 +661,19 @@ class TestColumnsOfOneValue:
             {"seats": value, "plan": "ab"[n % 2], "won": n % 2 == 0} for n in range(10)
         ]
         learned = fit_scorecard(rows, "won")
+        assert {level.feature for level in learned.levels} == {"plan"}
+
+    def test_a_column_of_rare_values_and_blanks_is_left_out(self) -> None:
+        """Blanks and values too rare to pool, nothing else: no levels."""
+        rows = [
+            {
+                "notes": f"call {n}" if n < 2 else "",
+                "plan": "ab"[n % 2],
+                "won": n % 4 == 0,
+            }
+            for n in range(40)
+        ]
+        learned = fit_scorecard(rows, "won", min_share=0.1)
         assert {level.feature for level in learned.levels} == {"plan"}
 
     def test_a_number_beyond_a_float_is_a_category(self) -> None:
@@ -1118,6 +1132,8 @@ class TestHistory:
             ({"categorical": None}, ValidationError, "categorical"),
             ({"features": [["size"]]}, ValidationError, "features"),
             ({"outcomes": {}}, ValidationError, "outcomes"),
+            ({"leads": 5}, ValidationError, "leads"),
+            ({"activities": 5}, ValidationError, "activities"),
         ],
     )
     def test_bad_history(
@@ -1135,6 +1151,18 @@ class TestHistory:
         with pytest.raises(error) as info:
             fit_scorecard_from_history(**arguments)  # type: ignore[arg-type]
         assert info.value.field == field  # type: ignore[attr-defined]
+
+    def test_a_lead_given_twice_is_refused(self) -> None:
+        """A lead id given twice is refused, not learned from or measured twice."""
+        leads, activities, outcomes = _history(30)
+        twice = [*leads, leads[3]]
+        with pytest.raises(ValidationError) as info:
+            fit_scorecard_from_history(twice, activities, outcomes, at=AT)
+        assert info.value.field == "leads[30].id"
+        learned = fit_scorecard_from_history(leads, activities, outcomes, at=AT)
+        with pytest.raises(ValidationError) as info:
+            evaluate_history(learned, twice, activities, outcomes, at=AT)
+        assert info.value.field == "leads[30].id"
 
 
 # -- Real data ----------------------------------------------------------------------

@@ -715,6 +715,8 @@ def _levels(  # noqa: PLR0913 -- one feature's values and the binning options
         and any(map(_is_missing, values))
     ):
         # Too few rare values for a level of their own: with the missing.
+        if not accepted:  # no common value either: every row in that one level
+            return None
         tests.pop()
         names.pop()
         tests.append(~one_of(*accepted))
@@ -953,10 +955,14 @@ def _columns(
         names = [key for key in known if key != label and key not in exclude]
     else:
         names = list(_names(features, "features"))
-    for name in names:
+    for position, name in enumerate(names):
         if name not in known:
             raise ValidationError(
                 field="features", value=name, expected="a column of the rows"
+            )
+        if name in names[:position]:  # twice: two features, rules of one name
+            raise ValidationError(
+                field="features", value=name, expected="each column named once"
             )
         if name in exclude or name == label:
             raise ValidationError(
@@ -1254,7 +1260,8 @@ def fit_scorecard(  # noqa: PLR0913 -- the rows and the fit's options
             won/lost), or a function of a row returning True or False (an
             error it raises becomes a ValidationError naming the row).
         features: The columns to learn from (default: every column but the
-            label and *exclude*), in the order given; a set's are sorted.
+            label and *exclude*), in the order given, each once; a set's
+            are sorted.
         exclude: Columns never to learn from: ids, and anything filled in
             after the moment the score is for (label leakage). The text
             lists them in the order given (a set's sorted).
@@ -1374,11 +1381,18 @@ def _history(
 ) -> tuple[list[Lead], dict[str, datetime], list[bool], dict[str, list[Activity]]]:
     """The leads with an instant, their instants and outcomes, their activities."""
     people = []
+    given: set[str] = set()
+    check_items(leads, field="leads", expected="an iterable of Lead values")
     for index, lead in enumerate(leads):
         if not isinstance(lead, Lead):
             raise ValidationError(
                 field=f"leads[{index}]", value=lead, expected="a Lead"
             )
+        if lead.id in given:  # twice: its row would be learned from twice
+            raise ValidationError(
+                field=f"leads[{index}].id", value=lead.id, expected="each lead once"
+            )
+        given.add(lead.id)
         people.append(lead)
     instants = _instants(at, people)
     people = [lead for lead in people if lead.id in instants]
@@ -1389,6 +1403,9 @@ def _history(
             field="window", value=window, expected="a positive timedelta or None"
         )
     done: dict[str, list[Activity]] = {lead.id: [] for lead in people}
+    check_items(
+        activities, field="activities", expected="an iterable of Activity values"
+    )
     for index, activity in enumerate(activities):
         if not isinstance(activity, Activity):
             raise ValidationError(
@@ -1443,7 +1460,7 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
     (``"each, up to 5"``). The rules have no decay, and ``within=window``.
 
     Args:
-        leads: The leads.
+        leads: The leads, each once.
         activities: Their activities (others are ignored).
         outcomes: Lead id to True (won) or False; a lead not in it was not won.
         at: The instant at which each lead is read.
@@ -1464,7 +1481,7 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
     Raises:
         MissingExtraError: scikit-learn (the ``learn`` extra) is missing.
         ValidationError: a lead, activity, outcome, instant or option is not
-            usable.
+            usable, or a lead is given twice.
     """
     options = _Options(
         name, bins, min_share, monotone, points_to_double_odds, regularization
@@ -1632,7 +1649,7 @@ def evaluate_history(  # noqa: PLR0913 -- the history and the model
 
     Raises:
         ValidationError: a lead, activity, outcome, instant or *dimension* is
-            not usable, or *model* is not a model.
+            not usable, a lead is given twice, or *model* is not a model.
     """
     scoring, card = _model(model)
     which = _dimension(scoring, card, dimension)
