@@ -1063,23 +1063,28 @@ class TestPaths:
         assert report.paths == ()
 
 
+def _accept_policy(*slas: SlaRule) -> FunnelPolicy:
+    """Return lead -> mql -> sal, moved by hand, with *slas* and no scoring."""
+    return FunnelPolicy(
+        name="accept",
+        version=1,
+        stages=[Stage("lead"), Stage("mql"), Stage("sal")],
+        transitions=[
+            Transition(source="lead", target="mql"),
+            Transition(source="mql", target="sal"),
+        ],
+        initial="lead",
+        scoring=ScoringModel("empty", []),
+        slas=slas,
+    )
+
+
 class TestSlaCompliance:
     def test_timers_of_a_funnel_by_outcome(self) -> None:
         """On time, late, breached, cancelled and open, from a funnel's own events."""
-        policy = FunnelPolicy(
-            name="accept",
-            version=1,
-            stages=[Stage("lead"), Stage("mql"), Stage("sal")],
-            transitions=[
-                Transition(source="lead", target="mql"),
-                Transition(source="mql", target="sal"),
-            ],
-            initial="lead",
-            scoring=ScoringModel("empty", []),
-            slas=[
-                SlaRule("accept", "mql", "2 hours", EXIT),
-                SlaRule("touch", "mql", "2 hours", kinds.SALES_TOUCH),
-            ],
+        policy = _accept_policy(
+            SlaRule("accept", "mql", "2 hours", EXIT),
+            SlaRule("touch", "mql", "2 hours", kinds.SALES_TOUCH),
         )
         funnel = Funnel(policy, clock=ManualClock(T0))
         events = []
@@ -1129,18 +1134,7 @@ class TestSlaCompliance:
         self,
     ) -> None:
         """Unmet past its deadline at now, not paused: breached, as timers() says."""
-        policy = FunnelPolicy(
-            name="accept",
-            version=1,
-            stages=[Stage("lead"), Stage("mql"), Stage("sal")],
-            transitions=[
-                Transition(source="lead", target="mql"),
-                Transition(source="mql", target="sal"),
-            ],
-            initial="lead",
-            scoring=ScoringModel("empty", []),
-            slas=[SlaRule("accept", "mql", "2 hours", EXIT)],
-        )
+        policy = _accept_policy(SlaRule("accept", "mql", "2 hours", EXIT))
         funnel = Funnel(policy, clock=ManualClock(T0))
         events = funnel.add_lead(Lead("L-1", T0)) + funnel.add_lead(Lead("L-2", T0))
         events += funnel.move("L-1", "mql", by="ana", at=T0)
