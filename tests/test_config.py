@@ -52,6 +52,7 @@ from funnelkit import (
     Stage,
     StepDecay,
     Transition,
+    ValidationError,
     ValueTest,
     Verdict,
     _toml,
@@ -1568,6 +1569,139 @@ class TestFingerprint:
         assert (
             "('bad_data', 'competitor', 'duplicate', 'no_budget', 'spam')" in seen.pop()
         )
+
+
+def respelled_number(value: float, flip: Callable[[], bool]) -> float:
+    """*value*, perhaps in the other spelling: 40 as 40.0, 40.0 as 40, 0.0 as -0.0."""
+    if isinstance(value, int):
+        return float(value) if float(value) == value and flip() else value
+    if value == 0 and flip():
+        return -value
+    return int(value) if value.is_integer() and flip() else value
+
+
+def respelled(value: Any, flip: Callable[[], bool]) -> Any:
+    """*value* with some of its numbers spelt otherwise, wherever the part takes it.
+
+    Numbers change as :func:`respelled_number` says, and mappings change
+    order; value tests, which tell ``1`` from ``1.0`` by type, and True and
+    False are kept as they are.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return respelled_number(value, flip)
+    if isinstance(value, tuple | frozenset):
+        return type(value)(respelled(item, flip) for item in value)
+    if isinstance(value, dict):
+        items = [(key, respelled(item, flip)) for key, item in value.items()]
+        return dict(reversed(items) if flip() else items)
+    if isinstance(value, AllOf | AnyOf | AtLeast):  # built from *criteria
+        head = (value.n,) if isinstance(value, AtLeast) else ()
+        return type(value)(*head, *(respelled(part, flip) for part in value.criteria))
+    if isinstance(value, ValueTest) or not attrs.has(type(value)):
+        return value
+    made = value
+    for field in attrs.fields(type(value)):
+        if field.init:
+            # One field at a time: a part that takes only ints keeps its own.
+            with contextlib.suppress(PolicyError, ValidationError):
+                item = respelled(getattr(value, field.name), flip)
+                made = attrs.evolve(made, **{field.alias: item})
+    return made
+
+
+class TestFingerprintByValue:
+    def test_a_number_counts_by_its_value(self) -> None:
+        """A threshold of 40.0 fingerprints as 40 does, not as 40.5; files keep 40.0."""
+        whole, floated = with_guard(ScoreAtLeast(40)), with_guard(ScoreAtLeast(40.0))
+        assert whole == floated
+        assert whole.fingerprint == floated.fingerprint
+        assert whole.fingerprint != with_guard(ScoreAtLeast(40.5)).fingerprint
+        assert "score_at_least = 40.0" in dump_policy(floated)
+        assert load_policy(dump_policy(floated)).transitions == floated.transitions
+
+    def test_minus_zero_is_zero(self) -> None:
+        """A limit of -0.0 fingerprints as 0 does."""
+        model = b2b_saas().scoring
+        signed = attrs.evolve(model, limits={"fit": (-0.0, 100.0)})
+        plain = attrs.evolve(model, limits={"fit": (0, 100)})
+        one = attrs.evolve(b2b_saas(), scoring=signed)
+        other = attrs.evolve(b2b_saas(), scoring=plain)
+        assert one == other
+        assert one.fingerprint == other.fingerprint
+
+    @settings(max_examples=60, deadline=None)
+    @given(policy=policies(), data=st.data())
+    def test_equal_policies_equal_fingerprints(
+        self, policy: FunnelPolicy, data: st.DataObject
+    ) -> None:
+        """Numbers spelt as int or float (and maps in any order): one fingerprint."""
+        other = respelled(policy, lambda: data.draw(st.booleans()))
+        assert other == policy
+        assert other.fingerprint == policy.fingerprint
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        number=st.integers(min_value=-(10**6), max_value=10**6),
+        spot=st.sampled_from(["threshold", "points", "cap", "grade", "limit"]),
+    )
+    def test_other_values_other_fingerprints(self, number: int, spot: str) -> None:
+        """The same value in either spelling shares a fingerprint; n + 0.5 does not."""
+
+        def policy(value: float) -> FunnelPolicy:
+            base = b2b_saas()
+            model = base.scoring
+            if spot == "threshold":
+                return with_guard(ScoreAtLeast(value, "fit"))
+            if spot in {"points", "cap"}:
+                rule = ActivityRule("poll", 5, name="poll")
+                if spot == "points":
+                    rule = attrs.evolve(rule, points=value)
+                else:
+                    rule = attrs.evolve(rule, max_points=value)
+                model = attrs.evolve(model, rules=[*model.rules, rule])
+            elif spot == "grade":
+                fit = (("A", value + 20), ("B", value), ("D", None))
+                model = attrs.evolve(model, grades=Grades(fit=fit))
+            else:
+                model = attrs.evolve(model, limits={"fit": (value, None)})
+            return attrs.evolve(base, scoring=model)
+
+        if spot == "cap" and number <= 0:
+            number = -number + 1  # a cap is positive
+        whole, floated, other = (
+            policy(number),
+            policy(float(number)),
+            policy(number + 0.5),
+        )
+        assert whole == floated
+        assert whole.fingerprint == floated.fingerprint != other.fingerprint
+
+    def test_true_is_not_one(self) -> None:
+        """True and 1 keep their own fingerprints: a criterion may tell them apart."""
+        assert with_guard(AttributeIs("x", equals(True))).fingerprint != (
+            with_guard(AttributeIs("x", equals(1))).fingerprint
+        )
+        flagged = with_guard(InTerritory("x", strict=True))
+        assert flagged == with_guard(InTerritory("x", strict=1))  # type: ignore[arg-type]
+        assert flagged.fingerprint != (
+            with_guard(InTerritory("x", strict=1)).fingerprint  # type: ignore[arg-type]
+        )
+
+    def test_a_value_test_counts_by_value(self) -> None:
+        """equals(1.0) passes what equals(1) passes: one fingerprint, though unequal."""
+        one = with_guard(AttributeIs("x", equals(1) | between(2, 3)))
+        other = with_guard(AttributeIs("x", equals(1.0) | between(2.0, 3)))
+        assert one != other
+        assert one.fingerprint == other.fingerprint
+
+    def test_a_set_of_your_own_in_one_order(self) -> None:
+        """A custom criterion's set of mixed members: one order for equal sets."""
+        whole = frozenset({(1, "a"), (1, "b"), "x"})
+        floated = frozenset({(1.0, "a"), (1, "b"), "x"})
+        assert whole == floated
+        one = with_guard(InTerritory("x", tags=whole))  # type: ignore[arg-type]
+        other = with_guard(InTerritory("x", tags=floated))  # type: ignore[arg-type]
+        assert one.fingerprint == other.fingerprint
 
 
 class TestDiff:

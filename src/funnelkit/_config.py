@@ -1073,10 +1073,12 @@ class _Writer:
         *,
         strict: bool = True,
         owner: str = "dump_policy",
+        by_value: bool = False,
     ) -> None:
         self.registry = registry
         self.strict = strict
         self.owner = owner
+        self.by_value = by_value
         # What a strict writer takes, for {} the class refused: funnelkit.serialization
         # takes no registry, so it says where one is given.
         self.registered = (
@@ -1239,6 +1241,10 @@ class _Writer:
     def members(self, item: frozenset[object]) -> list[object]:
         """A set's members, written, in an order of their own (a set has none)."""
         members = [self.value(member) for member in item]
+        if self.by_value:
+            # Ordered as the fingerprint writes them: {(1.0, "a"), (1, "b")}
+            # and {(1, "a"), (1, "b")} are one set, in one order.
+            members = [_by_value(member) for member in members]
         try:
             # Text, or numbers, in their own order (as written before).
             return sorted(members)  # type: ignore[type-var] # TypeError if mixed
@@ -1448,13 +1454,34 @@ def policy_data(
     criteria: CriteriaRegistry | None = None,
     strict: bool = True,
     owner: str = "dump_policy",
+    by_value: bool = False,
 ) -> dict[str, object]:
     """Return *policy* as document data (what a policy file holds).
 
     Not *strict*, an attrs class not registered is written by its import
-    name; *owner* names the caller in errors.
+    name; *owner* names the caller in errors. *by_value* writes each number
+    by its value (see :func:`_by_value`), as the fingerprint hashes it.
     """
-    return _Writer(criteria, strict=strict, owner=owner).policy(policy)
+    writer = _Writer(criteria, strict=strict, owner=owner, by_value=by_value)
+    data = writer.policy(policy)
+    return _by_value(data) if by_value else data  # type: ignore[return-value] # a dict stays a dict
+
+
+def _by_value(data: object) -> object:
+    """*data* with each whole float written as the int of equal value.
+
+    ``40`` and ``40.0`` (or ``0`` and ``-0.0``) are one number to Python's
+    ``==`` and to every threshold, number of points and limit of a policy;
+    written as ``40``, they are one text too. True and False stay
+    themselves: a value test tells ``true`` from ``1``.
+    """
+    if isinstance(data, float) and data.is_integer():
+        return int(data)
+    if isinstance(data, dict):
+        return {key: _by_value(item) for key, item in data.items()}
+    if isinstance(data, list):
+        return [_by_value(item) for item in data]
+    return data
 
 
 def write_part(value: object, *, criteria: CriteriaRegistry | None = None) -> object:
@@ -1761,8 +1788,14 @@ def _check_numbers(data: object, path: str) -> None:
 
 
 def fingerprint(policy: FunnelPolicy) -> str:
-    """A SHA-256 of the policy's content: equal policies, equal fingerprints."""
-    data = policy_data(policy, strict=False, owner="FunnelPolicy.fingerprint")
+    """A SHA-256 of the policy's content: equal policies, equal fingerprints.
+
+    The content is the policy file's data with numbers by their value, so a
+    threshold of ``40.0`` hashes as ``40`` does.
+    """
+    data = policy_data(
+        policy, strict=False, owner="FunnelPolicy.fingerprint", by_value=True
+    )
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -337,8 +337,9 @@ class FunnelPolicy:
     Attributes:
         fingerprint: A SHA-256 (hex) of the policy's content, stable across
             processes: equal policies have equal fingerprints, and any
-            change a policy file can show changes it. Store it beside a
-            decision to know which policy made it.
+            change a policy file can show changes it, but for a number's
+            spelling (``40`` and ``40.0`` are one number to it). Store it
+            beside a decision to know which policy made it.
 
     Automatic moves chain (``lead -> mql -> sql`` in one call, with a
     :class:`StageChanged` event for each move, when both guards pass). A
@@ -382,8 +383,11 @@ class FunnelPolicy:
         """A SHA-256 (hex) of the policy's content, stable across processes.
 
         Equal policies have equal fingerprints; any change a policy file can
-        show changes it. Store it beside a decision to know which policy
-        made it. Computed once per policy (the policy never changes).
+        show changes it, but for a number's spelling: a number counts by its
+        value, so a threshold of ``40.0`` (or a limit of ``-0.0``) gives the
+        fingerprint that ``40`` (or ``0``) gives, while ``True`` is not
+        ``1``. Store it beside a decision to know which policy made it.
+        Computed once per policy (the policy never changes).
 
         Raises:
             PolicyError: the policy holds a part a policy file cannot write:
