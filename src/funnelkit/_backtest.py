@@ -16,6 +16,7 @@ from funnelkit._frozen import FrozenMap
 from funnelkit._funnel import Funnel
 from funnelkit._lead import Activity, Lead, activity_id
 from funnelkit._policy import FunnelPolicy
+from funnelkit._text import counted, table
 from funnelkit._time import in_utc, require_aware, utc_micros
 from funnelkit._validators import check_items
 from funnelkit.errors import ValidationError
@@ -119,16 +120,25 @@ class BacktestReport:
         }
 
     def to_text(self) -> str:
-        """Return the report as text."""
+        """Return the report as text, its deciles as an aligned table."""
+        return self._text()
+
+    def _text(self, beside: BacktestReport | None = None) -> str:
+        """The report as text, its table lined up with *beside*'s if given."""
         months = ", ".join(
             f"{month} {count:,}" for month, count in self.mqls_by_month.items()
         )
         breaches = ", ".join(f"{rule} {n:,}" for rule, n in self.breaches.items())
+        both = [*self.deciles, *(beside.deciles if beside else ())]
+        ranges = (
+            max((len(f"{row.low:g}") for row in both), default=0),
+            max((len(f"{row.high:g}") for row in both), default=0),
+        )
         lines = [
             (
-                f"Backtest of {self.policy}: {self.leads:,} leads, "
-                f"{self.activities:,} activities, {self.start.isoformat()} to "
-                f"{self.end.isoformat()}"
+                f"Backtest of {self.policy}: {counted(self.leads, 'lead')}, "
+                f"{counted(self.activities, 'activity', 'activities')}, "
+                f"{self.start.isoformat()} to {self.end.isoformat()}"
             ),
             f"MQLs {self.mqls:,}; won {self.won:,}; won MQLs {self.won_mqls:,}",
             (
@@ -138,15 +148,39 @@ class BacktestReport:
             f"MQLs by month: {months or 'none'}",
             f"SLA breaches: {breaches or 'none'}",
             "",
-            "decile  leads    won  win rate   lift  scores",
-        ]
-        lines += [
-            f"{row.decile:>6}  {row.leads:>5}  {row.won:>5}"
-            f"  {_percent(row.win_rate):>8}  {_number(row.lift):>5}"
-            f"  {row.low:g} to {row.high:g}"
-            for row in self.deciles
+            table(
+                _DECILE_COLUMNS,
+                _decile_cells(self.deciles, ranges),
+                words=0,
+                also=_decile_cells(beside.deciles, ranges) if beside else (),
+            ),
         ]
         return "\n".join(lines)
+
+
+_DECILE_COLUMNS = ("decile", "leads", "won", "win rate", "lift", "scores")
+
+
+def _decile_cells(
+    deciles: Iterable[Decile], ranges: tuple[int, int]
+) -> list[list[str]]:
+    """The decile table's cells; *ranges* the widths of the lowest and highest scores.
+
+    The scores are ``low to high``, each part padded so that the ``to`` of
+    every row lines up.
+    """
+    low, high = ranges
+    return [
+        [
+            str(row.decile),
+            f"{row.leads:,}",
+            f"{row.won:,}",
+            _percent(row.win_rate),
+            _number(row.lift),
+            f"{row.low:>{low}g} to {row.high:>{high}g}",
+        ]
+        for row in deciles
+    ]
 
 
 @attrs.frozen(kw_only=True)
@@ -166,12 +200,12 @@ class Comparison:
         }
 
     def to_text(self) -> str:
-        """Return both reports, then the differences."""
+        """Return both reports, their tables lined up, then the differences."""
         return "\n".join(
             [
-                self.a.to_text(),
+                self.a._text(beside=self.b),  # noqa: SLF001 -- its own module's
                 "",
-                self.b.to_text(),
+                self.b._text(beside=self.a),  # noqa: SLF001 -- its own module's
                 "",
                 "Differences",
                 *(f"- {line}" for line in self.differences),
@@ -569,7 +603,7 @@ def _differences(
     ):
         same = (
             f"No difference: {b.policy} and {a.policy} make the same "
-            f"{_count(b.mqls, 'MQL')} of this history, with the same precision "
+            f"{counted(b.mqls, 'MQL')} of this history, with the same precision "
             f"({_percent(b.precision)}), recall ({_percent(b.recall)}), ROC AUC "
             f"({_number(b.auc)}) and SLA breaches."
         )
@@ -578,20 +612,20 @@ def _differences(
     lost = a.mql_leads - b.mql_leads
     more = b.mqls - a.mqls
     if not gained and not lost:
-        makes = f"{b.policy} makes the same {_count(b.mqls, 'MQL')} as {a.policy}."
+        makes = f"{b.policy} makes the same {counted(b.mqls, 'MQL')} as {a.policy}."
     else:
         if more:
             than = (
-                f"{_count(abs(more), 'more' if more > 0 else 'fewer')} than "
+                f"{counted(abs(more), 'more MQL' if more > 0 else 'fewer MQL')} than "
                 f"{a.policy} ({b.mqls:,} against {a.mqls:,})"
             )
         else:
             than = f"as many MQLs as {a.policy} ({b.mqls:,} each)"
         makes = (
             f"{b.policy} makes {than}: it qualifies "
-            f"{_count(len(gained), 'lead')} {a.policy} does not "
+            f"{counted(len(gained), 'lead')} {a.policy} does not "
             f"({len(gained & won):,} of them won) and no longer qualifies "
-            f"{_count(len(lost), 'lead')} ({len(lost & won):,} of them won)."
+            f"{counted(len(lost), 'lead')} ({len(lost & won):,} of them won)."
         )
     lines = [makes]
     for name in ("precision", "recall"):
@@ -607,13 +641,6 @@ def _differences(
         for rule in rules
     ]
     return tuple(lines)
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 lead``, ``3 leads``; ``1 more MQL``, ``3 fewer MQLs`` for more/fewer."""
-    if noun in {"more", "fewer"}:
-        return f"{number:,} {noun} MQL{'' if number == 1 else 's'}"
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _points(before: float | None, after: float | None) -> str:
