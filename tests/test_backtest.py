@@ -1,4 +1,5 @@
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -592,6 +593,47 @@ class TestCompare:
             "(0 of them won)."
         )
 
+    def test_each_policy_its_own_mql_stage(self) -> None:
+        """mql_b names policy_b's MQL stage: v1 with mql renamed pql is no different."""
+        leads, activities, outcomes = _history()
+        renamed = FunnelPolicy(
+            name="trial",
+            version=7,
+            stages=[Stage("lead"), Stage("pql"), Stage("sal")],
+            transitions=[
+                attrs.evolve(V1.transitions[0], target="pql"),
+                attrs.evolve(V1.transitions[1], source="pql"),
+            ],
+            initial="lead",
+            scoring=V1.scoring,
+            slas=[SlaRule("accept", "pql", "1 day", "exit")],
+        )
+        window = {"start": START, "end": END}
+        comparison = compare(
+            V1, renamed, leads, activities, outcomes, mql_b="pql", **window
+        )
+        assert comparison.differences[0].startswith(
+            "No difference: trial@7 and trial@1 make the same 2 MQLs"
+        )
+        with pytest.raises(ValidationError) as info:
+            compare(V1, renamed, leads, activities, outcomes, **window)
+        assert (info.value.field, info.value.value) == ("mql", "mql")
+        assert info.value.expected == "a stage of the policy 'trial@7'"
+
+    def test_a_stage_a_policy_lacks_is_refused_before_any_replay(self) -> None:
+        """policy_b lacking the stage: refused before the activities are read."""
+
+        def untouched() -> Iterator[Activity]:
+            raise AssertionError  # pragma: no cover -- never read
+            yield
+
+        leads, _, outcomes = _history()
+        with pytest.raises(ValidationError) as info:
+            compare(
+                V1, V2, leads, untouched(), outcomes, start=START, end=END, mql_b="x"
+            )
+        assert info.value.field == "mql_b"
+
     def test_fewer_mqls_and_an_unknown_rate(self) -> None:
         """The other way round, and against a policy with no MQL: no points."""
         leads, activities, outcomes = _history()
@@ -669,6 +711,8 @@ class TestBadArguments:
             ({"leads": None}, "leads"),
             ({"activities": 5}, "activities"),
             ({"mql": ["mql"]}, "mql"),
+            ({"mql_b": "marketing"}, "mql_b"),
+            ({"mql_b": 3}, "mql_b"),
         ],
     )
     def test_each_bad_argument_of_compare_is_named(

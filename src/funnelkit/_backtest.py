@@ -312,15 +312,35 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
     start: datetime,
     end: datetime,
     mql: str = "mql",
+    mql_b: str | None = None,
 ) -> Comparison:
     """Backtest two policies on the same history; say how they differ.
 
+    Args:
+        policy_a: The policy as it is.
+        policy_b: The policy to try instead.
+        leads: The leads, as :func:`backtest` takes them.
+        activities: Their activities.
+        outcomes: Whether each lead was won.
+        start: The first instant of the period measured.
+        end: The instant after it.
+        mql: *policy_a*'s MQL stage, and *policy_b*'s unless *mql_b* is given.
+        mql_b: *policy_b*'s MQL stage, when its name differs (a product-led
+            policy's ``pql`` against a sales-led one's ``mql``).
+
     Raises:
         ValidationError: a bad argument, or an activity of a lead not given.
+            A stage that either policy lacks is refused before any replay.
     """
     for field, policy in (("policy_a", policy_a), ("policy_b", policy_b)):
         if not isinstance(policy, FunnelPolicy):
             raise ValidationError(field=field, value=policy, expected="a FunnelPolicy")
+    _check(policy_a, start, end, mql)
+    if mql_b is None:
+        mql_b = mql
+        _check(policy_b, start, end, mql_b)
+    else:
+        _check(policy_b, start, end, mql_b, field="mql_b")
     check_items(leads, field="leads", expected="an iterable of Lead values")
     check_items(
         activities, field="activities", expected="an iterable of Activity values"
@@ -328,7 +348,7 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
     people = list(leads)
     feed = list(activities)
     a = backtest(policy_a, people, feed, outcomes, start=start, end=end, mql=mql)
-    b = backtest(policy_b, people, feed, outcomes, start=start, end=end, mql=mql)
+    b = backtest(policy_b, people, feed, outcomes, start=start, end=end, mql=mql_b)
     return Comparison(a=a, b=b, differences=_differences(a, b, _outcomes(outcomes)))
 
 
@@ -336,9 +356,17 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
 
 
 def _check(
-    policy: FunnelPolicy, start: datetime, end: datetime, mql: object
+    policy: FunnelPolicy,
+    start: datetime,
+    end: datetime,
+    mql: object,
+    *,
+    field: str = "mql",
 ) -> tuple[int, int]:
-    """Check a backtest's arguments; return *start* and *end* in UTC microseconds."""
+    """Check a backtest's arguments; return *start* and *end* in UTC microseconds.
+
+    *field* names the argument that gave *mql*.
+    """
     start_us = utc_micros(require_aware(start, field="start"))
     end_us = utc_micros(require_aware(end, field="end"))
     if end_us <= start_us:
@@ -347,7 +375,7 @@ def _check(
         raise ValidationError(field="policy", value=policy, expected="a FunnelPolicy")
     if not isinstance(mql, str) or mql not in {stage.name for stage in policy.stages}:
         raise ValidationError(
-            field="mql", value=mql, expected=f"a stage of the policy {policy.label!r}"
+            field=field, value=mql, expected=f"a stage of the policy {policy.label!r}"
         )
     return start_us, end_us
 
