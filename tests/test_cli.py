@@ -18,7 +18,15 @@ import attrs
 import pytest
 
 import funnelkit
-from funnelkit import Funnel, Lead, ScoreAtLeast, SlaRule, dump_policy
+from funnelkit import (
+    ActivityRule,
+    Funnel,
+    Lead,
+    ScoreAtLeast,
+    ScoringModel,
+    SlaRule,
+    dump_policy,
+)
 from funnelkit import _cli as cli
 from funnelkit import _demo as demo
 from funnelkit._cli import main
@@ -60,6 +68,15 @@ class TestCheck:
             "  mql_accepted: in mql, leaving the stage within 8 business hours\n" in out
         )
         assert "  first_touch: in sal, sales_touch within 1 business hour\n" in out
+
+    def test_one_scoring_rule_is_said_so(self, tmp_path: Path) -> None:
+        """A model of one rule: "(1 rule)", not "(1 rules)"."""
+        policy = b2b_saas()
+        model = attrs.evolve(policy.scoring, rules=policy.scoring.rules[:1])
+        path = tmp_path / "p.toml"
+        path.write_text(dump_policy(attrs.evolve(policy, scoring=model)), "utf-8")
+        _, out, _ = run("check", str(path))
+        assert f"scoring model {model.name!r} (1 rule):\n" in out
 
     def test_an_invalid_file(self, tmp_path: Path) -> None:
         """A file with problems prints them all to stderr and exits 1."""
@@ -274,6 +291,14 @@ class TestDemo:
             assert heading in out
         assert out.count("\n== Lead ") == 3
 
+    @pytest.mark.parametrize(
+        ("seed", "expected"), [("5", "1 lead and 1 activity"), ("7", "1 lead and 2")]
+    )
+    def test_one_lead_is_said_so(self, seed: str, expected: str) -> None:
+        """--leads 1: "1 lead and 1 activity", not "1 leads and 1 activities"."""
+        out = run("demo", "--leads", "1", "--seed", seed)[1]
+        assert out.startswith(f"funnelkit demo: a synthetic quarter of {expected} ")
+
     def test_a_seed_gives_the_same_text_byte_for_byte(self) -> None:
         """Two runs with one seed print the same; another seed, another quarter."""
         first = run("demo", "--leads", "200", "--seed", "3")[1]
@@ -460,7 +485,7 @@ class TestFileCommands:
         assert out.splitlines()[0] == (
             "scores by 'b2b-default' at 2026-03-03T10:00:00+00:00"
         )
-        assert out.splitlines()[2].split() == ["L-1", "75", "44.0004", "119", "A2"]
+        assert out.splitlines()[3].split() == ["L-1", "75", "44.0004", "119", "A2"]
         status, out, _ = run(
             "score",
             "b2b_saas",
@@ -501,6 +526,31 @@ class TestFileCommands:
             "--json",
         )
         assert json.loads(out)["b"]["policy"] == "b2b-saas@2"
+
+    def test_the_score_table_lines_up_with_wide_values(self, tmp_path: Path) -> None:
+        """A long lead id and big scores: each column as wide as its widest cell."""
+        leads = tmp_path / "leads.csv"
+        leads.write_text(
+            "id,created_at\nL-1,2026-03-02T09:00:00Z\n"
+            "a-lead-id-from-the-crm-00017,2026-03-02T09:00:00Z\n",
+            encoding="utf-8",
+        )
+        activities = tmp_path / "activities.csv"
+        activities.write_text(
+            "lead_id,kind,at\nL-1,big,2026-03-02T10:00:00Z\n", encoding="utf-8"
+        )
+        policy = b2b_saas()
+        model = ScoringModel("wide", [ActivityRule("big", 123456789)])
+        path = tmp_path / "p.toml"
+        path.write_text(dump_policy(attrs.evolve(policy, scoring=model)), "utf-8")
+        status, out, _ = run("score", str(path), str(leads), str(activities))
+        assert status == 0
+        assert out.splitlines()[1:] == [
+            "lead                          fit   engagement        total  matrix",
+            "----------------------------  ---  -----------  -----------  ------",
+            "L-1                             0  1.23457e+08  1.23457e+08      D1",
+            "a-lead-id-from-the-crm-00017    0            0            0      D4",
+        ]
 
     def test_report(self, tmp_path: Path) -> None:
         """report reads stage entries and prints the funnel report."""
@@ -664,7 +714,7 @@ class TestFileCommands:
         raw = io.BytesIO()
         out = io.TextIOWrapper(raw, encoding=encoding)
         assert main(["score", "b2b_saas", str(leads), str(activities)], out) == 0
-        assert raw.getvalue().decode(encoding).splitlines()[2].split()[0] == shown
+        assert raw.getvalue().decode(encoding).splitlines()[3].split()[0] == shown
 
     def test_a_control_character_in_the_data_is_escaped(self, tmp_path: Path) -> None:
         """An escape sequence or a carriage return in a lead id reaches no terminal."""
@@ -677,7 +727,9 @@ class TestFileCommands:
         activities.write_text("", encoding="utf-8")
         status, out, _ = run("score", "b2b_saas", str(leads), str(activities))
         assert status == 0
-        assert out.splitlines()[2].split()[0] == "L\\x1b[2J\\r1"
+        assert out.splitlines()[3].split()[0] == "L\\x1b[2J\\r1"
+        # The column is as wide as the id as shown, escaped.
+        assert len({len(line) for line in out.splitlines()[1:]}) == 1
         _, out, _ = run("score", "b2b_saas", str(leads), str(activities), "--json")
         assert json.loads(out)[0]["lead_id"] == "L\x1b[2J\r1"
 

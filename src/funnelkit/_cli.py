@@ -22,6 +22,7 @@ from funnelkit._duration import format_duration
 from funnelkit._lead import Activity
 from funnelkit._policy import FunnelPolicy
 from funnelkit._sla import EXIT
+from funnelkit._text import counted, table
 from funnelkit._time import in_utc, require_aware
 from funnelkit.errors import (
     FunnelkitError,
@@ -237,7 +238,7 @@ def summary(policy: FunnelPolicy) -> str:
             line += f", when {describe(transition.guard)}"
         lines.append(line)
     model = policy.scoring
-    lines.append(f"scoring model {model.name!r} ({len(model.rules)} rules):")
+    lines.append(f"scoring model {model.name!r} ({counted(len(model.rules), 'rule')}):")
     lines += [
         f"  {rule.label}: {rule.points:+g} {rule.dimension}" for rule in model.rules
     ]
@@ -396,7 +397,7 @@ def _print(text: str, out: TextIO, err: TextIO) -> int:
     escape, as Python writes it on stderr; an output that cannot be written
     (a full disk) is one line on *err*, status 1.
     """
-    text = _CONTROL.sub(lambda found: repr(found[0])[1:-1], text)
+    text = _escaped(text)
     try:
         try:
             print(text, file=out)
@@ -414,6 +415,11 @@ def _print(text: str, out: TextIO, err: TextIO) -> int:
         print(f"cannot write the output: {error.strerror or error}", file=err)
         return 1
     return 0
+
+
+def _escaped(text: str) -> str:
+    """*text* with its control characters (but line breaks and tabs) escaped."""
+    return _CONTROL.sub(lambda found: repr(found[0])[1:-1], text)
 
 
 def _silence(out: TextIO) -> None:
@@ -461,17 +467,24 @@ def _score(args: argparse.Namespace) -> str:
             ],
             indent=2,
         )
-    width = max(len("lead"), *(len(lead_id) for lead_id, _ in rows))
-    lines = [
-        f"scores by {model.name!r} at {at.isoformat()}",
-        f"{'lead':<{width}}  {'fit':>8}  {'engagement':>10}  {'total':>10}  matrix",
-    ]
-    lines += [
-        f"{lead_id:<{width}}  {score.fit:>8g}  {score.engagement:>10g}"
-        f"  {score.total:>10g}  {score.matrix}"
+    cells = [
+        [
+            # Escaped here, as _print would, so that the column is as wide.
+            _escaped(lead_id),
+            f"{score.fit:g}",
+            f"{score.engagement:g}",
+            f"{score.total:g}",
+            score.matrix,
+        ]
         for lead_id, score in rows
     ]
-    return "\n".join(lines)
+    header = ["lead", "fit", "engagement", "total", "matrix"]
+    return "\n".join(
+        [
+            f"scores by {model.name!r} at {at.isoformat()}",
+            table(header, cells, words=1),
+        ]
+    )
 
 
 def _report(args: argparse.Namespace) -> str:
