@@ -527,6 +527,55 @@ class TestFileCommands:
         )
         assert json.loads(out)["b"]["policy"] == "b2b-saas@2"
 
+    def test_compare_with_another_mql_stage(
+        self, history: tuple[str, str, str]
+    ) -> None:
+        """--compare-mql names the second policy's MQL stage: mql against pql."""
+        argv = ("backtest", "b2b_saas", *history, *WINDOW, "--compare", "product_led")
+        status, out, err = run(*argv, "--compare-mql", "pql", "--json")
+        assert (status, err) == (0, "")
+        data = json.loads(out)
+        assert (data["a"]["policy"], data["b"]["policy"]) == (
+            "b2b-saas@1",
+            "product-led@1",
+        )
+        hint = " (--mql names POLICY's MQL stage, --compare-mql the --compare one's)"
+        stage = "expected a stage of the policy"
+        assert run(*argv) == (
+            1,
+            "",
+            f"--compare-mql: {stage} 'product-led@1', got 'mql'{hint}\n",
+        )
+        assert run(*argv, "--mql", "pql") == (
+            1,
+            "",
+            f"--mql: {stage} 'b2b-saas@1', got 'pql'{hint}\n",
+        )
+        assert run(*argv, "--compare-mql", "pq") == (
+            1,
+            "",
+            f"--compare-mql: {stage} 'product-led@1', got 'pq'{hint}\n",
+        )
+
+    def test_compare_mql_without_compare_is_a_usage_error(
+        self, history: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--compare-mql alone names no policy: a usage error naming both options."""
+        with pytest.raises(SystemExit) as info:
+            main(["backtest", "b2b_saas", *history, *WINDOW, "--compare-mql", "pql"])
+        assert info.value.code == 2
+        assert capsys.readouterr().err.endswith(
+            "backtest: error: --compare-mql: expected --compare, whose stage it names\n"
+        )
+
+    def test_an_empty_compare_is_named(self, history: tuple[str, str, str]) -> None:
+        """--compare "" (an empty $VAR) is an error, not a backtest of one policy."""
+        status, out, err = run(
+            "backtest", "b2b_saas", *history, *WINDOW, "--compare", ""
+        )
+        assert (status, out) == (1, "")
+        assert err.startswith("--compare: expected a policy file")
+
     def test_the_score_table_lines_up_with_wide_values(self, tmp_path: Path) -> None:
         """A long lead id and big scores: each column as wide as its widest cell."""
         leads = tmp_path / "leads.csv"
@@ -821,3 +870,6 @@ class TestFileCommands:
                 instant,
             )
         assert info.value.code == 2
+
+
+WINDOW = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")

@@ -115,7 +115,9 @@ def _parser() -> argparse.ArgumentParser:
         "backtest",
         help="replay a history through a policy (or two) and measure it",
         description="Replay the leads, activities and outcomes through POLICY "
-        "from --start to --end; with --compare, through a second policy too.",
+        "from --start to --end; with --compare, through a second policy too. "
+        "--mql names the MQL stage of both, unless --compare-mql names the "
+        "second policy's.",
     )
     _policy_argument(backtest)
     backtest.add_argument("leads", help="the leads (.csv or .jsonl)")
@@ -124,8 +126,20 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--start", type=_instant, required=True, help="ISO 8601")
     backtest.add_argument("--end", type=_instant, required=True, help="ISO 8601")
     backtest.add_argument("--compare", metavar="POLICY", help="a second policy")
-    backtest.add_argument("--mql", default="mql", help="the MQL stage (mql)")
+    backtest.add_argument(
+        "--mql",
+        metavar="STAGE",
+        default="mql",
+        help="the MQL stage of POLICY, and of --compare's unless --compare-mql "
+        "names it (mql)",
+    )
+    backtest.add_argument(
+        "--compare-mql",
+        metavar="STAGE",
+        help="the MQL stage of the --compare policy (by default, --mql)",
+    )
     _json_argument(backtest)
+    backtest.set_defaults(usage_error=backtest.error)
     return parser
 
 
@@ -263,6 +277,13 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     args = _parser().parse_args(argv)
+    if (
+        args.command == "backtest"
+        and args.compare_mql is not None
+        and args.compare is None
+    ):
+        # argparse cannot say that one option needs another: a usage error here.
+        args.usage_error("--compare-mql: expected --compare, whose stage it names")
     if args.command == "demo":
         return _demo(args, out, err)
     if args.command != "check":
@@ -275,11 +296,21 @@ def main(
     return _check(args, out, err)
 
 
-#: The options whose values the commands hand to the library under the same
-#: name: an error about one names the option, and the value as typed.
-_OPTIONS = frozenset(
-    {"at", "start", "end", "now", "stages", "cohort", "segment", "timezone", "mql"}
-)
+#: The library's arguments that the commands give from options, and those
+#: options (most under the same name): an error about one names the option,
+#: and the value as typed.
+_OPTIONS = {
+    "at": "at",
+    "start": "start",
+    "end": "end",
+    "now": "now",
+    "stages": "stages",
+    "cohort": "cohort",
+    "segment": "segment",
+    "timezone": "timezone",
+    "mql": "mql",
+    "mql_b": "compare_mql",
+}
 
 
 def _lines(error: FunnelkitError, args: argparse.Namespace | None = None) -> str:
@@ -289,22 +320,26 @@ def _lines(error: FunnelkitError, args: argparse.Namespace | None = None) -> str
     the option (``--end``) and shows the value as it was typed.
     """
     name = (
-        re.match(r"[a-z]+", error.field) if isinstance(error, ValidationError) else None
+        re.match(r"[a-z_]+", error.field)
+        if isinstance(error, ValidationError)
+        else None
     )
-    if (
-        isinstance(error, ValidationError)
-        and error.owner is None
-        and name is not None
-        and name[0] in _OPTIONS
-        and getattr(args, name[0], None) is not None
-    ):
-        given = getattr(args, name[0])
+    option = _OPTIONS.get(name[0]) if name is not None else None
+    given = None if option is None or args is None else getattr(args, option, None)
+    hint = ""
+    if option in {"mql", "compare_mql"} and getattr(args, "compare", None) is not None:
+        # Two policies: say which option names whose stage (the --compare
+        # policy's is --mql's unless --compare-mql is given).
+        given = getattr(args, "mql", None) if given is None else given
+        hint = " (--mql names POLICY's MQL stage, --compare-mql the --compare one's)"
+    if isinstance(error, ValidationError) and error.owner is None and given is not None:
         typed = given.isoformat() if isinstance(given, datetime) else repr(given)
         expected = error.expected
-        if name[0] in {"end", "now"}:
+        if option in {"end", "now"}:
             # "after start": the other bound is an option as well.
             expected = re.sub(r"\bstart\b", "--start", expected)
-        return f"--{name[0]}: expected {expected}, got {typed}"
+        flag = "--" + str(option).replace("_", "-")
+        return f"{flag}: expected {expected}, got {typed}{hint}"
     if isinstance(error, PolicyFileError):
         where = error.source or "policy"
         return "\n".join(
@@ -520,6 +555,8 @@ def _backtest(args: argparse.Namespace) -> str:
     from funnelkit._files import read_activities, read_leads, read_outcomes  # noqa: PLC0415 -- a command's own
     from funnelkit.analytics import backtest, compare  # noqa: PLC0415 -- a command's own
 
+    policy = _policy(args.policy)
+    other = None if args.compare is None else _policy(args.compare, option="--compare")
     leads = read_leads(args.leads)
     history = (
         leads,
@@ -528,14 +565,16 @@ def _backtest(args: argparse.Namespace) -> str:
     )
     window = {"start": args.start, "end": args.end, "mql": args.mql}
     result = (
-        compare(
-            _policy(args.policy),
-            _policy(args.compare, option="--compare"),
+        backtest(policy, *history, **window)
+        if other is None
+        else compare(
+            policy,
+            other,
             *history,
             **window,
+            # --mql for both policies unless --compare-mql names other's stage.
+            mql_b=args.mql if args.compare_mql is None else args.compare_mql,
         )
-        if args.compare
-        else backtest(_policy(args.policy), *history, **window)
     )
     return json.dumps(result.to_dict(), indent=2) if args.json else result.to_text()
 
