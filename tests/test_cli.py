@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -872,4 +873,101 @@ class TestFileCommands:
         assert info.value.code == 2
 
 
+#: A module of custom criteria, and a policy whose "sales accepts" guard
+#: names one of them.
+CRITERIA = (
+    "import attrs\n"
+    "from funnelkit import CriteriaRegistry, Criterion, Verdict\n"
+    "registry = CriteriaRegistry()\n"
+    "@registry.register('vip')\n"
+    "@attrs.frozen\n"
+    "class Vip(Criterion):\n"
+    "    level: int\n"
+    "    def check(self, ctx):\n"
+    "        return Verdict(passed=True, criterion='vip', reason='always')\n"
+)
+
+
+@pytest.fixture
+def custom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A policy file naming a custom criterion; its module importable."""
+    (tmp_path / "vip_criteria.py").write_text(CRITERIA, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = dump_policy(b2b_saas()).replace(
+        'name = "sales accepts"',
+        'name = "sales accepts"\nguard = { vip = { level = 2 } }',
+    )
+    path = tmp_path / "custom.toml"
+    path.write_text(text, encoding="utf-8")
+    yield str(path)
+    sys.modules.pop("vip_criteria", None)
+
+
 WINDOW = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+
+
+class TestCriteriaOption:
+    @pytest.mark.parametrize("command", ["check", "score", "backtest", "compare"])
+    def test_every_command_reading_a_policy_takes_criteria(
+        self, custom: str, history: tuple[str, str, str], command: str
+    ) -> None:
+        """check, score and backtest (--compare too) load a custom criterion."""
+        argv = {
+            "check": ["check", custom],
+            "score": ["score", custom, *history[:2]],
+            "backtest": ["backtest", custom, *history, *WINDOW],
+            "compare": ["backtest", "b2b_saas", *history, *WINDOW, "--compare", custom],
+        }[command]
+        status, _, err = run(*argv)
+        assert status == 1
+        assert err.startswith(f"{custom}: transitions[2].guard.vip: unknown key")
+        status, out, err = run(*argv, "--criteria", "vip_criteria:registry")
+        assert (status, err) == (0, "")
+        assert out
+
+    @pytest.mark.parametrize(
+        ("spec", "error"),
+        [
+            ("no-colon", "--criteria: expected MODULE:NAME, got 'no-colon'"),
+            ("vip_criteria:nothing", "--criteria: cannot load 'vip_criteria:nothing'"),
+            (
+                "funnelkit.policies:b2b_saas",
+                "--criteria: 'funnelkit.policies:b2b_saas' is not a CriteriaRegistry",
+            ),
+        ],
+    )
+    @pytest.mark.parametrize("command", ["check", "score", "backtest"])
+    def test_the_same_errors_from_each_command(
+        self,
+        custom: str,
+        history: tuple[str, str, str],
+        command: str,
+        spec: str,
+        error: str,
+    ) -> None:
+        """A bad --criteria is the same one line, status 1, whichever the command."""
+        argv = {
+            "check": ["check", custom],
+            "score": ["score", custom, *history[:2]],
+            "backtest": ["backtest", custom, *history, *WINDOW],
+        }[command]
+        status, out, err = run(*argv, "--criteria", spec)
+        assert (status, out) == (1, "")
+        assert err.startswith(error)
+        assert err.count("\n") == 1
+
+    def test_help_names_it_for_each_command(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """check, score and backtest list --criteria, in the same words."""
+        helps = []
+        for command in ("check", "score", "backtest"):
+            with pytest.raises(SystemExit):
+                main([command, "--help"])
+            helps.append(capsys.readouterr().out)
+        described = {
+            text[text.index("\n  --criteria") : text.index("\n  --json")]
+            for text in helps
+        }
+        assert len(described) == 1
+        assert "CriteriaRegistry" in described.pop()

@@ -52,13 +52,8 @@ def _parser() -> argparse.ArgumentParser:
         "of it, or every problem found. Exit status 0 when valid, 1 when not.",
     )
     _policy_argument(check)
+    _criteria_argument(check)
     _json_argument(check)
-    check.add_argument(
-        "--criteria",
-        metavar="MODULE:NAME",
-        help="a CriteriaRegistry of custom criteria, as module:attribute "
-        "(named here, on the command line: a policy file never names code)",
-    )
     demo = commands.add_parser(
         "demo",
         help="run a synthetic quarter through the default policy and report it",
@@ -91,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("leads", help="the leads (.csv or .jsonl)")
     score.add_argument("activities", help="their activities (.csv or .jsonl)")
     score.add_argument("--at", type=_instant, help="the instant to score at (ISO 8601)")
+    _criteria_argument(score)
     _json_argument(score)
     report = commands.add_parser(
         "report",
@@ -138,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="STAGE",
         help="the MQL stage of the --compare policy (by default, --mql)",
     )
+    _criteria_argument(backtest)
     _json_argument(backtest)
     backtest.set_defaults(usage_error=backtest.error)
     return parser
@@ -148,6 +145,15 @@ def _policy_argument(parser: argparse.ArgumentParser) -> None:
         "policy",
         help="a policy file (.toml or .json), or b2b_saas or product_led "
         "for a policy funnelkit ships",
+    )
+
+
+def _criteria_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--criteria",
+        metavar="MODULE:NAME",
+        help="a CriteriaRegistry of custom criteria, as module:attribute "
+        "(named here, on the command line: a policy file never names code)",
     )
 
 
@@ -470,7 +476,8 @@ def _silence(out: TextIO) -> None:
 def _score(args: argparse.Namespace) -> str:
     from funnelkit._files import read_activities, read_leads  # noqa: PLC0415 -- a command's own
 
-    model = _policy(args.policy).scoring
+    registry = _registry(args.criteria) if args.criteria else None
+    model = _policy(args.policy, registry).scoring
     leads = read_leads(args.leads)
     activities = read_activities(args.activities)
     if not leads:
@@ -555,8 +562,13 @@ def _backtest(args: argparse.Namespace) -> str:
     from funnelkit._files import read_activities, read_leads, read_outcomes  # noqa: PLC0415 -- a command's own
     from funnelkit.analytics import backtest, compare  # noqa: PLC0415 -- a command's own
 
-    policy = _policy(args.policy)
-    other = None if args.compare is None else _policy(args.compare, option="--compare")
+    registry = _registry(args.criteria) if args.criteria else None
+    policy = _policy(args.policy, registry)
+    other = (
+        None
+        if args.compare is None
+        else _policy(args.compare, registry, option="--compare")
+    )
     leads = read_leads(args.leads)
     history = (
         leads,
