@@ -8,6 +8,7 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -971,3 +972,32 @@ class TestCriteriaOption:
         }
         assert len(described) == 1
         assert "CriteriaRegistry" in described.pop()
+
+
+DOCS = Path(__file__).parent.parent / "docs" / "cli.md"
+
+
+class TestHelp:
+    @pytest.mark.parametrize(
+        "command", ["demo", "check", "score", "report", "backtest"]
+    )
+    def test_each_command_s_help_and_the_docs_name_the_same(
+        self, command: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A command's --help and its docs/cli.md line: the same options and names."""
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        usage = capsys.readouterr().out.split("\n\n")[0]
+        text = DOCS.read_text(encoding="utf-8")
+        start = text.index(f"$ python -m funnelkit {command} ")
+        block = text[start : text.index("```", start)]
+        documented = block.split("\n$")[0]
+
+        def options(text: str) -> set[str]:
+            return set(re.findall(r"--[a-z-]+", text))
+
+        def names(text: str) -> set[str]:
+            return set(re.findall(r"\b[A-Z][A-Z:]+\b", text))
+
+        assert options(usage) == options(documented)
+        assert names(documented) <= names(usage)

@@ -35,11 +35,16 @@ from funnelkit.serialization import structure
 __all__ = ["main"]
 
 
+#: What every command taking an instant says of it under its help.
+_INSTANT = "An INSTANT is ISO 8601 with its UTC offset: 2026-03-01T00:00:00Z."
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m funnelkit",
         description="Qualify sales leads: run the demo, check a policy file, "
         "and score, report and backtest data files.",
+        epilog=_INSTANT,
     )
     parser.add_argument(
         "--version", action="version", version=f"funnelkit {__version__}"
@@ -77,38 +82,58 @@ def _parser() -> argparse.ArgumentParser:
     )
     score = commands.add_parser(
         "score",
+        epilog=_INSTANT,
         help="score leads from files with a policy's scoring model",
         description="Score every lead of LEADS, with its activities from "
         "ACTIVITIES, by the scoring model of POLICY, as of --at (by default "
         "the latest instant of the files: an activity's, or a lead's creation).",
     )
     _policy_argument(score)
-    score.add_argument("leads", help="the leads (.csv or .jsonl)")
-    score.add_argument("activities", help="their activities (.csv or .jsonl)")
-    score.add_argument("--at", type=_instant, help="the instant to score at (ISO 8601)")
+    _history_arguments(score, outcomes=False)
+    score.add_argument(
+        "--at",
+        metavar="INSTANT",
+        type=_instant,
+        help="the instant to score at (by default, the files' latest)",
+    )
     _criteria_argument(score)
     _json_argument(score)
     report = commands.add_parser(
         "report",
+        epilog=_INSTANT,
         help="a funnel report over stage entries from a file",
         description="Conversion, time in stage and flow over the stage entries "
         "of ENTRIES (a CRM export, say), from --start to --end.",
     )
-    report.add_argument("entries", help="the stage entries (.csv or .jsonl)")
+    report.add_argument(
+        "entries", metavar="ENTRIES", help="the stage entries (.csv or .jsonl)"
+    )
     report.add_argument(
         "--stages", required=True, help="the path, comma-separated: mql,sql,customer"
     )
-    report.add_argument("--start", type=_instant, required=True, help="ISO 8601")
-    report.add_argument("--end", type=_instant, required=True, help="ISO 8601")
-    report.add_argument("--now", type=_instant, help="ISO 8601 (default: --end)")
+    _window_arguments(report)
     report.add_argument(
-        "--cohort", choices=["week", "month", "quarter"], default="month"
+        "--now",
+        metavar="INSTANT",
+        type=_instant,
+        help="the instant the report is as of (by default, --end)",
     )
-    report.add_argument("--segment", help="a segment column to break rows down by")
-    report.add_argument("--timezone", default="UTC", help="of the periods (UTC)")
+    report.add_argument(
+        "--cohort",
+        choices=["week", "month", "quarter"],
+        default="month",
+        help="the cohorts' and periods' length (month)",
+    )
+    report.add_argument(
+        "--segment", metavar="COLUMN", help="a segment column to break rows down by"
+    )
+    report.add_argument(
+        "--timezone", metavar="ZONE", default="UTC", help="of the periods (UTC)"
+    )
     _json_argument(report)
     backtest = commands.add_parser(
         "backtest",
+        epilog=_INSTANT,
         help="replay a history through a policy (or two) and measure it",
         description="Replay the leads, activities and outcomes through POLICY "
         "from --start to --end; with --compare, through a second policy too. "
@@ -116,11 +141,8 @@ def _parser() -> argparse.ArgumentParser:
         "second policy's.",
     )
     _policy_argument(backtest)
-    backtest.add_argument("leads", help="the leads (.csv or .jsonl)")
-    backtest.add_argument("activities", help="their activities (.csv or .jsonl)")
-    backtest.add_argument("outcomes", help="lead_id,won per lead (.csv or .jsonl)")
-    backtest.add_argument("--start", type=_instant, required=True, help="ISO 8601")
-    backtest.add_argument("--end", type=_instant, required=True, help="ISO 8601")
+    _history_arguments(backtest, outcomes=True)
+    _window_arguments(backtest)
     backtest.add_argument("--compare", metavar="POLICY", help="a second policy")
     backtest.add_argument(
         "--mql",
@@ -143,9 +165,33 @@ def _parser() -> argparse.ArgumentParser:
 def _policy_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "policy",
+        metavar="POLICY",
         help="a policy file (.toml or .json), or b2b_saas or product_led "
         "for a policy funnelkit ships",
     )
+
+
+def _history_arguments(parser: argparse.ArgumentParser, *, outcomes: bool) -> None:
+    parser.add_argument("leads", metavar="LEADS", help="the leads (.csv or .jsonl)")
+    parser.add_argument(
+        "activities", metavar="ACTIVITIES", help="their activities (.csv or .jsonl)"
+    )
+    if outcomes:
+        parser.add_argument(
+            "outcomes",
+            metavar="OUTCOMES",
+            help="lead_id,won per lead (.csv or .jsonl)",
+        )
+
+
+def _window_arguments(parser: argparse.ArgumentParser) -> None:
+    for option, what in (
+        ("--start", "the period's first instant"),
+        ("--end", "the instant the period ends, not in it"),
+    ):
+        parser.add_argument(
+            option, metavar="INSTANT", type=_instant, required=True, help=what
+        )
 
 
 def _criteria_argument(parser: argparse.ArgumentParser) -> None:
