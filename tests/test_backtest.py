@@ -608,30 +608,30 @@ class TestCompare:
             scoring=V1.scoring,
             slas=[SlaRule("accept", "pql", "1 day", "exit")],
         )
-        window = {"start": START, "end": END}
         comparison = compare(
-            V1, renamed, leads, activities, outcomes, mql_b="pql", **window
+            V1, renamed, leads, activities, outcomes, start=START, end=END, mql_b="pql"
         )
         assert comparison.differences[0].startswith(
             "No difference: trial@7 and trial@1 make the same 2 MQLs"
         )
         with pytest.raises(ValidationError) as info:
-            compare(V1, renamed, leads, activities, outcomes, **window)
+            compare(V1, renamed, leads, activities, outcomes, start=START, end=END)
         assert (info.value.field, info.value.value) == ("mql", "mql")
         assert info.value.expected == "a stage of the policy 'trial@7'"
 
     def test_a_stage_a_policy_lacks_is_refused_before_any_replay(self) -> None:
         """policy_b lacking the stage: refused before the activities are read."""
+        leads, activities, outcomes = _history()
+        read: list[Activity] = []
 
-        def untouched() -> Iterator[Activity]:
-            raise AssertionError  # pragma: no cover -- never read
-            yield
+        def reading() -> Iterator[Activity]:
+            for activity in activities:
+                read.append(activity)
+                yield activity
 
-        leads, _, outcomes = _history()
         with pytest.raises(ValidationError) as info:
-            compare(
-                V1, V2, leads, untouched(), outcomes, start=START, end=END, mql_b="x"
-            )
+            compare(V1, V2, leads, reading(), outcomes, start=START, end=END, mql_b="x")
+        assert read == []
         assert info.value.field == "mql_b"
 
     def test_fewer_mqls_and_an_unknown_rate(self) -> None:
