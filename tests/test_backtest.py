@@ -1,4 +1,5 @@
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,13 @@ from funnelkit import (
     policies,
 )
 from funnelkit._backtest import _auc as auc
-from funnelkit.analytics import backtest, compare
+from funnelkit.analytics import (
+    BacktestReport,
+    Comparison,
+    Decile,
+    backtest,
+    compare,
+)
 from funnelkit.testing import strategies
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -416,6 +423,98 @@ class TestDeciles:
         assert [row.low for row in report.deciles] == [20, 5]
 
 
+def _report(
+    deciles: list[Decile], *, leads: int = 1, activities: int = 1
+) -> BacktestReport:
+    """A report holding *deciles*, its other measures small."""
+    return BacktestReport(
+        policy="wide@1",
+        start=START,
+        end=END,
+        leads=leads,
+        activities=activities,
+        mqls=0,
+        won=0,
+        won_mqls=0,
+        precision=None,
+        recall=None,
+        auc=None,
+        mqls_by_month={},
+        deciles=tuple(deciles),
+        breaches={},
+        mql_leads=frozenset(),
+    )
+
+
+_DECILES = st.builds(
+    Decile,
+    decile=st.integers(1, 10),
+    leads=st.integers(0, 10**9),
+    won=st.integers(0, 10**9),
+    win_rate=st.floats(0, 1),
+    lift=st.none() | st.floats(0, 1e6),
+    low=st.floats(-1e12, 1e12),
+    high=st.floats(-1e12, 1e12),
+)
+
+
+class TestText:
+    def test_wide_values_line_up(self) -> None:
+        """Big counts, lifts and scores: each column as wide as its widest cell."""
+        report = _report(
+            [
+                Decile(
+                    decile=1,
+                    leads=1_234_567,
+                    won=1_000_000,
+                    win_rate=0.81,
+                    lift=12.5,
+                    low=-1234.5,
+                    high=123456,
+                ),
+                Decile(
+                    decile=10, leads=3, won=0, win_rate=0.0, lift=0.0, low=0, high=5
+                ),
+            ]
+        )
+        assert report.to_text().splitlines()[-4:] == [
+            "decile      leads        won  win rate    lift             scores",
+            "------  ---------  ---------  --------  ------  -----------------",
+            "     1  1,234,567  1,000,000     81.0%  12.500  -1234.5 to 123456",
+            "    10          3          0      0.0%   0.000        0 to      5",
+        ]
+
+    @given(st.lists(_DECILES, max_size=10), st.lists(_DECILES, max_size=10))
+    def test_the_compare_view_lines_the_two_tables_up(
+        self, first: list[Decile], second: list[Decile]
+    ) -> None:
+        """Both tables of a comparison: every line as long, every "to" in one place."""
+        a, b = _report(first), _report(second)
+        text = Comparison(a=a, b=b, differences=("x",)).to_text()
+        tables = [
+            line
+            for line in text.splitlines()
+            if line.startswith(("decile", "------", " "))
+        ]
+        assert len({len(line) for line in tables}) == 1
+        assert len({line.rindex(" to ") for line in tables if " to " in line}) <= 1
+
+    @pytest.mark.parametrize(
+        ("leads", "activities", "expected"),
+        [
+            (1, 1, "1 lead, 1 activity"),
+            (0, 0, "0 leads, 0 activities"),
+            (2, 1_000, "2 leads, 1,000 activities"),
+        ],
+    )
+    def test_counts_agree_with_their_nouns(
+        self, leads: int, activities: int, expected: str
+    ) -> None:
+        """A count agrees with its noun: "1 lead, 1 activity", not "1 leads"."""
+        text = _report([], leads=leads, activities=activities).to_text()
+        assert text.startswith(f"Backtest of wide@1: {expected}, 2026-01-01")
+
+
 class TestCompare:
     def test_the_differences_are_said_in_words(self) -> None:
         """v2's lower threshold qualifies the browser (won) and the quiet one."""
@@ -494,6 +593,47 @@ class TestCompare:
             "(0 of them won)."
         )
 
+    def test_each_policy_its_own_mql_stage(self) -> None:
+        """mql_b names policy_b's MQL stage: v1 with mql renamed pql is no different."""
+        leads, activities, outcomes = _history()
+        renamed = FunnelPolicy(
+            name="trial",
+            version=7,
+            stages=[Stage("lead"), Stage("pql"), Stage("sal")],
+            transitions=[
+                attrs.evolve(V1.transitions[0], target="pql"),
+                attrs.evolve(V1.transitions[1], source="pql"),
+            ],
+            initial="lead",
+            scoring=V1.scoring,
+            slas=[SlaRule("accept", "pql", "1 day", "exit")],
+        )
+        comparison = compare(
+            V1, renamed, leads, activities, outcomes, start=START, end=END, mql_b="pql"
+        )
+        assert comparison.differences[0].startswith(
+            "No difference: trial@7 and trial@1 make the same 2 MQLs"
+        )
+        with pytest.raises(ValidationError) as info:
+            compare(V1, renamed, leads, activities, outcomes, start=START, end=END)
+        assert (info.value.field, info.value.value) == ("mql", "mql")
+        assert info.value.expected == "a stage of the policy 'trial@7'"
+
+    def test_a_stage_a_policy_lacks_is_refused_before_any_replay(self) -> None:
+        """policy_b lacking the stage: refused before the activities are read."""
+        leads, activities, outcomes = _history()
+        read: list[Activity] = []
+
+        def reading() -> Iterator[Activity]:
+            for activity in activities:
+                read.append(activity)
+                yield activity
+
+        with pytest.raises(ValidationError) as info:
+            compare(V1, V2, leads, reading(), outcomes, start=START, end=END, mql_b="x")
+        assert read == []
+        assert info.value.field == "mql_b"
+
     def test_fewer_mqls_and_an_unknown_rate(self) -> None:
         """The other way round, and against a policy with no MQL: no points."""
         leads, activities, outcomes = _history()
@@ -571,6 +711,8 @@ class TestBadArguments:
             ({"leads": None}, "leads"),
             ({"activities": 5}, "activities"),
             ({"mql": ["mql"]}, "mql"),
+            ({"mql_b": "marketing"}, "mql_b"),
+            ({"mql_b": 3}, "mql_b"),
         ],
     )
     def test_each_bad_argument_of_compare_is_named(

@@ -8,8 +8,10 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -18,7 +20,15 @@ import attrs
 import pytest
 
 import funnelkit
-from funnelkit import Funnel, Lead, ScoreAtLeast, SlaRule, dump_policy
+from funnelkit import (
+    ActivityRule,
+    Funnel,
+    Lead,
+    ScoreAtLeast,
+    ScoringModel,
+    SlaRule,
+    dump_policy,
+)
 from funnelkit import _cli as cli
 from funnelkit import _demo as demo
 from funnelkit._cli import main
@@ -60,6 +70,15 @@ class TestCheck:
             "  mql_accepted: in mql, leaving the stage within 8 business hours\n" in out
         )
         assert "  first_touch: in sal, sales_touch within 1 business hour\n" in out
+
+    def test_one_scoring_rule_is_said_so(self, tmp_path: Path) -> None:
+        """A model of one rule: "(1 rule)", not "(1 rules)"."""
+        policy = b2b_saas()
+        model = attrs.evolve(policy.scoring, rules=policy.scoring.rules[:1])
+        path = tmp_path / "p.toml"
+        path.write_text(dump_policy(attrs.evolve(policy, scoring=model)), "utf-8")
+        _, out, _ = run("check", str(path))
+        assert f"scoring model {model.name!r} (1 rule):\n" in out
 
     def test_an_invalid_file(self, tmp_path: Path) -> None:
         """A file with problems prints them all to stderr and exits 1."""
@@ -274,6 +293,14 @@ class TestDemo:
             assert heading in out
         assert out.count("\n== Lead ") == 3
 
+    @pytest.mark.parametrize(
+        ("seed", "expected"), [("5", "1 lead and 1 activity"), ("7", "1 lead and 2")]
+    )
+    def test_one_lead_is_said_so(self, seed: str, expected: str) -> None:
+        """--leads 1: "1 lead and 1 activity", not "1 leads and 1 activities"."""
+        out = run("demo", "--leads", "1", "--seed", seed)[1]
+        assert out.startswith(f"funnelkit demo: a synthetic quarter of {expected} ")
+
     def test_a_seed_gives_the_same_text_byte_for_byte(self) -> None:
         """Two runs with one seed print the same; another seed, another quarter."""
         first = run("demo", "--leads", "200", "--seed", "3")[1]
@@ -460,7 +487,7 @@ class TestFileCommands:
         assert out.splitlines()[0] == (
             "scores by 'b2b-default' at 2026-03-03T10:00:00+00:00"
         )
-        assert out.splitlines()[2].split() == ["L-1", "75", "44.0004", "119", "A2"]
+        assert out.splitlines()[3].split() == ["L-1", "75", "44.0004", "119", "A2"]
         status, out, _ = run(
             "score",
             "b2b_saas",
@@ -501,6 +528,80 @@ class TestFileCommands:
             "--json",
         )
         assert json.loads(out)["b"]["policy"] == "b2b-saas@2"
+
+    def test_compare_with_another_mql_stage(
+        self, history: tuple[str, str, str]
+    ) -> None:
+        """--compare-mql names the second policy's MQL stage: mql against pql."""
+        argv = ("backtest", "b2b_saas", *history, *WINDOW, "--compare", "product_led")
+        status, out, err = run(*argv, "--compare-mql", "pql", "--json")
+        assert (status, err) == (0, "")
+        data = json.loads(out)
+        assert (data["a"]["policy"], data["b"]["policy"]) == (
+            "b2b-saas@1",
+            "product-led@1",
+        )
+        hint = " (--mql names POLICY's MQL stage, --compare-mql the --compare one's)"
+        stage = "expected a stage of the policy"
+        assert run(*argv) == (
+            1,
+            "",
+            f"--compare-mql: {stage} 'product-led@1', got 'mql'{hint}\n",
+        )
+        assert run(*argv, "--mql", "pql") == (
+            1,
+            "",
+            f"--mql: {stage} 'b2b-saas@1', got 'pql'{hint}\n",
+        )
+        assert run(*argv, "--compare-mql", "pq") == (
+            1,
+            "",
+            f"--compare-mql: {stage} 'product-led@1', got 'pq'{hint}\n",
+        )
+
+    def test_compare_mql_without_compare_is_a_usage_error(
+        self, history: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--compare-mql alone names no policy: a usage error naming both options."""
+        with pytest.raises(SystemExit) as info:
+            main(["backtest", "b2b_saas", *history, *WINDOW, "--compare-mql", "pql"])
+        assert info.value.code == 2
+        assert capsys.readouterr().err.endswith(
+            "backtest: error: --compare-mql: expected --compare, whose stage it names\n"
+        )
+
+    def test_an_empty_compare_is_named(self, history: tuple[str, str, str]) -> None:
+        """--compare "" (an empty $VAR) is an error, not a backtest of one policy."""
+        status, out, err = run(
+            "backtest", "b2b_saas", *history, *WINDOW, "--compare", ""
+        )
+        assert (status, out) == (1, "")
+        assert err.startswith("--compare: expected a policy file")
+
+    def test_the_score_table_lines_up_with_wide_values(self, tmp_path: Path) -> None:
+        """A long lead id and big scores: each column as wide as its widest cell."""
+        leads = tmp_path / "leads.csv"
+        leads.write_text(
+            "id,created_at\nL-1,2026-03-02T09:00:00Z\n"
+            "a-lead-id-from-the-crm-00017,2026-03-02T09:00:00Z\n",
+            encoding="utf-8",
+        )
+        activities = tmp_path / "activities.csv"
+        activities.write_text(
+            "lead_id,kind,at\nL-1,big,2026-03-02T10:00:00Z\n", encoding="utf-8"
+        )
+        policy = b2b_saas()
+        model = ScoringModel("wide", [ActivityRule("big", 123456789)])
+        path = tmp_path / "p.toml"
+        path.write_text(dump_policy(attrs.evolve(policy, scoring=model)), "utf-8")
+        status, out, _ = run("score", str(path), str(leads), str(activities))
+        assert status == 0
+        assert out.splitlines()[1:] == [
+            "lead                          fit   engagement        total  matrix",
+            "----------------------------  ---  -----------  -----------  ------",
+            "L-1                             0  1.23457e+08  1.23457e+08      D1",
+            "a-lead-id-from-the-crm-00017    0            0            0      D4",
+        ]
 
     def test_report(self, tmp_path: Path) -> None:
         """report reads stage entries and prints the funnel report."""
@@ -664,7 +765,7 @@ class TestFileCommands:
         raw = io.BytesIO()
         out = io.TextIOWrapper(raw, encoding=encoding)
         assert main(["score", "b2b_saas", str(leads), str(activities)], out) == 0
-        assert raw.getvalue().decode(encoding).splitlines()[2].split()[0] == shown
+        assert raw.getvalue().decode(encoding).splitlines()[3].split()[0] == shown
 
     def test_a_control_character_in_the_data_is_escaped(self, tmp_path: Path) -> None:
         """An escape sequence or a carriage return in a lead id reaches no terminal."""
@@ -677,7 +778,9 @@ class TestFileCommands:
         activities.write_text("", encoding="utf-8")
         status, out, _ = run("score", "b2b_saas", str(leads), str(activities))
         assert status == 0
-        assert out.splitlines()[2].split()[0] == "L\\x1b[2J\\r1"
+        assert out.splitlines()[3].split()[0] == "L\\x1b[2J\\r1"
+        # The column is as wide as the id as shown, escaped.
+        assert len({len(line) for line in out.splitlines()[1:]}) == 1
         _, out, _ = run("score", "b2b_saas", str(leads), str(activities), "--json")
         assert json.loads(out)[0]["lead_id"] == "L\x1b[2J\r1"
 
@@ -769,3 +872,132 @@ class TestFileCommands:
                 instant,
             )
         assert info.value.code == 2
+
+
+#: A module of custom criteria, and a policy whose "sales accepts" guard
+#: names one of them.
+CRITERIA = (
+    "import attrs\n"
+    "from funnelkit import CriteriaRegistry, Criterion, Verdict\n"
+    "registry = CriteriaRegistry()\n"
+    "@registry.register('vip')\n"
+    "@attrs.frozen\n"
+    "class Vip(Criterion):\n"
+    "    level: int\n"
+    "    def check(self, ctx):\n"
+    "        return Verdict(passed=True, criterion='vip', reason='always')\n"
+)
+
+
+@pytest.fixture
+def custom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A policy file naming a custom criterion; its module importable."""
+    (tmp_path / "vip_criteria.py").write_text(CRITERIA, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = dump_policy(b2b_saas()).replace(
+        'name = "sales accepts"',
+        'name = "sales accepts"\nguard = { vip = { level = 2 } }',
+    )
+    path = tmp_path / "custom.toml"
+    path.write_text(text, encoding="utf-8")
+    yield str(path)
+    sys.modules.pop("vip_criteria", None)
+
+
+WINDOW = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+
+
+class TestCriteriaOption:
+    @pytest.mark.parametrize("command", ["check", "score", "backtest", "compare"])
+    def test_every_command_reading_a_policy_takes_criteria(
+        self, custom: str, history: tuple[str, str, str], command: str
+    ) -> None:
+        """check, score and backtest (--compare too) load a custom criterion."""
+        argv = {
+            "check": ["check", custom],
+            "score": ["score", custom, *history[:2]],
+            "backtest": ["backtest", custom, *history, *WINDOW],
+            "compare": ["backtest", "b2b_saas", *history, *WINDOW, "--compare", custom],
+        }[command]
+        status, _, err = run(*argv)
+        assert status == 1
+        assert err.startswith(f"{custom}: transitions[2].guard.vip: unknown key")
+        status, out, err = run(*argv, "--criteria", "vip_criteria:registry")
+        assert (status, err) == (0, "")
+        assert out
+
+    @pytest.mark.parametrize(
+        ("spec", "error"),
+        [
+            ("no-colon", "--criteria: expected MODULE:NAME, got 'no-colon'"),
+            ("vip_criteria:nothing", "--criteria: cannot load 'vip_criteria:nothing'"),
+            (
+                "funnelkit.policies:b2b_saas",
+                "--criteria: 'funnelkit.policies:b2b_saas' is not a CriteriaRegistry",
+            ),
+        ],
+    )
+    @pytest.mark.parametrize("command", ["check", "score", "backtest"])
+    def test_the_same_errors_from_each_command(
+        self,
+        custom: str,
+        history: tuple[str, str, str],
+        command: str,
+        spec: str,
+        error: str,
+    ) -> None:
+        """A bad --criteria is the same one line, status 1, whichever the command."""
+        argv = {
+            "check": ["check", custom],
+            "score": ["score", custom, *history[:2]],
+            "backtest": ["backtest", custom, *history, *WINDOW],
+        }[command]
+        status, out, err = run(*argv, "--criteria", spec)
+        assert (status, out) == (1, "")
+        assert err.startswith(error)
+        assert err.count("\n") == 1
+
+    def test_help_names_it_for_each_command(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """check, score and backtest list --criteria, in the same words."""
+        helps = []
+        for command in ("check", "score", "backtest"):
+            with pytest.raises(SystemExit):
+                main([command, "--help"])
+            helps.append(capsys.readouterr().out)
+        described = {
+            text[text.index("\n  --criteria") : text.index("\n  --json")]
+            for text in helps
+        }
+        assert len(described) == 1
+        assert "CriteriaRegistry" in described.pop()
+
+
+DOCS = Path(__file__).parent.parent / "docs" / "cli.md"
+
+
+class TestHelp:
+    @pytest.mark.parametrize(
+        "command", ["demo", "check", "score", "report", "backtest"]
+    )
+    def test_each_command_s_help_and_the_docs_name_the_same(
+        self, command: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A command's --help and its docs/cli.md line: the same options and names."""
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        usage = capsys.readouterr().out.split("\n\n")[0]
+        text = DOCS.read_text(encoding="utf-8")
+        start = text.index(f"$ python -m funnelkit {command} ")
+        block = text[start : text.index("```", start)]
+        documented = block.split("\n$")[0]
+
+        def options(text: str) -> set[str]:
+            return set(re.findall(r"--[a-z-]+", text))
+
+        def names(text: str) -> set[str]:
+            return set(re.findall(r"\b[A-Z][A-Z:]+\b", text))
+
+        assert options(usage) == options(documented)
+        assert names(documented) <= names(usage)

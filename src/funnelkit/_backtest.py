@@ -16,6 +16,7 @@ from funnelkit._frozen import FrozenMap
 from funnelkit._funnel import Funnel
 from funnelkit._lead import Activity, Lead, activity_id
 from funnelkit._policy import FunnelPolicy
+from funnelkit._text import counted, table
 from funnelkit._time import in_utc, require_aware, utc_micros
 from funnelkit._validators import check_items
 from funnelkit.errors import ValidationError
@@ -119,16 +120,25 @@ class BacktestReport:
         }
 
     def to_text(self) -> str:
-        """Return the report as text."""
+        """Return the report as text, its deciles as an aligned table."""
+        return self._text()
+
+    def _text(self, beside: BacktestReport | None = None) -> str:
+        """The report as text, its table lined up with *beside*'s if given."""
         months = ", ".join(
             f"{month} {count:,}" for month, count in self.mqls_by_month.items()
         )
         breaches = ", ".join(f"{rule} {n:,}" for rule, n in self.breaches.items())
+        both = [*self.deciles, *(beside.deciles if beside else ())]
+        ranges = (
+            max((len(f"{row.low:g}") for row in both), default=0),
+            max((len(f"{row.high:g}") for row in both), default=0),
+        )
         lines = [
             (
-                f"Backtest of {self.policy}: {self.leads:,} leads, "
-                f"{self.activities:,} activities, {self.start.isoformat()} to "
-                f"{self.end.isoformat()}"
+                f"Backtest of {self.policy}: {counted(self.leads, 'lead')}, "
+                f"{counted(self.activities, 'activity', 'activities')}, "
+                f"{self.start.isoformat()} to {self.end.isoformat()}"
             ),
             f"MQLs {self.mqls:,}; won {self.won:,}; won MQLs {self.won_mqls:,}",
             (
@@ -138,15 +148,39 @@ class BacktestReport:
             f"MQLs by month: {months or 'none'}",
             f"SLA breaches: {breaches or 'none'}",
             "",
-            "decile  leads    won  win rate   lift  scores",
-        ]
-        lines += [
-            f"{row.decile:>6}  {row.leads:>5}  {row.won:>5}"
-            f"  {_percent(row.win_rate):>8}  {_number(row.lift):>5}"
-            f"  {row.low:g} to {row.high:g}"
-            for row in self.deciles
+            table(
+                _DECILE_COLUMNS,
+                _decile_cells(self.deciles, ranges),
+                words=0,
+                also=_decile_cells(beside.deciles, ranges) if beside else (),
+            ),
         ]
         return "\n".join(lines)
+
+
+_DECILE_COLUMNS = ("decile", "leads", "won", "win rate", "lift", "scores")
+
+
+def _decile_cells(
+    deciles: Iterable[Decile], ranges: tuple[int, int]
+) -> list[list[str]]:
+    """The decile table's cells; *ranges* the widths of the lowest and highest scores.
+
+    The scores are ``low to high``, each part padded so that the ``to`` of
+    every row lines up.
+    """
+    low, high = ranges
+    return [
+        [
+            str(row.decile),
+            f"{row.leads:,}",
+            f"{row.won:,}",
+            _percent(row.win_rate),
+            _number(row.lift),
+            f"{row.low:>{low}g} to {row.high:>{high}g}",
+        ]
+        for row in deciles
+    ]
 
 
 @attrs.frozen(kw_only=True)
@@ -166,12 +200,12 @@ class Comparison:
         }
 
     def to_text(self) -> str:
-        """Return both reports, then the differences."""
+        """Return both reports, their tables lined up, then the differences."""
         return "\n".join(
             [
-                self.a.to_text(),
+                self.a._text(beside=self.b),  # noqa: SLF001 -- its own module's
                 "",
-                self.b.to_text(),
+                self.b._text(beside=self.a),  # noqa: SLF001 -- its own module's
                 "",
                 "Differences",
                 *(f"- {line}" for line in self.differences),
@@ -278,15 +312,35 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
     start: datetime,
     end: datetime,
     mql: str = "mql",
+    mql_b: str | None = None,
 ) -> Comparison:
     """Backtest two policies on the same history; say how they differ.
 
+    Args:
+        policy_a: The policy as it is.
+        policy_b: The policy to try instead.
+        leads: The leads, as :func:`backtest` takes them.
+        activities: Their activities.
+        outcomes: Whether each lead was won.
+        start: The first instant of the period measured.
+        end: The instant after it.
+        mql: *policy_a*'s MQL stage, and *policy_b*'s unless *mql_b* is given.
+        mql_b: *policy_b*'s MQL stage, when its name differs (a product-led
+            policy's ``pql`` against a sales-led one's ``mql``).
+
     Raises:
         ValidationError: a bad argument, or an activity of a lead not given.
+            A stage that either policy lacks is refused before any replay.
     """
     for field, policy in (("policy_a", policy_a), ("policy_b", policy_b)):
         if not isinstance(policy, FunnelPolicy):
             raise ValidationError(field=field, value=policy, expected="a FunnelPolicy")
+    _check(policy_a, start, end, mql)
+    if mql_b is None:
+        mql_b = mql
+        _check(policy_b, start, end, mql_b)
+    else:
+        _check(policy_b, start, end, mql_b, field="mql_b")
     check_items(leads, field="leads", expected="an iterable of Lead values")
     check_items(
         activities, field="activities", expected="an iterable of Activity values"
@@ -294,7 +348,7 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
     people = list(leads)
     feed = list(activities)
     a = backtest(policy_a, people, feed, outcomes, start=start, end=end, mql=mql)
-    b = backtest(policy_b, people, feed, outcomes, start=start, end=end, mql=mql)
+    b = backtest(policy_b, people, feed, outcomes, start=start, end=end, mql=mql_b)
     return Comparison(a=a, b=b, differences=_differences(a, b, _outcomes(outcomes)))
 
 
@@ -302,9 +356,17 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
 
 
 def _check(
-    policy: FunnelPolicy, start: datetime, end: datetime, mql: object
+    policy: FunnelPolicy,
+    start: datetime,
+    end: datetime,
+    mql: object,
+    *,
+    field: str = "mql",
 ) -> tuple[int, int]:
-    """Check a backtest's arguments; return *start* and *end* in UTC microseconds."""
+    """Check a backtest's arguments; return *start* and *end* in UTC microseconds.
+
+    *field* names the argument that gave *mql*.
+    """
     start_us = utc_micros(require_aware(start, field="start"))
     end_us = utc_micros(require_aware(end, field="end"))
     if end_us <= start_us:
@@ -313,7 +375,7 @@ def _check(
         raise ValidationError(field="policy", value=policy, expected="a FunnelPolicy")
     if not isinstance(mql, str) or mql not in {stage.name for stage in policy.stages}:
         raise ValidationError(
-            field="mql", value=mql, expected=f"a stage of the policy {policy.label!r}"
+            field=field, value=mql, expected=f"a stage of the policy {policy.label!r}"
         )
     return start_us, end_us
 
@@ -569,7 +631,7 @@ def _differences(
     ):
         same = (
             f"No difference: {b.policy} and {a.policy} make the same "
-            f"{_count(b.mqls, 'MQL')} of this history, with the same precision "
+            f"{counted(b.mqls, 'MQL')} of this history, with the same precision "
             f"({_percent(b.precision)}), recall ({_percent(b.recall)}), ROC AUC "
             f"({_number(b.auc)}) and SLA breaches."
         )
@@ -578,20 +640,20 @@ def _differences(
     lost = a.mql_leads - b.mql_leads
     more = b.mqls - a.mqls
     if not gained and not lost:
-        makes = f"{b.policy} makes the same {_count(b.mqls, 'MQL')} as {a.policy}."
+        makes = f"{b.policy} makes the same {counted(b.mqls, 'MQL')} as {a.policy}."
     else:
         if more:
             than = (
-                f"{_count(abs(more), 'more' if more > 0 else 'fewer')} than "
+                f"{counted(abs(more), 'more MQL' if more > 0 else 'fewer MQL')} than "
                 f"{a.policy} ({b.mqls:,} against {a.mqls:,})"
             )
         else:
             than = f"as many MQLs as {a.policy} ({b.mqls:,} each)"
         makes = (
             f"{b.policy} makes {than}: it qualifies "
-            f"{_count(len(gained), 'lead')} {a.policy} does not "
+            f"{counted(len(gained), 'lead')} {a.policy} does not "
             f"({len(gained & won):,} of them won) and no longer qualifies "
-            f"{_count(len(lost), 'lead')} ({len(lost & won):,} of them won)."
+            f"{counted(len(lost), 'lead')} ({len(lost & won):,} of them won)."
         )
     lines = [makes]
     for name in ("precision", "recall"):
@@ -607,13 +669,6 @@ def _differences(
         for rule in rules
     ]
     return tuple(lines)
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 lead``, ``3 leads``; ``1 more MQL``, ``3 fewer MQLs`` for more/fewer."""
-    if noun in {"more", "fewer"}:
-        return f"{number:,} {noun} MQL{'' if number == 1 else 's'}"
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _points(before: float | None, after: float | None) -> str:

@@ -22,6 +22,7 @@ from funnelkit._duration import format_duration
 from funnelkit._lead import Activity
 from funnelkit._policy import FunnelPolicy
 from funnelkit._sla import EXIT
+from funnelkit._text import counted, table
 from funnelkit._time import in_utc, require_aware
 from funnelkit.errors import (
     FunnelkitError,
@@ -34,11 +35,16 @@ from funnelkit.serialization import structure
 __all__ = ["main"]
 
 
+#: What every command taking an instant says of it under its help.
+_INSTANT = "An INSTANT is ISO 8601 with its UTC offset: 2026-03-01T00:00:00Z."
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m funnelkit",
         description="Qualify sales leads: run the demo, check a policy file, "
         "and score, report and backtest data files.",
+        epilog=_INSTANT,
     )
     parser.add_argument(
         "--version", action="version", version=f"funnelkit {__version__}"
@@ -51,13 +57,8 @@ def _parser() -> argparse.ArgumentParser:
         "of it, or every problem found. Exit status 0 when valid, 1 when not.",
     )
     _policy_argument(check)
+    _criteria_argument(check)
     _json_argument(check)
-    check.add_argument(
-        "--criteria",
-        metavar="MODULE:NAME",
-        help="a CriteriaRegistry of custom criteria, as module:attribute "
-        "(named here, on the command line: a policy file never names code)",
-    )
     demo = commands.add_parser(
         "demo",
         help="run a synthetic quarter through the default policy and report it",
@@ -81,58 +82,124 @@ def _parser() -> argparse.ArgumentParser:
     )
     score = commands.add_parser(
         "score",
+        epilog=_INSTANT,
         help="score leads from files with a policy's scoring model",
         description="Score every lead of LEADS, with its activities from "
         "ACTIVITIES, by the scoring model of POLICY, as of --at (by default "
         "the latest instant of the files: an activity's, or a lead's creation).",
     )
     _policy_argument(score)
-    score.add_argument("leads", help="the leads (.csv or .jsonl)")
-    score.add_argument("activities", help="their activities (.csv or .jsonl)")
-    score.add_argument("--at", type=_instant, help="the instant to score at (ISO 8601)")
+    _history_arguments(score, outcomes=False)
+    score.add_argument(
+        "--at",
+        metavar="INSTANT",
+        type=_instant,
+        help="the instant to score at (by default, the files' latest)",
+    )
+    _criteria_argument(score)
     _json_argument(score)
     report = commands.add_parser(
         "report",
+        epilog=_INSTANT,
         help="a funnel report over stage entries from a file",
         description="Conversion, time in stage and flow over the stage entries "
         "of ENTRIES (a CRM export, say), from --start to --end.",
     )
-    report.add_argument("entries", help="the stage entries (.csv or .jsonl)")
+    report.add_argument(
+        "entries", metavar="ENTRIES", help="the stage entries (.csv or .jsonl)"
+    )
     report.add_argument(
         "--stages", required=True, help="the path, comma-separated: mql,sql,customer"
     )
-    report.add_argument("--start", type=_instant, required=True, help="ISO 8601")
-    report.add_argument("--end", type=_instant, required=True, help="ISO 8601")
-    report.add_argument("--now", type=_instant, help="ISO 8601 (default: --end)")
+    _window_arguments(report)
     report.add_argument(
-        "--cohort", choices=["week", "month", "quarter"], default="month"
+        "--now",
+        metavar="INSTANT",
+        type=_instant,
+        help="the instant the report is as of (by default, --end)",
     )
-    report.add_argument("--segment", help="a segment column to break rows down by")
-    report.add_argument("--timezone", default="UTC", help="of the periods (UTC)")
+    report.add_argument(
+        "--cohort",
+        choices=["week", "month", "quarter"],
+        default="month",
+        help="the cohorts' and periods' length (month)",
+    )
+    report.add_argument(
+        "--segment", metavar="COLUMN", help="a segment column to break rows down by"
+    )
+    report.add_argument(
+        "--timezone", metavar="ZONE", default="UTC", help="of the periods (UTC)"
+    )
     _json_argument(report)
     backtest = commands.add_parser(
         "backtest",
+        epilog=_INSTANT,
         help="replay a history through a policy (or two) and measure it",
         description="Replay the leads, activities and outcomes through POLICY "
-        "from --start to --end; with --compare, through a second policy too.",
+        "from --start to --end; with --compare, through a second policy too. "
+        "--mql names the MQL stage of both, unless --compare-mql names the "
+        "second policy's.",
     )
     _policy_argument(backtest)
-    backtest.add_argument("leads", help="the leads (.csv or .jsonl)")
-    backtest.add_argument("activities", help="their activities (.csv or .jsonl)")
-    backtest.add_argument("outcomes", help="lead_id,won per lead (.csv or .jsonl)")
-    backtest.add_argument("--start", type=_instant, required=True, help="ISO 8601")
-    backtest.add_argument("--end", type=_instant, required=True, help="ISO 8601")
+    _history_arguments(backtest, outcomes=True)
+    _window_arguments(backtest)
     backtest.add_argument("--compare", metavar="POLICY", help="a second policy")
-    backtest.add_argument("--mql", default="mql", help="the MQL stage (mql)")
+    backtest.add_argument(
+        "--mql",
+        metavar="STAGE",
+        default="mql",
+        help="the MQL stage of POLICY, and of --compare's unless --compare-mql "
+        "names it (mql)",
+    )
+    backtest.add_argument(
+        "--compare-mql",
+        metavar="STAGE",
+        help="the MQL stage of the --compare policy (by default, --mql)",
+    )
+    _criteria_argument(backtest)
     _json_argument(backtest)
+    backtest.set_defaults(usage_error=backtest.error)
     return parser
 
 
 def _policy_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "policy",
+        metavar="POLICY",
         help="a policy file (.toml or .json), or b2b_saas or product_led "
         "for a policy funnelkit ships",
+    )
+
+
+def _history_arguments(parser: argparse.ArgumentParser, *, outcomes: bool) -> None:
+    parser.add_argument("leads", metavar="LEADS", help="the leads (.csv or .jsonl)")
+    parser.add_argument(
+        "activities", metavar="ACTIVITIES", help="their activities (.csv or .jsonl)"
+    )
+    if outcomes:
+        parser.add_argument(
+            "outcomes",
+            metavar="OUTCOMES",
+            help="lead_id,won per lead (.csv or .jsonl)",
+        )
+
+
+def _window_arguments(parser: argparse.ArgumentParser) -> None:
+    for option, what in (
+        ("--start", "the period's first instant"),
+        ("--end", "the instant the period ends, not in it"),
+    ):
+        parser.add_argument(
+            option, metavar="INSTANT", type=_instant, required=True, help=what
+        )
+
+
+def _criteria_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--criteria",
+        metavar="MODULE:NAME",
+        help="a CriteriaRegistry of custom criteria, as module:attribute "
+        "(named here, on the command line: a policy file never names code)",
     )
 
 
@@ -237,7 +304,7 @@ def summary(policy: FunnelPolicy) -> str:
             line += f", when {describe(transition.guard)}"
         lines.append(line)
     model = policy.scoring
-    lines.append(f"scoring model {model.name!r} ({len(model.rules)} rules):")
+    lines.append(f"scoring model {model.name!r} ({counted(len(model.rules), 'rule')}):")
     lines += [
         f"  {rule.label}: {rule.points:+g} {rule.dimension}" for rule in model.rules
     ]
@@ -262,6 +329,13 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     args = _parser().parse_args(argv)
+    if (
+        args.command == "backtest"
+        and args.compare_mql is not None
+        and args.compare is None
+    ):
+        # argparse cannot say that one option needs another: a usage error here.
+        args.usage_error("--compare-mql: expected --compare, whose stage it names")
     if args.command == "demo":
         return _demo(args, out, err)
     if args.command != "check":
@@ -274,11 +348,21 @@ def main(
     return _check(args, out, err)
 
 
-#: The options whose values the commands hand to the library under the same
-#: name: an error about one names the option, and the value as typed.
-_OPTIONS = frozenset(
-    {"at", "start", "end", "now", "stages", "cohort", "segment", "timezone", "mql"}
-)
+#: The library's arguments that the commands give from options, and those
+#: options (most under the same name): an error about one names the option,
+#: and the value as typed.
+_OPTIONS = {
+    "at": "at",
+    "start": "start",
+    "end": "end",
+    "now": "now",
+    "stages": "stages",
+    "cohort": "cohort",
+    "segment": "segment",
+    "timezone": "timezone",
+    "mql": "mql",
+    "mql_b": "compare_mql",
+}
 
 
 def _lines(error: FunnelkitError, args: argparse.Namespace | None = None) -> str:
@@ -288,22 +372,26 @@ def _lines(error: FunnelkitError, args: argparse.Namespace | None = None) -> str
     the option (``--end``) and shows the value as it was typed.
     """
     name = (
-        re.match(r"[a-z]+", error.field) if isinstance(error, ValidationError) else None
+        re.match(r"[a-z_]+", error.field)
+        if isinstance(error, ValidationError)
+        else None
     )
-    if (
-        isinstance(error, ValidationError)
-        and error.owner is None
-        and name is not None
-        and name[0] in _OPTIONS
-        and getattr(args, name[0], None) is not None
-    ):
-        given = getattr(args, name[0])
+    option = _OPTIONS.get(name[0]) if name is not None else None
+    given = None if option is None or args is None else getattr(args, option, None)
+    hint = ""
+    if option in {"mql", "compare_mql"} and getattr(args, "compare", None) is not None:
+        # Two policies: say which option names whose stage (the --compare
+        # policy's is --mql's unless --compare-mql is given).
+        given = getattr(args, "mql", None) if given is None else given
+        hint = " (--mql names POLICY's MQL stage, --compare-mql the --compare one's)"
+    if isinstance(error, ValidationError) and error.owner is None and given is not None:
         typed = given.isoformat() if isinstance(given, datetime) else repr(given)
         expected = error.expected
-        if name[0] in {"end", "now"}:
+        if option in {"end", "now"}:
             # "after start": the other bound is an option as well.
             expected = re.sub(r"\bstart\b", "--start", expected)
-        return f"--{name[0]}: expected {expected}, got {typed}"
+        flag = "--" + str(option).replace("_", "-")
+        return f"{flag}: expected {expected}, got {typed}{hint}"
     if isinstance(error, PolicyFileError):
         where = error.source or "policy"
         return "\n".join(
@@ -396,7 +484,7 @@ def _print(text: str, out: TextIO, err: TextIO) -> int:
     escape, as Python writes it on stderr; an output that cannot be written
     (a full disk) is one line on *err*, status 1.
     """
-    text = _CONTROL.sub(lambda found: repr(found[0])[1:-1], text)
+    text = _escaped(text)
     try:
         try:
             print(text, file=out)
@@ -416,6 +504,11 @@ def _print(text: str, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _escaped(text: str) -> str:
+    """*text* with its control characters (but line breaks and tabs) escaped."""
+    return _CONTROL.sub(lambda found: repr(found[0])[1:-1], text)
+
+
 def _silence(out: TextIO) -> None:
     """Point *out* at the null device, so flushing it again at exit cannot fail.
 
@@ -429,7 +522,8 @@ def _silence(out: TextIO) -> None:
 def _score(args: argparse.Namespace) -> str:
     from funnelkit._files import read_activities, read_leads  # noqa: PLC0415 -- a command's own
 
-    model = _policy(args.policy).scoring
+    registry = _registry(args.criteria) if args.criteria else None
+    model = _policy(args.policy, registry).scoring
     leads = read_leads(args.leads)
     activities = read_activities(args.activities)
     if not leads:
@@ -461,17 +555,24 @@ def _score(args: argparse.Namespace) -> str:
             ],
             indent=2,
         )
-    width = max(len("lead"), *(len(lead_id) for lead_id, _ in rows))
-    lines = [
-        f"scores by {model.name!r} at {at.isoformat()}",
-        f"{'lead':<{width}}  {'fit':>8}  {'engagement':>10}  {'total':>10}  matrix",
-    ]
-    lines += [
-        f"{lead_id:<{width}}  {score.fit:>8g}  {score.engagement:>10g}"
-        f"  {score.total:>10g}  {score.matrix}"
+    cells = [
+        [
+            # Escaped here, as _print would, so that the column is as wide.
+            _escaped(lead_id),
+            f"{score.fit:g}",
+            f"{score.engagement:g}",
+            f"{score.total:g}",
+            score.matrix,
+        ]
         for lead_id, score in rows
     ]
-    return "\n".join(lines)
+    header = ["lead", "fit", "engagement", "total", "matrix"]
+    return "\n".join(
+        [
+            f"scores by {model.name!r} at {at.isoformat()}",
+            table(header, cells, words=1),
+        ]
+    )
 
 
 def _report(args: argparse.Namespace) -> str:
@@ -507,6 +608,13 @@ def _backtest(args: argparse.Namespace) -> str:
     from funnelkit._files import read_activities, read_leads, read_outcomes  # noqa: PLC0415 -- a command's own
     from funnelkit.analytics import backtest, compare  # noqa: PLC0415 -- a command's own
 
+    registry = _registry(args.criteria) if args.criteria else None
+    policy = _policy(args.policy, registry)
+    other = (
+        None
+        if args.compare is None
+        else _policy(args.compare, registry, option="--compare")
+    )
     leads = read_leads(args.leads)
     history = (
         leads,
@@ -515,14 +623,16 @@ def _backtest(args: argparse.Namespace) -> str:
     )
     window = {"start": args.start, "end": args.end, "mql": args.mql}
     result = (
-        compare(
-            _policy(args.policy),
-            _policy(args.compare, option="--compare"),
+        backtest(policy, *history, **window)
+        if other is None
+        else compare(
+            policy,
+            other,
             *history,
             **window,
+            # --mql for both policies unless --compare-mql names other's stage.
+            mql_b=args.mql if args.compare_mql is None else args.compare_mql,
         )
-        if args.compare
-        else backtest(_policy(args.policy), *history, **window)
     )
     return json.dumps(result.to_dict(), indent=2) if args.json else result.to_text()
 

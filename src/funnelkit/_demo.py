@@ -22,6 +22,7 @@ from funnelkit import kinds
 from funnelkit._events import Event, LeadState, StageChanged
 from funnelkit._funnel import Funnel
 from funnelkit._lead import Activity, Bant, Lead
+from funnelkit._text import counted
 from funnelkit.analytics import FunnelReport, Goal, sla_timers, stage_entries
 from funnelkit.errors import GuardFailed
 from funnelkit.policies import DISQUALIFY_REASONS, RECYCLE_REASONS, b2b_saas
@@ -318,8 +319,9 @@ def render(quarter: Quarter, built: FunnelReport, *, as_json: bool = False) -> s
         return json.dumps(data, indent=2, ensure_ascii=False)
     lines = [
         (
-            f"funnelkit demo: a synthetic quarter of {len(quarter.lead_ids):,} "
-            f"leads and {quarter.activities:,} activities through "
+            "funnelkit demo: a synthetic quarter of "
+            f"{counted(len(quarter.lead_ids), 'lead')} and "
+            f"{counted(quarter.activities, 'activity', 'activities')} through "
             f"{quarter.funnel.policy.label}"
         ),
         "",

@@ -65,6 +65,7 @@ from funnelkit._events import Event, LeadState, _TimerEvent
 from funnelkit._frozen import FrozenMap, freeze
 from funnelkit._scoring import _num
 from funnelkit._sla import SlaTimer
+from funnelkit._text import table
 from funnelkit._time import is_zone_name, require_aware, utc_micros
 from funnelkit._validators import (
     Scalar,
@@ -1863,19 +1864,7 @@ _CONVERSION_COLUMNS = (
 
 def _table(header: list[str], rows: list[list[str]], words: int) -> str:
     """Align *rows* under *header*: the first *words* columns left, numbers right."""
-    if not rows:
-        return "(no leads)"
-    widths = [
-        max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)
-    ]
-    lines = [header, ["-" * width for width in widths], *rows]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if index < words else cell.rjust(width)
-            for index, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ).rstrip()
-        for line in lines
-    )
+    return table(header, rows, words=words) if rows else "(no leads)"
 
 
 def _lead_cell(segment: str | None, value: Scalar) -> list[str]:
