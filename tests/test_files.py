@@ -1,5 +1,5 @@
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -94,6 +94,24 @@ class TestLeads:
         (lead,) = read_leads(path)
         assert lead.created_at == T0
         assert str(lead.created_at.tzinfo) == "Europe/Berlin"
+
+
+class TestInstants:
+    def test_an_offset_s_fraction_is_kept(self, tmp_path: Path) -> None:
+        """An offset under a second keeps its fraction: the instant is not UTC's."""
+        path = _write(
+            tmp_path, "leads.csv", "id,created_at\nL-1,2026-03-02T09:00:00-00:00:00.5\n"
+        )
+        (lead,) = read_leads(path)
+        assert lead.created_at == T0 + timedelta(microseconds=500_000)
+
+    def test_a_fraction_of_a_minute_is_refused(self, tmp_path: Path) -> None:
+        """'09:30.5' is refused, not read as 09:30:00.5 (ISO 8601's 09:30:30)."""
+        path = _write(tmp_path, "leads.csv", "id,created_at\nL-1,2026-03-02T09:30.5Z\n")
+        with pytest.raises(DataFileError) as info:
+            read_leads(path)
+        assert (info.value.line, info.value.column) == (2, "created_at")
+        assert "a fraction only after the seconds" in info.value.problem
 
 
 class TestActivitiesOutcomesEntries:
