@@ -484,6 +484,16 @@ class TestFileCommands:
             "scores by 'b2b-default' at 2026-03-02T10:30:00-00:00:00.500000"
         )
 
+    def test_score_at_a_lowercase_z(self, history: tuple[str, str, str]) -> None:
+        """--at takes a lowercase 'z' for UTC, as RFC 3339 allows."""
+        leads, activities, _ = history
+        at = ("--at", "2026-03-02T10:30:00z")
+        status, out, err = run("score", "b2b_saas", leads, activities, *at)
+        assert (status, err) == (0, "")
+        assert out.splitlines()[0] == (
+            "scores by 'b2b-default' at 2026-03-02T10:30:00+00:00"
+        )
+
     def test_score_with_no_lead(self, tmp_path: Path) -> None:
         """Empty files: nothing to score, said plainly (or as JSON)."""
         empty = tmp_path / "none.jsonl"

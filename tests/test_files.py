@@ -105,6 +105,18 @@ class TestInstants:
         (lead,) = read_leads(path)
         assert lead.created_at == T0 + timedelta(microseconds=500_000)
 
+    def test_a_lowercase_z_is_utc(self, tmp_path: Path) -> None:
+        """A lowercase 'z' is UTC, in CSV and JSON Lines, as RFC 3339 allows."""
+        path = _write(
+            tmp_path, "leads.csv", "id,created_at\nL-1,2026-03-02T09:00:00z\n"
+        )
+        assert [lead.created_at for lead in read_leads(path)] == [T0]
+        row = {"lead_id": "L-1", "stage": "mql", "entered_at": "2026-03-02T09:00:00z"}
+        (entry,) = read_entries(
+            _jsonl(tmp_path, row | {"exited_at": "2026-03-03T09:00z"})
+        )
+        assert (entry.entered_at, entry.exited_at) == (T0, T0 + timedelta(days=1))
+
     def test_a_fraction_of_a_minute_is_refused(self, tmp_path: Path) -> None:
         """'09:30.5' is refused, not read as 09:30:00.5 (ISO 8601's 09:30:30)."""
         path = _write(tmp_path, "leads.csv", "id,created_at\nL-1,2026-03-02T09:30.5Z\n")

@@ -305,6 +305,7 @@ class TestTime:
             ("+0s", datetime(2026, 3, 2, 9, tzinfo=BERLIN)),
             ("+9 business hours", datetime(2026, 3, 3, 10, tzinfo=BERLIN)),
             ("2026-03-02 09:00", datetime(2026, 3, 2, 9, tzinfo=BERLIN)),
+            ("2026-03-02T11:30:00z", datetime(2026, 3, 2, 11, 30, tzinfo=UTC)),
             # An offset under a second is kept, as funnelkit's JSON keeps it.
             (
                 "2026-03-02T11:30:00+00:00:00.5",

@@ -558,6 +558,23 @@ class TestWireFormat:
         data = '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00Z"}'
         assert from_json(data, Activity).at == AT
 
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2026-03-02T09:00:00z",
+            "2026-03-02T09:00:00.000z",
+            "2026-03-02T09:00:00z[Europe/London]",
+        ],
+    )
+    def test_a_lowercase_z_is_utc(self, text: str) -> None:
+        """A lowercase 'z' is UTC, as RFC 3339 allows."""
+        assert from_json(json.dumps(text), datetime) == AT
+
+    def test_a_lowercase_z_keeps_the_other_rules(self) -> None:
+        """A 'z' time with digits past the microsecond is refused, as a 'Z' one."""
+        problems = _problems('"2026-03-02T09:00:00.1234567z"', datetime)
+        assert "whole microseconds" in problems[0][1]
+
     def test_missing_id_is_derived(self) -> None:
         """An activity without an id gets its derived one, as in Python."""
         data = '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00+00:00"}'

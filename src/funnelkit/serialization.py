@@ -155,7 +155,7 @@ def _parse_datetime(value: object, _: object = None) -> datetime:
 def _with_offset(text: str, value: str) -> datetime:
     """Parse *text*, the ISO part of *value*, which must carry its UTC offset."""
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = _fromisoformat(text)
     except ValueError:
         raise _WrongValueError(_ISO_DATETIME, value) from None
     if parsed.utcoffset() is None:
@@ -178,6 +178,23 @@ def _with_offset(text: str, value: str) -> datetime:
         except _TimeTextError as error:
             raise _WrongValueError(error.expected, value) from None
     return parsed
+
+
+def _fromisoformat(text: str) -> datetime:
+    """Read ISO text as :meth:`datetime.fromisoformat` does, a lowercase ``z`` too.
+
+    RFC 3339 allows ``z`` for UTC, which Python 3.11 refuses: looked at only
+    when Python refuses the text, so a time with an offset costs nothing more.
+
+    Raises:
+        ValueError: not ISO 8601 text.
+    """
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        if text[-1:] != "z":
+            raise
+    return datetime.fromisoformat(text[:-1] + "Z")
 
 
 class _TimeTextError(ValueError):
@@ -217,7 +234,7 @@ def _fractions(parsed: datetime, text: str) -> datetime:
             raise _TimeTextError(_AFTER_SECONDS)
     if _finer_than_micros(text):
         raise _TimeTextError(_WHOLE_MICROS)
-    if parsed.tzinfo is None or text[-1] == "Z":
+    if parsed.tzinfo is None or text[-1] in "Zz":
         return parsed
     # The offset starts at the last sign: the time before it has none.
     sign = max(text.rfind("+"), text.rfind("-"))

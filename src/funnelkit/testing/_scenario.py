@@ -37,7 +37,7 @@ from funnelkit._scoring import _num
 from funnelkit._time import in_utc, is_zone_name, require_aware
 from funnelkit._validators import Scalar, check_items
 from funnelkit.errors import ValidationError
-from funnelkit.serialization import _fractions, _TimeTextError
+from funnelkit.serialization import _fractions, _fromisoformat, _TimeTextError
 from funnelkit.testing._clock import _DELTA, ManualClock
 
 __all__ = ["Case", "Mismatch", "Scenario", "check_policy"]
@@ -934,7 +934,7 @@ def _instant(value: object, zone: tzinfo, *, owner: str, field: str) -> datetime
     if isinstance(value, str):
         text = value.strip()
         try:
-            found = datetime.fromisoformat(text)
+            found = _fromisoformat(text)
         except ValueError:
             pass
         else:
