@@ -494,6 +494,25 @@ class TestFileCommands:
             "scores by 'b2b-default' at 2026-03-02T10:30:00+00:00"
         )
 
+    def test_score_reads_times_with_nanoseconds(self, tmp_path: Path) -> None:
+        """Data files' times of seven or nine digits keep their microseconds."""
+        leads = tmp_path / "leads.csv"
+        leads.write_text(
+            "id,created_at\nL-1,2026-03-02T09:00:00.1234567Z\n", encoding="utf-8"
+        )
+        activities = tmp_path / "activities.jsonl"
+        row = {
+            "lead_id": "L-1",
+            "kind": "page_view",
+            "at": "2026-03-02T10:00:00.123456789Z",
+        }
+        activities.write_text(json.dumps(row) + "\n", encoding="utf-8")
+        status, out, err = run("score", "b2b_saas", str(leads), str(activities))
+        assert (status, err) == (0, "")
+        assert out.splitlines()[0] == (
+            "scores by 'b2b-default' at 2026-03-02T10:00:00.123456+00:00"
+        )
+
     def test_score_with_no_lead(self, tmp_path: Path) -> None:
         """Empty files: nothing to score, said plainly (or as JSON)."""
         empty = tmp_path / "none.jsonl"
@@ -781,6 +800,7 @@ class TestFileCommands:
             "2026-03-01T00:00:00",
             "9999-12-31T23:00:00-05:00",
             "2026-03-01T00:30.5Z",  # Python would read 00:30:00.5, not 00:30:30
+            "2026-03-01T00:00:00.1234567Z",  # typed, not exported: exact, as JSON
         ],
     )
     def test_a_bad_instant_argument_is_a_usage_error(self, instant: str) -> None:

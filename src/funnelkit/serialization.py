@@ -258,6 +258,62 @@ def _after_seconds(text: str, mark: int) -> bool:
     return text[mark - 6 : mark].isdigit() and not text[mark - 7 : mark - 6].isdigit()
 
 
+_OFFSET_MICROS = "an offset in whole microseconds (a datetime holds no finer)"
+_NANOSECONDS = (
+    "a fraction of a second of nine digits at most (nanoseconds, of which "
+    "funnelkit keeps the microseconds)"
+)
+
+
+def _parse_data_datetime(value: str) -> datetime:
+    """Read an instant of a data file: as funnelkit's JSON does, nanoseconds too.
+
+    Exports from .NET and SQL Server (seven digits of a second), Java or Go
+    (nine) hold finer times than a datetime: the digits past the sixth are
+    dropped, toward the past, so that no time moves later and no two swap
+    places. Only the time's fraction is cut: an offset's finer than a
+    microsecond is refused, as in JSON (cutting it could move the instant
+    later).
+
+    Raises:
+        _WrongValueError: not an instant funnelkit's JSON reads, once cut.
+    """
+    try:
+        return _parse_datetime(_cut_to_micros(value))
+    except _TimeTextError as error:
+        raise _WrongValueError(error.expected, value) from None
+    except _WrongValueError as error:
+        # Digits past the sixth left after the cut are the offset's.
+        finer = error.expected == _WHOLE_MICROS
+        expected = _OFFSET_MICROS if finer else error.expected
+        raise _WrongValueError(expected, value) from None  # the cell as written
+
+
+def _cut_to_micros(text: str) -> str:
+    """*text* with its time's fraction of seven to nine digits cut to six.
+
+    Raises:
+        _TimeTextError: a fraction of ten digits or more, not zeros past the sixth.
+    """
+    mark = text.find(".")
+    comma = text.find(",")
+    if mark < 0 or 0 <= comma < mark:
+        mark = comma  # the first mark: the time's fraction, if the time has one
+    if mark < 0:
+        return text
+    end = mark + 1
+    while text[end : end + 1].isdigit():
+        end += 1
+    if end - mark <= 7:  # noqa: PLR2004 -- the mark and six digits
+        return text
+    iso = text.partition("[")[0]
+    if iso[-1:] not in ("Z", "z") and max(iso.rfind("+"), iso.rfind("-")) < mark:
+        return text  # no sign after the mark: the offset's fraction, or no offset
+    if end - mark > 10 and text[mark + 7 : end].strip("0"):  # noqa: PLR2004 -- nine
+        raise _TimeTextError(_NANOSECONDS)
+    return text[: mark + 7] + text[end:]
+
+
 def _finer_than_micros(text: str) -> bool:
     """Whether a fraction in *text*, its time's or its offset's, is finer than µs.
 
