@@ -499,6 +499,47 @@ class TestFileCommands:
         )
         assert [row["lead_id"] for row in json.loads(out)] == ["L-1", "L-2"]
 
+    def test_score_at_an_offset_under_a_second(
+        self, history: tuple[str, str, str]
+    ) -> None:
+        """--at keeps an offset's fraction of a second: not read as UTC."""
+        leads, activities, _ = history
+        at = ("--at", "2026-03-02T10:30:00-00:00:00.5")
+        status, out, err = run("score", "b2b_saas", leads, activities, *at)
+        assert (status, err) == (0, "")
+        assert out.splitlines()[0] == (
+            "scores by 'b2b-default' at 2026-03-02T10:30:00-00:00:00.500000"
+        )
+
+    def test_score_at_a_lowercase_z(self, history: tuple[str, str, str]) -> None:
+        """--at takes a lowercase 'z' for UTC, as RFC 3339 allows."""
+        leads, activities, _ = history
+        at = ("--at", "2026-03-02T10:30:00z")
+        status, out, err = run("score", "b2b_saas", leads, activities, *at)
+        assert (status, err) == (0, "")
+        assert out.splitlines()[0] == (
+            "scores by 'b2b-default' at 2026-03-02T10:30:00+00:00"
+        )
+
+    def test_score_reads_times_with_nanoseconds(self, tmp_path: Path) -> None:
+        """Data files' times of seven or nine digits keep their microseconds."""
+        leads = tmp_path / "leads.csv"
+        leads.write_text(
+            "id,created_at\nL-1,2026-03-02T09:00:00.1234567Z\n", encoding="utf-8"
+        )
+        activities = tmp_path / "activities.jsonl"
+        row = {
+            "lead_id": "L-1",
+            "kind": "page_view",
+            "at": "2026-03-02T10:00:00.123456789Z",
+        }
+        activities.write_text(json.dumps(row) + "\n", encoding="utf-8")
+        status, out, err = run("score", "b2b_saas", str(leads), str(activities))
+        assert (status, err) == (0, "")
+        assert out.splitlines()[0] == (
+            "scores by 'b2b-default' at 2026-03-02T10:00:00.123456+00:00"
+        )
+
     def test_score_with_no_lead(self, tmp_path: Path) -> None:
         """Empty files: nothing to score, said plainly (or as JSON)."""
         empty = tmp_path / "none.jsonl"
@@ -856,7 +897,14 @@ class TestFileCommands:
         )
 
     @pytest.mark.parametrize(
-        "instant", ["yesterday", "2026-03-01T00:00:00", "9999-12-31T23:00:00-05:00"]
+        "instant",
+        [
+            "yesterday",
+            "2026-03-01T00:00:00",
+            "9999-12-31T23:00:00-05:00",
+            "2026-03-01T00:30.5Z",  # Python would read 00:30:00.5, not 00:30:30
+            "2026-03-01T00:00:00.1234567Z",  # typed, not exported: exact, as JSON
+        ],
     )
     def test_a_bad_instant_argument_is_a_usage_error(self, instant: str) -> None:
         """--start must be ISO 8601 with an offset: argparse's status 2 otherwise."""

@@ -1,13 +1,18 @@
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from funnelkit import DataFileError
 from funnelkit._files import read_activities, read_entries, read_leads, read_outcomes
+from funnelkit.serialization import unstructure
+from funnelkit.testing.strategies import aware_datetimes, time_zones
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+MICRO = timedelta(microseconds=1)
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -96,6 +101,118 @@ class TestLeads:
         assert str(lead.created_at.tzinfo) == "Europe/Berlin"
 
 
+class TestInstants:
+    def test_an_offset_s_fraction_is_kept(self, tmp_path: Path) -> None:
+        """An offset under a second keeps its fraction: the instant is not UTC's."""
+        path = _write(
+            tmp_path, "leads.csv", "id,created_at\nL-1,2026-03-02T09:00:00-00:00:00.5\n"
+        )
+        (lead,) = read_leads(path)
+        assert lead.created_at == T0 + timedelta(microseconds=500_000)
+
+    def test_a_lowercase_z_is_utc(self, tmp_path: Path) -> None:
+        """A lowercase 'z' is UTC, in CSV and JSON Lines, as RFC 3339 allows."""
+        path = _write(
+            tmp_path, "leads.csv", "id,created_at\nL-1,2026-03-02T09:00:00z\n"
+        )
+        assert [lead.created_at for lead in read_leads(path)] == [T0]
+        row = {"lead_id": "L-1", "stage": "mql", "entered_at": "2026-03-02T09:00:00z"}
+        (entry,) = read_entries(
+            _jsonl(tmp_path, row | {"exited_at": "2026-03-03T09:00z"})
+        )
+        assert (entry.entered_at, entry.exited_at) == (T0, T0 + timedelta(days=1))
+
+    @pytest.mark.parametrize(
+        ("cell", "expected"),
+        [
+            # .NET and SQL Server's datetime2 write seven digits, Java and Go nine.
+            ("2026-03-02T09:00:00.1234567Z", T0 + timedelta(microseconds=123_456)),
+            (
+                "2026-03-02T10:00:00.123456789+01:00",
+                T0 + timedelta(microseconds=123_456),
+            ),
+            ("2026-03-02T09:00:00,1234567z", T0 + timedelta(microseconds=123_456)),
+            (
+                "2026-03-02T10:00:00.1234567+01:00[Europe/Berlin]",
+                T0 + timedelta(microseconds=123_456),
+            ),
+            ("20260302T080000.1234567-0100", T0 + timedelta(microseconds=123_456)),
+            # Cut, never rounded: no time moves later, to the next second.
+            ("2026-03-02T08:59:59.999999999Z", T0 - timedelta(microseconds=1)),
+            ("2026-03-02T09:00:00.1234560000Z", T0 + timedelta(microseconds=123_456)),
+        ],
+    )
+    def test_nanoseconds_keep_their_microseconds(
+        self, tmp_path: Path, cell: str, expected: datetime
+    ) -> None:
+        """Up to nine digits of a second: the microseconds are kept, the rest cut."""
+        path = _write(tmp_path, "leads.csv", f'id,created_at\nL-1,"{cell}"\n')
+        assert [lead.created_at for lead in read_leads(path)] == [expected]
+
+    def test_digits_past_the_sixth_keep_the_order(self, tmp_path: Path) -> None:
+        """Cut toward the past, activities keep their order, ties aside."""
+        rows = [
+            {"lead_id": "L-1", "kind": "page_view", "at": f"2026-03-02T09:00:00.{f}Z"}
+            for f in ("0000009", "0000010", "000001999", "0000020")
+        ]
+        found = [activity.at for activity in read_activities(_jsonl(tmp_path, *rows))]
+        assert found == [T0, T0 + MICRO, T0 + MICRO, T0 + 2 * MICRO]
+
+    def test_an_offset_finer_than_a_microsecond_is_refused(
+        self, tmp_path: Path
+    ) -> None:
+        """An offset's fraction is not cut (that could move the instant later)."""
+        cell = "2026-03-02T14:30:00+05:30:00.1234567"
+        path = _write(tmp_path, "leads.csv", f"id,created_at\nL-1,{cell}\n")
+        with pytest.raises(DataFileError) as info:
+            read_leads(path)
+        assert info.value.problem == (
+            "expected an offset in whole microseconds (a datetime holds no finer), "
+            f"got {cell!r}"
+        )
+
+    @settings(max_examples=50, deadline=None)
+    @given(
+        at=aware_datetimes(
+            timezones=st.one_of(
+                time_zones(),
+                st.timedeltas(
+                    -timedelta(hours=24) + MICRO, timedelta(hours=24) - MICRO
+                ).map(timezone),
+            )
+        ),
+        extra=st.text("0123456789", min_size=1, max_size=3),
+        mark=st.sampled_from(".,"),
+    )
+    def test_an_instant_with_nanoseconds_reads_back_as_itself(
+        self,
+        tmp_path_factory: pytest.TempPathFactory,
+        at: datetime,
+        extra: str,
+        mark: str,
+    ) -> None:
+        """Any instant's text, digits added past its microseconds, reads as it."""
+        written = unstructure(at)
+        zone = written[written.index("[") :] if "[" in written else ""
+        iso = at.isoformat(timespec="microseconds")
+        cut = iso.index(".") + 7
+        cell = iso[: cut - 7] + mark + iso[cut - 6 : cut] + extra + iso[cut:] + zone
+        path = tmp_path_factory.mktemp("nanoseconds") / "activities.jsonl"
+        row = json.dumps({"lead_id": "L", "kind": "k", "at": cell})
+        path.write_text(row + "\n", encoding="utf-8")
+        (activity,) = read_activities(path)
+        assert unstructure(activity.at) == written  # the instant, offset and zone
+        assert activity.at == at
+
+    def test_a_fraction_of_a_minute_is_refused(self, tmp_path: Path) -> None:
+        """'09:30.5' is refused, not read as 09:30:00.5 (ISO 8601's 09:30:30)."""
+        path = _write(tmp_path, "leads.csv", "id,created_at\nL-1,2026-03-02T09:30.5Z\n")
+        with pytest.raises(DataFileError) as info:
+            read_leads(path)
+        assert (info.value.line, info.value.column) == (2, "created_at")
+        assert "a fraction only after the seconds" in info.value.problem
+
+
 class TestActivitiesOutcomesEntries:
     def test_activities_with_properties(self, tmp_path: Path) -> None:
         """lead_id, kind, at, id, source; the rest are properties."""
@@ -142,10 +259,10 @@ class TestBadFiles:
             ("id,created_at\nL-1,yesterday\n", 2, "created_at", "ISO 8601"),
             ("id,created_at\nL-1,2026-03-02T09:00\n", 2, "created_at", "UTC offset"),
             (
-                "id,created_at\nL-1,2026-03-02T09:00:00.123456789+01:00\n",
+                "id,created_at\nL-1,2026-03-02T09:00:00.1234567891+01:00\n",
                 2,
                 "created_at",
-                "whole microseconds",
+                "nine digits at most",
             ),
             (
                 "id,created_at,budget\nL-1,2026-03-02T09:00Z,maybe\n",

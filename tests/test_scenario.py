@@ -305,6 +305,12 @@ class TestTime:
             ("+0s", datetime(2026, 3, 2, 9, tzinfo=BERLIN)),
             ("+9 business hours", datetime(2026, 3, 3, 10, tzinfo=BERLIN)),
             ("2026-03-02 09:00", datetime(2026, 3, 2, 9, tzinfo=BERLIN)),
+            ("2026-03-02T11:30:00z", datetime(2026, 3, 2, 11, 30, tzinfo=UTC)),
+            # An offset under a second is kept, as funnelkit's JSON keeps it.
+            (
+                "2026-03-02T11:30:00+00:00:00.5",
+                datetime(2026, 3, 2, 11, 29, 59, 500_000, tzinfo=UTC),
+            ),
         ],
     )
     def test_at(self, when: datetime | str, expected: datetime) -> None:
@@ -354,6 +360,7 @@ class TestTime:
             ("at", "when", "0001-01-01T00:00+05:00", "years 1 to 9999"),
             # Python would cut the 7, moving the instant: refused, as from_json does.
             ("at", "when", "2026-03-02T09:00:00.1234567Z", "whole microseconds"),
+            ("at", "when", "2026-03-02T09:30.5Z", "a fraction only after the seconds"),
             ("advance", "duration", "soon", "a duration such as"),
             ("advance", "duration", timedelta(hours=-1), "a duration of zero or more"),
             ("advance", "duration", 5, "a duration of zero or more"),

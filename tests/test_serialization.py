@@ -163,7 +163,8 @@ def _iso_texts(draw: st.DrawFn) -> str:
     offset = "Z"
     if draw(st.booleans()):
         # Minutes past zero: Python 3.11 drops the fraction of an offset under
-        # a second (which funnelkit keeps), so it could not be the reference.
+        # a second (which funnelkit keeps), so it could not be the reference;
+        # test_an_offset_written_with_its_fraction_reads_back_exactly has those.
         parts = [
             "00",
             f"{draw(st.integers(1, 59)):02}",
@@ -323,6 +324,50 @@ class TestRoundTrip:
         at = datetime(2026, 3, 2, 9, 0, 0, 123, tzinfo=timezone(offset))
         back = from_json(to_json(at), datetime)
         assert (back, back.utcoffset()) == (at, offset)
+
+    @pytest.mark.parametrize(
+        ("text", "offset"),
+        [
+            ("2026-03-02T09:00:00+00:00:00.5", timedelta(microseconds=500_000)),
+            ("2026-03-02T09:00:00-00:00:00.5", -timedelta(microseconds=500_000)),
+            ("2026-03-02T09:00:00.25+00:00:00,0005", timedelta(microseconds=500)),
+            ("2026-03-02T09:00:00-000000.5", -timedelta(microseconds=500_000)),
+            ("2026-03-02T09:00:00+00:00:30.5", timedelta(seconds=30.5)),
+        ],
+    )
+    def test_an_offset_s_fraction_is_read_exactly(
+        self, text: str, offset: timedelta
+    ) -> None:
+        """An offset's fraction of any length is kept: one under a second is not UTC."""
+        assert from_json(json.dumps(text), datetime).utcoffset() == offset
+
+    @given(
+        offset=st.timedeltas(
+            -timedelta(hours=24) + timedelta(microseconds=1),
+            timedelta(hours=24) - timedelta(microseconds=1),
+        ).filter(lambda offset: offset.microseconds != 0),
+        extended=st.booleans(),
+        mark=st.sampled_from(".,"),
+    )
+    def test_an_offset_written_with_its_fraction_reads_back_exactly(
+        self, offset: timedelta, extended: bool, mark: str
+    ) -> None:
+        """An offset with a fraction, in any form, zeros trimmed, reads back exactly."""
+        size = abs(offset)
+        hours, rest = divmod(size.seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        colon = ":" if extended else ""
+        fraction = f"{size.microseconds:06}".rstrip("0")
+        sign = "-" if offset < timedelta(0) else "+"
+        text = (
+            f"2026-03-02T09:00:00{sign}{hours:02}{colon}{minutes:02}{colon}"
+            f"{seconds:02}{mark}{fraction}"
+        )
+        back = from_json(json.dumps(text), datetime)
+        assert (back.replace(tzinfo=None), back.utcoffset()) == (
+            datetime(2026, 3, 2, 9),  # noqa: DTZ001 -- the wall time read
+            offset,
+        )
 
     def test_an_offset_with_microseconds_in_the_basic_format(self) -> None:
         """ISO's basic format (no colons) keeps an offset's microseconds too."""
@@ -513,6 +558,23 @@ class TestWireFormat:
         data = '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00Z"}'
         assert from_json(data, Activity).at == AT
 
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2026-03-02T09:00:00z",
+            "2026-03-02T09:00:00.000z",
+            "2026-03-02T09:00:00z[Europe/London]",
+        ],
+    )
+    def test_a_lowercase_z_is_utc(self, text: str) -> None:
+        """A lowercase 'z' is UTC, as RFC 3339 allows."""
+        assert from_json(json.dumps(text), datetime) == AT
+
+    def test_a_lowercase_z_keeps_the_other_rules(self) -> None:
+        """A 'z' time with digits past the microsecond is refused, as a 'Z' one."""
+        problems = _problems('"2026-03-02T09:00:00.1234567z"', datetime)
+        assert "whole microseconds" in problems[0][1]
+
     def test_missing_id_is_derived(self) -> None:
         """An activity without an id gets its derived one, as in Python."""
         data = '{"lead_id":"L","kind":"k","at":"2026-03-02T09:00:00+00:00"}'
@@ -634,6 +696,24 @@ class TestBadInput:
         """Each problem names the path of the bad field and what was expected."""
         problems = _problems(text, Activity)
         assert any(p == path and message in m for p, m in problems), problems
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2026-03-02T09.5Z",
+            "2026-03-02T09:30.5Z",
+            "20260302T0930.5Z",
+            "2026-03-02T09:00:00+05.5",
+            "2026-03-02T09:00:00+05:30.5",
+            "2026-03-02T09:00:00.123456+05.50",
+            "2026-03-02T09:00:00.5+0530,5",
+        ],
+    )
+    def test_a_fraction_of_an_hour_or_a_minute_is_refused(self, text: str) -> None:
+        """Python reads 09:30.5 as 09:30:00.5 (ISO's 09:30:30): refused, not misread."""
+        problems = _problems(json.dumps(text), datetime)
+        assert len(problems) == 1
+        assert "a fraction only after the seconds" in problems[0][1]
 
     @pytest.mark.parametrize(
         ("text", "path", "message"),

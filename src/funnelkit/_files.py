@@ -24,7 +24,7 @@ from typing import Any, TextIO, TypeVar
 from funnelkit._lead import Activity, Bant, Lead
 from funnelkit.analytics import StageEntry
 from funnelkit.errors import DataFileError, SerializationError, ValidationError
-from funnelkit.serialization import structure
+from funnelkit.serialization import _parse_data_datetime, structure
 
 __all__ = ["read_activities", "read_entries", "read_leads", "read_outcomes"]
 
@@ -72,18 +72,22 @@ class _Row:
         return value
 
     def instant(self, column: str, *, required: bool = False) -> datetime | None:
-        return self._parsed(column, datetime, required=required)
-
-    def day(self, column: str) -> date | None:
-        return self._parsed(column, date)
-
-    def _parsed(self, column: str, cls: type[T], *, required: bool = False) -> T | None:
-        """The cell read as funnelkit's JSON reads a *cls* (ISO 8601, an offset)."""
+        """The cell read as funnelkit's JSON reads an instant, nanoseconds too."""
         value = self.text(column, required=required)
         if value is None:
             return None
         try:
-            return structure(value, cls)
+            return _parse_data_datetime(value)
+        except ValueError as error:
+            raise self.error(column, str(error)) from None
+
+    def day(self, column: str) -> date | None:
+        """The cell read as funnelkit's JSON reads a date (YYYY-MM-DD)."""
+        value = self.text(column)
+        if value is None:
+            return None
+        try:
+            return structure(value, date)
         except SerializationError as error:
             raise self.error(column, error.problems[0][1]) from None
 

@@ -91,8 +91,8 @@ _ScalarMap = Mapping[str, Scalar]
 _ZONED = re.compile(r"(?P<iso>[^\[\]]+)(?:\[(?P<zone>[^\[\]]+)\])?")
 # A fraction of a second finer than a microsecond: its digits past the sixth.
 _FINE = re.compile(r"[.,]\d{6}(\d+)")
-# An offset with microseconds, which datetime.fromisoformat drops on Python 3.11.
-_FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d):?(\d\d)\.(\d{6})$")
+# An offset with a fraction of a second, which follows its seconds.
+_FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d):?(\d\d)[.,](\d*)")
 
 
 class _WrongValueError(ValueError):
@@ -155,33 +155,163 @@ def _parse_datetime(value: object, _: object = None) -> datetime:
 def _with_offset(text: str, value: str) -> datetime:
     """Parse *text*, the ISO part of *value*, which must carry its UTC offset."""
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = _fromisoformat(text)
     except ValueError:
         raise _WrongValueError(_ISO_DATETIME, value) from None
     if parsed.utcoffset() is None:
         raise _WrongValueError(
             "a datetime with a UTC offset (funnelkit never assumes a time zone)", value
         )
-    # Python drops the digits past the sixth of a fraction: refuse, as for a
-    # pandas Timestamp, rather than move the instant. Every stored time is
-    # read here: most have no fraction, or one of six digits at most.
-    if ("." in text or "," in text) and _finer_than_micros(text):
-        raise _WrongValueError(
-            "an instant in whole microseconds (a datetime holds no finer; "
-            "round it first)",
-            value,
-        )
-    # Most offsets have no fraction: the look at the text's end comes first.
-    if text[-7:-6] == "." and (found := _FRACTIONAL_OFFSET.search(text)) is not None:
-        sign, hours, minutes, seconds, micros = found.groups()
-        offset = timedelta(
-            hours=int(hours),
-            minutes=int(minutes),
-            seconds=int(seconds),
-            microseconds=int(micros),
-        )
-        return parsed.replace(tzinfo=timezone(-offset if sign == "-" else offset))
+    # Every stored time is read here: most have no fraction, or the six digits
+    # and whole-minute offset that isoformat writes, which a look at five
+    # places finds (the mark at 19, the offset's sign at 26 and colon at 29).
+    if ("." in text or "," in text) and not (
+        len(text) == 32  # noqa: PLR2004 -- "2026-03-02T09:00:00.123456+01:00"
+        and text[19] == "."
+        and text[16] == ":"
+        and text[13] == ":"
+        and text[26] in "+-"
+        and text[29] == ":"
+    ):
+        try:
+            return _fractions(parsed, text)
+        except _TimeTextError as error:
+            raise _WrongValueError(error.expected, value) from None
     return parsed
+
+
+def _fromisoformat(text: str) -> datetime:
+    """Read ISO text as :meth:`datetime.fromisoformat` does, a lowercase ``z`` too.
+
+    RFC 3339 allows ``z`` for UTC, which Python 3.11 refuses: looked at only
+    when Python refuses the text, so a time with an offset costs nothing more.
+
+    Raises:
+        ValueError: not ISO 8601 text.
+    """
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        if text[-1:] != "z":
+            raise
+    return datetime.fromisoformat(text[:-1] + "Z")
+
+
+class _TimeTextError(ValueError):
+    """ISO text whose fraction of a second Python would read wrongly."""
+
+    def __init__(self, expected: str) -> None:
+        self.expected = expected
+        super().__init__(expected)
+
+
+_WHOLE_MICROS = (
+    "an instant in whole microseconds (a datetime holds no finer; round it first)"
+)
+_AFTER_SECONDS = (
+    "a fraction only after the seconds, in the time and in its offset "
+    "(Python would read '10:30.5' as 10:30:00.5, not 10:30:30)"
+)
+
+
+def _fractions(parsed: datetime, text: str) -> datetime:
+    """*parsed*, read from *text* (which holds a ``.`` or ``,``), its fractions checked.
+
+    Python 3.11 reads a fraction wherever it stands as one of a second
+    (``10:30.5`` as 10:30:00.5, ``+05.5`` as five hours and half a second,
+    where ISO 8601 means 10:30:30 and 5:30), drops the digits past the sixth,
+    and drops an offset's fraction when the offset is under a second
+    (``+00:00:00.5`` would be UTC). So a fraction must follow the seconds,
+    digits past the sixth must be zeros, and an offset's fraction is read
+    here, exactly.
+
+    Raises:
+        _TimeTextError: a fraction that Python would read wrongly.
+    """
+    marks = [index for index, char in enumerate(text) if char in ".,"]
+    for mark in marks:
+        if not _after_seconds(text, mark):
+            raise _TimeTextError(_AFTER_SECONDS)
+    if _finer_than_micros(text):
+        raise _TimeTextError(_WHOLE_MICROS)
+    if parsed.tzinfo is None or text[-1] in "Zz":
+        return parsed
+    # The offset starts at the last sign: the time before it has none.
+    sign = max(text.rfind("+"), text.rfind("-"))
+    found = _FRACTIONAL_OFFSET.fullmatch(text, sign) if marks[-1] > sign else None
+    if found is None:
+        return parsed
+    minus, hours, minutes, seconds, digits = found.groups()
+    offset = timedelta(
+        hours=int(hours),
+        minutes=int(minutes),
+        seconds=int(seconds),
+        microseconds=int(digits[:6].ljust(6, "0")),
+    )
+    return parsed.replace(tzinfo=timezone(-offset if minus == "-" else offset))
+
+
+def _after_seconds(text: str, mark: int) -> bool:
+    """Whether the mark at *mark* follows seconds: ``HH:MM:SS`` or ``HHMMSS``."""
+    if text[mark - 3 : mark - 2] == ":":
+        return text[mark - 6 : mark - 5] == ":"
+    return text[mark - 6 : mark].isdigit() and not text[mark - 7 : mark - 6].isdigit()
+
+
+_OFFSET_MICROS = "an offset in whole microseconds (a datetime holds no finer)"
+_NANOSECONDS = (
+    "a fraction of a second of nine digits at most (nanoseconds, of which "
+    "funnelkit keeps the microseconds)"
+)
+
+
+def _parse_data_datetime(value: str) -> datetime:
+    """Read an instant of a data file: as funnelkit's JSON does, nanoseconds too.
+
+    Exports from .NET and SQL Server (seven digits of a second), Java or Go
+    (nine) hold finer times than a datetime: the digits past the sixth are
+    dropped, toward the past, so that no time moves later and no two swap
+    places. Only the time's fraction is cut: an offset's finer than a
+    microsecond is refused, as in JSON (cutting it could move the instant
+    later).
+
+    Raises:
+        _WrongValueError: not an instant funnelkit's JSON reads, once cut.
+    """
+    try:
+        return _parse_datetime(_cut_to_micros(value))
+    except _TimeTextError as error:
+        raise _WrongValueError(error.expected, value) from None
+    except _WrongValueError as error:
+        # Digits past the sixth left after the cut are the offset's.
+        finer = error.expected == _WHOLE_MICROS
+        expected = _OFFSET_MICROS if finer else error.expected
+        raise _WrongValueError(expected, value) from None  # the cell as written
+
+
+def _cut_to_micros(text: str) -> str:
+    """*text* with its time's fraction of seven to nine digits cut to six.
+
+    Raises:
+        _TimeTextError: a fraction of ten digits or more, not zeros past the sixth.
+    """
+    mark = text.find(".")
+    comma = text.find(",")
+    if mark < 0 or 0 <= comma < mark:
+        mark = comma  # the first mark: the time's fraction, if the time has one
+    if mark < 0:
+        return text
+    end = mark + 1
+    while text[end : end + 1].isdigit():
+        end += 1
+    if end - mark <= 7:  # noqa: PLR2004 -- the mark and six digits
+        return text
+    iso = text.partition("[")[0]
+    if iso[-1:] not in ("Z", "z") and max(iso.rfind("+"), iso.rfind("-")) < mark:
+        return text  # no sign after the mark: the offset's fraction, or no offset
+    if end - mark > 10 and text[mark + 7 : end].strip("0"):  # noqa: PLR2004 -- nine
+        raise _TimeTextError(_NANOSECONDS)
+    return text[: mark + 7] + text[end:]
 
 
 def _finer_than_micros(text: str) -> bool:

@@ -37,7 +37,7 @@ from funnelkit._scoring import _num
 from funnelkit._time import in_utc, is_zone_name, require_aware
 from funnelkit._validators import Scalar, check_items
 from funnelkit.errors import ValidationError
-from funnelkit.serialization import _finer_than_micros
+from funnelkit.serialization import _fractions, _fromisoformat, _TimeTextError
 from funnelkit.testing._clock import _DELTA, ManualClock
 
 __all__ = ["Case", "Mismatch", "Scenario", "check_policy"]
@@ -934,19 +934,19 @@ def _instant(value: object, zone: tzinfo, *, owner: str, field: str) -> datetime
     if isinstance(value, str):
         text = value.strip()
         try:
-            found = datetime.fromisoformat(text)
+            found = _fromisoformat(text)
         except ValueError:
             pass
         else:
-            if ("." in text or "," in text) and _finer_than_micros(text):
-                # Python cuts the digits past the sixth: the instant would move.
-                raise ValidationError(
-                    owner=owner,
-                    field=field,
-                    value=value,
-                    expected="an instant in whole microseconds (a datetime "
-                    "holds no finer; round it first)",
-                )
+            if "." in text or "," in text:
+                # Read as funnelkit's JSON reads a fraction: Python alone
+                # would move the instant, or drop an offset's fraction.
+                try:
+                    found = _fractions(found, text)
+                except _TimeTextError as error:
+                    raise ValidationError(
+                        owner=owner, field=field, value=value, expected=error.expected
+                    ) from None
             if found.tzinfo is None:
                 found = found.replace(tzinfo=zone)
             try:  # checked as a datetime given is: in the years 1 to 9999 in UTC
