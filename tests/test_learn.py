@@ -7,6 +7,7 @@ import math
 import os
 import random
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -20,6 +21,8 @@ from hypothesis import strategies as st
 from funnelkit import (
     Activity,
     AttributeRule,
+    Bant,
+    DataFileError,
     FunnelPolicy,
     Grades,
     Lead,
@@ -29,6 +32,7 @@ from funnelkit import (
     Stage,
     Transition,
     ValidationError,
+    absent,
     between,
     dump_policy,
     equals,
@@ -36,12 +40,14 @@ from funnelkit import (
 )
 from funnelkit._cli import main as cli_main
 from funnelkit._files import _scalar as csv_cell
-from funnelkit._predicates import MISSING
+from funnelkit._files import read_leads
+from funnelkit._rules import lead_value
 from funnelkit.learn import (
     Scorecard,
     _grades,
     _log_likelihood,
     _monotone,
+    _path,
     _pooled,
     _quantile_edges,
     as_lead,
@@ -88,7 +94,7 @@ def _level_points(card: Scorecard, row: Mapping[str, object]) -> int:
     lead = as_lead(row, card.model)
     total = 0
     for feature in {level.feature for level in card.levels}:
-        value = lead.attributes.get(feature, MISSING)
+        value = lead_value(lead, _path(feature))
         matched = [
             level
             for level in card.levels
@@ -397,10 +403,10 @@ class TestScorecard:
         other = learned.levels[0].points
         assert learned.model.score(lead, (), at=T0).total == other
 
-    def test_names_that_are_lead_fields_or_paths_read_attributes(self) -> None:
-        """Columns named like lead fields or with dots read the attributes."""
+    def test_names_with_dots_read_the_attributes(self) -> None:
+        """A column named with a dot reads the attribute of that name."""
         rows = [
-            {"source": "ads" if n % 2 else "seo", "emp.var": n % 5, "won": n % 2 == 0}
+            {"plan": "a" if n % 2 else "b", "emp.var": n % 5, "won": n % 2 == 0}
             for n in range(100)
         ]
         learned = fit_scorecard(rows, "won", monotone=False)
@@ -409,8 +415,7 @@ class TestScorecard:
             for rule in learned.model.rules
             if isinstance(rule, AttributeRule)
         }
-        assert attributes <= {"attributes.source", "attributes.emp.var"}
-        assert "attributes.source" in attributes
+        assert attributes <= {"plan", "attributes.emp.var"}
 
     def test_regularization_by_cross_validation(self) -> None:
         """'auto' chooses C among five by 5-fold AUC, the same every time."""
@@ -801,6 +806,275 @@ class TestCsvCells:
             assert learned.model.score(lead, (), at=AT).fit == points
 
 
+def _write_leads(path: Path, rows: list[dict[str, str]]) -> None:
+    """Write *rows* as a CSV leads file, the columns of the first row."""
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _policy_file(path: Path, model: ScoringModel) -> Path:
+    """Write a one-stage policy scoring with *model*; return its path."""
+    path.write_text(
+        dump_policy(
+            FunnelPolicy(
+                name="learned",
+                version=1,
+                stages=[Stage("lead")],
+                transitions=[],
+                initial="lead",
+                scoring=model,
+            )
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _crm_rows(count: int = 300) -> list[dict[str, str]]:
+    """A leads file's rows whose source, owner and budget answer tell the outcome."""
+    rows = []
+    for n in range(count):
+        source = ("event", "ads", "seo")[n % 3]
+        owner = ("ana", "bo")[n % 2]
+        budget = ("yes", "no", "")[n % 5 % 3]
+        odds = (source == "event") + (owner == "ana") + (budget == "yes")
+        rows.append(
+            {
+                "id": f"L{n:03d}",
+                "created_at": f"2026-03-{1 + n % 28:02d}T09:00:00Z",
+                "email": f"p{n}@{('acme', 'mail')[n % 2]}.example" if n % 4 else "",
+                "source": source,
+                "owner": owner,
+                "budget": budget,
+                "plan": ("free", "team")[n % 7 % 2],
+                "won": "yes" if odds + (n % 7 == 0) >= 2 else "no",
+            }
+        )
+    return rows
+
+
+_FIELD_CELLS = (
+    *("", "yes", "No", " 1", "0", "true", "FALSE", "maybe"),
+    *("2026-05-01", "2026-5-1", "ana", " ", "a@b.example", "a b@c", "5"),
+)
+
+
+class TestLeadColumns:
+    def test_a_scorecard_learned_on_a_leads_file_scores_it_as_learned(
+        self, tmp_path: Path
+    ) -> None:
+        """Learned on a leads file, source rules fire when the CLI scores it."""
+        rows = _crm_rows()
+        leads = tmp_path / "leads.csv"
+        _write_leads(leads, rows)
+        activities = tmp_path / "activities.csv"
+        activities.write_text("lead_id,kind,at\n", encoding="utf-8")
+        with leads.open(newline="", encoding="utf-8") as file:
+            learned = fit_scorecard(csv.DictReader(file), "won")
+        policy = _policy_file(tmp_path / "learned.toml", learned.model)
+        out = io.StringIO()
+        status = cli_main(
+            ["score", str(policy), str(leads), str(activities), "--json"], out=out
+        )
+        assert status == 0
+        by_cli = {item["lead_id"]: item["fit"] for item in json.loads(out.getvalue())}
+        by_rows = {
+            row["id"]: learned.model.score(as_lead(row, learned.model), (), at=T0).fit
+            for row in rows
+        }
+        assert by_cli == by_rows
+        assert by_rows == {row["id"]: _level_points(learned, row) for row in rows}
+        rule = next(r for r in learned.model.rules if r.label == "source: 'event'")
+        assert rule.attribute == "source"  # type: ignore[union-attr]
+        event = next(lead for lead in read_leads(leads) if lead.source == "event")
+        fired = learned.model.score(event, (), at=T0).contributions
+        assert "source: 'event'" in {item.rule for item in fired}
+
+    def test_columns_a_leads_file_reads_into_fields_are_learned_as_them(
+        self,
+    ) -> None:
+        """source, owner and budget are the lead's fields, not attributes."""
+        learned = fit_scorecard(_crm_rows(), "won")
+        paths = {
+            level.feature: rule.attribute
+            for level in learned.levels
+            for rule in learned.model.rules
+            if isinstance(rule, AttributeRule)
+            and rule.name == f"{level.feature}: {level.level}"
+        }
+        assert paths == {
+            "source": "source",
+            "owner": "owner",
+            "budget": "bant.budget",
+            "plan": "plan",
+        }
+        budget = [
+            (level.level, level.test)
+            for level in learned.levels
+            if level.feature == "budget"
+        ]
+        # A BANT answer is True, False or missing: no level for other values.
+        assert budget == [
+            ("False", equals(False)),
+            ("True", equals(True)),
+            ("missing", absent()),
+        ]
+
+    def test_identifiers_and_created_at_are_left_out(self) -> None:
+        """id, email and created_at are no features unless named."""
+        learned = fit_scorecard(_crm_rows(), "won")
+        features = {level.feature for level in learned.levels}
+        assert features == {"source", "owner", "budget", "plan"}
+        assert learned.excluded == ()
+
+    def test_an_identifier_named_is_read_as_the_lead_field(self) -> None:
+        """email named in features is the lead's email, as a leads file reads it."""
+        rows = [
+            {"email": ("a@x.example", "b@y.example")[n % 2], "won": n % 2 == 0}
+            for n in range(40)
+        ]
+        learned = fit_scorecard(rows, "won", features=["email"])
+        rule = next(iter(learned.model.rules))
+        assert rule.attribute == "email"  # type: ignore[union-attr]
+        lead = Lead("L", T0, email="a@x.example")
+        assert learned.model.score(lead, (), at=T0).fit == rule.points
+
+    def test_created_at_is_no_feature(self) -> None:
+        """created_at named as a feature is refused: no rule can test it."""
+        with pytest.raises(ValidationError) as caught:
+            fit_scorecard(_crm_rows(), "won", features=["created_at"])
+        assert (caught.value.field, caught.value.value) == ("features", "created_at")
+
+    @pytest.mark.parametrize(
+        ("column", "cell", "expected"),
+        [
+            ("budget", "maybe", "true or false"),
+            ("need", 2, "true or false"),
+            ("timeline", "soon", "a date, YYYY-MM-DD"),
+            ("timeline", 20260501, "a date, YYYY-MM-DD"),
+            ("source", True, "non-empty text"),
+            ("owner", " ", "non-empty text"),
+            ("email", "nobody", "an email address"),
+        ],
+    )
+    def test_a_value_the_field_cannot_hold_is_refused(
+        self, column: str, cell: object, expected: str
+    ) -> None:
+        """A cell a leads file could not read into its field names the row."""
+        rows: list[dict[str, object]] = [
+            {column: None, "plan": ("a", "b")[n % 2], "won": n % 2 == 0}
+            for n in range(20)
+        ]
+        rows[3][column] = cell
+        with pytest.raises(ValidationError) as caught:
+            fit_scorecard(rows, "won", features=[column, "plan"])
+        assert caught.value.field == f"rows[3][{column!r}]"
+        assert caught.value.value == cell
+        assert caught.value.expected.startswith(expected)
+        with pytest.raises(ValidationError) as caught:
+            as_lead(rows[3], ScoringModel("m", []))
+        assert caught.value.field == f"row[{column!r}]"
+
+    def test_numbers_and_dates_in_field_columns(self, tmp_path: Path) -> None:
+        """A source of numbers is text, a timeline a date, as leads files read them."""
+        rows = [
+            {
+                "source": n % 3 + 1,
+                "timeline": ("2026-05-01", "2026-06-01")[n % 2],
+                "won": n % 3 == 0 or n % 2 == 0,
+            }
+            for n in range(60)
+        ]
+        learned = fit_scorecard(rows, "won")
+        tests = {(level.feature, level.test) for level in learned.levels}
+        assert ("source", equals("1")) in tests
+        assert ("timeline", equals("2026-05-01")) in tests
+        leads = tmp_path / "leads.csv"
+        _write_leads(
+            leads,
+            [
+                {
+                    "id": "L",
+                    "created_at": "2026-03-02T09:00:00Z",
+                    "source": "1",
+                    "timeline": "2026-05-01",
+                }
+            ],
+        )
+        (lead,) = read_leads(leads)
+        expected = sum(
+            level.points
+            for level in learned.levels
+            if level.level in {"'1'", "'2026-05-01'"}
+        )
+        assert learned.model.score(lead, (), at=T0).fit == expected
+
+    def test_as_lead_reads_a_row_as_a_leads_file_does(self, tmp_path: Path) -> None:
+        """as_lead of a file's row is the lead read_leads makes of it."""
+        row = {
+            "id": "L-7",
+            "created_at": "2026-03-02T09:00:00Z",
+            "email": "ana@acme.example",
+            "source": "event",
+            "owner": "ana",
+            "budget": "Yes",
+            "authority": "0",
+            "need": "true",
+            "timeline": "2026-05-01",
+            "plan": "team",
+        }
+        leads = tmp_path / "leads.csv"
+        _write_leads(leads, [row])
+        (read,) = read_leads(leads)
+        lead = as_lead(row, ScoringModel("m", []))
+        assert lead == attrs.evolve(read, created_at=lead.created_at)
+        assert as_lead({"plan": "team"}, ScoringModel("m", []), id="R").id == "R"
+
+    @settings(max_examples=60)
+    @given(
+        st.fixed_dictionaries(
+            {
+                column: st.sampled_from(_FIELD_CELLS)
+                for column in ("email", "source", "owner", "budget", "need", "timeline")
+            }
+        )
+    )
+    def test_as_lead_reads_the_fields_of_any_row_as_read_leads(
+        self, cells: dict[str, str]
+    ) -> None:
+        """as_lead and read_leads make the same lead of a line, or both refuse it."""
+        row = {"id": "L-1", "created_at": "2026-03-02T09:00:00Z", **cells}
+        model = ScoringModel("m", [])
+        refused: DataFileError | None = None
+        with tempfile.TemporaryDirectory() as folder:
+            leads = Path(folder) / "leads.csv"
+            _write_leads(leads, [row])
+            try:
+                (read,) = read_leads(leads)
+            except DataFileError as error:
+                refused = error
+        if refused is None:
+            lead = as_lead(row, model)
+            assert lead == attrs.evolve(read, created_at=lead.created_at)
+        else:
+            # The first cell each refuses may differ: they read in other orders.
+            column = str(refused.column)
+            with pytest.raises(ValidationError) as caught:
+                as_lead({column: row[column]}, model)
+            assert caught.value.field == f"row[{column!r}]"
+            with pytest.raises(ValidationError):
+                as_lead(row, model)
+
+    def test_as_lead_reads_json_values_of_fields(self) -> None:
+        """A whole number in a text field is its text; 0, 1 and bools are answers."""
+        row = {"owner": 5, "budget": 1, "authority": 0, "need": False}
+        lead = as_lead(row, ScoringModel("m", []))
+        assert lead.owner == "5"
+        assert lead.bant == Bant(budget=True, authority=False, need=False)
+
+
 class TestEvaluate:
     def test_a_perfect_model(self) -> None:
         """A model that ranks every positive first has AUC 1 and full lift."""
@@ -992,6 +1266,72 @@ class TestHistory:
         each = rules["webinar: each, up to 4"]
         assert each.max_points == each.points * 4  # type: ignore[union-attr]
         assert {item.feature for item in learned.levels} >= {"size", "source"}
+
+    def test_owner_and_bant_answers_are_learned_as_the_fields(self) -> None:
+        """A lead's owner and BANT answers are features, read from its fields."""
+        leads = [
+            Lead(
+                f"L-{n}",
+                T0,
+                owner=("ana", "bo")[n % 2],
+                bant=Bant(budget=(True, False, None)[n % 3]),
+            )
+            for n in range(120)
+        ]
+        won = {
+            lead.id: (n % 2 == 0) + (n % 3 == 0) + (n % 5 == 0) >= 2
+            for n, lead in enumerate(leads)
+        }
+        learned = fit_scorecard_from_history(leads, [], won, at=AT)
+        paths = {rule.attribute for rule in learned.model.rules}  # type: ignore[union-attr]
+        assert paths == {"owner", "bant.budget"}
+        points = {(item.feature, item.level): item.points for item in learned.levels}
+        for lead in leads[:6]:
+            budget = lead.bant.budget
+            expected = (
+                points[("owner", repr(lead.owner))]
+                + points[("budget", "missing" if budget is None else repr(budget))]
+            )
+            assert learned.model.score(lead, (), at=AT).fit == expected
+
+    def test_an_attribute_named_like_a_field_is_its_own_column(self) -> None:
+        """An attribute 'owner' is the column 'attributes.owner', not the field."""
+        leads = [
+            Lead(f"L-{n}", T0, attributes={"owner": ("x", "y")[n % 2]}, owner="ana")
+            for n in range(40)
+        ]
+        won = {lead.id: n % 2 == 0 for n, lead in enumerate(leads)}
+        learned = fit_scorecard_from_history(
+            leads, [], won, at=AT, exclude=["id", "owner"]
+        )
+        assert {r.attribute for r in learned.model.rules} == {"attributes.owner"}  # type: ignore[union-attr]
+        rule = next(r for r in learned.model.rules if r.name == "attributes.owner: 'x'")
+        assert learned.model.score(leads[0], (), at=AT).fit == rule.points
+        assert learned.excluded == ("id", "owner")
+
+    def test_an_attribute_clashing_with_a_renamed_one_is_refused(self) -> None:
+        """Attributes 'owner' and 'attributes.owner' would be one column: refused."""
+        leads = [
+            Lead("L-1", T0, attributes={"owner": "x"}),
+            Lead("L-2", T0, attributes={"attributes.owner": "y"}),
+        ]
+        with pytest.raises(ValidationError) as caught:
+            fit_scorecard_from_history(leads, [], {"L-1": True}, at=AT)
+        assert caught.value.field == "leads[1].attributes"
+        assert caught.value.value == "attributes.owner"
+
+    def test_identifiers_are_features_only_when_named(self) -> None:
+        """A lead's email is learned from only when features names it."""
+        leads = [
+            Lead(f"L-{n}", T0, email=("a@x.example", "b@y.example")[n % 2])
+            for n in range(40)
+        ]
+        won = {lead.id: n % 2 == 0 for n, lead in enumerate(leads)}
+        assert not fit_scorecard_from_history(leads, [], won, at=AT).levels
+        named = fit_scorecard_from_history(leads, [], won, at=AT, features=["email"])
+        assert {r.attribute for r in named.model.rules} == {"email"}  # type: ignore[union-attr]
+        rule = next(r for r in named.model.rules if r.name == "email: 'a@x.example'")
+        assert named.model.score(leads[0], (), at=AT).fit == rule.points
 
     def test_the_score_at_the_instant_is_the_sum_of_the_levels(self) -> None:
         """A lead's score at its instant adds its attribute and activity points."""

@@ -19,10 +19,16 @@ points and the explanation. Measuring needs no extra.
 How a scorecard is made:
 
 1. **Columns.** Every column but the label and the ``exclude`` list is a
-   feature (or the ``features`` given). A column whose present values are all
-   numbers (or text the command line reads as one from a CSV cell), at least
-   two different ones, is numeric; any other is categorical. Empty text and
-   ``None`` are missing.
+   feature (or the ``features`` given), except ``id``, ``email`` and
+   ``created_at``, left out unless named: identifiers tell one lead from
+   every other rather than predict. A column a leads file reads into the
+   lead's own fields (``source``, ``owner``, the BANT answers ``budget``,
+   ``authority``, ``need``, ``timeline``; ``id`` and ``email`` when named) is
+   learned as that field, read as the file reads it, so a scorecard scores
+   the leads file it learned on as it learned; such a column is categorical.
+   Another column whose present values are all numbers (or text the command
+   line reads as one from a CSV cell), at least two different ones, is
+   numeric; any other is categorical. Empty text and ``None`` are missing.
 2. **Categorical values** held by at least ``min_share`` of the rows get a
    level each (``equals``, or ``one_of`` the text seen and the value the
    command line reads from it: ``"true"`` and ``True``); rarer ones are
@@ -59,7 +65,7 @@ import importlib
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -67,7 +73,7 @@ import attrs
 
 from funnelkit._backtest import Decile, _auc, _deciles
 from funnelkit._files import _scalar as _csv_cell
-from funnelkit._lead import Activity, Lead
+from funnelkit._lead import _EMAIL, Activity, Bant, Lead
 from funnelkit._predicates import (
     MISSING as _MISSING,
 )
@@ -83,15 +89,12 @@ from funnelkit._predicates import (
     one_of,
     present,
 )
-from funnelkit._rules import (
-    _LEAD_FIELDS,
-    ActivityRule,
-    AttributeRule,
-)
+from funnelkit._rules import ActivityRule, AttributeRule, lead_value
 from funnelkit._scoring import Grades, Score, ScoringModel
 from funnelkit._time import elapsed, require_aware
 from funnelkit._validators import Scalar, check_items, check_scalar, is_unordered
-from funnelkit.errors import MissingExtraError, ValidationError
+from funnelkit.errors import MissingExtraError, SerializationError, ValidationError
+from funnelkit.serialization import structure
 
 if TYPE_CHECKING:
     from funnelkit._rules import Rule
@@ -127,6 +130,28 @@ _STRENGTHS = (1.0, 0.3, 3.0, 0.1, 10.0)  # on a tie, the one nearer 1 wins
 _FOLDS = 5
 _MIN_BINS = 2
 _OTHER = "other"
+#: The columns a leads file reads into the lead's own fields (the command
+#: line's reader), and the path a rule reads each from: learned from, a
+#: column is read as that field, so a scorecard scores the file it learned on.
+_FIELD_COLUMNS = {
+    "id": "id",
+    "email": "email",
+    "source": "source",
+    "owner": "owner",
+    "budget": "bant.budget",
+    "authority": "bant.authority",
+    "need": "bant.need",
+    "timeline": "bant.timeline",
+}
+_ANSWERS = frozenset({"budget", "authority", "need"})
+_TRUE_ANSWERS = frozenset({"true", "yes", "1"})
+_FALSE_ANSWERS = frozenset({"false", "no", "0"})
+#: When the lead was created: a leads file's column, and no value a rule tests.
+_CREATED = "created_at"
+#: Columns learned from only when named in ``features``: identifiers tell one
+#: lead from every other rather than predict (an id or an address never comes
+#: again), and a lead's creation is no value of the lead a rule can test.
+_NOT_FEATURES = frozenset({"id", "email", _CREATED})
 
 
 # -- Results ----------------------------------------------------------------------
@@ -516,13 +541,84 @@ def _numeric_attributes(model: ScoringModel) -> frozenset[str]:
     return frozenset(names)
 
 
+def _answer(value: Scalar) -> bool | None:
+    """A BANT answer as a leads file reads it (true/false, yes/no, 1/0), or None."""
+    if isinstance(value, bool):
+        return value
+    if type(value) is int and value in {0, 1}:
+        return value == 1
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in _TRUE_ANSWERS | _FALSE_ANSWERS:
+        return word in _TRUE_ANSWERS
+    return None
+
+
+def _day(value: Scalar) -> str | None:
+    """A timeline date, ``YYYY-MM-DD`` as a rule reads it, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return structure(value, date).isoformat()
+    except SerializationError:
+        return None
+
+
+def _text(column: str, value: Scalar) -> str | None:
+    """The text a lead's *column* holds (a whole number's CSV text), or None."""
+    text = str(value) if type(value) is int else value
+    if not isinstance(text, str) or not text.strip():
+        return None
+    if column == "email" and not _EMAIL.fullmatch(text):
+        return None
+    return text
+
+
+def _field(column: str, value: Scalar, where: str) -> Scalar:
+    """What the lead's field *column* holds for *value*, as a leads file reads it.
+
+    ``id``, ``email``, ``source`` and ``owner`` hold text (a whole number is
+    the text of its CSV cell: ``5`` is ``"5"``); a BANT answer ``True`` or
+    ``False`` (``true``/``false``, ``yes``/``no``, ``1``/``0``); ``timeline``
+    a date, ``YYYY-MM-DD``, which a rule reads as that text.
+
+    Raises:
+        ValidationError: the field holds no such value; it names *where*.
+    """
+    read: Scalar
+    if column in _ANSWERS:
+        read, expected = _answer(value), "true or false (yes or no, 1 or 0)"
+    elif column == "timeline":
+        read, expected = _day(value), "a date, YYYY-MM-DD"
+    else:
+        read = _text(column, value)
+        expected = (
+            "an email address such as 'ana@example.com'"
+            if column == "email"
+            else "non-empty text or a whole number"
+        )
+    if read is None:
+        raise ValidationError(
+            field=where,
+            value=value,
+            expected=f"{expected}: the column is the lead's {_FIELD_COLUMNS[column]}",
+        )
+    return read
+
+
 def as_lead(
     row: Mapping[str, object],
     model: ScoringModel,
     *,
     id: str = "row",  # noqa: A002 -- the lead's field is called id
 ) -> Lead:
-    """Return a lead whose attributes are *row*, read as *model* reads them.
+    """Return the lead *row* describes, read as a leads file and *model* read it.
+
+    The columns a leads file reads into the lead's own fields are those
+    fields: ``id`` (else the lead's id is *id*), ``email``, ``source``,
+    ``owner``, and the BANT answers ``budget``, ``authority``, ``need``
+    (true or false, yes or no, 1 or 0) and ``timeline`` (a date,
+    ``YYYY-MM-DD``); ``created_at`` is left out (the lead is made at a fixed
+    instant). Every other column is an attribute.
 
     Empty text and ``None`` are left out (missing); text in a column the model
     tests with number ranges becomes a number if it is one as the command
@@ -533,8 +629,13 @@ def as_lead(
 
     >>> from funnelkit import AttributeRule, ScoringModel, between
     >>> model = ScoringModel("m", [AttributeRule("visits", between(3, None), 10)])
-    >>> as_lead({"visits": "5", "country": "", "plan": "pro"}, model).attributes
-    {'plan': 'pro', 'visits': 5}
+    >>> lead = as_lead({"visits": "5", "country": "", "source": "ads"}, model)
+    >>> lead.attributes, lead.source
+    ({'visits': 5}, 'ads')
+
+    Raises:
+        ValidationError: a cell is not a JSON scalar, or a field's column
+            holds a value the field cannot (``budget`` of ``"maybe"``).
     """
     scoring, _ = _model(model)
     return _row_lead(_row(row, "row"), _numeric_attributes(scoring), id, "row")
@@ -544,13 +645,40 @@ def _row_lead(
     row: Mapping[str, object], numeric: frozenset[str], lead_id: str, where: str
 ) -> Lead:
     attributes: dict[str, Scalar] = {}
+    fields: dict[str, Scalar] = {}
     for key, value in row.items():
         cell = _cell_value(value, f"{where}[{key!r}]")
-        if _is_missing(cell):
+        if _is_missing(cell) or key == _CREATED:
+            continue
+        if key in _FIELD_COLUMNS:
+            fields[key] = _field(key, cell, f"{where}[{key!r}]")
             continue
         read = _cell(cell) if key in numeric else cell
         attributes[key] = read if _number(read) is not None else cell
-    return Lead(lead_id, _EPOCH, attributes=attributes)
+
+    def text(key: str) -> str | None:
+        value = fields.get(key)
+        return value if isinstance(value, str) else None  # read as text, or missing
+
+    def answer(key: str) -> bool | None:
+        value = fields.get(key)
+        return value if isinstance(value, bool) else None  # read as one, or missing
+
+    timeline = text("timeline")
+    return Lead(
+        text("id") or lead_id,
+        _EPOCH,
+        email=text("email"),
+        attributes=attributes,
+        bant=Bant(
+            budget=answer("budget"),
+            authority=answer("authority"),
+            need=answer("need"),
+            timeline=None if timeline is None else date.fromisoformat(timeline),
+        ),
+        source=text("source"),
+        owner=text("owner"),
+    )
 
 
 # -- Binning ----------------------------------------------------------------------
@@ -658,20 +786,27 @@ class _Feature:
 
 
 def _path(name: str) -> str:
-    """The attribute path that reads column *name* from a lead's attributes."""
-    head = name.partition(".")[0]
-    if "." in name or name in _LEAD_FIELDS or head in {"bant", "email"}:
-        return f"attributes.{name}"
-    return name
+    """The path a rule reads column *name* from, as a leads file reads the column.
+
+    A column the file reads into a field of the lead (``source``, ``budget``)
+    is that field (``source``, ``bant.budget``); a name with a dot is an
+    attribute of that name (``attributes.emp.var``); any other an attribute.
+    """
+    field = _FIELD_COLUMNS.get(name)
+    if field is not None:
+        return field
+    return f"attributes.{name}" if "." in name else name
 
 
 def _levels(  # noqa: PLR0913 -- one feature's values and the binning options
     name: str,
+    attribute: str,
     values: list[Scalar],
     outcomes: list[bool],
     *,
     categorical: bool,
     text: bool,
+    field: bool,
     bins: int,
     min_share: float,
     monotone: bool | Literal["auto"],
@@ -680,13 +815,14 @@ def _levels(  # noqa: PLR0913 -- one feature's values and the binning options
 
     With *text*, text that the command line reads as a number (a CSV cell)
     is one; without, only numbers are (a lead's attributes, as a funnel
-    scores them).
+    scores them). A *field*'s values are the lead field's, already read:
+    categories, each tested as it is.
     """
-    read = [_cell(value) for value in values]
+    read = values if field else [_cell(value) for value in values]
     # Each value read once; the first that is no number settles it (text
     # columns stop early).
     parsed: list[float | None] = []
-    is_numeric = not categorical and not all(map(_is_missing, values))
+    is_numeric = not (categorical or field) and not all(map(_is_missing, values))
     for value in (read if text else values) if is_numeric else ():
         number = None if _is_missing(value) else _number(value)
         if number is None and not _is_missing(value):
@@ -703,9 +839,11 @@ def _levels(  # noqa: PLR0913 -- one feature's values and the binning options
     else:
         assigned, tests, names, accepted = _categorical_levels(values, read, min_share)
     least = min_share * len(values)
-    if not is_numeric and tests and names[-1] != _OTHER:
+    answered = field and {_key(True), _key(False)} <= set(map(_key, accepted))
+    if not is_numeric and tests and names[-1] != _OTHER and not answered:
         # No rare value in the history: a level for the values it never saw,
-        # without rows, so the fit leaves its weight at the penalty's prior, 0.
+        # without rows, so the fit leaves its weight at the penalty's prior, 0
+        # (a BANT answer seen True and False has no other value to see).
         tests.append(~one_of(*accepted) & present())
         names.append(_OTHER)
     rare = len(tests) - 1 if names and names[-1] == _OTHER else None
@@ -742,7 +880,7 @@ def _levels(  # noqa: PLR0913 -- one feature's values and the binning options
     # One level (or all but a few rows in one) tells no lead from another.
     if len(values) - max(counts, default=0) < max(least, 1):
         return None
-    return _Feature(name, _path(name), tests, names, assigned, counts, positives)
+    return _Feature(name, attribute, tests, names, assigned, counts, positives)
 
 
 def _numeric_levels(
@@ -917,15 +1055,21 @@ def _features(  # noqa: PLR0913 -- the rows, their reading and the options
     options: _Options,
     *,
     text: bool,
+    path: Callable[[str], str] = _path,
 ) -> list[_Feature]:
-    """The levels of each column that can tell leads apart."""
+    """The levels of each column that can tell leads apart.
+
+    *path* gives the path a rule reads each column from.
+    """
     built = (
         _levels(
             column,
+            path(column),
             _values(table, column),
             outcomes,
             categorical=column in forced,
             text=text,
+            field=column in _FIELD_COLUMNS,
             bins=options.bins,
             min_share=options.min_share,
             monotone=options.monotone,
@@ -952,38 +1096,69 @@ def _columns(
                     field=field, value=name, expected="a column of the rows"
                 )
     if features is None:
-        names = [key for key in known if key != label and key not in exclude]
+        # Identifiers and the creation instant only when named (see _NOT_FEATURES).
+        names = [
+            key
+            for key in known
+            if key != label and key not in exclude and key not in _NOT_FEATURES
+        ]
     else:
         names = list(_names(features, "features"))
     for position, name in enumerate(names):
-        if name not in known:
-            raise ValidationError(
-                field="features", value=name, expected="a column of the rows"
-            )
-        if name in names[:position]:  # twice: two features, rules of one name
-            raise ValidationError(
-                field="features", value=name, expected="each column named once"
-            )
-        if name in exclude or name == label:
-            raise ValidationError(
-                field="features",
-                value=name,
-                expected="a column that is neither the label nor excluded",
-            )
-        if not name.strip():  # no attribute of a lead: a rule could not read it
+        expected = _unusable(name, names[:position], known, exclude, label)
+        if expected is not None:  # from the rows, only a blank name can be
             raise ValidationError(
                 field="rows" if features is None else "features",
                 value=name,
-                expected="column names that are not blank (exclude a blank one)",
+                expected=expected,
             )
     return names
 
 
+def _unusable(
+    name: str,
+    before: list[str],
+    known: Mapping[str, None],
+    exclude: tuple[str, ...],
+    label: str | None,
+) -> str | None:
+    """What a feature named *name* should have been, or ``None`` when it is one."""
+    if name == _CREATED:
+        return (
+            "a column a rule can test (created_at is when the lead was created, "
+            "which a leads file reads as no attribute)"
+        )
+    if name not in known:
+        return "a column of the rows"
+    if name in before:  # twice: two features, rules of one name
+        return "each column named once"
+    if name in exclude or name == label:
+        return "a column that is neither the label nor excluded"
+    if not name.strip():  # no attribute of a lead: a rule could not read it
+        return "column names that are not blank (exclude a blank one)"
+    return None
+
+
 def _values(rows: Sequence[Mapping[str, object]], column: str) -> list[Scalar]:
-    return [
+    """The column's cells; a lead field's as the field holds them (see _field)."""
+    cells = [
         _cell_value(row.get(column), f"rows[{index}][{column!r}]")
         for index, row in enumerate(rows)
     ]
+    if column not in _FIELD_COLUMNS:
+        return cells
+    # Each value read once (an email is text, and a bool is not the int 1).
+    read: dict[tuple[type, Scalar], Scalar] = {}
+    found: list[Scalar] = []
+    for index, cell in enumerate(cells):
+        if _is_missing(cell):
+            found.append(None)
+            continue
+        key = (type(cell), cell)
+        if key not in read:
+            read[key] = _field(column, cell, f"rows[{index}][{column!r}]")
+        found.append(read[key])
+    return found
 
 
 @attrs.frozen
@@ -1260,11 +1435,14 @@ def fit_scorecard(  # noqa: PLR0913 -- the rows and the fit's options
             won/lost), or a function of a row returning True or False (an
             error it raises becomes a ValidationError naming the row).
         features: The columns to learn from (default: every column but the
-            label and *exclude*), in the order given, each once; a set's
-            are sorted.
-        exclude: Columns never to learn from: ids, and anything filled in
-            after the moment the score is for (label leakage). The text
-            lists them in the order given (a set's sorted).
+            label, *exclude*, and ``id``, ``email`` and ``created_at``), in
+            the order given, each once; a set's are sorted. ``id`` and
+            ``email`` named here are the lead's fields; ``created_at`` is
+            refused (no rule tests it).
+        exclude: Columns never to learn from: ids of other names, and
+            anything filled in after the moment the score is for (label
+            leakage). The text lists them in the order given (a set's
+            sorted).
         categorical: Columns to read as categories even if they hold numbers
             (codes, postcodes).
         name: The model's name.
@@ -1285,8 +1463,9 @@ def fit_scorecard(  # noqa: PLR0913 -- the rows and the fit's options
     Raises:
         MissingExtraError: scikit-learn (the ``learn`` extra) is missing.
         ValidationError: a row, column, label value or option is not usable,
-            or the rows do not have both outcomes; it names which, and what
-            was expected.
+            a lead field's column holds a value the field cannot (a
+            ``budget`` of ``"maybe"``), or the rows do not have both
+            outcomes; it names which, and what was expected.
     """
     options = _Options(
         name, bins, min_share, monotone, points_to_double_odds, regularization
@@ -1423,6 +1602,45 @@ def _history(
     return people, instants, won, done
 
 
+def _lead_table(people: list[Lead]) -> tuple[list[dict[str, object]], frozenset[str]]:
+    """One row per lead, its columns as a leads file would give them.
+
+    The fields a leads file reads (``source``, ``owner``, the BANT answers,
+    ``id`` and ``email``) are the columns of those names; an attribute named
+    like one of them (or ``created_at``) is the column ``attributes.<name>``,
+    which is also the path that reads it; those columns are returned too.
+
+    Raises:
+        ValidationError: a lead has an attribute named ``attributes.<name>``
+            as well: two columns of one name.
+    """
+    keys = {key for lead in people for key in lead.attributes}
+    renamed = {
+        key: f"attributes.{key}"
+        for key in keys
+        if key in _FIELD_COLUMNS or key == _CREATED
+    }
+    for index, lead in enumerate(people):
+        for key, column in sorted(renamed.items()):
+            if column in lead.attributes:
+                raise ValidationError(
+                    field=f"leads[{index}].attributes",
+                    value=column,
+                    expected=f"no attribute {column!r}: an attribute {key!r} is "
+                    f"learned as the column {column!r} (the lead's own {key} "
+                    f"is the column {key!r})",
+                )
+    rows = []
+    for lead in people:
+        row: dict[str, object] = {
+            renamed.get(key, key): value for key, value in lead.attributes.items()
+        }
+        for column, path in _FIELD_COLUMNS.items():
+            row[column] = lead_value(lead, path)  # a field: a value or None
+        rows.append(row)
+    return rows, frozenset(renamed.values())
+
+
 def _cap(counts: list[int]) -> int:
     """The count most leads who did something stay within: its 90th percentile."""
     done = sorted(count for count in counts if count)
@@ -1451,8 +1669,11 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
 
     Each lead is read at one instant: *at*, or its own instant in a mapping
     of lead id to instant (e.g. when it became an MQL; leads without one are
-    left out). Its attributes and ``source`` are the features of
-    :func:`fit_scorecard` (rules on ``"fit"``); its activities up to that
+    left out). Its attributes, ``source``, ``owner`` and BANT answers are the
+    features of :func:`fit_scorecard` (rules on ``"fit"``), as columns of a
+    leads file are: ``id`` and ``email`` only when named in *features*, and
+    an attribute named like a field (``owner``) is the column
+    ``attributes.owner``. Its activities up to that
     instant (within *window* of it, if given) are counted by kind. Each kind
     gets two :class:`~funnelkit.ActivityRule` objects on ``"engagement"``:
     points for doing it at all (``"the first"``), and points per activity up
@@ -1467,8 +1688,8 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
         window: Count only activities this recent at that instant (elapsed
             time, across clock changes, as the rules' ``within`` counts it).
         kinds: The activity kinds to learn from (default: every kind seen).
-        features: The attributes to learn from (default: every one but
-            *exclude*).
+        features: The columns to learn from (default: every attribute,
+            ``source``, ``owner`` and BANT answer but *exclude*).
         exclude: As for :func:`fit_scorecard`.
         categorical: As for :func:`fit_scorecard`.
         name: As for :func:`fit_scorecard`.
@@ -1481,7 +1702,8 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
     Raises:
         MissingExtraError: scikit-learn (the ``learn`` extra) is missing.
         ValidationError: a lead, activity, outcome, instant or option is not
-            usable, or a lead is given twice.
+            usable, a lead is given twice, or an attribute is named
+            ``attributes.<field>`` beside one named ``<field>``.
     """
     options = _Options(
         name, bins, min_share, monotone, points_to_double_odds, regularization
@@ -1492,17 +1714,20 @@ def fit_scorecard_from_history(  # noqa: PLR0913 -- the history and the fit's op
             field="leads", value=[], expected="at least one lead with an instant"
         )
     _both_outcomes(won, "outcomes", "leads")
-    table: list[Mapping[str, object]] = [
-        {**lead.attributes, "source": lead.source} for lead in people
-    ]
+    table, renamed = _lead_table(people)
     excluded = _names(exclude, "exclude")
     forced = frozenset(_names(categorical, "categorical"))
     chosen_kinds = None if kinds is None else _names(kinds, "kinds", "activity kinds")
     columns = _columns(table, None, features, excluded, forced)
-    built = _features(table, columns, won, forced, options, text=False)
-    for feature in built:
-        if feature.name == "source":
-            feature.attribute = "source"  # the lead's field, not an attribute
+    built = _features(
+        table,
+        columns,
+        won,
+        forced,
+        options,
+        text=False,
+        path=lambda column: column if column in renamed else _path(column),
+    )
     seen = sorted({a.kind for acts in done.values() for a in acts})
     chosen = seen if chosen_kinds is None else sorted(set(chosen_kinds))
     counted = []
