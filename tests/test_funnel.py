@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -1443,6 +1443,14 @@ class TestInMemoryStore:
         ),
         st.integers(1, 4),
         st.integers(-1, 41),
+    )
+    # Every branch, whatever the random examples: a split in the middle and
+    # at the end, then discards of a run's last entry and of a whole run.
+    @example(
+        [(True, v) for v in (1, 2, 3, 9, 8, 7, 6, 5, 20, 21, 22)]
+        + [(False, v) for v in (3, 7, 1, 2, 30, 0)],
+        1,
+        6,
     )
     def test_sorted_index_equals_a_sorted_list(
         self, changes: list[tuple[bool, int]], run: int, limit: int
