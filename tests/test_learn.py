@@ -283,6 +283,19 @@ class TestScorecard:
         assert again.model == card.model
         assert again.to_text() == card.to_text()
 
+    def test_to_text_lines_up(self, card: Scorecard) -> None:
+        """A scorecard's table keeps its columns in line with big counts."""
+        wide = attrs.evolve(
+            card,
+            levels=tuple(
+                attrs.evolve(level, rows=level.rows * 10_000_000)
+                for level in card.levels
+            ),
+        )
+        table = wide.to_text().splitlines()[2:]
+        assert len({len(line) for line in table}) == 1
+        assert table[0].split() == ["level", "rows", "rate", "points"]
+
     def test_to_text(self, card: Scorecard) -> None:
         """The text names the rows, the rule of points and each level."""
         text = card.to_text()
@@ -1148,7 +1161,30 @@ class TestEvaluate:
         """The text has the AUC, a line per decile and per grade."""
         text = evaluate(card, _synthetic(200, seed=5), "won").to_text()
         assert "ROC AUC 0." in text
-        assert text.count("\n") == 2 + 10 + len(card.model.grades.fit)
+        # The first line, then each table's header, rule and rows.
+        assert text.count("\n") == 2 * 2 + 10 + len(card.model.grades.fit)
+
+    def test_wide_values_line_up(self, card: Scorecard) -> None:
+        """Big counts and wide score ranges keep every column of both tables in line."""
+        result = evaluate(card, _synthetic(200, seed=5), "won")
+        wide = attrs.evolve(
+            result,
+            leads=1,
+            deciles=tuple(
+                attrs.evolve(row, leads=row.leads * 100_000, low=-1.5, high=12345)
+                for row in result.deciles
+            ),
+            calibration=tuple(
+                attrs.evolve(band, leads=band.leads * 100_000)
+                for band in result.calibration
+            ),
+        )
+        first, *lines = wide.to_text().splitlines()
+        assert first.startswith("learned: 1 lead, ")
+        split = lines.index(next(line for line in lines if line.startswith("grade")))
+        for table in (lines[:split], lines[split:]):
+            assert len({len(line) for line in table}) == 1
+            assert set(table[1]) == {"-", " "}
 
     @pytest.mark.parametrize(
         ("model", "rows", "field"),

@@ -91,6 +91,7 @@ from funnelkit._predicates import (
 )
 from funnelkit._rules import ActivityRule, AttributeRule, lead_value
 from funnelkit._scoring import Grades, Score, ScoringModel
+from funnelkit._text import counted, table
 from funnelkit._time import elapsed, require_aware
 from funnelkit._validators import Scalar, check_items, check_scalar, is_unordered
 from funnelkit.errors import MissingExtraError, SerializationError, ValidationError
@@ -254,16 +255,21 @@ class Scorecard:
         ]
         if self.excluded:
             lines.append("Left out: " + ", ".join(self.excluded) + ".")
-        width = max(
-            [len(f"{level.feature}: {level.level}") for level in self.levels] + [5]
-        )
-        lines.append(f"{'level':<{width}}  {'rows':>7}  {'rate':>6}  {'points':>6}")
-        for level in self.levels:
-            name = f"{level.feature}: {level.level}"
-            lines.append(
-                f"{name:<{width}}  {level.rows:>7,}  {_percent(level.rate):>6}  "
-                f"{level.points:>+6}"
+        lines.append(
+            table(
+                ("level", "rows", "rate", "points"),
+                [
+                    [
+                        f"{level.feature}: {level.level}",
+                        f"{level.rows:,}",
+                        _percent(level.rate),
+                        f"{level.points:+}",
+                    ]
+                    for level in self.levels
+                ],
+                words=1,
             )
+        )
         return "\n".join(lines)
 
 
@@ -320,25 +326,45 @@ class Evaluation:
     def to_text(self) -> str:
         """The evaluation as text: AUC, the deciles, the grades."""
         auc = "-" if self.auc is None else f"{self.auc:.3f}"
-        lines = [
-            (
-                f"{self.model}: {self.leads:,} leads, {self.positives:,} with the "
-                f"outcome; ROC AUC {auc}"
-            ),
-            "decile  leads  rate    lift  points",
-        ]
-        lines += [
-            f"{row.decile:>6}  {row.leads:>5,}  {_percent(row.win_rate):>6}  "
-            f"{_lift(row.lift):>5}  {_num(row.low)} to {_num(row.high)}"
-            for row in self.deciles
-        ]
-        lines.append("grade  leads  rate    predicted")
-        lines += [
-            f"{row.band:<5}  {row.leads:>5,}  {_percent(row.rate):>6}  "
-            f"{'-' if row.predicted is None else _percent(row.predicted):>9}"
-            for row in self.calibration
-        ]
-        return "\n".join(lines)
+        low = max((len(_num(row.low)) for row in self.deciles), default=0)
+        high = max((len(_num(row.high)) for row in self.deciles), default=0)
+        deciles = table(
+            ("decile", "leads", "rate", "lift", "points"),
+            [
+                [
+                    str(row.decile),
+                    f"{row.leads:,}",
+                    _percent(row.win_rate),
+                    _lift(row.lift),
+                    f"{_num(row.low):>{low}} to {_num(row.high):>{high}}",
+                ]
+                for row in self.deciles
+            ],
+            words=0,
+        )
+        grades = table(
+            ("grade", "leads", "rate", "predicted"),
+            [
+                [
+                    row.band,
+                    f"{row.leads:,}",
+                    _percent(row.rate),
+                    "-" if row.predicted is None else _percent(row.predicted),
+                ]
+                for row in self.calibration
+            ],
+            words=1,
+        )
+        return "\n".join(
+            [
+                (
+                    f"{self.model}: {counted(self.leads, 'lead')}, "
+                    f"{self.positives:,} with the outcome; ROC AUC {auc}"
+                ),
+                deciles,
+                grades,
+            ]
+        )
 
 
 def _sigmoid(log_odds: float) -> float:
