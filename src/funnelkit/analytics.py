@@ -41,7 +41,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import groupby, pairwise
+from itertools import groupby, islice, pairwise
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -1046,20 +1046,23 @@ def _rows(
                 earliest[lead_id] = (entered, [(row, segments.get(segment))])
             elif entered == known[0]:
                 known[1].append((row, segments.get(segment)))
-    _put_in_order(rows, instant)
+    rows = _put_in_order(rows, instant)
     return rows, {
         lead_id: _first_value(candidates)
         for lead_id, (_, candidates) in earliest.items()
     }
 
 
-def _put_in_order(rows: list[_Visit], instant: set[str]) -> None:
-    """Sort *rows*, add the visits they lead to unlisted, chain those at one instant.
+def _put_in_order(rows: list[_Visit], instant: set[str]) -> list[_Visit]:
+    """Sort *rows*, cut overlaps, add the visits they lead to unlisted, chain.
 
+    Each lead is in one stage at a time (:func:`_one_at_a_time`); the visits
+    entered and left at one instant are chained (:func:`_chain_instants`).
     *instant* holds the leads with a visit entered and left at one instant.
     """
     # Sorted already when the entries come lead by lead in time order.
     rows.sort()
+    rows = _one_at_a_time(rows, instant)
     added = _unlisted(rows)
     if added:
         rows += added
@@ -1069,6 +1072,76 @@ def _put_in_order(rows: list[_Visit], instant: set[str]) -> None:
         )
     for lead_id in instant:
         _chain_instants(rows, lead_id)
+    return rows
+
+
+def _one_at_a_time(rows: list[_Visit], instant: set[str]) -> list[_Visit]:
+    """*rows*, sorted, with each lead in one stage at a time.
+
+    A visit that began before the lead's visit before it ended (in the
+    report's order: of visits begun at one instant, the first) ended that
+    one as it began, as if its exit had been recorded then. The visit cut
+    short keeps the stage it was closed towards, and the reason, only if a
+    visit to that stage began then. A visit to the stage the lead was in
+    goes on: one visit, from the earlier entry to the later row's exit.
+    Leads with a visit so cut to an instant join *instant*.
+    """
+    # Most exports have no overlap: look before building anything.
+    first = next(
+        (
+            index
+            for index, (here, there) in enumerate(pairwise(rows))
+            if there[1] < here[2] and there[0] == here[0]
+        ),
+        None,
+    )
+    if first is None:
+        return rows
+    kept = rows[:first]
+    here = rows[first]
+    absorbed: set[int] = set()  # visits begun at an instant, gone into the one before
+    for index in range(first + 1, len(rows)):
+        if index in absorbed:
+            continue
+        there = rows[index]
+        if there[1] < here[2] and there[0] == here[0]:
+            lead_id, entered, _, stage, after, reason = here
+            begun, stop = _first_begun(rows, index, after, absorbed)
+            if rows[begun][3] == stage:
+                if begun == index:
+                    here = (lead_id, entered, *there[2:])
+                    continue
+                absorbed.add(begun)
+                here = (lead_id, entered, *rows[begun][2:])
+            else:
+                if all(row[3] != after for row in islice(rows, index, stop)):
+                    after = reason = ""
+                here = (lead_id, entered, there[1], stage, after, reason)
+                if there[1] == entered:
+                    instant.add(lead_id)
+        kept.append(here)
+        here = there
+    kept.append(here)
+    return kept
+
+
+def _first_begun(
+    rows: list[_Visit], index: int, led: str, absorbed: set[int]
+) -> tuple[int, int]:
+    """The first of the visits begun as *rows[index]* (in order), and the index after.
+
+    The visits entered and left at that instant come first, each before the
+    one it led to (after the one *led* names); then the others, by exit.
+    """
+    stop = bisect_right(rows, rows[index][:2], lo=index, key=_LEAD_ENTERED)
+    instants = [
+        other
+        for other in range(index, stop)
+        if rows[other][1] == rows[other][2] and other not in absorbed
+    ]
+    if len(instants) > 1:
+        return _chained(instants, rows.__getitem__, led)[0], stop
+    return (instants[0] if instants else index), stop
 
 
 def _unlisted(rows: list[_Visit]) -> list[_Visit]:
