@@ -943,6 +943,49 @@ class TestGapsAndOverlaps:
             "sql": 1,
         }
 
+    def test_a_gap_before_the_stage_named_is_one_move(self) -> None:
+        """MQL closed towards SQL on day 2, SQL from a second later: no extra visit."""
+        second = timedelta(seconds=1)
+        entries = [
+            StageEntry("L-1", "mql", T0, exited_at=T0 + 2 * DAY, next_stage="sql"),
+            StageEntry("L-1", "sql", T0 + 2 * DAY + second),
+        ]
+        assert inventory(entries, T0 + 2 * DAY) == {"mql": 0}
+        assert inventory(entries, T0 + 2 * DAY + second) == {"mql": 0, "sql": 1}
+        report = _report(entries)
+        assert [(row.stage, row.visits) for row in report.times] == [
+            ("mql", 1),
+            ("sql", 1),
+        ]
+        assert [row.entered for row in report.flow if row.stage == "sql"] == [1, 0, 0]
+        row = _row(report, "mql", "sql")
+        assert (row.converted, row.median_to_convert) == (1, 2 * DAY + second)
+        # Known up to the gap only, the move to SQL is all there is.
+        assert inventory(entries[:1], T0 + 2 * DAY) == {"mql": 0, "sql": 1}
+        assert _report(entries, now=T0 + 2 * DAY).inventory == {
+            "mql": 0,
+            "sql": 1,
+            "customer": 0,
+        }
+
+    def test_a_gap_after_a_row_closed_to_no_stage_is_in_no_stage(self) -> None:
+        """MQL closed on day 2 to nowhere, SQL on day 5: in no stage in between."""
+        entries = [
+            StageEntry("L-1", "mql", T0, exited_at=T0 + 2 * DAY),
+            StageEntry("L-1", "sql", T0 + 5 * DAY),
+        ]
+        assert inventory(entries, T0 + 3 * DAY, stages=PATH) == {
+            "mql": 0,
+            "sql": 0,
+            "customer": 0,
+        }
+        report = _report(entries)
+        assert _row(report, "mql", "sql").median_to_convert == 5 * DAY
+        assert [(row.stage, row.visits) for row in report.times] == [
+            ("mql", 1),
+            ("sql", 1),
+        ]
+
     @given(messy_histories(), st.integers(-20, 200))
     def test_each_lead_is_in_one_stage_at_a_time(
         self, entries: list[StageEntry], hours: int
@@ -982,6 +1025,40 @@ class TestGapsAndOverlaps:
                 assert row.entered <= 1
         again = _report(entries[::-1], segment="lead", now=now)
         assert report.to_dict() == again.to_dict()
+
+    @given(histories() | histories(mixed=True), st.data())
+    def test_a_gap_before_the_next_row_adds_no_visit(
+        self, entries: list[StageEntry], data: st.DataObject
+    ) -> None:
+        """Closing rows early towards the next row's stage: the same visits, moves."""
+        gapped = list(entries)
+        gaps: list[tuple[str, datetime, datetime]] = []
+        for index, (here, there) in enumerate(pairwise(entries)):
+            assert here.exited_at is not None or here.lead_id != there.lead_id
+            if (
+                here.lead_id == there.lead_id
+                and here.entered_at < there.entered_at
+                and data.draw(st.booleans())
+            ):
+                minutes = (there.entered_at - here.entered_at) // timedelta(minutes=1)
+                early = here.entered_at + timedelta(
+                    minutes=data.draw(st.integers(1, minutes - 1))
+                )
+                gapped[index] = attrs.evolve(here, exited_at=early)
+                gaps.append((here.lead_id, early, there.entered_at))
+        full, apart = _report(entries, end=LATER), _report(gapped, end=LATER)
+        assert [(row.stage, row.visits) for row in full.times] == [
+            (row.stage, row.visits) for row in apart.times
+        ]
+        assert (full.conversions, full.paths) == (apart.conversions, apart.paths)
+        for stage in full.stages:
+            assert sum(row.entered for row in full.flow if row.stage == stage) == sum(
+                row.entered for row in apart.flow if row.stage == stage
+            )
+        leads, before = _by_lead(gapped), _by_lead(entries)
+        for lead_id, early, later in gaps:
+            assert sum(inventory(leads[lead_id], early).values()) == 0
+            assert inventory(leads[lead_id], later) == inventory(before[lead_id], later)
 
     @given(histories() | histories(mixed=True), st.data())
     def test_a_row_closed_after_the_next_began_changes_nothing(

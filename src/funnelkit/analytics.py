@@ -296,10 +296,11 @@ def inventory(
                 field="stages", value=stages, expected=_IN_ORDER.format("stage names")
             )
     counts: Counter[str] = Counter()
-    # The report's visits as known at the instant: those there then are going on.
-    visits, _ = _rows(entries, instant, None)
-    for _, _, exited, stage, _, _ in visits:
-        counts[stage] += exited == _STILL
+    # Every entry counts: a visit begun after the instant may end a gap before it.
+    visits, _ = _rows(entries, _KNOWING_ALL, None)
+    for _, entered, exited, stage, _, _ in visits:
+        if entered <= instant:
+            counts[stage] += instant < exited
     if names is None:
         names = sorted(counts)
     return {name: counts[name] for name in names}
@@ -913,6 +914,7 @@ class FunnelReport:
 #: by lead, then by entry, a visit going on after one over at that instant.
 _Visit = tuple[str, int, int, str, str, str]
 _STILL = 1 << 62  # the exit of a visit going on at now: after every instant
+_KNOWING_ALL = _STILL - 1  # a now after every instant: every entry is known
 _Window = tuple[int, int, int]  # start, end, now
 #: What came of a lead that did not convert: open, or the stage it left for
 #: and the reason it was given.
@@ -1151,7 +1153,9 @@ def _unlisted(rows: list[_Visit]) -> list[_Visit]:
     marked won on a date): the lead entered that stage as the visit closed,
     and stayed there until its next visit began (still there at ``now``
     when none did; gone at once when another visit, not one that led to it,
-    began at that very instant).
+    began at that very instant). A visit closed towards the stage of the
+    lead's next visit, begun later, leads to that one: the lead was in no
+    stage in between.
     """
     added: list[_Visit] = []
     # Most visits are followed by the one they led to: a cheap look ahead.
@@ -1184,11 +1188,14 @@ def _add_unlisted(rows: list[_Visit], index: int, added: list[_Visit]) -> None:
         # Visits began as this one closed: through the stage at once.
         added.append((lead_id, exited, exited, after, _head(together), ""))
     elif stop < len(rows) and rows[stop][0] == lead_id:
-        # In the stage until the lead's next visits began.
         following = rows[stop][:2]
         until = bisect_right(rows, following, key=_LEAD_ENTERED)
-        head = _head(rows[stop:until])
-        added.append((lead_id, exited, following[1], after, head, ""))
+        if all(row[3] != after for row in rows[stop:until]):
+            # In the stage until the lead's next visits began.
+            head = _head(rows[stop:until])
+            added.append((lead_id, exited, following[1], after, head, ""))
+        # Else one move, its exit and its entry recorded apart: in no stage
+        # in between.
     else:
         added.append((lead_id, exited, _STILL, after, "", ""))
 
@@ -1612,14 +1619,10 @@ def _reached(
     visits: list[_Visit], first: int, target: int, rank: Mapping[str, int]
 ) -> int | None:
     """When the lead first reached *target* or beyond after visit *first*, if it did."""
-    for index in range(first, len(visits)):
-        _, entered, exited, stage, after, _ = visits[index]
+    for _, entered, _, stage, _, _ in islice(visits, first, None):
         # The first visit is to the source, which is not beyond the target.
         if rank.get(stage, -1) >= target:
             return entered
-        if exited != _STILL and rank.get(after, -1) >= target:
-            # A CRM export may close a visit towards a stage it has no row of.
-            return exited
     return None
 
 
