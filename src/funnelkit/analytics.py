@@ -27,6 +27,13 @@ any lead attribute):
   time, met late, breached, cancelled or still open (from the timers
   :func:`sla_timers` collects from a funnel's events).
 
+A CRM export's rows may overlap or leave gaps; a lead is in one stage at a
+time all the same. Its rows go by entry: a visit begun before the one
+before it ended ends that one (a row of the same stage continues it), and
+between a visit's exit and the next visit's entry the lead is in no stage,
+unless the visit was closed towards a stage the entries have no row of
+then, where the lead waits for its next visit.
+
 Every instant is compared as an instant (in UTC); periods are calendar weeks
 (from Monday), months or quarters in the report's ``timezone``. Percentiles
 are nearest-rank: the smallest duration that at least that share of the
@@ -271,11 +278,15 @@ def inventory(
     """Return how many leads were in each stage at the instant *at*.
 
     A lead is in a stage from the instant it entered (included) to the
-    instant it left (excluded). A visit closed towards a stage the entries
-    have no row of puts the lead in that stage as it closed, until its next
-    visit begins. With *stages*, those stages in that order (zero where
-    nobody was; not a set, whose order changes from process to process);
-    without, every stage entered by *at*, by name.
+    instant it left (excluded), and in one stage at a time: a visit begun
+    before the lead's visit before it ended ends that one. A visit closed
+    towards a stage the entries have no row of puts the lead in that stage
+    as it closed, until its next visit begins; between a visit's exit and
+    the next visit's entry otherwise, the lead is in no stage. Every entry
+    counts, those begun after *at* too (they may end a gap before it). With
+    *stages*, those stages in that order (zero where nobody was; not a set,
+    whose order changes from process to process); without, every stage
+    entered by *at*, by name.
 
     Raises:
         ValidationError: *at* is not an aware datetime, an entry is not a
@@ -586,7 +597,8 @@ class FunnelReport:
         """Report on the leads that entered a stage of *stages* in ``[start, end)``.
 
         Args:
-            entries: The stage entries (any order).
+            entries: The stage entries (any order; a lead's may overlap or
+                leave gaps, read as :func:`inventory` says).
             stages: The path to measure, in order (``"mql", "sql", "customer"``):
                 conversion is reported from each stage to the next and from
                 the first to the last. Stages off the path (nurture,
