@@ -757,6 +757,350 @@ class TestUnlistedStages:
         assert report.to_dict() == again.to_dict()
 
 
+@st.composite
+def messy_histories(draw: st.DrawFn) -> list[StageEntry]:
+    """Rows as a CRM exports them: in any order, overlapping, apart, open or not.
+
+    Instants are on a coarse grid, so that rows often begin or end together.
+    """
+    entries: list[StageEntry] = []
+    half_day = timedelta(hours=12)
+    for number in range(draw(st.integers(0, 4))):
+        lead_id = f"L-{number}"
+        for _ in range(draw(st.integers(1, 5))):
+            at = T0 + draw(st.integers(-10, 60)) * half_day
+            length = draw(st.none() | st.integers(0, 20))
+            exited = None if length is None else at + length * half_day
+            entries.append(
+                StageEntry(
+                    lead_id,
+                    draw(st.sampled_from(STAGES)),
+                    at,
+                    exited_at=exited,
+                    next_stage=None
+                    if exited is None
+                    else draw(st.sampled_from([None, *STAGES])),
+                    reason=draw(st.sampled_from([None, "no_budget"])),
+                    segments={"lead": lead_id},
+                )
+            )
+    return draw(st.permutations(entries))
+
+
+def _by_lead(entries: list[StageEntry]) -> dict[str, list[StageEntry]]:
+    leads: dict[str, list[StageEntry]] = defaultdict(list)
+    for entry in entries:
+        leads[entry.lead_id].append(entry)
+    return leads
+
+
+def _edges(entries: list[StageEntry]) -> list[datetime]:
+    """Every instant a row begins or ends, and the instant before each."""
+    edges = {entry.entered_at for entry in entries} | {
+        entry.exited_at for entry in entries if entry.exited_at is not None
+    }
+    micro = timedelta(microseconds=1)
+    return sorted(edges | {edge - micro for edge in edges})
+
+
+#: Far enough after every history's last row that the report knows them all.
+LATER = T0 + 400 * DAY
+
+
+class TestGapsAndOverlaps:
+    def test_a_visit_begun_before_the_last_ended_ends_it(self) -> None:
+        """MQL until day 5, SQL from day 2: the lead left MQL for SQL on day 2."""
+        entries = [
+            StageEntry(
+                "L-1",
+                "mql",
+                T0,
+                exited_at=T0 + 5 * DAY,
+                next_stage="disqualified",
+                reason="no_budget",
+            ),
+            StageEntry("L-1", "sql", T0 + 2 * DAY),
+        ]
+        assert inventory(entries, T0 + 3 * DAY) == {"mql": 0, "sql": 1}
+        assert inventory(entries, T0 + 6 * DAY) == {"mql": 0, "sql": 1}
+        report = _report(entries, now=T0 + 10 * DAY)
+        (mql, sql) = report.times
+        assert (mql.stage, mql.visits, mql.exited, mql.median) == ("mql", 1, 1, 2 * DAY)
+        assert (sql.stage, sql.visits, sql.still_in) == ("sql", 1, 1)
+        converted = _row(report, "mql", "sql")
+        assert (converted.converted, converted.median_to_convert) == (1, 2 * DAY)
+        # The move to disqualified on day 5 gave way: never lost, no reason.
+        assert report.paths == ()
+        assert dict(_row(report, "sql", "customer").left) == {}
+        assert [
+            (row.stage, row.entered, row.exited, row.closing)
+            for row in report.flow
+            if row.period == "2026-01"
+        ] == [("mql", 1, 1, 0), ("sql", 1, 0, 1), ("customer", 0, 0, 0)]
+
+    def test_a_visit_begun_before_the_last_ended_keeps_the_reason_for_it(
+        self,
+    ) -> None:
+        """MQL closed late towards disqualified, begun earlier: the reason holds."""
+        entries = [
+            StageEntry(
+                "L-1",
+                "mql",
+                T0,
+                exited_at=T0 + 5 * DAY,
+                next_stage="disqualified",
+                reason="no_budget",
+            ),
+            StageEntry("L-1", "disqualified", T0 + 2 * DAY),
+        ]
+        row = _row(_report(entries), "mql", "sql")
+        assert (dict(row.left), dict(row.reasons)) == (
+            {"disqualified": 1},
+            {"no_budget": 1},
+        )
+        (mql, _) = _report(entries, stages=["mql", "disqualified"]).times
+        assert mql.median == 2 * DAY
+
+    def test_a_row_left_open_is_closed_by_the_next(self) -> None:
+        """MQL never closed, SQL from day 2: in SQL alone from day 2."""
+        entries = [
+            StageEntry("L-1", "mql", T0),
+            StageEntry("L-1", "sql", T0 + 2 * DAY),
+        ]
+        assert inventory(entries, T0 + 3 * DAY) == {"mql": 0, "sql": 1}
+        report = _report(entries, now=T0 + 10 * DAY)
+        assert report.inventory == {"mql": 0, "sql": 1, "customer": 0}
+        (mql, _) = report.times
+        assert (mql.visits, mql.exited, mql.median) == (1, 1, 2 * DAY)
+
+    def test_rows_begun_at_one_instant_go_by_their_exits(self) -> None:
+        """MQL and SQL both from day 0, MQL closed first: through MQL at once."""
+        entries = [
+            StageEntry("L-1", "sql", T0, exited_at=T0 + 5 * DAY),
+            StageEntry("L-1", "mql", T0, exited_at=T0 + 3 * DAY),
+        ]
+        assert inventory(entries, T0, stages=PATH) == {
+            "mql": 0,
+            "sql": 1,
+            "customer": 0,
+        }
+        report = _report(entries)
+        assert _row(report, "mql", "sql").median_to_convert == timedelta()
+        (mql, sql) = report.times
+        assert (mql.median, sql.median) == (timedelta(), 5 * DAY)
+
+    def test_rows_overlapping_in_one_stage_are_one_visit(self) -> None:
+        """A row exported twice, or one inside another of its stage: one visit."""
+        twice = StageEntry("L-1", "mql", T0, exited_at=T0 + 5 * DAY, next_stage="sql")
+        report = _report([twice, twice, StageEntry("L-1", "sql", T0 + 5 * DAY)])
+        (mql, _) = report.times
+        assert (mql.visits, mql.median) == (1, 5 * DAY)
+        assert report.flow[0].entered == 1
+        inside = [
+            StageEntry(
+                "L-2", "mql", T0, exited_at=T0 + 10 * DAY, next_stage="customer"
+            ),
+            StageEntry("L-2", "mql", T0 + 2 * DAY, exited_at=T0 + 4 * DAY),
+            StageEntry("L-2", "sql", T0 + 4 * DAY),
+        ]
+        report = _report(inside)
+        (mql, _) = report.times
+        assert (mql.visits, mql.median) == (1, 4 * DAY)
+        assert _row(report, "mql", "customer").converted == 0
+        assert inventory(inside, T0 + 6 * DAY) == {"mql": 0, "sql": 1}
+
+    def test_the_first_of_moves_at_one_instant_may_continue_the_visit(
+        self,
+    ) -> None:
+        """MQL left open, then MQL, disqualified and SQL at once: one MQL visit."""
+        entries = [
+            StageEntry("L-1", "mql", T0),
+            StageEntry(
+                "L-1",
+                "disqualified",
+                T0 + 2 * DAY,
+                exited_at=T0 + 2 * DAY,
+                next_stage="sql",
+            ),
+            StageEntry(
+                "L-1",
+                "mql",
+                T0 + 2 * DAY,
+                exited_at=T0 + 2 * DAY,
+                next_stage="disqualified",
+                reason="no_budget",
+            ),
+            StageEntry("L-1", "sql", T0 + 2 * DAY),
+        ]
+        report = _report(entries, stages=["mql", "disqualified", "sql"])
+        (mql, disqualified, sql) = report.times
+        assert (mql.visits, mql.median) == (1, 2 * DAY)
+        assert (disqualified.visits, disqualified.median) == (1, timedelta())
+        assert (sql.visits, sql.still_in) == (1, 1)
+        assert inventory(entries, T0 + 2 * DAY) == {
+            "disqualified": 0,
+            "mql": 0,
+            "sql": 1,
+        }
+
+    def test_a_gap_before_the_stage_named_is_one_move(self) -> None:
+        """MQL closed towards SQL on day 2, SQL from a second later: no extra visit."""
+        second = timedelta(seconds=1)
+        entries = [
+            StageEntry("L-1", "mql", T0, exited_at=T0 + 2 * DAY, next_stage="sql"),
+            StageEntry("L-1", "sql", T0 + 2 * DAY + second),
+        ]
+        assert inventory(entries, T0 + 2 * DAY) == {"mql": 0}
+        assert inventory(entries, T0 + 2 * DAY + second) == {"mql": 0, "sql": 1}
+        report = _report(entries)
+        assert [(row.stage, row.visits) for row in report.times] == [
+            ("mql", 1),
+            ("sql", 1),
+        ]
+        assert [row.entered for row in report.flow if row.stage == "sql"] == [1, 0, 0]
+        row = _row(report, "mql", "sql")
+        assert (row.converted, row.median_to_convert) == (1, 2 * DAY + second)
+        # Known up to the gap only, the move to SQL is all there is.
+        assert inventory(entries[:1], T0 + 2 * DAY) == {"mql": 0, "sql": 1}
+        assert _report(entries, now=T0 + 2 * DAY).inventory == {
+            "mql": 0,
+            "sql": 1,
+            "customer": 0,
+        }
+
+    def test_a_gap_after_a_row_closed_to_no_stage_is_in_no_stage(self) -> None:
+        """MQL closed on day 2 to nowhere, SQL on day 5: in no stage in between."""
+        entries = [
+            StageEntry("L-1", "mql", T0, exited_at=T0 + 2 * DAY),
+            StageEntry("L-1", "sql", T0 + 5 * DAY),
+        ]
+        assert inventory(entries, T0 + 3 * DAY, stages=PATH) == {
+            "mql": 0,
+            "sql": 0,
+            "customer": 0,
+        }
+        report = _report(entries)
+        assert _row(report, "mql", "sql").median_to_convert == 5 * DAY
+        assert [(row.stage, row.visits) for row in report.times] == [
+            ("mql", 1),
+            ("sql", 1),
+        ]
+
+    @given(messy_histories(), st.integers(-20, 200))
+    def test_each_lead_is_in_one_stage_at_a_time(
+        self, entries: list[StageEntry], hours: int
+    ) -> None:
+        """Whatever the rows, at any instant a lead counts in one stage at most."""
+        leads = _by_lead(entries)
+        for at in [*_edges(entries), T0 + timedelta(hours=hours * 7)]:
+            total: Counter[str] = Counter()
+            for rows in leads.values():
+                found = inventory(rows, at)
+                assert sum(found.values()) <= 1
+                total.update(found)
+            assert +total == +Counter(inventory(entries, at))
+
+    @given(messy_histories(), st.integers(0, 150))
+    def test_no_lead_is_counted_twice_in_a_report(
+        self, entries: list[StageEntry], now_days: int
+    ) -> None:
+        """By lead: one stage at most at each period's edges; times fit in its span."""
+        now = START + now_days * DAY
+        report = _report(entries, segment="lead", now=now)
+        by_lead = [row for row in report.flow if row.segment != ALL]
+        for _, rows in groupby(by_lead, key=attrgetter("segment", "period")):
+            flows = list(rows)
+            assert sum(row.opening for row in flows) <= 1
+            assert sum(row.closing for row in flows) <= 1
+        for lead_id, listed in _by_lead(entries).items():
+            known = [entry.entered_at for entry in listed if entry.entered_at <= now]
+            # Each stage's longest visit of the lead, at most: one visit at a time.
+            spent = sum(
+                (row.longest for row in report.times if row.segment == lead_id),
+                timedelta(),
+            )
+            assert spent <= (now - min(known) if known else timedelta())
+        for row in report.conversions:
+            if row.segment != ALL:
+                assert row.entered <= 1
+        again = _report(entries[::-1], segment="lead", now=now)
+        assert report.to_dict() == again.to_dict()
+
+    @given(histories() | histories(mixed=True), st.data())
+    def test_a_gap_before_the_next_row_adds_no_visit(
+        self, entries: list[StageEntry], data: st.DataObject
+    ) -> None:
+        """Closing rows early towards the next row's stage: the same visits, moves."""
+        gapped = list(entries)
+        gaps: list[tuple[str, datetime, datetime]] = []
+        for index, (here, there) in enumerate(pairwise(entries)):
+            assert here.exited_at is not None or here.lead_id != there.lead_id
+            if (
+                here.lead_id == there.lead_id
+                and here.entered_at < there.entered_at
+                and data.draw(st.booleans())
+            ):
+                minutes = (there.entered_at - here.entered_at) // timedelta(minutes=1)
+                early = here.entered_at + timedelta(
+                    minutes=data.draw(st.integers(1, minutes - 1))
+                )
+                gapped[index] = attrs.evolve(here, exited_at=early)
+                gaps.append((here.lead_id, early, there.entered_at))
+        full, apart = _report(entries, end=LATER), _report(gapped, end=LATER)
+        assert [(row.stage, row.visits) for row in full.times] == [
+            (row.stage, row.visits) for row in apart.times
+        ]
+        assert (full.conversions, full.paths) == (apart.conversions, apart.paths)
+        for stage in full.stages:
+            assert sum(row.entered for row in full.flow if row.stage == stage) == sum(
+                row.entered for row in apart.flow if row.stage == stage
+            )
+        leads, before = _by_lead(gapped), _by_lead(entries)
+        for lead_id, early, later in gaps:
+            assert sum(inventory(leads[lead_id], early).values()) == 0
+            assert inventory(leads[lead_id], later) == inventory(before[lead_id], later)
+
+    @given(histories() | histories(mixed=True), st.data())
+    def test_a_row_closed_after_the_next_began_changes_nothing(
+        self, entries: list[StageEntry], data: st.DataObject
+    ) -> None:
+        """Rows closed late, or never, past the next row's start: the same report."""
+        late = list(entries)
+        for index, (here, there) in enumerate(pairwise(entries)):
+            if (
+                here.lead_id == there.lead_id
+                and here.entered_at < there.entered_at
+                and here.stage != there.stage
+                and data.draw(st.booleans())
+            ):
+                # Left open, it names no stage: the next row must be the one
+                # visit begun then, not the first of moves at one instant.
+                lasts = there.exited_at != there.entered_at
+                hours = data.draw(
+                    (st.none() if lasts else st.nothing()) | st.integers(1, 24 * 60)
+                )
+                late[index] = (
+                    attrs.evolve(here, exited_at=None, next_stage=None)
+                    if hours is None
+                    else attrs.evolve(
+                        here, exited_at=there.entered_at + timedelta(hours=hours)
+                    )
+                )
+        full, overlapping = _report(entries, end=LATER), _report(late, end=LATER)
+        # A row left open names no stage, so its reason is not the move's.
+        assert [attrs.evolve(row, reasons={}) for row in full.conversions] == [
+            attrs.evolve(row, reasons={}) for row in overlapping.conversions
+        ]
+        assert (full.times, full.flow, full.paths, full.inventory) == (
+            overlapping.times,
+            overlapping.flow,
+            overlapping.paths,
+            overlapping.inventory,
+        )
+        for at in _edges(entries):
+            assert inventory(entries, at) == inventory(late, at)
+
+
 class TestFlow:
     def test_the_inventory_counts_a_move_at_end_as_inventory_does(self) -> None:
         """Moved to sql at end: in sql at end, though the flow's March closes in mql."""

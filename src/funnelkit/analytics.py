@@ -27,6 +27,13 @@ any lead attribute):
   time, met late, breached, cancelled or still open (from the timers
   :func:`sla_timers` collects from a funnel's events).
 
+A CRM export's rows may overlap or leave gaps; a lead is in one stage at a
+time all the same. Its rows go by entry: a visit begun before the one
+before it ended ends that one (a row of the same stage continues it), and
+between a visit's exit and the next visit's entry the lead is in no stage,
+unless the visit was closed towards a stage the entries have no row of
+then, where the lead waits for its next visit.
+
 Every instant is compared as an instant (in UTC); periods are calendar weeks
 (from Monday), months or quarters in the report's ``timezone``. Percentiles
 are nearest-rank: the smallest duration that at least that share of the
@@ -41,7 +48,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import groupby, pairwise
+from itertools import groupby, islice, pairwise
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -272,11 +279,15 @@ def inventory(
     """Return how many leads were in each stage at the instant *at*.
 
     A lead is in a stage from the instant it entered (included) to the
-    instant it left (excluded). A visit closed towards a stage the entries
-    have no row of puts the lead in that stage as it closed, until its next
-    visit begins. With *stages*, those stages in that order (zero where
-    nobody was; not a set, whose order changes from process to process);
-    without, every stage entered by *at*, by name.
+    instant it left (excluded), and in one stage at a time: a visit begun
+    before the lead's visit before it ended ends that one. A visit closed
+    towards a stage the entries have no row of puts the lead in that stage
+    as it closed, until its next visit begins; between a visit's exit and
+    the next visit's entry otherwise, the lead is in no stage. Every entry
+    counts, those begun after *at* too (they may end a gap before it). With
+    *stages*, those stages in that order (zero where nobody was; not a set,
+    whose order changes from process to process); without, every stage
+    entered by *at*, by name.
 
     Raises:
         ValidationError: *at* is not an aware datetime, an entry is not a
@@ -297,10 +308,11 @@ def inventory(
                 field="stages", value=stages, expected=_IN_ORDER.format("stage names")
             )
     counts: Counter[str] = Counter()
-    # The report's visits as known at the instant: those there then are going on.
-    visits, _ = _rows(entries, instant, None)
-    for _, _, exited, stage, _, _ in visits:
-        counts[stage] += exited == _STILL
+    # Every entry counts: a visit begun after the instant may end a gap before it.
+    visits, _ = _rows(entries, _KNOWING_ALL, None)
+    for _, entered, exited, stage, _, _ in visits:
+        if entered <= instant:
+            counts[stage] += instant < exited
     if names is None:
         names = sorted(counts)
     return {name: counts[name] for name in names}
@@ -586,7 +598,8 @@ class FunnelReport:
         """Report on the leads that entered a stage of *stages* in ``[start, end)``.
 
         Args:
-            entries: The stage entries (any order).
+            entries: The stage entries (any order; a lead's may overlap or
+                leave gaps, read as :func:`inventory` says).
             stages: The path to measure, in order (``"mql", "sql", "customer"``):
                 conversion is reported from each stage to the next and from
                 the first to the last. Stages off the path (nurture,
@@ -914,6 +927,7 @@ class FunnelReport:
 #: by lead, then by entry, a visit going on after one over at that instant.
 _Visit = tuple[str, int, int, str, str, str]
 _STILL = 1 << 62  # the exit of a visit going on at now: after every instant
+_KNOWING_ALL = _STILL - 1  # a now after every instant: every entry is known
 _Window = tuple[int, int, int]  # start, end, now
 #: What came of a lead that did not convert: open, or the stage it left for
 #: and the reason it was given.
@@ -1047,20 +1061,23 @@ def _rows(
                 earliest[lead_id] = (entered, [(row, segments.get(segment))])
             elif entered == known[0]:
                 known[1].append((row, segments.get(segment)))
-    _put_in_order(rows, instant)
+    rows = _put_in_order(rows, instant)
     return rows, {
         lead_id: _first_value(candidates)
         for lead_id, (_, candidates) in earliest.items()
     }
 
 
-def _put_in_order(rows: list[_Visit], instant: set[str]) -> None:
-    """Sort *rows*, add the visits they lead to unlisted, chain those at one instant.
+def _put_in_order(rows: list[_Visit], instant: set[str]) -> list[_Visit]:
+    """Sort *rows*, cut overlaps, add the visits they lead to unlisted, chain.
 
+    Each lead is in one stage at a time (:func:`_one_at_a_time`); the visits
+    entered and left at one instant are chained (:func:`_chain_instants`).
     *instant* holds the leads with a visit entered and left at one instant.
     """
     # Sorted already when the entries come lead by lead in time order.
     rows.sort()
+    rows = _one_at_a_time(rows, instant)
     added = _unlisted(rows)
     if added:
         rows += added
@@ -1070,6 +1087,76 @@ def _put_in_order(rows: list[_Visit], instant: set[str]) -> None:
         )
     for lead_id in instant:
         _chain_instants(rows, lead_id)
+    return rows
+
+
+def _one_at_a_time(rows: list[_Visit], instant: set[str]) -> list[_Visit]:
+    """*rows*, sorted, with each lead in one stage at a time.
+
+    A visit that began before the lead's visit before it ended (in the
+    report's order: of visits begun at one instant, the first) ended that
+    one as it began, as if its exit had been recorded then. The visit cut
+    short keeps the stage it was closed towards, and the reason, only if a
+    visit to that stage began then. A visit to the stage the lead was in
+    goes on: one visit, from the earlier entry to the later row's exit.
+    Leads with a visit so cut to an instant join *instant*.
+    """
+    # Most exports have no overlap: look before building anything.
+    first = next(
+        (
+            index
+            for index, (here, there) in enumerate(pairwise(rows))
+            if there[1] < here[2] and there[0] == here[0]
+        ),
+        None,
+    )
+    if first is None:
+        return rows
+    kept = rows[:first]
+    here = rows[first]
+    absorbed: set[int] = set()  # visits begun at an instant, gone into the one before
+    for index in range(first + 1, len(rows)):
+        if index in absorbed:
+            continue
+        there = rows[index]
+        if there[1] < here[2] and there[0] == here[0]:
+            lead_id, entered, _, stage, after, reason = here
+            begun, stop = _first_begun(rows, index, after, absorbed)
+            if rows[begun][3] == stage:
+                if begun == index:
+                    here = (lead_id, entered, *there[2:])
+                    continue
+                absorbed.add(begun)
+                here = (lead_id, entered, *rows[begun][2:])
+            else:
+                if all(row[3] != after for row in islice(rows, index, stop)):
+                    after = reason = ""
+                here = (lead_id, entered, there[1], stage, after, reason)
+                if there[1] == entered:
+                    instant.add(lead_id)
+        kept.append(here)
+        here = there
+    kept.append(here)
+    return kept
+
+
+def _first_begun(
+    rows: list[_Visit], index: int, led: str, absorbed: set[int]
+) -> tuple[int, int]:
+    """The first of the visits begun as *rows[index]* (in order), and the index after.
+
+    The visits entered and left at that instant come first, each before the
+    one it led to (after the one *led* names); then the others, by exit.
+    """
+    stop = bisect_right(rows, rows[index][:2], lo=index, key=_LEAD_ENTERED)
+    instants = [
+        other
+        for other in range(index, stop)
+        if rows[other][1] == rows[other][2] and other not in absorbed
+    ]
+    if len(instants) > 1:
+        return _chained(instants, rows.__getitem__, led)[0], stop
+    return (instants[0] if instants else index), stop
 
 
 def _unlisted(rows: list[_Visit]) -> list[_Visit]:
@@ -1079,7 +1166,9 @@ def _unlisted(rows: list[_Visit]) -> list[_Visit]:
     marked won on a date): the lead entered that stage as the visit closed,
     and stayed there until its next visit began (still there at ``now``
     when none did; gone at once when another visit, not one that led to it,
-    began at that very instant).
+    began at that very instant). A visit closed towards the stage of the
+    lead's next visit, begun later, leads to that one: the lead was in no
+    stage in between.
     """
     added: list[_Visit] = []
     # Most visits are followed by the one they led to: a cheap look ahead.
@@ -1112,11 +1201,14 @@ def _add_unlisted(rows: list[_Visit], index: int, added: list[_Visit]) -> None:
         # Visits began as this one closed: through the stage at once.
         added.append((lead_id, exited, exited, after, _head(together), ""))
     elif stop < len(rows) and rows[stop][0] == lead_id:
-        # In the stage until the lead's next visits began.
         following = rows[stop][:2]
         until = bisect_right(rows, following, key=_LEAD_ENTERED)
-        head = _head(rows[stop:until])
-        added.append((lead_id, exited, following[1], after, head, ""))
+        if all(row[3] != after for row in rows[stop:until]):
+            # In the stage until the lead's next visits began.
+            head = _head(rows[stop:until])
+            added.append((lead_id, exited, following[1], after, head, ""))
+        # Else one move, its exit and its entry recorded apart: in no stage
+        # in between.
     else:
         added.append((lead_id, exited, _STILL, after, "", ""))
 
@@ -1540,14 +1632,10 @@ def _reached(
     visits: list[_Visit], first: int, target: int, rank: Mapping[str, int]
 ) -> int | None:
     """When the lead first reached *target* or beyond after visit *first*, if it did."""
-    for index in range(first, len(visits)):
-        _, entered, exited, stage, after, _ = visits[index]
+    for _, entered, _, stage, _, _ in islice(visits, first, None):
         # The first visit is to the source, which is not beyond the target.
         if rank.get(stage, -1) >= target:
             return entered
-        if exited != _STILL and rank.get(after, -1) >= target:
-            # A CRM export may close a visit towards a stage it has no row of.
-            return exited
     return None
 
 
