@@ -1211,14 +1211,33 @@ class TestBatchAndFunnel:
         memory = InMemoryStore()
         assert _funnel(memory)._lock is not _funnel(memory)._lock
 
-    def test_a_lock_that_is_not_re_entrant_is_not_taken(self) -> None:
-        """A store's lock attribute of another kind is left alone."""
+    @pytest.mark.parametrize(
+        "lock",
+        [threading.Lock(), threading.Semaphore(), "lock"],
+        ids=["Lock", "Semaphore", "text"],
+    )
+    def test_a_lock_that_is_not_re_entrant_is_refused(self, lock: object) -> None:
+        """A store's lock that is no RLock is refused, naming it: it could only hang."""
 
         class Locked(InMemoryStore):
-            lock = threading.Lock()
+            __slots__ = ("lock",)
 
         store = Locked()
-        assert _funnel(store)._lock is not store.lock  # type: ignore[comparison-overlap] # a Lock on purpose
+        store.lock = lock  # type: ignore[attr-defined] # a host's store of its own
+        with pytest.raises(ValidationError) as raised:
+            _funnel(store)
+        assert (raised.value.owner, raised.value.field) == ("Funnel", "store.lock")
+        assert raised.value.value is lock
+        assert "re-entrant" in raised.value.expected
+
+    def test_a_lock_of_none_is_no_lock(self) -> None:
+        """A store whose lock is None gets a funnel locking on its own."""
+
+        class Unlocked(InMemoryStore):
+            lock = None
+
+        funnel = _funnel(Unlocked())
+        assert isinstance(funnel._lock, type(threading.RLock()))
 
     def test_a_thread_in_a_batch_and_one_in_a_call_both_finish(
         self, tmp_path: Path

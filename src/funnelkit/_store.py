@@ -137,7 +137,10 @@ class Store(Protocol):
     and none of one rolled back. Such a store may also give ``lock``, a
     ``threading.RLock`` its batches hold, which the funnel takes as its own
     lock, so that a batch in one thread and a call in another never wait
-    on each other. :class:`~funnelkit.SQLiteStore` gives both.
+    on each other. The lock must be re-entrant (the funnel takes it again in
+    the thread of a batch): ``Funnel`` refuses another kind with a
+    :class:`~funnelkit.errors.ValidationError`. :class:`~funnelkit.SQLiteStore`
+    gives both.
     """
 
     def transaction(self) -> AbstractContextManager[object]:
