@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,40 @@ ALWAYS = BusinessCalendar(
         for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     },
 )
+
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _numbers(low: int, high: int) -> st.SearchStrategy[str]:
+    """A rule part's numbers from *low* to *high* (not 0), as text: ``"3,-1"``."""
+    return st.lists(
+        st.integers(low, high).filter(bool), min_size=1, max_size=3, unique=True
+    ).map(lambda numbers: ",".join(map(str, numbers)))
+
+
+@st.composite
+def yearly_rules(draw: st.DrawFn) -> str:
+    """Yearly holiday rules of a few parts, some of which no day can meet."""
+    parts = {"FREQ": "YEARLY", "INTERVAL": str(draw(st.integers(1, 6)))}
+    options = {
+        "BYMONTH": _numbers(1, 12),
+        "BYMONTHDAY": _numbers(-31, 31),
+        "BYYEARDAY": _numbers(-366, 366),
+        "BYWEEKNO": _numbers(-53, 53),
+        "BYDAY": st.sampled_from(["MO", "SU", "+1TU", "-1FR", "MO,+2WE", "+53TH"]),
+        "BYSETPOS": _numbers(-3, 3),
+    }
+    for name in draw(st.lists(st.sampled_from(sorted(options)), max_size=3)):
+        parts[name] = draw(options[name])
+    if "BYMONTH" in parts and "BYDAY" in parts and "53" in parts["BYDAY"]:
+        del parts["BYDAY"]  # numbered in a month: refused for its number
+    start = draw(
+        st.sampled_from(["", "DTSTART:00010101T000000\n", "DTSTART:20010301T000000\n"])
+    )
+    return (
+        start + "RRULE:" + ";".join(f"{name}={value}" for name, value in parts.items())
+    )
 
 
 def ny(*parts: int) -> datetime:
@@ -585,7 +620,7 @@ class TestBadInput:
             ("FREQ=YEARLY;BYEASTER=1,-100", "BYEASTER days from -80 to 250"),
             (
                 "FREQ=DAILY;BYMONTH=2,4;BYMONTHDAY=31,-31",
-                "a BYMONTHDAY that a month of BYMONTH has",
+                "no day of any year has BYMONTH=2,4 and BYMONTHDAY=31,-31",
             ),
             ("FREQ=YEARLY;BYMONTH=6;BYWEEKNO=1", "a rule that gives some day"),
             (
@@ -606,6 +641,117 @@ class TestBadInput:
             rule,
         )
         assert expected in info.value.expected
+
+    @pytest.mark.parametrize(
+        ("rule", "parts"),
+        [
+            ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "BYMONTH=2 and BYMONTHDAY=30"),
+            ("FREQ=DAILY;BYYEARDAY=366;BYMONTH=1", "BYMONTH=1 and BYYEARDAY=366"),
+            ("FREQ=DAILY;BYMONTHDAY=31;BYYEARDAY=1", "BYMONTHDAY=31 and BYYEARDAY=1"),
+            ("FREQ=YEARLY;BYWEEKNO=53;BYMONTH=6", "BYMONTH=6 and BYWEEKNO=53"),
+            ("FREQ=WEEKLY;BYWEEKNO=1;BYYEARDAY=-100", "BYYEARDAY=-100 and BYWEEKNO=1"),
+            ("FREQ=YEARLY;BYEASTER=0;BYMONTH=6", "BYMONTH=6 and BYEASTER=0"),
+            ("FREQ=YEARLY;BYEASTER=1;BYDAY=TU", "BYEASTER=1 and BYDAY=TU"),
+            ("FREQ=MONTHLY;BYDAY=+5MO;BYMONTHDAY=1", "BYMONTHDAY=1 and BYDAY=+5MO"),
+            ("FREQ=YEARLY;BYDAY=-1SU;BYYEARDAY=1", "BYYEARDAY=1 and BYDAY=-1SU"),
+            # dateutil keeps a day only if it is both a Monday and a first Tuesday.
+            ("FREQ=MONTHLY;BYDAY=MO,+1TU", "BYDAY=MO,+1TU"),
+            # The fewest parts are named, not every part of the rule.
+            (
+                "FREQ=DAILY;BYSETPOS=1;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;BYYEARDAY=1",
+                "BYMONTH=2 and BYYEARDAY=1",
+            ),
+            # Each two are met on some day (1 February, 29 February, 1 March).
+            (
+                "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=1;BYYEARDAY=60",
+                "BYMONTH=2 and BYMONTHDAY=1 and BYYEARDAY=60 at once",
+            ),
+            # What dateutil takes from the start when a rule does not say.
+            (
+                "DTSTART:20000130T000000\nRRULE:FREQ=YEARLY;BYMONTH=2",
+                "BYMONTH=2 and BYMONTHDAY=30 (the start's day)",
+            ),
+            (
+                "DTSTART:20000101T000000\nRRULE:FREQ=DAILY;INTERVAL=14;BYDAY=SU",
+                "BYDAY=SU and INTERVAL=14 (the start's weekday)",  # a Saturday
+            ),
+        ],
+    )
+    def test_rules_no_day_can_meet_are_refused_naming_the_parts(
+        self, rule: str, parts: str
+    ) -> None:
+        """Parts no day has at once are told without a search, the fewest named."""
+        with pytest.raises(PolicyError) as info:
+            BusinessCalendar.weekdays("09:00", "17:00", timezone="UTC", holidays=[rule])
+        assert (info.value.owner, info.value.field, info.value.value) == (
+            "Holiday",
+            "on",
+            rule,
+        )
+        assert info.value.expected.endswith(
+            f"(a rule that gives some day: no day of any year has {parts})"
+        )
+
+    @pytest.mark.parametrize(
+        "rule",
+        [
+            "FREQ=WEEKLY;BYDAY=MO;BYSETPOS=2",
+            "FREQ=MONTHLY;BYMONTHDAY=31;BYSETPOS=2",
+            "DTSTART:00010101T000000\nRRULE:FREQ=WEEKLY;BYDAY=MO;BYSETPOS=2",
+            # Every fourth year from 2001 is a common year.
+            "DTSTART:20010101T000000\nRRULE:FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29",
+            # Easter Monday is never in week 12 (read as a yearly rule, at a
+            # 366th of the periods), and Easter is one day a year.
+            "FREQ=DAILY;BYEASTER=1;BYWEEKNO=12",
+            "FREQ=WEEKLY;BYEASTER=1;BYWEEKNO=12;BYDAY=+1MO",
+            "FREQ=YEARLY;BYEASTER=0;BYSETPOS=2",
+        ],
+    )
+    def test_rules_that_miss_every_day_are_refused(self, rule: str) -> None:
+        """A rule whose days its INTERVAL or BYSETPOS all miss is refused when built."""
+        with pytest.raises(PolicyError) as info:
+            BusinessCalendar.weekdays("09:00", "17:00", timezone="UTC", holidays=[rule])
+        assert info.value.expected.endswith(
+            "(a rule that gives some day: this one gives none)"
+        )
+
+    @pytest.mark.parametrize(
+        ("rule", "closed"),
+        [
+            # Easter falls on 22 March in 2285, for the first time after 1818.
+            ("FREQ=YEARLY;BYEASTER=0;BYMONTH=3;BYMONTHDAY=22", date(2285, 3, 22)),
+            ("FREQ=WEEKLY;BYEASTER=0;BYMONTHDAY=22", date(2285, 3, 22)),
+            (
+                "DTSTART:20010101T000000\nRRULE:FREQ=YEARLY;INTERVAL=3;BYMONTH=2;BYMONTHDAY=29",
+                date(2004, 2, 29),
+            ),
+            ("DTSTART:99000101T000000\nRRULE:FREQ=YEARLY", date(9900, 1, 1)),
+            ("FREQ=WEEKLY", date(2026, 3, 7)),  # on the start's weekday, Saturday
+            # Easter Monday: a daily rule's +2 is no number; in a month it is.
+            ("FREQ=DAILY;BYEASTER=1;BYDAY=+2MO", date(2026, 4, 6)),
+            ("FREQ=MONTHLY;BYEASTER=1;BYDAY=+1MO", date(2026, 4, 6)),
+            ("FREQ=MONTHLY;BYEASTER=1;BYMONTH=4", date(2026, 4, 6)),
+            ("FREQ=YEARLY;BYWEEKNO=1;BYMONTH=12;BYDAY=MO", date(2025, 12, 29)),
+        ],
+    )
+    def test_rare_rules_are_kept(self, rule: str, closed: date) -> None:
+        """A rule whose first day comes late, or seldom, closes that day."""
+        every_day = {name: [("09:00", "17:00")] for name in WEEKDAY_NAMES}
+        calendar = BusinessCalendar("UTC", every_day, holidays=[rule])
+        noon = datetime.combine(closed, time(12), tzinfo=UTC)
+        assert not calendar.is_open(noon)
+        assert calendar.is_open(noon - timedelta(days=1))
+
+    @settings(max_examples=40, deadline=None)
+    @given(rule=yearly_rules())
+    def test_a_rule_is_kept_if_and_only_if_it_gives_a_day(self, rule: str) -> None:
+        """A calendar keeps the rules dateutil finds a day of, and refuses the rest."""
+        gives = next(iter(rrulestr(rule, dtstart=datetime(2000, 1, 1))), None)  # noqa: DTZ001 -- as the calendar reads rules
+        if gives is not None:
+            BusinessCalendar.weekdays("09:00", "17:00", timezone="UTC", holidays=[rule])
+            return
+        with pytest.raises(PolicyError, match="a rule that gives some day"):
+            BusinessCalendar.weekdays("09:00", "17:00", timezone="UTC", holidays=[rule])
 
     @pytest.mark.parametrize(
         ("text", "expected"),

@@ -29,7 +29,9 @@ from funnelkit import (
     ScoreAtLeast,
     ScoringModel,
     SlaRule,
+    SlaWarning,
     Stage,
+    SubscriberError,
     Transition,
     UnknownLead,
     ValidationError,
@@ -68,6 +70,31 @@ def tiny(*slas: SlaRule) -> FunnelPolicy:
             "tiny-model", [ActivityRule(kinds.DEMO_REQUEST, 10, dimension="intent")]
         ),
         slas=slas,
+    )
+
+
+@attrs.frozen
+class ExplodesAtTen:
+    """A guard that raises once the time is 10:00 on 2 March 2026, woken then."""
+
+    def check(self, ctx: Context) -> Verdict:
+        """Fail before 10:00, raise from then on."""
+        if ctx.now >= T0 + H:
+            raise RuntimeError("exploded at 10:00")
+        return Verdict(passed=False, criterion="explodes", reason="not yet 10:00")
+
+    def wake_at(self, ctx: Context) -> datetime:  # noqa: ARG002 -- as the protocol
+        """Ask to be checked at 10:00."""
+        return T0 + H
+
+
+def exploding() -> FunnelPolicy:
+    """tiny(), but its automatic move's guard raises from 10:00 on 2 March 2026."""
+    return attrs.evolve(
+        tiny(),
+        transitions=[
+            Transition(source="lead", target="hot", guard=ExplodesAtTen(), auto=True)
+        ],
     )
 
 
@@ -401,6 +428,46 @@ class TestTime:
         with pytest.raises(ValidationError, match="the policy has no calendar"):
             step(scenario)  # type: ignore[operator]
         assert scenario.now == T0
+
+    @pytest.mark.parametrize(
+        "step",
+        [
+            lambda s: s.at("2026-03-02 11:00"),
+            lambda s: s.at("+2h"),
+            lambda s: s.advance("2h"),
+            lambda s: s.advance(timedelta(hours=2)),
+        ],
+    )
+    def test_a_failed_tick_leaves_the_time(self, step: object) -> None:
+        """A tick that raises leaves the clock (and the funnel) as before the step."""
+        scenario = Scenario(exploding(), start=T0).lead()
+        with pytest.raises(RuntimeError, match="exploded at 10:00"):
+            step(scenario)  # type: ignore[operator]
+        assert scenario.now == T0
+        assert scenario.clock.now() == T0
+        scenario.at("+30m").expect_stage("lead")  # the steps go on before 10:00
+
+    def test_a_failed_tick_leaves_a_shared_clock(self) -> None:
+        """A scenario sharing a clock does not see the time of another's failed tick."""
+        clock = ManualClock(T0)
+        calm = Scenario(tiny(), clock=clock)
+        failing = Scenario(exploding(), clock=clock).lead()
+        with pytest.raises(RuntimeError):
+            failing.advance("2h")
+        assert (calm.now, failing.now) == (T0, T0)
+
+    def test_a_subscriber_error_keeps_the_time(self) -> None:
+        """A subscriber's error comes after the tick's change stands: the time stays."""
+        scenario = mql()
+
+        def refuse(event: object) -> None:
+            raise ValueError(event)
+
+        scenario.funnel.subscribe(refuse)
+        with pytest.raises(SubscriberError):
+            scenario.at("2026-03-02 15:30")  # a warning falls due
+        assert scenario.now == datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
+        assert isinstance(scenario.events[-2], SlaWarning)
 
 
 class TestDoes:

@@ -163,13 +163,91 @@ class TestArguments:
         with pytest.raises(ValidationError, match=r"SQLiteStore\.path.*NUL"):
             SQLiteStore(f"{tmp_path}/a\x00b.db")
 
-    def test_a_lead_id_that_is_no_string(self) -> None:
-        """Asking a SQLite store for a lead by a non-string id names 'lead_id'."""
-        with SQLiteStore(":memory:") as store:
-            for ask in (store.state, store.wake, store.activities):
-                with pytest.raises(ValidationError) as raised:
-                    ask(5)  # type: ignore[arg-type] # a wrong type on purpose
-                assert raised.value.field == "lead_id"
+    @pytest.mark.parametrize("kind", ["memory", "sqlite"])
+    @pytest.mark.parametrize("activities", [1, 20])  # scanned, or looked up in a set
+    @pytest.mark.parametrize(
+        ("method", "arguments", "field"),
+        [
+            ("commit", ("x",), "change"),
+            ("commit", (None,), "change"),
+            ("commit", (Tick(T0),), "change"),
+            ("state", (5,), "lead_id"),
+            ("state", ([],), "lead_id"),
+            ("activities", (5,), "lead_id"),
+            ("activities", ([],), "lead_id"),
+            ("wake", (5,), "lead_id"),
+            ("wake", ([],), "lead_id"),
+            ("has_activity", (5, "a"), "lead_id"),
+            ("has_activity", ([], "a"), "lead_id"),
+            ("has_activity", ("L-0", 5), "activity_id"),
+            ("has_activity", ("L-0", []), "activity_id"),
+            ("has_activity", ("L-9", 5), "activity_id"),  # an unknown lead
+        ],
+    )
+    def test_a_wrong_argument_names_the_method(
+        self,
+        kind: str,
+        activities: int,
+        method: str,
+        arguments: tuple[object, ...],
+        field: str,
+    ) -> None:
+        """A wrong argument is a ValidationError naming the method; nothing changes."""
+        store = InMemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+        _feed(_funnel(store), leads=1, each=activities)
+        log = list(store.inputs())
+        with pytest.raises(ValidationError) as raised:
+            getattr(store, method)(*arguments)
+        owner = f"{type(store).__name__}.{method}"
+        assert (raised.value.owner, raised.value.field) == (owner, field)
+        assert raised.value.value is arguments[-1 if field == "activity_id" else 0]
+        assert "a string" in raised.value.expected or "Commit" in raised.value.expected
+        assert list(store.inputs()) == log
+
+    @pytest.mark.parametrize("kind", ["memory", "sqlite"])
+    def test_a_wrong_id_in_a_batch(self, kind: str) -> None:
+        """A wrong id is refused inside a batch too, where SQLite reads its cache."""
+        store = InMemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+        _feed(_funnel(store), leads=1, each=1)
+        holding = store.batch() if isinstance(store, SQLiteStore) else nullcontext()
+        with holding, pytest.raises(ValidationError, match=r"\.state\.lead_id"):
+            store.state([])  # type: ignore[arg-type] # a wrong type on purpose
+
+    def test_a_memory_store_takes_ids_of_a_subclass_of_str(self) -> None:
+        """InMemoryStore reads ids of a str subclass (a StrEnum) as Lead takes them."""
+
+        class Id(str):
+            __slots__ = ()
+
+        store = InMemoryStore()
+        _feed(_funnel(store), leads=1, each=20)
+        assert store.state(Id("L-0")) == store.state("L-0")
+        assert (store.state(Id("L-9")), store.wake(Id("L-9"))) == (None, None)
+        assert store.activities(Id("L-9")) == ()
+        assert store.has_activity("L-0", Id("nope")) is False
+        assert store.has_activity(Id("L-9"), Id("nope")) is False
+
+    @pytest.mark.parametrize("kind", ["memory", "sqlite"])
+    def test_a_subclass_of_commit_is_a_commit(self, kind: str) -> None:
+        """A Commit of a subclass is applied as the engine's own are."""
+
+        @attrs.frozen(kw_only=True)
+        class Logged(Commit):
+            pass
+
+        store = InMemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+        store.commit(Logged(input=Tick(T0)))
+        assert list(store.inputs()) == [Tick(T0)]
+
+    def test_after_batch_needs_a_function(self) -> None:
+        """SQLiteStore.after_batch refuses a callback that cannot be called."""
+        with SQLiteStore(":memory:") as store, store.batch():
+            with pytest.raises(ValidationError) as raised:
+                store.after_batch("later")  # type: ignore[arg-type] # a wrong type on purpose
+            assert (raised.value.owner, raised.value.field) == (
+                "SQLiteStore.after_batch",
+                "callback",
+            )
 
     @pytest.mark.parametrize("kind", ["memory", "sqlite"])
     def test_due_needs_an_aware_instant(self, kind: str) -> None:
@@ -1133,14 +1211,33 @@ class TestBatchAndFunnel:
         memory = InMemoryStore()
         assert _funnel(memory)._lock is not _funnel(memory)._lock
 
-    def test_a_lock_that_is_not_re_entrant_is_not_taken(self) -> None:
-        """A store's lock attribute of another kind is left alone."""
+    @pytest.mark.parametrize(
+        "lock",
+        [threading.Lock(), threading.Semaphore(), "lock"],
+        ids=["Lock", "Semaphore", "text"],
+    )
+    def test_a_lock_that_is_not_re_entrant_is_refused(self, lock: object) -> None:
+        """A store's lock that is no RLock is refused, naming it: it could only hang."""
 
         class Locked(InMemoryStore):
-            lock = threading.Lock()
+            __slots__ = ("lock",)
 
         store = Locked()
-        assert _funnel(store)._lock is not store.lock  # type: ignore[comparison-overlap] # a Lock on purpose
+        store.lock = lock  # type: ignore[attr-defined] # a host's store of its own
+        with pytest.raises(ValidationError) as raised:
+            _funnel(store)
+        assert (raised.value.owner, raised.value.field) == ("Funnel", "store.lock")
+        assert raised.value.value is lock
+        assert "re-entrant" in raised.value.expected
+
+    def test_a_lock_of_none_is_no_lock(self) -> None:
+        """A store whose lock is None gets a funnel locking on its own."""
+
+        class Unlocked(InMemoryStore):
+            lock = None
+
+        funnel = _funnel(Unlocked())
+        assert isinstance(funnel._lock, type(threading.RLock()))
 
     def test_a_thread_in_a_batch_and_one_in_a_call_both_finish(
         self, tmp_path: Path

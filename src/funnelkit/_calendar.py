@@ -10,16 +10,19 @@ week (holidays, clock changes); runs of ordinary weeks are jumped over whole.
 
 from __future__ import annotations
 
+import operator
 import re
 from bisect import bisect_left
+from calendar import monthrange
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta
-from itertools import pairwise
+from functools import reduce
+from itertools import combinations, pairwise
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import attrs
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import YEARLY, rrule, rrulestr
 
 from funnelkit._duration import BusinessDuration
 from funnelkit._frozen import FrozenMap
@@ -343,15 +346,269 @@ def _rule(text: str) -> rrule:
         raise TypeError("one rule")
     # The rule gives local dates of the calendar's zone: a DTSTART of its own
     # zone (or UTC) would be compared with those and fail at every call.
-    start = getattr(found, "_dtstart", None)  # where rrule keeps its start
-    if start is not None and start.tzinfo is not None:
+    start = getattr(found, "_dtstart", _RULE_START)  # where rrule keeps its start
+    if start.tzinfo is not None:
         raise ValueError("a DTSTART without a time zone (the calendar's applies)")
-    _check_parts(_parts(text))
+    parts = _parts(text)
+    _check_parts(parts)
+    _check_some_day(parts, start)
     # dateutil looks for a rule's next day until the year 9999: a rule that
     # never gives one would cost that search at every read.
-    if next(iter(found), None) is None:
+    if not _gives_a_day(found, parts, start):
         raise ValueError("a rule that gives some day: this one gives none")
     return found
+
+
+def _gives_a_day(found: rrule, parts: Mapping[str, str], start: datetime) -> bool:
+    """Whether the rule *found* gives a day, searching at most one cycle of it.
+
+    dateutil looks for a rule's next day period by period up to the year
+    9999, and a rule that gives none pays that whole search (seconds for a
+    daily rule). The Gregorian calendar repeats every 400 years (146,097
+    days, 20,871 whole weeks), so a rule's days repeat every 400 times its
+    ``INTERVAL`` years: the pattern is asked of a copy started a whole
+    number of such cycles later, as late as leaves one cycle before the
+    year 9999 ends (same month, day and weekday, the same place in its
+    interval), without its ``UNTIL`` or ``COUNT``. Only when it gives
+    a day is the rule itself asked, and then its first day (or the end of
+    its ``UNTIL``) comes within one cycle. Easter moves on no such cycle: a
+    rule counting from it is read with ``FREQ=YEARLY`` where that gives the
+    same days, and as written otherwise.
+    """
+    interval = int(parts.get("INTERVAL", "1"))
+    if "BYEASTER" not in parts:
+        cycle = 400 * interval
+        shift = max(0, (MAXYEAR + 1 - cycle - start.year) // cycle) * cycle
+        probe = found.replace(
+            dtstart=start.replace(year=start.year + shift), until=None, count=None
+        )
+        if next(iter(probe), None) is None:
+            return False
+    elif (
+        interval == 1
+        and "BYSETPOS" not in parts
+        and next(iter(_as_yearly(found, parts)), None) is None
+    ):
+        return False
+    return next(iter(found), None) is not None
+
+
+def _as_yearly(found: rrule, parts: Mapping[str, str]) -> rrule:
+    """A yearly rule giving the days of *found*, which keeps every day it names.
+
+    With no ``INTERVAL`` or ``BYSETPOS`` to skip days, a daily, weekly or
+    monthly rule gives the days its parts name, as a yearly rule with the
+    same parts does (it has ``BYEASTER``, so dateutil adds no part from the
+    start): a daily or weekly rule's numbered weekdays (``+1MO``) are plain
+    ones, a monthly rule's count in each month as in a yearly rule's months.
+    """
+    changes: dict[str, Any] = {"freq": YEARLY, "until": None, "count": None}
+    weekdays = [_weekday(item) for item in parts.get("BYDAY", "").split(",") if item]
+    if parts["FREQ"] in {"DAILY", "WEEKLY"} and weekdays:
+        changes["byweekday"] = sorted({weekday for weekday, _ in weekdays})
+    elif parts["FREQ"] == "MONTHLY" and "BYMONTH" not in parts:
+        changes["bymonth"] = range(1, 13)
+    return found.replace(**changes)
+
+
+def _weekday(item: str) -> tuple[int, int]:
+    """A ``BYDAY`` item's weekday (Monday 0) and number (0: none): ``-1FR``."""
+    return _WEEKDAY_CODES.index(item[-2:]), int(item[:-2] or "0")
+
+
+_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_EVERY_WEEKDAY = 0b1111111  # a bit for each weekday, Monday the lowest
+#: Each day of a common year and of a leap year, as a rule's parts see it:
+#: the year's length, the day of the year from 0, the month, the day of the
+#: month, and the day of the month counted from its end (-1 the last).
+_YEAR_DAYS = tuple(
+    (
+        length,
+        number,
+        day.month,
+        day.day,
+        day.day - monthrange(day.year, day.month)[1] - 1,
+    )
+    for length, year in ((365, 2001), (366, 2000))
+    for number, day in enumerate(
+        date.fromordinal(date(year, 1, 1).toordinal() + offset)
+        for offset in range(length)
+    )
+)
+# Easter falls from 22 March to 25 April: from the year's day 80 (81 in a
+# leap year), counted from 0, on 35 days; always a Sunday.
+_EASTER_FIRST = {365: 80, 366: 81}
+_EASTER_DATES = 35
+_SUNDAY = 6
+
+
+def _check_some_day(parts: Mapping[str, str], start: datetime) -> None:
+    """Refuse a rule whose parts no day of any year has at once (30 February).
+
+    Each part (and those dateutil makes from the start when a rule has none)
+    keeps, of each day of a common and a leap year, the weekdays that day
+    may fall on under it, none when the day is out: a month, a day of the
+    month or of the year, the days a week number may cover, a numbered
+    weekday's place in its month or year, the days Easter may move a day
+    to and their weekday. When no day is kept by every part on one same
+    weekday, the rule gives none in any year: that is told at once, without
+    a search. A rule that passes may still give none (its ``INTERVAL`` or
+    ``BYSETPOS`` may miss every day): :func:`_gives_a_day` searches those.
+
+    Raises:
+        ValueError: no day passes; it names the fewest parts no day has.
+    """
+    masks = _part_masks(parts, start)
+    if not masks or _some_day(list(masks.values())):
+        return
+    names = list(masks)
+    fewest = next(
+        chosen
+        for size in range(1, len(names) + 1)
+        for chosen in combinations(names, size)
+        if not _some_day([masks[name] for name in chosen])
+    )
+    raise ValueError(
+        f"a rule that gives some day: no day of any year has {' and '.join(fewest)}"
+        + (" at once" if len(fewest) > 2 else "")  # noqa: PLR2004 -- a pair
+    )
+
+
+def _some_day(masks: list[list[int]]) -> bool:
+    """Whether a day of the sample years passes every part, on some weekday."""
+    return any(reduce(operator.and_, day) for day in zip(*masks, strict=True))
+
+
+def _part_masks(parts: Mapping[str, str], start: datetime) -> dict[str, list[int]]:
+    """Each part of a rule that keeps some days, by its text: each day's weekdays."""
+    freq = parts["FREQ"]
+    masks = {
+        label: _number_mask(name, found)
+        for name, (label, found) in _numbers(parts, start).items()
+    }
+    if "BYDAY" in parts:
+        weekdays = [_weekday(item) for item in parts["BYDAY"].split(",")]
+        in_month = freq == "MONTHLY" or (freq == "YEARLY" and "BYMONTH" in parts)
+        masks[f"BYDAY={parts['BYDAY']}"] = [
+            _byday_weekdays(weekdays, day, freq, in_month=in_month)
+            for day in _YEAR_DAYS
+        ]
+    interval = int(parts.get("INTERVAL", "1"))
+    if freq == "DAILY" and interval % 7 == 0:
+        # Every seventh day (or 14th...) from the start: its weekday only.
+        masks[f"INTERVAL={interval} (the start's weekday)"] = [
+            1 << start.weekday()
+        ] * len(_YEAR_DAYS)
+    return masks
+
+
+def _numbers(
+    parts: Mapping[str, str], start: datetime
+) -> dict[str, tuple[str, set[int]]]:
+    """A rule's numbered parts, with dateutil's defaults: each one's text and numbers.
+
+    A yearly or monthly rule with none of the parts that pick days takes its
+    start's day of the month (and a yearly one its month, unless given):
+    from 30 January, ``FREQ=YEARLY;BYMONTH=2`` is 30 February.
+    """
+    found = {
+        name: (f"{name}={parts[name]}", {int(n) for n in parts[name].split(",")})
+        for name in ("BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYEASTER")
+        if name in parts
+    }
+    if "BYDAY" in parts or found.keys() - {"BYMONTH"}:
+        return found
+    freq = parts["FREQ"]
+    if freq in {"YEARLY", "MONTHLY"}:
+        found["BYMONTHDAY"] = (f"BYMONTHDAY={start.day} (the start's day)", {start.day})
+    if freq == "YEARLY" and "BYMONTH" not in found:
+        month = start.month
+        found["BYMONTH"] = (f"BYMONTH={month} (the start's month)", {month})
+    return found
+
+
+def _number_mask(name: str, found: set[int]) -> list[int]:
+    """The weekdays of each day that the part *name*, given *found*, keeps."""
+    every = _EVERY_WEEKDAY
+    if name == "BYMONTH":
+        return [every if day[2] in found else 0 for day in _YEAR_DAYS]
+    if name == "BYMONTHDAY":
+        return [
+            every if day[3] in found or day[4] in found else 0 for day in _YEAR_DAYS
+        ]
+    if name == "BYYEARDAY":
+        return [
+            every if day[1] + 1 in found or day[1] - day[0] in found else 0
+            for day in _YEAR_DAYS
+        ]
+    if name == "BYWEEKNO":
+        covered = {length: _week_days(found, length) for length in (365, 366)}
+        return [every if day[1] in covered[day[0]] else 0 for day in _YEAR_DAYS]
+    return [_easter_weekdays(found, day) for day in _YEAR_DAYS]  # BYEASTER
+
+
+def _week_days(weeks: set[int], length: int) -> set[int]:
+    """The days of the year (from 0) that the week numbers *weeks* may cover.
+
+    Week 1 is the first with four days or more in the year: it begins from
+    29 December to 4 January, and week n seven days later for each week
+    before it; -1 is the year's last, week 52 or 53. dateutil also gives,
+    for week 1, the year's last days in the next year's week 1, and for
+    week -1, 52 or 53, its first days in the last year's last week.
+    """
+    found: set[int] = set()
+    for week in weeks:
+        for number in (week,) if week > 0 else (53 + 1 + week, 52 + 1 + week):
+            found.update(range(max(0, 7 * number - 10), min(length, 7 * number + 3)))
+    if 1 in weeks:
+        found.update(range(length - 3, length))
+    if weeks & {-1, 52, 53}:
+        found.update(range(3))
+    return found
+
+
+def _easter_weekdays(offsets: set[int], day: tuple[int, int, int, int, int]) -> int:
+    """The weekdays *day* may have as Easter moved by one of *offsets* days."""
+    length, number = day[0], day[1]
+    first = _EASTER_FIRST[length]
+    mask = 0
+    for offset in offsets:
+        if first <= number - offset < first + _EASTER_DATES:
+            mask |= 1 << (_SUNDAY + offset) % 7
+    return mask
+
+
+def _byday_weekdays(
+    weekdays: list[tuple[int, int]],
+    day: tuple[int, int, int, int, int],
+    freq: str,
+    *,
+    in_month: bool,
+) -> int:
+    """The weekdays *day* may have under a rule's ``BYDAY`` (*weekdays*).
+
+    Daily and weekly rules ignore a weekday's number. dateutil keeps a day
+    only if it is one of the plain weekdays and one of the numbered ones,
+    when the rule names both (``BYDAY=MO,+1TU`` gives no day).
+    """
+    plain = 0
+    numbered = 0
+    for weekday, number in weekdays:
+        if number == 0 or freq in {"DAILY", "WEEKLY"}:
+            plain |= 1 << weekday
+            continue
+        # Counted in the month or the year: its place from the start (1
+        # first) and from the end (-1 last).
+        first, last = (day[3], day[4]) if in_month else (day[1] + 1, day[1] - day[0])
+        if (number > 0 and 7 * (number - 1) < first <= 7 * number) or (
+            number < 0 and 7 * number <= last <= 7 * number + 6
+        ):
+            numbered |= 1 << weekday
+    has_numbered = any(number for _, number in weekdays) and freq not in {
+        "DAILY",
+        "WEEKLY",
+    }
+    return (plain or _EVERY_WEEKDAY) & (numbered if has_numbered else _EVERY_WEEKDAY)
 
 
 def _parts(text: str) -> dict[str, str]:
@@ -367,7 +624,6 @@ def _parts(text: str) -> dict[str, str]:
 
 # How many days a rule's period holds at most, by its FREQ.
 _PERIOD_DAYS = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 31, "YEARLY": 366}
-_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _check_parts(parts: Mapping[str, str]) -> None:
@@ -406,13 +662,6 @@ def _check_parts(parts: Mapping[str, str]) -> None:
         ):
             raise ValueError(f"{name} numbers from {low} to {high}{why}")
     _check_relative_days(parts)
-    months, days = numbers.get("BYMONTH"), numbers.get("BYMONTHDAY")
-    if (
-        months
-        and days
-        and all(abs(day) > _MONTH_DAYS[month - 1] for month in months for day in days)
-    ):
-        raise ValueError("a BYMONTHDAY that a month of BYMONTH has")
 
 
 def _check_relative_days(parts: Mapping[str, str]) -> None:
@@ -464,7 +713,11 @@ class Holiday:
             ``BYSECOND``), moves on (``INTERVAL`` and ``COUNT`` 1 or more),
             and gives some day: its ``BY`` numbers are ones a day has (a
             ``BYDAY`` weekday numbered from -5 to 5 in a month, -53 to 53
-            in a year; ``BYEASTER`` days from -80 to 250).
+            in a year; ``BYEASTER`` days from -80 to 250), and some day has
+            them all at once (not ``BYMONTH=2;BYMONTHDAY=30``: the error
+            names the fewest parts no day has). A rule whose ``INTERVAL``
+            or ``BYSETPOS`` misses every such day is found by a search of
+            one 400-year cycle of the calendar per ``INTERVAL``.
         hours: The hours open that day instead of the usual ones; none (the
             default) closes the whole day.
 

@@ -226,7 +226,9 @@ class Funnel:
         store: Where the state lives (an :class:`InMemoryStore` by default):
             any object with every method of the :class:`Store` protocol; one
             that lacks some raises :class:`~funnelkit.errors.ValidationError`
-            naming them.
+            naming them. A store's ``lock``, if it gives one, must be a
+            ``threading.RLock``: the funnel locks with it (see :class:`Store`),
+            and another kind of lock is refused the same way.
         clock: Where "now" comes from when a call does not say
             (:class:`SystemClock` by default; tests pass a ``ManualClock``).
         create_leads: Whether an activity for an unknown lead creates it
@@ -342,6 +344,7 @@ class Funnel:
                 expected="a store (see funnelkit.Store), or None for memory: it "
                 f"lacks {', '.join(missing)}",
             )
+        store_lock = _store_lock(store)
         if clock is not None and not callable(getattr(clock, "now", None)):
             raise ValidationError(
                 owner="Funnel",
@@ -391,10 +394,7 @@ class Funnel:
         self._calendar_for = calendar_for
         # Running SLA timers, counted for the repr on first use.
         self._open_timers: int | None = None
-        # The store's lock when it gives one, so that a thread holding the
-        # store (a batch) and one in a funnel call never wait on each other.
-        found_lock = getattr(self._store, "lock", None)
-        self._lock = found_lock if isinstance(found_lock, _RLOCK) else threading.RLock()
+        self._lock = threading.RLock() if store_lock is None else store_lock
         self._subscribers: list[_Subscription] = []
         # The last tick the store logged, if it keeps it (so that a batch
         # rolled back forgets it too), and the funnel's last tick that found
@@ -1910,6 +1910,28 @@ def _fingerprint(policy: FunnelPolicy) -> str | None:
         return policy.fingerprint
     except PolicyError:
         return None
+
+
+def _store_lock(store: object) -> threading.RLock | None:
+    """The store's ``lock``, if it gives one, which the funnel locks with.
+
+    So a thread holding the store (a batch) and one in a funnel call never
+    wait on each other. The funnel takes it again inside a batch and in a
+    subscriber's call: a lock that is not re-entrant would hang the first
+    such call, and a funnel locking on its own instead would hang a batch
+    in one thread and a call in another. Such a lock is refused.
+    """
+    found = getattr(store, "lock", None)
+    if found is not None and not isinstance(found, _RLOCK):
+        raise ValidationError(
+            owner="Funnel",
+            field="store.lock",
+            value=found,
+            expected="a threading.RLock that the store's batches hold (the "
+            "funnel takes it again inside a batch, so it must be re-entrant), "
+            "or no lock attribute",
+        )
+    return found
 
 
 def _check_flag(value: object, field: str) -> None:

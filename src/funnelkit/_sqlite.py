@@ -31,7 +31,13 @@ from funnelkit._events import Event, Input, LeadState, Tick
 from funnelkit._frozen import Deferred
 from funnelkit._lead import Activity, Lead, add_in_time_order
 from funnelkit._scoring import Contribution, Score, ledger_rows
-from funnelkit._store import _SCAN, Commit
+from funnelkit._store import (
+    _SCAN,
+    Commit,
+    check_activity_id,
+    check_commit,
+    has_id,
+)
 from funnelkit._time import require_aware, utc_micros
 from funnelkit._validators import check_count, unchecked
 from funnelkit.errors import (
@@ -459,7 +465,17 @@ class SQLiteStore:
         after it is rolled back (a funnel then gives its subscribers the
         batch's events, or forgets them). Outside a batch, return ``False``:
         each call is written when it ends.
+
+        Raises:
+            ValidationError: *callback* is not callable.
         """
+        if not callable(callback):
+            raise ValidationError(
+                owner="SQLiteStore.after_batch",
+                field="callback",
+                value=callback,
+                expected="a function of one bool (whether the batch was written)",
+            )
         with self._lock:
             if not self._batch:
                 return False
@@ -690,21 +706,27 @@ class SQLiteStore:
 
     # -- Queries -------------------------------------------------------------------
 
-    def _entry(self, lead_id: str) -> _Entry:
-        """Return the lead's entry, decoding it from the file if not at hand."""
+    def _entry(self, lead_id: str, owner: str) -> _Entry:
+        """Return the lead's entry, decoding it from the file if not at hand.
+
+        *owner* is the public method asking, which a bad *lead_id* names.
+        """
         # The thread holding the store for a call needs no lock nor sync.
         if self._holder == get_ident():
-            entry = self._cache.get(lead_id)
+            try:
+                entry = self._cache.get(lead_id)
+            except TypeError:  # unhashable: _find refuses it
+                entry = None
             if entry is not None:
                 self._cache.move_to_end(lead_id)
                 return entry
-        return self._find(lead_id)
+        return self._find(lead_id, owner)
 
     @_translated
-    def _find(self, lead_id: str) -> _Entry:
+    def _find(self, lead_id: str, owner: str) -> _Entry:
         if type(lead_id) is not str:
             raise ValidationError(
-                owner="SQLiteStore",
+                owner=owner,
                 field="lead_id",
                 value=lead_id,
                 expected="a lead's id (a string)",
@@ -827,16 +849,24 @@ class SQLiteStore:
             ) from error
 
     def state(self, lead_id: str, /) -> LeadState | None:
-        """Return the lead's state, or ``None`` for an unknown id."""
-        return self._entry(lead_id).state
+        """Return the lead's state, or ``None`` for an unknown id.
+
+        Raises:
+            ValidationError: *lead_id* is not a string.
+        """
+        return self._entry(lead_id, "SQLiteStore.state").state
 
     def activities(self, lead_id: str, /) -> Sequence[Activity]:
         """Return the lead's activities, ordered by instant, then id.
 
         A tuple: later calls leave it as it is, and it cannot change the store.
+
+        Raises:
+            ValidationError: *lead_id* is not a string.
         """
         with self._lock:
-            return tuple(self._activities(self._entry(lead_id), lead_id))
+            entry = self._entry(lead_id, "SQLiteStore.activities")
+            return tuple(self._activities(entry, lead_id))
 
     def _activities(self, entry: _Entry, lead_id: str) -> list[Activity]:
         found = entry.activities
@@ -857,22 +887,33 @@ class SQLiteStore:
         ]
 
     def has_activity(self, lead_id: str, activity_id: str, /) -> bool:
-        """Whether the lead has an activity with this id."""
+        """Whether the lead has an activity with this id.
+
+        Raises:
+            ValidationError: *lead_id* or *activity_id* is not a string.
+        """
+        owner = "SQLiteStore.has_activity"
         with self._lock:
-            entry = self._entry(lead_id)
+            entry = self._entry(lead_id, owner)
             found = self._activities(entry, lead_id)
-            if len(found) <= _SCAN:
-                for activity in found:  # noqa: SIM110 -- cheaper than any() of a generator
-                    if activity.id == activity_id:
-                        return True
-                return False
-            if entry.ids is None:
-                entry.ids = {activity.id for activity in found}
-            return activity_id in entry.ids
+            if len(found) > _SCAN:
+                if entry.ids is None:
+                    entry.ids = {activity.id for activity in found}
+                return has_id(entry.ids, activity_id, owner)
+            for activity in found:
+                if activity.id == activity_id:
+                    return True
+            if type(activity_id) is not str:
+                check_activity_id(activity_id, owner)
+            return False
 
     def wake(self, lead_id: str, /) -> datetime | None:
-        """Return when the engine must next look at the lead, if ever."""
-        return self._entry(lead_id).wake
+        """Return when the engine must next look at the lead, if ever.
+
+        Raises:
+            ValidationError: *lead_id* is not a string.
+        """
+        return self._entry(lead_id, "SQLiteStore.wake").wake
 
     @_translated
     def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
@@ -1031,7 +1072,12 @@ class SQLiteStore:
 
         Outside a batch the change is committed to the file before this
         returns; in a batch, it is written when the batch ends.
+
+        Raises:
+            ValidationError: *change* is not a :class:`~funnelkit.Commit`.
         """
+        if type(change) is not Commit:
+            check_commit(change, "SQLiteStore.commit")
         with self._lock:
             own = not self._holding
             if own:  # a commit outside a funnel call: its own transaction
@@ -1054,7 +1100,7 @@ class SQLiteStore:
             *(activity.lead_id for activity in change.activities),
         ):
             if lead_id not in entries:
-                entries[lead_id] = self._entry(lead_id)
+                entries[lead_id] = self._entry(lead_id, "SQLiteStore.commit")
         for activity in change.activities:
             self._activities(entries[activity.lead_id], activity.lead_id)
         if self._batch:

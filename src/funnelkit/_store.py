@@ -137,7 +137,10 @@ class Store(Protocol):
     and none of one rolled back. Such a store may also give ``lock``, a
     ``threading.RLock`` its batches hold, which the funnel takes as its own
     lock, so that a batch in one thread and a call in another never wait
-    on each other. :class:`~funnelkit.SQLiteStore` gives both.
+    on each other. The lock must be re-entrant (the funnel takes it again in
+    the thread of a batch): ``Funnel`` refuses another kind with a
+    :class:`~funnelkit.errors.ValidationError`. :class:`~funnelkit.SQLiteStore`
+    gives both.
     """
 
     def transaction(self) -> AbstractContextManager[object]:
@@ -202,6 +205,55 @@ class Store(Protocol):
         ...  # pragma: no cover -- a protocol's signature
 
 
+def check_commit(change: object, owner: str) -> None:
+    """Refuse a *change* that is not a :class:`Commit` (a subclass is one).
+
+    Stores call it when ``type(change) is not Commit``: the engine's own
+    commits pay one identity test.
+    """
+    if not isinstance(change, Commit):
+        raise ValidationError(
+            owner=owner,
+            field="change",
+            value=change,
+            expected="a funnelkit.Commit (the change of one engine call)",
+        )
+
+
+def check_lead_id(lead_id: object, owner: str) -> None:
+    """Refuse a *lead_id* that is not a string."""
+    if not isinstance(lead_id, str):
+        raise ValidationError(
+            owner=owner,
+            field="lead_id",
+            value=lead_id,
+            expected="a lead's id (a string)",
+        )
+
+
+def check_activity_id(activity_id: object, owner: str) -> None:
+    """Refuse an *activity_id* that is not a string."""
+    if not isinstance(activity_id, str):
+        raise ValidationError(
+            owner=owner,
+            field="activity_id",
+            value=activity_id,
+            expected="an activity's id (a string)",
+        )
+
+
+def has_id(ids: set[str], activity_id: object, owner: str) -> bool:
+    """Whether *activity_id* is in *ids*; refuse one that is not a string."""
+    try:
+        if activity_id in ids:
+            return True
+    except TypeError:  # unhashable: no id
+        pass
+    if type(activity_id) is not str:
+        check_activity_id(activity_id, owner)
+    return False
+
+
 class InMemoryStore:
     """The default store: everything in this process's memory.
 
@@ -263,34 +315,83 @@ class InMemoryStore:
         """Return the policy fingerprint of the last commit that gave one."""
         return self._policy
 
+    # The queries check their arguments only when the lookup finds nothing
+    # (or fails): a funnel's own calls, which give strings, pay no check.
+
     def state(self, lead_id: str, /) -> LeadState | None:
-        """Return the lead's state, or ``None`` for an unknown id."""
-        return self._states.get(lead_id)
+        """Return the lead's state, or ``None`` for an unknown id.
+
+        Raises:
+            ValidationError: *lead_id* is not a string.
+        """
+        try:
+            found = self._states.get(lead_id)
+        except TypeError:  # unhashable: no id
+            found = None
+        if found is None and type(lead_id) is not str:
+            check_lead_id(lead_id, "InMemoryStore.state")
+        return found
 
     def activities(self, lead_id: str, /) -> Sequence[Activity]:
         """Return the lead's activities, ordered by instant, then id.
 
         A tuple: later calls leave it as it is, and it cannot change the store.
+
+        Raises:
+            ValidationError: *lead_id* is not a string.
         """
-        return tuple(self._activities.get(lead_id, ()))
+        try:
+            found = self._activities.get(lead_id)
+        except TypeError:  # unhashable: no id
+            found = None
+        if found is None:
+            if type(lead_id) is not str:
+                check_lead_id(lead_id, "InMemoryStore.activities")
+            return ()
+        return tuple(found)
 
     def has_activity(self, lead_id: str, activity_id: str, /) -> bool:
-        """Whether the lead has an activity with this id."""
-        found = self._activities.get(lead_id, ())
-        if len(found) <= _SCAN:
-            for activity in found:  # noqa: SIM110 -- cheaper than any() of a generator
-                if activity.id == activity_id:
-                    return True
-            return False
-        ids = self._ids.get(lead_id)
-        if ids is None:
-            ids = self._ids[lead_id] = {activity.id for activity in found}
-        return activity_id in ids
+        """Whether the lead has an activity with this id.
+
+        Raises:
+            ValidationError: *lead_id* or *activity_id* is not a string.
+        """
+        owner = "InMemoryStore.has_activity"
+        try:
+            found = self._activities.get(lead_id)
+        except TypeError:  # unhashable: no id
+            found = None
+        if found is None:
+            if type(lead_id) is not str:
+                check_lead_id(lead_id, owner)
+            found = []
+        if len(found) > _SCAN:
+            ids = self._ids.get(lead_id)
+            if ids is None:
+                ids = self._ids[lead_id] = {activity.id for activity in found}
+            return has_id(ids, activity_id, owner)
+        for activity in found:
+            if activity.id == activity_id:
+                return True
+        if type(activity_id) is not str:
+            check_activity_id(activity_id, owner)
+        return False
 
     def wake(self, lead_id: str, /) -> datetime | None:
-        """Return when the engine must next look at the lead, if ever."""
-        number = self._numbers.get(lead_id)
-        return None if number is None else self._wake_at[number]
+        """Return when the engine must next look at the lead, if ever.
+
+        Raises:
+            ValidationError: *lead_id* is not a string.
+        """
+        try:
+            number = self._numbers.get(lead_id)
+        except TypeError:  # unhashable: no id
+            number = None
+        if number is None:
+            if type(lead_id) is not str:
+                check_lead_id(lead_id, "InMemoryStore.wake")
+            return None
+        return self._wake_at[number]
 
     def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
         """Return ``(wake, lead_id)`` for wakes at or before *now*, by instant, then id.
@@ -312,7 +413,13 @@ class InMemoryStore:
         ]
 
     def commit(self, change: Commit, /) -> None:
-        """Apply *change* and append its input to the log."""
+        """Apply *change* and append its input to the log.
+
+        Raises:
+            ValidationError: *change* is not a :class:`Commit`.
+        """
+        if type(change) is not Commit:
+            check_commit(change, "InMemoryStore.commit")
         states = self._states
         for state in change.states:
             states[state.lead.id] = state

@@ -36,7 +36,7 @@ from funnelkit._policy import FunnelPolicy
 from funnelkit._scoring import _num
 from funnelkit._time import in_utc, is_zone_name, require_aware
 from funnelkit._validators import Scalar, check_items
-from funnelkit.errors import ValidationError
+from funnelkit.errors import SubscriberError, ValidationError
 from funnelkit.serialization import _fractions, _fromisoformat, _TimeTextError
 from funnelkit.testing._clock import _DELTA, ManualClock
 
@@ -286,12 +286,19 @@ class Scenario:
                 takes it (``"+1h"``, ``"+90 minutes"``,
                 ``"+2 business hours"``). The same time again is allowed.
 
+        A tick that raises (a guard's own error) leaves the time where it
+        was, as any failed step does.
+
         Raises:
             ValidationError: *when* is none of these, text with nonzero
                 digits past the microsecond (Python would cut them), or
                 earlier than now (a scenario moves forward only).
             NaiveDatetimeError: *when* is a datetime without a time zone.
+            Exception: what the funnel's tick raised; only a
+                :class:`~funnelkit.errors.SubscriberError` (the tick's change
+                stands) leaves the time moved.
         """
+        before = self.now
         if isinstance(when, str) and when.strip().startswith("+"):
             self._advance(when.strip()[1:], when, owner="Scenario.at", field="when")
         else:
@@ -308,8 +315,7 @@ class Scenario:
                     ),
                 )
             self._clock.set(target)
-        self._funnel.tick(self.now)
-        return self
+        return self._ticked(before)
 
     def advance(self, duration: timedelta | BusinessDuration | str) -> Self:
         """Move the time forward by *duration*, firing the timers due on the way.
@@ -321,13 +327,18 @@ class Scenario:
                 :func:`~funnelkit.parse_duration` reads as either
                 (``"90 minutes"``, ``"9 business hours"``).
 
+        A tick that raises leaves the time where it was, as :meth:`at` does.
+
         Raises:
             ValidationError: *duration* is not a duration of zero or more, or
                 is business time and the policy has no calendar.
+            Exception: what the funnel's tick raised; only a
+                :class:`~funnelkit.errors.SubscriberError` (the tick's change
+                stands) leaves the time moved.
         """
+        before = self.now
         self._advance(duration, duration, owner="Scenario.advance", field="duration")
-        self._funnel.tick(self.now)
-        return self
+        return self._ticked(before)
 
     def does(self, kind: str, **properties: Scalar) -> Self:
         """Record that the lead did *kind* now, with *properties*.
@@ -563,6 +574,23 @@ class Scenario:
     def _when(self, lead_id: str) -> datetime:
         """Now, or the lead's last update if a direct call put it later."""
         return max(self.now, self._funnel.state(lead_id).updated_at, key=in_utc)
+
+    def _ticked(self, before: datetime) -> Self:
+        """Tick the funnel at the time just set; if the tick fails, go back to *before*.
+
+        The tick is one transaction: when it raises, the funnel is as it was,
+        and so must the clock be (a later step would run at a time the funnel
+        never reached). A subscriber's error comes after the tick's change
+        was committed: that tick happened, and the time stays.
+        """
+        try:
+            self._funnel.tick(self.now)
+        except SubscriberError:
+            raise
+        except BaseException:
+            self._clock.set(before)
+            raise
+        return self
 
     def _advance(self, value: object, shown: object, *, owner: str, field: str) -> None:
         """Move the clock by *value* on the policy's calendar; errors show *shown*."""
