@@ -1026,6 +1026,41 @@ class TestGapsAndOverlaps:
         again = _report(entries[::-1], segment="lead", now=now)
         assert report.to_dict() == again.to_dict()
 
+    def test_a_move_to_its_own_stage_at_an_instant_is_no_visit_after(self) -> None:
+        """A row left at once towards its own stage leaves the lead where it went."""
+        nine, nine_pm = T0.replace(hour=9), T0.replace(hour=21)
+        rows = [
+            StageEntry("L-1", "mql", nine, exited_at=nine, next_stage="mql"),
+            StageEntry("L-1", "sql", nine),
+            StageEntry("L-1", "sql", nine_pm, exited_at=nine_pm, next_stage="mql"),
+        ]
+        assert inventory(rows, nine + timedelta(hours=1)) == {"mql": 0, "sql": 1}
+        assert inventory(rows, nine_pm + timedelta(hours=1)) == {"mql": 1, "sql": 0}
+
+    def test_a_gap_before_moves_at_one_instant_keeps_their_order(self) -> None:
+        """A row closed early towards moves at one instant: the same report."""
+        two = T0.replace(hour=14)
+
+        def rows(left: datetime) -> list[StageEntry]:
+            return [
+                StageEntry("L-1", "mql", T0, exited_at=left, next_stage="nurture"),
+                StageEntry("L-1", "nurture", two, exited_at=two, next_stage="mql"),
+                StageEntry("L-1", "mql", two, exited_at=two, next_stage="mql"),
+                StageEntry(
+                    "L-1",
+                    "mql",
+                    two,
+                    exited_at=two,
+                    next_stage="nurture",
+                    reason="no_budget",
+                ),
+                StageEntry("L-1", "nurture", two),
+            ]
+
+        full = _report(rows(two), end=LATER)
+        apart = _report(rows(two - timedelta(hours=1)), end=LATER)
+        assert (full.conversions, full.paths) == (apart.conversions, apart.paths)
+
     @given(histories() | histories(mixed=True), st.data())
     def test_a_gap_before_the_next_row_adds_no_visit(
         self, entries: list[StageEntry], data: st.DataObject

@@ -1192,9 +1192,12 @@ def _add_unlisted(rows: list[_Visit], index: int, added: list[_Visit]) -> None:
     if any(row[3] == after for row in together):
         return
     if entered == exited:
-        # Left as it entered: the visits at that instant that led to it
-        # came before it, not after the stage it led to.
-        while earlier := [row for row in together if row[4] == stage]:
+        # Left as it entered: the visits entered and left at that instant
+        # that led to it came before it, not after the stage it led to (a
+        # visit begun then and lasting is after it, whatever it led to).
+        while earlier := [
+            row for row in together if row[4] == stage and row[1] == row[2]
+        ]:
             together.remove(earlier[0])
             stage = earlier[0][3]
     if together:
@@ -1233,13 +1236,14 @@ def _chain_instants(rows: list[_Visit], lead_id: str) -> None:
             while stop < len(rows) and rows[stop][:3] == rows[index][:3]:
                 stop += 1
             if stop - index > 1:
-                # The visit that left at this instant leads the chain.
+                # The visit that left at this instant, or before it towards
+                # a stage (one move across a gap), leads the chain.
                 before = rows[index - 1] if index else None
                 led = (
                     before[4]
                     if before is not None
                     and before[0] == lead_id
-                    and before[2] == entered
+                    and before[2] <= entered
                     else ""
                 )
                 rows[index:stop] = _chained(rows[index:stop], _same, led)
