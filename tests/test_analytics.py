@@ -1238,6 +1238,17 @@ class TestGoals:
         assert "running" in report.to_text()
         assert report.to_dict()["goals"][1]["goal"] == "3 mql a month"
 
+    def test_the_text_says_a_period_ended_not_that_it_is_over_target(self) -> None:
+        """A finished period's status is 'ended': 'over' read as over the target."""
+        entries = [*_chain("L-1", ("mql", 0)), *_chain("L-2", ("mql", 40))]
+        now = datetime(2026, 2, 20, tzinfo=UTC)
+        report = _report(entries, now=now, goals=[Goal("mql", "month", 3)])
+        lines = report.to_text().splitlines()
+        title = "Goals (forecast: the run rate, or the rate of known outcomes)"
+        rows = lines[lines.index(title) + 3 :][:2]
+        assert [row.split()[-1] for row in rows] == ["ended", "running"]
+        assert "33.3%" in rows[0]
+
     def test_goals_and_lost_stages_given_once_through(self) -> None:
         """Goals and lost stages from generators count as from lists."""
         entries = [

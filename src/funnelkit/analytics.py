@@ -853,7 +853,7 @@ class FunnelReport:
                             _figure(row.goal, row.actual),
                             _percent(row.attainment),
                             _figure(row.goal, row.forecast),
-                            "over" if row.complete else "running",
+                            "ended" if row.complete else "running",
                         ]
                         for row in self.goals
                     ],
