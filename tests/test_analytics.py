@@ -1356,6 +1356,24 @@ class TestPaths:
         assert "mql > sql > customer" in report.to_text()
         assert report.to_dict()["paths"][0]["path"] == ["mql", "sql", "customer"]
 
+    def test_a_long_path_is_shortened_in_the_text_only(self) -> None:
+        """13 stages: the text keeps four at each end; the data keeps them all."""
+        loops = [("mql", 2 * n) if n % 2 == 0 else ("nurture", 2 * n) for n in range(11)]
+        entries = [
+            *_chain("L-1", *loops, ("sql", 30), ("customer", 31)),
+            *_chain("L-2", *loops[:9], ("sql", 30), ("customer", 31)),
+        ]
+        report = _report(entries)
+        long, short = (row.path for row in report.paths)
+        assert (len(long), len(short)) == (13, 11)
+        text = report.to_text()
+        assert (
+            "mql > nurture > mql > nurture > (5 more stages) > "
+            "nurture > mql > sql > customer"
+        ) in text
+        assert " > ".join(short) in text
+        assert report.to_dict()["paths"][0]["path"] == list(long)
+
     def test_top_paths_and_lost_stages_are_options(self) -> None:
         """top_paths=1 keeps the most common; lost=['nurture'] makes nurture lost."""
         entries = [
