@@ -776,7 +776,11 @@ class FunnelReport:
         }
 
     def to_text(self) -> str:
-        """Return the report as aligned text tables."""
+        """Return the report as aligned text tables.
+
+        A path of more than 12 stages keeps its first and last four and counts
+        the others; :attr:`paths` and :meth:`to_dict` keep every stage.
+        """
         title = (
             f"Funnel report {self.start.isoformat()} to {self.end.isoformat()} "
             f"(as of {self.now.isoformat()}), by {self.cohort}"
