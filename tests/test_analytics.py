@@ -1358,7 +1358,9 @@ class TestPaths:
 
     def test_a_long_path_is_shortened_in_the_text_only(self) -> None:
         """13 stages: the text keeps four at each end; the data keeps them all."""
-        loops = [("mql", 2 * n) if n % 2 == 0 else ("nurture", 2 * n) for n in range(11)]
+        loops = [
+            ("mql", 2 * n) if n % 2 == 0 else ("nurture", 2 * n) for n in range(11)
+        ]
         entries = [
             *_chain("L-1", *loops, ("sql", 30), ("customer", 31)),
             *_chain("L-2", *loops[:9], ("sql", 30), ("customer", 31)),

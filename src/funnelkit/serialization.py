@@ -164,9 +164,7 @@ def _with_offset(text: str, value: str) -> datetime:
     except ValueError:
         raise _WrongValueError(_ISO_DATETIME, value) from None
     if parsed.utcoffset() is None:
-        raise _WrongValueError(
-            _WITH_OFFSET, value
-        )
+        raise _WrongValueError(_WITH_OFFSET, value)
     # Every stored time is read here: most have no fraction, or the six digits
     # and whole-minute offset that isoformat writes, which a look at five
     # places finds (the mark at 19, the offset's sign at 26 and colon at 29).
