@@ -1273,6 +1273,17 @@ class TestGoals:
         assert "running" in report.to_text()
         assert report.to_dict()["goals"][1]["goal"] == "3 mql a month"
 
+    def test_the_text_says_a_period_ended_not_that_it_is_over_target(self) -> None:
+        """A finished period's status is 'ended': 'over' read as over the target."""
+        entries = [*_chain("L-1", ("mql", 0)), *_chain("L-2", ("mql", 40))]
+        now = datetime(2026, 2, 20, tzinfo=UTC)
+        report = _report(entries, now=now, goals=[Goal("mql", "month", 3)])
+        lines = report.to_text().splitlines()
+        title = "Goals (forecast: the run rate, or the rate of known outcomes)"
+        rows = lines[lines.index(title) + 3 :][:2]
+        assert [row.split()[-1] for row in rows] == ["ended", "running"]
+        assert "33.3%" in rows[0]
+
     def test_goals_and_lost_stages_given_once_through(self) -> None:
         """Goals and lost stages from generators count as from lists."""
         entries = [
@@ -1379,6 +1390,26 @@ class TestPaths:
         assert lost == [(("mql", "disqualified"), 0.5), (("mql", "lost"), 0.5)]
         assert "mql > sql > customer" in report.to_text()
         assert report.to_dict()["paths"][0]["path"] == ["mql", "sql", "customer"]
+
+    def test_a_long_path_is_shortened_in_the_text_only(self) -> None:
+        """13 stages: the text keeps four at each end; the data keeps them all."""
+        loops = [
+            ("mql", 2 * n) if n % 2 == 0 else ("nurture", 2 * n) for n in range(11)
+        ]
+        entries = [
+            *_chain("L-1", *loops, ("sql", 30), ("customer", 31)),
+            *_chain("L-2", *loops[:9], ("sql", 30), ("customer", 31)),
+        ]
+        report = _report(entries)
+        long, short = (row.path for row in report.paths)
+        assert (len(long), len(short)) == (13, 11)
+        text = report.to_text()
+        assert (
+            "mql > nurture > mql > nurture > (5 more stages) > "
+            "nurture > mql > sql > customer"
+        ) in text
+        assert " > ".join(short) in text
+        assert report.to_dict()["paths"][0]["path"] == list(long)
 
     def test_top_paths_and_lost_stages_are_options(self) -> None:
         """top_paths=1 keeps the most common; lost=['nurture'] makes nurture lost."""

@@ -484,6 +484,35 @@ class TestText:
             "    10          3          0      0.0%   0.000        0 to      5",
         ]
 
+    def test_scores_are_written_as_the_score_explains_them(self) -> None:
+        """A decile's scores keep their six decimals: not 112.628 for 112.62771."""
+        report = _report(
+            [
+                Decile(
+                    decile=1,
+                    leads=1,
+                    won=1,
+                    win_rate=1.0,
+                    lift=2.0,
+                    low=112.62771,
+                    high=112.62771,
+                ),
+                Decile(
+                    decile=2,
+                    leads=1,
+                    won=0,
+                    win_rate=0.0,
+                    lift=0.0,
+                    low=0.516678,
+                    high=1e12,
+                ),
+            ]
+        )
+        assert report.to_text().splitlines()[-2:] == [
+            "     1      1    1    100.0%  2.000  112.62771 to     112.62771",
+            "     2      1    0      0.0%  0.000   0.516678 to 1000000000000",
+        ]
+
     @given(st.lists(_DECILES, max_size=10), st.lists(_DECILES, max_size=10))
     def test_the_compare_view_lines_the_two_tables_up(
         self, first: list[Decile], second: list[Decile]

@@ -487,7 +487,13 @@ class TestFileCommands:
         assert out.splitlines()[0] == (
             "scores by 'b2b-default' at 2026-03-03T10:00:00+00:00"
         )
-        assert out.splitlines()[3].split() == ["L-1", "75", "44.0004", "119", "A2"]
+        assert out.splitlines()[3].split() == [
+            "L-1",
+            "75",
+            "44.000434",
+            "119.000434",
+            "A2",
+        ]
         status, out, _ = run(
             "score",
             "b2b_saas",
@@ -498,6 +504,20 @@ class TestFileCommands:
             "--json",
         )
         assert [row["lead_id"] for row in json.loads(out)] == ["L-1", "L-2"]
+
+    def test_score_figures_are_the_explanations_and_add_up(
+        self, history: tuple[str, str, str]
+    ) -> None:
+        """The text's fit and engagement sum to its total, as the JSON's do."""
+        leads, activities, _ = history
+        _, out, _ = run("score", "b2b_saas", leads, activities)
+        _, data, _ = run("score", "b2b_saas", leads, activities, "--json")
+        for line, row in zip(out.splitlines()[3:], json.loads(data), strict=True):
+            _, fit, engagement, total, _ = line.split()
+            assert (fit, engagement, total) == tuple(
+                f"{row[key]:.6f}".rstrip("0").rstrip(".")
+                for key in ("fit", "engagement", "total")
+            )
 
     def test_score_at_an_offset_under_a_second(
         self, history: tuple[str, str, str]
@@ -638,10 +658,10 @@ class TestFileCommands:
         status, out, _ = run("score", str(path), str(leads), str(activities))
         assert status == 0
         assert out.splitlines()[1:] == [
-            "lead                          fit   engagement        total  matrix",
-            "----------------------------  ---  -----------  -----------  ------",
-            "L-1                             0  1.23457e+08  1.23457e+08      D1",
-            "a-lead-id-from-the-crm-00017    0            0            0      D4",
+            "lead                          fit  engagement      total  matrix",
+            "----------------------------  ---  ----------  ---------  ------",
+            "L-1                             0   123456789  123456789      D1",
+            "a-lead-id-from-the-crm-00017    0           0          0      D4",
         ]
 
     def test_report(self, tmp_path: Path) -> None:

@@ -499,6 +499,17 @@ class TestProblems:
         )
         assert "slas[0].within" in found
 
+    def test_business_time_without_a_calendar_says_where_one_goes(self) -> None:
+        """No [calendar]: the problem names the duration as written, and the table."""
+        document = data()
+        del document["calendar"]
+        found = dict(problems(document))
+        assert found["slas[0].within"] == (
+            "expected a calendar to count 8 business hours on: the rule's, or the "
+            "policy's calendar (a [calendar] table in a policy file, with its "
+            "timezone and hours), found '8 business hours'"
+        )
+
     def test_a_target_of_any_open_stage(self) -> None:
         """A transition to '*' is a problem at its key, not a KeyError."""
         document = data()

@@ -697,6 +697,16 @@ class TestBadInput:
         problems = _problems(text, Activity)
         assert any(p == path and message in m for p, m in problems), problems
 
+    def test_a_time_without_an_offset_shows_how_to_write_one(self) -> None:
+        """A naive time's problem gives an instant with its offset to copy."""
+        text = '{"lead_id":"L","kind":"k","at":"2026-03-02 09:00:00"}'
+        expected = (
+            "expected a datetime with a UTC offset, as in 2026-03-02T09:00:00Z "
+            "or 2026-03-02T10:00:00+01:00 (funnelkit never assumes a time "
+            "zone), got '2026-03-02 09:00:00'"
+        )
+        assert _problems(text, Activity) == (("at", expected),)
+
     @pytest.mark.parametrize(
         "text",
         [

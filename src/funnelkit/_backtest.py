@@ -16,6 +16,7 @@ from funnelkit._frozen import FrozenMap
 from funnelkit._funnel import Funnel
 from funnelkit._lead import Activity, Lead, activity_id
 from funnelkit._policy import FunnelPolicy
+from funnelkit._scoring import _num
 from funnelkit._text import counted, table
 from funnelkit._time import in_utc, require_aware, utc_micros
 from funnelkit._validators import check_items
@@ -131,8 +132,8 @@ class BacktestReport:
         breaches = ", ".join(f"{rule} {n:,}" for rule, n in self.breaches.items())
         both = [*self.deciles, *(beside.deciles if beside else ())]
         ranges = (
-            max((len(f"{row.low:g}") for row in both), default=0),
-            max((len(f"{row.high:g}") for row in both), default=0),
+            max((len(_num(row.low)) for row in both), default=0),
+            max((len(_num(row.high)) for row in both), default=0),
         )
         lines = [
             (
@@ -177,7 +178,7 @@ def _decile_cells(
             f"{row.won:,}",
             _percent(row.win_rate),
             _number(row.lift),
-            f"{row.low:>{low}g} to {row.high:>{high}g}",
+            f"{_num(row.low):>{low}} to {_num(row.high):>{high}}",
         ]
         for row in deciles
     ]

@@ -21,6 +21,7 @@ from funnelkit._criteria import Always, describe
 from funnelkit._duration import format_duration
 from funnelkit._lead import Activity
 from funnelkit._policy import FunnelPolicy
+from funnelkit._scoring import _num
 from funnelkit._sla import EXIT
 from funnelkit._text import counted, table
 from funnelkit._time import in_utc, require_aware
@@ -559,9 +560,10 @@ def _score(args: argparse.Namespace) -> str:
         [
             # Escaped here, as _print would, so that the column is as wide.
             _escaped(lead_id),
-            f"{score.fit:g}",
-            f"{score.engagement:g}",
-            f"{score.total:g}",
+            # As the score's explanation writes them: so the total adds up.
+            _num(score.fit),
+            _num(score.engagement),
+            _num(score.total),
             score.matrix,
         ]
         for lead_id, score in rows

@@ -239,7 +239,9 @@ def _alias(field: attrs.Attribute[Any]) -> str:
 
 def _show(value: object) -> str:
     """A value as the file writes it: a duration as its text ('0 days')."""
-    text = repr(format_duration(value) if isinstance(value, timedelta) else value)
+    if isinstance(value, timedelta | BusinessDuration):
+        value = format_duration(value)
+    text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."  # noqa: PLR2004 -- a line
 
 

@@ -496,7 +496,8 @@ class FunnelPolicy:
                     value=rule.within,
                     expected=(
                         f"a calendar to count {rule.within} on: the rule's, "
-                        "or the policy's calendar"
+                        "or the policy's calendar (a [calendar] table in a "
+                        "policy file, with its timezone and hours)"
                     ),
                 )
             breach = rule.on_breach

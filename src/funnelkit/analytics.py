@@ -776,7 +776,11 @@ class FunnelReport:
         }
 
     def to_text(self) -> str:
-        """Return the report as aligned text tables."""
+        """Return the report as aligned text tables.
+
+        A path of more than 12 stages keeps its first and last four and counts
+        the others; :attr:`paths` and :meth:`to_dict` keep every stage.
+        """
         title = (
             f"Funnel report {self.start.isoformat()} to {self.end.isoformat()} "
             f"(as of {self.now.isoformat()}), by {self.cohort}"
@@ -853,7 +857,7 @@ class FunnelReport:
                             _figure(row.goal, row.actual),
                             _percent(row.attainment),
                             _figure(row.goal, row.forecast),
-                            "over" if row.complete else "running",
+                            "ended" if row.complete else "running",
                         ]
                         for row in self.goals
                     ],
@@ -890,7 +894,7 @@ class FunnelReport:
                     [
                         [
                             row.outcome,
-                            " > ".join(row.path),
+                            _path_text(row.path),
                             str(row.leads),
                             _percent(row.share),
                         ]
@@ -1981,6 +1985,21 @@ def _figure(goal: Goal, value: float | None) -> str:
     if isinstance(goal.stage, str):
         return f"{value:,.1f}".removesuffix(".0")
     return _percent(value)
+
+
+_PATH_ENDS = 4  # the stages the text keeps at each end of a long path
+
+
+def _path_text(path: tuple[str, ...]) -> str:
+    """A path as text; a long one keeps its first and last stages, counting the rest.
+
+    One lead recycled a dozen times would otherwise widen the whole table
+    past any terminal's width; the data (``to_dict``) keeps every stage.
+    """
+    if len(path) <= 3 * _PATH_ENDS:
+        return " > ".join(path)
+    hidden = f"({len(path) - 2 * _PATH_ENDS} more stages)"
+    return " > ".join([*path[:_PATH_ENDS], hidden, *path[-_PATH_ENDS:]])
 
 
 def _instant(report: FunnelReport) -> str:

@@ -131,6 +131,11 @@ _MACHINE_ZONES = frozenset({"localtime", "posixrules"})
 
 
 _ISO_DATETIME = "an ISO 8601 datetime string with a UTC offset"
+# A naive time is the newcomer's first mistake: show them what to write.
+_WITH_OFFSET = (
+    "a datetime with a UTC offset, as in 2026-03-02T09:00:00Z or "
+    "2026-03-02T10:00:00+01:00 (funnelkit never assumes a time zone)"
+)
 
 
 def _parse_datetime(value: object, _: object = None) -> datetime:
@@ -159,9 +164,7 @@ def _with_offset(text: str, value: str) -> datetime:
     except ValueError:
         raise _WrongValueError(_ISO_DATETIME, value) from None
     if parsed.utcoffset() is None:
-        raise _WrongValueError(
-            "a datetime with a UTC offset (funnelkit never assumes a time zone)", value
-        )
+        raise _WrongValueError(_WITH_OFFSET, value)
     # Every stored time is read here: most have no fraction, or the six digits
     # and whole-minute offset that isoformat writes, which a look at five
     # places finds (the mark at 19, the offset's sign at 26 and colon at 29).
