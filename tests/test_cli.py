@@ -686,6 +686,57 @@ class TestFileCommands:
         data = json.loads(run(*arguments, "--json")[1])
         assert data["conversions"][0]["converted"] == 1
 
+    @pytest.mark.parametrize(
+        ("stages", "note"),
+        [
+            ("mql,customer", ""),
+            (
+                "mql,sqll",
+                (
+                    "note: --stages: no row of {} is in stage 'sqll' or leads to "
+                    "it (did you mean 'sql'?); its figures are zeros\n"
+                ),
+            ),
+            (
+                "MQL,customer",
+                (
+                    "note: --stages: no row of {} is in stage 'MQL' or leads to "
+                    "it (did you mean 'mql'?); its figures are zeros\n"
+                ),
+            ),
+            (
+                "mql,won",
+                (
+                    "note: --stages: no row of {} is in stage 'won' or leads to it; "
+                    "its figures are zeros\n"
+                ),
+            ),
+        ],
+    )
+    def test_a_stage_no_row_has_is_noted(
+        self, tmp_path: Path, stages: str, note: str
+    ) -> None:
+        """A path stage no row is in or leads to: a note on stderr, then the report."""
+        entries = tmp_path / "entries.csv"
+        entries.write_text(
+            "lead_id,stage,entered_at,exited_at,next_stage\n"
+            "L-1,mql,2026-03-02T09:00:00Z,2026-03-05T09:00:00Z,customer\n"
+            "L-2,sql,2026-03-03T09:00:00Z,,\n",
+            encoding="utf-8",
+        )
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        status, out, err = run("report", str(entries), "--stages", stages, *window)
+        assert (status, err) == (0, note.format(entries))
+        assert out.startswith("Funnel report")
+
+    def test_no_rows_no_note(self, tmp_path: Path) -> None:
+        """An export with no rows yet: every stage is unreached, no note."""
+        entries = tmp_path / "entries.csv"
+        entries.write_text("lead_id,stage,entered_at\n", encoding="utf-8")
+        window = ("--start", "2026-03-01T00:00:00Z", "--end", "2026-04-01T00:00:00Z")
+        status, _, err = run("report", str(entries), "--stages", "mql,sql", *window)
+        assert (status, err) == (0, "")
+
     @pytest.mark.parametrize("segment", ["orgin", "reason"])
     def test_a_segment_no_row_has_is_refused(
         self, tmp_path: Path, segment: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import importlib
 import io
 import json
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from funnelkit import __version__, policies
 from funnelkit._config import CriteriaRegistry, load_policy
@@ -32,6 +33,9 @@ from funnelkit.errors import (
     ValidationError,
 )
 from funnelkit.serialization import structure
+
+if TYPE_CHECKING:
+    from funnelkit.analytics import StageEntry
 
 __all__ = ["main"]
 
@@ -340,11 +344,14 @@ def main(
     if args.command == "demo":
         return _demo(args, out, err)
     if args.command != "check":
+        args.notes = []  # what a command says on stderr beside its output
         try:
             text = _COMMANDS[args.command](args)
         except FunnelkitError as error:
             print(_lines(error, args), file=err)
             return 1
+        for note in args.notes:
+            print(f"note: {note}", file=err)
         return _print(text, out, err)
     return _check(args, out, err)
 
@@ -593,9 +600,11 @@ def _report(args: argparse.Namespace) -> str:
             "stage, entered_at, exited_at, next_stage and reason, with a value "
             f"in some row, got {args.segment!r}"
         )
+    stages = [stage.strip() for stage in args.stages.split(",")]
+    args.notes += _unseen_stages(stages, entries, args.entries)
     built = FunnelReport.build(
         entries,
-        stages=[stage.strip() for stage in args.stages.split(",")],
+        stages=stages,
         start=args.start,
         end=args.end,
         now=args.now,
@@ -604,6 +613,31 @@ def _report(args: argparse.Namespace) -> str:
         timezone=args.timezone,
     )
     return json.dumps(built.to_dict(), indent=2) if args.json else built.to_text()
+
+
+def _unseen_stages(
+    stages: list[str], entries: list[StageEntry], name: str
+) -> list[str]:
+    """A note for each stage of the path that no entry is in or leads to.
+
+    Not an error (no lead may have reached a stage yet), but a misspelt or
+    miscased stage would otherwise give a column of zeros without a word.
+    """
+    seen = {entry.stage for entry in entries} | {
+        entry.next_stage for entry in entries if entry.next_stage is not None
+    }
+    notes = []
+    for stage in stages:
+        if stage in seen or not entries:
+            continue
+        near = [other for other in sorted(seen) if other.casefold() == stage.casefold()]
+        near = near or difflib.get_close_matches(stage, sorted(seen), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        notes.append(
+            f"--stages: no row of {name} is in stage {stage!r} or leads to it"
+            f"{hint}; its figures are zeros"
+        )
+    return notes
 
 
 def _backtest(args: argparse.Namespace) -> str:
