@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from funnelkit import (
@@ -209,6 +209,32 @@ class TestBuiltIns:
         assert DidActivity("demo_request").wake_at(ctx) is None
         assert not two.check(context(activities=acts, now=two.wake_at(ctx) or T0))
 
+    def test_did_activity_counts_both_ends_of_its_window(self) -> None:
+        """What a lead did at the window's edge and at the decision's instant counts."""
+        now = T0 + 30 * D
+        tick = timedelta(microseconds=1)
+        acts = (activity("demo", T0, 1), activity("demo", now, 2))
+        two = DidActivity("demo", within=30 * D, count=2)
+        for ctx, passed in (
+            (context(activities=acts, now=now), True),
+            (context(activities=acts, now=now + tick), False),
+        ):
+            assert (two.check(ctx).passed, two.passes(ctx)) == (passed, passed)
+        ever = DidActivity("demo", count=2)
+        ctx = context(activities=acts, now=now)
+        assert (ever.check(ctx).passed, ever.passes(ctx)) == (True, True)
+        early = context(activities=acts, now=now - tick)
+        assert (ever.check(early).passed, ever.passes(early)) == (False, False)
+
+    def test_in_stage_counts_what_came_at_the_instant_of_entry(self) -> None:
+        """DidActivity(in_stage=True) counts what came at the entry, not just before."""
+        lead = Lead("L", T0 - D)
+        tick = timedelta(microseconds=1)
+        since = DidActivity("demo", in_stage=True)
+        for at, passed in ((T0, True), (T0 - tick, False)):
+            ctx = context(lead=lead, activities=(activity("demo", at),), entered_at=T0)
+            assert (since.check(ctx).passed, since.passes(ctx)) == (passed, passed)
+
     @pytest.mark.parametrize(
         ("now", "within"),
         [
@@ -312,6 +338,29 @@ class TestBuiltIns:
             "BANT: at least 1 of budget, authority, need, "
             "timeline within 1 day (dates in America/New_York)"
         )
+
+    @given(
+        now=st.datetimes(
+            min_value=datetime(2026, 1, 1),  # noqa: DTZ001 -- a bound; made aware below
+            max_value=datetime(2026, 12, 31),  # noqa: DTZ001 -- ditto
+        ),
+        days=st.integers(1, 6),
+        nudge=st.integers(-2_000_000, 2_000_000),
+        zone=st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"]),
+    )
+    def test_bant_s_window_reaches_the_day_at_its_midnight(
+        self, now: datetime, days: int, nudge: int, zone: str
+    ) -> None:
+        """A timeline is in the window once now plus it reaches its local midnight."""
+        local = now.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+        timeline = local.date() + timedelta(days=days)
+        midnight = datetime.combine(timeline, datetime.min.time())
+        within = midnight - local.replace(tzinfo=None) + timedelta(microseconds=nudge)
+        assume(within > timedelta(0))
+        lead = Lead("L", T0, bant=Bant(timeline=timeline))
+        ctx = context(lead=lead, now=local)
+        bant = BantQualified(1, timeline_within=within, timezone=zone)
+        assert bant.check(ctx).passed is bant.passes(ctx) is (nudge >= 0)
 
     def test_bant_dates_at_the_ends_of_the_calendar(self) -> None:
         """A CRM's 9999-12-31 or 0001-01-01 timeline is judged, never an overflow."""
@@ -1141,6 +1190,18 @@ class TestPasses:
         """A criterion's quick answer is always its verdict's outcome."""
         assert passes(criterion, ctx) is criterion.check(ctx).passed
 
+    @given(
+        ctx=contexts(),
+        dimension=st.sampled_from(("total", "fit", "engagement")),
+        offset=st.sampled_from((-1, -0.5, 0, 0.5, 1)),
+    )
+    def test_score_at_least_passes_at_its_threshold(
+        self, ctx: Context, dimension: str, offset: float
+    ) -> None:
+        """A score equal to the threshold passes, by check and by passes alike."""
+        guard = ScoreAtLeast(ctx.score[dimension] + offset, dimension)
+        assert guard.check(ctx).passed is passes(guard, ctx) is (offset <= 0)
+
     def test_a_criterion_without_passes_is_asked_for_its_verdict(self) -> None:
         """A plain class with only check() still answers through passes()."""
         ctx = context(lead=Lead("L", T0, email="ana@acme.example"))
@@ -1423,6 +1484,26 @@ class TestInTheEngine:
         known.add_lead(Lead("L", T0, bant=Bant(timeline=date.max)))
         known.tick(T0 + 400 * D)
         assert known.state("L").stage == "mql"
+
+    def test_a_wake_at_the_decision_s_instant_is_none(self) -> None:
+        """A guard's wake no later than the instant judged is not kept: it is past."""
+
+        class Stale(Criterion):
+            """Never passes, and asks to be woken when it was asked."""
+
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- never passes
+                """Fail."""
+                return Verdict(passed=False, criterion="stale", reason="never")
+
+            def wake_at(self, ctx: Context) -> datetime:
+                """The instant judged."""
+                return ctx.now
+
+        made = two_step(MODEL, Stale(), Always())
+        made.add_lead(Lead("L", T0))
+        assert made.store.wake("L") is None
+        made.tick(T0 + D)
+        assert made.store.wake("L") is None
 
     @pytest.mark.parametrize(
         ("wake", "error"),
