@@ -99,6 +99,21 @@ class Fixed(Criterion):
         return Verdict(passed=self.passed, criterion=self.name, reason=self.name)
 
 
+class Waker(Criterion):
+    """A criterion that fails and names a fixed wake, however stale."""
+
+    def __init__(self, wake: datetime) -> None:
+        self.wake = wake
+
+    def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- fixed
+        """Fail."""
+        return Verdict(passed=False, criterion="waker", reason="not yet")
+
+    def wake_at(self, ctx: Context) -> datetime:  # noqa: ARG002 -- fixed
+        """The fixed wake."""
+        return self.wake
+
+
 class NotOnCustomerList:
     """A criterion written from scratch, without the base class."""
 
@@ -570,6 +585,17 @@ class TestCombinators:
         assert Not(InStageFor(5 * D)).wake_at(ctx) == T0 + 5 * D
         assert AllOf(NotOnCustomerList(set())).wake_at(ctx) is None
         assert AllOf().wake_at(ctx) is None
+
+    def test_a_child_s_wake_not_later_than_now_hides_no_other(self) -> None:
+        """A combinator passes over a child's wake at or before now, like the engine."""
+        ctx = context(now=T0 + D)
+        for stale in (T0 + D, T0):
+            child = Waker(stale)
+            assert (child & InStageFor(3 * D)).wake_at(ctx) == T0 + 3 * D
+            assert (child | InStageFor(3 * D)).wake_at(ctx) == T0 + 3 * D
+            assert AtLeast(1, child, InStageFor(3 * D)).wake_at(ctx) == T0 + 3 * D
+            assert AllOf(child).wake_at(ctx) is None
+        assert (Waker(T0 + 2 * D) & InStageFor(3 * D)).wake_at(ctx) == T0 + 2 * D
 
     @given(flags=st.lists(st.booleans(), max_size=5), hours=st.integers(0, 100))
     def test_no_verdict_changes_before_the_wake(
@@ -1504,6 +1530,13 @@ class TestInTheEngine:
         assert made.store.wake("L") is None
         made.tick(T0 + D)
         assert made.store.wake("L") is None
+        waiter = two_step(MODEL, InStageFor(D) & Stale(), Always())
+        waiter.add_lead(Lead("L", T0))
+        assert waiter.store.wake("L") == T0 + D
+        moved = two_step(MODEL, InStageFor(D) | Stale(), Always())
+        moved.add_lead(Lead("L", T0))
+        moved.tick(T0 + 2 * D)
+        assert moved.state("L").stage == "nurture"
 
     @pytest.mark.parametrize(
         ("wake", "error"),
