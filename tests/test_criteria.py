@@ -904,12 +904,21 @@ class TestScoreWakes:
         # 30 - 20 is 20 exactly when the -20 has halved, ten days on.
         assert wake == T0 + 10 * D
 
-    def test_a_score_that_never_crosses(self) -> None:
+    @pytest.mark.parametrize(
+        ("points", "half_life"),
+        [
+            (10, 10 * D),  # -20 would need to vanish altogether
+            (30, 100 * 365 * D),  # -20 halves in a century: -18.7 ten years on
+        ],
+    )
+    def test_a_score_that_never_crosses(
+        self, points: int, half_life: timedelta
+    ) -> None:
         """A negative that fades too little within the horizon gives no wake."""
         model = ScoringModel(
             "m",
-            [ActivityRule("w", 10, decay=None), ActivityRule("u", -20)],
-            decay=HalfLife(10 * D),
+            [ActivityRule("w", points, decay=None), ActivityRule("u", -20)],
+            decay=HalfLife(half_life),
         )
         ctx = watched(model, (activity("w", T0), activity("u", T0)), T0)
         assert ScoreAtLeast(20, "engagement").wake_at(ctx) is None
@@ -975,6 +984,26 @@ class TestScoreWakes:
             scorer=scorer,
         )
         assert ScoreAtLeast(50, "engagement").wake_at(ctx) == expected
+
+    def test_the_last_whole_second_is_looked_at(self) -> None:
+        """The look-ahead searches the last whole second before the year 10000 too."""
+        now = datetime.max.replace(microsecond=0, tzinfo=UTC) - timedelta(seconds=1)
+        model = ScoringModel("m", [ActivityRule("w", 100)], decay=HalfLife(H / 3600))
+        lead = Lead("L", now)
+        done = activity("w", now)
+        scorer = model.scorer(lead)
+        scorer.add(done)
+        ctx = Context(
+            lead=lead,
+            stage="mql",
+            entered_at=now,
+            score=scorer.score(now),
+            activities=(done,),
+            now=now,
+            scorer=scorer,
+        )
+        wake = ScoreAtLeast(60, "engagement").wake_at(ctx)
+        assert wake == now + timedelta(seconds=1)
 
 
 class TestGradeWakes:
