@@ -216,6 +216,22 @@ class TestCapsAndLimits:
         )
         assert score.engagement == -15
 
+    @pytest.mark.parametrize("points", [0.5, 1, -0.5, -1])
+    def test_a_capped_fading_rule_of_a_point_or_less_keeps_its_sign(
+        self, points: float
+    ) -> None:
+        """A half-life rule of at most a point, held at its cap, keeps its sign."""
+        model = ScoringModel(
+            "m", [ActivityRule("view", points, max_points=1)], decay=HalfLife(D)
+        )
+        history = acts(*[("view", n * H) for n in range(5)])
+        expected = 1 if points > 0 else -1
+        assert model.score(LEAD, history, at=T0 + 5 * H).engagement == expected
+        scorer = model.scorer(LEAD)
+        for item in history:
+            scorer.add(item)
+        assert scorer.score(T0 + 5 * H).engagement == expected
+
     def test_limits_clamp_with_a_ledger_line(self) -> None:
         """A dimension stays within its limits; the clamp is a line of its own."""
         model = ScoringModel(
