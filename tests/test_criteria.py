@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from funnelkit import (
@@ -97,6 +97,21 @@ class Fixed(Criterion):
     def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- fixed
         """Return the fixed answer."""
         return Verdict(passed=self.passed, criterion=self.name, reason=self.name)
+
+
+class Waker(Criterion):
+    """A criterion that fails and names a fixed wake, however stale."""
+
+    def __init__(self, wake: datetime) -> None:
+        self.wake = wake
+
+    def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- fixed
+        """Fail."""
+        return Verdict(passed=False, criterion="waker", reason="not yet")
+
+    def wake_at(self, ctx: Context) -> datetime:  # noqa: ARG002 -- fixed
+        """The fixed wake."""
+        return self.wake
 
 
 class NotOnCustomerList:
@@ -209,6 +224,32 @@ class TestBuiltIns:
         assert DidActivity("demo_request").wake_at(ctx) is None
         assert not two.check(context(activities=acts, now=two.wake_at(ctx) or T0))
 
+    def test_did_activity_counts_both_ends_of_its_window(self) -> None:
+        """What a lead did at the window's edge and at the decision's instant counts."""
+        now = T0 + 30 * D
+        tick = timedelta(microseconds=1)
+        acts = (activity("demo", T0, 1), activity("demo", now, 2))
+        two = DidActivity("demo", within=30 * D, count=2)
+        for ctx, passed in (
+            (context(activities=acts, now=now), True),
+            (context(activities=acts, now=now + tick), False),
+        ):
+            assert (two.check(ctx).passed, two.passes(ctx)) == (passed, passed)
+        ever = DidActivity("demo", count=2)
+        ctx = context(activities=acts, now=now)
+        assert (ever.check(ctx).passed, ever.passes(ctx)) == (True, True)
+        early = context(activities=acts, now=now - tick)
+        assert (ever.check(early).passed, ever.passes(early)) == (False, False)
+
+    def test_in_stage_counts_what_came_at_the_instant_of_entry(self) -> None:
+        """DidActivity(in_stage=True) counts what came at the entry, not just before."""
+        lead = Lead("L", T0 - D)
+        tick = timedelta(microseconds=1)
+        since = DidActivity("demo", in_stage=True)
+        for at, passed in ((T0, True), (T0 - tick, False)):
+            ctx = context(lead=lead, activities=(activity("demo", at),), entered_at=T0)
+            assert (since.check(ctx).passed, since.passes(ctx)) == (passed, passed)
+
     @pytest.mark.parametrize(
         ("now", "within"),
         [
@@ -312,6 +353,29 @@ class TestBuiltIns:
             "BANT: at least 1 of budget, authority, need, "
             "timeline within 1 day (dates in America/New_York)"
         )
+
+    @given(
+        now=st.datetimes(
+            min_value=datetime(2026, 1, 1),  # noqa: DTZ001 -- a bound; made aware below
+            max_value=datetime(2026, 12, 31),  # noqa: DTZ001 -- ditto
+        ),
+        days=st.integers(1, 6),
+        nudge=st.integers(-2_000_000, 2_000_000),
+        zone=st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"]),
+    )
+    def test_bant_s_window_reaches_the_day_at_its_midnight(
+        self, now: datetime, days: int, nudge: int, zone: str
+    ) -> None:
+        """A timeline is in the window once now plus it reaches its local midnight."""
+        local = now.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+        timeline = local.date() + timedelta(days=days)
+        midnight = datetime.combine(timeline, datetime.min.time())
+        within = midnight - local.replace(tzinfo=None) + timedelta(microseconds=nudge)
+        assume(within > timedelta(0))
+        lead = Lead("L", T0, bant=Bant(timeline=timeline))
+        ctx = context(lead=lead, now=local)
+        bant = BantQualified(1, timeline_within=within, timezone=zone)
+        assert bant.check(ctx).passed is bant.passes(ctx) is (nudge >= 0)
 
     def test_bant_dates_at_the_ends_of_the_calendar(self) -> None:
         """A CRM's 9999-12-31 or 0001-01-01 timeline is judged, never an overflow."""
@@ -521,6 +585,17 @@ class TestCombinators:
         assert Not(InStageFor(5 * D)).wake_at(ctx) == T0 + 5 * D
         assert AllOf(NotOnCustomerList(set())).wake_at(ctx) is None
         assert AllOf().wake_at(ctx) is None
+
+    def test_a_child_s_wake_not_later_than_now_hides_no_other(self) -> None:
+        """A combinator passes over a child's wake at or before now, like the engine."""
+        ctx = context(now=T0 + D)
+        for stale in (T0 + D, T0):
+            child = Waker(stale)
+            assert (child & InStageFor(3 * D)).wake_at(ctx) == T0 + 3 * D
+            assert (child | InStageFor(3 * D)).wake_at(ctx) == T0 + 3 * D
+            assert AtLeast(1, child, InStageFor(3 * D)).wake_at(ctx) == T0 + 3 * D
+            assert AllOf(child).wake_at(ctx) is None
+        assert (Waker(T0 + 2 * D) & InStageFor(3 * D)).wake_at(ctx) == T0 + 2 * D
 
     @given(flags=st.lists(st.booleans(), max_size=5), hours=st.integers(0, 100))
     def test_no_verdict_changes_before_the_wake(
@@ -829,12 +904,21 @@ class TestScoreWakes:
         # 30 - 20 is 20 exactly when the -20 has halved, ten days on.
         assert wake == T0 + 10 * D
 
-    def test_a_score_that_never_crosses(self) -> None:
+    @pytest.mark.parametrize(
+        ("points", "half_life"),
+        [
+            (10, 10 * D),  # -20 would need to vanish altogether
+            (30, 100 * 365 * D),  # -20 halves in a century: -18.7 ten years on
+        ],
+    )
+    def test_a_score_that_never_crosses(
+        self, points: int, half_life: timedelta
+    ) -> None:
         """A negative that fades too little within the horizon gives no wake."""
         model = ScoringModel(
             "m",
-            [ActivityRule("w", 10, decay=None), ActivityRule("u", -20)],
-            decay=HalfLife(10 * D),
+            [ActivityRule("w", points, decay=None), ActivityRule("u", -20)],
+            decay=HalfLife(half_life),
         )
         ctx = watched(model, (activity("w", T0), activity("u", T0)), T0)
         assert ScoreAtLeast(20, "engagement").wake_at(ctx) is None
@@ -900,6 +984,26 @@ class TestScoreWakes:
             scorer=scorer,
         )
         assert ScoreAtLeast(50, "engagement").wake_at(ctx) == expected
+
+    def test_the_last_whole_second_is_looked_at(self) -> None:
+        """The look-ahead searches the last whole second before the year 10000 too."""
+        now = datetime.max.replace(microsecond=0, tzinfo=UTC) - timedelta(seconds=1)
+        model = ScoringModel("m", [ActivityRule("w", 100)], decay=HalfLife(H / 3600))
+        lead = Lead("L", now)
+        done = activity("w", now)
+        scorer = model.scorer(lead)
+        scorer.add(done)
+        ctx = Context(
+            lead=lead,
+            stage="mql",
+            entered_at=now,
+            score=scorer.score(now),
+            activities=(done,),
+            now=now,
+            scorer=scorer,
+        )
+        wake = ScoreAtLeast(60, "engagement").wake_at(ctx)
+        assert wake == now + timedelta(seconds=1)
 
 
 class TestGradeWakes:
@@ -1140,6 +1244,18 @@ class TestPasses:
     ) -> None:
         """A criterion's quick answer is always its verdict's outcome."""
         assert passes(criterion, ctx) is criterion.check(ctx).passed
+
+    @given(
+        ctx=contexts(),
+        dimension=st.sampled_from(("total", "fit", "engagement")),
+        offset=st.sampled_from((-1, -0.5, 0, 0.5, 1)),
+    )
+    def test_score_at_least_passes_at_its_threshold(
+        self, ctx: Context, dimension: str, offset: float
+    ) -> None:
+        """A score equal to the threshold passes, by check and by passes alike."""
+        guard = ScoreAtLeast(ctx.score[dimension] + offset, dimension)
+        assert guard.check(ctx).passed is passes(guard, ctx) is (offset <= 0)
 
     def test_a_criterion_without_passes_is_asked_for_its_verdict(self) -> None:
         """A plain class with only check() still answers through passes()."""
@@ -1423,6 +1539,33 @@ class TestInTheEngine:
         known.add_lead(Lead("L", T0, bant=Bant(timeline=date.max)))
         known.tick(T0 + 400 * D)
         assert known.state("L").stage == "mql"
+
+    def test_a_wake_at_the_decision_s_instant_is_none(self) -> None:
+        """A guard's wake no later than the instant judged is not kept: it is past."""
+
+        class Stale(Criterion):
+            """Never passes, and asks to be woken when it was asked."""
+
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- never passes
+                """Fail."""
+                return Verdict(passed=False, criterion="stale", reason="never")
+
+            def wake_at(self, ctx: Context) -> datetime:
+                """The instant judged."""
+                return ctx.now
+
+        made = two_step(MODEL, Stale(), Always())
+        made.add_lead(Lead("L", T0))
+        assert made.store.wake("L") is None
+        made.tick(T0 + D)
+        assert made.store.wake("L") is None
+        waiter = two_step(MODEL, InStageFor(D) & Stale(), Always())
+        waiter.add_lead(Lead("L", T0))
+        assert waiter.store.wake("L") == T0 + D
+        moved = two_step(MODEL, InStageFor(D) | Stale(), Always())
+        moved.add_lead(Lead("L", T0))
+        moved.tick(T0 + 2 * D)
+        assert moved.state("L").stage == "nurture"
 
     @pytest.mark.parametrize(
         ("wake", "error"),

@@ -108,6 +108,31 @@ class TestActivityRules:
         assert line(score, "view").activity_ids == ("a1", "a2", "a5")
         assert line(score, "view").skipped_ids == ("a3", "a4")
 
+    @given(
+        hours=st.lists(st.integers(0, 120), max_size=12),
+        max_count=st.integers(1, 3),
+        per=st.integers(1, 48),
+    )
+    def test_a_frequency_cap_counts_while_its_span_has_room(
+        self, hours: list[int], max_count: int, per: int
+    ) -> None:
+        """An activity counts when fewer than max_count counted ones came within per."""
+        model = ScoringModel(
+            "m", [ActivityRule("view", 1, max_count=max_count, per=per * H)]
+        )
+        history = [
+            Activity("L", "view", T0 + h * H, id=f"v{n:02}")
+            for n, h in enumerate(sorted(hours))
+        ]
+        counted: list[Activity] = []
+        for activity in history:
+            recent = [c for c in counted if c.at > activity.at - per * H]
+            if len(recent) < max_count:
+                counted.append(activity)
+        score = model.score(LEAD, history, at=T0 + 200 * H)
+        found = line(score, "view").activity_ids if history else ()
+        assert found == tuple(c.id for c in counted)
+
     def test_within_window_includes_its_edge(self) -> None:
         """within keeps activities at most that old."""
         model = ScoringModel("m", [ActivityRule("view", 1, within=7 * D)])
@@ -190,6 +215,22 @@ class TestCapsAndLimits:
             LEAD, acts(*[("bounce", n * H) for n in range(3)]), at=T0 + D
         )
         assert score.engagement == -15
+
+    @pytest.mark.parametrize("points", [0.5, 1, -0.5, -1])
+    def test_a_capped_fading_rule_of_a_point_or_less_keeps_its_sign(
+        self, points: float
+    ) -> None:
+        """A half-life rule of at most a point, held at its cap, keeps its sign."""
+        model = ScoringModel(
+            "m", [ActivityRule("view", points, max_points=1)], decay=HalfLife(D)
+        )
+        history = acts(*[("view", n * H) for n in range(5)])
+        expected = 1 if points > 0 else -1
+        assert model.score(LEAD, history, at=T0 + 5 * H).engagement == expected
+        scorer = model.scorer(LEAD)
+        for item in history:
+            scorer.add(item)
+        assert scorer.score(T0 + 5 * H).engagement == expected
 
     def test_limits_clamp_with_a_ledger_line(self) -> None:
         """A dimension stays within its limits; the clamp is a line of its own."""

@@ -124,6 +124,22 @@ class TestSlaRule:
         assert own.deadline(friday) == deadline
         assert SlaRule("r", "mql", H, EXIT).warning(friday, friday + H) is None
 
+    @given(
+        before=st.integers(0, 3 * 3_600_000_000),
+        pause=st.integers(0, 5 * 3_600_000_000),
+        business=st.booleans(),
+    )
+    def test_a_deadline_reached_when_paused_stays(
+        self, before: int, pause: int, business: bool
+    ) -> None:
+        """A deadline at or before the pause's instant is not moved by the pause."""
+        within = "8 business hours" if business else "8 hours"
+        rule = SlaRule("r", "mql", within, EXIT)
+        paused_at = ny(2026, 3, 3, 11)
+        due = paused_at - timedelta(microseconds=before)
+        resumed_at = paused_at + timedelta(microseconds=pause)
+        assert rule.moved(due, paused_at, resumed_at, OFFICE) == due
+
     def test_business_time_needs_a_calendar(self) -> None:
         """Without the rule's calendar or one given, business time cannot count."""
         rule = SlaRule("r", "mql", "8 business hours", EXIT, warn_at=0.5)

@@ -470,7 +470,9 @@ class Criterion(abc.ABC):
         ``None`` (the default) means only new input can change it. An
         answer may come early (the engine re-checks, and asks again); the
         built-ins are exact, but for the score and grade criteria, which are
-        never more than a second late. Any other answer than ``None`` or an
+        never more than a second late. An answer not later than ``ctx.now``
+        is taken as ``None`` (by the engine, and by the combinators, where it
+        hides no other criterion's wake). Any other answer than ``None`` or an
         aware datetime makes the engine's call raise
         :class:`~funnelkit.NaiveDatetimeError` (a naive one) or
         :class:`~funnelkit.PolicyError`, and change nothing.
@@ -528,14 +530,14 @@ def _check_criteria(
 
 
 def _earliest(
-    criteria: Iterable[CriterionLike], ctx: Context, *, after: datetime | None = None
+    criteria: Iterable[CriterionLike], ctx: Context, *, after: datetime
 ) -> datetime | None:
     """The earliest wake of *criteria*, ignoring any not later than *after*."""
+    floor = in_utc(after)
     times = [
         found
         for c in criteria
-        if (found := wake_at(c, ctx)) is not None
-        and (after is None or in_utc(found) > in_utc(after))
+        if (found := wake_at(c, ctx)) is not None and in_utc(found) > floor
     ]
     return min(times, key=in_utc) if times else None
 
@@ -549,14 +551,17 @@ class _Combinator(Criterion):
 
         Only a criterion that agrees with the verdict can change it: a failing
         one for a failing ``AllOf`` (a passing one that fails keeps it
-        failing), a passing one for a passing ``AnyOf``, and so on.
+        failing), a passing one for a passing ``AnyOf``, and so on. A
+        criterion's answer not later than ``ctx.now`` is passed over, as the
+        engine passes over such an answer of a guard: it hides no other
+        criterion's wake.
         """
         outcomes = [passes(c, ctx) for c in self.criteria]
         passed = self._decide(outcomes)
         relevant = [
             c for c, ok in zip(self.criteria, outcomes, strict=True) if ok is passed
         ]
-        return _earliest(relevant, ctx)
+        return _earliest(relevant, ctx, after=ctx.now)
 
     def passes(self, ctx: Context) -> bool:
         """Decide from the criteria's outcomes, without their words."""
