@@ -26,6 +26,7 @@ from funnelkit import (
     policies,
 )
 from funnelkit._backtest import _auc as auc
+from funnelkit._backtest import _deciles as deciles
 from funnelkit.analytics import (
     BacktestReport,
     Comparison,
@@ -421,6 +422,20 @@ class TestDeciles:
             (2, 17, 1),
         ]
         assert [row.low for row in report.deciles] == [20, 5]
+
+    @given(st.integers(1, 45))
+    def test_distinct_scores_make_tenths_as_equal_as_can_be_larger_first(
+        self, count: int
+    ) -> None:
+        """n distinct scores: tenths of n // 10 leads, the first n % 10 one more."""
+        ids = [f"L-{n:02}" for n in range(count)]
+        rows = deciles(
+            ids, {lead_id: float(n) for n, lead_id in enumerate(ids)}, frozenset()
+        )
+        size, extra = divmod(count, 10)
+        expected = [size + (number < extra) for number in range(10)]
+        assert [n for n in expected if n] == [row.leads for row in rows]
+        assert list(range(1, len(rows) + 1)) == [row.decile for row in rows]
 
 
 def _report(
