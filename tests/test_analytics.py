@@ -491,6 +491,48 @@ class TestTimeInStage:
         assert mql.longest == 10 * DAY
         assert "> 10.0 d" in report.to_text()
 
+    def test_the_text_lines_names_up_left_and_numbers_right(self) -> None:
+        """Each table of the text: names aligned left, counts and days right."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 2), ("customer", 5)),
+            *_chain("L-2", ("mql", 1)),
+        ]
+        lines = _report(entries, end=datetime(2026, 2, 1, tzinfo=UTC)).to_text()
+        expected = [
+            "Conversion (open: still on the path, may yet convert)",
+            "cohort   from  to        entered  converted  open  left    rate"
+            "  closed rate  median    p90",
+            "-------  ----  --------  -------  ---------  ----  ----  ------"
+            "  -----------  ------  -----",
+            "2026-01  mql   sql             2          1     1     -   50.0%"
+            "       100.0%   2.0 d  2.0 d",
+            "(all)    mql   sql             2          1     1     -   50.0%"
+            "       100.0%   2.0 d  2.0 d",
+            "2026-01  sql   customer        1          1     0     -  100.0%"
+            "       100.0%   3.0 d  3.0 d",
+            "(all)    sql   customer        1          1     0     -  100.0%"
+            "       100.0%   3.0 d  3.0 d",
+            "2026-01  mql   customer        2          1     1     -   50.0%"
+            "       100.0%   5.0 d  5.0 d",
+            "(all)    mql   customer        2          1     1     -   50.0%"
+            "       100.0%   5.0 d  5.0 d",
+            "",
+            "Time in stage (Kaplan-Meier: leads still in a stage count)",
+            "stage     visits  exited  still in    median       p90",
+            "--------  ------  ------  --------  --------  --------",
+            "mql            2       1         1     2.0 d  > 25.6 d",
+            "sql            1       1         0     3.0 d     3.0 d",
+            "customer       1       0         1  > 21.6 d  > 21.6 d",
+            "",
+            "Flow (opening + entered - exited = closing)",
+            "period   stage     opening  entered  exited  closing",
+            "-------  --------  -------  -------  ------  -------",
+            "2026-01  mql             0        2       1        1",
+            "2026-01  sql             0        1       1        0",
+            "2026-01  customer        0        1       0        1",
+        ]
+        assert expected == lines.splitlines()[2 : 2 + len(expected)]
+
     @given(
         st.lists(st.integers(0, 10**6), min_size=1, max_size=40),
         st.sampled_from([0.1, 0.5, 0.9, 1.0]),
