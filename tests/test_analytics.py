@@ -219,6 +219,25 @@ class TestStageEntriesOfAFunnel:
 
 
 class TestConversion:
+    def test_a_visit_entered_at_the_start_is_measured_one_at_the_end_is_not(
+        self,
+    ) -> None:
+        """Entered at start: converts and times; at end or before start: neither."""
+        entries = [
+            StageEntry("A", "mql", START, exited_at=START + DAY, next_stage="sql"),
+            StageEntry("A", "sql", START + DAY),
+            StageEntry("B", "mql", END, exited_at=END + DAY, next_stage="sql"),
+            StageEntry("B", "sql", END + DAY),
+            StageEntry(
+                "C", "mql", START - DAY, exited_at=START + DAY, next_stage="sql"
+            ),
+            StageEntry("C", "sql", START + DAY),
+        ]
+        report = _report(entries, now=END + 2 * DAY)
+        row = _row(report, "mql", "sql")
+        assert (1, 1) == (row.entered, row.converted)
+        assert {"mql": 1, "sql": 2} == {row.stage: row.visits for row in report.times}
+
     def test_open_leads_are_censored_not_lost(self) -> None:
         """Still in mql: open; disqualified: left, with its reason."""
         entries = [
