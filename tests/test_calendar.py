@@ -659,6 +659,11 @@ class TestBadInput:
             ("FREQ=WEEKLY;BYWEEKNO=1;BYYEARDAY=-100", "BYYEARDAY=-100 and BYWEEKNO=1"),
             ("FREQ=YEARLY;BYEASTER=0;BYMONTH=6", "BYMONTH=6 and BYEASTER=0"),
             ("FREQ=YEARLY;BYEASTER=1;BYDAY=TU", "BYEASTER=1 and BYDAY=TU"),
+            # Easter falls from 22 March to 25 April, never on 26 April.
+            (
+                "FREQ=YEARLY;BYEASTER=0;BYMONTH=4;BYMONTHDAY=26",
+                "BYMONTH=4 and BYMONTHDAY=26 and BYEASTER=0 at once",
+            ),
             ("FREQ=MONTHLY;BYDAY=+5MO;BYMONTHDAY=1", "BYMONTHDAY=1 and BYDAY=+5MO"),
             ("FREQ=YEARLY;BYDAY=-1SU;BYYEARDAY=1", "BYYEARDAY=1 and BYDAY=-1SU"),
             # dateutil keeps a day only if it is both a Monday and a first Tuesday.
@@ -728,6 +733,7 @@ class TestBadInput:
             # Easter falls on 22 March in 2285, for the first time after 1818.
             ("FREQ=YEARLY;BYEASTER=0;BYMONTH=3;BYMONTHDAY=22", date(2285, 3, 22)),
             ("FREQ=WEEKLY;BYEASTER=0;BYMONTHDAY=22", date(2285, 3, 22)),
+            ("FREQ=YEARLY;BYEASTER=0;BYMONTH=4;BYMONTHDAY=25", date(2038, 4, 25)),
             (
                 "DTSTART:20010101T000000\nRRULE:FREQ=YEARLY;INTERVAL=3;BYMONTH=2;BYMONTHDAY=29",
                 date(2004, 2, 29),
