@@ -235,8 +235,8 @@ class TestConversion:
         ]
         report = _report(entries, now=END + 2 * DAY)
         row = _row(report, "mql", "sql")
-        assert (1, 1) == (row.entered, row.converted)
-        assert {"mql": 1, "sql": 2} == {row.stage: row.visits for row in report.times}
+        assert (row.entered, row.converted) == (1, 1)
+        assert {row.stage: row.visits for row in report.times} == {"mql": 1, "sql": 2}
 
     def test_open_leads_are_censored_not_lost(self) -> None:
         """Still in mql: open; disqualified: left, with its reason."""
@@ -516,25 +516,41 @@ class TestTimeInStage:
             *_chain("L-1", ("mql", 0), ("sql", 2), ("customer", 5)),
             *_chain("L-2", ("mql", 1)),
         ]
-        lines = _report(entries, end=datetime(2026, 2, 1, tzinfo=UTC)).to_text()
+        text = _report(entries, end=datetime(2026, 2, 1, tzinfo=UTC)).to_text()
         expected = [
             "Conversion (open: still on the path, may yet convert)",
-            "cohort   from  to        entered  converted  open  left    rate"
-            "  closed rate  median    p90",
-            "-------  ----  --------  -------  ---------  ----  ----  ------"
-            "  -----------  ------  -----",
-            "2026-01  mql   sql             2          1     1     -   50.0%"
-            "       100.0%   2.0 d  2.0 d",
-            "(all)    mql   sql             2          1     1     -   50.0%"
-            "       100.0%   2.0 d  2.0 d",
-            "2026-01  sql   customer        1          1     0     -  100.0%"
-            "       100.0%   3.0 d  3.0 d",
-            "(all)    sql   customer        1          1     0     -  100.0%"
-            "       100.0%   3.0 d  3.0 d",
-            "2026-01  mql   customer        2          1     1     -   50.0%"
-            "       100.0%   5.0 d  5.0 d",
-            "(all)    mql   customer        2          1     1     -   50.0%"
-            "       100.0%   5.0 d  5.0 d",
+            (
+                "cohort   from  to        entered  converted  open  left    rate"
+                "  closed rate  median    p90"
+            ),
+            (
+                "-------  ----  --------  -------  ---------  ----  ----  ------"
+                "  -----------  ------  -----"
+            ),
+            (
+                "2026-01  mql   sql             2          1     1     -   50.0%"
+                "       100.0%   2.0 d  2.0 d"
+            ),
+            (
+                "(all)    mql   sql             2          1     1     -   50.0%"
+                "       100.0%   2.0 d  2.0 d"
+            ),
+            (
+                "2026-01  sql   customer        1          1     0     -  100.0%"
+                "       100.0%   3.0 d  3.0 d"
+            ),
+            (
+                "(all)    sql   customer        1          1     0     -  100.0%"
+                "       100.0%   3.0 d  3.0 d"
+            ),
+            (
+                "2026-01  mql   customer        2          1     1     -   50.0%"
+                "       100.0%   5.0 d  5.0 d"
+            ),
+            (
+                "(all)    mql   customer        2          1     1     -   50.0%"
+                "       100.0%   5.0 d  5.0 d"
+            ),
             "",
             "Time in stage (Kaplan-Meier: leads still in a stage count)",
             "stage     visits  exited  still in    median       p90",
@@ -550,7 +566,7 @@ class TestTimeInStage:
             "2026-01  sql             0        1       1        0",
             "2026-01  customer        0        1       0        1",
         ]
-        assert expected == lines.splitlines()[2 : 2 + len(expected)]
+        assert expected == text.splitlines()[2 : 2 + len(expected)]
 
     @given(
         st.lists(st.integers(0, 10**6), min_size=1, max_size=40),

@@ -1199,7 +1199,7 @@ class TestProperties:
     def test_next_open_and_close_agree_with_is_open(
         self, calendar: BusinessCalendar, start: datetime
     ) -> None:
-        """next_open is open (or the start, when open); next_close is not."""
+        """next_open is open (or the start, if open); next_close is not, and reopens."""
         opens = calendar.next_open(start)
         assert calendar.is_open(opens)
         assert (opens == start) is calendar.is_open(start)
@@ -1207,6 +1207,9 @@ class TestProperties:
         assert closes > opens
         assert not calendar.is_open(closes)
         assert calendar.elapsed(opens, closes) == closes - opens
+        reopens = calendar.next_open(closes)
+        assert reopens > closes
+        assert calendar.is_open(reopens)
 
 
 class TestSerialization:
