@@ -665,6 +665,12 @@ class TestBadInput:
                 "BYMONTH=4 and BYMONTHDAY=26 and BYEASTER=0 at once",
             ),
             ("FREQ=MONTHLY;BYDAY=+5MO;BYMONTHDAY=1", "BYMONTHDAY=1 and BYDAY=+5MO"),
+            # A second Monday is the 8th to the 14th, from either end.
+            ("FREQ=MONTHLY;BYDAY=+2MO;BYMONTHDAY=7", "BYMONTHDAY=7 and BYDAY=+2MO"),
+            (
+                "FREQ=MONTHLY;BYDAY=-2MO;BYMONTHDAY=-7",
+                "BYMONTHDAY=-7 and BYDAY=-2MO",
+            ),
             ("FREQ=YEARLY;BYDAY=-1SU;BYYEARDAY=1", "BYYEARDAY=1 and BYDAY=-1SU"),
             # dateutil keeps a day only if it is both a Monday and a first Tuesday.
             ("FREQ=MONTHLY;BYDAY=MO,+1TU", "BYDAY=MO,+1TU"),
