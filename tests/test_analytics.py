@@ -1617,6 +1617,30 @@ class TestSlaCompliance:
             "touch": None,
         }
 
+    def test_the_text_lines_rules_up_left_and_counts_right(self) -> None:
+        """The SLA table of the text: rule names left, counts and the rate right."""
+        policy = _accept_policy(SlaRule("accept", "mql", "2 hours", EXIT))
+        funnel = Funnel(policy, clock=ManualClock(T0))
+        events = []
+        for lead_id in ("L-1", "L-2"):
+            events += funnel.add_lead(Lead(lead_id, T0))
+            events += funnel.move(lead_id, "mql", by="ana", at=T0)
+        events += funnel.move("L-1", "sal", by="ana", at=T0 + timedelta(hours=1))
+        entries = stage_entries([funnel.state(lead) for lead in ("L-1", "L-2")])
+        text = _report(
+            entries,
+            stages=["mql", "sal"],
+            now=T0 + timedelta(hours=1),
+            timers=sla_timers(events),
+        ).to_text()
+        lines = text.splitlines()
+        title = "SLA compliance (timers started in the period)"
+        assert lines[lines.index(title) + 1 :][:3] == [
+            "rule    started  on time  late  breached  cancelled  open  on-time rate",
+            "------  -------  -------  ----  --------  ---------  ----  ------------",
+            "accept        2        1     0         0          0     1        100.0%",
+        ]
+
     def test_a_timer_past_its_deadline_at_now_is_breached_without_a_tick(
         self,
     ) -> None:
