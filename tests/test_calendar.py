@@ -254,6 +254,18 @@ class TestHandComputed:
             assert moved == monday + timedelta(weeks=days // 5)
             assert moved == UTC_WEEKDAYS.add(monday, 8 * H * days)
 
+    def test_business_days_jump_weeks_only_up_to_a_holiday(self) -> None:
+        """20 business days over a holiday two weeks on land a day later."""
+        calendar = BusinessCalendar.weekdays(
+            "09:00", "17:00", timezone="UTC", holidays=[date(2026, 3, 11)]
+        )
+        monday = datetime(2026, 3, 2, 10, tzinfo=UTC)
+        moved = calendar.add(monday, BusinessDuration(days=20))
+        assert moved == datetime(2026, 3, 31, 10, tzinfo=UTC)
+        assert UTC_WEEKDAYS.add(monday, BusinessDuration(days=20)) == datetime(
+            2026, 3, 30, 10, tzinfo=UTC
+        )
+
     def test_a_calendar_open_round_the_clock_never_closes(self) -> None:
         """next_close finds no closing in ten years: a PolicyError naming the hours."""
         with pytest.raises(PolicyError) as info:
@@ -1216,6 +1228,7 @@ class TestProperties:
         reopens = calendar.next_open(closes)
         assert reopens > closes
         assert calendar.is_open(reopens)
+        assert calendar.next_close(closes) > reopens
 
 
 class TestSerialization:
