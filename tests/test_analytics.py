@@ -1468,6 +1468,19 @@ class TestPaths:
         assert "mql > sql > customer" in report.to_text()
         assert report.to_dict()["paths"][0]["path"] == ["mql", "sql", "customer"]
 
+    def test_only_leads_that_reached_the_last_stage_are_won(self) -> None:
+        """A lead that got to sql only is lost if disqualified, else in no row."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 2), ("customer", 9)),
+            *_chain("L-2", ("mql", 0), ("sql", 3), ("disqualified", 8)),
+            *_chain("L-3", ("mql", 0), ("sql", 4)),
+        ]
+        report = _report(entries)
+        assert [(row.outcome, row.path, row.leads) for row in report.paths] == [
+            ("won", ("mql", "sql", "customer"), 1),
+            ("lost", ("mql", "sql", "disqualified"), 1),
+        ]
+
     def test_a_long_path_is_shortened_in_the_text_only(self) -> None:
         """13 stages: the text keeps four at each end; the data keeps them all."""
         loops = [
