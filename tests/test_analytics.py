@@ -1416,6 +1416,19 @@ class TestGoals:
         assert (row.actual, row.attainment, row.forecast) == (None, None, None)
         assert "-" in report_text([], goals=[Goal(("mql", "sql"), "quarter", 0.5)])
 
+    def test_a_conversion_goal_counts_no_lead_that_entered_at_the_end(self) -> None:
+        """A lead entering mql at end is not one of March's: its rate stays 100%."""
+        entries = [
+            StageEntry(
+                "A", "mql", END - 20 * DAY, exited_at=END - 19 * DAY, next_stage="sql"
+            ),
+            StageEntry("A", "sql", END - 19 * DAY),
+            StageEntry("B", "mql", END),
+        ]
+        goals = [Goal(("mql", "sql"), "month", 0.5)]
+        *_, march = _report(entries, now=END, goals=goals).goals
+        assert (march.period, march.actual, march.forecast) == ("2026-03", 1.0, 1.0)
+
     def test_a_period_just_begun_has_no_run_rate(self) -> None:
         """At the first instant of a period nothing has gone by: no forecast."""
         (row,) = _report([], now=START, goals=[Goal("mql", "month", 1)]).goals
