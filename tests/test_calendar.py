@@ -583,11 +583,14 @@ class TestBadInput:
         assert info.value.field == field
 
     def test_a_bad_interval_list_is_reported_as_given(self) -> None:
-        """A day's list with one bad interval: the error holds the list, read."""
+        """A day's bad hours: the error holds them as given (a string whole)."""
         with pytest.raises(PolicyError) as info:
             BusinessCalendar("UTC", {"mon": [("09:00", "17:00"), "9 to 5"]})
         assert (BusinessHours("09:00", "17:00"), "9 to 5") == info.value.value
         assert "got (BusinessHours(" in str(info.value)
+        with pytest.raises(PolicyError) as info:
+            BusinessCalendar("UTC", {"mon": "9 to 5"})
+        assert info.value.value == "9 to 5"
 
     @pytest.mark.parametrize("start", ["24:00", " 24:00"])
     def test_a_start_at_the_end_of_the_day_is_refused(self, start: str) -> None:
