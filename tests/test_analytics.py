@@ -219,6 +219,25 @@ class TestStageEntriesOfAFunnel:
 
 
 class TestConversion:
+    def test_a_visit_entered_at_the_start_is_measured_one_at_the_end_is_not(
+        self,
+    ) -> None:
+        """Entered at start: converts and times; at end or before start: neither."""
+        entries = [
+            StageEntry("A", "mql", START, exited_at=START + DAY, next_stage="sql"),
+            StageEntry("A", "sql", START + DAY),
+            StageEntry("B", "mql", END, exited_at=END + DAY, next_stage="sql"),
+            StageEntry("B", "sql", END + DAY),
+            StageEntry(
+                "C", "mql", START - DAY, exited_at=START + DAY, next_stage="sql"
+            ),
+            StageEntry("C", "sql", START + DAY),
+        ]
+        report = _report(entries, now=END + 2 * DAY)
+        row = _row(report, "mql", "sql")
+        assert (row.entered, row.converted) == (1, 1)
+        assert {row.stage: row.visits for row in report.times} == {"mql": 1, "sql": 2}
+
     def test_open_leads_are_censored_not_lost(self) -> None:
         """Still in mql: open; disqualified: left, with its reason."""
         entries = [
@@ -490,6 +509,64 @@ class TestTimeInStage:
         assert mql.median is None
         assert mql.longest == 10 * DAY
         assert "> 10.0 d" in report.to_text()
+
+    def test_the_text_lines_names_up_left_and_numbers_right(self) -> None:
+        """Each table of the text: names aligned left, counts and days right."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 2), ("customer", 5)),
+            *_chain("L-2", ("mql", 1)),
+        ]
+        text = _report(entries, end=datetime(2026, 2, 1, tzinfo=UTC)).to_text()
+        expected = [
+            "Conversion (open: still on the path, may yet convert)",
+            (
+                "cohort   from  to        entered  converted  open  left    rate"
+                "  closed rate  median    p90"
+            ),
+            (
+                "-------  ----  --------  -------  ---------  ----  ----  ------"
+                "  -----------  ------  -----"
+            ),
+            (
+                "2026-01  mql   sql             2          1     1     -   50.0%"
+                "       100.0%   2.0 d  2.0 d"
+            ),
+            (
+                "(all)    mql   sql             2          1     1     -   50.0%"
+                "       100.0%   2.0 d  2.0 d"
+            ),
+            (
+                "2026-01  sql   customer        1          1     0     -  100.0%"
+                "       100.0%   3.0 d  3.0 d"
+            ),
+            (
+                "(all)    sql   customer        1          1     0     -  100.0%"
+                "       100.0%   3.0 d  3.0 d"
+            ),
+            (
+                "2026-01  mql   customer        2          1     1     -   50.0%"
+                "       100.0%   5.0 d  5.0 d"
+            ),
+            (
+                "(all)    mql   customer        2          1     1     -   50.0%"
+                "       100.0%   5.0 d  5.0 d"
+            ),
+            "",
+            "Time in stage (Kaplan-Meier: leads still in a stage count)",
+            "stage     visits  exited  still in    median       p90",
+            "--------  ------  ------  --------  --------  --------",
+            "mql            2       1         1     2.0 d  > 25.6 d",
+            "sql            1       1         0     3.0 d     3.0 d",
+            "customer       1       0         1  > 21.6 d  > 21.6 d",
+            "",
+            "Flow (opening + entered - exited = closing)",
+            "period   stage     opening  entered  exited  closing",
+            "-------  --------  -------  -------  ------  -------",
+            "2026-01  mql             0        2       1        1",
+            "2026-01  sql             0        1       1        0",
+            "2026-01  customer        0        1       0        1",
+        ]
+        assert expected == text.splitlines()[2 : 2 + len(expected)]
 
     @given(
         st.lists(st.integers(0, 10**6), min_size=1, max_size=40),
@@ -1339,6 +1416,19 @@ class TestGoals:
         assert (row.actual, row.attainment, row.forecast) == (None, None, None)
         assert "-" in report_text([], goals=[Goal(("mql", "sql"), "quarter", 0.5)])
 
+    def test_a_conversion_goal_counts_no_lead_that_entered_at_the_end(self) -> None:
+        """A lead entering mql at end is not one of March's: its rate stays 100%."""
+        entries = [
+            StageEntry(
+                "A", "mql", END - 20 * DAY, exited_at=END - 19 * DAY, next_stage="sql"
+            ),
+            StageEntry("A", "sql", END - 19 * DAY),
+            StageEntry("B", "mql", END),
+        ]
+        goals = [Goal(("mql", "sql"), "month", 0.5)]
+        *_, march = _report(entries, now=END, goals=goals).goals
+        assert (march.period, march.actual, march.forecast) == ("2026-03", 1.0, 1.0)
+
     def test_a_period_just_begun_has_no_run_rate(self) -> None:
         """At the first instant of a period nothing has gone by: no forecast."""
         (row,) = _report([], now=START, goals=[Goal("mql", "month", 1)]).goals
@@ -1390,6 +1480,19 @@ class TestPaths:
         assert lost == [(("mql", "disqualified"), 0.5), (("mql", "lost"), 0.5)]
         assert "mql > sql > customer" in report.to_text()
         assert report.to_dict()["paths"][0]["path"] == ["mql", "sql", "customer"]
+
+    def test_only_leads_that_reached_the_last_stage_are_won(self) -> None:
+        """A lead that got to sql only is lost if disqualified, else in no row."""
+        entries = [
+            *_chain("L-1", ("mql", 0), ("sql", 2), ("customer", 9)),
+            *_chain("L-2", ("mql", 0), ("sql", 3), ("disqualified", 8)),
+            *_chain("L-3", ("mql", 0), ("sql", 4)),
+        ]
+        report = _report(entries)
+        assert [(row.outcome, row.path, row.leads) for row in report.paths] == [
+            ("won", ("mql", "sql", "customer"), 1),
+            ("lost", ("mql", "sql", "disqualified"), 1),
+        ]
 
     def test_a_long_path_is_shortened_in_the_text_only(self) -> None:
         """13 stages: the text keeps four at each end; the data keeps them all."""
@@ -1539,6 +1642,30 @@ class TestSlaCompliance:
             "accept": 1.0,
             "touch": None,
         }
+
+    def test_the_text_lines_rules_up_left_and_counts_right(self) -> None:
+        """The SLA table of the text: rule names left, counts and the rate right."""
+        policy = _accept_policy(SlaRule("accept", "mql", "2 hours", EXIT))
+        funnel = Funnel(policy, clock=ManualClock(T0))
+        events = []
+        for lead_id in ("L-1", "L-2"):
+            events += funnel.add_lead(Lead(lead_id, T0))
+            events += funnel.move(lead_id, "mql", by="ana", at=T0)
+        events += funnel.move("L-1", "sal", by="ana", at=T0 + timedelta(hours=1))
+        entries = stage_entries([funnel.state(lead) for lead in ("L-1", "L-2")])
+        text = _report(
+            entries,
+            stages=["mql", "sal"],
+            now=T0 + timedelta(hours=1),
+            timers=sla_timers(events),
+        ).to_text()
+        lines = text.splitlines()
+        title = "SLA compliance (timers started in the period)"
+        assert lines[lines.index(title) + 1 :][:3] == [
+            "rule    started  on time  late  breached  cancelled  open  on-time rate",
+            "------  -------  -------  ----  --------  ---------  ----  ------------",
+            "accept        2        1     0         0          0     1        100.0%",
+        ]
 
     def test_a_timer_past_its_deadline_at_now_is_breached_without_a_tick(
         self,

@@ -26,6 +26,7 @@ from funnelkit import (
     policies,
 )
 from funnelkit._backtest import _auc as auc
+from funnelkit._backtest import _deciles as deciles
 from funnelkit.analytics import (
     BacktestReport,
     Comparison,
@@ -422,6 +423,20 @@ class TestDeciles:
         ]
         assert [row.low for row in report.deciles] == [20, 5]
 
+    @given(st.integers(1, 45))
+    def test_distinct_scores_make_tenths_as_equal_as_can_be_larger_first(
+        self, count: int
+    ) -> None:
+        """n distinct scores: tenths of n // 10 leads, the first n % 10 one more."""
+        ids = [f"L-{n:02}" for n in range(count)]
+        rows = deciles(
+            ids, {lead_id: float(n) for n, lead_id in enumerate(ids)}, frozenset()
+        )
+        size, extra = divmod(count, 10)
+        expected = [size + (number < extra) for number in range(10)]
+        assert [n for n in expected if n] == [row.leads for row in rows]
+        assert list(range(1, len(rows) + 1)) == [row.decile for row in rows]
+
 
 def _report(
     deciles: list[Decile], *, leads: int = 1, activities: int = 1
@@ -544,6 +559,22 @@ class TestText:
         assert text.startswith(f"Backtest of wide@1: {expected}, 2026-01-01")
 
 
+def _renamed() -> FunnelPolicy:
+    """v1 with its mql stage renamed pql (version 7)."""
+    return FunnelPolicy(
+        name="trial",
+        version=7,
+        stages=[Stage("lead"), Stage("pql"), Stage("sal")],
+        transitions=[
+            attrs.evolve(V1.transitions[0], target="pql"),
+            attrs.evolve(V1.transitions[1], source="pql"),
+        ],
+        initial="lead",
+        scoring=V1.scoring,
+        slas=[SlaRule("accept", "pql", "1 day", "exit")],
+    )
+
+
 class TestCompare:
     def test_the_differences_are_said_in_words(self) -> None:
         """v2's lower threshold qualifies the browser (won) and the quiet one."""
@@ -625,18 +656,7 @@ class TestCompare:
     def test_each_policy_its_own_mql_stage(self) -> None:
         """mql_b names policy_b's MQL stage: v1 with mql renamed pql is no different."""
         leads, activities, outcomes = _history()
-        renamed = FunnelPolicy(
-            name="trial",
-            version=7,
-            stages=[Stage("lead"), Stage("pql"), Stage("sal")],
-            transitions=[
-                attrs.evolve(V1.transitions[0], target="pql"),
-                attrs.evolve(V1.transitions[1], source="pql"),
-            ],
-            initial="lead",
-            scoring=V1.scoring,
-            slas=[SlaRule("accept", "pql", "1 day", "exit")],
-        )
+        renamed = _renamed()
         comparison = compare(
             V1, renamed, leads, activities, outcomes, start=START, end=END, mql_b="pql"
         )
@@ -648,7 +668,13 @@ class TestCompare:
         assert (info.value.field, info.value.value) == ("mql", "mql")
         assert info.value.expected == "a stage of the policy 'trial@7'"
 
-    def test_a_stage_a_policy_lacks_is_refused_before_any_replay(self) -> None:
+    @pytest.mark.parametrize(
+        ("policy_b", "mql_b", "field"),
+        [(V2, "x", "mql_b"), (_renamed(), None, "mql")],
+    )
+    def test_a_stage_a_policy_lacks_is_refused_before_any_replay(
+        self, policy_b: FunnelPolicy, mql_b: str | None, field: str
+    ) -> None:
         """policy_b lacking the stage: refused before the activities are read."""
         leads, activities, outcomes = _history()
         read: list[Activity] = []
@@ -659,9 +685,18 @@ class TestCompare:
                 yield activity
 
         with pytest.raises(ValidationError) as info:
-            compare(V1, V2, leads, reading(), outcomes, start=START, end=END, mql_b="x")
+            compare(
+                V1,
+                policy_b,
+                leads,
+                reading(),
+                outcomes,
+                start=START,
+                end=END,
+                mql_b=mql_b,
+            )
         assert read == []
-        assert info.value.field == "mql_b"
+        assert info.value.field == field
 
     def test_fewer_mqls_and_an_unknown_rate(self) -> None:
         """The other way round, and against a policy with no MQL: no points."""

@@ -254,6 +254,18 @@ class TestHandComputed:
             assert moved == monday + timedelta(weeks=days // 5)
             assert moved == UTC_WEEKDAYS.add(monday, 8 * H * days)
 
+    def test_business_days_jump_weeks_only_up_to_a_holiday(self) -> None:
+        """20 business days over a holiday two weeks on land a day later."""
+        calendar = BusinessCalendar.weekdays(
+            "09:00", "17:00", timezone="UTC", holidays=[date(2026, 3, 11)]
+        )
+        monday = datetime(2026, 3, 2, 10, tzinfo=UTC)
+        moved = calendar.add(monday, BusinessDuration(days=20))
+        assert moved == datetime(2026, 3, 31, 10, tzinfo=UTC)
+        assert UTC_WEEKDAYS.add(monday, BusinessDuration(days=20)) == datetime(
+            2026, 3, 30, 10, tzinfo=UTC
+        )
+
     def test_a_calendar_open_round_the_clock_never_closes(self) -> None:
         """next_close finds no closing in ten years: a PolicyError naming the hours."""
         with pytest.raises(PolicyError) as info:
@@ -570,6 +582,16 @@ class TestBadInput:
             make()  # type: ignore[operator]
         assert info.value.field == field
 
+    def test_a_bad_interval_list_is_reported_as_given(self) -> None:
+        """A day's bad hours: the error holds them as given (a string whole)."""
+        with pytest.raises(PolicyError) as info:
+            BusinessCalendar("UTC", {"mon": [("09:00", "17:00"), "9 to 5"]})
+        assert (BusinessHours("09:00", "17:00"), "9 to 5") == info.value.value
+        assert "got (BusinessHours(" in str(info.value)
+        with pytest.raises(PolicyError) as info:
+            BusinessCalendar("UTC", {"mon": "9 to 5"})
+        assert info.value.value == "9 to 5"
+
     @pytest.mark.parametrize("start", ["24:00", " 24:00"])
     def test_a_start_at_the_end_of_the_day_is_refused(self, start: str) -> None:
         """'24:00' ends a day: a start of 24:00 is refused, not read as 00:00."""
@@ -652,7 +674,18 @@ class TestBadInput:
             ("FREQ=WEEKLY;BYWEEKNO=1;BYYEARDAY=-100", "BYYEARDAY=-100 and BYWEEKNO=1"),
             ("FREQ=YEARLY;BYEASTER=0;BYMONTH=6", "BYMONTH=6 and BYEASTER=0"),
             ("FREQ=YEARLY;BYEASTER=1;BYDAY=TU", "BYEASTER=1 and BYDAY=TU"),
+            # Easter falls from 22 March to 25 April, never on 26 April.
+            (
+                "FREQ=YEARLY;BYEASTER=0;BYMONTH=4;BYMONTHDAY=26",
+                "BYMONTH=4 and BYMONTHDAY=26 and BYEASTER=0 at once",
+            ),
             ("FREQ=MONTHLY;BYDAY=+5MO;BYMONTHDAY=1", "BYMONTHDAY=1 and BYDAY=+5MO"),
+            # A second Monday is the 8th to the 14th, from either end.
+            ("FREQ=MONTHLY;BYDAY=+2MO;BYMONTHDAY=7", "BYMONTHDAY=7 and BYDAY=+2MO"),
+            (
+                "FREQ=MONTHLY;BYDAY=-2MO;BYMONTHDAY=-7",
+                "BYMONTHDAY=-7 and BYDAY=-2MO",
+            ),
             ("FREQ=YEARLY;BYDAY=-1SU;BYYEARDAY=1", "BYYEARDAY=1 and BYDAY=-1SU"),
             # dateutil keeps a day only if it is both a Monday and a first Tuesday.
             ("FREQ=MONTHLY;BYDAY=MO,+1TU", "BYDAY=MO,+1TU"),
@@ -721,6 +754,7 @@ class TestBadInput:
             # Easter falls on 22 March in 2285, for the first time after 1818.
             ("FREQ=YEARLY;BYEASTER=0;BYMONTH=3;BYMONTHDAY=22", date(2285, 3, 22)),
             ("FREQ=WEEKLY;BYEASTER=0;BYMONTHDAY=22", date(2285, 3, 22)),
+            ("FREQ=YEARLY;BYEASTER=0;BYMONTH=4;BYMONTHDAY=25", date(2038, 4, 25)),
             (
                 "DTSTART:20010101T000000\nRRULE:FREQ=YEARLY;INTERVAL=3;BYMONTH=2;BYMONTHDAY=29",
                 date(2004, 2, 29),
@@ -1186,7 +1220,7 @@ class TestProperties:
     def test_next_open_and_close_agree_with_is_open(
         self, calendar: BusinessCalendar, start: datetime
     ) -> None:
-        """next_open is open (or the start, when open); next_close is not."""
+        """next_open is open (or the start, if open); next_close is not, and reopens."""
         opens = calendar.next_open(start)
         assert calendar.is_open(opens)
         assert (opens == start) is calendar.is_open(start)
@@ -1194,6 +1228,10 @@ class TestProperties:
         assert closes > opens
         assert not calendar.is_open(closes)
         assert calendar.elapsed(opens, closes) == closes - opens
+        reopens = calendar.next_open(closes)
+        assert reopens > closes
+        assert calendar.is_open(reopens)
+        assert calendar.next_close(closes) > reopens
 
 
 class TestSerialization:
