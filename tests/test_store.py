@@ -25,6 +25,7 @@ from funnelkit import (
     Activity,
     ActivityRecorded,
     Commit,
+    Context,
     Event,
     Funnel,
     FunnelPolicy,
@@ -42,6 +43,7 @@ from funnelkit import (
     Store,
     Tick,
     Transition,
+    Verdict,
     _sqlite,
     kinds,
     policies,
@@ -728,6 +730,30 @@ class TestReopen:
         funnel.tick(T0 + timedelta(days=10))
         moved = [funnel.state(lead_id).history[-1].at for lead_id in ("L-1", "L-2")]
         assert moved == [T0 + timedelta(days=7)] * 2
+
+    def test_a_store_written_without_a_fingerprint_wakes_no_lead(self) -> None:
+        """A policy with no fingerprint leaves nothing to compare: no lead is woken."""
+
+        class Never:
+            """A guard that never passes, and has no fields to fingerprint."""
+
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- the protocol's signature
+                return Verdict(passed=False, criterion="never", reason="never")
+
+        unprinted = attrs.evolve(
+            self._waiting(30, version=1),
+            transitions=[
+                Transition(source="lead", target="nurture", guard=Never(), auto=True)
+            ],
+        )
+        store = InMemoryStore()
+        Funnel(unprinted, store=store).add_lead(Lead("L-1", T0))
+        assert store.written_under() is None
+        funnel = Funnel(
+            self._waiting(7, version=2), store=store, accept_policy_change=True
+        )
+        funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0 + timedelta(days=10)))
+        assert funnel.state("L-1").history[-1].at == T0 + timedelta(days=10)
 
     def test_a_lead_left_in_a_dropped_stage_after_opening(self) -> None:
         """Moved there under the old policy later: its calls say so, ticks go on."""
