@@ -881,6 +881,25 @@ class TestReopen:
         assert store.written_under() == self._waiting(30, version=1).fingerprint
         assert len(list(store.inputs())) == leads
 
+    def test_of_several_missing_stages_the_first_by_name_is_named(self) -> None:
+        """Leads in two stages the new policy lacks: the first by name is named."""
+        store = InMemoryStore()
+        old = Funnel(self._waiting(30, version=1), store=store)
+        for lead_id in ("L-0", "L-1"):
+            old.add_lead(Lead(lead_id, T0))
+        later = T0 + timedelta(hours=1)
+        old.move("L-0", "nurture", by="ana", at=later, override=True, reason="quiet")
+        renamed = attrs.evolve(
+            self._waiting(30, version=2),
+            stages=[Stage("new"), Stage("paused", "nurture")],
+            transitions=[Transition(source="new", target="paused")],
+            initial="new",
+            slas=[],
+        )
+        with pytest.raises(PolicyError) as raised:
+            Funnel(renamed, store=store, accept_policy_change=True)
+        assert "the stage 'lead' of the store's leads (lead 'L-1')" in str(raised.value)
+
     def test_accept_policy_change_is_a_flag(self) -> None:
         """accept_policy_change takes True or False only."""
         with pytest.raises(ValidationError, match="accept_policy_change"):
