@@ -1636,7 +1636,9 @@ class TestScorerCache:
         assert len(unbounded._scorers) == 4
         assert Funnel(policy(), store=InMemoryStore(), scorers=3)._scorers_kept == 3
 
-    @pytest.mark.parametrize(("size", "kept"), [(2, 2), (0, 0), ("many", 0), (None, 0)])
+    @pytest.mark.parametrize(
+        ("size", "kept"), [(2, 2), (1, 1), (0, 0), ("many", 0), (None, 0)]
+    )
     def test_a_host_store_s_cache_size(self, size: object, kept: int) -> None:
         """A host's store may give a cache_size; one not a count bounds nothing."""
 
