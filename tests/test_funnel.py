@@ -591,6 +591,19 @@ class TestQuestions:
         assert made.can_move("L-1", "lost")
         assert len(made.inputs()) == 1
 
+    def test_moves_that_all_fail_give_one_failing_verdict_of_each(self) -> None:
+        """Two moves to a stage, both refused: a failing verdict holding both."""
+        made = funnel(
+            Transition(source="lead", target="mql", guard=DidActivity("demo"))
+        )
+        verdict = made.can_move("L-1", "mql")
+        assert verdict.passed is False
+        assert verdict.criterion == "any move from lead to mql"
+        assert [child.passed for child in verdict.children] == [False, False]
+        with pytest.raises(GuardFailed) as raised:
+            made.move("L-1", "mql", by="rep")
+        assert raised.value.verdict == verdict
+
     def test_can_move_checks_its_arguments(self) -> None:
         """can_move refuses unknown stages and leads."""
         made = funnel()
@@ -1335,6 +1348,32 @@ class TestReplay:
             "replaying inputs[1]; the 1 before it were applied"
         )
         assert info.value.__notes__[1].startswith("subscribers raised 3 errors")
+
+    def test_one_subscriber_error_is_told_as_one(self) -> None:
+        """One subscriber error, before a failing item or at the end: told as one."""
+        made = Funnel(policy())
+
+        def failing(event: Event) -> None:
+            if type(event).__name__ == "LeadAdded":
+                raise RuntimeError(event.lead_id)
+
+        made.subscribe(failing)
+        log: list[Input] = [
+            AddLead(lead()),
+            Move(lead_id="L-1", to="won", by="rep", at=T0),
+        ]
+        with pytest.raises(IllegalTransition) as info:
+            made.replay(log)
+        assert info.value.__notes__[1] == (
+            "subscribers raised 1 error before it: RuntimeError('L-1')"
+        )
+        again = Funnel(policy())
+        again.subscribe(failing)
+        with pytest.raises(SubscriberError) as raised:
+            again.replay(log[:1])
+        assert raised.value.message == (
+            "1 subscriber call failed after the change was committed"
+        )
 
     def test_events_inputs_and_states_round_trip(self) -> None:
         """Events, inputs and lead states survive JSON exactly."""
