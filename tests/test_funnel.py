@@ -1050,6 +1050,22 @@ class TestSubscribers:
         assert list(info.value.events) == seen
         assert "L-1" in made
 
+    @pytest.mark.parametrize("failures", [1, 2])
+    def test_the_error_counts_the_failed_calls(self, failures: int) -> None:
+        """The error's message counts the subscriber calls that raised."""
+        made = Funnel(policy(), clock=ManualClock(T0))
+
+        def broken(event: Event) -> None:
+            if type(event).__name__ == "LeadAdded":
+                raise ValueError(event.lead_id)
+
+        for _ in range(failures):
+            made.subscribe(broken)
+        with pytest.raises(SubscriberError) as info:
+            made.add_lead(lead())
+        calls = "1 subscriber call" if failures == 1 else "2 subscriber calls"
+        assert info.value.message == f"{calls} failed after the change was committed"
+
     @pytest.mark.parametrize("kind", ["memory", "sqlite"])
     def test_a_subscriber_may_call_the_funnel(self, kind: str) -> None:
         """A subscriber's call commits on its own; all see events in commit order."""
