@@ -824,6 +824,19 @@ class TestReopen:
         (moved,) = [event for event in events if isinstance(event, StageChanged)]
         assert moved.record.at == T0 + timedelta(days=7)
 
+    def test_a_tick_at_a_lead_s_last_update_finds_it_due(self) -> None:
+        """A tick at the very instant of a lead's last update checks its new guards."""
+        store = InMemoryStore()
+        old = Funnel(self._waiting(30, version=1), store=store)
+        old.add_lead(Lead("L-1", T0))
+        week = T0 + timedelta(days=7)
+        old.record(Activity("L-1", kinds.PAGE_VIEW, week))
+        funnel = Funnel(
+            self._waiting(7, version=2), store=store, accept_policy_change=True
+        )
+        (moved,) = [e for e in funnel.tick(week) if isinstance(e, StageChanged)]
+        assert moved.record.at == week
+
     @pytest.mark.parametrize("call", ["record", "tick", "move"])
     def test_a_timer_of_a_dropped_rule_ends_at_the_last_update(self, call: str) -> None:
         """A running timer whose rule the new policy lacks is cancelled, no KeyError."""
