@@ -432,6 +432,37 @@ class TestRecord:
         assert "lead -> mql -> nurture -> lead" in str(info.value.value)
         assert snapshot(made) == before
 
+    def test_a_chain_as_long_as_the_stages_may_come_to_rest(self) -> None:
+        """As many automatic moves as stages, then rest: a chain, not a cycle."""
+
+        @attrs.frozen
+        class NeverIn(Criterion):
+            """Passes while the lead has never entered *stage*."""
+
+            stage: str
+
+            def check(self, ctx: Context) -> Verdict:
+                entered = any(move.target == self.stage for move in ctx.history)
+                return Verdict(passed=not entered, criterion="never in", reason="")
+
+        two = FunnelPolicy(
+            name="two",
+            version=1,
+            stages=[Stage("lead"), Stage("nurture", "nurture")],
+            transitions=[
+                Transition(
+                    source="lead", target="nurture", guard=NeverIn("nurture"), auto=True
+                ),
+                Transition(source="nurture", target="lead", auto=True),
+            ],
+            initial="lead",
+            scoring=MODEL,
+        )
+        made = Funnel(two)
+        made.add_lead(lead())
+        moves = [(move.source, move.target) for move in made.state("L-1").history]
+        assert moves == [(None, "lead"), ("lead", "nurture"), ("nurture", "lead")]
+
 
 class TestMove:
     def test_manual_moves_along_the_policy(self) -> None:
