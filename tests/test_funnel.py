@@ -1995,6 +1995,15 @@ class FunnelMachine(RuleBasedStateMachine):
             assert state.updated_at >= state.entered_at
 
     @invariant()
+    def each_timer_names_the_move_that_started_it(self) -> None:
+        """A timer's entry is the position of the move into its stage, at its start."""
+        for lead_id in self.funnel.store.lead_ids():
+            state = self.funnel.state(lead_id)
+            for timer in state.timers:
+                entered = state.history[timer.entry]
+                assert (entered.target, entered.at) == (timer.stage, timer.started_at)
+
+    @invariant()
     def each_lead_is_in_one_stage(self) -> None:
         """Counting leads per stage counts every lead once."""
         ids = list(self.funnel.store.lead_ids())
