@@ -1035,6 +1035,18 @@ class TestReadAhead:
             assert funnel.tick(now) == expected
             _same(memory.store, store)
 
+    def test_the_cache_keeps_cache_size_leads_the_last_read(
+        self, tmp_path: Path
+    ) -> None:
+        """Room for three: the three leads read last stay decoded, no fewer."""
+        path = tmp_path / "t.db"
+        with SQLiteStore(path) as store:
+            _hot_feed(_funnel(store), leads=5)
+        with SQLiteStore(path, cache_size=3) as store:
+            for number in range(5):
+                store.state(f"L-{number}")
+            assert list(store._cache) == ["L-2", "L-3", "L-4"]
+
     def test_in_a_batch(self, tmp_path: Path) -> None:
         """A tick in a batch reads ahead past the leads the batch changed."""
         path = tmp_path / "t.db"
