@@ -1193,6 +1193,18 @@ class TestSubscribers:
         made.move("L-2", "mql", by="manager", reason="fair", override=True, at=T0)
         assert made.tick(T0 + 2 * H) == []
 
+    def test_a_refused_tick_is_no_tick(self) -> None:
+        """A store without last_tick refusing a tick: an earlier tick still runs."""
+        kept = _RefusingStore()
+        kept.last_tick = None  # type: ignore[method-assign,assignment] # keeps none
+        made = Funnel(POLICY, store=kept, clock=ManualClock(T0))
+        made.add_lead(lead())  # its timer is breached at T0 + 5 h
+        kept.refuse = True
+        with pytest.raises(RuntimeError, match="refused"):
+            made.tick(T0 + 6 * H)
+        kept.refuse = False
+        assert kinds(made.tick(T0 + 5 * H)) == ["SlaBreached"]
+
     def test_unsubscribe(self) -> None:
         """The function subscribe returns stops the calls, and may be called twice."""
         made = Funnel(policy())
