@@ -432,6 +432,37 @@ class TestRecord:
         assert "lead -> mql -> nurture -> lead" in str(info.value.value)
         assert snapshot(made) == before
 
+    def test_a_chain_as_long_as_the_stages_may_come_to_rest(self) -> None:
+        """As many automatic moves as stages, then rest: a chain, not a cycle."""
+
+        @attrs.frozen
+        class NeverIn(Criterion):
+            """Passes while the lead has never entered *stage*."""
+
+            stage: str
+
+            def check(self, ctx: Context) -> Verdict:
+                entered = any(move.target == self.stage for move in ctx.history)
+                return Verdict(passed=not entered, criterion="never in", reason="")
+
+        two = FunnelPolicy(
+            name="two",
+            version=1,
+            stages=[Stage("lead"), Stage("nurture", "nurture")],
+            transitions=[
+                Transition(
+                    source="lead", target="nurture", guard=NeverIn("nurture"), auto=True
+                ),
+                Transition(source="nurture", target="lead", auto=True),
+            ],
+            initial="lead",
+            scoring=MODEL,
+        )
+        made = Funnel(two)
+        made.add_lead(lead())
+        moves = [(move.source, move.target) for move in made.state("L-1").history]
+        assert moves == [(None, "lead"), ("lead", "nurture"), ("nurture", "lead")]
+
 
 class TestMove:
     def test_manual_moves_along_the_policy(self) -> None:
@@ -590,6 +621,19 @@ class TestQuestions:
         assert "no move from lead to won" in missing.reason
         assert made.can_move("L-1", "lost")
         assert len(made.inputs()) == 1
+
+    def test_moves_that_all_fail_give_one_failing_verdict_of_each(self) -> None:
+        """Two moves to a stage, both refused: a failing verdict holding both."""
+        made = funnel(
+            Transition(source="lead", target="mql", guard=DidActivity("demo"))
+        )
+        verdict = made.can_move("L-1", "mql")
+        assert verdict.passed is False
+        assert verdict.criterion == "any move from lead to mql"
+        assert [child.passed for child in verdict.children] == [False, False]
+        with pytest.raises(GuardFailed) as raised:
+            made.move("L-1", "mql", by="rep")
+        assert raised.value.verdict == verdict
 
     def test_can_move_checks_its_arguments(self) -> None:
         """can_move refuses unknown stages and leads."""
@@ -1037,6 +1081,22 @@ class TestSubscribers:
         assert list(info.value.events) == seen
         assert "L-1" in made
 
+    @pytest.mark.parametrize("failures", [1, 2])
+    def test_the_error_counts_the_failed_calls(self, failures: int) -> None:
+        """The error's message counts the subscriber calls that raised."""
+        made = Funnel(policy(), clock=ManualClock(T0))
+
+        def broken(event: Event) -> None:
+            if type(event).__name__ == "LeadAdded":
+                raise ValueError(event.lead_id)
+
+        for _ in range(failures):
+            made.subscribe(broken)
+        with pytest.raises(SubscriberError) as info:
+            made.add_lead(lead())
+        calls = "1 subscriber call" if failures == 1 else "2 subscriber calls"
+        assert info.value.message == f"{calls} failed after the change was committed"
+
     @pytest.mark.parametrize("kind", ["memory", "sqlite"])
     def test_a_subscriber_may_call_the_funnel(self, kind: str) -> None:
         """A subscriber's call commits on its own; all see events in commit order."""
@@ -1132,6 +1192,18 @@ class TestSubscribers:
         # Its warning is due at T0 + 1.5 h, before the last tick: never given.
         made.move("L-2", "mql", by="manager", reason="fair", override=True, at=T0)
         assert made.tick(T0 + 2 * H) == []
+
+    def test_a_refused_tick_is_no_tick(self) -> None:
+        """A store without last_tick refusing a tick: an earlier tick still runs."""
+        kept = _RefusingStore()
+        kept.last_tick = None  # type: ignore[method-assign,assignment] # keeps none
+        made = Funnel(POLICY, store=kept, clock=ManualClock(T0))
+        made.add_lead(lead())  # its timer is breached at T0 + 5 h
+        kept.refuse = True
+        with pytest.raises(RuntimeError, match="refused"):
+            made.tick(T0 + 6 * H)
+        kept.refuse = False
+        assert kinds(made.tick(T0 + 5 * H)) == ["SlaBreached"]
 
     def test_unsubscribe(self) -> None:
         """The function subscribe returns stops the calls, and may be called twice."""
@@ -1335,6 +1407,32 @@ class TestReplay:
             "replaying inputs[1]; the 1 before it were applied"
         )
         assert info.value.__notes__[1].startswith("subscribers raised 3 errors")
+
+    def test_one_subscriber_error_is_told_as_one(self) -> None:
+        """One subscriber error, before a failing item or at the end: told as one."""
+        made = Funnel(policy())
+
+        def failing(event: Event) -> None:
+            if type(event).__name__ == "LeadAdded":
+                raise RuntimeError(event.lead_id)
+
+        made.subscribe(failing)
+        log: list[Input] = [
+            AddLead(lead()),
+            Move(lead_id="L-1", to="won", by="rep", at=T0),
+        ]
+        with pytest.raises(IllegalTransition) as info:
+            made.replay(log)
+        assert info.value.__notes__[1] == (
+            "subscribers raised 1 error before it: RuntimeError('L-1')"
+        )
+        again = Funnel(policy())
+        again.subscribe(failing)
+        with pytest.raises(SubscriberError) as raised:
+            again.replay(log[:1])
+        assert raised.value.message == (
+            "1 subscriber call failed after the change was committed"
+        )
 
     def test_events_inputs_and_states_round_trip(self) -> None:
         """Events, inputs and lead states survive JSON exactly."""
@@ -1636,7 +1734,9 @@ class TestScorerCache:
         assert len(unbounded._scorers) == 4
         assert Funnel(policy(), store=InMemoryStore(), scorers=3)._scorers_kept == 3
 
-    @pytest.mark.parametrize(("size", "kept"), [(2, 2), (0, 0), ("many", 0), (None, 0)])
+    @pytest.mark.parametrize(
+        ("size", "kept"), [(2, 2), (1, 1), (0, 0), ("many", 0), (None, 0)]
+    )
     def test_a_host_store_s_cache_size(self, size: object, kept: int) -> None:
         """A host's store may give a cache_size; one not a count bounds nothing."""
 
@@ -1905,6 +2005,15 @@ class FunnelMachine(RuleBasedStateMachine):
             assert state.stage == state.history[-1].target
             assert state.entered_at == state.history[-1].at
             assert state.updated_at >= state.entered_at
+
+    @invariant()
+    def each_timer_names_the_move_that_started_it(self) -> None:
+        """A timer's entry is the position of the move into its stage, at its start."""
+        for lead_id in self.funnel.store.lead_ids():
+            state = self.funnel.state(lead_id)
+            for timer in state.timers:
+                entered = state.history[timer.entry]
+                assert (entered.target, entered.at) == (timer.stage, timer.started_at)
 
     @invariant()
     def each_lead_is_in_one_stage(self) -> None:

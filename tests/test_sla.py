@@ -693,6 +693,15 @@ class TestEngineTimers:
         clock_now = made.overdue()
         assert clock_now == []  # the clock still reads T0
 
+    def test_a_timer_is_overdue_from_its_deadline_on(self) -> None:
+        """At its very deadline a timer is overdue, as a tick there breaches it."""
+        made = engine()
+        made.move("L-1", "mql", by="rep", at=T0 + H)  # due at T0+9h
+        deadline = T0 + 9 * H
+        assert made.overdue(deadline - timedelta(microseconds=1)) == []
+        assert [lead_id for lead_id, _ in made.overdue(deadline)] == ["L-1"]
+        assert "SlaBreached" in [type(event).__name__ for event in made.tick(deadline)]
+
     def test_overdue_sees_clocks_a_due_wake_would_start(self) -> None:
         """A lead that a waiting guard moves into an SLA stage is overdue there too."""
         waiting = attrs.evolve(

@@ -25,6 +25,7 @@ from funnelkit import (
     Activity,
     ActivityRecorded,
     Commit,
+    Context,
     Event,
     Funnel,
     FunnelPolicy,
@@ -42,6 +43,7 @@ from funnelkit import (
     Store,
     Tick,
     Transition,
+    Verdict,
     _sqlite,
     kinds,
     policies,
@@ -729,6 +731,30 @@ class TestReopen:
         moved = [funnel.state(lead_id).history[-1].at for lead_id in ("L-1", "L-2")]
         assert moved == [T0 + timedelta(days=7)] * 2
 
+    def test_a_store_written_without_a_fingerprint_wakes_no_lead(self) -> None:
+        """A policy with no fingerprint leaves nothing to compare: no lead is woken."""
+
+        class Never:
+            """A guard that never passes, and has no fields to fingerprint."""
+
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- the protocol's signature
+                return Verdict(passed=False, criterion="never", reason="never")
+
+        unprinted = attrs.evolve(
+            self._waiting(30, version=1),
+            transitions=[
+                Transition(source="lead", target="nurture", guard=Never(), auto=True)
+            ],
+        )
+        store = InMemoryStore()
+        Funnel(unprinted, store=store).add_lead(Lead("L-1", T0))
+        assert store.written_under() is None
+        funnel = Funnel(
+            self._waiting(7, version=2), store=store, accept_policy_change=True
+        )
+        funnel.record(Activity("L-1", kinds.PAGE_VIEW, T0 + timedelta(days=10)))
+        assert funnel.state("L-1").history[-1].at == T0 + timedelta(days=10)
+
     def test_a_lead_left_in_a_dropped_stage_after_opening(self) -> None:
         """Moved there under the old policy later: its calls say so, ticks go on."""
         store = InMemoryStore()
@@ -798,6 +824,19 @@ class TestReopen:
         (moved,) = [event for event in events if isinstance(event, StageChanged)]
         assert moved.record.at == T0 + timedelta(days=7)
 
+    def test_a_tick_at_a_lead_s_last_update_finds_it_due(self) -> None:
+        """A tick at the very instant of a lead's last update checks its new guards."""
+        store = InMemoryStore()
+        old = Funnel(self._waiting(30, version=1), store=store)
+        old.add_lead(Lead("L-1", T0))
+        week = T0 + timedelta(days=7)
+        old.record(Activity("L-1", kinds.PAGE_VIEW, week))
+        funnel = Funnel(
+            self._waiting(7, version=2), store=store, accept_policy_change=True
+        )
+        (moved,) = [e for e in funnel.tick(week) if isinstance(e, StageChanged)]
+        assert moved.record.at == week
+
     @pytest.mark.parametrize("call", ["record", "tick", "move"])
     def test_a_timer_of_a_dropped_rule_ends_at_the_last_update(self, call: str) -> None:
         """A running timer whose rule the new policy lacks is cancelled, no KeyError."""
@@ -854,6 +893,25 @@ class TestReopen:
         )
         assert store.written_under() == self._waiting(30, version=1).fingerprint
         assert len(list(store.inputs())) == leads
+
+    def test_of_several_missing_stages_the_first_by_name_is_named(self) -> None:
+        """Leads in two stages the new policy lacks: the first by name is named."""
+        store = InMemoryStore()
+        old = Funnel(self._waiting(30, version=1), store=store)
+        for lead_id in ("L-0", "L-1"):
+            old.add_lead(Lead(lead_id, T0))
+        later = T0 + timedelta(hours=1)
+        old.move("L-0", "nurture", by="ana", at=later, override=True, reason="quiet")
+        renamed = attrs.evolve(
+            self._waiting(30, version=2),
+            stages=[Stage("new"), Stage("paused", "nurture")],
+            transitions=[Transition(source="new", target="paused")],
+            initial="new",
+            slas=[],
+        )
+        with pytest.raises(PolicyError) as raised:
+            Funnel(renamed, store=store, accept_policy_change=True)
+        assert "the stage 'lead' of the store's leads (lead 'L-1')" in str(raised.value)
 
     def test_accept_policy_change_is_a_flag(self) -> None:
         """accept_policy_change takes True or False only."""
@@ -976,6 +1034,18 @@ class TestReadAhead:
             store.state("L-1")
             assert funnel.tick(now) == expected
             _same(memory.store, store)
+
+    def test_the_cache_keeps_cache_size_leads_the_last_read(
+        self, tmp_path: Path
+    ) -> None:
+        """Room for three: the three leads read last stay decoded, no fewer."""
+        path = tmp_path / "t.db"
+        with SQLiteStore(path) as store:
+            _hot_feed(_funnel(store), leads=5)
+        with SQLiteStore(path, cache_size=3) as store:
+            for number in range(5):
+                store.state(f"L-{number}")
+            assert list(store._cache) == ["L-2", "L-3", "L-4"]
 
     def test_in_a_batch(self, tmp_path: Path) -> None:
         """A tick in a batch reads ahead past the leads the batch changed."""
