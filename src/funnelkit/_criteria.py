@@ -533,12 +533,11 @@ def _earliest(
     criteria: Iterable[CriterionLike], ctx: Context, *, after: datetime
 ) -> datetime | None:
     """The earliest wake of *criteria*, ignoring any not later than *after*."""
+    times = [found for c in criteria if (found := wake_at(c, ctx)) is not None]
+    if not times:  # the usual answer: no wake, and no instant to convert
+        return None
     floor = in_utc(after)
-    times = [
-        found
-        for c in criteria
-        if (found := wake_at(c, ctx)) is not None and in_utc(found) > floor
-    ]
+    times = [found for found in times if in_utc(found) > floor]
     return min(times, key=in_utc) if times else None
 
 
