@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
+from typing import TypeVar
 
 from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import (
@@ -62,6 +63,9 @@ from funnelkit.errors import (
     ValidationError,
 )
 from funnelkit.serialization import to_json
+
+#: An event type a caller keeps (see Funnel._feed_alone).
+EventT = TypeVar("EventT", bound=Event)
 
 __all__ = ["Funnel"]
 
@@ -753,6 +757,35 @@ class Funnel:
                 events,
             )
         return events
+
+    def _feed_alone(
+        self,
+        items: Iterable[Lead | Activity],
+        kinds: tuple[type[EventT], ...],
+    ) -> list[EventT]:
+        """Add the leads and record the activities as their calls would.
+
+        Returns the events of the calls that are of *kinds*. Only for a
+        funnel that no one else holds, with no subscribers and an in-memory
+        store (a backtest's own): the calls go without what other callers
+        need, the lock taken each time, the store's transaction and the
+        delivery. A failing call raises, and the funnel is left as that
+        call left it (its owner drops it).
+        """
+        found: list[EventT] = []
+        outbox = self._outbox
+        add, record, create = self._add_lead, self._record, self._create_leads
+        with self._lock:
+            for item in items:
+                if isinstance(item, Lead):
+                    events = add(item)
+                else:
+                    events = record(item, create=create)
+                outbox.clear()  # no one to give them to
+                for event in events:
+                    if isinstance(event, kinds):
+                        found.append(event)  # noqa: PERF401 -- no comprehension's frame per call
+        return found
 
     def _replay_one(self, item: Input) -> list[Event]:  # noqa: PLR0911 -- one per kind
         """Apply one input of a log as the call that made it."""
