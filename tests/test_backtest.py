@@ -12,14 +12,17 @@ from funnelkit import (
     Activity,
     ActivityRule,
     DidActivity,
+    Funnel,
     FunnelPolicy,
     InStageFor,
     Lead,
     NaiveDatetimeError,
     ScoreAtLeast,
     ScoringModel,
+    SlaBreached,
     SlaRule,
     Stage,
+    StageChanged,
     Transition,
     ValidationError,
     kinds,
@@ -34,7 +37,7 @@ from funnelkit.analytics import (
     backtest,
     compare,
 )
-from funnelkit.testing import strategies
+from funnelkit.testing import ManualClock, strategies
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -311,6 +314,40 @@ class TestBacktest:
         report = backtest(V1, [], [], {}, start=START, end=END)
         assert (report.leads, report.deciles) == (0, ())
         assert "SLA breaches: none" in report.to_text()
+
+
+class TestTheBacktestsFunnel:
+    @given(st.lists(_SHARING, max_size=12), st.booleans())
+    def test_its_own_calls_give_what_the_public_calls_give(
+        self, activities: list[Activity], forget: bool
+    ) -> None:
+        """Fed without the lock and delivery: the same moves, inputs and totals."""
+        leads = [Lead("L-1", T0), Lead("L-2", T0 + DAY / 2)]
+        items: list[Lead | Activity] = [
+            leads[0],
+            leads[1],
+            *sorted(activities, key=lambda a: (a.at.astimezone(UTC), a.id)),
+        ]
+        public, alone = (
+            Funnel(V1, clock=ManualClock(T0)),
+            Funnel(V1, clock=ManualClock(T0)),
+        )
+        expected = [
+            event
+            for item in items
+            for event in (
+                public.add_lead(item) if isinstance(item, Lead) else public.record(item)
+            )
+            if isinstance(event, StageChanged | SlaBreached)
+        ]
+        assert alone._feed_alone(items, (StageChanged, SlaBreached)) == expected
+        assert alone.inputs() == public.inputs()
+        if forget:  # scorers rebuilt from the store: the same totals
+            alone._scorers.clear()
+        wanted = [("L-1", T0 + 3 * DAY), ("L-2", END)]
+        assert alone._totals_alone(wanted) == {
+            lead_id: public.score(lead_id, at=at).total for lead_id, at in wanted
+        }
 
 
 class TestWhatIsAnMql:

@@ -287,10 +287,9 @@ def backtest(  # noqa: PLR0913 -- the history and its window
             and utc_micros(event.record.at) < end_us
         ):
             became[event.lead_id] = event.record.at
-    scores = {
-        lead_id: funnel.score(lead_id, at=became.get(lead_id, end)).total
-        for lead_id in measured
-    }
+    scores = funnel._totals_alone(  # noqa: SLF001 -- the package's own funnel
+        (lead_id, became.get(lead_id, end)) for lead_id in measured
+    )
     return _report(
         policy=policy,
         window=(start, end),

@@ -787,6 +787,27 @@ class Funnel:
                         found.append(event)  # noqa: PERF401 -- no comprehension's frame per call
         return found
 
+    def _totals_alone(self, wanted: Iterable[tuple[str, datetime]]) -> dict[str, float]:
+        """Each lead's total score at its instant, as :meth:`score` gives it.
+
+        For the funnel :meth:`_feed_alone` fed: a lead's scorer, kept
+        fresh, is read without a draft of the lead.
+        """
+        totals: dict[str, float] = {}
+        scorers = self._scorers
+        with self._lock:
+            for lead_id, at in wanted:
+                state = self._known(lead_id)
+                scorer = scorers.get(lead_id)
+                if (
+                    scorer is None
+                    or scorer._lead is not state.lead  # noqa: SLF001 -- the engine's own scorers
+                    or scorer._count != state.activities  # noqa: SLF001 -- as above
+                ):
+                    scorer = self._draft(state, None).scorer
+                totals[lead_id] = scorer.score(at).total
+        return totals
+
     def _replay_one(self, item: Input) -> list[Event]:  # noqa: PLR0911 -- one per kind
         """Apply one input of a log as the call that made it."""
         if isinstance(item, Activity):
