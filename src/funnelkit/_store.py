@@ -205,41 +205,39 @@ class Store(Protocol):
         ...  # pragma: no cover -- a protocol's signature
 
 
+def _refuse_unless(
+    value: object, kind: type, owner: str, field: str, expected: str
+) -> None:
+    """Refuse *value*, given to a store's method as *field*, unless a *kind*."""
+    if not isinstance(value, kind):
+        raise ValidationError(owner=owner, field=field, value=value, expected=expected)
+
+
 def check_commit(change: object, owner: str) -> None:
     """Refuse a *change* that is not a :class:`Commit` (a subclass is one).
 
     Stores call it when ``type(change) is not Commit``: the engine's own
     commits pay one identity test.
     """
-    if not isinstance(change, Commit):
-        raise ValidationError(
-            owner=owner,
-            field="change",
-            value=change,
-            expected="a funnelkit.Commit (the change of one engine call)",
-        )
+    _refuse_unless(
+        change,
+        Commit,
+        owner,
+        "change",
+        "a funnelkit.Commit (the change of one engine call)",
+    )
 
 
 def check_lead_id(lead_id: object, owner: str) -> None:
     """Refuse a *lead_id* that is not a string."""
-    if not isinstance(lead_id, str):
-        raise ValidationError(
-            owner=owner,
-            field="lead_id",
-            value=lead_id,
-            expected="a lead's id (a string)",
-        )
+    _refuse_unless(lead_id, str, owner, "lead_id", "a lead's id (a string)")
 
 
 def check_activity_id(activity_id: object, owner: str) -> None:
     """Refuse an *activity_id* that is not a string."""
-    if not isinstance(activity_id, str):
-        raise ValidationError(
-            owner=owner,
-            field="activity_id",
-            value=activity_id,
-            expected="an activity's id (a string)",
-        )
+    _refuse_unless(
+        activity_id, str, owner, "activity_id", "an activity's id (a string)"
+    )
 
 
 def has_id(ids: set[str], activity_id: object, owner: str) -> bool:
