@@ -608,6 +608,20 @@ def _problems(text: str, cls: type[object]) -> tuple[tuple[str, str], ...]:
     return info.value.problems
 
 
+def test_an_offsets_finer_digits_after_a_time_of_trailing_zeros_are_refused() -> None:
+    """An offset finer than a microsecond is refused, after a time's zeros too."""
+    text = "2026-03-02T09:00:00.1234560+05:30:00.1234567"
+    with pytest.raises(SerializationError, match="an offset in whole microseconds"):
+        from_json(json.dumps(text), datetime)
+
+
+def test_an_offsets_finer_digits_are_named_as_the_offsets() -> None:
+    """The refusal of an offset finer than a microsecond names the offset."""
+    text = "2026-03-02T09:00:00.000000+00:00:00.0000001"
+    with pytest.raises(SerializationError, match="an offset in whole microseconds"):
+        from_json(json.dumps(text), datetime)
+
+
 ACTIVITY = '"lead_id":"L","kind":"k"'
 
 

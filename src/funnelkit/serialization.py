@@ -236,7 +236,7 @@ def _fractions(parsed: datetime, text: str) -> datetime:
         if not _after_seconds(text, mark):
             raise _TimeTextError(_AFTER_SECONDS)
     if _finer_than_micros(text):
-        raise _TimeTextError(_WHOLE_MICROS)
+        raise _TimeTextError(_finer_part(parsed, text))
     if parsed.tzinfo is None or text[-1] in "Zz":
         return parsed
     # The offset starts at the last sign: the time before it has none.
@@ -252,6 +252,19 @@ def _fractions(parsed: datetime, text: str) -> datetime:
         microseconds=int(digits[:6].ljust(6, "0")),
     )
     return parsed.replace(tzinfo=timezone(-offset if minus == "-" else offset))
+
+
+def _finer_part(parsed: datetime, text: str) -> str:
+    """What a *text* finer than a microsecond should be: its time's or its offset's.
+
+    Called only on refusal: the first fraction with nonzero digits past the
+    sixth is the offset's when it follows the offset's sign.
+    """
+    finer = next(found for found in _FINE.finditer(text) if found[1].strip("0"))
+    if parsed.tzinfo is None or text[-1] in "Zz":
+        return _WHOLE_MICROS
+    sign = max(text.rfind("+"), text.rfind("-"))
+    return _OFFSET_MICROS if finer.start() > sign else _WHOLE_MICROS
 
 
 def _after_seconds(text: str, mark: int) -> bool:
@@ -286,10 +299,7 @@ def _parse_data_datetime(value: str) -> datetime:
     except _TimeTextError as error:
         raise _WrongValueError(error.expected, value) from None
     except _WrongValueError as error:
-        # Digits past the sixth left after the cut are the offset's.
-        finer = error.expected == _WHOLE_MICROS
-        expected = _OFFSET_MICROS if finer else error.expected
-        raise _WrongValueError(expected, value) from None  # the cell as written
+        raise _WrongValueError(error.expected, value) from None  # the cell as written
 
 
 def _cut_to_micros(text: str) -> str:
@@ -332,8 +342,8 @@ def _finer_than_micros(text: str) -> bool:
         mark = comma  # the first mark starts the fraction (an offset's comes later)
     if not text[mark + 7 : mark + 8].isdigit() and len(text) < mark + 15:
         return False  # ".123456+00:00", "Z": no room for a later fraction
-    found = _FINE.search(text)
-    return found is not None and bool(found[1].strip("0"))
+    # Every fraction: the time's may end in zeros, and the offset's not.
+    return any(found[1].strip("0") for found in _FINE.finditer(text))
 
 
 def _zone(key: str, value: object) -> tzinfo:
