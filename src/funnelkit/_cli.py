@@ -623,15 +623,18 @@ def _unseen_stages(
     Not an error (no lead may have reached a stage yet), but a misspelt or
     miscased stage would otherwise give a column of zeros without a word.
     """
-    seen = {entry.stage for entry in entries} | {
-        entry.next_stage for entry in entries if entry.next_stage is not None
-    }
+    if not entries:  # nothing exported yet: every stage is unreached
+        return []
+    seen = sorted(
+        {entry.stage for entry in entries}
+        | {entry.next_stage for entry in entries if entry.next_stage is not None}
+    )
     notes = []
     for stage in stages:
-        if stage in seen or not entries:
+        if stage in seen:
             continue
-        near = [other for other in sorted(seen) if other.casefold() == stage.casefold()]
-        near = near or difflib.get_close_matches(stage, sorted(seen), n=1)
+        near = [other for other in seen if other.casefold() == stage.casefold()]
+        near = near or difflib.get_close_matches(stage, seen, n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         notes.append(
             f"--stages: no row of {name} is in stage {stage!r} or leads to it"
