@@ -22,6 +22,7 @@ import pytest
 import funnelkit
 from funnelkit import (
     ActivityRule,
+    DidActivity,
     Funnel,
     Lead,
     ScoreAtLeast,
@@ -231,6 +232,111 @@ class TestCheck:
         with pytest.raises(SystemExit) as info:
             run()
         assert info.value.code == 2
+
+
+def _misspelt_policy(tmp_path: Path) -> Path:
+    """b2b_saas with a rule counting "demo_requst" and a guard "Quote-Request"."""
+    text = dump_policy(b2b_saas())
+    text = text.replace(
+        'kind = ["demo_request", "quote_request"]', 'kind = "demo_requst"'
+    )
+    text = text.replace(
+        'kinds = ["demo_request", "quote_request"], in_stage',
+        'kinds = ["demo_request", "Quote-Request"], in_stage',
+    )
+    path = tmp_path / "p.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class TestKindNotes:
+    def test_check_notes_kinds_near_a_standard_one(self, tmp_path: Path) -> None:
+        """A misspelt or miscased kind is noted on stderr; the check still passes."""
+        status, out, err = run("check", str(_misspelt_policy(tmp_path)))
+        assert status == 0
+        assert out.startswith("policy ")
+        tail = "a kind of your own is fine if your activities use it"
+        assert err.splitlines() == [
+            (
+                "note: transition 'hand-raiser fast track': activity kind "
+                "'Quote-Request' is not one of funnelkit.kinds (did you mean "
+                f"'quote_request'?); {tail}"
+            ),
+            (
+                "note: scoring rule 'demo_requst': activity kind 'demo_requst' is "
+                f"not one of funnelkit.kinds (did you mean 'demo_request'?); {tail}"
+            ),
+        ]
+
+    def test_check_json_lists_the_notes(self, tmp_path: Path) -> None:
+        """--json: the notes in the output, none for a shipped policy."""
+        status, out, err = run("check", str(_misspelt_policy(tmp_path)), "--json")
+        assert (status, err) == (0, "")
+        assert [note.split(":")[0] for note in json.loads(out)["notes"]] == [
+            "transition 'hand-raiser fast track'",
+            "scoring rule 'demo_requst'",
+        ]
+        _, out, _ = run("check", "product_led", "--json")
+        assert json.loads(out)["notes"] == []
+
+    def test_kinds_of_ones_own_are_not_noted(self) -> None:
+        """A kind far from every standard one is the host's own: no note."""
+        model = ScoringModel(
+            "m", [ActivityRule("trial_project_created", 10, dimension="engagement")]
+        )
+        policy = attrs.evolve(b2b_saas(), scoring=model)
+        assert cli.kind_notes(policy) == []
+
+    def test_sla_kinds_and_criteria_are_read(self) -> None:
+        """An SLA met by a kind, or by a criterion naming one, is read too."""
+        policy = attrs.evolve(
+            b2b_saas(),
+            slas=[
+                SlaRule("touch", "mql", timedelta(days=1), met_by="sales-touch"),
+                SlaRule(
+                    "call",
+                    "sal",
+                    timedelta(days=1),
+                    met_by=DidActivity("meeting_sheduled") | ScoreAtLeast(90),
+                ),
+            ],
+        )
+        notes = cli.kind_notes(policy)
+        assert [note.split(":")[0] for note in notes] == ["SLA 'call'", "SLA 'touch'"]
+        assert "did you mean 'meeting_scheduled'?" in notes[0]
+        assert "did you mean 'sales_touch'?" in notes[1]
+        assert cli.kind_notes(policy, scoring_only=True) == []
+
+    def test_a_kind_in_two_places_is_one_note(self) -> None:
+        """Each kind is noted once, naming every place it is in."""
+        model = ScoringModel(
+            "m",
+            [
+                ActivityRule("page-view", 1, dimension="engagement", name="a"),
+                ActivityRule("page-view", 2, dimension="engagement", name="b"),
+            ],
+        )
+        policy = attrs.evolve(b2b_saas(), scoring=model)
+        (note,) = cli.kind_notes(policy)
+        assert note.startswith("scoring rule 'a', scoring rule 'b': activity kind")
+
+    def test_score_and_backtest_note_them(
+        self, history: tuple[str, str, str], tmp_path: Path
+    ) -> None:
+        """score notes its rules' kinds; backtest both policies', naming --compare."""
+        path = str(_misspelt_policy(tmp_path))
+        status, _, err = run("score", path, *history[:2])
+        assert status == 0
+        assert err.startswith("note: scoring rule 'demo_requst'")
+        assert err.count("note: ") == 1
+        status, _, err = run(
+            "backtest", "b2b_saas", *history, *WINDOW, "--compare", path
+        )
+        assert status == 0
+        assert [line.split(": activity")[0] for line in err.splitlines()] == [
+            "note: --compare: transition 'hand-raiser fast track'",
+            "note: --compare: scoring rule 'demo_requst'",
+        ]
 
 
 class TestCheckJson:

@@ -11,17 +11,18 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from funnelkit import __version__, policies
+from funnelkit import __version__, kinds, policies
 from funnelkit._config import CriteriaRegistry, load_policy
-from funnelkit._criteria import Always, describe
+from funnelkit._criteria import Always, DidActivity, describe
 from funnelkit._duration import format_duration
 from funnelkit._lead import Activity
-from funnelkit._policy import FunnelPolicy
+from funnelkit._policy import FunnelPolicy, _leaves
+from funnelkit._rules import ActivityRule
 from funnelkit._scoring import _num
 from funnelkit._sla import EXIT
 from funnelkit._text import counted, table
@@ -295,6 +296,71 @@ def _registry(spec: str) -> CriteriaRegistry:
     return found
 
 
+def kind_notes(policy: FunnelPolicy, *, scoring_only: bool = False) -> list[str]:
+    """A note for each activity kind of *policy* that looks like a misspelling.
+
+    Kinds are open (a host may count its own), so a kind that is not one of
+    :mod:`funnelkit.kinds` is only noted when it is near one: the same but
+    for case, spaces or hyphens, or a close spelling. A rule or guard with
+    such a kind would otherwise never match, without a word. With
+    *scoring_only*, only the scoring model's rules are read (``score`` uses
+    nothing else of a policy).
+    """
+    notes = []
+    for kind, places in sorted(_kinds_of(policy, scoring_only=scoring_only).items()):
+        near = _near_kind(kind)
+        if near is not None:
+            notes.append(
+                f"{', '.join(dict.fromkeys(places))}: activity kind {kind!r} is not "
+                f"one of funnelkit.kinds (did you mean {near!r}?); a kind of your "
+                "own is fine if your activities use it"
+            )
+    return notes
+
+
+def _kinds_of(policy: FunnelPolicy, *, scoring_only: bool) -> dict[str, list[str]]:
+    """Each activity kind *policy* names, with the places that name it."""
+    named: list[tuple[str, object]] = [
+        (f"scoring rule {rule.label!r}", rule.kind)
+        for rule in policy.scoring.rules
+        if isinstance(rule, ActivityRule)
+    ]
+    if not scoring_only:
+        named += [
+            (f"transition {item.label!r}", item.guard) for item in policy.transitions
+        ]
+        named += [(f"SLA {sla.name!r}", sla.met_by) for sla in policy.slas]
+    places: dict[str, list[str]] = {}
+    for where, what in named:
+        for kind in _kinds_in(what):
+            places.setdefault(kind, []).append(where)
+    return places
+
+
+def _kinds_in(what: object) -> Iterator[str]:
+    """The kinds in a set of kinds, or in the DidActivity leaves of a criterion.
+
+    A string is an SLA's ``"exit"``: no kind.
+    """
+    if isinstance(what, frozenset):
+        yield from what
+    elif not isinstance(what, str):
+        for leaf in _leaves(what):
+            if isinstance(leaf, DidActivity):
+                yield from leaf.kinds
+
+
+def _near_kind(kind: str) -> str | None:
+    """The standard kind *kind* looks like a misspelling of, if any."""
+    if kind in kinds.STANDARD:
+        return None
+    plain = re.sub(r"[\s-]+", "_", kind.strip().casefold())
+    if plain in kinds.STANDARD:
+        return plain
+    near = difflib.get_close_matches(plain, sorted(kinds.STANDARD), n=1, cutoff=0.8)
+    return near[0] if near else None
+
+
 def summary(policy: FunnelPolicy) -> str:
     """Return what a policy holds, in lines a reviewer reads."""
     lines = [f"policy {policy.label}  (fingerprint {policy.fingerprint[:16]})"]
@@ -424,8 +490,12 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except FunnelkitError as error:
         print(_lines(error), file=err)
         return 1
+    notes = kind_notes(policy)
     if args.json:
-        return _print(json.dumps(_described(policy), indent=2), out, err)
+        described = {**_described(policy), "notes": notes}
+        return _print(json.dumps(described, indent=2), out, err)
+    for note in notes:
+        print(f"note: {note}", file=err)
     return _print(summary(policy), out, err)
 
 
@@ -531,7 +601,9 @@ def _score(args: argparse.Namespace) -> str:
     from funnelkit._files import read_activities, read_leads  # noqa: PLC0415 -- a command's own
 
     registry = _registry(args.criteria) if args.criteria else None
-    model = _policy(args.policy, registry).scoring
+    policy = _policy(args.policy, registry)
+    args.notes += kind_notes(policy, scoring_only=True)
+    model = policy.scoring
     leads = read_leads(args.leads)
     activities = read_activities(args.activities)
     if not leads:
@@ -654,6 +726,9 @@ def _backtest(args: argparse.Namespace) -> str:
         if args.compare is None
         else _policy(args.compare, registry, option="--compare")
     )
+    args.notes += kind_notes(policy)
+    if other is not None:
+        args.notes += [f"--compare: {note}" for note in kind_notes(other)]
     leads = read_leads(args.leads)
     history = (
         leads,
