@@ -1739,6 +1739,15 @@ class TestDiff:
             f"scoring rule 'budget confirmed': test {before} -> {after}"
         ]
 
+    def test_a_change_alike_in_words_says_how_each_is_written(self) -> None:
+        """A guard at 40 where it was at 40.0 reads alike: the written forms follow."""
+        old, new = with_guard(ScoreAtLeast(40.0)), with_guard(ScoreAtLeast(40))
+        words = "'total score at least 40'"
+        written = 'written {"score_at_least": 40.0} -> {"score_at_least": 40}'
+        assert [str(change) for change in diff_policies(old, new)] == [
+            f"transition 'marketing qualified': guard {words} -> {words} ({written})"
+        ]
+
     def test_changes_in_words(self) -> None:
         """Thresholds, points, durations and parts added or removed, in words."""
         old = b2b_saas()

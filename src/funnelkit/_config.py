@@ -1910,7 +1910,12 @@ class _Differ:
             self.table(path, "calendar: ", old, new)
         else:
             before, after = self.show(key, old), self.show(key, new)
-            self.add(path, old, new, f"{context}{key} {before} -> {after}")
+            text = f"{context}{key} {before} -> {after}"
+            if before == after:
+                # Alike in words, not in the file (40 and 40.0, true and 1):
+                # say how each is written, or the change reads as none.
+                text += f" (written {_written(old)} -> {_written(new)})"
+            self.add(path, old, new, text)
 
     def named(self, path: str, key: str, old: list[Any], new: list[Any]) -> None:
         noun = {
@@ -1937,6 +1942,11 @@ class _Differ:
             self.add(
                 path, kept_old, kept_new, f"{key} reordered: {', '.join(kept_new)}"
             )
+
+
+def _written(value: object) -> str:
+    """*value* (policy data) as a policy's JSON file writes it."""
+    return json.dumps(value, ensure_ascii=False, default=repr)
 
 
 def _same_data(old: object, new: object) -> bool:
