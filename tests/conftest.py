@@ -1,12 +1,14 @@
-"""Shared test configuration: Hypothesis profiles, and a fixture for hash seeds."""
+"""Shared test configuration: Hypothesis profiles; fixtures for seeds and stores."""
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from funnelkit import InMemoryStore, SQLiteStore, Store
 
 # "ci": more examples, derandomized so a run is reproducible, no deadline on a
 # shared machine. "dev": quick. CI sets CI=true; HYPOTHESIS_PROFILE overrides.
@@ -43,3 +45,23 @@ def _printed(code: str, *, seeds: tuple[str, ...]) -> set[str]:
 def printed() -> Callable[..., set[str]]:
     """Run code under each of some hash seeds; give the set of what it printed."""
     return _printed
+
+
+@pytest.fixture
+def store_of() -> Iterator[Callable[[str], Store]]:
+    """Make stores by kind ("memory", or "sqlite" in memory), closed when the test ends.
+
+    Python 3.13 warns of a database connection left open, which the suite's
+    warning filter makes an error.
+    """
+    made: list[SQLiteStore] = []
+
+    def make(kind: str) -> Store:
+        if kind == "memory":
+            return InMemoryStore()
+        made.append(SQLiteStore(":memory:"))
+        return made[-1]
+
+    yield make
+    for store in made:
+        store.close()

@@ -954,9 +954,13 @@ class TestTick:
             (datetime(9999, 12, 31, 23, tzinfo=timezone(-5 * H)), PolicyError),
         ],
     )
-    @pytest.mark.parametrize("store", [InMemoryStore, lambda: SQLiteStore(":memory:")])
+    @pytest.mark.parametrize("kind", ["memory", "sqlite"])
     def test_a_bad_wake_is_refused_and_changes_nothing(
-        self, wake: object, error: type[Exception], store: Callable[[], Store]
+        self,
+        wake: object,
+        error: type[Exception],
+        kind: str,
+        store_of: Callable[[str], Store],
     ) -> None:
         """A criterion's wake_at that is not an aware instant: an error naming it."""
 
@@ -972,7 +976,7 @@ class TestTick:
         made = Funnel(
             policy(Transition(source="lead", target="sql", guard=Junk(), auto=True)),
             clock=ManualClock(T0),
-            store=store(),
+            store=store_of(kind),
         )
         with pytest.raises(ValidationError) as info:
             made.add_lead(lead())
@@ -1098,9 +1102,11 @@ class TestSubscribers:
         assert info.value.message == f"{calls} failed after the change was committed"
 
     @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-    def test_a_subscriber_may_call_the_funnel(self, kind: str) -> None:
+    def test_a_subscriber_may_call_the_funnel(
+        self, kind: str, store_of: Callable[[str], Store]
+    ) -> None:
         """A subscriber's call commits on its own; all see events in commit order."""
-        kept = SQLiteStore(":memory:") if kind == "sqlite" else InMemoryStore()
+        kept = store_of(kind)
         made = Funnel(policy(), store=kept, clock=ManualClock(T0))
         seen: list[Event] = []
 

@@ -186,16 +186,17 @@ class TestArguments:
             ("has_activity", ("L-9", 5), "activity_id"),  # an unknown lead
         ],
     )
-    def test_a_wrong_argument_names_the_method(
+    def test_a_wrong_argument_names_the_method(  # noqa: PLR0913, PLR0917 -- parameters and a fixture
         self,
         kind: str,
         activities: int,
         method: str,
         arguments: tuple[object, ...],
         field: str,
+        store_of: Callable[[str], Store],
     ) -> None:
         """A wrong argument is a ValidationError naming the method; nothing changes."""
-        store = InMemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+        store = store_of(kind)
         _feed(_funnel(store), leads=1, each=activities)
         log = list(store.inputs())
         with pytest.raises(ValidationError) as raised:
@@ -207,9 +208,11 @@ class TestArguments:
         assert list(store.inputs()) == log
 
     @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-    def test_a_wrong_id_in_a_batch(self, kind: str) -> None:
+    def test_a_wrong_id_in_a_batch(
+        self, kind: str, store_of: Callable[[str], Store]
+    ) -> None:
         """A wrong id is refused inside a batch too, where SQLite reads its cache."""
-        store = InMemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+        store = store_of(kind)
         _feed(_funnel(store), leads=1, each=1)
         holding = store.batch() if isinstance(store, SQLiteStore) else nullcontext()
         with holding, pytest.raises(ValidationError, match=r"\.state\.lead_id"):
@@ -230,14 +233,16 @@ class TestArguments:
         assert store.has_activity(Id("L-9"), Id("nope")) is False
 
     @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-    def test_a_subclass_of_commit_is_a_commit(self, kind: str) -> None:
+    def test_a_subclass_of_commit_is_a_commit(
+        self, kind: str, store_of: Callable[[str], Store]
+    ) -> None:
         """A Commit of a subclass is applied as the engine's own are."""
 
         @attrs.frozen(kw_only=True)
         class Logged(Commit):
             pass
 
-        store = InMemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+        store = store_of(kind)
         store.commit(Logged(input=Tick(T0)))
         assert list(store.inputs()) == [Tick(T0)]
 
@@ -252,9 +257,11 @@ class TestArguments:
             )
 
     @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-    def test_due_needs_an_aware_instant(self, kind: str) -> None:
+    def test_due_needs_an_aware_instant(
+        self, kind: str, store_of: Callable[[str], Store]
+    ) -> None:
         """due() at a naive instant raises a ValidationError naming 'now'."""
-        store = InMemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+        store = store_of(kind)
         with pytest.raises(ValidationError) as raised:
             store.due(datetime(2026, 1, 1))  # noqa: DTZ001 -- naive on purpose
         assert raised.value.field == "now"
@@ -570,9 +577,9 @@ class TestDamagedRows:
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_activities_are_a_snapshot(kind: str) -> None:
+def test_activities_are_a_snapshot(kind: str, store_of: Callable[[str], Store]) -> None:
     """A store's activities are a tuple: later records leave what it gave as it was."""
-    store = SQLiteStore(":memory:") if kind == "sqlite" else InMemoryStore()
+    store = store_of(kind)
     funnel = _funnel(store)
     _feed(funnel, leads=1, each=2)
     given = store.activities("L-0")
@@ -1981,6 +1988,49 @@ class TestConformanceSuite:
         with pytest.raises(NotImplementedError, match=r"Incomplete\.make_store"):
             Incomplete().make_store()
 
+    def test_the_suite_closes_the_stores_it_made(self) -> None:
+        """Each store made or opened again is closed once, the last opened first."""
+        closed: list[Store] = []
+
+        class Closing(InMemoryStore):
+            __slots__ = ()
+
+            def close(self) -> None:
+                closed.append(self)
+
+        made: list[Store] = []
+
+        class Suite(StoreConformance):
+            same = False  # whether reopen gives the store itself
+
+            def make_store(self) -> Store:
+                made.append(Closing())
+                return made[-1]
+
+            def reopen(self, store: Store) -> Store:
+                # Not the data opened anew, but enough to check the closing.
+                made.append(store if self.same else Closing())
+                return made[-1]
+
+        suite = Suite()
+        with pytest.raises(AssertionError):
+            suite.test_a_store_opened_again_holds_everything()  # an empty reopen
+        assert closed == []  # pytest's fixture closes them when the check ends
+        suite._close_all()  # what the fixture calls
+        assert closed == [made[1], made[0]]
+        # A store given again by reopen is closed once.
+        closed.clear()
+        made.clear()
+        suite.same = True
+        suite.test_a_store_opened_again_holds_everything()
+        suite._close_all()
+        assert closed == [made[0]]
+        # The property's examples close their store each.
+        closed.clear()
+        suite.test_any_stream_of_activities_and_ticks()
+        assert len(closed) > 1
+        assert suite._open_stores() == []
+
     def test_a_failure_names_the_method_that_answers_wrongly(self) -> None:
         """A store keeping a removed wake fails on wake(), after the call at fault."""
 
@@ -2051,22 +2101,22 @@ class TestMigrations:
 
     def test_steps_run_from_the_files_version(self) -> None:
         """Only the steps after the file's version run, in order."""
-        connection = sqlite3.connect(":memory:", isolation_level=None)
-        steps = (
-            ("CREATE TABLE funnelkit_store (key TEXT PRIMARY KEY, value TEXT)",),
-            ("CREATE TABLE second (id INTEGER)",),
-            ("CREATE TABLE third (id INTEGER)",),
-        )
-        _migrate(connection, 0, steps[:2])
-        _migrate(connection, 2, steps)
-        tables = {
-            row[0] for row in connection.execute("SELECT name FROM sqlite_master")
-        }
-        assert tables == {
-            "funnelkit_store",
-            "second",
-            "third",
-            "sqlite_autoindex_funnelkit_store_1",
-        }
-        meta = dict(connection.execute("SELECT key, value FROM funnelkit_store"))
-        assert meta == {"format": "funnelkit store", "schema": "3"}
+        with closing(sqlite3.connect(":memory:", isolation_level=None)) as connection:
+            steps = (
+                ("CREATE TABLE funnelkit_store (key TEXT PRIMARY KEY, value TEXT)",),
+                ("CREATE TABLE second (id INTEGER)",),
+                ("CREATE TABLE third (id INTEGER)",),
+            )
+            _migrate(connection, 0, steps[:2])
+            _migrate(connection, 2, steps)
+            tables = {
+                row[0] for row in connection.execute("SELECT name FROM sqlite_master")
+            }
+            assert tables == {
+                "funnelkit_store",
+                "second",
+                "third",
+                "sqlite_autoindex_funnelkit_store_1",
+            }
+            meta = dict(connection.execute("SELECT key, value FROM funnelkit_store"))
+            assert meta == {"format": "funnelkit store", "schema": "3"}
