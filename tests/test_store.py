@@ -2031,6 +2031,26 @@ class TestConformanceSuite:
         assert len(closed) > 1
         assert suite._open_stores() == []
 
+    def test_a_store_that_fails_to_close_leaves_none_open(self) -> None:
+        """A close that raises does not keep the other stores open; it is raised."""
+        closed: list[str] = []
+
+        class Suite(StoreConformance):
+            def make_store(self) -> Store:
+                return InMemoryStore()
+
+            def close_store(self, store: Store) -> None:
+                closed.append(f"{id(store)}")
+                if len(closed) == 1:
+                    raise OSError("the disk went away")
+
+        suite = Suite()
+        made = [suite._new() for _ in range(3)]
+        with pytest.raises(OSError, match="the disk went away"):
+            suite._close_all()
+        assert closed == [f"{id(store)}" for store in reversed(made)]
+        assert suite._open_stores() == []
+
     def test_a_failure_names_the_method_that_answers_wrongly(self) -> None:
         """A store keeping a removed wake fails on wake(), after the call at fault."""
 

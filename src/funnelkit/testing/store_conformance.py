@@ -24,6 +24,7 @@ needs pytest and the ``funnelkit[hypothesis]`` extra.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -232,10 +233,16 @@ class StoreConformance:
         return again
 
     def _close_all(self) -> None:
-        """Close the stores still open, the last opened first."""
+        """Close the stores still open, the last opened first.
+
+        Each is closed whatever the others' ``close_store`` raised; the last
+        error is raised after, the others chained to it.
+        """
         stores = self._open_stores()
-        while stores:
-            self.close_store(stores.pop())
+        with ExitStack() as closing:
+            for store in stores:  # an exit stack runs them last first
+                closing.callback(self.close_store, store)
+            stores.clear()
 
     # -- The empty store -------------------------------------------------------------
 
