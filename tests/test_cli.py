@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import pytest
 
 import funnelkit
 from funnelkit import (
+    Activity,
     ActivityRule,
     DidActivity,
     Funnel,
@@ -327,8 +328,14 @@ class TestKindNotes:
         path = str(_misspelt_policy(tmp_path))
         status, _, err = run("score", path, *history[:2])
         assert status == 0
-        assert err.startswith("note: scoring rule 'demo_requst'")
-        assert err.count("note: ") == 1
+        policy_note, data_note = err.splitlines()
+        assert policy_note.startswith("note: scoring rule 'demo_requst'")
+        # The file's demo request is one the policy's rules do not count.
+        assert data_note == (
+            f"note: {history[1]}: 1 activity of kind 'demo_request', which the "
+            "policy's scoring rules do not name, though they name 'demo_requst': "
+            "they count for nothing"
+        )
         status, _, err = run(
             "backtest", "b2b_saas", *history, *WINDOW, "--compare", path
         )
@@ -336,7 +343,71 @@ class TestKindNotes:
         assert [line.split(": activity")[0] for line in err.splitlines()] == [
             "note: --compare: transition 'hand-raiser fast track'",
             "note: --compare: scoring rule 'demo_requst'",
+        ]  # b2b_saas names the file's kinds: no note of the file
+
+
+class TestDataKindNotes:
+    @pytest.fixture
+    def crm_export(self, tmp_path: Path) -> tuple[str, str, str]:
+        """A history whose kinds are a CRM's spelling of the standard ones."""
+        leads = tmp_path / "leads.csv"
+        leads.write_text(LEADS, encoding="utf-8")
+        activities = tmp_path / "activities.csv"
+        activities.write_text(
+            "lead_id,kind,at\n"
+            "L-1,Webinar Attended,2026-03-02T10:00:00Z\n"
+            "L-1,Webinar Attended,2026-03-02T12:00:00Z\n"
+            "L-1,demo-request,2026-03-02T11:00:00Z\n"
+            "L-2,page_view,2026-03-03T10:00:00Z\n"
+            "L-2,support_ticket,2026-03-03T11:00:00Z\n",
+            encoding="utf-8",
+        )
+        outcomes = tmp_path / "outcomes.csv"
+        outcomes.write_text("lead_id,won\nL-1,yes\nL-2,no\n", encoding="utf-8")
+        return str(leads), str(activities), str(outcomes)
+
+    def test_score_notes_kinds_spelt_otherwise(
+        self, crm_export: tuple[str, str, str]
+    ) -> None:
+        """Each kind near one the rules count is noted with its count; others not."""
+        leads, activities, _ = crm_export
+        status, out, err = run("score", "b2b_saas", leads, activities)
+        assert status == 0
+        assert out.startswith("scores by")
+        which = "which the policy's scoring rules do not name, though they name"
+        assert err.splitlines() == [
+            (
+                f"note: {activities}: 1 activity of kind 'demo-request', {which} "
+                "'demo_request': they count for nothing"
+            ),
+            (
+                f"note: {activities}: 2 activities of kind 'Webinar Attended', "
+                f"{which} 'webinar_attended': they count for nothing"
+            ),
         ]
+
+    def test_backtest_reads_every_kind_of_both_policies(
+        self, crm_export: tuple[str, str, str]
+    ) -> None:
+        """backtest: the policy's guards and SLAs count too; two policies, either."""
+        argv = ("backtest", "b2b_saas", *crm_export, *WINDOW)
+        status, _, err = run(*argv)
+        assert status == 0
+        assert [line.split(", which ")[1][:30] for line in err.splitlines()] == [
+            "the policy does not name, thou",
+            "the policy does not name, thou",
+        ]
+        status, _, err = run(*argv, "--compare", "product_led", "--compare-mql", "pql")
+        assert status == 0
+        assert "which neither policy names, though one names 'demo_request'" in err
+
+    def test_kinds_named_exactly_or_far_from_all_are_not_noted(self) -> None:
+        """A kind the policy names, or one near none of its kinds, gets no note."""
+        made = [
+            Activity("L-1", kind, datetime(2026, 3, 2, tzinfo=UTC))
+            for kind in ("page_view", "support_ticket", "pricing_page_view")
+        ]
+        assert cli.data_kind_notes([b2b_saas()], made, "a.csv") == []
 
 
 class TestCheckJson:

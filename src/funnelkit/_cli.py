@@ -11,7 +11,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -350,14 +351,63 @@ def _kinds_in(what: object) -> Iterator[str]:
                 yield from leaf.kinds
 
 
+def data_kind_notes(
+    policies: Sequence[FunnelPolicy],
+    activities: Sequence[Activity],
+    name: str,
+    *,
+    scoring_only: bool = False,
+) -> list[str]:
+    """A note for each kind of the activities *policies* do not name but is near one.
+
+    A CRM export that writes ``Demo Request`` where the policy counts
+    ``demo_request`` scores and moves nothing for those activities, without a
+    word. Kinds far from every kind the policies name are theirs to ignore
+    (page kinds a policy does not score): no note. *name* is the file's, and
+    *scoring_only* as for :func:`kind_notes`.
+    """
+    named: set[str] = set()
+    for policy in policies:
+        named.update(_kinds_of(policy, scoring_only=scoring_only))
+    unnamed = Counter(a.kind for a in activities if a.kind not in named)
+    if scoring_only:
+        whose = "the policy's scoring rules do not name, though they name"
+    elif len(policies) == 1:
+        whose = "the policy does not name, though it names"
+    else:
+        whose = "neither policy names, though one names"
+    notes = []
+    for kind, count in sorted(unnamed.items(), key=_casefolded):
+        near = _near(kind, named)
+        if near is not None:
+            notes.append(
+                f"{name}: {counted(count, 'activity', 'activities')} of kind "
+                f"{kind!r}, which {whose} {near!r}: they count for nothing"
+            )
+    return notes
+
+
+def _casefolded(item: tuple[str, int]) -> tuple[str, str]:
+    """A sort key of a (kind, count) pair: its kind as a reader orders it."""
+    return item[0].casefold(), item[0]
+
+
 def _near_kind(kind: str) -> str | None:
     """The standard kind *kind* looks like a misspelling of, if any."""
-    if kind in kinds.STANDARD:
-        return None
+    return None if kind in kinds.STANDARD else _near(kind, kinds.STANDARD)
+
+
+def _near(kind: str, known: Iterable[str]) -> str | None:
+    """The kind of *known* that *kind* (not one of them) looks like, if any.
+
+    The same but for case, spaces or hyphens; else a close spelling.
+    """
     plain = re.sub(r"[\s-]+", "_", kind.strip().casefold())
-    if plain in kinds.STANDARD:
-        return plain
-    near = difflib.get_close_matches(plain, sorted(kinds.STANDARD), n=1, cutoff=0.8)
+    choices = sorted(known)
+    for choice in choices:
+        if re.sub(r"[\s-]+", "_", choice.strip().casefold()) == plain:
+            return choice
+    near = difflib.get_close_matches(plain, choices, n=1, cutoff=0.8)
     return near[0] if near else None
 
 
@@ -606,6 +656,9 @@ def _score(args: argparse.Namespace) -> str:
     model = policy.scoring
     leads = read_leads(args.leads)
     activities = read_activities(args.activities)
+    args.notes += data_kind_notes(
+        [policy], activities, args.activities, scoring_only=True
+    )
     if not leads:
         return "[]" if args.json else "no leads"
     at = args.at
@@ -735,6 +788,8 @@ def _backtest(args: argparse.Namespace) -> str:
         read_activities(args.activities, leads={lead.id for lead in leads}),
         read_outcomes(args.outcomes),
     )
+    both = [policy] if other is None else [policy, other]
+    args.notes += data_kind_notes(both, history[1], args.activities)
     window = {"start": args.start, "end": args.end, "mql": args.mql}
     result = (
         backtest(policy, *history, **window)
