@@ -382,7 +382,7 @@ def data_kind_notes(
         if near is not None:
             notes.append(
                 f"{name}: {counted(count, 'activity', 'activities')} of kind "
-                f"{kind!r}, which {whose} {near!r}: they count for nothing"
+                f"{kind!r}, which {whose} {near!r}"
             )
     return notes
 
