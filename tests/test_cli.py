@@ -147,32 +147,10 @@ class TestCheck:
         assert status == 1
         assert "MODULE:NAME" in err
 
-    def test_a_registry_from_a_module(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_a_registry_from_a_module(self, custom: str) -> None:
         """A registry named on the command line lets its criteria load."""
-        module = tmp_path / "my_criteria.py"
-        module.write_text(
-            "import attrs\n"
-            "from funnelkit import CriteriaRegistry, Criterion, Verdict\n"
-            "registry = CriteriaRegistry()\n"
-            "@registry.register('vip')\n"
-            "@attrs.frozen\n"
-            "class Vip(Criterion):\n"
-            "    level: int\n"
-            "    def check(self, ctx):\n"
-            "        return Verdict(passed=True, criterion='vip', reason='always')\n",
-            encoding="utf-8",
-        )
-        monkeypatch.syspath_prepend(str(tmp_path))
-        text = dump_policy(b2b_saas()).replace(
-            'name = "sales accepts"',
-            'name = "sales accepts"\nguard = { vip = { level = 2 } }',
-        )
-        path = tmp_path / "p.toml"
-        path.write_text(text, encoding="utf-8")
-        assert run("check", str(path))[0] == 1
-        status, out, _ = run("check", str(path), "--criteria", "my_criteria:registry")
+        assert run("check", custom)[0] == 1
+        status, out, _ = run("check", custom, "--criteria", "vip_criteria:registry")
         assert status == 0
         assert "sales accepts: mql -> sal, by hand, when Vip" in out
 
