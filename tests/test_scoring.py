@@ -2,6 +2,7 @@ import gc
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -540,6 +541,21 @@ class TestScoreState:
         assert len(state) == 12
         assert repr(state) == "<funnelkit.ScoreState model='m' lead='L' activities=12>"
         assert (state.lead, state.model) == (LEAD, model)
+
+    def test_the_hour_the_clocks_go_back_is_read_twice(self) -> None:
+        """01:30 EDT and 01:30 EST are two instants: the second is read anew."""
+        zone = ZoneInfo("America/New_York")
+        model = ScoringModel("m", [ActivityRule("webinar", 16)], decay=HalfLife(H))
+        lead = Lead("L", datetime(2026, 10, 1, tzinfo=UTC))
+        webinar = Activity("L", "webinar", datetime(2026, 11, 1, 4, 30, tzinfo=UTC))
+        state = model.scorer(lead)
+        state.add(webinar)
+        first = datetime(2026, 11, 1, 1, 30, tzinfo=zone)  # 05:30 UTC
+        second = first.replace(fold=1)  # 06:30 UTC
+        assert state.score(first).total == 8
+        again = state.score(second)
+        assert (again.at.fold, again.total) == (1, 4)
+        assert again == model.score(lead, [webinar], at=second)
 
     def test_out_of_order_under_a_cap(self) -> None:
         """A late activity under a cap displaces a later one, as in batch."""

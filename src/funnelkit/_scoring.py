@@ -1658,7 +1658,14 @@ class ScoreState:
         if type(at) is not datetime or at.utcoffset() is None:
             require_aware(at, field="at", owner="ScoreState.score")
         last = self._last
-        if last is not None and last.at == at and last.at.tzinfo is at.tzinfo:
+        # One instant, written alike: a zone's wall clocks compare without
+        # their fold, and the hour the clocks go back is two instants.
+        if (
+            last is not None
+            and last.at == at
+            and last.at.tzinfo is at.tzinfo
+            and last.at.fold == at.fold
+        ):
             return last
         self._last = last = self._read(at)
         return last
