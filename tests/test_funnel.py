@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -54,6 +55,8 @@ from funnelkit import (
     SlaBreached,
     SlaCancelled,
     SlaMet,
+    SlaPaused,
+    SlaResumed,
     SlaRule,
     SlaStarted,
     SlaTimer,
@@ -1696,6 +1699,174 @@ POLICY = attrs.evolve(
         limits={"engagement": (0, 100)},
     ),
 )
+
+
+def _timed_state() -> LeadState:
+    """L-1, in mql since T0 + 1h (two webinars), its SLA timer there running."""
+    timed = attrs.evolve(
+        policy(), slas=(SlaRule("accept", "mql", 3 * H, EXIT, warn_at=0.5),)
+    )
+    made = Funnel(timed, clock=ManualClock(T0))
+    made.add_lead(lead())
+    made.record(act("webinar", T0 + H))
+    made.record(act("webinar", T0 + H, n=1))  # engagement 60: mql
+    return made.state("L-1")
+
+
+NAIVE = datetime(2026, 3, 2, 9)  # noqa: DTZ001 -- the point
+
+
+class TestValueChecks:
+    @pytest.mark.parametrize(
+        ("spoil", "field"),
+        [
+            ({"lead": "L-1"}, "lead"),
+            ({"stage": " "}, "stage"),
+            ({"entered_at": NAIVE}, "entered_at"),
+            ({"score": None}, "score"),
+            ({"history": "moves"}, "history"),
+            ({"history": ["x"]}, "history"),
+            ({"updated_at": "now"}, "updated_at"),
+            ({"activities": -1}, "activities"),
+            ({"activities": True}, "activities"),
+            ({"timers": ("x",)}, "timers"),
+            (
+                lambda s: {"score": attrs.evolve(s.score, lead_id="L-2")},
+                "score.lead_id",
+            ),
+            (lambda s: {"score": attrs.evolve(s.score, at=T0 + 2 * H)}, "score.at"),
+            (
+                lambda s: {"updated_at": T0, "score": attrs.evolve(s.score, at=T0)},
+                "updated_at",
+            ),
+            (lambda s: {"history": s.history[1:]}, "history[0].source"),
+            (
+                lambda s: {
+                    "history": (s.history[0], attrs.evolve(s.history[1], source="sal"))
+                },
+                "history[1].source",
+            ),
+            (
+                lambda s: {
+                    "history": (attrs.evolve(s.history[0], at=T0 + 2 * H), s.history[1])
+                },
+                "history[1].at",
+            ),
+            ({"stage": "sal"}, "history[1].target"),
+            ({"entered_at": T0}, "history[1].at"),
+            (
+                lambda s: {"timers": (attrs.evolve(s.timers[0], stage="sal"),)},
+                "timers[0].stage",
+            ),
+            (
+                lambda s: {"timers": (attrs.evolve(s.timers[0], started_at=T0),)},
+                "timers[0].started_at",
+            ),
+            (
+                lambda s: {"timers": (attrs.evolve(s.timers[0], entry=0),)},
+                "timers[0].entry",
+            ),
+            (lambda s: {"timers": s.timers * 2}, "timers[1].rule"),
+        ],
+    )
+    def test_a_state_made_by_hand_is_checked(
+        self,
+        spoil: dict[str, Any] | Callable[[LeadState], dict[str, Any]],
+        field: str,
+    ) -> None:
+        """A state whose field is bad, or whose parts do not fit, is refused by name."""
+        state = _timed_state()
+        changes = spoil(state) if callable(spoil) else spoil
+        with pytest.raises(ValidationError) as info:
+            attrs.evolve(state, **changes)
+        assert (info.value.owner, info.value.field) == ("LeadState", field)
+
+    def test_a_state_made_by_hand_that_fits_is_taken(self) -> None:
+        """Lists are taken as tuples; an empty history (read later by stores) passes."""
+        state = _timed_state()
+        assert attrs.evolve(state, history=list(state.history)) == state
+        bare = attrs.evolve(state, history=(), timers=list(state.timers))
+        assert (bare.history, bare.timers) == ((), state.timers)
+        paris = ZoneInfo("Europe/Paris")
+        moved = attrs.evolve(
+            state,
+            entered_at=state.entered_at.astimezone(paris),
+            updated_at=state.updated_at.astimezone(paris),
+        )
+        assert moved == attrs.evolve(moved)
+
+    @pytest.mark.parametrize(
+        ("make", "field"),
+        [
+            (lambda s: LeadAdded(s.lead.id, T0), "lead"),
+            (lambda s: LeadUpdated(s.lead, NAIVE), "at"),
+            (lambda s: ActivityRecorded(s.stage), "activity"),
+            (
+                lambda s: ScoreChanged(
+                    lead_id=" ", at=T0, score=s.score, previous=None
+                ),
+                "lead_id",
+            ),
+            (
+                lambda s: ScoreChanged(
+                    lead_id="L-2", at=T0, score=s.score, previous=None
+                ),
+                "score",
+            ),
+            (
+                lambda s: ScoreChanged(
+                    lead_id="L-1",
+                    at=T0,
+                    score=s.score,
+                    previous=attrs.evolve(s.score, lead_id="L-2"),
+                ),
+                "previous",
+            ),
+            (
+                lambda s: ScoreChanged(lead_id="L-1", at=T0, score=s.score, previous=1),  # type: ignore[arg-type]
+                "previous",
+            ),
+            (lambda s: StageChanged(s.lead.id, None), "record"),  # type: ignore[arg-type]
+            (lambda s: SlaStarted(s.lead.id, "accept"), "timer"),  # type: ignore[arg-type]
+            (lambda s: SlaWarning("L-1", s.timers[0]), "timer"),
+            (lambda s: SlaBreached("L-1", s.timers[0]), "timer"),
+            (lambda s: SlaMet("L-1", s.timers[0]), "timer"),
+            (lambda s: SlaCancelled("L-1", s.timers[0]), "timer"),
+            (lambda s: SlaPaused("L-1", s.timers[0]), "timer"),
+            (
+                lambda s: SlaBreached("L-1", s.timers[0].breached(T0 + 4 * H), " "),
+                "escalate_to",
+            ),
+            (
+                lambda s: SlaResumed(
+                    "L-1", s.timers[0].paused(T0 + 2 * H), at=T0 + 3 * H
+                ),
+                "at",
+            ),
+            (lambda s: SlaResumed("L-1", s.timers[0], at=NAIVE), "at"),
+        ],
+    )
+    def test_an_event_made_by_hand_is_checked(
+        self, make: Callable[[LeadState], Event], field: str
+    ) -> None:
+        """An event with a bad field, or a timer without its instant, is refused."""
+        with pytest.raises(ValidationError) as info:
+            make(_timed_state())
+        assert info.value.field == field
+
+    def test_a_timer_event_made_by_hand_reports_its_instant(self) -> None:
+        """Each timer event made with its instant set reads it as its own."""
+        timer = _timed_state().timers[0]
+        at = T0 + 2 * H
+        assert [
+            SlaStarted("L-1", timer).at,
+            SlaWarning("L-1", timer.warned(at)).at,
+            SlaBreached("L-1", timer.breached(at), "manager").at,
+            SlaMet("L-1", timer.met(at)).at,
+            SlaCancelled("L-1", timer.cancelled(at)).at,
+            SlaPaused("L-1", timer.paused(at)).at,
+            SlaResumed("L-1", timer, at=at).at,
+        ] == [T0 + H, at, at, at, at, at, at]
 
 
 class TestScorerCache:

@@ -86,6 +86,7 @@ from funnelkit.testing.strategies import (
     identifiers,
     leads,
     policies,
+    time_zones,
 )
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -1049,20 +1050,54 @@ _records = st.builds(
     override=st.booleans(),
 )
 _maybe_instants = st.none() | aware_datetimes()
-_timers = st.builds(
-    SlaTimer,
-    rule=_names,
-    stage=_names,
-    entry=st.integers(0, 9),
-    started_at=aware_datetimes(),
-    deadline=aware_datetimes(),
-    warn_at=_maybe_instants,
-    warned_at=_maybe_instants,
-    breached_at=_maybe_instants,
-    met_at=_maybe_instants,
-    cancelled_at=_maybe_instants,
-    paused_at=_maybe_instants,
-)
+
+
+@st.composite
+def _any_timer(
+    draw: st.DrawFn,
+    stamped: str | None = None,
+    *,
+    paused: bool | None = None,
+    start: datetime | None = None,
+) -> SlaTimer:
+    """A timer whose instants come in a timer's order, *stamped* set if named.
+
+    *paused*: whether ``paused_at`` is set (either when ``None``); *start*:
+    when it started (any instant when ``None``).
+    """
+    if start is None:
+        start = draw(aware_datetimes())
+
+    def after(*, until: datetime | None = None) -> datetime:
+        top = timedelta(days=400) if until is None else until - start
+        offset = draw(st.timedeltas(timedelta(0), top))
+        return (start.astimezone(UTC) + offset).astimezone(draw(time_zones()))
+
+    def maybe(name: str, *, until: datetime | None = None) -> datetime | None:
+        wanted = name == stamped or draw(st.booleans())
+        return after(until=until) if wanted else None
+
+    deadline = after()
+    warn_at = maybe("warned_at", until=deadline)
+    met_at = None if stamped == "cancelled_at" else maybe("met_at")
+    if paused is None:
+        paused = draw(st.booleans())
+    return SlaTimer(
+        rule=draw(_names),
+        stage=draw(_names),
+        entry=draw(st.integers(0, 9)),
+        started_at=start,
+        deadline=deadline,
+        warn_at=warn_at,
+        warned_at=None if warn_at is None else maybe("warned_at"),
+        breached_at=maybe("breached_at"),
+        met_at=met_at,
+        cancelled_at=None if met_at is not None else maybe("cancelled_at"),
+        paused_at=after() if paused else None,
+    )
+
+
+_timers = _any_timer()
 _scores = st.builds(
     Score,
     model=_names,
@@ -1077,17 +1112,56 @@ _scores = st.builds(
     contributions=st.lists(contributions, max_size=3).map(tuple),
     notes=st.lists(st.text(max_size=5), max_size=2).map(tuple),
 )
-lead_states = st.builds(
-    LeadState,
-    lead=leads(),
-    stage=st.text(max_size=5),
-    entered_at=aware_datetimes(),
-    score=_scores,
-    history=st.lists(_records, max_size=3).map(tuple),
-    updated_at=aware_datetimes(),
-    activities=st.integers(0, 99),
-    timers=st.lists(_timers, max_size=2).map(tuple),
-)
+
+
+def _later(draw: st.DrawFn, start: datetime) -> datetime:
+    """An instant no earlier than *start*, in any zone."""
+    offset = draw(st.timedeltas(timedelta(0), timedelta(days=90)))
+    return (start.astimezone(UTC) + offset).astimezone(draw(time_zones()))
+
+
+@st.composite
+def _lead_state(draw: st.DrawFn) -> LeadState:
+    """A state of any parts that fit together, as LeadState asks."""
+    lead = draw(leads())
+    history: list[TransitionRecord] = []
+    at = draw(aware_datetimes(max_value=datetime(2090, 1, 1)))  # noqa: DTZ001 -- a wall-time bound
+    for _ in range(draw(st.integers(0, 3))):
+        record = draw(_records)
+        history.append(
+            attrs.evolve(
+                record,
+                source=history[-1].target if history else None,
+                at=at,
+            )
+        )
+        at = _later(draw, at)
+    stage = history[-1].target if history else draw(_names)
+    entered_at = history[-1].at if history else at
+    updated_at = _later(draw, entered_at)
+    timers = draw(
+        st.lists(
+            _any_timer(start=entered_at),
+            max_size=2,
+            unique_by=lambda timer: timer.rule,
+        )
+    )
+    return LeadState(
+        lead=lead,
+        stage=stage,
+        entered_at=entered_at,
+        score=attrs.evolve(draw(_scores), lead_id=lead.id, at=updated_at),
+        history=tuple(history),
+        updated_at=updated_at,
+        activities=draw(st.integers(0, 99)),
+        timers=tuple(
+            attrs.evolve(timer, stage=stage, entry=max(len(history) - 1, 0))
+            for timer in timers
+        ),
+    )
+
+
+lead_states = _lead_state()
 
 
 def _paths(data: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
@@ -1249,6 +1323,27 @@ _ODD_PLACES: list[tuple[tuple[Any, ...], object]] = [
     (("timers", 0, "entry"), -1),
     (("timers", 0, "met_at"), 5),
     (("timers", 0, "met_at"), "2026-03-02T10:00:00+00:00"),
+    # Parts that do not fit together, each valid alone.
+    (("stage",), " "),
+    (("stage",), "sal"),
+    (("activities",), -1),
+    (("updated_at",), "2026-03-01T09:00:00+00:00"),
+    (("score", "lead_id"), "L-2"),
+    (("score", "at"), "2026-03-02T10:00:00+00:00"),
+    (("entered_at",), "2026-03-02T08:00:00+00:00"),
+    (("history", 0, "source"), "lead"),
+    (("history", 1, "source"), "sal"),
+    (("history", 0, "at"), "2026-03-02T09:30:00+00:00"),
+    (("history", 1, "target"), "sal"),
+    (("timers", 0, "stage"), "sal"),
+    (("timers", 0, "entry"), 0),
+    (("timers", 0, "started_at"), "2026-03-02T08:00:00+00:00"),
+    (("timers", 0, "deadline"), "2026-03-02T08:59:00+00:00"),
+    (("timers", 0, "warn_at"), None),
+    (("timers", 0, "warn_at"), "2026-03-02T18:00:00+00:00"),
+    (("timers", 0, "breached_at"), "2026-03-02T08:00:00+00:00"),
+    (("timers", 0, "warned_at"), "2026-03-02T08:00:00+00:00"),
+    (("timers", 0, "cancelled_at"), "2026-03-02T10:00:00+00:00"),
 ]
 
 
@@ -1257,19 +1352,32 @@ _events = st.one_of(
     st.builds(LeadUpdated, leads(), aware_datetimes()),
     st.builds(ActivityRecorded, activities()),
     st.builds(
-        ScoreChanged,
-        lead_id=identifiers(),
-        at=aware_datetimes(),
-        score=_scores,
-        previous=st.none() | _scores,
+        lambda lead_id, at, score, previous: ScoreChanged(
+            lead_id=lead_id,
+            at=at,
+            score=attrs.evolve(score, lead_id=lead_id),
+            previous=previous and attrs.evolve(previous, lead_id=lead_id),
+        ),
+        identifiers(),
+        aware_datetimes(),
+        _scores,
+        st.none() | _scores,
     ),
     st.builds(StageChanged, identifiers(), _records),
     *(
-        st.builds(kind, identifiers(), _timers)
-        for kind in (SlaStarted, SlaWarning, SlaMet, SlaCancelled, SlaPaused)
+        st.builds(kind, identifiers(), _any_timer(stamp))
+        for kind, stamp in (
+            (SlaStarted, None),
+            (SlaWarning, "warned_at"),
+            (SlaMet, "met_at"),
+            (SlaCancelled, "cancelled_at"),
+        )
     ),
-    st.builds(SlaBreached, identifiers(), _timers, _maybe_names),
-    st.builds(SlaResumed, identifiers(), _timers, at=aware_datetimes()),
+    st.builds(SlaPaused, identifiers(), _any_timer(paused=True)),
+    st.builds(SlaBreached, identifiers(), _any_timer("breached_at"), _maybe_names),
+    st.builds(
+        SlaResumed, identifiers(), _any_timer(paused=False), at=aware_datetimes()
+    ),
 )
 _inputs = st.one_of(
     st.builds(AddLead, leads()),

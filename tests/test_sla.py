@@ -45,6 +45,7 @@ from funnelkit.serialization import from_json, to_json
 from funnelkit.testing import ManualClock
 
 NEW_YORK = ZoneInfo("America/New_York")
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 H = timedelta(hours=1)
 D = timedelta(days=1)
 OFFICE = BusinessCalendar.weekdays("09:00", "17:00", timezone="America/New_York")
@@ -186,6 +187,17 @@ class TestSlaRule:
             ({"started_at": datetime(2026, 3, 2, 9)}, "started_at"),  # noqa: DTZ001 -- the point
             ({"deadline": "tomorrow"}, "deadline"),
             ({"met_at": "now"}, "met_at"),
+            # Each valid alone, out of a timer's order together.
+            ({"deadline": T0 - H}, "deadline"),
+            ({"warn_at": T0 - H}, "warn_at"),
+            ({"warn_at": T0 + 2 * H}, "warn_at"),
+            ({"warned_at": T0 + H}, "warned_at"),
+            ({"warn_at": T0, "warned_at": T0 - H}, "warned_at"),
+            ({"breached_at": T0 - H}, "breached_at"),
+            ({"met_at": T0 - H}, "met_at"),
+            ({"cancelled_at": T0 - H}, "cancelled_at"),
+            ({"paused_at": T0 - H}, "paused_at"),
+            ({"met_at": T0 + H, "cancelled_at": T0 + H}, "cancelled_at"),
         ],
     )
     def test_a_timer_checks_its_fields(
@@ -203,6 +215,28 @@ class TestSlaRule:
             SlaTimer(**(good | fields))
         assert (info.value.owner, info.value.field) == ("SlaTimer", field)
         assert SlaTimer(**good).next_due == T0 + H
+
+    def test_a_timer_in_order_at_its_edges_is_accepted(self) -> None:
+        """Every instant at its start, or a warning at its deadline, is a timer's."""
+        same = dict.fromkeys(
+            ["deadline", "warn_at", "warned_at", "breached_at", "met_at"], T0
+        )
+        timer = SlaTimer(rule="r", stage="mql", entry=0, started_at=T0, **same)
+        assert timer.late
+        paris = T0.astimezone(ZoneInfo("Europe/Paris"))
+        assert (
+            SlaTimer(
+                rule="r",
+                stage="mql",
+                entry=0,
+                started_at=paris,
+                deadline=T0 + H,
+                warn_at=T0 + H,
+                cancelled_at=T0,
+                paused_at=paris,
+            ).warn_at
+            == T0 + H
+        )
 
     @pytest.mark.parametrize(
         ("make", "field"),
@@ -313,7 +347,6 @@ class TestPolicySlas:
 
 # -- The engine keeps the clocks -------------------------------------------------
 
-T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 RULES = (
     SlaRule("engaged", "lead", "2 days", DidActivity("webinar")),
     SlaRule("accept", "mql", "8 hours", EXIT, warn_at=0.5, on_breach="manager"),
@@ -941,13 +974,19 @@ def test_next_wake_keeps_the_first_of_equal_instants() -> None:
 
 def test_a_warned_or_breached_timer_keeps_its_other_fields() -> None:
     """warned and breached set their one field and keep every other one."""
-    fields: tuple[attrs.Attribute[Any], ...] = attrs.fields(SlaTimer)
+    names = [field.name for field in attrs.fields(SlaTimer)]
+    # Every instant but cancelled_at (a timer met was not cancelled), each
+    # its own, in the order a timer stamps them.
+    order = ["started_at", "warn_at", "warned_at", "deadline", "breached_at"]
     instants = {
-        field.name: T0 + timedelta(minutes=number)
-        for number, field in enumerate(fields)
-        if field.name not in {"rule", "stage", "entry"}
+        name: T0 + timedelta(minutes=order.index(name) if name in order else 9)
+        for name in names
+        if name not in {"rule", "stage", "entry", "cancelled_at", "met_at"}
     }
-    timer = SlaTimer(rule="accept", stage="mql", entry=3, **instants)
+    timer = SlaTimer(
+        rule="accept", stage="mql", entry=3, met_at=T0 + 10 * H, **instants
+    )
+    assert len({*instants.values(), timer.met_at}) == len(names) - 4
     later = T0 + 99 * H
     assert timer.warned(later) == attrs.evolve(timer, warned_at=later)
     assert timer.breached(later) == attrs.evolve(timer, breached_at=later)

@@ -496,6 +496,22 @@ class TestDamagedRows:
         ):
             store.state("L-1")
 
+    def test_a_state_whose_parts_do_not_fit(self, path: Path) -> None:
+        """A state edited to an update before its entry is refused, naming the field."""
+        self._edit(
+            path,
+            "UPDATE leads SET state = json_set(state, '$.updated_at', "
+            "'2000-01-01T00:00:00Z') WHERE id = 'L-1'",
+        )
+        with (
+            SQLiteStore(path) as store,
+            pytest.raises(
+                StoreFormatError,
+                match=r"(?s)lead 'L-1'.*updated_at: expected an instant",
+            ),
+        ):
+            store.state("L-1")
+
     @pytest.mark.parametrize("value", [None, "{", "[1]", "[] and more"])
     def test_a_history(self, path: Path, value: str | None) -> None:
         """A damaged history is named when first used; calls that read none work."""

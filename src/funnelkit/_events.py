@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, ClassVar
 
 import attrs
 
@@ -10,13 +12,18 @@ from funnelkit._criteria import TransitionRecord
 from funnelkit._lead import Activity, Lead
 from funnelkit._scoring import Score
 from funnelkit._sla import SlaTimer
+from funnelkit._time import utc_micros
 from funnelkit._validators import (
     aware_datetime,
     flag,
     instance_of,
+    is_items,
+    items_of,
     non_empty_str,
     optional,
+    reject,
 )
+from funnelkit.errors import ValidationError
 
 __all__ = [
     "ActivityRecorded",
@@ -43,15 +50,18 @@ __all__ = [
 ]
 
 
-# -- Events: built by the engine, so their fields are trusted ----------------
+# -- Events: the engine builds them without checks; built by hand, checked ----
+
+_a_lead = instance_of(Lead, "a Lead")
+_a_timer = instance_of(SlaTimer, "an SlaTimer")
 
 
 @attrs.frozen
 class _LeadEvent:
     """An event about the lead value itself."""
 
-    lead: Lead
-    at: datetime
+    lead: Lead = attrs.field(validator=_a_lead)
+    at: datetime = attrs.field(validator=aware_datetime)
 
     @property
     def lead_id(self) -> str:
@@ -87,7 +97,7 @@ class ActivityRecorded:
         activity: The activity.
     """
 
-    activity: Activity
+    activity: Activity = attrs.field(validator=instance_of(Activity, "an Activity"))
 
     @property
     def lead_id(self) -> str:
@@ -111,10 +121,18 @@ class ScoreChanged:
         previous: The score before, ``None`` for a new lead.
     """
 
-    lead_id: str
-    at: datetime
-    score: Score
-    previous: Score | None
+    lead_id: str = attrs.field(validator=non_empty_str)
+    at: datetime = attrs.field(validator=aware_datetime)
+    score: Score = attrs.field(validator=instance_of(Score, "a Score"))
+    previous: Score | None = attrs.field(
+        validator=optional(instance_of(Score, "a Score or None"))
+    )
+
+    @score.validator
+    @previous.validator
+    def _of_the_lead(self, attribute: attrs.Attribute[Score], value: object) -> None:
+        if isinstance(value, Score) and value.lead_id != self.lead_id:
+            reject(self, attribute, value, f"a score of lead {self.lead_id!r}")
 
 
 @attrs.frozen
@@ -127,8 +145,10 @@ class StageChanged:
             whom, why, and the verdict that allowed it.
     """
 
-    lead_id: str
-    record: TransitionRecord
+    lead_id: str = attrs.field(validator=non_empty_str)
+    record: TransitionRecord = attrs.field(
+        validator=instance_of(TransitionRecord, "a TransitionRecord")
+    )
 
     @property
     def at(self) -> datetime:
@@ -145,8 +165,17 @@ class _TimerEvent:
         timer: The timer as it stands after the change.
     """
 
-    lead_id: str
-    timer: SlaTimer
+    lead_id: str = attrs.field(validator=non_empty_str)
+    timer: SlaTimer = attrs.field(validator=_a_timer)
+
+    # The timer's instant this event reports, set on it (None: none).
+    _stamp: ClassVar[str | None] = None
+
+    @timer.validator
+    def _stamped(self, attribute: attrs.Attribute[SlaTimer], value: SlaTimer) -> None:
+        stamp = self._stamp
+        if stamp is not None and getattr(value, stamp) is None:
+            reject(self, attribute, value, f"a timer with its {stamp} set")
 
 
 @attrs.frozen
@@ -163,6 +192,8 @@ class SlaStarted(_TimerEvent):
 class SlaWarning(_TimerEvent):
     """A timer reached its warning share of the time allowed, unmet."""
 
+    _stamp = "warned_at"
+
     @property
     def at(self) -> datetime:
         """When the warning fell due."""
@@ -177,7 +208,11 @@ class SlaBreached(_TimerEvent):
         escalate_to: The role to tell, when the rule escalates.
     """
 
-    escalate_to: str | None = None
+    _stamp = "breached_at"
+
+    escalate_to: str | None = attrs.field(
+        default=None, validator=optional(non_empty_str)
+    )
 
     @property
     def at(self) -> datetime:
@@ -189,6 +224,8 @@ class SlaBreached(_TimerEvent):
 class SlaMet(_TimerEvent):
     """A timer's promise was kept (late, when ``timer.late``: after its breach)."""
 
+    _stamp = "met_at"
+
     @property
     def at(self) -> datetime:
         """When it was met."""
@@ -199,6 +236,8 @@ class SlaMet(_TimerEvent):
 class SlaCancelled(_TimerEvent):
     """The lead left the stage before an activity or criterion rule was met."""
 
+    _stamp = "cancelled_at"
+
     @property
     def at(self) -> datetime:
         """When the lead left."""
@@ -208,6 +247,8 @@ class SlaCancelled(_TimerEvent):
 @attrs.frozen
 class SlaPaused(_TimerEvent):
     """The host paused a timer (waiting on the customer)."""
+
+    _stamp = "paused_at"
 
     @property
     def at(self) -> datetime:
@@ -223,7 +264,17 @@ class SlaResumed(_TimerEvent):
         at: When it was resumed.
     """
 
-    at: datetime = attrs.field(kw_only=True)
+    at: datetime = attrs.field(kw_only=True, validator=aware_datetime)
+
+    @at.validator
+    def _running(self, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+        if self.timer.paused_at is not None:
+            reject(
+                self,
+                attribute,
+                value,
+                "the resumption of a timer running again (paused_at None)",
+            )
 
 
 def _when(moment: datetime | None) -> datetime:
@@ -251,6 +302,19 @@ Event = (
 # -- The state of one lead -----------------------------------------------------
 
 
+def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    """A tuple of the items (a list, say), for the validator to check them."""
+    given: object = value  # checked at run time, whatever the types say
+    if not is_items(given):
+        return given  # type: ignore[return-value] # for the validator to refuse
+    return tuple(given)
+
+
+def _count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int or value < 0:
+        reject(instance, attribute, value, "a whole number, 0 or more")
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class LeadState:
     """One lead in the funnel, as of its last event.
@@ -271,14 +335,24 @@ class LeadState:
     The repr names the lead by id only: no personal data.
     """
 
-    lead: Lead
-    stage: str
-    entered_at: datetime
-    score: Score
-    history: tuple[TransitionRecord, ...]
-    updated_at: datetime
-    activities: int = 0
-    timers: tuple[SlaTimer, ...] = ()
+    lead: Lead = attrs.field(validator=_a_lead)
+    stage: str = attrs.field(validator=non_empty_str)
+    entered_at: datetime = attrs.field(validator=aware_datetime)
+    score: Score = attrs.field(validator=instance_of(Score, "a Score"))
+    history: tuple[TransitionRecord, ...] = attrs.field(
+        converter=_tuple,
+        validator=items_of(TransitionRecord, "moves (TransitionRecord values)"),
+    )
+    updated_at: datetime = attrs.field(validator=aware_datetime)
+    activities: int = attrs.field(default=0, validator=_count)
+    timers: tuple[SlaTimer, ...] = attrs.field(
+        default=(), converter=_tuple, validator=items_of(SlaTimer, "SlaTimer values")
+    )
+
+    def __attrs_post_init__(self) -> None:
+        problem = state_problem(self)
+        if problem is not None:
+            raise problem
 
     def __repr__(self) -> str:
         return (
@@ -287,6 +361,104 @@ class LeadState:
             f"grade={self.score.grade!r}, moves={len(self.history)}, "
             f"activities={self.activities})"
         )
+
+
+def state_problem(state: LeadState) -> ValidationError | None:
+    """What makes *state*'s fields, each valid, not a lead's state; ``None`` if nothing.
+
+    The last update is no earlier than the entry to the stage, and the score
+    is the lead's, read at that update. The history (if given: a store may
+    read it later) runs in time order from the first stage (no source), each
+    move leaving the stage the one before entered, the last entering the
+    stage at ``entered_at``. The timers are of this visit: the stage's,
+    started at the entry, one per rule.
+    """
+    return _times_problem(state) or _history_problem(state) or _timers_problem(state)
+
+
+def _times_problem(state: LeadState) -> ValidationError | None:
+    updated = utc_micros(state.updated_at)
+    if updated < utc_micros(state.entered_at):
+        return _error(
+            "updated_at",
+            state.updated_at,
+            f"an instant no earlier than entered_at ({_iso(state.entered_at)})",
+        )
+    score = state.score
+    if score.lead_id != state.lead.id:
+        return _error(
+            "score.lead_id", score.lead_id, f"the lead's id {state.lead.id!r}"
+        )
+    if utc_micros(score.at) != updated:
+        return _error("score.at", score.at, f"updated_at ({_iso(state.updated_at)})")
+    return None
+
+
+def _history_problem(state: LeadState) -> ValidationError | None:
+    history = state.history
+    source = since = None
+    for position, record in enumerate(history):
+        if record.source != source:
+            return _error(
+                f"history[{position}].source",
+                record.source,
+                "None: the first move comes from no stage"
+                if since is None
+                else f"{source!r}: the stage the move before entered",
+            )
+        if since is not None and utc_micros(record.at) < utc_micros(since):
+            return _error(
+                f"history[{position}].at",
+                record.at,
+                f"an instant no earlier than the move before ({_iso(since)})",
+            )
+        source, since = record.target, record.at
+    if not history:
+        return None
+    last = len(history) - 1
+    if source != state.stage:
+        return _error(f"history[{last}].target", source, f"the stage {state.stage!r}")
+    if utc_micros(history[last].at) != utc_micros(state.entered_at):
+        return _error(
+            f"history[{last}].at",
+            history[last].at,
+            f"entered_at ({_iso(state.entered_at)}): the last move entered the stage",
+        )
+    return None
+
+
+def _timers_problem(state: LeadState) -> ValidationError | None:
+    entered = utc_micros(state.entered_at)
+    last = len(state.history) - 1
+    rules: set[str] = set()
+    for position, timer in enumerate(state.timers):
+        place = f"timers[{position}]"
+        if timer.stage != state.stage:
+            return _error(f"{place}.stage", timer.stage, f"the stage {state.stage!r}")
+        if utc_micros(timer.started_at) != entered:
+            return _error(
+                f"{place}.started_at",
+                timer.started_at,
+                f"entered_at ({_iso(state.entered_at)}): a timer of this visit",
+            )
+        if last >= 0 and timer.entry != last:
+            return _error(
+                f"{place}.entry", timer.entry, f"{last}: the last move's position"
+            )
+        if timer.rule in rules:
+            return _error(f"{place}.rule", timer.rule, "one timer per rule")
+        rules.add(timer.rule)
+    return None
+
+
+def _error(field: str, value: object, expected: str) -> ValidationError:
+    return ValidationError(
+        owner="LeadState", field=field, value=value, expected=expected
+    )
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat()
 
 
 # -- Inputs: what a funnel was fed, in order, for replay -----------------------

@@ -12,7 +12,7 @@ from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import CriterionLike
 from funnelkit._duration import BusinessDuration, parse_duration
 from funnelkit._rules import is_kind_set, kind_set, set_repr
-from funnelkit._time import add_elapsed, elapsed, in_utc, require_aware
+from funnelkit._time import add_elapsed, elapsed, in_utc, require_aware, utc_micros
 from funnelkit._validators import (
     aware_datetime,
     non_empty_str,
@@ -365,6 +365,11 @@ class SlaTimer:
     cancelled_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
     paused_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
 
+    def __attrs_post_init__(self) -> None:
+        problem = timer_problem(self)
+        if problem is not None:
+            raise problem
+
     @property
     def is_open(self) -> bool:
         """Whether it still runs: neither met nor cancelled (a breach runs on)."""
@@ -465,3 +470,52 @@ class SlaTimer:
 
 
 _new_timer = unchecked(SlaTimer)
+
+# The instants a timer may stamp, each no earlier than its start.
+_STAMPS: Final = (
+    "warn_at",
+    "warned_at",
+    "breached_at",
+    "met_at",
+    "cancelled_at",
+    "paused_at",
+)
+
+
+def timer_problem(timer: SlaTimer) -> ValidationError | None:
+    """What makes *timer*'s fields, each valid, not a timer's; ``None`` if nothing.
+
+    Its instants come in its order: the deadline and every stamp are no
+    earlier than the start, a warning is due no later than the deadline and
+    given only if one was due, and a timer met was not also cancelled. A
+    breach is not tied to the deadline: resuming a breached timer moves it.
+    """
+    start = utc_micros(timer.started_at)
+    since = f"an instant no earlier than started_at ({timer.started_at.isoformat()})"
+    if utc_micros(timer.deadline) < start:
+        return _timer_error(timer, "deadline", since)
+    for name in _STAMPS:
+        at = getattr(timer, name)
+        if at is not None and utc_micros(at) < start:
+            return _timer_error(timer, name, since)
+    if timer.warn_at is not None and utc_micros(timer.warn_at) > utc_micros(
+        timer.deadline
+    ):
+        return _timer_error(
+            timer,
+            "warn_at",
+            f"an instant no later than the deadline ({timer.deadline.isoformat()})",
+        )
+    if timer.warned_at is not None and timer.warn_at is None:
+        return _timer_error(timer, "warned_at", "None: no warning was due (warn_at)")
+    if timer.met_at is not None and timer.cancelled_at is not None:
+        return _timer_error(
+            timer, "cancelled_at", "None: the timer was met (met_at), not cancelled"
+        )
+    return None
+
+
+def _timer_error(timer: SlaTimer, field: str, expected: str) -> ValidationError:
+    return ValidationError(
+        owner="SlaTimer", field=field, value=getattr(timer, field), expected=expected
+    )

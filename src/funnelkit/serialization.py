@@ -65,13 +65,13 @@ from funnelkit._duration import (
     parse_duration,
     parse_iso_duration,
 )
-from funnelkit._events import Event, Input, LeadState
+from funnelkit._events import Event, Input, LeadState, state_problem
 from funnelkit._frozen import EMPTY as _EMPTY
 from funnelkit._frozen import FrozenMap, thaw
 from funnelkit._lead import _EMAIL, Activity, Bant, Lead
 from funnelkit._lead import NO_ANSWERS as _NO_ANSWERS
 from funnelkit._scoring import Contribution, Score
-from funnelkit._sla import SlaTimer
+from funnelkit._sla import SlaTimer, timer_problem
 from funnelkit._time import is_aware, is_zone_name
 from funnelkit._validators import SCALAR_TYPES as _SCALAR_TYPES
 from funnelkit._validators import Scalar, check_scalar, unchecked
@@ -964,7 +964,7 @@ def _timer(value: Any) -> SlaTimer:  # noqa: ANN401 -- data of any shape
         and entry >= 0
     ):
         raise _Unusual
-    return _new_timer(
+    timer = _new_timer(
         rule,
         stage,
         entry,
@@ -977,6 +977,9 @@ def _timer(value: Any) -> SlaTimer:  # noqa: ANN401 -- data of any shape
         _instant(value["cancelled_at"]),
         _instant(value["paused_at"]),
     )
+    if timer_problem(timer) is not None:
+        raise _Unusual  # instants out of a timer's order: cattrs names the field
+    return timer
 
 
 def _lead_state(value: Any) -> LeadState:  # noqa: ANN401 -- data of any shape
@@ -987,14 +990,17 @@ def _lead_state(value: Any) -> LeadState:  # noqa: ANN401 -- data of any shape
         value["activities"],
         value["timers"],
     )
+    # As LeadState checks them: a stage not blank, a count of 0 or more.
     if not (
         type(stage) is str
+        and stage.strip()
         and type(history) is list
         and type(count) is int
+        and count >= 0
         and type(timers) is list
     ):
         raise _Unusual
-    return _new_state(
+    state = _new_state(
         _lead(value["lead"]),
         stage,
         _parse_datetime(value["entered_at"]),
@@ -1004,6 +1010,9 @@ def _lead_state(value: Any) -> LeadState:  # noqa: ANN401 -- data of any shape
         count,
         tuple([_timer(timer) for timer in timers]),
     )
+    if state_problem(state) is not None:
+        raise _Unusual  # parts that do not fit together: cattrs names the field
+    return state
 
 
 def _fast_path(
@@ -1243,7 +1252,7 @@ converter = _make_converter()
 
 
 def _join(path: str, step: str) -> str:
-    if step.startswith("["):
+    if not step or step.startswith("["):  # no step (a constructor's check), an index
         return path + step
     return f"{path}.{step}" if path else step
 
