@@ -333,6 +333,13 @@ class LeadState:
             done.
 
     The repr names the lead by id only: no personal data.
+
+    Made by hand, its parts must fit as the engine keeps them: ``updated_at``
+    no earlier than ``entered_at``; the score the lead's, read at
+    ``updated_at``; the history (when given) in time order from the first
+    stage, each move leaving the stage the one before entered, the last
+    entering ``stage`` at ``entered_at``; the timers this visit's, one per
+    rule. A list is taken for the history and the timers.
     """
 
     lead: Lead = attrs.field(validator=_a_lead)

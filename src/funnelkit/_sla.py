@@ -351,6 +351,10 @@ class SlaTimer:
         paused_at: When the host paused it (waiting on the customer), while it
             is paused: it neither warns nor breaches, and resuming moves the
             deadline by the time paused.
+
+    Made by hand, its instants must come in a timer's order: none before
+    ``started_at``, ``warn_at`` no later than the deadline, ``warned_at``
+    only with a ``warn_at``, and not both ``met_at`` and ``cancelled_at``.
     """
 
     rule: str = attrs.field(validator=non_empty_str)
