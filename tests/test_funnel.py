@@ -1031,7 +1031,9 @@ class TestClockChanges:
     def test_the_zone_instants_are_written_in_does_not_matter(
         self, base: datetime, steps: list[tuple[int, str]], zone: tzinfo
     ) -> None:
-        """The same inputs in UTC or in local time give the same events, at once."""
+        """The same inputs in UTC or in local time give the same events and scores."""
+        # Points that fade by the hour: a score read at the wrong instant shows.
+        fading = attrs.evolve(MODEL, decay=HalfLife(2 * H))
         extra = (
             Transition(source="lead", target="nurture", guard=InStageFor(D), auto=True),
             Transition(
@@ -1042,9 +1044,11 @@ class TestClockChanges:
             ),
         )
 
-        def run(written_in: tzinfo) -> tuple[list[tuple[str, datetime | None]], str]:
+        def run(
+            written_in: tzinfo,
+        ) -> tuple[list[tuple[str, datetime | None, float | None]], str]:
             start = base.astimezone(written_in)
-            made = Funnel(policy(*extra), clock=ManualClock(start))
+            made = Funnel(policy(*extra, model=fading), clock=ManualClock(start))
             made.add_lead(Lead("L-1", start))
             events: list[Event] = []
             for quarter, kind in sorted(steps):
@@ -1053,7 +1057,11 @@ class TestClockChanges:
                 events += made.record(Activity("L-1", kind, at, id=f"{quarter}{kind}"))
             events += made.tick((base + 3 * D).astimezone(written_in))
             story = [
-                (type(event).__name__, None if at is None else at.astimezone(UTC))
+                (
+                    type(event).__name__,
+                    None if at is None else at.astimezone(UTC),
+                    event.score.total if isinstance(event, ScoreChanged) else None,
+                )
                 for event in events
                 for at in [getattr(event, "at", None)]
             ]

@@ -538,6 +538,11 @@ class TestEngineTimers:
         ]
         assert [e.lead_id for e in breaches] == ["L-1", "L-2"]
         assert [e.at.utcoffset() for e in breaches] == [-4 * H, -5 * H]
+        # Each lead's score is read at its last update, 01:10 EST for L-2 (not
+        # at 01:10 EDT, an hour before, which a wall clock cannot tell apart).
+        for lead_id in ("L-1", "L-2"):
+            state = made.state(lead_id)
+            assert state.score.at.astimezone(UTC) == state.updated_at.astimezone(UTC)
 
     def test_events_at_one_instant_come_in_lead_order_however_often_ticked(
         self,
