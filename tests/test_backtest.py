@@ -250,6 +250,60 @@ class TestBacktest:
         # Measured by the created_at given: a lead of the period still.
         assert report.leads == 1
 
+    def test_months_are_the_time_zone_s(self) -> None:
+        """An MQL at 23:30 UTC on 31 January: February's in Tokyo, January's in UTC."""
+        leads = [Lead("L", datetime(2026, 1, 20, tzinfo=UTC))]
+        late = datetime(2026, 1, 31, 23, 30, tzinfo=UTC)
+        activities = [
+            Activity("L", kinds.WEBINAR_ATTENDED, late - DAY),
+            Activity("L", kinds.PAGE_VIEW, late),  # 20 points: an MQL
+        ]
+        utc = backtest(V1, leads, activities, {}, start=START, end=END)
+        tokyo = backtest(
+            V1, leads, activities, {}, start=START, end=END, timezone="Asia/Tokyo"
+        )
+        assert dict(utc.mqls_by_month) == {"2026-01": 1}
+        assert dict(tokyo.mqls_by_month) == {"2026-02": 1}
+        assert (utc.timezone, tokyo.timezone) == ("UTC", "Asia/Tokyo")
+        assert "MQLs by month (Asia/Tokyo): 2026-02 1" in tokyo.to_text()
+        assert tokyo.to_dict()["timezone"] == "Asia/Tokyo"
+        # Only the months change: the same MQLs, scores and measures.
+        assert (
+            attrs.evolve(tokyo, mqls_by_month=utc.mqls_by_month, timezone="UTC") == utc
+        )
+        both = compare(
+            V1, V2, leads, activities, {}, start=START, end=END, timezone="Asia/Tokyo"
+        )
+        assert (both.a.timezone, both.b.timezone) == ("Asia/Tokyo", "Asia/Tokyo")
+
+    @pytest.mark.parametrize("zone", ["Mars/Olympus", "", None, "localtime"])
+    def test_a_time_zone_that_is_not_one_is_refused(self, zone: object) -> None:
+        """backtest and compare name timezone, before any replay."""
+        leads, activities, outcomes = _history()
+        with pytest.raises(ValidationError) as info:
+            backtest(
+                V1,
+                leads,
+                activities,
+                outcomes,
+                start=START,
+                end=END,
+                timezone=zone,  # type: ignore[arg-type]
+            )
+        assert (info.value.field, info.value.value) == ("timezone", zone)
+        with pytest.raises(ValidationError) as info:
+            compare(
+                V1,
+                V2,
+                iter(()),
+                iter(()),
+                {},
+                start=START,
+                end=END,
+                timezone=zone,  # type: ignore[arg-type]
+            )
+        assert info.value.field == "timezone"
+
     def test_with_no_winner_there_is_no_recall_lift_or_auc(self) -> None:
         """Outcomes all False: recall, AUC and lift are None, not a division by zero."""
         leads, activities, _ = _history()
@@ -265,7 +319,7 @@ class TestBacktest:
             _policy(1000, 3), leads, activities, outcomes, start=START, end=END
         )
         assert (report.mqls, report.precision) == (0, None)
-        assert "MQLs by month: none" in report.to_text()
+        assert "MQLs by month (UTC): none" in report.to_text()
 
     def test_a_lead_counts_once_from_its_first_mql_entry(self) -> None:
         """Back in mql a month later, a lead is still one MQL, of its first month."""

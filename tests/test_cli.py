@@ -967,6 +967,22 @@ class TestFileCommands:
         _, _, err = run("backtest", "b2b_saas", *history, *backwards)
         expected = "--end: expected an instant after --start, got 2026-02-01T00:00:00"
         assert err == expected + "+00:00\n"
+        _, _, err = run(
+            "backtest", "b2b_saas", *history, *window, "--timezone", "Mars/Base"
+        )
+        assert err == "--timezone: expected an IANA time zone name, got 'Mars/Base'\n"
+
+    def test_backtest_counts_months_in_the_time_zone(
+        self, history: tuple[str, str, str]
+    ) -> None:
+        """--timezone gives the zone of the MQLs' months, in the text and the JSON."""
+        argv = ("backtest", "b2b_saas", *history, *WINDOW)
+        status, out, _ = run(*argv)
+        assert (status, "MQLs by month (UTC):" in out) == (0, True)
+        status, out, _ = run(*argv, "--timezone", "America/Los_Angeles", "--json")
+        assert (status, json.loads(out)["timezone"]) == (0, "America/Los_Angeles")
+        status, out, _ = run(*argv, "--compare", "b2b_saas", "--timezone", "Asia/Tokyo")
+        assert out.count("MQLs by month (Asia/Tokyo):") == 2
 
     def test_a_bad_file_is_named_with_its_line_and_column(self, tmp_path: Path) -> None:
         """A naive instant in a leads file: the file, line and column; status 1."""

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import groupby
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -18,7 +19,7 @@ from funnelkit._lead import Activity, Lead, activity_id
 from funnelkit._policy import FunnelPolicy
 from funnelkit._scoring import _num
 from funnelkit._text import counted, table
-from funnelkit._time import in_utc, require_aware, utc_micros
+from funnelkit._time import in_utc, is_zone_name, require_aware, utc_micros
 from funnelkit._validators import check_items
 from funnelkit.errors import ValidationError
 from funnelkit.testing._clock import ManualClock
@@ -76,13 +77,14 @@ class BacktestReport:
             chance that a won lead scores above a lead not won (ties count
             half). A lead's score is its total when it became an MQL, or at
             ``end`` if it never did.
-        mqls_by_month: MQLs by the month (UTC) they became one.
+        mqls_by_month: MQLs by the month they became one, in ``timezone``.
         deciles: The leads in tenths by that score, with their win rates
             (leads with one score in one tenth; a tenth with no lead of its
             own is left out).
         breaches: SLA breaches by rule, as the policy's timers would have
             given them: those of the period's leads, due in the period.
         mql_leads: The ids of the MQLs.
+        timezone: The IANA time zone of the months.
     """
 
     policy: str
@@ -100,6 +102,7 @@ class BacktestReport:
     deciles: tuple[Decile, ...]
     breaches: Mapping[str, int]
     mql_leads: frozenset[str] = attrs.field(repr=False)
+    timezone: str = "UTC"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data (without the MQLs' ids)."""
@@ -116,6 +119,7 @@ class BacktestReport:
             "recall": self.recall,
             "auc": self.auc,
             "mqls_by_month": dict(self.mqls_by_month),
+            "timezone": self.timezone,
             "deciles": [attrs.asdict(decile) for decile in self.deciles],
             "breaches": dict(self.breaches),
         }
@@ -146,7 +150,7 @@ class BacktestReport:
                 f"precision {_percent(self.precision)}, recall "
                 f"{_percent(self.recall)}, ROC AUC {_number(self.auc)}"
             ),
-            f"MQLs by month: {months or 'none'}",
+            f"MQLs by month ({self.timezone}): {months or 'none'}",
             f"SLA breaches: {breaches or 'none'}",
             "",
             table(
@@ -223,6 +227,7 @@ def backtest(  # noqa: PLR0913 -- the history and its window
     start: datetime,
     end: datetime,
     mql: str = "mql",
+    timezone: str = "UTC",
 ) -> BacktestReport:
     """Replay a history through *policy* on a manual clock and measure it.
 
@@ -249,11 +254,15 @@ def backtest(  # noqa: PLR0913 -- the history and its window
             through open and won stages (re-opens aside), and lead back from
             to it no such way; nurture and lost stages and the initial stage
             are never past it.
+        timezone: The IANA time zone whose months the MQLs are counted by
+            (``"Europe/Berlin"``): the team's, so that an MQL on the evening
+            of the 31st counts in that month.
 
     Raises:
         ValidationError: a bad argument, or an activity of a lead not given.
     """
     start_us, end_us = _check(policy, start, end, mql)
+    zone = _zone(timezone)
     people = _leads(leads)
     won = _outcomes(outcomes)
     timeline, replayed = _timeline(activities, people, end)
@@ -299,6 +308,7 @@ def backtest(  # noqa: PLR0913 -- the history and its window
         won=won,
         scores=scores,
         breaches=breaches,
+        zone=zone,
     )
 
 
@@ -313,6 +323,7 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
     end: datetime,
     mql: str = "mql",
     mql_b: str | None = None,
+    timezone: str = "UTC",
 ) -> Comparison:
     """Backtest two policies on the same history; say how they differ.
 
@@ -327,6 +338,7 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
         mql: *policy_a*'s MQL stage, and *policy_b*'s unless *mql_b* is given.
         mql_b: *policy_b*'s MQL stage, when its name differs (a product-led
             policy's ``pql`` against a sales-led one's ``mql``).
+        timezone: The time zone of both reports' months.
 
     Raises:
         ValidationError: a bad argument, or an activity of a lead not given.
@@ -341,14 +353,26 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
         _check(policy_b, start, end, mql_b)
     else:
         _check(policy_b, start, end, mql_b, field="mql_b")
+    _zone(timezone)
     check_items(leads, field="leads", expected="an iterable of Lead values")
     check_items(
         activities, field="activities", expected="an iterable of Activity values"
     )
     people = list(leads)
     feed = list(activities)
-    a = backtest(policy_a, people, feed, outcomes, start=start, end=end, mql=mql)
-    b = backtest(policy_b, people, feed, outcomes, start=start, end=end, mql=mql_b)
+    a, b = (
+        backtest(
+            policy,
+            people,
+            feed,
+            outcomes,
+            start=start,
+            end=end,
+            mql=stage,
+            timezone=timezone,
+        )
+        for policy, stage in ((policy_a, mql), (policy_b, mql_b))
+    )
     return Comparison(a=a, b=b, differences=_differences(a, b, _outcomes(outcomes)))
 
 
@@ -378,6 +402,15 @@ def _check(
             field=field, value=mql, expected=f"a stage of the policy {policy.label!r}"
         )
     return start_us, end_us
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The time zone named *name*, or a ValidationError naming ``timezone``."""
+    if not is_zone_name(name):
+        raise ValidationError(
+            field="timezone", value=name, expected="an IANA time zone name"
+        )
+    return ZoneInfo(name)
 
 
 def _leads(leads: Iterable[Lead]) -> dict[str, Lead]:
@@ -528,12 +561,15 @@ def _report(  # noqa: PLR0913 -- the replay's findings
     won: frozenset[str],
     scores: Mapping[str, float],
     breaches: Counter[str],
+    zone: ZoneInfo,
 ) -> BacktestReport:
     start, end = window
     mqls = frozenset(lead_id for lead_id in measured if lead_id in became)
     winners = frozenset(lead_id for lead_id in measured if lead_id in won)
     won_mqls = len(mqls & winners)
-    months = Counter(in_utc(became[lead_id]).strftime("%Y-%m") for lead_id in mqls)
+    months = Counter(
+        became[lead_id].astimezone(zone).strftime("%Y-%m") for lead_id in mqls
+    )
     return BacktestReport(
         policy=policy.label,
         start=start,
@@ -550,6 +586,7 @@ def _report(  # noqa: PLR0913 -- the replay's findings
         deciles=_deciles(measured, scores, winners),
         breaches=FrozenMap(breaches),
         mql_leads=mqls,
+        timezone=zone.key,
     )
 
 

@@ -163,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="STAGE",
         help="the MQL stage of the --compare policy (by default, --mql)",
     )
+    backtest.add_argument(
+        "--timezone", metavar="ZONE", default="UTC", help="of the MQLs' months (UTC)"
+    )
     _criteria_argument(backtest)
     _json_argument(backtest)
     backtest.set_defaults(usage_error=backtest.error)
@@ -790,7 +793,12 @@ def _backtest(args: argparse.Namespace) -> str:
     )
     both = [policy] if other is None else [policy, other]
     args.notes += data_kind_notes(both, history[1], args.activities)
-    window = {"start": args.start, "end": args.end, "mql": args.mql}
+    window = {
+        "start": args.start,
+        "end": args.end,
+        "mql": args.mql,
+        "timezone": args.timezone,
+    }
     result = (
         backtest(policy, *history, **window)
         if other is None
