@@ -512,6 +512,24 @@ class TestDamagedRows:
         ):
             store.state("L-1")
 
+    def test_a_history_that_does_not_fit_its_state(self, path: Path) -> None:
+        """A history edited to end in another stage is named when first used."""
+        self._edit(
+            path,
+            "UPDATE leads SET history = json_set(history, '$[#-1].target', 'sql') "
+            "WHERE id = 'L-1'",
+        )
+        with SQLiteStore(path) as store:
+            state = store.state("L-1")
+            assert state is not None
+            with pytest.raises(
+                StoreFormatError,
+                match=r"(?s)history of lead 'L-1' cannot be read: it does not fit "
+                r"the lead's state: LeadState\.history\[0\]\.target: expected the "
+                r"stage 'lead', got 'sql'",
+            ):
+                len(state.history)
+
     @pytest.mark.parametrize("value", [None, "{", "[1]", "[] and more"])
     def test_a_history(self, path: Path, value: str | None) -> None:
         """A damaged history is named when first used; calls that read none work."""

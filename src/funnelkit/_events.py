@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -380,7 +380,68 @@ def state_problem(state: LeadState) -> ValidationError | None:
     stage at ``entered_at``. The timers are of this visit: the stage's,
     started at the entry, one per rule.
     """
-    return _times_problem(state) or _history_problem(state) or _timers_problem(state)
+    return (
+        _times_problem(state)
+        or moves_problem(state.history, state.stage, state.entered_at, state.timers)
+        or _timers_problem(state)
+    )
+
+
+def moves_problem(
+    history: Sequence[TransitionRecord],
+    stage: str,
+    entered_at: datetime,
+    timers: Sequence[SlaTimer],
+) -> ValidationError | None:
+    """What makes *history* not the moves of a state with these parts, if anything.
+
+    For a store that reads a history after its state (see state_problem); an
+    empty one is a history not given.
+    """
+    if not history:
+        return None
+    problem = _chain_problem(history)
+    last = len(history) - 1
+    if problem is None and history[last].target != stage:
+        problem = _error(
+            f"history[{last}].target", history[last].target, f"the stage {stage!r}"
+        )
+    if problem is None and utc_micros(history[last].at) != utc_micros(entered_at):
+        problem = _error(
+            f"history[{last}].at",
+            history[last].at,
+            f"entered_at ({_iso(entered_at)}): the last move entered the stage",
+        )
+    for position, timer in enumerate(timers):
+        if problem is None and timer.entry != last:
+            problem = _error(
+                f"timers[{position}].entry",
+                timer.entry,
+                f"{last}: the last move's position",
+            )
+    return problem
+
+
+def _chain_problem(history: Sequence[TransitionRecord]) -> ValidationError | None:
+    """The first move out of time order, or not from the stage the last one entered."""
+    source = since = None
+    for position, record in enumerate(history):
+        if record.source != source:
+            return _error(
+                f"history[{position}].source",
+                record.source,
+                "None: the first move comes from no stage"
+                if since is None
+                else f"{source!r}: the stage the move before entered",
+            )
+        if since is not None and utc_micros(record.at) < utc_micros(since):
+            return _error(
+                f"history[{position}].at",
+                record.at,
+                f"an instant no earlier than the move before ({_iso(since)})",
+            )
+        source, since = record.target, record.at
+    return None
 
 
 def _times_problem(state: LeadState) -> ValidationError | None:
@@ -401,42 +462,8 @@ def _times_problem(state: LeadState) -> ValidationError | None:
     return None
 
 
-def _history_problem(state: LeadState) -> ValidationError | None:
-    history = state.history
-    source = since = None
-    for position, record in enumerate(history):
-        if record.source != source:
-            return _error(
-                f"history[{position}].source",
-                record.source,
-                "None: the first move comes from no stage"
-                if since is None
-                else f"{source!r}: the stage the move before entered",
-            )
-        if since is not None and utc_micros(record.at) < utc_micros(since):
-            return _error(
-                f"history[{position}].at",
-                record.at,
-                f"an instant no earlier than the move before ({_iso(since)})",
-            )
-        source, since = record.target, record.at
-    if not history:
-        return None
-    last = len(history) - 1
-    if source != state.stage:
-        return _error(f"history[{last}].target", source, f"the stage {state.stage!r}")
-    if utc_micros(history[last].at) != utc_micros(state.entered_at):
-        return _error(
-            f"history[{last}].at",
-            history[last].at,
-            f"entered_at ({_iso(state.entered_at)}): the last move entered the stage",
-        )
-    return None
-
-
 def _timers_problem(state: LeadState) -> ValidationError | None:
     entered = utc_micros(state.entered_at)
-    last = len(state.history) - 1
     rules: set[str] = set()
     for position, timer in enumerate(state.timers):
         place = f"timers[{position}]"
@@ -447,10 +474,6 @@ def _timers_problem(state: LeadState) -> ValidationError | None:
                 f"{place}.started_at",
                 timer.started_at,
                 f"entered_at ({_iso(state.entered_at)}): a timer of this visit",
-            )
-        if last >= 0 and timer.entry != last:
-            return _error(
-                f"{place}.entry", timer.entry, f"{last}: the last move's position"
             )
         if timer.rule in rules:
             return _error(f"{place}.rule", timer.rule, "one timer per rule")

@@ -27,7 +27,7 @@ from typing import (
 import attrs
 
 from funnelkit._criteria import TransitionRecord
-from funnelkit._events import Event, Input, LeadState, Tick
+from funnelkit._events import Event, Input, LeadState, Tick, moves_problem
 from funnelkit._frozen import Deferred
 from funnelkit._lead import Activity, Lead, add_in_time_order
 from funnelkit._scoring import Contribution, Score, ledger_rows
@@ -787,7 +787,7 @@ class SQLiteStore:
             state = _with_ledger(
                 state,
                 _StoredLedger(ledger, self._name, lead_id),
-                _StoredHistory(history, self._name, lead_id),
+                _StoredHistory(history, self._name, lead_id, state),
             )
         entry = _Entry(
             state,
@@ -1501,18 +1501,35 @@ class _StoredHistory(_Stored[TransitionRecord]):
     """A lead's history of moves as the file has it, decoded on first use.
 
     A tick wakes thousands of leads and moves few: the others' histories
-    are never decoded, and their column is left as it is.
+    are never decoded, and their column is left as it is. Decoded, the
+    history must fit the state read with it, as LeadState asks.
     """
 
-    __slots__ = ()
+    __slots__ = ("_entered_at", "_stage", "_timers")
+
+    def __init__(
+        self, text: str | None, path: str, lead_id: str, state: LeadState
+    ) -> None:
+        super().__init__(text, path, lead_id)
+        # What the history must fit of the state (not the state: no cycle).
+        self._stage = state.stage
+        self._entered_at = state.entered_at
+        self._timers = state.timers
 
     def _read(self, text: str | None) -> tuple[TransitionRecord, ...]:
         problem = "the column is NULL"
         if text is not None:
             try:
-                return _from_stored_json(text, tuple[TransitionRecord, ...])
+                history = _from_stored_json(text, tuple[TransitionRecord, ...])
             except SerializationError as error:
                 problem = str(error)
+            else:
+                misfit = moves_problem(
+                    history, self._stage, self._entered_at, self._timers
+                )
+                if misfit is None:
+                    return history
+                problem = f"it does not fit the lead's state: {misfit}"
         raise StoreFormatError(
             path=self._path,
             problem=f"the history of lead {self._lead_id!r} cannot be read: {problem}",
