@@ -23,12 +23,16 @@ import funnelkit
 from funnelkit import (
     Activity,
     ActivityRule,
+    Context,
+    Criterion,
     DidActivity,
     Funnel,
+    FunnelPolicy,
     Lead,
     ScoreAtLeast,
     ScoringModel,
     SlaRule,
+    Verdict,
     dump_policy,
 )
 from funnelkit import _cli as cli
@@ -285,6 +289,39 @@ class TestKindNotes:
         assert "did you mean 'meeting_scheduled'?" in notes[0]
         assert "did you mean 'sales_touch'?" in notes[1]
         assert cli.kind_notes(policy, scoring_only=True) == []
+
+    def test_a_custom_criterion_s_kinds_are_read(self) -> None:
+        """A custom criterion with a kinds attribute is read as DidActivity is."""
+
+        @attrs.frozen
+        class Replied(Criterion):
+            kinds: frozenset[str]
+
+            def check(self, ctx: Context) -> Verdict:
+                found = any(a.kind in self.kinds for a in ctx.activities)
+                return Verdict(passed=found, criterion="replied", reason="-")
+
+        @attrs.frozen
+        class Worded(Replied):
+            kinds: str  # type: ignore[assignment] # a word, not kinds: not read
+
+        def guarded(criterion: Criterion) -> FunnelPolicy:
+            return attrs.evolve(
+                b2b_saas(),
+                slas=[SlaRule("reply", "mql", timedelta(days=1), met_by=criterion)],
+            )
+
+        (note,) = cli.kind_notes(guarded(Replied(frozenset({"Email-Click"}))))
+        assert note.startswith("SLA 'reply': activity kind 'Email-Click'")
+        assert cli.kind_notes(guarded(Worded("email-clik"))) == []
+        assert cli.kind_notes(guarded(Replied(frozenset({"reply_sent"})))) == []
+        # The file's kinds meet the criterion's: named, so no note of them.
+        made = [Activity("L-1", "reply_sent", datetime(2026, 3, 2, tzinfo=UTC))]
+        policy = guarded(Replied(frozenset({"reply_sent"})))
+        assert cli.data_kind_notes([policy], made, "a.csv") == []
+        made = [Activity("L-1", "Reply Sent", datetime(2026, 3, 2, tzinfo=UTC))]
+        (note,) = cli.data_kind_notes([policy], made, "a.csv")
+        assert note.endswith("though it names 'reply_sent'")
 
     def test_a_kind_in_two_places_is_one_note(self) -> None:
         """Each kind is noted once, naming every place it is in."""

@@ -12,14 +12,14 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from funnelkit import __version__, kinds, policies
 from funnelkit._config import CriteriaRegistry, load_policy
-from funnelkit._criteria import Always, DidActivity, describe
+from funnelkit._criteria import Always, describe
 from funnelkit._duration import format_duration
 from funnelkit._lead import Activity
 from funnelkit._policy import FunnelPolicy, _leaves
@@ -342,16 +342,19 @@ def _kinds_of(policy: FunnelPolicy, *, scoring_only: bool) -> dict[str, list[str
 
 
 def _kinds_in(what: object) -> Iterator[str]:
-    """The kinds in a set of kinds, or in the DidActivity leaves of a criterion.
+    """The kinds in a set of kinds, or in the leaves of a criterion.
 
-    A string is an SLA's ``"exit"``: no kind.
+    A leaf's kinds are its ``kinds`` attribute, a collection of strings: a
+    DidActivity's, or a custom criterion's that says so the same way. A
+    string is an SLA's ``"exit"``: no kind.
     """
     if isinstance(what, frozenset):
         yield from what
     elif not isinstance(what, str):
         for leaf in _leaves(what):
-            if isinstance(leaf, DidActivity):
-                yield from leaf.kinds
+            kinds = getattr(leaf, "kinds", None)
+            if isinstance(kinds, Collection) and not isinstance(kinds, str | Mapping):
+                yield from (kind for kind in kinds if isinstance(kind, str))
 
 
 def data_kind_notes(
