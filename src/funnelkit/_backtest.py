@@ -19,7 +19,7 @@ from funnelkit._lead import Activity, Lead, activity_id
 from funnelkit._policy import FunnelPolicy
 from funnelkit._scoring import _num
 from funnelkit._text import counted, table
-from funnelkit._time import in_utc, is_zone_name, require_aware, utc_micros
+from funnelkit._time import in_utc, require_aware, utc_micros, zone_named
 from funnelkit._validators import check_items
 from funnelkit.errors import ValidationError
 from funnelkit.testing._clock import ManualClock
@@ -262,7 +262,7 @@ def backtest(  # noqa: PLR0913 -- the history and its window
         ValidationError: a bad argument, or an activity of a lead not given.
     """
     start_us, end_us = _check(policy, start, end, mql)
-    zone = _zone(timezone)
+    zone = zone_named(timezone)
     people = _leads(leads)
     won = _outcomes(outcomes)
     timeline, replayed = _timeline(activities, people, end)
@@ -353,7 +353,7 @@ def compare(  # noqa: PLR0913 -- two policies, the history and its window
         _check(policy_b, start, end, mql_b)
     else:
         _check(policy_b, start, end, mql_b, field="mql_b")
-    _zone(timezone)
+    zone_named(timezone)
     check_items(leads, field="leads", expected="an iterable of Lead values")
     check_items(
         activities, field="activities", expected="an iterable of Activity values"
@@ -402,15 +402,6 @@ def _check(
             field=field, value=mql, expected=f"a stage of the policy {policy.label!r}"
         )
     return start_us, end_us
-
-
-def _zone(name: str) -> ZoneInfo:
-    """The time zone named *name*, or a ValidationError naming ``timezone``."""
-    if not is_zone_name(name):
-        raise ValidationError(
-            field="timezone", value=name, expected="an IANA time zone name"
-        )
-    return ZoneInfo(name)
 
 
 def _leads(leads: Iterable[Lead]) -> dict[str, Lead]:

@@ -42,6 +42,7 @@ from funnelkit._time import (
     span_micros,
 )
 from funnelkit._validators import (
+    as_tuple,
     aware_datetime,
     flag,
     instance_of,
@@ -221,13 +222,6 @@ def _activities(value: Iterable[Activity]) -> tuple[Activity, ...]:
     return tuple(sorted(items, key=time_order))
 
 
-def _history(value: Iterable[TransitionRecord]) -> tuple[TransitionRecord, ...]:
-    given: object = value  # checked at run time, whatever the types say
-    if not is_items(given):
-        return given  # type: ignore[return-value] # for the validator to refuse
-    return tuple(given)
-
-
 @attrs.frozen(kw_only=True)
 class Context:
     """What a criterion may look at: one lead, as of one instant.
@@ -259,7 +253,7 @@ class Context:
     )
     history: tuple[TransitionRecord, ...] = attrs.field(
         default=(),
-        converter=_history,
+        converter=as_tuple,
         validator=items_of(TransitionRecord, "moves (TransitionRecord values)"),
     )
     now: datetime = attrs.field(validator=aware_datetime)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
@@ -14,10 +14,10 @@ from funnelkit._scoring import Score
 from funnelkit._sla import SlaTimer
 from funnelkit._time import utc_micros
 from funnelkit._validators import (
+    as_tuple,
     aware_datetime,
     flag,
     instance_of,
-    is_items,
     items_of,
     non_empty_str,
     optional,
@@ -302,14 +302,6 @@ Event = (
 # -- The state of one lead -----------------------------------------------------
 
 
-def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
-    """A tuple of the items (a list, say), for the validator to check them."""
-    given: object = value  # checked at run time, whatever the types say
-    if not is_items(given):
-        return given  # type: ignore[return-value] # for the validator to refuse
-    return tuple(given)
-
-
 def _count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if type(value) is not int or value < 0:
         reject(instance, attribute, value, "a whole number, 0 or more")
@@ -347,13 +339,13 @@ class LeadState:
     entered_at: datetime = attrs.field(validator=aware_datetime)
     score: Score = attrs.field(validator=instance_of(Score, "a Score"))
     history: tuple[TransitionRecord, ...] = attrs.field(
-        converter=_tuple,
+        converter=as_tuple,
         validator=items_of(TransitionRecord, "moves (TransitionRecord values)"),
     )
     updated_at: datetime = attrs.field(validator=aware_datetime)
     activities: int = attrs.field(default=0, validator=_count)
     timers: tuple[SlaTimer, ...] = attrs.field(
-        default=(), converter=_tuple, validator=items_of(SlaTimer, "SlaTimer values")
+        default=(), converter=as_tuple, validator=items_of(SlaTimer, "SlaTimer values")
     )
 
     def __attrs_post_init__(self) -> None:
@@ -410,7 +402,7 @@ def moves_problem(
         problem = _error(
             f"history[{last}].at",
             history[last].at,
-            f"entered_at ({_iso(entered_at)}): the last move entered the stage",
+            f"entered_at ({entered_at.isoformat()}): the last move entered the stage",
         )
     for position, timer in enumerate(timers):
         if problem is None and timer.entry != last:
@@ -438,7 +430,7 @@ def _chain_problem(history: Sequence[TransitionRecord]) -> ValidationError | Non
             return _error(
                 f"history[{position}].at",
                 record.at,
-                f"an instant no earlier than the move before ({_iso(since)})",
+                f"an instant no earlier than the move before ({since.isoformat()})",
             )
         source, since = record.target, record.at
     return None
@@ -450,7 +442,7 @@ def _times_problem(state: LeadState) -> ValidationError | None:
         return _error(
             "updated_at",
             state.updated_at,
-            f"an instant no earlier than entered_at ({_iso(state.entered_at)})",
+            f"an instant no earlier than entered_at ({state.entered_at.isoformat()})",
         )
     score = state.score
     if score.lead_id != state.lead.id:
@@ -458,7 +450,9 @@ def _times_problem(state: LeadState) -> ValidationError | None:
             "score.lead_id", score.lead_id, f"the lead's id {state.lead.id!r}"
         )
     if utc_micros(score.at) != updated:
-        return _error("score.at", score.at, f"updated_at ({_iso(state.updated_at)})")
+        return _error(
+            "score.at", score.at, f"updated_at ({state.updated_at.isoformat()})"
+        )
     return None
 
 
@@ -473,7 +467,7 @@ def _timers_problem(state: LeadState) -> ValidationError | None:
             return _error(
                 f"{place}.started_at",
                 timer.started_at,
-                f"entered_at ({_iso(state.entered_at)}): a timer of this visit",
+                f"entered_at ({state.entered_at.isoformat()}): a timer of this visit",
             )
         if timer.rule in rules:
             return _error(f"{place}.rule", timer.rule, "one timer per rule")
@@ -485,10 +479,6 @@ def _error(field: str, value: object, expected: str) -> ValidationError:
     return ValidationError(
         owner="LeadState", field=field, value=value, expected=expected
     )
-
-
-def _iso(at: datetime) -> str:
-    return at.isoformat()
 
 
 # -- Inputs: what a funnel was fed, in order, for replay -----------------------

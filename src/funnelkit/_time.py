@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from typing import Protocol, runtime_checkable
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import attrs
 
@@ -203,6 +203,15 @@ def is_zone_name(value: object) -> bool:
     """
     # available_timezones() lists only files that begin as zone data do.
     return isinstance(value, str) and value in _zone_names()
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA zone *name*; a ValidationError naming ``timezone`` if it is none."""
+    if not is_zone_name(name):
+        raise ValidationError(
+            field="timezone", value=name, expected="an IANA time zone name"
+        )
+    return ZoneInfo(name)
 
 
 @cache

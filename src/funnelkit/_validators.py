@@ -96,6 +96,14 @@ def is_items(value: object) -> TypeGuard[Iterable[Any]]:
     return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
 
 
+def as_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    """A tuple of the items (a list, say); anything else as given, for the validator."""
+    given: object = value  # checked at run time, whatever the types say
+    if not is_items(given):
+        return given  # type: ignore[return-value] # for the validator to refuse
+    return tuple(given)
+
+
 def check_items(
     value: object, *, field: str, expected: str, owner: str | None = None
 ) -> Iterable[Any]:

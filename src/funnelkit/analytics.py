@@ -73,7 +73,7 @@ from funnelkit._frozen import FrozenMap, freeze
 from funnelkit._scoring import _num
 from funnelkit._sla import SlaTimer
 from funnelkit._text import table
-from funnelkit._time import is_zone_name, require_aware, utc_micros
+from funnelkit._time import require_aware, utc_micros, zone_named
 from funnelkit._validators import (
     Scalar,
     aware_datetime,
@@ -671,7 +671,7 @@ class FunnelReport:
             field="timers",
             expected="an iterable of (lead_id, SlaTimer) pairs, as sla_timers gives",
         )
-        zone = _zone(timezone)
+        zone = zone_named(timezone)
         try:
             start.astimezone(zone)
         except OverflowError:  # the periods begin on the zone's dates
@@ -961,14 +961,6 @@ def _path(stages: Sequence[str]) -> tuple[str, ...]:
     if len(set(path)) != len(path):
         raise ValidationError(field="stages", value=stages, expected="each stage once")
     return path
-
-
-def _zone(name: str) -> ZoneInfo:
-    if not is_zone_name(name):
-        raise ValidationError(
-            field="timezone", value=name, expected="an IANA time zone name"
-        )
-    return ZoneInfo(name)
 
 
 def _check_options(  # noqa: PLR0913 -- the options build checks
