@@ -682,6 +682,61 @@ class TestValues:
             make()  # type: ignore[operator]
         assert info.value.field == field
 
+    @pytest.mark.parametrize(
+        "criterion",
+        [
+            Always(),
+            ScoreAtLeast(50),
+            GradeAtLeast("B"),
+            DidActivity("demo_request", within=D),
+            AttributeIs("industry", "software"),
+            BantQualified(),
+            InStageFor(D),
+            AllOf(Always()),
+            AnyOf(Always()),
+            AtLeast(1, Always()),
+            Not(Always()),
+        ],
+        ids=lambda criterion: type(criterion).__name__,
+    )
+    @pytest.mark.parametrize("method", ["check", "passes", "wake_at"])
+    @pytest.mark.parametrize("ctx", [CTX.lead, None, {"now": T0}])
+    def test_what_is_no_context_is_named(
+        self, criterion: Criterion, method: str, ctx: object
+    ) -> None:
+        """Each built-in method given no Context (a Lead, say): a ValidationError."""
+        with pytest.raises(ValidationError) as info:
+            getattr(criterion, method)(ctx)
+        found = (info.value.owner, info.value.field, info.value.value)
+        assert found == (f"{type(criterion).__name__}.{method}", "ctx", ctx)
+
+    @pytest.mark.parametrize("method", ["passes", "wake_at"])
+    def test_the_base_class_methods_name_what_is_no_context(self, method: str) -> None:
+        """Criterion's own passes and wake_at refuse no Context for a subclass too."""
+        with pytest.raises(ValidationError) as info:
+            getattr(Fixed(passed=True), method)(CTX.lead)
+        assert (info.value.owner, info.value.field) == (f"Fixed.{method}", "ctx")
+
+    def test_a_subclass_of_context_is_a_context(self) -> None:
+        """A host's subclass of Context is taken where a Context is."""
+
+        @attrs.frozen
+        class Traced(Context):
+            """A context that also carries a trace id."""
+
+            trace: str = "t-1"
+
+        ctx = Traced(
+            lead=CTX.lead,
+            stage=CTX.stage,
+            entered_at=CTX.entered_at,
+            score=CTX.score,
+            now=CTX.now,
+        )
+        assert Always().check(ctx).passed
+        assert AllOf(Always(), ScoreAtLeast(0)).passes(ctx)
+        assert InStageFor(2 * D).wake_at(ctx) == CTX.entered_at + 2 * D
+
     @pytest.mark.parametrize("path", ["bant.budgett", "bant", "email.dommain", " ", 3])
     def test_attribute_is_takes_the_paths_attribute_rule_takes(self, path: str) -> None:
         """AttributeIs refuses a path AttributeRule refuses, expecting the same."""

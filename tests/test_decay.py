@@ -1,10 +1,18 @@
+import math
 from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from funnelkit import Decay, HalfLife, LinearDecay, PolicyError, StepDecay
+from funnelkit import (
+    Decay,
+    HalfLife,
+    LinearDecay,
+    PolicyError,
+    StepDecay,
+    ValidationError,
+)
 
 DAY = 86_400
 ages = st.floats(min_value=0, max_value=3650 * DAY)
@@ -80,3 +88,34 @@ class TestCommon:
         """An older activity never weighs more, and weights stay in [0, 1]."""
         young, old = sorted((a, b))
         assert 0 <= decay.weight(old) <= decay.weight(young) <= 1
+
+    @pytest.mark.parametrize(
+        "decay",
+        [
+            HalfLife(timedelta(days=7)),
+            StepDecay(timedelta(days=7), 0.5),
+            StepDecay(timedelta(days=7), 0),
+            LinearDecay(timedelta(days=30)),
+        ],
+    )
+    def test_an_infinite_age_keeps_nothing(self, decay: Decay) -> None:
+        """An activity infinitely old weighs 0, whatever the decay."""
+        assert decay.weight(math.inf) == 0.0
+
+    @pytest.mark.parametrize(
+        "decay",
+        [
+            HalfLife(timedelta(days=7)),
+            StepDecay(timedelta(days=7), 0.5),
+            LinearDecay(timedelta(days=30)),
+        ],
+    )
+    @pytest.mark.parametrize(
+        "age", [-1, -0.5, math.nan, -math.inf, "60", None, timedelta(days=1), 10**400]
+    )
+    def test_bad_ages_are_named(self, decay: Decay, age: object) -> None:
+        """A negative, NaN, huge or non-number age is a ValidationError naming it."""
+        with pytest.raises(ValidationError) as info:
+            decay.weight(age)  # type: ignore[arg-type]
+        assert info.value.field == "age_seconds"
+        assert info.value.owner == f"{type(decay).__name__}.weight"

@@ -59,6 +59,10 @@ class TestValidationError:
             owner="Rule", field="f", value=Broken(), expected="x"
         )
         assert str(broken) == "Rule, f: expected x, got a Broken whose repr failed"
+        unknown = errors.UnknownLead(lead_id=Broken())
+        assert (
+            str(unknown) == "no lead with id a Broken whose repr failed in the funnel"
+        )
 
     @pytest.mark.parametrize(
         "error",

@@ -227,6 +227,18 @@ class TestFunnelPolicy:
             policy().transitions_between("lead", "sql")
 
     @pytest.mark.parametrize(
+        ("source", "target", "value"),
+        [(["lead"], "mql", ["lead"]), ("lead", {"mql": 1}, {"mql": 1})],
+    )
+    def test_transitions_between_what_is_no_stage_name(
+        self, source: object, target: object, value: object
+    ) -> None:
+        """A source or target that is no str is a PolicyError naming it."""
+        with pytest.raises(PolicyError) as info:
+            policy().transitions_between(source, target)  # type: ignore[arg-type]
+        assert (info.value.field, info.value.value) == ("stage", value)
+
+    @pytest.mark.parametrize(
         ("make", "field", "value"),
         [
             (

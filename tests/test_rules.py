@@ -10,6 +10,7 @@ from funnelkit import (
     HalfLife,
     Lead,
     PolicyError,
+    ValidationError,
     between,
     email_domain,
     equals,
@@ -141,6 +142,25 @@ class TestAttributeRule:
         assert rule.evaluate(LEAD) == (True, "employees is 250, between 50 and 1000")
         assert rule.dimension == "fit"
 
+    @pytest.mark.parametrize("lead", ["L-1", None, {"industry": "software"}])
+    def test_evaluate_what_is_no_lead(self, lead: object) -> None:
+        """evaluate of anything but a Lead is a ValidationError naming lead."""
+        rule = AttributeRule("industry", "software", 5, name="icp")
+        with pytest.raises(ValidationError) as info:
+            rule.evaluate(lead)  # type: ignore[arg-type]
+        assert (info.value.owner, info.value.field) == ("AttributeRule 'icp'", "lead")
+
+    def test_a_name_whose_repr_fails_is_described(self) -> None:
+        """A bad name with a failing repr still gives the PolicyError, described."""
+
+        class Broken:
+            def __repr__(self) -> str:
+                raise RuntimeError("no repr")
+
+        with pytest.raises(PolicyError) as info:
+            AttributeRule("industry", "software", 5, name=Broken())  # type: ignore[arg-type]
+        assert info.value.owner == "AttributeRule a Broken whose repr failed"
+
     def test_value_shorthands(self) -> None:
         """A plain value or a list stands for equals or one_of."""
         assert AttributeRule("industry", "software", 5).test == equals("software")
@@ -201,7 +221,21 @@ class TestLeadValue:
         assert email_domain("a@B.example") == "b.example"
         assert email_domain(None) is None
         assert email_domain("no-at-sign") is None
+
+        class Address(str):
+            """A host's own kind of string."""
+
+            __slots__ = ()
+
+        assert email_domain(Address("a@B.example")) == "b.example"
         assert lead_value(Lead("L-2", LEAD.created_at), "email.domain") is None
+
+    @pytest.mark.parametrize("email", [3, b"a@b.example", ["a@b.example"]])
+    def test_email_domain_of_what_is_no_email(self, email: object) -> None:
+        """email_domain of what is no str or None: a ValidationError naming email."""
+        with pytest.raises(ValidationError) as info:
+            email_domain(email)  # type: ignore[arg-type]
+        assert (info.value.field, info.value.value) == ("email", email)
 
     def test_bant_timeline_absent(self) -> None:
         """An unknown timeline is None."""

@@ -24,6 +24,7 @@ from funnelkit import (
     NaiveDatetimeError,
     PolicyError,
     Score,
+    ScoreState,
     ScoringModel,
     StepDecay,
     ValidationError,
@@ -507,6 +508,9 @@ class TestModelValidation:
             model.score("L", [], at=T0)  # type: ignore[arg-type]
         with pytest.raises(ValidationError, match=r"ScoringModel\.scorer\.lead"):
             model.scorer("L")  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match=r"ScoreState\.model") as info:
+            ScoreState("m", LEAD)  # type: ignore[arg-type]
+        assert info.value.value == "m"
 
     @pytest.mark.parametrize("activities", [None, 5, "x", {"x": 1}])
     def test_activities_that_are_not_a_collection(self, activities: object) -> None:

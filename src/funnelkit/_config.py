@@ -1684,7 +1684,7 @@ def _check_registry(owner: str, value: object) -> None:
 
 
 def _check_format(owner: str, fmt: object) -> None:
-    if fmt not in {"toml", "json"}:
+    if fmt not in ("toml", "json"):  # a tuple: an unhashable value is refused too
         raise PolicyError(
             owner=owner, field="format", value=fmt, expected="'toml' or 'json'"
         )

@@ -299,6 +299,24 @@ class CriterionLike(Protocol):
         ...  # pragma: no cover -- a protocol's signature
 
 
+def _require_context(criterion: object, method: str, ctx: object) -> None:
+    """Refuse a *ctx* that is no Context, naming the criterion's method.
+
+    Criteria read the lead, its stage, score, activities and ``now`` from
+    their context: anything else would fail inside them, or pass unread.
+    """
+    if not isinstance(ctx, Context):
+        raise ValidationError(
+            owner=f"{type(criterion).__name__}.{method}",
+            field="ctx",
+            value=ctx,
+            expected=(
+                "a funnelkit.Context (the lead, its stage, entry, score, "
+                "activities, history and now)"
+            ),
+        )
+
+
 def _require_criterion(owner: str, field: str, value: object) -> CriterionLike:
     if not callable(getattr(value, "check", None)):
         raise PolicyError(
@@ -458,7 +476,7 @@ class Criterion(abc.ABC):
         """Decide for the lead in *ctx*, and say why."""
         ...
 
-    def wake_at(self, ctx: Context) -> datetime | None:  # noqa: ARG002 -- a default
+    def wake_at(self, ctx: Context) -> datetime | None:
         """Return the instant the verdict can next change without new input.
 
         ``None`` (the default) means only new input can change it. An
@@ -471,6 +489,8 @@ class Criterion(abc.ABC):
         :class:`~funnelkit.NaiveDatetimeError` (a naive one) or
         :class:`~funnelkit.PolicyError`, and change nothing.
         """
+        if type(ctx) is not Context:
+            _require_context(self, "wake_at", ctx)
         return None
 
     def passes(self, ctx: Context) -> bool:
@@ -483,6 +503,8 @@ class Criterion(abc.ABC):
         ``False``: the engine raises a :class:`~funnelkit.PolicyError` for
         anything else.
         """
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         return verdict_of(self, ctx).passed
 
     def _timed(self, model: ScoringModel, passed: bool) -> bool:  # noqa: ARG002 -- see subclasses
@@ -549,6 +571,8 @@ class _Combinator(Criterion):
         engine passes over such an answer of a guard: it hides no other
         criterion's wake.
         """
+        if type(ctx) is not Context:
+            _require_context(self, "wake_at", ctx)
         outcomes = [passes(c, ctx) for c in self.criteria]
         passed = self._decide(outcomes)
         relevant = [
@@ -558,6 +582,8 @@ class _Combinator(Criterion):
 
     def passes(self, ctx: Context) -> bool:
         """Decide from the criteria's outcomes, without their words."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         return self._decide(passes(c, ctx) for c in self.criteria)
 
     def _timed(self, model: ScoringModel, passed: bool) -> bool:
@@ -591,6 +617,8 @@ class AllOf(_Combinator):
 
     def check(self, ctx: Context) -> Verdict:
         """Check every criterion; pass if none failed."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         children = tuple(verdict_of(c, ctx) for c in self.criteria)
         failed = [v for v in children if not v.passed]
         if failed:
@@ -608,6 +636,8 @@ class AllOf(_Combinator):
 
     def passes(self, ctx: Context) -> bool:
         """Pass if every criterion passes, stopping at the first that fails."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         for criterion in self.criteria:  # noqa: SIM110 -- cheaper than a generator
             if not passes(criterion, ctx):
                 return False
@@ -632,6 +662,8 @@ class AnyOf(_Combinator):
 
     def check(self, ctx: Context) -> Verdict:
         """Check every criterion; pass if one passed."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         children = tuple(verdict_of(c, ctx) for c in self.criteria)
         passed = [v for v in children if v.passed]
         if passed:
@@ -649,6 +681,8 @@ class AnyOf(_Combinator):
 
     def passes(self, ctx: Context) -> bool:
         """Pass if a criterion passes, stopping at the first that does."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         for criterion in self.criteria:  # noqa: SIM110 -- cheaper than a generator
             if passes(criterion, ctx):
                 return True
@@ -696,6 +730,8 @@ class AtLeast(_Combinator):
 
     def check(self, ctx: Context) -> Verdict:
         """Check every criterion; pass if at least *n* passed."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         children = tuple(verdict_of(c, ctx) for c in self.criteria)
         met = sum(1 for v in children if v.passed)
         reason = f"{met} of {len(children)} passed, {self.n} needed"
@@ -735,6 +771,8 @@ class Not(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Check the criterion, and pass if it failed."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         child = verdict_of(self.criterion, ctx)
         return _verdict(
             passed=not child.passed,
@@ -745,10 +783,14 @@ class Not(Criterion):
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When its criterion can change."""
+        if type(ctx) is not Context:
+            _require_context(self, "wake_at", ctx)
         return wake_at(self.criterion, ctx)
 
     def passes(self, ctx: Context) -> bool:
         """Whether its criterion fails."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         return not passes(self.criterion, ctx)
 
     def _timed(self, model: ScoringModel, passed: bool) -> bool:
@@ -771,12 +813,16 @@ class Not(Criterion):
 class Always(Criterion):
     """Passes always: the guard of a move that needs nothing."""
 
-    def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- needs nothing
+    def check(self, ctx: Context) -> Verdict:
         """Pass."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         return _verdict(passed=True, criterion="always", reason="nothing is required")
 
-    def passes(self, ctx: Context) -> bool:  # noqa: ARG002 -- needs nothing
+    def passes(self, ctx: Context) -> bool:
         """Pass."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         return True
 
     def describe(self) -> str:
@@ -817,6 +863,8 @@ class ScoreAtLeast(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Compare the score of the dimension with the threshold."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         value = ctx.score[self.dimension]
         passed = value >= self.points
         relation = "is at least" if passed else "is below"
@@ -830,6 +878,8 @@ class ScoreAtLeast(Criterion):
 
     def passes(self, ctx: Context) -> bool:
         """Whether the score of the dimension reaches the threshold."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         return ctx.score[self.dimension] >= self.points
 
     def _timed(self, model: ScoringModel, passed: bool) -> bool:
@@ -850,6 +900,8 @@ class ScoreAtLeast(Criterion):
         points fade one way, is never late by more than a second, and may be
         early (the verdict then simply holds, and a later wake follows).
         """
+        if type(ctx) is not Context:
+            _require_context(self, "wake_at", ctx)
         return _score_wake(ctx, self.points, self.dimension)
 
     def describe(self) -> str:
@@ -982,6 +1034,8 @@ class GradeAtLeast(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Compare the lead's fit grade with the letter."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         grade = ctx.score.grade
         grades = self._bands(ctx)
         ranks = grades._ranks  # noqa: SLF001 -- the bands' own index
@@ -1007,6 +1061,8 @@ class GradeAtLeast(Criterion):
 
     def passes(self, ctx: Context) -> bool:
         """Whether the fit grade is the letter or better."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         grades = self.grades
         if grades is None:  # _bands, inline: the engine asks on every record
             scorer = ctx.scorer
@@ -1042,6 +1098,8 @@ class GradeAtLeast(Criterion):
         the letter's minimum, so this is :meth:`ScoreAtLeast.wake_at` of the
         fit score at that minimum (needs ``ctx.scorer``, as that does).
         """
+        if type(ctx) is not Context:
+            _require_context(self, "wake_at", ctx)
         scorer = ctx.scorer
         if scorer is None:
             return None
@@ -1144,6 +1202,8 @@ class DidActivity(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Count the matching activities."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         found = len(self._matching(ctx))
         window = self._window()
         times = "time" if found == 1 else "times"
@@ -1155,6 +1215,8 @@ class DidActivity(Criterion):
 
     def passes(self, ctx: Context) -> bool:
         """Count the matching activities, latest first, until there are enough."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         now = ctx.now.astimezone(UTC)  # compared as an instant, as floor is (in_utc)
         floor = self._floor(ctx, now)
         kinds = self.kinds
@@ -1175,6 +1237,8 @@ class DidActivity(Criterion):
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When enough of the activities leave the window to fail the check."""
+        if type(ctx) is not Context:
+            _require_context(self, "wake_at", ctx)
         if self.within is None:
             return None
         found = self._matching(ctx)
@@ -1252,6 +1316,8 @@ class AttributeIs(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Read the attribute and test it."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         value = value_getter(self.attribute)(ctx.lead)
         kind = type(value)
         # 1 and True are equal, and so are 0.0 and -0.0, but each is written
@@ -1272,6 +1338,8 @@ class AttributeIs(Criterion):
 
     def passes(self, ctx: Context) -> bool:
         """Read the attribute and test it."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         return self.test(value_getter(self.attribute)(ctx.lead))
 
     def describe(self) -> str:
@@ -1336,6 +1404,8 @@ class BantQualified(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Count the answers met."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         bant = ctx.lead.bant
         parts: list[tuple[bool, str]] = [
             (answer is True, f"{name} {_answer(answer)}")
@@ -1358,6 +1428,8 @@ class BantQualified(Criterion):
 
     def passes(self, ctx: Context) -> bool:
         """Count the answers met."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         bant = ctx.lead.bant
         met = (bant.budget is True) + (bant.authority is True) + (bant.need is True)
         if met < self.min_met - 1:
@@ -1368,6 +1440,8 @@ class BantQualified(Criterion):
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When the timeline enters the window, or passes."""
+        if type(ctx) is not Context:
+            _require_context(self, "wake_at", ctx)
         timeline = ctx.lead.bant.timeline
         if timeline is None:
             return None
@@ -1444,6 +1518,8 @@ class InStageFor(Criterion):
 
     def check(self, ctx: Context) -> Verdict:
         """Compare the time in stage with the minimum."""
+        if type(ctx) is not Context:
+            _require_context(self, "check", ctx)
         spent = ctx.now.astimezone(UTC) - ctx.entered_at.astimezone(UTC)  # elapsed()
         passed = spent >= self.at_least
         if spent.days < 0:
@@ -1466,6 +1542,8 @@ class InStageFor(Criterion):
 
     def passes(self, ctx: Context) -> bool:
         """Whether the time in stage reaches the minimum."""
+        if type(ctx) is not Context:
+            _require_context(self, "passes", ctx)
         # elapsed(), without its calls: the engine asks on every wake.
         return ctx.now.astimezone(UTC) - ctx.entered_at.astimezone(UTC) >= self.at_least
 
@@ -1475,6 +1553,8 @@ class InStageFor(Criterion):
 
     def wake_at(self, ctx: Context) -> datetime | None:
         """When the minimum is reached, if it is not yet."""
+        if type(ctx) is not Context:
+            _require_context(self, "wake_at", ctx)
         if elapsed(ctx.entered_at, ctx.now) >= self.at_least:
             return None
         return add_elapsed_or_never(ctx.entered_at, self.at_least)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import attrs
 
 from funnelkit._duration import format_duration
-from funnelkit.errors import PolicyError
+from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = ["Decay", "HalfLife", "LinearDecay", "StepDecay"]
 
@@ -28,6 +28,15 @@ def _positive_period(
         )
 
 
+def _bad_age(instance: Decay, value: object) -> ValidationError:
+    return ValidationError(
+        owner=f"{type(instance).__name__}.weight",
+        field="age_seconds",
+        value=value,
+        expected="a number of seconds, zero or more (and finite)",
+    )
+
+
 class Decay:
     """The base of the decay kinds: a factor from 1 (new) towards 0 (old)."""
 
@@ -35,7 +44,11 @@ class Decay:
 
     @abstractmethod
     def weight(self, age_seconds: float) -> float:
-        """Return the share of its points an activity *age_seconds* old keeps."""
+        """Return the share of its points an activity *age_seconds* old keeps.
+
+        The engine passes ages of zero or more seconds; the built-in decays
+        refuse any other with a ValidationError naming ``age_seconds``.
+        """
         ...
 
     @abstractmethod
@@ -57,7 +70,12 @@ class HalfLife(Decay):
 
     def weight(self, age_seconds: float) -> float:
         """Return ``0.5 ** (age / period)``."""
-        return float(0.5 ** (age_seconds / self.period.total_seconds()))
+        try:
+            if age_seconds >= 0:
+                return float(0.5 ** (age_seconds / self.period.total_seconds()))
+        except (TypeError, OverflowError):
+            pass
+        raise _bad_age(self, age_seconds)
 
     def describe(self) -> str:
         """Return the decay in words."""
@@ -95,9 +113,18 @@ class StepDecay(Decay):
 
     def weight(self, age_seconds: float) -> float:
         """Return ``factor ** floor(age / every)``."""
-        return float(
-            self.factor ** math.floor(age_seconds / self.every.total_seconds())
-        )
+        try:
+            if age_seconds >= 0:
+                steps = age_seconds / self.every.total_seconds()
+                # No whole number of steps is infinite: none of the points is left.
+                return (
+                    0.0
+                    if steps == math.inf
+                    else float(self.factor ** math.floor(steps))
+                )
+        except (TypeError, OverflowError):
+            pass
+        raise _bad_age(self, age_seconds)
 
     def describe(self) -> str:
         """Return the decay in words."""
@@ -120,7 +147,12 @@ class LinearDecay(Decay):
 
     def weight(self, age_seconds: float) -> float:
         """Return ``max(0, 1 - age / period)``."""
-        return max(0.0, 1.0 - age_seconds / self.period.total_seconds())
+        try:
+            if age_seconds >= 0:
+                return max(0.0, 1.0 - age_seconds / self.period.total_seconds())
+        except (TypeError, OverflowError):
+            pass
+        raise _bad_age(self, age_seconds)
 
     def describe(self) -> str:
         """Return the decay in words."""

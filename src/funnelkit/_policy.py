@@ -559,7 +559,11 @@ class FunnelPolicy:
 
     def transitions_between(self, source: str, target: str) -> tuple[Transition, ...]:
         """Return the transitions from *source* to *target*, in declaration order."""
-        found = self._between.get((source, target))
+        found = (
+            self._between.get((source, target))
+            if isinstance(source, str) and isinstance(target, str)  # type: ignore[redundant-expr] # callers may pass anything
+            else None
+        )
         if found is None:
             self.stage(source)
             self.stage(target)

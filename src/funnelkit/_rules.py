@@ -18,7 +18,7 @@ from funnelkit._frozen import FrozenMap
 from funnelkit._lead import Lead
 from funnelkit._predicates import MISSING, ValueTest, _Missing, as_test
 from funnelkit._validators import Scalar, is_finite_number, is_unordered
-from funnelkit.errors import PolicyError
+from funnelkit.errors import PolicyError, ValidationError, _shown
 
 __all__ = ["ActivityRule", "AttributeRule", "email_domain", "lead_value"]
 
@@ -52,7 +52,9 @@ def signed_text(value: float) -> str:
 
 def _owner(instance: Any) -> str:  # noqa: ANN401 -- any rule
     name = getattr(instance, "name", None)
-    return f"{type(instance).__name__} {name!r}" if name else type(instance).__name__
+    return (
+        f"{type(instance).__name__} {_shown(name)}" if name else type(instance).__name__
+    )
 
 
 def _fail(instance: object, field: str, value: object, expected: str) -> PolicyError:
@@ -392,6 +394,13 @@ class AttributeRule:
 
     def evaluate(self, lead: Lead) -> tuple[bool, str]:
         """Return whether *lead* passes, and a sentence saying why."""
+        if not isinstance(lead, Lead):
+            raise ValidationError(
+                owner=_owner(self),
+                field="lead",
+                value=lead,
+                expected="a funnelkit.Lead",
+            )
         passed, why = self.test.evaluate(lead_value(lead, self.attribute))
         return passed, f"{self.attribute} {why}"
 
@@ -402,6 +411,13 @@ def email_domain(email: str | None) -> str | None:
     >>> email_domain("Ana@ACME.example")
     'acme.example'
     """
+    if type(email) is not str:
+        if email is None:
+            return None
+        if not isinstance(email, str):
+            raise ValidationError(
+                field="email", value=email, expected="an email address (a str), or None"
+            )
     if not email or "@" not in email:
         return None
     return email.rpartition("@")[2].lower()

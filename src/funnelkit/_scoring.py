@@ -1497,6 +1497,13 @@ class ScoreState:
                 value=lead,
                 expected="a funnelkit.Lead",
             )
+        if not isinstance(model, ScoringModel):
+            raise ValidationError(
+                owner="ScoreState",
+                field="model",
+                value=model,
+                expected="a funnelkit.ScoringModel",
+            )
         self._model = model
         self._lead = lead
         count = len(model._activity_rules)  # noqa: SLF001 -- same module

@@ -247,7 +247,7 @@ class UnknownLead(FunnelkitError, KeyError):  # noqa: N818 -- the name the desig
 
     def __init__(self, *, lead_id: object) -> None:
         self._hold(lead_id=lead_id)
-        super().__init__(f"no lead with id {lead_id!r} in the funnel")
+        super().__init__(f"no lead with id {_shown(lead_id)} in the funnel")
 
     def __str__(self) -> str:
         # KeyError shows the repr of its argument; show the sentence instead.
