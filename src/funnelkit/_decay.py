@@ -116,7 +116,7 @@ class StepDecay(Decay):
         try:
             if age_seconds >= 0:
                 steps = age_seconds / self.every.total_seconds()
-                # No whole number of steps is infinite: none of the points is left.
+                # An infinite age is past every step: none of the points is left.
                 return (
                     0.0
                     if steps == math.inf
