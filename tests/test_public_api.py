@@ -1,6 +1,8 @@
 import importlib
 import inspect
 import re
+import subprocess
+import sys
 import types
 import typing
 from importlib.metadata import version
@@ -98,3 +100,22 @@ class TestPresentation:
     def test_version_comes_from_metadata(self) -> None:
         """__version__ matches the installed distribution's metadata."""
         assert funnelkit.__version__ == version("funnelkit")
+
+    def test_version_is_read_when_first_asked(self) -> None:
+        """Importing funnelkit reads no metadata; the first __version__ does, once."""
+        code = (
+            "import sys, funnelkit\n"
+            "print('importlib.metadata' in sys.modules)\n"
+            "print(funnelkit.__version__ == funnelkit.__dict__['__version__'])\n"
+        )
+        done = subprocess.run(  # noqa: S603 -- this interpreter, fixed code
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert done.stdout.split() == ["False", "True"]
+
+    def test_a_name_funnelkit_lacks_is_an_attribute_error(self) -> None:
+        """funnelkit.nothing raises AttributeError naming the module and the name."""
+        with pytest.raises(
+            AttributeError, match="module 'funnelkit' has no attribute 'nothing'"
+        ):
+            funnelkit.nothing  # type: ignore[attr-defined] # noqa: B018 -- the lookup is the test
