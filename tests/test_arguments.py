@@ -9,6 +9,7 @@ Python's own ``TypeError`` or ``AttributeError`` from inside funnelkit.
 from __future__ import annotations
 
 import math
+import types
 import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import funnelkit as fk
-from funnelkit import analytics, learn, policies, testing
+from funnelkit import analytics, learn, policies, serialization, testing
 from funnelkit.errors import FunnelkitError
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -114,6 +115,21 @@ def _context() -> fk.Context:
 
 
 CONTEXT = _context()
+STATE = _funnel().state("L1")
+SCORE = STATE.score
+RECORD = fk.TransitionRecord(source=None, target="lead", at=T0, by="auto")
+PAUSED = TIMER.paused(T0 + timedelta(hours=1))
+REPORT = analytics.FunnelReport.build(
+    ENTRIES, stages=["lead", "mql"], start=T0, end=T0 + timedelta(days=30)
+)
+HISTORY_LEADS = [
+    fk.Lead(f"H{n}", T0, attributes={"industry": "ab"[n % 2]}) for n in range(40)
+]
+HISTORY_ACTIVITIES = [
+    fk.Activity(lead.id, "page_view", T0 + timedelta(hours=n), id=f"h{n}")
+    for n, lead in enumerate(HISTORY_LEADS)
+]
+HISTORY_OUTCOMES = {lead.id: n % 3 == 0 for n, lead in enumerate(HISTORY_LEADS)}
 CRITERIA = (
     fk.Always(),
     fk.ScoreAtLeast(10),
@@ -288,7 +304,183 @@ CASES: list[Case] = [
     case("Scenario.move", _on_scenario("move"), "disqualified", reason="bad_data"),
     case("Scenario.expect_stage", _on_scenario("expect_stage"), "lead"),
     case("check_policy", testing.check_policy, POLICY, []),
+    case("Case", testing.Case, LEAD, (), expect_stage="lead", at=T0, name="c"),
+    # The other values and events a host may make by hand.
+    case("BusinessHours", fk.BusinessHours, "09:00", "17:00"),
+    case("LinearDecay", fk.LinearDecay, timedelta(days=30)),
+    case("Grades", fk.Grades, fit=(("A", 50), ("B", None))),
+    case("Contribution", fk.Contribution, rule="r", dimension="fit", points=1.0),
+    case(
+        "Score",
+        fk.Score,
+        model=SCORE.model,
+        lead_id="L1",
+        at=SCORE.at,
+        dimensions=dict(SCORE.dimensions),
+        grade=SCORE.grade,
+        band=SCORE.band,
+        contributions=SCORE.contributions,
+    ),
+    case("absent", fk.absent),
+    case("present", fk.present),
+    case("equals", fk.equals, 3),
+    case("one_of", fk.one_of, 1, 2),
+    case("Always", fk.Always),
+    case("AllOf", fk.AllOf, fk.Always(), fk.Always()),
+    case("AnyOf", fk.AnyOf, fk.Always()),
+    case("Not", fk.Not, fk.Always()),
+    case(
+        "TransitionRecord",
+        fk.TransitionRecord,
+        source=None,
+        target="lead",
+        at=T0,
+        by="auto",
+    ),
+    case(
+        "LeadState",
+        fk.LeadState,
+        lead=STATE.lead,
+        stage=STATE.stage,
+        entered_at=STATE.entered_at,
+        score=STATE.score,
+        history=STATE.history,
+        updated_at=STATE.updated_at,
+        activities=0,
+    ),
+    case(
+        "SlaTimer",
+        fk.SlaTimer,
+        rule="r",
+        stage="mql",
+        entry=1,
+        started_at=T0,
+        deadline=T0 + timedelta(hours=4),
+        warn_at=None,
+    ),
+    case("Commit", fk.Commit, input=fk.Tick(T0), states=(), wakes=(), policy=None),
+    case(
+        "FunnelPolicy",
+        fk.FunnelPolicy,
+        name="p",
+        version=1,
+        stages=POLICY.stages,
+        transitions=POLICY.transitions,
+        initial=POLICY.initial,
+        scoring=POLICY.scoring,
+        slas=POLICY.slas,
+        calendar=POLICY.calendar,
+    ),
+    case("InMemoryStore", fk.InMemoryStore),
+    case("CriteriaRegistry", fk.CriteriaRegistry, {}),
+    case("UpdateLead", fk.UpdateLead, LEAD, T0),
+    case("ResumeTimer", fk.ResumeTimer, "L1", "r", T0),
+    case("ActivityRecorded", fk.ActivityRecorded, ACTIVITY),
+    case("LeadAdded", fk.LeadAdded, LEAD, T0),
+    case("LeadUpdated", fk.LeadUpdated, LEAD, T0),
+    case(
+        "ScoreChanged", fk.ScoreChanged, lead_id="L1", at=T0, score=SCORE, previous=None
+    ),
+    case("StageChanged", fk.StageChanged, "L1", RECORD),
+    case("SlaStarted", fk.SlaStarted, "L1", TIMER),
+    case("SlaWarning", fk.SlaWarning, "L1", TIMER.warned(T0 + timedelta(hours=2))),
+    case(
+        "SlaBreached",
+        fk.SlaBreached,
+        "L1",
+        TIMER.breached(T0 + timedelta(hours=4)),
+        "boss",
+    ),
+    case("SlaMet", fk.SlaMet, "L1", TIMER.met(T0 + timedelta(hours=1))),
+    case(
+        "SlaCancelled", fk.SlaCancelled, "L1", TIMER.cancelled(T0 + timedelta(hours=1))
+    ),
+    case("SlaPaused", fk.SlaPaused, "L1", PAUSED),
+    case(
+        "SlaResumed",
+        fk.SlaResumed,
+        "L1",
+        PAUSED.resumed(T0 + timedelta(hours=6), None),
+        at=T0 + timedelta(hours=3),
+    ),
+    # The rest of analytics, learning and serialization.
+    case(
+        "compare",
+        analytics.compare,
+        POLICY,
+        POLICY,
+        [LEAD],
+        [ACTIVITY],
+        {"L1": True},
+        start=T0,
+        end=T0 + timedelta(days=40),
+        mql="mql",
+        mql_b=None,
+    ),
+    case("funnel_chart", analytics.funnel_chart, REPORT),
+    case("cohort_chart", analytics.cohort_chart, REPORT),
+    case("time_in_stage_chart", analytics.time_in_stage_chart, REPORT),
+    case("save_charts", analytics.save_charts, REPORT, "charts"),
+    case("fit_scoring_model", learn.fit_scoring_model, ROWS, "won"),
+    case(
+        "fit_scorecard_from_history",
+        learn.fit_scorecard_from_history,
+        HISTORY_LEADS,
+        HISTORY_ACTIVITIES,
+        HISTORY_OUTCOMES,
+        at=T0 + timedelta(days=3),
+        window=timedelta(days=30),
+    ),
+    case(
+        "evaluate_history",
+        learn.evaluate_history,
+        POLICY.scoring,
+        HISTORY_LEADS,
+        HISTORY_ACTIVITIES,
+        HISTORY_OUTCOMES,
+        at=T0 + timedelta(days=3),
+    ),
+    case("to_json", serialization.to_json, LEAD, indent=None, cls=None),
+    case("from_json", serialization.from_json, serialization.to_json(LEAD), fk.Lead),
+    case("unstructure", serialization.unstructure, LEAD, cls=None),
+    case(
+        "structure", serialization.structure, serialization.unstructure(LEAD), fk.Lead
+    ),
 ]
+
+#: Public callables with no case, and why.
+EXEMPT = {
+    # Protocols and bases: a host writes their methods.
+    "Clock": "a protocol",
+    "Store": "a protocol",
+    "CriterionLike": "a protocol",
+    "Criterion": "an abstract base",
+    "Decay": "an abstract base",
+    "ValueTest": "an abstract base",
+    "StageKind": "a type alias",
+    # Outputs the library builds, whose fields it fills (see docs/analytics.md).
+    **dict.fromkeys(
+        [
+            "BacktestReport",
+            "Comparison",
+            "Conversion",
+            "Decile",
+            "Flow",
+            "FunnelReport",
+            "GoalProgress",
+            "PathCount",
+            "SlaCompliance",
+            "StageTime",
+            "Band",
+            "Evaluation",
+            "Level",
+            "Scorecard",
+            "Mismatch",
+            "PolicyChange",
+        ],
+        "an output the library builds",
+    ),
+}
 
 
 def _escapes(
@@ -332,3 +524,22 @@ def test_an_argument_of_the_wrong_kind_is_a_funnelkit_error(
             if found is not None:
                 escaped.append(f"{place}={value!r}: {found}")
     assert escaped == []
+
+
+@pytest.mark.parametrize(
+    "module", [fk, analytics, learn, testing, serialization], ids=lambda m: m.__name__
+)
+def test_every_public_call_has_a_case(module: types.ModuleType) -> None:
+    """Each public function and class is in the table above, or exempt with a reason."""
+    short = module.__name__.rpartition(".")[2]
+    labels = {label for label, *_ in CASES}
+    missing = [
+        name
+        for name in module.__all__
+        if callable(value := getattr(module, name))
+        and not (isinstance(value, type) and issubclass(value, BaseException))
+        and name not in labels
+        and f"{short}.{name}" not in labels
+        and name not in EXEMPT
+    ]
+    assert missing == []

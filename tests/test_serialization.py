@@ -49,6 +49,7 @@ from funnelkit import (
     Tick,
     TransitionRecord,
     UpdateLead,
+    ValidationError,
     Verdict,
     diff_policies,
     serialization,
@@ -553,6 +554,60 @@ class TestWireFormat:
         """indent= gives readable, still deterministic JSON."""
         text = to_json(Bant(budget=True), indent=2)
         assert text.splitlines()[1] == '  "budget": true,'
+
+    @pytest.mark.parametrize(
+        ("value", "says"),
+        [
+            (math.nan, "Out of range float values"),
+            ({"points": math.inf}, "Out of range float values"),
+            (b"bytes", "bytes is not JSON serializable"),
+            ([object()], "object is not JSON serializable"),
+        ],
+    )
+    @pytest.mark.parametrize("indent", [None, 2])
+    def test_what_json_cannot_hold_is_named(
+        self, value: object, says: str, indent: int | None
+    ) -> None:
+        """NaN, bytes or an unknown object: a ValidationError with JSON's reason."""
+        with pytest.raises(ValidationError, match=says) as info:
+            to_json(value, indent=indent)
+        found = (info.value.owner, info.value.field, info.value.value)
+        assert found == ("to_json", "value", value)
+
+    def test_a_list_holding_itself_is_named(self) -> None:
+        """A list that holds itself is refused, not a RecursionError."""
+        looped: list[object] = []
+        looped.append(looped)
+        for call in (to_json, unstructure):
+            with pytest.raises(ValidationError, match="holding itself") as info:
+                call(looped)
+            assert (info.value.owner, info.value.field) == (call.__name__, "value")
+
+    @pytest.mark.parametrize("indent", [-1, 1.5, True, "  "])
+    def test_a_bad_indent_is_named(self, indent: object) -> None:
+        """indent= takes None or a whole number, 0 or more."""
+        with pytest.raises(ValidationError) as info:
+            to_json(Bant(), indent=indent)  # type: ignore[arg-type]
+        assert (info.value.field, info.value.value) == ("indent", indent)
+
+    @pytest.mark.parametrize("cls", [3, "Lead", [Lead], {"a": 1}])
+    def test_a_cls_that_is_no_type_is_named(self, cls: object) -> None:
+        """cls= of to_json and unstructure must be a type (or None)."""
+        lead = Lead("L", AT)
+        for call in (to_json, unstructure):
+            with pytest.raises(ValidationError) as info:
+                call(lead, cls=cls)
+            found = (info.value.owner, info.value.field, info.value.value)
+            assert found == (call.__name__, "cls", cls)
+
+    def test_cls_may_be_a_class_an_alias_or_any(self) -> None:
+        """A class, a generic alias, a union or Any are types to write as."""
+        lead = Lead("L", AT)
+        written = unstructure(lead)
+        assert unstructure(lead, Lead) == written
+        assert unstructure([lead], list[Lead]) == [written]
+        assert unstructure(lead, Any) == written
+        assert to_json(lead, cls=Lead | None) == to_json(lead)
 
     def test_z_suffix_accepted(self) -> None:
         """A 'Z' suffix is UTC."""

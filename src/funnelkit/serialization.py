@@ -1307,8 +1307,39 @@ def unstructure(value: object, cls: Any = None) -> Any:  # noqa: ANN401 -- JSON-
     Raises:
         NaiveDatetimeError: *value* holds a datetime without a time zone,
             which no reader would accept back.
+        ValidationError: *cls* is not None, a class or a type such as
+            ``list[Event]``, or *value* holds a list or dict holding itself.
     """
-    return converter.unstructure(value, cls)
+    return _unstructured("unstructure", value, cls)
+
+
+def _unstructured(owner: str, value: object, cls: Any) -> Any:  # noqa: ANN401 -- as unstructure
+    """``converter.unstructure(value, cls)``, its arguments checked for *owner*."""
+    if cls is not None:
+        _check_cls(owner, cls)
+    try:
+        return converter.unstructure(value, cls)
+    except RecursionError:
+        raise ValidationError(
+            owner=owner,
+            field="value",
+            value=value,
+            expected="a value that holds no list or dict holding itself",
+        ) from None
+
+
+def _check_cls(owner: str, cls: object) -> None:
+    """Refuse a *cls* that is no type to write a value as (a list, a number)."""
+    if not (isinstance(cls, type) or cls is Any or get_origin(cls) is not None):
+        raise ValidationError(
+            owner=owner,
+            field="cls",
+            value=cls,
+            expected=(
+                "a type the value belongs to, such as funnelkit.Lead or "
+                "list[funnelkit.Event], or None"
+            ),
+        )
 
 
 def structure(data: object, cls: type[T]) -> T:
@@ -1344,16 +1375,41 @@ def to_json(value: object, *, indent: int | None = None, cls: Any = None) -> str
 
     Raises:
         NaiveDatetimeError: *value* holds a datetime without a time zone.
+        ValidationError: *value* holds what JSON cannot (NaN or an infinity,
+            bytes, an object funnelkit does not know, a list holding itself),
+            *indent* is not None or a whole number, 0 or more, or *cls* is
+            not None or a type (as for :func:`unstructure`).
     """
-    if indent is None:
-        return _ENCODER.encode(unstructure(value, cls))
-    return json.dumps(
-        unstructure(value, cls),
-        ensure_ascii=False,
-        allow_nan=False,
-        indent=indent,
-        separators=(",", ": "),
-    )
+    if indent is not None and (type(indent) is not int or indent < 0):
+        raise ValidationError(
+            owner="to_json",
+            field="indent",
+            value=indent,
+            expected="None or a whole number of spaces, 0 or more",
+        )
+    data = _unstructured("to_json", value, cls)
+    try:
+        if indent is None:
+            return _ENCODER.encode(data)
+        return json.dumps(
+            data,
+            ensure_ascii=False,
+            allow_nan=False,
+            indent=indent,
+            separators=(",", ": "),
+        )
+    except (TypeError, ValueError) as error:
+        # The encoder's own refusals: the data holds something JSON cannot
+        # (a list holding itself stops the unstructuring above).
+        raise ValidationError(
+            owner="to_json",
+            field="value",
+            value=value,
+            expected=(
+                "a funnelkit value, or lists, dicts with text keys, text, finite "
+                f"numbers, booleans and None (JSON says: {error})"
+            ),
+        ) from None
 
 
 # JSON's quoting of a string as the encoder above writes it (no ASCII escapes).
