@@ -1324,7 +1324,10 @@ def _unstructured(owner: str, value: object, cls: Any) -> Any:  # noqa: ANN401 -
             owner=owner,
             field="value",
             value=value,
-            expected="a value that holds no list or dict holding itself",
+            expected=(
+                "a value that holds no list or dict holding itself (nor nests "
+                "deeper than Python's recursion limit)"
+            ),
         ) from None
 
 
