@@ -129,6 +129,9 @@ HISTORY_ACTIVITIES = [
     fk.Activity(lead.id, "page_view", T0 + timedelta(hours=n), id=f"h{n}")
     for n, lead in enumerate(HISTORY_LEADS)
 ]
+#: A backtest's leads, activities and outcomes, and its window.
+REPLAYED = ([LEAD], [ACTIVITY], {"L1": True})
+WINDOW = {"start": T0, "end": T0 + timedelta(days=40)}
 HISTORY_OUTCOMES = {lead.id: n % 3 == 0 for n, lead in enumerate(HISTORY_LEADS)}
 CRITERIA = (
     fk.Always(),
@@ -283,17 +286,7 @@ CASES: list[Case] = [
     case("stage_entries", analytics.stage_entries, [_funnel().state("L1")]),
     case("sla_timers", analytics.sla_timers, []),
     case("Goal", analytics.Goal, "mql", "month", 10),
-    case(
-        "backtest",
-        analytics.backtest,
-        POLICY,
-        [LEAD],
-        [ACTIVITY],
-        {"L1": True},
-        start=T0,
-        end=T0 + timedelta(days=40),
-        timezone="UTC",
-    ),
+    case("backtest", analytics.backtest, POLICY, *REPLAYED, **WINDOW, timezone="UTC"),
     case("fit_scorecard", learn.fit_scorecard, ROWS, "won", name="learned"),
     case("learn.evaluate", learn.evaluate, POLICY.scoring, ROWS, "won"),
     case("as_lead", learn.as_lead, ROWS[0], POLICY.scoring, id="row"),
@@ -404,19 +397,7 @@ CASES: list[Case] = [
         at=T0 + timedelta(hours=3),
     ),
     # The rest of analytics, learning and serialization.
-    case(
-        "compare",
-        analytics.compare,
-        POLICY,
-        POLICY,
-        [LEAD],
-        [ACTIVITY],
-        {"L1": True},
-        start=T0,
-        end=T0 + timedelta(days=40),
-        mql="mql",
-        mql_b=None,
-    ),
+    case("compare", analytics.compare, POLICY, POLICY, *REPLAYED, **WINDOW, mql_b=None),
     case("funnel_chart", analytics.funnel_chart, REPORT),
     case("cohort_chart", analytics.cohort_chart, REPORT),
     case("time_in_stage_chart", analytics.time_in_stage_chart, REPORT),
@@ -458,7 +439,7 @@ EXEMPT = {
     "Decay": "an abstract base",
     "ValueTest": "an abstract base",
     "StageKind": "a type alias",
-    # Outputs the library builds, whose fields it fills (see docs/analytics.md).
+    # Outputs: the library builds them and fills their fields.
     **dict.fromkeys(
         [
             "BacktestReport",
