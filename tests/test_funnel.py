@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
-from hypothesis import example, given
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -77,6 +77,7 @@ from funnelkit import (
 from funnelkit._store import _SortedInts
 from funnelkit.serialization import from_json, structure, to_json, unstructure
 from funnelkit.testing import ManualClock
+from funnelkit.testing import strategies as draw
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -2082,6 +2083,100 @@ class TestScorerCache:
             for number in (1, 2, 3):
                 assert warm.state(f"L-{number}") == cold.state(f"L-{number}")
             assert warm.tick(now + 2 * D) == cold.tick(now + 2 * D)
+
+
+def _written(funnel: Funnel, lead_ids: list[str]) -> list[str]:
+    """Each lead's state as JSON, in the order given."""
+    return [to_json(funnel.state(lead_id)) for lead_id in lead_ids]
+
+
+class TestAnyPolicy:
+    @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        draw.policies(),
+        st.lists(draw.leads(), min_size=1, max_size=3, unique_by=lambda lead: lead.id),
+        st.data(),
+    )
+    def test_both_stores_agree_refusals_change_nothing_and_replay_repeats(
+        self, policy: FunnelPolicy, lead_list: list[Lead], data: st.DataObject
+    ) -> None:
+        """Any policy, any calls: the stores agree, refusals change nothing, replay."""
+        start = max(lead.created_at for lead in lead_list)
+        clock = ManualClock(start)
+        ids = [lead.id for lead in lead_list]
+        stream = data.draw(draw.activity_streams(ids, start=start, max_size=8))
+        rules = [rule.name for rule in policy.slas] or ["none"]
+        with SQLiteStore(":memory:") as store:
+            filed = Funnel(policy, clock=clock, store=store)
+            held = Funnel(policy, clock=ManualClock(start))
+            for lead in lead_list:
+                filed.add_lead(lead)
+                held.add_lead(lead)
+            for _ in range(data.draw(st.integers(0, 14), label="calls")):
+                lead_id = data.draw(st.sampled_from(ids))
+                call = self._call(
+                    data, policy, held, lead_id, stream=stream, clock=clock, rules=rules
+                )
+                if call is None:
+                    continue
+                before = _written(filed, ids)
+                try:
+                    events = call(filed)
+                except FunnelkitError as error:
+                    assert _written(filed, ids) == before
+                    with pytest.raises(type(error)):
+                        call(held)
+                    continue
+                assert [to_json(e) for e in events] == [to_json(e) for e in call(held)]
+            assert _written(filed, ids) == _written(held, ids)
+            again = Funnel(policy, clock=ManualClock(start))
+            again.replay(list(held.inputs()))
+            assert _written(again, ids) == _written(held, ids)
+
+    @staticmethod
+    def _call(  # noqa: PLR0913 -- what a call is drawn from
+        data: st.DataObject,
+        policy: FunnelPolicy,
+        funnel: Funnel,
+        lead_id: str,
+        *,
+        stream: list[Activity],
+        clock: ManualClock,
+        rules: list[str],
+    ) -> Callable[[Funnel], list[Event]] | None:
+        """Draw a call to make of both funnels, or move the clock on (None)."""
+        kind = data.draw(
+            st.sampled_from(["record", "move", "tick", "pause", "resume", "wait"])
+        )
+        now = clock.now()
+        if kind == "record" and stream:
+            activity = stream.pop(0)
+            if now < activity.at:
+                clock.set(activity.at)
+            return lambda funnel: funnel.record(activity)
+        if kind == "move":
+            here = funnel.state(lead_id).stage
+            stages = [stage.name for stage in policy.stages]
+            # Mostly a move the policy allows (so guards and reasons are met).
+            to = data.draw(
+                st.sampled_from(list(policy.targets(here)) or stages)
+                | st.sampled_from(stages)
+            )
+            codes = [c for t in policy.transitions_between(here, to) for c in t.reasons]
+            reason: str | None = data.draw(st.sampled_from([*codes, None, "other"]))
+            override = data.draw(st.booleans())
+            return lambda funnel: funnel.move(
+                lead_id, to, by="rep", reason=reason, override=override, at=now
+            )
+        if kind == "tick":
+            return lambda funnel: funnel.tick(now)
+        if kind in {"pause", "resume"}:
+            rule = data.draw(st.sampled_from(rules))
+            if kind == "pause":
+                return lambda funnel: funnel.pause_timer(lead_id, rule, at=now)
+            return lambda funnel: funnel.resume_timer(lead_id, rule, at=now)
+        clock.advance(timedelta(minutes=data.draw(st.integers(1, 60 * 24 * 20))))
+        return None
 
 
 class FunnelMachine(RuleBasedStateMachine):
