@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
+from attrs import AttrsInstance
 
 import funnelkit as fk
 from funnelkit import analytics, learn, policies, serialization, testing
@@ -112,6 +114,15 @@ def case(
 def _context() -> fk.Context:
     state = _funnel().state("L1")
     return fk.Context(lead=LEAD, stage="lead", entered_at=T0, score=state.score, now=T0)
+
+
+def _fields(value: AttrsInstance) -> dict[str, object]:
+    """The arguments that make *value* again: its attrs fields set at init."""
+    return {
+        field.alias: getattr(value, field.name)
+        for field in attrs.fields(type(value))
+        if field.init
+    }
 
 
 CONTEXT = _context()
@@ -303,17 +314,7 @@ CASES: list[Case] = [
     case("LinearDecay", fk.LinearDecay, timedelta(days=30)),
     case("Grades", fk.Grades, fit=(("A", 50), ("B", None))),
     case("Contribution", fk.Contribution, rule="r", dimension="fit", points=1.0),
-    case(
-        "Score",
-        fk.Score,
-        model=SCORE.model,
-        lead_id="L1",
-        at=SCORE.at,
-        dimensions=dict(SCORE.dimensions),
-        grade=SCORE.grade,
-        band=SCORE.band,
-        contributions=SCORE.contributions,
-    ),
+    case("Score", fk.Score, **_fields(SCORE)),
     case("absent", fk.absent),
     case("present", fk.present),
     case("equals", fk.equals, 3),
@@ -330,40 +331,10 @@ CASES: list[Case] = [
         at=T0,
         by="auto",
     ),
-    case(
-        "LeadState",
-        fk.LeadState,
-        lead=STATE.lead,
-        stage=STATE.stage,
-        entered_at=STATE.entered_at,
-        score=STATE.score,
-        history=STATE.history,
-        updated_at=STATE.updated_at,
-        activities=0,
-    ),
-    case(
-        "SlaTimer",
-        fk.SlaTimer,
-        rule="r",
-        stage="mql",
-        entry=1,
-        started_at=T0,
-        deadline=T0 + timedelta(hours=4),
-        warn_at=None,
-    ),
+    case("LeadState", fk.LeadState, **_fields(STATE)),
+    case("SlaTimer", fk.SlaTimer, **_fields(TIMER)),
     case("Commit", fk.Commit, input=fk.Tick(T0), states=(), wakes=(), policy=None),
-    case(
-        "FunnelPolicy",
-        fk.FunnelPolicy,
-        name="p",
-        version=1,
-        stages=POLICY.stages,
-        transitions=POLICY.transitions,
-        initial=POLICY.initial,
-        scoring=POLICY.scoring,
-        slas=POLICY.slas,
-        calendar=POLICY.calendar,
-    ),
+    case("FunnelPolicy", fk.FunnelPolicy, **_fields(POLICY)),
     case("InMemoryStore", fk.InMemoryStore),
     case("CriteriaRegistry", fk.CriteriaRegistry, {}),
     case("UpdateLead", fk.UpdateLead, LEAD, T0),

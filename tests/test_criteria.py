@@ -726,13 +726,7 @@ class TestValues:
 
             trace: str = "t-1"
 
-        ctx = Traced(
-            lead=CTX.lead,
-            stage=CTX.stage,
-            entered_at=CTX.entered_at,
-            score=CTX.score,
-            now=CTX.now,
-        )
+        ctx = Traced(**attrs.asdict(CTX, recurse=False))
         assert Always().check(ctx).passed
         assert AllOf(Always(), ScoreAtLeast(0)).passes(ctx)
         assert InStageFor(2 * D).wake_at(ctx) == CTX.entered_at + 2 * D
