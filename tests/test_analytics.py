@@ -1,13 +1,16 @@
 import csv
+import json
 import math
 import os
 import random
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby, pairwise
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -22,6 +25,7 @@ from funnelkit import (
     Lead,
     NaiveDatetimeError,
     ScoringModel,
+    SerializationError,
     SlaRule,
     SlaTimer,
     Stage,
@@ -35,6 +39,7 @@ from funnelkit.analytics import (
     Conversion,
     FunnelReport,
     Goal,
+    SlaCompliance,
     StageEntry,
     inventory,
     sla_timers,
@@ -1875,6 +1880,90 @@ def _utc(text: str) -> datetime:
 def _nearest_rank(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[math.ceil(share * len(ordered)) - 1]
+
+
+class TestReportsReadBack:
+    """A report's rows and the report check their fields and the sums they make."""
+
+    @staticmethod
+    def _report() -> FunnelReport:
+        entries = [
+            *_chain("a", ("mql", 1), ("sql", 3), ("customer", 9)),
+            *_chain("b", ("mql", 2), ("disqualified", 4)),
+            *_chain("c", ("mql", 5)),
+        ]
+        return _report(entries)
+
+    @pytest.mark.parametrize(
+        ("pick", "changes", "field"),
+        [
+            (lambda r: r.conversions[0], {"entered": 99}, "entered"),
+            (lambda r: r.conversions[0], {"open": 7}, "entered"),
+            (lambda r: r.conversions[0], {"left": {"nurture": 5}}, "entered"),
+            (lambda r: r.times[0], {"visits": 99}, "visits"),
+            (lambda r: r.flow[0], {"closing": 99}, "closing"),
+            (lambda r: r, {"inventory": {"mql": 1}}, "inventory"),
+            (lambda r: r, {"inventory": {"mql": 1, "sql": 0, "x": 2}}, "inventory"),
+            (lambda r: r, {"stages": ("mql",)}, "stages"),
+            (lambda r: r, {"stages": ("mql", "sql", "mql")}, "stages"),
+            (lambda r: r, {"end": START}, "end"),
+            (lambda r: r, {"now": START - DAY}, "now"),
+            (lambda r: r, {"segment": ""}, "segment"),
+            (lambda r: r, {"cohort": "year"}, "cohort"),
+            (lambda r: r, {"timezone": "Mars/Base"}, "timezone"),
+            (lambda r: r.times[0], {"curve": (DAY,)}, "curve"),
+            (lambda r: r.times[0], {"median": -DAY}, "median"),
+            (lambda r: r.conversions[0], {"rate": 1.5}, "rate"),
+            (lambda r: r.conversions[0], {"converted": -1}, "converted"),
+            (lambda r: r.conversions[0], {"segment": [1]}, "segment"),
+        ],
+    )
+    def test_a_row_or_report_that_does_not_add_up_is_refused(
+        self,
+        pick: Callable[[FunnelReport], Any],
+        changes: dict[str, object],
+        field: str,
+    ) -> None:
+        """Evolved out of line, a row or the report names the field that breaks it."""
+        value = pick(self._report())
+        with pytest.raises(ValidationError) as caught:
+            attrs.evolve(value, **changes)
+        assert (caught.value.owner, caught.value.field) == (type(value).__name__, field)
+
+    def test_sla_rows_add_up(self) -> None:
+        """An SLA row's timers started are the sum of their outcomes."""
+        row = SlaCompliance(
+            segment=ALL,
+            rule="r",
+            started=3,
+            met_on_time=1,
+            met_late=1,
+            breached=0,
+            cancelled=0,
+            open=1,
+            on_time_rate=0.5,
+        )
+        with pytest.raises(ValidationError, match="the sum of met_on_time 1") as caught:
+            attrs.evolve(row, started=4)
+        assert caught.value.field == "started"
+
+    def test_damaged_json_is_refused_when_read(self) -> None:
+        """A report's JSON whose stages and counts disagree is refused by from_json."""
+        report = self._report()
+        data = json.loads(to_json(report))
+        data["stages"] = ["mql", "sql", "won"]
+        with pytest.raises(SerializationError, match="inventory"):
+            from_json(json.dumps(data), FunnelReport)
+        data = json.loads(to_json(report))
+        data["flow"][0]["entered"] += 1
+        with pytest.raises(SerializationError, match=r"flow\[0\]\.closing"):
+            from_json(json.dumps(data), FunnelReport)
+
+    def test_a_built_report_reads_back_as_it_was(self) -> None:
+        """What the library builds passes its own checks, and round-trips."""
+        report = self._report()
+        assert from_json(to_json(report), FunnelReport) == report
+        assert attrs.evolve(report) == report
 
 
 class TestOlistMarketingFunnel:

@@ -1,6 +1,8 @@
+import math
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -552,16 +554,23 @@ def _report(
     )
 
 
-_DECILES = st.builds(
-    Decile,
-    decile=st.integers(1, 10),
-    leads=st.integers(0, 10**9),
-    won=st.integers(0, 10**9),
-    win_rate=st.floats(0, 1),
-    lift=st.none() | st.floats(0, 1e6),
-    low=st.floats(-1e12, 1e12),
-    high=st.floats(-1e12, 1e12),
-)
+@st.composite
+def _decile(draw: st.DrawFn) -> Decile:
+    """A decile row as a report may hold one: no more won than leads, low <= high."""
+    leads = draw(st.integers(0, 10**9))
+    low, high = sorted(draw(st.lists(st.floats(-1e12, 1e12), min_size=2, max_size=2)))
+    return Decile(
+        decile=draw(st.integers(1, 10)),
+        leads=leads,
+        won=draw(st.integers(0, leads)),
+        win_rate=draw(st.floats(0, 1)),
+        lift=draw(st.none() | st.floats(0, 1e6)),
+        low=low,
+        high=high,
+    )
+
+
+_DECILES = _decile()
 
 
 class TestText:
@@ -664,6 +673,52 @@ def _renamed() -> FunnelPolicy:
         scoring=V1.scoring,
         slas=[SlaRule("accept", "pql", "1 day", "exit")],
     )
+
+
+class TestReportsReadBack:
+    """A backtest's report and its deciles refuse figures that cannot go together."""
+
+    @pytest.mark.parametrize(
+        ("changes", "field"),
+        [
+            ({"mqls": 2, "mql_leads": frozenset({"a", "b"})}, "mqls"),
+            ({"won": 2}, "won"),
+            ({"won_mqls": 1}, "won_mqls"),
+            ({"won": 1, "won_mqls": 1}, "won_mqls"),
+            ({"mqls": 1}, "mql_leads"),
+            ({"end": START}, "end"),
+            ({"timezone": "Mars/Base"}, "timezone"),
+            ({"precision": 2.0}, "precision"),
+            ({"breaches": {"sla": -1}}, "breaches"),
+        ],
+    )
+    def test_a_report_that_does_not_add_up_is_refused(
+        self, changes: dict[str, Any], field: str
+    ) -> None:
+        """Each bound a report's measures keep, broken, names its field."""
+        report = _report([], leads=1)
+        with pytest.raises(ValidationError) as caught:
+            attrs.evolve(report, **changes)
+        assert (caught.value.owner, caught.value.field) == ("BacktestReport", field)
+
+    @pytest.mark.parametrize(
+        ("changes", "field"),
+        [
+            ({"won": 3}, "won"),
+            ({"low": 5.0}, "low"),
+            ({"decile": 11}, "decile"),
+            ({"win_rate": -0.1}, "win_rate"),
+            ({"lift": math.inf}, "lift"),
+        ],
+    )
+    def test_a_decile_that_does_not_add_up_is_refused(
+        self, changes: dict[str, Any], field: str
+    ) -> None:
+        """A decile's won are among its leads, and its lowest score is no higher."""
+        row = Decile(decile=1, leads=2, won=1, win_rate=0.5, lift=1.0, low=1, high=2)
+        with pytest.raises(ValidationError) as caught:
+            attrs.evolve(row, **changes)
+        assert (caught.value.owner, caught.value.field) == ("Decile", field)
 
 
 class TestCompare:

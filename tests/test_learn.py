@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -43,6 +44,7 @@ from funnelkit._files import _scalar as csv_cell
 from funnelkit._files import read_leads
 from funnelkit._rules import lead_value
 from funnelkit.learn import (
+    Evaluation,
     Scorecard,
     _grades,
     _log_likelihood,
@@ -453,6 +455,53 @@ class TestScorecard:
         assert "product_a" in learned.model.dimensions
         assert learned.model.grades == Grades()
         assert evaluate(learned, _synthetic(), "won").auc > 0.7  # type: ignore[operator]
+
+
+class TestResultsReadBack:
+    """A scorecard and an evaluation refuse figures that cannot go together."""
+
+    @pytest.mark.parametrize(
+        ("pick", "changes", "field"),
+        [
+            (lambda card, _: card, {"rows": 0}, "rows"),
+            (
+                lambda card, _: card,
+                {"points_to_double_odds": 0},
+                "points_to_double_odds",
+            ),
+            (lambda card, _: card, {"positives": 10**6}, "positives"),
+            (lambda card, _: card, {"regularization": 0.0}, "regularization"),
+            (lambda card, _: card, {"base_log_odds": math.nan}, "base_log_odds"),
+            (lambda card, _: card.levels[0], {"positives": 10**6}, "positives"),
+            (lambda card, _: card.levels[0], {"points": 1.5}, "points"),
+            (lambda _, result: result, {"positives": 10**6}, "positives"),
+            (lambda _, result: result, {"auc": 1.5}, "auc"),
+            (
+                lambda _, result: result.calibration[0],
+                {"positives": 10**6},
+                "positives",
+            ),
+            (lambda _, result: result.calibration[0], {"predicted": -0.5}, "predicted"),
+        ],
+    )
+    def test_a_result_that_does_not_add_up_is_refused(
+        self,
+        card: Scorecard,
+        pick: Callable[[Scorecard, Evaluation], Any],
+        changes: dict[str, object],
+        field: str,
+    ) -> None:
+        """Each bound, broken, names its field: no division by zero rows later."""
+        value = pick(card, evaluate(card, _synthetic(200, seed=5), "won"))
+        with pytest.raises(ValidationError) as caught:
+            attrs.evolve(value, **changes)
+        assert (caught.value.owner, caught.value.field) == (type(value).__name__, field)
+
+    def test_a_result_reads_back_as_it_was(self, card: Scorecard) -> None:
+        """What the fit and the evaluation build pass their own checks."""
+        result = evaluate(card, _synthetic(200, seed=5), "won")
+        assert attrs.evolve(result) == result
+        assert attrs.evolve(card).to_text() == card.to_text()
 
 
 class TestBinning:
@@ -1170,6 +1219,7 @@ class TestEvaluate:
         wide = attrs.evolve(
             result,
             leads=1,
+            positives=1,
             deciles=tuple(
                 attrs.evolve(row, leads=row.leads * 100_000, low=-1.5, high=12345)
                 for row in result.deciles

@@ -13,20 +13,58 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from funnelkit._events import Event, SlaBreached, StageChanged
-from funnelkit._frozen import FrozenMap
+from funnelkit._frozen import FrozenMap, freeze
 from funnelkit._funnel import Funnel
 from funnelkit._lead import Activity, Lead, activity_id
 from funnelkit._policy import FunnelPolicy
 from funnelkit._scoring import _num
 from funnelkit._text import counted, table
-from funnelkit._time import in_utc, require_aware, utc_micros, zone_named
-from funnelkit._validators import check_items
+from funnelkit._time import (
+    in_utc,
+    require_aware,
+    utc_micros,
+    zone_named,
+)
+from funnelkit._validators import (
+    as_tuple,
+    at_most,
+    aware_datetime,
+    check_items,
+    count,
+    counts,
+    finite,
+    instance_of,
+    items_of,
+    non_empty_str,
+    optional_non_negative,
+    optional_share,
+    reject,
+    share,
+    zone_name,
+)
 from funnelkit.errors import ValidationError
 from funnelkit.testing._clock import ManualClock
 
 __all__ = ["BacktestReport", "Comparison", "Decile", "backtest", "compare"]
 
 _DECILES = 10
+
+
+# The library builds these reports; a host reads them back from JSON, or
+# builds them in its tests. Each checks its fields and how they bound each
+# other, so that one read from damaged data is refused there, not later.
+
+
+def _decile_number(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if type(value) is not int or not 1 <= value <= _DECILES:
+        reject(instance, attribute, value, f"a whole number from 1 to {_DECILES}")
+
+
+def _lead_ids(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if not isinstance(value, frozenset) or not all(
+        isinstance(item, str) and item for item in value
+    ):
+        reject(instance, attribute, value, "a frozenset of lead ids")
 
 
 @attrs.frozen(kw_only=True)
@@ -47,13 +85,17 @@ class Decile:
         high: The highest score in it.
     """
 
-    decile: int
-    leads: int
-    won: int
-    win_rate: float
-    lift: float | None
-    low: float
-    high: float
+    decile: int = attrs.field(validator=_decile_number)
+    leads: int = attrs.field(validator=count)
+    won: int = attrs.field(validator=count)
+    win_rate: float = attrs.field(validator=share)
+    lift: float | None = attrs.field(validator=optional_non_negative)
+    low: float = attrs.field(validator=finite)
+    high: float = attrs.field(validator=finite)
+
+    def __attrs_post_init__(self) -> None:
+        at_most(self, "won", self.won, "leads", self.leads)
+        at_most(self, "low", self.low, "high", self.high)
 
 
 @attrs.frozen(kw_only=True)
@@ -87,22 +129,44 @@ class BacktestReport:
         timezone: The IANA time zone of the months.
     """
 
-    policy: str
-    start: datetime
-    end: datetime
-    leads: int
-    activities: int
-    mqls: int
-    won: int
-    won_mqls: int
-    precision: float | None
-    recall: float | None
-    auc: float | None
-    mqls_by_month: Mapping[str, int]
-    deciles: tuple[Decile, ...]
-    breaches: Mapping[str, int]
-    mql_leads: frozenset[str] = attrs.field(repr=False)
-    timezone: str = "UTC"
+    policy: str = attrs.field(validator=non_empty_str)
+    start: datetime = attrs.field(validator=aware_datetime)
+    end: datetime = attrs.field(validator=aware_datetime)
+    leads: int = attrs.field(validator=count)
+    activities: int = attrs.field(validator=count)
+    mqls: int = attrs.field(validator=count)
+    won: int = attrs.field(validator=count)
+    won_mqls: int = attrs.field(validator=count)
+    precision: float | None = attrs.field(validator=optional_share)
+    recall: float | None = attrs.field(validator=optional_share)
+    auc: float | None = attrs.field(validator=optional_share)
+    mqls_by_month: Mapping[str, int] = attrs.field(converter=freeze, validator=counts)
+    deciles: tuple[Decile, ...] = attrs.field(
+        converter=as_tuple, validator=items_of(Decile, "a tuple of Decile rows")
+    )
+    breaches: Mapping[str, int] = attrs.field(converter=freeze, validator=counts)
+    mql_leads: frozenset[str] = attrs.field(repr=False, validator=_lead_ids)
+    timezone: str = attrs.field(default="UTC", validator=zone_name)
+
+    def __attrs_post_init__(self) -> None:
+        if utc_micros(self.end) <= utc_micros(self.start):
+            raise ValidationError(
+                owner="BacktestReport",
+                field="end",
+                value=self.end,
+                expected="an instant after start",
+            )
+        at_most(self, "mqls", self.mqls, "leads", self.leads)
+        at_most(self, "won", self.won, "leads", self.leads)
+        at_most(self, "won_mqls", self.won_mqls, "mqls", self.mqls)
+        at_most(self, "won_mqls", self.won_mqls, "won", self.won)
+        if len(self.mql_leads) != self.mqls:
+            raise ValidationError(
+                owner="BacktestReport",
+                field="mql_leads",
+                value=self.mql_leads,
+                expected=f"the ids of the {self.mqls} MQLs",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data (without the MQLs' ids)."""
@@ -192,9 +256,15 @@ def _decile_cells(
 class Comparison:
     """Two policies' backtests on one history, and their differences in words."""
 
-    a: BacktestReport
-    b: BacktestReport
-    differences: tuple[str, ...]
+    a: BacktestReport = attrs.field(
+        validator=instance_of(BacktestReport, "a BacktestReport")
+    )
+    b: BacktestReport = attrs.field(
+        validator=instance_of(BacktestReport, "a BacktestReport")
+    )
+    differences: tuple[str, ...] = attrs.field(
+        converter=as_tuple, validator=items_of(str, "a tuple of sentences")
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """Return both reports and the differences as JSON-ready data."""

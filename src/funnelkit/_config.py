@@ -72,7 +72,7 @@ from funnelkit._predicates import (
 from funnelkit._rules import ActivityRule, AttributeRule
 from funnelkit._scoring import Grades, ScoringModel
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule
-from funnelkit._validators import is_finite_number
+from funnelkit._validators import instance_of, is_finite_number, non_empty_str
 from funnelkit.errors import PolicyError, PolicyFileError, ValidationError
 
 __all__ = [
@@ -1819,10 +1819,10 @@ class PolicyChange:
             least 40' -> 'engagement score at least 50'"``.
     """
 
-    path: str
+    path: str = attrs.field(validator=instance_of(str, "a key path (a string)"))
     before: object
     after: object
-    description: str
+    description: str = attrs.field(validator=non_empty_str)
 
     def __str__(self) -> str:
         return self.description

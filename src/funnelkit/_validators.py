@@ -10,32 +10,43 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, ItemsView, Iterable, KeysView, Mapping
 from collections.abc import Set as AbstractSet
-from datetime import date
+from datetime import date, timedelta
 from types import MemberDescriptorType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard, TypeVar
 
 import attrs
 
-from funnelkit._time import require_aware
+from funnelkit._time import is_zone_name, require_aware
 from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = [
     "SCALAR_TYPES",
     "Scalar",
+    "at_most",
     "aware_datetime",
     "check_scalar",
+    "count",
+    "counts",
+    "duration",
+    "finite",
     "is_finite",
     "is_finite_number",
     "is_unordered",
     "non_empty_str",
+    "non_negative",
     "optional",
     "optional_bool",
     "optional_date",
+    "optional_duration",
     "optional_non_empty_str",
+    "optional_non_negative",
+    "optional_share",
     "policy_name",
     "reject",
     "scalar_mapping",
+    "share",
     "unchecked",
+    "zone_name",
 ]
 
 #: The values a lead attribute or an activity property may hold: JSON scalars.
@@ -200,6 +211,74 @@ def is_finite(value: float) -> bool:
         return math.isfinite(value)
     except OverflowError:
         return False
+
+
+def count(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a whole number (not a bool), 0 or more: a report's count."""
+    if type(value) is not int or value < 0:
+        reject(instance, attribute, value, "a whole number, 0 or more")
+
+
+def counts(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a mapping of non-empty names to counts (see count)."""
+    if not isinstance(value, Mapping) or not all(
+        isinstance(key, str) and key and type(item) is int and item >= 0
+        for key, item in value.items()
+    ):
+        reject(
+            instance,
+            attribute,
+            value,
+            "a mapping of non-empty names to whole numbers, 0 or more",
+        )
+
+
+def finite(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a finite number (not a bool): a score, a weight."""
+    if not is_finite_number(value):
+        reject(instance, attribute, value, "a finite number")
+
+
+def non_negative(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a finite number (not a bool), 0 or more: a lift, a run rate."""
+    if not is_finite_number(value) or value < 0:
+        reject(instance, attribute, value, "a finite number, 0 or more")
+
+
+def share(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a number from 0 to 1 (not a bool): a rate, a chance, an AUC."""
+    if not is_finite_number(value) or not 0 <= value <= 1:
+        reject(instance, attribute, value, "a number from 0 to 1")
+
+
+def duration(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept a ``timedelta`` of 0 or more: a time in a stage, a time to convert."""
+    if type(value) is not timedelta or value < timedelta(0):
+        reject(instance, attribute, value, "a datetime.timedelta, 0 or more")
+
+
+optional_duration = optional(duration)
+optional_non_negative = optional(non_negative)
+optional_share = optional(share)
+
+
+def zone_name(instance: object, attribute: _Attribute, value: object) -> None:
+    """Accept the name of a zone in this machine's IANA database (see is_zone_name)."""
+    if not is_zone_name(value):
+        reject(instance, attribute, value, "an IANA time zone name")
+
+
+def at_most(
+    instance: object, field: str, value: float, bound_field: str, bound: float
+) -> None:
+    """Refuse *value* (of *field*) if above *bound* (of *bound_field*)."""
+    if value > bound:
+        raise ValidationError(
+            owner=type(instance).__name__,
+            field=field,
+            value=value,
+            expected=f"no more than {bound_field} ({bound!r})",
+        )
 
 
 def is_unordered(value: object) -> TypeGuard[AbstractSet[Any]]:

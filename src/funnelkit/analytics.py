@@ -76,13 +76,27 @@ from funnelkit._text import table
 from funnelkit._time import require_aware, utc_micros, zone_named
 from funnelkit._validators import (
     Scalar,
+    as_tuple,
     aware_datetime,
     check_items,
+    check_scalar,
+    count,
+    counts,
+    duration,
+    flag,
+    instance_of,
     is_items,
     is_unordered,
+    items_of,
     non_empty_str,
+    optional_duration,
+    optional_non_empty_str,
+    optional_non_negative,
+    optional_share,
     reject,
     scalar_mapping,
+    share,
+    zone_name,
 )
 from funnelkit.errors import ValidationError
 
@@ -319,6 +333,57 @@ def inventory(
 
 
 # -- Rows of a report --------------------------------------------------------------
+#
+# The library builds the rows and reports; a host reads them back from JSON
+# (funnelkit.serialization), or builds them in its own tests. Each checks its
+# fields, and the sums its fields make, so that one read from damaged data is
+# refused there, and not by its to_text later.
+
+
+def _segment_value(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    problem = check_scalar(value)
+    if problem is not None:
+        reject(instance, attribute, value, problem)
+
+
+def _stage_names(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if not isinstance(value, tuple) or not value or not all(map(_is_name, value)):
+        reject(instance, attribute, value, "a tuple of stage names, one or more")
+
+
+def _outcome(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if type(value) is not str or value not in {"won", "lost"}:
+        reject(instance, attribute, value, "'won' or 'lost'")
+
+
+def _curve(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if (
+        not isinstance(value, tuple)
+        or len(value) not in {0, len(CURVE_SHARES)}
+        or not all(
+            item is None or (type(item) is timedelta and item >= timedelta(0))
+            for item in value
+        )
+    ):
+        reject(
+            instance,
+            attribute,
+            value,
+            f"a tuple of {len(CURVE_SHARES)} times (timedelta, 0 or more, or None), "
+            "or an empty one",
+        )
+
+
+def _sums_to(instance: object, field: str, total: int, parts: dict[str, int]) -> None:
+    """Refuse *total* unless it is the sum of *parts* (named in the error)."""
+    if sum(parts.values()) != total:
+        named = ", ".join(f"{name} {number}" for name, number in parts.items())
+        raise ValidationError(
+            owner=type(instance).__name__,
+            field=field,
+            value=total,
+            expected=f"the sum of {named}",
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -346,19 +411,24 @@ class Conversion:
         p90_to_convert: Its 90th percentile.
     """
 
-    segment: Scalar
-    cohort: str
-    source: str
-    target: str
-    entered: int
-    converted: int
-    open: int
-    left: Mapping[str, int]
-    reasons: Mapping[str, int]
-    rate: float | None
-    closed_rate: float | None
-    median_to_convert: timedelta | None
-    p90_to_convert: timedelta | None
+    segment: Scalar = attrs.field(validator=_segment_value)
+    cohort: str = attrs.field(validator=non_empty_str)
+    source: str = attrs.field(validator=non_empty_str)
+    target: str = attrs.field(validator=non_empty_str)
+    entered: int = attrs.field(validator=count)
+    converted: int = attrs.field(validator=count)
+    open: int = attrs.field(validator=count)
+    left: Mapping[str, int] = attrs.field(converter=freeze, validator=counts)
+    reasons: Mapping[str, int] = attrs.field(converter=freeze, validator=counts)
+    rate: float | None = attrs.field(validator=optional_share)
+    closed_rate: float | None = attrs.field(validator=optional_share)
+    median_to_convert: timedelta | None = attrs.field(validator=optional_duration)
+    p90_to_convert: timedelta | None = attrs.field(validator=optional_duration)
+
+    def __attrs_post_init__(self) -> None:
+        parts = {"converted": self.converted, "open": self.open}
+        parts["left"] = sum(self.left.values())
+        _sums_to(self, "entered", self.entered, parts)
 
 
 @attrs.frozen(kw_only=True)
@@ -381,15 +451,19 @@ class StageTime:
             leads still in the stage let the estimate reach.
     """
 
-    segment: Scalar
-    stage: str
-    visits: int
-    exited: int
-    still_in: int
-    median: timedelta | None
-    p90: timedelta | None
-    longest: timedelta
-    curve: tuple[timedelta | None, ...] = ()
+    segment: Scalar = attrs.field(validator=_segment_value)
+    stage: str = attrs.field(validator=non_empty_str)
+    visits: int = attrs.field(validator=count)
+    exited: int = attrs.field(validator=count)
+    still_in: int = attrs.field(validator=count)
+    median: timedelta | None = attrs.field(validator=optional_duration)
+    p90: timedelta | None = attrs.field(validator=optional_duration)
+    longest: timedelta = attrs.field(validator=duration)
+    curve: tuple[timedelta | None, ...] = attrs.field(default=(), validator=_curve)
+
+    def __attrs_post_init__(self) -> None:
+        parts = {"exited": self.exited, "still_in": self.still_in}
+        _sums_to(self, "visits", self.visits, parts)
 
 
 #: The shares of visits ended that a StageTime's curve gives the times of.
@@ -410,13 +484,26 @@ class Flow:
         closing: Leads in the stage as it ended (or at ``now``, if earlier).
     """
 
-    segment: Scalar
-    period: str
-    stage: str
-    opening: int
-    entered: int
-    exited: int
-    closing: int
+    segment: Scalar = attrs.field(validator=_segment_value)
+    period: str = attrs.field(validator=non_empty_str)
+    stage: str = attrs.field(validator=non_empty_str)
+    opening: int = attrs.field(validator=count)
+    entered: int = attrs.field(validator=count)
+    exited: int = attrs.field(validator=count)
+    closing: int = attrs.field(validator=count)
+
+    def __attrs_post_init__(self) -> None:
+        balance = self.opening + self.entered - self.exited
+        if self.closing != balance:
+            raise ValidationError(
+                owner="Flow",
+                field="closing",
+                value=self.closing,
+                expected=(
+                    f"opening + entered - exited ({self.opening} + {self.entered} "
+                    f"- {self.exited} = {balance})"
+                ),
+            )
 
 
 def _pair_of_lists(value: Any) -> Any:  # noqa: ANN401 -- a stage, or stages
@@ -494,12 +581,12 @@ class GoalProgress:
         complete: Whether the period was over by ``now``.
     """
 
-    goal: Goal
-    period: str
-    actual: float | None
-    attainment: float | None
-    forecast: float | None
-    complete: bool
+    goal: Goal = attrs.field(validator=instance_of(Goal, "a Goal"))
+    period: str = attrs.field(validator=non_empty_str)
+    actual: float | None = attrs.field(validator=optional_non_negative)
+    attainment: float | None = attrs.field(validator=optional_non_negative)
+    forecast: float | None = attrs.field(validator=optional_non_negative)
+    complete: bool = attrs.field(validator=flag)
 
 
 @attrs.frozen(kw_only=True)
@@ -516,10 +603,10 @@ class PathCount:
         share: Their share of the leads of that outcome.
     """
 
-    outcome: Literal["won", "lost"]
-    path: tuple[str, ...]
-    leads: int
-    share: float
+    outcome: Literal["won", "lost"] = attrs.field(validator=_outcome)
+    path: tuple[str, ...] = attrs.field(validator=_stage_names)
+    leads: int = attrs.field(validator=count)
+    share: float = attrs.field(validator=share)
 
 
 @attrs.frozen(kw_only=True)
@@ -541,18 +628,43 @@ class SlaCompliance:
             (met, late or breached), or ``None`` with none.
     """
 
-    segment: Scalar
-    rule: str
-    started: int
-    met_on_time: int
-    met_late: int
-    breached: int
-    cancelled: int
-    open: int
-    on_time_rate: float | None
+    segment: Scalar = attrs.field(validator=_segment_value)
+    rule: str = attrs.field(validator=non_empty_str)
+    started: int = attrs.field(validator=count)
+    met_on_time: int = attrs.field(validator=count)
+    met_late: int = attrs.field(validator=count)
+    breached: int = attrs.field(validator=count)
+    cancelled: int = attrs.field(validator=count)
+    open: int = attrs.field(validator=count)
+    on_time_rate: float | None = attrs.field(validator=optional_share)
+
+    def __attrs_post_init__(self) -> None:
+        parts = {
+            "met_on_time": self.met_on_time,
+            "met_late": self.met_late,
+            "breached": self.breached,
+            "cancelled": self.cancelled,
+            "open": self.open,
+        }
+        _sums_to(self, "started", self.started, parts)
 
 
 # -- The report --------------------------------------------------------------------
+
+
+def _report_path(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if (
+        not isinstance(value, tuple)
+        or len(value) < 2  # noqa: PLR2004 -- two stages or more
+        or not all(map(_is_name, value))
+        or len(set(value)) != len(value)
+    ):
+        reject(instance, attribute, value, "two stage names or more, each once")
+
+
+def _cohort(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if type(value) is not str or value not in _COHORTS:
+        reject(instance, attribute, value, "'week', 'month' or 'quarter'")
 
 
 @attrs.frozen(kw_only=True)
@@ -563,20 +675,61 @@ class FunnelReport:
     (:meth:`to_dict`) or as text (:meth:`to_text`).
     """
 
-    stages: tuple[str, ...]
-    start: datetime
-    end: datetime
-    now: datetime
-    cohort: Cohort
-    segment: str | None
-    timezone: str
-    conversions: tuple[Conversion, ...]
-    times: tuple[StageTime, ...]
-    flow: tuple[Flow, ...]
-    inventory: Mapping[str, int]
-    goals: tuple[GoalProgress, ...] = ()
-    paths: tuple[PathCount, ...] = ()
-    sla: tuple[SlaCompliance, ...] = ()
+    stages: tuple[str, ...] = attrs.field(converter=as_tuple, validator=_report_path)
+    start: datetime = attrs.field(validator=aware_datetime)
+    end: datetime = attrs.field(validator=aware_datetime)
+    now: datetime = attrs.field(validator=aware_datetime)
+    cohort: Cohort = attrs.field(validator=_cohort)
+    segment: str | None = attrs.field(validator=optional_non_empty_str)
+    timezone: str = attrs.field(validator=zone_name)
+    conversions: tuple[Conversion, ...] = attrs.field(
+        converter=as_tuple, validator=items_of(Conversion, "a tuple of Conversion rows")
+    )
+    times: tuple[StageTime, ...] = attrs.field(
+        converter=as_tuple, validator=items_of(StageTime, "a tuple of StageTime rows")
+    )
+    flow: tuple[Flow, ...] = attrs.field(
+        converter=as_tuple, validator=items_of(Flow, "a tuple of Flow rows")
+    )
+    inventory: Mapping[str, int] = attrs.field(converter=freeze, validator=counts)
+    goals: tuple[GoalProgress, ...] = attrs.field(
+        default=(),
+        converter=as_tuple,
+        validator=items_of(GoalProgress, "a tuple of GoalProgress rows"),
+    )
+    paths: tuple[PathCount, ...] = attrs.field(
+        default=(),
+        converter=as_tuple,
+        validator=items_of(PathCount, "a tuple of PathCount rows"),
+    )
+    sla: tuple[SlaCompliance, ...] = attrs.field(
+        default=(),
+        converter=as_tuple,
+        validator=items_of(SlaCompliance, "a tuple of SlaCompliance rows"),
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if set(self.inventory) != set(self.stages):
+            raise ValidationError(
+                owner="FunnelReport",
+                field="inventory",
+                value=self.inventory,
+                expected=f"a count for each stage of {list(self.stages)}, and no other",
+            )
+        if utc_micros(self.end) <= utc_micros(self.start):
+            raise ValidationError(
+                owner="FunnelReport",
+                field="end",
+                value=self.end,
+                expected="an instant after start",
+            )
+        if utc_micros(self.now) < utc_micros(self.start):
+            raise ValidationError(
+                owner="FunnelReport",
+                field="now",
+                value=self.now,
+                expected="an instant no earlier than start",
+            )
 
     @classmethod
     def build(  # noqa: PLR0913 -- a report's parameters, all keyword

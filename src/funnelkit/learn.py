@@ -93,7 +93,23 @@ from funnelkit._rules import ActivityRule, AttributeRule, lead_value
 from funnelkit._scoring import Grades, Score, ScoringModel
 from funnelkit._text import counted, table
 from funnelkit._time import elapsed, require_aware
-from funnelkit._validators import Scalar, check_items, check_scalar, is_unordered
+from funnelkit._validators import (
+    Scalar,
+    as_tuple,
+    at_most,
+    check_items,
+    check_scalar,
+    finite,
+    instance_of,
+    is_unordered,
+    items_of,
+    non_empty_str,
+    optional,
+    optional_share,
+    reject,
+)
+from funnelkit._validators import count as whole_count
+from funnelkit._validators import share as a_share
 from funnelkit.errors import MissingExtraError, SerializationError, ValidationError
 from funnelkit.serialization import structure
 
@@ -156,6 +172,26 @@ _NOT_FEATURES = frozenset({"id", "email", _CREATED})
 
 
 # -- Results ----------------------------------------------------------------------
+#
+# The fit and the evaluation build these; a host reads them back from JSON, or
+# builds them in its tests. Each checks its fields, and how they bound each
+# other, so that one read from damaged data is refused there, not later.
+
+
+def _whole(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if type(value) is not int:
+        reject(instance, attribute, value, "a whole number")
+
+
+def _at_least_one(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if type(value) is not int or value < 1:
+        reject(instance, attribute, value, "a whole number, 1 or more")
+
+
+def _positive(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    finite(instance, attribute, value)
+    if value <= 0:
+        reject(instance, attribute, value, "a positive number")
 
 
 @attrs.frozen(kw_only=True)
@@ -173,13 +209,18 @@ class Level:
         weight: The fitted coefficient (log-odds) before points were rounded.
     """
 
-    feature: str
-    level: str
-    test: ValueTest | None
-    rows: int
-    positives: int
-    points: int
-    weight: float
+    feature: str = attrs.field(validator=non_empty_str)
+    level: str = attrs.field(validator=non_empty_str)
+    test: ValueTest | None = attrs.field(
+        validator=optional(instance_of(ValueTest, "a ValueTest or None"))
+    )
+    rows: int = attrs.field(validator=whole_count)
+    positives: int = attrs.field(validator=whole_count)
+    points: int = attrs.field(validator=_whole)
+    weight: float = attrs.field(validator=finite)
+
+    def __attrs_post_init__(self) -> None:
+        at_most(self, "positives", self.positives, "rows", self.rows)
 
     @property
     def rate(self) -> float:
@@ -206,16 +247,25 @@ class Scorecard:
         regularization: The L2 strength the fit used (scikit-learn's ``C``).
     """
 
-    model: ScoringModel
-    levels: tuple[Level, ...]
-    label: str
-    rows: int
-    positives: int
-    points_to_double_odds: int
-    base_log_odds: float
-    excluded: tuple[str, ...]
-    dimension: str = "total"
-    regularization: float = 1.0
+    model: ScoringModel = attrs.field(
+        validator=instance_of(ScoringModel, "a ScoringModel")
+    )
+    levels: tuple[Level, ...] = attrs.field(
+        converter=as_tuple, validator=items_of(Level, "a tuple of Level rows")
+    )
+    label: str = attrs.field(validator=non_empty_str)
+    rows: int = attrs.field(validator=_at_least_one)
+    positives: int = attrs.field(validator=whole_count)
+    points_to_double_odds: int = attrs.field(validator=_at_least_one)
+    base_log_odds: float = attrs.field(validator=finite)
+    excluded: tuple[str, ...] = attrs.field(
+        converter=as_tuple, validator=items_of(str, "a tuple of column names")
+    )
+    dimension: str = attrs.field(default="total", validator=non_empty_str)
+    regularization: float = attrs.field(default=1.0, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        at_most(self, "positives", self.positives, "rows", self.rows)
 
     def probability(self, points: float) -> float:
         """The chance of the outcome the fit gives a lead with *points* points.
@@ -286,11 +336,14 @@ class Band:
             (``None`` for a model that is not a :class:`Scorecard`).
     """
 
-    band: str
-    leads: int
-    positives: int
-    rate: float
-    predicted: float | None
+    band: str = attrs.field(validator=non_empty_str)
+    leads: int = attrs.field(validator=whole_count)
+    positives: int = attrs.field(validator=whole_count)
+    rate: float = attrs.field(validator=a_share)
+    predicted: float | None = attrs.field(validator=optional_share)
+
+    def __attrs_post_init__(self) -> None:
+        at_most(self, "positives", self.positives, "leads", self.leads)
 
 
 @attrs.frozen(kw_only=True)
@@ -311,12 +364,19 @@ class Evaluation:
             the predicted chance when the model is a :class:`Scorecard`.
     """
 
-    model: str
-    leads: int
-    positives: int
-    auc: float | None
-    deciles: tuple[Decile, ...]
-    calibration: tuple[Band, ...]
+    model: str = attrs.field(validator=non_empty_str)
+    leads: int = attrs.field(validator=whole_count)
+    positives: int = attrs.field(validator=whole_count)
+    auc: float | None = attrs.field(validator=optional_share)
+    deciles: tuple[Decile, ...] = attrs.field(
+        converter=as_tuple, validator=items_of(Decile, "a tuple of Decile rows")
+    )
+    calibration: tuple[Band, ...] = attrs.field(
+        converter=as_tuple, validator=items_of(Band, "a tuple of Band rows")
+    )
+
+    def __attrs_post_init__(self) -> None:
+        at_most(self, "positives", self.positives, "leads", self.leads)
 
     @property
     def top_decile_lift(self) -> float | None:

@@ -35,7 +35,7 @@ from funnelkit._lead import Activity, Bant, Lead
 from funnelkit._policy import FunnelPolicy
 from funnelkit._scoring import _num
 from funnelkit._time import in_utc, is_zone_name, require_aware
-from funnelkit._validators import Scalar, check_items
+from funnelkit._validators import Scalar, check_items, instance_of, reject
 from funnelkit.errors import SubscriberError, ValidationError
 from funnelkit.serialization import _fractions, _fromisoformat, _TimeTextError
 from funnelkit.testing._clock import _DELTA, ManualClock
@@ -801,6 +801,18 @@ class Case:
             )
 
 
+def _case_label(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if not (isinstance(value, str) and value) and not (
+        type(value) is int and value >= 0
+    ):
+        reject(instance, attribute, value, "a case's name, or its position (0 or more)")
+
+
+def _compared(instance: object, attribute: Any, value: Any) -> None:  # noqa: ANN401 -- attrs' attribute
+    if type(value) is not str or value not in {"stage", "grade"}:
+        reject(instance, attribute, value, "'stage' or 'grade'")
+
+
 @attrs.frozen(kw_only=True)
 class Mismatch:
     """A case of :func:`check_policy` whose outcome differs from what it expected.
@@ -815,11 +827,11 @@ class Mismatch:
             out).
     """
 
-    case: str | int
-    field: Literal["stage", "grade"]
-    expected: str
-    found: str
-    explanation: str = attrs.field(repr=False)
+    case: str | int = attrs.field(validator=_case_label)
+    field: Literal["stage", "grade"] = attrs.field(validator=_compared)
+    expected: str = attrs.field(validator=instance_of(str, "a string"))
+    found: str = attrs.field(validator=instance_of(str, "a string"))
+    explanation: str = attrs.field(repr=False, validator=instance_of(str, "a string"))
 
     def __str__(self) -> str:
         return (
