@@ -94,6 +94,57 @@ class TestSlaRule:
         with pytest.raises(ValidationError):  # a pause moving it past the end too
             rule.moved(late, late - 2 * H, late)
 
+    def test_a_business_deadline_past_the_calendars_years(self) -> None:
+        """Past the calendar's years, a start or a pause names the rule's field."""
+        rule = SlaRule("r", "mql", "2 business days", EXIT)
+        late = datetime(9998, 12, 31, 12, tzinfo=UTC)
+        with pytest.raises(ValidationError, match="before 9999-01-01") as info:
+            rule.deadline(late, OFFICE)
+        assert (info.value.owner, info.value.field, info.value.value) == (
+            "SlaRule 'r'",
+            "started_at",
+            late,
+        )
+        due = rule.deadline(late - 3 * D, OFFICE)
+        with pytest.raises(ValidationError) as info:  # a pause moving it past the end
+            rule.moved(due, late - 2 * D, late + 4 * H, OFFICE)
+        assert (info.value.owner, info.value.field) == ("SlaRule 'r'", "due")
+        with pytest.raises(ValidationError) as info:  # a pause ending past the end
+            rule.moved(due, due - 2 * H, late + 3 * D, OFFICE)
+        assert (info.value.owner, info.value.field) == ("SlaRule 'r'", "resumed_at")
+        with pytest.raises(
+            ValidationError
+        ) as info:  # the calendar's other refusals stand
+            OFFICE.add(late, timedelta(hours=-1))
+        assert (info.value.owner, info.value.field) == (
+            "BusinessCalendar.add",
+            "duration",
+        )
+
+    def test_an_engine_call_past_the_calendars_years_changes_nothing(self) -> None:
+        """A move whose deadline falls past the calendar's years names the rule."""
+        policy = FunnelPolicy(
+            name="late",
+            version=1,
+            stages=[Stage("lead"), Stage("mql")],
+            transitions=[Transition(source="lead", target="mql")],
+            initial="lead",
+            scoring=ScoringModel("s", []),
+            slas=[SlaRule("accept", "mql", "8 business hours", EXIT)],
+            calendar=OFFICE,
+        )
+        late = datetime(9999, 6, 1, tzinfo=UTC)
+        funnel = Funnel(policy, clock=ManualClock(late))
+        funnel.add_lead(Lead("L1", late))
+        before = (funnel.state("L1"), funnel.inputs())
+        with pytest.raises(ValidationError) as info:
+            funnel.move("L1", "mql", by="rep")
+        assert (info.value.owner, info.value.field) == (
+            "SlaRule 'accept'",
+            "started_at",
+        )
+        assert (funnel.state("L1"), funnel.inputs()) == before
+
     def test_met_by_forms(self) -> None:
         """'exit', one kind or several, or a criterion."""
         assert SlaRule("r", "sal", H, "sales_call").met_by == frozenset({"sales_call"})

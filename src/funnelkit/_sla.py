@@ -218,7 +218,7 @@ class SlaRule:
         """
         require_aware(started_at, field="started_at", owner=f"SlaRule {self.name!r}")
         if isinstance(self.within, BusinessDuration):
-            return self._calendar(calendar).add(started_at, self.within)
+            return self._business(started_at, self.within, calendar, "started_at")
         return self._wall(started_at, self.within)
 
     def warning(
@@ -264,35 +264,88 @@ class SlaRule:
         require_aware(resumed_at, field="resumed_at", owner=owner)
         if in_utc(due) <= in_utc(paused_at):
             return due
-        paused = self._span(paused_at, resumed_at, calendar)
-        moved = due if not paused else self._after(due, paused, calendar)
+        paused = self._span(
+            paused_at, resumed_at, calendar, ("paused_at", "resumed_at")
+        )
+        moved = due if not paused else self._after(due, paused, calendar, "due")
         # Never before the resume: the clock stood until then.
         return max(moved, resumed_at, key=in_utc)
 
     def _span(
-        self, start: datetime, end: datetime, calendar: BusinessCalendar | None
+        self,
+        start: datetime,
+        end: datetime,
+        calendar: BusinessCalendar | None,
+        fields: tuple[str, str] = ("started_at", "deadline"),
     ) -> timedelta:
-        """The rule's kind of time from *start* to *end*: business or wall."""
-        if isinstance(self.within, BusinessDuration):
-            return self._calendar(calendar).elapsed(start, end)
-        return elapsed(start, end)
+        """The rule's kind of time from *start* to *end*: business or wall.
+
+        *fields* name *start* and *end* as the rule's, should the calendar
+        refuse either (see _business).
+        """
+        if not isinstance(self.within, BusinessDuration):
+            return elapsed(start, end)
+        calendar = self._calendar(calendar)
+        try:
+            # Both instants are aware (the callers check): the calendar can
+            # refuse only one outside its range.
+            return calendar.elapsed(start, end)
+        except ValidationError as error:
+            raise ValidationError(
+                owner=f"SlaRule {self.name!r}",
+                field=fields[error.field == "end"],
+                value=error.value,
+                expected=error.expected,
+            ) from None
 
     def _after(
-        self, start: datetime, span: timedelta, calendar: BusinessCalendar | None
+        self,
+        start: datetime,
+        span: timedelta,
+        calendar: BusinessCalendar | None,
+        field: str = "started_at",
     ) -> datetime:
-        """*span* of the rule's kind of time after *start*."""
+        """*span* of the rule's kind of time after *start* (the rule's *field*)."""
         if isinstance(self.within, BusinessDuration):
-            return self._calendar(calendar).add(start, span)
-        return self._wall(start, span)
+            return self._business(start, span, calendar, field)
+        return self._wall(start, span, field)
 
-    def _wall(self, start: datetime, span: timedelta) -> datetime:
+    def _business(
+        self,
+        start: datetime,
+        span: timedelta | BusinessDuration,
+        calendar: BusinessCalendar | None,
+        field: str,
+    ) -> datetime:
+        """*span* of business time after *start*, within the calendar's years.
+
+        An instant the calendar cannot count from, or whose deadline would
+        fall past its years, is refused as the rule's *field*, not as the
+        calendar's argument: the rule is what a host can find in its policy.
+        """
+        calendar = self._calendar(calendar)
+        try:
+            # The rule's spans are never negative: the calendar can refuse
+            # only the instant, and its range.
+            return calendar.add(start, span)
+        except ValidationError as error:
+            raise ValidationError(
+                owner=f"SlaRule {self.name!r}",
+                field=field,
+                value=start,
+                expected=error.expected,
+            ) from None
+
+    def _wall(
+        self, start: datetime, span: timedelta, field: str = "started_at"
+    ) -> datetime:
         """*span* of wall-clock time after *start*, within Python's years."""
         try:
             return add_elapsed(start, span)
         except OverflowError:
             raise ValidationError(
                 owner=f"SlaRule {self.name!r}",
-                field="started_at",
+                field=field,
                 value=start,
                 expected=(
                     f"an instant early enough that {span} later falls before "
