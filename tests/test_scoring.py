@@ -1,4 +1,6 @@
+import copy
 import gc
+import pickle
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -32,7 +34,10 @@ from funnelkit import (
     equals,
     matches,
 )
+from funnelkit._frozen import FrozenMap
 from funnelkit._rules import number_text
+from funnelkit._scoring import _held_dimensions as held_dimensions
+from funnelkit._scoring import _lines_slot
 from funnelkit.serialization import from_json, to_json
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -823,9 +828,11 @@ class TestSharedParts:
         """Leads with equal sums share dimensions once the sums come again."""
         model = ScoringModel("m", [AttributeRule("industry", "software", 20)])
         first, second, third = (
-            model.scorer(Lead(f"L-{n}", T0, attributes={"industry": "software"}))
-            .score(T0)
-            .dimensions
+            held_dimensions(
+                model.scorer(
+                    Lead(f"L-{n}", T0, attributes={"industry": "software"})
+                ).score(T0)
+            )
             for n in range(3)
         )
         assert first == second == third == {"engagement": 0.0, "fit": 20.0}
@@ -855,6 +862,88 @@ class TestSharedParts:
         (found,) = score.contributions
         assert (*found.activity_ids, *found.skipped_ids) == tuple(a.id for a in history)
         assert found.points == (count if max_count is None else max_count)
+
+
+held_lines = _lines_slot.__get__
+
+
+class TestWordedWhenRead:
+    """A scorer's score keeps its dimensions and ledger as parts until read."""
+
+    MODEL = ScoringModel(
+        "m",
+        [
+            AttributeRule("industry", "software", 20),
+            ActivityRule("x", 1, max_points=5),
+            ActivityRule("y", 30, max_count=1, dimension="fit"),
+        ],
+        limits={"engagement": (0, 100), "fit": (0, 60)},
+    )
+
+    def _score(self) -> Score:
+        scorer = self.MODEL.scorer(LEAD)
+        for activity in acts(("x", H), ("x", 2 * H), ("y", 3 * H)):
+            scorer.add(activity)
+        return scorer.score(T0 + D)
+
+    def test_the_parts_are_left_to_the_collector_until_read(self) -> None:
+        """Held as a dict and a tuple of numbers, the collector stops tracking them."""
+        score = self._score()
+        # A tuple is untracked in the pass after the tuples it holds are: the
+        # ledger's parts nest four deep (ids, a rule's line, the lines, parts).
+        for _ in range(4):
+            gc.collect()
+        assert type(held_dimensions(score)) is dict
+        assert not gc.is_tracked(held_dimensions(score))
+        assert not gc.is_tracked(held_lines(score))
+
+    def test_reading_words_them_once(self) -> None:
+        """The first read words each part; later reads give the same object."""
+        score = self._score()
+        dimensions, ledger = score.dimensions, score.contributions
+        assert type(dimensions) is FrozenMap
+        assert dimensions == {"engagement": 2.0, "fit": 50.0}
+        assert score.dimensions is dimensions
+        assert score.contributions is ledger
+        assert held_dimensions(score) is dimensions
+
+    def test_a_score_read_later_is_the_score_made_from_its_values(self) -> None:
+        """Unread, compared, hashed, copied or evolved: the score its values make."""
+        made = self._score()
+        plain = Score(
+            model=made.model,
+            lead_id=made.lead_id,
+            at=made.at,
+            dimensions=dict(made.dimensions),
+            grade=made.grade,
+            band=made.band,
+            contributions=tuple(made.contributions),
+            notes=made.notes,
+        )
+        for unread in (
+            self._score,
+            lambda: pickle.loads(pickle.dumps(self._score())),  # noqa: S301 -- ours
+            lambda: copy.deepcopy(self._score()),
+            lambda: attrs.evolve(self._score()),
+            lambda: from_json(to_json(self._score()), Score),
+        ):
+            score = unread()
+            assert score == plain
+            assert plain == unread()
+            assert hash(unread()) == hash(plain)
+            assert repr(unread()) == repr(plain)
+            assert unread().explain() == plain.explain()
+
+    def test_the_class_keeps_the_slots_descriptors(self) -> None:
+        """On the class, the fields are the slots attrs made, as for any field."""
+        assert type(Score.dimensions).__name__ == "member_descriptor"
+        assert type(Score.contributions).__name__ == "member_descriptor"
+        assert [field.name for field in attrs.fields(Score)][3:7] == [
+            "dimensions",
+            "grade",
+            "band",
+            "contributions",
+        ]
 
 
 class TestScoreValue:

@@ -47,7 +47,7 @@ from funnelkit._events import (
 )
 from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
-from funnelkit._scoring import Score, ScoreState
+from funnelkit._scoring import Score, ScoreState, _held_dimensions
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
 from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
@@ -1296,8 +1296,8 @@ class Funnel:
         previous = draft.score
         # The grade and band follow the dimensions, under one model.
         if previous is None or (
-            score.dimensions is not previous.dimensions
-            and score.dimensions != previous.dimensions
+            _held_dimensions(score) is not _held_dimensions(previous)
+            and _held_dimensions(score) != _held_dimensions(previous)
         ):
             draft.events.append(_new_score_changed(draft.lead.id, at, score, previous))
         draft.score = score

@@ -9,7 +9,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
-from types import EllipsisType
+from types import EllipsisType, MemberDescriptorType
 from typing import Any, TypeVar
 
 import attrs
@@ -36,6 +36,7 @@ from funnelkit._validators import (
     is_finite_number,
     is_items,
     reject,
+    slot_of,
     unchecked,
 )
 from funnelkit.errors import PolicyError, ValidationError
@@ -519,8 +520,24 @@ def _check_lines(
         reject(instance, attribute, value, "the ledger's lines (Contribution values)")
 
 
+class _ScoreParts:
+    """The slot a score read by a scorer keeps the shared half of its ledger in.
+
+    A score the engine reads keeps its dimensions as a plain ``dict`` and its
+    ledger as an untracked tuple of parts (see _ReadLater), worded into a
+    :class:`FrozenMap` and a ledger when first read: the garbage collector
+    stops tracking both, where the two objects they become would otherwise
+    be walked in every full collection for as long as the lead's state lives
+    (two of every four objects a record left alive). The parts that every
+    score of a lead shares (its attribute lines and the model's rules) sit
+    in this slot, which no check, comparison or copy reads.
+    """
+
+    __slots__ = ("_context",)
+
+
 @attrs.frozen(kw_only=True)
-class Score:
+class Score(_ScoreParts):
     """A lead's scores at one instant, with the ledger that explains them.
 
     Attributes:
@@ -554,12 +571,12 @@ class Score:
     @property
     def fit(self) -> float:
         """The fit score: how much the lead looks like an ideal customer."""
-        return self.dimensions.get("fit", 0.0)
+        return _held_dimensions(self).get("fit", 0.0)
 
     @property
     def engagement(self) -> float:
         """The engagement score: how interested the lead is, lately."""
-        return self.dimensions.get("engagement", 0.0)
+        return _held_dimensions(self).get("engagement", 0.0)
 
     @property
     def total(self) -> float:
@@ -575,7 +592,7 @@ class Score:
         """Return a dimension's points, or the total for ``"total"``."""
         if dimension == "total":
             return self.total
-        return self.dimensions.get(dimension, 0.0)
+        return _held_dimensions(self).get(dimension, 0.0)
 
     def explain(self) -> str:
         """Render the ledger as text a sales rep can read."""
@@ -1361,7 +1378,8 @@ class ScoringModel:
                 name: sums[position] / 1_000_000 for name, position in self._sorted_dims
             }
         summary = (
-            FrozenMap._trusted(dimensions),  # noqa: SLF001 -- built in sorted order
+            # A plain dict, in sorted key order: a score wraps it when read.
+            dimensions,
             self.grades._fit_grade(fit),  # noqa: SLF001 -- same module; sums are numbers
             self.grades._band(engagement),  # noqa: SLF001 -- ditto
             tuple(clamps) if clamps else (),
@@ -1477,6 +1495,7 @@ class ScoreState:
     __slots__ = (
         "_attribute_micros",
         "_attribute_specs",
+        "_context",
         "_count",
         "_last",
         "_late",
@@ -1546,6 +1565,8 @@ class ScoreState:
             for position, micros in points:
                 sums[position] += micros
         self._attribute_specs = tuple(specs)
+        # The ledger parts every score of the lead shares (see _ScoreParts).
+        self._context = (self._attribute_specs, model._activity_rules)  # noqa: SLF001 -- same module
         # Leads with the same fit share the sums (ints: cheap to compare).
         self._attribute_micros = model._shared(tuple(sums))  # noqa: SLF001 -- same module
         self._notes = tuple(notes)
@@ -1797,25 +1818,39 @@ class ScoreState:
         self,
         at: datetime,
         now: float,
-        dimensions: FrozenMap[float],
+        dimensions: dict[str, float],
         grade: str,
         band: str,
         clamps: tuple[_Clamp, ...],
         rules: Sequence[Any],
     ) -> Score:
-        """Return the score of these parts at *at* (*now* in seconds)."""
+        """Return the score of these parts at *at* (*now* in seconds).
+
+        Its dimensions and ledger are worded when first read (see _ScoreParts).
+        """
         model = self._model
-        lines: Sequence[Contribution] = _NO_LINES  # a model with nothing to say
-        if rules or clamps or self._attribute_specs:
-            lines = _Ledger(
-                self._attribute_specs,
-                rules,
-                clamps,
-                now,
-                model._activity_rules,  # noqa: SLF001 -- same module
+        if not (rules or clamps or self._attribute_specs):  # nothing to say
+            return _new_score(
+                model.name,
+                self._lead.id,
+                at,
+                dimensions,
+                grade,
+                band,
+                _NO_LINES,
+                self._notes,
+                None,
             )
         return _new_score(
-            model.name, self._lead.id, at, dimensions, grade, band, lines, self._notes
+            model.name,
+            self._lead.id,
+            at,
+            dimensions,
+            grade,
+            band,
+            (_READ_LATER, rules, clamps, now),
+            self._notes,
+            self._context,
         )
 
 
@@ -1847,7 +1882,63 @@ class _Clamp:
 
 
 # A score's parts besides its activity lines (see ScoringModel._summary).
-_Summary = tuple[FrozenMap[float], str, str, tuple[_Clamp, ...], tuple[()]]
+_Summary = tuple[dict[str, float], str, str, tuple[_Clamp, ...], tuple[()]]
+
+
+#: The first item of a ledger to word when read: (_READ_LATER, rules, clamps, at).
+_READ_LATER = object()  # untracked by the collector, like the tuple it heads
+
+
+class _ReadLater:
+    """A Score field that a scorer sets as parts, worded on first read and kept.
+
+    Stands in the class for the field's slot (*slot*, its descriptor): the
+    checked constructor, ``attrs.evolve``, comparisons, copies and reads see
+    the worded value.
+    """
+
+    __slots__ = ("slot", "word")
+
+    def __init__(
+        self, slot: MemberDescriptorType, word: Callable[[Score, Any], Any]
+    ) -> None:
+        self.slot = slot
+        self.word = word  # the worded value of the parts held, or None: as held
+
+    def __get__(self, score: Score | None, owner: type | None = None) -> Any:  # noqa: ANN401 -- a field's value
+        if score is None:
+            return self.slot  # on the class, the slot's descriptor, as attrs left it
+        held = self.slot.__get__(score, owner)
+        worded = self.word(score, held)
+        if worded is None:
+            return held
+        self.slot.__set__(score, worded)  # frozen, but the same value, in words
+        return worded
+
+    def __set__(self, score: Score, value: object) -> None:
+        self.slot.__set__(score, value)
+
+
+def _dimensions_worded(score: Score, held: Any) -> FrozenMap[float] | None:  # noqa: ANN401 -- a slot's value
+    if type(held) is dict:  # a scorer's, in sorted key order, never changed
+        return FrozenMap._trusted(held)  # noqa: SLF001 -- built in sorted order
+    return None
+
+
+def _ledger_worded(score: Score, held: Any) -> _Ledger | None:  # noqa: ANN401 -- a slot's value
+    if type(held) is tuple and held and held[0] is _READ_LATER:
+        head, table = _context_slot.__get__(score)
+        return _Ledger(head, held[1], held[2], held[3], table)
+    return None
+
+
+_dimensions_slot: MemberDescriptorType = Score.__dict__["dimensions"]
+_lines_slot: MemberDescriptorType = Score.__dict__["contributions"]
+_context_slot: MemberDescriptorType = _ScoreParts.__dict__["_context"]
+setattr(Score, "dimensions", _ReadLater(_dimensions_slot, _dimensions_worded))  # noqa: B010 -- mypy sees the field
+setattr(Score, "contributions", _ReadLater(_lines_slot, _ledger_worded))  # noqa: B010 -- as above
+#: A score's dimensions as held: a FrozenMap, or a scorer's dict not yet read.
+_held_dimensions: Callable[[Score], Mapping[str, float]] = _dimensions_slot.__get__
 
 
 def _score_maker() -> Callable[..., Score]:
@@ -1855,6 +1946,8 @@ def _score_maker() -> Callable[..., Score]:
 
     ScoreState.score builds every part the way the checks would accept it;
     setting the slots directly halves the cost of the object it returns most.
+    It takes the dimensions as a dict, the ledger as parts (see _build) and
+    their shared half (*context*), worded when read (see _ScoreParts).
     """
     names = [field.name for field in attrs.fields(Score)]
     if names != [
@@ -1869,19 +1962,21 @@ def _score_maker() -> Callable[..., Score]:
     ]:  # pragma: no cover -- guards the order below against a change to Score
         raise AssertionError(names)
     s_model, s_lead, s_at, s_dims, s_grade, s_band, s_lines, s_notes = (
-        Score.__dict__[name].__set__ for name in names
+        slot_of(Score, name).__set__ for name in names
     )
+    s_context = _context_slot.__set__
     new = object.__new__
 
     def make(  # noqa: PLR0913, PLR0917 -- Score's fields, in order
         model: str,
         lead_id: str,
         at: datetime,
-        dimensions: FrozenMap[float],
+        dimensions: Mapping[str, float],
         grade: str,
         band: str,
-        contributions: Sequence[Contribution],
+        contributions: Sequence[Any],
         notes: tuple[str, ...],
+        context: tuple[tuple[Any, ...], tuple[_CompiledRule, ...]] | None,
     ) -> Score:
         score = new(Score)
         s_model(score, model)
@@ -1892,6 +1987,7 @@ def _score_maker() -> Callable[..., Score]:
         s_band(score, band)
         s_lines(score, contributions)
         s_notes(score, notes)
+        s_context(score, context)
         return score
 
     return make

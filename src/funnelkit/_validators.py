@@ -45,6 +45,7 @@ __all__ = [
     "reject",
     "scalar_mapping",
     "share",
+    "slot_of",
     "unchecked",
     "zone_name",
 ]
@@ -331,7 +332,7 @@ def unchecked(cls: type[_T]) -> Callable[..., _T]:
     names = [field.name for field in attrs.fields(cls)]
     scope: dict[str, object] = {"new": object.__new__, "cls": cls}
     # A field's slot is the class's own, or a base class's (an inherited field).
-    scope.update({f"set_{name}": _slot(cls, name).__set__ for name in names})
+    scope.update({f"set_{name}": slot_of(cls, name).__set__ for name in names})
     lines = [f"def make({', '.join(names)}):", "    made = new(cls)"]
     lines += [f"    set_{name}(made, {name})" for name in names]
     lines.append("    return made")
@@ -339,9 +340,12 @@ def unchecked(cls: type[_T]) -> Callable[..., _T]:
     return scope["make"]  # type: ignore[return-value] # defined just above
 
 
-def _slot(cls: type, name: str) -> MemberDescriptorType:
+def slot_of(cls: type, name: str) -> MemberDescriptorType:
     """Return the descriptor of the slot *name* in *cls* or the first base with it."""
-    found: MemberDescriptorType = next(
+    found = next(
         klass.__dict__[name] for klass in cls.__mro__ if name in klass.__dict__
     )
-    return found
+    # A field that words its value when read keeps the slot's descriptor (see
+    # funnelkit._scoring._ReadLater): set as given, it is set as the slot.
+    slot: MemberDescriptorType = getattr(found, "slot", found)
+    return slot
