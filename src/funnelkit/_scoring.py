@@ -1829,18 +1829,11 @@ class ScoreState:
         Its dimensions and ledger are worded when first read (see _ScoreParts).
         """
         model = self._model
-        if not (rules or clamps or self._attribute_specs):  # nothing to say
-            return _new_score(
-                model.name,
-                self._lead.id,
-                at,
-                dimensions,
-                grade,
-                band,
-                _NO_LINES,
-                self._notes,
-                None,
-            )
+        lines: Sequence[Any] = _NO_LINES  # a model with nothing to say
+        context = None
+        if rules or clamps or self._attribute_specs:
+            lines = (_READ_LATER, rules, clamps, now)
+            context = self._context
         return _new_score(
             model.name,
             self._lead.id,
@@ -1848,9 +1841,9 @@ class ScoreState:
             dimensions,
             grade,
             band,
-            (_READ_LATER, rules, clamps, now),
+            lines,
             self._notes,
-            self._context,
+            context,
         )
 
 
