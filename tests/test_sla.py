@@ -112,14 +112,23 @@ class TestSlaRule:
         with pytest.raises(ValidationError) as info:  # a pause ending past the end
             rule.moved(due, due - 2 * H, late + 3 * D, OFFICE)
         assert (info.value.owner, info.value.field) == ("SlaRule 'r'", "resumed_at")
-        with pytest.raises(
-            ValidationError
-        ) as info:  # the calendar's other refusals stand
+        with pytest.raises(ValidationError) as info:  # the calendar's own, as ever
             OFFICE.add(late, timedelta(hours=-1))
         assert (info.value.owner, info.value.field) == (
             "BusinessCalendar.add",
             "duration",
         )
+
+    @pytest.mark.parametrize("within", ["8 business hours", "8 hours"])
+    def test_a_resume_before_its_pause_is_refused(self, within: str) -> None:
+        """A clock cannot resume before it stood: the deadline would move back."""
+        rule = SlaRule("r", "mql", within, EXIT)
+        start = datetime(2026, 3, 2, 9, tzinfo=NEW_YORK)
+        due = rule.deadline(start, OFFICE)
+        with pytest.raises(ValidationError, match="no earlier than paused_at") as info:
+            rule.moved(due, start + 4 * H, start + 2 * H, OFFICE)
+        assert (info.value.owner, info.value.field) == ("SlaRule 'r'", "resumed_at")
+        assert rule.moved(due, start + 4 * H, start + 4 * H, OFFICE) == due
 
     def test_an_engine_call_past_the_calendars_years_changes_nothing(self) -> None:
         """A move whose deadline falls past the calendar's years names the rule."""

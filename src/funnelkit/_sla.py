@@ -262,6 +262,13 @@ class SlaRule:
         require_aware(due, field="due", owner=owner)
         require_aware(paused_at, field="paused_at", owner=owner)
         require_aware(resumed_at, field="resumed_at", owner=owner)
+        if in_utc(resumed_at) < in_utc(paused_at):
+            raise ValidationError(
+                owner=owner,
+                field="resumed_at",
+                value=resumed_at,
+                expected=f"an instant no earlier than paused_at ({paused_at})",
+            )
         if in_utc(due) <= in_utc(paused_at):
             return due
         paused = self._span(
