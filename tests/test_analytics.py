@@ -1965,6 +1965,13 @@ class TestReportsReadBack:
         assert from_json(to_json(report), FunnelReport) == report
         assert attrs.evolve(report) == report
 
+    def test_rows_take_lists_for_their_tuples(self) -> None:
+        """Built by hand, a row's tuples may be given as lists, like the report's."""
+        report = self._report()
+        times = report.times[0]
+        assert attrs.evolve(times, curve=list(times.curve)) == times
+        assert attrs.evolve(report, times=list(report.times)) == report
+
 
 class TestOlistMarketingFunnel:
     """Olist's real MQLs and closed deals: conversion by origin, days to close."""

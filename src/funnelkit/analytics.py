@@ -459,7 +459,9 @@ class StageTime:
     median: timedelta | None = attrs.field(validator=optional_duration)
     p90: timedelta | None = attrs.field(validator=optional_duration)
     longest: timedelta = attrs.field(validator=duration)
-    curve: tuple[timedelta | None, ...] = attrs.field(default=(), validator=_curve)
+    curve: tuple[timedelta | None, ...] = attrs.field(
+        default=(), converter=as_tuple, validator=_curve
+    )
 
     def __attrs_post_init__(self) -> None:
         parts = {"exited": self.exited, "still_in": self.still_in}
@@ -604,7 +606,7 @@ class PathCount:
     """
 
     outcome: Literal["won", "lost"] = attrs.field(validator=_outcome)
-    path: tuple[str, ...] = attrs.field(validator=_stage_names)
+    path: tuple[str, ...] = attrs.field(converter=as_tuple, validator=_stage_names)
     leads: int = attrs.field(validator=count)
     share: float = attrs.field(validator=share)
 
