@@ -48,6 +48,9 @@ from funnelkit import (
     kinds,
     policies,
 )
+from funnelkit._scoring import _READ_LATER as READ_LATER
+from funnelkit._scoring import _held_dimensions as held_dimensions
+from funnelkit._scoring import _lines_slot
 from funnelkit._sqlite import _MIGRATIONS, SCHEMA_VERSION, _migrate
 from funnelkit.errors import (
     GuardFailed,
@@ -64,6 +67,9 @@ from funnelkit.testing import ManualClock
 from funnelkit.testing.store_conformance import StoreConformance
 
 _numbers = itertools.count()
+
+
+held_lines = _lines_slot.__get__
 
 
 class TestInMemoryStore(StoreConformance):
@@ -986,6 +992,21 @@ class TestLedgers:
             ).fetchone()
         assert isinstance(text, str)
         return text
+
+    def test_writing_a_state_leaves_the_kept_score_unworded(
+        self, tmp_path: Path
+    ) -> None:
+        """The store words a score to write it; the score it keeps stays as made."""
+        with SQLiteStore(tmp_path / "kept.db") as store:
+            funnel = _funnel(store)
+            _feed(funnel, leads=1, each=3)
+            score = store.state("L-0").score  # type: ignore[union-attr] # added above
+            assert type(held_dimensions(score)) is dict
+            assert held_lines(score)[0] is READ_LATER  # parts, not a worded ledger
+        with SQLiteStore(tmp_path / "kept.db") as store:
+            again = store.state("L-0")
+            assert again is not None
+            assert again.score == score
 
     def test_a_ledger_reads_as_the_lines_it_holds(self, path: Path) -> None:
         """Read from the file, a ledger is a sequence equal to the lines written."""

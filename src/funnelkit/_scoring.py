@@ -1934,6 +1934,17 @@ setattr(Score, "contributions", _ReadLater(_lines_slot, _ledger_worded))  # noqa
 _held_dimensions: Callable[[Score], Mapping[str, float]] = _dimensions_slot.__get__
 
 
+def _ledger_once(score: Score) -> Sequence[Contribution]:
+    """A score's ledger, worded for one use and not kept (a store writing it).
+
+    A score that keeps its worded ledger keeps it for as long as the lead's
+    state lives, for the garbage collector to walk (see _ScoreParts).
+    """
+    held = _lines_slot.__get__(score)
+    worded = _ledger_worded(score, held)
+    return held if worded is None else worded
+
+
 def _score_maker() -> Callable[..., Score]:
     """Return a constructor of trusted scores, without attrs' checks and converters.
 

@@ -30,7 +30,13 @@ from funnelkit._criteria import TransitionRecord
 from funnelkit._events import Event, Input, LeadState, Tick, moves_problem
 from funnelkit._frozen import Deferred
 from funnelkit._lead import Activity, Lead, add_in_time_order
-from funnelkit._scoring import Contribution, Score, ledger_rows
+from funnelkit._scoring import (
+    Contribution,
+    Score,
+    _held_dimensions,
+    _ledger_once,
+    ledger_rows,
+)
 from funnelkit._store import (
     _SCAN,
     Commit,
@@ -1343,7 +1349,7 @@ def _update(names: tuple[str, ...]) -> str:
 def _state_columns(state: LeadState) -> tuple[str, str]:
     """The state but for its lead, history and ledger; and the ledger."""
     score = state.score
-    lines = score.contributions
+    lines = _ledger_once(score)  # the state the funnel keeps stays unworded
     if type(lines) is _StoredLedger and lines.text is not None:
         ledger = lines.text  # as read, never decoded: as it was
     else:
@@ -1372,7 +1378,7 @@ def _with_ledger(
             model=score.model,
             lead_id=score.lead_id,
             at=score.at,
-            dimensions=score.dimensions,
+            dimensions=_held_dimensions(score),  # as held: worded when read
             grade=score.grade,
             band=score.band,
             contributions=ledger,
