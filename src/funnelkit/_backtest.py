@@ -32,6 +32,7 @@ from funnelkit._validators import (
     check_items,
     count,
     counts,
+    ends_after_start,
     finite,
     instance_of,
     items_of,
@@ -149,13 +150,7 @@ class BacktestReport:
     timezone: str = attrs.field(default="UTC", validator=zone_name)
 
     def __attrs_post_init__(self) -> None:
-        if utc_micros(self.end) <= utc_micros(self.start):
-            raise ValidationError(
-                owner="BacktestReport",
-                field="end",
-                value=self.end,
-                expected="an instant after start",
-            )
+        ends_after_start(self)
         at_most(self, "mqls", self.mqls, "leads", self.leads)
         at_most(self, "won", self.won, "leads", self.leads)
         at_most(self, "won_mqls", self.won_mqls, "mqls", self.mqls)

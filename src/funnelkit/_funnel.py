@@ -1296,8 +1296,9 @@ class Funnel:
         previous = draft.score
         # The grade and band follow the dimensions, under one model.
         if previous is None or (
-            _held_dimensions(score) is not _held_dimensions(previous)
-            and _held_dimensions(score) != _held_dimensions(previous)
+            (dimensions := _held_dimensions(score))
+            is not (before := _held_dimensions(previous))
+            and dimensions != before
         ):
             draft.events.append(_new_score_changed(draft.lead.id, at, score, previous))
         draft.score = score

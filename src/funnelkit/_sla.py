@@ -298,12 +298,7 @@ class SlaRule:
             # refuse only one outside its range.
             return calendar.elapsed(start, end)
         except ValidationError as error:
-            raise ValidationError(
-                owner=f"SlaRule {self.name!r}",
-                field=fields[error.field == "end"],
-                value=error.value,
-                expected=error.expected,
-            ) from None
+            raise self._ours(error, fields[error.field == "end"], error.value) from None
 
     def _after(
         self,
@@ -336,12 +331,18 @@ class SlaRule:
             # only the instant, and its range.
             return calendar.add(start, span)
         except ValidationError as error:
-            raise ValidationError(
-                owner=f"SlaRule {self.name!r}",
-                field=field,
-                value=start,
-                expected=error.expected,
-            ) from None
+            raise self._ours(error, field, start) from None
+
+    def _ours(
+        self, error: ValidationError, field: str, value: object
+    ) -> ValidationError:
+        """The calendar's refusal of *value*, told as the rule's *field*."""
+        return ValidationError(
+            owner=f"SlaRule {self.name!r}",
+            field=field,
+            value=value,
+            expected=error.expected,
+        )
 
     def _wall(
         self, start: datetime, span: timedelta, field: str = "started_at"

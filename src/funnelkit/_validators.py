@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard, TypeVar
 
 import attrs
 
-from funnelkit._time import is_zone_name, require_aware
+from funnelkit._time import is_zone_name, require_aware, utc_micros
 from funnelkit.errors import PolicyError, ValidationError
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "count",
     "counts",
     "duration",
+    "ends_after_start",
     "finite",
     "is_finite",
     "is_finite_number",
@@ -267,6 +268,17 @@ def zone_name(instance: object, attribute: _Attribute, value: object) -> None:
     """Accept the name of a zone in this machine's IANA database (see is_zone_name)."""
     if not is_zone_name(value):
         reject(instance, attribute, value, "an IANA time zone name")
+
+
+def ends_after_start(instance: Any) -> None:  # noqa: ANN401 -- a report with start and end
+    """Refuse a report whose ``end`` is not after its ``start`` (naming ``end``)."""
+    if utc_micros(instance.end) <= utc_micros(instance.start):
+        raise ValidationError(
+            owner=type(instance).__name__,
+            field="end",
+            value=instance.end,
+            expected="an instant after start",
+        )
 
 
 def at_most(

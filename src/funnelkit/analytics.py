@@ -83,6 +83,7 @@ from funnelkit._validators import (
     count,
     counts,
     duration,
+    ends_after_start,
     flag,
     instance_of,
     is_items,
@@ -718,13 +719,7 @@ class FunnelReport:
                 value=self.inventory,
                 expected=f"a count for each stage of {list(self.stages)}, and no other",
             )
-        if utc_micros(self.end) <= utc_micros(self.start):
-            raise ValidationError(
-                owner="FunnelReport",
-                field="end",
-                value=self.end,
-                expected="an instant after start",
-            )
+        ends_after_start(self)
         if utc_micros(self.now) < utc_micros(self.start):
             raise ValidationError(
                 owner="FunnelReport",
