@@ -47,7 +47,7 @@ from funnelkit import (
     format_duration,
     load_policy,
 )
-from funnelkit._criteria import passes, timed, wake_at
+from funnelkit._criteria import passer, passes, timed, wake_at
 from funnelkit.serialization import from_json, to_json
 from funnelkit.testing import ManualClock
 
@@ -1293,6 +1293,27 @@ class TestPasses:
     ) -> None:
         """A criterion's quick answer is always its verdict's outcome."""
         assert passes(criterion, ctx) is criterion.check(ctx).passed
+
+    @given(criterion=criteria(), ctx=contexts())
+    def test_a_passer_answers_as_passes(
+        self, criterion: CriterionLike, ctx: Context
+    ) -> None:
+        """The engine's compiled guard gives the answer passes gives."""
+        assert passer(criterion)(ctx) is passes(criterion, ctx)
+
+    def test_a_passer_trusts_only_the_built_ins_themselves(self) -> None:
+        """A built-in's subclass is asked through passes, which checks its answer."""
+
+        class Sloppy(ScoreAtLeast):
+            def passes(self, ctx: Context) -> bool:  # noqa: ARG002 -- the mistake: it reads nothing
+                return None  # type: ignore[return-value] # the mistake under test
+
+        ctx = context()
+        for guard in (Sloppy(10), AllOf(Always(), Sloppy(10)), AnyOf(Sloppy(10))):
+            with pytest.raises(PolicyError, match=r"passes\(\)"):
+                passer(guard)(ctx)
+        always = Always()
+        assert passer(always) == always.passes  # a built-in's own, bound
 
     @given(
         ctx=contexts(),

@@ -1,5 +1,6 @@
 import copy
 import gc
+import math
 import pickle
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -635,6 +636,29 @@ class TestScoreState:
         assert state.score(T0 + 4 * D) == model.score(
             LEAD, [*history, *more], at=T0 + 4 * D
         )
+
+    @pytest.mark.parametrize("points", [10, -10])
+    def test_a_held_cap_still_holds_just_past_the_cache(self, points: int) -> None:
+        """Just past the cache, a rule within a hair of its cap is still capped."""
+        model = ScoringModel(
+            "m", [ActivityRule("view", points, max_points=15)], decay=HalfLife(D)
+        )
+        history = acts(("view", 0 * H), ("view", H), ("view", 2 * H))
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        state.score(T0 + 3 * H)  # held at the cap: the cache says until when
+        until = state._states[0].snap_until  # type: ignore[union-attr] # the rule's
+        # The next whole microsecond but one: surely past the cache's end.
+        at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+            microseconds=math.ceil(until * 1_000_000) + 1
+        )
+        assert at.timestamp() >= until
+        hours = (at - T0) / H
+        uncapped = points * sum(2 ** -((hours - n) / 24) for n in (0, 1, 2))
+        assert 15 < abs(uncapped) < 15.00001  # decay has not brought it under yet
+        assert state.score(at).engagement == (15 if points > 0 else -15)
+        assert state.score(at) == model.score(LEAD, history, at=at)
 
     def test_accepts_activity_subclasses(self) -> None:
         """A subclass of Activity is an activity, in add() and in score()."""

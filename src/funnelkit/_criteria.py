@@ -259,26 +259,6 @@ class Context:
     now: datetime = attrs.field(validator=aware_datetime)
     scorer: ScoreState | None = attrs.field(default=None, eq=False, repr=False)
 
-    @classmethod
-    def _trusted(  # noqa: PLR0913, PLR0917 -- the fields, in order
-        cls,
-        lead: Lead,
-        stage: str,
-        entered_at: datetime,
-        score: Score,
-        activities: tuple[Activity, ...],
-        history: tuple[TransitionRecord, ...],
-        now: datetime,
-        scorer: ScoreState | None,
-    ) -> Context:
-        """Build a context from fields the engine already checked and sorted."""
-        return _new_context(
-            lead, stage, entered_at, score, activities, history, now, scorer
-        )
-
-
-_new_context = unchecked(Context)
-
 
 # -- The criterion protocol, its base class and the combinators ---------------
 
@@ -383,6 +363,39 @@ def passes(criterion: CriterionLike, ctx: Context) -> bool:
     if found is True or found is False:
         return found
     return _checked_pass(criterion, found)
+
+
+def passer(criterion: CriterionLike) -> Callable[[Context], bool]:
+    """Return a function of a context that gives ``passes(criterion, ctx)``.
+
+    For a guard the engine asks again and again: the built-in criteria's own
+    ``passes`` (which return a bool) is called directly, and ``AllOf`` and
+    ``AnyOf`` of them stop at the first child that decides, without the
+    checks and calls each level of :func:`passes` makes. Any other criterion
+    (a subclass of a built-in included: its ``passes`` may be its own) goes
+    through :func:`passes`.
+    """
+    if type(criterion) in _TRUSTED_PASSES and isinstance(criterion, Criterion):
+        return criterion.passes
+    if type(criterion) is AllOf:
+        return functools.partial(_all_pass, tuple(map(passer, criterion.criteria)))
+    if type(criterion) is AnyOf:
+        return functools.partial(_any_pass, tuple(map(passer, criterion.criteria)))
+    return functools.partial(passes, criterion)
+
+
+def _all_pass(children: tuple[Callable[[Context], bool], ...], ctx: Context) -> bool:
+    for child in children:  # noqa: SIM110 -- cheaper than a generator
+        if not child(ctx):
+            return False
+    return True
+
+
+def _any_pass(children: tuple[Callable[[Context], bool], ...], ctx: Context) -> bool:
+    for child in children:  # noqa: SIM110 -- cheaper than a generator
+        if child(ctx):
+            return True
+    return False
 
 
 def _checked_pass(criterion: CriterionLike, found: object) -> bool:
@@ -1562,3 +1575,17 @@ class InStageFor(Criterion):
     def describe(self) -> str:
         """``in stage for at least 2 days``."""
         return self._words[1]
+
+
+# The built-ins whose passes returns a bool: passer calls it directly.
+_TRUSTED_PASSES = frozenset(
+    {
+        Always,
+        ScoreAtLeast,
+        GradeAtLeast,
+        DidActivity,
+        AttributeIs,
+        BantQualified,
+        InStageFor,
+    }
+)

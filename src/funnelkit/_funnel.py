@@ -14,11 +14,13 @@ from typing import TypeVar
 from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import (
     Context,
+    CriterionLike,
     TransitionRecord,
     Verdict,
     _earliest,
     _join,
     checked,
+    passer,
     passes,
     timed,
 )
@@ -49,7 +51,7 @@ from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState, _held_dimensions
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
-from funnelkit._store import Commit, InMemoryStore, Store
+from funnelkit._store import _NO_TRANSACTION, Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import check_count, check_items, unchecked
 from funnelkit.errors import (
@@ -82,6 +84,7 @@ AUTO = "auto"
 # skip attrs' checks, which cost more than the rest of a move.
 _new_commit = unchecked(Commit)
 _new_state = unchecked(LeadState)
+_new_context = unchecked(Context)
 _new_move = unchecked(Move)
 _new_record = unchecked(TransitionRecord)
 _new_score_changed = unchecked(ScoreChanged)
@@ -197,7 +200,8 @@ class _Draft:
 
     def context(self, now: datetime) -> Context:
         assert self.score is not None  # noqa: S101 -- every draft is scored once
-        return Context._trusted(  # noqa: SLF001 -- the engine checked every field
+        # The engine checked every field.
+        return _new_context(
             self.lead,
             self.stage,
             self.entered_at,
@@ -220,6 +224,34 @@ def _same_lead(known: Lead, lead: Lead) -> bool:
     that differs only so is a changed lead.
     """
     return known == lead and to_json(known) == to_json(lead)
+
+
+def _auto_guards(
+    policy: FunnelPolicy,
+) -> tuple[
+    dict[str, tuple[tuple[Transition, Callable[[Context], bool]], ...]],
+    dict[str, tuple[CriterionLike, ...]],
+]:
+    """Index the policy's automatic transitions for the engine, by stage.
+
+    Returns each stage's, with its guard's quick answer (see passer); and the
+    guards among them that time alone may make pass, the only ones asked for
+    a wake (when all fail).
+    """
+    autos = policy._autos  # noqa: SLF001 -- the engine reads the policy's index
+    tries = {
+        stage: tuple((transition, passer(transition.guard)) for transition in found)
+        for stage, found in autos.items()
+    }
+    waking = {
+        stage: tuple(
+            transition.guard
+            for transition in found
+            if timed(transition.guard, policy.scoring, passed=False)
+        )
+        for stage, found in autos.items()
+    }
+    return tries, waking
 
 
 class Funnel:
@@ -296,6 +328,7 @@ class Funnel:
         "_create_leads",
         "_delivering",
         "_fingerprint",
+        "_in_memory",
         "_lock",
         "_logged_tick",
         "_met_by_criteria",
@@ -312,6 +345,7 @@ class Funnel:
         "_subscribers",
         "_ticked",
         "_timed",
+        "_tries",
         "_waiting",
     )
 
@@ -358,6 +392,8 @@ class Funnel:
             )
         _check_flag(create_leads, "create_leads")
         self._policy = policy
+        # The in-memory store's transaction does nothing: record skips it.
+        self._in_memory = store is None or type(store) is InMemoryStore
         # The policy's stages by name, read for every lead drafted.
         self._stages = policy._by_name  # noqa: SLF001 -- the engine reads the policy's index
         self._store: Store = InMemoryStore() if store is None else store
@@ -438,9 +474,10 @@ class Funnel:
         )
         # The SLA rules by name, and by the stage whose entry starts them.
         self._rules = {rule.name: rule for rule in policy.slas}
-        self._slas: dict[str, tuple[SlaRule, ...]] = {}
-        for rule in policy.slas:
-            self._slas[rule.stage] = (*self._slas.get(rule.stage, ()), rule)
+        self._slas: dict[str, tuple[SlaRule, ...]] = {
+            stage: tuple(rule for rule in policy.slas if rule.stage == stage)
+            for stage in dict.fromkeys(rule.stage for rule in policy.slas)
+        }
         # Whether a rule is met by a criterion, which each evaluation asks.
         self._met_by_criteria = any(
             not isinstance(rule.met_by, str | frozenset) for rule in policy.slas
@@ -453,16 +490,7 @@ class Funnel:
             if not isinstance(rule.met_by, str | frozenset)
             and timed(rule.met_by, policy.scoring, passed=False)
         }
-        # The automatic guards of each stage that time alone may make pass:
-        # the only ones asked for a wake (the engine asks when all fail).
-        self._timed = {
-            stage: tuple(
-                transition.guard
-                for transition in transitions
-                if timed(transition.guard, policy.scoring, passed=False)
-            )
-            for stage, transitions in policy._autos.items()  # noqa: SLF001 -- the policy's index
-        }
+        self._tries, self._timed = _auto_guards(policy)
 
     def __repr__(self) -> str:
         with self._lock:
@@ -558,8 +586,11 @@ class Funnel:
         with self._lock:
             mark = len(self._outbox), self._commits, self._ticked
             try:
-                with self._store.transaction():
+                if self._in_memory:  # whose transaction does nothing: not even called
                     events = self._record(activity, create=self._create_leads)
+                else:
+                    with self._store.transaction():
+                        events = self._record(activity, create=self._create_leads)
             except BaseException:
                 self._lost(mark)
                 raise
@@ -635,7 +666,7 @@ class Funnel:
         with self._lock:
             mark = len(self._outbox), self._commits, self._ticked
             try:
-                with self._store.transaction():
+                with _NO_TRANSACTION if self._in_memory else self._store.transaction():
                     state = self._store.state(lead_id)
                     if state is None:
                         raise UnknownLead(lead_id=lead_id)  # noqa: TRY301 -- see _call above
@@ -1085,12 +1116,19 @@ class Funnel:
             )
             # A late arrival is judged as of the lead's last update.
             at = max(activity.at, draft.updated_at, key=_utc)
-            self._catch_up(draft, at)
+            if draft.wake is not None:
+                self._catch_up(draft, at)
             draft.events.append(_new_recorded(activity))
-            draft.scorer.add(activity)
+            # ScoreState.add, less its check: the activity is the lead's.
+            draft.scorer._add_at(activity, activity.at.timestamp())  # noqa: SLF001 -- the engine's own scorer
             draft.activities = with_in_time_order(draft.activities, activity)
-            self._meet_kinds(draft, activity, at)
-            self._evaluate(draft, at)
+            if draft.timers:  # most leads have none: no call
+                self._meet_kinds(draft, activity, at)
+            # _evaluate, written out: one call less for every record.
+            self._rescore(draft, at)
+            if draft.timers and self._met_by_criteria:
+                self._meet_criteria(draft, at)
+            self._settle(draft, at)
         except BaseException:
             self._scorers.pop(lead_id, None)  # the work may have fed it
             raise
@@ -1315,30 +1353,42 @@ class Funnel:
             draft.events.append(_new_score_changed(draft.lead.id, at, score, previous))
         draft.score = score
 
-    def _settle(self, draft: _Draft, at: datetime) -> None:
+    def _settle(self, draft: _Draft, at: datetime) -> None:  # noqa: C901 -- the hot path, flat for speed
         """Follow the automatic moves whose guards pass, in declaration order.
 
         Then note the lead's next wake: when a guard of the stage it rests in
         can next pass on time alone.
         """
-        autos = self._policy._autos  # noqa: SLF001 -- the engine reads the policy's index
+        tries = self._tries
         draft.wake = None
-        if not autos[draft.stage] and not draft.timers:
+        if not tries[draft.stage] and not draft.timers:
             return  # nothing to follow, nothing to wait for
         limit = len(self._policy.stages)
         path = [draft.stage]
-        while found := autos[draft.stage]:
-            ctx = draft.context(at)
-            for transition in found:
+        while found := tries[draft.stage]:
+            # draft.context(at), written out: one call less for every record.
+            ctx = _new_context(
+                draft.lead,
+                draft.stage,
+                draft.entered_at,
+                draft.score,
+                draft.activities,
+                draft.history,
+                at,
+                draft.scorer,
+            )
+            for transition, passing in found:
                 # Only the move made needs its verdict in words.
-                if passes(transition.guard, ctx):
+                if passing(ctx):
                     verdict = transition.guard.check(ctx)
                     if type(verdict) is not Verdict:
                         verdict = checked(transition.guard, verdict)
                     if verdict.passed:
                         break
             else:
-                draft.wake = _earliest(self._timed[draft.stage], ctx, after=at)
+                # Most stages' guards do not change with time alone: no call.
+                if timed := self._timed[draft.stage]:
+                    draft.wake = _earliest(timed, ctx, after=at)
                 break
             if len(path) > limit:
                 raise PolicyError(
