@@ -41,6 +41,7 @@ from funnelkit import (
     Transition,
     TransitionRecord,
     ValidationError,
+    ValueTest,
     Verdict,
     between,
     dump_policy,
@@ -1302,14 +1303,27 @@ class TestPasses:
         assert passer(criterion)(ctx) is passes(criterion, ctx)
 
     def test_a_passer_trusts_only_the_built_ins_themselves(self) -> None:
-        """A built-in's subclass is asked through passes, which checks its answer."""
+        """A built-in's subclass, or a host's value test, is asked through passes."""
 
         class Sloppy(ScoreAtLeast):
             def passes(self, ctx: Context) -> bool:  # noqa: ARG002 -- the mistake: it reads nothing
                 return None  # type: ignore[return-value] # the mistake under test
 
+        class Loose(ValueTest):
+            def evaluate(self, value: object) -> tuple[bool, str]:  # noqa: ARG002 -- the mistake: it reads nothing
+                return 1, "is anything"  # type: ignore[return-value] # the mistake under test
+
+            def describe(self) -> str:
+                return "is anything"
+
         ctx = context()
-        for guard in (Sloppy(10), AllOf(Always(), Sloppy(10)), AnyOf(Sloppy(10))):
+        loose = AttributeIs("industry", Loose())
+        for guard in (
+            Sloppy(10),
+            AllOf(Always(), Sloppy(10)),
+            AnyOf(Sloppy(10)),
+            loose,
+        ):
             with pytest.raises(PolicyError, match=r"passes\(\)"):
                 passer(guard)(ctx)
         always = Always()

@@ -1577,15 +1577,9 @@ class InStageFor(Criterion):
         return self._words[1]
 
 
-# The built-ins whose passes returns a bool: passer calls it directly.
+# The built-ins whose passes returns a bool whatever the host gave them:
+# passer calls it directly. Not AttributeIs, whose value test may be the
+# host's own, answering with something else than a bool that passes refuses.
 _TRUSTED_PASSES = frozenset(
-    {
-        Always,
-        ScoreAtLeast,
-        GradeAtLeast,
-        DidActivity,
-        AttributeIs,
-        BantQualified,
-        InStageFor,
-    }
+    {Always, ScoreAtLeast, GradeAtLeast, DidActivity, BantQualified, InStageFor}
 )
