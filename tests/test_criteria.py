@@ -1302,6 +1302,23 @@ class TestPasses:
         """The engine's compiled guard gives the answer passes gives."""
         assert passer(criterion)(ctx) is passes(criterion, ctx)
 
+    def test_a_passer_decides_as_its_combinator(self) -> None:
+        """A compiled AllOf passes when all pass (none too), an AnyOf when one does."""
+        ctx = context()
+        yes, no = Always(), ~Always()
+        answers = [
+            passer(guard)(ctx)
+            for guard in (
+                AllOf(),
+                AllOf(yes, yes),
+                AllOf(yes, no),
+                AnyOf(),
+                AnyOf(no, no),
+                AnyOf(no, yes),
+            )
+        ]
+        assert answers == [True, True, False, False, False, True]
+
     def test_a_passer_trusts_only_the_built_ins_themselves(self) -> None:
         """A built-in's subclass, or a host's value test, is asked through passes."""
 
