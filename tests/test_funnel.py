@@ -1513,6 +1513,165 @@ class TestThreads:
             assert again.state(f"L-{n}") == made.state(f"L-{n}")
 
 
+class _UsualStore(InMemoryStore):
+    """An in-memory store the engine does not know: its records go the usual way."""
+
+    __slots__ = ()
+
+
+_B2B_KINDS = ["page_view", "webinar_attended", "demo_request", "content_download"]
+
+
+class TestQuickRecord:
+    """The in-memory store's quick record gives what the usual way gives."""
+
+    @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        calls=st.lists(
+            st.tuples(
+                st.sampled_from(["Q-1", "Q-2", "Q-3"]),
+                st.sampled_from([*_B2B_KINDS, "tick", "nurture", "mql"]),
+                st.integers(-72, 96),
+                st.booleans(),
+            ),
+            max_size=40,
+        ),
+        kept=st.sampled_from([None, 1]),
+        listening=st.booleans(),
+    )
+    def test_quick_and_usual_records_agree(
+        self,
+        calls: list[tuple[str, str, int, bool]],
+        kept: int | None,
+        listening: bool,
+    ) -> None:
+        """Late, repeated, moving or timed: the same events, states and log."""
+        quick = Funnel(policies.b2b_saas(), clock=ManualClock(T0), scorers=kept)
+        usual = Funnel(
+            policies.b2b_saas(),
+            store=_UsualStore(),
+            clock=ManualClock(T0),
+            scorers=kept,
+        )
+        heard: dict[str, list[Event]] = {"quick": [], "usual": []}
+        if listening:
+            quick.subscribe(heard["quick"].append)
+            usual.subscribe(heard["usual"].append)
+        fit: dict[str, str | int] = {
+            "employees": 500,
+            "industry": "saas",
+            "title": "VP Marketing",
+        }
+        for made in (quick, usual):
+            made.add_lead(Lead("Q-1", T0, attributes=fit))
+            made.add_lead(Lead("Q-2", T0))
+            made.add_lead(Lead("Q-3", T0, attributes={"employees": 5}))
+        serial = 0
+        for lead_id, kind, hours, again in calls:
+            at = T0 + timedelta(days=10) + hours * H
+            if kind == "tick":
+                answers = [made.tick(at) for made in (quick, usual)]
+            elif kind in {"nurture", "mql"}:
+                answers = []
+                for made in (quick, usual):
+                    try:
+                        answers.append(
+                            made.move(lead_id, kind, by="rep", reason="later", at=at)
+                        )
+                    except FunnelkitError as error:
+                        answers.append([type(error).__name__])  # type: ignore[list-item] # compared only
+            else:
+                serial += 0 if again and serial else 1
+                activity = Activity(lead_id, kind, at, id=f"A-{serial}")
+                answers = [made.record(activity) for made in (quick, usual)]
+            assert to_json(answers[0]) == to_json(answers[1])
+        assert snapshot(quick) == snapshot(usual)
+        assert to_json(heard["quick"]) == to_json(heard["usual"])
+
+    def test_a_long_history_is_looked_up_and_kept_in_order(self) -> None:
+        """Past a short scan, repeats are found by id; late ones go in their place."""
+        quick = Funnel(policies.b2b_saas(), clock=ManualClock(T0))
+        usual = Funnel(policies.b2b_saas(), store=_UsualStore(), clock=ManualClock(T0))
+        activities = [
+            Activity("Q-1", "page_view", T0 + n * H, id=f"A-{n}") for n in range(40)
+        ]
+        late = Activity("Q-1", "email_open", T0 + timedelta(minutes=90), id="late")
+        for made in (quick, usual):
+            made.add_lead(Lead("Q-1", T0))
+            for activity in [*activities, activities[3], activities[30], late]:
+                made.record(activity)
+        assert quick.record(activities[35]) == []
+        assert snapshot(quick) == snapshot(usual)
+        held = list(quick.store.activities("Q-1"))
+        assert held == sorted(held, key=lambda each: (each.at, each.id))
+        assert len(held) == 41
+
+    def test_a_failing_guard_forgets_the_fed_scorer(self) -> None:
+        """A guard raising in a quick record leaves the store and score as they were."""
+
+        class Raising:
+            def check(self, ctx: Context) -> Verdict:
+                if ctx.activities:
+                    raise ValueError(ctx.lead.id)
+                return Verdict(passed=False, criterion="raising", reason="none yet")
+
+        made = Funnel(
+            policy(Transition(source="lead", target="sal", guard=Raising(), auto=True)),
+            clock=ManualClock(T0),
+        )
+        made.add_lead(lead())
+        before = snapshot(made)
+        score = made.score("L-1", at=T0 + H)
+        with pytest.raises(ValueError, match="L-1"):
+            made.record(act("webinar", T0 + H))
+        assert snapshot(made) == before
+        assert made.score("L-1", at=T0 + H) == score
+
+    def test_a_failed_record_leaves_no_scorer_to_mistake_for_fresh(self) -> None:
+        """A failed record's scorer, fed, is not taken for one of a later count."""
+
+        class Raising:
+            def check(self, ctx: Context) -> Verdict:
+                if any(each.id == "boom" for each in ctx.activities):
+                    raise ValueError(ctx.lead.id)
+                return Verdict(passed=False, criterion="raising", reason="no boom")
+
+        shared = InMemoryStore()
+        guarded = policy(
+            Transition(source="lead", target="sal", guard=Raising(), auto=True)
+        )
+        first = Funnel(guarded, store=shared, clock=ManualClock(T0))
+        second = Funnel(guarded, store=shared, clock=ManualClock(T0))
+        first.add_lead(lead())
+        with pytest.raises(ValueError, match="L-1"):
+            first.record(Activity("L-1", "webinar", T0 + H, id="boom"))
+        second.record(Activity("L-1", "download", T0 + H, id="fine"))
+        later = T0 + 2 * H
+        assert first.score("L-1", at=later) == second.score("L-1", at=later)
+        assert second.score("L-1", at=later).engagement == 10
+
+    def test_a_quick_record_sets_the_wake_its_stage_asks_for(self) -> None:
+        """A record that makes a stage's timed guard wait notes when to look again."""
+        fading = ScoringModel(
+            "fading", [ActivityRule("webinar", 30)], decay=HalfLife(10 * D)
+        )
+        cooled = Transition(
+            source="lead",
+            target="nurture",
+            guard=DidActivity("webinar") & Not(ScoreAtLeast(20, "engagement")),
+            auto=True,
+        )
+        made = Funnel(policy(cooled, model=fading), clock=ManualClock(T0))
+        made.add_lead(lead())
+        assert made.store.wake("L-1") is None
+        made.record(act("webinar", T0 + H))
+        wake = made.store.wake("L-1")
+        # 30 points fall under 20 after log2(1.5) half-lives, 5.85 days.
+        assert wake is not None
+        assert T0 + H + 5 * D < wake < T0 + H + 6 * D
+        assert made.state("L-1").stage == "lead"
+
+
 class TestInMemoryStore:
     def test_due_skips_stale_and_repeated_wakes(self) -> None:
         """A moved wake is found once, at its new instant; a cleared one not at all."""

@@ -587,7 +587,7 @@ class Funnel:
             mark = len(self._outbox), self._commits, self._ticked
             try:
                 if self._in_memory:  # whose transaction does nothing: not even called
-                    events = self._record(activity, create=self._create_leads)
+                    events = self._record_quick(activity)
                 else:
                     with self._store.transaction():
                         events = self._record(activity, create=self._create_leads)
@@ -1133,6 +1133,121 @@ class Funnel:
             self._scorers.pop(lead_id, None)  # the work may have fed it
             raise
         return self._commit_draft(activity, draft, activities=(activity,))
+
+    def _record_quick(self, activity: Activity) -> list[Event]:  # noqa: C901 -- the hot path, flat for speed
+        """Record as _record does, on the in-memory store, without a draft.
+
+        For the usual record: a known lead with no timers and no wake, whose
+        scorer is kept and fresh, that stays in its stage. Anything else
+        goes the usual way (a move from here too, which asks its stage's
+        guards again). The same events and state for fewer calls: no
+        draft, no commit object, and the store read and written in one call
+        each.
+        """
+        store: InMemoryStore = self._store  # type: ignore[assignment] # _in_memory
+        lead_id = activity.lead_id
+        found = store._for_record(lead_id, activity.id)  # noqa: SLF001 -- the engine's own store
+        if found is True:
+            return []  # seen: nothing changes
+        scorer = self._scorers.get(lead_id)
+        if (
+            found is False
+            or self._accepting
+            or (state := found[0]).timers
+            or scorer is None
+            or scorer._lead is not state.lead  # noqa: SLF001 -- the engine's own scorers
+            or scorer._count != state.activities  # noqa: SLF001 -- as above
+            or (stage := state.stage) not in self._stages
+        ):
+            return self._record(activity, create=self._create_leads)
+        if self._bounded is not None:  # the last used: kept longest
+            self._bounded.move_to_end(lead_id)
+        held = found[1]
+        lead = state.lead
+        history = state.history
+        when = activity.at
+        mine = when.astimezone(UTC)  # see in_utc
+        # A late arrival is judged as of the lead's last update.
+        at = when if mine >= state.updated_at.astimezone(UTC) else state.updated_at
+        try:
+            events: list[Event] = [_new_recorded(activity)]
+            scorer._add_at(activity, when.timestamp())  # noqa: SLF001 -- the engine's own scorer
+            # with_in_time_order, written out: the tuple is made from the list.
+            latest = True
+            if not held:
+                activities: tuple[Activity, ...] = (activity,)
+            else:
+                last = held[-1]
+                other = last.at.astimezone(UTC)
+                latest = mine > other or (mine == other and activity.id >= last.id)
+                activities = (
+                    (*held, activity)
+                    if latest
+                    else with_in_time_order(tuple(held), activity)
+                )
+            # _rescore, written out.
+            score = scorer.score(at)
+            previous = state.score
+            if (dimensions := _held_dimensions(score)) is not (
+                before := _held_dimensions(previous)
+            ) and dimensions != before:
+                events.append(_new_score_changed(lead_id, at, score, previous))
+            wake = None
+            if tries := self._tries[stage]:
+                ctx = _new_context(
+                    lead,
+                    stage,
+                    state.entered_at,
+                    score,
+                    activities,
+                    history,
+                    at,
+                    scorer,
+                )
+                for _, passing in tries:
+                    if passing(ctx):
+                        # A move: the usual way, which asks the guards again.
+                        draft = _Draft(
+                            lead,
+                            stage,
+                            state.entered_at,
+                            score,
+                            history,
+                            at,
+                            activities,
+                            scorer,
+                            None,
+                        )
+                        draft.events = events
+                        self._settle(draft, at)
+                        return self._commit_draft(
+                            activity, draft, activities=(activity,)
+                        )
+                if timed := self._timed[stage]:
+                    wake = _earliest(timed, ctx, after=at)
+        except BaseException:
+            self._scorers.pop(lead_id, None)  # the work may have fed it
+            raise
+        store._recorded(  # noqa: SLF001 -- the engine's own store
+            _new_state(
+                lead,
+                stage,
+                state.entered_at,
+                score,
+                history,
+                at,
+                state.activities + 1,
+                (),
+            ),
+            activity,
+            latest,
+            wake,
+            self._fingerprint,
+        )
+        self._commits += 1
+        if self._subscribers:
+            self._outbox.append(events)
+        return events
 
     def _moved(self, state: LeadState, move: Move) -> _Draft:
         """Draft the lead moved as *move* asks (see move), or raise why not."""

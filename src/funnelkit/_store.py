@@ -364,10 +364,7 @@ class InMemoryStore:
                 check_lead_id(lead_id, owner)
             found = []
         if len(found) > _SCAN:
-            ids = self._ids.get(lead_id)
-            if ids is None:
-                ids = self._ids[lead_id] = {activity.id for activity in found}
-            return has_id(ids, activity_id, owner)
+            return has_id(self._ids_of(lead_id, found), activity_id, owner)
         for activity in found:
             if activity.id == activity_id:
                 return True
@@ -471,6 +468,71 @@ class InMemoryStore:
         ids = self._ids.get(lead_id)
         if ids is not None:
             ids.add(activity.id)
+
+    def _for_record(
+        self, lead_id: str, activity_id: str
+    ) -> tuple[LeadState, list[Activity] | None] | bool:
+        """What the engine's quick record (Funnel._record_quick) reads of a lead.
+
+        ``True`` if the lead has the activity already; ``False`` if it is
+        unknown or has a wake (the engine's usual way then); else its state
+        and its activities (``None``: none yet), the list itself.
+        """
+        state = self._states.get(lead_id)
+        if state is None:
+            return False
+        held = self._activities.get(lead_id)
+        if held is not None:
+            if len(held) > _SCAN:
+                if activity_id in self._ids_of(lead_id, held):
+                    return True
+            else:
+                for activity in held:
+                    if activity.id == activity_id:
+                        return True
+        number = self._numbers.get(lead_id)
+        if number is not None and self._wake_at[number] is not None:
+            return False
+        return state, held
+
+    def _recorded(
+        self,
+        state: LeadState,
+        activity: Activity,
+        latest: bool,
+        wake: datetime | None,
+        policy: str | None,
+    ) -> None:
+        """Commit a quick record: the lead had no wake, and the activity is new.
+
+        As :meth:`commit` of ``Commit(activity, (state,), (activity,),
+        ((lead_id, wake),), policy)`` does; *latest*: the activity goes after
+        every activity the lead has.
+        """
+        lead_id = activity.lead_id
+        self._states[lead_id] = state
+        held = self._activities.get(lead_id)
+        if held is None:
+            self._activities[lead_id] = [activity]
+        elif latest:
+            held.append(activity)
+            ids = self._ids.get(lead_id)
+            if ids is not None:
+                ids.add(activity.id)
+        else:
+            self._hold(activity)
+        if wake is not None:
+            self._set_wakes(((lead_id, wake),))
+        self._log.append(activity)
+        if policy is not None:
+            self._policy = policy
+
+    def _ids_of(self, lead_id: str, held: list[Activity]) -> set[str]:
+        """The ids of a lead's long list of activities, kept once made."""
+        ids = self._ids.get(lead_id)
+        if ids is None:
+            ids = self._ids[lead_id] = {activity.id for activity in held}
+        return ids
 
     def _number(self, lead_id: str) -> int:
         """Give a lead its number in wake entries (it has none yet), and return it."""
