@@ -1707,7 +1707,7 @@ class ScoreState:
         self._last = last = self._read(at)
         return last
 
-    def _read(self, at: datetime) -> Score:
+    def _read(self, at: datetime) -> Score:  # noqa: C901, PLR0912 -- the hot path, flat for speed
         """Compute the score at *at* (aware), keeping what holds still."""
         now = at.timestamp()
         if self._late is not None:
