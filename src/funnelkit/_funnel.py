@@ -1172,19 +1172,12 @@ class Funnel:
         try:
             events: list[Event] = [_new_recorded(activity)]
             scorer._add_at(activity, when.timestamp())  # noqa: SLF001 -- the engine's own scorer
-            # with_in_time_order, written out: the tuple is made from the list.
+            # Whether it goes after every activity the lead has (_not_before).
             latest = True
-            if not held:
-                activities: tuple[Activity, ...] = (activity,)
-            else:
+            if held:
                 last = held[-1]
                 other = last.at.astimezone(UTC)
                 latest = mine > other or (mine == other and activity.id >= last.id)
-                activities = (
-                    (*held, activity)
-                    if latest
-                    else with_in_time_order(tuple(held), activity)
-                )
             # _rescore, written out.
             score = scorer.score(at)
             previous = state.score
@@ -1194,6 +1187,14 @@ class Funnel:
                 events.append(_new_score_changed(lead_id, at, score, previous))
             wake = None
             if tries := self._tries[stage]:
+                # with_in_time_order, written out; only the guards read it.
+                activities: tuple[Activity, ...] = (
+                    (activity,)
+                    if not held
+                    else (*held, activity)
+                    if latest
+                    else with_in_time_order(tuple(held), activity)
+                )
                 ctx = _new_context(
                     lead,
                     stage,
