@@ -828,17 +828,9 @@ class _RuleState:
                 snap = self._fill()
             if at < self.snap_until:
                 return self.snap_micros, snap, self.snap_until
-            # _halved and _capped, written out (the same operations, in the
-            # same order): most reads take this path.
-            half: float = rule.half_life  # type: ignore[assignment] # only half-life rules get here
-            unit = self.total * math.pow(0.5, (at - self.counted_ts[-1]) / half)
-            micros = round(rule.points * unit * 1_000_000)
-            cap = rule.cap_micros
-            if micros > cap:
-                micros = cap
-            elif micros < -cap:
-                micros = -cap
-            return micros, snap, _NEG_INF
+            # ScoreState._read writes this way out for the engine's reads.
+            unit = _halved(self.total, self.counted_ts[-1], at, rule.half_life)  # type: ignore[arg-type] # only half-life rules get here
+            return _capped(rule, unit)[1], snap, _NEG_INF
         found = self._running(at) if at >= self.fast_from else self._recount(at)
         if found is None:
             return None
@@ -1728,7 +1720,8 @@ class ScoreState:
                 continue
             rule = state.rule
             if now >= state.fast_from and rule.mode != _GENERAL:
-                # _RuleState.read's quick way, written out: most reads take it.
+                # _RuleState.read's quick way, _halved and _capped written out
+                # (the same operations, in the same order): most reads take it.
                 spec = state.snap
                 if spec is None:
                     spec = state._fill()  # noqa: SLF001 -- same module
