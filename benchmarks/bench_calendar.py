@@ -22,7 +22,11 @@ of them holidays or the days beside one.
    same with 20,000 hours (about a year and ten years of office time), on
    1,000 of the starts, to show that time grows with the holidays and clock
    changes crossed, not with the hours.
-4. Peers, on the first 10,000 of the same starts (they are slower):
+4. Business days: ``calendar.add(start, BusinessDuration(days=10))`` (the
+   same local time ten open days later), on every start, beside the
+   reference's day-by-day count of open days and, on the peers' sample,
+   pandas' ``ts + 10 * CustomBusinessDay(holidays=...)``.
+5. Peers, on the first 10,000 of the same starts (they are slower):
 
    - pandas: ``ts + 8 * CustomBusinessHour(start="09:00", end="17:00",
      holidays=...)`` on a tz-aware ``Timestamp`` (no elapsed);
@@ -36,7 +40,7 @@ of them holidays or the days beside one.
      elapsed (New York wall-clock times without tzinfo again) and no add.
      It counts a whole business day as one day, read here as eight hours.
 
-5. The reference: a day-by-day loop written here. For each local date it
+6. The reference: a day-by-day loop written here. For each local date it
    builds the 09:00-17:00 interval with ``datetime.combine(day, time,
    tzinfo=ZoneInfo("America/New_York"))``, skips weekends and holidays, and
    accumulates, in UTC. It decides what is right: an answer is wrong if its
@@ -75,7 +79,7 @@ from zoneinfo import ZoneInfo
 
 from _harness import QUICK, Report, Summary, peer_version, print_summary, table
 
-from funnelkit import BusinessCalendar
+from funnelkit import BusinessCalendar, BusinessDuration
 
 # The peers are optional: pip install -r benchmarks/requirements.txt
 try:
@@ -100,6 +104,7 @@ DAY_LENGTH = timedelta(hours=8)
 ONE_DAY = timedelta(days=1)
 EIGHT_HOURS = timedelta(hours=8)
 LONG_HOURS = (2_000, 20_000)
+BUSINESS_DAYS = 10
 
 # The US federal holidays of 2025-2027, on the weekdays they are observed.
 HOLIDAYS = (
@@ -250,6 +255,17 @@ def reference_elapsed(start: datetime, end: datetime) -> timedelta:
                 total += high - low
         day += ONE_DAY
     return total
+
+
+def reference_add_days(start: datetime, days: int) -> datetime:
+    """Return *start*'s local time *days* open days later, counted day by day."""
+    local = start.astimezone(NEW_YORK)
+    day = local.date()
+    while days:
+        day += ONE_DAY
+        if _open_day(day):
+            days -= 1
+    return datetime.combine(day, local.time(), tzinfo=NEW_YORK)
 
 
 def reference_next_open(moment: datetime) -> datetime:
@@ -465,6 +481,64 @@ def pandas_add(
     return judge(starts, reference, answers), batched_us(add_work, stamps)
 
 
+def funnelkit_add(
+    starts: list[datetime],
+    reference: list[datetime],
+    duration: timedelta | BusinessDuration,
+) -> tuple[Verdict, float]:
+    """Check and time funnelkit adding *duration* to each start: verdict, us."""
+    add = new_calendar().add
+    verdict = judge(starts, reference, answer_all(lambda s: add(s, duration), starts))
+
+    def add_work(batch: Sequence[datetime]) -> None:
+        for start in batch:
+            add(start, duration)
+
+    return verdict, batched_us(add_work, starts)
+
+
+@dataclass
+class Days:
+    """Figures on adding business days: funnelkit, the reference and pandas."""
+
+    funnelkit_us: float
+    funnelkit: Verdict
+    reference_us: float
+    pandas_us: float | None
+    pandas: Verdict | None
+    pandas_starts: int
+
+
+def measure_days(starts: list[datetime], sample: int) -> Days:
+    """Time and check adding BUSINESS_DAYS business days to every start."""
+    reference = [reference_add_days(start, BUSINESS_DAYS) for start in starts]
+    verdict, funnelkit_us = funnelkit_add(
+        starts, reference, BusinessDuration(days=BUSINESS_DAYS)
+    )
+
+    def reference_work(batch: Sequence[datetime]) -> None:
+        for start in batch:
+            reference_add_days(start, BUSINESS_DAYS)
+
+    reference_us = batched_us(reference_work, starts)
+    pandas_us = pandas_verdict = None
+    if pd is not None:
+        offset = BUSINESS_DAYS * pd.offsets.CustomBusinessDay(holidays=list(HOLIDAYS))
+        stamps = [pd.Timestamp(start) for start in starts[:sample]]
+        answers = answer_all(lambda ts: ts + offset, stamps)
+        answers.given = [
+            None if value is None else value.to_pydatetime() for value in answers.given
+        ]
+        pandas_verdict = judge(starts[:sample], reference[:sample], answers)
+
+        def pandas_work(batch: Sequence[Any]) -> None:
+            for ts in batch:
+                ts + offset  # the addition is what is timed
+
+        pandas_us = batched_us(pandas_work, stamps)
+    return Days(funnelkit_us, verdict, reference_us, pandas_us, pandas_verdict, sample)
+
+
 def _businesstimedelta_rule() -> Any:  # noqa: ANN401 -- an untyped peer's object
     return btd.Rules(
         [
@@ -577,14 +651,7 @@ def measure_long(starts: list[datetime], hours: int) -> Long:
     """Time and check funnelkit (and pandas) adding *hours* of open time."""
     duration = timedelta(hours=hours)
     reference = [reference_add(start, duration) for start in starts]
-    add = new_calendar().add
-    verdict = judge(starts, reference, answer_all(lambda s: add(s, duration), starts))
-
-    def add_work(batch: Sequence[datetime]) -> None:
-        for start in batch:
-            add(start, duration)
-
-    funnelkit_us = batched_us(add_work, starts)
+    verdict, funnelkit_us = funnelkit_add(starts, reference, duration)
     pandas_us = pandas_verdict = None
     if pd is not None:
         pandas_verdict, pandas_us = pandas_add(starts, reference, hours)
@@ -759,6 +826,36 @@ def long_report(report: Report, longs: list[Long]) -> None:
     )
 
 
+def days_report(report: Report, days: Days) -> None:
+    """Fill section 4: business days."""
+    report.add(
+        f"add {BUSINESS_DAYS} business days: us per call",
+        _us(days.funnelkit_us),
+        _peers_text(
+            ("pandas", None if days.pandas_us is None else _us(days.pandas_us)),
+            ("day-by-day loop (reference)", _us(days.reference_us)),
+        ),
+    )
+    report.add(
+        f"add {BUSINESS_DAYS} business days: wrong answers",
+        days.funnelkit.text(),
+        "" if days.pandas is None else f"pandas {days.pandas.text()}",
+        "0",
+        days.funnelkit.wrong == 0,
+    )
+    _first_wrong(f"funnelkit add {BUSINESS_DAYS} days", days.funnelkit, report.notes)
+    _first_wrong(f"pandas add {BUSINESS_DAYS} days", days.pandas, report.notes)
+    report.notes.append(
+        f"funnelkit and the reference on every start, pandas on the first "
+        f"{days.pandas_starts:,}: the same local time {BUSINESS_DAYS} open days "
+        "later (a start on a closed day counts from the next open one)."
+    )
+
+
+def _peers_text(*figures: tuple[str, str | None]) -> str:
+    return "; ".join(f"{name} {text}" for name, text in figures if text)
+
+
 def library_table(figures: list[Figures]) -> list[tuple[str, ...]]:
     """Return one row per library: its sample, add and elapsed figures."""
 
@@ -818,12 +915,15 @@ def main() -> None:
         missing.append("businesstime")
     gc.collect()
     longs = [measure_long(starts[:LONG_STARTS], hours) for hours in LONG_HOURS]
+    gc.collect()
+    days = measure_days(starts, PEER_STARTS)
 
     summary: Summary = []
     reports = [
         Report("1", summary),
         Report("2", summary),
         Report("3", summary),
+        Report("4", summary),
     ]
     eight_hour_reports(
         reports[0],
@@ -834,15 +934,17 @@ def main() -> None:
         missing=missing,
     )
     long_report(reports[2], longs)
+    days_report(reports[3], days)
     titles = (
         "add(start, 8 business hours)",
         "elapsed(start, end)",
         "add(start, 2,000 and 20,000 business hours)",
+        f"add(start, {BUSINESS_DAYS} business days)",
     )
     for report, title in zip(reports, titles, strict=True):
         report.print(title)
     print()
-    print("4. By library: 8 business hours, medians of batched runs")
+    print("5. By library: 8 business hours, medians of batched runs")
     print(
         table(
             library_table([ours, *peers, reference]),

@@ -163,6 +163,20 @@ class TestHandComputed:
         assert NINE_TO_FIVE.elapsed(start, ny(2026, 3, 6, 17)) == 40 * H
         assert len(NINE_TO_FIVE._cache) <= 3
 
+    def test_the_unusual_day_cache_is_bounded(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A calendar forgets the next unusual days it found when it holds too many."""
+        monkeypatch.setattr("funnelkit._calendar._CACHE", 3)
+        calendar = BusinessCalendar.weekdays(
+            "09:00", "17:00", timezone="UTC", holidays=[date(2026, 12, 25)]
+        )
+        for day in range(1, 11):
+            start = datetime(2026, 11, day, 12, tzinfo=UTC)
+            moved = calendar.add(start, BusinessDuration(days=40))
+            assert moved == reference_add_days(calendar, start, 40)
+        assert 0 < len(calendar._next) <= 3
+
     def test_a_repeated_local_time_is_its_first_occurrence(self) -> None:
         """01:30 happens twice on 1 November 2026 in New York: the first counts."""
         early = BusinessCalendar("America/New_York", {"sun": [("01:30", "02:00")]})
@@ -957,6 +971,32 @@ def reference_elapsed(
     return total
 
 
+def reference_add_days(
+    calendar: BusinessCalendar, start: datetime, days: int
+) -> datetime:
+    """*start* moved *days* open days on, one day at a time, at the same local time.
+
+    An open day has an interval of its own (of its holiday's hours, or its
+    weekday's) that the clocks do not skip.
+    """
+    zone = ZoneInfo(calendar.timezone)
+    holidays = {h.on: h.hours for h in calendar.holidays}
+    local = start.astimezone(zone)
+    day = local.date()
+    while days:
+        day += timedelta(days=1)
+        hours = holidays.get(day, calendar.hours.get(DAYS[day.weekday()], ()))
+        for item in hours:
+            opens = datetime.combine(day, item.start, tzinfo=zone)
+            closes = datetime.combine(
+                day + timedelta(days=1 if item.overnight else 0), item.end, tzinfo=zone
+            )
+            if item.overnight or not (skipped(opens) and skipped(closes)):
+                days -= 1
+                break
+    return datetime.combine(day, local.time(), tzinfo=zone).astimezone(start.tzinfo)
+
+
 RANGE = (
     "an instant at or after 0002-01-01T00:00:00+00:00 "
     "and before 9999-01-01T00:00:00+00:00"
@@ -1183,6 +1223,14 @@ class TestProperties:
         """The week-jumping count equals a plain day-by-day one."""
         end = start + duration * 3
         assert calendar.elapsed(start, end) == reference_elapsed(calendar, start, end)
+
+    @given(calendar=calendars(), start=STARTS, days=st.integers(0, 120))
+    def test_business_days_match_a_day_by_day_walk(
+        self, calendar: BusinessCalendar, start: datetime, days: int
+    ) -> None:
+        """Business days that jump whole weeks land where a day-by-day walk does."""
+        moved = calendar.add(start, BusinessDuration(days=days))
+        assert moved == reference_add_days(calendar, start, days)
 
     @given(calendar=calendars(), start=STARTS, first=DURATIONS, second=DURATIONS)
     def test_add_is_additive(

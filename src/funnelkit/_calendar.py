@@ -829,6 +829,8 @@ class BusinessCalendar:
         init=False, eq=False, hash=False, repr=False
     )
     _week_micros: int = attrs.field(init=False, eq=False, hash=False, repr=False)
+    # The weekdays with opening hours.
+    _open_days: int = attrs.field(init=False, eq=False, hash=False, repr=False)
     _dates: Mapping[date, tuple[BusinessHours, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
@@ -837,7 +839,8 @@ class BusinessCalendar:
     )
     # Caches: a day's intervals as instants, by ordinal; the days of a year
     # that differ from the usual week (holidays, clock changes), sorted; a
-    # year's holidays from the rules, by ordinal.
+    # year's holidays from the rules, by ordinal; the next unusual day on or
+    # after a day, by ordinal.
     _cache: dict[int, tuple[tuple[int, int], ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
@@ -847,6 +850,7 @@ class BusinessCalendar:
     _unusual: dict[int, tuple[dict[int, tuple[BusinessHours, ...]], list[int]]] = (
         attrs.field(init=False, eq=False, hash=False, repr=False)
     )
+    _next: dict[int, int] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     @timezone.validator
     def _check_timezone(self, attribute: attrs.Attribute[str], value: object) -> None:
@@ -972,11 +976,13 @@ class BusinessCalendar:
             "_zone": ZoneInfo(self.timezone),
             "_days": days,
             "_week_micros": sum(end - start for day in days for start, end in day),
+            "_open_days": sum(1 for intervals in days if intervals),
             "_dates": dates,
             "_rules": tuple(rules),
             "_cache": {},
             "_ruled": {},
             "_unusual": {},
+            "_next": {},
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -1207,17 +1213,27 @@ class BusinessCalendar:
         """
         local = start.astimezone(self._zone)
         day = last_open = local.toordinal()
-        per_week = sum(1 for intervals in self._days if intervals)
+        per_week = self._open_days
+        unusual = day  # the next unusual day, once it matters
+        cache = self._cache  # as in _add
         while days:
             day += 1
-            weeks = min((self._next_unusual(day) - day) // 7, (days - 1) // per_week)
-            if weeks > 0:
-                days -= weeks * per_week
-                day += 7 * weeks
-                last_open = day
+            if days > per_week:
+                # Jump over whole usual weeks while more than one is left.
+                if unusual < day:
+                    unusual = self._next_unusual(day)
+                weeks = min((unusual - day) // 7, (days - 1) // per_week)
+                if weeks > 0:
+                    days -= weeks * per_week
+                    day += 7 * weeks
+                    last_open = day
             if day > _LAST_DAY:
                 raise OverflowError  # the answer is past the last instant counted
-            if self._local_hours(day) and self._instants(day):  # cached by day
+            found = cache.get(day)
+            if found is None:
+                found = self._instants(day)
+            # Open time of its own: a day with no hours has no instants.
+            if found:
                 days -= 1
                 last_open = day
             elif day - last_open > _HORIZON_DAYS:
@@ -1369,6 +1385,15 @@ class BusinessCalendar:
         )
 
     def _next_unusual(self, day: int) -> int:
+        """The first day from *day* on that may differ from the usual week (cached)."""
+        found = self._next.get(day)
+        if found is None:
+            if len(self._next) >= _CACHE:
+                self._next.clear()
+            found = self._next[day] = self._find_unusual(day)
+        return found
+
+    def _find_unusual(self, day: int) -> int:
         """The first day on or after *day* that may differ from the usual week."""
         # A year's list may end with the day after its last holiday, which is
         # in the next year: start the search a year early.
