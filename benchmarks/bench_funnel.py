@@ -10,7 +10,10 @@ Run: python benchmarks/bench_funnel.py [--quick]
    same funnel and guards in the peers:
 
    - transitions: one ``Machine`` with the leads as its models, each
-     transition's ``conditions`` naming a guard method of the lead;
+     transition's ``conditions`` naming a guard method of the lead; and the
+     same in its ``LockedMachine``, the machine transitions offers for use
+     from several threads, as a ``Funnel`` may be used (its moves only: it
+     adds and holds as ``Machine`` does);
    - python-statemachine: a ``StateMachine`` per lead, guards as ``cond=``
      naming the same guard methods;
    - the floor: plain Python, a dict of the allowed moves to guard functions,
@@ -102,8 +105,9 @@ from funnelkit.testing import ManualClock
 # The peers are optional: pip install -r benchmarks/requirements.txt
 try:
     from transitions import Machine
+    from transitions.extensions import LockedMachine
 except ImportError:
-    Machine = None
+    Machine = LockedMachine = None
 try:
     from statemachine import State, StateMachine
 except ImportError:
@@ -430,9 +434,9 @@ def _peer_leads(count: int, prefix: str = "L") -> list[PeerLead]:
     return [PeerLead(f"{prefix}-{n:07d}", _attributes()) for n in range(count)]
 
 
-def transitions_machine() -> Machine:
-    """Return a transitions Machine of the six-stage funnel, with no models."""
-    return Machine(
+def transitions_machine(kind: type[Machine] | None = None) -> Machine:
+    """Return a transitions Machine (or *kind*) of the six-stage funnel, no models."""
+    return (kind or Machine)(
         model=None,
         states=list(SIX),
         transitions=[
@@ -458,13 +462,13 @@ def _walk_transitions(models: list[PeerLead]) -> None:
         raise RuntimeError("the transitions walk did not reach customer")
 
 
-def transitions_move_us() -> float:
-    """Return transitions' median microseconds per guarded move."""
+def transitions_move_us(kind: type[Machine] | None = None) -> float:
+    """Return transitions' median microseconds per guarded move (*kind*'s)."""
     count = WALKERS["transitions"]
 
     def prepare() -> Callable[[], object]:
         models = _peer_leads(count)
-        machine = transitions_machine()
+        machine = transitions_machine(kind)
         machine.add_model(models)
         return lambda: _walk_transitions(models)
 
@@ -778,9 +782,10 @@ def move_report(report: Report) -> None:
     add_large = funnelkit_add_us(policy, ADD_LARGE)
     held = funnelkit_bytes(policy)
     floor_held = floor_bytes()
-    t_move = t_add_small = t_add_large = t_bytes = None
+    t_move = t_locked = t_add_small = t_add_large = t_bytes = None
     if Machine is not None:
         t_move = transitions_move_us()
+        t_locked = transitions_move_us(LockedMachine)
         t_add_small = transitions_add_us(ADD_SMALL)
         t_add_large = transitions_add_us(ADD_LARGE_TRANSITIONS)
         t_bytes = transitions_bytes()
@@ -802,7 +807,10 @@ def move_report(report: Report) -> None:
         _peers(
             floor=us(floor),
             transitions=us(t_move),
-            **{"python-statemachine": us(p_move)},
+            **{
+                "transitions' LockedMachine": us(t_locked),
+                "python-statemachine": us(p_move),
+            },
         ),
         "<= 10 us",
         move <= 10,
@@ -819,6 +827,15 @@ def move_report(report: Report) -> None:
         speedup = t_move / move
         report.add(
             "move: transitions time / funnelkit time",
+            f"{speedup:.2f}x",
+            "",
+            ">= 3x",
+            speedup >= 3,
+        )
+    if t_locked is not None:
+        speedup = t_locked / move
+        report.add(
+            "move: LockedMachine time / funnelkit time (both for threads)",
             f"{speedup:.2f}x",
             "",
             ">= 3x",
