@@ -12,8 +12,7 @@ Run: python benchmarks/bench_funnel.py [--quick]
    - transitions: one ``Machine`` with the leads as its models, each
      transition's ``conditions`` naming a guard method of the lead; and the
      same in its ``LockedMachine``, the machine transitions offers for use
-     from several threads, as a ``Funnel`` may be used (its moves only: it
-     adds and holds as ``Machine`` does);
+     from several threads, as a ``Funnel`` may be used (its moves only);
    - python-statemachine: a ``StateMachine`` per lead, guards as ``cond=``
      naming the same guard methods;
    - the floor: plain Python, a dict of the allowed moves to guard functions,
