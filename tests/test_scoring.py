@@ -863,6 +863,22 @@ class TestSharedParts:
         assert second is third
         assert first is not second  # seen once: noted, not kept
 
+    def test_sums_that_fade_are_not_noted(self) -> None:
+        """A scorer's reads of sums under decay note nothing for sharing."""
+        model, twin = (
+            ScoringModel("m", [ActivityRule("webinar", 16)], decay=HalfLife(10 * D))
+            for _ in range(2)
+        )
+        history = acts(("webinar", 0 * H), ("webinar", 2 * H))
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        for hours in (3, 5, 8, 13):
+            at = T0 + hours * H
+            assert state.score(at) == twin.score(LEAD, history, at=at)
+        assert model.scorer(LEAD).score(T0).fit == 0  # no activity: sums that stay
+        assert list(model._summaries) == [(0, 0)]
+
     @pytest.mark.parametrize(
         ("max_count", "count", "tracked"),
         [(None, 16, False), (None, 17, True), (1, 17, False), (1, 19, True)],

@@ -1354,6 +1354,8 @@ class ScoringModel:
         them. Most sums under decay are seen once, and a summary kept for
         them would outlive its score only to make the garbage collector's
         full passes come sooner; a key of integers is one it stops tracking.
+        A scorer's read of sums that fade with time (ScoreState._read) skips
+        the notes altogether and calls _summarize.
         """
         key = tuple(sums)
         summaries = self._summaries
@@ -1361,6 +1363,14 @@ class ScoringModel:
         if found is not None:
             return found
         seen = key in summaries  # noted once already
+        summary = self._summarize(sums)
+        if len(summaries) >= _SHARED_CACHE:
+            summaries.clear()
+        summaries[key] = summary if seen else None
+        return summary
+
+    def _summarize(self, sums: list[int]) -> _Summary:
+        """Clamp *sums* (changed in place) and summarise them, shared with none."""
         clamps: list[_Clamp] = []
         for position, dimension, low, high in self._dim_limits:
             micros = sums[position]
@@ -1378,7 +1388,7 @@ class ScoringModel:
             dimensions = {
                 name: sums[position] / 1_000_000 for name, position in self._sorted_dims
             }
-        summary = (
+        return (
             # A plain dict, in sorted key order: a score wraps it when read.
             dimensions,
             self.grades._fit_grade(fit),  # noqa: SLF001 -- same module; sums are numbers
@@ -1386,10 +1396,6 @@ class ScoringModel:
             tuple(clamps) if clamps else (),
             (),
         )
-        if len(summaries) >= _SHARED_CACHE:
-            summaries.clear()
-        summaries[key] = summary if seen else None
-        return summary
 
     def scorer(self, lead: Lead) -> ScoreState:
         """Return an incremental scorer for *lead*: add activities, read scores."""
@@ -1754,7 +1760,11 @@ class ScoreState:
                 end = until
             if state.fast_from > begin:  # noqa: PLR1730 -- as above
                 begin = state.fast_from
-        dimensions, grade, band, clamps, _ = self._model._summary(sums)  # noqa: SLF001 -- same module
+        model = self._model
+        # Sums that fade come once: sharing their summary would only note them.
+        dimensions, grade, band, clamps, _ = (
+            model._summary(sums) if now < end else model._summarize(sums)  # noqa: SLF001 -- same module
+        )
         # A tuple of snapshots of numbers and strings: untracked by the garbage
         # collector, where a list stays tracked as long as the score.
         specs = tuple(rules)
