@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -1318,6 +1319,26 @@ class TestPasses:
             )
         ]
         assert answers == [True, True, False, False, False, True]
+
+    def test_a_passer_reads_one_value_before_the_activities(self) -> None:
+        """Built-ins that read the score go first; a host's criterion keeps its turn."""
+        did = DidActivity("demo_request")
+        grade = GradeAtLeast("B")
+        enough = ScoreAtLeast(40, "engagement")
+        for kind in (AllOf, AnyOf):
+            compiled = passer(kind(did, grade, enough))
+            assert isinstance(compiled, functools.partial)
+            assert compiled.args[0] == (grade.passes, enough.passes, did.passes)
+        asked: list[str] = []
+
+        class Noted:
+            def check(self, ctx: Context) -> Verdict:  # noqa: ARG002 -- answers alike
+                asked.append("host")
+                return Verdict(passed=False, criterion="noted", reason="asked")
+
+        guard = AllOf(Noted(), ScoreAtLeast(1_000_000))  # both fail
+        assert passer(guard)(context()) is False
+        assert asked == ["host"]  # asked first, as declared
 
     def test_a_passer_trusts_only_the_built_ins_themselves(self) -> None:
         """A built-in's subclass, or a host's value test, is asked through passes."""

@@ -374,14 +374,32 @@ def passer(criterion: CriterionLike) -> Callable[[Context], bool]:
     checks and calls each level of :func:`passes` makes. Any other criterion
     (a subclass of a built-in included: its ``passes`` may be its own) goes
     through :func:`passes`.
+
+    When every child of an ``AllOf`` or ``AnyOf`` is a built-in criterion,
+    those that read the score (its points, its grade) or nothing are asked
+    before the others (which read the activities, the answers or the clock):
+    the answer is the same in any order, and the first child that decides
+    often spares the longer read. A verdict (``check``) keeps the declared
+    order.
     """
     if type(criterion) in _TRUSTED_PASSES and isinstance(criterion, Criterion):
         return criterion.passes
     if type(criterion) is AllOf:
-        return functools.partial(_all_pass, tuple(map(passer, criterion.criteria)))
+        return functools.partial(_all_pass, _children(criterion.criteria))
     if type(criterion) is AnyOf:
-        return functools.partial(_any_pass, tuple(map(passer, criterion.criteria)))
+        return functools.partial(_any_pass, _children(criterion.criteria))
     return functools.partial(passes, criterion)
+
+
+def _children(
+    criteria: tuple[CriterionLike, ...],
+) -> tuple[Callable[[Context], bool], ...]:
+    """Compile a combinator's children, quick reads first when all are built-in."""
+    if all(type(child) in _TRUSTED_PASSES for child in criteria):
+        criteria = tuple(
+            sorted(criteria, key=lambda child: type(child) not in _QUICK_PASSES)
+        )
+    return tuple(map(passer, criteria))
 
 
 def _all_pass(children: tuple[Callable[[Context], bool], ...], ctx: Context) -> bool:
@@ -1583,3 +1601,6 @@ class InStageFor(Criterion):
 _TRUSTED_PASSES = frozenset(
     {Always, ScoreAtLeast, GradeAtLeast, DidActivity, BantQualified, InStageFor}
 )
+# Built-in criteria whose passes reads the score or nothing, and cannot raise
+# on a Context (see passer).
+_QUICK_PASSES = frozenset({Always, ScoreAtLeast, GradeAtLeast})
