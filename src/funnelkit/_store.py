@@ -512,9 +512,7 @@ class InMemoryStore:
         lead_id = activity.lead_id
         self._states[lead_id] = state
         held = self._activities.get(lead_id)
-        if held is None:
-            self._activities[lead_id] = [activity]
-        elif latest:
+        if latest and held is not None:  # _hold, without its search
             held.append(activity)
             ids = self._ids.get(lead_id)
             if ids is not None:
