@@ -1,4 +1,5 @@
 import math
+import pickle
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +24,8 @@ from funnelkit import (
     between,
     equals,
 )
-from funnelkit._validators import is_finite, unchecked
+from funnelkit._frozen import FrozenMap
+from funnelkit._validators import filler, is_finite, unchecked
 from funnelkit.testing.strategies import leads
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -57,6 +59,33 @@ class TestUnchecked:
         made = unchecked(TransitionRecord)(None, "lead", AT, "auto", None, None, False)
         assert made.target == "lead"
         assert made.verdict is None
+
+    def test_made_is_an_instance_of_the_class_itself(self) -> None:
+        """What it makes is of the class exactly, frozen, and alike in every way."""
+        record = TransitionRecord(source=None, target="lead", at=AT, by="auto")
+        made = unchecked(TransitionRecord)(None, "lead", AT, "auto", None, None, False)
+        assert type(made) is TransitionRecord
+        assert (made, hash(made), repr(made)) == (record, hash(record), repr(record))
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            made.by = "someone"  # type: ignore[misc] # frozen: what the test checks
+        assert pickle.loads(pickle.dumps(made)) == record  # noqa: S301 -- our own bytes
+
+    def test_a_field_worded_when_read_is_set_as_its_slot(self) -> None:
+        """A score's dimensions given as a dict are worded when read, as attrs' are."""
+        made = unchecked(Score)(
+            "model", "L-1", AT, {"fit": 1.0, "total": 1.0}, "D", "cold", (), ()
+        )
+        assert type(made) is Score
+        assert type(made.dimensions) is FrozenMap
+        assert made.dimensions == {"fit": 1.0, "total": 1.0}
+
+    @pytest.mark.parametrize("cls", [Score, TransitionRecord, SlaBreached, LeadAdded])
+    def test_the_filler_adds_no_slot(self, cls: type) -> None:
+        """The filler shares its class's layout: Python allows the change of class."""
+        fill = filler(cls)
+        assert issubclass(fill, cls)
+        assert fill.__basicsize__ == cls.__basicsize__
+        assert fill.__slots__ == ()  # type: ignore[attr-defined] # a class made by type()
 
 
 _PAST_FLOATS = 10**400  # a whole number beyond a float's range (1.8e308)

@@ -29,6 +29,7 @@ __all__ = [
     "counts",
     "duration",
     "ends_after_start",
+    "filler",
     "finite",
     "is_finite",
     "is_finite_number",
@@ -339,17 +340,38 @@ def unchecked(cls: type[_T]) -> Callable[..., _T]:
     It takes the fields in order and sets them as given, with no validator or
     converter: for values funnelkit builds right itself on a hot path. The
     constructor is generated, as attrs generates ``__init__``, so that it
-    costs one call and one store per field.
+    costs one call, and a plain store per field (see filler).
     """
     names = [field.name for field in attrs.fields(cls)]
-    scope: dict[str, object] = {"new": object.__new__, "cls": cls}
-    # A field's slot is the class's own, or a base class's (an inherited field).
-    scope.update({f"set_{name}": slot_of(cls, name).__set__ for name in names})
-    lines = [f"def make({', '.join(names)}):", "    made = new(cls)"]
-    lines += [f"    set_{name}(made, {name})" for name in names]
-    lines.append("    return made")
+    scope: dict[str, object] = {"new": object.__new__, "fill": filler(cls), "cls": cls}
+    lines = [f"def make({', '.join(names)}):", "    made = new(fill)"]
+    lines += [f"    made.{name} = {name}" for name in names]
+    lines += ["    made.__class__ = cls", "    return made"]
     exec("\n".join(lines), scope)  # noqa: S102 -- generated from attrs' field names
     return scope["make"]  # type: ignore[return-value] # defined just above
+
+
+def filler(cls: type) -> type:
+    """Return a subclass of the frozen slotted class *cls* whose slots take stores.
+
+    A frozen class's ``__setattr__`` refuses every store; setting a slot
+    through its descriptor's ``__set__`` costs a call with a tuple of
+    arguments per field. An instance of the filler is set by plain stores,
+    which Python does in place, then made an instance of *cls* by
+    ``__class__`` assignment: the filler adds no slot, so the two share one
+    layout, which Python requires. Its stores set the slots themselves,
+    past any descriptor that words a field when read (see slot_of).
+    """
+    namespace: dict[str, object] = {
+        "__slots__": (),
+        # Both: Python takes the plain store only when neither is overridden.
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,
+        "__module__": cls.__module__,
+    }
+    for field in attrs.fields(cls):
+        namespace[field.name] = slot_of(cls, field.name)
+    return type(f"_{cls.__name__}Filler", (cls,), namespace)
 
 
 def slot_of(cls: type, name: str) -> MemberDescriptorType:
