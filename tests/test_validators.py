@@ -2,6 +2,7 @@ import math
 import pickle
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Self
 
 import attrs
 import pytest
@@ -86,6 +87,18 @@ class TestUnchecked:
         assert issubclass(fill, cls)
         assert fill.__basicsize__ == cls.__basicsize__
         assert fill.__slots__ == ()  # type: ignore[attr-defined] # a class made by type()
+
+    def test_a_class_that_makes_its_instances_has_no_filler(self) -> None:
+        """A class with its own __new__ is refused: the filler would bypass it."""
+
+        class Interned:
+            __slots__ = ("value",)
+
+            def __new__(cls) -> Self:
+                return super().__new__(cls)
+
+        with pytest.raises(TypeError, match="Interned makes its instances itself"):
+            filler(Interned)
 
 
 _PAST_FLOATS = 10**400  # a whole number beyond a float's range (1.8e308)

@@ -1721,9 +1721,9 @@ class ScoreState:
         # The instants over which every rule's points hold still, as read.
         begin = _NEG_INF
         end = _INF
-        for state in self._states:
-            if state is None:
-                continue
+        # The rules the lead met (a _RuleState is always true): skipped in C,
+        # the others cost less than a test each.
+        for state in filter(None, self._states):
             rule = state.rule
             if now >= state.fast_from and rule.mode != _GENERAL:
                 # _RuleState.read's quick way, _halved and _capped written out
@@ -2001,7 +2001,6 @@ def _score_maker() -> Callable[..., Score]:
     ]:  # pragma: no cover -- guards the order below against a change to Score
         raise AssertionError(names)
     fill = filler(Score)
-    new = object.__new__
 
     def make(  # noqa: PLR0913, PLR0917 -- Score's fields, in order
         model: str,
@@ -2014,7 +2013,7 @@ def _score_maker() -> Callable[..., Score]:
         notes: tuple[str, ...],
         context: tuple[tuple[Any, ...], tuple[_CompiledRule, ...]] | None,
     ) -> Score:
-        score: Any = new(fill)  # its slots take stores (see filler)
+        score: Any = fill()  # its slots take stores (see filler)
         score.model = model
         score.lead_id = lead_id
         score.at = at

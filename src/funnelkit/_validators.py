@@ -343,8 +343,8 @@ def unchecked(cls: type[_T]) -> Callable[..., _T]:
     costs one call, and a plain store per field (see filler).
     """
     names = [field.name for field in attrs.fields(cls)]
-    scope: dict[str, object] = {"new": object.__new__, "fill": filler(cls), "cls": cls}
-    lines = [f"def make({', '.join(names)}):", "    made = new(fill)"]
+    scope: dict[str, object] = {"fill": filler(cls), "cls": cls}
+    lines = [f"def make({', '.join(names)}):", "    made = fill()"]
     lines += [f"    made.{name} = {name}" for name in names]
     lines += ["    made.__class__ = cls", "    return made"]
     exec("\n".join(lines), scope)  # noqa: S102 -- generated from attrs' field names
@@ -360,10 +360,16 @@ def filler(cls: type) -> type:
     which Python does in place, then made an instance of *cls* by
     ``__class__`` assignment: the filler adds no slot, so the two share one
     layout, which Python requires. Its stores set the slots themselves,
-    past any descriptor that words a field when read (see slot_of).
+    past any descriptor that words a field when read (see slot_of). Called
+    with no arguments, it makes an empty instance, as ``object.__new__``
+    does, for less.
     """
+    maker: object = cls.__new__
+    if maker is not object.__new__:
+        raise TypeError(f"{cls.__qualname__} makes its instances itself")
     namespace: dict[str, object] = {
         "__slots__": (),
+        "__init__": object.__init__,
         # Both: Python takes the plain store only when neither is overridden.
         "__setattr__": object.__setattr__,
         "__delattr__": object.__delattr__,
