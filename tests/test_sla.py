@@ -22,6 +22,7 @@ from funnelkit import (
     Event,
     Funnel,
     FunnelPolicy,
+    InMemoryStore,
     Input,
     InStageFor,
     Lead,
@@ -628,6 +629,50 @@ class TestEngineTimers:
         once = events([T0 + 7 * H])
         assert once == events([T0 + 5 * H, T0 + 7 * H])
         assert [lead_id for _, lead_id, _ in once] == ["L-1", "A", "L-1"]
+
+    @given(
+        hours=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=6),
+        ticks=st.lists(st.integers(min_value=1, max_value=20), max_size=3),
+    )
+    def test_a_tick_gives_events_by_instant_then_lead(
+        self, hours: list[int], ticks: list[int]
+    ) -> None:
+        """Leads due at one instant or at several: by instant, then by lead, always."""
+
+        def events(at: list[int]) -> list[tuple[str, str, datetime]]:
+            made = engine(*RULES[1:], calendar=None)
+            for number, hour in enumerate(hours):
+                made.add_lead(Lead(f"L-{9 - number}", T0))
+                made.move(f"L-{9 - number}", "mql", by="rep", at=T0 + hour * H)
+            return [
+                (type(event).__name__, event.lead_id, event.at)
+                for tick in at
+                for event in made.tick(T0 + tick * H)
+            ]
+
+        once = events([20])
+        assert once == sorted(once, key=lambda event: (event[2], event[1]))
+        assert once == events([*sorted(ticks), 20])
+
+    def test_a_store_that_gives_leads_out_of_order_does_not_change_the_order(
+        self,
+    ) -> None:
+        """The tick puts the events in order whatever order its store's due has."""
+
+        class Backwards(InMemoryStore):
+            def due(self, now: datetime, /) -> list[tuple[datetime, str]]:
+                return super().due(now)[::-1]
+
+        made = Funnel(policy(RULES[1], calendar=None), store=Backwards())
+        for lead_id, hours in (("L-2", 1), ("L-3", 1), ("L-1", 2)):
+            made.add_lead(Lead(lead_id, T0))
+            made.move(lead_id, "mql", by="rep", at=T0 + hours * H)
+        warnings = made.tick(T0 + 6 * H)
+        assert [(e.lead_id, e.at) for e in warnings] == [
+            ("L-2", T0 + 5 * H),
+            ("L-3", T0 + 5 * H),
+            ("L-1", T0 + 6 * H),
+        ]
 
     @staticmethod
     def _ping_pong() -> FunnelPolicy:

@@ -51,7 +51,7 @@ from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState, _held_dimensions
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
-from funnelkit._store import _NO_TRANSACTION, Commit, InMemoryStore, Store
+from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import check_count, check_items, unchecked
 from funnelkit.errors import (
@@ -666,24 +666,39 @@ class Funnel:
         with self._lock:
             mark = len(self._outbox), self._commits, self._ticked
             try:
-                with _NO_TRANSACTION if self._in_memory else self._store.transaction():
-                    state = self._store.state(lead_id)
-                    if state is None:
-                        raise UnknownLead(lead_id=lead_id)  # noqa: TRY301 -- see _call above
-                    when = self._resolve(at, state, "Funnel.move")
-                    move = _new_move(lead_id, to, by, when, reason, override)
-                    try:
-                        draft = self._moved(state, move)
-                    except BaseException:
-                        self._scorers.pop(lead_id, None)  # the work may have fed it
-                        raise
-                    events = self._commit_draft(move, draft)
+                if self._in_memory:  # whose transaction does nothing: not even entered
+                    events = self._move(lead_id, to, by, reason, at, override)
+                else:
+                    with self._store.transaction():
+                        events = self._move(lead_id, to, by, reason, at, override)
             except BaseException:
                 self._lost(mark)
                 raise
             if self._outbox:
                 self._deliver()
             return events
+
+    def _move(  # noqa: PLR0913, PLR0917 -- move's arguments, checked
+        self,
+        lead_id: str,
+        to: str,
+        by: str,
+        reason: str | None,
+        at: datetime | None,
+        override: bool,
+    ) -> list[Event]:
+        """Move the lead as move does, in the store's transaction (if any)."""
+        state = self._store.state(lead_id)
+        if state is None:
+            raise UnknownLead(lead_id=lead_id)
+        when = self._resolve(at, state, "Funnel.move")
+        move = _new_move(lead_id, to, by, when, reason, override)
+        try:
+            draft = self._moved(state, move)
+        except BaseException:
+            self._scorers.pop(lead_id, None)  # the work may have fed it
+            raise
+        return self._commit_draft(move, draft)
 
     def tick(self, now: datetime | None = None) -> list[Event]:
         """Re-check the leads whose time-sensitive guards may have changed by *now*.
@@ -1272,7 +1287,13 @@ class Funnel:
                 )
             transition = candidates[0]
         overridden = not verdict.passed
-        if move.reason is not None or overridden or transition.needs_reason:
+        # transition.needs_reason, read without the property's call.
+        if (
+            move.reason is not None
+            or overridden
+            or transition.requires_reason
+            or transition.reasons
+        ):
             _check_reason(transition, move.reason, overridden=overridden)
         self._enter(
             draft,
@@ -1303,12 +1324,15 @@ class Funnel:
                 self._join_batch(self._after_batch)
             self._ticked = now  # not in the log: kept here
             return []
-        events, states, wakes = self._ticked_leads(due, now)
+        events, states, wakes, ordered = self._ticked_leads(
+            due, now, check_order=not migration
+        )
         # In time order (as instants: of two times in one zone, Python
         # compares the wall clocks, and the hour the clocks go back repeats),
         # then by lead, as ticks at every due instant would give them; the
         # sort is stable, so each lead's own events keep their order.
-        events.sort(key=_tick_order)
+        if not ordered:
+            events.sort(key=_tick_order)
         events = self._commit(
             _new_commit(Tick(now), tuple(states), (), tuple(wakes), self._fingerprint),
             events,
@@ -1318,12 +1342,20 @@ class Funnel:
         return events
 
     def _ticked_leads(
-        self, due: list[tuple[datetime, str]], now: datetime
-    ) -> tuple[list[Event], list[LeadState], list[tuple[str, datetime | None]]]:
-        """Catch each due lead up to *now*: their events, new states and wakes."""
+        self, due: list[tuple[datetime, str]], now: datetime, *, check_order: bool
+    ) -> tuple[list[Event], list[LeadState], list[tuple[str, datetime | None]], bool]:
+        """Catch each due lead up to *now*: their events, new states and wakes.
+
+        The last item: whether the events are in the tick's order already
+        (see _tick), as they are when *check_order* holds, *due* runs by
+        instant then by lead, and each lead's events come from one wake at
+        its due instant (the usual tick). Else the tick sorts them.
+        """
         events: list[Event] = []
         states: list[LeadState] = []
         wakes: list[tuple[str, datetime | None]] = []
+        ordered = check_order
+        previous: tuple[datetime, str] | None = None
         try:
             stages = self._policy._by_name  # noqa: SLF001 -- the engine reads the policy's index
             for wake, lead_id in due:
@@ -1339,7 +1371,16 @@ class Funnel:
                 # input for long, and kept they would push out the scorers of
                 # the leads being recorded and weigh on the garbage collector.
                 draft = self._draft(state, wake, keep=False)
-                self._catch_up(draft, now)
+                if ordered:
+                    key = (wake.astimezone(UTC), lead_id)  # _tick_order's key
+                    ordered = (
+                        not draft.events  # none from _draft, at its last update
+                        and draft.wake is wake
+                        and (previous is None or key > previous)
+                    )
+                    previous = key
+                if self._catch_up(draft, now) != 1:
+                    ordered = False
                 # Only what the commit needs is kept: the draft and its lists
                 # go at once (a thousand drafts held to the end would make the
                 # garbage collector's young passes more and longer).
@@ -1350,7 +1391,7 @@ class Funnel:
             for _, lead_id in due:
                 self._scorers.pop(lead_id, None)
             raise
-        return events, states, wakes
+        return events, states, wakes, ordered
 
     # -- Steps -------------------------------------------------------------------
 
@@ -1562,12 +1603,14 @@ class Funnel:
         elif draft.timers:
             draft.timers = []
 
-    def _catch_up(self, draft: _Draft, until: datetime) -> None:
+    def _catch_up(self, draft: _Draft, until: datetime) -> int:
         """Check the lead at each of its wakes up to *until*, in order.
 
         Wakes that give events (timers falling due, moves) are followed
         however many there are, as ticks at each would; a run of wakes that
-        change nothing is cut short (see _MAX_WAKES).
+        change nothing is cut short (see _MAX_WAKES). Returns the number of
+        wakes checked: with one, every event it gave is at the draft's wake
+        (the lead's earliest due instant: its timers due then, its moves).
         """
         idle = steps = 0
         events = draft.events
@@ -1575,7 +1618,7 @@ class Funnel:
         while True:
             wake = draft.wake
             if wake is None or wake.astimezone(UTC) > limit:
-                return
+                return steps
             if idle == _MAX_WAKES or steps == _MAX_STEPS:
                 # A criterion keeps asking to be woken: judge once at *until*,
                 # after which the next wake is later than *until*.
@@ -1586,8 +1629,11 @@ class Funnel:
             self._evaluate(draft, wake)
             # Progress: a timer or a move. A score that decays changes at
             # every wake, and would keep a restless criterion going.
-            moved = any(type(event) is not ScoreChanged for event in events[before:])
-            idle = 0 if moved else idle + 1
+            idle += 1
+            for event in events[before:]:
+                if type(event) is not ScoreChanged:
+                    idle = 0
+                    break
             steps += 1
 
     # -- SLA timers ------------------------------------------------------------
