@@ -1330,7 +1330,8 @@ class Funnel:
         # In time order (as instants: of two times in one zone, Python
         # compares the wall clocks, and the hour the clocks go back repeats),
         # then by lead, as ticks at every due instant would give them; the
-        # sort is stable, so each lead's own events keep their order.
+        # sort is stable, so each lead's own events keep their order. Events
+        # gathered in that order already (see _ticked_leads) stay as they are.
         if not ordered:
             events.sort(key=_tick_order)
         events = self._commit(
