@@ -32,7 +32,6 @@ from funnelkit._validators import (
     Scalar,
     aware_datetime,
     check_items,
-    filler,
     is_finite,
     is_finite_number,
     is_items,
@@ -1979,55 +1978,9 @@ def _ledger_once(score: Score) -> Sequence[Contribution]:
     return held if worded is None else worded
 
 
-def _score_maker() -> Callable[..., Score]:
-    """Return a constructor of trusted scores, without attrs' checks and converters.
-
-    ScoreState.score builds every part the way the checks would accept it;
-    filling the slots by plain stores (see filler) makes the object it
-    returns most for a fraction of the checked constructor's cost.
-    It takes the dimensions as a dict, the ledger as parts (see _build) and
-    their shared half (*context*), worded when read (see _ScoreParts).
-    """
-    names = [field.name for field in attrs.fields(Score)]
-    if names != [
-        "model",
-        "lead_id",
-        "at",
-        "dimensions",
-        "grade",
-        "band",
-        "contributions",
-        "notes",
-    ]:  # pragma: no cover -- guards the order below against a change to Score
-        raise AssertionError(names)
-    fill = filler(Score)
-
-    def make(  # noqa: PLR0913, PLR0917 -- Score's fields, in order
-        model: str,
-        lead_id: str,
-        at: datetime,
-        dimensions: Mapping[str, float],
-        grade: str,
-        band: str,
-        contributions: Sequence[Any],
-        notes: tuple[str, ...],
-        context: tuple[tuple[Any, ...], tuple[_CompiledRule, ...]] | None,
-    ) -> Score:
-        score: Any = fill()  # its slots take stores (see filler)
-        score.model = model
-        score.lead_id = lead_id
-        score.at = at
-        score.dimensions = dimensions
-        score.grade = grade
-        score.band = band
-        score.contributions = contributions
-        score.notes = notes
-        score._context = context  # noqa: SLF001 -- this module's class
-        score.__class__ = Score
-        made: Score = score
-        return made
-
-    return make
-
-
-_new_score = _score_maker()
+#: Trusted scores, without attrs' checks and converters: ScoreState.score
+#: builds every part the way the checks would accept it. It takes Score's
+#: fields in order (the dimensions as a dict, the ledger as parts, see _build),
+#: then the ledger's shared half (``_context``), worded when read (see
+#: _ScoreParts).
+_new_score = unchecked(Score, "_context")

@@ -334,15 +334,16 @@ def scalar_mapping(instance: object, attribute: _Attribute, value: object) -> No
             )
 
 
-def unchecked(cls: type[_T]) -> Callable[..., _T]:
+def unchecked(cls: type[_T], *slots: str) -> Callable[..., _T]:
     """Return a constructor of the attrs class *cls* that skips its checks.
 
-    It takes the fields in order and sets them as given, with no validator or
+    It takes the fields in order, then the *slots* named (slots of the class
+    that are no field), and sets them as given, with no validator or
     converter: for values funnelkit builds right itself on a hot path. The
     constructor is generated, as attrs generates ``__init__``, so that it
     costs one call, and a plain store per field (see filler).
     """
-    names = [field.name for field in attrs.fields(cls)]
+    names = [field.name for field in attrs.fields(cls)] + list(slots)
     scope: dict[str, object] = {"fill": filler(cls), "cls": cls}
     lines = [f"def make({', '.join(names)}):", "    made = fill()"]
     lines += [f"    made.{name} = {name}" for name in names]
