@@ -1650,6 +1650,28 @@ class TestQuickRecord:
         assert first.score("L-1", at=later) == second.score("L-1", at=later)
         assert second.score("L-1", at=later).engagement == 10
 
+    def test_quick_records_change_the_held_state_in_place(self) -> None:
+        """A state read stays as it was; a change makes the next read a new one."""
+        made = funnel()
+        store = made.store
+        assert isinstance(store, InMemoryStore)
+        made.record(act("download", T0 + H))
+        first = made.state("L-1")
+        assert made.state("L-1") is first  # kept until the lead changes
+        held = store._states["L-1"]
+        made.record(act("download", T0 + 2 * H, n=1))
+        assert store._states["L-1"] is held  # no new object for a record
+        assert held.score is None  # nor a Score: the scorer's read, made when read
+        assert (first.activities, first.updated_at) == (1, T0 + H)
+        second = made.state("L-1")
+        assert held.read is second
+        assert (second.activities, second.updated_at) == (2, T0 + 2 * H)
+        assert second.score == made.score("L-1", at=T0 + 2 * H)
+        assert second.score.engagement == first.score.engagement + 10
+        made.move("L-1", "lost", by="rep", reason="bad_data", at=T0 + 3 * H)
+        assert store._states["L-1"] is made.state("L-1")  # a commit's own state
+        assert made.state("L-1").stage == "lost"
+
     def test_a_quick_record_sets_the_wake_its_stage_asks_for(self) -> None:
         """A record that makes a stage's timed guard wait notes when to look again."""
         fading = ScoringModel(

@@ -49,9 +49,9 @@ from funnelkit._events import (
 )
 from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
-from funnelkit._scoring import Score, ScoreState, _held_dimensions
+from funnelkit._scoring import Score, ScoreState, _held_dimensions, score_of
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
-from funnelkit._store import Commit, InMemoryStore, Store
+from funnelkit._store import Commit, InMemoryStore, Store, new_state
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import check_count, check_items, unchecked
 from funnelkit.errors import (
@@ -83,7 +83,7 @@ AUTO = "auto"
 # Constructors of values whose fields the engine made or checked itself: they
 # skip attrs' checks, which cost more than the rest of a move.
 _new_commit = unchecked(Commit)
-_new_state = unchecked(LeadState)
+_new_state = new_state  # the store's: one filler class for LeadState
 _new_context = unchecked(Context)
 _new_move = unchecked(Move)
 _new_record = unchecked(TransitionRecord)
@@ -1149,7 +1149,7 @@ class Funnel:
             raise
         return self._commit_draft(activity, draft, activities=(activity,))
 
-    def _record_quick(self, activity: Activity) -> list[Event]:  # noqa: C901 -- the hot path, flat for speed
+    def _record_quick(self, activity: Activity) -> list[Event]:  # noqa: C901, PLR0912, PLR0915 -- the hot path, flat for speed
         """Record as _record does, on the in-memory store, without a draft.
 
         For the usual record: a known lead with no timers and no wake, whose
@@ -1193,15 +1193,29 @@ class Funnel:
                 last = held[-1]
                 other = last.at.astimezone(UTC)
                 latest = mine > other or (mine == other and activity.id >= last.id)
-            # _rescore, written out.
-            score = scorer.score(at)
-            previous = state.score
-            if (dimensions := _held_dimensions(score)) is not (
-                before := _held_dimensions(previous)
-            ) and dimensions != before:
+            # _rescore, written out; the score made only if a guard or an
+            # event needs it (see score_of).
+            read = scorer._read(at)  # noqa: SLF001 -- the engine's own scorer; at is aware
+            model = scorer._model.name  # noqa: SLF001 -- as above
+            notes = scorer._notes  # noqa: SLF001 -- as above
+            context = scorer._context  # noqa: SLF001 -- as above
+            dimensions = read[0]
+            score = None
+            previous = state.score  # None: held as a read (see _Recorded)
+            before = (
+                state.dimensions  # type: ignore[union-attr] # a _Recorded's
+                if previous is None
+                else _held_dimensions(previous)
+            )
+            if dimensions is not before and dimensions != before:
+                score = score_of(model, lead_id, notes, context, at, read)
+                if previous is None:
+                    previous = state.held_score()  # type: ignore[union-attr] # as above
                 events.append(_new_score_changed(lead_id, at, score, previous))
             wake = None
             if tries := self._tries[stage]:
+                if score is None:
+                    score = score_of(model, lead_id, notes, context, at, read)
                 # with_in_time_order, written out; only the guards read it.
                 activities: tuple[Activity, ...] = (
                     (activity,)
@@ -1245,16 +1259,10 @@ class Funnel:
             self._scorers.pop(lead_id, None)  # the work may have fed it
             raise
         store._recorded(  # noqa: SLF001 -- the engine's own store
-            _new_state(
-                lead,
-                stage,
-                state.entered_at,
-                score,
-                history,
-                at,
-                state.activities + 1,
-                (),
-            ),
+            state,
+            scorer,
+            read,
+            at,
             activity,
             latest,
             wake,

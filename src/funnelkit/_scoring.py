@@ -1701,20 +1701,23 @@ class ScoreState:
             and last.at.fold == at.fold
         ):
             return last
-        self._last = last = self._read(at)
+        dimensions, grade, band, clamps, rules, now = self._read(at)
+        self._last = last = self._build(at, now, dimensions, grade, band, clamps, rules)
         return last
 
-    def _read(self, at: datetime) -> Score:  # noqa: C901, PLR0912 -- the hot path, flat for speed
-        """Compute the score at *at* (aware), keeping what holds still."""
+    def _read(self, at: datetime) -> ScoreRead:  # noqa: C901, PLR0912 -- the hot path, flat for speed
+        """Compute the score at *at* (aware), keeping what holds still.
+
+        Its parts, not the score: the engine keeps a lead's newest score so
+        until it is read (see score_of).
+        """
         now = at.timestamp()
         if self._late is not None:
             self._settle(self._late)
         still = self._still
         if still is not None and still[5] <= now < still[6]:
             # Nothing was added and every rule holds still: only the instant is new.
-            return self._build(
-                at, now, still[0], still[1], still[2], still[3], still[4]
-            )
+            return still[0], still[1], still[2], still[3], still[4], now
         sums = [*self._attribute_micros]
         rules: list[Any] = []
         # The instants over which every rule's points hold still, as read.
@@ -1770,7 +1773,7 @@ class ScoreState:
         if now < end:
             # Every rule holds still: keep the parts for the reads that follow.
             self._still = (dimensions, grade, band, clamps, specs, begin, end)
-        return self._build(at, now, dimensions, grade, band, clamps, specs)
+        return dimensions, grade, band, clamps, specs, now
 
     def _parts(self, at: float, dimension: str) -> tuple[int, int, int]:
         """Split a dimension's points at *at* (seconds), in millionths, unclamped.
@@ -1861,23 +1864,58 @@ class ScoreState:
 
         Its dimensions and ledger are worded when first read (see _ScoreParts).
         """
-        model = self._model
-        lines: Sequence[Any] = _NO_LINES  # a model with nothing to say
-        context = None
-        if rules or clamps or self._attribute_specs:
-            lines = (_READ_LATER, rules, clamps, now)
-            context = self._context
-        return _new_score(
-            model.name,
+        return score_of(
+            self._model.name,
             self._lead.id,
+            self._notes,
+            self._context,
+            at,
+            (dimensions, grade, band, clamps, rules, now),
+        )
+
+
+#: A score as a scorer reads it (see score_of): its dimensions, grade, band,
+#: clamps and rules' snapshots, and its instant in seconds.
+ScoreRead = tuple[
+    dict[str, float], str, str, tuple["_Clamp", ...], Sequence[Any], float
+]
+
+
+def score_of(  # noqa: PLR0913, PLR0917 -- a score's parts, flat for speed
+    model: str,
+    lead_id: str,
+    notes: tuple[str, ...],
+    context: tuple[Any, Any],
+    at: datetime,
+    read: ScoreRead,
+) -> Score:
+    """Return the score a scorer *read* at *at*, from its parts (see ScoreRead).
+
+    The *model*'s name, *lead_id*, *notes* and *context* are the scorer's
+    (see _ScoreParts for the context). The dimensions and ledger are worded
+    when first read (see _ScoreParts). A read's parts are numbers, strings,
+    a dict of floats and tuples of them, which the garbage collector stops
+    tracking, where it walks a Score in every full collection for as long
+    as it lives: the engine keeps a lead's newest score as its parts until
+    it is read.
+    """
+    dimensions, grade, band, clamps, rules, now = read
+    if rules or clamps or context[0]:  # context[0]: the attribute lines
+        return _new_score(
+            model,
+            lead_id,
             at,
             dimensions,
             grade,
             band,
-            lines,
-            self._notes,
+            (_READ_LATER, rules, clamps, now),
+            notes,
             context,
         )
+    # A model with nothing to say.
+    return _new_score(
+        model, lead_id, at, dimensions, grade, band, _NO_LINES, notes, None
+    )
 
 
 class _Clamp:

@@ -21,6 +21,7 @@ from funnelkit._events import (
     UpdateLead,
 )
 from funnelkit._lead import Activity, add_in_time_order
+from funnelkit._scoring import Score, ScoreRead, ScoreState, score_of
 from funnelkit._time import require_aware, utc_micros
 from funnelkit._validators import (
     instance_of,
@@ -28,12 +29,17 @@ from funnelkit._validators import (
     non_empty_str,
     optional,
     reject,
+    unchecked,
 )
 from funnelkit.errors import ValidationError
 
 __all__ = ["Commit", "InMemoryStore", "Store"]
 
 _NO_TRANSACTION = nullcontext()
+
+#: LeadState's constructor, without attrs' checks: for a state whose fields
+#: the engine made or checked itself (see _Recorded.state).
+new_state = unchecked(LeadState)
 
 # A wake entry's low bits hold the lead's number: room for 2**40 leads.
 _SHIFT = 40
@@ -252,6 +258,101 @@ def has_id(ids: set[str], activity_id: object, owner: str) -> bool:
     return False
 
 
+class _Recorded:
+    """A lead's state that quick records change in place (see InMemoryStore).
+
+    Its fields are :class:`LeadState`'s, under the same names, but for the
+    score: ``None`` when a quick record left it as its scorer's read (see
+    funnelkit._scoring.score_of), the scorer's ``model`` (name), ``notes``
+    and ``context``, and the read's ``dimensions``, ``grade``, ``band``,
+    ``clamps``, ``rules`` and instant in seconds (``scored``), each in a
+    slot of its own: a tuple of them would stay tracked by the garbage
+    collector (it holds a dict). The LeadState is built when first read,
+    and kept until the next change.
+    """
+
+    __slots__ = (
+        "activities",
+        "band",
+        "clamps",
+        "context",
+        "dimensions",
+        "entered_at",
+        "grade",
+        "history",
+        "lead",
+        "model",
+        "notes",
+        "read",
+        "rules",
+        "score",
+        "scored",
+        "stage",
+        "timers",
+        "updated_at",
+    )
+
+    # Set by a quick record, with score None (see InMemoryStore._recorded).
+    model: str
+    notes: tuple[str, ...]
+    context: tuple[Any, Any]
+    dimensions: dict[str, float]
+    grade: str
+    band: str
+    clamps: tuple[Any, ...]
+    rules: Sequence[Any]
+    scored: float
+
+    def __init__(self, state: LeadState) -> None:
+        self.lead = state.lead
+        self.stage = state.stage
+        self.entered_at = state.entered_at
+        self.score: Score | None = state.score
+        self.history = state.history
+        self.updated_at = state.updated_at
+        self.activities = state.activities
+        self.timers = state.timers
+        self.read: LeadState | None = state
+
+    def held_score(self) -> Score:
+        """The score a quick record left as its scorer's read, made.
+
+        Only then is the state not built (``read`` is None): ``score`` is
+        None too.
+        """
+        return score_of(
+            self.model,
+            self.lead.id,
+            self.notes,
+            self.context,
+            self.updated_at,
+            (
+                self.dimensions,
+                self.grade,
+                self.band,
+                self.clamps,
+                self.rules,
+                self.scored,
+            ),
+        )
+
+    def state(self) -> LeadState:
+        """The lead's state: the one built when last read, or a new one."""
+        read = self.read
+        if read is None:
+            read = self.read = new_state(
+                self.lead,
+                self.stage,
+                self.entered_at,
+                self.held_score(),
+                self.history,
+                self.updated_at,
+                self.activities,
+                self.timers,
+            )
+        return read
+
+
 class InMemoryStore:
     """The default store: everything in this process's memory.
 
@@ -261,6 +362,10 @@ class InMemoryStore:
     once. An entry is one integer, the wake's microseconds since 1970
     shifted left past a number given to the lead: integers compare faster
     than tuples.
+
+    It takes no lock: threads share it through one funnel, which serialises
+    their calls. A thread that reads it directly while another records may
+    find a lead's state half-changed: read it through the funnel then.
     """
 
     __slots__ = (
@@ -278,7 +383,11 @@ class InMemoryStore:
     )
 
     def __init__(self) -> None:
-        self._states: dict[str, LeadState] = {}
+        # Each lead's state, as committed, or as quick records changed it in
+        # place: a new LeadState for each would be one more object a record
+        # for the garbage collector's full passes to walk, as long as it
+        # lives (until the lead's next record).
+        self._states: dict[str, LeadState | _Recorded] = {}
         # Each lead's activities in time order, in a list that grows in place:
         # a new tuple per activity would be one more object per record for
         # the garbage collector's full passes to walk, as long as it lives.
@@ -326,9 +435,11 @@ class InMemoryStore:
             found = self._states.get(lead_id)
         except TypeError:  # unhashable: no id
             found = None
-        if found is None and type(lead_id) is not str:
-            check_lead_id(lead_id, "InMemoryStore.state")
-        return found
+        if found is None:
+            if type(lead_id) is not str:
+                check_lead_id(lead_id, "InMemoryStore.state")
+            return None
+        return found.state() if type(found) is _Recorded else found  # type: ignore[return-value] # a LeadState otherwise
 
     def activities(self, lead_id: str, /) -> Sequence[Activity]:
         """Return the lead's activities, ordered by instant, then id.
@@ -471,12 +582,13 @@ class InMemoryStore:
 
     def _for_record(
         self, lead_id: str, activity_id: str
-    ) -> tuple[LeadState, list[Activity] | None] | bool:
+    ) -> tuple[LeadState | _Recorded, list[Activity] | None] | bool:
         """What the engine's quick record (Funnel._record_quick) reads of a lead.
 
         ``True`` if the lead has the activity already; ``False`` if it is
         unknown or has a wake (the engine's usual way then); else its state
-        and its activities (``None``: none yet), the list itself.
+        (as held: its fields are read alike) and its activities (``None``:
+        none yet), the list itself.
         """
         state = self._states.get(lead_id)
         if state is None:
@@ -495,9 +607,12 @@ class InMemoryStore:
             return False
         return state, held
 
-    def _recorded(
+    def _recorded(  # noqa: PLR0913, PLR0917 -- the record's parts, checked
         self,
-        state: LeadState,
+        state: LeadState | _Recorded,
+        scorer: ScoreState,
+        read: ScoreRead,
+        at: datetime,
         activity: Activity,
         latest: bool,
         wake: datetime | None,
@@ -506,11 +621,30 @@ class InMemoryStore:
         """Commit a quick record: the lead had no wake, and the activity is new.
 
         As :meth:`commit` of ``Commit(activity, (state,), (activity,),
-        ((lead_id, wake),), policy)`` does; *latest*: the activity goes after
-        every activity the lead has.
+        ((lead_id, wake),), policy)`` does, where the state is the lead's
+        *state* as held (see _for_record), updated *at*, with one activity
+        more and the score *scorer* *read* at *at* (kept as its parts, see
+        _Recorded); *latest*: the activity goes after every activity the
+        lead has.
         """
         lead_id = activity.lead_id
-        self._states[lead_id] = state
+        if type(state) is not _Recorded:
+            state = self._states[lead_id] = _Recorded(state)  # type: ignore[arg-type] # a LeadState otherwise
+        state.score = None
+        state.model = scorer._model.name  # noqa: SLF001 -- the engine's scorer, read for it
+        state.notes = scorer._notes  # noqa: SLF001 -- as above
+        state.context = scorer._context  # noqa: SLF001 -- as above
+        (
+            state.dimensions,
+            state.grade,
+            state.band,
+            state.clamps,
+            state.rules,
+            state.scored,
+        ) = read
+        state.updated_at = at
+        state.activities += 1
+        state.read = None
         held = self._activities.get(lead_id)
         if latest and held is not None:  # _hold, without its search
             held.append(activity)
