@@ -175,6 +175,27 @@ class TestDecay:
         assert score.engagement == 4
         assert (line(score, "webinar").raw, line(score, "webinar").decay) == (16, -12)
 
+    def test_fading_points_on_a_minimum_take_its_grade_and_band(self) -> None:
+        """80 points halved to exactly 40 are grade B and band 2: each starts at 40."""
+        model = ScoringModel(
+            "m",
+            [
+                ActivityRule("webinar", 80),
+                ActivityRule("download", 80, dimension="fit"),
+            ],
+            decay=HalfLife(10 * D),
+        )
+        history = acts(("webinar", timedelta(0)), ("download", timedelta(0)))
+        scorer = model.scorer(LEAD)
+        for activity in history:
+            scorer.add(activity)
+        for score in (
+            model.score(LEAD, history, at=T0 + 10 * D),
+            scorer.score(T0 + 10 * D),
+        ):
+            assert (score.engagement, score.fit) == (40, 40)
+            assert (score.grade, score.band) == ("B", "2")
+
     def test_rule_step_decay(self) -> None:
         """A rule's own decay overrides the model's."""
         model = ScoringModel(

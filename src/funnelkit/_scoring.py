@@ -1387,11 +1387,15 @@ class ScoringModel:
             dimensions = {
                 name: sums[position] / 1_000_000 for name, position in self._sorted_dims
             }
+        # Grades._fit_grade and _band, written out: a read of fading sums comes here.
+        grades = self.grades
+        fit_minimums, fit_labels = grades._fit_index  # noqa: SLF001 -- same module
+        band_minimums, band_labels = grades._engagement_index  # noqa: SLF001 -- as above
         return (
             # A plain dict, in sorted key order: a score wraps it when read.
             dimensions,
-            self.grades._fit_grade(fit),  # noqa: SLF001 -- same module; sums are numbers
-            self.grades._band(engagement),  # noqa: SLF001 -- ditto
+            fit_labels[bisect_right(fit_minimums, fit)],
+            band_labels[bisect_right(band_minimums, engagement)],
             tuple(clamps) if clamps else (),
             (),
         )
