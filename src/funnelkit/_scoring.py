@@ -1705,8 +1705,14 @@ class ScoreState:
             and last.at.fold == at.fold
         ):
             return last
-        dimensions, grade, band, clamps, rules, now = self._read(at)
-        self._last = last = self._build(at, now, dimensions, grade, band, clamps, rules)
+        self._last = last = score_of(
+            self._model.name,
+            self._lead.id,
+            self._notes,
+            self._context,
+            at,
+            self._read(at),
+        )
         return last
 
     def _read(self, at: datetime) -> ScoreRead:  # noqa: C901, PLR0912 -- the hot path, flat for speed
