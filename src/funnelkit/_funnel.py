@@ -1236,7 +1236,9 @@ class Funnel:
                 )
                 for _, passing in tries:
                     if passing(ctx):
-                        # A move: the usual way, which asks the guards again.
+                        # A move: the usual way, which asks the guards again,
+                        # and reads the score at the instant: the one made.
+                        scorer._last = score  # noqa: SLF001 -- the engine's own scorer
                         draft = _Draft(
                             lead,
                             stage,
