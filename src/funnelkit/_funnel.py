@@ -51,7 +51,8 @@ from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState, _held_dimensions, score_of
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
-from funnelkit._store import Commit, InMemoryStore, Store, new_state
+from funnelkit._store import Commit, InMemoryStore, Store
+from funnelkit._store import new_state as _new_state  # one filler class for LeadState
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import check_count, check_items, unchecked
 from funnelkit.errors import (
@@ -83,7 +84,6 @@ AUTO = "auto"
 # Constructors of values whose fields the engine made or checked itself: they
 # skip attrs' checks, which cost more than the rest of a move.
 _new_commit = unchecked(Commit)
-_new_state = new_state  # the store's: one filler class for LeadState
 _new_context = unchecked(Context)
 _new_move = unchecked(Move)
 _new_record = unchecked(TransitionRecord)

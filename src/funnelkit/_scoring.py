@@ -2026,9 +2026,9 @@ def _ledger_once(score: Score) -> Sequence[Contribution]:
     return held if worded is None else worded
 
 
-#: Trusted scores, without attrs' checks and converters: ScoreState.score
-#: builds every part the way the checks would accept it. It takes Score's
-#: fields in order (the dimensions as a dict, the ledger as parts, see _build),
+#: Trusted scores, without attrs' checks and converters: score_of builds
+#: every part the way the checks would accept it. It takes Score's fields
+#: in order (the dimensions as a dict, the ledger as parts, see score_of),
 #: then the ledger's shared half (``_context``), worded when read (see
 #: _ScoreParts).
 _new_score = unchecked(Score, "_context")

@@ -262,13 +262,13 @@ class _Recorded:
     """A lead's state that quick records change in place (see InMemoryStore).
 
     Its fields are :class:`LeadState`'s, under the same names, but for the
-    score: ``None`` when a quick record left it as its scorer's read (see
-    funnelkit._scoring.score_of), the scorer's ``model`` (name), ``notes``
-    and ``context``, and the read's ``dimensions``, ``grade``, ``band``,
-    ``clamps``, ``rules`` and instant in seconds (``scored``), each in a
-    slot of its own: a tuple of them would stay tracked by the garbage
-    collector (it holds a dict). The LeadState is built when first read,
-    and kept until the next change.
+    score, ``None`` on the class: a quick record leaves it as its scorer's
+    read (see funnelkit._scoring.score_of), the scorer's ``model`` (name),
+    ``notes`` and ``context``, and the read's ``dimensions``, ``grade``,
+    ``band``, ``clamps``, ``rules`` and instant in seconds (``scored``),
+    each in a slot of its own: a tuple of them would stay tracked by the
+    garbage collector (it holds a dict). The LeadState is built when first
+    read, and kept until the next change.
     """
 
     __slots__ = (
@@ -285,14 +285,16 @@ class _Recorded:
         "notes",
         "read",
         "rules",
-        "score",
         "scored",
         "stage",
         "timers",
         "updated_at",
     )
 
-    # Set by a quick record, with score None (see InMemoryStore._recorded).
+    # Held as the read below: the engine's quick record tells a held state
+    # by it, and makes the score of the read (held_score) when it needs one.
+    score: None = None
+    # Set by each quick record (see InMemoryStore._recorded).
     model: str
     notes: tuple[str, ...]
     context: tuple[Any, Any]
@@ -307,19 +309,14 @@ class _Recorded:
         self.lead = state.lead
         self.stage = state.stage
         self.entered_at = state.entered_at
-        self.score: Score | None = state.score
         self.history = state.history
         self.updated_at = state.updated_at
         self.activities = state.activities
         self.timers = state.timers
-        self.read: LeadState | None = state
+        self.read: LeadState | None = None
 
     def held_score(self) -> Score:
-        """The score a quick record left as its scorer's read, made.
-
-        Only then is the state not built (``read`` is None): ``score`` is
-        None too.
-        """
+        """The score the last quick record left as its scorer's read, made."""
         return score_of(
             self.model,
             self.lead.id,
@@ -630,7 +627,6 @@ class InMemoryStore:
         lead_id = activity.lead_id
         if type(state) is not _Recorded:
             state = self._states[lead_id] = _Recorded(state)  # type: ignore[arg-type] # a LeadState otherwise
-        state.score = None
         state.model = scorer._model.name  # noqa: SLF001 -- the engine's scorer, read for it
         state.notes = scorer._notes  # noqa: SLF001 -- as above
         state.context = scorer._context  # noqa: SLF001 -- as above
