@@ -74,7 +74,7 @@ from funnelkit import (
     Verdict,
     policies,
 )
-from funnelkit._store import _SortedInts
+from funnelkit._store import _Recorded, _SortedInts
 from funnelkit.serialization import from_json, structure, to_json, unstructure
 from funnelkit.testing import ManualClock
 from funnelkit.testing import strategies as draw
@@ -1519,7 +1519,21 @@ class _UsualStore(InMemoryStore):
     __slots__ = ()
 
 
-_B2B_KINDS = ["page_view", "webinar_attended", "demo_request", "content_download"]
+_B2B_KINDS = [
+    "page_view",
+    "webinar_attended",
+    "demo_request",
+    "content_download",
+    "sales_touch",
+]
+#: The default policy with a timer that a criterion meets (a score that rises).
+_B2B_ENGAGED = attrs.evolve(
+    policies.b2b_saas(),
+    slas=[
+        *policies.b2b_saas().slas,
+        SlaRule("engaged", "sal", "2 business days", ScoreAtLeast(60, "engagement")),
+    ],
+)
 
 
 class TestQuickRecord:
@@ -1530,7 +1544,7 @@ class TestQuickRecord:
         calls=st.lists(
             st.tuples(
                 st.sampled_from(["Q-1", "Q-2", "Q-3"]),
-                st.sampled_from([*_B2B_KINDS, "tick", "nurture", "mql"]),
+                st.sampled_from([*_B2B_KINDS, "tick", "nurture", "mql", "sal"]),
                 st.integers(-72, 96),
                 st.booleans(),
             ),
@@ -1538,17 +1552,20 @@ class TestQuickRecord:
         ),
         kept=st.sampled_from([None, 1]),
         listening=st.booleans(),
+        engaged=st.booleans(),
     )
     def test_quick_and_usual_records_agree(
         self,
         calls: list[tuple[str, str, int, bool]],
         kept: int | None,
         listening: bool,
+        engaged: bool,
     ) -> None:
-        """Late, repeated, moving or timed: the same events, states and log."""
-        quick = Funnel(policies.b2b_saas(), clock=ManualClock(T0), scorers=kept)
+        """Late, repeated, moving, timed or under SLAs: the same events, states, log."""
+        chosen = _B2B_ENGAGED if engaged else policies.b2b_saas()
+        quick = Funnel(chosen, clock=ManualClock(T0), scorers=kept)
         usual = Funnel(
-            policies.b2b_saas(),
+            chosen,
             store=_UsualStore(),
             clock=ManualClock(T0),
             scorers=kept,
@@ -1571,7 +1588,7 @@ class TestQuickRecord:
             at = T0 + timedelta(days=10) + hours * H
             if kind == "tick":
                 answers = [made.tick(at) for made in (quick, usual)]
-            elif kind in {"nurture", "mql"}:
+            elif kind in {"nurture", "mql", "sal"}:
                 answers = []
                 for made in (quick, usual):
                     try:
@@ -1671,6 +1688,119 @@ class TestQuickRecord:
         made.move("L-1", "lost", by="rep", reason="bad_data", at=T0 + 3 * H)
         assert store._states["L-1"] is made.state("L-1")  # a commit's own state
         assert made.state("L-1").stage == "lost"
+
+    @staticmethod
+    def _pair(
+        chosen: FunnelPolicy, *stages: str
+    ) -> tuple[Funnel, Funnel, InMemoryStore]:
+        """The quick and the usual funnel under *chosen*, Q-1 moved on to *stages*."""
+        store = InMemoryStore()
+        quick = Funnel(chosen, store=store, clock=ManualClock(T0))
+        usual = Funnel(chosen, store=_UsualStore(), clock=ManualClock(T0))
+        for made in (quick, usual):
+            made.add_lead(Lead("Q-1", T0))
+            for stage in stages:
+                made.move("Q-1", stage, by="rep", reason="test", at=T0, override=True)
+        return quick, usual, store
+
+    def test_a_lead_under_a_running_timer_records_quickly(self) -> None:
+        """A timer the activity leaves as it is keeps its wake; a due one goes usual."""
+        quick, usual, store = self._pair(policies.b2b_saas(), "mql")
+        wake = store.wake("Q-1")
+        assert wake == T0 + 6 * H  # the warning: 6 of 8 business hours
+        entry = store._wake_entry[store._numbers["Q-1"]]
+        answers = [
+            made.record(Activity("Q-1", "page_view", T0 + H, id="A-1"))
+            for made in (quick, usual)
+        ]
+        assert kinds(answers[0]) == ["ActivityRecorded", "ScoreChanged"]
+        assert to_json(answers[0]) == to_json(answers[1])
+        assert type(store._states.get("Q-1")) is _Recorded  # the quick way
+        assert store.wake("Q-1") is wake
+        assert store._wake_entry[store._numbers["Q-1"]] == entry
+        assert snapshot(quick) == snapshot(usual)
+        # Past the warning: the usual way catches the lead up first.
+        answers = [
+            made.record(Activity("Q-1", "page_view", T0 + 7 * H, id="A-2"))
+            for made in (quick, usual)
+        ]
+        assert kinds(answers[0])[0] == "SlaWarning"
+        assert to_json(answers[0]) == to_json(answers[1])
+        assert type(store._states["Q-1"]) is LeadState
+        assert store.wake("Q-1") == T0 + 8 * H  # the deadline
+        assert snapshot(quick) == snapshot(usual)
+
+    def test_a_quick_record_that_moves_a_timed_lead_closes_its_timers(self) -> None:
+        """A hand-raiser in MQL moves on to SQL: its timer met, the next one started."""
+        quick, usual, _ = self._pair(policies.b2b_saas(), "mql")
+        fit: dict[str, str | int] = {
+            "employees": 500,
+            "industry": "saas",
+            "title": "VP Marketing",
+        }
+        for made in (quick, usual):
+            made.update_lead(Lead("Q-1", T0, attributes=fit), at=T0)
+        answers = [
+            made.record(Activity("Q-1", "demo_request", T0 + H, id="A-1"))
+            for made in (quick, usual)
+        ]
+        assert kinds(answers[0]) == [
+            "ActivityRecorded",
+            "ScoreChanged",
+            "StageChanged",
+            "SlaMet",
+            "SlaStarted",
+        ]
+        assert to_json(answers[0]) == to_json(answers[1])
+        assert quick.state("Q-1").stage == "sql"
+        assert snapshot(quick) == snapshot(usual)
+
+    def test_an_activity_that_meets_a_timer_goes_the_usual_way(self) -> None:
+        """A sales touch meets the first-touch timer: the usual way records it."""
+        quick, usual, store = self._pair(policies.b2b_saas(), "mql", "sal")
+        assert [timer.rule for timer in quick.state("Q-1").timers] == ["first_touch"]
+        answers = [
+            made.record(Activity("Q-1", "sales_touch", T0 + H / 2, id="A-1"))
+            for made in (quick, usual)
+        ]
+        assert "SlaMet" in kinds(answers[0])
+        assert to_json(answers[0]) == to_json(answers[1])
+        assert type(store._states["Q-1"]) is LeadState
+        assert store.wake("Q-1") is None
+        assert snapshot(quick) == snapshot(usual)
+
+    def test_a_timer_a_criterion_meets_goes_the_usual_way(self) -> None:
+        """The new score may meet the timer: the usual way asks its criterion."""
+        quick, usual, store = self._pair(_B2B_ENGAGED, "mql", "sal")
+        for made in (quick, usual):
+            made.record(Activity("Q-1", "sales_touch", T0 + H / 4, id="A-1"))
+        timers = [(t.rule, t.is_open) for t in quick.state("Q-1").timers]
+        assert timers == [("first_touch", False), ("engaged", True)]
+        answers = [
+            made.record(Activity("Q-1", "page_view", T0 + H, id="A-2"))
+            for made in (quick, usual)
+        ]
+        assert to_json(answers[0]) == to_json(answers[1])
+        assert type(store._states["Q-1"]) is LeadState
+        assert snapshot(quick) == snapshot(usual)
+
+    def test_a_timer_whose_rule_left_the_policy_goes_the_usual_way(self) -> None:
+        """A funnel without the timer's rule cancels it, as the usual way does."""
+        bare = attrs.evolve(policies.b2b_saas(), slas=[])
+        answers = []
+        for store in (InMemoryStore(), _UsualStore()):
+            timed = Funnel(policies.b2b_saas(), store=store, clock=ManualClock(T0))
+            untimed = Funnel(bare, store=store, clock=ManualClock(T0))
+            untimed.add_lead(Lead("Q-1", T0))
+            untimed.record(Activity("Q-1", "page_view", T0, id="A-0"))  # kept scorer
+            timed.move("Q-1", "mql", by="rep", reason="test", at=T0, override=True)
+            answers.append(
+                untimed.record(Activity("Q-1", "page_view", T0 + H, id="A-1"))
+            )
+            assert type(store._states["Q-1"]) is LeadState
+            assert not untimed.state("Q-1").timers[0].is_open
+        assert "SlaCancelled" in kinds(answers[0])
+        assert to_json(answers[0]) == to_json(answers[1])
 
     def test_a_quick_record_sets_the_wake_its_stage_asks_for(self) -> None:
         """A record that makes a stage's timed guard wait notes when to look again."""

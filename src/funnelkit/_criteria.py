@@ -1252,9 +1252,18 @@ class DidActivity(Criterion):
         floor = self._floor(ctx, now)
         kinds = self.kinds
         needed = self.count
+        if floor is None:
+            # The kind first: most activities are of other kinds, and their
+            # times are not read.
+            for activity in reversed(ctx.activities):
+                if activity.kind in kinds and activity.at <= now:
+                    needed -= 1
+                    if not needed:
+                        return True
+            return False
         for activity in reversed(ctx.activities):
             at = activity.at
-            if floor is not None and at < floor:
+            if at < floor:
                 return False  # oldest first: the rest are earlier still
             if at <= now and activity.kind in kinds:
                 needed -= 1

@@ -6,7 +6,7 @@ import inspect
 import operator
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
@@ -51,7 +51,7 @@ from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState, _held_dimensions, score_of
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
-from funnelkit._store import Commit, InMemoryStore, Store
+from funnelkit._store import Commit, InMemoryStore, Store, _Recorded
 from funnelkit._store import new_state as _new_state  # one filler class for LeadState
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import check_count, check_items, unchecked
@@ -1152,12 +1152,13 @@ class Funnel:
     def _record_quick(self, activity: Activity) -> list[Event]:  # noqa: C901, PLR0912, PLR0915 -- the hot path, flat for speed
         """Record as _record does, on the in-memory store, without a draft.
 
-        For the usual record: a known lead with no timers and no wake, whose
-        scorer is kept and fresh, that stays in its stage. Anything else
-        goes the usual way (a move from here too, which asks its stage's
-        guards again). The same events and state for fewer calls: no
-        draft, no commit object, and the store read and written in one call
-        each.
+        For the usual record: a known lead whose scorer is kept and fresh,
+        not due before the activity (no timer falls due, no guard's wake
+        comes, on the way), whose timers the activity leaves as they are.
+        The lead may move: the usual way takes the move on (_settle), from
+        the score read here. Anything else goes the usual way. The same
+        events and state for fewer calls: no draft, no commit object, and
+        the store read and written in one call each.
         """
         store: InMemoryStore = self._store  # type: ignore[assignment] # _in_memory
         lead_id = activity.lead_id
@@ -1168,11 +1169,20 @@ class Funnel:
         if (
             found is False
             or self._accepting
-            or (state := found[0]).timers
             or scorer is None
-            or scorer._lead is not state.lead  # noqa: SLF001 -- the engine's own scorers
+            or scorer._lead is not (state := found[0]).lead  # noqa: SLF001 -- the engine's own scorers
             or scorer._count != state.activities  # noqa: SLF001 -- as above
             or (stage := state.stage) not in self._stages
+            or ((timers := state.timers) and not self._quiet(timers, activity))
+        ):
+            return self._record(activity, create=self._create_leads)
+        when = activity.at
+        mine = when.astimezone(UTC)  # see in_utc
+        updated = state.updated_at.astimezone(UTC)
+        was = found[2]
+        # Due by the activity: the usual way catches the lead up first.
+        if was is not None and was.astimezone(UTC) <= (
+            mine if mine >= updated else updated  # noqa: FURB136 -- cheaper than max()
         ):
             return self._record(activity, create=self._create_leads)
         if self._bounded is not None:  # the last used: kept longest
@@ -1180,10 +1190,8 @@ class Funnel:
         held = found[1]
         lead = state.lead
         history = state.history
-        when = activity.at
-        mine = when.astimezone(UTC)  # see in_utc
         # A late arrival is judged as of the lead's last update.
-        at = when if mine >= state.updated_at.astimezone(UTC) else state.updated_at
+        at = when if mine >= updated else state.updated_at
         try:
             events: list[Event] = [_new_recorded(activity)]
             scorer._add_at(activity, when.timestamp())  # noqa: SLF001 -- the engine's own scorer
@@ -1210,7 +1218,23 @@ class Funnel:
             if dimensions is not before and dimensions != before:
                 score = score_of(model, lead_id, notes, context, at, read)
                 if previous is None:
-                    previous = state.held_score()  # type: ignore[union-attr] # as above
+                    # _Recorded.held_score, written out: one call less a record.
+                    kept: _Recorded = state  # type: ignore[assignment] # as above
+                    previous = score_of(
+                        kept.model,
+                        lead_id,
+                        kept.notes,
+                        kept.context,
+                        kept.updated_at,
+                        (
+                            kept.dimensions,
+                            kept.grade,
+                            kept.band,
+                            kept.clamps,
+                            kept.rules,
+                            kept.scored,
+                        ),
+                    )
                 events.append(_new_score_changed(lead_id, at, score, previous))
             wake = None
             if tries := self._tries[stage]:
@@ -1248,7 +1272,8 @@ class Funnel:
                             at,
                             activities,
                             scorer,
-                            None,
+                            was,
+                            timers,
                         )
                         draft.events = events
                         self._settle(draft, at)
@@ -1260,6 +1285,8 @@ class Funnel:
         except BaseException:
             self._scorers.pop(lead_id, None)  # the work may have fed it
             raise
+        if timers:  # _settle's wake: the activity left them as they were
+            wake = _next_wake(timers, wake)
         store._recorded(  # noqa: SLF001 -- the engine's own store
             state,
             scorer,
@@ -1268,6 +1295,7 @@ class Funnel:
             activity,
             latest,
             wake,
+            was,
             self._fingerprint,
         )
         self._commits += 1
@@ -1771,6 +1799,29 @@ class Funnel:
                 closed = timer.cancelled(at)
                 draft.timers[position] = closed
                 draft.events.append(_new_cancelled(draft.lead.id, closed))
+
+    def _quiet(self, timers: tuple[SlaTimer, ...], activity: Activity) -> bool:
+        """Whether recording *activity* surely leaves each of *timers* as it is.
+
+        Not when a running timer's rule left the policy (_draft cancels it),
+        is met by the activity's kind (_meet_kinds), or by a criterion (the
+        new score may meet it, or move its wake: _meet_criteria, _met_wake).
+        A timer due by the activity is the caller's to find (the lead's wake
+        comes first).
+        """
+        rules = self._rules
+        for timer in timers:
+            if timer.met_at is None and timer.cancelled_at is None:  # is_open
+                rule = rules.get(timer.rule)
+                if rule is None:
+                    return False
+                met_by = rule.met_by
+                if type(met_by) is frozenset:
+                    if activity.kind in met_by:
+                        return False
+                elif type(met_by) is not str:
+                    return False
+        return True
 
     def _meet_kinds(self, draft: _Draft, activity: Activity, at: datetime) -> None:
         """An activity of a rule's kinds, since the clock started, meets it."""
@@ -2286,7 +2337,7 @@ def _check_reason(
         )
 
 
-def _next_wake(timers: list[SlaTimer], wake: datetime | None) -> datetime | None:
+def _next_wake(timers: Sequence[SlaTimer], wake: datetime | None) -> datetime | None:
     """The sooner of *wake* and the next instant time alone changes a timer.
 
     Of equal instants, the first timer's is kept, then *wake*'s.

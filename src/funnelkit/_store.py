@@ -579,13 +579,13 @@ class InMemoryStore:
 
     def _for_record(
         self, lead_id: str, activity_id: str
-    ) -> tuple[LeadState | _Recorded, list[Activity] | None] | bool:
+    ) -> tuple[LeadState | _Recorded, list[Activity] | None, datetime | None] | bool:
         """What the engine's quick record (Funnel._record_quick) reads of a lead.
 
         ``True`` if the lead has the activity already; ``False`` if it is
-        unknown or has a wake (the engine's usual way then); else its state
-        (as held: its fields are read alike) and its activities (``None``:
-        none yet), the list itself.
+        unknown (the engine's usual way then); else its state (as held: its
+        fields are read alike), its activities (``None``: none yet), the
+        list itself, and its wake.
         """
         state = self._states.get(lead_id)
         if state is None:
@@ -600,9 +600,7 @@ class InMemoryStore:
                     if activity.id == activity_id:
                         return True
         number = self._numbers.get(lead_id)
-        if number is not None and self._wake_at[number] is not None:
-            return False
-        return state, held
+        return state, held, None if number is None else self._wake_at[number]
 
     def _recorded(  # noqa: PLR0913, PLR0917 -- the record's parts, checked
         self,
@@ -613,16 +611,18 @@ class InMemoryStore:
         activity: Activity,
         latest: bool,
         wake: datetime | None,
+        was: datetime | None,
         policy: str | None,
     ) -> None:
-        """Commit a quick record: the lead had no wake, and the activity is new.
+        """Commit a quick record of a new activity.
 
         As :meth:`commit` of ``Commit(activity, (state,), (activity,),
         ((lead_id, wake),), policy)`` does, where the state is the lead's
         *state* as held (see _for_record), updated *at*, with one activity
         more and the score *scorer* *read* at *at* (kept as its parts, see
         _Recorded); *latest*: the activity goes after every activity the
-        lead has.
+        lead has. *was* is the wake _for_record gave: the index is left as
+        it is when *wake* is that very one.
         """
         lead_id = activity.lead_id
         if type(state) is not _Recorded:
@@ -649,7 +649,7 @@ class InMemoryStore:
                 ids.add(activity.id)
         else:
             self._hold(activity)
-        if wake is not None:
+        if wake is not was:
             self._set_wakes(((lead_id, wake),))
         self._log.append(activity)
         if policy is not None:
