@@ -358,7 +358,7 @@ class _Ledger(Deferred[Contribution]):
 
 
 _COMPUTED = 8  # the length of a computed line's parts; snapshots are shorter
-_SNAP_TUPLE = 4  # a snapshot of ids in a tuple, nothing skipped (see _snap)
+_SNAP_TUPLE = 4  # a snapshot of ids in a tuple, nothing skipped (see _fill)
 _SNAP_LIST = 5  # a snapshot of ids in a list, nothing skipped
 _TUPLE_IDS = 16  # the ids a rule keeps in a tuple, replaced, before a list
 
@@ -413,40 +413,10 @@ def _halved(total: float, anchor: float, at: float, half_life: float) -> float:
     return total * math.pow(0.5, (at - anchor) / half_life)
 
 
-def _snap(state: _RuleState) -> tuple[Any, ...]:
-    """Return a rule's running sums as a read found them, to word its line later.
-
-    Fewer than eight items, where a computed line's parts are eight (see
-    _line_parts); the rule is its position in the model's activity rules.
-    Every lead keeps a snapshot of each rule it met, so the usual ones are
-    short: with nothing skipped, ``(rule, ids, total, anchor)`` when the ids
-    are a tuple (never changed: all of them count), ``(rule, ids, count,
-    total, anchor)`` when they are a list that may grow; else
-    ``(rule, ids, count, skipped, skipped_count, total, anchor)``. A snapshot
-    of numbers, strings and tuples of them is one the garbage collector
-    stops tracking, and so are the ledger specs that hold it.
-    """
-    ids = state.counted_ids
-    skipped = state.skipped_ids
-    if skipped:
-        return (
-            state.rule.index,
-            ids,
-            len(ids),
-            skipped,
-            len(skipped),
-            state.total,
-            state.counted_ts[-1],
-        )
-    if type(ids) is tuple:
-        return (state.rule.index, ids, state.total, state.counted_ts[-1])
-    return (state.rule.index, ids, len(ids), state.total, state.counted_ts[-1])
-
-
 def _snap_parts(
     rule: _CompiledRule, snap: tuple[Any, ...], at: float
 ) -> tuple[Any, ...]:
-    """Word the line of a rule's snapshot (see _snap) as of *at*: its fields."""
+    """Word the line of a rule's snapshot (see _RuleState._fill) as of *at*."""
     size = len(snap)
     if size == _SNAP_TUPLE:
         _, ids, total, anchor = snap
@@ -675,7 +645,7 @@ class _RuleState:
     replaced rather than changed: most rules count one or two activities of a
     lead, and a small tuple weighs less than an empty array. The ids (those
     counted, and those a frequency cap skipped) stay in a tuple, replaced, up
-    to _TUPLE_IDS of them: a snapshot of the rule (see _snap), and a score's
+    to _TUPLE_IDS of them: a snapshot of the rule (see _fill), and a score's
     ledger, hold that tuple as it is, and the garbage collector stops
     tracking them, where a view into a list would be walked in every full
     collection for as long as the lead's score lives. Beyond, a list that
@@ -688,7 +658,7 @@ class _RuleState:
 
     ``fast_from`` is the earliest instant the running sums can be read at
     (infinity when they cannot: step decay, or activities set aside). A read
-    fills ``snap`` with the rule's line (see _snap), ``snap_micros`` with its
+    fills ``snap`` with the rule's line (see _fill), ``snap_micros`` with its
     points and ``snap_until`` with the instant until which those points hold
     (three slots weigh less than a tuple of them); an activity empties it.
     """
@@ -850,9 +820,21 @@ class _RuleState:
     def _fill(self) -> tuple[Any, ...]:
         """Cache the rule's line, and its points for as long as they stay the same.
 
-        Returns the line (see _snap); ``snap_micros`` is then the points (in
-        millionths) and ``snap_until`` the instant from which they no longer
-        hold (-inf: not even now).
+        Returns the line; ``snap_micros`` is then the points (in millionths)
+        and ``snap_until`` the instant from which they no longer hold (-inf:
+        not even now).
+
+        The line is a snapshot of the running sums as a read found them, to
+        word later (see _snap_parts): fewer than eight items, where a
+        computed line's parts are eight (see _line_parts); the rule is its
+        position in the model's activity rules. Every lead keeps a snapshot
+        of each rule it met, so the usual ones are short: with nothing
+        skipped, ``(rule, ids, total, anchor)`` when the ids are a tuple
+        (never changed: all of them count), ``(rule, ids, count, total,
+        anchor)`` when they are a list that may grow; else ``(rule, ids,
+        count, skipped, skipped_count, total, anchor)``. A snapshot of
+        numbers, strings and tuples of them is one the garbage collector
+        stops tracking, and so are the ledger specs that hold it.
         """
         rule = self.rule
         micros = 0
@@ -870,7 +852,25 @@ class _RuleState:
                 micros = rule.cap_micros if rule.points > 0 else -rule.cap_micros
         self.snap_micros = micros
         self.snap_until = until
-        snap = self.snap = _snap(self)
+        # The line (see above), written here: one call less a read.
+        ids = self.counted_ids
+        skipped = self.skipped_ids
+        snap: tuple[Any, ...]
+        if skipped:
+            snap = (
+                rule.index,
+                ids,
+                len(ids),
+                skipped,
+                len(skipped),
+                self.total,
+                self.counted_ts[-1],
+            )
+        elif type(ids) is tuple:
+            snap = (rule.index, ids, self.total, self.counted_ts[-1])
+        else:
+            snap = (rule.index, ids, len(ids), self.total, self.counted_ts[-1])
+        self.snap = snap
         return snap
 
     def freeze(self) -> None:
