@@ -48,6 +48,7 @@ from funnelkit import (
     NaiveDatetimeError,
     Not,
     PolicyError,
+    Score,
     ScoreAtLeast,
     ScoreChanged,
     ScoringModel,
@@ -1801,6 +1802,30 @@ class TestQuickRecord:
             assert not untimed.state("Q-1").timers[0].is_open
         assert "SlaCancelled" in kinds(answers[0])
         assert to_json(answers[0]) == to_json(answers[1])
+
+    def test_a_quick_record_s_previous_score_is_made_when_read(self) -> None:
+        """The event holds the held read; reading it makes the usual way's score."""
+        quick, usual, _ = self._pair(policies.b2b_saas(), "mql")
+        for made in (quick, usual):
+            made.record(Activity("Q-1", "page_view", T0 + H, id="A-1"))
+        later = [
+            made.record(Activity("Q-1", "content_download", T0 + 2 * H, id="A-2"))
+            for made in (quick, usual)
+        ]
+        event, expected = later[0][1], later[1][1]
+        assert isinstance(event, ScoreChanged)
+        assert isinstance(expected, ScoreChanged)
+        slot = ScoreChanged.__dict__["previous"].slot
+        assert type(slot.__get__(event)) is tuple  # not made yet
+        copied = pickle.loads(pickle.dumps(event))  # noqa: S301 -- our own bytes
+        previous = event.previous
+        assert type(previous) is Score
+        assert slot.__get__(event) is previous  # made once, then kept
+        assert event.previous is previous
+        assert previous == expected.previous == copied.previous
+        assert previous == quick.score("Q-1", at=T0 + H)
+        assert event == expected
+        assert attrs.evolve(event, lead_id="Q-1") == expected
 
     def test_a_quick_record_sets_the_wake_its_stage_asks_for(self) -> None:
         """A record that makes a stage's timed guard wait notes when to look again."""

@@ -10,7 +10,7 @@ import attrs
 
 from funnelkit._criteria import TransitionRecord
 from funnelkit._lead import Activity, Lead
-from funnelkit._scoring import Score
+from funnelkit._scoring import Score, _ReadLater, score_of
 from funnelkit._sla import SlaTimer
 from funnelkit._time import utc_micros
 from funnelkit._validators import (
@@ -133,6 +133,25 @@ class ScoreChanged:
     def _of_the_lead(self, attribute: attrs.Attribute[Score], value: object) -> None:
         if isinstance(value, Score) and value.lead_id != self.lead_id:
             reject(self, attribute, value, f"a score of lead {self.lead_id!r}")
+
+
+def _previous_worded(event: ScoreChanged, held: object) -> Score | None:
+    """The previous score of a quick record, made of score_of's arguments.
+
+    The engine's quick record keeps a lead's score as its scorer's read (see
+    funnelkit._store._Recorded), and its event holds the arguments that make
+    it: the score is made when read, the ledger when it is read in turn.
+    """
+    if type(held) is tuple:
+        return score_of(*held)
+    return None
+
+
+setattr(  # noqa: B010 -- mypy sees the field
+    ScoreChanged,
+    "previous",
+    _ReadLater(ScoreChanged.__dict__["previous"], _previous_worded),
+)
 
 
 @attrs.frozen

@@ -1218,24 +1218,33 @@ class Funnel:
             if dimensions is not before and dimensions != before:
                 score = score_of(model, lead_id, notes, context, at, read)
                 if previous is None:
-                    # _Recorded.held_score, written out: one call less a record.
+                    # _Recorded.held_score's arguments: the event makes the
+                    # score when read (funnelkit._events._previous_worded).
                     kept: _Recorded = state  # type: ignore[assignment] # as above
-                    previous = score_of(
-                        kept.model,
-                        lead_id,
-                        kept.notes,
-                        kept.context,
-                        kept.updated_at,
-                        (
-                            kept.dimensions,
-                            kept.grade,
-                            kept.band,
-                            kept.clamps,
-                            kept.rules,
-                            kept.scored,
-                        ),
+                    events.append(
+                        _new_score_changed(
+                            lead_id,
+                            at,
+                            score,
+                            (
+                                kept.model,
+                                lead_id,
+                                kept.notes,
+                                kept.context,
+                                kept.updated_at,
+                                (
+                                    kept.dimensions,
+                                    kept.grade,
+                                    kept.band,
+                                    kept.clamps,
+                                    kept.rules,
+                                    kept.scored,
+                                ),
+                            ),
+                        )
                     )
-                events.append(_new_score_changed(lead_id, at, score, previous))
+                else:
+                    events.append(_new_score_changed(lead_id, at, score, previous))
             wake = None
             if tries := self._tries[stage]:
                 if score is None:

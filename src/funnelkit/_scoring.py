@@ -1964,8 +1964,10 @@ _READ_LATER = object()  # untracked by the collector, like the tuple it heads
 
 
 class _ReadLater:
-    """A Score field that a scorer sets as parts, worded on first read and kept.
+    """A field that the engine sets as parts, worded on first read and kept.
 
+    A Score's dimensions and ledger, as a scorer reads them; a ScoreChanged
+    event's previous score, as a held state keeps it (see funnelkit._events).
     Stands in the class for the field's slot (*slot*, its descriptor): the
     checked constructor, ``attrs.evolve``, comparisons, copies and reads see
     the worded value.
@@ -1974,23 +1976,23 @@ class _ReadLater:
     __slots__ = ("slot", "word")
 
     def __init__(
-        self, slot: MemberDescriptorType, word: Callable[[Score, Any], Any]
+        self, slot: MemberDescriptorType, word: Callable[[Any, Any], Any]
     ) -> None:
         self.slot = slot
         self.word = word  # the worded value of the parts held, or None: as held
 
-    def __get__(self, score: Score | None, owner: type | None = None) -> Any:  # noqa: ANN401 -- a field's value
-        if score is None:
+    def __get__(self, value: object, owner: type | None = None) -> Any:  # noqa: ANN401 -- a field's value
+        if value is None:
             return self.slot  # on the class, the slot's descriptor, as attrs left it
-        held = self.slot.__get__(score, owner)
-        worded = self.word(score, held)
+        held = self.slot.__get__(value, owner)
+        worded = self.word(value, held)
         if worded is None:
             return held
-        self.slot.__set__(score, worded)  # frozen, but the same value, in words
+        self.slot.__set__(value, worded)  # frozen, but the same value, in words
         return worded
 
-    def __set__(self, score: Score, value: object) -> None:
-        self.slot.__set__(score, value)
+    def __set__(self, value: object, field: object) -> None:
+        self.slot.__set__(value, field)
 
 
 def _dimensions_worded(score: Score, held: Any) -> FrozenMap[float] | None:  # noqa: ANN401 -- a slot's value
