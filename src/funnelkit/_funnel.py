@@ -1194,7 +1194,8 @@ class Funnel:
         at = when if mine >= updated else state.updated_at
         try:
             events: list[Event] = [_new_recorded(activity)]
-            scorer._add_at(activity, when.timestamp())  # noqa: SLF001 -- the engine's own scorer
+            ts = when.timestamp()
+            scorer._add_at(activity, ts)  # noqa: SLF001 -- the engine's own scorer
             # Whether it goes after every activity the lead has (_not_before).
             latest = True
             if held:
@@ -1203,7 +1204,8 @@ class Funnel:
                 latest = mine > other or (mine == other and activity.id >= last.id)
             # _rescore, written out; the score made only if a guard or an
             # event needs it (see score_of).
-            read = scorer._read(at)  # noqa: SLF001 -- the engine's own scorer; at is aware
+            # At the activity's instant, read once, unless it is late.
+            read = scorer._read(ts if at is when else at.timestamp())  # noqa: SLF001 -- as above
             model = scorer._model.name  # noqa: SLF001 -- as above
             notes = scorer._notes  # noqa: SLF001 -- as above
             context = scorer._context  # noqa: SLF001 -- as above

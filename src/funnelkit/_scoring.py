@@ -1370,14 +1370,14 @@ class ScoringModel:
 
     def _summarize(self, sums: list[int]) -> _Summary:
         """Clamp *sums* (changed in place) and summarise them, shared with none."""
-        clamps: list[_Clamp] = []
+        clamps: tuple[_Clamp, ...] = ()  # most sums are within the limits: no list
         for position, dimension, low, high in self._dim_limits:
             micros = sums[position]
             if low is not None and micros < low:
-                clamps.append(_Clamp(dimension, low - micros, low, "at least"))
+                clamps += (_Clamp(dimension, low - micros, low, "at least"),)
                 sums[position] = low
             elif high is not None and micros > high:
-                clamps.append(_Clamp(dimension, high - micros, high, "at most"))
+                clamps += (_Clamp(dimension, high - micros, high, "at most"),)
                 sums[position] = high
         fit = sums[0] / 1_000_000
         engagement = sums[1] / 1_000_000
@@ -1396,7 +1396,7 @@ class ScoringModel:
             dimensions,
             fit_labels[bisect_right(fit_minimums, fit)],
             band_labels[bisect_right(band_minimums, engagement)],
-            tuple(clamps) if clamps else (),
+            clamps,
             (),
         )
 
@@ -1711,17 +1711,16 @@ class ScoreState:
             self._notes,
             self._context,
             at,
-            self._read(at),
+            self._read(at.timestamp()),
         )
         return last
 
-    def _read(self, at: datetime) -> ScoreRead:  # noqa: C901, PLR0912 -- the hot path, flat for speed
-        """Compute the score at *at* (aware), keeping what holds still.
+    def _read(self, now: float) -> ScoreRead:  # noqa: C901, PLR0912 -- the hot path, flat for speed
+        """Compute the score at *now* (seconds since 1970), keeping what holds still.
 
         Its parts, not the score: the engine keeps a lead's newest score so
         until it is read (see score_of).
         """
-        now = at.timestamp()
         if self._late is not None:
             self._settle(self._late)
         still = self._still
