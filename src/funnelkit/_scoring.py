@@ -1980,18 +1980,18 @@ class _ReadLater:
         self.slot = slot
         self.word = word  # the worded value of the parts held, or None: as held
 
-    def __get__(self, value: object, owner: type | None = None) -> Any:  # noqa: ANN401 -- a field's value
-        if value is None:
+    def __get__(self, instance: object, owner: type | None = None) -> Any:  # noqa: ANN401 -- a field's value
+        if instance is None:
             return self.slot  # on the class, the slot's descriptor, as attrs left it
-        held = self.slot.__get__(value, owner)
-        worded = self.word(value, held)
+        held = self.slot.__get__(instance, owner)
+        worded = self.word(instance, held)
         if worded is None:
             return held
-        self.slot.__set__(value, worded)  # frozen, but the same value, in words
+        self.slot.__set__(instance, worded)  # frozen, but the same value, in words
         return worded
 
-    def __set__(self, value: object, field: object) -> None:
-        self.slot.__set__(value, field)
+    def __set__(self, instance: object, value: object) -> None:
+        self.slot.__set__(instance, value)
 
 
 def _dimensions_worded(score: Score, held: Any) -> FrozenMap[float] | None:  # noqa: ANN401 -- a slot's value
