@@ -51,7 +51,7 @@ from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState, _held_dimensions, score_of
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
-from funnelkit._store import Commit, InMemoryStore, Store, _Recorded
+from funnelkit._store import Commit, InMemoryStore, Store
 from funnelkit._store import new_state as _new_state  # one filler class for LeadState
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import check_count, check_items, unchecked
@@ -1219,34 +1219,18 @@ class Funnel:
             )
             if dimensions is not before and dimensions != before:
                 score = score_of(model, lead_id, notes, context, at, read)
-                if previous is None:
-                    # _Recorded.held_score's arguments: the event makes the
-                    # score when read (funnelkit._events._previous_worded).
-                    kept: _Recorded = state  # type: ignore[assignment] # as above
-                    events.append(
-                        _new_score_changed(
-                            lead_id,
-                            at,
-                            score,
-                            (
-                                kept.model,
-                                lead_id,
-                                kept.notes,
-                                kept.context,
-                                kept.updated_at,
-                                (
-                                    kept.dimensions,
-                                    kept.grade,
-                                    kept.band,
-                                    kept.clamps,
-                                    kept.rules,
-                                    kept.scored,
-                                ),
-                            ),
-                        )
+                # A held state's previous score as its read: the event makes
+                # it when read (funnelkit._events._previous_worded).
+                events.append(
+                    _new_score_changed(
+                        lead_id,
+                        at,
+                        score,
+                        state.held_read()  # type: ignore[union-attr] # as above
+                        if previous is None
+                        else previous,
                     )
-                else:
-                    events.append(_new_score_changed(lead_id, at, score, previous))
+                )
             wake = None
             if tries := self._tries[stage]:
                 if score is None:

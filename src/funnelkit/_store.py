@@ -258,6 +258,10 @@ def has_id(ids: set[str], activity_id: object, owner: str) -> bool:
     return False
 
 
+#: A held score as score_of's arguments (see _Recorded.held_read).
+HeldRead = tuple[str, str, tuple[str, ...], tuple[Any, Any], datetime, ScoreRead]
+
+
 class _Recorded:
     """A lead's state that quick records change in place (see InMemoryStore).
 
@@ -315,9 +319,13 @@ class _Recorded:
         self.timers = state.timers
         self.read: LeadState | None = None
 
-    def held_score(self) -> Score:
-        """The score the last quick record left as its scorer's read, made."""
-        return score_of(
+    def held_read(self) -> HeldRead:
+        """The score the last quick record left, as score_of's arguments.
+
+        A snapshot: the next quick record changes this record in place, not
+        the tuple (a ScoreChanged event holds it, see funnelkit._events).
+        """
+        return (
             self.model,
             self.lead.id,
             self.notes,
@@ -332,6 +340,10 @@ class _Recorded:
                 self.scored,
             ),
         )
+
+    def held_score(self) -> Score:
+        """The score the last quick record left as its scorer's read, made."""
+        return score_of(*self.held_read())
 
     def state(self) -> LeadState:
         """The lead's state: the one built when last read, or a new one."""
