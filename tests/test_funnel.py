@@ -1520,6 +1520,18 @@ class _UsualStore(InMemoryStore):
     __slots__ = ()
 
 
+_B2B_STAGES = {
+    "lead",
+    "mql",
+    "sal",
+    "sql",
+    "won",
+    "opportunity",
+    "customer",
+    "nurture",
+    "lost",
+    "disqualified",
+}
 _B2B_KINDS = [
     "page_view",
     "webinar_attended",
@@ -1535,6 +1547,34 @@ _B2B_ENGAGED = attrs.evolve(
         SlaRule("engaged", "sal", "2 business days", ScoreAtLeast(60, "engagement")),
     ],
 )
+
+
+def _quick_and_usual(
+    chosen: FunnelPolicy, now: datetime, *, kept: int | None, listening: bool
+) -> tuple[Funnel, Funnel, dict[str, list[Event]]]:
+    """A funnel on the in-memory store, and one whose calls go the usual way.
+
+    Both under *chosen*, their clocks at *now*, keeping *kept* scorers, with
+    Q-1 (a good fit, with a budget), Q-2 and Q-3 (a poor fit) added. With
+    *listening*, a subscriber of each notes what it heard.
+    """
+    quick = Funnel(chosen, clock=ManualClock(now), scorers=kept)
+    usual = Funnel(chosen, store=_UsualStore(), clock=ManualClock(now), scorers=kept)
+    heard: dict[str, list[Event]] = {"quick": [], "usual": []}
+    if listening:
+        quick.subscribe(heard["quick"].append)
+        usual.subscribe(heard["usual"].append)
+    fit: dict[str, str | int | bool] = {
+        "employees": 500,
+        "industry": "saas",
+        "title": "VP Marketing",
+        "budget": True,
+    }
+    for made in (quick, usual):
+        made.add_lead(Lead("Q-1", T0, attributes=fit))
+        made.add_lead(Lead("Q-2", T0))
+        made.add_lead(Lead("Q-3", T0, attributes={"employees": 5}))
+    return quick, usual, heard
 
 
 class TestQuickRecord:
@@ -1563,27 +1603,12 @@ class TestQuickRecord:
         engaged: bool,
     ) -> None:
         """Late, repeated, moving, timed or under SLAs: the same events, states, log."""
-        chosen = _B2B_ENGAGED if engaged else policies.b2b_saas()
-        quick = Funnel(chosen, clock=ManualClock(T0), scorers=kept)
-        usual = Funnel(
-            chosen,
-            store=_UsualStore(),
-            clock=ManualClock(T0),
-            scorers=kept,
+        quick, usual, heard = _quick_and_usual(
+            _B2B_ENGAGED if engaged else policies.b2b_saas(),
+            T0,
+            kept=kept,
+            listening=listening,
         )
-        heard: dict[str, list[Event]] = {"quick": [], "usual": []}
-        if listening:
-            quick.subscribe(heard["quick"].append)
-            usual.subscribe(heard["usual"].append)
-        fit: dict[str, str | int] = {
-            "employees": 500,
-            "industry": "saas",
-            "title": "VP Marketing",
-        }
-        for made in (quick, usual):
-            made.add_lead(Lead("Q-1", T0, attributes=fit))
-            made.add_lead(Lead("Q-2", T0))
-            made.add_lead(Lead("Q-3", T0, attributes={"employees": 5}))
         serial = 0
         for lead_id, kind, hours, again in calls:
             at = T0 + timedelta(days=10) + hours * H
@@ -1847,6 +1872,383 @@ class TestQuickRecord:
         assert wake is not None
         assert T0 + H + 5 * D < wake < T0 + H + 6 * D
         assert made.state("L-1").stage == "lead"
+
+
+#: A policy whose lead stage waits on time (a webinar cools under decay),
+#: and whose leads with a budget may go straight to SAL.
+_COOLING = policy(
+    Transition(source="lead", target="sal", guard=AttributeIs("budget", True)),
+    Transition(
+        source="lead",
+        target="nurture",
+        guard=DidActivity("webinar") & Not(ScoreAtLeast(20, "engagement")),
+        auto=True,
+    ),
+    model=ScoringModel(
+        "fading",
+        [ActivityRule("webinar", 30), ActivityRule("download", 10)],
+        decay=HalfLife(10 * D),
+    ),
+)
+_MOVE_POLICIES = {
+    "cooling": _COOLING,
+    "b2b": policies.b2b_saas(),
+    "engaged": _B2B_ENGAGED,
+}
+
+
+class TestQuickMove:
+    """The in-memory store's quick move gives what the usual way gives."""
+
+    @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        calls=st.lists(
+            st.tuples(
+                st.sampled_from(["Q-1", "Q-2", "Q-3"]),
+                st.sampled_from(
+                    [
+                        "webinar",
+                        "download",
+                        "demo",
+                        "demo_request",
+                        "sales_touch",
+                        "tick",
+                        "lead",
+                        "mql",
+                        "sal",
+                        "sql",
+                        "won",
+                        "opportunity",
+                        "nurture",
+                        "lost",
+                    ]
+                ),
+                st.one_of(st.none(), st.integers(-72, 240)),
+                st.sampled_from([None, None, "bad_data", "later"]),
+                st.booleans(),
+            ),
+            max_size=40,
+        ),
+        chosen=st.sampled_from(sorted(_MOVE_POLICIES)),
+        kept=st.sampled_from([None, 1]),
+        listening=st.booleans(),
+    )
+    def test_quick_and_usual_moves_agree(
+        self,
+        calls: list[tuple[str, str, int | None, str | None, bool]],
+        chosen: str,
+        kept: int | None,
+        listening: bool,
+    ) -> None:
+        """Guarded, refused, timed, late, by the clock: the same events, states, log."""
+        now = T0 + 12 * D
+        quick, usual, heard = _quick_and_usual(
+            _MOVE_POLICIES[chosen], now, kept=kept, listening=listening
+        )
+        for serial, (lead_id, kind, hours, reason, override) in enumerate(calls):
+            at = None if hours is None else T0 + 10 * D + hours * H
+            answers: list[object] = []
+            for made in (quick, usual):
+                try:
+                    if kind == "tick":
+                        answers.append(made.tick(at))
+                    elif kind in _B2B_STAGES:
+                        answers.append(
+                            made.move(
+                                lead_id,
+                                kind,
+                                by="rep",
+                                reason=reason,
+                                at=at,
+                                override=override,
+                            )
+                        )
+                    else:
+                        answers.append(
+                            made.record(
+                                Activity(lead_id, kind, at or now, id=f"A-{serial}")
+                            )
+                        )
+                except FunnelkitError as error:
+                    answers.append(f"{type(error).__name__}: {error}")
+            assert to_json(answers[0]) == to_json(answers[1])
+        assert snapshot(quick) == snapshot(usual)
+        assert to_json(heard["quick"]) == to_json(heard["usual"])
+
+    def test_a_move_changes_the_held_state_in_place(self) -> None:
+        """No draft, no commit: the held state moves, its wake goes, the log grows."""
+        quick, usual, store = self._cooled()
+        assert store.wake("Q-1") is not None  # the cooling webinar
+        assert quick.state("Q-1").stage == "lead"  # read, and kept until a change
+        answers = [
+            made.move("Q-1", "sal", by="rep", at=T0 + 2 * H) for made in (quick, usual)
+        ]
+        assert kinds(answers[0]) == ["ScoreChanged", "StageChanged"]  # decayed
+        assert to_json(answers[0]) == to_json(answers[1])
+        assert type(store._states["Q-1"]) is _Recorded
+        assert store.wake("Q-1") is None
+        assert store._index.below(1 << 80) == []
+        assert snapshot(quick) == snapshot(usual)
+        verdict = quick.state("Q-1").history[-1].verdict
+        assert verdict is not None
+        assert verdict.passed
+
+    @staticmethod
+    def _cooled() -> tuple[Funnel, Funnel, InMemoryStore]:
+        """The quick and the usual funnel under _COOLING, Q-1 after a webinar."""
+        store = InMemoryStore()
+        quick = Funnel(_COOLING, store=store, clock=ManualClock(T0))
+        usual = Funnel(_COOLING, store=_UsualStore(), clock=ManualClock(T0))
+        for made in (quick, usual):
+            made.add_lead(Lead("Q-1", T0, attributes={"budget": True}))
+            made.record(Activity("Q-1", "webinar", T0 + H, id="W-1"))
+        return quick, usual, store
+
+    def test_a_due_lead_goes_the_usual_way(self) -> None:
+        """Past its wake, the lead is caught up first: it cooled into nurture."""
+        quick, usual, _ = self._cooled()
+        at = T0 + 30 * D
+        answers = []
+        for made in (quick, usual):
+            with pytest.raises(IllegalTransition) as caught:
+                made.move("Q-1", "sal", by="rep", at=at)
+            answers.append(str(caught.value))
+        assert answers[0] == answers[1]
+        assert "nurture" in answers[0]
+        assert snapshot(quick) == snapshot(usual)
+
+    def test_a_move_into_a_timed_stage_takes_the_usual_steps(self) -> None:
+        """Timers met and started, automatic moves followed, from the quick verdict."""
+        quick, usual, store = TestQuickRecord._pair(policies.b2b_saas(), "mql")
+        answers = [
+            made.move("Q-1", "sal", by="rep", at=T0 + H) for made in (quick, usual)
+        ]
+        assert kinds(answers[0]) == ["StageChanged", "SlaMet", "SlaStarted"]
+        assert to_json(answers[0]) == to_json(answers[1])
+        assert type(store._states["Q-1"]) is LeadState  # a draft's commit
+        assert snapshot(quick) == snapshot(usual)
+
+    def test_a_move_out_of_a_timed_stage_closes_its_timers(self) -> None:
+        """SQL's timer is met on exit, into a stage with no timer: the usual steps."""
+        quick, usual, _ = TestQuickRecord._pair(
+            policies.b2b_saas(), "mql", "sal", "sql"
+        )
+        answers = [
+            made.move("Q-1", "opportunity", by="rep", at=T0 + H)
+            for made in (quick, usual)
+        ]
+        assert kinds(answers[0]) == ["StageChanged", "SlaMet"]
+        assert to_json(answers[0]) == to_json(answers[1])
+        assert snapshot(quick) == snapshot(usual)
+
+    def test_a_move_into_a_timed_stage_starts_its_timer(self) -> None:
+        """A lead with no timer enters a stage with one: the usual steps start it."""
+        timed = attrs.evolve(
+            policy(), slas=[SlaRule("accepted", "sal", "2 days", EXIT)]
+        )
+        answers = []
+        for store in (InMemoryStore(), _UsualStore()):
+            made = Funnel(timed, store=store, clock=ManualClock(T0))
+            made.add_lead(lead())
+            made.move("L-1", "mql", by="rep", reason="test", at=T0, override=True)
+            answers.append(made.move("L-1", "sal", by="rep", at=T0 + H))
+        assert kinds(answers[0]) == ["StageChanged", "SlaStarted"]
+        assert to_json(answers[0]) == to_json(answers[1])
+
+    def test_a_quick_move_s_scorer_is_the_last_used(self) -> None:
+        """Under a bound, a lead just moved keeps its scorer past the next lead's."""
+        made = Funnel(
+            policy(Transition(source="lead", target="sal")),
+            clock=ManualClock(T0),
+            scorers=2,
+        )
+        made.add_lead(lead())
+        made.add_lead(lead("L-2"))
+        made.move("L-1", "sal", by="rep", at=T0)  # quick: L-1 the last used
+        assert type(made.store._states.get("L-1")) is _Recorded  # type: ignore[attr-defined] # an InMemoryStore
+        made.add_lead(lead("L-3"))  # L-2's scorer goes
+        assert list(made._scorers) == ["L-1", "L-3"]
+
+    def test_automatic_moves_follow_a_quick_move(self) -> None:
+        """A stage with automatic moves out: followed, as the usual way does."""
+        onward = Transition(
+            source="sal", target="sql", guard=AttributeIs("budget", True), auto=True
+        )
+        answers = []
+        for store in (InMemoryStore(), _UsualStore()):
+            made = Funnel(policy(onward), store=store, clock=ManualClock(T0))
+            made.add_lead(lead(budget=True))
+            made.move("L-1", "mql", by="rep", reason="test", at=T0, override=True)
+            answers.append(made.move("L-1", "sal", by="rep", at=T0 + H))
+            assert made.state("L-1").stage == "sql"
+        assert kinds(answers[0]) == ["StageChanged", "StageChanged"]
+        assert to_json(answers[0]) == to_json(answers[1])
+
+    def test_a_failing_guard_raises_and_forgets_the_scorer(self) -> None:
+        """GuardFailed names the verdict; the store is as it was, the scorer dropped."""
+        made = funnel()
+        made.record(act("webinar", T0 + H))
+        made.record(act("download", T0 + H))  # 40 points: MQL
+        made.move("L-1", "sal", by="rep", reason=None, at=T0 + H, override=False)
+        before = snapshot(made)
+        with pytest.raises(GuardFailed, match="budget") as caught:
+            made.move("L-1", "sql", by="rep", at=T0 + 2 * H)
+        assert not caught.value.verdict.passed
+        assert snapshot(made) == before
+        assert "L-1" not in made._scorers
+
+    def test_guards_are_asked_once(self) -> None:
+        """Two candidates, both failing: each asked once, their verdicts joined."""
+        asked: list[str] = []
+
+        class Counted:
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+            def check(self, _ctx: Context) -> Verdict:
+                asked.append(self.name)
+                return Verdict(passed=False, criterion=self.name, reason="not yet")
+
+        made = funnel(
+            Transition(source="lead", target="won", guard=Counted("first")),
+            Transition(source="lead", target="won", guard=Counted("second")),
+        )
+        with pytest.raises(GuardFailed) as caught:
+            made.move("L-1", "won", by="rep", at=T0 + H)
+        assert asked == ["first", "second"]
+        assert caught.value.verdict.criterion == "any move from lead to won"
+        assert [child.criterion for child in caught.value.verdict.children] == [
+            "first",
+            "second",
+        ]
+
+    def test_a_missing_reason_is_refused(self) -> None:
+        """A move that requires a reason, asked without one: refused, nothing kept."""
+        made = funnel()
+        made.move("L-1", "mql", by="rep", at=T0 + H, reason="ok", override=True)
+        before = snapshot(made)
+        with pytest.raises(ValidationError, match="reason"):
+            made.move("L-1", "nurture", by="rep", at=T0 + 2 * H)
+        with pytest.raises(ValidationError, match="reason"):
+            made.move("L-1", "lost", by="rep", at=T0 + 2 * H)
+        assert snapshot(made) == before
+
+    @pytest.mark.parametrize(
+        ("at", "error"),
+        [
+            (datetime(2026, 3, 3, 9), NaiveDatetimeError),  # noqa: DTZ001 -- naive on purpose
+            ("tomorrow", ValidationError),
+            (T0 - H, ValidationError),
+        ],
+    )
+    def test_a_bad_instant_is_refused(self, at: object, error: type[Exception]) -> None:
+        """A naive, foreign or too early instant: the usual way's error, no change."""
+        made = funnel()
+        made.record(act("webinar", T0 + H))
+        before = snapshot(made)
+        with pytest.raises(error):
+            made.move("L-1", "mql", by="rep", at=at)  # type: ignore[arg-type] # tested
+        assert snapshot(made) == before
+
+    def test_the_clock_is_read_once_and_never_runs_back(self) -> None:
+        """No instant: the clock's now, or the lead's last update if later."""
+        clock = ManualClock(T0)
+        made = funnel(clock=clock)
+        made.record(act("webinar", T0 + 2 * H))
+        made.record(act("download", T0 + 2 * H))  # 40 points: MQL
+        made.move("L-1", "sal", by="rep")
+        assert made.state("L-1").entered_at == T0 + 2 * H
+        clock.advance(5 * H)
+        made.move("L-1", "lost", by="rep", reason="spam")
+        assert made.state("L-1").entered_at == T0 + 5 * H
+
+    def test_a_stale_or_missing_scorer_goes_the_usual_way(self) -> None:
+        """Another funnel's record, or a lead updated there: the scorer is rebuilt."""
+        straight = policy(Transition(source="lead", target="sal"))
+        store = InMemoryStore()
+        mover = Funnel(straight, store=store, clock=ManualClock(T0))
+        other = Funnel(straight, store=store, clock=ManualClock(T0))
+        mover.add_lead(lead())
+        other.record(act("webinar", T0 + H))  # mover's scorer: one activity short
+        events = mover.move("L-1", "sal", by="rep", at=T0 + 2 * H)
+        assert type(store._states["L-1"]) is LeadState  # a draft's commit
+        assert kinds(events) == ["StageChanged"]
+        other.update_lead(lead(budget=True), at=T0 + 3 * H)  # another lead object
+        mover.move("L-1", "sql", by="rep", at=T0 + 3 * H)
+        assert type(store._states["L-1"]) is LeadState
+        lone = Funnel(straight, clock=ManualClock(T0), scorers=1)
+        held = lone.store
+        assert isinstance(held, InMemoryStore)
+        lone.add_lead(lead(budget=True))
+        lone.add_lead(lead("L-2"))  # L-1's scorer goes
+        lone.move("L-1", "sal", by="rep", at=T0)
+        assert type(held._states.get("L-1")) is LeadState  # rebuilt and kept
+        lone.move("L-1", "sql", by="rep", at=T0)
+        assert type(held._states.get("L-1")) is _Recorded
+
+    def test_a_lead_another_policy_left_goes_the_usual_way(self) -> None:
+        """A stage this policy lacks, or a timer whose rule it lacks: the usual way."""
+        store = InMemoryStore()
+        other = Funnel(policies.b2b_saas(), store=store, clock=ManualClock(T0))
+        bare = attrs.evolve(policies.b2b_saas(), slas=[])
+        mine = Funnel(bare, store=store, clock=ManualClock(T0))
+        other.add_lead(Lead("Q-1", T0))
+        mine.state("Q-1")
+        mine.record(Activity("Q-1", "page_view", T0, id="A-0"))  # a kept scorer
+        other.move("Q-1", "mql", by="rep", reason="test", at=T0, override=True)
+        events = mine.move("Q-1", "sal", by="rep", at=T0 + H)
+        assert kinds(events)[0] == "SlaCancelled"
+        assert kinds(events)[-1] == "StageChanged"
+
+        class Plain:  # no fingerprint: the store's policy goes unchecked
+            def check(self, _ctx: Context) -> Verdict:
+                return Verdict(passed=True, criterion="plain", reason="always")
+
+        unprinted = Funnel(
+            policy(Transition(source="lead", target="won", guard=Plain())),
+            store=store,
+            clock=ManualClock(T0),
+        )
+        other.add_lead(Lead("Q-2", T0))
+        unprinted.record(Activity("Q-2", "page_view", T0, id="A-1"))  # a kept scorer
+        other.move("Q-2", "disqualified", by="rep", reason="bad_data", at=T0)
+        with pytest.raises(PolicyError, match="'disqualified' of lead 'Q-2'"):
+            unprinted.move("Q-2", "won", by="rep", at=T0 + H)
+        written = store.written_under()
+        unprinted.add_lead(Lead("Q-3", T0))
+        unprinted.move("Q-3", "won", by="rep", at=T0 + H)  # quick, and unprinted
+        assert type(store._states["Q-3"]) is _Recorded
+        assert store.written_under() == written
+
+    def test_an_accepted_policy_change_goes_the_usual_way(self) -> None:
+        """The first change under a new policy wakes every lead: the usual way."""
+        store = InMemoryStore()
+        old = Funnel(policy(), store=store, clock=ManualClock(T0))
+        old.add_lead(lead())
+        new = Funnel(
+            policy(AUTO_VIP, Transition(source="lead", target="sal")),
+            store=store,
+            clock=ManualClock(T0),
+            accept_policy_change=True,
+        )
+        new.record(act("download", T0))  # a kept scorer, the store changed over
+        old.add_lead(lead("L-2", vip=True))  # the store written under the old again
+        events = new.move("L-1", "sal", by="rep", at=T0 + H)
+        assert kinds(events)[-1] == "StageChanged"
+        assert type(store._states["L-1"]) is LeadState
+        assert store.wake("L-2") == T0  # woken, to be checked under the new policy
+        new.tick(T0 + 2 * H)
+        assert new.state("L-2").stage == "sql"
+
+    def test_unknown_leads_and_illegal_moves_raise(self) -> None:
+        """An unknown lead, a move the policy lacks: the usual way's errors."""
+        made = funnel()
+        before = snapshot(made)
+        with pytest.raises(UnknownLead):
+            made.move("L-9", "mql", by="rep")
+        with pytest.raises(IllegalTransition):
+            made.move("L-1", "won", by="rep")
+        assert snapshot(made) == before
 
 
 class TestInMemoryStore:

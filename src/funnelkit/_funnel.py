@@ -51,7 +51,7 @@ from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
 from funnelkit._scoring import Score, ScoreState, _held_dimensions, score_of
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
-from funnelkit._store import Commit, InMemoryStore, Store
+from funnelkit._store import Commit, InMemoryStore, Store, _Recorded
 from funnelkit._store import new_state as _new_state  # one filler class for LeadState
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import check_count, check_items, unchecked
@@ -211,6 +211,55 @@ class _Draft:
             now,
             self.scorer,
         )
+
+
+def _held_changed(
+    state: LeadState | _Recorded, at: datetime, score: Score
+) -> ScoreChanged:
+    """The event of a quick call that changed the lead's score, *state* as held.
+
+    A held state's previous score is its read: the event makes it when read
+    (funnelkit._events._previous_worded).
+    """
+    previous = state.score  # None: held as a read
+    return _new_score_changed(
+        state.lead.id,
+        at,
+        score,
+        state.held_read() if previous is None else previous,  # type: ignore[union-attr] # a _Recorded's
+    )
+
+
+def _quick_draft(  # noqa: PLR0913, PLR0917 -- the quick way's parts
+    state: LeadState | _Recorded,
+    score: Score,
+    at: datetime,
+    activities: tuple[Activity, ...],
+    scorer: ScoreState,
+    was: datetime | None,
+    events: list[Event],
+) -> _Draft:
+    """The lead a quick call read (*state*, as held), as the usual way drafts it.
+
+    Scored *at* (*score*, which its *scorer* keeps as read then), with
+    *activities*, its wake *was*, and the call's *events* so far: for the
+    usual way's steps to take on from.
+    """
+    scorer._last = score  # noqa: SLF001 -- the engine's own scorer
+    draft = _Draft(
+        state.lead,
+        state.stage,
+        state.entered_at,
+        score,
+        state.history,
+        at,
+        activities,
+        scorer,
+        was,
+        state.timers,
+    )
+    draft.events = events
+    return draft
 
 
 _INPUT_TYPES = (Activity, AddLead, UpdateLead, Move, Tick, PauseTimer, ResumeTimer)
@@ -667,7 +716,7 @@ class Funnel:
             mark = len(self._outbox), self._commits, self._ticked
             try:
                 if self._in_memory:  # whose transaction does nothing: not even entered
-                    events = self._move(lead_id, to, by, reason, at, override)
+                    events = self._move_quick(lead_id, to, by, reason, at, override)
                 else:
                     with self._store.transaction():
                         events = self._move(lead_id, to, by, reason, at, override)
@@ -699,6 +748,108 @@ class Funnel:
             self._scorers.pop(lead_id, None)  # the work may have fed it
             raise
         return self._commit_draft(move, draft)
+
+    def _move_quick(  # noqa: C901, PLR0913, PLR0917 -- the hot path, flat for speed
+        self,
+        lead_id: str,
+        to: str,
+        by: str,
+        reason: str | None,
+        at: datetime | None,
+        override: bool,
+    ) -> list[Event]:
+        """Move as _move does, on the in-memory store, without a draft.
+
+        For the usual move: no reason and no override, of a known lead whose
+        scorer is kept and fresh, to a stage the policy's moves lead to from
+        its own, not due before the move (no timer falls due, no guard's
+        wake comes, on the way). A move that starts, meets or cancels timers,
+        or after which automatic moves may follow, takes the usual way's
+        steps from the verdict found here (_enter, _settle). Anything else
+        goes the usual way. The same events and state for fewer calls.
+        """
+        store: InMemoryStore = self._store  # type: ignore[assignment] # _in_memory
+        found = store._for_move(lead_id)  # noqa: SLF001 -- the engine's own store
+        scorer = self._scorers.get(lead_id)
+        if (
+            found is None
+            or reason is not None
+            or override
+            or self._accepting
+            or scorer is None
+            or scorer._lead is not (state := found[0]).lead  # noqa: SLF001 -- the engine's own scorers
+            or scorer._count != state.activities  # noqa: SLF001 -- as above
+            # None also for a stage the policy lacks (left by another's funnel).
+            or not (candidates := self._policy._between.get((stage := state.stage, to)))  # noqa: SLF001 -- the engine reads the policy's index
+            or ((timers := state.timers) and not self._kept_rules(timers))
+        ):
+            return self._move(lead_id, to, by, reason, at, override)
+        updated = state.updated_at
+        if at is None:
+            # _resolve's, read once: the usual way is given the instant found.
+            at = max(self._now(), updated, key=_utc)
+        elif type(at) is not datetime or at.utcoffset() is None:
+            return self._move(lead_id, to, by, reason, at, override)  # refused there
+        mine = at.astimezone(UTC)  # see in_utc
+        was = found[2]
+        if mine < updated.astimezone(UTC) or (
+            # Due by the move: the usual way catches the lead up first.
+            was is not None and was.astimezone(UTC) <= mine
+        ):
+            return self._move(lead_id, to, by, reason, at, override)
+        if self._bounded is not None:  # the last used: kept longest
+            self._bounded.move_to_end(lead_id)
+        held = found[1]
+        lead = state.lead
+        try:
+            # _rescore, written out.
+            read = scorer._read(at.timestamp())  # noqa: SLF001 -- the engine's own scorer
+            score = score_of(
+                scorer._model.name,  # noqa: SLF001 -- as above
+                lead_id,
+                scorer._notes,  # noqa: SLF001 -- as above
+                scorer._context,  # noqa: SLF001 -- as above
+                at,
+                read,
+            )
+            events: list[Event] = []
+            previous = state.score  # None: held as a read (see _Recorded)
+            before = (
+                state.dimensions  # type: ignore[union-attr] # a _Recorded's
+                if previous is None
+                else _held_dimensions(previous)
+            )
+            if (dimensions := read[0]) is not before and dimensions != before:
+                events.append(_held_changed(state, at, score))
+            activities = () if held is None else tuple(held)
+            history = state.history
+            ctx = _new_context(
+                lead, stage, state.entered_at, score, activities, history, at, scorer
+            )
+            transition, verdict = _first_passing(candidates, ctx, to)
+            if transition is None:
+                raise GuardFailed(  # noqa: TRY301 -- the scorer goes below, as in _move
+                    lead_id=lead_id, source=stage, target=to, verdict=verdict
+                )
+            # transition.needs_reason, read without the property's call.
+            if transition.requires_reason or transition.reasons:
+                _check_reason(transition, None, overridden=False)
+            move = _new_move(lead_id, to, by, at, None, False)
+            if timers or to in self._slas or self._tries[to]:
+                draft = _quick_draft(state, score, at, activities, scorer, was, events)
+                self._enter(draft, to, at, by=by, verdict=verdict)
+                self._settle(draft, at)
+                return self._commit_draft(move, draft)
+            record = _new_record(stage, to, at, by, None, verdict, False)
+            events.append(_new_stage_changed(lead_id, record))
+        except BaseException:
+            self._scorers.pop(lead_id, None)  # the work may have fed it
+            raise
+        store._moved(state, scorer, read, move, record, was, self._fingerprint)  # noqa: SLF001 -- the engine's own store
+        self._commits += 1
+        if self._subscribers:
+            self._outbox.append(events)
+        return events
 
     def tick(self, now: datetime | None = None) -> list[Event]:
         """Re-check the leads whose time-sensitive guards may have changed by *now*.
@@ -1219,18 +1370,7 @@ class Funnel:
             )
             if dimensions is not before and dimensions != before:
                 score = score_of(model, lead_id, notes, context, at, read)
-                # A held state's previous score as its read: the event makes
-                # it when read (funnelkit._events._previous_worded).
-                events.append(
-                    _new_score_changed(
-                        lead_id,
-                        at,
-                        score,
-                        state.held_read()  # type: ignore[union-attr] # as above
-                        if previous is None
-                        else previous,
-                    )
-                )
+                events.append(_held_changed(state, at, score))
             wake = None
             if tries := self._tries[stage]:
                 if score is None:
@@ -1255,22 +1395,10 @@ class Funnel:
                 )
                 for _, passing in tries:
                     if passing(ctx):
-                        # A move: the usual way, which asks the guards again,
-                        # and reads the score at the instant: the one made.
-                        scorer._last = score  # noqa: SLF001 -- the engine's own scorer
-                        draft = _Draft(
-                            lead,
-                            stage,
-                            state.entered_at,
-                            score,
-                            history,
-                            at,
-                            activities,
-                            scorer,
-                            was,
-                            timers,
+                        # A move: the usual way, which asks the guards again.
+                        draft = _quick_draft(
+                            state, score, at, activities, scorer, was, events
                         )
-                        draft.events = events
                         self._settle(draft, at)
                         return self._commit_draft(
                             activity, draft, activities=(activity,)
@@ -1795,6 +1923,15 @@ class Funnel:
                 draft.timers[position] = closed
                 draft.events.append(_new_cancelled(draft.lead.id, closed))
 
+    def _kept_rules(self, timers: tuple[SlaTimer, ...]) -> bool:
+        """Whether every running timer of *timers* has its rule in the policy.
+
+        A timer whose rule left it (an accepted change) is cancelled by the
+        lead's next call (_draft).
+        """
+        rules = self._rules
+        return all(timer.rule in rules for timer in timers if timer.is_open)
+
     def _quiet(self, timers: tuple[SlaTimer, ...], activity: Activity) -> bool:
         """Whether recording *activity* surely leaves each of *timers* as it is.
 
@@ -1935,27 +2072,7 @@ class Funnel:
                     ),
                 ),
             )
-        ctx = draft.context(at)
-        verdicts = []
-        for transition in candidates:
-            verdict = transition.guard.check(ctx)
-            if type(verdict) is not Verdict:
-                verdict = checked(transition.guard, verdict)
-            if verdict.passed:
-                return candidates, transition, verdict
-            verdicts.append(verdict)
-        if len(verdicts) == 1:
-            return candidates, None, verdicts[0]
-        return (
-            candidates,
-            None,
-            Verdict(
-                passed=False,
-                criterion=f"any move from {draft.stage} to {to}",
-                reason=_join(verdicts),
-                children=verdicts,
-            ),
-        )
+        return (candidates, *_first_passing(candidates, draft.context(at), to))
 
     def _commit_draft(
         self, item: Input, draft: _Draft, *, activities: tuple[Activity, ...] = ()
@@ -2307,6 +2424,32 @@ def _check_name(value: object, field: str, owner: str) -> None:
         raise ValidationError(
             owner=owner, field=field, value=value, expected="a non-empty string"
         )
+
+
+def _first_passing(
+    candidates: tuple[Transition, ...], ctx: Context, to: str
+) -> tuple[Transition | None, Verdict]:
+    """The first of *candidates* (to *to*) whose guard passes in *ctx*, and its verdict.
+
+    ``None`` when none passes, with the verdict that says why: the one
+    guard's, or all of theirs.
+    """
+    verdicts = []
+    for transition in candidates:
+        verdict = transition.guard.check(ctx)
+        if type(verdict) is not Verdict:
+            verdict = checked(transition.guard, verdict)
+        if verdict.passed:
+            return transition, verdict
+        verdicts.append(verdict)
+    if len(verdicts) == 1:
+        return None, verdicts[0]
+    return None, Verdict(
+        passed=False,
+        criterion=f"any move from {ctx.stage} to {to}",
+        reason=_join(verdicts),
+        children=verdicts,
+    )
 
 
 def _check_reason(

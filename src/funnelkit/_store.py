@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from funnelkit._criteria import TransitionRecord
 from funnelkit._events import (
     AddLead,
     Input,
@@ -319,6 +320,25 @@ class _Recorded:
         self.timers = state.timers
         self.read: LeadState | None = None
 
+    def scored_as(self, scorer: ScoreState, read: ScoreRead, at: datetime) -> None:
+        """Hold *scorer*'s *read* at *at* as the lead's score, updated then.
+
+        The state built when last read goes: the next read builds another.
+        """
+        self.model = scorer._model.name  # noqa: SLF001 -- the engine's scorer, read for it
+        self.notes = scorer._notes  # noqa: SLF001 -- as above
+        self.context = scorer._context  # noqa: SLF001 -- as above
+        (
+            self.dimensions,
+            self.grade,
+            self.band,
+            self.clamps,
+            self.rules,
+            self.scored,
+        ) = read
+        self.updated_at = at
+        self.read = None
+
     def held_read(self) -> HeldRead:
         """The score the last quick record left, as score_of's arguments.
 
@@ -614,6 +634,55 @@ class InMemoryStore:
         number = self._numbers.get(lead_id)
         return state, held, None if number is None else self._wake_at[number]
 
+    def _for_move(
+        self, lead_id: str
+    ) -> tuple[LeadState | _Recorded, list[Activity] | None, datetime | None] | None:
+        """What the engine's quick move (Funnel._move_quick) reads of a lead.
+
+        ``None`` if it is unknown (the engine's usual way then); else as
+        :meth:`_for_record` gives it.
+        """
+        state = self._states.get(lead_id)
+        if state is None:
+            return None
+        number = self._numbers.get(lead_id)
+        return (
+            state,
+            self._activities.get(lead_id),
+            None if number is None else self._wake_at[number],
+        )
+
+    def _moved(  # noqa: PLR0913, PLR0917 -- the move's parts, checked
+        self,
+        state: LeadState | _Recorded,
+        scorer: ScoreState,
+        read: ScoreRead,
+        move: Move,
+        record: TransitionRecord,
+        was: datetime | None,
+        policy: str | None,
+    ) -> None:
+        """Commit a quick move, after which the lead has no wake.
+
+        As :meth:`commit` of ``Commit(move, (state,), (), ((lead_id, None),),
+        policy)`` does, where the state is the lead's *state* as held (see
+        _for_move) moved as *record* says at the move's instant, scored as
+        *scorer* *read* then (kept as its parts, see _Recorded). *was* is the
+        wake _for_move gave.
+        """
+        lead_id = move.lead_id
+        if type(state) is not _Recorded:
+            state = self._states[lead_id] = _Recorded(state)  # type: ignore[arg-type] # a LeadState otherwise
+        state.scored_as(scorer, read, move.at)
+        state.stage = record.target
+        state.entered_at = move.at
+        state.history = (*state.history, record)
+        if was is not None:
+            self._set_wakes(((lead_id, None),))
+        self._log.append(move)
+        if policy is not None:
+            self._policy = policy
+
     def _recorded(  # noqa: PLR0913, PLR0917 -- the record's parts, checked
         self,
         state: LeadState | _Recorded,
@@ -639,20 +708,8 @@ class InMemoryStore:
         lead_id = activity.lead_id
         if type(state) is not _Recorded:
             state = self._states[lead_id] = _Recorded(state)  # type: ignore[arg-type] # a LeadState otherwise
-        state.model = scorer._model.name  # noqa: SLF001 -- the engine's scorer, read for it
-        state.notes = scorer._notes  # noqa: SLF001 -- as above
-        state.context = scorer._context  # noqa: SLF001 -- as above
-        (
-            state.dimensions,
-            state.grade,
-            state.band,
-            state.clamps,
-            state.rules,
-            state.scored,
-        ) = read
-        state.updated_at = at
+        state.scored_as(scorer, read, at)
         state.activities += 1
-        state.read = None
         held = self._activities.get(lead_id)
         if latest and held is not None:  # _hold, without its search
             held.append(activity)
