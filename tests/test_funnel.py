@@ -1932,6 +1932,7 @@ class TestQuickMove:
         chosen=st.sampled_from(sorted(_MOVE_POLICIES)),
         kept=st.sampled_from([None, 1]),
         listening=st.booleans(),
+        zone=st.sampled_from(["UTC", "Europe/Paris"]),
     )
     def test_quick_and_usual_moves_agree(
         self,
@@ -1939,14 +1940,16 @@ class TestQuickMove:
         chosen: str,
         kept: int | None,
         listening: bool,
+        zone: str,
     ) -> None:
-        """Guarded, refused, timed, late, by the clock: the same events, states, log."""
-        now = T0 + 12 * D
+        """Guarded, refused, timed, late, by the clock, in a zone: the same results."""
+        here = UTC if zone == "UTC" else ZoneInfo(zone)
+        now = (T0 + 12 * D).astimezone(here)
         quick, usual, heard = _quick_and_usual(
             _MOVE_POLICIES[chosen], now, kept=kept, listening=listening
         )
         for serial, (lead_id, kind, hours, reason, override) in enumerate(calls):
-            at = None if hours is None else T0 + 10 * D + hours * H
+            at = None if hours is None else (T0 + 10 * D + hours * H).astimezone(here)
             answers: list[object] = []
             for made in (quick, usual):
                 try:

@@ -790,9 +790,12 @@ class Funnel:
             at = max(self._now(), updated, key=_utc)
         elif type(at) is not datetime or at.utcoffset() is None:
             return self._move(lead_id, to, by, reason, at, override)  # refused there
-        mine = at.astimezone(UTC)  # see in_utc
+        # In UTC (see in_utc); an instant in UTC already is its own, with no call.
+        mine = at if at.tzinfo is UTC else at.astimezone(UTC)
+        if updated.tzinfo is not UTC:
+            updated = updated.astimezone(UTC)
         was = found[2]
-        if mine < updated.astimezone(UTC) or (
+        if mine < updated or (
             # Due by the move: the usual way catches the lead up first.
             was is not None and was.astimezone(UTC) <= mine
         ):
@@ -1328,8 +1331,11 @@ class Funnel:
         ):
             return self._record(activity, create=self._create_leads)
         when = activity.at
-        mine = when.astimezone(UTC)  # see in_utc
-        updated = state.updated_at.astimezone(UTC)
+        # In UTC (see in_utc); an instant in UTC already is its own, with no call.
+        mine = when if when.tzinfo is UTC else when.astimezone(UTC)
+        updated = state.updated_at
+        if updated.tzinfo is not UTC:
+            updated = updated.astimezone(UTC)
         was = found[2]
         # Due by the activity: the usual way catches the lead up first.
         if was is not None and was.astimezone(UTC) <= (
@@ -1351,7 +1357,9 @@ class Funnel:
             latest = True
             if held:
                 last = held[-1]
-                other = last.at.astimezone(UTC)
+                other = last.at
+                if other.tzinfo is not UTC:
+                    other = other.astimezone(UTC)
                 latest = mine > other or (mine == other and activity.id >= last.id)
             # _rescore, written out; the score made only if a guard or an
             # event needs it (see score_of).
