@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import pickle
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -2071,6 +2072,18 @@ class TestQuickMove:
         assert type(made.store._states.get("L-1")) is _Recorded  # type: ignore[attr-defined] # an InMemoryStore
         made.add_lead(lead("L-3"))  # L-2's scorer goes
         assert list(made._scorers) == ["L-1", "L-3"]
+
+    def test_a_quick_move_keeps_no_earlier_score(self) -> None:
+        """The scorer's score of an earlier instant goes: the held read stays."""
+        made = Funnel(
+            policy(Transition(source="lead", target="sal")), clock=ManualClock(T0)
+        )
+        made.add_lead(lead())
+        earlier = weakref.ref(made.state("L-1").score)
+        made.move("L-1", "sal", by="rep", at=T0 + H)
+        gc.collect()
+        assert earlier() is None
+        assert made.state("L-1").score == made.score("L-1", at=T0 + H)
 
     def test_automatic_moves_follow_a_quick_move(self) -> None:
         """A stage with automatic moves out: followed, as the usual way does."""

@@ -845,6 +845,9 @@ class Funnel:
                 return self._commit_draft(move, draft)
             record = _new_record(stage, to, at, by, None, verdict, False)
             events.append(_new_stage_changed(lead_id, record))
+            # The scorer's last score, of an earlier instant, would live on
+            # beside the held read (a quick record's first rule met drops it).
+            scorer._last = None  # noqa: SLF001 -- as above
         except BaseException:
             self._scorers.pop(lead_id, None)  # the work may have fed it
             raise
