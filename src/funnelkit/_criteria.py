@@ -1201,7 +1201,9 @@ class DidActivity(Criterion):
         # In UTC: an instant, compared exactly with activities of any time zone.
         floor = None if self.within is None else _since(now, self.within)
         if self.in_stage:
-            entered = ctx.entered_at.astimezone(UTC)  # in_utc, without a call
+            entered = ctx.entered_at  # in_utc, without a call (none for UTC)
+            if entered.tzinfo is not UTC:
+                entered = entered.astimezone(UTC)
             # In the stage the lead was created in (its history's first move,
             # from no stage): all it did before its creation counts too. A
             # later stage entered at that same instant (late activities made
@@ -1244,11 +1246,14 @@ class DidActivity(Criterion):
             reason=f"{self._kinds_text()} {found} {times}{window}, {self.count} needed",
         )
 
-    def passes(self, ctx: Context) -> bool:
+    def passes(self, ctx: Context) -> bool:  # noqa: C901 -- the hot path, flat for speed
         """Count the matching activities, latest first, until there are enough."""
         if type(ctx) is not Context:
             _require_context(self, "passes", ctx)
-        now = ctx.now.astimezone(UTC)  # compared as an instant, as floor is (in_utc)
+        # Compared as an instant, as floor is (in_utc; none to make for UTC).
+        now = ctx.now
+        if now.tzinfo is not UTC:
+            now = now.astimezone(UTC)
         floor = self._floor(ctx, now)
         kinds = self.kinds
         needed = self.count
