@@ -2167,16 +2167,28 @@ class TestQuickMove:
         assert snapshot(made) == before
 
     def test_the_clock_is_read_once_and_never_runs_back(self) -> None:
-        """No instant: the clock's now, or the lead's last update if later."""
-        clock = ManualClock(T0)
+        """No instant: the clock's now, read once, or the last update if later."""
+        reads: list[datetime] = []
+
+        class Counted(ManualClock):
+            def now(self) -> datetime:
+                found = super().now()
+                reads.append(found)
+                return found
+
+        clock = Counted(T0)
         made = funnel(clock=clock)
         made.record(act("webinar", T0 + 2 * H))
         made.record(act("download", T0 + 2 * H))  # 40 points: MQL
+        reads.clear()
         made.move("L-1", "sal", by="rep")
         assert made.state("L-1").entered_at == T0 + 2 * H
+        assert type(made.store._states.get("L-1")) is _Recorded  # type: ignore[attr-defined] # an InMemoryStore
+        assert reads == [T0]
         clock.advance(5 * H)
         made.move("L-1", "lost", by="rep", reason="spam")
         assert made.state("L-1").entered_at == T0 + 5 * H
+        assert reads == [T0, T0 + 5 * H]
 
     def test_a_stale_or_missing_scorer_goes_the_usual_way(self) -> None:
         """Another funnel's record, or a lead updated there: the scorer is rebuilt."""

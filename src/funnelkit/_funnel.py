@@ -213,6 +213,19 @@ class _Draft:
         )
 
 
+def _read_changed(
+    state: LeadState | _Recorded, dimensions: Mapping[str, float]
+) -> bool:
+    """Whether a read's *dimensions* differ from the score of *state*, as held."""
+    previous = state.score  # None: held as a read (see _Recorded)
+    before = (
+        state.dimensions  # type: ignore[union-attr] # a _Recorded's
+        if previous is None
+        else _held_dimensions(previous)
+    )
+    return dimensions is not before and dimensions != before
+
+
 def _held_changed(
     state: LeadState | _Recorded, at: datetime, score: Score
 ) -> ScoreChanged:
@@ -749,7 +762,7 @@ class Funnel:
             raise
         return self._commit_draft(move, draft)
 
-    def _move_quick(  # noqa: C901, PLR0913, PLR0917 -- the hot path, flat for speed
+    def _move_quick(  # noqa: PLR0913, PLR0917 -- the hot path, flat for speed
         self,
         lead_id: str,
         to: str,
@@ -784,21 +797,10 @@ class Funnel:
             or ((timers := state.timers) and not self._kept_rules(timers))
         ):
             return self._move(lead_id, to, by, reason, at, override)
-        updated = state.updated_at
-        if at is None:
-            # _resolve's, read once: the usual way is given the instant found.
-            at = max(self._now(), updated, key=_utc)
-        elif type(at) is not datetime or at.utcoffset() is None:
-            return self._move(lead_id, to, by, reason, at, override)  # refused there
-        # In UTC (see in_utc); an instant in UTC already is its own, with no call.
-        mine = at if at.tzinfo is UTC else at.astimezone(UTC)
-        if updated.tzinfo is not UTC:
-            updated = updated.astimezone(UTC)
+        at = self._resolve(at, state, "Funnel.move")
         was = found[2]
-        if mine < updated or (
-            # Due by the move: the usual way catches the lead up first.
-            was is not None and was.astimezone(UTC) <= mine
-        ):
+        # Due by the move: the usual way catches the lead up first.
+        if was is not None and was.astimezone(UTC) <= at.astimezone(UTC):
             return self._move(lead_id, to, by, reason, at, override)
         if self._bounded is not None:  # the last used: kept longest
             self._bounded.move_to_end(lead_id)
@@ -816,13 +818,7 @@ class Funnel:
                 read,
             )
             events: list[Event] = []
-            previous = state.score  # None: held as a read (see _Recorded)
-            before = (
-                state.dimensions  # type: ignore[union-attr] # a _Recorded's
-                if previous is None
-                else _held_dimensions(previous)
-            )
-            if (dimensions := read[0]) is not before and dimensions != before:
+            if _read_changed(state, read[0]):
                 events.append(_held_changed(state, at, score))
             activities = () if held is None else tuple(held)
             history = state.history
@@ -1371,15 +1367,8 @@ class Funnel:
             model = scorer._model.name  # noqa: SLF001 -- as above
             notes = scorer._notes  # noqa: SLF001 -- as above
             context = scorer._context  # noqa: SLF001 -- as above
-            dimensions = read[0]
             score = None
-            previous = state.score  # None: held as a read (see _Recorded)
-            before = (
-                state.dimensions  # type: ignore[union-attr] # a _Recorded's
-                if previous is None
-                else _held_dimensions(previous)
-            )
-            if dimensions is not before and dimensions != before:
+            if _read_changed(state, read[0]):
                 score = score_of(model, lead_id, notes, context, at, read)
                 events.append(_held_changed(state, at, score))
             wake = None
@@ -2321,13 +2310,23 @@ class Funnel:
             return self._now()
         return require_aware(now, field="now", owner=owner)
 
-    def _resolve(self, at: datetime | None, state: LeadState, owner: str) -> datetime:
+    def _resolve(
+        self, at: datetime | None, state: LeadState | _Recorded, owner: str
+    ) -> datetime:
+        """*at*, checked to be no earlier than the lead's last update.
+
+        With no *at*: the clock's now, read once, or that update if later.
+        """
         if at is None:
             now = self._now()
             return max(now, state.updated_at, key=_utc)
         if type(at) is not datetime or at.utcoffset() is None:
             require_aware(at, field="at", owner=owner)
-        if at.astimezone(UTC) < state.updated_at.astimezone(UTC):  # see in_utc
+        # As instants (see in_utc); one in UTC already is its own, with no call.
+        updated = state.updated_at
+        if (at if at.tzinfo is UTC else at.astimezone(UTC)) < (
+            updated if updated.tzinfo is UTC else updated.astimezone(UTC)
+        ):
             raise ValidationError(
                 owner=owner,
                 field="at",
