@@ -50,6 +50,7 @@ from funnelkit import (
     load_policy,
 )
 from funnelkit._criteria import passer, passes, timed, wake_at
+from funnelkit._scoring import _RuleState
 from funnelkit.serialization import from_json, to_json
 from funnelkit.testing import ManualClock
 
@@ -929,7 +930,9 @@ class TestScoreWakes:
         )
         ctx = watched(model, tuple(activity("w", T0 + n * D) for n in range(5)), T0)
         ctx = attrs.evolve(ctx, now=T0 + 5 * D, score=ctx.scorer.score(T0 + 5 * D))  # type: ignore[union-attr]
-        states = [state for state in ctx.scorer._states if state is not None]  # type: ignore[union-attr]
+        # The windowed rule's state; "u" has no activity.
+        states = [s for s in ctx.scorer._states if isinstance(s, _RuleState)]  # type: ignore[union-attr]
+        assert len(states) == 1
         before = [(state.fast_from, state.start, state.total) for state in states]
         wake = ScoreAtLeast(20, "engagement").wake_at(ctx)
         assert wake is not None

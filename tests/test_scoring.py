@@ -38,7 +38,7 @@ from funnelkit import (
 from funnelkit._frozen import FrozenMap
 from funnelkit._rules import number_text
 from funnelkit._scoring import _held_dimensions as held_dimensions
-from funnelkit._scoring import _lines_slot
+from funnelkit._scoring import _lines_slot, _RuleState
 from funnelkit.serialization import from_json, to_json
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -552,6 +552,78 @@ class TestModelValidation:
         model = ScoringModel("m", [ActivityRule("x", 1)])
         found = model.score(LEAD, (a for a in acts(("x", H))), at=T0 + D)
         assert found == model.score(LEAD, acts(("x", H)), at=T0 + D)
+
+
+class TestRuleOfOneActivity:
+    """A rule that counted one activity of a lead is held in a tuple (_single)."""
+
+    def test_it_is_a_tuple_the_collector_stops_tracking(self) -> None:
+        """The first activity, in time order, of a rule read from its cache."""
+        model = ScoringModel("m", [ActivityRule("x", 5)], decay=HalfLife(D))
+        state = model.scorer(LEAD)
+        state.add(*acts(("x", H)))
+        (entry,) = state._states
+        assert type(entry) is tuple
+        gc.collect(0)  # the first collection it survives, a young one
+        assert not gc.is_tracked(entry)
+        score = state.score(T0 + H)
+        state.add(*acts(("x", 2 * H)))  # a second: its _RuleState
+        assert type(state._states[0]) is _RuleState
+        assert score == model.score(LEAD, acts(("x", H)), at=T0 + H)
+
+    def test_rules_with_lists_and_late_firsts_take_a_rule_state(self) -> None:
+        """A windowed rule, and a first activity earlier than the newest, do not."""
+        model = ScoringModel(
+            "m",
+            [ActivityRule("w", 5, within=3 * D), ActivityRule("x", 5)],
+            decay=HalfLife(D),
+        )
+        state = model.scorer(LEAD)
+        state.add(Activity("L", "w", T0 + 2 * H, id="w"))
+        state.add(Activity("L", "x", T0 + H, id="x"))  # before "w": late
+        assert [type(entry) for entry in state._states] == [_RuleState, _RuleState]
+
+    @pytest.mark.parametrize("points", [10.0000008, -10.0000008])
+    def test_points_a_hair_over_the_cap_are_capped(self, points: float) -> None:
+        """Points under the cap's margin are read each time, and capped."""
+        model = ScoringModel(
+            "m", [ActivityRule("x", points, max_points=10)], decay=HalfLife(D)
+        )
+        state = model.scorer(LEAD)
+        state.add(*acts(("x", H)))
+        score = state.score(T0 + H)
+        assert score.engagement == math.copysign(10, points)
+        assert score == model.score(LEAD, acts(("x", H)), at=T0 + H)
+        state._unsingle_all()
+        state._last = state._still = None
+        assert state.score(T0 + H) == score
+
+    def test_read_before_its_activity(self) -> None:
+        """Read at an earlier instant, the rule is read by its _RuleState."""
+        model = ScoringModel("m", [ActivityRule("x", 5)], decay=HalfLife(D))
+        state = model.scorer(LEAD)
+        state.add(*acts(("x", 2 * H)))
+        assert state.score(T0 + H) == model.score(LEAD, [], at=T0 + H)
+        assert type(state._states[0]) is _RuleState
+
+    def test_several_rules_of_one_activity(self) -> None:
+        """Points held for a while, fading, and held for ever, read together."""
+        model = ScoringModel(
+            "m",
+            [
+                ActivityRule("a", 40, max_points=10),  # held at 10 for a while
+                ActivityRule("b", 1),  # fading: read each time
+                ActivityRule("c", 2, decay=None),  # constant: held for ever
+            ],
+            decay=HalfLife(D),
+        )
+        history = acts(("c", H), ("b", 2 * H), ("a", 3 * H))  # read a, b, c
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        assert {type(entry) for entry in state._states} == {tuple}
+        for at in (T0 + 3 * H, T0 + 10 * D):
+            assert state.score(at) == model.score(LEAD, history, at=at)
 
 
 class TestScoreState:
@@ -1392,6 +1464,25 @@ class TestProperties:
         now = at.timestamp()
         for dimension in model.dimensions:
             assert late._parts(now, dimension) == in_order._parts(now, dimension)
+
+    @given(models(), histories, st.data())
+    def test_a_rule_of_one_activity_reads_as_its_rule_state(
+        self, model: ScoringModel, history: list[Activity], data: st.DataObject
+    ) -> None:
+        """A rule held as a tuple reads as the _RuleState it stands for, at any time."""
+        single = model.scorer(LEAD)
+        full = model.scorer(LEAD)
+        for activity in data.draw(st.permutations(history)):
+            single.add(activity)
+            full.add(activity)
+            full._unsingle_all()
+            if data.draw(st.booleans()):
+                at = data.draw(instants)
+                assert single.score(at) == full.score(at)
+        at = data.draw(instants)
+        assert single.score(at) == full.score(at)
+        now = at.timestamp()
+        assert single._score_once(at, now) == full._score_once(at, now)
 
     @given(models(), histories, st.lists(instants, min_size=1, max_size=4))
     def test_repeated_reads_equal_batch(
