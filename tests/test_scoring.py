@@ -2,6 +2,7 @@ import copy
 import gc
 import math
 import pickle
+from array import array
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -995,6 +996,29 @@ class TestSharedParts:
         (found,) = score.contributions
         assert (*found.activity_ids, *found.skipped_ids) == tuple(a.id for a in history)
         assert found.points == (count if max_count is None else max_count)
+
+    @pytest.mark.parametrize(
+        ("max_count", "count", "kept"),
+        [(None, 16, tuple), (None, 17, array), (1, 17, tuple), (1, 18, array)],
+    )
+    def test_a_rules_times_sit_in_a_tuple_up_to_sixteen(
+        self, max_count: int | None, count: int, kept: type
+    ) -> None:
+        """Counted and skipped times sit in a tuple, untracked, then an array."""
+        model = ScoringModel(
+            "m", [ActivityRule("x", 1, max_count=max_count, decay=None)]
+        )
+        history = acts(*[("x", n * H) for n in range(count)])
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        (rule,) = state._states
+        assert isinstance(rule, _RuleState)
+        times = rule.counted_ts if max_count is None else rule.skipped_ts
+        assert type(times) is kept
+        gc.collect()
+        assert gc.is_tracked(times) is (kept is array)
+        assert state.score(T0 + D) == model.score(LEAD, history, at=T0 + D)
 
 
 held_lines = _lines_slot.__get__

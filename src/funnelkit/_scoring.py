@@ -604,7 +604,7 @@ class Score(_ScoreParts):
 _NO_IDS: tuple[str, ...] = ()
 _NO_LINES: tuple[Contribution, ...] = ()  # the ledger of a score nothing adds to
 _NO_STATES: list[_RuleState | _Single | None] = []  # a model without activity rules
-_NO_TIMES = array("d")
+_NO_TIMES: tuple[float, ...] = ()
 
 # How a scorer reads a rule: with no decay and no window its line changes only
 # when an activity does; with half-life decay and no window it is one power of
@@ -635,6 +635,22 @@ def _grown(
     return [*ids, activity_id]
 
 
+def _grown_times(
+    times: array[float] | tuple[float, ...], ts: float
+) -> array[float] | tuple[float, ...]:
+    """*times* and *ts* after them: a tuple up to _TUPLE_IDS, then an array.
+
+    As _grown keeps the ids they go with: an array grows in place, a tuple
+    is replaced.
+    """
+    if type(times) is tuple:
+        if len(times) < _TUPLE_IDS:
+            return (*times, ts)
+        return array("d", (*times, ts))
+    times.append(ts)  # type: ignore[union-attr] # not a tuple: an array
+    return times
+
+
 class _RuleState:
     """One activity rule's view of one lead: what it counted and skipped.
 
@@ -643,17 +659,16 @@ class _RuleState:
     leave a trailing window through a moving start index, half-life decay is
     a sum anchored at the latest counted activity, linear decay a sum of times
     relative to the first. Anything else (reading an earlier instant, step
-    decay) computes from the lists. Times are kept in compact arrays, and the
-    lists only ever grow, so scores already read keep valid views into them.
-    Until a third activity counts, the times are kept in a tuple instead,
-    replaced rather than changed: most rules count one or two activities of a
-    lead, and a small tuple weighs less than an empty array. The ids (those
-    counted, and those a frequency cap skipped) stay in a tuple, replaced, up
-    to _TUPLE_IDS of them: a snapshot of the rule (see _fill), and a score's
-    ledger, hold that tuple as it is, and the garbage collector stops
-    tracking them, where a view into a list would be walked in every full
-    collection for as long as the lead's score lives. Beyond, a list that
-    grows by appends: adding never costs in proportion to the history.
+    decay) computes from the lists, which only ever grow, so scores already
+    read keep valid views into them. The ids (those counted, and those a
+    frequency cap skipped) stay in a tuple, replaced, up to _TUPLE_IDS of
+    them: a snapshot of the rule (see _fill), and a score's ledger, hold that
+    tuple as it is, and the garbage collector stops tracking them, where a
+    view into a list would be walked in every full collection for as long as
+    the lead's score lives. Beyond, a list that grows by appends: adding
+    never costs in proportion to the history. Their times are kept alike, in
+    a tuple up to _TUPLE_IDS of them (an array is one more object the
+    collector walks in every full collection), then in a compact array.
 
     A rule read without its lists has none of this for its first activity,
     in time order: the scorer holds it in a flat tuple (see _single) until a
@@ -694,7 +709,7 @@ class _RuleState:
     def _reset(self) -> None:
         self.counted_ts: array[float] | tuple[float, ...] = ()
         self.counted_ids: list[str] | tuple[str, ...] = ()
-        self.skipped_ts = _NO_TIMES
+        self.skipped_ts: array[float] | tuple[float, ...] = _NO_TIMES
         self.skipped_ids: list[str] | tuple[str, ...] = _NO_IDS
         self.cap_lo = 0
         self.start = 0
@@ -734,7 +749,7 @@ class _RuleState:
         for ts, activity_id in pending:
             self.decide(ts, activity_id)
 
-    def decide(self, ts: float, activity_id: str) -> None:  # noqa: C901 -- the hot path, flat for speed
+    def decide(self, ts: float, activity_id: str) -> None:
         """Count or skip an activity no earlier than those decided before it."""
         rule = self.rule
         counted = self.counted_ts
@@ -748,9 +763,7 @@ class _RuleState:
                 while self.cap_lo < len(counted) and counted[self.cap_lo] <= floor:
                     self.cap_lo += 1
             if len(counted) - self.cap_lo >= rule.max_count:
-                if self.skipped_ts is _NO_TIMES:
-                    self.skipped_ts = array("d")
-                self.skipped_ts.append(ts)
+                self.skipped_ts = _grown_times(self.skipped_ts, ts)
                 self.skipped_ids = _grown(self.skipped_ids, activity_id)
                 return
         if not counted:
@@ -769,27 +782,8 @@ class _RuleState:
                 # In whole microseconds: exact, so every way of reading agrees.
                 self.tsum += _whole(ts) - _whole(counted[0])
             self.total += 1.0
-        if isinstance(counted, array):
-            counted.append(ts)
-            self.counted_ids = _grown(self.counted_ids, activity_id)
-        else:
-            self._count_more(counted, ts, activity_id)
-
-    def _count_more(
-        self, counted: tuple[float, ...], ts: float, activity_id: str
-    ) -> None:
-        """Count a second activity, or a third, while the times are in a tuple.
-
-        The second makes tuples of two; the third moves the three times to an
-        array.
-        """
-        ids = self.counted_ids
-        if len(counted) == 1:
-            self.counted_ts = (counted[0], ts)
-            self.counted_ids = (ids[0], activity_id)
-            return
-        self.counted_ts = array("d", (*counted, ts))
-        self.counted_ids = (*ids, activity_id)
+        self.counted_ts = _grown_times(counted, ts)
+        self.counted_ids = _grown(self.counted_ids, activity_id)
 
     def read(self, at: float) -> tuple[int, Any, float] | None:
         """Return the rule's points at *at* (in millionths), its ledger spec, and until.
