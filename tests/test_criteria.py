@@ -49,7 +49,7 @@ from funnelkit import (
     format_duration,
     load_policy,
 )
-from funnelkit._criteria import passer, passes, timed, wake_at
+from funnelkit._criteria import judge, passer, passes, timed, wake_at
 from funnelkit._scoring import _RuleState
 from funnelkit.serialization import from_json, to_json
 from funnelkit.testing import ManualClock
@@ -1369,6 +1369,34 @@ class TestPasses:
                 passer(guard)(ctx)
         always = Always()
         assert passer(always) == always.passes  # a built-in's own, bound
+
+    @given(
+        ctx=contexts(),
+        test=st.sampled_from(["software", ["saas", "retail"], "retail", Always()]),
+    )
+    def test_a_judge_gives_the_verdict_check_gives(
+        self, ctx: Context, test: object
+    ) -> None:
+        """AttributeIs and Always are judged on the lead alone, with check's verdict."""
+        criterion = test if isinstance(test, Always) else AttributeIs("industry", test)
+        judged = judge(criterion)
+        assert judged is not None
+        assert judged(ctx.lead) == criterion.check(ctx)
+
+    def test_only_the_lead_s_own_readers_are_judged(self) -> None:
+        """A subclass, a combinator or a criterion of the score needs its context."""
+
+        class Wider(AttributeIs):
+            """May read more than the lead."""
+
+        for criterion in (
+            Wider("industry", "software"),
+            ~Always(),
+            AllOf(Always()),
+            ScoreAtLeast(10),
+            DidActivity("demo_request"),
+        ):
+            assert judge(criterion) is None
 
     @given(
         ctx=contexts(),

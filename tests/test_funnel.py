@@ -1891,10 +1891,36 @@ _COOLING = policy(
         decay=HalfLife(10 * D),
     ),
 )
+
+
+class _Employees(AttributeIs):
+    """An AttributeIs subclass: its check may read more than the lead."""
+
+
+#: Moves guarded by lead attributes only, several between the same stages
+#: (the quick move asks those without a context), and one by a subclass.
+_JUDGED = policy(
+    Transition(
+        source="lead",
+        target="sal",
+        guard=AttributeIs("industry", "retail"),
+        name="retail fast track",
+    ),
+    Transition(
+        source="lead",
+        target="sal",
+        guard=AttributeIs("budget", True),
+        name="budget fast track",
+    ),
+    Transition(source="lead", target="sql", guard=_Employees("employees", 500)),
+    Transition(source="mql", target="sql", guard=AttributeIs("title", "VP Marketing")),
+    model=_COOLING.scoring,
+)
 _MOVE_POLICIES = {
     "cooling": _COOLING,
     "b2b": policies.b2b_saas(),
     "engaged": _B2B_ENGAGED,
+    "judged": _JUDGED,
 }
 
 
@@ -2057,6 +2083,42 @@ class TestQuickMove:
             made.move("L-1", "mql", by="rep", reason="test", at=T0, override=True)
             answers.append(made.move("L-1", "sal", by="rep", at=T0 + H))
         assert kinds(answers[0]) == ["StageChanged", "SlaStarted"]
+        assert to_json(answers[0]) == to_json(answers[1])
+
+    @pytest.mark.parametrize(
+        ("chosen", "path", "expected"),
+        [
+            # A guard of the score's (DidActivity) is asked with a context.
+            (
+                policy(model=_COOLING.scoring),
+                ["mql", "nurture"],
+                ["ScoreChanged", "StageChanged"],
+            ),
+            # Guards of the lead's only, into a stage with a timer: a draft.
+            (
+                attrs.evolve(
+                    _JUDGED, slas=[SlaRule("accepted", "sal", "2 days", EXIT)]
+                ),
+                [],
+                ["ScoreChanged", "StageChanged", "SlaStarted"],
+            ),
+        ],
+    )
+    def test_a_score_changed_by_the_move_s_instant_serves_its_guards(
+        self, chosen: FunnelPolicy, path: list[str], expected: list[str]
+    ) -> None:
+        """A ScoreChanged's score is the one the guards and the draft then read."""
+        target = "mql" if path else "sal"
+        answers = []
+        for store in (InMemoryStore(), _UsualStore()):
+            made = Funnel(chosen, store=store, clock=ManualClock(T0))
+            made.add_lead(Lead("Q-1", T0, attributes={"budget": True}))
+            for step in path:  # by hand, with a reason: the usual way
+                made.move("Q-1", step, by="rep", reason="test", at=T0, override=True)
+            made.record(Activity("Q-1", "demo", T0 + H, id="D-1"))
+            made.record(Activity("Q-1", "webinar", T0 + H, id="W-1"))
+            answers.append(made.move("Q-1", target, by="rep", at=T0 + 3 * D))
+        assert kinds(answers[0]) == expected  # the webinar's points decayed
         assert to_json(answers[0]) == to_json(answers[1])
 
     def test_a_quick_move_s_scorer_is_the_last_used(self) -> None:

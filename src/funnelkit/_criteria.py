@@ -365,6 +365,28 @@ def passes(criterion: CriterionLike, ctx: Context) -> bool:
     return _checked_pass(criterion, found)
 
 
+def judge(criterion: CriterionLike) -> Callable[[Lead], Verdict] | None:
+    """A function of a lead giving *criterion*'s verdict, if it reads only the lead.
+
+    For a guard the engine's quick move asks: :class:`AttributeIs` and
+    :class:`Always` (built-in, not subclassed: a subclass's check may read
+    more) read nothing of their context but the lead, so they are asked
+    without one, and without the lead's score made for it. None for any
+    other criterion: it is asked with a context.
+    """
+    kind = type(criterion)
+    if kind is AttributeIs:
+        return criterion._judge  # type: ignore[attr-defined, no-any-return] # an AttributeIs  # noqa: SLF001 -- same module
+    if kind is Always:
+        return _always
+    return None
+
+
+def _always(lead: Lead) -> Verdict:
+    """Always's verdict, on any lead."""
+    return _verdict(passed=True, criterion="always", reason="nothing is required")
+
+
 def passer(criterion: CriterionLike) -> Callable[[Context], bool]:
     """Return a function of a context that gives ``passes(criterion, ctx)``.
 
@@ -848,7 +870,7 @@ class Always(Criterion):
         """Pass."""
         if type(ctx) is not Context:
             _require_context(self, "check", ctx)
-        return _verdict(passed=True, criterion="always", reason="nothing is required")
+        return _always(ctx.lead)
 
     def passes(self, ctx: Context) -> bool:
         """Pass."""
@@ -1363,7 +1385,11 @@ class AttributeIs(Criterion):
         """Read the attribute and test it."""
         if type(ctx) is not Context:
             _require_context(self, "check", ctx)
-        value = value_getter(self.attribute)(ctx.lead)
+        return self._judge(ctx.lead)
+
+    def _judge(self, lead: Lead) -> Verdict:
+        """The verdict on *lead*: all that check reads of its context (see judge)."""
+        value = value_getter(self.attribute)(lead)
         kind = type(value)
         # 1 and True are equal, and so are 0.0 and -0.0, but each is written
         # otherwise: a float zero is keyed by its text.

@@ -20,6 +20,7 @@ from funnelkit._criteria import (
     _earliest,
     _join,
     checked,
+    judge,
     passer,
     passes,
     timed,
@@ -288,6 +289,22 @@ def _same_lead(known: Lead, lead: Lead) -> bool:
     return known == lead and to_json(known) == to_json(lead)
 
 
+def _lead_judges(
+    policy: FunnelPolicy,
+) -> dict[tuple[str, str], tuple[tuple[Transition, Callable[[Lead], Verdict]], ...]]:
+    """Index the moves whose every guard reads only the lead, by source and target.
+
+    Each with its guard's judge (see funnelkit._criteria.judge): the quick
+    move asks them without a context, and so without a score made for one.
+    """
+    found = {}
+    for pair, candidates in policy._between.items():  # noqa: SLF001 -- the engine reads the policy's index
+        judges = [judge(transition.guard) for transition in candidates]
+        if None not in judges:
+            found[pair] = tuple(zip(candidates, judges, strict=True))
+    return found  # type: ignore[return-value] # no None among the judges kept
+
+
 def _auto_guards(
     policy: FunnelPolicy,
 ) -> tuple[
@@ -391,6 +408,7 @@ class Funnel:
         "_delivering",
         "_fingerprint",
         "_in_memory",
+        "_judges",
         "_lock",
         "_logged_tick",
         "_met_by_criteria",
@@ -411,7 +429,7 @@ class Funnel:
         "_waiting",
     )
 
-    def __init__(  # noqa: PLR0913 -- the funnel's keyword-only options
+    def __init__(  # noqa: PLR0913, PLR0915 -- the funnel's options, and its indexes of the policy
         self,
         policy: FunnelPolicy,
         *,
@@ -553,6 +571,7 @@ class Funnel:
             and timed(rule.met_by, policy.scoring, passed=False)
         }
         self._tries, self._timed = _auto_guards(policy)
+        self._judges = _lead_judges(policy)
 
     def __repr__(self) -> str:
         with self._lock:
@@ -762,7 +781,7 @@ class Funnel:
             raise
         return self._commit_draft(move, draft)
 
-    def _move_quick(  # noqa: PLR0913, PLR0917 -- the hot path, flat for speed
+    def _move_quick(  # noqa: C901, PLR0912, PLR0913, PLR0915, PLR0917 -- the hot path, flat for speed
         self,
         lead_id: str,
         to: str,
@@ -809,23 +828,33 @@ class Funnel:
         try:
             # _rescore, written out.
             read = scorer._read(at.timestamp())  # noqa: SLF001 -- the engine's own scorer
-            score = score_of(
-                scorer._model.name,  # noqa: SLF001 -- as above
-                lead_id,
-                scorer._notes,  # noqa: SLF001 -- as above
-                scorer._context,  # noqa: SLF001 -- as above
-                at,
-                read,
-            )
+            model = scorer._model.name  # noqa: SLF001 -- as above
+            notes = scorer._notes  # noqa: SLF001 -- as above
+            context = scorer._context  # noqa: SLF001 -- as above
+            # The score made only if an event, a context or a draft needs it.
+            score = None
             events: list[Event] = []
             if _read_changed(state, read[0]):
+                score = score_of(model, lead_id, notes, context, at, read)
                 events.append(_held_changed(state, at, score))
-            activities = () if held is None else tuple(held)
-            history = state.history
-            ctx = _new_context(
-                lead, stage, state.entered_at, score, activities, history, at, scorer
-            )
-            transition, verdict = _first_passing(candidates, ctx, to)
+            judges = self._judges.get((stage, to))
+            if judges is not None:
+                # Guards that read only the lead: asked without a context.
+                transition, verdict = _first_judged(judges, lead, stage, to)
+            else:
+                if score is None:
+                    score = score_of(model, lead_id, notes, context, at, read)
+                ctx = _new_context(
+                    lead,
+                    stage,
+                    state.entered_at,
+                    score,
+                    () if held is None else tuple(held),
+                    state.history,
+                    at,
+                    scorer,
+                )
+                transition, verdict = _first_passing(candidates, ctx, to)
             if transition is None:
                 raise GuardFailed(  # noqa: TRY301 -- the scorer goes below, as in _move
                     lead_id=lead_id, source=stage, target=to, verdict=verdict
@@ -835,6 +864,9 @@ class Funnel:
                 _check_reason(transition, None, overridden=False)
             move = _new_move(lead_id, to, by, at, None, False)
             if timers or to in self._slas or self._tries[to]:
+                if score is None:
+                    score = score_of(model, lead_id, notes, context, at, read)
+                activities = () if held is None else tuple(held)
                 draft = _quick_draft(state, score, at, activities, scorer, was, events)
                 self._enter(draft, to, at, by=by, verdict=verdict)
                 self._settle(draft, at)
@@ -2452,11 +2484,32 @@ def _first_passing(
         if verdict.passed:
             return transition, verdict
         verdicts.append(verdict)
+    return None, _none_passed(verdicts, ctx.stage, to)
+
+
+def _first_judged(
+    judges: tuple[tuple[Transition, Callable[[Lead], Verdict]], ...],
+    lead: Lead,
+    stage: str,
+    to: str,
+) -> tuple[Transition | None, Verdict]:
+    """As _first_passing, for guards that read only the lead: their *judges*."""
+    verdicts = []
+    for transition, judged in judges:
+        verdict = judged(lead)
+        if verdict.passed:
+            return transition, verdict
+        verdicts.append(verdict)
+    return None, _none_passed(verdicts, stage, to)
+
+
+def _none_passed(verdicts: list[Verdict], stage: str, to: str) -> Verdict:
+    """The verdict of a move from *stage* to *to* none of whose guards passed."""
     if len(verdicts) == 1:
-        return None, verdicts[0]
-    return None, Verdict(
+        return verdicts[0]
+    return Verdict(
         passed=False,
-        criterion=f"any move from {ctx.stage} to {to}",
+        criterion=f"any move from {stage} to {to}",
         reason=_join(verdicts),
         children=verdicts,
     )
