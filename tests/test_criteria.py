@@ -1378,9 +1378,20 @@ class TestPasses:
         self, ctx: Context, test: object
     ) -> None:
         """AttributeIs and Always are judged on the lead alone, with check's verdict."""
-        criterion = test if isinstance(test, Always) else AttributeIs("industry", test)
+        if isinstance(test, Always):
+            criterion: CriterionLike = test
+            expected = Verdict(
+                passed=True, criterion="always", reason="nothing is required"
+            )
+        else:
+            criterion = AttributeIs("industry", test)
+            passed, why = criterion.test.evaluate(ctx.lead.attributes.get("industry"))
+            expected = Verdict(
+                passed=passed, criterion=criterion.describe(), reason=f"industry {why}"
+            )
         judged = judge(criterion)
         assert judged is not None
+        assert judged(ctx.lead) == expected  # worded here, not by check
         assert judged(ctx.lead) == criterion.check(ctx)
 
     def test_only_the_lead_s_own_readers_are_judged(self) -> None:
