@@ -52,6 +52,7 @@ from funnelkit import (
     Score,
     ScoreAtLeast,
     ScoreChanged,
+    ScoreState,
     ScoringModel,
     SerializationError,
     SlaBreached,
@@ -1916,11 +1917,33 @@ _JUDGED = policy(
     Transition(source="mql", target="sql", guard=AttributeIs("title", "VP Marketing")),
     model=_COOLING.scoring,
 )
+#: A policy whose scores hold still (constant points, and a fading rule held
+#: at its max_points for 13 days): the quick move finds the read its lead
+#: holds standing, then asks a guard of the score (lead -> sql), enters a
+#: stage with a timer (sal), or asks a guard of the lead's (nurture).
+_STILL = attrs.evolve(
+    policy(
+        Transition(source="lead", target="sql", guard=ScoreAtLeast(30, "engagement")),
+        Transition(source="lead", target="sal"),
+        Transition(source="lead", target="nurture"),
+        model=ScoringModel(
+            "still",
+            [
+                ActivityRule("webinar", 30),
+                ActivityRule("download", 10),
+                ActivityRule("demo", 50, max_points=20, decay=HalfLife(10 * D)),
+            ],
+            limits={"engagement": (0, 100)},
+        ),
+    ),
+    slas=[SlaRule("accepted", "sal", "2 days", EXIT)],
+)
 _MOVE_POLICIES = {
     "cooling": _COOLING,
     "b2b": policies.b2b_saas(),
     "engaged": _B2B_ENGAGED,
     "judged": _JUDGED,
+    "still": _STILL,
 }
 
 
@@ -2120,6 +2143,61 @@ class TestQuickMove:
             answers.append(made.move("Q-1", target, by="rep", at=T0 + 3 * D))
         assert kinds(answers[0]) == expected  # the webinar's points decayed
         assert to_json(answers[0]) == to_json(answers[1])
+
+    @pytest.mark.parametrize(
+        ("target", "expected"),
+        [
+            ("sql", ["StageChanged"]),  # a guard of the score's, with a context
+            ("sal", ["StageChanged", "SlaStarted"]),  # a stage with a timer
+            ("nurture", ["StageChanged"]),  # a guard of the lead's
+        ],
+    )
+    def test_a_score_that_holds_still_is_not_read_again(
+        self, target: str, expected: list[str]
+    ) -> None:
+        """The read the lead holds stands: its score is the same, at the move."""
+        answers = []
+        for store in (InMemoryStore(), _UsualStore()):
+            made = Funnel(_STILL, store=store, clock=ManualClock(T0))
+            made.add_lead(lead())
+            made.record(act("webinar", T0 + H))  # 30: constant points
+            answers.append(made.move("L-1", target, by="rep", at=T0 + 3 * H))
+            state = made.state("L-1")
+            assert state.score.at == state.updated_at == T0 + 3 * H
+            assert state.score.engagement == 30
+        assert kinds(answers[0]) == expected  # no ScoreChanged: the score held
+        assert to_json(answers[0]) == to_json(answers[1])
+
+    def test_a_held_read_is_kept_while_its_score_holds_still(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A quick move reads no score while it holds still, and reads once it fades."""
+        reads: list[float] = []
+        read = ScoreState._read
+
+        def counted(scorer: ScoreState, now: float) -> Any:
+            reads.append(now)
+            return read(scorer, now)
+
+        monkeypatch.setattr(ScoreState, "_read", counted)
+        store = InMemoryStore()
+        made = Funnel(_STILL, store=store, clock=ManualClock(T0))
+        made.add_lead(lead())
+        made.record(act("demo", T0 + H))  # held at 20 until about T0 + 13 days
+        held = store._states["L-1"]
+        assert type(held) is _Recorded
+        parts = held.dimensions
+        del reads[:]
+        moved = made.move("L-1", "nurture", by="rep", at=T0 + 2 * H)
+        assert kinds(moved) == ["StageChanged"]
+        assert reads == []  # held still: not read again
+        assert store._states["L-1"] is held
+        assert held.dimensions is parts
+        events = made.move("L-1", "mql", by="rep", at=T0 + 20 * D)
+        assert kinds(events) == ["ScoreChanged", "StageChanged"]  # faded under 20
+        assert reads == [(T0 + 20 * D).timestamp()]
+        assert held.dimensions is not parts
+        assert 0 < made.state("L-1").score.engagement < 20
 
     def test_a_quick_move_s_scorer_is_the_last_used(self) -> None:
         """Under a bound, a lead just moved keeps its scorer past the next lead's."""

@@ -376,15 +376,39 @@ def judge(criterion: CriterionLike) -> Callable[[Lead], Verdict] | None:
     """
     kind = type(criterion)
     if kind is AttributeIs:
-        return criterion._judge  # type: ignore[attr-defined, no-any-return] # an AttributeIs  # noqa: SLF001 -- same module
+        return _attribute_judge(criterion)  # type: ignore[arg-type] # an AttributeIs
     if kind is Always:
         return _always
     return None
 
 
+def _attribute_judge(criterion: AttributeIs) -> Callable[[Lead], Verdict]:
+    """AttributeIs._judge as a function of the lead, its reader and verdicts at hand.
+
+    The verdict found for the value is returned as it is; a value not met
+    yet is judged by ``_judge``, which words and keeps its verdict.
+    """
+    read = value_getter(criterion.attribute)
+    verdicts = criterion._verdicts  # noqa: SLF001 -- same module
+    judged = criterion._judge  # noqa: SLF001 -- as above
+
+    def judge(lead: Lead) -> Verdict:
+        value = read(lead)
+        kind = type(value)
+        found = verdicts.get(
+            (kind, value if kind is not float or value else repr(value))
+        )
+        return judged(lead) if found is None else found
+
+    return judge
+
+
 def _always(lead: Lead) -> Verdict:
     """Always's verdict, on any lead."""
-    return _verdict(passed=True, criterion="always", reason="nothing is required")
+    return _ALWAYS
+
+
+_ALWAYS = _verdict(passed=True, criterion="always", reason="nothing is required")
 
 
 def passer(criterion: CriterionLike) -> Callable[[Context], bool]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import (
@@ -50,7 +51,13 @@ from funnelkit._events import (
 )
 from funnelkit._lead import Activity, Lead, with_in_time_order
 from funnelkit._policy import FunnelPolicy, Transition
-from funnelkit._scoring import Score, ScoreState, _held_dimensions, score_of
+from funnelkit._scoring import (
+    Score,
+    ScoreRead,
+    ScoreState,
+    _held_dimensions,
+    score_of,
+)
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
 from funnelkit._store import Commit, InMemoryStore, Store, _Recorded
 from funnelkit._store import new_state as _new_state  # one filler class for LeadState
@@ -81,6 +88,8 @@ _MAX_STEPS = 100_000
 
 #: The actor name of the moves the policy makes by itself.
 AUTO = "auto"
+
+_INF = math.inf
 
 # Constructors of values whose fields the engine made or checked itself: they
 # skip attrs' checks, which cost more than the rest of a move.
@@ -244,6 +253,24 @@ def _held_changed(
     )
 
 
+def _scored(scorer: ScoreState, at: datetime, read: ScoreRead) -> Score:
+    """The score of *scorer*'s *read* at *at*, made (see score_of)."""
+    return score_of(
+        scorer._model.name,  # noqa: SLF001 -- the engine's own scorer
+        scorer._lead.id,  # noqa: SLF001 -- as above
+        scorer._notes,  # noqa: SLF001 -- as above
+        scorer._context,  # noqa: SLF001 -- as above
+        at,
+        read,
+    )
+
+
+def _still_read(scorer: ScoreState, now: float) -> ScoreRead:
+    """The read at *now* of a scorer whose kept parts (ScoreState._still) hold then."""
+    still: tuple[Any, ...] = scorer._still  # type: ignore[assignment] # kept: see the caller  # noqa: SLF001 -- the engine's own scorer
+    return still[0], still[1], still[2], still[3], still[4], now
+
+
 def _quick_draft(  # noqa: PLR0913, PLR0917 -- the quick way's parts
     state: LeadState | _Recorded,
     score: Score,
@@ -289,20 +316,35 @@ def _same_lead(known: Lead, lead: Lead) -> bool:
     return known == lead and to_json(known) == to_json(lead)
 
 
-def _lead_judges(
-    policy: FunnelPolicy,
-) -> dict[tuple[str, str], tuple[tuple[Transition, Callable[[Lead], Verdict]], ...]]:
-    """Index the moves whose every guard reads only the lead, by source and target.
+#: What the quick move reads of a pair of stages (see _quick_moves): the
+#: moves between them, their judges (None unless every guard reads only the
+#: lead), and whether entering the target starts timers or automatic moves.
+_QuickMove = tuple[
+    tuple[Transition, ...],
+    tuple[tuple[Transition, Callable[[Lead], Verdict]], ...] | None,
+    bool,
+]
 
-    Each with its guard's judge (see funnelkit._criteria.judge): the quick
-    move asks them without a context, and so without a score made for one.
+
+def _quick_moves(
+    policy: FunnelPolicy, entering: Callable[[str], bool]
+) -> dict[tuple[str, str], _QuickMove]:
+    """Index the policy's moves for the quick move, by source and target.
+
+    With each pair's moves, their guards' judges when every one reads only
+    the lead (see funnelkit._criteria.judge: the quick move asks them
+    without a context, and so without a score made for one), and whether
+    *entering* the target has steps to take (timers, automatic moves).
     """
-    found = {}
+    found: dict[tuple[str, str], _QuickMove] = {}
     for pair, candidates in policy._between.items():  # noqa: SLF001 -- the engine reads the policy's index
         judges = [judge(transition.guard) for transition in candidates]
-        if None not in judges:
-            found[pair] = tuple(zip(candidates, judges, strict=True))
-    return found  # type: ignore[return-value] # no None among the judges kept
+        found[pair] = (
+            candidates,
+            None if None in judges else tuple(zip(candidates, judges, strict=True)),  # type: ignore[arg-type] # no None among them
+            entering(pair[1]),
+        )
+    return found
 
 
 def _auto_guards(
@@ -408,7 +450,6 @@ class Funnel:
         "_delivering",
         "_fingerprint",
         "_in_memory",
-        "_judges",
         "_lock",
         "_logged_tick",
         "_met_by_criteria",
@@ -416,6 +457,7 @@ class Funnel:
         "_open_timers",
         "_outbox",
         "_policy",
+        "_quick",
         "_rules",
         "_scorers",
         "_scorers_kept",
@@ -571,7 +613,9 @@ class Funnel:
             and timed(rule.met_by, policy.scoring, passed=False)
         }
         self._tries, self._timed = _auto_guards(policy)
-        self._judges = _lead_judges(policy)
+        self._quick = _quick_moves(
+            policy, lambda stage: stage in self._slas or bool(self._tries[stage])
+        )
 
     def __repr__(self) -> str:
         with self._lock:
@@ -715,16 +759,46 @@ class Funnel:
             GuardFailed: the guard did not pass; ``error.verdict`` says why.
         """
         if not (
-            type(lead_id) is str  # the usual case, checked without a call each
+            # The usual case, checked with few calls: a stage's name is no
+            # blank, and the other checks pass.
+            type(lead_id) is str
             and type(to) is str
             and type(by) is str
+            and to in self._policy._by_name  # noqa: SLF001 -- the engine reads the policy's index
             and lead_id.strip()
-            and to.strip()
             and by.strip()
+            and by != AUTO
+            and reason is None
+            and override is False
         ):
-            _check_name(lead_id, "lead_id", "Funnel.move")
-            _check_name(to, "to", "Funnel.move")
-            _check_name(by, "by", "Funnel.move")
+            self._check_move(lead_id, to, by, reason, override)
+        # _call, written out: a closure would cost a move 4% more instructions.
+        with self._lock:
+            mark = len(self._outbox), self._commits, self._ticked
+            try:
+                if self._in_memory:  # whose transaction does nothing: not even entered
+                    events = self._move_quick(lead_id, to, by, reason, at, override)
+                else:
+                    with self._store.transaction():
+                        events = self._move(lead_id, to, by, reason, at, override)
+            except BaseException:
+                self._lost(mark)
+                raise
+            if self._outbox:
+                self._deliver()
+            return events
+
+    def _check_move(
+        self, lead_id: str, to: str, by: str, reason: str | None, override: bool
+    ) -> None:
+        """Check move's arguments, in order.
+
+        Raises:
+            ValidationError: the first that is bad.
+        """
+        _check_name(lead_id, "lead_id", "Funnel.move")
+        _check_name(to, "to", "Funnel.move")
+        _check_name(by, "by", "Funnel.move")
         if by == AUTO:
             raise ValidationError(
                 owner="Funnel.move",
@@ -743,21 +817,6 @@ class Funnel:
             )
         if to not in self._policy._by_name:  # noqa: SLF001 -- the engine reads the policy's index
             self._policy_stage(to, "Funnel.move")
-        # _call, written out: a closure would cost a move 4% more instructions.
-        with self._lock:
-            mark = len(self._outbox), self._commits, self._ticked
-            try:
-                if self._in_memory:  # whose transaction does nothing: not even entered
-                    events = self._move_quick(lead_id, to, by, reason, at, override)
-                else:
-                    with self._store.transaction():
-                        events = self._move(lead_id, to, by, reason, at, override)
-            except BaseException:
-                self._lost(mark)
-                raise
-            if self._outbox:
-                self._deliver()
-            return events
 
     def _move(  # noqa: PLR0913, PLR0917 -- move's arguments, checked
         self,
@@ -801,49 +860,76 @@ class Funnel:
         goes the usual way. The same events and state for fewer calls.
         """
         store: InMemoryStore = self._store  # type: ignore[assignment] # _in_memory
-        found = store._for_move(lead_id)  # noqa: SLF001 -- the engine's own store
+        # InMemoryStore._for_record's reads, written out: a call less a move.
+        state = store._states.get(lead_id)  # noqa: SLF001 -- the engine's own store
         scorer = self._scorers.get(lead_id)
         if (
-            found is None
+            state is None
             or reason is not None
             or override
             or self._accepting
             or scorer is None
-            or scorer._lead is not (state := found[0]).lead  # noqa: SLF001 -- the engine's own scorers
+            or scorer._lead is not state.lead  # noqa: SLF001 -- the engine's own scorers
             or scorer._count != state.activities  # noqa: SLF001 -- as above
             # None also for a stage the policy lacks (left by another's funnel).
-            or not (candidates := self._policy._between.get((stage := state.stage, to)))  # noqa: SLF001 -- the engine reads the policy's index
+            or (quick := self._quick.get((stage := state.stage, to))) is None
             or ((timers := state.timers) and not self._kept_rules(timers))
         ):
             return self._move(lead_id, to, by, reason, at, override)
-        at = self._resolve(at, state, "Funnel.move")
-        was = found[2]
+        updated = state.updated_at
+        if not (
+            # _resolve's checks, written out for instants in UTC.
+            type(at) is datetime
+            and at.tzinfo is UTC
+            and updated.tzinfo is UTC
+            and at >= updated
+        ):
+            at = self._resolve(at, state, "Funnel.move")
+        number = store._numbers.get(lead_id)  # noqa: SLF001 -- as above
+        was = None if number is None else store._wake_at[number]  # noqa: SLF001 -- as above
         # Due by the move: the usual way catches the lead up first.
         if was is not None and was.astimezone(UTC) <= at.astimezone(UTC):
             return self._move(lead_id, to, by, reason, at, override)
         if self._bounded is not None:  # the last used: kept longest
             self._bounded.move_to_end(lead_id)
-        held = found[1]
         lead = state.lead
         try:
             # _rescore, written out.
-            read = scorer._read(at.timestamp())  # noqa: SLF001 -- the engine's own scorer
-            model = scorer._model.name  # noqa: SLF001 -- as above
-            notes = scorer._notes  # noqa: SLF001 -- as above
-            context = scorer._context  # noqa: SLF001 -- as above
-            # The score made only if an event, a context or a draft needs it.
+            still = scorer._still  # noqa: SLF001 -- the engine's own scorer
             score = None
             events: list[Event] = []
-            if _read_changed(state, read[0]):
-                score = score_of(model, lead_id, notes, context, at, read)
-                events.append(_held_changed(state, at, score))
-            judges = self._judges.get((stage, to))
+            if (
+                still is not None
+                and state.score is None  # held as a read (see _Recorded)
+                and state.dimensions is still[0]
+                and state.rules is still[4]
+                # Held, the parts were read no earlier than they hold from
+                # (still[5]): the state's update, no later than the move.
+                and (still[6] == _INF or at.timestamp() < still[6])
+            ):
+                # The state holds the read the scorer keeps while nothing is
+                # added and its points hold still: the score has not changed.
+                read = None
+            else:
+                read = scorer._read(at.timestamp())  # noqa: SLF001 -- as above
+                if _read_changed(state, read[0]):
+                    score = _scored(scorer, at, read)
+                    events.append(_held_changed(state, at, score))
+            candidates, judges, entering = quick
             if judges is not None:
-                # Guards that read only the lead: asked without a context.
-                transition, verdict = _first_judged(judges, lead, stage, to)
+                # Guards that read only the lead: asked without a context,
+                # the first alone when it passes (most moves have one).
+                transition: Transition | None
+                transition, judged = judges[0]
+                verdict = judged(lead)
+                if not verdict.passed:
+                    transition, verdict = _first_judged(judges, lead, stage, to)
             else:
                 if score is None:
-                    score = score_of(model, lead_id, notes, context, at, read)
+                    score = _scored(
+                        scorer, at, read or _still_read(scorer, at.timestamp())
+                    )
+                held = store._activities.get(lead_id)  # noqa: SLF001 -- as above
                 ctx = _new_context(
                     lead,
                     stage,
@@ -862,24 +948,30 @@ class Funnel:
             # transition.needs_reason, read without the property's call.
             if transition.requires_reason or transition.reasons:
                 _check_reason(transition, None, overridden=False)
-            move = _new_move(lead_id, to, by, at, None, False)
-            if timers or to in self._slas or self._tries[to]:
+            if timers or entering:
                 if score is None:
-                    score = score_of(model, lead_id, notes, context, at, read)
+                    score = _scored(
+                        scorer, at, read or _still_read(scorer, at.timestamp())
+                    )
+                held = store._activities.get(lead_id)  # noqa: SLF001 -- as above
                 activities = () if held is None else tuple(held)
                 draft = _quick_draft(state, score, at, activities, scorer, was, events)
                 self._enter(draft, to, at, by=by, verdict=verdict)
                 self._settle(draft, at)
-                return self._commit_draft(move, draft)
-            record = _new_record(stage, to, at, by, None, verdict, False)
-            events.append(_new_stage_changed(lead_id, record))
+                return self._commit_draft(
+                    _new_move(lead_id, to, by, at, None, False), draft
+                )
+            moved = _new_stage_changed(
+                lead_id, _new_record(stage, to, at, by, None, verdict, False)
+            )
+            events.append(moved)
             # The scorer's last score, of an earlier instant, would live on
             # beside the held read (a quick record's first rule met drops it).
             scorer._last = None  # noqa: SLF001 -- as above
         except BaseException:
             self._scorers.pop(lead_id, None)  # the work may have fed it
             raise
-        store._moved(state, scorer, read, move, record, was, self._fingerprint)  # noqa: SLF001 -- the engine's own store
+        store._moved(state, scorer, read, moved, was, self._fingerprint)  # noqa: SLF001 -- the engine's own store
         self._commits += 1
         if self._subscribers:
             self._outbox.append(events)

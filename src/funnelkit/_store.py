@@ -10,7 +10,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from funnelkit._criteria import TransitionRecord
 from funnelkit._events import (
     AddLead,
     Input,
@@ -18,6 +17,7 @@ from funnelkit._events import (
     Move,
     PauseTimer,
     ResumeTimer,
+    StageChanged,
     Tick,
     UpdateLead,
 )
@@ -272,8 +272,10 @@ class _Recorded:
     ``notes`` and ``context``, and the read's ``dimensions``, ``grade``,
     ``band``, ``clamps``, ``rules`` and instant in seconds (``scored``),
     each in a slot of its own: a tuple of them would stay tracked by the
-    garbage collector (it holds a dict). The LeadState is built when first
-    read, and kept until the next change.
+    garbage collector (it holds a dict). The instant is ``updated_at``'s
+    (the engine reads a lead's score when it updates it): ``None`` when a
+    quick move left it to be computed if needed. The LeadState is built
+    when first read, and kept until the next change.
     """
 
     __slots__ = (
@@ -308,7 +310,7 @@ class _Recorded:
     band: str
     clamps: tuple[Any, ...]
     rules: Sequence[Any]
-    scored: float
+    scored: float | None
 
     def __init__(self, state: LeadState) -> None:
         self.lead = state.lead
@@ -345,6 +347,7 @@ class _Recorded:
         A snapshot: the next quick record changes this record in place, not
         the tuple (a ScoreChanged event holds it, see funnelkit._events).
         """
+        scored = self.scored
         return (
             self.model,
             self.lead.id,
@@ -357,7 +360,7 @@ class _Recorded:
                 self.band,
                 self.clamps,
                 self.rules,
-                self.scored,
+                self.updated_at.timestamp() if scored is None else scored,
             ),
         )
 
@@ -433,7 +436,10 @@ class InMemoryStore:
         self._wake_entry: list[int | None] = []
         self._wake_at: list[datetime | None] = []
         self._index = _SortedInts()
-        self._log: list[Input] = []
+        # The inputs, but for a quick move's: its StageChanged event, whose
+        # record says all the move did (see _input), is one object fewer a
+        # move, for the garbage collector's passes to walk too.
+        self._log: list[Input | StageChanged] = []
         self._policy: str | None = None
         self._last_tick: datetime | None = None
 
@@ -634,52 +640,42 @@ class InMemoryStore:
         number = self._numbers.get(lead_id)
         return state, held, None if number is None else self._wake_at[number]
 
-    def _for_move(
-        self, lead_id: str
-    ) -> tuple[LeadState | _Recorded, list[Activity] | None, datetime | None] | None:
-        """What the engine's quick move (Funnel._move_quick) reads of a lead.
-
-        ``None`` if it is unknown (the engine's usual way then); else as
-        :meth:`_for_record` gives it.
-        """
-        state = self._states.get(lead_id)
-        if state is None:
-            return None
-        number = self._numbers.get(lead_id)
-        return (
-            state,
-            self._activities.get(lead_id),
-            None if number is None else self._wake_at[number],
-        )
-
     def _moved(  # noqa: PLR0913, PLR0917 -- the move's parts, checked
         self,
         state: LeadState | _Recorded,
         scorer: ScoreState,
-        read: ScoreRead,
-        move: Move,
-        record: TransitionRecord,
+        read: ScoreRead | None,
+        moved: StageChanged,
         was: datetime | None,
         policy: str | None,
     ) -> None:
         """Commit a quick move, after which the lead has no wake.
 
         As :meth:`commit` of ``Commit(move, (state,), (), ((lead_id, None),),
-        policy)`` does, where the state is the lead's *state* as held (see
-        _for_move) moved as *record* says at the move's instant, scored as
-        *scorer* *read* then (kept as its parts, see _Recorded). *was* is the
-        wake _for_move gave.
+        policy)`` does, where the move is the one *moved* says (with no
+        reason and no override), and the state is the lead's *state* as held
+        (see _for_record) moved as its record says, scored as *scorer* *read*
+        then (kept as its parts, see _Recorded), or, with no *read*, as the
+        held state (a _Recorded) was, at the move's instant. *was* is the
+        lead's wake before the move.
         """
-        lead_id = move.lead_id
-        if type(state) is not _Recorded:
+        lead_id = moved.lead_id
+        record = moved.record
+        at = record.at
+        if type(state) is not _Recorded:  # never with no read: see above
             state = self._states[lead_id] = _Recorded(state)  # type: ignore[arg-type] # a LeadState otherwise
-        state.scored_as(scorer, read, move.at)
+        if read is None:  # the read held still holds: only its instant moves
+            state.scored = None  # at's, computed when needed
+            state.updated_at = at
+            state.read = None
+        else:
+            state.scored_as(scorer, read, at)
         state.stage = record.target
-        state.entered_at = move.at
+        state.entered_at = at
         state.history = (*state.history, record)
         if was is not None:
             self._set_wakes(((lead_id, None),))
-        self._log.append(move)
+        self._log.append(moved)
         if policy is not None:
             self._policy = policy
 
@@ -741,7 +737,7 @@ class InMemoryStore:
 
     def inputs(self) -> Iterator[Input]:
         """Iterate over the input log, oldest first."""
-        return iter(self._log)
+        return map(_input, self._log)
 
     def lead_ids(self) -> Iterator[str]:
         """Iterate over the ids of the leads, in the order they were added."""
@@ -750,6 +746,21 @@ class InMemoryStore:
     def __len__(self) -> int:
         """The number of leads."""
         return len(self._states)
+
+
+def _input(item: Input | StageChanged) -> Input:
+    """The input an item of InMemoryStore's log stands for.
+
+    A quick move's is held as its StageChanged event: the move it stands
+    for had no reason and no override.
+    """
+    if type(item) is StageChanged:
+        record = item.record
+        return _new_move(item.lead_id, record.target, record.by, record.at, None, False)
+    return item  # type: ignore[return-value] # an input otherwise
+
+
+_new_move = unchecked(Move)
 
 
 class _SortedInts:
