@@ -6,8 +6,11 @@ Run: python benchmarks/bench_funnel.py [--quick]
    customer), one attribute-reading guard per forward transition
    (``AttributeIs("ok_mql", True)`` and so on), no scoring rules. Every lead
    walks to customer with ``funnel.move``; a run times the walk of a fresh
-   funnel's leads, and the figure is the median of 7 runs, per move. The
-   same funnel and guards in the peers:
+   funnel's leads, and the figure is the median of 7 runs, per move.
+   funnelkit, the floor and transitions' two machines take turns, one run
+   each a round, so that a round meets one spell of a shared machine: a
+   ratio between two of them is the median of the rounds' ratios. The same
+   funnel and guards in the peers:
 
    - transitions: one ``Machine`` with the leads as its models, each
      transition's ``conditions`` naming a guard method of the lead; and the
@@ -184,6 +187,34 @@ def _median_seconds(prepare: Callable[[], Callable[[], object]], runs: int) -> f
     return statistics.median(times)
 
 
+def _turns(
+    prepares: Mapping[str, tuple[Callable[[], Callable[[], object]], int]],
+    runs: int,
+) -> dict[str, list[float]]:
+    """Return each name's microseconds per item in *runs* rounds, timed in turn.
+
+    A round times one run of each name in order, as _median_seconds times
+    a run: ``prepare()`` untimed, a collection, then the work, whose seconds
+    are divided by the name's item count. On a shared machine the load
+    changes from one second to the next; runs taken in turn meet the same
+    spell, so the ratio of two names is best read round by round.
+    """
+    times: dict[str, list[float]] = {name: [] for name in prepares}
+    for _ in range(runs):
+        for name, (prepare, items) in prepares.items():
+            work = prepare()
+            gc.collect()
+            began = time.perf_counter()
+            work()
+            times[name].append((time.perf_counter() - began) / items * 1e6)
+    return times
+
+
+def _ratio(slow: list[float], fast: list[float]) -> float:
+    """The median of the rounds' ratios of *slow* to *fast* (see _turns)."""
+    return statistics.median(a / b for a, b in zip(slow, fast, strict=True))
+
+
 def _median_add_us(
     prepare: Callable[[int, int], Callable[[int], object]], *, runs: int, per_run: int
 ) -> float:
@@ -269,8 +300,10 @@ def _walk_funnel(funnel: Funnel, leads: list[Lead]) -> None:
         raise RuntimeError("the funnelkit walk did not reach customer")
 
 
-def funnelkit_move_us(policy: FunnelPolicy) -> float:
-    """Return the median microseconds per guarded move."""
+def funnelkit_walk(
+    policy: FunnelPolicy,
+) -> tuple[Callable[[], Callable[[], object]], int]:
+    """Return the funnelkit walk's prepare (see _turns) and its number of moves."""
     count = WALKERS["funnelkit"]
 
     def prepare() -> Callable[[], object]:
@@ -280,7 +313,7 @@ def funnelkit_move_us(policy: FunnelPolicy) -> float:
             funnel.add_lead(lead)
         return lambda: _walk_funnel(funnel, leads)
 
-    return _median_seconds(prepare, RUNS) / (count * MOVES_PER_LEAD) * 1e6
+    return prepare, count * MOVES_PER_LEAD
 
 
 def funnelkit_add_us(policy: FunnelPolicy, existing: int) -> float:
@@ -367,15 +400,15 @@ def _floor_leads(count: int) -> tuple[dict[str, FloorLead], list[str]]:
     return leads, ids
 
 
-def floor_move_us() -> float:
-    """Return the floor's median microseconds per guarded move."""
+def floor_walk() -> tuple[Callable[[], Callable[[], object]], int]:
+    """Return the floor's walk's prepare (see _turns) and its number of moves."""
     count = WALKERS["floor"]
 
     def prepare() -> Callable[[], object]:
         leads, ids = _floor_leads(count)
         return lambda: _walk_floor(leads, ids)
 
-    return _median_seconds(prepare, RUNS) / (count * MOVES_PER_LEAD) * 1e6
+    return prepare, count * MOVES_PER_LEAD
 
 
 def floor_bytes() -> float:
@@ -461,8 +494,10 @@ def _walk_transitions(models: list[PeerLead]) -> None:
         raise RuntimeError("the transitions walk did not reach customer")
 
 
-def transitions_move_us(kind: type[Machine] | None = None) -> float:
-    """Return transitions' median microseconds per guarded move (*kind*'s)."""
+def transitions_walk(
+    kind: type[Machine] | None = None,
+) -> tuple[Callable[[], Callable[[], object]], int]:
+    """Return the transitions walk's prepare (*kind*'s machine) and its moves."""
     count = WALKERS["transitions"]
 
     def prepare() -> Callable[[], object]:
@@ -471,7 +506,7 @@ def transitions_move_us(kind: type[Machine] | None = None) -> float:
         machine.add_model(models)
         return lambda: _walk_transitions(models)
 
-    return _median_seconds(prepare, RUNS) / (count * MOVES_PER_LEAD) * 1e6
+    return prepare, count * MOVES_PER_LEAD
 
 
 def transitions_add_us(existing: int) -> float:
@@ -775,16 +810,21 @@ def _peers(**figures: str | None) -> str:
 def move_report(report: Report) -> None:
     """Measure section 1: moves, adding leads and memory, beside the peers."""
     policy = six_stage_policy()
-    move = funnelkit_move_us(policy)
-    floor = floor_move_us()
+    walks = {"funnelkit": funnelkit_walk(policy), "floor": floor_walk()}
+    if Machine is not None:
+        walks["transitions"] = transitions_walk()
+        walks["locked"] = transitions_walk(LockedMachine)
+    turns = _turns(walks, RUNS)
+    move = statistics.median(turns["funnelkit"])
+    floor = statistics.median(turns["floor"])
     add_small = funnelkit_add_us(policy, ADD_SMALL)
     add_large = funnelkit_add_us(policy, ADD_LARGE)
     held = funnelkit_bytes(policy)
     floor_held = floor_bytes()
     t_move = t_locked = t_add_small = t_add_large = t_bytes = None
     if Machine is not None:
-        t_move = transitions_move_us()
-        t_locked = transitions_move_us(LockedMachine)
+        t_move = statistics.median(turns["transitions"])
+        t_locked = statistics.median(turns["locked"])
         t_add_small = transitions_add_us(ADD_SMALL)
         t_add_large = transitions_add_us(ADD_LARGE_TRANSITIONS)
         t_bytes = transitions_bytes()
@@ -814,7 +854,7 @@ def move_report(report: Report) -> None:
         "<= 10 us",
         move <= 10,
     )
-    ratio_floor = move / floor
+    ratio_floor = _ratio(turns["funnelkit"], turns["floor"])
     report.add(
         "move: funnelkit time / floor time",
         f"{ratio_floor:.1f}x",
@@ -823,7 +863,7 @@ def move_report(report: Report) -> None:
         ratio_floor <= 10,
     )
     if t_move is not None:
-        speedup = t_move / move
+        speedup = _ratio(turns["transitions"], turns["funnelkit"])
         report.add(
             "move: transitions time / funnelkit time",
             f"{speedup:.2f}x",
@@ -832,7 +872,7 @@ def move_report(report: Report) -> None:
             speedup >= 3,
         )
     if t_locked is not None:
-        speedup = t_locked / move
+        speedup = _ratio(turns["locked"], turns["funnelkit"])
         report.add(
             "move: LockedMachine time / funnelkit time (both for threads)",
             f"{speedup:.2f}x",
@@ -881,6 +921,11 @@ def move_report(report: Report) -> None:
         ),
         "<= 2,048 bytes",
         held <= 2048,
+    )
+    report.notes.append(
+        f"Moves: funnelkit, the floor and transitions' two machines timed in turn, "
+        f"{RUNS} rounds; a time is the median of the runs, a ratio the median of "
+        "the rounds' ratios (each round meets one spell of the machine)."
     )
     report.notes.append(
         f"Memory: funnelkit, the floor and transitions on {MEMORY_LEADS:,} leads, "

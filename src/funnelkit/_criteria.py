@@ -385,8 +385,9 @@ def judge(criterion: CriterionLike) -> Callable[[Lead], Verdict] | None:
 def _attribute_judge(criterion: AttributeIs) -> Callable[[Lead], Verdict]:
     """AttributeIs._judge as a function of the lead, its reader and verdicts at hand.
 
-    The verdict found for the value is returned as it is; a value not met
-    yet is judged by ``_judge``, which words and keeps its verdict.
+    The verdict found for the value (keyed as ``_judge`` keys it) is
+    returned as it is; a value not met yet is judged by ``_judge``, which
+    words and keeps its verdict.
     """
     read = value_getter(criterion.attribute)
     verdicts = criterion._verdicts  # noqa: SLF001 -- same module
