@@ -50,6 +50,7 @@ from funnelkit import (
     load_policy,
 )
 from funnelkit._criteria import judge, passer, passes, timed, wake_at
+from funnelkit._rules import attribute_name, lead_value, value_getter
 from funnelkit._scoring import _RuleState
 from funnelkit.serialization import from_json, to_json
 from funnelkit.testing import ManualClock
@@ -1373,9 +1374,20 @@ class TestPasses:
     @given(
         ctx=contexts(),
         test=st.sampled_from(["software", ["saas", "retail"], "retail", Always()]),
+        # An attribute (read in place), and a lead's field and answers.
+        path=st.sampled_from(
+            [
+                "industry",
+                "attributes.industry",
+                "email.domain",
+                "bant.budget",
+                "bant.timeline",
+                "source",
+            ]
+        ),
     )
     def test_a_judge_gives_the_verdict_check_gives(
-        self, ctx: Context, test: object
+        self, ctx: Context, test: object, path: str
     ) -> None:
         """AttributeIs and Always are judged on the lead alone, with check's verdict."""
         if isinstance(test, Always):
@@ -1384,15 +1396,38 @@ class TestPasses:
                 passed=True, criterion="always", reason="nothing is required"
             )
         else:
-            criterion = AttributeIs("industry", test)
-            passed, why = criterion.test.evaluate(ctx.lead.attributes.get("industry"))
+            criterion = AttributeIs(path, test)
+            passed, why = criterion.test.evaluate(lead_value(ctx.lead, path))
             expected = Verdict(
-                passed=passed, criterion=criterion.describe(), reason=f"industry {why}"
+                passed=passed, criterion=criterion.describe(), reason=f"{path} {why}"
             )
         judged = judge(criterion)
         assert judged is not None
         assert judged(ctx.lead) == expected  # worded here, not by check
         assert judged(ctx.lead) == criterion.check(ctx)
+
+    @pytest.mark.parametrize(
+        ("path", "name"),
+        [
+            ("industry", "industry"),
+            ("attributes.industry", "industry"),
+            ("attributes.", "attributes."),
+            ("email.domain.x", "email.domain.x"),
+            ("bant.score", "bant.score"),
+            ("id", None),
+            ("email.domain", None),
+            ("bant.need", None),
+            ("bant.timeline", None),
+        ],
+    )
+    def test_an_attribute_s_name_is_what_its_reader_reads(
+        self, path: str, name: str | None
+    ) -> None:
+        """attribute_name names what value_getter reads, or None for the rest."""
+        assert attribute_name(path) == name
+        if name is not None:
+            lead = Lead("L", T0, email="a@b.example", attributes={name: "here"})
+            assert value_getter(path)(lead) == "here"
 
     def test_only_the_lead_s_own_readers_are_judged(self) -> None:
         """A subclass, a combinator or a criterion of the score needs its context."""

@@ -14,8 +14,9 @@ import attrs
 
 from funnelkit._duration import format_duration
 from funnelkit._lead import Activity, Lead, time_order
-from funnelkit._predicates import ValueTest
+from funnelkit._predicates import MISSING, ValueTest
 from funnelkit._rules import (
+    attribute_name,
     is_kind_set,
     kind_set,
     number_text,
@@ -389,9 +390,21 @@ def _attribute_judge(criterion: AttributeIs) -> Callable[[Lead], Verdict]:
     returned as it is; a value not met yet is judged by ``_judge``, which
     words and keeps its verdict.
     """
-    read = value_getter(criterion.attribute)
     verdicts = criterion._verdicts  # noqa: SLF001 -- same module
     judged = criterion._judge  # noqa: SLF001 -- as above
+    name = attribute_name(criterion.attribute)
+    if name is not None:
+        # value_getter's read of an attribute, written out: a call less.
+        def judge_attribute(lead: Lead) -> Verdict:
+            value = lead.attributes._data.get(name, MISSING)  # type: ignore[attr-defined] # noqa: SLF001 -- a FrozenMap's dict
+            kind = type(value)
+            found = verdicts.get(
+                (kind, value if kind is not float or value else repr(value))
+            )
+            return judged(lead) if found is None else found
+
+        return judge_attribute
+    read = value_getter(criterion.attribute)
 
     def judge(lead: Lead) -> Verdict:
         value = read(lead)

@@ -439,20 +439,34 @@ def value_getter(path: str) -> Callable[[Lead], Scalar | _Missing]:
 
     Scorers resolve each path once, then read it from every lead.
     """
-    # A lead's attributes are a FrozenMap: read its dict, without a call.
-    if "." not in path:
-        if path in _LEAD_FIELDS:
-            return operator.attrgetter(path)
-        return lambda lead: lead.attributes._data.get(path, MISSING)  # type: ignore[attr-defined] # noqa: SLF001
-    head, _, rest = path.partition(".")
-    if head == "email" and rest == "domain":
+    name = attribute_name(path)
+    if name is not None:
+        # A lead's attributes are a FrozenMap: read its dict, without a call.
+        return lambda lead: lead.attributes._data.get(name, MISSING)  # type: ignore[attr-defined] # noqa: SLF001
+    if path in _LEAD_FIELDS:
+        return operator.attrgetter(path)
+    if path == "email.domain":
         return lambda lead: email_domain(lead.email)
-    if head == "bant" and rest == "timeline":
+    if path == "bant.timeline":
         return _timeline
-    if head == "bant" and rest in _BANT_FIELDS:
-        return lambda lead: getattr(lead.bant, rest)
-    name = rest if head == "attributes" and rest else path
-    return lambda lead: lead.attributes._data.get(name, MISSING)  # type: ignore[attr-defined] # noqa: SLF001
+    rest = path.partition(".")[2]  # bant.<an answer>
+    return lambda lead: getattr(lead.bant, rest)
+
+
+def attribute_name(path: str) -> str | None:
+    """The name of the attribute *path* reads from a lead (see lead_value).
+
+    None when it reads something else: a lead field, ``email.domain`` or a
+    BANT answer.
+    """
+    if "." not in path:
+        return None if path in _LEAD_FIELDS else path
+    head, _, rest = path.partition(".")
+    if (head == "email" and rest == "domain") or (
+        head == "bant" and rest in _BANT_FIELDS
+    ):
+        return None
+    return rest if head == "attributes" and rest else path
 
 
 def _timeline(lead: Lead) -> str | None:
