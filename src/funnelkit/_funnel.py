@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import (
@@ -263,12 +263,6 @@ def _scored(scorer: ScoreState, at: datetime, read: ScoreRead) -> Score:
         at,
         read,
     )
-
-
-def _still_read(scorer: ScoreState, now: float) -> ScoreRead:
-    """The read at *now* of a scorer whose kept parts (ScoreState._still) hold then."""
-    still: tuple[Any, ...] = scorer._still  # type: ignore[assignment] # kept: see the caller  # noqa: SLF001 -- the engine's own scorer
-    return still[0], still[1], still[2], still[3], still[4], now
 
 
 def _quick_draft(  # noqa: PLR0913, PLR0917 -- the quick way's parts
@@ -927,7 +921,9 @@ class Funnel:
             else:
                 if score is None:
                     score = _scored(
-                        scorer, at, read or _still_read(scorer, at.timestamp())
+                        scorer,
+                        at,
+                        read or scorer._read(at.timestamp()),  # noqa: SLF001 -- the kept parts, at the move
                     )
                 held = store._activities.get(lead_id)  # noqa: SLF001 -- as above
                 ctx = _new_context(
@@ -951,7 +947,9 @@ class Funnel:
             if timers or entering:
                 if score is None:
                     score = _scored(
-                        scorer, at, read or _still_read(scorer, at.timestamp())
+                        scorer,
+                        at,
+                        read or scorer._read(at.timestamp()),  # noqa: SLF001 -- the kept parts, at the move
                     )
                 held = store._activities.get(lead_id)  # noqa: SLF001 -- as above
                 activities = () if held is None else tuple(held)
