@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -49,7 +50,7 @@ from funnelkit import (
     format_duration,
     load_policy,
 )
-from funnelkit._criteria import judge, passer, passes, timed, wake_at
+from funnelkit._criteria import judge, passer, passes, sure_to_fail, timed, wake_at
 from funnelkit._rules import attribute_name, lead_value, value_getter
 from funnelkit._scoring import _RuleState
 from funnelkit.serialization import from_json, to_json
@@ -1624,6 +1625,119 @@ class TestTimeZones:
         assert InStageFor(timedelta(days=1)).wake_at(ctx) == datetime(
             2026, 10, 25, 11, tzinfo=london
         )
+
+
+@st.composite
+def exact_criteria(draw: st.DrawFn, depth: int = 2) -> CriterionLike:
+    """A criterion of the score alone: points, a grade, or a combinator of them."""
+    leaves: st.SearchStrategy[CriterionLike] = st.one_of(
+        st.builds(ScoreAtLeast, st.integers(-10, 80), st.sampled_from(DIMENSIONS)),
+        st.builds(GradeAtLeast, st.sampled_from("ABCD")),
+    )
+    if depth == 0:
+        return draw(leaves)
+    children = st.lists(exact_criteria(depth - 1), min_size=1, max_size=3)
+    return draw(
+        st.one_of(
+            leaves,
+            children.map(lambda c: AllOf(*c)),
+            children.map(lambda c: AnyOf(*c)),
+            exact_criteria(depth - 1).map(Not),
+        )
+    )
+
+
+def read_as_recorded(
+    ctx: Context, index: int
+) -> tuple[Mapping[str, float], str, Activity, tuple[Activity, ...] | None]:
+    """A context as a quick record reads it, the activity at *index* recorded."""
+    found = ctx.activities
+    recorded = found[index % len(found)]
+    held = tuple(each for each in found if each is not recorded)
+    return ctx.score.dimensions, ctx.score.grade, recorded, held or None
+
+
+class TestSureToFail:
+    """The quick record's test, from a read alone, that every guard of a stage fails."""
+
+    @given(
+        guards=st.lists(criteria(), min_size=1, max_size=3),
+        ctx=contexts(),
+        index=st.integers(0, 7),
+    )
+    def test_a_sure_failure_is_a_failure(
+        self, guards: list[CriterionLike], ctx: Context, index: int
+    ) -> None:
+        """When the test says every guard fails, none passes."""
+        assume(ctx.activities)
+        doomed = sure_to_fail(guards, FIT_AND_ENGAGEMENT)
+        if doomed is not None and doomed(*read_as_recorded(ctx, index)):
+            assert not any(passes(guard, ctx) for guard in guards)
+
+    @given(guard=exact_criteria(), ctx=contexts(), index=st.integers(0, 7))
+    def test_a_test_of_the_score_alone_is_exact(
+        self, guard: CriterionLike, ctx: Context, index: int
+    ) -> None:
+        """Of points and grades only, a guard fails exactly when the test says so."""
+        assume(ctx.activities)
+        doomed = sure_to_fail([guard], FIT_AND_ENGAGEMENT)
+        assert doomed is not None
+        assert doomed(*read_as_recorded(ctx, index)) is not passes(guard, ctx)
+
+    def test_what_it_cannot_tell_it_leaves_to_the_guards(self) -> None:
+        """A host's criterion, an answer time or the lead gives, and nothing at all."""
+        enough = ScoreAtLeast(40, "engagement")
+        host = NotOnCustomerList({"acme.example"})
+        for guards in (
+            [],
+            [Always()],
+            [AttributeIs("industry", "software")],
+            [InStageFor(D)],
+            [host],
+            [AllOf(host, enough)],  # the host's is asked, in its turn
+            [AnyOf(enough, InStageFor(D))],
+            [Not(DidActivity("demo"))],  # an activity count is no exact test
+            [Not(AllOf(enough, InStageFor(D)))],
+            [enough, Always()],
+            [AllOf()],
+        ):
+            assert sure_to_fail(guards, MODEL) is None, guards
+
+    def test_an_activity_count_reads_the_recorded_and_the_held(self) -> None:
+        """DidActivity fails surely short of its count of the kinds, at any time."""
+        doomed = sure_to_fail([DidActivity({"demo", "webinar"}, count=2)], MODEL)
+        assert doomed is not None
+        demo, webinar, other = (
+            activity(kind, T0, n)
+            for n, kind in enumerate(["demo", "webinar", "download"])
+        )
+        read: dict[str, float] = {"engagement": 0.0, "fit": 0.0}
+        assert doomed(read, "D", demo, None)
+        assert doomed(read, "D", other, (demo, other))
+        assert not doomed(read, "D", demo, (other, webinar))
+        assert not doomed(read, "D", other, (webinar, other, demo))
+        assert not sure_to_fail([DidActivity("demo")], MODEL)(read, "D", demo, None)  # type: ignore[misc] # a test
+
+    def test_a_grade_is_ranked_in_the_bands_given_else_the_model_s(self) -> None:
+        """GradeAtLeast ranks in its own grades when given, as its passes does."""
+        bands = Grades(fit=[("P", 50), ("Q", None)])
+        read: dict[str, float] = {"engagement": 0.0, "fit": 0.0}
+        own = sure_to_fail([GradeAtLeast("P", bands)], MODEL)
+        model_s = sure_to_fail([GradeAtLeast("B")], MODEL)
+        assert own is not None
+        assert model_s is not None
+        recorded = activity("demo", T0)
+        assert [own(read, grade, recorded, None) for grade in "PQA"] == [
+            False,
+            True,
+            True,  # not one of its bands: it fails
+        ]
+        assert [model_s(read, grade, recorded, None) for grade in "ABCP"] == [
+            False,
+            False,
+            True,
+            True,
+        ]
 
 
 class TestQuickWakes:

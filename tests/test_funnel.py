@@ -1854,6 +1854,41 @@ class TestQuickRecord:
         assert event == expected
         assert attrs.evolve(event, lead_id="Q-1") == expected
 
+    def test_a_quick_record_whose_guards_surely_fail_makes_no_score(self) -> None:
+        """Its event holds the new score as parts, made when read as the usual way's."""
+        quick, usual, _ = self._pair(policies.b2b_saas())
+        answers = [
+            made.record(Activity("Q-1", "page_view", T0 + H, id="A-1"))
+            for made in (quick, usual)
+        ]
+        event, expected = answers[0][1], answers[1][1]
+        assert isinstance(event, ScoreChanged)
+        assert isinstance(expected, ScoreChanged)
+        slot = ScoreChanged.__dict__["score"].slot
+        assert type(slot.__get__(event)) is tuple  # not made: no guard asked
+        assert type(slot.__get__(expected)) is Score
+        assert repr(event) == repr(expected)
+        score = event.score
+        assert slot.__get__(event) is score  # made once, then kept
+        assert score == expected.score == quick.score("Q-1", at=T0 + H)
+        assert event == expected
+
+    def test_a_quick_record_that_may_pass_a_guard_asks_it(self) -> None:
+        """A fit hand-raiser is asked about (and fast-tracked); a poor fit is not."""
+        chosen = policies.b2b_saas()
+        fit = {"employees": 500, "title": "VP Sales", "industry": "software"}
+        for attributes, stage in (({}, "lead"), (fit, "sql")):
+            quick = Funnel(chosen, clock=ManualClock(T0))
+            usual = Funnel(chosen, store=_UsualStore(), clock=ManualClock(T0))
+            answers = []
+            for made in (quick, usual):
+                made.add_lead(Lead("Q-1", T0, attributes=attributes))
+                answers.append(
+                    made.record(Activity("Q-1", "demo_request", T0 + H, id="A-1"))
+                )
+                assert made.state("Q-1").stage == stage
+            assert to_json(answers[0]) == to_json(answers[1])
+
     def test_a_quick_record_sets_the_wake_its_stage_asks_for(self) -> None:
         """A record that makes a stage's timed guard wait notes when to look again."""
         fading = ScoringModel(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from funnelkit._scoring import (
     ScoringModel,
     _micros,
     _num,
+    _r,
 )
 from funnelkit._time import (
     _EDGE_YEARS,
@@ -1682,3 +1683,169 @@ _TRUSTED_PASSES = frozenset(
 # Built-in criteria whose passes reads the score or nothing, and cannot raise
 # on a Context (see passer).
 _QUICK_PASSES = frozenset({Always, ScoreAtLeast, GradeAtLeast})
+
+
+# -- What the engine's quick record can tell from a read alone -----------------
+
+#: A test of a lead as the engine's quick record reads it: its score's
+#: dimensions and fit grade, the activity being recorded, and the activities
+#: the lead had before it (None: none). True only when its guards surely fail.
+Doomed = Callable[[Mapping[str, float], str, Activity, Sequence[Activity] | None], bool]
+
+
+def sure_to_fail(
+    criteria: Sequence[CriterionLike], model: ScoringModel
+) -> Doomed | None:
+    """A test that tells from a read alone that all of *criteria* fail, if one is known.
+
+    For the engine's quick record (Funnel._record_quick): when every
+    automatic move out of a lead's stage is sure to fail, it makes neither
+    the score nor the context that asking the guards would take. The test is
+    true only when ``passes`` would be false for each criterion on the
+    record's context, whose score is the read of a scorer of *model*, and
+    whose activities are the lead's, the one recorded included. It tells
+    what the guards would answer without asking them, so it is made only of
+    built-in criteria, whose ``passes`` reads the context and nothing else,
+    and cannot raise on one:
+
+    - :class:`ScoreAtLeast` and :class:`GradeAtLeast` fail exactly when
+      their test says so;
+    - :class:`DidActivity` fails surely when the lead has fewer activities of
+      its kinds than it counts, at any time (its window, and the stage's
+      entry, may rule out more: it is then asked);
+    - :class:`AllOf` fails surely when one of its criteria does, if every
+      one of them is built-in (one of the host's may raise, or count its
+      calls: it is not skipped), :class:`AnyOf` when all of them do, and
+      :class:`Not` when its criterion surely passes, which the exact tests
+      tell.
+
+    None when a criterion is of another kind: the engine asks it. The test is
+    one generated function, as attrs generates ``__init__``: one call, with
+    no call per criterion (but for an activity count), and the tests that
+    read the score before those that read the activities.
+    """
+    scope: dict[str, object] = {"_r": _r}
+    found = [_doomed(criterion, model, scope) for criterion in criteria]
+    if not found or None in found:
+        return None
+    # Each is true when its criterion surely fails: all of them, as AnyOf's.
+    test = _joined(found, " and ")  # type: ignore[arg-type] # no None left
+    lines = [
+        "def doomed(dimensions, grade, activity, held):",
+        f"    return {test}",
+    ]
+    exec("\n".join(lines), scope)  # noqa: S102 -- generated from the criteria's kinds; their values are in the scope
+    return scope["doomed"]  # type: ignore[return-value] # defined just above
+
+
+def _doomed(
+    criterion: CriterionLike, model: ScoringModel, scope: dict[str, object]
+) -> tuple[str, bool] | None:
+    """sure_to_fail's test of *criterion*, as an expression, and whether it is exact.
+
+    An exact test is true exactly when the criterion fails. The values the
+    expression reads are put in *scope*, each under a name of its own.
+    """
+    kind = type(criterion)
+    if kind is ScoreAtLeast:
+        return _score_doomed(criterion, scope), True  # type: ignore[arg-type] # a ScoreAtLeast
+    if kind is GradeAtLeast:
+        return _grade_doomed(criterion, model, scope), True  # type: ignore[arg-type] # a GradeAtLeast
+    if kind is DidActivity:
+        return _activity_doomed(criterion, scope), False  # type: ignore[arg-type] # a DidActivity
+    if kind is Not:
+        inner = _doomed(criterion.criterion, model, scope)  # type: ignore[attr-defined] # a Not
+        # Not fails when its criterion passes: told by an exact test only.
+        return None if inner is None or not inner[1] else (f"not {inner[0]}", True)
+    if kind is AllOf or kind is AnyOf:
+        return _combined_doomed(criterion, model, scope)  # type: ignore[arg-type] # a combinator
+    return None
+
+
+def _combined_doomed(
+    criterion: AllOf | AnyOf, model: ScoringModel, scope: dict[str, object]
+) -> tuple[str, bool] | None:
+    """AllOf fails surely when one of its criteria does, AnyOf when all of them do."""
+    children = criterion.criteria
+    if not all(map(_pure, children)):
+        return None
+    found = [_doomed(child, model, scope) for child in children]
+    known = [item for item in found if item is not None]
+    if not known or (type(criterion) is AnyOf and len(known) < len(found)):
+        return None  # a criterion that may pass, or none to tell by
+    exact = len(known) == len(found) and all(exact for _, exact in known)
+    return _joined(known, " or " if type(criterion) is AllOf else " and "), exact
+
+
+def _joined(tests: list[tuple[str, bool]], operator: str) -> str:
+    """*tests* joined by *operator*, bracketed, the exact ones (the score's) first."""
+    ordered = sorted(tests, key=lambda test: not test[1])
+    return "(" + operator.join(expression for expression, _ in ordered) + ")"
+
+
+def _pure(criterion: CriterionLike) -> bool:
+    """Whether *criterion* is built-in through and through: it reads its context."""
+    kind = type(criterion)
+    if kind in _TRUSTED_PASSES:
+        return True
+    if kind is AllOf or kind is AnyOf or kind is AtLeast:
+        return all(map(_pure, criterion.criteria))  # type: ignore[attr-defined] # a combinator
+    if kind is Not:
+        return _pure(criterion.criterion)  # type: ignore[attr-defined] # a Not
+    return False
+
+
+def _named(scope: dict[str, object], value: object) -> str:
+    """Put *value* in *scope* under a new name, and return the name."""
+    name = f"_{len(scope)}"
+    scope[name] = value
+    return name
+
+
+def _score_doomed(criterion: ScoreAtLeast, scope: dict[str, object]) -> str:
+    """ScoreAtLeast fails: the points Score.__getitem__ gives are below its own."""
+    points = _named(scope, criterion.points)
+    if criterion.dimension == "total":
+        # Score.total, from the dimensions: fit plus engagement, rounded.
+        value = '_r(dimensions.get("fit", 0.0) + dimensions.get("engagement", 0.0))'
+    else:
+        value = f"dimensions.get({_named(scope, criterion.dimension)}, 0.0)"
+    return f"not {value} >= {points}"
+
+
+def _grade_doomed(
+    criterion: GradeAtLeast, model: ScoringModel, scope: dict[str, object]
+) -> str:
+    """GradeAtLeast fails: a grade its passes does not pass, in the model's grades."""
+    grades = model.grades if criterion.grades is None else criterion.grades
+    ranks = grades._ranks  # noqa: SLF001 -- the bands' own index
+    limit = ranks.get(criterion.letter)
+    passing = frozenset(
+        letter for letter, rank in ranks.items() if limit is not None and rank <= limit
+    )
+    return f"grade not in {_named(scope, passing)}"
+
+
+def _activity_doomed(criterion: DidActivity, scope: dict[str, object]) -> str:
+    """DidActivity fails surely: fewer activities of its kinds than it counts."""
+    return (
+        f"{_named(scope, _too_few(criterion.kinds, criterion.count))}(activity, held)"
+    )
+
+
+def _too_few(
+    kinds: frozenset[str], count: int
+) -> Callable[[Activity, Sequence[Activity] | None], bool]:
+    """Whether fewer than *count* of an activity and those held are of *kinds*."""
+
+    def too_few(activity: Activity, held: Sequence[Activity] | None) -> bool:
+        needed = count - 1 if activity.kind in kinds else count
+        if needed and held:
+            for other in held:
+                if other.kind in kinds:
+                    needed -= 1
+                    if not needed:
+                        break
+        return needed > 0
+
+    return too_few

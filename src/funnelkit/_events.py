@@ -135,12 +135,13 @@ class ScoreChanged:
             reject(self, attribute, value, f"a score of lead {self.lead_id!r}")
 
 
-def _previous_worded(event: ScoreChanged, held: object) -> Score | None:
-    """The previous score of a quick record, made of score_of's arguments.
+def _score_worded(event: ScoreChanged, held: object) -> Score | None:
+    """A score of a quick record, made of score_of's arguments.
 
     The engine's quick record keeps a lead's score as its scorer's read (see
     funnelkit._store._Recorded), and its event holds the arguments that make
-    it: the score is made when read, the ledger when it is read in turn.
+    the previous score, and the new one unless a guard needed it made: each
+    is made when read, its ledger when that is read in turn.
     """
     if type(held) is tuple:
         return score_of(*held)
@@ -148,9 +149,12 @@ def _previous_worded(event: ScoreChanged, held: object) -> Score | None:
 
 
 setattr(  # noqa: B010 -- mypy sees the field
+    ScoreChanged, "score", _ReadLater(ScoreChanged.__dict__["score"], _score_worded)
+)
+setattr(  # noqa: B010 -- as above
     ScoreChanged,
     "previous",
-    _ReadLater(ScoreChanged.__dict__["previous"], _previous_worded),
+    _ReadLater(ScoreChanged.__dict__["previous"], _score_worded),
 )
 
 

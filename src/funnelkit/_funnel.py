@@ -16,6 +16,7 @@ from funnelkit._calendar import BusinessCalendar
 from funnelkit._criteria import (
     Context,
     CriterionLike,
+    Doomed,
     TransitionRecord,
     Verdict,
     _earliest,
@@ -24,6 +25,7 @@ from funnelkit._criteria import (
     judge,
     passer,
     passes,
+    sure_to_fail,
     timed,
 )
 from funnelkit._events import (
@@ -59,7 +61,7 @@ from funnelkit._scoring import (
     score_of,
 )
 from funnelkit._sla import EXIT, Escalate, MoveTo, SlaRule, SlaTimer, _new_timer
-from funnelkit._store import Commit, InMemoryStore, Store, _Recorded
+from funnelkit._store import Commit, HeldRead, InMemoryStore, Store, _Recorded
 from funnelkit._store import new_state as _new_state  # one filler class for LeadState
 from funnelkit._time import Clock, SystemClock, in_utc, require_aware
 from funnelkit._validators import check_count, check_items, unchecked
@@ -237,12 +239,13 @@ def _read_changed(
 
 
 def _held_changed(
-    state: LeadState | _Recorded, at: datetime, score: Score
+    state: LeadState | _Recorded, at: datetime, score: Score | HeldRead
 ) -> ScoreChanged:
     """The event of a quick call that changed the lead's score, *state* as held.
 
-    A held state's previous score is its read: the event makes it when read
-    (funnelkit._events._previous_worded).
+    A held state's previous score is its read, and the new *score* may be
+    held as score_of's arguments: the event makes each when read
+    (funnelkit._events._score_worded).
     """
     previous = state.score  # None: held as a read
     return _new_score_changed(
@@ -369,6 +372,29 @@ def _auto_guards(
     return tries, waking
 
 
+def _doomed_tries(
+    policy: FunnelPolicy,
+    tries: dict[str, tuple[tuple[Transition, Callable[[Context], bool]], ...]],
+    timed: dict[str, tuple[CriterionLike, ...]],
+) -> dict[str, Doomed | None]:
+    """Index, by stage, a test true when every automatic move out of it surely fails.
+
+    For the quick record, which then asks no guard (see sure_to_fail): None
+    for a stage with a guard it cannot tell about, and for one with a guard
+    that time alone may make pass, whose wake is asked only with a context.
+    """
+    doomed: dict[str, Doomed | None] = {}
+    for stage, found in tries.items():
+        doomed[stage] = (
+            None
+            if timed[stage]
+            else sure_to_fail(
+                [transition.guard for transition, _ in found], policy.scoring
+            )
+        )
+    return doomed
+
+
 class Funnel:
     """Moves leads through a policy's funnel: the one stateful object.
 
@@ -442,6 +468,7 @@ class Funnel:
         "_commits",
         "_create_leads",
         "_delivering",
+        "_doomed",
         "_fingerprint",
         "_in_memory",
         "_lock",
@@ -607,6 +634,7 @@ class Funnel:
             and timed(rule.met_by, policy.scoring, passed=False)
         }
         self._tries, self._timed = _auto_guards(policy)
+        self._doomed = _doomed_tries(policy, self._tries, self._timed)
         self._quick = _quick_moves(
             policy, lambda stage: stage in self._slas or bool(self._tries[stage])
         )
@@ -1489,14 +1517,18 @@ class Funnel:
             model = scorer._model.name  # noqa: SLF001 -- as above
             notes = scorer._notes  # noqa: SLF001 -- as above
             context = scorer._context  # noqa: SLF001 -- as above
-            score = None
             if _read_changed(state, read[0]):
-                score = score_of(model, lead_id, notes, context, at, read)
-                events.append(_held_changed(state, at, score))
+                # The new score as the arguments that make it, when read.
+                events.append(
+                    _held_changed(state, at, (model, lead_id, notes, context, at, read))
+                )
             wake = None
-            if tries := self._tries[stage]:
-                if score is None:
-                    score = score_of(model, lead_id, notes, context, at, read)
+            # A guard asked with the score made, unless every one surely fails.
+            if (tries := self._tries[stage]) and (
+                (doomed := self._doomed[stage]) is None
+                or not doomed(read[0], read[1], activity, held)
+            ):
+                score = score_of(model, lead_id, notes, context, at, read)
                 # with_in_time_order, written out; only the guards read it.
                 activities: tuple[Activity, ...] = (
                     (activity,)
