@@ -1703,6 +1703,22 @@ class TestSureToFail:
         ):
             assert sure_to_fail(guards, MODEL) is None, guards
 
+    def test_combinators_are_told_through_their_built_in_criteria(self) -> None:
+        """Nested: AllOf fails by its AnyOf; an AtLeast and a timed Not are asked."""
+        guard = AllOf(
+            AnyOf(ScoreAtLeast(40), Not(GradeAtLeast("A"))),
+            AtLeast(1, Always()),
+            Not(InStageFor(D)),
+        )
+        doomed = sure_to_fail([guard], MODEL)
+        assert doomed is not None
+        recorded = activity("demo", T0)
+        answers = [
+            doomed({"engagement": engagement, "fit": 20.0}, grade, recorded, None)
+            for engagement, grade in ((25.0, "A"), (15.0, "A"), (15.0, "B"))
+        ]
+        assert answers == [False, True, False]  # total 45, 35 of grade A, grade B
+
     def test_an_activity_count_reads_the_recorded_and_the_held(self) -> None:
         """DidActivity fails surely short of its count of the kinds, at any time."""
         doomed = sure_to_fail([DidActivity({"demo", "webinar"}, count=2)], MODEL)
