@@ -1876,7 +1876,11 @@ class TestQuickRecord:
     def test_a_quick_record_that_may_pass_a_guard_asks_it(self) -> None:
         """A fit hand-raiser is asked about (and fast-tracked); a poor fit is not."""
         chosen = policies.b2b_saas()
-        fit = {"employees": 500, "title": "VP Sales", "industry": "software"}
+        fit: dict[str, str | int] = {
+            "employees": 500,
+            "title": "VP Sales",
+            "industry": "software",
+        }
         for attributes, stage in (({}, "lead"), (fit, "sql")):
             quick = Funnel(chosen, clock=ManualClock(T0))
             usual = Funnel(chosen, store=_UsualStore(), clock=ManualClock(T0))

@@ -1821,12 +1821,9 @@ class ScoreState:
                 # of a running total 1.0 anchored at the activity's instant.
                 # Written out as below: a flag to share one block with it
                 # would cost a record 1.4% more instructions.
-                rule = compiled[entry[0]]
-                ts = entry[3]
-                until = entry[5]
-                if now < until:
-                    micros = entry[4]
-                else:
+                index, _, _, ts, micros, until = entry
+                rule = compiled[index]
+                if now >= until:
                     unit = math.pow(0.5, (now - ts) / rule.half_life)
                     micros = round(rule.points * unit * 1_000_000)
                     cap = rule.cap_micros
