@@ -1695,6 +1695,54 @@ class TestQuickRecord:
         assert first.score("L-1", at=later) == second.score("L-1", at=later)
         assert second.score("L-1", at=later).engagement == 10
 
+    @pytest.mark.parametrize(
+        ("first", "second"),
+        [
+            # One instant: the ids order them.
+            (T0 + H, T0 + H),
+            # Two instants one microsecond apart whose timestamps are one float.
+            (
+                datetime(2300, 1, 1, 0, 0, 0, 2, tzinfo=UTC),
+                datetime(2300, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+            ),
+        ],
+    )
+    def test_a_tie_with_the_latest_timestamp_is_ordered_exactly(
+        self, first: datetime, second: datetime
+    ) -> None:
+        """An activity whose timestamp ties the latest goes by instant, then id."""
+        assert first.timestamp() == second.timestamp()
+        quick = Funnel(policies.b2b_saas(), clock=ManualClock(T0))
+        usual = Funnel(policies.b2b_saas(), store=_UsualStore(), clock=ManualClock(T0))
+        feed = [
+            Activity("Q-1", "page_view", first, id="B"),
+            Activity("Q-1", "email_open", second, id="A"),
+            Activity("Q-1", "email_open", second, id="C"),
+        ]
+        for made in (quick, usual):
+            made.add_lead(Lead("Q-1", T0))
+            for activity in feed:
+                made.record(activity)
+        assert snapshot(quick) == snapshot(usual)
+        held = list(quick.store.activities("Q-1"))
+        assert held == sorted(feed, key=lambda each: (each.at, each.id))
+
+    def test_an_activity_no_rule_counts_is_the_latest_too(self) -> None:
+        """One before a later activity that no rule scores goes in its place."""
+        quick = Funnel(policies.b2b_saas(), clock=ManualClock(T0))
+        usual = Funnel(policies.b2b_saas(), store=_UsualStore(), clock=ManualClock(T0))
+        feed = [
+            Activity("Q-1", "page_view", T0 + H, id="A"),
+            Activity("Q-1", "sales_touch", T0 + 3 * H, id="B"),
+            Activity("Q-1", "page_view", T0 + 2 * H, id="C"),
+        ]
+        for made in (quick, usual):
+            made.add_lead(Lead("Q-1", T0))
+            for activity in feed:
+                made.record(activity)
+        assert snapshot(quick) == snapshot(usual)
+        assert [each.id for each in quick.store.activities("Q-1")] == ["A", "C", "B"]
+
     def test_quick_records_change_the_held_state_in_place(self) -> None:
         """A state read stays as it was; a change makes the next read a new one."""
         made = funnel()

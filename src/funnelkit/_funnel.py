@@ -1494,22 +1494,24 @@ class Funnel:
         if self._bounded is not None:  # the last used: kept longest
             self._bounded.move_to_end(lead_id)
         held = found[1]
-        lead = state.lead
-        history = state.history
         # A late arrival is judged as of the lead's last update.
         at = when if mine >= updated else state.updated_at
         try:
             events: list[Event] = [_new_recorded(activity)]
             ts = when.timestamp()
-            scorer._add_at(activity, ts)  # noqa: SLF001 -- the engine's own scorer
-            # Whether it goes after every activity the lead has (_not_before).
-            latest = True
-            if held:
+            # Whether it goes after every activity the lead has (_not_before),
+            # told by the scorer's latest instant, which has them all: a later
+            # timestamp is a later instant. Only a tie (two instants a float
+            # may not tell apart, past the year 2200) compares the last one.
+            newest = scorer._newest_ts  # noqa: SLF001 -- the engine's own scorer
+            latest = ts > newest
+            if ts == newest and held:  # a tie: the lead has activities
                 last = held[-1]
                 other = last.at
                 if other.tzinfo is not UTC:
                     other = other.astimezone(UTC)
                 latest = mine > other or (mine == other and activity.id >= last.id)
+            scorer._add_at(activity, ts)  # noqa: SLF001 -- as above
             # _rescore, written out; the score made only if a guard or an
             # event needs it (see score_of).
             # At the activity's instant, read once, unless it is late.
@@ -1537,13 +1539,14 @@ class Funnel:
                     if latest
                     else with_in_time_order(tuple(held), activity)
                 )
+                # The lead's history read only here: most records never touch it.
                 ctx = _new_context(
-                    lead,
+                    state.lead,
                     stage,
                     state.entered_at,
                     score,
                     activities,
-                    history,
+                    state.history,
                     at,
                     scorer,
                 )

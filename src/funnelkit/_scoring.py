@@ -631,7 +631,8 @@ def _grown(
         ids.append(activity_id)
         return ids
     if len(ids) < _TUPLE_IDS:
-        return (*ids, activity_id)
+        # One tuple made, where (*ids, activity_id) makes a list first.
+        return ids + (activity_id,)  # type: ignore[operator] # noqa: RUF005 -- a tuple here, see above
     return [*ids, activity_id]
 
 
@@ -645,7 +646,7 @@ def _grown_times(
     """
     if type(times) is tuple:
         if len(times) < _TUPLE_IDS:
-            return (*times, ts)
+            return times + (ts,)  # noqa: RUF005 -- as in _grown
         return array("d", (*times, ts))
     times.append(ts)  # type: ignore[union-attr] # not a tuple: an array
     return times
@@ -1686,13 +1687,10 @@ class ScoreState:
     def _add_at(self, activity: Activity, ts: float) -> None:
         """Add a checked *activity* whose time is *ts* (seconds since 1970 UTC)."""
         self._count += 1
-        model = self._model
-        indices = model._by_kind.get(activity.kind)  # noqa: SLF001 -- same module
-        if indices is None:
-            return
         activity_id = activity.id
         # No earlier than any activity added, and nothing set aside: every
-        # rule decides it at once.
+        # rule decides it at once. Kept for every kind, with rules or not:
+        # the engine tells by it whether an activity goes last.
         direct = False
         if ts > self._newest_ts or (
             ts == self._newest_ts and activity_id >= self._newest_id
@@ -1700,6 +1698,10 @@ class ScoreState:
             self._newest_ts = ts
             self._newest_id = activity_id
             direct = self._late is None
+        model = self._model
+        indices = model._by_kind.get(activity.kind)  # noqa: SLF001 -- same module
+        if indices is None:
+            return
         compiled = model._activity_rules  # noqa: SLF001 -- same module
         states = self._states
         for index in indices:
@@ -1852,9 +1854,9 @@ class ScoreState:
                     micros = state.snap_micros
                 else:
                     half: float = rule.half_life  # type: ignore[assignment] # only half-life rules get here
-                    unit = state.total * math.pow(
-                        0.5, (now - state.counted_ts[-1]) / half
-                    )
+                    # The snapshot ends with the running total and its anchor
+                    # (see _fill): the lists of times are left unread.
+                    unit = spec[-2] * math.pow(0.5, (now - spec[-1]) / half)
                     micros = round(rule.points * unit * 1_000_000)
                     cap = rule.cap_micros
                     if micros > cap:
