@@ -1501,8 +1501,9 @@ class Funnel:
             ts = when.timestamp()
             # Whether it goes after every activity the lead has (_not_before),
             # told by the scorer's latest instant, which has them all: a later
-            # timestamp is a later instant. Only a tie (two instants a float
-            # may not tell apart, past the year 2200) compares the last one.
+            # timestamp is a later instant. Only a tie (the same instant, or
+            # two a float cannot tell apart, past the year 2200) compares the
+            # last one exactly.
             newest = scorer._newest_ts  # noqa: SLF001 -- the engine's own scorer
             latest = ts > newest
             if ts == newest and held:  # a tie: the lead has activities
