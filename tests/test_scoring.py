@@ -38,8 +38,8 @@ from funnelkit import (
 )
 from funnelkit._frozen import FrozenMap
 from funnelkit._rules import number_text
+from funnelkit._scoring import _TUPLE_IDS, _lines_slot, _RuleState
 from funnelkit._scoring import _held_dimensions as held_dimensions
-from funnelkit._scoring import _lines_slot, _RuleState
 from funnelkit.serialization import from_json, to_json
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -555,8 +555,8 @@ class TestModelValidation:
         assert found == model.score(LEAD, acts(("x", H)), at=T0 + D)
 
 
-class TestRuleOfOneActivity:
-    """A rule that counted one activity of a lead is held in a tuple (_single)."""
+class TestRuleOfFewActivities:
+    """A rule whose first activities of a lead all count is held in a tuple (_few)."""
 
     def test_it_is_a_tuple_the_collector_stops_tracking(self) -> None:
         """The first activity, in time order, of a rule read from its cache."""
@@ -568,9 +568,85 @@ class TestRuleOfOneActivity:
         gc.collect(0)  # the first collection it survives, a young one
         assert not gc.is_tracked(entry)
         score = state.score(T0 + H)
-        state.add(*acts(("x", 2 * H)))  # a second: its _RuleState
-        assert type(state._states[0]) is _RuleState
         assert score == model.score(LEAD, acts(("x", H)), at=T0 + H)
+
+    def test_activities_that_all_count_stay_in_the_tuple(self) -> None:
+        """A second and a third, in time order, grow one tuple: no _RuleState."""
+        model = ScoringModel("m", [ActivityRule("x", 5)], decay=HalfLife(D))
+        history = acts(("x", H), ("x", 5 * H), ("x", 2 * D))
+        state = model.scorer(LEAD)
+        for n, activity in enumerate(history, start=1):
+            state.add(activity)
+            (entry,) = state._states
+            assert type(entry) is tuple
+            for at in (activity.at, activity.at + 3 * D):
+                assert state.score(at) == model.score(LEAD, history[:n], at=at)
+        gc.collect(0)
+        assert not gc.is_tracked(state._states[0])
+        assert line(state.score(T0 + 3 * D), "x").activity_ids == ("a1", "a2", "a3")
+
+    def test_a_constant_rule_counts_in_the_tuple(self) -> None:
+        """With no decay, each activity adds its points, held for ever."""
+        model = ScoringModel("m", [ActivityRule("x", 2, decay=None)])
+        history = acts(("x", H), ("x", 2 * H), ("x", 3 * H))
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        assert type(state._states[0]) is tuple
+        score = state.score(T0 + 9 * D)
+        assert score.engagement == 6
+        assert score == model.score(LEAD, history, at=T0 + 9 * D)
+
+    @pytest.mark.parametrize(
+        ("rule", "offsets", "kept"),
+        [
+            # Over max_count with no span: the third is skipped.
+            (ActivityRule("x", 5, max_count=2), (H, 2 * H, 3 * H), False),
+            # Two within a day: the third, on the same day, is skipped.
+            (ActivityRule("x", 5, max_count=2, per=D), (H, 2 * H, 3 * H), False),
+            # The first is a day old by the third: it counts.
+            (ActivityRule("x", 5, max_count=2, per=D), (H, 2 * H, D + H), True),
+            # One a day, a day apart to the microsecond: the edge counts out.
+            (ActivityRule("x", 5, max_count=1, per=D), (H, D + H), True),
+        ],
+    )
+    def test_a_frequency_cap_skips_through_the_rule_state(
+        self, rule: ActivityRule, offsets: tuple[timedelta, ...], kept: bool
+    ) -> None:
+        """An activity the cap would skip makes the _RuleState, which skips it."""
+        model = ScoringModel("m", [rule], decay=HalfLife(D))
+        history = acts(*[("x", offset) for offset in offsets])
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        assert (type(state._states[0]) is tuple) is kept
+        for at in (history[-1].at, T0 + 5 * D):
+            assert state.score(at) == model.score(LEAD, history, at=at)
+
+    def test_the_tuple_holds_as_many_ids_as_a_rule_state(self) -> None:
+        """Past _TUPLE_IDS activities, the rule takes its _RuleState."""
+        model = ScoringModel("m", [ActivityRule("x", 1)], decay=HalfLife(D))
+        history = acts(*[("x", n * H) for n in range(1, _TUPLE_IDS + 2)])
+        state = model.scorer(LEAD)
+        for activity in history[:_TUPLE_IDS]:
+            state.add(activity)
+        (few,) = state._states
+        assert type(few) is tuple
+        state.add(history[_TUPLE_IDS])
+        (rule,) = state._states
+        assert type(rule) is _RuleState
+        at = history[-1].at
+        assert state.score(at) == model.score(LEAD, history, at=at)
+
+    def test_a_late_activity_makes_the_rule_state(self) -> None:
+        """One earlier than the tuple's newest sets the rule's activities aside."""
+        model = ScoringModel("m", [ActivityRule("x", 5)], decay=HalfLife(D))
+        history = acts(("x", H), ("x", 3 * H), ("x", 2 * H))
+        state = model.scorer(LEAD)
+        for activity in history:
+            state.add(activity)
+        assert type(state._states[0]) is _RuleState
+        assert state.score(T0 + D) == model.score(LEAD, history, at=T0 + D)
 
     def test_rules_with_lists_and_late_firsts_take_a_rule_state(self) -> None:
         """A windowed rule, and a first activity earlier than the newest, do not."""
@@ -595,7 +671,7 @@ class TestRuleOfOneActivity:
         score = state.score(T0 + H)
         assert score.engagement == math.copysign(10, points)
         assert score == model.score(LEAD, acts(("x", H)), at=T0 + H)
-        state._unsingle_all()
+        state._states_only()
         state._last = state._still = None
         assert state.score(T0 + H) == score
 
@@ -732,8 +808,14 @@ class TestScoreState:
         )
 
     @pytest.mark.parametrize("points", [10, -10])
-    def test_a_held_cap_still_holds_just_past_the_cache(self, points: int) -> None:
-        """Just past the cache, a rule within a hair of its cap is still capped."""
+    @pytest.mark.parametrize("as_state", [False, True])
+    def test_a_held_cap_still_holds_just_past_the_cache(
+        self, points: int, as_state: bool
+    ) -> None:
+        """Just past the cache, a rule within a hair of its cap is still capped.
+
+        Held in the tuple of its few activities, and as its _RuleState.
+        """
         model = ScoringModel(
             "m", [ActivityRule("view", points, max_points=15)], decay=HalfLife(D)
         )
@@ -741,8 +823,12 @@ class TestScoreState:
         state = model.scorer(LEAD)
         for activity in history:
             state.add(activity)
+        if as_state:
+            state._states_only()
         state.score(T0 + 3 * H)  # held at the cap: the cache says until when
-        until = state._states[0].snap_until  # type: ignore[union-attr] # the rule's
+        entry = state._states[0]
+        assert (type(entry) is _RuleState) is as_state
+        until = entry.snap_until if type(entry) is _RuleState else entry[4]  # type: ignore[index] # a tuple otherwise
         # The next whole microsecond but one: surely past the cache's end.
         at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
             microseconds=math.ceil(until * 1_000_000) + 1
@@ -988,6 +1074,7 @@ class TestSharedParts:
         state = model.scorer(LEAD)
         for activity in history:
             state.add(activity)
+        state._states_only()  # the rule's state, not the tuple of its first few
         score = state.score(T0 + D)
         specs = score.contributions._rules  # type: ignore[attr-defined]
         gc.collect()
@@ -1481,7 +1568,7 @@ class TestProperties:
         for activity in data.draw(st.permutations(history)):
             single.add(activity)
             full.add(activity)
-            full._unsingle_all()
+            full._states_only()
             if data.draw(st.booleans()):
                 at = data.draw(instants)
                 assert single.score(at) == full.score(at)

@@ -360,7 +360,6 @@ class _Ledger(Deferred[Contribution]):
 _COMPUTED = 8  # the length of a computed line's parts; snapshots are shorter
 _SNAP_TUPLE = 4  # a snapshot of ids in a tuple, nothing skipped (see _fill)
 _SNAP_LIST = 5  # a snapshot of ids in a list, nothing skipped
-_SNAP_SINGLE = 6  # a rule's state of one activity, its own snapshot (see _single)
 _TUPLE_IDS = 16  # the ids a rule keeps in a tuple, replaced, before a list
 
 
@@ -425,9 +424,10 @@ def _snap_parts(
     elif size == _SNAP_LIST:
         _, ids, hi, total, anchor = snap
         skipped, skipped_hi = _NO_IDS, 0
-    elif size == _SNAP_SINGLE:
-        _, activity_id, total, anchor, _, _ = snap
-        ids, hi, skipped, skipped_hi = (activity_id,), 1, _NO_IDS, 0
+    elif type(snap[1]) is float:  # a _Few: its ids after its head
+        total, anchor = snap[1], snap[2]
+        ids = snap[_FEW_HEAD::2]
+        hi, skipped, skipped_hi = len(ids), _NO_IDS, 0
     else:
         _, ids, hi, skipped, skipped_hi, total, anchor = snap
     unit = total
@@ -603,7 +603,7 @@ class Score(_ScoreParts):
 # otherwise walks it (and the cache holding it) in every full collection.
 _NO_IDS: tuple[str, ...] = ()
 _NO_LINES: tuple[Contribution, ...] = ()  # the ledger of a score nothing adds to
-_NO_STATES: list[_RuleState | _Single | None] = []  # a model without activity rules
+_NO_STATES: list[_RuleState | _Few | None] = []  # a model without activity rules
 _NO_TIMES: tuple[float, ...] = ()
 
 # How a scorer reads a rule: with no decay and no window its line changes only
@@ -671,9 +671,11 @@ class _RuleState:
     a tuple up to _TUPLE_IDS of them (an array is one more object the
     collector walks in every full collection), then in a compact array.
 
-    A rule read without its lists has none of this for its first activity,
-    in time order: the scorer holds it in a flat tuple (see _single) until a
-    second comes, or a read needs the lists.
+    A rule read without its lists has none of this for its first
+    activities, while they come in time order and all count: the scorer
+    holds them in a flat tuple (see _few) until one comes late, a
+    frequency cap would skip one, the tuple holds _TUPLE_IDS of them, or a
+    read needs the lists.
 
     The scorer has the rule decide activities that arrive in time order at
     once; one that arrives out of order sets every activity of the rule aside
@@ -1002,34 +1004,70 @@ def _held_points(rule: _CompiledRule, total: float, anchor: float) -> tuple[int,
     return 0, _NEG_INF
 
 
-#: A rule that counted one activity of a lead, read without its lists (see
-#: _single): the rule's position, the activity's id, its running total (1.0)
-#: and its instant (seconds), as a snapshot of _RuleState._fill has them, then
-#: the points and the instant until which they hold. It is its own snapshot.
-_Single = tuple[int, str, float, float, int, float]
+#: A rule that counted its first few activities of a lead, all of them, read
+#: without its lists (see _few): the rule's position, its running total
+#: and anchor (the latest activity's instant, in seconds), as a snapshot of
+#: _RuleState._fill has them, the points and the instant until which they
+#: hold, then each activity's id and instant, in time order. It is its own
+#: snapshot.
+_Few = tuple[Any, ...]
+_FEW_HEAD = 5  # the items of a _Few before its activities
 
 
-def _single(rule: _CompiledRule, ts: float, activity_id: str) -> _Single:
+def _few(rule: _CompiledRule, ts: float, activity_id: str) -> _Few:
     """The state of *rule* that counted one activity, at *ts*, its first.
 
-    Most rules count one activity of a lead (on the default policy's feed,
-    56% of them): a flat tuple of numbers and a string holds it, which the
-    garbage collector stops tracking at the first collection it survives,
-    where a _RuleState is one more object it walks in every full collection,
-    for as long as the lead lives (a tuple holding a tuple would take a
+    Most rules count few activities of a lead (on the default policy's feed,
+    56% of them one): a flat tuple of numbers and strings holds them, which
+    the garbage collector stops tracking at the first collection it
+    survives, where a _RuleState is one more object it walks in every full
+    collection, for as long as the lead lives, with a tuple of ids, a tuple
+    of times and a snapshot beside it (a tuple holding a tuple would take a
     collection more for each, the last of them a full one). Only for a rule
     read without its lists (constant, or halving with no window), whose first
-    activity always counts (max_count is 1 or more). _unsingled turns it
-    into the _RuleState that decided the activity.
+    activity always counts (max_count is 1 or more). _few_grown adds the
+    next ones while they all count; _few_state turns it into the _RuleState
+    that decided its activities.
     """
     micros, until = _held_points(rule, 1.0, ts)
-    return (rule.index, activity_id, 1.0, ts, micros, until)
+    return (rule.index, 1.0, ts, micros, until, activity_id, ts)
 
 
-def _unsingled(rule: _CompiledRule, single: _Single) -> _RuleState:
-    """The _RuleState of *rule* that decided the one activity of *single*."""
+def _few_grown(
+    rule: _CompiledRule, few: _Few, ts: float, activity_id: str
+) -> _Few | None:
+    """*few* with one more activity, in time order, or None if it would not count.
+
+    As _RuleState.decide counts it (the same operations, in the same order);
+    None when the rule's frequency cap would skip it, or the tuple holds
+    _TUPLE_IDS activities already: the scorer then holds the rule as its
+    _RuleState.
+    """
+    count = (len(few) - _FEW_HEAD) >> 1
+    if count >= _TUPLE_IDS:
+        return None
+    cap = rule.max_count
+    if cap is not None:
+        per = rule.per
+        if per is not None:
+            # Exact, as a window's edge is (_floor, inlined); times ascending.
+            floor = (round(ts * 1_000_000) - per) / 1_000_000
+            count -= bisect_right(few[_FEW_HEAD + 1 :: 2], floor)
+        if count >= cap:
+            return None
+    half = rule.half_life
+    total = (
+        few[1] + 1.0 if half is None else few[1] * 0.5 ** ((ts - few[2]) / half) + 1.0
+    )
+    micros, until = _held_points(rule, total, ts)
+    return (few[0], total, ts, micros, until, *few[_FEW_HEAD:], activity_id, ts)
+
+
+def _few_state(rule: _CompiledRule, few: _Few) -> _RuleState:
+    """The _RuleState of *rule* that decided the activities of *few*."""
     state = _RuleState(rule)
-    state.decide(single[3], single[1])
+    for position in range(_FEW_HEAD, len(few), 2):
+        state.decide(few[position + 1], few[position])
     return state
 
 
@@ -1469,7 +1507,7 @@ class ScoringModel:
                 expected="a funnelkit.Lead",
             )
         state = ScoreState(self, lead)
-        state._singles = False  # noqa: SLF001 -- same module
+        state._keep_few = False  # noqa: SLF001 -- same module
         limit = at.timestamp()
         if isinstance(activities, list | tuple):
             items: Sequence[Activity] = activities
@@ -1552,6 +1590,7 @@ class ScoreState:
         "_attribute_specs",
         "_context",
         "_count",
+        "_keep_few",
         "_last",
         "_late",
         "_lead",
@@ -1559,7 +1598,6 @@ class ScoreState:
         "_newest_id",
         "_newest_ts",
         "_notes",
-        "_singles",
         "_states",
         "_still",
     )
@@ -1582,14 +1620,14 @@ class ScoreState:
         self._model = model
         self._lead = lead
         count = len(model._activity_rules)  # noqa: SLF001 -- same module
-        # A rule's state (see _RuleState), or _Single, or None: no activity yet.
-        self._states: list[_RuleState | _Single | None] = (
+        # A rule's state (see _RuleState), or _Few, or None: no activity yet.
+        self._states: list[_RuleState | _Few | None] = (
             [None] * count if count else _NO_STATES
         )
-        # Whether a rule's first activity is held as a _Single: not in a
+        # Whether a rule's first activities are held as a _Few: not in a
         # batch (ScoringModel.score), where most rules with activities count
         # several, and the state read once is not kept.
-        self._singles = True
+        self._keep_few = True
         self._count = 0
         # The latest activity added (by time, then id): one no earlier is in
         # time order for every rule.
@@ -1684,7 +1722,7 @@ class ScoreState:
                 expected=f"an Activity of lead {self._lead.id!r}",
             )
 
-    def _add_at(self, activity: Activity, ts: float) -> None:
+    def _add_at(self, activity: Activity, ts: float) -> None:  # noqa: C901 -- the hot path, flat for speed
         """Add a checked *activity* whose time is *ts* (seconds since 1970 UTC)."""
         self._count += 1
         activity_id = activity.id
@@ -1713,12 +1751,18 @@ class ScoreState:
             if type(entry) is _RuleState:
                 state = entry
             elif entry is None:
-                if direct and item.mode != _GENERAL and self._singles:
-                    states[index] = _single(item, ts, activity_id)
+                if direct and item.mode != _GENERAL and self._keep_few:
+                    states[index] = _few(item, ts, activity_id)
                     continue
                 state = states[index] = _RuleState(item)
-            else:  # a _Single: its second activity
-                state = states[index] = _unsingled(item, entry)  # type: ignore[arg-type] # a _Single
+            else:  # a _Few: one more activity
+                few: _Few = entry  # type: ignore[assignment] # not a _RuleState
+                if direct:
+                    grown = _few_grown(item, few, ts, activity_id)
+                    if grown is not None:
+                        states[index] = grown
+                        continue
+                state = states[index] = _few_state(item, few)
             if direct:
                 state.decide(ts, activity_id)
             else:
@@ -1742,21 +1786,21 @@ class ScoreState:
             late[state] = pending
         insort(pending, (ts, activity_id))
 
-    def _unsingle(self, single: _Single) -> _RuleState:
-        """Hold *single*'s rule as the _RuleState it stands for, and return it."""
-        index = single[0]
-        state = self._states[index] = _unsingled(
+    def _hold_state(self, few: _Few) -> _RuleState:
+        """Hold *few*'s rule as the _RuleState it stands for, and return it."""
+        index = few[0]
+        state = self._states[index] = _few_state(
             self._model._activity_rules[index],  # noqa: SLF001 -- same module
-            single,
+            few,
         )
         return state
 
-    def _unsingle_all(self) -> list[_RuleState | None]:
-        """Hold every rule that counted one activity as its _RuleState: the states."""
+    def _states_only(self) -> list[_RuleState | None]:
+        """Hold every rule held as a _Few as its _RuleState: the states."""
         for entry in self._states:
             if type(entry) is tuple:
-                self._unsingle(entry)
-        return self._states  # type: ignore[return-value] # no _Single left
+                self._hold_state(entry)
+        return self._states  # type: ignore[return-value] # no _Few left
 
     def _settle(self, late: dict[_RuleState, list[tuple[float, str]]]) -> None:
         """Decide again, in time order, the activities of the rules set aside."""
@@ -1813,20 +1857,21 @@ class ScoreState:
         # The rules the lead met (a _RuleState is always true): skipped in C,
         # the others cost less than a test each.
         if now < self._newest_ts:
-            # Read before an activity: a _Single's rule by its _RuleState, from
-            # its lists (every _Single is of an activity no later than now).
-            self._unsingle_all()
+            # Read before an activity: a _Few's rule by its _RuleState, from
+            # its lists (otherwise a _Few's activities are no later than now).
+            self._states_only()
         for entry in filter(None, self._states):
             if type(entry) is tuple:
-                # A rule that counted one activity (see _single), read as the
-                # _RuleState's cache is below: the tuple is its own snapshot,
-                # of a running total 1.0 anchored at the activity's instant.
-                # Written out as below: a flag to share one block with it
-                # would cost a record 1.4% more instructions.
-                index, _, _, ts, micros, until = entry
-                rule = compiled[index]
+                # A rule that counted its first few activities (see _few),
+                # read as the _RuleState's cache is below: the tuple is its
+                # own snapshot. Written out as below: a flag to share one
+                # block with it would cost a record 1.4% more instructions.
+                rule = compiled[entry[0]]
+                ts = entry[2]
+                micros = entry[3]
+                until = entry[4]
                 if now >= until:
-                    unit = math.pow(0.5, (now - ts) / rule.half_life)
+                    unit = entry[1] * math.pow(0.5, (now - ts) / rule.half_life)
                     micros = round(rule.points * unit * 1_000_000)
                     cap = rule.cap_micros
                     if micros > cap:
@@ -1841,7 +1886,7 @@ class ScoreState:
                 if ts > begin:  # noqa: PLR1730 -- as below
                     begin = ts
                 continue
-            state: _RuleState = entry  # type: ignore[assignment] # not a _Single
+            state: _RuleState = entry  # type: ignore[assignment] # not a _Few
             rule = state.rule
             if now >= state.fast_from and rule.mode != _GENERAL:
                 # _RuleState.read's quick way, _halved and _capped written out
@@ -1901,7 +1946,7 @@ class ScoreState:
         """
         if self._late is not None:
             self._settle(self._late)
-        states = self._unsingle_all()
+        states = self._states_only()
         position = self._model.dimensions.index(dimension)
         raw = self._attribute_micros[position]
         gained = lost = 0
@@ -1950,7 +1995,7 @@ class ScoreState:
         """
         sums = [*self._attribute_micros]
         rules = []
-        for state in self._unsingle_all():  # none in a batch (see _singles)
+        for state in self._states_only():  # none in a batch (see _keep_few)
             if state is None:
                 continue
             state.freeze()
