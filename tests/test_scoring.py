@@ -40,6 +40,7 @@ from funnelkit._frozen import FrozenMap
 from funnelkit._rules import number_text
 from funnelkit._scoring import _TUPLE_IDS, _lines_slot, _RuleState
 from funnelkit._scoring import _held_dimensions as held_dimensions
+from funnelkit._scoring import _held_points as held_points
 from funnelkit.serialization import from_json, to_json
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -556,7 +557,7 @@ class TestModelValidation:
 
 
 class TestRuleOfFewActivities:
-    """A rule whose first activities of a lead all count is held in a tuple (_few)."""
+    """A rule whose first activities of a lead all count is held in a tuple (_Few)."""
 
     def test_it_is_a_tuple_the_collector_stops_tracking(self) -> None:
         """The first activity, in time order, of a rule read from its cache."""
@@ -647,6 +648,28 @@ class TestRuleOfFewActivities:
             state.add(activity)
         assert type(state._states[0]) is _RuleState
         assert state.score(T0 + D) == model.score(LEAD, history, at=T0 + D)
+
+    @given(
+        points=st.sampled_from([1, -1, 5, 10, 10.0000008, -10.0000008, 40, 0.3]),
+        cap=st.sampled_from([None, 10, 15]),
+        constant=st.booleans(),
+        hours=st.lists(st.integers(0, 24 * 400), min_size=1, max_size=4),
+    )
+    def test_the_tuple_holds_the_points_the_cache_would(
+        self, points: float, cap: int | None, constant: bool, hours: list[int]
+    ) -> None:
+        """Its points and until when they hold are _held_points' of its total."""
+        rule = ActivityRule(
+            "x", points, max_points=cap, decay=None if constant else ...
+        )
+        model = ScoringModel("m", [rule], decay=HalfLife(30 * D))
+        (compiled,) = model._activity_rules
+        state = model.scorer(LEAD)
+        for n, hour in enumerate(sorted(hours)):
+            state.add(Activity("L", "x", T0 + hour * H, id=f"a{n}"))
+            (few,) = state._states
+            assert type(few) is tuple
+            assert few[3:5] == held_points(compiled, few[1], few[2])
 
     def test_rules_with_lists_and_late_firsts_take_a_rule_state(self) -> None:
         """A windowed rule, and a first activity earlier than the newest, do not."""

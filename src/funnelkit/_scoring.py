@@ -673,7 +673,7 @@ class _RuleState:
 
     A rule read without its lists has none of this for its first
     activities, while they come in time order and all count: the scorer
-    holds them in a flat tuple (see _few) until one comes late, a
+    holds them in a flat tuple (see _Few) until one comes late, a
     frequency cap would skip one, the tuple holds _TUPLE_IDS of them, or a
     read needs the lists.
 
@@ -994,7 +994,7 @@ def _held_points(rule: _CompiledRule, total: float, anchor: float) -> tuple[int,
     if rule.mode == _CONSTANT:
         return _capped(rule, total)[1], _INF
     peak = abs(rule.points * total)
-    floor = (rule.cap_micros + _CAP_MARGIN_MICROS) * _CAP_MARGIN_RATIO
+    floor = rule.held_above
     if peak * 1_000_000 > floor:
         half_lives = math.log2(peak * 1_000_000 / floor)
         return (
@@ -1005,32 +1005,24 @@ def _held_points(rule: _CompiledRule, total: float, anchor: float) -> tuple[int,
 
 
 #: A rule that counted its first few activities of a lead, all of them, read
-#: without its lists (see _few): the rule's position, its running total
-#: and anchor (the latest activity's instant, in seconds), as a snapshot of
-#: _RuleState._fill has them, the points and the instant until which they
-#: hold, then each activity's id and instant, in time order. It is its own
-#: snapshot.
+#: without its lists: the rule's position, its running total and anchor (the
+#: latest activity's instant, in seconds), as a snapshot of _RuleState._fill
+#: has them, the points and the instant until which they hold, then each
+#: activity's id and instant, in time order. It is its own snapshot.
+#:
+#: Most rules count few activities of a lead (on the default policy's feed,
+#: 56% of them one): a flat tuple of numbers and strings holds them, which
+#: the garbage collector stops tracking at the first collection it survives,
+#: where a _RuleState is one more object it walks in every full collection,
+#: for as long as the lead lives, with a tuple of ids, a tuple of times and a
+#: snapshot beside it (a tuple holding a tuple would take a collection more
+#: for each, the last of them a full one). Only for a rule read without its
+#: lists (constant, or halving with no window), whose first activity always
+#: counts (max_count is 1 or more): ScoreState._add_at makes it at the first,
+#: _few_grown adds the next ones while they all count, and _few_state turns
+#: it into the _RuleState that decided its activities.
 _Few = tuple[Any, ...]
 _FEW_HEAD = 5  # the items of a _Few before its activities
-
-
-def _few(rule: _CompiledRule, ts: float, activity_id: str) -> _Few:
-    """The state of *rule* that counted one activity, at *ts*, its first.
-
-    Most rules count few activities of a lead (on the default policy's feed,
-    56% of them one): a flat tuple of numbers and strings holds them, which
-    the garbage collector stops tracking at the first collection it
-    survives, where a _RuleState is one more object it walks in every full
-    collection, for as long as the lead lives, with a tuple of ids, a tuple
-    of times and a snapshot beside it (a tuple holding a tuple would take a
-    collection more for each, the last of them a full one). Only for a rule
-    read without its lists (constant, or halving with no window), whose first
-    activity always counts (max_count is 1 or more). _few_grown adds the
-    next ones while they all count; _few_state turns it into the _RuleState
-    that decided its activities.
-    """
-    micros, until = _held_points(rule, 1.0, ts)
-    return (rule.index, 1.0, ts, micros, until, activity_id, ts)
 
 
 def _few_grown(
@@ -1059,7 +1051,14 @@ def _few_grown(
     total = (
         few[1] + 1.0 if half is None else few[1] * 0.5 ** ((ts - few[2]) / half) + 1.0
     )
-    micros, until = _held_points(rule, total, ts)
+    if (
+        rule.mode == _HALVING
+        and abs(rule.points * total) * 1_000_000 <= rule.held_above
+    ):
+        # Under its cap already (_held_points's test): most reads compute them.
+        micros, until = 0, _NEG_INF
+    else:
+        micros, until = _held_points(rule, total, ts)
     return (few[0], total, ts, micros, until, *few[_FEW_HEAD:], activity_id, ts)
 
 
@@ -1091,6 +1090,14 @@ class _CompiledRule:
     fast: bool
     mode: int
     accepts: Callable[[Mapping[str, Scalar]], bool] | None
+    # A halving rule's points hold at its cap while they exceed this, in
+    # millionths: the cap, beyond any doubt (see _held_points).
+    held_above: float
+    # The points and, added to the activity's instant, the instant until
+    # which they hold, of a rule read without its lists that counted one
+    # activity (see _Few): _held_points of a total of 1.0, made once.
+    first_micros: int
+    first_for: float
 
 
 def _compile(
@@ -1114,16 +1121,15 @@ def _compile(
         mode = _CONSTANT
     elif window_micros is None and half_life is not None:
         mode = _HALVING
-    return _CompiledRule(
+    cap_micros = _micros(rule.max_points) if rule.max_points is not None else _UNCAPPED
+    compiled = _CompiledRule(
         index=index,
         rule=rule,
         dimension=rule.dimension,
         dim=dims.index(rule.dimension),
         points=rule.points,
         points_text=number_text(rule.points),
-        cap_micros=(
-            _micros(rule.max_points) if rule.max_points is not None else _UNCAPPED
-        ),
+        cap_micros=cap_micros,
         decay=decay,
         max_count=rule.max_count,
         per=rule.per // _MICROSECOND if rule.per is not None else None,
@@ -1133,7 +1139,16 @@ def _compile(
         fast=decay is None or half_life is not None or linear is not None,
         mode=mode,
         accepts=rule.accepts if rule.where is not None else None,
+        held_above=(cap_micros + _CAP_MARGIN_MICROS) * _CAP_MARGIN_RATIO,
+        first_micros=0,
+        first_for=_NEG_INF,
     )
+    if mode == _GENERAL:
+        return compiled  # never held in a _Few
+    # Read at an anchor of 0.0, the instant until which the points hold is
+    # the span itself (0.0 + span), or an infinity.
+    micros, until = _held_points(compiled, 1.0, 0.0)
+    return attrs.evolve(compiled, first_micros=micros, first_for=until)
 
 
 # -- The model ---------------------------------------------------------------
@@ -1752,7 +1767,16 @@ class ScoreState:
                 state = entry
             elif entry is None:
                 if direct and item.mode != _GENERAL and self._keep_few:
-                    states[index] = _few(item, ts, activity_id)
+                    # A _Few of one activity: its points as _compile read them.
+                    states[index] = (
+                        index,
+                        1.0,
+                        ts,
+                        item.first_micros,
+                        ts + item.first_for,
+                        activity_id,
+                        ts,
+                    )
                     continue
                 state = states[index] = _RuleState(item)
             else:  # a _Few: one more activity
@@ -1862,7 +1886,7 @@ class ScoreState:
             self._states_only()
         for entry in filter(None, self._states):
             if type(entry) is tuple:
-                # A rule that counted its first few activities (see _few),
+                # A rule that counted its first few activities (see _Few),
                 # read as the _RuleState's cache is below: the tuple is its
                 # own snapshot. Written out as below: a flag to share one
                 # block with it would cost a record 1.4% more instructions.
