@@ -1434,6 +1434,24 @@ class TestPrecision:
         assert round(value * 1_000_000) == micros
         assert Decimal(f"{value:.6f}") == Decimal(micros) / 10**6
 
+    @given(
+        st.integers(min_value=-(10**12), max_value=10**12)
+        | st.floats(min_value=-1e12, max_value=1e12),
+        st.floats(min_value=0.0, max_value=1e4),
+        st.floats(min_value=0.0, max_value=2e3),
+    )
+    @example(3, 1.0, 1.0)
+    @example(7, 2.5, 0.0)
+    def test_a_read_computes_the_points_as_the_ledger_does(
+        self, given_points: float, total: float, half_lives: float
+    ) -> None:
+        """A read's halving, product and rounding give the ledger's millionths."""
+        # The read: 0.5 **, the points made a float, 1e6, the number's __round__.
+        read = (float(given_points) * (total * 0.5**half_lives) * 1e6).__round__()
+        # The ledger (_halved, _capped): math.pow, the points as given, round().
+        unit = total * math.pow(0.5, half_lives)
+        assert read == round(given_points * unit * 1_000_000)
+
     def test_beyond_the_bound_the_last_digit_may_be_off(self) -> None:
         """Ten billion points and a millionth is the float nearest, as docs say."""
         model = ScoringModel(

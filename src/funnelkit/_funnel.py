@@ -730,7 +730,9 @@ class Funnel:
             )
         # _call, written out as in move: the partial it takes would cost a
         # record 2% more instructions.
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not `with`: see _call
+        try:
             mark = len(self._outbox), self._commits, self._ticked
             try:
                 if self._in_memory:  # whose transaction does nothing: not even called
@@ -744,6 +746,8 @@ class Funnel:
             if self._outbox:
                 self._deliver()
             return events
+        finally:
+            lock.release()
 
     def move(  # noqa: PLR0913 -- the move's parts, all keyword-only but the lead
         self,
@@ -795,7 +799,9 @@ class Funnel:
         ):
             self._check_move(lead_id, to, by, reason, override)
         # _call, written out: a closure would cost a move 4% more instructions.
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not `with`: see _call
+        try:
             mark = len(self._outbox), self._commits, self._ticked
             try:
                 if self._in_memory:  # whose transaction does nothing: not even entered
@@ -809,6 +815,8 @@ class Funnel:
             if self._outbox:
                 self._deliver()
             return events
+        finally:
+            lock.release()
 
     def _check_move(
         self, lead_id: str, to: str, by: str, reason: str | None, override: bool
@@ -1574,6 +1582,7 @@ class Funnel:
             read,
             at,
             activity,
+            held,
             latest,
             wake,
             was,
@@ -2356,8 +2365,16 @@ class Funnel:
         self._batch_ticked = self._ticked
 
     def _call(self, work: Callable[[], list[Event]]) -> list[Event]:
-        """Run *work* in one store transaction, then give the subscribers its events."""
-        with self._lock:
+        """Run *work* in one store transaction, then give the subscribers its events.
+
+        The lock is taken and let go by its methods, not by ``with``, which
+        looks both methods up and makes each a bound method at every call:
+        1,100 more instructions of a record's 71,000 (measured with a
+        ``threading.RLock``, the only lock a funnel takes).
+        """
+        lock = self._lock
+        lock.acquire()
+        try:
             mark = len(self._outbox), self._commits, self._ticked
             try:
                 with self._store.transaction():
@@ -2368,6 +2385,8 @@ class Funnel:
             if self._outbox:
                 self._deliver()
             return events
+        finally:
+            lock.release()
 
     def _lost(self, mark: tuple[int, int, datetime | None]) -> None:
         """Forget what a failed call committed, if its transaction then failed.

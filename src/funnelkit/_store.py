@@ -686,6 +686,7 @@ class InMemoryStore:
         read: ScoreRead,
         at: datetime,
         activity: Activity,
+        held: list[Activity] | None,
         latest: bool,
         wake: datetime | None,
         was: datetime | None,
@@ -697,16 +698,16 @@ class InMemoryStore:
         ((lead_id, wake),), policy)`` does, where the state is the lead's
         *state* as held (see _for_record), updated *at*, with one activity
         more and the score *scorer* *read* at *at* (kept as its parts, see
-        _Recorded); *latest*: the activity goes after every activity the
-        lead has. *was* is the wake _for_record gave: the index is left as
-        it is when *wake* is that very one.
+        _Recorded); *held*: the lead's activities _for_record gave (the
+        list itself, or None); *latest*: the activity goes after every
+        activity the lead has. *was* is the wake _for_record gave: the index
+        is left as it is when *wake* is that very one.
         """
         lead_id = activity.lead_id
         if type(state) is not _Recorded:
             state = self._states[lead_id] = _Recorded(state)  # type: ignore[arg-type] # a LeadState otherwise
         state.scored_as(scorer, read, at)
         state.activities += 1
-        held = self._activities.get(lead_id)
         if latest and held is not None:  # _hold, without its search
             held.append(activity)
             ids = self._ids.get(lead_id)
