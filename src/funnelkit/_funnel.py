@@ -1495,7 +1495,7 @@ class Funnel:
             updated = updated.astimezone(UTC)
         was = found[2]
         # Due by the activity: the usual way catches the lead up first.
-        if was is not None and was.astimezone(UTC) <= (
+        if was is not None and (was if was.tzinfo is UTC else was.astimezone(UTC)) <= (
             mine if mine >= updated else updated  # noqa: FURB136 -- cheaper than max()
         ):
             return self._record(activity, create=self._create_leads)
@@ -2694,10 +2694,14 @@ def _next_wake(timers: Sequence[SlaTimer], wake: datetime | None) -> datetime | 
         due = timer.next_due
         if due is None:
             continue
-        instant = due.astimezone(UTC)  # see in_utc
+        # See in_utc; an instant in UTC already is its own, with no call.
+        instant = due if due.tzinfo is UTC else due.astimezone(UTC)
         if soonest is None or instant < soonest:
             found, soonest = due, instant
-    if wake is not None and (soonest is None or wake.astimezone(UTC) < soonest):
+    if wake is not None and (
+        soonest is None
+        or (wake if wake.tzinfo is UTC else wake.astimezone(UTC)) < soonest
+    ):
         return wake
     return found
 

@@ -279,7 +279,12 @@ def time_order(activity: Activity) -> tuple[datetime, str]:
 
 def _not_before(activity: Activity, last: Activity) -> bool:
     """Whether *activity* goes after *last* in time order (time_order, inline)."""
-    at, other = activity.at.astimezone(UTC), last.at.astimezone(UTC)  # see in_utc
+    # See in_utc; an instant in UTC already is its own, with no call.
+    at, other = activity.at, last.at
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    if other.tzinfo is not UTC:
+        other = other.astimezone(UTC)
     return at > other or (at == other and activity.id >= last.id)
 
 
