@@ -38,7 +38,7 @@ from funnelkit import (
 )
 from funnelkit._frozen import FrozenMap
 from funnelkit._rules import number_text
-from funnelkit._scoring import _TUPLE_IDS, _lines_slot, _RuleState
+from funnelkit._scoring import _TUPLE_IDS, _lines_slot, _micros, _RuleState
 from funnelkit._scoring import _held_dimensions as held_dimensions
 from funnelkit._scoring import _held_points as held_points
 from funnelkit.serialization import from_json, to_json
@@ -1437,6 +1437,29 @@ class TestPrecision:
             # Multiplied back, the product's own rounding adds to the float's:
             # within half a millionth only under 2**32 points.
             assert round(value * 1_000_000) == micros
+
+    @given(
+        st.integers(min_value=1, max_value=10**6).flatmap(
+            lambda count: st.tuples(
+                st.integers(
+                    min_value=0, max_value=min(10**15, (2**31 * 10**6 - 1) // count)
+                ),
+                st.just(count),
+            )
+        )
+    )
+    def test_points_times_a_count_hold_every_millionth_up_to_2_to_the_31(
+        self, points_and_count: tuple[int, int]
+    ) -> None:
+        """Points times a count, under 2**31, round to their exact millionths."""
+        micros, count = points_and_count
+        assert _micros(micros / 1_000_000 * count) == micros * count
+
+    def test_points_times_a_count_may_be_a_millionth_off_past_2_to_the_31(
+        self,
+    ) -> None:
+        """Six activities of 999,999,999.3 points come one millionth short."""
+        assert _micros(999_999_999.3 * 6) == 5_999_999_995_800_000 - 1
 
     @given(
         st.integers(min_value=-(10**12), max_value=10**12)

@@ -65,7 +65,8 @@ def _fail(instance: object, field: str, value: object, expected: str) -> PolicyE
 
 #: The largest number of points a rule, cap or limit may name: scores are
 #: whole numbers of millionths, each exact in a float up to 2**33 points
-#: (some 8.5 billion), far beyond any real score.
+#: (some 8.5 billion), and a rule's points times a count up to 2**31 (some
+#: 2.1 billion), far beyond any real score.
 MAX_POINTS = 1e9
 
 
