@@ -733,7 +733,8 @@ class Funnel:
         lock = self._lock
         lock.acquire()  # not `with`: see _call
         try:
-            mark = len(self._outbox), self._commits, self._ticked
+            # As in _call: the mark made only if the call fails.
+            outbox, commits, ticked = len(self._outbox), self._commits, self._ticked
             try:
                 if self._in_memory:  # whose transaction does nothing: not even called
                     events = self._record_quick(activity)
@@ -741,7 +742,7 @@ class Funnel:
                     with self._store.transaction():
                         events = self._record(activity, create=self._create_leads)
             except BaseException:
-                self._lost(mark)
+                self._lost((outbox, commits, ticked))
                 raise
             if self._outbox:
                 self._deliver()
@@ -802,7 +803,8 @@ class Funnel:
         lock = self._lock
         lock.acquire()  # not `with`: see _call
         try:
-            mark = len(self._outbox), self._commits, self._ticked
+            # As in _call: the mark made only if the call fails.
+            outbox, commits, ticked = len(self._outbox), self._commits, self._ticked
             try:
                 if self._in_memory:  # whose transaction does nothing: not even entered
                     events = self._move_quick(lead_id, to, by, reason, at, override)
@@ -810,7 +812,7 @@ class Funnel:
                     with self._store.transaction():
                         events = self._move(lead_id, to, by, reason, at, override)
             except BaseException:
-                self._lost(mark)
+                self._lost((outbox, commits, ticked))
                 raise
             if self._outbox:
                 self._deliver()
@@ -2375,12 +2377,13 @@ class Funnel:
         lock = self._lock
         lock.acquire()
         try:
-            mark = len(self._outbox), self._commits, self._ticked
+            # The mark _lost takes, a tuple made only if the call fails.
+            outbox, commits, ticked = len(self._outbox), self._commits, self._ticked
             try:
                 with self._store.transaction():
                     events = work()
             except BaseException:
-                self._lost(mark)
+                self._lost((outbox, commits, ticked))
                 raise
             if self._outbox:
                 self._deliver()
