@@ -66,10 +66,11 @@ def _micros(value: float) -> int:
     float's 53 bits). Beyond, as ten activities of a billion points reach, a
     reported number is the float nearest its millionths, which may be off in
     the sixth decimal. A float the scorer makes by multiplying, a constant
-    rule's points times its count, comes back here to its millionths exactly
-    up to 2**31 points (some 2.1 billion): beyond, the product's own rounding
-    adds to the float's, and one with a fraction (six activities of
-    999,999,999.3 points) may be one millionth off.
+    rule's points (a whole number of millionths) times its count, comes back
+    here to its millionths exactly up to 2**31 points (some 2.1 billion):
+    beyond, the product's own rounding adds to the float's, and one with a
+    fraction (six activities of 999,999,999.3 points) may be one millionth
+    off.
 
     Rounded by the number's ``__round__``, as ``round()`` is, without the
     look-up ``round()`` makes at each call (a bound method, made and freed):
