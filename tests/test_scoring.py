@@ -1455,6 +1455,35 @@ class TestPrecision:
         micros, count = points_and_count
         assert _micros(micros / 1_000_000 * count) == micros * count
 
+    @given(
+        st.integers(min_value=1, max_value=60).flatmap(
+            lambda count: st.tuples(
+                st.integers(
+                    min_value=1, max_value=min(10**15, (2**31 * 10**6 - 1) // count)
+                ),
+                st.just(count),
+            )
+        )
+    )
+    @example((999_999_999_300_000, 2))  # 2e9 points, close under 2**31
+    def test_a_constant_rules_line_holds_its_millionths_up_to_2_to_the_31(
+        self, points_and_count: tuple[int, int]
+    ) -> None:
+        """Both scorers' ledger line for count activities is points x count, exactly."""
+        micros, count = points_and_count
+        model = ScoringModel("m", [ActivityRule("x", micros / 1_000_000, decay=None)])
+        history = acts(*[("x", n * H) for n in range(count)])
+        scorer = model.scorer(LEAD)
+        for activity in history:
+            scorer.add(activity)
+        exact = Decimal(micros * count) / 10**6
+        at = T0 + count * H
+        for score in (model.score(LEAD, history, at=at), scorer.score(at)):
+            found = line(score, "x")
+            assert len(found.activity_ids) == count
+            for value in (found.raw, found.points, score.engagement, score.total):
+                assert Decimal(f"{value:.6f}") == exact
+
     def test_points_times_a_count_may_be_a_millionth_off_past_2_to_the_31(
         self,
     ) -> None:
