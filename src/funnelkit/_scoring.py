@@ -1910,20 +1910,24 @@ class ScoreState:
                 # block with it would cost a record 1.4% more instructions.
                 rule = compiled[entry[0]]
                 ts = entry[2]
-                micros = entry[3]
                 until = entry[4]
                 if now >= until:
-                    unit = entry[1] * 0.5 ** ((now - ts) / rule.half_life)
-                    micros = (rule.float_points * unit * 1e6).__round__()
+                    micros = (
+                        rule.float_points
+                        * (entry[1] * 0.5 ** ((now - ts) / rule.half_life))
+                        * 1e6
+                    ).__round__()
                     if micros > rule.cap_micros:
                         micros = rule.cap_micros
                     elif micros < rule.cap_low:
                         micros = rule.cap_low
-                    until = _NEG_INF
+                    end = _NEG_INF  # as below
+                else:
+                    micros = entry[3]
+                    if until < end:  # noqa: PLR1730 -- as below
+                        end = until
                 sums[rule.dim] += micros
                 rules.append(entry)
-                if until < end:  # noqa: PLR1730 -- as below
-                    end = until
                 if ts > begin:  # noqa: PLR1730 -- as below
                     begin = ts
                 continue
@@ -1939,30 +1943,34 @@ class ScoreState:
                     spec = state._fill()  # noqa: SLF001 -- same module
                 until = state.snap_until
                 if now < until:
+                    # Read from the cache, the points hold from fast_from to until.
                     micros = state.snap_micros
+                    if until < end:  # noqa: PLR1730 -- cheaper than min() on this path
+                        end = until
                 else:
                     half: float = rule.half_life  # type: ignore[assignment] # only half-life rules get here
                     # The snapshot ends with the running total and its anchor
                     # (see _fill): the lists of times are left unread.
-                    unit = spec[-2] * 0.5 ** ((now - spec[-1]) / half)
-                    micros = (rule.float_points * unit * 1e6).__round__()
+                    micros = (
+                        rule.float_points
+                        * (spec[-2] * 0.5 ** ((now - spec[-1]) / half))
+                        * 1e6
+                    ).__round__()
                     if micros > rule.cap_micros:
                         micros = rule.cap_micros
                     elif micros < rule.cap_low:
                         micros = rule.cap_low
-                    until = _NEG_INF
+                    end = _NEG_INF  # computed: the points fade, none hold still
             else:
                 found = state.read(now)
                 if found is None:
                     end = _NEG_INF  # nothing counts now, which may not last
                     continue
                 micros, spec, until = found
+                if until < end:  # noqa: PLR1730 -- as above
+                    end = until
             sums[rule.dim] += micros
             rules.append(spec)
-            # Read from the cache, the points hold from fast_from to until;
-            # computed, until is -inf.
-            if until < end:  # noqa: PLR1730 -- cheaper than min() on this path
-                end = until
             if state.fast_from > begin:  # noqa: PLR1730 -- as above
                 begin = state.fast_from
         model = self._model
